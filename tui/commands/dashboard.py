@@ -1,0 +1,42 @@
+"""`warroom [-c FILE] [--theme NAME]`: the live dashboard (the default command)."""
+
+from __future__ import annotations
+
+import argparse
+
+THEMES = ("warroom", "bastion", "wall", "paper")
+
+
+def add_dashboard_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-c", "--config", metavar="FILE",
+        help="YAML config (default: ./warroom.yaml when present, else built-in defaults)",
+    )
+    p.add_argument("--theme", choices=THEMES, help="colour theme (default: warroom)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--read-only", action="store_true", default=None,
+                      help="disable dangerous actions (rollback)")
+    mode.add_argument("--write", action="store_true", default=None,
+                      help="allow dangerous actions even when the config says read_only")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("dashboard", help="open the live dashboard (the default)")
+    add_dashboard_arguments(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui.config import load_config
+    from tui.ui.app import run_dashboard
+
+    cfg = load_config(args.config)
+    if args.theme:
+        cfg.theme = args.theme
+    if args.read_only:
+        cfg.read_only = True
+    elif args.write:
+        cfg.read_only = False
+        for svc in cfg.services:
+            svc.read_only = False
+    return run_dashboard(cfg)

@@ -1,0 +1,529 @@
+"""YAML -> typed, validated config.
+
+The schema is the dataclasses below; `load_config` walks the YAML node tree against their type
+hints, so every error names the file, the line and the dotted key, and an unknown key gets the
+closest valid one as a suggestion. Durations (`5s`, `15m`, `1h30m`, `250ms`) and sizes (`64MiB`,
+`1kb`) parse into seconds and bytes. Secrets are never literal: `{env: NAME}` or `{file: PATH}`,
+and they print as `***`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+from tui.errors import UserError
+
+DEFAULT_CONFIG_NAME = "warroom.yaml"
+
+
+class ConfigError(UserError):
+    """A config mistake, located: `FILE:LINE: key.path: message`."""
+
+
+# --- value types -------------------------------------------------------------------------
+
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|s|m|h|d|w)")
+_DURATION_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+    "w": 604800.0,
+}
+_SIZE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4}
+
+
+class Duration(float):
+    """Seconds, written in config as `5s`, `15m`, `1h30m`, `250ms` or a plain number."""
+
+
+class Size(int):
+    """Bytes, written in config as `64MiB`, `1kb`, `512KiB` or a plain number."""
+
+
+def parse_duration(text: str | float | int) -> Duration:
+    """Parse `1h30m`-style durations (Prometheus syntax) into seconds; raise ValueError."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        if text < 0:
+            raise ValueError("a duration cannot be negative")
+        return Duration(text)
+    s = str(text).strip()
+    if not s:
+        raise ValueError("empty duration")
+    try:
+        value = float(s)
+    except ValueError:
+        pos, total = 0, 0.0
+        for m in _DURATION_RE.finditer(s):
+            if m.start() != pos:
+                break
+            total += float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+            pos = m.end()
+        if pos != len(s) or pos == 0:
+            raise ValueError(
+                f"{s!r} is not a duration (examples: 5s, 15m, 1h30m, 250ms)"
+            ) from None
+        return Duration(total)
+    if value < 0:
+        raise ValueError("a duration cannot be negative")
+    return Duration(value)
+
+
+def parse_size(text: str | int) -> Size:
+    """Parse `64MiB`, `1kb`, `10MB` or a byte count into bytes; raise ValueError."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        if text < 0:
+            raise ValueError("a size cannot be negative")
+        return Size(text)
+    s = str(text).strip()
+    m = _SIZE_RE.fullmatch(s)
+    if not m:
+        raise ValueError(f"{s!r} is not a size (examples: 64MiB, 512KiB, 1MB, 4096)")
+    unit = m.group(2).lower()
+    binary = "i" in unit
+    prefix = unit[:1] if unit[:1] in "kmgt" else ""
+    mult = (1024 ** "_kmgt".index(prefix)) if (binary and prefix) else _SIZE_UNITS[prefix]
+    return Size(int(float(m.group(1)) * mult))
+
+
+def format_duration(seconds: float) -> str:
+    """The inverse of parse_duration for display: 90 -> '1m30s', 0.25 -> '250ms'."""
+    if seconds < 1:
+        return f"{seconds * 1000:g}ms"
+    parts, rest = [], round(seconds)
+    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            parts.append(f"{rest // size}{unit}")
+            rest %= size
+    return "".join(parts) or "0s"
+
+
+class Secret:
+    """A credential read from an environment variable or a file; never printed."""
+
+    def __init__(self, value: str, origin: str):
+        self._value = value
+        self.origin = origin  # e.g. "env PROM_TOKEN" or "file /run/secrets/token"
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({self.origin}, ***)"
+
+    __str__ = __repr__
+
+
+# --- schema ------------------------------------------------------------------------------
+
+
+@dataclass
+class TLSConfig:
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    insecure_skip_verify: bool = False
+
+
+@dataclass
+class BasicAuth:
+    username: str
+    password: Secret
+
+
+@dataclass
+class PrometheusConfig:
+    url: str
+    bearer_token: Secret | None = None
+    basic_auth: BasicAuth | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    tls: TLSConfig = field(default_factory=TLSConfig)
+    timeout: Duration = Duration(10)
+
+    def __post_init__(self) -> None:
+        if not re.match(r"^https?://", self.url):
+            raise ValueError(f"url must start with http:// or https://, got {self.url!r}")
+        if self.bearer_token is not None and self.basic_auth is not None:
+            raise ValueError("set bearer_token or basic_auth, not both")
+
+
+@dataclass
+class OTLPConfig:
+    http: str = "127.0.0.1:4318"  # empty string disables the receiver
+    grpc: str = "127.0.0.1:4317"
+    bearer_token: Secret | None = None
+    max_body: Size = Size(16 * 1024 * 1024)
+    queue_size: int = 1024  # export requests waiting to be stored; beyond it: 429 / UNAVAILABLE
+
+    def __post_init__(self) -> None:
+        for name in ("http", "grpc"):
+            addr = getattr(self, name)
+            if addr and not re.match(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$", addr):
+                raise ValueError(f"{name} must be HOST:PORT (or empty to disable), got {addr!r}")
+
+
+@dataclass
+class SLOConfig:
+    p99: Duration | None = None
+    error_ratio: float | None = None
+
+
+@dataclass
+class ServicePrometheus:
+    latency_histogram: str  # classic histogram name with an optional {label selector}
+    qps: str | None = None  # PromQL
+    error_ratio: str | None = None  # PromQL
+
+
+@dataclass
+class ServiceOTLP:
+    service_name: str | None = None  # defaults to the service's name
+    latency_metric: str | None = None  # defaults to http.server.request.duration
+
+
+@dataclass
+class DetectorConfig:
+    window: int = 30
+    z: float = 3.5
+    min_ratio: float = 1.2
+    min_delta: Duration = Duration(0.005)
+    noise_floor: float = 0.05
+    min_observations: int = 50
+    bell: bool = True
+
+
+@dataclass
+class HttpAction:
+    url: str
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    headers: dict[str, str] = field(default_factory=dict)
+    json: Any = None
+
+
+@dataclass
+class ActionConfig:
+    exec: list[str] | None = None
+    http: HttpAction | None = None
+    timeout: Duration = Duration(120)
+    confirm: Literal["none", "yes", "type"] | None = None  # None: per-action default
+    dangerous: bool | None = None  # None: per-action default (rollback is dangerous)
+    key: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    description: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.exec is None) == (self.http is None):
+            raise ValueError("an action needs exactly one of 'exec' (an argv list) or 'http'")
+        if self.exec is not None and not self.exec:
+            raise ValueError("exec must be a non-empty argv list")
+
+
+@dataclass
+class ServiceConfig:
+    name: str
+    prometheus: ServicePrometheus | None = None
+    otlp: ServiceOTLP | None = None
+    slo: SLOConfig = field(default_factory=SLOConfig)
+    namespace: str | None = None
+    version: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    actions: dict[str, ActionConfig] = field(default_factory=dict)
+    read_only: bool | None = None
+    detector: DetectorConfig | None = None
+
+    def __post_init__(self) -> None:
+        if self.prometheus is None and self.otlp is None:
+            self.otlp = ServiceOTLP()
+
+
+@dataclass
+class ProfileEndpoint:
+    service: str
+    url: str  # base URL of the Go server, e.g. http://127.0.0.1:6060
+    kinds: list[Literal["profile", "heap", "allocs", "block", "mutex", "goroutine"]] = field(
+        default_factory=lambda: ["profile", "heap"]
+    )
+    seconds: Duration = Duration(10)
+    every: Duration | None = None  # None: only on a key press
+
+
+@dataclass
+class ProfilesConfig:
+    dir: str | None = None
+    pattern: str = "{service}-*.pb.gz"
+    endpoints: list[ProfileEndpoint] = field(default_factory=list)
+
+
+@dataclass
+class BaselineConfig:
+    dir: str = "~/.local/state/warroom/baselines"
+    min_effect: dict[str, float] = field(default_factory=dict)  # per signal/unit overrides
+    bench: str | None = None  # path of the latest `go test -bench` output to snapshot
+
+
+@dataclass
+class AuditConfig:
+    path: str = "~/.local/state/warroom/audit.jsonl"
+
+
+@dataclass
+class AlertmanagerConfig:
+    url: str
+    filters: list[str] = field(default_factory=list)  # matchers, e.g. 'severity="page"'
+    refresh: Duration = Duration(15)
+    push_spikes: bool = False
+    bearer_token: Secret | None = None
+    timeout: Duration = Duration(10)
+
+
+@dataclass
+class Config:
+    prometheus: PrometheusConfig | None = None
+    otlp: OTLPConfig = field(default_factory=OTLPConfig)
+    rate_window: Duration = Duration(60)
+    refresh: Duration = Duration(5)
+    window: Duration = Duration(900)
+    services: list[ServiceConfig] = field(default_factory=list)
+    profiles: ProfilesConfig = field(default_factory=ProfilesConfig)
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    actions: dict[str, ActionConfig] = field(default_factory=dict)  # defaults for all services
+    audit: AuditConfig = field(default_factory=AuditConfig)
+    alertmanager: AlertmanagerConfig | None = None
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    read_only: bool = False
+    theme: str = "warroom"
+    max_series: int = 2000
+    source: str | None = field(default=None, metadata={"internal": True})  # file it came from
+
+    def __post_init__(self) -> None:
+        if self.refresh <= 0:
+            raise ValueError("refresh must be positive")
+        if self.rate_window < self.refresh:
+            raise ValueError("rate_window must be at least one refresh long")
+        names = [s.name for s in self.services]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"duplicate service name(s): {', '.join(sorted(dup))}")
+
+    def service(self, name: str) -> ServiceConfig | None:
+        return next((s for s in self.services if s.name == name), None)
+
+
+# --- loader ------------------------------------------------------------------------------
+
+
+class _Loc:
+    def __init__(self, file: str, node: yaml.Node | None, path: str):
+        self.file, self.node, self.path = file, node, path
+
+    def error(self, message: str, node: yaml.Node | None = None) -> ConfigError:
+        n = node or self.node
+        line = f":{n.start_mark.line + 1}" if n is not None else ""
+        where = f" {self.path}:" if self.path else ""
+        return ConfigError(f"{self.file}{line}:{where} {message}")
+
+
+def _describe(tp: Any) -> str:
+    if tp is Duration:
+        return "a duration like 5s or 15m"
+    if tp is Size:
+        return "a size like 64MiB"
+    if tp is Secret:
+        return "a secret as {env: NAME} or {file: PATH}"
+    if dataclasses.is_dataclass(tp):
+        return "a mapping"
+    origin = get_origin(tp)
+    if origin is list:
+        return "a list"
+    if origin is dict:
+        return "a mapping"
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in get_args(tp))
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
+        tp, str(tp)
+    )
+
+
+def _convert(node: yaml.Node, tp: Any, loc: _Loc) -> Any:
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        options = [a for a in get_args(tp) if a is not type(None)]
+        is_null = isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+        if is_null and type(None) in get_args(tp):
+            return None
+        if len(options) == 1:
+            return _convert(node, options[0], loc)
+        for opt in options:
+            try:
+                return _convert(node, opt, loc)
+            except ConfigError:
+                continue
+        raise loc.error("expected " + " or ".join(_describe(o) for o in options))
+    if tp is Any:
+        return yaml.safe_load(yaml.serialize(node))
+    if dataclasses.is_dataclass(tp):
+        return _convert_dataclass(node, tp, loc)
+    if tp is Secret:
+        return _convert_secret(node, loc)
+    if origin is list:
+        if not isinstance(node, yaml.SequenceNode):
+            raise loc.error(f"expected {_describe(tp)}")
+        (item_tp,) = get_args(tp)
+        return [
+            _convert(item, item_tp, _Loc(loc.file, item, f"{loc.path}[{i}]"))
+            for i, item in enumerate(node.value)
+        ]
+    if origin is dict:
+        if not isinstance(node, yaml.MappingNode):
+            raise loc.error(f"expected {_describe(tp)}")
+        _, val_tp = get_args(tp)
+        out = {}
+        for knode, vnode in node.value:
+            key = str(knode.value)
+            out[key] = _convert(vnode, val_tp, _Loc(loc.file, vnode, f"{loc.path}.{key}"))
+        return out
+    if not isinstance(node, yaml.ScalarNode):
+        raise loc.error(f"expected {_describe(tp)}")
+    raw = node.value
+    value = yaml.safe_load(yaml.serialize(node))
+    try:
+        if origin is Literal:
+            if raw not in get_args(tp):
+                close = difflib.get_close_matches(raw, [str(a) for a in get_args(tp)], 1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"{raw!r} is not {_describe(tp)}{hint}")
+            return raw
+        if tp is Duration:
+            return parse_duration(value if isinstance(value, (int, float)) else raw)
+        if tp is Size:
+            return parse_size(value if isinstance(value, int) else raw)
+        if tp is bool:
+            if not isinstance(value, bool):
+                raise ValueError(f"expected true or false, got {raw!r}")
+            return value
+        if tp is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"expected an integer, got {raw!r}")
+            return value
+        if tp is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"expected a number, got {raw!r}")
+            return float(value)
+        if tp is str:
+            if value is None:
+                raise ValueError("expected a string, got nothing")
+            return raw  # the text as written: `version: 1.10` stays "1.10"
+    except ValueError as exc:
+        raise loc.error(str(exc)) from None
+    raise loc.error(f"unsupported type {tp!r}")
+
+
+def _convert_secret(node: yaml.Node, loc: _Loc) -> Secret:
+    if not isinstance(node, yaml.MappingNode) or len(node.value) != 1:
+        raise loc.error(
+            "secrets are not written in the config: use {env: VARIABLE} or {file: PATH}"
+        )
+    knode, vnode = node.value[0]
+    kind, ref = str(knode.value), str(vnode.value)
+    if kind == "env":
+        if ref not in os.environ:
+            raise loc.error(f"environment variable {ref} is not set")
+        return Secret(os.environ[ref], f"env {ref}")
+    if kind == "file":
+        path = Path(ref).expanduser()
+        if not path.is_absolute():
+            path = Path(loc.file).parent / path
+        try:
+            return Secret(path.read_text().strip(), f"file {path}")
+        except OSError as exc:
+            raise loc.error(f"cannot read secret file {path}: {exc.strerror}") from None
+    raise loc.error(f"unknown secret source {kind!r}: use env or file")
+
+
+def _convert_dataclass(node: yaml.Node, cls: Any, loc: _Loc) -> Any:
+    if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+        node = yaml.MappingNode("tag:yaml.org,2002:map", [], node.start_mark, node.end_mark)
+    if not isinstance(node, yaml.MappingNode):
+        raise loc.error("expected a mapping")
+    hints = get_type_hints(cls)
+    fields = {
+        f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")
+    }
+    kwargs: dict[str, Any] = {}
+    for knode, vnode in node.value:
+        key = str(knode.value)
+        sub = f"{loc.path}.{key}" if loc.path else key
+        if key not in fields:
+            close = difflib.get_close_matches(key, list(fields), 1, 0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            valid = "" if close else f" (valid keys: {', '.join(fields)})"
+            raise _Loc(loc.file, knode, sub).error(f"unknown key{hint}{valid}")
+        if key in kwargs:
+            raise _Loc(loc.file, knode, sub).error("key given twice")
+        kwargs[key] = _convert(vnode, hints[key], _Loc(loc.file, vnode, sub))
+    for name, f in fields.items():
+        missing = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if missing and name not in kwargs:
+            raise loc.error(f"missing required key {name!r}")
+    try:
+        return cls(**kwargs)
+    except ValueError as exc:
+        raise loc.error(str(exc)) from None
+
+
+def parse_config(text: str, file: str = "<config>") -> Config:
+    """Parse and validate config text; raise ConfigError naming file, line and key."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{file}{line}: not valid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file}: not valid YAML: {exc}") from None
+    cfg = Config() if root is None else _convert_dataclass(root, Config, _Loc(file, root, ""))
+    cfg.source = file
+    return cfg
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load `path`, else ./warroom.yaml when present, else the built-in defaults.
+
+    With no file at all, PROMETHEUS_URL (when set) becomes the Prometheus source.
+    """
+    if path is None and Path(DEFAULT_CONFIG_NAME).is_file():
+        path = DEFAULT_CONFIG_NAME
+    if path is None:
+        cfg = Config()
+        url = os.environ.get("PROMETHEUS_URL")
+        if url:
+            try:
+                cfg.prometheus = PrometheusConfig(url=url)
+            except ValueError as exc:
+                raise ConfigError(f"PROMETHEUS_URL: {exc}") from None
+        return cfg
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such config file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{p}: is a directory, not a config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read config: {exc}") from None
+    return parse_config(text, str(p))
+
