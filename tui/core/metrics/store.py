@@ -62,6 +62,12 @@ class MetricStore:
             info.last_update = t
         return True
 
+    def clear(self) -> None:
+        """Forget every series (a replay scrubbing backwards rebuilds from the start)."""
+        self.services.clear()
+        self._series.clear()
+        self.dropped = 0
+
     def series(self, service: str, signal: str) -> Ring | None:
         return self._series.get((service, signal))
 
