@@ -1,0 +1,123 @@
+"""Play a recording into the metric store on a clock that pauses, steps and scrubs.
+
+`ReplayDriver` has the Hub's shape (start, stop, statuses, now) so the dashboard runs the same
+code live and in replay; the app disables actions when its source is a replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tui.core.metrics.store import MetricStore
+from tui.core.recording import Recording
+from tui.sources.base import SourceStatus
+
+
+class ReplayDriver:
+    is_replay = True
+
+    def __init__(
+        self,
+        recording: Recording,
+        store: MetricStore,
+        speed: float = 1.0,
+        on_update: Callable[[], None] | None = None,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        tick: float = 0.25,
+        name: str = "replay",
+    ):
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.recording = recording
+        self.store = store
+        self.speed = speed
+        self.on_update = on_update
+        self.on_event = on_event
+        self.tick = tick
+        self.paused = False
+        self.position = recording.start  # recording time shown on screen
+        self.status = SourceStatus(name=name, state="up", detail=Path(name).name)
+        self._task: asyncio.Task[None] | None = None
+        self._apply(self.recording.until(self.position))
+
+    # --- the clock ---------------------------------------------------------------------
+
+    def now(self) -> float:
+        """The replay's present: what 'now' means to every view while replaying."""
+        return self.position
+
+    @property
+    def finished(self) -> bool:
+        return self.position >= self.recording.end
+
+    def toggle_pause(self) -> bool:
+        self.paused = not self.paused
+        self._describe()
+        return self.paused
+
+    def step(self, seconds: float) -> None:
+        """Move by `seconds` of recording time (negative steps back); pauses the clock."""
+        self.paused = True
+        self.seek(self.position + seconds)
+
+    def seek(self, t: float) -> None:
+        """Jump to recording time `t`; backwards rebuilds the store from the start."""
+        t = min(max(t, self.recording.start), self.recording.end)
+        if t < self.position:
+            self.store.clear()
+            self._apply(self.recording.until(t))
+        else:
+            self._apply(self.recording.between(self.position, t))
+        self.position = t
+        self._describe()
+        if self.on_update:
+            self.on_update()
+
+    def advance(self, wall_seconds: float) -> None:
+        """Advance by `wall_seconds` of real time scaled by `speed` (no-op when paused)."""
+        if not self.paused and not self.finished:
+            self.seek(self.position + wall_seconds * self.speed)
+
+    def _apply(self, events: list[dict[str, Any]]) -> None:
+        for e in events:
+            if e["type"] == "point":
+                self.store.add(e["service"], e["signal"], float(e["t"]), float(e["value"]),
+                               int(e.get("flags", 0)), source=e.get("source", "replay"))
+            elif self.on_event:
+                self.on_event(e)
+
+    def _describe(self) -> None:
+        clock = time.strftime("%H:%M:%S", time.localtime(self.position))
+        total = self.recording.end - self.recording.start
+        done = self.position - self.recording.start
+        state = "paused" if self.paused else ("end" if self.finished else f"×{self.speed:g}")
+        self.status.detail = f"{clock} {state} {done:.0f}/{total:.0f}s"
+
+    # --- the Hub's shape ---------------------------------------------------------------
+
+    def statuses(self) -> list[SourceStatus]:
+        return [self.status]
+
+    async def start(self) -> None:
+        self._describe()
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(self.tick)
+            now = time.monotonic()
+            self.advance(now - last)
+            last = now
