@@ -41,7 +41,7 @@ class RecordingWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._raw = open(self.path, "wb")  # noqa: SIM115 - closed in close()
         self._gzip = self.path.suffix in GZIP_SUFFIXES
-        self._out: IO[bytes] = (
+        self._out: gzip.GzipFile | IO[bytes] = (
             gzip.GzipFile(fileobj=self._raw, mode="wb", mtime=0) if self._gzip else self._raw
         )
 
