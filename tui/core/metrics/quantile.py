@@ -1,0 +1,240 @@
+"""Quantiles from histogram buckets, computed exactly as Prometheus does.
+
+Two estimators, both ports of Prometheus `promql/quantile.go` (v3):
+
+- `bucket_quantile`: classic histograms (`histogram_quantile` over `le` buckets): linear
+  interpolation inside the bucket, the +Inf bucket answers the highest finite bound (and we
+  flag it as saturated so the UI can show "≥ bound"), the lowest bucket starts at 0 when its
+  bound is positive.
+- `exponential_quantile`: native / OTLP exponential histograms with Prometheus 3 exponential
+  interpolation. OTLP bucket index i covers (base^i, base^(i+1)] which is Prometheus bucket
+  i+1; scales above 8 (Prometheus' finest schema) are merged down to 8 first.
+
+Both take counts for one window (deltas), never cumulative-since-start counts: the caller
+decides the window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+SMALL_DELTA_TOLERANCE = 1e-12  # Prometheus smallDeltaTolerance
+_MIN_NORMAL = 2.2250738585072014e-308
+MAX_SCHEMA = 8  # finest Prometheus native-histogram schema
+
+
+class QuantileResult(NamedTuple):
+    value: float  # NaN when undefined (no observations, no +Inf bucket, q is NaN)
+    saturated: bool = False  # landed in the +Inf bucket: value is the highest finite bound
+    forced_monotonic: bool = False  # bucket counts decreased and were flattened, as Prometheus does
+
+
+def _almost_equal(a: float, b: float, eps: float) -> bool:
+    """Prometheus util/almost.Equal."""
+    if math.isnan(a) and math.isnan(b):
+        return True
+    if a == b:
+        return True
+    abs_sum = abs(a) + abs(b)
+    diff = abs(a - b)
+    if a == 0 or b == 0 or abs_sum < _MIN_NORMAL:
+        return diff < eps * _MIN_NORMAL
+    return diff / min(abs_sum, 1.7976931348623157e308) < eps
+
+
+def bucket_quantile(q: float, upper_bounds: Sequence[float], counts: Sequence[float]
+                    ) -> QuantileResult:
+    """Prometheus `BucketQuantile`: `counts[i]` is the cumulative count of `le=upper_bounds[i]`.
+
+    Bounds need not be sorted; duplicates are merged. Without a +Inf bound the answer is NaN,
+    as in Prometheus; fewer than two buckets or zero observations also give NaN.
+    """
+    if math.isnan(q):
+        return QuantileResult(math.nan)
+    if q < 0:
+        return QuantileResult(-math.inf)
+    if q > 1:
+        return QuantileResult(math.inf)
+    if len(upper_bounds) != len(counts):
+        raise ValueError("upper_bounds and counts differ in length")
+    if not len(upper_bounds):
+        return QuantileResult(math.nan)
+    # Stable sort by bound, like Go's slices.SortFunc for equal keys irrelevant after coalescing.
+    pairs = sorted(zip((float(b) for b in upper_bounds), (float(c) for c in counts), strict=True),
+                   key=lambda p: p[0])
+    if not math.isinf(pairs[-1][0]) or pairs[-1][0] < 0:
+        return QuantileResult(math.nan)
+    # coalesceBuckets
+    bounds: list[float] = []
+    cum: list[float] = []
+    for b, c in pairs:
+        if bounds and b == bounds[-1]:
+            cum[-1] += c
+        else:
+            bounds.append(b)
+            cum.append(c)
+    # ensureMonotonicAndIgnoreSmallDeltas
+    forced = False
+    prev = cum[0]
+    for i in range(1, len(cum)):
+        cur = cum[i]
+        if cur == prev:
+            continue
+        if _almost_equal(prev, cur, SMALL_DELTA_TOLERANCE):
+            cum[i] = prev
+            continue
+        if cur < prev:
+            cum[i] = prev
+            forced = True
+            continue
+        prev = cur
+    if len(bounds) < 2:
+        return QuantileResult(math.nan)
+    observations = cum[-1]
+    if observations == 0 or math.isnan(observations):
+        return QuantileResult(math.nan)
+    rank = q * observations
+    # sort.Search over the finite buckets: first index with cum >= rank, else len-1.
+    n = len(cum) - 1
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if cum[mid] >= rank:
+            hi = mid
+        else:
+            lo = mid + 1
+    b = lo
+    if b == n:
+        return QuantileResult(bounds[n - 1], True, forced)
+    if b == 0 and bounds[0] <= 0:
+        return QuantileResult(bounds[0], False, forced)
+    start = 0.0
+    end = bounds[b]
+    count = cum[b]
+    if b > 0:
+        start = bounds[b - 1]
+        count -= cum[b - 1]
+        rank -= cum[b - 1]
+    return QuantileResult(start + (end - start) * (rank / count), False, forced)
+
+
+def exponential_bound(index: int, schema: int) -> float:
+    """Upper bound of Prometheus native bucket `index` at `schema`: 2**(index * 2**-schema).
+
+    Mirrors Prometheus getBound (ldexp of a fraction in [0.5, 1)) so bounds are exact powers
+    of two where they should be.
+    """
+    if schema <= 0:
+        exp = index << -schema
+        if exp >= 1024:
+            return 1.7976931348623157e308
+        return math.ldexp(1.0, exp)
+    frac_idx = index & ((1 << schema) - 1)
+    frac = 2.0 ** (frac_idx / (1 << schema)) / 2.0
+    exp = (index >> schema) + 1
+    if exp > 1024 or (frac == 0.5 and exp == 1025):
+        return 1.7976931348623157e308
+    return math.ldexp(frac, exp)
+
+
+def otlp_to_prometheus_buckets(scale: int, offset: int, counts: Sequence[float] | np.ndarray
+                               ) -> tuple[int, dict[int, float]]:
+    """OTLP (scale, offset, counts) -> (schema, {prometheus index: count}).
+
+    OTLP index i is Prometheus index i+1; scales finer than 8 are merged down to 8 by
+    shifting the index (floor division by 2**(scale-8)) before adding 1.
+    """
+    arr = np.asarray(counts, dtype=np.float64)
+    out: dict[int, float] = {}
+    if arr.size == 0:
+        return min(scale, MAX_SCHEMA), out
+    shift = scale - MAX_SCHEMA if scale > MAX_SCHEMA else 0
+    schema = scale - shift
+    nz = np.nonzero(arr)[0]
+    for i in nz.tolist():
+        k = ((offset + i) >> shift) + 1
+        out[k] = out.get(k, 0.0) + float(arr[i])
+    return schema, out
+
+
+class _Bucket(NamedTuple):
+    lower: float
+    upper: float
+    n: float
+
+
+def exponential_quantile(q: float, scale: int, zero_threshold: float, zero_count: float,
+                         positive_offset: int, positive_counts: Sequence[float] | np.ndarray,
+                         negative_offset: int = 0,
+                         negative_counts: Sequence[float] | np.ndarray = (),
+                         total_count: float | None = None, sum_is_nan: bool = False
+                         ) -> QuantileResult:
+    """Prometheus 3 `HistogramQuantile` for an OTLP exponential histogram (one window).
+
+    `total_count` defaults to the sum of all buckets; pass the data point's count when it
+    includes NaN observations (then also `sum_is_nan=True`), as Prometheus does.
+    """
+    schema, pos = otlp_to_prometheus_buckets(scale, positive_offset, positive_counts)
+    _, neg = otlp_to_prometheus_buckets(scale, negative_offset, negative_counts)
+    zc = float(zero_count)
+    if total_count is None:
+        total_count = zc + sum(pos.values()) + sum(neg.values())
+    h_count = float(total_count)
+    if q < 0:
+        return QuantileResult(-math.inf)
+    if q > 1:
+        return QuantileResult(math.inf)
+    if h_count == 0 or math.isnan(q):
+        return QuantileResult(math.nan)
+    zt = float(zero_threshold)
+
+    # All buckets in ascending value order, the way AllBucketIterator walks them.
+    buckets: list[_Bucket] = []
+    for k in sorted(neg, reverse=True):  # most negative first
+        lower, upper = -exponential_bound(k, schema), -exponential_bound(k - 1, schema)
+        if -zt < upper < 0:
+            upper = -zt
+        buckets.append(_Bucket(lower, upper, neg[k]))
+    if zc > 0:
+        buckets.append(_Bucket(-zt, zt, zc))
+    for k in sorted(pos):
+        lower, upper = exponential_bound(k - 1, schema), exponential_bound(k, schema)
+        if 0 < lower < zt:
+            lower = zt
+        buckets.append(_Bucket(lower, upper, pos[k]))
+    if not buckets:
+        return QuantileResult(math.nan)
+
+    forward = sum_is_nan or q < 0.5
+    order = buckets if forward else buckets[::-1]
+    rank = q * h_count if forward else (1 - q) * h_count
+    count = 0.0
+    bucket = order[0]
+    for bucket in order:
+        if bucket.n == 0:
+            continue
+        count += bucket.n
+        if count >= rank:
+            break
+    lower, upper, bcount = bucket
+    if lower < 0 < upper:
+        if not neg and pos:
+            lower = 0.0
+        elif not pos and neg:
+            upper = 0.0
+    count = min(count, h_count)
+    if count < rank:
+        return QuantileResult(upper)
+    rank = rank - (count - bcount) if forward else count - rank
+    fraction = rank / bcount
+    if lower <= 0 <= upper:
+        return QuantileResult(lower + (upper - lower) * fraction)
+    log_lower = math.log2(abs(lower))
+    log_upper = math.log2(abs(upper))
+    if lower > 0:
+        return QuantileResult(2.0 ** (log_lower + (log_upper - log_lower) * fraction))
+    return QuantileResult(-(2.0 ** (log_upper + (log_lower - log_upper) * (1 - fraction))))
