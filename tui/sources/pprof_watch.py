@@ -1,0 +1,318 @@
+"""Watch the profile folder and announce each new or replaced pprof file.
+
+Profiles land in `profiles.dir` from `go test -cpuprofile`, from curl, from `pprof_fetch`, or
+from a CI job copying files over SSH. Writers that do not write atomically leave a file that
+is briefly truncated: such a file is re-checked until it has stopped growing for `settle`
+seconds, and only then announced as broken. A complete file is announced at once.
+
+Completeness is checked cheaply without decoding the profile: the gzip stream must end with
+its trailer and CRC, and the protobuf inside must be well formed at the top level (every field
+key, varint and length fits inside the buffer). The UI decodes the file in a worker afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from watchfiles import Change, awatch
+
+from tui.sources.base import SourceStatus
+
+ArrivalKind = Literal["existing", "new", "replaced"]
+
+
+@dataclass(frozen=True)
+class ProfileArrival:
+    """One announcement: a profile file appeared or changed. `ok=False` carries the reason."""
+
+    path: Path
+    service: str | None
+    kind: ArrivalKind
+    ok: bool
+    error: str | None
+    size: int
+    mtime: float
+    seen_at: float  # time.monotonic() when the change was first noticed (for latency figures)
+
+
+class ServicePattern:
+    """Map file names to services with a pattern like `{service}-*.pb.gz`.
+
+    `{service}` matches a service name, `*` anything. With known service names the longest
+    known name that makes the pattern match wins, so `api-gateway-cpu-1.pb.gz` is service
+    `api-gateway` rather than `api`; unknown names fall back to the shortest match.
+    """
+
+    def __init__(self, pattern: str = "{service}-*.pb.gz", services: Iterable[str] = ()):
+        if "/" in pattern or os.sep in pattern:
+            raise ValueError(f"profiles.pattern must be a file name pattern, got {pattern!r}")
+        self.pattern = pattern
+        self.services = sorted(set(services), key=len, reverse=True)
+        parts = re.split(r"(\{service\}|\*)", pattern)
+        rx = []
+        for p in parts:
+            if p == "{service}":
+                rx.append(r"(?P<service>[^/]+?)")
+            elif p == "*":
+                rx.append(r".*")
+            else:
+                rx.append(re.escape(p))
+        self._rx = re.compile("".join(rx) + r"\Z", re.DOTALL)
+        self._has_service = "{service}" in pattern
+
+    def match(self, filename: str) -> tuple[bool, str | None]:
+        """(matches, service): does the name fit the pattern, and which service it names."""
+        if filename.startswith("."):
+            return False, None  # temp files of atomic writers
+        m = self._rx.match(filename)
+        if m is None:
+            return False, None
+        if not self._has_service:
+            return True, None
+        for name in self.services:
+            # Re-match with the known name substituted, so hyphenated names win over prefixes.
+            candidate = self.pattern.replace("{service}", name)
+            if _glob_match(candidate, filename):
+                return True, name
+        return True, m.group("service")
+
+    def filename(self, service: str, rest: str) -> str:
+        """The file name for `service` with `rest` in place of `*` (used by pprof_fetch)."""
+        name = self.pattern.replace("{service}", service)
+        if "*" in name:
+            return name.replace("*", rest, 1).replace("*", "")
+        stem, dot, ext = name.partition(".")
+        return f"{stem}-{rest}{dot}{ext}"
+
+
+def _glob_match(pattern: str, name: str) -> bool:
+    rx = ".*".join(re.escape(p) for p in pattern.split("*"))
+    return re.fullmatch(rx, name, re.DOTALL) is not None
+
+
+def check_complete(data: bytes) -> str | None:
+    """None if `data` is a whole pprof file, else why not (truncated gzip, bad protobuf...)."""
+    if not data:
+        return "empty file"
+    if data[:2] == b"\x1f\x8b":
+        d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            raw = d.decompress(data)
+        except zlib.error as exc:
+            return f"corrupt gzip stream ({exc})"
+        if not d.eof:
+            return "truncated gzip stream"
+    else:
+        raw = data
+    return _wire_error(raw)
+
+
+def _wire_error(buf: bytes) -> str | None:
+    """Walk the top-level protobuf fields; any field running past the end means truncation."""
+    n = len(buf)
+    pos = 0
+    while pos < n:
+        key, pos = _varint(buf, pos)
+        if key < 0:
+            return "truncated protobuf (field key)"
+        wire = key & 7
+        if key >> 3 == 0:
+            return "not a pprof profile (field number 0)"
+        if wire == 0:
+            _, pos = _varint(buf, pos)
+            if pos < 0:
+                return "truncated protobuf (varint)"
+        elif wire == 1:
+            pos += 8
+        elif wire == 2:
+            length, pos = _varint(buf, pos)
+            if length < 0:
+                return "truncated protobuf (length)"
+            pos += length
+        elif wire == 5:
+            pos += 4
+        else:
+            return f"not a pprof profile (wire type {wire})"
+        if pos > n:
+            return "truncated protobuf"
+    return None
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    n = len(buf)
+    while pos < n:
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            return -1, -1
+    return -1, -1
+
+
+class PprofWatcher:
+    """Announce pprof files that appear in or replace files in `directory`.
+
+    `on_profile` is called from the event loop for every arrival (ok or not); the dashboard
+    posts it as a Textual message, `warroom record` logs it. Use `latest(service)` to find the
+    newest good file of a service.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        on_profile: Callable[[ProfileArrival], None],
+        pattern: str = "{service}-*.pb.gz",
+        services: Iterable[str] = (),
+        debounce: float = 0.05,
+        settle: float = 2.0,
+        retry: float = 0.1,
+    ):
+        self.directory = Path(directory).expanduser()
+        self.on_profile = on_profile
+        self.pattern = ServicePattern(pattern, services)
+        self.debounce = debounce
+        self.settle = settle
+        self.retry = retry
+        self.status = SourceStatus("pprof/watch")
+        self._latest: dict[str | None, ProfileArrival] = {}
+        self._known: dict[Path, tuple[int, float]] = {}
+        self._pending: dict[Path, asyncio.Task[None]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = asyncio.Event()
+
+    # -- public -----------------------------------------------------------------------------
+
+    def latest(self, service: str | None) -> ProfileArrival | None:
+        """The newest good profile of `service` seen so far (by modification time)."""
+        return self._latest.get(service)
+
+    def services(self) -> list[str]:
+        return sorted(s for s in self._latest if s is not None)
+
+    async def start(self) -> None:
+        """Scan what is there, announce it as `existing`, then watch in a background task."""
+        if not self.directory.is_dir():
+            self.status.failed(f"profiles.dir {self.directory} is not a directory", "error")
+            return
+        self._stop = asyncio.Event()
+        await self._scan()
+        self._task = asyncio.create_task(self._watch(), name="pprof-watch")
+        await asyncio.wait_for(self._ready.wait(), timeout=5)
+        self.status.ok("listening", str(self.directory))
+
+    async def stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+        for t in list(self._pending.values()):
+            t.cancel()
+        self._pending.clear()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+
+    # -- internals --------------------------------------------------------------------------
+
+    async def _scan(self) -> None:
+        entries = []
+        for p in self.directory.iterdir():
+            ok, service = self.pattern.match(p.name)
+            if ok and p.is_file():
+                entries.append((p.stat().st_mtime, p, service))
+        for _, p, _service in sorted(entries):
+            await self._check(p, "existing", time.monotonic(), wait=False)
+
+    def _filter(self, change: Change, path: str) -> bool:
+        return self.pattern.match(os.path.basename(path))[0]
+
+    async def _watch(self) -> None:
+        assert self._stop is not None
+        gen = awatch(
+            self.directory,
+            watch_filter=self._filter,
+            debounce=max(1, int(self.debounce * 1000)),
+            step=20,
+            stop_event=self._stop,
+            recursive=False,
+            yield_on_timeout=True,
+            rust_timeout=200,
+        )
+        try:
+            async for changes in gen:
+                self._ready.set()
+                now = time.monotonic()
+                for change, raw in changes:
+                    path = Path(raw)
+                    if change == Change.deleted and not path.exists():
+                        self._known.pop(path, None)
+                        task = self._pending.pop(path, None)
+                        if task:
+                            task.cancel()
+                        continue
+                    if path in self._pending:
+                        continue  # already being checked; it re-reads the file anyway
+                    kind: ArrivalKind = "replaced" if path in self._known else "new"
+                    self._pending[path] = asyncio.create_task(self._check(path, kind, now))
+        except Exception as exc:  # the watcher itself died: show it, do not crash the app
+            self.status.failed(f"watch stopped: {exc}", "error")
+            self._ready.set()
+
+    async def _check(self, path: Path, kind: ArrivalKind, seen: float, wait: bool = True) -> None:
+        """Announce `path` once it is whole, or once it has stopped changing while broken."""
+        try:
+            last_sig: tuple[int, float] | None = None
+            stable_since = time.monotonic()
+            while True:
+                try:
+                    st = path.stat()
+                    data = await asyncio.to_thread(path.read_bytes)
+                except FileNotFoundError:
+                    return  # replaced or removed while we looked: a later event covers it
+                sig = (st.st_size, st.st_mtime)
+                if sig != last_sig:
+                    last_sig, stable_since = sig, time.monotonic()
+                if sig == self._known.get(path) and kind != "existing":
+                    return  # no real change (an event for a file we already announced)
+                error = await asyncio.to_thread(check_complete, data)
+                if error is None or not wait or time.monotonic() - stable_since >= self.settle:
+                    break
+                await asyncio.sleep(self.retry)
+            self._known[path] = sig
+            service = self.pattern.match(path.name)[1]
+            arrival = ProfileArrival(
+                path=path,
+                service=service,
+                kind=kind,
+                ok=error is None,
+                error=None if error is None else f"{path.name}: {error}",
+                size=sig[0],
+                mtime=sig[1],
+                seen_at=seen,
+            )
+            if arrival.ok:
+                cur = self._latest.get(service)
+                if cur is None or cur.path == path or arrival.mtime >= cur.mtime:
+                    self._latest[service] = arrival
+                self.status.ok("listening", str(self.directory))
+                self.status.counters["profiles"] = self.status.counters.get("profiles", 0) + 1
+            else:
+                self.status.counters["broken"] = self.status.counters.get("broken", 0) + 1
+            self.on_profile(arrival)
+        finally:
+            if self._pending.get(path) is asyncio.current_task():
+                del self._pending[path]
