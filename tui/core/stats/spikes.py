@@ -1,0 +1,363 @@
+"""P99 spike detection that sees a spike within one refresh and does not page on noise.
+
+Why not mean/stddev or EWMA: one spike inflates the variance and hides the next, and a
+quantised P99 series (the quantile keeps landing on the same bucket bound) has zero spread,
+so any deviation would be "infinitely" significant. Instead, per series, on log(P99):
+
+- baseline = median of the last W points that were not themselves hits;
+- scale s = max(1.4826 * MAD, log(1 + noise_floor), bucket width in log space when known);
+- a point is a hit when z = (log x - median) / s > z_threshold AND x / baseline >= min_ratio
+  AND x - baseline >= min_delta (the last two keep tiny-but-"significant" moves quiet).
+
+Hits are classified over the last 5 points: one or two are a GLITCH (one event per hit);
+three of five are SUSTAINED (a level shift, reported once), after which the baseline is
+re-seeded from the new level so a shift does not become an alert storm. The pre-shift
+baseline is kept; when 3 of the last 5 points are back within thresholds of it, RECOVERED is
+reported and the old baseline restored.
+
+With fewer than 5 baseline points the series is WARMING UP: hits are judged relative to the
+stored baseline P99 when the caller has one (ratio and delta only, no scale yet), else the
+detector stays silent. A saturated P99 (the quantile landed in +Inf, so the value is only a
+lower bound) is always a candidate above the baseline and is labelled; a low-confidence point
+(too few observations) can be a GLITCH but never raises SUSTAINED on its own.
+
+The per-point path is O(log W) (bisect into a sorted window) and computes the MAD only for
+points that already passed the cheap ratio/delta checks, so the cost stays a few microseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, insort
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tui.core.metrics.store import FLAG_LOW_CONFIDENCE, FLAG_SATURATED
+
+if TYPE_CHECKING:
+    from tui.config import Config, DetectorConfig
+
+OK = "OK"
+GLITCH = "GLITCH"
+SUSTAINED = "SUSTAINED"
+RECOVERED = "RECOVERED"
+WARMING_UP = "WARMING UP"
+STATES = (OK, GLITCH, SUSTAINED, RECOVERED, WARMING_UP)
+
+RECENT = 5  # points over which hits are counted (3 of the last 5 = sustained)
+SUSTAIN_HITS = 3
+MIN_BASELINE_POINTS = 5  # below this the series is warming up
+MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
+
+
+def log_bucket_width(lower: float, upper: float) -> float | None:
+    """Width in log space of the histogram bucket (lower, upper] holding the quantile.
+
+    None when it is not meaningful: the first bucket starting at 0, or the +Inf bucket.
+    This is the value to pass as `bucket_width` to `SpikeTracker.observe`.
+    """
+    if not (lower > 0 and math.isfinite(upper) and upper > lower):
+        return None
+    return math.log(upper / lower)
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeEvent:
+    """One detector transition, for the events pane, the sparkline marker and the recording."""
+
+    t: float
+    service: str
+    signal: str
+    state: str  # GLITCH | SUSTAINED | RECOVERED
+    value: float  # the P99 that triggered it, seconds
+    baseline: float  # the baseline it was judged against, seconds (pre-shift one for RECOVERED)
+    ratio: float  # value / baseline
+    saturated: bool = False  # value is a lower bound (quantile in the +Inf bucket)
+    low_confidence: bool = False  # too few observations behind the value
+    z: float | None = None  # robust z-score, None when judged against a stored baseline
+
+    def to_record(self) -> dict[str, Any]:
+        """The `warroom record` line for this event (exactly the documented keys)."""
+        return {
+            "t": self.t,
+            "type": "spike",
+            "service": self.service,
+            "signal": self.signal,
+            "state": self.state,
+            "value": self.value,
+            "baseline": self.baseline,
+        }
+
+
+class DetectorSettingsError(ValueError):
+    """A detector threshold that cannot work (e.g. a window shorter than 5 points)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    window: int
+    z: float
+    log_min_ratio: float
+    min_ratio: float
+    min_delta: float
+    log_floor: float
+    min_observations: int
+
+    @classmethod
+    def of(cls, cfg: DetectorConfig, where: str) -> _Settings:
+        checks = [
+            (cfg.window >= MIN_BASELINE_POINTS, f"window must be at least {MIN_BASELINE_POINTS}"),
+            (cfg.z > 0, "z must be positive"),
+            (cfg.min_ratio >= 1.0, "min_ratio must be at least 1.0"),
+            (cfg.min_delta >= 0, "min_delta cannot be negative"),
+            (cfg.noise_floor >= 0, "noise_floor cannot be negative"),
+            (cfg.min_observations >= 0, "min_observations cannot be negative"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise DetectorSettingsError(f"{where}: {message}")
+        return cls(
+            window=int(cfg.window),
+            z=float(cfg.z),
+            log_min_ratio=math.log(cfg.min_ratio),
+            min_ratio=float(cfg.min_ratio),
+            min_delta=float(cfg.min_delta),
+            log_floor=math.log1p(cfg.noise_floor),
+            min_observations=int(cfg.min_observations),
+        )
+
+
+class _Baseline:
+    """The last W log-values in arrival order plus the same values sorted (for the median)."""
+
+    __slots__ = ("order", "size", "sorted")
+
+    def __init__(self, size: int, values: list[float] | None = None):
+        self.size = size
+        self.order: deque[float] = deque()
+        self.sorted: list[float] = []
+        for v in values or ():
+            self.add(v)
+
+    def __len__(self) -> int:
+        return len(self.sorted)
+
+    def add(self, v: float) -> None:
+        self.order.append(v)
+        insort(self.sorted, v)
+        if len(self.sorted) > self.size:
+            old = self.order.popleft()
+            del self.sorted[bisect_left(self.sorted, old)]
+
+    def median(self) -> float:
+        s, n = self.sorted, len(self.sorted)
+        h = n // 2
+        return s[h] if n % 2 else 0.5 * (s[h - 1] + s[h])
+
+    def mad(self, med: float) -> float:
+        dev = sorted([abs(v - med) for v in self.sorted])
+        n, h = len(dev), len(dev) // 2
+        return dev[h] if n % 2 else 0.5 * (dev[h - 1] + dev[h])
+
+    def copy(self) -> _Baseline:
+        return _Baseline(self.size, list(self.order))
+
+
+class _Series:
+    __slots__ = ("back", "base", "recent", "shift_from", "since_event", "state")
+
+    def __init__(self, size: int):
+        self.base = _Baseline(size)
+        # (log value, hit, confident) for the last RECENT points
+        self.recent: deque[tuple[float, bool, bool]] = deque(maxlen=RECENT)
+        self.shift_from: _Baseline | None = None  # pre-shift baseline while SUSTAINED
+        self.back: deque[bool] = deque(maxlen=RECENT)  # points back at the pre-shift level
+        self.state = WARMING_UP
+        self.since_event = 0  # points since the last hit or RECOVERED (for display decay)
+
+
+class SpikeTracker:
+    """Per-service spike detectors on P99; feed one point per refresh with `observe`."""
+
+    def __init__(
+        self,
+        default: DetectorConfig,
+        per_service: dict[str, DetectorConfig] | None = None,
+        signal: str = "p99",
+    ):
+        self.signal = signal
+        self._default = _Settings.of(default, "detector")
+        self._per_service = {
+            name: _Settings.of(c, f"services[{name}].detector")
+            for name, c in (per_service or {}).items()
+        }
+        self._series: dict[str, _Series] = {}
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> SpikeTracker:
+        """Global `detector` settings, overridden wholesale by `services[].detector`."""
+        per = {s.name: s.detector for s in cfg.services if s.detector is not None}
+        return cls(cfg.detector, per)
+
+    def settings(self, service: str) -> _Settings:
+        return self._per_service.get(service, self._default)
+
+    def state(self, service: str) -> str:
+        """OK / GLITCH / SUSTAINED / RECOVERED / WARMING UP (WARMING UP for an unseen one)."""
+        s = self._series.get(service)
+        return s.state if s is not None else WARMING_UP
+
+    def states(self) -> dict[str, str]:
+        return {name: s.state for name, s in self._series.items()}
+
+    def baseline(self, service: str) -> float | None:
+        """Current baseline P99 (seconds), None while warming up."""
+        s = self._series.get(service)
+        if s is None or len(s.base) < MIN_BASELINE_POINTS:
+            return None
+        return math.exp(s.base.median())
+
+    def forget(self, service: str) -> None:
+        """Drop a service's history (it vanished, or the operator accepted a new baseline)."""
+        self._series.pop(service, None)
+
+    def observe(
+        self,
+        service: str,
+        t: float,
+        value: float,
+        flags: int = 0,
+        bucket_width: float | None = None,
+        observations: float | None = None,
+        baseline_p99: float | None = None,
+    ) -> SpikeEvent | None:
+        """Judge one P99 point; return the event it causes, if any.
+
+        `flags` are the store's FLAG_SATURATED / FLAG_LOW_CONFIDENCE bits; `bucket_width` is
+        the log-space width of the bucket holding the quantile (see `log_bucket_width`);
+        `observations` is the request count behind the point (below min_observations the
+        point is low-confidence); `baseline_p99` is the stored baseline, used while warming
+        up. Values that are not positive finite numbers (no traffic) are ignored.
+        """
+        if not (value > 0 and math.isfinite(value)):
+            return None
+        cfg = self._per_service.get(service, self._default)
+        s = self._series.get(service)
+        if s is None:
+            s = self._series[service] = _Series(cfg.window)
+        lx = math.log(value)
+        saturated = bool(flags & FLAG_SATURATED)
+        confident = not (
+            flags & FLAG_LOW_CONFIDENCE
+            or (observations is not None and observations < cfg.min_observations)
+        )
+        s.since_event += 1
+
+        if s.shift_from is not None:
+            recovered = self._check_recovery(s, cfg, lx, value, bucket_width, saturated)
+            if recovered is not None:
+                return SpikeEvent(t, service, self.signal, RECOVERED, value, recovered,
+                                  value / recovered, saturated, not confident)
+
+        base = s.base
+        n = len(base)
+        if n < MIN_BASELINE_POINTS:
+            return self._warming(s, cfg, t, service, lx, value, saturated, confident,
+                                 baseline_p99)
+
+        med = base.median()
+        ref = math.exp(med)
+        hit = False
+        z: float | None = None
+        # saturated: the value is only a lower bound, so above the baseline is always a hit
+        if (saturated and lx > med) or (
+            lx - med >= cfg.log_min_ratio and value - ref >= cfg.min_delta
+        ):
+            scale = max(MAD_TO_SIGMA * base.mad(med), cfg.log_floor, bucket_width or 0.0)
+            z = (lx - med) / scale
+            hit = saturated or z > cfg.z
+        return self._classify(s, t, service, lx, value, ref, hit, saturated, confident, z)
+
+    # --- internals ---------------------------------------------------------------------
+
+    def _classify(self, s: _Series, t: float, service: str, lx: float, value: float,
+                  ref: float, hit: bool, saturated: bool, confident: bool,
+                  z: float | None) -> SpikeEvent | None:
+        s.recent.append((lx, hit, confident))
+        if not hit:
+            s.base.add(lx)
+            # GLITCH and RECOVERED are shown until RECENT quiet points have passed
+            if s.shift_from is None and (s.state == WARMING_UP or s.since_event >= RECENT):
+                s.state = OK
+            return None
+        s.since_event = 0
+        hits = [(v, c) for v, h, c in s.recent if h]
+        if len(hits) >= SUSTAIN_HITS and any(c for _, c in hits):
+            # a level shift: report once, then judge against the new level
+            if s.shift_from is None:
+                # keep what "normal" was, to report the return to it
+                s.shift_from = (
+                    s.base if len(s.base) >= MIN_BASELINE_POINTS
+                    else _Baseline(s.base.size, [math.log(ref)])
+                )
+                s.back.clear()
+            s.base = _Baseline(s.base.size, [v for v, _ in hits])
+            s.recent.clear()
+            s.state = SUSTAINED
+            return SpikeEvent(t, service, self.signal, SUSTAINED, value, ref, value / ref,
+                              saturated, not confident, z)
+        if s.shift_from is None:
+            s.state = GLITCH
+        if len(hits) >= SUSTAIN_HITS:
+            return None  # 3 of 5 on low-confidence points alone: shown, not raised
+        return SpikeEvent(t, service, self.signal, GLITCH, value, ref, value / ref,
+                          saturated, not confident, z)
+
+    def _warming(self, s: _Series, cfg: _Settings, t: float, service: str, lx: float,
+                 value: float, saturated: bool, confident: bool,
+                 baseline_p99: float | None) -> SpikeEvent | None:
+        if s.shift_from is not None or baseline_p99 is None or not baseline_p99 > 0:
+            # re-seeding after a shift, or nothing to compare with: silent
+            s.base.add(lx)
+            if s.shift_from is None:
+                s.state = WARMING_UP if len(s.base) < MIN_BASELINE_POINTS else OK
+            return None
+        ref = float(baseline_p99)
+        if saturated:
+            hit = value > ref
+        else:
+            hit = value / ref >= cfg.min_ratio and value - ref >= cfg.min_delta
+        event = self._classify(s, t, service, lx, value, ref, hit, saturated, confident, None)
+        if s.shift_from is None and s.state == OK and len(s.base) < MIN_BASELINE_POINTS:
+            s.state = WARMING_UP
+        return event
+
+    def _check_recovery(self, s: _Series, cfg: _Settings, lx: float, value: float,
+                        bucket_width: float | None, saturated: bool) -> float | None:
+        """Count points back within thresholds of the pre-shift baseline; on 3 of 5, restore it.
+
+        Returns the pre-shift baseline (seconds) when recovery is reported, else None.
+        """
+        old = s.shift_from
+        assert old is not None
+        med = old.median()
+        ref = math.exp(med)
+        if saturated:
+            back = False
+        elif lx - med < cfg.log_min_ratio or value - ref < cfg.min_delta:
+            back = True
+        else:
+            scale = max(MAD_TO_SIGMA * old.mad(med), cfg.log_floor, bucket_width or 0.0)
+            back = (lx - med) / scale <= cfg.z
+        s.back.append(back)
+        if not back or sum(s.back) < SUSTAIN_HITS:
+            return None
+        s.base = old
+        s.base.add(lx)
+        s.shift_from = None
+        s.back.clear()
+        s.recent.clear()
+        s.state = RECOVERED
+        s.since_event = 0
+        return ref
