@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import os
 import time
@@ -45,10 +46,8 @@ class Collector:
             if left <= 0:
                 raise AssertionError(f"expected {count} arrivals, got {self.items}")
             self.event.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.event.wait(), left)
-            except TimeoutError:
-                pass
         return self.items
 
 
