@@ -1,0 +1,357 @@
+"""Action specs: config -> a fully substituted, checked, displayable action.
+
+Nothing runs through a shell, and every template value is checked against a strict pattern
+before it is substituted, so a series label like `a; rm -rf /` can never become part of a
+command: the action refuses and names the value instead. Resolution is pure; running lives in
+`tui/sources/actions.py`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import shlex
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tui.config import ActionConfig, Config, ServiceConfig
+from tui.core.actions.redact import redact_argv, redact_env, redact_headers, redact_json, redact_url
+
+SAFE_VALUE = re.compile(r"^[A-Za-z0-9._:/@+-]{1,253}$")
+TEMPLATE_NAMES = ("service", "namespace", "version", "baseline_version", "revision", "user")
+ROLLBACK = "rollback"
+REFRESH_BASELINE = "refresh_baseline"
+
+Kind = Literal["exec", "http", "builtin"]
+
+
+@dataclass(frozen=True)
+class ActionDefaults:
+    key: str | None
+    confirm: Literal["none", "yes", "type"]
+    dangerous: bool
+
+
+# Per-action defaults; anything not listed is a custom action: confirm yes, not dangerous,
+# bound only when it names a key.
+DEFAULTS: dict[str, ActionDefaults] = {
+    ROLLBACK: ActionDefaults(key="r", confirm="type", dangerous=True),
+    REFRESH_BASELINE: ActionDefaults(key="b", confirm="yes", dangerous=False),
+}
+CUSTOM_DEFAULTS = ActionDefaults(key=None, confirm="yes", dangerous=False)
+
+
+@dataclass(frozen=True, eq=False)
+class ResolvedAction:
+    """One action for one service, templates substituted (or the reason it cannot be).
+
+    `refusal` is set when a template value is unsafe or missing: the action must not run,
+    and the runner audits it as refused. `config_error` is set when the template itself is
+    broken (unknown placeholder): the action is shown disabled.
+    """
+
+    name: str
+    service: str
+    kind: Kind
+    key: str | None
+    confirm: Literal["none", "yes", "type"]
+    dangerous: bool
+    timeout: float
+    description: str
+    argv: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    method: str | None = None
+    url: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    json: Any = None
+    values: Mapping[str, str] = field(default_factory=dict)
+    version: str | None = None
+    baseline_version: str | None = None
+    refusal: str | None = None
+    config_error: str | None = None
+
+    @property
+    def title(self) -> str:
+        return self.name.replace("_", " ")
+
+    def redacted_argv(self) -> list[str]:
+        return redact_argv(self.argv)
+
+    def redacted_url(self) -> str | None:
+        return None if self.url is None else redact_url(self.url)
+
+    def command_lines(self) -> list[str]:
+        """The exact command or request, secrets masked: what the confirm dialog shows."""
+        if self.kind == "exec":
+            lines = [shlex.join(self.redacted_argv())]
+            lines += [f"env {k}={v}" for k, v in redact_env(self.env).items()]
+            return lines
+        if self.kind == "http":
+            lines = [f"{self.method} {self.redacted_url()}"]
+            lines += [f"{k}: {v}" for k, v in redact_headers(self.headers).items()]
+            if self.json is not None:
+                import json as _json
+
+                lines.append(_json.dumps(redact_json(self.json), sort_keys=True))
+            return lines
+        return [f"built-in: {self.title} for {self.service}"]
+
+    def audit_fields(self) -> dict[str, Any]:
+        """What the audit log records about the target: redacted argv or method + URL."""
+        out: dict[str, Any] = {"kind": self.kind}
+        if self.kind == "exec":
+            out["argv"] = self.redacted_argv()
+        elif self.kind == "http":
+            out["method"] = self.method
+            out["url"] = self.redacted_url()
+        return out
+
+    def secret_values(self) -> list[str]:
+        """Raw values that were masked for display, to scrub from streamed output too."""
+        secrets: list[str] = []
+        for raw, shown in zip(self.argv, self.redacted_argv(), strict=True):
+            if raw != shown:
+                secrets.append(raw.split("=", 1)[-1])
+        for k, v in self.headers.items():
+            if redact_headers({k: v})[k] != v:
+                secrets.append(v.split(" ", 1)[-1])
+        for k, v in self.env.items():
+            if redact_env({k: v})[k] != v:
+                secrets.append(v)
+        return secrets
+
+
+class _Refused(Exception):
+    pass
+
+
+def _fields(template: str) -> list[str]:
+    """Placeholder names in `template`; ValueError for a broken or unknown placeholder."""
+    names = []
+    for _, name, spec, conv in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if name not in TEMPLATE_NAMES:
+            raise ValueError(
+                f"unknown placeholder {{{name}}} in {template!r} "
+                f"(known: {', '.join('{' + n + '}' for n in TEMPLATE_NAMES)})"
+            )
+        if spec or conv:
+            raise ValueError(f"placeholder {{{name}}} in {template!r} takes no format")
+        names.append(name)
+    return names
+
+
+def check_value(name: str, value: str | None, service: str) -> str:
+    """Return `value` when safe to substitute; raise _Refused naming it otherwise."""
+    if value is None or value == "":
+        raise _Refused(f"the template needs {{{name}}} but {service!r} has no {name}")
+    if not SAFE_VALUE.match(value):
+        raise _Refused(
+            f"unsafe value for {{{name}}}: {value!r} "
+            "(allowed: 1-253 of A-Z a-z 0-9 . _ : / @ + -)"
+        )
+    return value
+
+
+def _render(template: str, values: Mapping[str, str | None], service: str) -> str:
+    names = _fields(template)
+    checked = {n: check_value(n, values.get(n), service) for n in names}
+    return template.format_map(checked)
+
+
+def _render_json(value: Any, values: Mapping[str, str | None], service: str) -> Any:
+    if isinstance(value, str):
+        return _render(value, values, service)
+    if isinstance(value, list):
+        return [_render_json(v, values, service) for v in value]
+    if isinstance(value, dict):
+        return {k: _render_json(v, values, service) for k, v in value.items()}
+    return value
+
+
+def _json_strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [s for v in value for s in _json_strings(v)]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _json_strings(v)]
+    return []
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return os.environ.get("USER") or "unknown"
+
+
+def find_service(cfg: Config, service: ServiceConfig | str) -> ServiceConfig:
+    """The configured service, or a bare one for a service discovered from series labels."""
+    if isinstance(service, ServiceConfig):
+        return service
+    for svc in cfg.services:
+        if svc.name == service:
+            return svc
+    return ServiceConfig(name=service)
+
+
+def action_configs(cfg: Config, svc: ServiceConfig) -> dict[str, ActionConfig | None]:
+    """Name -> config, service entries replacing defaults; refresh_baseline always present."""
+    merged: dict[str, ActionConfig | None] = {REFRESH_BASELINE: None}
+    merged.update(cfg.actions)
+    merged.update(svc.actions)
+    order = [ROLLBACK, REFRESH_BASELINE]
+    return {
+        n: merged[n]
+        for n in sorted(merged, key=lambda n: (order.index(n) if n in order else 9, n))
+    }
+
+
+def template_values(
+    svc: ServiceConfig,
+    labels: Mapping[str, str] | None = None,
+    *,
+    baseline_version: str | None = None,
+    revision: str | None = None,
+    user: str | None = None,
+) -> dict[str, str | None]:
+    """Values for the placeholders: config, then live series labels (what runs now) on top."""
+    labels = dict(labels or {})
+    values: dict[str, str | None] = {
+        "service": labels.get("service") or svc.name,
+        "namespace": labels.get("namespace") or svc.namespace or svc.labels.get("namespace"),
+        "version": labels.get("version") or svc.version or svc.labels.get("version"),
+        "baseline_version": baseline_version,
+        "revision": revision or labels.get("revision") or svc.labels.get("revision"),
+        "user": user or current_user(),
+    }
+    return values
+
+
+def resolve_action(
+    cfg: Config,
+    service: ServiceConfig | str,
+    name: str,
+    labels: Mapping[str, str] | None = None,
+    *,
+    baseline_version: str | None = None,
+    revision: str | None = None,
+    user: str | None = None,
+) -> ResolvedAction:
+    """Resolve action `name` for `service`; KeyError if the service has no such action."""
+    svc = find_service(cfg, service)
+    configs = action_configs(cfg, svc)
+    if name not in configs:
+        raise KeyError(name)
+    ac = configs[name]
+    d = DEFAULTS.get(name, CUSTOM_DEFAULTS)
+    values = template_values(
+        svc, labels, baseline_version=baseline_version, revision=revision, user=user
+    )
+    svc_name = values["service"] or svc.name
+    common: dict[str, Any] = {
+        "name": name,
+        "service": svc_name,
+        "version": values["version"],
+        "baseline_version": baseline_version,
+    }
+    if ac is None:  # built-in refresh_baseline
+        return ResolvedAction(
+            kind="builtin", key=d.key, confirm=d.confirm, dangerous=d.dangerous,
+            timeout=120.0, description="snapshot the current window as the new baseline",
+            **common,
+        )
+    kind: Kind = "exec" if ac.exec is not None else "http"
+    base: dict[str, Any] = dict(
+        kind=kind,
+        key=ac.key if ac.key is not None else d.key,
+        confirm=ac.confirm or d.confirm,
+        dangerous=ac.dangerous if ac.dangerous is not None else d.dangerous,
+        timeout=float(ac.timeout),
+        description=ac.description or "",
+        **common,
+    )
+    try:
+        templates = list(ac.exec or []) + list(ac.env.values())
+        if ac.http is not None:
+            templates += [ac.http.url, *ac.http.headers.values(), *_json_strings(ac.http.json)]
+        used = sorted({n for t in templates for n in _fields(t)})
+    except ValueError as exc:
+        return ResolvedAction(
+            argv=tuple(ac.exec or ()), url=ac.http.url if ac.http else None,
+            method=ac.http.method if ac.http else None, config_error=str(exc), **base,
+        )
+    try:
+        if ac.exec is not None:
+            argv = tuple(_render(a, values, svc_name) for a in ac.exec)
+            env = {k: _render(v, values, svc_name) for k, v in ac.env.items()}
+            return ResolvedAction(
+                argv=argv, env=env, values={n: str(values[n]) for n in used}, **base
+            )
+        assert ac.http is not None
+        return ResolvedAction(
+            method=ac.http.method,
+            url=_render(ac.http.url, values, svc_name),
+            headers={k: _render(v, values, svc_name) for k, v in ac.http.headers.items()},
+            json=_render_json(ac.http.json, values, svc_name),
+            env={k: _render(v, values, svc_name) for k, v in ac.env.items()},
+            values={n: str(values[n]) for n in used},
+            **base,
+        )
+    except _Refused as exc:
+        return ResolvedAction(
+            argv=tuple(ac.exec or ()), url=ac.http.url if ac.http else None,
+            method=ac.http.method if ac.http else None,
+            headers=dict(ac.http.headers) if ac.http else {},
+            refusal=str(exc), **base,
+        )
+
+
+def is_read_only(cfg: Config, svc: ServiceConfig) -> tuple[bool, str | None]:
+    if cfg.read_only:
+        return True, "read-only mode"
+    if svc.read_only:
+        return True, f"{svc.name} is read-only in the config"
+    return False, None
+
+
+def bindable_actions(
+    cfg: Config,
+    service: ServiceConfig | str,
+    labels: Mapping[str, str] | None = None,
+    *,
+    baseline_version: str | None = None,
+    revision: str | None = None,
+    user: str | None = None,
+) -> list[tuple[ResolvedAction, bool, str | None]]:
+    """Every action of `service` with whether its key may be bound, and why not.
+
+    Disabled: dangerous actions in read-only mode (global or per service), broken templates,
+    and a key already taken by an earlier action. Refusals from unsafe values are not
+    disabled here: pressing the key shows and audits the refusal.
+    """
+    svc = find_service(cfg, service)
+    ro, ro_reason = is_read_only(cfg, svc)
+    taken: dict[str, str] = {}
+    out: list[tuple[ResolvedAction, bool, str | None]] = []
+    for name in action_configs(cfg, svc):
+        a = resolve_action(
+            cfg, svc, name, labels,
+            baseline_version=baseline_version, revision=revision, user=user,
+        )
+        reason: str | None = None
+        if a.dangerous and ro:
+            reason = f"{ro_reason}: {a.title} is dangerous"
+        elif a.config_error:
+            reason = f"config: {a.config_error}"
+        elif a.key is not None and a.key in taken:
+            reason = f"key {a.key!r} is already bound to {taken[a.key]}"
+        if reason is None and a.key is not None:
+            taken[a.key] = a.title
+        out.append((a, reason is None, reason))
+    return out

@@ -1,0 +1,321 @@
+"""Run resolved actions: subprocesses in their own process group, HTTP webhooks, built-ins.
+
+Knows nothing of Textual: output goes to a callback line by line, the result comes back as
+an `ActionResult`, and every start, finish, refusal and cancellation is appended to the
+audit log before the call returns. No shell is ever involved: argv goes straight to exec.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+
+from tui.core.actions.audit import TAIL_LINES, append_record, make_record, user_at_host
+from tui.core.actions.redact import redact_text
+from tui.core.actions.spec import ResolvedAction
+
+Status = Literal["ok", "failed", "timeout", "refused", "busy", "cancelled", "error"]
+BODY_EXCERPT = 500
+
+
+@dataclass(frozen=True)
+class ActionOutput:
+    """One line for the action-log pane; stream is stdout, stderr or info (our own notes)."""
+
+    action: str
+    service: str
+    stream: Literal["stdout", "stderr", "info"]
+    text: str
+
+
+@dataclass
+class ActionResult:
+    action: str
+    service: str
+    status: Status
+    message: str
+    exit_code: int | None = None
+    http_status: int | None = None
+    duration: float = 0.0
+    output_tail: list[str] = field(default_factory=list)
+    body_excerpt: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class BuiltinOutcome:
+    """What a built-in action (baseline refresh/restore) reports back to the runner."""
+
+    lines: list[str]
+    baseline_versions: dict[str, str | None]
+
+
+OutputCallback = Callable[[ActionOutput], None]
+
+
+class ActionRunner:
+    """One run at a time per (action, service); every outcome audited.
+
+    `grace` is how long a timed-out process group gets between SIGTERM and SIGKILL.
+    """
+
+    def __init__(
+        self,
+        audit_path: str | os.PathLike[str],
+        on_output: OutputCallback | None = None,
+        *,
+        grace: float = 3.0,
+        who: str | None = None,
+    ) -> None:
+        self.audit_path = os.path.expanduser(os.fspath(audit_path))
+        self.on_output = on_output
+        self.grace = grace
+        self.who = who or user_at_host()
+        self._running: dict[tuple[str, str], asyncio.subprocess.Process | None] = {}
+        self._cancelled: set[tuple[str, str]] = set()
+
+    # --- state -------------------------------------------------------------------------
+
+    def is_running(self, action: str, service: str) -> bool:
+        return (action, service) in self._running
+
+    def running(self) -> list[tuple[str, str]]:
+        return list(self._running)
+
+    # --- audit helpers -----------------------------------------------------------------
+
+    def _audit(self, event: Any, action: ResolvedAction, **extra: Any) -> None:
+        versions = extra.pop("baseline_versions", None) or {
+            k: v
+            for k, v in (("running", action.version), ("baseline", action.baseline_version))
+            if v is not None
+        }
+        rec = make_record(
+            event, service=action.service, action=action.name,
+            target=action.audit_fields(), who=self.who,
+            baseline_versions=versions or None, **extra,
+        )
+        append_record(self.audit_path, rec)
+
+    def _emit(self, action: ResolvedAction, stream: Any, text: str) -> None:
+        if self.on_output is not None:
+            self.on_output(ActionOutput(action.name, action.service, stream, text))
+
+    def refuse(self, action: ResolvedAction, reason: str) -> ActionResult:
+        """Audit and report a refusal (unsafe value, read-only, already running)."""
+        self._audit("refused", action, reason=reason)
+        self._emit(action, "info", f"refused: {reason}")
+        status: Status = "busy" if reason.startswith("already running") else "refused"
+        return ActionResult(action.name, action.service, status, f"{action.title} refused: {reason}")
+
+    def cancel(self, action: ResolvedAction, reason: str = "cancelled at the confirm dialog") -> ActionResult:
+        """Audit an operator's cancel at the confirm dialog (nothing ran)."""
+        self._audit("cancelled", action, reason=reason)
+        return ActionResult(action.name, action.service, "cancelled", f"{action.title} cancelled")
+
+    async def stop(self, action: str, service: str) -> bool:
+        """Stop a running exec action: its process group gets TERM, then KILL after grace."""
+        key = (action, service)
+        proc = self._running.get(key)
+        if proc is None or proc.returncode is not None:
+            return False
+        self._cancelled.add(key)
+        await self._kill_group(proc)
+        return True
+
+    # --- running -----------------------------------------------------------------------
+
+    async def run(
+        self,
+        action: ResolvedAction,
+        builtin: Callable[[], BuiltinOutcome] | None = None,
+    ) -> ActionResult:
+        """Run `action` (a built-in needs `builtin`, the work to do); audited start to end."""
+        key = (action.name, action.service)
+        if action.config_error:
+            return self.refuse(action, f"config: {action.config_error}")
+        if action.refusal:
+            return self.refuse(action, action.refusal)
+        if key in self._running:
+            return self.refuse(action, f"already running: {action.title} for {action.service}")
+        if action.kind == "builtin" and builtin is None:
+            return self.refuse(action, f"{action.title} needs the dashboard's current window")
+        self._running[key] = None  # claimed before the first await: a second press sees it
+        self._cancelled.discard(key)
+        try:
+            self._audit("started", action)
+            self._emit(action, "info", f"$ {' '.join(action.command_lines()[:1])}")
+            if action.kind == "exec":
+                result, extra = await self._run_exec(action)
+            elif action.kind == "http":
+                result, extra = await self._run_http(action)
+            else:
+                assert builtin is not None
+                result, extra = self._run_builtin(action, builtin)
+            self._audit(
+                "finished", action, status=result.status, exit=result.exit_code,
+                http_status=result.http_status, duration_s=round(result.duration, 3),
+                output_tail=result.output_tail, **extra,
+            )
+            self._emit(action, "info", result.message)
+            return result
+        finally:
+            self._running.pop(key, None)
+            self._cancelled.discard(key)
+
+    def _run_builtin(
+        self, action: ResolvedAction, builtin: Callable[[], BuiltinOutcome]
+    ) -> tuple[ActionResult, dict[str, Any]]:
+        t0 = time.monotonic()
+        try:
+            outcome = builtin()
+        except Exception as exc:  # a UserError or IO error from the baseline store
+            dur = time.monotonic() - t0
+            msg = f"{action.title} failed: {exc}"
+            return ActionResult(action.name, action.service, "error", msg, duration=dur,
+                                output_tail=[msg]), {"reason": str(exc)}
+        for line in outcome.lines:
+            self._emit(action, "stdout", line)
+        dur = time.monotonic() - t0
+        res = ActionResult(action.name, action.service, "ok", f"{action.title} done",
+                           duration=dur, output_tail=outcome.lines[-TAIL_LINES:])
+        return res, {"baseline_versions": outcome.baseline_versions}
+
+    async def _run_exec(self, action: ResolvedAction) -> tuple[ActionResult, dict[str, Any]]:
+        key = (action.name, action.service)
+        secrets = action.secret_values()
+        tail: deque[str] = deque(maxlen=TAIL_LINES)
+        t0 = time.monotonic()
+        env = {**os.environ, **action.env}
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *action.argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=env,
+                start_new_session=True,  # its own process group: a timeout kills them all
+            )
+        except OSError as exc:
+            msg = f"cannot start {action.argv[0]}: {exc.strerror or exc}"
+            return ActionResult(action.name, action.service, "error", msg,
+                                duration=time.monotonic() - t0, output_tail=[msg]), {}
+        self._running[key] = proc
+
+        def emit(stream: Literal["stdout", "stderr"], text: str) -> None:
+            text = redact_text(text, secrets)
+            tail.append(text if stream == "stdout" else f"[stderr] {text}")
+            self._emit(action, stream, text)
+
+        assert proc.stdout is not None and proc.stderr is not None
+        readers = asyncio.gather(
+            _pump(proc.stdout, lambda t: emit("stdout", t)),
+            _pump(proc.stderr, lambda t: emit("stderr", t)),
+        )
+        timed_out = False
+        try:
+            await asyncio.wait_for(proc.wait(), timeout=action.timeout)
+        except TimeoutError:
+            timed_out = key not in self._cancelled
+            await self._kill_group(proc)
+        # Leftover members of the group (background children) die with it: no orphans, and
+        # the pipes they held close so the readers reach the end of the output.
+        _signal_group(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(readers), timeout=2.0)
+        if not readers.done():
+            readers.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await readers
+        dur = time.monotonic() - t0
+        code = proc.returncode
+        if key in self._cancelled:
+            status: Status = "cancelled"
+            msg = f"{action.title} stopped by the operator after {dur:.1f}s"
+        elif timed_out:
+            status = "timeout"
+            msg = f"{action.title} timed out after {action.timeout:g}s; process group killed"
+        elif code == 0:
+            status, msg = "ok", f"{action.title} finished: exit 0 in {dur:.1f}s"
+        else:
+            status = "failed"
+            how = f"signal {-code}" if code is not None and code < 0 else f"exit {code}"
+            msg = f"{action.title} failed: {how} in {dur:.1f}s"
+        return ActionResult(action.name, action.service, status, msg, exit_code=code,
+                            duration=dur, output_tail=list(tail)), {}
+
+    async def _kill_group(self, proc: asyncio.subprocess.Process) -> None:
+        """TERM the whole group, then KILL it if the leader is still there after grace."""
+        _signal_group(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), timeout=self.grace)
+        _signal_group(proc.pid, signal.SIGKILL)
+        await proc.wait()
+
+    async def _run_http(self, action: ResolvedAction) -> tuple[ActionResult, dict[str, Any]]:
+        assert action.url is not None and action.method is not None
+        secrets = action.secret_values()
+        t0 = time.monotonic()
+        try:
+            async with httpx.AsyncClient(timeout=action.timeout) as client:
+                resp = await client.request(
+                    action.method, action.url, headers=dict(action.headers), json=action.json
+                )
+        except httpx.TimeoutException:
+            dur = time.monotonic() - t0
+            msg = f"{action.title}: no answer from {action.redacted_url()} within {action.timeout:g}s"
+            return ActionResult(action.name, action.service, "timeout", msg, duration=dur,
+                                output_tail=[msg]), {}
+        except httpx.HTTPError as exc:
+            dur = time.monotonic() - t0
+            msg = f"{action.title}: request to {action.redacted_url()} failed: {type(exc).__name__}: {redact_text(str(exc), secrets)}"
+            return ActionResult(action.name, action.service, "error", msg, duration=dur,
+                                output_tail=[msg]), {}
+        dur = time.monotonic() - t0
+        body = redact_text(resp.text[:BODY_EXCERPT], secrets)
+        lines = [f"HTTP {resp.status_code} {resp.reason_phrase}", *body.splitlines()]
+        for line in lines:
+            self._emit(action, "stdout", line)
+        ok = resp.is_success
+        msg = (f"{action.title}: HTTP {resp.status_code} in {dur:.1f}s" if ok
+               else f"{action.title} failed: HTTP {resp.status_code} in {dur:.1f}s")
+        return ActionResult(
+            action.name, action.service, "ok" if ok else "failed", msg,
+            http_status=resp.status_code, duration=dur, output_tail=lines[-TAIL_LINES:],
+            body_excerpt=body,
+        ), {}
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+async def _pump(stream: asyncio.StreamReader, sink: Callable[[str], None]) -> None:
+    """Forward complete lines as they arrive; long lines are split rather than fatal."""
+    buf = b""
+    while True:
+        chunk = await stream.read(65536)
+        if not chunk:
+            break
+        buf += chunk
+        *lines, buf = buf.split(b"\n")
+        for raw in lines:
+            sink(raw.rstrip(b"\r").decode("utf-8", "replace"))
+        while len(buf) > 65536:
+            sink(buf[:65536].decode("utf-8", "replace"))
+            buf = buf[65536:]
+    if buf:
+        sink(buf.decode("utf-8", "replace"))
