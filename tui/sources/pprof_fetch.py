@@ -1,0 +1,190 @@
+"""Capture profiles from Go `net/http/pprof` endpoints into the profile folder.
+
+Each capture is checked to be a whole pprof file before it is written (a 502 page or a
+half-sent body never lands in the folder), then saved atomically as
+`{service}-{kind}-{UTC timestamp}.pb.gz` (the `*` of `profiles.pattern`), so the folder
+watcher picks it up like any other profile. Captures run on a schedule per endpoint
+(`every`, re-armed after each round so a slow server never stacks requests) and on demand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tui.config import ProfileEndpoint
+from tui.core.atomic import write_atomic
+from tui.sources.base import SourceStatus
+from tui.sources.pprof_watch import ServicePattern, check_complete
+
+KINDS = ("profile", "heap", "allocs", "block", "mutex", "goroutine")
+# File-name word per kind: `profile` is the CPU profile.
+KIND_WORD = {"profile": "cpu"}
+
+
+@dataclass(frozen=True)
+class Capture:
+    """The outcome of one capture. `path` is the saved file when `ok`."""
+
+    service: str
+    kind: str
+    url: str
+    ok: bool
+    path: Path | None
+    error: str | None
+    size: int
+    started: float  # unix time the request was sent
+    duration: float  # seconds
+
+
+def endpoint_url(base: str, kind: str, seconds: float) -> str:
+    """`/debug/pprof/KIND` under the server's base URL (which may already end in it)."""
+    base = base.rstrip("/")
+    if not base.endswith("/debug/pprof"):
+        base += "/debug/pprof"
+    if kind == "profile":
+        return f"{base}/profile?seconds={max(1, round(seconds))}"
+    return f"{base}/{kind}"
+
+
+def capture_name(pattern: ServicePattern, service: str, kind: str, when: float) -> str:
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(when))
+    ms = int((when % 1) * 1000)
+    return pattern.filename(service, f"{KIND_WORD.get(kind, kind)}-{stamp}.{ms:03d}Z")
+
+
+class PprofFetcher:
+    """Capture profiles per `profiles.endpoints`, on a schedule and on demand.
+
+    `on_capture(capture)` is called on the event loop after each attempt, ok or not.
+    """
+
+    def __init__(
+        self,
+        endpoints: Iterable[ProfileEndpoint],
+        directory: str | os.PathLike[str],
+        on_capture: Callable[[Capture], None] | None = None,
+        pattern: str = "{service}-*.pb.gz",
+        timeout: float = 10.0,
+    ):
+        self.endpoints = list(endpoints)
+        self.directory = Path(directory).expanduser()
+        self.on_capture = on_capture
+        self.pattern = ServicePattern(pattern, [e.service for e in self.endpoints])
+        self.timeout = timeout
+        self.status = SourceStatus("pprof/fetch")
+        self._client: httpx.AsyncClient | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._cpu_locks: dict[str, asyncio.Lock] = {}
+
+    def endpoint(self, service: str) -> ProfileEndpoint | None:
+        return next((e for e in self.endpoints if e.service == service), None)
+
+    async def start(self) -> None:
+        """Start one re-armed capture loop per endpoint that has `every` set."""
+        for ep in self.endpoints:
+            if ep.every:
+                self._tasks.append(asyncio.create_task(self._loop(ep), name=f"pprof-{ep.service}"))
+        self.status.ok("up", f"{len(self.endpoints)} endpoint(s)")
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        self._tasks.clear()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def capture_service(self, service: str) -> list[Capture]:
+        """Capture every configured kind of `service` (the on-demand key)."""
+        ep = self.endpoint(service)
+        if ep is None:
+            return []
+        return [await self.capture(service, kind) for kind in ep.kinds]
+
+    async def capture(self, service: str, kind: str, seconds: float | None = None) -> Capture:
+        """Capture one profile; errors are returned (and announced), never raised."""
+        ep = self.endpoint(service)
+        started = time.time()
+        if ep is None or kind not in KINDS:
+            what = f"no profiles.endpoints entry for {service!r}" if ep is None else (
+                f"unknown profile kind {kind!r} (one of {', '.join(KINDS)})"
+            )
+            return self._done(Capture(service, kind, "", False, None, what, 0, started, 0.0))
+        secs = float(seconds if seconds is not None else ep.seconds)
+        url = endpoint_url(ep.url, kind, secs)
+        t0 = time.monotonic()
+        lock = self._cpu_locks.setdefault(service, asyncio.Lock())
+        try:
+            if kind == "profile":  # Go refuses two CPU profiles at once
+                async with lock:
+                    data = await self._get(url, self.timeout + secs)
+            else:
+                data = await self._get(url, self.timeout)
+        except _FetchError as exc:
+            cap = Capture(service, kind, url, False, None, f"{service} {kind}: {exc}", 0,
+                          started, time.monotonic() - t0)
+            return self._done(cap)
+        problem = await asyncio.to_thread(check_complete, data)
+        if problem is not None:
+            cap = Capture(service, kind, url, False, None, f"{service} {kind}: {problem} from {url}",
+                          len(data), started, time.monotonic() - t0)
+            return self._done(cap)
+        path = self.directory / capture_name(self.pattern, service, kind, started)
+        try:
+            await asyncio.to_thread(write_atomic, path, data)
+        except OSError as exc:
+            cap = Capture(service, kind, url, False, None,
+                          f"{service} {kind}: cannot save {path}: {exc.strerror or exc}",
+                          len(data), started, time.monotonic() - t0)
+            return self._done(cap)
+        cap = Capture(service, kind, url, True, path, None, len(data), started,
+                      time.monotonic() - t0)
+        return self._done(cap)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _done(self, cap: Capture) -> Capture:
+        if cap.ok:
+            self.status.ok("up", f"{cap.service} {cap.kind} {cap.size} B", cap.duration)
+            self.status.counters["captures"] = self.status.counters.get("captures", 0) + 1
+        else:
+            self.status.failed(cap.error or "capture failed", "error")
+            self.status.counters["failed"] = self.status.counters.get("failed", 0) + 1
+        if self.on_capture is not None:
+            self.on_capture(cap)
+        return cap
+
+    async def _get(self, url: str, timeout: float) -> bytes:
+        if self._client is None:
+            self._client = httpx.AsyncClient(follow_redirects=True)
+        try:
+            r = await self._client.get(url, timeout=timeout)
+        except httpx.TimeoutException:
+            raise _FetchError(f"timed out after {timeout:g}s at {url}") from None
+        except httpx.HTTPError as exc:
+            raise _FetchError(f"{type(exc).__name__} at {url}: {exc}") from None
+        if r.status_code != 200:
+            body = r.text.strip().splitlines()[0][:120] if r.text.strip() else ""
+            raise _FetchError(f"HTTP {r.status_code} from {url}" + (f": {body}" if body else ""))
+        return r.content
+
+    async def _loop(self, ep: ProfileEndpoint) -> None:
+        assert ep.every
+        while True:
+            await self.capture_service(ep.service)
+            await asyncio.sleep(float(ep.every))
+
+
+class _FetchError(Exception):
+    pass
