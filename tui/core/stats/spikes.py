@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tui.core.metrics.store import FLAG_LOW_CONFIDENCE, FLAG_SATURATED
+from tui.errors import UserError
 
 if TYPE_CHECKING:
     from tui.config import Config, DetectorConfig
@@ -90,8 +91,12 @@ class SpikeEvent:
         }
 
 
-class DetectorSettingsError(ValueError):
-    """A detector threshold that cannot work (e.g. a window shorter than 5 points)."""
+class DetectorSettingsError(UserError, ValueError):
+    """A detector threshold that cannot work (e.g. a window shorter than 5 points).
+
+    A UserError so the CLI prints one line; a ValueError so a config __post_init__ could
+    raise it and get the file/line location from the loader.
+    """
 
 
 @dataclass(frozen=True, slots=True)

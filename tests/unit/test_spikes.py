@@ -1,0 +1,335 @@
+"""The P99 spike detector on series shaped like real recordings.
+
+Steady series are built the way a real P99 is: the 99th percentile of many lognormal request
+latencies per refresh (sampled exactly through the order statistic), or quantised through
+histogram buckets. Spikes are then injected at known points.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tui.config import Config, DetectorConfig, ServiceConfig, parse_config
+from tui.core.metrics.store import FLAG_LOW_CONFIDENCE, FLAG_SATURATED
+from tui.core.stats.spikes import (
+    GLITCH,
+    OK,
+    RECOVERED,
+    STATES,
+    SUSTAINED,
+    WARMING_UP,
+    DetectorSettingsError,
+    SpikeEvent,
+    SpikeTracker,
+    log_bucket_width,
+)
+from tui.errors import UserError
+
+_ND = NormalDist()
+
+
+def steady_p99(n: int, seed: int, median_s: float = 0.05, sigma: float = 0.5,
+               requests: int = 2000) -> np.ndarray:
+    """P99 of `requests` lognormal latencies per point, sampled exactly via the order statistic.
+
+    The k-th order statistic of n uniforms is Beta(k, n + 1 - k); mapping it through the
+    lognormal quantile function gives the sample P99 without drawing all the requests.
+    """
+    rng = np.random.default_rng(seed)
+    k = math.ceil(0.99 * requests)
+    u = rng.beta(k, requests + 1 - k, size=n)
+    return np.array([median_s * math.exp(sigma * _ND.inv_cdf(float(x))) for x in u])
+
+
+def feed(tracker: SpikeTracker, values, service: str = "api", **kw) -> list[tuple[int, SpikeEvent]]:
+    out = []
+    for i, v in enumerate(values):
+        ev = tracker.observe(service, float(i), float(v), **kw)
+        if ev is not None:
+            out.append((i, ev))
+    return out
+
+
+def test_steady_lognormal_noise_raises_nothing_over_10000_points():
+    tracker = SpikeTracker(DetectorConfig())
+    values = steady_p99(10_000, seed=7)
+    # the series does move: a few percent point to point, which a stddev detector would flag
+    assert np.std(np.log(values)) > 0.02
+    assert feed(tracker, values) == []
+    assert tracker.state("api") == OK
+
+
+def test_noisy_iid_lognormal_never_sustains():
+    """Much noisier than a real P99 (10% iid in log space): glitches possible, no SUSTAINED."""
+    tracker = SpikeTracker(DetectorConfig())
+    rng = np.random.default_rng(3)
+    values = 0.1 * np.exp(rng.normal(0.0, 0.1, 10_000))
+    events = feed(tracker, values)
+    assert all(ev.state == GLITCH for _, ev in events)
+    assert len(events) < 10_000 * 0.005
+
+
+def test_single_3x_glitch_is_a_glitch_on_that_point_only():
+    tracker = SpikeTracker(DetectorConfig())
+    values = steady_p99(300, seed=11)
+    values[200] *= 3
+    events = feed(tracker, values)
+    assert [(i, ev.state) for i, ev in events] == [(200, GLITCH)]
+    ev = events[0][1]
+    assert ev.value == pytest.approx(values[200])
+    assert ev.ratio == pytest.approx(ev.value / ev.baseline)
+    assert 2.6 < ev.ratio < 3.4
+    assert ev.z is not None and ev.z > 3.5
+    assert not ev.saturated and not ev.low_confidence
+    # one spike does not poison the baseline (it never enters the window)
+    assert tracker.baseline("api") == pytest.approx(float(np.median(values[170:200])), rel=0.05)
+    assert tracker.state("api") == OK
+
+
+def test_glitch_is_shown_until_five_quiet_points_pass():
+    tracker = SpikeTracker(DetectorConfig())
+    values = list(steady_p99(60, seed=5))
+    values[40] *= 3
+    states = []
+    for i, v in enumerate(values):
+        tracker.observe("api", float(i), float(v))
+        states.append(tracker.state("api"))
+    assert states[39] == OK
+    assert states[40:45] == [GLITCH] * 5
+    assert states[45] == OK
+
+
+def test_step_change_sustained_after_3_of_5_then_rebaselined_no_storm():
+    tracker = SpikeTracker(DetectorConfig())
+    values = steady_p99(1200, seed=13)
+    values[100:900] *= 2.0  # a level shift lasting 800 points
+    events = feed(tracker, values)
+    assert [(i, ev.state) for i, ev in events] == [
+        (100, GLITCH), (101, GLITCH), (102, SUSTAINED), (902, RECOVERED),
+    ]
+    sustained = events[2][1]
+    assert sustained.baseline == pytest.approx(float(np.median(values[70:100])), rel=0.02)
+    assert sustained.ratio == pytest.approx(2.0, rel=0.15)
+    recovered = events[3][1]  # the third point of 3-of-5 back at the old level
+    # RECOVERED names the pre-shift baseline it came back to
+    assert recovered.baseline == pytest.approx(sustained.baseline)
+
+
+def test_step_change_is_the_new_normal_while_it_lasts():
+    tracker = SpikeTracker(DetectorConfig())
+    values = steady_p99(400, seed=17)
+    values[100:] *= 2.0
+    seen = []
+    for i, v in enumerate(values):
+        tracker.observe("api", float(i), float(v))
+        seen.append((tracker.state("api"), tracker.baseline("api")))
+    assert seen[102][0] == SUSTAINED
+    assert seen[-1][0] == SUSTAINED  # shown until it recovers or the baseline is accepted
+    assert seen[-1][1] == pytest.approx(float(np.median(values[300:400])), rel=0.05)
+    tracker.forget("api")
+    assert tracker.state("api") == WARMING_UP
+
+
+def test_recovery_needs_three_of_five_points_back():
+    tracker = SpikeTracker(DetectorConfig())
+    level = [0.1] * 40 + [0.3] * 20
+    # one point dips back, then the level stays high: not a recovery
+    level += [0.1] + [0.3] * 10
+    # now really back
+    level += [0.1] * 10
+    events = feed(tracker, level)
+    states = [(i, ev.state) for i, ev in events]
+    assert states == [(40, GLITCH), (41, GLITCH), (42, SUSTAINED), (73, RECOVERED)]
+
+
+def test_quantised_series_with_zero_mad_uses_the_noise_floor():
+    """A P99 stuck on a bucket bound has MAD = 0: the floor, not 1/0, sets the scale."""
+    tracker = SpikeTracker(DetectorConfig())
+    values = [0.25] * 50 + [0.26, 0.28, 0.29] + [0.25] * 10 + [0.31] + [0.25] * 10 + [0.75]
+    events = feed(tracker, values)
+    # 4%, 12%, 16% up: below min_ratio 1.2 -> quiet; 24% up: z = log(1.24)/log(1.05) = 4.4
+    assert [(i, ev.state) for i, ev in events] == [(63, GLITCH), (74, GLITCH)]
+    assert events[0][1].z == pytest.approx(math.log(0.31 / 0.25) / math.log(1.05))
+
+
+def test_bucket_width_widens_the_scale():
+    """With coarse buckets (factor 2) a 3x move is within interpolation noise: z = 1.58."""
+    coarse = log_bucket_width(0.1, 0.2)
+    assert coarse == pytest.approx(math.log(2))
+    values = [0.15] * 40 + [0.45]
+    assert feed(SpikeTracker(DetectorConfig()), values, bucket_width=coarse) == []
+    fine = log_bucket_width(0.15, 0.15 * 2 ** (1 / 8))  # OTLP exponential scale 3
+    events = feed(SpikeTracker(DetectorConfig()), values, bucket_width=fine)
+    assert [(i, ev.state) for i, ev in events] == [(40, GLITCH)]
+
+
+def test_log_bucket_width_is_none_where_meaningless():
+    assert log_bucket_width(0.0, 0.005) is None  # first bucket starts at 0
+    assert log_bucket_width(10.0, math.inf) is None  # +Inf bucket
+    assert log_bucket_width(0.2, 0.1) is None
+
+
+def test_saturated_point_is_always_a_candidate_and_labelled():
+    tracker = SpikeTracker(DetectorConfig())
+    values = [0.1] * 40
+    feed(tracker, values)
+    # only 10% above baseline, but it is a lower bound: +Inf bucket answers the top bound
+    ev = tracker.observe("api", 40.0, 0.11, flags=FLAG_SATURATED)
+    assert ev is not None and ev.state == GLITCH and ev.saturated
+    # a saturated value at or below the baseline says nothing new
+    assert tracker.observe("api", 41.0, 0.1, flags=FLAG_SATURATED) is None
+
+
+def test_saturation_that_persists_is_one_sustained_not_a_storm():
+    tracker = SpikeTracker(DetectorConfig())
+    feed(tracker, [0.1] * 40)
+    events = []
+    for i in range(40, 400):
+        ev = tracker.observe("api", float(i), 10.0, flags=FLAG_SATURATED)
+        if ev is not None:
+            events.append((i, ev.state, ev.saturated))
+    assert events == [(40, GLITCH, True), (41, GLITCH, True), (42, SUSTAINED, True)]
+    assert tracker.state("api") == SUSTAINED
+    # the saturated level cannot "recover" by staying saturated; a real drop does
+    out = [tracker.observe("api", float(i), 0.1) for i in range(400, 405)]
+    assert [e.state for e in out if e is not None] == [RECOVERED]
+
+
+def test_few_observations_glitch_but_never_sustain_alone():
+    tracker = SpikeTracker(DetectorConfig())
+    feed(tracker, [0.1] * 40, observations=1000)
+    events = []
+    for i in range(40, 60):
+        ev = tracker.observe("api", float(i), 0.3, observations=10)
+        if ev is not None:
+            events.append((i, ev.state, ev.low_confidence))
+    # two isolated-looking hits are reported, then nothing: low confidence cannot sustain
+    assert events == [(40, GLITCH, True), (41, GLITCH, True)]
+    assert tracker.state("api") == GLITCH
+    # one confident hit among them is enough to call the level shift
+    ev = tracker.observe("api", 60.0, 0.3, observations=5000)
+    assert ev is not None and ev.state == SUSTAINED and not ev.low_confidence
+
+
+def test_low_confidence_flag_from_the_store_counts_too():
+    tracker = SpikeTracker(DetectorConfig())
+    feed(tracker, [0.1] * 40)
+    evs = feed(tracker, [0.3] * 10, flags=FLAG_LOW_CONFIDENCE)
+    assert [ev.state for _, ev in evs] == [GLITCH, GLITCH]
+    assert all(ev.low_confidence for _, ev in evs)
+
+
+def test_warming_up_without_a_stored_baseline_is_silent():
+    tracker = SpikeTracker(DetectorConfig())
+    assert tracker.state("api") == WARMING_UP
+    assert feed(tracker, [0.1, 5.0, 0.1, 9.0]) == []
+    assert tracker.state("api") == WARMING_UP
+    assert tracker.baseline("api") is None
+    tracker.observe("api", 5.0, 0.1)
+    tracker.observe("api", 6.0, 0.1)
+    assert tracker.state("api") == OK
+
+
+def test_warming_up_checks_against_the_stored_baseline():
+    tracker = SpikeTracker(DetectorConfig())
+    assert tracker.observe("api", 0.0, 0.1, baseline_p99=0.1) is None
+    ev = tracker.observe("api", 1.0, 0.3, baseline_p99=0.1)
+    assert ev is not None and ev.state == GLITCH
+    assert ev.baseline == 0.1 and ev.ratio == pytest.approx(3.0) and ev.z is None
+    assert tracker.state("api") == GLITCH
+    # 1.1x the stored baseline is within min_ratio
+    assert tracker.observe("api", 2.0, 0.11, baseline_p99=0.1) is None
+
+
+def test_warming_up_far_above_the_stored_baseline_sustains_once():
+    tracker = SpikeTracker(DetectorConfig())
+    evs = feed(tracker, [0.5] * 50, baseline_p99=0.1)
+    assert [(i, ev.state) for i, ev in evs] == [(0, GLITCH), (1, GLITCH), (2, SUSTAINED)]
+    assert tracker.baseline("api") == pytest.approx(0.5)
+    evs = feed(tracker, [0.1] * 5, baseline_p99=0.1)
+    assert [ev.state for _, ev in evs] == [RECOVERED]
+
+
+def test_min_delta_keeps_fast_services_quiet():
+    """2 ms -> 6 ms is 3x but only 4 ms: under the 5 ms minimum delta."""
+    tracker = SpikeTracker(DetectorConfig())
+    assert feed(tracker, [0.002] * 40 + [0.006]) == []
+    assert [ev.state for _, ev in feed(tracker, [0.008])] == [GLITCH]
+
+
+def test_per_service_thresholds():
+    strict = DetectorConfig(min_ratio=3.0)
+    tracker = SpikeTracker(DetectorConfig(), {"batch": strict})
+    series = [0.1] * 40 + [0.25]
+    assert feed(tracker, series, service="batch") == []
+    assert [ev.state for _, ev in feed(tracker, series, service="api")] == [GLITCH]
+
+
+def test_from_config_takes_service_overrides():
+    cfg = parse_config(
+        "detector:\n  min_delta: 50ms\nservices:\n  - name: api\n    detector:\n      z: 6\n"
+    )
+    tracker = SpikeTracker.from_config(cfg)
+    assert tracker.settings("api").z == 6.0
+    assert tracker.settings("other").min_delta == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("window", 3, "window must be at least 5"),
+        ("z", 0.0, "z must be positive"),
+        ("min_ratio", 0.9, "min_ratio must be at least 1.0"),
+        ("noise_floor", -0.1, "noise_floor cannot be negative"),
+        ("min_observations", -1, "min_observations cannot be negative"),
+    ],
+)
+def test_impossible_settings_are_a_clear_user_error(field, value, message):
+    cfg = Config(services=[ServiceConfig(name="api", detector=DetectorConfig(**{field: value}))])
+    with pytest.raises(UserError) as exc:
+        SpikeTracker.from_config(cfg)
+    assert str(exc.value) == f"services[api].detector: {message}"
+    assert isinstance(exc.value, DetectorSettingsError)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, math.nan, math.inf])
+def test_points_without_a_meaningful_p99_are_ignored(bad):
+    tracker = SpikeTracker(DetectorConfig())
+    feed(tracker, [0.1] * 40)
+    assert tracker.observe("api", 40.0, bad) is None
+    assert tracker.state("api") == OK
+    assert tracker.baseline("api") == pytest.approx(0.1)
+
+
+def test_record_line_has_exactly_the_documented_keys():
+    ev = SpikeEvent(12.5, "api", "p99", SUSTAINED, 0.3, 0.1, 3.0, saturated=True)
+    assert ev.to_record() == {
+        "t": 12.5, "type": "spike", "service": "api", "signal": "p99",
+        "state": SUSTAINED, "value": 0.3, "baseline": 0.1,
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(1e-4, 100.0), st.integers(0, 3),
+                          st.one_of(st.none(), st.floats(0, 1e5))), max_size=120))
+def test_any_series_keeps_the_detector_consistent(points):
+    tracker = SpikeTracker(DetectorConfig())
+    prev_state = None
+    for i, (v, flags, obs) in enumerate(points):
+        ev = tracker.observe("svc", float(i), v, flags=flags, observations=obs)
+        state = tracker.state("svc")
+        assert state in STATES
+        if ev is not None:
+            assert ev.state in (GLITCH, SUSTAINED, RECOVERED)
+            assert ev.ratio == pytest.approx(ev.value / ev.baseline)
+            assert ev.state == RECOVERED or ev.value > ev.baseline
+            # SUSTAINED is never raised twice in a row without new evidence
+            if ev.state == SUSTAINED:
+                assert prev_state != (i - 1, SUSTAINED)
+            prev_state = (i, ev.state)
