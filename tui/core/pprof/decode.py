@@ -1,0 +1,535 @@
+"""Decode pprof profile.proto (gzipped or raw) or folded stacks into the columnar `Profile`.
+
+Schema: built at runtime from a descriptor (see schema.py), parsed by the protobuf upb runtime.
+Samples are never turned into one Python object each: the decoder parses them as raw bytes,
+joins them with a sentinel record and parses the run as a single message (schema.FlatSample),
+then finds sample boundaries from the sentinels with numpy. Stacks are interned with a 128-bit
+polynomial hash that is then verified element by element (exact, no collision risk).
+
+Errors a user can fix (missing file, not a profile, truncated or corrupt gzip, concatenated gzip
+members, dangling ids) raise UserError naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+from google.protobuf.message import DecodeError
+
+from tui.core.pprof import schema
+from tui.core.pprof.model import EMPTY_LABELS, LabelSet, Profile
+from tui.errors import UserError
+
+# sentinel record placed after every sample: location_id = 2**64-1, value = INT64_MIN, label = b""
+_LOC_SENTINEL = np.uint64(2**64 - 1)
+_VAL_SENTINEL = np.int64(-(2**63))
+_SEP = b"\x08" + b"\xff" * 9 + b"\x01" + b"\x10" + b"\x80" * 9 + b"\x01" + b"\x1a\x00"
+
+
+def load_profile(path_or_bytes: str | os.PathLike[str] | bytes, name: str | None = None) -> Profile:
+    """Load a profile from a path or from bytes (gzip or raw protobuf, or folded stacks)."""
+    if isinstance(path_or_bytes, bytes | bytearray | memoryview):
+        data = bytes(path_or_bytes)
+        label = name or "<bytes>"
+    else:
+        label = name or os.fspath(path_or_bytes)
+        try:
+            data = Path(path_or_bytes).read_bytes()
+        except FileNotFoundError:
+            raise UserError(f"{label}: no such file") from None
+        except IsADirectoryError:
+            raise UserError(f"{label}: is a directory, not a profile") from None
+        except OSError as exc:
+            raise UserError(f"{label}: cannot read: {exc.strerror or exc}") from None
+    return decode_bytes(data, label)
+
+
+def decode_bytes(data: bytes, label: str) -> Profile:
+    if not data:
+        raise UserError(f"{label}: empty file, not a profile")
+    if data[:2] == b"\x1f\x8b":
+        data = gunzip_single(data, label)
+        if not data:
+            raise UserError(f"{label}: gzip holds no data, not a profile")
+    elif _looks_folded(data):
+        from tui.core.pprof.folded import parse_folded
+
+        return parse_folded(data.decode("utf-8"), label)
+    prof = decode_proto(data, label)
+    if prof.drop_frames:
+        from tui.core.pprof.filters import prune_frames
+
+        prof = prune_frames(prof, prof.drop_frames, prof.keep_frames)
+    return prof
+
+
+def gunzip_single(data: bytes, label: str) -> bytes:
+    """Decompress one gzip member; refuse concatenated members like pprof does."""
+    d = zlib.decompressobj(wbits=31)
+    try:
+        out = d.decompress(data)
+    except zlib.error as exc:
+        raise UserError(f"{label}: corrupt gzip stream ({exc})") from None
+    if not d.eof:
+        raise UserError(f"{label}: truncated gzip stream (file ends mid-stream)")
+    rest = d.unused_data
+    if rest:
+        if rest[:2] == b"\x1f\x8b":
+            raise UserError(
+                f"{label}: concatenated profiles detected (several gzip members in one "
+                "file); merge them with `go tool pprof -proto FILE... > merged.pb.gz`"
+            )
+        if rest.strip(b"\x00"):
+            raise UserError(f"{label}: trailing garbage after the gzip stream")
+    return out
+
+
+def _looks_folded(data: bytes) -> bool:
+    head = data[:4096]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        # a multi-byte character cut at 4096 is fine
+        try:
+            text = head[:-4].decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    lines = [ln for ln in text.splitlines()[:-1] or text.splitlines() if ln.strip()]
+    if not lines:
+        return False
+    for ln in lines[:20]:
+        if ln.startswith("#"):
+            continue
+        parts = ln.rstrip().rsplit(" ", 1)
+        if len(parts) != 2 or not parts[0]:
+            return False
+        try:
+            int(parts[1])
+        except ValueError:
+            return False
+    return True
+
+
+def _strings(table: list[str], idx: int, label: str, what: str) -> str:
+    if idx < 0 or idx >= len(table):
+        raise UserError(f"{label}: {what} refers to string {idx}, outside the string table")
+    return table[idx]
+
+
+def decode_proto(data: bytes, label: str) -> Profile:
+    try:
+        fp = schema.FastProfile.FromString(data)
+    except DecodeError as exc:
+        raise UserError(f"{label}: not a pprof profile (protobuf decode failed: {exc})") from None
+    st = list(fp.string_table)
+    if not st and not len(fp.sample_type) and not len(fp.sample):
+        raise UserError(f"{label}: not a pprof profile (no string table, no sample types)")
+    if st and st[0] != "":
+        raise UserError(f"{label}: not a pprof profile (string_table[0] must be empty)")
+    if not st:
+        st = [""]
+
+    def s(i: int, what: str) -> str:
+        return _strings(st, i, label, what)
+
+    sample_types = [(s(v.type, "sample_type"), s(v.unit, "sample_type")) for v in fp.sample_type]
+    ntypes = len(sample_types)
+    if ntypes == 0:
+        raise UserError(f"{label}: profile has no sample types")
+    default_index = ntypes - 1
+    if fp.default_sample_type:
+        dname = s(fp.default_sample_type, "default_sample_type")
+        for i, (t, _u) in enumerate(sample_types):
+            if t == dname:
+                default_index = i
+                break
+
+    # functions
+    func_ids: dict[int, int] = {}
+    func_name: list[str] = []
+    func_sys: list[str] = []
+    func_file: list[str] = []
+    func_start: list[int] = []
+    for f in fp.function:
+        if f.id == 0:
+            raise UserError(f"{label}: function with reserved id 0")
+        if f.id in func_ids:
+            raise UserError(f"{label}: duplicate function id {f.id}")
+        func_ids[f.id] = len(func_name)
+        func_name.append(s(f.name, "function name"))
+        func_sys.append(s(f.system_name, "function system_name"))
+        func_file.append(s(f.filename, "function filename"))
+        func_start.append(f.start_line)
+
+    # mappings
+    map_ids: dict[int, int] = {}
+    mapping_file: list[str] = []
+    mapping_build: list[str] = []
+    for m in fp.mapping:
+        if m.id == 0:
+            raise UserError(f"{label}: mapping with reserved id 0")
+        map_ids[m.id] = len(mapping_file)
+        mapping_file.append(s(m.filename, "mapping filename"))
+        mapping_build.append(s(m.build_id, "mapping build_id"))
+
+    # locations
+    nloc = len(fp.location)
+    loc_id = np.zeros(nloc, dtype=np.uint64)
+    loc_address = np.zeros(nloc, dtype=np.uint64)
+    loc_mapping = np.full(nloc, -1, dtype=np.int32)
+    line_start = np.zeros(nloc + 1, dtype=np.int64)
+    line_func: list[int] = []
+    line_no: list[int] = []
+    for i, loc in enumerate(fp.location):
+        if loc.id == 0:
+            raise UserError(f"{label}: location with reserved id 0")
+        loc_id[i] = loc.id
+        loc_address[i] = loc.address
+        if loc.mapping_id:
+            mi = map_ids.get(loc.mapping_id)
+            if mi is None:
+                raise UserError(
+                    f"{label}: location {loc.id} refers to unknown mapping {loc.mapping_id}"
+                )
+            loc_mapping[i] = mi
+        lines = loc.line
+        if len(lines):
+            for ln in lines:
+                fi = func_ids.get(ln.function_id, -1) if ln.function_id else -1
+                if ln.function_id and fi < 0:
+                    raise UserError(
+                        f"{label}: location {loc.id} refers to unknown function {ln.function_id}"
+                    )
+                line_func.append(fi)
+                line_no.append(ln.line)
+        else:
+            line_func.append(-1)
+            line_no.append(0)
+        line_start[i + 1] = len(line_func)
+    order = np.argsort(loc_id, kind="stable")
+    sorted_ids = loc_id[order]
+    if nloc > 1 and bool((sorted_ids[1:] == sorted_ids[:-1]).any()):
+        dup = int(sorted_ids[1:][sorted_ids[1:] == sorted_ids[:-1]][0])
+        raise UserError(f"{label}: duplicate location id {dup}")
+
+    # samples
+    flat_locs, sample_off, values, label_blobs, nsamples = _decode_samples(fp, ntypes, label)
+    if flat_locs.shape[0]:
+        pos = np.searchsorted(sorted_ids, flat_locs)
+        pos_c = np.minimum(pos, max(nloc - 1, 0))
+        bad = (pos >= nloc) | (sorted_ids[pos_c] != flat_locs) if nloc else np.ones(1, bool)
+        if bool(bad.any()):
+            missing = int(flat_locs[np.argmax(bad)]) if nloc else int(flat_locs[0])
+            raise UserError(f"{label}: a sample refers to unknown location id {missing}")
+        loc_idx = order[pos_c].astype(np.int32)
+    else:
+        loc_idx = np.zeros(0, dtype=np.int32)
+
+    stack_of, stack_start, stack_locs = intern_sequences(loc_idx, sample_off)
+    labelsets, labels_of = _labelsets(label_blobs, nsamples, st, label)
+    row_stack, row_labels, vals, row_abs = aggregate_rows(
+        stack_of, labels_of, len(labelsets), values
+    )
+
+    comments = [s(c, "comment") for c in fp.comment]
+    period_type = None
+    if fp.HasField("period_type"):
+        period_type = (s(fp.period_type.type, "period_type"), s(fp.period_type.unit, "period_type"))
+    return Profile(
+        sample_types=sample_types,
+        default_index=default_index,
+        func_name=func_name,
+        func_system_name=func_sys,
+        func_file=func_file,
+        func_start_line=np.asarray(func_start, dtype=np.int64),
+        mapping_file=mapping_file,
+        mapping_build_id=mapping_build,
+        loc_id=loc_id,
+        loc_address=loc_address,
+        loc_mapping=loc_mapping,
+        loc_line_start=line_start,
+        line_func=np.asarray(line_func, dtype=np.int32),
+        line_no=np.asarray(line_no, dtype=np.int64),
+        stack_start=stack_start,
+        stack_locs=stack_locs,
+        row_stack=row_stack,
+        row_labels=row_labels,
+        values=vals,
+        labelsets=labelsets,
+        row_abs=row_abs,
+        period_type=period_type,
+        period=int(fp.period),
+        time_nanos=int(fp.time_nanos),
+        duration_nanos=int(fp.duration_nanos),
+        comments=comments,
+        drop_frames=s(fp.drop_frames, "drop_frames"),
+        keep_frames=s(fp.keep_frames, "keep_frames"),
+        source=label,
+        raw_sample_count=nsamples,
+    )
+
+
+def _decode_samples(
+    fp: object, ntypes: int, label: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[bytes], int]:
+    """All samples at once: flat location ids, per-sample offsets, values [n, T], label blobs.
+
+    label blobs: one list entry per sample, the concatenated Label records of that sample
+    (b"" when it has none).
+    """
+    blobs = fp.sample  # type: ignore[attr-defined]
+    n = len(blobs)
+    if n == 0:
+        return (
+            np.zeros(0, np.uint64),
+            np.zeros(1, np.int64),
+            np.zeros((0, ntypes), np.int64),
+            [],
+            0,
+        )
+    joined = _SEP.join(blobs) + _SEP
+    try:
+        flat = schema.FlatSample.FromString(joined)
+    except DecodeError as exc:
+        raise UserError(f"{label}: corrupt sample in profile ({exc})") from None
+    locs = np.array(flat.location_id, dtype=np.uint64)
+    vals = np.array(flat.value, dtype=np.int64)
+    lab = flat.label
+    loc_sent = np.flatnonzero(locs == _LOC_SENTINEL)
+    val_sent = np.flatnonzero(vals == _VAL_SENTINEL)
+    ok = loc_sent.shape[0] == n and val_sent.shape[0] == n
+    if ok:
+        expect = np.arange(1, n + 1, dtype=np.int64) * (ntypes + 1) - 1
+        ok = bool(np.array_equal(val_sent, expect))
+    if not ok:
+        return _decode_samples_slow(fp, ntypes, label)
+    # offsets into the location array once the sentinels are removed
+    counts = np.diff(np.concatenate(([-1], loc_sent))) - 1
+    off = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=off[1:])
+    keep = np.ones(locs.shape[0], dtype=bool)
+    keep[loc_sent] = False
+    flat_locs = locs[keep]
+    vkeep = np.ones(vals.shape[0], dtype=bool)
+    vkeep[val_sent] = False
+    values = vals[vkeep].reshape(n, ntypes)
+    nlab = len(lab)
+    if nlab == n:
+        label_blobs: list[bytes] = [b""] * n
+    else:
+        label_blobs = _group_labels(list(lab), n)
+        if label_blobs is None:
+            return _decode_samples_slow(fp, ntypes, label)
+    return flat_locs, off, values, label_blobs, n
+
+
+def _group_labels(lab: list[bytes], n: int) -> list[bytes] | None:
+    out: list[bytes] = []
+    cur: list[bytes] = []
+    for b in lab:
+        if b:
+            cur.append(b)
+        else:
+            out.append(_encode_labels(cur) if cur else b"")
+            cur = []
+    if cur or len(out) != n:
+        return None
+    return out
+
+
+def _encode_labels(parts: list[bytes]) -> bytes:
+    """Re-wrap label records as a Sample.label field run (tag 3, length-delimited)."""
+    out = bytearray()
+    for p in parts:
+        out += b"\x1a"
+        ln = len(p)
+        while ln >= 0x80:
+            out.append((ln & 0x7F) | 0x80)
+            ln >>= 7
+        out.append(ln)
+        out += p
+    return bytes(out)
+
+
+def _decode_samples_slow(
+    fp: object, ntypes: int, label: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[bytes], int]:
+    """Per-sample decoding, used only when the sentinel fast path cannot be trusted."""
+    blobs = list(fp.sample)  # type: ignore[attr-defined]
+    n = len(blobs)
+    locs: list[int] = []
+    off = np.zeros(n + 1, dtype=np.int64)
+    values = np.zeros((n, ntypes), dtype=np.int64)
+    label_blobs: list[bytes] = []
+    for i, b in enumerate(blobs):
+        try:
+            smp = schema.FlatSample.FromString(b)
+        except DecodeError as exc:
+            raise UserError(f"{label}: corrupt sample {i} in profile ({exc})") from None
+        locs.extend(smp.location_id)
+        off[i + 1] = len(locs)
+        v = list(smp.value)
+        if len(v) != ntypes:
+            raise UserError(
+                f"{label}: sample {i} has {len(v)} values but the profile has {ntypes} sample types"
+            )
+        values[i] = v
+        label_blobs.append(_encode_labels(list(smp.label)) if len(smp.label) else b"")
+    return np.asarray(locs, dtype=np.uint64), off, values, label_blobs, n
+
+
+def _labelsets(
+    blobs: list[bytes], n: int, st: list[str], label: str
+) -> tuple[list[LabelSet], np.ndarray]:
+    """Intern label blobs into LabelSets; labelset 0 is always the empty set."""
+    labelsets: list[LabelSet] = [EMPTY_LABELS]
+    if n == 0:
+        return labelsets, np.zeros(0, dtype=np.int32)
+    blob_id: dict[bytes, int] = {b"": 0}
+    ids = np.fromiter((blob_id.setdefault(b, len(blob_id)) for b in blobs), dtype=np.int64, count=n)
+    set_index: dict[LabelSet, int] = {EMPTY_LABELS: 0}
+    blob_to_set = np.zeros(len(blob_id), dtype=np.int32)
+    for b, bid in blob_id.items():
+        if not b:
+            continue
+        try:
+            smp = schema.Sample.FromString(b)
+        except DecodeError as exc:
+            raise UserError(f"{label}: corrupt sample label ({exc})") from None
+        strs: dict[str, list[str]] = {}
+        nums: dict[str, list[tuple[int, str]]] = {}
+        for lb in smp.label:
+            key = _strings(st, lb.key, label, "label key")
+            if lb.str:
+                strs.setdefault(key, []).append(_strings(st, lb.str, label, "label value"))
+            else:
+                unit = _strings(st, lb.num_unit, label, "label unit") if lb.num_unit else ""
+                nums.setdefault(key, []).append((int(lb.num), unit))
+        ls = LabelSet(
+            tuple(sorted((k, tuple(v)) for k, v in strs.items())),
+            tuple(sorted((k, tuple(v)) for k, v in nums.items())),
+        )
+        idx = set_index.get(ls)
+        if idx is None:
+            idx = len(labelsets)
+            set_index[ls] = idx
+            labelsets.append(ls)
+        blob_to_set[bid] = idx
+    return labelsets, blob_to_set[ids]
+
+
+# ---- generic interning ---------------------------------------------------------------------
+
+_P1 = np.uint64(0x9E3779B97F4A7C15)
+_P2 = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+def _powers(p: np.uint64, n: int) -> np.ndarray:
+    out = np.empty(max(n, 1), dtype=np.uint64)
+    out[0] = 1
+    if n > 1:
+        with np.errstate(over="ignore"):
+            out[1:] = p
+            out = np.cumprod(out, dtype=np.uint64)
+    return out
+
+
+def intern_sequences(
+    flat: np.ndarray, off: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Give equal integer sequences equal ids, exactly.
+
+    flat/off: CSR of n sequences. Returns (id of each sequence, CSR offsets of the unique
+    sequences, their elements). Hash first (two 64-bit polynomial hashes plus the length), then
+    verify every element against the group representative; a collision falls back to exact
+    tuple interning.
+    """
+    n = off.shape[0] - 1
+    if n == 0:
+        return np.zeros(0, np.int32), np.zeros(1, np.int64), np.zeros(0, np.int32)
+    lens = np.diff(off)
+    total = int(off[-1])
+    x = flat.astype(np.uint64) + np.uint64(1)
+    within = np.arange(total, dtype=np.int64) - np.repeat(off[:-1], lens)
+    maxlen = int(lens.max()) if n else 0
+    with np.errstate(over="ignore"):
+        t1 = x * _powers(_P1, maxlen)[within]
+        t2 = (x ^ np.uint64(0x5BD1E995)) * _powers(_P2, maxlen)[within]
+        c1 = np.zeros(total + 1, dtype=np.uint64)
+        c2 = np.zeros(total + 1, dtype=np.uint64)
+        np.cumsum(t1, out=c1[1:])
+        np.cumsum(t2, out=c2[1:])
+        h1 = c1[off[1:]] - c1[off[:-1]]
+        h2 = c2[off[1:]] - c2[off[:-1]]
+        h2 = h2 + lens.astype(np.uint64) * np.uint64(0x100000001B3)
+    order = np.lexsort((h2, h1))
+    sh1, sh2 = h1[order], h2[order]
+    new = np.ones(n, dtype=bool)
+    new[1:] = (sh1[1:] != sh1[:-1]) | (sh2[1:] != sh2[:-1])
+    grp = np.cumsum(new) - 1
+    reps_sorted = order[new]  # a representative per group (lowest original index not needed)
+    group_of = np.empty(n, dtype=np.int64)
+    group_of[order] = grp
+    rep = reps_sorted[group_of]
+    ok = bool(np.array_equal(lens, lens[rep]))
+    if ok:
+        idx_rep = np.repeat(off[rep], lens) + within
+        ok = bool(np.array_equal(flat, flat[idx_rep]))
+    if not ok:
+        return _intern_sequences_exact(flat, off)
+    # renumber groups in order of first appearance for stable, deterministic ids
+    ngroups = reps_sorted.shape[0]
+    first_seen = np.full(ngroups, n, dtype=np.int64)
+    np.minimum.at(first_seen, group_of, np.arange(n, dtype=np.int64))
+    g_order = np.argsort(first_seen, kind="stable")
+    rank = np.empty(ngroups, dtype=np.int64)
+    rank[g_order] = np.arange(ngroups)
+    ids = rank[group_of].astype(np.int32)
+    reps = first_seen[g_order]
+    ulens = lens[reps]
+    uoff = np.zeros(ngroups + 1, dtype=np.int64)
+    np.cumsum(ulens, out=uoff[1:])
+    uwithin = np.arange(int(uoff[-1]), dtype=np.int64) - np.repeat(uoff[:-1], ulens)
+    uelems = flat[np.repeat(off[reps], ulens) + uwithin].astype(np.int32)
+    return ids, uoff, uelems
+
+
+def _intern_sequences_exact(
+    flat: np.ndarray, off: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    seen: dict[tuple[int, ...], int] = {}
+    lst = flat.tolist()
+    offs = off.tolist()
+    ids = np.empty(len(offs) - 1, dtype=np.int32)
+    for i in range(len(offs) - 1):
+        key = tuple(lst[offs[i] : offs[i + 1]])
+        ids[i] = seen.setdefault(key, len(seen))
+    uoff = np.zeros(len(seen) + 1, dtype=np.int64)
+    elems: list[int] = []
+    for j, key in enumerate(seen):
+        elems.extend(key)
+        uoff[j + 1] = len(elems)
+    return ids, uoff, np.asarray(elems, dtype=np.int32)
+
+
+def aggregate_rows(
+    stack_of: np.ndarray, labels_of: np.ndarray, nlabelsets: int, values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Sum samples with the same (stack, labelset); keep sum |v| when values go negative."""
+    n, t = values.shape
+    if n == 0:
+        return np.zeros(0, np.int32), np.zeros(0, np.int32), values, None
+    key = stack_of.astype(np.int64) * max(nlabelsets, 1) + labels_of.astype(np.int64)
+    ukey, inv = np.unique(key, return_inverse=True)
+    inv = inv.reshape(-1)
+    out = np.zeros((ukey.shape[0], t), dtype=np.int64)
+    np.add.at(out, inv, values)
+    row_abs = None
+    if bool((values < 0).any()):
+        row_abs = np.zeros((ukey.shape[0], t), dtype=np.int64)
+        np.add.at(row_abs, inv, np.abs(values))
+    nl = max(nlabelsets, 1)
+    return (ukey // nl).astype(np.int32), (ukey % nl).astype(np.int32), out, row_abs

@@ -1,0 +1,442 @@
+"""Columnar profile model and the preorder call tree.
+
+Layout (all numpy, built once per profile, never per frame drawn):
+- functions: parallel lists `func_name`, `func_system_name`, `func_file`, `func_start_line`.
+- locations: `loc_address`, `loc_mapping` (-1 = none) and their lines as CSR
+  (`loc_line_start[nloc + 1]` into `line_func`, `line_no`), innermost line first as in the
+  proto. A location without lines (address only) gets one line with `line_func == -1`, so every
+  location has at least one "line entry" and the same gather code serves both cases.
+- stacks: unique location sequences as CSR (`stack_start`, `stack_locs`), leaf first.
+- rows: samples aggregated by (stack, labelset): `row_stack`, `row_labels`, `values[R, T]`.
+  `row_abs` keeps sum(|v|) per row when a profile holds negative values (pprof's total is
+  sum |v| over samples, which aggregation would otherwise lose); `row_base` marks rows that
+  came from the base profile of a diff (pprof's `pprof::base` label).
+
+The call tree is built from the unique stacks only (level by level with np.unique), then laid out
+in preorder: the subtree of node i is range(i, end[i]) and totals are one cumsum per sample type,
+so switching sample type never rebuilds it. Node identity is the call path of frame ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+# Frames: the tree's unit. One frame per (function name, file, inlined-into-caller flag); an
+# address-only location becomes a frame named by its address in hex, like pprof -addresses.
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    """String labels (key -> values) and numeric labels (key -> (value, unit) pairs)."""
+
+    str_labels: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    num_labels: tuple[tuple[str, tuple[tuple[int, str], ...]], ...] = ()
+
+    def strings(self) -> dict[str, tuple[str, ...]]:
+        return dict(self.str_labels)
+
+    def numbers(self) -> dict[str, tuple[tuple[int, str], ...]]:
+        return dict(self.num_labels)
+
+
+EMPTY_LABELS = LabelSet()
+
+
+class Frames:
+    """Interned frames, sorted by (name, file, inline) so that sibling order is by name."""
+
+    def __init__(self, names: list[str], files: list[str], lines: list[int], inlines: list[bool]):
+        self.names = names
+        self.files = files
+        self.lines = lines
+        self.inlines = inlines
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def name(self, i: int) -> str:
+        return self.names[i]
+
+    def file(self, i: int) -> str:
+        return self.files[i]
+
+    def line(self, i: int) -> int:
+        """The function's start line (0 when unknown): frames are function-granular."""
+        return self.lines[i]
+
+    def inline(self, i: int) -> bool:
+        """True when this frame was inlined into its caller (not the location's outermost line)."""
+        return self.inlines[i]
+
+    @cached_property
+    def index(self) -> dict[tuple[str, str, bool], int]:
+        return {
+            (n, f, b): i
+            for i, (n, f, b) in enumerate(zip(self.names, self.files, self.inlines, strict=True))
+        }
+
+    def find(self, name: str, file: str = "", inline: bool = False) -> int | None:
+        return self.index.get((name, file, inline))
+
+
+class CallTree:
+    """Preorder call tree: subtree of i is range(i, end[i]); node 0 is a synthetic root."""
+
+    def __init__(
+        self,
+        frames: Frames,
+        frame: np.ndarray,
+        parent: np.ndarray,
+        depth: np.ndarray,
+        end: np.ndarray,
+        self_values: np.ndarray,
+    ):
+        self.frames = frames
+        self.frame = frame
+        self.parent = parent
+        self.depth = depth
+        self.end = end
+        self.self_values = self_values
+        self._totals: dict[int, np.ndarray] = {}
+        self._child_index: dict[tuple[int, int], int] | None = None
+
+    def __len__(self) -> int:
+        return int(self.frame.shape[0])
+
+    @property
+    def n(self) -> int:
+        return len(self)
+
+    def total(self, t: int) -> np.ndarray:
+        """Inclusive value of every node for sample type t (one cumsum, cached)."""
+        got = self._totals.get(t)
+        if got is None:
+            col = self.self_values[:, t]
+            cs = np.zeros(col.shape[0] + 1, dtype=np.int64)
+            np.cumsum(col, out=cs[1:])
+            got = cs[self.end] - cs[:-1]
+            self._totals[t] = got
+        return got
+
+    def children(self, i: int) -> np.ndarray:
+        """Direct children of node i, in sibling (name) order."""
+        lo, hi = i + 1, int(self.end[i])
+        if lo >= hi:
+            return np.zeros(0, dtype=np.int32)
+        sub = np.arange(lo, hi, dtype=np.int32)
+        return sub[self.parent[lo:hi] == i]
+
+    def path(self, i: int) -> tuple[int, ...]:
+        """Frame ids from the root's child down to node i (the root's path is ())."""
+        out: list[int] = []
+        parent = self.parent
+        frame = self.frame
+        while i > 0:
+            out.append(int(frame[i]))
+            i = int(parent[i])
+        out.reverse()
+        return tuple(out)
+
+    def path_names(self, i: int) -> tuple[str, ...]:
+        return tuple(self.frames.name(f) for f in self.path(i))
+
+    def find(self, path: tuple[int, ...] | list[int]) -> int | None:
+        """Node for a call path of frame ids, or None when this tree has no such path."""
+        if self._child_index is None:
+            self._child_index = dict(
+                zip(
+                    zip(self.parent.tolist(), self.frame.tolist(), strict=True),
+                    range(len(self)),
+                    strict=True,
+                )
+            )
+        node = 0
+        idx = self._child_index
+        for f in path:
+            nxt = idx.get((node, int(f)))
+            if nxt is None:
+                return None
+            node = nxt
+        return node
+
+
+@dataclass
+class Profile:
+    """A decoded profile in columnar form (see the module docstring for the layout)."""
+
+    sample_types: list[tuple[str, str]]
+    default_index: int
+    # functions
+    func_name: list[str]
+    func_system_name: list[str]
+    func_file: list[str]
+    func_start_line: np.ndarray
+    # mappings
+    mapping_file: list[str]
+    mapping_build_id: list[str]
+    # locations and their lines (innermost first)
+    loc_id: np.ndarray
+    loc_address: np.ndarray
+    loc_mapping: np.ndarray
+    loc_line_start: np.ndarray
+    line_func: np.ndarray
+    line_no: np.ndarray
+    # unique stacks (leaf first)
+    stack_start: np.ndarray
+    stack_locs: np.ndarray
+    # aggregated rows
+    row_stack: np.ndarray
+    row_labels: np.ndarray
+    values: np.ndarray
+    labelsets: list[LabelSet]
+    row_abs: np.ndarray | None = None
+    row_base: np.ndarray | None = None
+    # header
+    period_type: tuple[str, str] | None = None
+    period: int = 0
+    time_nanos: int = 0
+    duration_nanos: int = 0
+    comments: list[str] = field(default_factory=list)
+    drop_frames: str = ""
+    keep_frames: str = ""
+    source: str = ""
+    raw_sample_count: int = 0
+
+    # ---- basic shape -------------------------------------------------------------------
+    @property
+    def n_types(self) -> int:
+        return len(self.sample_types)
+
+    @property
+    def n_stacks(self) -> int:
+        return int(self.stack_start.shape[0] - 1)
+
+    @property
+    def n_locations(self) -> int:
+        return int(self.loc_address.shape[0])
+
+    def sample_index(self, name: str | None) -> int:
+        """Index of a sample type by name (None = the default), UserError when unknown."""
+        if name is None or name == "":
+            return self.default_index
+        for i, (t, _u) in enumerate(self.sample_types):
+            if t == name:
+                return i
+        # pprof also accepts a numeric index and "sample_index=N"
+        if name.isdigit() and int(name) < len(self.sample_types):
+            return int(name)
+        from tui.errors import UserError
+
+        known = ", ".join(t for t, _ in self.sample_types) or "none"
+        where = f"{self.source}: " if self.source else ""
+        raise UserError(f"{where}unknown sample type {name!r} (this profile has: {known})")
+
+    def total(self, t: int) -> int:
+        """pprof's total: sum of |value| over samples, over the base samples for a diff."""
+        vals = self.row_abs if self.row_abs is not None else self.values
+        col = np.abs(vals[:, t]) if self.row_abs is None else vals[:, t]
+        if self.row_base is not None and self.row_base.any():
+            base_total = int(col[self.row_base].sum())
+            if base_total > 0:
+                return base_total
+        return int(col.sum())
+
+    def value_sum(self, t: int) -> int:
+        return int(self.values[:, t].sum())
+
+    # ---- line entries ------------------------------------------------------------------
+    @cached_property
+    def line_loc(self) -> np.ndarray:
+        """Location index of every line entry."""
+        counts = np.diff(self.loc_line_start)
+        return np.repeat(np.arange(self.n_locations, dtype=np.int32), counts)
+
+    @cached_property
+    def line_outermost(self) -> np.ndarray:
+        """True for a location's last (outermost, not inlined) line entry."""
+        out = np.zeros(self.line_func.shape[0], dtype=bool)
+        if out.shape[0]:
+            out[self.loc_line_start[1:] - 1] = True
+        return out
+
+    @cached_property
+    def stack_lines(self) -> tuple[np.ndarray, np.ndarray]:
+        """Line entries of every unique stack, root first: (offsets[S + 1], entries)."""
+        return expand_stacks(self.stack_start, self.stack_locs, self.loc_line_start)
+
+    def line_entry_name(self, e: int) -> str:
+        f = int(self.line_func[e])
+        if f < 0:
+            return f"{int(self.loc_address[self.line_loc[e]]):016x}"
+        return self.func_name[f]
+
+    # ---- frames and the tree -----------------------------------------------------------
+    @cached_property
+    def _frames_and_line_frame(self) -> tuple[Frames, np.ndarray]:
+        return build_frames(self)
+
+    @property
+    def frames(self) -> Frames:
+        return self._frames_and_line_frame[0]
+
+    @property
+    def line_frame(self) -> np.ndarray:
+        """Frame id of every line entry."""
+        return self._frames_and_line_frame[1]
+
+    @cached_property
+    def tree(self) -> CallTree:
+        return build_tree(self)
+
+    def stack_weights(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per unique stack: summed value of type t, and whether any sample there is nonzero."""
+        s = self.n_stacks
+        col = self.values[:, t]
+        w = np.zeros(s, dtype=np.int64)
+        np.add.at(w, self.row_stack, col)
+        nz = np.zeros(s, dtype=bool)
+        nz[self.row_stack[col != 0]] = True
+        return w, nz
+
+
+# ---- construction helpers ----------------------------------------------------------------
+
+
+def expand_stacks(
+    stack_start: np.ndarray, stack_locs: np.ndarray, loc_line_start: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gather each stack's line entries and reverse them so the root comes first."""
+    locs = stack_locs.astype(np.int64, copy=False)
+    nlines = np.diff(loc_line_start)[locs] if locs.shape[0] else np.zeros(0, dtype=np.int64)
+    total = int(nlines.sum())
+    # leaf-first flat entries: for each stack element, the location's lines innermost first
+    elem_off = np.zeros(locs.shape[0] + 1, dtype=np.int64)
+    np.cumsum(nlines, out=elem_off[1:])
+    within = np.arange(total, dtype=np.int64) - np.repeat(elem_off[:-1], nlines)
+    entries_leaf_first = np.repeat(loc_line_start[:-1][locs], nlines) + within
+    # per stack offsets in entries
+    offs = elem_off[stack_start.astype(np.int64)]
+    # reverse within each stack: position p in [a, b) maps to a + b - 1 - p
+    stack_of = np.repeat(np.arange(offs.shape[0] - 1, dtype=np.int64), np.diff(offs))
+    pos = np.arange(total, dtype=np.int64)
+    src = offs[:-1][stack_of] + offs[1:][stack_of] - 1 - pos
+    return offs, entries_leaf_first[src].astype(np.int32)
+
+
+def build_frames(p: Profile) -> tuple[Frames, np.ndarray]:
+    """Intern (name, file, inline) per line entry; frame ids sorted by that key."""
+    nent = p.line_func.shape[0]
+    if nent == 0:
+        return Frames([], [], [], []), np.zeros(0, dtype=np.int32)
+    inl = ~p.line_outermost
+    # key per function id (+1, 0 = no function) and inline flag; address-only entries keyed
+    # by location so distinct addresses stay distinct
+    nf = len(p.func_name)
+    func_key = np.where(p.line_func >= 0, p.line_func.astype(np.int64), nf + p.line_loc)
+    key = func_key * 2 + inl.astype(np.int64)
+    ukeys, inv = np.unique(key, return_inverse=True)
+    names: list[str] = []
+    files: list[str] = []
+    lines: list[int] = []
+    inls: list[bool] = []
+    for k in ukeys.tolist():
+        fk, il = divmod(k, 2)
+        if fk < nf:
+            names.append(p.func_name[fk])
+            files.append(p.func_file[fk])
+            lines.append(int(p.func_start_line[fk]))
+        else:
+            loc = fk - nf
+            names.append(f"{int(p.loc_address[loc]):016x}")
+            m = int(p.loc_mapping[loc])
+            files.append(p.mapping_file[m] if m >= 0 else "")
+            lines.append(0)
+        inls.append(bool(il))
+    # merge identical (name, file, inline) triples (same function under several ids)
+    triples = list(zip(names, files, inls, strict=True))
+    order = sorted(set(triples))
+    rank = {t: i for i, t in enumerate(order)}
+    ukey_frame = np.fromiter((rank[t] for t in triples), dtype=np.int32, count=len(triples))
+    first_line: dict[tuple[str, str, bool], int] = {}
+    for t, ln in zip(triples, lines, strict=True):
+        first_line.setdefault(t, ln)
+    frames = Frames(
+        [t[0] for t in order],
+        [t[1] for t in order],
+        [first_line[t] for t in order],
+        [t[2] for t in order],
+    )
+    return frames, ukey_frame[inv]
+
+
+def build_tree(p: Profile) -> CallTree:
+    frames = p.frames
+    line_frame = p.line_frame
+    offs, entries = p.stack_lines
+    s = offs.shape[0] - 1
+    nframes = max(len(frames), 1)
+    paths = line_frame[entries].astype(np.int64) if entries.shape[0] else np.zeros(0, np.int64)
+    lens = np.diff(offs)
+    # BFS levels: node ids in creation order; node 0 = root
+    parent_bfs: list[np.ndarray] = [np.array([-1], dtype=np.int64)]
+    frame_bfs: list[np.ndarray] = [np.array([-1], dtype=np.int64)]
+    level_of: list[np.ndarray] = [np.array([0], dtype=np.int64)]
+    cur = np.zeros(s, dtype=np.int64)  # current node of each stack
+    order = np.argsort(-lens, kind="stable")
+    sorted_lens = lens[order]
+    next_id = 1
+    depth_max = int(lens.max()) if s else 0
+    for d in range(depth_max):
+        k = int(np.searchsorted(-sorted_lens, -d, side="left"))  # stacks with len > d
+        alive = order[:k]
+        f = paths[offs[alive] + d]
+        key = cur[alive] * nframes + f
+        uniq, inv = np.unique(key, return_inverse=True)
+        ids = np.arange(next_id, next_id + uniq.shape[0], dtype=np.int64)
+        parent_bfs.append(uniq // nframes)
+        frame_bfs.append(uniq % nframes)
+        level_of.append(ids)
+        cur[alive] = ids[inv]
+        next_id += uniq.shape[0]
+    n = next_id
+    parent = np.concatenate(parent_bfs)
+    frame = np.concatenate(frame_bfs)
+    # subtree sizes bottom-up, then preorder positions top-down
+    size = np.ones(n, dtype=np.int64)
+    for ids, par in zip(reversed(level_of[1:]), reversed(parent_bfs[1:]), strict=True):
+        np.add.at(size, par, size[ids])
+    pos = np.zeros(n, dtype=np.int64)
+    depth = np.zeros(n, dtype=np.int64)
+    for lvl, (ids, par) in enumerate(zip(level_of[1:], parent_bfs[1:], strict=True), start=1):
+        # ids are sorted by (parent, frame): siblings are contiguous and in frame order
+        sz = size[ids]
+        cs = np.cumsum(sz)
+        first = np.ones(ids.shape[0], dtype=bool)
+        first[1:] = par[1:] != par[:-1]
+        grp_start = np.maximum.accumulate(np.where(first, np.arange(ids.shape[0]), 0))
+        before = cs - sz - (cs[grp_start] - sz[grp_start])
+        pos[ids] = pos[par] + 1 + before
+        depth[ids] = lvl
+    inv_order = np.empty(n, dtype=np.int64)
+    inv_order[pos] = np.arange(n, dtype=np.int64)
+    pre_parent = np.where(parent[inv_order] >= 0, pos[np.maximum(parent[inv_order], 0)], -1)
+    pre_frame = frame[inv_order]
+    pre_depth = depth[inv_order]
+    pre_end = (pos + size)[inv_order]
+    # self values: each row lands on its stack's leaf node
+    t = p.n_types
+    self_values = np.zeros((n, t), dtype=np.int64)
+    if p.row_stack.shape[0]:
+        leaf_pre = pos[cur][p.row_stack]
+        np.add.at(self_values, leaf_pre, p.values)
+    return CallTree(
+        frames,
+        pre_frame.astype(np.int32),
+        pre_parent.astype(np.int32),
+        pre_depth.astype(np.int32),
+        pre_end.astype(np.int32),
+        self_values,
+    )
