@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import socket
+import subprocess
+import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 
@@ -28,3 +38,216 @@ def wait_http(url: str, timeout: float = 20.0) -> None:
             last = exc
         time.sleep(0.1)
     raise TimeoutError(f"{url} not ready after {timeout}s: {last}")
+
+
+# --- Prometheus and the servers it talks to ------------------------------------------------
+
+PROMETHEUS_BIN = "/usr/bin/prometheus"
+
+
+@contextlib.contextmanager
+def start_prometheus(
+    tmp_path: Path, scrape_targets: Sequence[str] = (), scrape_interval: str = "1s"
+) -> Iterator[str]:
+    """Run the real Prometheus on a free loopback port, scraping itself and `scrape_targets`.
+
+    Yields its base URL. Storage lives in `tmp_path`; the process is killed on exit.
+    """
+    if not os.access(PROMETHEUS_BIN, os.X_OK):
+        raise RuntimeError(f"{PROMETHEUS_BIN} not installed (apt-get install prometheus)")
+    port = free_port()
+    targets = [f"127.0.0.1:{port}", *scrape_targets]
+    config = tmp_path / "prometheus.yml"
+    config.write_text(
+        "global:\n"
+        f"  scrape_interval: {scrape_interval}\n"
+        f"  evaluation_interval: {scrape_interval}\n"
+        "scrape_configs:\n"
+        "  - job_name: warroom-test\n"
+        "    static_configs:\n"
+        f"      - targets: {json.dumps(targets)}\n"
+    )
+    log = open(tmp_path / "prometheus.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [
+            PROMETHEUS_BIN,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=warn",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_http(f"{url}/-/ready", timeout=30)
+        except TimeoutError:
+            log.flush()
+            raise RuntimeError(
+                "prometheus did not start:\n" + (tmp_path / "prometheus.log").read_text()[-2000:]
+            ) from None
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def wait_for_scrape(url: str, promql: str, timeout: float = 20.0,
+                    predicate: Callable[[list[Any]], bool] = bool) -> list[Any]:
+    """Instant-query `promql` until `predicate(result)` holds; return the vector result."""
+    deadline = time.monotonic() + timeout
+    result: list[Any] = []
+    while time.monotonic() < deadline:
+        r = httpx.post(f"{url}/api/v1/query", data={"query": promql}, timeout=5)
+        r.raise_for_status()
+        result = r.json()["data"]["result"]
+        if predicate(result):
+            return result
+        time.sleep(0.25)
+    raise TimeoutError(f"{promql!r} did not become ready in {timeout}s: {result}")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Dispatches to the owning server's `respond(handler)`; silent logs."""
+
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self.server.owner.respond(self)
+
+    do_POST = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def send_body(self, status: int, body: bytes, content_type: str) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    owner: Any
+
+
+class LoopbackServer:
+    """A real HTTP server on 127.0.0.1 in a thread; subclasses implement `respond`."""
+
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._httpd = _Server(("127.0.0.1", self.port), _Handler)
+        self._httpd.owner = self
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> LoopbackServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def respond(self, h: _Handler) -> None:
+        raise NotImplementedError
+
+
+class ExpositionServer(LoopbackServer):
+    """Serves `/metrics` in the Prometheus text format; the test sets the text it serves."""
+
+    def __init__(self, port: int | None = None):
+        super().__init__(port)
+        self._lock = threading.Lock()
+        self._text = ""
+        self.scrapes = 0
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def set(self, text: str) -> None:
+        with self._lock:
+            self._text = text
+
+    def respond(self, h: _Handler) -> None:
+        with self._lock:
+            body = self._text.encode()
+            self.scrapes += 1
+        h.send_body(200, body, "text/plain; version=0.0.4")
+
+
+class FaultyPrometheus(LoopbackServer):
+    """A Prometheus API endpoint that misbehaves on demand, then behaves again.
+
+    `mode`: "ok" forwards the request to a real Prometheus (`upstream`), "500" answers a
+    plain-text 500, "garbage" a 200 that is not JSON, "shape" JSON of the wrong shape,
+    "error" a Prometheus-style `status: error` (HTTP 422), "slow" sleeps `delay` seconds then
+    forwards, "warn" forwards and adds a `warnings` entry.
+    """
+
+    def __init__(self, upstream: str, mode: str = "ok", delay: float = 5.0,
+                 port: int | None = None):
+        super().__init__(port)
+        self.upstream = upstream
+        self.mode = mode
+        self.delay = delay
+        self.requests = 0
+        self.forms: list[dict[str, list[str]]] = []
+        self.headers: list[dict[str, str]] = []
+
+    def respond(self, h: _Handler) -> None:
+        self.requests += 1
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        self.forms.append(parse_qs(body.decode()))
+        self.headers.append({k.lower(): v for k, v in h.headers.items()})
+        mode = self.mode
+        if mode == "500":
+            h.send_body(500, b"internal server error\n", "text/plain")
+        elif mode == "garbage":
+            h.send_body(200, b"<html>not prometheus</html>", "text/html")
+        elif mode == "shape":
+            h.send_body(200, b'{"status":"success","data":{"resultType":"matrix","result":'
+                             b'[{"metric":{},"values":"oops"}]}}', "application/json")
+        elif mode == "error":
+            h.send_body(422, b'{"status":"error","errorType":"execution",'
+                             b'"error":"query processing would load too many samples"}',
+                        "application/json")
+        else:
+            if mode == "slow":
+                time.sleep(self.delay)
+            r = httpx.post(self.upstream + h.path, content=body, timeout=10,
+                           headers={"Content-Type": h.headers.get("Content-Type", "")})
+            payload = r.content
+            if mode == "warn" and r.is_success:
+                doc = r.json()
+                doc["warnings"] = ["partial response: store-1 unreachable"]
+                payload = json.dumps(doc).encode()
+            h.send_body(r.status_code, payload, "application/json")

@@ -1,0 +1,206 @@
+"""The hub: runs every configured source against one MetricStore, headless or under the UI.
+
+- Prometheus: one refresh loop, re-armed after each refresh *finishes* (sleep after completion,
+  never an interval), so a slow server never has two requests of ours in flight; the delay is
+  `refresh`, or the source's capped backoff while it fails.
+- OTLP: the receivers (HTTP and gRPC) ingest pushes into an `OTLPSink`; a second loop calls
+  `sink.tick(now)` every `refresh` to turn the bucket deltas into p50/p95/p99, qps, error ratio.
+- After each refresh: every new p99 point goes to the spike tracker, events go to `on_event`
+  (spike lines, and point lines when `emit_points=True`, which `warroom record` uses), then
+  `on_update()` tells the UI to redraw.
+
+The OTLP and spike modules are imported when present, so the hub works with whatever sources
+are installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tui.config import Config
+from tui.core.metrics.store import SIGNALS, MetricStore
+from tui.sources.base import SourceStatus
+from tui.sources.prometheus import Point, PrometheusSource
+
+log = logging.getLogger(__name__)
+
+
+def _optional(module: str, name: str) -> Any:
+    """`module.name`, or None while that module has not been written/installed."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module.startswith(exc.name):
+            return None
+        raise
+
+
+class Hub:
+    def __init__(
+        self,
+        cfg: Config,
+        store: MetricStore,
+        on_update: Callable[[], None] | None = None,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        *,
+        emit_points: bool = False,
+        start_otlp: bool = True,
+    ):
+        self.cfg = cfg
+        self.store = store
+        self.on_update = on_update
+        self.on_event = on_event
+        self.emit_points = emit_points
+        self.prometheus: PrometheusSource | None = (
+            PrometheusSource(cfg, store) if cfg.prometheus is not None else None
+        )
+        self.sink: Any = None
+        self.receivers: list[Any] = []
+        if start_otlp:
+            self._make_otlp()
+        tracker_cls = _optional("tui.core.stats.spikes", "SpikeTracker")
+        self.spikes: Any = None
+        if tracker_cls is not None:
+            per = {s.name: s.detector for s in cfg.services if s.detector is not None}
+            self.spikes = tracker_cls(cfg.detector, per)
+        self._seen: dict[tuple[str, str], float] = {}  # OTLP series -> newest t already seen
+        self._tasks: list[asyncio.Task[None]] = []
+        self._running = False
+
+    def _make_otlp(self) -> None:
+        sink_cls = _optional("tui.core.metrics.otlp", "OTLPSink")
+        if sink_cls is None:
+            return
+        self.sink = sink_cls(self.store, self.cfg)
+        for addr, module, cls in (
+            (self.cfg.otlp.http, "tui.sources.otlp_http", "OTLPHttpReceiver"),
+            (self.cfg.otlp.grpc, "tui.sources.otlp_grpc", "OTLPGrpcReceiver"),
+        ):
+            receiver_cls = _optional(module, cls)
+            if addr and receiver_cls is not None:
+                self.receivers.append(receiver_cls(self.cfg.otlp, self.sink))
+
+    # -- lifecycle
+
+    async def start(self) -> None:
+        """Start the receivers and the refresh loops; returns at once."""
+        if self._running:
+            return
+        self._running = True
+        for r in self.receivers:
+            try:
+                await r.start()
+            except Exception as exc:  # a taken port must not stop the other sources
+                log.warning("OTLP receiver failed to start: %s", exc)
+                status = getattr(r, "status", None)
+                if isinstance(status, SourceStatus):
+                    status.failed(f"cannot listen: {exc}", "error")
+        if self.prometheus is not None:
+            self._tasks.append(asyncio.create_task(self._prometheus_loop(), name="prometheus"))
+        if self.sink is not None:
+            self._tasks.append(asyncio.create_task(self._otlp_loop(), name="otlp-tick"))
+
+    async def stop(self) -> None:
+        self._running = False
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        for r in self.receivers:
+            with contextlib.suppress(Exception):
+                await r.stop()
+        if self.prometheus is not None:
+            await self.prometheus.aclose()
+
+    async def __aenter__(self) -> Hub:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def statuses(self) -> list[SourceStatus]:
+        out = [self.prometheus.status] if self.prometheus is not None else []
+        out.extend(r.status for r in self.receivers if isinstance(r.status, SourceStatus))
+        return out
+
+    # -- refreshing
+
+    async def refresh_once(self, now: float | None = None) -> None:
+        """One refresh of every source at `now` (tests, snapshot, and the loops' body)."""
+        now = time.time() if now is None else now
+        new: list[Point] = []
+        if self.prometheus is not None:
+            new.extend(await self.prometheus.refresh(now))
+        if self.sink is not None:
+            self.sink.tick(now)
+            new.extend(self._new_otlp_points())
+        self._publish(new)
+
+    async def _prometheus_loop(self) -> None:
+        assert self.prometheus is not None
+        while self._running:
+            try:
+                self._publish(await self.prometheus.refresh())
+            except Exception as exc:  # a bug must not kill the loop silently
+                log.exception("prometheus refresh failed")
+                self.prometheus.status.failed(f"internal error: {exc}", "error")
+                self.prometheus.failures += 1
+            await asyncio.sleep(self.prometheus.next_delay())
+
+    async def _otlp_loop(self) -> None:
+        while self._running:
+            await asyncio.sleep(float(self.cfg.refresh))
+            try:
+                self.sink.tick(time.time())
+                self._publish(self._new_otlp_points())
+            except Exception:
+                log.exception("OTLP tick failed")
+
+    def _new_otlp_points(self) -> list[Point]:
+        """Points the sink stored since the last look (the store is the sink's only output)."""
+        out: list[Point] = []
+        for name, info in self.store.services.items():
+            if info.source != "otlp":
+                continue
+            for sig in SIGNALS:
+                ring = self.store.series(name, sig)
+                if ring is None or not len(ring):
+                    continue
+                seen = self._seen.get((name, sig), -math.inf)
+                ts, vs, fs = ring.since(seen)
+                for t, v, f in zip(ts.tolist(), vs.tolist(), fs.tolist(), strict=True):
+                    if t > seen:
+                        out.append(Point(name, sig, t, v, int(f), info.observations))
+                if len(ts):
+                    self._seen[(name, sig)] = float(ts[-1])
+        return out
+
+    def _publish(self, points: list[Point]) -> None:
+        """Spike detection on new p99 points, events out, then one on_update."""
+        events: list[dict[str, Any]] = []
+        for p in points:
+            if not math.isfinite(p.value):
+                continue
+            if self.emit_points:
+                events.append({"t": p.t, "type": "point", "service": p.service,
+                               "signal": p.signal, "value": p.value})
+            if self.spikes is not None and p.signal == "p99":
+                ev = self.spikes.observe(p.service, p.t, p.value, flags=p.flags,
+                                         observations=p.observations)
+                if ev is not None:
+                    events.append(ev.to_record())
+        if self.on_event is not None:
+            for e in events:
+                self.on_event(e)
+        if self.on_update is not None:
+            self.on_update()

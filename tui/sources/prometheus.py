@@ -1,0 +1,518 @@
+"""Prometheus source: tail per-service latency quantiles, QPS and error ratio over the HTTP API.
+
+The PromQL engine does the aggregation (`histogram_quantile(q, sum by (le) (rate(SEL_bucket[RW])))`)
+so a Thanos or Mimir backend scales it; warroom only reads one series per signal.
+
+Tailing: the first refresh fetches the whole `window` with `/api/v1/query_range`; later refreshes
+ask only for the steps after the last one received and append them. Steps sit on a fixed grid
+(multiples of `step`), so successive requests line up and never overlap. `step` is `refresh`,
+raised when needed so that a window never exceeds Prometheus' 11,000 points per series.
+
+Saturation ("≥ bound"): Prometheus answers the highest finite bound when the quantile's rank
+falls in the +Inf bucket, i.e. when `q * total > count(highest finite bucket)`. Two extra
+server-side aggregates per service give exactly those terms — `sum(rate(SEL_bucket{le="+Inf"}))`
+and `max(sum by (le) (rate(SEL_bucket{le!="+Inf"})))` (cumulative buckets: the max is the
+highest finite bucket, after Prometheus' own monotonicity fix) — and the comparison is done
+here, in the same float64 arithmetic Prometheus uses. The +Inf rate also gives the number of
+observations in the window, which marks low-confidence quantiles.
+
+Faults (unreachable, timeout, HTTP errors, non-JSON, wrong shape, `status: error`) never raise
+out of `refresh`: they go to `status` (with `stale_since`) and the next refresh is delayed by a
+capped exponential backoff; the first good answer clears it, with no restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import re
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from tui.config import Config, DetectorConfig, PrometheusConfig, ServiceConfig
+from tui.core.metrics.store import (
+    FLAG_LOW_CONFIDENCE,
+    FLAG_SATURATED,
+    QUANTILE_SIGNALS,
+    MetricStore,
+)
+from tui.errors import UserError
+from tui.sources.base import SourceStatus, State
+
+MAX_POINTS = 11_000  # Prometheus refuses range queries with more points per series
+MAX_CONCURRENT = 4  # queries in flight at once against one server
+BACKOFF_CAP = 60.0  # seconds; never wait longer than this between attempts
+
+_METRIC_RE = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{(.*)\})?\s*$", re.DOTALL)
+
+
+class PrometheusError(Exception):
+    """A failed query, with a one-line `detail` for the status bar and the source `state`."""
+
+    def __init__(self, detail: str, state: str = "down"):
+        super().__init__(detail)
+        self.detail = detail
+        self.state = state
+
+
+# --- PromQL construction -----------------------------------------------------------------
+
+
+def split_selector(latency_histogram: str) -> tuple[str, str]:
+    """`name{a="b"}` -> (`name`, `a="b"`). Raise ValueError when it is not that shape."""
+    m = _METRIC_RE.match(latency_histogram)
+    if not m:
+        raise ValueError(
+            f"{latency_histogram!r} is not a histogram metric name with an optional "
+            "{label selector}, e.g. http_request_duration_seconds{job=\"api\"}"
+        )
+    name, inner = m.group(1), (m.group(3) or "").strip().rstrip(",").strip()
+    if name.endswith("_bucket"):  # accept the bucket series name too
+        name = name[: -len("_bucket")]
+    return name, inner
+
+
+def _series(name: str, inner: str, *extra: str) -> str:
+    matchers = [m for m in (inner, *extra) if m]
+    return f"{name}{{{','.join(matchers)}}}" if matchers else name
+
+
+def promql_duration(seconds: float) -> str:
+    """Seconds -> PromQL duration literal (whole seconds when possible, else ms)."""
+    ms = round(seconds * 1000)
+    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
+
+
+@dataclass(frozen=True)
+class ServiceQueries:
+    """Every PromQL expression warroom evaluates for one service."""
+
+    service: str
+    quantiles: dict[str, str]  # signal -> histogram_quantile(...)
+    total: str  # rate of the +Inf bucket: observations per second
+    top_finite: str  # rate of the highest finite bucket
+    qps: str
+    error_ratio: str | None
+
+    def all(self) -> dict[str, str]:
+        out = dict(self.quantiles)
+        out["_total"] = self.total
+        out["_top"] = self.top_finite
+        out["qps"] = self.qps
+        if self.error_ratio:
+            out["error_ratio"] = self.error_ratio
+        return out
+
+
+def build_queries(svc: ServiceConfig, rate_window: float) -> ServiceQueries:
+    assert svc.prometheus is not None
+    name, inner = split_selector(svc.prometheus.latency_histogram)
+    rw = promql_duration(rate_window)
+    bucket = _series(f"{name}_bucket", inner)
+    quantiles = {
+        sig: f"histogram_quantile({q}, sum by (le) (rate({bucket}[{rw}])))"
+        for sig, q in QUANTILE_SIGNALS.items()
+    }
+    inf_bucket = _series(f"{name}_bucket", inner, 'le="+Inf"')
+    finite_buckets = _series(f"{name}_bucket", inner, 'le!="+Inf"')
+    total = f"sum(rate({inf_bucket}[{rw}]))"
+    top = f"max(sum by (le) (rate({finite_buckets}[{rw}])))"
+    qps = svc.prometheus.qps or f"sum(rate({_series(name + '_count', inner)}[{rw}]))"
+    return ServiceQueries(svc.name, quantiles, total, top, qps, svc.prometheus.error_ratio)
+
+
+def choose_step(refresh: float, window: float) -> float:
+    """The refresh period, raised so that `window` holds at most MAX_POINTS steps."""
+    step = float(refresh)
+    if window / step + 1 > MAX_POINTS:
+        step = float(math.ceil(window / (MAX_POINTS - 1)))
+    return step
+
+
+def is_saturated(q: float, total: float | None, top: float | None) -> bool:
+    """Prometheus' condition for a quantile landing in the +Inf bucket."""
+    if total is None or top is None or math.isnan(total) or math.isnan(top):
+        return False  # no +Inf or no finite bucket: histogram_quantile is NaN anyway
+    observations = max(total, top)  # Prometheus forces cumulative counts monotonic
+    return observations > 0 and q * observations > top
+
+
+# --- HTTP client -------------------------------------------------------------------------
+
+
+def _ssl_context(cfg: PrometheusConfig) -> ssl.SSLContext | bool:
+    tls = cfg.tls
+    if not cfg.url.startswith("https://"):
+        return True
+    try:
+        ctx = ssl.create_default_context(cafile=tls.ca_file)
+        if tls.cert_file:
+            ctx.load_cert_chain(tls.cert_file, tls.key_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise UserError(f"prometheus.tls: cannot load certificates: {exc}") from None
+    if tls.insecure_skip_verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def _parse_value(raw: Any) -> float:
+    """A sample value: a string ("1.5", "NaN", "+Inf", "-Inf") per the API, or a number."""
+    if isinstance(raw, bool):
+        raise ValueError("boolean sample value")
+    if isinstance(raw, (int, float)):
+        return float(raw)
+    if isinstance(raw, str):
+        return float(raw)  # Python's float() reads NaN, +Inf, -Inf exactly as Prometheus writes
+    raise ValueError(f"sample value {raw!r} is not a string")
+
+
+@dataclass
+class QueryResult:
+    series: list[tuple[dict[str, str], list[tuple[float, float]]]]
+    warnings: list[str] = field(default_factory=list)
+
+
+class PrometheusClient:
+    """Thin async client for /api/v1/query and /api/v1/query_range, with auth, TLS, timeouts.
+
+    Queries are POSTed as a form so PromQL of any length fits. Every failure is raised as
+    PrometheusError with a status-bar line; nothing else escapes.
+    """
+
+    def __init__(self, cfg: PrometheusConfig):
+        self.cfg = cfg
+        self.base = cfg.url.rstrip("/")
+        headers = dict(cfg.headers)
+        auth: httpx.Auth | None = None
+        if cfg.bearer_token is not None:
+            headers["Authorization"] = f"Bearer {cfg.bearer_token.reveal()}"
+        if cfg.basic_auth is not None:
+            auth = httpx.BasicAuth(cfg.basic_auth.username, cfg.basic_auth.password.reveal())
+        self._kwargs: dict[str, Any] = {
+            "headers": headers,
+            "auth": auth,
+            "timeout": httpx.Timeout(float(cfg.timeout)),
+            "verify": _ssl_context(cfg),
+            "follow_redirects": True,
+        }
+        self._client: httpx.AsyncClient | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(**self._kwargs)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def query(self, promql: str, t: float) -> QueryResult:
+        return await self._post("/api/v1/query", {"query": promql, "time": _fmt_time(t)})
+
+    async def query_range(self, promql: str, start: float, end: float, step: float
+                          ) -> QueryResult:
+        form = {
+            "query": promql,
+            "start": _fmt_time(start),
+            "end": _fmt_time(end),
+            "step": f"{step:g}",
+        }
+        return await self._post("/api/v1/query_range", form)
+
+    async def _post(self, path: str, form: dict[str, str]) -> QueryResult:
+        try:
+            resp = await self._http().post(self.base + path, data=form)
+        except httpx.TimeoutException:
+            raise PrometheusError(f"timeout after {float(self.cfg.timeout):g}s") from None
+        except httpx.ConnectError as exc:
+            raise PrometheusError(f"unreachable: {exc or type(exc).__name__}") from None
+        except httpx.HTTPError as exc:
+            raise PrometheusError(f"{type(exc).__name__}: {exc}") from None
+        try:
+            body = resp.json()
+        except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+            snippet = resp.text[:60].replace("\n", " ") if resp.content else "empty body"
+            if resp.status_code >= 400:
+                raise PrometheusError(f"HTTP {resp.status_code}: {snippet}") from None
+            raise PrometheusError(f"garbage answer (not JSON): {snippet!r}", "error") from None
+        if not isinstance(body, dict) or body.get("status") not in ("success", "error"):
+            raise PrometheusError("unexpected answer: no status field", "error")
+        if body["status"] == "error":
+            kind = body.get("errorType", "error")
+            msg = str(body.get("error", "")).replace("\n", " ")
+            prefix = f"HTTP {resp.status_code}: " if resp.status_code >= 400 else ""
+            state = "down" if resp.status_code >= 500 or kind == "unavailable" else "error"
+            raise PrometheusError(f"{prefix}{kind}: {msg}", state)
+        if resp.status_code >= 400:
+            raise PrometheusError(f"HTTP {resp.status_code}")
+        warnings = body.get("warnings") or []
+        try:
+            return QueryResult(_parse_data(body["data"]), [str(w) for w in warnings])
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise PrometheusError(f"unexpected answer shape: {exc}", "error") from None
+
+
+def _fmt_time(t: float) -> str:
+    return f"{t:.3f}"
+
+
+def _parse_data(data: Any) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
+    """matrix / vector / scalar -> [(labels, [(t, v), ...])], validating as it goes."""
+    if not isinstance(data, dict):
+        raise TypeError("data is not an object")
+    kind, result = data["resultType"], data["result"]
+    if kind == "scalar":
+        return [({}, [(float(result[0]), _parse_value(result[1]))])]
+    if kind not in ("matrix", "vector"):
+        raise ValueError(f"resultType {kind!r}")
+    if not isinstance(result, list):
+        raise TypeError("result is not a list")
+    out = []
+    for item in result:
+        labels = item["metric"]
+        if not isinstance(labels, dict):
+            raise TypeError("metric is not an object")
+        raw = item["values"] if kind == "matrix" else [item["value"]]
+        if not isinstance(raw, list):
+            raise TypeError("values is not a list")
+        points = []
+        for pair in raw:
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise TypeError("a sample is not [time, value]")
+            points.append((float(pair[0]), _parse_value(pair[1])))
+        out.append(({str(k): str(v) for k, v in labels.items()}, points))
+    return out
+
+
+# --- the source --------------------------------------------------------------------------
+
+
+@dataclass
+class Point:
+    service: str
+    signal: str
+    t: float
+    value: float
+    flags: int = 0
+    observations: float | None = None  # requests in the rate window at t, when known
+
+
+class PrometheusSource:
+    """Tails every Prometheus-backed service into a MetricStore (source="prometheus")."""
+
+    def __init__(self, cfg: Config, store: MetricStore, client: PrometheusClient | None = None):
+        if cfg.prometheus is None:
+            raise ValueError("config has no prometheus section")
+        self.cfg = cfg
+        self.store = store
+        self.client = client or PrometheusClient(cfg.prometheus)
+        self.status = SourceStatus(name="prometheus", detail=cfg.prometheus.url)
+        self.step = choose_step(cfg.refresh, cfg.window)
+        self.failures = 0
+        self.warnings: list[str] = []
+        self.services = [s for s in cfg.services if s.prometheus is not None]
+        self.queries: dict[str, ServiceQueries] = {}
+        for i, svc in enumerate(self.services):
+            try:
+                self.queries[svc.name] = build_queries(svc, cfg.rate_window)
+            except ValueError as exc:
+                where = f"{cfg.source}: " if cfg.source else ""
+                raise UserError(
+                    f"{where}services[{i}].prometheus.latency_histogram: {exc}"
+                ) from None
+            store.ensure_service(svc.name, "prometheus")
+        self._cursor: dict[str, float] = {}  # service -> time of the last step received
+        self._sem = asyncio.Semaphore(MAX_CONCURRENT)
+
+    # -- scheduling
+
+    def next_delay(self) -> float:
+        """Seconds until the next refresh: `refresh`, or a capped exponential backoff."""
+        base = float(self.cfg.refresh)
+        if self.failures == 0:
+            return base
+        cap = max(base, min(BACKOFF_CAP, 16 * base))
+        return float(min(base * 2 ** min(self.failures, 30), cap))
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    # -- tailing
+
+    def _range_for(self, service: str, now: float) -> tuple[float, float] | None:
+        step = self.step
+        end = math.floor(now / step) * step
+        first = math.floor((now - self.cfg.window) / step) * step
+        last = self._cursor.get(service)
+        start = first if last is None else max(last + step, first)
+        if start > end:
+            return None
+        return start, end
+
+    async def _run(self, coro: Any) -> QueryResult:
+        async with self._sem:
+            result: QueryResult = await coro
+            return result
+
+    async def refresh(self, now: float | None = None) -> list[Point]:
+        """Fetch the new steps for every service; all or nothing, so a retry never duplicates.
+
+        Returns the points appended to the store. Never raises for a server fault.
+        """
+        now = time.time() if now is None else now
+        plan: list[tuple[str, str, tuple[float, float]]] = []
+        for name, sq in self.queries.items():
+            rng = self._range_for(name, now)
+            if rng is None:
+                continue
+            plan.extend((name, sig, rng) for sig in sq.all())
+        if not plan:
+            return []
+        t0 = time.monotonic()
+        tasks = [
+            self._run(self.client.query_range(self.queries[n].all()[sig], a, b, self.step))
+            for n, sig, (a, b) in plan
+        ]
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        latency = time.monotonic() - t0
+        for (name, sig, _), res in zip(plan, results, strict=True):
+            if isinstance(res, BaseException):
+                if not isinstance(res, PrometheusError):
+                    raise res
+                self._fail(res, name, sig)
+                return []
+        by_service: dict[str, dict[str, QueryResult]] = {}
+        for (name, sig, _), res in zip(plan, results, strict=True):
+            assert isinstance(res, QueryResult)
+            by_service.setdefault(name, {})[sig] = res
+        points: list[Point] = []
+        warnings: list[str] = []
+        for name, answers in by_service.items():
+            series = {sig: _one_series(r, sig, name, warnings) for sig, r in answers.items()}
+            for r in answers.values():
+                warnings.extend(w for w in r.warnings if w not in warnings)
+            points.extend(self._points(name, series))
+            end = next(rng[1] for n, _, rng in plan if n == name)
+            self._cursor[name] = end
+        points.sort(key=lambda p: p.t)
+        for p in points:
+            self.store.add(p.service, p.signal, p.t, p.value, p.flags, source="prometheus")
+        self._ok(latency, warnings)
+        return points
+
+    def _points(self, name: str, series: dict[str, dict[float, float]]) -> list[Point]:
+        total, top = series.get("_total", {}), series.get("_top", {})
+        rw = float(self.cfg.rate_window)
+        min_obs = self._detector(name).min_observations
+        out: list[Point] = []
+        info = self.store.services.get(name)
+        for sig, values in series.items():
+            if sig.startswith("_"):
+                continue
+            q = QUANTILE_SIGNALS.get(sig)
+            for t, v in sorted(values.items()):
+                if not math.isfinite(v):
+                    continue  # NaN: no requests in the window; nothing to draw
+                flags = 0
+                obs = total.get(t)
+                n = obs * rw if obs is not None and math.isfinite(obs) else None
+                if q is not None:
+                    if is_saturated(q, obs, top.get(t)):
+                        flags |= FLAG_SATURATED
+                    if n is not None and n < min_obs:
+                        flags |= FLAG_LOW_CONFIDENCE
+                out.append(Point(name, sig, t, v, flags, n))
+        if info is not None and total:
+            t_last = max(total)
+            v_last = total[t_last]
+            info.observations = v_last * rw if math.isfinite(v_last) else None
+        return out
+
+    def _detector(self, name: str) -> DetectorConfig:
+        svc = self.cfg.service(name)
+        return svc.detector if svc is not None and svc.detector else self.cfg.detector
+
+    # -- one instant answer (snapshot)
+
+    async def instant(self, t: float) -> dict[str, dict[str, tuple[float | None, int]]]:
+        """Every signal of every service evaluated at `t`: {service: {signal: (value, flags)}}.
+
+        Raises PrometheusError (after recording it in `status`) when the server fails.
+        """
+        plan = [(n, sig, expr) for n, sq in self.queries.items() for sig, expr in sq.all().items()]
+        t0 = time.monotonic()
+        results = await asyncio.gather(
+            *(self._run(self.client.query(expr, t)) for _, _, expr in plan),
+            return_exceptions=True,
+        )
+        for (name, sig, _), res in zip(plan, results, strict=True):
+            if isinstance(res, PrometheusError):
+                self._fail(res, name, sig)
+                raise res
+            if isinstance(res, BaseException):
+                raise res
+        answers: dict[str, dict[str, float | None]] = {}
+        warnings: list[str] = []
+        for (name, sig, _), res in zip(plan, results, strict=True):
+            assert isinstance(res, QueryResult)
+            warnings.extend(w for w in res.warnings if w not in warnings)
+            values = _one_series(res, sig, name, warnings)
+            answers.setdefault(name, {})[sig] = next(iter(values.values()), None)
+        self._ok(time.monotonic() - t0, warnings)
+        out: dict[str, dict[str, tuple[float | None, int]]] = {}
+        for name, vals in answers.items():
+            total, top = vals.get("_total"), vals.get("_top")
+            row: dict[str, tuple[float | None, int]] = {}
+            for sig, v in vals.items():
+                if sig.startswith("_"):
+                    continue
+                q = QUANTILE_SIGNALS.get(sig)
+                flags = FLAG_SATURATED if q is not None and is_saturated(q, total, top) else 0
+                row[sig] = (v if v is not None and math.isfinite(v) else None, flags)
+            out[name] = row
+        return out
+
+    # -- status
+
+    def _ok(self, latency: float, warnings: list[str]) -> None:
+        self.failures = 0
+        self.warnings = warnings
+        detail = f"warning: {'; '.join(warnings)}" if warnings else ""
+        self.status.ok("up", detail, latency)
+        self.status.counters["failures"] = 0
+        self.status.counters["backoff_s"] = 0.0
+
+    def _fail(self, err: PrometheusError, service: str, signal: str) -> None:
+        self.failures += 1
+        what = "" if err.state == "down" else f" ({service} {signal.lstrip('_')})"
+        state: State = "down" if err.state == "down" else "error"
+        self.status.failed(f"{err.detail}{what}", state)
+        self.status.counters["failures"] = self.failures
+        self.status.counters["backoff_s"] = self.next_delay()
+
+
+def _one_series(res: QueryResult, signal: str, service: str, warnings: list[str]
+                ) -> dict[float, float]:
+    """The answer's single series as {t: v}.
+
+    The built-in expressions aggregate to one series; a user's PromQL might not. For qps the
+    series are summed (per-instance rates add up); for anything else the first is kept and a
+    warning says so, since ratios do not add.
+    """
+    series = sorted(res.series, key=lambda s: sorted(s[0].items()))
+    if len(series) > 1 and signal != "qps":
+        warnings.append(f"{service} {signal}: query returned {len(series)} series, "
+                        "showing the first; aggregate it to one")
+        series = series[:1]
+    out: dict[float, float] = {}
+    for _, pts in series:
+        for t, v in pts:
+            out[t] = out[t] + v if t in out else v
+    return out
