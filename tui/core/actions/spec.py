@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tui.config import ActionConfig, Config, ServiceConfig
-from tui.core.actions.redact import redact_argv, redact_env, redact_headers, redact_json, redact_url
+from tui.core.actions.redact import (
+    is_secret_name,
+    redact_argv,
+    redact_env,
+    redact_headers,
+    redact_json,
+    redact_url,
+)
 
 SAFE_VALUE = re.compile(r"^[A-Za-z0-9._:/@+-]{1,253}$")
 TEMPLATE_NAMES = ("service", "namespace", "version", "baseline_version", "revision", "user")
@@ -121,6 +128,13 @@ class ResolvedAction:
         for k, v in self.env.items():
             if redact_env({k: v})[k] != v:
                 secrets.append(v)
+        if self.url:
+            from urllib.parse import parse_qsl, urlsplit
+
+            parts = urlsplit(self.url)
+            secrets += [v for k, v in parse_qsl(parts.query) if is_secret_name(k)]
+            if parts.password:
+                secrets.append(parts.password)
         return secrets
 
 
@@ -149,7 +163,7 @@ def check_value(name: str, value: str | None, service: str) -> str:
     """Return `value` when safe to substitute; raise _Refused naming it otherwise."""
     if value is None or value == "":
         raise _Refused(f"the template needs {{{name}}} but {service!r} has no {name}")
-    if not SAFE_VALUE.match(value):
+    if not SAFE_VALUE.fullmatch(value):  # fullmatch: `$` alone lets a trailing \n through
         raise _Refused(
             f"unsafe value for {{{name}}}: {value!r} "
             "(allowed: 1-253 of A-Z a-z 0-9 . _ : / @ + -)"

@@ -1,0 +1,184 @@
+"""Action resolution: defaults, templates, the safe-value check, read-only binding."""
+
+from __future__ import annotations
+
+import pytest
+
+from tui.config import parse_config
+from tui.core.actions import SAFE_VALUE, bindable_actions, resolve_action
+
+CFG = """
+actions:
+  rollback:
+    exec: [kubectl, rollout, undo, "deployment/{service}", -n, "{namespace}"]
+  notify:
+    http:
+      url: "https://ci.example/hooks/{service}?token=s3cr3tvalue"
+      headers: {Authorization: "Bearer abcdef123", X-Trace: "{user}"}
+      json: {service: "{service}", to: "{baseline_version}", password: hunter22}
+    key: n
+services:
+  - name: checkout
+    namespace: shop
+    version: v1.4.2
+  - name: payments
+    read_only: true
+    namespace: pay
+    actions:
+      rollback:
+        exec: [helm, rollback, "{service}", "{revision}"]
+        timeout: 30s
+"""
+
+
+@pytest.fixture
+def cfg():
+    return parse_config(CFG, "test.yaml")
+
+
+def test_rollback_defaults_and_substitution(cfg):
+    a = resolve_action(cfg, "checkout", "rollback", user="alice")
+    assert a.kind == "exec"
+    assert a.argv == ("kubectl", "rollout", "undo", "deployment/checkout", "-n", "shop")
+    assert (a.key, a.confirm, a.dangerous, a.timeout) == ("r", "type", True, 120.0)
+    assert a.refusal is None and a.config_error is None
+    assert a.command_lines() == ["kubectl rollout undo deployment/checkout -n shop"]
+    assert a.values == {"service": "checkout", "namespace": "shop"}
+
+
+def test_builtin_refresh_baseline_always_present(cfg):
+    a = resolve_action(cfg, "checkout", "refresh_baseline")
+    assert (a.kind, a.key, a.dangerous, a.confirm) == ("builtin", "b", False, "yes")
+    assert a.command_lines() == ["built-in: refresh baseline for checkout"]
+
+
+def test_service_action_replaces_default(cfg):
+    a = resolve_action(cfg, "payments", "rollback", {"revision": "41"})
+    assert a.argv == ("helm", "rollback", "payments", "41")
+    assert a.timeout == 30.0
+
+
+def test_missing_value_refuses_and_names_it(cfg):
+    a = resolve_action(cfg, "payments", "rollback")
+    assert a.refusal is not None
+    assert "{revision}" in a.refusal and "payments" in a.refusal
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["a; rm -rf /", "$(reboot)", "x`id`", "a b", "a\nb", "abc\n", "a" * 254, "ünïcode", "--x|y"],
+)
+def test_injection_from_series_label_refused(cfg, label):
+    a = resolve_action(cfg, "checkout", "rollback", {"service": label})
+    assert a.refusal is not None
+    assert repr(label) in a.refusal
+    assert "unsafe value for {service}" in a.refusal
+    # the unsubstituted template is kept; the bad value never reaches argv
+    assert a.argv[3] == "deployment/{service}"
+
+
+def test_empty_label_falls_back_to_config_name(cfg):
+    assert resolve_action(cfg, "checkout", "rollback", {"service": ""}).argv[3] == (
+        "deployment/checkout"
+    )
+
+
+def test_safe_value_pattern_edges():
+    for ok in ["checkout", "v1.2.3+build.7", "registry.io/app:1.0", "a@b", "a" * 253, "-x"]:
+        assert SAFE_VALUE.fullmatch(ok)
+    for bad in ["a b", "a;b", "a" * 254, "a\n", "", "a$b", "a&b", "a'b", 'a"b', "a\\b"]:
+        assert not SAFE_VALUE.fullmatch(bad)
+
+
+def test_http_substitution_and_redaction(cfg):
+    a = resolve_action(cfg, "checkout", "notify", user="bob", baseline_version="v1.4.1")
+    assert a.kind == "http" and a.key == "n" and a.confirm == "yes" and not a.dangerous
+    assert a.url == "https://ci.example/hooks/checkout?token=s3cr3tvalue"
+    assert a.headers["X-Trace"] == "bob"
+    assert a.json == {"service": "checkout", "to": "v1.4.1", "password": "hunter22"}
+    shown = "\n".join(a.command_lines())
+    assert "s3cr3tvalue" not in shown and "abcdef123" not in shown and "hunter22" not in shown
+    assert "POST https://ci.example/hooks/checkout?token=***" in shown
+    assert "Authorization: Bearer ***" in shown
+    assert a.audit_fields() == {
+        "kind": "http", "method": "POST", "url": "https://ci.example/hooks/checkout?token=***"
+    }
+    assert {"s3cr3tvalue", "abcdef123"} <= set(a.secret_values())
+
+
+def test_unknown_placeholder_is_a_disabled_config_error():
+    cfg = parse_config("actions:\n  rollback:\n    exec: [x, '{srvice}']\n")
+    a = resolve_action(cfg, "svc", "rollback")
+    assert a.config_error and "{srvice}" in a.config_error
+    rows = {r[0].name: r for r in bindable_actions(cfg, "svc")}
+    assert rows["rollback"][1] is False
+    assert "unknown placeholder" in (rows["rollback"][2] or "")
+
+
+def test_format_spec_in_placeholder_rejected():
+    cfg = parse_config("actions:\n  rollback:\n    exec: [x, '{service!r}']\n")
+    assert "takes no format" in (resolve_action(cfg, "svc", "rollback").config_error or "")
+
+
+def test_unknown_action_name_raises_keyerror(cfg):
+    with pytest.raises(KeyError):
+        resolve_action(cfg, "checkout", "nope")
+
+
+def test_bindable_normal_mode(cfg):
+    rows = bindable_actions(cfg, "checkout")
+    assert [(a.name, a.key, ok, why) for a, ok, why in rows] == [
+        ("rollback", "r", True, None),
+        ("refresh_baseline", "b", True, None),
+        ("notify", "n", True, None),
+    ]
+
+
+def test_bindable_global_read_only(cfg):
+    cfg.read_only = True
+    rows = {a.name: (ok, why) for a, ok, why in bindable_actions(cfg, "checkout")}
+    assert rows["rollback"] == (False, "read-only mode: rollback is dangerous")
+    assert rows["refresh_baseline"] == (True, None)
+    assert rows["notify"] == (True, None)
+
+
+def test_bindable_per_service_read_only(cfg):
+    rows = {a.name: (ok, why) for a, ok, why in bindable_actions(cfg, "payments")}
+    assert rows["rollback"][0] is False
+    assert "payments is read-only" in (rows["rollback"][1] or "")
+    other = {a.name: ok for a, ok, _ in bindable_actions(cfg, "checkout")}
+    assert other["rollback"] is True
+
+
+def test_write_flag_semantics_via_config_fields(cfg):
+    # `--write` (tui/commands/dashboard.py) clears cfg.read_only and each service's read_only
+    cfg.read_only = False
+    for s in cfg.services:
+        s.read_only = False
+    rows = {a.name: (ok, why) for a, ok, why in bindable_actions(cfg, "payments")}
+    assert rows["rollback"] == (True, None)
+
+
+def test_key_conflict_disables_the_later_action():
+    cfg = parse_config(
+        "actions:\n  rollback:\n    exec: [a]\n  zap:\n    exec: [b]\n    key: r\n"
+    )
+    rows = {a.name: (ok, why) for a, ok, why in bindable_actions(cfg, "svc")}
+    assert rows["rollback"] == (True, None)
+    assert rows["zap"] == (False, "key 'r' is already bound to rollback")
+
+
+def test_discovered_service_uses_defaults(cfg):
+    a = resolve_action(cfg, "search", "rollback", {"namespace": "web"})
+    assert a.argv[-3:] == ("deployment/search", "-n", "web")
+
+
+def test_env_templates_checked(cfg):
+    cfg2 = parse_config(
+        "actions:\n  rollback:\n    exec: [x]\n    env: {TARGET: '{service}', API_TOKEN: abcd1234}\n"
+    )
+    a = resolve_action(cfg2, "svc", "rollback")
+    assert a.env == {"TARGET": "svc", "API_TOKEN": "abcd1234"}
+    assert a.command_lines() == ["x", "env TARGET=svc", "env API_TOKEN=***"]
+    bad = resolve_action(cfg2, "svc", "rollback", {"service": "a b"})
+    assert bad.refusal and "'a b'" in bad.refusal
