@@ -1,0 +1,357 @@
+"""The Textual app: owns the store and the Hub, coalesces updates, redraws what is visible.
+
+Data flows one way: the Hub's sources write into the MetricStore in the app's event loop and
+call `notify_store_updated()`; the app coalesces those calls into one redraw, skipped while
+paused or while a modal screen covers the dashboard. Widgets never fetch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import os
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from tui.config import Config
+from tui.core.metrics.store import MetricStore
+from tui.errors import UserError
+from tui.sources.base import SourceStatus
+from tui.ui.messages import ServiceSelected
+from tui.ui.screens.dashboard import DashboardScreen, ServiceDetail
+from tui.ui.screens.help import HelpScreen, binding_rows
+from tui.ui.theme import THEME_ORDER, load_themes, spark_height
+from tui.ui.widgets.service_table import SIGNALS, WINDOWS, build_rows
+
+COALESCE = 0.05  # seconds: Hub updates closer than this become one redraw
+MAX_EVENTS = 500  # spike events kept for the events pane and the sparkline markers
+
+
+class WarroomApp(App[int]):
+    TITLE = "warroom"
+    CSS = """
+    Screen { background: $background; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("p,space", "toggle_pause", "Pause", id="app.pause"),
+        Binding("s", "cycle_signal", "P50/P95/P99", id="app.signal"),
+        Binding("1", "signal('p50')", "Show P50", show=False, id="app.signal.p50"),
+        Binding("2", "signal('p95')", "Show P95", show=False, id="app.signal.p95"),
+        Binding("3", "signal('p99')", "Show P99", show=False, id="app.signal.p99"),
+        Binding("plus,equals_sign", "zoom(-1)", "Zoom in", id="app.zoom_in"),
+        Binding("minus", "zoom(1)", "Zoom out", id="app.zoom_out"),
+        Binding("w", "cycle_window", "Window", show=False, id="app.window"),
+        Binding("t", "cycle_theme", "Theme", id="app.theme"),
+        Binding("x", "toggle_detail", "Detail pane", show=False, id="app.detail"),
+        Binding("f", "profile(False)", "Flame", id="app.flame"),
+        Binding("d", "profile(True)", "Diff flame", id="app.diff_flame"),
+    ]
+
+    def __init__(self, cfg: Config, store: MetricStore | None = None, hub: Any = None, *,
+                 clock: Callable[[], float] = time.time, start_sources: bool | None = None):
+        """`store`/`hub` None: the app makes its own (the Hub is imported after the first
+        frame so start-up stays fast). Tests pass a filled store and a fixed `clock`."""
+        super().__init__()
+        if "TEXTUAL_ANIMATIONS" not in os.environ:
+            self.animation_level = "none"
+        self.cfg = cfg
+        self.store = store if store is not None else MetricStore(max_series=cfg.max_series)
+        self.hub = hub
+        self.clock = clock
+        self.start_sources = (store is None and hub is None) if start_sources is None \
+            else start_sources
+        self.themes = load_themes()
+        if cfg.theme not in self.themes:
+            raise UserError(f"unknown theme {cfg.theme!r} (available: {', '.join(self.themes)})")
+        for theme in self.themes.values():
+            self.register_theme(theme)
+        self.theme = cfg.theme
+        self.paused = False
+        self.signal = "p99"
+        self.window = float(cfg.window) if float(cfg.window) in WINDOWS else 900.0
+        if float(cfg.window) not in WINDOWS:
+            self.window = min(WINDOWS, key=lambda w: abs(w - float(cfg.window)))
+        self.events: deque[dict[str, Any]] = deque(maxlen=MAX_EVENTS)
+        self.spike_times: dict[str, deque[float]] = {}
+        self.extra_statuses: list[SourceStatus] = []
+        self.redraws = 0
+        self._redraw_scheduled = False
+        self._thread_id = threading.get_ident()
+        self.dashboard = DashboardScreen()
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._thread_id = threading.get_ident()
+        self.push_screen(self.dashboard)
+        self.theme_changed_signal.subscribe(self, lambda _theme: self._apply_theme())
+        self._apply_theme()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.exit)
+        self.set_interval(min(1.0, float(self.cfg.refresh)), self.redraw_now)
+        self.call_after_refresh(self.redraw_now)
+        if self.hub is not None or self.start_sources:
+            self.run_worker(self._start_sources(), name="sources", exit_on_error=False)
+
+    async def _start_sources(self) -> None:
+        if self.hub is None:
+            try:
+                module = await asyncio.to_thread(importlib.import_module, "tui.sources.hub")
+            except ModuleNotFoundError as exc:
+                self.extra_statuses = [SourceStatus("sources", "error", f"missing {exc.name}")]
+                self.notify_store_updated()
+                return
+            self.hub = module.Hub(self.cfg, self.store)
+        if getattr(self.hub, "on_update", None) is None:
+            self.hub.on_update = self.notify_store_updated
+        if getattr(self.hub, "on_event", None) is None:
+            self.hub.on_event = self.on_source_event
+        await self.hub.start()
+        self.notify_store_updated()
+
+    async def on_unmount(self) -> None:
+        if self.hub is not None:
+            with contextlib.suppress(Exception):
+                await self.hub.stop()
+
+    # --- data in -------------------------------------------------------------------------
+
+    def notify_store_updated(self) -> None:
+        """Hub callback after each refresh: schedule one coalesced redraw (thread-safe)."""
+        if threading.get_ident() != self._thread_id:
+            self.call_from_thread(self.notify_store_updated)
+            return
+        if not self._redraw_scheduled:
+            self._redraw_scheduled = True
+            self.set_timer(COALESCE, self.redraw_now)
+
+    def on_source_event(self, event: dict[str, Any]) -> None:
+        """Hub callback for record-style events; spikes mark sparklines and may ring."""
+        self.events.append(event)
+        if event.get("type") != "spike":
+            return
+        service = str(event.get("service"))
+        self.spike_times.setdefault(service, deque(maxlen=MAX_EVENTS)).append(float(event["t"]))
+        if event.get("state") == "SUSTAINED":
+            svc = self.cfg.service(service)
+            det = svc.detector if svc is not None and svc.detector is not None \
+                else self.cfg.detector
+            if det.bell:
+                self.bell()
+            self.notify(f"{service}: P99 SUSTAINED spike", severity="error", timeout=10)
+        events_pane = self.dashboard.pane("tab-events") if self.dashboard.is_mounted else None
+        if events_pane is not None and hasattr(events_pane, "add_event"):
+            events_pane.add_event(event)
+
+    def service_list(self) -> list[tuple[str, float | None, float | None]]:
+        """Configured services first, in config order, then any others that reported."""
+        out: list[tuple[str, float | None, float | None]] = [
+            (s.name, s.slo.p99, s.slo.error_ratio) for s in self.cfg.services]
+        known = {s.name for s in self.cfg.services}
+        out += [(n, None, None) for n in self.store.names() if n not in known]
+        return out
+
+    def statuses(self) -> list[SourceStatus]:
+        hub_statuses = list(self.hub.statuses()) if self.hub is not None else []
+        return hub_statuses + self.extra_statuses
+
+    def _spike_states(self) -> dict[str, str]:
+        tracker = getattr(self.hub, "spikes", None)
+        return dict(tracker.states()) if tracker is not None else {}
+
+    # --- drawing -------------------------------------------------------------------------
+
+    def redraw_now(self) -> None:
+        """Redraw visible widgets from the store: skipped while paused or under a modal."""
+        self._redraw_scheduled = False
+        if not self.dashboard.is_mounted or self.screen is not self.dashboard:
+            return
+        status = self.dashboard.status_bar
+        status.set_state(self.statuses(), self.store.dropped, self.paused)
+        if self.paused:
+            return
+        now = self.clock()
+        table = self.dashboard.table
+        table.signal, table.window = self.signal, self.window
+        rows = build_rows(
+            self.store, self.service_list(), self.signal, self.window, now,
+            stale_after=max(3 * float(self.cfg.refresh), 10.0), states=self._spike_states(),
+            spikes={k: list(v) for k, v in self.spike_times.items()},
+        )
+        table.set_rows(rows, now)
+        self._refresh_detail(now)
+        self.redraws += 1
+
+    def _refresh_detail(self, now: float) -> None:
+        tab = self.dashboard.active_tab()
+        if tab == "tab-service":
+            self.dashboard.query_one(ServiceDetail).show(
+                self.store, self.dashboard.table.selected, now, self.window)
+
+    def on_service_selected(self, message: ServiceSelected) -> None:
+        if self.dashboard.is_mounted and not self.paused:
+            self._refresh_detail(self.clock())
+
+    def on_tabbed_content_tab_activated(self) -> None:
+        if not self.paused:
+            self._refresh_detail(self.clock())
+
+    def on_screen_resume(self) -> None:
+        self.call_after_refresh(self.redraw_now)
+
+    def _apply_theme(self) -> None:
+        if not self.dashboard.is_mounted:
+            return
+        table = self.dashboard.table
+        height = spark_height(self.current_theme)
+        if table.row_height != height:
+            table.row_height = height
+            table.on_resize()
+        self.redraw_now()
+
+    # --- actions -------------------------------------------------------------------------
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self.redraw_now()
+
+    def action_signal(self, signal_name: str) -> None:
+        if signal_name in SIGNALS:
+            self.signal = signal_name
+            self.redraw_now()
+
+    def action_cycle_signal(self) -> None:
+        self.action_signal(SIGNALS[(SIGNALS.index(self.signal) + 1) % len(SIGNALS)])
+
+    def set_window(self, seconds: float) -> None:
+        self.window = seconds
+        self.redraw_now()
+
+    def action_zoom(self, direction: int) -> None:
+        i = WINDOWS.index(self.window) if self.window in WINDOWS else 1
+        self.set_window(WINDOWS[max(0, min(len(WINDOWS) - 1, i + direction))])
+
+    def action_cycle_window(self) -> None:
+        i = WINDOWS.index(self.window) if self.window in WINDOWS else 0
+        self.set_window(WINDOWS[(i + 1) % len(WINDOWS)])
+
+    def action_cycle_theme(self) -> None:
+        order = [n for n in THEME_ORDER if n in self.themes] + [
+            n for n in self.themes if n not in THEME_ORDER]
+        i = order.index(self.theme) if self.theme in order else -1
+        self.theme = order[(i + 1) % len(order)]
+        self.notify(f"theme: {self.theme}", timeout=2)
+
+    def action_toggle_detail(self) -> None:
+        from textual.widgets import TabbedContent
+
+        detail = self.dashboard.query_one(TabbedContent)
+        detail.display = not detail.display
+        self.redraw_now()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(binding_rows(self.screen.active_bindings)))
+
+    def action_profile(self, diff: bool) -> None:
+        service = self.dashboard.table.selected if self.dashboard.is_mounted else None
+        if service is None:
+            self.notify("no service selected", severity="warning")
+            return
+        opener = _profile_opener()
+        if opener is None:
+            self.notify("the flame graph viewer is not installed", severity="warning")
+            return
+        try:
+            screen = opener(self.cfg, service, diff)
+        except UserError as exc:
+            self.notify(str(exc), severity="warning", timeout=6)
+            return
+        self.push_screen(screen)
+
+    # --- command palette -----------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for name in self.themes:
+            yield SystemCommand(f"Theme: {name}", f"Switch to the {name} theme",
+                                lambda n=name: setattr(self, "theme", n))
+        for w in WINDOWS:
+            label = {300.0: "5m", 900.0: "15m", 3600.0: "1h", 21600.0: "6h"}[w]
+            yield SystemCommand(f"Zoom: {label} window", f"Show the last {label}",
+                                lambda w=w: self.set_window(w))
+        for sig in SIGNALS:
+            yield SystemCommand(f"Signal: {sig.upper()}", f"Sparklines show {sig.upper()}",
+                                lambda s=sig: self.action_signal(s))
+        yield SystemCommand("Resume" if self.paused else "Pause",
+                            "Freeze or resume the live view", self.action_toggle_pause)
+
+
+def newest_profile(cfg: Config, service: str) -> Path | None:
+    """The newest file for `service` in profiles.dir matching profiles.pattern."""
+    if not cfg.profiles.dir:
+        return None
+    d = Path(cfg.profiles.dir).expanduser()
+    pattern = cfg.profiles.pattern.replace("{service}", service)
+    files = [p for p in d.glob(pattern) if p.is_file()] if d.is_dir() else []
+    return max(files, key=lambda p: p.stat().st_mtime) if files else None
+
+
+def _profile_opener() -> Callable[[Config, str, bool], Screen[Any]] | None:
+    """A function building the flame-graph screen for a service, when the viewer exists."""
+    try:
+        importlib.import_module("tui.ui.screens.profile_viewer")
+    except ModuleNotFoundError:
+        return None
+
+    def open_profile(cfg: Config, service: str, diff: bool) -> Screen[Any]:
+        profile_viewer = importlib.import_module("tui.ui.screens.profile_viewer")
+        path = newest_profile(cfg, service)
+        if path is None:
+            raise UserError(f"no profile for {service} in profiles.dir "
+                            f"({cfg.profiles.dir or 'not configured'})")
+        screen_cls: Any = profile_viewer.ProfileScreen
+        if not diff:
+            return screen_cls(path)
+        base = _baseline_profile(cfg, service)
+        if base is None:
+            raise UserError(f"no baseline profile for {service}")
+        return screen_cls(path, base=base)
+
+    return open_profile
+
+
+def _baseline_profile(cfg: Config, service: str) -> Path | None:
+    try:
+        baseline = importlib.import_module("tui.core.baseline")
+    except ModuleNotFoundError:
+        return None
+    store_cls = getattr(baseline, "BaselineStore", None)
+    if store_cls is None:
+        return None
+    snap = store_cls(Path(cfg.baseline.dir).expanduser()).current(service)
+    if snap is None or not snap.profile_files:
+        return None
+    return Path(snap.profile_files[0])
+
+
+def run_dashboard(cfg: Config) -> int:
+    """Run the dashboard until the user quits; the terminal is restored on every exit path."""
+    app = WarroomApp(cfg)
+    app.run()
+    return int(app.return_code or 0)

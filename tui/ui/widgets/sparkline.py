@@ -1,0 +1,287 @@
+"""Sparklines drawn with the Line API: the max of each cell, so a one-second spike stays visible.
+
+Cells are aligned to absolute time (cell k covers [k*step, (k+1)*step)), so between two cell
+boundaries only the newest cell can change: a refresh redraws one cell, not the whole line.
+That is what keeps the dashboard inside its terminal output budget.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
+
+from tui.core.metrics.store import FLAG_SATURATED
+
+BARS = " ▁▂▃▄▅▆▇█"
+MARKER = "▲"
+
+# Cell kinds, mapped to component classes by the widgets that draw them.
+EMPTY, BAR, SATURATED, SPIKE = 0, 1, 2, 3
+
+Cell = tuple[str, str]  # (character, style key)
+
+
+@dataclass(frozen=True)
+class Binned:
+    """Per-cell max values (nan where a cell has no point) and per-cell flags/spike marks."""
+
+    values: np.ndarray  # float64[width]
+    flags: np.ndarray  # uint8[width], OR of point flags in the cell
+    spikes: np.ndarray  # bool[width]
+
+
+def cell_step(window: float, width: int) -> float:
+    """Seconds per cell; whole seconds so cell edges fall on round times."""
+    return max(1.0, math.ceil(window / max(1, width)))
+
+
+def bin_max(t: np.ndarray, v: np.ndarray, f: np.ndarray, now: float, window: float, width: int,
+            spike_times: np.ndarray | None = None) -> Binned:
+    """Max of the points in each time-aligned cell; the last cell holds `now`."""
+    step = cell_step(window, width)
+    last_cell = math.floor(now / step)
+    first_cell = last_cell - width + 1
+    values = np.full(width, np.nan)
+    flags = np.zeros(width, dtype=np.uint8)
+    spikes = np.zeros(width, dtype=bool)
+    if len(t):
+        idx = np.floor(t / step).astype(np.int64) - first_cell
+        ok = (idx >= 0) & (idx < width) & np.isfinite(v)
+        idx, vv, ff = idx[ok], v[ok], f[ok]
+        if len(idx):
+            np.fmax.at(values, idx, vv)
+            np.bitwise_or.at(flags, idx, ff.astype(np.uint8))
+    if spike_times is not None and len(spike_times):
+        sidx = np.floor(np.asarray(spike_times) / step).astype(np.int64) - first_cell
+        sidx = sidx[(sidx >= 0) & (sidx < width)]
+        spikes[sidx] = True
+    return Binned(values, flags, spikes)
+
+
+def spark_rows(binned: Binned, height: int = 1, top: float | None = None,
+               marker_row: bool = False) -> list[list[tuple[str, int]]]:
+    """Rows of (character, kind) cells, top row first; scaled from 0 to `top` (default: max).
+
+    A saturated cell (quantile in the +Inf bucket) is drawn full height as SATURATED; a cell
+    the detector marked is SPIKE; with `marker_row` a row of ▲ under spike cells follows.
+    """
+    vals = binned.values
+    width = len(vals)
+    finite = vals[np.isfinite(vals)]
+    if top is None:
+        top = float(finite.max()) if len(finite) else 0.0
+    levels = 8 * height
+    rows: list[list[tuple[str, int]]] = [[] for _ in range(height)]
+    for i in range(width):
+        x = vals[i]
+        if not math.isfinite(x):
+            for r in range(height):
+                rows[r].append((" ", EMPTY))
+            continue
+        saturated = bool(binned.flags[i] & FLAG_SATURATED)
+        kind = SPIKE if binned.spikes[i] else SATURATED if saturated else BAR
+        if saturated:
+            level = levels
+        elif top <= 0:
+            level = 1
+        else:
+            level = max(1, min(levels, round(x / top * levels)))
+        for r in range(height):
+            # row r (from the top) shows the part of `level` above (height - 1 - r) * 8
+            part = level - (height - 1 - r) * 8
+            ch = BARS[max(0, min(8, part))]
+            rows[r].append((ch, kind if ch != " " else EMPTY))
+    if marker_row:
+        rows.append([(MARKER, SPIKE) if binned.spikes[i] else (" ", EMPTY) for i in range(width)])
+    return rows
+
+
+def cells_to_segments(cells: list[tuple[str, int]], styles: dict[int, Style],
+                      split_last: bool = True) -> list[Segment]:
+    """Join runs of equal kind into segments; the newest cell stays its own segment so that
+    a partial refresh of it does not resend the whole run."""
+    segs: list[Segment] = []
+    body = cells[:-1] if split_last and cells else cells
+    run: list[str] = []
+    kind = -1
+    for ch, k in body:
+        if k != kind and run:
+            segs.append(Segment("".join(run), styles[kind]))
+            run = []
+        kind = k
+        run.append(ch)
+    if run:
+        segs.append(Segment("".join(run), styles[kind]))
+    if split_last and cells:
+        ch, k = cells[-1]
+        segs.append(Segment(ch, styles[k]))
+    return segs
+
+
+# --- cell lines and minimal refresh ---------------------------------------------------------
+
+def text_cells(text: str, width: int, key: str, align: str = "<") -> list[Cell]:
+    """`text` fitted to `width` cells (truncated with … when too long)."""
+    if len(text) > width:
+        text = text[: max(0, width - 1)] + "…" if width > 0 else ""
+    text = f"{text:{align}{width}}"
+    return [(ch, key) for ch in text]
+
+
+def diff_spans(old: list[Cell] | None, new: list[Cell], gap: int = 6) -> list[tuple[int, int]]:
+    """[(x, width)] spans where `new` differs from `old`; spans closer than `gap` merge, since
+    each span costs a cursor move and a style switch."""
+    if old is None or len(old) != len(new):
+        return [(0, len(new))]
+    spans: list[tuple[int, int]] = []
+    start = end = -1
+    for i, (a, b) in enumerate(zip(old, new, strict=True)):
+        if a != b:
+            if start >= 0 and i - end <= gap:
+                end = i + 1
+            else:
+                if start >= 0:
+                    spans.append((start, end - start))
+                start, end = i, i + 1
+    if start >= 0:
+        spans.append((start, end - start))
+    return spans
+
+
+def cells_to_strip(cells: list[Cell], style_of: Callable[[str], Style], width: int) -> Strip:
+    segs: list[Segment] = []
+    run: list[str] = []
+    key = None
+    for ch, k in cells:
+        if k != key and run:
+            segs.append(Segment("".join(run), style_of(key)))  # type: ignore[arg-type]
+            run = []
+        key = k
+        run.append(ch)
+    if run:
+        segs.append(Segment("".join(run), style_of(key)))  # type: ignore[arg-type]
+    return Strip(segs, width).crop(0, width)
+
+
+class CellLinesWidget(Widget):
+    """Base for Line-API widgets that redraw only changed cells.
+
+    Subclasses implement `build_lines()` -> list of cell lists and `component_style(key)`.
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._lines: list[list[Cell]] = []
+        self._strips: dict[int, Strip] = {}
+        self._style_cache: dict[str, Style] = {}
+
+    def build_lines(self) -> list[list[Cell]]:
+        raise NotImplementedError
+
+    def component_style(self, key: str) -> Style:
+        raise NotImplementedError
+
+    def style_of(self, key: str) -> Style:
+        style = self._style_cache.get(key)
+        if style is None:
+            style = self._style_cache[key] = self.component_style(key)
+        return style
+
+    def redraw(self) -> int:
+        """Rebuild the lines and refresh the changed spans; returns the number of spans."""
+        if not self.is_mounted or self.size.width == 0:
+            return 0
+        new = self.build_lines()
+        old = self._lines
+        spans = 0
+        regions: list[Region] = []
+        for y, line in enumerate(new):
+            prev = old[y] if y < len(old) else None
+            for x, w in diff_spans(prev, line):
+                regions.append(Region(x, y, w, 1))
+                self._strips.pop(y, None)
+                spans += 1
+        for y in range(len(new), len(old)):
+            regions.append(Region(0, y, self.size.width, 1))
+            self._strips.pop(y, None)
+        self._lines = new
+        if regions:
+            self.refresh(*regions)
+        return spans
+
+    def on_resize(self) -> None:
+        self._lines, self._strips = [], {}
+        self.redraw()
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._style_cache.clear()
+        self._strips.clear()
+
+    def render_line(self, y: int) -> Strip:
+        strip = self._strips.get(y)
+        if strip is None:
+            width = self.size.width
+            if y < len(self._lines):
+                strip = cells_to_strip(self._lines[y], self.style_of, width)
+            else:
+                strip = Strip.blank(width, self.style_of("blank"))
+            self._strips[y] = strip
+        return strip
+
+
+
+class Sparkline(CellLinesWidget):
+    """A standalone sparkline of one series (max per cell); as many rows as it is tall, the
+    last one a marker row (▲ under spike cells) when `marker_row` is set."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "sparkline--bar", "sparkline--spike", "sparkline--saturated", "sparkline--empty"}
+    DEFAULT_CSS = """
+    Sparkline { height: 1; }
+    Sparkline > .sparkline--bar { color: $spark; }
+    Sparkline > .sparkline--spike { color: $error; text-style: bold; }
+    Sparkline > .sparkline--saturated { color: $error; text-style: bold reverse; }
+    """
+    _KEYS: ClassVar[dict[int, str]] = {EMPTY: "empty", BAR: "bar", SPIKE: "spike",
+                                       SATURATED: "saturated"}
+
+    def __init__(self, *, marker_row: bool = False, name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.marker_row = marker_row
+        self._data: tuple[np.ndarray, np.ndarray, np.ndarray] = (
+            np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.uint8))
+        self._spikes: np.ndarray | None = None
+        self._now = 0.0
+        self._window = 900.0
+
+    def set_data(self, t: np.ndarray, v: np.ndarray, f: np.ndarray, now: float, window: float,
+                 spike_times: np.ndarray | None = None) -> None:
+        """Replace the series; only the cells that changed are sent to the terminal."""
+        self._data, self._now, self._window, self._spikes = (t, v, f), now, window, spike_times
+        self.redraw()
+
+    def component_style(self, key: str) -> Style:
+        if key == "blank":
+            return self.rich_style
+        return self.rich_style + self.get_component_rich_style(f"sparkline--{key}")
+
+    def build_lines(self) -> list[list[Cell]]:
+        width = max(1, self.size.width)
+        height = max(1, self.size.height - (1 if self.marker_row else 0))
+        t, v, f = self._data
+        binned = bin_max(t, v, f, self._now, self._window, width, self._spikes)
+        return [[(ch, self._KEYS[k]) for ch, k in row]
+                for row in spark_rows(binned, height, marker_row=self.marker_row)]
