@@ -1,0 +1,385 @@
+"""AlertmanagerSource against Debian's real prometheus-alertmanager on a free loopback port.
+
+Alerts are posted as Prometheus would post them, then listed, grouped, filtered and silenced
+through the source; a closed port is a dead Alertmanager, a loopback HTTP server that answers
+5xx or garbage is a misbehaving one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.servers import free_port, wait_http
+from tui.config import AlertmanagerConfig
+from tui.core.actions.audit import read_audit
+from tui.core.stats.spikes import GLITCH, RECOVERED, SUSTAINED, SpikeEvent
+from tui.errors import UserError
+from tui.sources.alertmanager import (
+    NO_SERVICE,
+    SPIKE_ALERTNAME,
+    Alert,
+    AlertmanagerConfigError,
+    AlertmanagerError,
+    AlertmanagerSource,
+    group_by_service,
+    parse_matcher,
+    user_at_host,
+)
+
+pytestmark = pytest.mark.integration
+
+AM_BIN = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
+AM_CONFIG = """\
+route:
+  receiver: blackhole
+  group_wait: 1s
+receivers:
+  - name: blackhole
+"""
+
+
+@contextlib.contextmanager
+def run_alertmanager(tmp: Path, port: int | None = None) -> Iterator[str]:
+    """Start a real Alertmanager on 127.0.0.1 (no clustering), yield its URL, stop it."""
+    if not Path(AM_BIN).exists():
+        pytest.skip("prometheus-alertmanager is not installed (make system-deps)")
+    port = port or free_port()
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "am.yml").write_text(AM_CONFIG)
+    log = (tmp / "am.log").open("wb")
+    proc = subprocess.Popen(
+        [AM_BIN, f"--config.file={tmp / 'am.yml'}", f"--storage.path={tmp / 'data'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/-/ready", timeout=30)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def am_url(tmp_path_factory) -> Iterator[str]:
+    with run_alertmanager(tmp_path_factory.mktemp("alertmanager")) as url:
+        yield url
+
+
+def iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat()
+
+
+def post_alerts(url: str, alerts: list[dict]) -> None:
+    r = httpx.post(f"{url}/api/v2/alerts", json=alerts, timeout=5)
+    r.raise_for_status()
+
+
+def alert(name: str, service: str | None, severity: str, summary: str, started: float,
+          **labels: str) -> dict:
+    lab = {"alertname": name, "severity": severity, **labels}
+    if service is not None:
+        lab["service"] = service
+    return {"labels": lab, "annotations": {"summary": summary}, "startsAt": iso(started),
+            "endsAt": iso(time.time() + 3600)}
+
+
+@pytest.fixture
+def uniq(request) -> str:
+    """A label value unique to the test, so tests sharing one Alertmanager do not mix."""
+    return request.node.name.replace("[", "_").replace("]", "_")
+
+
+async def test_alerts_listed_and_grouped_by_service(am_url, uniq):
+    now = time.time()
+    post_alerts(am_url, [
+        alert("HighLatency", "api", "page", "api P99 above SLO", now - 120, test=uniq),
+        alert("ErrorRate", "api", "ticket", "api 5xx above 1%", now - 30, test=uniq),
+        alert("DiskFull", "db", "page", "db disk 95% full", now - 600, test=uniq),
+        alert("Watchdog", None, "none", "always firing", now - 900, test=uniq),
+    ])
+    updates = []
+    src = AlertmanagerSource(AlertmanagerConfig(url=am_url, filters=[f'test="{uniq}"']),
+                             on_update=updates.append)
+    try:
+        alerts = await src.refresh_once()
+    finally:
+        await src.stop()
+    assert alerts is not None and updates == [alerts]
+    assert src.status.state == "up" and src.status.last_ok is not None
+    assert src.status.detail == "4 active, 0 suppressed"
+    by_name = {a.name: a for a in alerts}
+    assert set(by_name) == {"HighLatency", "ErrorRate", "DiskFull", "Watchdog"}
+    hl = by_name["HighLatency"]
+    assert hl.state == "active" and hl.summary == "api P99 above SLO" and hl.service == "api"
+    assert hl.age(now) == pytest.approx(120, abs=2)
+    groups = group_by_service(alerts)
+    assert [g.service for g in groups] == ["(no service)", "api", "db"]
+    assert [a.name for a in groups[1].alerts] == ["ErrorRate", "HighLatency"]  # newest first
+    assert by_name["Watchdog"].service == NO_SERVICE
+
+
+async def test_filters_from_config_reach_alertmanager(am_url, uniq):
+    now = time.time()
+    post_alerts(am_url, [
+        alert("A", "api", "page", "paged", now, test=uniq),
+        alert("B", "api", "ticket", "ticketed", now, test=uniq),
+        alert("C", "web", "page", "paged too", now, test=uniq),
+    ])
+    cfg = AlertmanagerConfig(url=am_url, filters=[f'test="{uniq}"', 'severity="page"',
+                                                  'service=~"api|db"'])
+    src = AlertmanagerSource(cfg)
+    try:
+        alerts = await src.fetch_alerts()
+    finally:
+        await src.stop()
+    assert [a.name for a in alerts] == ["A"]
+
+
+async def test_silence_posts_matchers_and_suppresses_the_alert(am_url, uniq, tmp_path):
+    post_alerts(am_url, [alert("HighLatency", "api", "page", "slow", time.time(), test=uniq)])
+    audit = tmp_path / "audit.jsonl"
+    src = AlertmanagerSource(AlertmanagerConfig(url=am_url, filters=[f'test="{uniq}"']),
+                             audit_path=str(audit))
+    try:
+        (target,) = await src.refresh_once() or []
+        res = await src.silence(target, 1800, "rolling back, see #4711",
+                                created_by="alice@bastion")
+        silences = httpx.get(f"{am_url}/api/v2/silences", timeout=5).json()
+        mine = [s for s in silences if s["id"] == res.silence_id]
+        assert len(mine) == 1
+        s = mine[0]
+        assert s["createdBy"] == "alice@bastion"
+        assert s["comment"] == "rolling back, see #4711"
+        assert s["status"]["state"] == "active"
+        assert {(m["name"], m["value"], m["isRegex"], m.get("isEqual", True))
+                for m in s["matchers"]} == {
+            ("alertname", "HighLatency", False, True), ("service", "api", False, True),
+            ("severity", "page", False, True), ("test", uniq, False, True),
+        }
+        ends = datetime.fromisoformat(s["endsAt"].replace("Z", "+00:00")).timestamp()
+        assert ends - res.starts_at == pytest.approx(1800, abs=2)
+        # Alertmanager marks the alert suppressed once it re-evaluates silences
+        deadline = time.monotonic() + 10
+        while True:
+            (after,) = await src.refresh_once() or []
+            if after.state == "suppressed" or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert after.state == "suppressed" and after.silenced_by == (res.silence_id,)
+        assert src.status.detail == "0 active, 1 suppressed"
+    finally:
+        await src.stop()
+    log = read_audit(audit)
+    assert log.bad_lines == [] and len(log.records) == 1
+    rec = log.records[0]
+    assert rec["action"] == "silence" and rec["service"] == "api"
+    assert rec["user"] == "alice@bastion" and rec["status"] == "ok"
+    assert rec["duration"] == 1800 and rec["silence_id"] == res.silence_id
+    assert rec["matchers"] == target.matchers()
+    assert "time" in rec
+
+
+async def test_silence_without_comment_or_duration_is_refused_before_sending(am_url, uniq):
+    post_alerts(am_url, [alert("X", "api", "page", "x", time.time(), test=uniq)])
+    src = AlertmanagerSource(AlertmanagerConfig(url=am_url, filters=[f'test="{uniq}"']))
+    try:
+        (target,) = await src.fetch_alerts()
+        with pytest.raises(AlertmanagerConfigError, match="needs a comment"):
+            await src.silence(target, 600, "  ")
+        with pytest.raises(AlertmanagerConfigError, match="duration must be positive"):
+            await src.silence(target, 0, "why")
+    finally:
+        await src.stop()
+    silences = httpx.get(f"{am_url}/api/v2/silences", timeout=5).json()
+    assert not [s for s in silences if any(m["value"] == uniq for m in s["matchers"])]
+
+
+async def test_spikes_pushed_as_alerts_and_resolved_on_recovery(am_url):
+    service = f"svc-{free_port()}"
+    src = AlertmanagerSource(AlertmanagerConfig(url=am_url, push_spikes=True,
+                                                filters=[f'service="{service}"']))
+    t0 = time.time() - 20
+    try:
+        src.submit_spike(SpikeEvent(t0, service, "p99", SUSTAINED, 0.3, 0.1, 3.0))
+        alerts = await src.refresh_once() or []
+        assert [(a.name, a.labels["severity"], a.state) for a in alerts] == [
+            (SPIKE_ALERTNAME, "critical", "active")
+        ]
+        assert alerts[0].summary == (
+            f"{service} P99 300.0 ms is 3.00x its baseline 100.0 ms (SUSTAINED)"
+        )
+        assert alerts[0].starts_at == pytest.approx(t0, abs=0.01)
+        # kept alive on every refresh while SUSTAINED
+        alerts = await src.refresh_once() or []
+        assert len(alerts) == 1 and alerts[0].state == "active"
+        src.submit_spike(SpikeEvent(t0 + 5, service, "p99", GLITCH, 0.9, 0.3, 3.0))
+        src.submit_spike(SpikeEvent(t0 + 9, service, "p99", RECOVERED, 0.1, 0.1, 1.0))
+        alerts = await src.refresh_once() or []
+        # the SUSTAINED alert is resolved (gone from the list), the GLITCH one fires alone
+        assert [(a.name, a.labels["severity"]) for a in alerts] == [
+            (SPIKE_ALERTNAME, "warning")
+        ]
+        assert src.status.counters["pushed"] == 4
+    finally:
+        await src.stop()
+
+
+async def test_push_spikes_off_pushes_nothing(am_url):
+    service = f"svc-{free_port()}"
+    src = AlertmanagerSource(AlertmanagerConfig(url=am_url, filters=[f'service="{service}"']))
+    try:
+        src.submit_spike(SpikeEvent(time.time(), service, "p99", SUSTAINED, 0.3, 0.1, 3.0))
+        assert await src.refresh_once() == []
+    finally:
+        await src.stop()
+
+
+async def test_dead_alertmanager_is_a_state_then_recovers(tmp_path):
+    port = free_port()  # nothing listens here: connection refused
+    cfg = AlertmanagerConfig(url=f"http://127.0.0.1:{port}", refresh=2.0, timeout=2.0)
+    src = AlertmanagerSource(cfg, audit_path=str(tmp_path / "audit.jsonl"))
+    try:
+        assert await src.refresh_once() is None
+        assert src.status.state == "down" and "ConnectError" in src.status.detail
+        stale = src.status.stale_since
+        assert stale is not None
+        assert src.next_delay() == 2.0
+        assert await src.refresh_once() is None
+        assert src.status.stale_since == stale  # stale since the first failure
+        assert src.next_delay() == 4.0 and src.status.counters["retry_in"] == 4.0
+        # a silence while down fails cleanly and is still audited
+        ghost = Alert("f", {"alertname": "X", "service": "api"}, {}, "active", time.time())
+        with pytest.raises(AlertmanagerError, match="POST /api/v2/silences"):
+            await src.silence(ghost, 60, "test", created_by="bob@host")
+        (rec,) = read_audit(tmp_path / "audit.jsonl").records
+        assert rec["status"].startswith("error: POST /api/v2/silences")
+        # now Alertmanager comes up on that port: the next refresh recovers
+        with run_alertmanager(tmp_path / "am", port=port):
+            alerts = await src.refresh_once()
+            assert alerts is not None
+            assert src.status.state == "up" and src.status.stale_since is None
+            assert src.failures == 0 and src.next_delay() == 2.0
+    finally:
+        await src.stop()
+
+
+async def test_loop_runs_rearmed_and_stops(am_url):
+    seen: list[int] = []
+    cfg = AlertmanagerConfig(url=am_url, refresh=0.2, filters=['service="nobody"'])
+    src = AlertmanagerSource(cfg, on_update=lambda alerts: seen.append(len(alerts)))
+    await src.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(seen) < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+    finally:
+        await src.stop()
+    assert seen[:3] == [0, 0, 0]
+    assert src.status.state == "up"
+
+
+class _Misbehaving(BaseHTTPRequestHandler):
+    mode = "500"
+
+    def do_GET(self):
+        body, status = {
+            "500": (b"internal error\n", 500),
+            "garbage": (b"<html>not json", 200),
+            "shape": (json.dumps({"data": []}).encode(), 200),
+            "partial": (json.dumps([{"labels": "oops"}, {
+                "labels": {"alertname": "Ok", "service": "api"}, "annotations": {},
+                "status": {"state": "active"}, "startsAt": "2026-01-01T00:00:00.123456789Z",
+                "fingerprint": "abc"}]).encode(), 200),
+        }[type(self).mode]
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def misbehaving():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Misbehaving)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(("mode", "detail"), [
+    ("500", "GET /api/v2/alerts: HTTP 500: internal error"),
+    ("garbage", "GET /api/v2/alerts: answer is not JSON"),
+    ("shape", "GET /api/v2/alerts: expected a JSON list"),
+])
+async def test_misbehaving_alertmanager_is_a_state_not_a_crash(misbehaving, mode, detail):
+    _Misbehaving.mode = mode
+    src = AlertmanagerSource(AlertmanagerConfig(url=f"http://127.0.0.1:{misbehaving.server_port}"))
+    try:
+        assert await src.refresh_once() is None
+    finally:
+        await src.stop()
+    assert src.status.state == "down" and src.status.detail == detail
+
+
+async def test_malformed_alerts_are_skipped_and_counted(misbehaving):
+    _Misbehaving.mode = "partial"
+    src = AlertmanagerSource(AlertmanagerConfig(url=f"http://127.0.0.1:{misbehaving.server_port}"))
+    try:
+        alerts = await src.refresh_once()
+    finally:
+        await src.stop()
+    assert alerts is not None and [a.name for a in alerts] == ["Ok"]
+    assert src.status.counters["malformed"] == 1
+    # Go's nanosecond timestamps parse
+    assert alerts[0].starts_at == pytest.approx(
+        datetime(2026, 1, 1, tzinfo=UTC).timestamp() + 0.123456)
+
+
+@pytest.mark.parametrize("bad", ["severity", 'sev erity="x"', '="x"', 'a="unclosed'])
+def test_bad_filter_is_a_clear_user_error(bad):
+    with pytest.raises(UserError) as exc:
+        AlertmanagerSource(AlertmanagerConfig(url="http://127.0.0.1:9", filters=[bad]))
+    assert str(exc.value).startswith(f"alertmanager.filters: {bad!r} is not a matcher")
+
+
+def test_bad_regex_filter_is_a_clear_user_error():
+    with pytest.raises(UserError, match=r"bad regular expression"):
+        parse_matcher('service=~"(api"')
+
+
+def test_parse_matcher_forms():
+    assert parse_matcher('severity="page"') == {
+        "name": "severity", "value": "page", "isRegex": False, "isEqual": True}
+    assert parse_matcher('service=~"api|web"')["isRegex"] is True
+    assert parse_matcher("env!=prod") == {
+        "name": "env", "value": "prod", "isRegex": False, "isEqual": False}
+
+
+def test_created_by_is_user_at_host():
+    who = user_at_host()
+    user, _, host = who.partition("@")
+    assert user and host

@@ -1,0 +1,429 @@
+"""Alertmanager API v2: the alerts pane's data, silences, and warroom's own spikes as alerts.
+
+One refresh loop (re-armed after it finishes, backing off while Alertmanager is down) fetches
+`GET /api/v2/alerts` with the configured filter matchers. A down or misbehaving Alertmanager
+is a source state (`status`), never an exception out of the loop: the pane keeps the last
+good alerts and shows since when they are stale.
+
+Silences go to `POST /api/v2/silences` with one equality matcher per label of the alert (the
+same silence the Alertmanager UI pre-fills), `createdBy` = user@host, and are written to the
+audit log whether they succeed or not. With `push_spikes`, SUSTAINED spikes fire a
+`WarroomP99Spike` alert that is re-posted every refresh until RECOVERED resolves it (the
+way Prometheus keeps an alert alive), GLITCHes fire one that resolves on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import re
+import socket
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from tui.config import AlertmanagerConfig
+from tui.core.actions.audit import append_record, make_record
+from tui.core.stats.spikes import GLITCH, RECOVERED, SUSTAINED, SpikeEvent
+from tui.errors import UserError
+from tui.sources.base import SourceStatus
+
+SPIKE_ALERTNAME = "WarroomP99Spike"
+GROUP_LABEL = "service"
+NO_SERVICE = "(no service)"
+GLITCH_ALERT_TTL = 300.0  # a GLITCH alert resolves itself after 5 minutes
+MAX_BACKOFF = 300.0
+_MATCHER_RE = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(".*"|[^"\s]\S*)\s*$')
+_FRACTION_RE = re.compile(r"\.(\d{6})\d+")
+
+
+class AlertmanagerError(Exception):
+    """Alertmanager could not be reached or answered something unusable (message is shown)."""
+
+
+class AlertmanagerConfigError(UserError):
+    """A filter matcher or silence request that Alertmanager would reject, caught before sending."""
+
+
+def parse_matcher(text: str) -> dict[str, Any]:
+    """`severity="page"` / `service=~"api|web"` -> an API v2 matcher object; UserError if bad."""
+    m = _MATCHER_RE.match(text)
+    if not m:
+        raise AlertmanagerConfigError(
+            f"alertmanager.filters: {text!r} is not a matcher "
+            '(examples: severity="page", service=~"api|web")'
+        )
+    name, op, value = m.groups()
+    if value.startswith('"'):
+        value = value[1:-1]
+    if "~" in op:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise AlertmanagerConfigError(
+                f"alertmanager.filters: {text!r}: bad regular expression: {exc}"
+            ) from None
+    return {"name": name, "value": value, "isRegex": "~" in op, "isEqual": not op.startswith("!")}
+
+
+def user_at_host() -> str:
+    """The operator as Alertmanager's `createdBy` expects it: user@host."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def _parse_time(text: Any) -> float | None:
+    """RFC 3339 (Go writes nanoseconds, Python reads microseconds) -> unix seconds."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return datetime.fromisoformat(_FRACTION_RE.sub(r".\1", text)).timestamp()
+    except ValueError:
+        return None
+
+
+def _format_time(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert as the pane shows it."""
+
+    fingerprint: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    state: str  # active | suppressed | unprocessed
+    starts_at: float | None
+    ends_at: float | None = None
+    silenced_by: tuple[str, ...] = ()
+    inhibited_by: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.labels.get("alertname", "")
+
+    @property
+    def service(self) -> str:
+        return self.labels.get(GROUP_LABEL) or NO_SERVICE
+
+    @property
+    def summary(self) -> str:
+        return self.annotations.get("summary") or self.annotations.get("description", "")
+
+    def age(self, now: float | None = None) -> float | None:
+        if self.starts_at is None:
+            return None
+        return max(0.0, (time.time() if now is None else now) - self.starts_at)
+
+    def matchers(self) -> list[dict[str, Any]]:
+        """Equality matchers on every label: a silence for exactly this alert."""
+        return [
+            {"name": k, "value": v, "isRegex": False, "isEqual": True}
+            for k, v in sorted(self.labels.items())
+        ]
+
+    @classmethod
+    def from_api(cls, obj: Any) -> Alert:
+        """A gettableAlert -> Alert; ValueError when it lacks what the pane needs."""
+        if not isinstance(obj, dict):
+            raise ValueError("alert is not an object")
+        labels, annotations = obj.get("labels"), obj.get("annotations") or {}
+        status = obj.get("status") or {}
+        if not isinstance(labels, dict) or not isinstance(annotations, dict):
+            raise ValueError("alert labels/annotations are not objects")
+        if not isinstance(status, dict):
+            raise ValueError("alert status is not an object")
+        return cls(
+            fingerprint=str(obj.get("fingerprint", "")),
+            labels={str(k): str(v) for k, v in labels.items()},
+            annotations={str(k): str(v) for k, v in annotations.items()},
+            state=str(status.get("state", "unprocessed")),
+            starts_at=_parse_time(obj.get("startsAt")),
+            ends_at=_parse_time(obj.get("endsAt")),
+            silenced_by=tuple(status.get("silencedBy") or ()),
+            inhibited_by=tuple(status.get("inhibitedBy") or ()),
+        )
+
+
+@dataclass
+class AlertGroup:
+    service: str
+    alerts: list[Alert] = field(default_factory=list)
+
+    @property
+    def active(self) -> int:
+        return sum(1 for a in self.alerts if a.state == "active")
+
+
+def group_by_service(alerts: Iterable[Alert]) -> list[AlertGroup]:
+    """Groups by the `service` label: groups with active alerts first, then by name;
+    inside a group active before suppressed, newest first."""
+    groups: dict[str, AlertGroup] = {}
+    for a in alerts:
+        groups.setdefault(a.service, AlertGroup(a.service)).alerts.append(a)
+    for g in groups.values():
+        g.alerts.sort(key=lambda a: (a.state != "active", -(a.starts_at or 0.0), a.name))
+    return sorted(groups.values(), key=lambda g: (g.active == 0, g.service))
+
+
+@dataclass(frozen=True)
+class SilenceResult:
+    silence_id: str
+    matchers: list[dict[str, Any]]
+    starts_at: float
+    ends_at: float
+    created_by: str
+
+
+class AlertmanagerSource:
+    """Polls alerts, creates silences and pushes spikes; never raises out of its loop."""
+
+    def __init__(
+        self,
+        cfg: AlertmanagerConfig,
+        on_update: Callable[[list[Alert]], None] | None = None,
+        audit_path: str | None = None,
+        client: httpx.AsyncClient | None = None,
+    ):
+        self.cfg = cfg
+        self.base_url = cfg.url.rstrip("/")
+        self.filters = [parse_matcher(f) for f in cfg.filters]  # validate early
+        self.on_update = on_update
+        self.audit_path = audit_path
+        self.status = SourceStatus(name="alertmanager")
+        self.alerts: list[Alert] = []
+        self.failures = 0  # consecutive failed refreshes (drives the backoff)
+        headers = {"Accept": "application/json"}
+        if cfg.bearer_token is not None:
+            headers["Authorization"] = f"Bearer {cfg.bearer_token.reveal()}"
+        self._own_client = client is None
+        self._client = client or httpx.AsyncClient(timeout=float(cfg.timeout), headers=headers)
+        self._pending: deque[SpikeEvent] = deque(maxlen=1000)
+        self._firing: dict[str, tuple[float, str]] = {}  # service -> (startsAt, summary)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="alertmanager")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._own_client:
+            await self._client.aclose()
+
+    def next_delay(self) -> float:
+        """The refresh period, doubled per consecutive failure up to MAX_BACKOFF."""
+        refresh = float(self.cfg.refresh)
+        if self.failures == 0:
+            return refresh
+        return min(refresh * 2 ** (self.failures - 1), max(MAX_BACKOFF, refresh))
+
+    async def _loop(self) -> None:
+        while True:
+            await self.refresh_once()
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.next_delay())
+
+    # --- alerts ------------------------------------------------------------------------
+
+    async def fetch_alerts(self) -> list[Alert]:
+        """One `GET /api/v2/alerts` with the filters; AlertmanagerError on any failure."""
+        params = [("filter", f) for f in self.cfg.filters]
+        data = await self._request("GET", "/api/v2/alerts", params=params)
+        if not isinstance(data, list):
+            raise AlertmanagerError("GET /api/v2/alerts: expected a JSON list")
+        alerts, bad = [], 0
+        for obj in data:
+            try:
+                alerts.append(Alert.from_api(obj))
+            except ValueError:
+                bad += 1
+        self.status.counters["malformed"] = bad
+        return alerts
+
+    async def refresh_once(self) -> list[Alert] | None:
+        """Push pending spikes, fetch alerts; update status. None when Alertmanager failed."""
+        t0 = time.monotonic()
+        try:
+            if self.cfg.push_spikes:
+                await self._push_pending()
+            alerts = await self.fetch_alerts()
+        except AlertmanagerError as exc:
+            self.failures += 1
+            self.status.failed(str(exc))
+            self.status.counters["retry_in"] = self.next_delay()
+            return None
+        self.failures = 0
+        self.alerts = alerts
+        active = sum(1 for a in alerts if a.state == "active")
+        self.status.ok("up", f"{active} active, {len(alerts) - active} suppressed",
+                       latency=time.monotonic() - t0)
+        self.status.counters.pop("retry_in", None)
+        self.status.counters["alerts"] = len(alerts)
+        if self.on_update is not None:
+            self.on_update(alerts)
+        return alerts
+
+    # --- silences ----------------------------------------------------------------------
+
+    async def silence(
+        self,
+        alert: Alert,
+        duration: float,
+        comment: str,
+        created_by: str | None = None,
+        now: float | None = None,
+    ) -> SilenceResult:
+        """Silence exactly this alert for `duration` seconds; audit-logged either way.
+
+        Raises AlertmanagerConfigError for a request that cannot be valid, AlertmanagerError
+        when Alertmanager refuses or is unreachable.
+        """
+        if not duration > 0:
+            raise AlertmanagerConfigError("silence duration must be positive")
+        if not comment.strip():
+            raise AlertmanagerConfigError("a silence needs a comment (Alertmanager requires one)")
+        if not alert.labels:
+            raise AlertmanagerConfigError("this alert has no labels to match on")
+        who = created_by or user_at_host()
+        start = time.time() if now is None else now
+        matchers = alert.matchers()
+        body = {
+            "matchers": matchers,
+            "startsAt": _format_time(start),
+            "endsAt": _format_time(start + duration),
+            "createdBy": who,
+            "comment": comment.strip(),
+        }
+        try:
+            data = await self._request("POST", "/api/v2/silences", json=body)
+            if not isinstance(data, dict) or not isinstance(data.get("silenceID"), str):
+                raise AlertmanagerError("POST /api/v2/silences: no silenceID in the answer")
+        except AlertmanagerError as exc:
+            self._audit(alert, matchers, duration, who, f"error: {exc}")
+            raise
+        self._audit(alert, matchers, duration, who, "ok", data["silenceID"])
+        self._wake.set()  # show the alert as suppressed without waiting a full refresh
+        return SilenceResult(data["silenceID"], matchers, start, start + duration, who)
+
+    def _audit(self, alert: Alert, matchers: list[dict[str, Any]], duration: float,
+               who: str, status: str, silence_id: str | None = None) -> None:
+        """One audit line per silence attempt, in the actions audit log's format."""
+        if not self.audit_path:
+            return
+        record = make_record(
+            "finished",
+            service=alert.service,
+            action="silence",
+            target={"kind": "silence", "matchers": matchers, "duration": duration},
+            who=who,
+            status=status,
+            silence_id=silence_id,
+            alertname=alert.name or None,
+        )
+        append_record(self.audit_path, record)
+
+    # --- warroom's spikes as alerts -----------------------------------------------------
+
+    def submit_spike(self, event: SpikeEvent) -> None:
+        """Queue a spike to push (no-op unless push_spikes); never blocks the caller."""
+        if not self.cfg.push_spikes:
+            return
+        self._pending.append(event)
+        self._wake.set()
+
+    @staticmethod
+    def spike_alert(event: SpikeEvent, starts_at: float, ends_at: float) -> dict[str, Any]:
+        """The postableAlert for a spike (RECOVERED resolves the SUSTAINED one: same labels)."""
+        severity = "warning" if event.state == GLITCH else "critical"
+        bound = "≥ " if event.saturated else ""
+        summary = (
+            f"{event.service} P99 {bound}{event.value * 1000:.1f} ms is {event.ratio:.2f}x "
+            f"its baseline {event.baseline * 1000:.1f} ms ({event.state})"
+        )
+        return {
+            "labels": {"alertname": SPIKE_ALERTNAME, "service": event.service,
+                       "severity": severity, "source": "warroom"},
+            "annotations": {"summary": summary},
+            "startsAt": _format_time(starts_at),
+            "endsAt": _format_time(ends_at),
+        }
+
+    async def _push_pending(self) -> None:
+        """Post queued spikes and keep SUSTAINED ones alive; on failure nothing is lost."""
+        now = time.time()
+        keepalive = max(4 * float(self.cfg.refresh), GLITCH_ALERT_TTL)
+        events = list(self._pending)
+        self._pending.clear()
+        firing = dict(self._firing)
+        batch: list[dict[str, Any]] = []
+        for ev in events:
+            if ev.state == GLITCH:
+                batch.append(self.spike_alert(ev, ev.t, ev.t + GLITCH_ALERT_TTL))
+            elif ev.state == SUSTAINED:
+                alert = self.spike_alert(ev, ev.t, now + keepalive)
+                firing[ev.service] = (ev.t, alert["annotations"]["summary"])
+            elif ev.state == RECOVERED:
+                start, summary = firing.pop(ev.service, (ev.t, ""))
+                sustained = SpikeEvent(ev.t, ev.service, ev.signal, SUSTAINED, ev.value,
+                                       ev.baseline, ev.ratio)
+                resolved = self.spike_alert(sustained, start, max(start, min(ev.t, now)))
+                if summary:
+                    resolved["annotations"]["summary"] = summary
+                batch.append(resolved)
+        for service, (start, summary) in firing.items():
+            batch.append({
+                "labels": {"alertname": SPIKE_ALERTNAME, "service": service,
+                           "severity": "critical", "source": "warroom"},
+                "annotations": {"summary": summary},
+                "startsAt": _format_time(start),
+                "endsAt": _format_time(now + keepalive),
+            })
+        if not batch:
+            return
+        try:
+            await self._request("POST", "/api/v2/alerts", json=batch)
+        except AlertmanagerError:
+            self._pending.extendleft(reversed(events))
+            raise
+        self._firing = firing
+        self.status.counters["pushed"] = self.status.counters.get("pushed", 0) + len(batch)
+
+    # --- HTTP --------------------------------------------------------------------------
+
+    async def _request(self, method: str, path: str, **kw: Any) -> Any:
+        """One call; every failure becomes an AlertmanagerError with a one-line reason."""
+        url = self.base_url + path
+        try:
+            r = await self._client.request(method, url, **kw)
+        except httpx.TimeoutException:
+            raise AlertmanagerError(f"{method} {path}: timed out") from None
+        except httpx.HTTPError as exc:
+            raise AlertmanagerError(f"{method} {path}: {type(exc).__name__}: {exc}") from None
+        if r.status_code >= 400:
+            text = r.text.strip().replace("\n", " ")[:200]
+            raise AlertmanagerError(f"{method} {path}: HTTP {r.status_code}: {text}")
+        if not r.content:
+            return None
+        try:
+            return r.json()
+        except ValueError:
+            raise AlertmanagerError(f"{method} {path}: answer is not JSON") from None
