@@ -15,3 +15,29 @@ from tui.core.pprof.decode import load_profile
 from tui.core.pprof.model import CallTree, Frames, LabelSet, Profile
 
 __all__ = ["CallTree", "Frames", "LabelSet", "Profile", "load_profile"]
+
+from tui.core.pprof.diff import (
+    DiffTree,
+    RegressionReport,
+    RegressionRow,
+    diff_profiles,
+    diff_trees,
+    rank_regressions,
+)
+from tui.core.pprof.filters import apply_filters
+from tui.core.pprof.folded import parse_folded, to_folded
+from tui.core.pprof.table import FunctionRow, function_table
+
+__all__ += [
+    "DiffTree",
+    "FunctionRow",
+    "RegressionReport",
+    "RegressionRow",
+    "apply_filters",
+    "diff_profiles",
+    "diff_trees",
+    "function_table",
+    "parse_folded",
+    "rank_regressions",
+    "to_folded",
+]

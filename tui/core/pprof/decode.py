@@ -320,9 +320,10 @@ def _decode_samples(
     if nlab == n:
         label_blobs: list[bytes] = [b""] * n
     else:
-        label_blobs = _group_labels(list(lab), n)
-        if label_blobs is None:
+        grouped = _group_labels(list(lab), n)
+        if grouped is None:
             return _decode_samples_slow(fp, ntypes, label)
+        label_blobs = grouped
     return flat_locs, off, values, label_blobs, n
 
 

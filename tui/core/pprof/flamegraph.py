@@ -462,7 +462,66 @@ def callers_tree(tree: FlameTree, frame_id: int) -> FlameTree:
         size[parent[k]] += size[k]
     end = (np.arange(n) + size).astype(np.int32)
     return FlameTree(
-        frame=frame, parent=parent, depth=depth, end=end,
+        frame=frame,
+        parent=parent,
+        depth=depth,
+        end=end,
         total=np.array(values, dtype=np.int64)[o],
-        names=tree.names, inline=tree.inline, files=tree.files, lines=tree.lines,
+        names=tree.names,
+        inline=tree.inline,
+        files=tree.files,
+        lines=tree.lines,
     )
+
+
+# ---- numbers ----------------------------------------------------------------------------
+
+
+def format_value(v: float, unit: str) -> str:
+    """A value with its pprof unit scaled for reading: 1.53s, 12.4MiB, 3.2k."""
+    a = abs(v)
+    if unit in ("nanoseconds", "ns"):
+        for div, u in ((1e9, "s"), (1e6, "ms"), (1e3, "µs")):
+            if a >= div:
+                return f"{v / div:.3g}{u}"
+        return f"{v:.0f}ns"
+    if unit in ("bytes", "B"):
+        for div, u in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
+            if a >= div:
+                return f"{v / div:.3g}{u}"
+        return f"{v:.0f}B"
+    for div, u in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            return f"{v / div:.3g}{u}"
+    return f"{v:.0f}"
+
+
+def function_rows(tree: FlameTree) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(frame ids, flat, cum) for every frame in the tree, as `pprof -top` counts them.
+
+    flat sums node self values; cum sums the node totals of each frame's outermost
+    occurrences only, so recursion is counted once per stack.
+    """
+    n = len(tree)
+    fr = tree.frame.astype(np.int64)
+    child_sum = np.zeros(n, dtype=np.int64)
+    if n > 1:
+        np.add.at(child_sum, tree.parent[1:].astype(np.int64), tree.total[1:])
+    self_ = tree.total - child_sum
+    real = np.nonzero(fr >= 0)[0]
+    order = real[np.lexsort((real, fr[real]))]  # grouped by frame, preorder inside a group
+    g = fr[order]
+    key = g * (n + 1) + tree.end[order].astype(np.int64)
+    reach = np.maximum.accumulate(key) if key.shape[0] else key
+    covered = np.zeros(order.shape[0], dtype=bool)
+    if order.shape[0] > 1:
+        same = g[1:] == g[:-1]
+        covered[1:] = same & (reach[:-1] - g[1:] * (n + 1) > order[1:])
+    nf = int(fr.max()) + 1 if fr.shape[0] and fr.max() >= 0 else 0
+    flat = np.zeros(nf, dtype=np.int64)
+    cum = np.zeros(nf, dtype=np.int64)
+    np.add.at(flat, fr[real], self_[real])
+    top = order[~covered]
+    np.add.at(cum, fr[top], tree.total[top])
+    ids = np.nonzero((flat != 0) | (cum != 0))[0]
+    return ids, flat[ids], cum[ids]
