@@ -1,0 +1,187 @@
+"""Median intervals, Hodges-Lehmann change, BH q-values and verdicts."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tui.core.stats.change import bh_qvalues, geomean, hodges_lehmann
+from tui.core.stats.compare import (
+    EQUIVALENT,
+    IMPROVEMENT,
+    INCONCLUSIVE,
+    LIKELY_REGRESSION,
+    REGRESSION,
+    TOO_FEW_SAMPLES,
+    MinEffect,
+    better_direction,
+    compare_samples,
+    finalize_table,
+    geomean_row,
+    resolve_min_effect,
+)
+from tui.core.stats.median import quantile_ci_orders, summarize
+
+
+def _coverage(n: int, lo: int, hi: int) -> float:
+    """P(lo <= #values below the median < hi) for Binomial(n, 1/2)."""
+    return sum(math.comb(n, k) for k in range(max(lo, 0), min(hi, n + 1))) / 2**n
+
+
+@pytest.mark.parametrize("n", range(1, 31))
+def test_median_interval_exact_orders(n):
+    lo, hi, conf = quantile_ci_orders(n)
+    assert conf == pytest.approx(_coverage(n, lo, hi), rel=1e-12)
+    if lo >= 1 and hi <= n:
+        assert conf >= 0.95
+        # no narrower interval of consecutive orders reaches 95%
+        assert _coverage(n, lo + 1, hi) < 0.95 and _coverage(n, lo, hi - 1) < 0.95
+
+
+def test_median_interval_benchstat_thresholds():
+    # benchstat: "need >= 6 samples for confidence interval at level 0.95"
+    assert quantile_ci_orders(5)[0] < 1
+    assert quantile_ci_orders(6)[:2] == (1, 6)
+    s = summarize([5, 1, 4, 2, 3, 6])
+    assert (s.median, s.lo, s.hi, s.n) == (3.5, 1, 6, 6)
+    one = summarize([100.0])
+    assert one.median == 100 and math.isinf(one.lo) and math.isinf(one.hi)
+
+
+@pytest.mark.parametrize("n", [31, 40, 64, 100, 1000])
+def test_median_interval_normal_approximation(n):
+    lo, hi, _ = quantile_ci_orders(n)
+    assert 1 <= lo < n / 2 < hi <= n
+    assert _coverage(n, lo, hi) >= 0.94  # the approximation is close to exact coverage
+    assert abs(lo + hi - (n + 1)) <= 1  # symmetric, or biased by one
+
+
+def test_hodges_lehmann_pure_scale_change():
+    base = [100, 102, 98, 101, 99, 103, 97, 100]
+    cur = [v * 1.25 for v in base]
+    ch = hodges_lehmann(base, cur)
+    assert ch.log_scale
+    assert ch.ratio == pytest.approx(1.25)
+    assert ch.lo <= 1.25 <= ch.hi
+
+
+def test_hodges_lehmann_interval_is_order_statistics_of_pairwise_log_ratios():
+    base = [10.0, 12, 11, 13, 9, 10.5]
+    cur = [14.0, 15, 13, 16, 12.5, 15.5]
+    d = sorted(math.log(c) - math.log(b) for b, c in itertools.product(base, cur))
+    ch = hodges_lehmann(base, cur)
+    assert ch.ratio == pytest.approx(math.exp((d[17] + d[18]) / 2))
+    assert ch.lo == pytest.approx(math.exp(d[5]))  # k = 6 for 6+6
+    assert ch.hi == pytest.approx(math.exp(d[36 - 6]))
+
+
+def test_hodges_lehmann_zero_values_use_raw_shift():
+    ch = hodges_lehmann([0, 0, 0, 0, 0], [0, 0, 0, 0, 0])
+    assert (ch.ratio, ch.delta, ch.delta_lo, ch.delta_hi) == (1.0, 0, 0, 0)
+    ch = hodges_lehmann([10, 10, 11, 9, 10], [0, 1, 0, 1, 0])
+    assert not ch.log_scale and ch.delta == pytest.approx(-10)
+
+
+def test_bh_qvalues_known_example():
+    p = [0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205]
+    want = [0.008, 0.032, 0.0672, 0.0672, 0.0672, 0.08, 0.0845714285714, 0.205]
+    assert bh_qvalues(p) == pytest.approx(want)
+    assert bh_qvalues([0.05, 0.01, 0.04, 0.02, 0.03]) == pytest.approx([0.05] * 5)
+    q = bh_qvalues([0.5, math.nan, 0.01])
+    assert math.isnan(q[1]) and q[0] == pytest.approx(0.5) and q[2] == pytest.approx(0.02)
+
+
+def test_directions_and_min_effects():
+    assert better_direction("ns/op") == "lower"
+    assert better_direction("allocs/op") == "lower"
+    assert better_direction("MB/s") == "higher"
+    assert better_direction("qps") == "higher"
+    assert better_direction("p99") == "lower"
+    assert resolve_min_effect("p99") == MinEffect(rel=0.08)
+    assert resolve_min_effect("qps").threshold(100) == 50  # at least 50/s
+    assert resolve_min_effect("qps").threshold(1000) == 150
+    assert resolve_min_effect("allocs/op").threshold(1e6) == 10
+    assert resolve_min_effect("p99", {"p99": 0.2}) == MinEffect(rel=0.2)
+    assert resolve_min_effect("qps", {"qps": 0.3}) == MinEffect(rel=0.3, abs=50)
+    assert resolve_min_effect("allocs/op", {"allocs/op": 3}) == MinEffect(abs=3)
+
+
+BASE = [100.0, 101, 99, 100.5, 99.5, 100.2, 99.8, 100.1, 99.9, 100.3]
+
+
+def test_verdict_regression_and_improvement_direction_aware():
+    slow = [v * 1.3 for v in BASE]
+    assert compare_samples(BASE, slow, "ns/op").verdict == REGRESSION
+    assert compare_samples(slow, BASE, "ns/op").verdict == IMPROVEMENT
+    # for a throughput, going up is the improvement
+    assert compare_samples(BASE, slow, "MB/s").verdict == IMPROVEMENT
+    # qps needs at least 50/s as well as 15%: +30% of 100/s is not enough, of 1000/s it is
+    assert compare_samples(BASE, slow, "qps").verdict == EQUIVALENT
+    big = [v * 10 for v in BASE]
+    assert compare_samples(big, [v * 1.3 for v in big], "qps").verdict == IMPROVEMENT
+
+
+def test_verdict_equivalent_inconclusive_too_few():
+    same = [v * 1.001 for v in BASE]
+    assert compare_samples(BASE, same, "ns/op").verdict == EQUIVALENT
+    assert compare_samples([1, 2, 3], [4, 5, 6], "ns/op").verdict == TOO_FEW_SAMPLES
+    row = compare_samples([1, 2, 3], [40, 50, 60], "ns/op")
+    assert row.change.ratio > 10  # the change is still computed and shown
+    noisy_base = [100, 150, 80, 120, 60, 140]
+    noisy_cur = [110, 160, 70, 130, 90, 150]
+    assert compare_samples(noisy_base, noisy_cur, "ns/op").verdict == INCONCLUSIVE
+
+
+def test_verdict_likely_regression_uses_q_and_point_estimate():
+    # significant, point beyond 8% but interval reaching below it -> LIKELY REGRESSION
+    base = [100, 104, 96, 102, 98, 101, 99, 103]
+    cur = [110, 103, 118, 109, 112, 104, 115, 107]
+    row = compare_samples(base, cur, "p99")
+    assert row.p < 0.05 and row.change.ratio > 1.08 and row.change.lo < 1.08
+    assert row.verdict == LIKELY_REGRESSION
+
+
+def test_finalize_table_sets_bh_q_and_redecides():
+    rows = [compare_samples(BASE, [v * (1 + 0.01 * i) for v in BASE], "ns/op", name=str(i))
+            for i in range(5)]
+    final = finalize_table(rows)
+    assert [r.q for r in final] == pytest.approx(bh_qvalues([r.p for r in rows]))
+    assert all(r.q >= r.p for r in final)
+
+
+def test_notes_spread_and_exact():
+    base = [100, 101, 99, 100, 101, 99, 100, 100]
+    wide = [80, 120, 90, 110, 70, 130, 100, 100]
+    row = compare_samples(base, wide, "ns/op")
+    assert any(n.startswith("spread x") for n in row.notes)
+    row = compare_samples([5, 5, 6, 5], [5, 5, 5, 5], "text-bytes", exact=True)
+    assert row.notes == ["base should be exact but has 2 distinct values"]
+
+
+def test_geomean_row_paired_only():
+    a = compare_samples([1, 1, 1, 1], [2, 2, 2, 2], "ns/op", name="a")
+    b = compare_samples([4, 4, 4, 4], [2, 2, 2, 2], "ns/op", name="b")
+    lone = compare_samples([8, 8, 8], [], "ns/op", name="c")
+    g = geomean_row([a, b, lone])
+    assert g is not None and g.n == 2
+    assert g.base == pytest.approx(2) and g.current == pytest.approx(2) and g.ratio == 1
+    assert geomean([]) != geomean([])  # nan
+    assert math.isnan(lone.p) and lone.verdict == TOO_FEW_SAMPLES
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.floats(1, 1e6), min_size=2, max_size=15),
+       st.lists(st.floats(1, 1e6), min_size=2, max_size=15),
+       st.floats(0.01, 100))
+def test_change_scale_equivariance(x, y, k):
+    """Scaling both samples leaves the ratio, p and verdict alone (relative effects)."""
+    a = compare_samples(x, y, "ns/op")
+    b = compare_samples([v * k for v in x], [v * k for v in y], "ns/op")
+    assert b.change.ratio == pytest.approx(a.change.ratio, rel=1e-9)
+    assert 0 <= a.p <= 1
+    assert b.verdict == a.verdict or np.isclose(a.change.lo, 1.05) or np.isclose(a.change.hi, 1.05)

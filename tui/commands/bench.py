@@ -1,0 +1,46 @@
+"""`warroom bench compare OLD NEW`: benchstat-like comparison of two `go test -bench` outputs.
+
+Exit codes: 0 ok, 1 with --fail-on-regression when a row is REGRESSION, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="compare Go benchmark results")
+    bs = p.add_subparsers(dest="bench_command", metavar="ACTION", required=True)
+    c = bs.add_parser(
+        "compare",
+        help="compare OLD and NEW `go test -bench` outputs: medians with 95%% intervals, "
+        "U-test p, BH q, Hodges-Lehmann change and a verdict per row",
+    )
+    c.add_argument("old", help="base benchmark output (go test -bench -count=N)")
+    c.add_argument("new", help="current benchmark output")
+    c.add_argument("--format", choices=("text", "json", "md", "csv"), default="text")
+    c.add_argument("--fail-on-regression", action="store_true",
+                   help="exit 1 when any row is a REGRESSION")
+    c.add_argument("-c", "--config", help="config file (baseline.min_effect overrides)")
+    c.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui.core.bench.compare import compare_bench
+    from tui.core.bench.parser import check_clean, read_bench_file
+    from tui.core.stats.report import render
+
+    overrides: dict[str, float] = {}
+    if args.config:
+        from tui.config import load_config
+
+        overrides = dict(load_config(args.config).baseline.min_effect)
+    old = read_bench_file(args.old)
+    new = read_bench_file(args.new)
+    check_clean([old, new])
+    result = compare_bench(old, new, overrides)
+    sys.stdout.write(render(result.tables, args.format, result.to_json()))
+    if args.fail_on_regression and result.has_regression():
+        return 1
+    return 0

@@ -1,0 +1,167 @@
+"""Text, Markdown, CSV and JSON renderings of comparison tables (bench compare, check).
+
+Pure string building, shared by the CLI commands; the TUI widget formats cells with the same
+helpers so a number reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tui.core.stats.compare import ComparisonRow, GeomeanRow
+
+_PREFIXES = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"),
+             (1e-6, "µ"), (1e-9, "n"), (1e-12, "p")]
+
+
+@dataclass
+class Table:
+    """The rows of one unit (or one service in `warroom check`); BH runs within a table."""
+
+    title: str
+    rows: list[ComparisonRow]
+    geomean: GeomeanRow | None = None
+
+
+def fmt_value(v: float) -> str:
+    """4 significant digits with an SI prefix: 3655503 -> 3.656M, 0.000123 -> 123.0µ."""
+    if v is None or math.isnan(v):
+        return "-"
+    if math.isinf(v):
+        return "∞" if v > 0 else "-∞"
+    if v == 0:
+        return "0"
+    a = abs(v)
+    for scale, prefix in _PREFIXES:
+        if a >= scale * 0.9995:
+            x = v / scale
+            digits = 3 - math.floor(math.log10(abs(x))) if abs(x) >= 1 else 3
+            return f"{x:.{max(digits, 0)}f}{prefix}"
+    return f"{v:.3g}"
+
+
+def fmt_summary(median: float, lo: float, hi: float, n: int) -> str:
+    if n == 0:
+        return "-"
+    if math.isinf(lo) and math.isinf(hi):
+        return f"{fmt_value(median)} ±∞ n={n}"
+    return f"{fmt_value(median)} [{fmt_value(lo)}, {fmt_value(hi)}] n={n}"
+
+
+def fmt_pct(ratio: float) -> str:
+    if ratio is None or math.isnan(ratio):
+        return "?"
+    if math.isinf(ratio):
+        return "+∞"
+    return f"{(ratio - 1) * 100:+.1f}%"
+
+
+def fmt_change(ratio: float, lo: float, hi: float) -> str:
+    if ratio is None or math.isnan(ratio):
+        return "?"
+    if (lo <= 0 or math.isinf(lo) or math.isnan(lo)) and (math.isinf(hi) or math.isnan(hi)):
+        return f"{fmt_pct(ratio)} [±∞]"
+    return f"{fmt_pct(ratio)} [{fmt_pct(lo)}, {fmt_pct(hi)}]"
+
+
+def fmt_p(p: float) -> str:
+    if p is None or math.isnan(p):
+        return "-"
+    if p < 0.001:
+        return f"{p:.0e}"
+    return f"{p:.3f}"
+
+
+def row_cells(r: ComparisonRow) -> list[str]:
+    """Cells in column order: name, base, current, change, p, q, verdict, notes."""
+    return [
+        r.name,
+        fmt_summary(r.base.median, r.base.lo, r.base.hi, r.base.n),
+        fmt_summary(r.current.median, r.current.lo, r.current.hi, r.current.n),
+        fmt_change(r.change.ratio, r.change.lo, r.change.hi),
+        fmt_p(r.p),
+        fmt_p(r.q),
+        r.verdict,
+        "; ".join(r.notes),
+    ]
+
+
+HEADERS = ["", "base", "current", "change [95% CI]", "p", "q", "verdict", "notes"]
+
+
+def _geomean_cells(g: GeomeanRow) -> list[str]:
+    return ["geomean", fmt_value(g.base), fmt_value(g.current), fmt_pct(g.ratio), "", "",
+            f"({g.n} paired)", ""]
+
+
+def render_text(tables: Sequence[Table]) -> str:
+    """benchstat-like aligned tables, one per unit, with a header naming the unit."""
+    out: list[str] = []
+    for t in tables:
+        header = [t.title, *HEADERS[1:]]
+        body = [row_cells(r) for r in t.rows]
+        if t.geomean:
+            body.append(_geomean_cells(t.geomean))
+        widths = [max(len(x[i]) for x in [header, *body]) for i in range(len(header))]
+        right = {4, 5}
+        for cells in [header, *body]:
+            parts = [c.rjust(widths[i]) if i in right else c.ljust(widths[i])
+                     for i, c in enumerate(cells)]
+            out.append("  ".join(parts).rstrip())
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def render_md(tables: Sequence[Table]) -> str:
+    out: list[str] = []
+    for t in tables:
+        out.append(f"### {t.title}\n")
+        out.append("| " + " | ".join(["name", *HEADERS[1:]]) + " |")
+        out.append("|" + "---|" * len(HEADERS))
+        rows = [row_cells(r) for r in t.rows]
+        if t.geomean:
+            rows.append(_geomean_cells(t.geomean))
+        for cells in rows:
+            out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
+def render_csv(tables: Sequence[Table]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["name", "unit", "base_median", "base_lo", "base_hi", "base_n", "current_median",
+                "current_lo", "current_hi", "current_n", "ratio", "ratio_lo", "ratio_hi", "p",
+                "q", "verdict", "notes"])
+
+    def num(v: float) -> str:
+        return "" if v is None or math.isnan(v) else repr(float(v))
+
+    for t in tables:
+        for r in t.rows:
+            w.writerow([r.name, r.metric, num(r.base.median), num(r.base.lo), num(r.base.hi),
+                        r.base.n, num(r.current.median), num(r.current.lo), num(r.current.hi),
+                        r.current.n, num(r.change.ratio), num(r.change.lo), num(r.change.hi),
+                        num(r.p), num(r.q), r.verdict, "; ".join(r.notes)])
+    return buf.getvalue()
+
+
+def render_json(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, indent=2, allow_nan=False) + "\n"
+
+
+def render(tables: Sequence[Table], fmt: str, json_obj: dict[str, Any] | None = None) -> str:
+    if fmt == "json":
+        return render_json(json_obj if json_obj is not None else
+                           {"rows": [r.to_json() for t in tables for r in t.rows]})
+    if fmt == "md":
+        return render_md(tables)
+    if fmt == "csv":
+        return render_csv(tables)
+    return render_text(tables)
