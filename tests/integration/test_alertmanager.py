@@ -126,7 +126,7 @@ async def test_alerts_listed_and_grouped_by_service(am_url, uniq):
         await src.stop()
     assert alerts is not None and updates == [alerts]
     assert src.status.state == "up" and src.status.last_ok is not None
-    assert src.status.detail == "4 active, 0 suppressed"
+    assert src.status.counters["active"] == 4 and src.status.counters["suppressed"] == 0
     by_name = {a.name: a for a in alerts}
     assert set(by_name) == {"HighLatency", "ErrorRate", "DiskFull", "Watchdog"}
     hl = by_name["HighLatency"]
@@ -186,7 +186,7 @@ async def test_silence_posts_matchers_and_suppresses_the_alert(am_url, uniq, tmp
                 break
             time.sleep(0.2)
         assert after.state == "suppressed" and after.silenced_by == (res.silence_id,)
-        assert src.status.detail == "0 active, 1 suppressed"
+        assert src.status.counters["active"] == 0 and src.status.counters["suppressed"] == 1
     finally:
         await src.stop()
     log = read_audit(audit)

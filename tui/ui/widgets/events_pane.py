@@ -1,0 +1,95 @@
+"""The events pane: spike events, newest first, bounded.
+
+Fed by the app from the hub's `on_event` records (or SpikeEvent objects directly); it keeps
+at most `max_events`, so a days-long wall-screen session cannot grow it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from tui.core.stats.spikes import GLITCH, RECOVERED, SUSTAINED, SpikeEvent
+
+_STATE_STYLE = {SUSTAINED: "bold red", GLITCH: "yellow", RECOVERED: "green"}
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    t: float
+    service: str
+    state: str
+    value: float
+    baseline: float
+    ratio: float
+    saturated: bool = False
+    low_confidence: bool = False
+
+    @classmethod
+    def of(cls, ev: SpikeEvent | Mapping[str, Any]) -> EventRow:
+        """From a SpikeEvent or a `{"type": "spike", ...}` record line."""
+        if isinstance(ev, SpikeEvent):
+            return cls(ev.t, ev.service, ev.state, ev.value, ev.baseline, ev.ratio,
+                       ev.saturated, ev.low_confidence)
+        value, baseline = float(ev["value"]), float(ev["baseline"])
+        ratio = float(ev.get("ratio", value / baseline if baseline > 0 else float("inf")))
+        return cls(float(ev["t"]), str(ev["service"]), str(ev["state"]), value, baseline,
+                   ratio, bool(ev.get("saturated", False)), bool(ev.get("low_confidence", False)))
+
+
+def format_ms(seconds: float) -> str:
+    ms = seconds * 1000
+    return f"{ms:.0f} ms" if ms >= 100 else f"{ms:.1f} ms"
+
+
+class EventsPane(DataTable[str | Text]):
+    """Columns: time, service, state, value, baseline, ratio."""
+
+    DEFAULT_CSS = """
+    EventsPane { height: auto; max-height: 12; }
+    """
+
+    def __init__(self, max_events: int = 200, *, name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(cursor_type="row", name=name, id=id, classes=classes)
+        if max_events <= 0:
+            raise ValueError("max_events must be positive")
+        self.events: deque[EventRow] = deque(maxlen=max_events)  # oldest first
+
+    def on_mount(self) -> None:
+        self.add_columns("time", "service", "state", "value", "baseline", "ratio")
+
+    def add_event(self, ev: SpikeEvent | Mapping[str, Any]) -> None:
+        self.add_events([ev])
+
+    def add_events(self, events: Iterable[SpikeEvent | Mapping[str, Any]]) -> None:
+        """Append events (non-spike records are ignored) and redraw once."""
+        added = False
+        for ev in events:
+            if isinstance(ev, Mapping) and ev.get("type") != "spike":
+                continue
+            self.events.append(EventRow.of(ev))
+            added = True
+        if added:
+            self._redraw()
+
+    def _redraw(self) -> None:
+        self.clear()
+        for e in reversed(self.events):
+            value = ("≥ " if e.saturated else "") + format_ms(e.value)
+            if e.low_confidence:
+                value += " ?"
+            self.add_row(
+                time.strftime("%H:%M:%S", time.localtime(e.t)),
+                e.service,
+                Text(e.state, style=_STATE_STYLE.get(e.state, "")),
+                value,
+                format_ms(e.baseline),
+                f"{e.ratio:.2f}x",
+            )
