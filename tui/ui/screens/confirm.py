@@ -1,0 +1,226 @@
+"""ConfirmActionScreen: the last gate before an action runs.
+
+It shows the action, the service and the exact argv or HTTP request (secrets masked), with
+Cancel focused so a stray Enter cancels. `confirm: type` actions need the service name typed.
+Confirmation is debounced: nothing confirms in the first 300 ms, and a confirm key that
+arrives within 150 ms of the previous attempt is treated as auto-repeat from a held key and
+ignored (terminals send no key-release, so a fresh press is recognised by the gap).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
+from textual import events, on
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+from tui.core.actions.spec import ResolvedAction
+from tui.sources.actions import ActionResult, ActionRunner, BuiltinOutcome
+from tui.ui.widgets.action_log import ActionLog
+
+OPEN_DEBOUNCE = 0.3
+REPEAT_GAP = 0.15
+
+
+class ConfirmActionScreen(ModalScreen[bool]):
+    """Dismisses with True (run it) or False (cancelled)."""
+
+    DEFAULT_CSS = """
+    ConfirmActionScreen { align: center middle; }
+    ConfirmActionScreen #dialog {
+        width: 90; max-width: 95%; height: auto; max-height: 90%;
+        border: thick $warning; background: $surface; padding: 1 2;
+    }
+    ConfirmActionScreen.-dangerous #dialog { border: thick $error; }
+    ConfirmActionScreen #title { text-style: bold; margin-bottom: 1; }
+    ConfirmActionScreen #command {
+        background: $boost; padding: 0 1; margin-bottom: 1; height: auto;
+    }
+    ConfirmActionScreen #extra { margin-bottom: 1; height: auto; }
+    ConfirmActionScreen #prompt { margin-bottom: 0; }
+    ConfirmActionScreen #buttons { height: auto; align: right middle; margin-top: 1; }
+    ConfirmActionScreen Button { margin-left: 2; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="confirm.cancel"),
+    ]
+
+    def __init__(
+        self,
+        action: ResolvedAction,
+        *,
+        extra_lines: Sequence[str] = (),
+        debounce: float = OPEN_DEBOUNCE,
+        repeat_gap: float = REPEAT_GAP,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(classes="-dangerous" if action.dangerous else "")
+        self.action_spec = action
+        self.extra_lines = list(extra_lines)
+        self.debounce = debounce
+        self.repeat_gap = repeat_gap
+        self._clock = clock
+        self._opened = clock()
+        self._last_attempt: float | None = None
+        self._done = False
+
+    @property
+    def needs_typing(self) -> bool:
+        return self.action_spec.confirm == "type"
+
+    def compose(self) -> ComposeResult:
+        a = self.action_spec
+        verb = "DANGEROUS: " if a.dangerous else ""
+        with Vertical(id="dialog"):
+            yield Static(f"{verb}{a.title} {a.service}?", id="title", markup=False)
+            if a.description:
+                yield Static(a.description, id="description", markup=False)
+            yield Static("\n".join(a.command_lines()), id="command", markup=False)
+            if self.extra_lines:
+                yield Static("\n".join(self.extra_lines), id="extra", markup=False)
+            if self.needs_typing:
+                yield Static(f"Type {a.service} to confirm:", id="prompt", markup=False)
+                yield Input(placeholder=a.service, id="typed", select_on_focus=False)
+            with Horizontal(id="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button(
+                    f"Run {a.title}", id="confirm",
+                    variant="error" if a.dangerous else "primary",
+                    disabled=self.needs_typing,
+                )
+
+    def on_mount(self) -> None:
+        self._opened = self._clock()
+        self.query_one("#cancel", Button).focus()
+
+    # --- confirmation logic --------------------------------------------------------------
+
+    def typed_ok(self) -> bool:
+        if not self.needs_typing:
+            return True
+        return self.query_one("#typed", Input).value == self.action_spec.service
+
+    def attempt_confirm(self) -> bool:
+        """Confirm if allowed now; every attempt (even an ignored one) re-arms the repeat gap."""
+        now = self._clock()
+        previous, self._last_attempt = self._last_attempt, now
+        if self._done or not self.typed_ok():
+            return False
+        if now - self._opened < self.debounce:
+            return False
+        if previous is not None and now - previous < self.repeat_gap:
+            return False  # auto-repeat of a held key
+        self._done = True
+        self.dismiss(True)
+        return True
+
+    def action_cancel(self) -> None:
+        if not self._done:
+            self._done = True
+            self.dismiss(False)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_cancel()
+
+    @on(Button.Pressed, "#confirm")
+    def _confirm_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.attempt_confirm()
+
+    @on(Input.Changed, "#typed")
+    def _typed_changed(self, event: Input.Changed) -> None:
+        self.query_one("#confirm", Button).disabled = not self.typed_ok()
+
+    @on(Input.Submitted, "#typed")
+    def _typed_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.attempt_confirm()
+
+    def on_key(self, event: events.Key) -> None:
+        """`y`/`n` answer a yes/no dialog; with a name to type, letters go to the input.
+
+        Handled here rather than as bindings so that typing a name containing `n` or `y`
+        can never cancel or confirm.
+        """
+        if not self.needs_typing:
+            if event.key in ("y", "n"):
+                event.stop()
+                if event.key == "y":
+                    self.attempt_confirm()
+                else:
+                    self.action_cancel()
+            return
+        if not event.is_printable or not event.character:
+            return
+        typed = self.query_one("#typed", Input)
+        if typed.has_focus:
+            return
+        event.stop()
+        event.prevent_default()
+        typed.focus()
+        typed.insert_text_at_cursor(event.character)
+
+
+def request_action(
+    app: App[object],
+    action: ResolvedAction,
+    runner: ActionRunner,
+    log: ActionLog | None = None,
+    *,
+    builtin: Callable[[], BuiltinOutcome] | None = None,
+    extra_lines: Sequence[str] = (),
+    on_done: Callable[[ActionResult], None] | None = None,
+    debounce: float = OPEN_DEBOUNCE,
+) -> None:
+    """What a bound action key does: refuse, or confirm, then run in a worker; all audited.
+
+    The dashboard calls this from its key handler with an action from `bindable_actions`
+    (resolved with the selected service's live labels). Refusals (unsafe template values,
+    already running) are audited and shown at once; `confirm: none` runs without a dialog.
+    """
+
+    def finish(res: ActionResult) -> None:
+        if log is not None:
+            log.show_result(res)
+        mild = res.status in ("busy", "cancelled")
+        app.notify(res.message, severity="information" if res.ok else "warning" if mild else "error")
+        if on_done is not None:
+            on_done(res)
+
+    if action.refusal or action.config_error:
+        finish(runner.refuse(action, action.refusal or f"config: {action.config_error}"))
+        return
+    if runner.is_running(action.name, action.service):
+        finish(runner.refuse(action, f"already running: {action.title} for {action.service}"))
+        return
+
+    async def go() -> None:
+        if log is not None:
+            log.begin(action)
+        finish(await runner.run(action, builtin))
+
+    def start() -> None:
+        app.run_worker(go(), group="actions", description=f"{action.name} {action.service}",
+                       exit_on_error=False)
+
+    if action.confirm == "none":
+        start()
+        return
+
+    def answered(ok: bool | None) -> None:
+        if ok:
+            start()
+        else:
+            finish(runner.cancel(action))
+
+    app.push_screen(ConfirmActionScreen(action, extra_lines=extra_lines, debounce=debounce),
+                    answered)
