@@ -180,27 +180,31 @@ class LoopbackServer:
 
 
 class ExpositionServer(LoopbackServer):
-    """Serves `/metrics` in the Prometheus text format; the test sets the text it serves."""
+    """Serves `/metrics` in the Prometheus text format.
+
+    The test sets either fixed text or a function called once per scrape (so counters can
+    move between scrapes exactly as the test decides).
+    """
 
     def __init__(self, port: int | None = None):
         super().__init__(port)
         self._lock = threading.Lock()
-        self._text = ""
+        self._text: str | Callable[[], str] = ""
         self.scrapes = 0
 
     @property
     def target(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def set(self, text: str) -> None:
+    def set(self, text: str | Callable[[], str]) -> None:
         with self._lock:
             self._text = text
 
     def respond(self, h: _Handler) -> None:
         with self._lock:
-            body = self._text.encode()
+            text = self._text() if callable(self._text) else self._text
             self.scrapes += 1
-        h.send_body(200, body, "text/plain; version=0.0.4")
+        h.send_body(200, text.encode(), "text/plain; version=0.0.4")
 
 
 class FaultyPrometheus(LoopbackServer):

@@ -1,0 +1,152 @@
+"""`warroom record -c FILE --duration 30s --out FILE.jsonl`: run the sources headless, log JSON lines.
+
+Lines: `{"t", "type": "point", "service", "signal", "value"}` for every new observation
+(Prometheus steps and OTLP refreshes from the start of the recording on), plus
+`{"t", "type": "spike", ...}` from the spike detector.
+
+Durability: the file is opened in append mode and each line goes out in one `write()` of a
+complete line, with one fsync per refresh. An interrupted recording (Ctrl-C, SIGTERM, a kill)
+keeps every line already written and never ends in a partial line; recording twice into the
+same file appends. SIGINT/SIGTERM stop it cleanly (exit 130/143) after flushing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("record", help="run every source headless and write JSON lines")
+    p.add_argument("-c", "--config", metavar="FILE", default=argparse.SUPPRESS,
+                   help="YAML config (default: ./warroom.yaml when present)")
+    p.add_argument("--duration", metavar="DURATION", default="30s",
+                   help="how long to record, e.g. 30s, 15m (default 30s)")
+    p.add_argument("--out", metavar="FILE.jsonl", required=True,
+                   help="JSON-lines file to append to")
+    p.set_defaults(func=run)
+
+
+class LineWriter:
+    """Appends complete JSON lines to a file: one write per line, one fsync per batch."""
+
+    def __init__(self, path: str):
+        from tui.errors import UserError
+
+        self.path = path
+        self.lines = 0
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise UserError(f"{path}: cannot open for writing: {exc.strerror}") from None
+
+    def write(self, events: list[dict[str, Any]]) -> None:
+        from tui.errors import UserError
+
+        if not events:
+            return
+        try:
+            for e in events:
+                line = (json.dumps(e, separators=(",", ":"), allow_nan=False) + "\n").encode()
+                view = memoryview(line)
+                while view:  # a short write (full disk) is finished or fails, never left torn
+                    n = os.write(self._fd, view)
+                    view = view[n:]
+                self.lines += 1
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise UserError(f"{self.path}: write failed after {self.lines} lines: "
+                            f"{exc.strerror}") from None
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+    import sys
+
+    from tui.config import format_duration, load_config, parse_duration
+    from tui.errors import UserError
+
+    cfg = load_config(getattr(args, "config", None))
+    try:
+        duration = float(parse_duration(args.duration))
+    except ValueError as exc:
+        raise UserError(f"--duration: {exc}") from None
+    if duration <= 0:
+        raise UserError("--duration: must be positive")
+    writer = LineWriter(args.out)
+    try:
+        code = asyncio.run(record(cfg, duration, writer))
+    finally:
+        writer.close()
+    print(f"warroom: recorded {writer.lines} lines in {format_duration(duration)} to "
+          f"{args.out}", file=sys.stderr)
+    return code
+
+
+async def record(cfg: Any, duration: float, writer: LineWriter) -> int:
+    """Run the hub for `duration` seconds writing events; return the exit code."""
+    import asyncio
+    import contextlib
+    import math
+    import signal
+    import sys
+    import time
+
+    from tui.core.metrics.store import MetricStore
+    from tui.errors import UserError
+    from tui.sources.hub import Hub
+
+    started = time.time()
+    pending: list[dict[str, Any]] = []
+    store = MetricStore(max_series=cfg.max_series)
+    hub = Hub(cfg, store, emit_points=True, on_event=pending.append)
+    # Prometheus' first answer covers the whole window: keep only steps from the start on.
+    step = hub.prometheus.step if hub.prometheus is not None else float(cfg.refresh)
+    since = math.floor(started / step) * step
+
+    failed: list[UserError] = []
+
+    def flush() -> None:
+        batch = [e for e in pending if e["type"] != "point" or e["t"] >= since]
+        pending.clear()
+        if failed:
+            return
+        try:
+            writer.write(batch)
+        except UserError as exc:  # runs inside the hub's loop: stop, re-raise below
+            failed.append(exc)
+            stop.set()
+
+    hub.on_update = flush
+    stop = asyncio.Event()
+    code = 0
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        nonlocal code
+        code = 128 + signum
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        await hub.start()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=duration)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await hub.stop()
+        flush()
+    if failed:
+        raise failed[0]
+    for st in hub.statuses():
+        if st.state in ("down", "error"):
+            print(f"warroom: warning: {st.name} {st.state} at the end: {st.detail}",
+                  file=sys.stderr)
+    return code

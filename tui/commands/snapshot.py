@@ -1,0 +1,147 @@
+"""`warroom snapshot -c FILE --format json|md`: every service's latency, QPS and errors, now.
+
+Prometheus-backed services are answered by instant queries at one timestamp `time` (the same
+PromQL the dashboard tails), so `p99` is exactly Prometheus' own
+`histogram_quantile(0.99, sum by (le) (rate(SEL_bucket[rate_window])))` at `time`.
+
+OTLP-backed services only exist while something pushes to us, so the snapshot opens the OTLP
+receivers and listens for `--wait` (default: two refresh periods when any OTLP service is
+configured or none is, else 0) before computing them from the deltas received, exactly as
+the dashboard's refresh does; a service that sent nothing (or a single cumulative push, which
+has no delta yet) gets nulls. An unreachable or failing Prometheus is an error (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from typing import Any
+
+SNAPSHOT_SIGNALS = ("p50", "p95", "p99", "qps", "error_ratio")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "snapshot",
+        help="print every service's p50/p95/p99, qps and error ratio now (json or markdown)",
+    )
+    p.add_argument("-c", "--config", metavar="FILE", default=argparse.SUPPRESS,
+                   help="YAML config (default: ./warroom.yaml when present)")
+    p.add_argument("--format", choices=("json", "md"), default="json")
+    p.add_argument("--wait", metavar="DURATION", default=None,
+                   help="listen this long for OTLP pushes before answering (e.g. 10s; "
+                        "default: 2x refresh when OTLP services are expected, else 0)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from tui.config import load_config, parse_duration
+    from tui.errors import UserError
+
+    cfg = load_config(getattr(args, "config", None))
+    otlp_expected = not cfg.services or any(s.otlp is not None for s in cfg.services)
+    if args.wait is None:
+        wait = 2 * float(cfg.refresh) if otlp_expected else 0.0
+    else:
+        try:
+            wait = float(parse_duration(args.wait))
+        except ValueError as exc:
+            raise UserError(f"--wait: {exc}") from None
+    doc = asyncio.run(take_snapshot(cfg, wait))
+    print(json.dumps(doc) if args.format == "json" else to_markdown(doc))
+    return 0
+
+
+async def take_snapshot(cfg: Any, wait: float, now: float | None = None) -> dict[str, Any]:
+    """The snapshot document (see module docstring); raises UserError when a source fails."""
+    import asyncio
+
+    from tui.core.metrics.store import FLAG_SATURATED, MetricStore
+    from tui.errors import UserError
+    from tui.sources.hub import Hub
+    from tui.sources.prometheus import PrometheusError
+
+    store = MetricStore(max_series=cfg.max_series)
+    hub = Hub(cfg, store, start_otlp=wait > 0)
+    try:
+        if wait > 0:
+            await hub.start(loops=False)
+            for st in hub.statuses():
+                if st.name != "prometheus" and st.state == "error":
+                    raise UserError(f"{st.name}: {st.detail}")
+            await asyncio.sleep(wait)
+        t = round(time.time() if now is None else now, 3)
+        prom: dict[str, dict[str, tuple[float | None, int]]] = {}
+        if hub.prometheus is not None and hub.prometheus.queries:
+            try:
+                prom = await hub.prometheus.instant(t)
+            except PrometheusError as exc:
+                url = cfg.prometheus.url if cfg.prometheus else "?"
+                raise UserError(f"prometheus {url}: {exc.detail}") from None
+        if hub.sink is not None:
+            hub.sink.tick(t)
+    finally:
+        await hub.stop()
+
+    services: list[dict[str, Any]] = []
+    names = [s.name for s in cfg.services]
+    names += [n for n in store.names() if n not in names]
+    for name in names:
+        if name in prom:
+            row: dict[str, Any] = {"name": name, "source": "prometheus"}
+            flags = 0
+            for sig in SNAPSHOT_SIGNALS:
+                value, f = prom[name].get(sig, (None, 0))
+                row[sig] = value
+                if sig == "p99":
+                    flags = f
+            row["p99_saturated"] = bool(flags & FLAG_SATURATED) and row["p99"] is not None
+        else:
+            info = store.services.get(name)
+            row = {"name": name, "source": info.source if info else "otlp"}
+            fresh_after = t - float(cfg.refresh)
+            p99_flags = 0
+            for sig in SNAPSHOT_SIGNALS:
+                last = store.latest(name, sig)
+                if last is not None and last[0] >= fresh_after and math.isfinite(last[1]):
+                    row[sig] = last[1]
+                    if sig == "p99":
+                        p99_flags = last[2]
+                else:
+                    row[sig] = None
+            row["p99_saturated"] = bool(p99_flags & FLAG_SATURATED) and row["p99"] is not None
+        services.append({k: row[k] for k in (
+            "name", "source", "p50", "p95", "p99", "qps", "error_ratio", "p99_saturated")})
+    return {"time": t, "services": services}
+
+
+def _latency(v: float | None, saturated: bool = False) -> str:
+    if v is None:
+        return "—"
+    text = f"{v * 1000:.1f} ms" if v < 1 else f"{v:.3f} s"
+    return f"≥ {text}" if saturated else text
+
+
+def to_markdown(doc: dict[str, Any]) -> str:
+    """A table for humans and PR comments; saturated p99 reads "≥ bound"."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(doc["time"]))
+    lines = [
+        f"Snapshot at {stamp}",
+        "",
+        "| service | source | p50 | p95 | p99 | qps | error ratio |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for s in doc["services"]:
+        qps = "—" if s["qps"] is None else f"{s['qps']:.2f}"
+        err = "—" if s["error_ratio"] is None else f"{s['error_ratio'] * 100:.2f}%"
+        lines.append(
+            f"| {s['name']} | {s['source']} | {_latency(s['p50'])} | {_latency(s['p95'])} | "
+            f"{_latency(s['p99'], s['p99_saturated'])} | {qps} | {err} |"
+        )
+    if not doc["services"]:
+        lines.append("| (no services) | | | | | | |")
+    return "\n".join(lines)
