@@ -455,4 +455,6 @@ def apply_filters(
         p = filter_by_tag(p, tagfocus, tagignore)
     if pfx:
         p = globals()["prune_from"](p, pfx)
+    if p is not profile and p.fixed_totals is None:
+        p = replace(p, fixed_totals=[profile.total(t) for t in range(profile.n_types)])
     return p

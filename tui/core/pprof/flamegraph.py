@@ -525,3 +525,51 @@ def function_rows(tree: FlameTree) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     np.add.at(cum, fr[top], tree.total[top])
     ids = np.nonzero((flat != 0) | (cum != 0))[0]
     return ids, flat[ids], cum[ids]
+
+
+# ---- diff trees -------------------------------------------------------------------------
+
+WIDTH_MODES = ("current", "base", "both")
+
+
+def diff_flame_tree(diff: Any, mode: str = "current") -> FlameTree:
+    """A FlameTree over the engine's DiffTree; width from the current, base or both values.
+
+    `extra` keeps `base`, `cur` (totals), `class` (diff_classes) for colours and details.
+    """
+    if mode not in WIDTH_MODES:
+        raise ValueError(f"width mode must be one of {', '.join(WIDTH_MODES)}, got {mode!r}")
+    base = np.asarray(diff.base_total, dtype=np.int64)
+    cur = np.asarray(diff.cur_total, dtype=np.int64)
+    width = {"current": cur, "base": base, "both": base + cur}[mode]
+    fr = diff.frames
+    return FlameTree(
+        frame=diff.frame,
+        parent=diff.parent,
+        depth=diff.depth,
+        end=diff.end,
+        total=width,
+        names=fr.names,
+        inline=fr.inlines,
+        files=fr.files,
+        lines=fr.lines,
+        extra={
+            "base": base,
+            "cur": cur,
+            "class": diff_classes(base, cur, int(base[0]), int(cur[0])),
+        },
+    )
+
+
+def vanished_paths(tree: FlameTree, limit: int = 50) -> list[tuple[int, int]]:
+    """(node, base value) of call paths present only in the base, outermost first by size."""
+    base, cur = tree.extra["base"], tree.extra["cur"]
+    gone = np.nonzero((cur == 0) & (base > 0))[0]
+    out: list[tuple[int, int]] = []
+    reach = -1
+    for i in gone.tolist():  # preorder: skip those inside an already listed vanished path
+        if i >= reach:
+            out.append((i, int(base[i])))
+            reach = int(tree.end[i])
+    out.sort(key=lambda t: -t[1])
+    return out[:limit]

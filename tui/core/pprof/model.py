@@ -204,6 +204,8 @@ class Profile:
     keep_frames: str = ""
     source: str = ""
     raw_sample_count: int = 0
+    # totals frozen before filtering: pprof's percentages stay relative to the whole profile
+    fixed_totals: list[int] | None = None
 
     # ---- basic shape -------------------------------------------------------------------
     @property
@@ -235,7 +237,12 @@ class Profile:
         raise UserError(f"{where}unknown sample type {name!r} (this profile has: {known})")
 
     def total(self, t: int) -> int:
-        """pprof's total: sum of |value| over samples, over the base samples for a diff."""
+        """pprof's total: sum of |value| over samples, over the base samples for a diff.
+
+        After filters it stays the unfiltered total, as `go tool pprof -focus` reports it.
+        """
+        if self.fixed_totals is not None:
+            return self.fixed_totals[t]
         vals = self.row_abs if self.row_abs is not None else self.values
         col = np.abs(vals[:, t]) if self.row_abs is None else vals[:, t]
         if self.row_base is not None and self.row_base.any():

@@ -1,0 +1,146 @@
+"""`warroom profile` headless: output formats, exit codes, one-line errors (real subprocess)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tui.cli import main
+
+FIX = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "pprof"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", "profile", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+
+
+def test_json_schema_and_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(
+            [
+                "profile",
+                str(FIX / "heap_json.pb.gz"),
+                "--top",
+                "--format",
+                "json",
+                "--sample-type",
+                "inuse_space",
+            ]
+        )
+        == 0
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) == {"sample_type", "unit", "total", "functions"}
+    assert (doc["sample_type"], doc["unit"], doc["total"]) == ("inuse_space", "bytes", 1132286428)
+    assert len(doc["functions"]) == 33
+    first = doc["functions"][0]
+    assert first == {
+        "name": "encoding/json.typeFields",
+        "flat": 473498430,
+        "cum": 506004954,
+        "inline": False,
+    }
+    assert (
+        main(["profile", str(FIX / "heap_json.pb.gz"), "--top", "--format", "json", "--limit", "3"])
+        == 0
+    )
+    assert len(json.loads(capsys.readouterr().out)["functions"]) == 3
+
+
+def test_diff_json_total_is_base_total(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(
+            [
+                "profile",
+                str(FIX / "cpu_json_gogc5.pb.gz"),
+                "--base",
+                str(FIX / "cpu_json_gogc100.pb.gz"),
+                "--top",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["total"] == 15970000000
+    assert doc["functions"][0]["name"] == "runtime.asyncPreempt"
+    assert doc["functions"][0]["flat"] == 1410000000
+
+
+def test_markdown_and_focus(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(
+            [
+                "profile",
+                str(FIX / "cpu_regexp.pb.gz"),
+                "--top",
+                "--format",
+                "md",
+                "--focus",
+                "onepass",
+                "--limit",
+                "2",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "| flat | flat% |" in out and out.count("\n| ") == 3
+
+
+def test_regressions_exit_codes() -> None:
+    cur, base = str(FIX / "cpu_json_gogc5.pb.gz"), str(FIX / "cpu_json_gogc100.pb.gz")
+    r = run_cli(cur, "--base", base, "--regressions", "--fail-on", "5", "--format", "json")
+    assert r.returncode == 1, r.stderr
+    doc = json.loads(r.stdout)
+    assert "encoding/json.structEncoder.encode" in doc["failing"]
+    r = run_cli(cur, "--base", base, "--regressions", "--fail-on", "50")
+    assert r.returncode == 0 and "changed functions" in r.stdout
+    r = run_cli(base, "--base", base, "--regressions", "--fail-on", "0", "--format", "md")
+    assert r.returncode == 0
+
+
+def test_folded_output(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["profile", str(FIX / "mutex_contention.pb.gz"), "--folded"]) == 0
+    out = capsys.readouterr().out
+    assert out == "main.main.func1;sync.(*Mutex).Unlock 269978667\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "msg"),
+    [
+        (["/nonexistent.pb.gz", "--top"], "no such file"),
+        (["{fix}/heap_json.pb.gz", "--top", "--sample-type", "nope"], "unknown sample type"),
+        (["{fix}/cpu_regexp.pb.gz", "--regressions"], "--regressions needs --base"),
+        (["{fix}/cpu_regexp.pb.gz", "--top", "--focus", "("], "bad regular expression"),
+        (["{fix}/cpu_regexp.pb.gz", "--base", "{fix}/heap_json.pb.gz", "--top"], "do not match"),
+        (["{fix}/NOTICE", "--top"], "not a pprof profile"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args: list[str], msg: str) -> None:
+    r = run_cli(*[a.format(fix=FIX) for a in args])
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warroom: ") and msg in lines[0], r.stderr
+
+
+def test_truncated_gzip_exit_2(tmp_path: Path) -> None:
+    f = tmp_path / "t.pb.gz"
+    f.write_bytes((FIX / "cpu_regexp.pb.gz").read_bytes()[:500])
+    r = run_cli(str(f), "--top")
+    assert (
+        r.returncode == 2
+        and r.stderr.strip() == f"warroom: {f}: truncated gzip stream (file ends mid-stream)"
+    )

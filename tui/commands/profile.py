@@ -1,0 +1,225 @@
+"""`warroom profile FILE`: pprof analysis headless (--top, --regressions, --folded) or the viewer.
+
+Exit codes: 0 ok, 1 a significant regression beyond --fail-on, 2 bad input (one line, no
+traceback). Text output has go tool pprof -top's columns and order; JSON values are in the
+profile's own unit. With --base, values are current minus base and percentages are relative
+to the base total, as `go tool pprof -diff_base` prints them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "profile",
+        help="analyse a pprof profile: --top, --regressions, --folded, or the interactive viewer",
+        description="Analyse a pprof profile (gzipped or raw profile.proto, or folded stacks).",
+    )
+    p.add_argument("file", help="profile file (.pb.gz, raw protobuf, or folded stacks text)")
+    p.add_argument("--base", metavar="BASEFILE", help="base profile to diff against")
+    p.add_argument("--sample-type", metavar="NAME", help="sample type (default: the profile's)")
+    p.add_argument("--focus", metavar="RE", help="keep samples with a frame matching RE")
+    p.add_argument("--ignore", metavar="RE", help="drop samples with a frame matching RE")
+    p.add_argument("--hide", metavar="RE", help="remove frames matching RE")
+    p.add_argument("--show", metavar="RE", help="keep only frames matching RE")
+    p.add_argument("--show-from", metavar="RE", help="drop frames above the highest match")
+    p.add_argument("--prune-from", metavar="RE", help="drop frames beneath the lowest match")
+    p.add_argument("--tagfocus", metavar="FILTER", help="keep samples whose labels match")
+    p.add_argument("--tagignore", metavar="FILTER", help="drop samples whose labels match")
+    p.add_argument("--normalize", action="store_true", help="scale current to the base total")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--top", action="store_true", help="print the function table")
+    mode.add_argument("--regressions", action="store_true", help="rank function regressions")
+    mode.add_argument("--folded", action="store_true", help="print folded stacks")
+    p.add_argument("--format", choices=("text", "json", "md"), default="text")
+    p.add_argument("--limit", type=int, metavar="N", help="at most N rows")
+    p.add_argument(
+        "--fail-on",
+        type=float,
+        metavar="PCT",
+        help="with --regressions: exit 1 when a function's cum share grows by more than PCT "
+        "points with significance",
+    )
+    p.set_defaults(func=run)
+
+
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "focus": args.focus,
+        "ignore": args.ignore,
+        "hide": args.hide,
+        "show": getattr(args, "show", None),
+        "show_from": getattr(args, "show_from", None),
+        "prune_from": getattr(args, "prune_from", None),
+        "tagfocus": getattr(args, "tagfocus", None),
+        "tagignore": getattr(args, "tagignore", None),
+    }
+
+
+_SUFFIX = {"nanoseconds": "ns", "bytes": "B"}
+
+
+def format_value(v: int, unit: str) -> str:
+    if v == 0:
+        return "0"
+    return f"{v}{_SUFFIX.get(unit, '')}"
+
+
+def percentage(value: int, total: int) -> str:
+    """pprof measurement.Percentage."""
+    ratio = abs(value / total) * 100 if total else 0.0
+    if 99.95 <= ratio <= 100.05:
+        return "  100%"
+    if ratio >= 1.0:
+        return f"{ratio:5.2f}%"
+    return f"{_go_g2(ratio):>5}%"
+
+
+def _go_g2(x: float) -> str:
+    """Go's %.2g (no trailing zeros, exponent as e-05)."""
+    s = f"{x:.2g}"
+    if "e" in s:
+        mant, exp = s.split("e")
+        sign = exp[0]
+        digits = exp[1:].lstrip("0").rjust(2, "0")
+        s = f"{mant}e{sign}{digits}"
+    return s
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui.errors import UserError
+
+    if args.limit is not None and args.limit < 0:
+        raise UserError("--limit: must be >= 0")
+    if not (args.top or args.regressions or args.folded):
+        from tui.ui.screens.profile_viewer import run_profile_viewer
+
+        return int(run_profile_viewer(args) or 0)
+
+    from tui.core.pprof import (
+        apply_filters,
+        diff_profiles,
+        function_table,
+        load_profile,
+        rank_regressions,
+        to_folded,
+    )
+
+    cur = load_profile(args.file)
+    base = load_profile(args.base) if args.base else None
+    filters = _filters(args)
+    t = cur.sample_index(args.sample_type)
+    stype, unit = cur.sample_types[t]
+
+    if args.regressions:
+        if base is None:
+            raise UserError("--regressions needs --base BASEFILE")
+        base.sample_index(args.sample_type)
+        report = rank_regressions(apply_filters(base, **filters), apply_filters(cur, **filters), t)
+        _print_regressions(report, args)
+        if args.fail_on is not None and report.regressions(args.fail_on):
+            return 1
+        return 0
+
+    prof = diff_profiles(base, cur, normalize=args.normalize) if base is not None else cur
+    prof = apply_filters(prof, **filters)  # after the merge, as pprof filters the merged profile
+    if args.folded:
+        sys.stdout.write(to_folded(prof, t))
+        return 0
+
+    rows = function_table(prof, t)
+    total = prof.total(t)
+    if args.limit is not None:
+        rows = rows[: args.limit]
+    if args.format == "json":
+        out = {
+            "sample_type": stype,
+            "unit": unit,
+            "total": total,
+            "functions": [
+                {"name": r.name, "flat": r.flat, "cum": r.cum, "inline": r.inline} for r in rows
+            ],
+        }
+        print(json.dumps(out))
+        return 0
+    if args.format == "md":
+        print(f"**{stype}** ({unit}), total {format_value(total, unit)}\n")
+        print("| flat | flat% | sum% | cum | cum% | function |")
+        print("|---:|---:|---:|---:|---:|---|")
+        acc = 0
+        for r in rows:
+            acc += r.flat
+            name = r.name.replace("|", "\\|") + (f" {r.inline_label}" if r.inline_label else "")
+            print(
+                f"| {format_value(r.flat, unit)} | {percentage(r.flat, total).strip()} | "
+                f"{percentage(acc, total).strip()} | {format_value(r.cum, unit)} | "
+                f"{percentage(r.cum, total).strip()} | `{name}` |"
+            )
+        return 0
+    shown = sum(r.flat for r in rows)
+    print(f"Type: {stype}")
+    print(
+        f"Showing nodes accounting for {format_value(shown, unit)}, "
+        f"{percentage(shown, total).strip()} of {format_value(total, unit)} total"
+    )
+    print(f"{'flat':>10} {'flat':>5}% {'sum':>5}% {'cum':>10} {'cum':>5}%")
+    acc = 0
+    for r in rows:
+        acc += r.flat
+        inl = f" {r.inline_label}" if r.inline_label else ""
+        print(
+            f"{format_value(r.flat, unit):>10} {percentage(r.flat, total)} "
+            f"{percentage(acc, total)} {format_value(r.cum, unit):>10} "
+            f"{percentage(r.cum, total)}  {r.name}{inl}"
+        )
+    return 0
+
+
+def _print_regressions(report: Any, args: argparse.Namespace) -> None:
+    rows = report.rows
+    if args.limit is not None:
+        rows = rows[: args.limit]
+    if args.format == "json":
+        d = report.to_dict()
+        d["functions"] = [r.to_dict() for r in rows]
+        d["fail_on"] = args.fail_on
+        d["failing"] = (
+            [r.name for r in report.regressions(args.fail_on)] if args.fail_on is not None else []
+        )
+        print(json.dumps(d))
+        return
+    md = args.format == "md"
+    print(
+        f"{'**' if md else ''}{report.sample_type}{'**' if md else ''}: base total "
+        f"{report.base_total}, current total {report.cur_total} ({report.unit}); "
+        f"significance: two-proportion test on {report.count_type}, BH 5%"
+    )
+    for title, group in (("changed", rows), ("new", report.new), ("vanished", report.vanished)):
+        if not group:
+            continue
+        print(f"\n{'### ' if md else ''}{title} functions ({len(group)})")
+        if md:
+            print("\n| Δcum pp | base cum% | cur cum% | Δflat pp | p | sig | function |")
+            print("|---:|---:|---:|---:|---:|:-:|---|")
+        else:
+            print(
+                f"{'Δcum pp':>9} {'base cum%':>9} {'cur cum%':>9} {'Δflat pp':>9} "
+                f"{'p':>9} sig  function"
+            )
+        for r in group:
+            sig = "*" if r.significant else ""
+            if md:
+                print(
+                    f"| {r.delta_cum_pp:+.2f} | {r.base_cum_pct:.2f} | {r.cur_cum_pct:.2f} | "
+                    f"{r.delta_flat_pp:+.2f} | {r.p_value:.2g} | {sig} | `{r.name}` |"
+                )
+            else:
+                print(
+                    f"{r.delta_cum_pp:+9.2f} {r.base_cum_pct:9.2f} {r.cur_cum_pct:9.2f} "
+                    f"{r.delta_flat_pp:+9.2f} {r.p_value:9.2g} {sig:>3}  {r.name}"
+                )
