@@ -271,3 +271,18 @@ async def test_webhook_connection_refused(audit):
     res = await ActionRunner(audit).run(action)
     assert res.status == "error" and "ConnectError" in res.message
     assert read_audit(audit).records[-1]["status"] == "error"
+
+
+async def test_unwritable_audit_log_means_the_action_does_not_run(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    marker = tmp_path / "ran"
+    cfg = _cfg(f"  rollback:\n    exec: [/usr/bin/touch, '{marker}']\n")
+    out = Collector()
+    res = await ActionRunner(blocker / "audit.jsonl", out).run(
+        resolve_action(cfg, "checkout", "rollback")
+    )
+    assert res.status == "error"
+    assert "not run: cannot write the audit log" in res.message
+    assert not marker.exists()
+    assert "cannot write the audit log" in out.texts("info")[0]

@@ -130,6 +130,7 @@ def test_bindable_normal_mode(cfg):
     assert [(a.name, a.key, ok, why) for a, ok, why in rows] == [
         ("rollback", "r", True, None),
         ("refresh_baseline", "b", True, None),
+        ("restore_baseline", None, True, None),  # no key: a command-palette entry
         ("notify", "n", True, None),
     ]
 

@@ -21,7 +21,10 @@ import httpx
 
 from tui.core.actions.audit import TAIL_LINES, append_record, make_record, user_at_host
 from tui.core.actions.redact import redact_text
-from tui.core.actions.spec import ResolvedAction
+from tui.core.actions.spec import BuiltinOutcome, ResolvedAction
+from tui.errors import UserError
+
+__all__ = ["ActionOutput", "ActionResult", "ActionRunner", "BuiltinOutcome"]
 
 Status = Literal["ok", "failed", "timeout", "refused", "busy", "cancelled", "error"]
 BODY_EXCERPT = 500
@@ -52,14 +55,6 @@ class ActionResult:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
-
-
-@dataclass
-class BuiltinOutcome:
-    """What a built-in action (baseline refresh/restore) reports back to the runner."""
-
-    lines: list[str]
-    baseline_versions: dict[str, str | None]
 
 
 OutputCallback = Callable[[ActionOutput], None]
@@ -109,21 +104,34 @@ class ActionRunner:
         )
         append_record(self.audit_path, rec)
 
+    def _try_audit(self, event: Any, action: ResolvedAction, **extra: Any) -> str | None:
+        """Audit, returning a message instead of raising when the log cannot be written."""
+        try:
+            self._audit(event, action, **extra)
+        except (OSError, UserError) as exc:
+            why = getattr(exc, "strerror", None) or str(exc)
+            msg = f"cannot write the audit log {self.audit_path}: {why}"
+            self._emit(action, "info", msg)
+            return msg
+        return None
+
     def _emit(self, action: ResolvedAction, stream: Any, text: str) -> None:
         if self.on_output is not None:
             self.on_output(ActionOutput(action.name, action.service, stream, text))
 
     def refuse(self, action: ResolvedAction, reason: str) -> ActionResult:
         """Audit and report a refusal (unsafe value, read-only, already running)."""
-        self._audit("refused", action, reason=reason)
+        problem = self._try_audit("refused", action, reason=reason)
         self._emit(action, "info", f"refused: {reason}")
         status: Status = "busy" if reason.startswith("already running") else "refused"
-        return ActionResult(action.name, action.service, status, f"{action.title} refused: {reason}")
+        msg = f"{action.title} refused: {reason}" + (f" ({problem})" if problem else "")
+        return ActionResult(action.name, action.service, status, msg)
 
     def cancel(self, action: ResolvedAction, reason: str = "cancelled at the confirm dialog") -> ActionResult:
         """Audit an operator's cancel at the confirm dialog (nothing ran)."""
-        self._audit("cancelled", action, reason=reason)
-        return ActionResult(action.name, action.service, "cancelled", f"{action.title} cancelled")
+        problem = self._try_audit("cancelled", action, reason=reason)
+        msg = f"{action.title} cancelled" + (f" ({problem})" if problem else "")
+        return ActionResult(action.name, action.service, "cancelled", msg)
 
     async def stop(self, action: str, service: str) -> bool:
         """Stop a running exec action: its process group gets TERM, then KILL after grace."""
@@ -155,7 +163,10 @@ class ActionRunner:
         self._running[key] = None  # claimed before the first await: a second press sees it
         self._cancelled.discard(key)
         try:
-            self._audit("started", action)
+            problem = self._try_audit("started", action)
+            if problem:  # no trail, no action
+                return ActionResult(action.name, action.service, "error",
+                                    f"{action.title} not run: {problem}")
             self._emit(action, "info", f"$ {' '.join(action.command_lines()[:1])}")
             if action.kind == "exec":
                 result, extra = await self._run_exec(action)
@@ -164,11 +175,13 @@ class ActionRunner:
             else:
                 assert builtin is not None
                 result, extra = self._run_builtin(action, builtin)
-            self._audit(
+            problem = self._try_audit(
                 "finished", action, status=result.status, exit=result.exit_code,
                 http_status=result.http_status, duration_s=round(result.duration, 3),
                 output_tail=result.output_tail, **extra,
             )
+            if problem:
+                result.message += f" ({problem})"
             self._emit(action, "info", result.message)
             return result
         finally:

@@ -31,6 +31,11 @@ SAFE_VALUE = re.compile(r"^[A-Za-z0-9._:/@+-]{1,253}$")
 TEMPLATE_NAMES = ("service", "namespace", "version", "baseline_version", "revision", "user")
 ROLLBACK = "rollback"
 REFRESH_BASELINE = "refresh_baseline"
+RESTORE_BASELINE = "restore_baseline"
+BUILTINS = {
+    REFRESH_BASELINE: "snapshot the current window as the new baseline",
+    RESTORE_BASELINE: "make the previous baseline current again",
+}
 
 Kind = Literal["exec", "http", "builtin"]
 
@@ -47,6 +52,7 @@ class ActionDefaults:
 DEFAULTS: dict[str, ActionDefaults] = {
     ROLLBACK: ActionDefaults(key="r", confirm="type", dangerous=True),
     REFRESH_BASELINE: ActionDefaults(key="b", confirm="yes", dangerous=False),
+    RESTORE_BASELINE: ActionDefaults(key=None, confirm="yes", dangerous=False),
 }
 CUSTOM_DEFAULTS = ActionDefaults(key=None, confirm="yes", dangerous=False)
 
@@ -138,6 +144,14 @@ class ResolvedAction:
         return secrets
 
 
+@dataclass
+class BuiltinOutcome:
+    """What a built-in action (baseline refresh/restore) reports back to the runner."""
+
+    lines: list[str]
+    baseline_versions: dict[str, str | None]
+
+
 class _Refused(Exception):
     pass
 
@@ -215,11 +229,15 @@ def find_service(cfg: Config, service: ServiceConfig | str) -> ServiceConfig:
 
 
 def action_configs(cfg: Config, svc: ServiceConfig) -> dict[str, ActionConfig | None]:
-    """Name -> config, service entries replacing defaults; refresh_baseline always present."""
-    merged: dict[str, ActionConfig | None] = {REFRESH_BASELINE: None}
+    """Name -> config (None: built in), service entries replacing defaults.
+
+    The baseline built-ins are always present; a configured command of the same name
+    replaces the built-in.
+    """
+    merged: dict[str, ActionConfig | None] = dict.fromkeys(BUILTINS)
     merged.update(cfg.actions)
     merged.update(svc.actions)
-    order = [ROLLBACK, REFRESH_BASELINE]
+    order = [ROLLBACK, REFRESH_BASELINE, RESTORE_BASELINE]
     return {
         n: merged[n]
         for n in sorted(merged, key=lambda n: (order.index(n) if n in order else 9, n))
@@ -274,11 +292,10 @@ def resolve_action(
         "version": values["version"],
         "baseline_version": baseline_version,
     }
-    if ac is None:  # built-in refresh_baseline
+    if ac is None:  # a baseline built-in
         return ResolvedAction(
             kind="builtin", key=d.key, confirm=d.confirm, dangerous=d.dangerous,
-            timeout=120.0, description="snapshot the current window as the new baseline",
-            **common,
+            timeout=120.0, description=BUILTINS[name], **common,
         )
     kind: Kind = "exec" if ac.exec is not None else "http"
     base: dict[str, Any] = dict(

@@ -1,0 +1,146 @@
+"""The baseline built-ins: refresh (current window -> new current baseline) and restore.
+
+Pure wrappers over the regression engineer's `BaselineStore`: they say what a refresh will
+replace (for the confirm dialog), do it, and report the versions involved (for the audit log).
+The store is duck-typed so this module depends only on the agreed interface.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from tui.core.actions.spec import BuiltinOutcome
+from tui.errors import UserError
+
+
+class BaselineStoreLike(Protocol):
+    def save(self, snapshot: Any) -> str: ...
+    def current(self, service: str) -> Any: ...
+    def history(self, service: str) -> list[Any]: ...
+    def restore(self, service: str, id: str) -> Any: ...
+
+
+def _when(ts: Any) -> str:
+    try:
+        return datetime.fromtimestamp(float(ts), UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (TypeError, ValueError, OverflowError, OSError):
+        return str(ts)
+
+
+def describe(snap: Any) -> str:
+    """`v1.4.2 taken 2026-01-31 14:00 UTC by alice@host (3 signals, 180 points, bench)`."""
+    if snap is None:
+        return "none"
+    version = getattr(snap, "version", None) or "unversioned"
+    parts = [f"{version} taken {_when(getattr(snap, 'taken_at', None))}"]
+    who = getattr(snap, "taken_by", None)
+    if who:
+        parts.append(f"by {who}")
+    signals = getattr(snap, "signals", None)
+    extras = []
+    if isinstance(signals, dict) and signals:
+        extras.append(f"{len(signals)} signal{'s' if len(signals) != 1 else ''}")
+        extras.append(f"{sum(len(v) for v in signals.values())} points")
+    if getattr(snap, "bench", None):
+        extras.append("bench")
+    profiles = getattr(snap, "profile_files", None)
+    if profiles:
+        extras.append(f"{len(profiles)} profile{'s' if len(profiles) != 1 else ''}")
+    if extras:
+        parts.append(f"({', '.join(extras)})")
+    return " ".join(parts)
+
+
+def refresh_plan(store: BaselineStoreLike, snapshot: Any) -> list[str]:
+    """Lines for the confirm dialog: the new baseline and the one it will replace."""
+    current = store.current(snapshot.service)
+    lines = [f"new baseline:  {describe(snapshot)}"]
+    if current is None:
+        lines.append(f"replaces:      nothing ({snapshot.service} has no baseline yet)")
+    else:
+        lines.append(f"replaces:      {describe(current)}")
+        lines.append("(the old one stays in the history: 'restore previous baseline' undoes this)")
+    return lines
+
+
+def refresh(store: BaselineStoreLike, snapshot: Any) -> BuiltinOutcome:
+    """Save `snapshot` as the service's current baseline; report what it replaced."""
+    signals = getattr(snapshot, "signals", None)
+    if isinstance(signals, dict) and not any(len(v) for v in signals.values()):
+        raise UserError(f"no data in the current window for {snapshot.service}: nothing to snapshot")
+    old = store.current(snapshot.service)
+    new_id = store.save(snapshot)
+    lines = [f"saved baseline {new_id} for {snapshot.service}: {describe(snapshot)}"]
+    lines.append(f"replaced: {describe(old)}" if old is not None else "replaced: nothing")
+    return BuiltinOutcome(
+        lines=lines,
+        baseline_versions={
+            "replaced": getattr(old, "version", None) if old is not None else None,
+            "new": getattr(snapshot, "version", None),
+            "new_id": new_id,
+        },
+    )
+
+
+def _info_id(info: Any) -> str:
+    for name in ("id", "snapshot_id", "name"):
+        value = getattr(info, name, None)
+        if value is not None:
+            return str(value)
+    raise TypeError(f"baseline history entry without an id: {info!r}")
+
+
+def _is_current(info: Any, current: Any) -> bool:
+    flag = getattr(info, "current", None)
+    if isinstance(flag, bool):
+        return flag
+    flag = getattr(info, "is_current", None)
+    if isinstance(flag, bool):
+        return flag
+    return (getattr(info, "taken_at", None), getattr(info, "version", None)) == (
+        getattr(current, "taken_at", None),
+        getattr(current, "version", None),
+    )
+
+
+def previous(store: BaselineStoreLike, service: str) -> Any | None:
+    """The history entry just older than the current baseline, or None."""
+    current = store.current(service)
+    if current is None:
+        return None
+    entries = sorted(store.history(service), key=lambda i: float(getattr(i, "taken_at", 0) or 0))
+    idx = next((i for i, e in enumerate(entries) if _is_current(e, current)), None)
+    if idx is None or idx == 0:
+        return None
+    return entries[idx - 1]
+
+
+def restore_plan(store: BaselineStoreLike, service: str) -> list[str]:
+    prev = previous(store, service)
+    if prev is None:
+        return [f"{service} has no earlier baseline to restore"]
+    return [
+        f"restore:       {describe(prev)}",
+        f"replaces:      {describe(store.current(service))}",
+    ]
+
+
+def restore_previous(store: BaselineStoreLike, service: str) -> BuiltinOutcome:
+    """Make the baseline before the current one current again."""
+    prev = previous(store, service)
+    if prev is None:
+        raise UserError(f"{service} has no earlier baseline to restore")
+    old = store.current(service)
+    store.restore(service, _info_id(prev))
+    return BuiltinOutcome(
+        lines=[
+            f"restored baseline {_info_id(prev)} for {service}: {describe(prev)}",
+            f"replaced: {describe(old)}",
+        ],
+        baseline_versions={
+            "replaced": getattr(old, "version", None),
+            "restored": getattr(prev, "version", None),
+            "restored_id": _info_id(prev),
+        },
+    )
