@@ -1,0 +1,67 @@
+"""Filters against the real `go tool pprof` (Go 1.19) on the same file, line for line."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tui.cli import main
+
+FIX = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "pprof"
+
+pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="go toolchain not installed")
+
+CASES = [
+    ("cpu_regexp.pb.gz", "ns", ["--focus", "onepass"]),
+    ("cpu_regexp.pb.gz", "ns", ["--ignore", "onepass", "--hide", r"runtime\."]),
+    ("cpu_regexp.pb.gz", "ns", ["--show", r"regexp\."]),
+    ("cpu_regexp.pb.gz", "ns", ["--show-from", "Backtrack"]),
+    ("cpu_regexp.pb.gz", "ns", ["--prune-from", "machine"]),
+    ("heap_json.pb.gz", "B", ["--tagfocus", "64kb:1mb"]),
+    ("heap_json.pb.gz", "B", ["--tagignore", "bytes=:2kb", "--sample-type", "alloc_objects"]),
+]
+
+
+def _go_args(args: list[str]) -> list[str]:
+    out = []
+    for a in args:
+        if a.startswith("--"):
+            a = "-" + a[2:].replace("-", "_")
+            a = a.replace("sample_type", "sample_index")
+        out.append(a)
+    return out
+
+
+@pytest.mark.parametrize(("file", "unit", "args"), CASES, ids=[" ".join(c[2]) for c in CASES])
+def test_filtered_top_equals_go_tool_pprof(
+    file: str, unit: str, args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    go = subprocess.run(
+        [
+            "go",
+            "tool",
+            "pprof",
+            "-top",
+            "-nodecount=1000000",
+            "-nodefraction=0",
+            "-edgefraction=0",
+            f"-unit={unit}",
+            *_go_args(args),
+            str(FIX / file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.splitlines()
+    body = go[next(i for i, ln in enumerate(go) if ln.strip().startswith("flat")) + 1 :]
+    assert main(["profile", str(FIX / file), "--top", *args]) == 0
+    mine = capsys.readouterr().out.splitlines()[3:]
+    if unit == "B":  # go prints counts with the forced unit; compare the numbers
+        body = [" ".join(ln.replace("B ", " ").split()) for ln in body]
+        mine = [" ".join(ln.replace("B ", " ").split()) for ln in mine]
+    assert mine == body
+    assert len(body) > 0
