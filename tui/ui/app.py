@@ -220,7 +220,7 @@ class WarroomApp(App[int]):
         height = spark_height(self.current_theme)
         if table.row_height != height:
             table.row_height = height
-            table.on_resize()
+            table.reset()
         self.redraw_now()
 
     # --- actions -------------------------------------------------------------------------

@@ -8,7 +8,7 @@ That is what keeps the dashboard inside its terminal output budget.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -137,7 +137,7 @@ def text_cells(text: str, width: int, key: str, align: str = "<") -> list[Cell]:
     return [(ch, key) for ch in text]
 
 
-def diff_spans(old: list[Cell] | None, new: list[Cell], gap: int = 6) -> list[tuple[int, int]]:
+def diff_spans(old: list[Cell] | None, new: list[Cell], gap: int = 3) -> list[tuple[int, int]]:
     """[(x, width)] spans where `new` differs from `old`; spans closer than `gap` merge, since
     each span costs a cursor move and a style switch."""
     if old is None or len(old) != len(new):
@@ -157,12 +157,17 @@ def diff_spans(old: list[Cell] | None, new: list[Cell], gap: int = 6) -> list[tu
     return spans
 
 
-def cells_to_strip(cells: list[Cell], style_of: Callable[[str], Style], width: int) -> Strip:
+def cells_to_strip(cells: list[Cell], style_of: Callable[[str], Style], width: int,
+                   cuts: Iterable[int] = ()) -> Strip:
+    """Join runs of equal style into segments, also breaking at `cuts`: Textual's partial
+    update resends from the start of the segment that holds a dirty cell, so a segment must
+    start exactly where a dirty span starts or a whole sparkline goes out for one new cell."""
+    cut = set(cuts)
     segs: list[Segment] = []
     run: list[str] = []
     key = None
-    for ch, k in cells:
-        if k != key and run:
+    for x, (ch, k) in enumerate(cells):
+        if (k != key or x in cut) and run:
             segs.append(Segment("".join(run), style_of(key)))  # type: ignore[arg-type]
             run = []
         key = k
@@ -183,6 +188,7 @@ class CellLinesWidget(Widget):
         super().__init__(name=name, id=id, classes=classes)
         self._lines: list[list[Cell]] = []
         self._strips: dict[int, Strip] = {}
+        self._cuts: dict[int, list[int]] = {}  # per line: where the last dirty spans began
         self._style_cache: dict[str, Style] = {}
 
     def build_lines(self) -> list[list[Cell]]:
@@ -207,8 +213,13 @@ class CellLinesWidget(Widget):
         regions: list[Region] = []
         for y, line in enumerate(new):
             prev = old[y] if y < len(old) else None
-            for x, w in diff_spans(prev, line):
-                regions.append(Region(x, y, w, 1))
+            line_spans = diff_spans(prev, line)
+            if line_spans:
+                # Textual 8 resends a dirty span from the widget's left edge, so several
+                # spans on one line would resend that prefix several times: send one.
+                x0 = line_spans[0][0]
+                x1 = line_spans[-1][0] + line_spans[-1][1]
+                regions.append(Region(x0, y, x1 - x0, 1))
                 self._strips.pop(y, None)
                 spans += 1
         for y in range(len(new), len(old)):
@@ -220,7 +231,7 @@ class CellLinesWidget(Widget):
         return spans
 
     def on_resize(self) -> None:
-        self._lines, self._strips = [], {}
+        self._lines, self._strips, self._cuts = [], {}, {}
         self.redraw()
         self.refresh()
 
@@ -234,7 +245,8 @@ class CellLinesWidget(Widget):
         if strip is None:
             width = self.size.width
             if y < len(self._lines):
-                strip = cells_to_strip(self._lines[y], self.style_of, width)
+                strip = cells_to_strip(self._lines[y], self.style_of, width,
+                                       self._cuts.get(y, ()))
             else:
                 strip = Strip.blank(width, self.style_of("blank"))
             self._strips[y] = strip
