@@ -1,0 +1,12 @@
+"""Versioned baselines: the store on disk and the snapshot builder shared by CLI and TUI."""
+
+from tui.core.baseline.snapshot import (
+    build_snapshot,
+    newest_profile,
+    signals_from_record,
+    signals_from_store,
+)
+from tui.core.baseline.store import BaselineStore, Snapshot, SnapshotInfo
+
+__all__ = ["BaselineStore", "Snapshot", "SnapshotInfo", "build_snapshot", "newest_profile",
+           "signals_from_record", "signals_from_store"]

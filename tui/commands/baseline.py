@@ -1,0 +1,278 @@
+"""`warroom baseline list|show|refresh|restore`: the versioned baseline store, headless.
+
+`refresh` snapshots a service's current window (from Prometheus, or from a `warroom record`
+file with --from-record), plus an optional benchmark output and the newest profile file, and
+makes it current. The same `take_baseline` runs behind the dashboard's accept-as-baseline key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tui.config import Config
+    from tui.core.baseline.store import BaselineStore, Snapshot
+    from tui.core.metrics.store import MetricStore
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("baseline", help="list, show, refresh or restore baselines")
+    bs = p.add_subparsers(dest="baseline_command", metavar="ACTION", required=True)
+
+    def common(q: argparse.ArgumentParser) -> None:
+        q.add_argument("-c", "--config", help="config file (baseline.dir, services)")
+        q.add_argument("--dir", help="baseline directory (default: baseline.dir from config)")
+
+    ls = bs.add_parser("list", help="every service's baselines, newest first")
+    common(ls)
+    ls.add_argument("--service", help="only this service")
+    ls.add_argument("--format", choices=("text", "json"), default="text")
+    ls.set_defaults(func=run_list)
+
+    sh = bs.add_parser("show", help="one baseline: per-signal medians with 95%% intervals")
+    common(sh)
+    sh.add_argument("service")
+    sh.add_argument("id", nargs="?", help="snapshot id (default: the current one)")
+    sh.add_argument("--format", choices=("text", "json"), default="text")
+    sh.set_defaults(func=run_show)
+
+    rf = bs.add_parser("refresh", help="snapshot SERVICE's current window as its new baseline")
+    common(rf)
+    rf.add_argument("service")
+    rf.add_argument("--window", help="how much history to take (default: config window)")
+    rf.add_argument("--from-record", metavar="FILE",
+                    help="take the window from a `warroom record` file instead of Prometheus")
+    rf.add_argument("--bench", help="go test -bench output to keep (default: baseline.bench)")
+    rf.add_argument("--profile", action="append", default=None, metavar="FILE",
+                    help="profile file(s) to keep (default: the newest in profiles.dir)")
+    rf.add_argument("--no-profile", action="store_true", help="keep no profile")
+    rf.add_argument("--version", dest="version_label",
+                    help="version label (default: the service's version in config)")
+    rf.add_argument("--by", help="who takes it (default: user@host)")
+    rf.set_defaults(func=run_refresh)
+
+    rs = bs.add_parser("restore", help="make an older baseline current again")
+    common(rs)
+    rs.add_argument("service")
+    rs.add_argument("id")
+    rs.set_defaults(func=run_restore)
+
+
+# --- shared with the dashboard (issue 7) -----------------------------------------------
+
+
+def open_store(cfg: Config, directory: str | None = None) -> BaselineStore:
+    from tui.core.baseline.store import BaselineStore
+
+    return BaselineStore(directory or cfg.baseline.dir)
+
+
+async def fetch_prometheus_window(cfg: Config, service: str, window: float,
+                                  now: float | None = None
+                                  ) -> tuple[dict[str, list[float]], float, float]:
+    """Fetch one service's last `window` seconds from Prometheus (query_range per step).
+
+    Returns (signals, step, start). Raises UserError when Prometheus is not configured for the
+    service or does not answer (the status line says why).
+    """
+    import dataclasses
+
+    from tui.config import Duration
+    from tui.core.baseline.snapshot import signals_from_store
+    from tui.core.metrics.store import MetricStore
+    from tui.errors import UserError
+    from tui.sources.prometheus import PrometheusSource
+
+    svc = next((s for s in cfg.services if s.name == service), None)
+    if svc is None:
+        known = ", ".join(s.name for s in cfg.services) or "none"
+        raise UserError(f"unknown service {service!r} (configured: {known})")
+    if cfg.prometheus is None or svc.prometheus is None:
+        raise UserError(f"{service}: no Prometheus queries configured; use --from-record FILE")
+    now = time.time() if now is None else now
+    sub = dataclasses.replace(cfg, services=[svc], window=Duration(window))
+    store = MetricStore(capacity=max(64, int(window / max(float(cfg.refresh), 1)) + 64))
+    source = PrometheusSource(sub, store)
+    try:
+        await source.refresh(now)
+    finally:
+        await source.aclose()
+    if source.failures:
+        raise UserError(f"prometheus {cfg.prometheus.url}: {source.status.detail}")
+    signals, step = signals_from_store(store, service, now - window, now)
+    return signals, step or source.step, now - window
+
+
+def take_baseline(
+    cfg: Config,
+    service: str,
+    signals: dict[str, list[float]],
+    step: float,
+    *,
+    start: float | None = None,
+    window: float | None = None,
+    source: str = "",
+    version: str | None = None,
+    taken_by: str | None = None,
+    bench: str | None = None,
+    profile_files: list[str] | None = None,
+    store: BaselineStore | None = None,
+    metric_store: MetricStore | None = None,
+) -> tuple[str, Snapshot]:
+    """Build and save a snapshot as the service's current baseline; return (id, snapshot).
+
+    Defaults: version from the service config, else the `version` label the live store holds;
+    bench from `baseline.bench`; profile: the newest file in `profiles.dir` for the service.
+    """
+    from tui.core.baseline.snapshot import build_snapshot, newest_profile
+
+    svc = next((s for s in cfg.services if s.name == service), None)
+    if version is None and svc is not None:
+        version = svc.version
+    if version is None and metric_store is not None and service in metric_store.services:
+        version = metric_store.services[service].labels.get("version")
+    if bench is None:
+        bench = cfg.baseline.bench
+    if profile_files is None:
+        newest = newest_profile(cfg.profiles.dir, cfg.profiles.pattern, service)
+        profile_files = [newest] if newest else []
+    snap = build_snapshot(service, signals, step=step, version=version, taken_by=taken_by,
+                          bench=bench, profile_files=profile_files, window=window, start=start,
+                          source=source)
+    st = store or open_store(cfg)
+    sid = st.save(snap)
+    return sid, snap
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def _cfg(args: argparse.Namespace) -> Config:
+    from tui.config import load_config
+
+    return load_config(args.config)
+
+
+def _warn(store: BaselineStore) -> None:
+    for p in store.problems:
+        print(f"warroom: warning: {p}", file=sys.stderr)
+
+
+def _iso(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(t))
+
+
+def run_list(args: argparse.Namespace) -> int:
+    cfg = _cfg(args)
+    store = open_store(cfg, args.dir)
+    services = [args.service] if args.service else store.services()
+    out: dict[str, list[dict[str, Any]]] = {}
+    for s in services:
+        out[s] = [{"id": i.id, "current": i.current, "taken_at": i.taken_at,
+                   "taken_by": i.taken_by, "version": i.version, "signals": i.signals,
+                   "bench": i.has_bench, "profiles": i.profiles, "source": i.source}
+                  for i in store.history(s)]
+    if args.format == "json":
+        print(json.dumps(out, indent=2))
+    else:
+        if not any(out.values()):
+            print(f"no baselines in {store.dir}")
+        for s, rows in out.items():
+            print(s)
+            for r in rows:
+                n = max(r["signals"].values(), default=0)
+                extras = [x for x, on in (("bench", r["bench"]),
+                                          (f"{r['profiles']} profile(s)", r["profiles"])) if on]
+                print(f"  {'*' if r['current'] else ' '} {r['id']}  {_iso(r['taken_at'])}  "
+                      f"version={r['version'] or '-'}  by={r['taken_by']}  n={n}"
+                      + (f"  {', '.join(extras)}" if extras else ""))
+    _warn(store)
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from tui.core.stats.median import summarize
+    from tui.core.stats.report import fmt_summary
+    from tui.errors import UserError
+
+    cfg = _cfg(args)
+    store = open_store(cfg, args.dir)
+    snap = store.load(args.service, args.id) if args.id else store.current(args.service)
+    _warn(store)
+    if snap is None:
+        raise UserError(f"{args.service}: no baseline in {store.dir}; take one with "
+                        f"`warroom baseline refresh {args.service}`")
+    sums = {k: summarize(v) for k, v in snap.signals.items()}
+    if args.format == "json":
+        def num(v: float) -> float | None:
+            return v if math.isfinite(v) else None
+
+        print(json.dumps({
+            "id": snap.id, "service": snap.service, "version": snap.version,
+            "taken_at": snap.taken_at, "taken_by": snap.taken_by, "step": snap.step,
+            "window": snap.window, "source": snap.source, "bench": snap.bench,
+            "profile_files": snap.profile_files,
+            "signals": {k: {"median": num(s.median), "lo": num(s.lo), "hi": num(s.hi),
+                            "n": s.n} for k, s in sums.items()},
+        }, indent=2))
+        return 0
+    print(f"{snap.service} {snap.id}  taken {_iso(snap.taken_at)} by {snap.taken_by}")
+    print(f"  version: {snap.version or '-'}   step: {snap.step:g}s   source: {snap.source or '-'}")
+    for k, s in sums.items():
+        print(f"  {k:<12} {fmt_summary(s.median, s.lo, s.hi, s.n)}")
+    if snap.bench:
+        print(f"  bench: {snap.bench}")
+    for p in snap.profile_files:
+        print(f"  profile: {p}")
+    return 0
+
+
+def run_refresh(args: argparse.Namespace) -> int:
+    from tui.config import parse_duration
+    from tui.errors import UserError
+
+    cfg = _cfg(args)
+    try:
+        window = float(parse_duration(args.window)) if args.window else float(cfg.window)
+    except ValueError as exc:
+        raise UserError(f"--window: {exc}") from None
+    if args.from_record:
+        from tui.core.baseline.snapshot import signals_from_record
+        from tui.core.recording import read_recording
+
+        rec = read_recording(args.from_record)
+        signals, step, start, _ = signals_from_record(rec.events, args.service, window)
+        source = f"record {args.from_record}"
+        if rec.problem:
+            print(f"warroom: warning: {args.from_record}: {rec.problem}", file=sys.stderr)
+    else:
+        signals, step, start = asyncio.run(fetch_prometheus_window(cfg, args.service, window))
+        source = f"prometheus {cfg.prometheus.url if cfg.prometheus else ''}"
+    profiles = [] if args.no_profile else args.profile
+    store = open_store(cfg, args.dir)
+    sid, snap = take_baseline(cfg, args.service, signals, step, start=start, window=window,
+                              source=source, version=args.version_label, taken_by=args.by,
+                              bench=args.bench, profile_files=profiles, store=store)
+    n = max((len(v) for v in snap.signals.values()), default=0)
+    print(f"{args.service}: baseline {sid} saved and current ({n} steps of "
+          f"{', '.join(snap.signals)}; version {snap.version or '-'}"
+          + (f"; bench {snap.bench}" if snap.bench else "")
+          + (f"; {len(snap.profile_files)} profile(s)" if snap.profile_files else "") + ")")
+    _warn(store)
+    return 0
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    cfg = _cfg(args)
+    store = open_store(cfg, args.dir)
+    snap = store.restore(args.service, args.id)
+    print(f"{args.service}: baseline {snap.id} (taken {_iso(snap.taken_at)}, version "
+          f"{snap.version or '-'}) is current again")
+    _warn(store)
+    return 0

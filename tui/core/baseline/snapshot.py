@@ -1,0 +1,123 @@
+"""Build baseline snapshots from what warroom already holds: a MetricStore window or a
+recording. Shared by `warroom baseline refresh` and the dashboard's accept-as-baseline key,
+so both take exactly the same samples. No IO here beyond reading nothing: callers fetch.
+"""
+
+from __future__ import annotations
+
+import getpass
+import math
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tui.core.baseline.store import Snapshot, check_name
+from tui.core.metrics.store import SIGNALS, MetricStore
+from tui.errors import UserError
+
+
+def default_taken_by() -> str:
+    """user@host, so a history line says who took it (no network lookup)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+    return f"{user}@{os.uname().nodename}" if hasattr(os, "uname") else user
+
+
+def infer_step(times: Sequence[float] | np.ndarray) -> float:
+    """Median spacing of sample times (0 when fewer than two)."""
+    t = np.unique(np.asarray(times, dtype=float))
+    if len(t) < 2:
+        return 0.0
+    return float(np.median(np.diff(t)))
+
+
+def build_snapshot(
+    service: str,
+    signals: Mapping[str, Sequence[float]],
+    *,
+    step: float,
+    version: str | None = None,
+    taken_by: str | None = None,
+    taken_at: float | None = None,
+    bench: str | None = None,
+    profile_files: Iterable[str] = (),
+    window: float | None = None,
+    start: float | None = None,
+    source: str = "",
+    note: str = "",
+) -> Snapshot:
+    """Validate and assemble a Snapshot; refuse one without a single usable sample."""
+    check_name("service", service)
+    clean = {k: [float(v) for v in vals] for k, vals in signals.items()}
+    usable = {k: sum(1 for v in vals if math.isfinite(v)) for k, vals in clean.items()}
+    if not any(usable.values()):
+        raise UserError(f"{service}: no samples in the window"
+                        f"{' from ' + source if source else ''}; nothing to snapshot")
+    return Snapshot(
+        service=service, version=version, taken_at=time.time() if taken_at is None else taken_at,
+        taken_by=taken_by or default_taken_by(), signals=clean, step=float(step), bench=bench,
+        profile_files=list(profile_files), window=window, start=start, source=source, note=note,
+    )
+
+
+def signals_from_store(store: MetricStore, service: str, start: float, end: float
+                       ) -> tuple[dict[str, list[float]], float]:
+    """Per-signal samples with start <= t <= end from the live store, and their step."""
+    out: dict[str, list[float]] = {}
+    all_times: list[float] = []
+    for sig in SIGNALS:
+        ring = store.series(service, sig)
+        if ring is None:
+            continue
+        t, v, _ = ring.since(start)
+        keep = t <= end
+        if keep.any():
+            out[sig] = [float(x) for x in v[keep]]
+            all_times.extend(float(x) for x in t[keep])
+    return out, infer_step(all_times)
+
+
+def signals_from_record(events: Iterable[dict[str, Any]], service: str,
+                        window: float | None = None, end: float | None = None
+                        ) -> tuple[dict[str, list[float]], float, float | None, float | None]:
+    """Point events of one service from a recording: (signals, step, start, end).
+
+    With `window`, only the last `window` seconds before `end` (default: the last point).
+    """
+    pts = [e for e in events if e.get("type") == "point" and e.get("service") == service
+           and isinstance(e.get("signal"), str) and isinstance(e.get("value"), (int, float))]
+    if not pts:
+        return {}, 0.0, None, None
+    last = max(float(e["t"]) for e in pts) if end is None else end
+    first = -math.inf if window is None else last - window
+    pts = sorted((e for e in pts if first <= float(e["t"]) <= last), key=lambda e: e["t"])
+    out: dict[str, list[float]] = {}
+    for e in pts:
+        out.setdefault(e["signal"], []).append(float(e["value"]))
+    times = [float(e["t"]) for e in pts]
+    return out, infer_step(times), (times[0] if times else None), (times[-1] if times else None)
+
+
+def newest_profile(directory: str | None, pattern: str, service: str) -> str | None:
+    """Newest file (by mtime) in `directory` whose name fits `pattern` for `service`."""
+    if not directory:
+        return None
+    d = Path(directory).expanduser()
+    if not d.is_dir():
+        return None
+    glob = pattern.replace("{service}", service)
+    best: tuple[float, str] | None = None
+    for p in d.glob(glob):
+        try:
+            m = p.stat().st_mtime
+        except OSError:
+            continue
+        if p.is_file() and (best is None or m > best[0]):
+            best = (m, str(p))
+    return best[1] if best else None
