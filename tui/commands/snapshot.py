@@ -4,6 +4,8 @@ Prometheus-backed services are answered by instant queries at one timestamp `tim
 PromQL the dashboard tails), so `p99` is exactly Prometheus' own
 `histogram_quantile(0.99, sum by (le) (rate(SEL_bucket[rate_window])))` at `time`.
 
+`--at UNIX_SECONDS` evaluates the Prometheus services at a past time instead.
+
 OTLP-backed services only exist while something pushes to us, so the snapshot opens the OTLP
 receivers and listens for `--wait` (default: two refresh periods when any OTLP service is
 configured or none is, else 0) before computing them from the deltas received, exactly as
@@ -33,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wait", metavar="DURATION", default=None,
                    help="listen this long for OTLP pushes before answering (e.g. 10s; "
                         "default: 2x refresh when OTLP services are expected, else 0)")
+    p.add_argument("--at", metavar="UNIX_SECONDS", type=float, default=None,
+                   help="evaluate Prometheus services at this past time instead of now "
+                        "(OTLP services are then null: pushes cannot be replayed)")
     p.set_defaults(func=run)
 
 
@@ -44,14 +49,16 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_config(getattr(args, "config", None))
     otlp_expected = not cfg.services or any(s.otlp is not None for s in cfg.services)
+    if args.at is not None and not (math.isfinite(args.at) and 0 < args.at <= time.time()):
+        raise UserError(f"--at: {args.at:g} is not a past unix time")
     if args.wait is None:
-        wait = 2 * float(cfg.refresh) if otlp_expected else 0.0
+        wait = 2 * float(cfg.refresh) if otlp_expected and args.at is None else 0.0
     else:
         try:
             wait = float(parse_duration(args.wait))
         except ValueError as exc:
             raise UserError(f"--wait: {exc}") from None
-    doc = asyncio.run(take_snapshot(cfg, wait))
+    doc = asyncio.run(take_snapshot(cfg, wait, now=args.at))
     print(json.dumps(doc) if args.format == "json" else to_markdown(doc))
     return 0
 
@@ -82,7 +89,7 @@ async def take_snapshot(cfg: Any, wait: float, now: float | None = None) -> dict
             except PrometheusError as exc:
                 url = cfg.prometheus.url if cfg.prometheus else "?"
                 raise UserError(f"prometheus {url}: {exc.detail}") from None
-        if hub.sink is not None:
+        if hub.sink is not None and now is None:
             hub.sink.tick(t)
     finally:
         await hub.stop()

@@ -75,22 +75,28 @@ class Hub:
         self._running = False
 
     def _make_otlp(self) -> None:
+        """The sink and the receivers, when an address is set and the module is there."""
         sink_cls = _optional("tui.core.metrics.otlp", "OTLPSink")
         if sink_cls is None:
             return
+        classes = [
+            _optional(module, cls)
+            for addr, module, cls in (
+                (self.cfg.otlp.http, "tui.sources.otlp_http", "OTLPHttpReceiver"),
+                (self.cfg.otlp.grpc, "tui.sources.otlp_grpc", "OTLPGrpcReceiver"),
+            )
+            if addr
+        ]
+        classes = [c for c in classes if c is not None]
+        if not classes:
+            return  # nothing can push to a sink: no tick loop either
         self.sink = sink_cls(self.store, self.cfg)
-        for addr, module, cls in (
-            (self.cfg.otlp.http, "tui.sources.otlp_http", "OTLPHttpReceiver"),
-            (self.cfg.otlp.grpc, "tui.sources.otlp_grpc", "OTLPGrpcReceiver"),
-        ):
-            receiver_cls = _optional(module, cls)
-            if addr and receiver_cls is not None:
-                self.receivers.append(receiver_cls(self.cfg.otlp, self.sink))
+        self.receivers = [c(self.cfg.otlp, self.sink) for c in classes]
 
     # -- lifecycle
 
-    async def start(self) -> None:
-        """Start the receivers and the refresh loops; returns at once."""
+    async def start(self, loops: bool = True) -> None:
+        """Start the receivers and (unless `loops=False`) the refresh loops; returns at once."""
         if self._running:
             return
         self._running = True
@@ -102,6 +108,8 @@ class Hub:
                 status = getattr(r, "status", None)
                 if isinstance(status, SourceStatus):
                     status.failed(f"cannot listen: {exc}", "error")
+        if not loops:
+            return
         if self.prometheus is not None:
             self._tasks.append(asyncio.create_task(self._prometheus_loop(), name="prometheus"))
         if self.sink is not None:

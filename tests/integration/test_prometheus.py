@@ -1,0 +1,289 @@
+"""PrometheusSource and Hub against the real Prometheus 2.42 (session fixture in conftest)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.conftest import LAT_ERRORS, LAT_REQUESTS
+from tests.servers import FaultyPrometheus
+from tui.config import Config, parse_config
+from tui.core.metrics.store import FLAG_SATURATED, MetricStore
+from tui.sources.hub import Hub
+from tui.sources.prometheus import (
+    MAX_POINTS,
+    PrometheusSource,
+    build_queries,
+    choose_step,
+    split_selector,
+)
+
+pytestmark = pytest.mark.integration
+
+SELF = 'prometheus_http_request_duration_seconds{handler="/api/v1/query"}'
+
+
+def make_config(url: str, *, refresh: str = "1s", window: str = "30s",
+                rate_window: str = "5s", extra: str = "", services: str | None = None) -> Config:
+    services = services if services is not None else f"""
+  - name: prom
+    prometheus:
+      latency_histogram: '{SELF}'
+  - name: lat
+    prometheus:
+      latency_histogram: wr_lat
+      error_ratio: sum(rate(wr_errors_total[{rate_window}])) / sum(rate(wr_requests_total[{rate_window}]))
+"""
+    return parse_config(f"""
+prometheus:
+  url: "{url}"
+{extra}
+otlp: {{http: "", grpc: ""}}
+refresh: {refresh}
+rate_window: {rate_window}
+window: {window}
+services:{services}
+""")
+
+
+def query_range(url: str, promql: str, start: float, end: float, step: float) -> dict:
+    r = httpx.post(f"{url}/api/v1/query_range", timeout=10, data={
+        "query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"})
+    body = r.json()
+    assert body["status"] == "success", body
+    (series,) = body["data"]["result"]
+    return {float(t): float(v) for t, v in series["values"]}
+
+
+@pytest.fixture
+def proxy(prometheus: str):
+    with FaultyPrometheus(prometheus) as server:
+        yield server
+
+
+def test_selector_splitting() -> None:
+    assert split_selector(SELF) == ("prometheus_http_request_duration_seconds",
+                                    'handler="/api/v1/query"')
+    assert split_selector("foo_bucket{a='b',}") == ("foo", "a='b'")
+    assert split_selector(" bar ") == ("bar", "")
+    for bad in ("{a='b'}", "1abc", "foo{a='b'} extra", "rate(foo[1m])"):
+        with pytest.raises(ValueError, match="metric name"):
+            split_selector(bad)
+    cfg = make_config("http://127.0.0.1:1")
+    q = build_queries(cfg.services[0], cfg.rate_window)
+    bucket = 'prometheus_http_request_duration_seconds_bucket{handler="/api/v1/query"}'
+    assert q.quantiles["p99"] == f"histogram_quantile(0.99, sum by (le) (rate({bucket}[5s])))"
+    assert q.total == ("sum(rate(prometheus_http_request_duration_seconds_bucket"
+                       '{handler="/api/v1/query",le="+Inf"}[5s]))')
+    assert q.qps == ("sum(rate(prometheus_http_request_duration_seconds_count"
+                     '{handler="/api/v1/query"}[5s]))')
+    lat = build_queries(cfg.services[1], 90.5)
+    assert lat.top_finite == 'max(sum by (le) (rate(wr_lat_bucket{le!="+Inf"}[90500ms])))'
+
+
+def test_step_keeps_window_under_point_limit() -> None:
+    assert choose_step(5, 900) == 5
+    assert choose_step(1, 6 * 3600) == 2
+    for refresh, window in [(1, 6 * 3600), (0.5, 86400), (1, 11000), (2, 7 * 86400)]:
+        step = choose_step(refresh, window)
+        assert window / step + 1 <= MAX_POINTS
+        assert step >= refresh
+
+
+async def test_first_window_then_only_new_steps(prometheus: str, proxy: FaultyPrometheus
+                                                ) -> None:
+    cfg = make_config(proxy.url, window="20s")
+    store = MetricStore()
+    src = PrometheusSource(cfg, store)
+    try:
+        now = time.time() - 1.5  # every scrape up to `now` is surely ingested
+        first = await src.refresh(now)
+        assert src.status.state == "up", src.status
+        forms = [f for f in proxy.forms if "step" in f]
+        starts = {float(f["start"][0]) for f in forms}
+        ends = {float(f["end"][0]) for f in forms}
+        assert starts == {math.floor((now - 20) / src.step) * src.step}
+        assert ends == {math.floor(now / src.step) * src.step}
+        assert all(f["step"] == ["1"] for f in forms)
+        # Every signal of both services (6 + 7 queries: "prom" has no error ratio), POSTed.
+        assert len(forms) == 13
+        assert all(h["content-type"] == "application/x-www-form-urlencoded"
+                   for h in proxy.headers)
+        p99 = [p for p in first if p.service == "prom" and p.signal == "p99"]
+        assert len(p99) >= 2  # as much of the window as Prometheus has
+
+        # The same values Prometheus gives for the same range, step by step.
+        (end,) = ends
+        (start,) = starts
+        expected = query_range(prometheus, build_queries(cfg.services[0], 5).quantiles["p99"],
+                               start, end, 1)
+        assert {p.t: p.value for p in p99} == {t: v for t, v in expected.items()
+                                               if math.isfinite(v)}
+
+        proxy.forms.clear()
+        later = now + 2.2
+        time.sleep(max(0.0, later - time.time()))
+        second = await src.refresh(later)
+        forms = [f for f in proxy.forms if "step" in f]
+        assert {float(f["start"][0]) for f in forms} == {end + 1}
+        assert {float(f["end"][0]) for f in forms} == {math.floor(later)}
+        assert second and all(end < p.t <= math.floor(later) for p in second)
+        ring = store.series("prom", "p99")
+        assert ring is not None
+        ts, _, _ = ring.arrays()
+        assert list(ts) == sorted(set(ts))  # appended in order, no step twice
+
+        proxy.forms.clear()
+        assert await src.refresh(later + 0.1) == []  # no new step yet: no request at all
+        assert proxy.forms == []
+    finally:
+        await src.aclose()
+
+
+async def test_saturation_qps_error_ratio(prometheus: str) -> None:
+    cfg = make_config(prometheus)
+    store = MetricStore()
+    src = PrometheusSource(cfg, store)
+    try:
+        points = await src.refresh(time.time())
+    finally:
+        await src.aclose()
+    lat = {(p.signal, p.t): p for p in points if p.service == "lat"}
+    t = max(t for s, t in lat if s == "p99")
+    p50, p95, p99 = lat[("p50", t)], lat[("p95", t)], lat[("p99", t)]
+    # 50 of 100 under 0.1s, 97 under 0.2s, 3 above: p99 saturates at the top finite bound.
+    assert p50.value == pytest.approx(0.1) and not p50.flags & FLAG_SATURATED
+    assert 0.1 < p95.value <= 0.2 and not p95.flags & FLAG_SATURATED
+    assert p99.value == 0.2 and p99.flags & FLAG_SATURATED
+    assert lat[("error_ratio", t)].value == pytest.approx(LAT_ERRORS / LAT_REQUESTS)
+    assert lat[("qps", t)].value > 0
+    assert store.latest("lat", "p99") == (t, 0.2, p99.flags)
+    info = store.services["lat"]
+    assert info.source == "prometheus" and info.observations and info.observations > 0
+
+
+async def test_long_promql_is_posted(prometheus: str, proxy: FaultyPrometheus) -> None:
+    # ~13 KB of PromQL: past the 8 KB request line many proxies and servers accept for a GET.
+    long_qps = " + ".join(["sum(rate(wr_requests_total[5s]))"] * 200) + " - " + " - ".join(
+        ["sum(rate(wr_requests_total[5s]))"] * 199)
+    assert len(long_qps) > 13_000
+    services = f"""
+  - name: lat
+    prometheus:
+      latency_histogram: wr_lat
+      qps: '{long_qps}'
+"""
+    cfg = make_config(proxy.url, services=services)
+    src = PrometheusSource(cfg, MetricStore())
+    try:
+        points = await src.refresh(time.time() - 1.5)
+    finally:
+        await src.aclose()
+    assert src.status.state == "up", src.status.detail
+    qps = {p.t: p.value for p in points if p.signal == "qps"}
+    assert len(qps) >= 2
+    (form,) = [f for f in proxy.forms if f.get("query") == [long_qps]]
+    short = query_range(prometheus, "sum(rate(wr_requests_total[5s]))",
+                        float(form["start"][0]), float(form["end"][0]), 1)
+    # 200 x - 199 x == x, up to float rounding
+    assert qps == pytest.approx({t: v for t, v in short.items() if t in qps}, rel=1e-9)
+
+
+async def test_nan_and_infinities_parse(prometheus: str) -> None:
+    services = """
+  - name: odd
+    prometheus:
+      latency_histogram: wr_lat
+      qps: vector(0) / 0
+      error_ratio: vector(1) / 0
+"""
+    cfg = make_config(prometheus, services=services)
+    src = PrometheusSource(cfg, MetricStore())
+    try:
+        points = await src.refresh(time.time())
+        snap = await src.instant(time.time() - 1)
+    finally:
+        await src.aclose()
+    assert src.status.state == "up"
+    # NaN and +Inf parsed fine; they are not numbers to draw, so they are not stored.
+    assert not [p for p in points if p.signal in ("qps", "error_ratio")]
+    assert snap["odd"]["qps"] == (None, 0) and snap["odd"]["error_ratio"] == (None, 0)
+    assert snap["odd"]["p99"] == (0.2, FLAG_SATURATED)
+
+
+async def test_warnings_are_shown(prometheus: str, proxy: FaultyPrometheus) -> None:
+    proxy.mode = "warn"
+    src = PrometheusSource(make_config(proxy.url), MetricStore())
+    try:
+        points = await src.refresh(time.time())
+    finally:
+        await src.aclose()
+    assert points
+    assert src.status.state == "up"
+    assert src.status.detail == "warning: partial response: store-1 unreachable"
+
+
+async def test_auth_and_custom_headers(prometheus: str, proxy: FaultyPrometheus,
+                                       monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("WR_TEST_TOKEN", "s3cret-token")
+    extra = """  bearer_token: {env: WR_TEST_TOKEN}
+  headers: {X-Scope-OrgID: tenant-7}
+  timeout: 3s"""
+    src = PrometheusSource(make_config(proxy.url, extra=extra), MetricStore())
+    try:
+        await src.refresh(time.time())
+    finally:
+        await src.aclose()
+    assert src.status.state == "up"
+    assert {h["authorization"] for h in proxy.headers} == {"Bearer s3cret-token"}
+    assert {h["x-scope-orgid"] for h in proxy.headers} == {"tenant-7"}
+
+    proxy.headers.clear()
+    (tmp_path / "pw").write_text("hunter2\n")
+    cfg_text = f"""
+prometheus:
+  url: "{proxy.url}"
+  basic_auth: {{username: ops, password: {{file: {tmp_path / 'pw'}}}}}
+otlp: {{http: "", grpc: ""}}
+refresh: 1s
+rate_window: 5s
+window: 10s
+services:
+  - name: lat
+    prometheus: {{latency_histogram: wr_lat}}
+"""
+    src = PrometheusSource(parse_config(cfg_text), MetricStore())
+    try:
+        await src.refresh(time.time())
+    finally:
+        await src.aclose()
+    assert {h["authorization"] for h in proxy.headers} == {"Basic b3BzOmh1bnRlcjI="}
+
+
+async def test_hub_loop_feeds_store_and_calls_back(prometheus: str) -> None:
+    cfg = make_config(prometheus, window="10s")
+    store = MetricStore()
+    updates: list[float] = []
+    events: list[dict] = []
+    hub = Hub(cfg, store, on_update=lambda: updates.append(time.monotonic()),
+              on_event=events.append, emit_points=True)
+    async with hub:
+        deadline = time.monotonic() + 10
+        while len(updates) < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+    assert len(updates) >= 3
+    # Re-armed after each refresh: about `refresh` apart, never back to back.
+    gaps = [b - a for a, b in itertools.pairwise(updates)]
+    assert all(g >= 0.9 for g in gaps), gaps
+    assert [s.name for s in hub.statuses()] == ["prometheus"]
+    assert hub.statuses()[0].state == "up"
+    points = [e for e in events if e["type"] == "point"]
+    assert {e["signal"] for e in points} == {"p50", "p95", "p99", "qps", "error_ratio"}
+    assert all(set(e) == {"t", "type", "service", "signal", "value"} for e in points)
+    assert store.latest("prom", "p99") is not None
