@@ -13,7 +13,7 @@ from tui.config import parse_config
 from tui.core.actions import bindable_actions, resolve_action
 from tui.core.actions.audit import read_audit
 from tui.sources.actions import ActionRunner
-from tui.ui.screens.confirm import ConfirmActionScreen, request_action
+from tui.ui.screens.confirm import ConfirmActionScreen, request_action, request_builtin
 from tui.ui.widgets.action_log import ActionLog
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "actions"
@@ -23,9 +23,11 @@ class ActionsApp(App[None]):
     """Hosts the pieces the dashboard integrates: keys from bindable_actions, the dialog,
     the runner feeding the ActionLog."""
 
-    def __init__(self, cfg, audit_path, service="checkout", labels=None):
+    def __init__(self, cfg, audit_path, service="checkout", labels=None,
+                 metric_store=None, baseline_store=None, now=None):
         super().__init__()
         self.cfg, self.audit_path, self.service, self.labels = cfg, audit_path, service, labels
+        self.metric_store, self.baseline_store, self.now = metric_store, baseline_store, now
         self.results = []
 
     def compose(self) -> ComposeResult:
@@ -46,8 +48,13 @@ class ActionsApp(App[None]):
 
     def action_run_action(self, name: str) -> None:
         action = resolve_action(self.cfg, self.service, name, self.labels)
-        request_action(self, action, self.runner, self.query_one(ActionLog),
-                       on_done=self.results.append)
+        log = self.query_one(ActionLog)
+        if action.kind == "builtin":
+            request_builtin(self, action, self.runner, log, cfg=self.cfg,
+                            metric_store=self.metric_store, baseline_store=self.baseline_store,
+                            now=self.now, on_done=self.results.append)
+        else:
+            request_action(self, action, self.runner, log, on_done=self.results.append)
 
 
 def _cfg(marker: Path, extra: str = "") -> object:

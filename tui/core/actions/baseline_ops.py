@@ -7,10 +7,11 @@ The store is duck-typed so this module depends only on the agreed interface.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from tui.core.actions.spec import BuiltinOutcome
+from tui.core.actions.spec import REFRESH_BASELINE, RESTORE_BASELINE, BuiltinOutcome
 from tui.errors import UserError
 
 
@@ -41,12 +42,15 @@ def describe(snap: Any) -> str:
     extras = []
     if isinstance(signals, dict) and signals:
         extras.append(f"{len(signals)} signal{'s' if len(signals) != 1 else ''}")
-        extras.append(f"{sum(len(v) for v in signals.values())} points")
-    if getattr(snap, "bench", None):
+        # a Snapshot holds sample lists, a SnapshotInfo holds their counts
+        points = sum(v if isinstance(v, int) else len(v) for v in signals.values())
+        extras.append(f"{points} points")
+    if getattr(snap, "bench", None) or getattr(snap, "has_bench", False):
         extras.append("bench")
     profiles = getattr(snap, "profile_files", None)
-    if profiles:
-        extras.append(f"{len(profiles)} profile{'s' if len(profiles) != 1 else ''}")
+    n_prof = len(profiles) if profiles else int(getattr(snap, "profiles", 0) or 0)
+    if n_prof:
+        extras.append(f"{n_prof} profile{'s' if n_prof != 1 else ''}")
     if extras:
         parts.append(f"({', '.join(extras)})")
     return " ".join(parts)
@@ -144,3 +148,64 @@ def restore_previous(store: BaselineStoreLike, service: str) -> BuiltinOutcome:
             "restored_id": _info_id(prev),
         },
     )
+
+
+def snapshot_for_refresh(
+    cfg: Any,
+    store: Any,
+    service: str,
+    now: float,
+    *,
+    version: str | None = None,
+    taken_by: str | None = None,
+) -> Any:
+    """The selected service's current window (cfg.window seconds up to `now`) from the live
+    MetricStore, plus the newest profile and the configured bench output, as a Snapshot.
+
+    Raises UserError when the window holds no samples (nothing to accept as a baseline).
+    """
+    from tui.core.baseline.snapshot import build_snapshot, newest_profile, signals_from_store
+
+    start = now - float(cfg.window)
+    signals, step = signals_from_store(store, service, start, now)
+    info = getattr(store, "services", {}).get(service)
+    if version is None and info is not None:
+        version = info.labels.get("version")
+    profile = newest_profile(cfg.profiles.dir, cfg.profiles.pattern, service)
+    bench = cfg.baseline.bench
+    if bench:
+        from pathlib import Path
+
+        if not Path(bench).expanduser().is_file():
+            bench = None  # configured but not produced yet: snapshot the metrics anyway
+    return build_snapshot(
+        service, signals, step=step or float(cfg.refresh), version=version,
+        taken_by=taken_by, taken_at=now, bench=bench,
+        profile_files=[profile] if profile else [], window=float(cfg.window), start=start,
+        source="dashboard window",
+    )
+
+
+def prepare_builtin(
+    cfg: Any,
+    action: Any,
+    metric_store: Any,
+    baseline_store: BaselineStoreLike,
+    now: float,
+) -> tuple[Callable[[], BuiltinOutcome], list[str]]:
+    """(work to run, lines for the confirm dialog) for a baseline built-in.
+
+    Raises UserError when there is nothing to do (no samples, no earlier baseline): the
+    caller refuses the action with that message, and the refusal is audited.
+    """
+    service = action.service
+    if action.name == REFRESH_BASELINE:
+        snap = snapshot_for_refresh(cfg, metric_store, service, now, version=action.version)
+        return (lambda: refresh(baseline_store, snap)), refresh_plan(baseline_store, snap)
+    if action.name == RESTORE_BASELINE:
+        if previous(baseline_store, service) is None:
+            raise UserError(f"{service} has no earlier baseline to restore")
+        return (lambda: restore_previous(baseline_store, service)), restore_plan(
+            baseline_store, service
+        )
+    raise ValueError(f"{action.name} is not a built-in action")

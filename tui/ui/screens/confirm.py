@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import events, on
 from textual.app import App, ComposeResult
@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from tui.config import Config
 from tui.core.actions.spec import ResolvedAction
 from tui.sources.actions import ActionResult, ActionRunner, BuiltinOutcome
 from tui.ui.widgets.action_log import ActionLog
@@ -224,3 +225,36 @@ def request_action(
 
     app.push_screen(ConfirmActionScreen(action, extra_lines=extra_lines, debounce=debounce),
                     answered)
+
+
+def request_builtin(
+    app: App[object],
+    action: ResolvedAction,
+    runner: ActionRunner,
+    log: ActionLog | None,
+    *,
+    cfg: Config,
+    metric_store: Any,
+    baseline_store: Any,
+    now: float | None = None,
+    on_done: Callable[[ActionResult], None] | None = None,
+    debounce: float = OPEN_DEBOUNCE,
+) -> None:
+    """`b` (refresh baseline) or the palette's restore: confirm with what it replaces, run."""
+    from tui.core.actions.baseline_ops import prepare_builtin
+    from tui.errors import UserError
+
+    try:
+        work, lines = prepare_builtin(
+            cfg, action, metric_store, baseline_store, time.time() if now is None else now
+        )
+    except UserError as exc:
+        res = runner.refuse(action, str(exc))
+        if log is not None:
+            log.show_result(res)
+        app.notify(res.message, severity="warning")
+        if on_done is not None:
+            on_done(res)
+        return
+    request_action(app, action, runner, log, builtin=work, extra_lines=lines,
+                   on_done=on_done, debounce=debounce)
