@@ -1,0 +1,66 @@
+"""Pilot: `b` accepts the current window as the baseline, showing what it replaces."""
+
+from __future__ import annotations
+
+from tui.config import parse_config
+from tui.core.actions.audit import read_audit
+from tui.core.baseline.store import BaselineStore
+from tui.core.metrics.store import MetricStore
+from tui.ui.screens.confirm import ConfirmActionScreen
+
+from .test_actions_app import ActionsApp, _until
+
+NOW = 1_800_000_000.0
+
+
+def _metrics(version, now=NOW):
+    m = MetricStore()
+    for i in range(20):
+        m.add("checkout", "p99", now - 100 + i * 5, 0.25)
+    m.services["checkout"].labels["version"] = version
+    return m
+
+
+async def test_b_refreshes_baseline_and_shows_what_it_replaces(tmp_path):
+    cfg = parse_config(f"baseline: {{dir: {tmp_path / 'bl'}}}\nservices:\n  - name: checkout\n")
+    bstore = BaselineStore(cfg.baseline.dir)
+    audit = tmp_path / "audit.jsonl"
+    # an older baseline, v1, is current
+    app = ActionsApp(cfg, audit, metric_store=_metrics("v1", NOW - 7200), baseline_store=bstore,
+                     now=NOW - 7200)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("b")
+        await pilot.pause(0.35)
+        await pilot.press("y")
+        await _until(pilot, lambda: app.results)
+        assert app.results[0].ok, app.results[0].message
+    # now refresh to v2
+    app = ActionsApp(cfg, audit, metric_store=_metrics("v2"), baseline_store=bstore, now=NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("b")
+        await pilot.pause(0.35)
+        screen = app.screen
+        assert isinstance(screen, ConfirmActionScreen)
+        extra = str(screen.query_one("#extra").render())
+        assert "new baseline:  v2" in extra and "replaces:      v1" in extra
+        await pilot.press("y")
+        await _until(pilot, lambda: app.results)
+        assert app.results[0].ok
+    assert bstore.current("checkout").version == "v2"
+    fin = [r for r in read_audit(audit).records if r["event"] == "finished"][-1]
+    assert fin["action"] == "refresh_baseline"
+    assert fin["baseline_versions"]["replaced"] == "v1" and fin["baseline_versions"]["new"] == "v2"
+
+
+async def test_b_with_empty_window_is_refused_and_audited(tmp_path):
+    cfg = parse_config(f"baseline: {{dir: {tmp_path / 'bl'}}}\nservices:\n  - name: checkout\n")
+    audit = tmp_path / "audit.jsonl"
+    app = ActionsApp(cfg, audit, metric_store=MetricStore(),
+                     baseline_store=BaselineStore(cfg.baseline.dir), now=NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("b")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, ConfirmActionScreen)
+        assert app.results[0].status == "refused"
+    (rec,) = read_audit(audit).records
+    assert rec["event"] == "refused" and "no samples" in rec["reason"]

@@ -1,0 +1,107 @@
+"""Baseline built-ins over the real BaselineStore and MetricStore."""
+
+from __future__ import annotations
+
+import pytest
+
+from tui.config import parse_config
+from tui.core.actions import resolve_action
+from tui.core.actions.baseline_ops import (
+    prepare_builtin,
+    previous,
+    refresh,
+    refresh_plan,
+    restore_plan,
+    restore_previous,
+    snapshot_for_refresh,
+)
+from tui.core.baseline.store import BaselineStore
+from tui.core.metrics.store import MetricStore
+from tui.errors import UserError
+
+NOW = 1_800_000_000.0
+
+
+def _metrics(service="checkout", n=30, p99=0.2, version="v2", now=NOW):
+    m = MetricStore()
+    for i in range(n):
+        t = now - (n - i) * 5
+        m.add(service, "p99", t, p99 + i * 0.001)
+        m.add(service, "qps", t, 100.0)
+    m.services[service].labels["version"] = version
+    return m
+
+
+@pytest.fixture
+def cfg(tmp_path):
+    prof = tmp_path / "profiles"
+    prof.mkdir()
+    (prof / "checkout-1.pb.gz").write_bytes(b"old")
+    (prof / "checkout-2.pb.gz").write_bytes(b"new")
+    import os
+
+    os.utime(prof / "checkout-1.pb.gz", (1_000_000, 1_000_000))  # older than -2
+    bench = tmp_path / "bench.txt"
+    bench.write_text("BenchmarkX 10 100 ns/op\n")
+    return parse_config(
+        f"window: 15m\nprofiles: {{dir: {prof}}}\nbaseline: {{dir: {tmp_path / 'bl'}, bench: {bench}}}\n"
+        "services:\n  - name: checkout\n"
+    )
+
+
+def test_snapshot_from_current_window_with_profile_and_bench(cfg):
+    snap = snapshot_for_refresh(cfg, _metrics(), "checkout", NOW, taken_by="op@host")
+    assert snap.version == "v2" and snap.taken_by == "op@host" and snap.taken_at == NOW
+    assert len(snap.signals["p99"]) == 30 and snap.step == 5.0
+    assert snap.profile_files[0].endswith("checkout-2.pb.gz")
+    assert snap.bench and snap.bench.endswith("bench.txt")
+
+
+def test_refresh_then_restore_previous(cfg):
+    store = BaselineStore(cfg.baseline.dir)
+    first = snapshot_for_refresh(cfg, _metrics(version="v1", now=NOW - 3600), "checkout", NOW - 3600)
+    plan = refresh_plan(store, first)
+    assert plan[1] == "replaces:      nothing (checkout has no baseline yet)"
+    out1 = refresh(store, first)
+    assert out1.baseline_versions["replaced"] is None and out1.baseline_versions["new"] == "v1"
+
+    second = snapshot_for_refresh(cfg, _metrics(version="v2"), "checkout", NOW)
+    plan = refresh_plan(store, second)
+    assert plan[0].startswith("new baseline:  v2 taken 2027-01-15 08:00 UTC")
+    assert plan[1].startswith("replaces:      v1 taken 2027-01-15 07:00 UTC")
+    out2 = refresh(store, second)
+    assert out2.baseline_versions == {"replaced": "v1", "new": "v2",
+                                      "new_id": out2.baseline_versions["new_id"]}
+    assert store.current("checkout").version == "v2"
+
+    assert previous(store, "checkout").version == "v1"
+    rp = restore_plan(store, "checkout")
+    assert rp[0].startswith("restore:       v1 taken 2027-01-15 07:00 UTC by ")
+    assert rp[0].endswith("(2 signals, 60 points, bench, 1 profile)")
+    assert rp[1].startswith("replaces:      v2")
+    back = restore_previous(store, "checkout")
+    assert back.baseline_versions["replaced"] == "v2" and back.baseline_versions["restored"] == "v1"
+    assert store.current("checkout").version == "v1"
+    with pytest.raises(UserError, match="no earlier baseline"):
+        restore_previous(store, "checkout")
+
+
+def test_empty_window_refused(cfg):
+    with pytest.raises(UserError, match="no samples"):
+        snapshot_for_refresh(cfg, MetricStore(), "checkout", NOW)
+
+
+def test_prepare_builtin(cfg):
+    store = BaselineStore(cfg.baseline.dir)
+    metrics = _metrics()
+    refresh_action = resolve_action(cfg, "checkout", "refresh_baseline")
+    work, lines = prepare_builtin(cfg, refresh_action, metrics, store, NOW)
+    assert lines[1].startswith("replaces:      nothing")
+    outcome = work()
+    assert outcome.lines[0].startswith("saved baseline ")
+    restore = resolve_action(cfg, "checkout", "restore_baseline")
+    with pytest.raises(UserError, match="no earlier baseline"):
+        prepare_builtin(cfg, restore, metrics, store, NOW)
+    with pytest.raises(ValueError):
+        prepare_builtin(cfg, resolve_action(parse_config(
+            "actions: {rollback: {exec: [x]}}"), "checkout", "rollback"), metrics, store, NOW)
