@@ -1,0 +1,285 @@
+"""Pilot tests of the profile screen: keys in, drawn rows and lines out."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import pytest
+from rich.color import ColorType
+from rich.style import Style
+
+from tui.core.pprof.flamegraph import DIFF_NEW
+from tui.errors import UserError
+from tui.sources.pprof_watch import ProfileArrival
+from tui.ui.screens.profile_viewer import ProfileScreen, ProfileViewerApp, run_profile_viewer
+from tui.ui.widgets.flamegraph import FlameGraph
+from tui.ui.widgets.function_table import FunctionTable
+
+
+def P(fixtures_dir: Path, name: str) -> Path:
+    return fixtures_dir / "pprof" / name
+
+
+async def loaded(pilot, scr: ProfileScreen, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    await pilot.pause()
+    while time.monotonic() < deadline:
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if not scr.workers and (scr.loaded is not None or scr.load_error):
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("profile did not load")
+
+
+def rows(graph: FlameGraph, n: int) -> list[str]:
+    return [graph.render_line(y).text for y in range(n)]
+
+
+def text(scr: ProfileScreen, wid: str) -> str:
+    return str(scr.query_one(wid).render())
+
+
+def segment_styles(graph: FlameGraph, node: int) -> list[Style]:
+    """Styles of the segments drawn for `node` in its row."""
+    assert graph.flame_layout is not None
+    row, a, b = graph.flame_layout.cells(node)  # type: ignore[misc]
+    strip = graph.render_line(graph.row_to_y(row) - graph.scroll_offset.y)
+    out, x = [], 0
+    for seg in strip:
+        w = len(seg.text)
+        if x < b and x + w > a and seg.style is not None:
+            out.append(seg.style)
+        x += w
+    return out
+
+
+def app_for(scr: ProfileScreen, theme: str = "bastion") -> ProfileViewerApp:
+    return ProfileViewerApp(scr, theme=theme, watch=False)
+
+
+async def test_zoom_and_back(fixtures_dir: Path) -> None:
+    scr = ProfileScreen(P(fixtures_dir, "cpu_regexp.pb.gz"))
+    async with app_for(scr).run_test(size=(120, 30)) as pilot:
+        await loaded(pilot, scr)
+        g = scr.graph
+        before = rows(g, 8)
+        assert before[0].startswith("root")
+        await pilot.press("down", "down", "down")
+        sel = g.selected
+        assert sel is not None and g.flame is not None and g.flame.depth[sel] == 3
+        name = g.flame.name(sel)
+        assert name in text(scr, "#details")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert g.zoom_root == sel
+        # the zoomed frame now spans the whole width on its own row
+        assert g.flame_layout is not None and g.flame_layout.cells(sel) == (3, 0, g.flame_layout.width)
+        assert rows(g, 4)[3].startswith(name)
+        assert "100.00% of zoom" in text(scr, "#details")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert g.zoom_root == 0 and g.selected == sel
+        assert rows(g, 8) == before
+
+
+async def test_search_highlight_share_and_step(fixtures_dir: Path) -> None:
+    scr = ProfileScreen(P(fixtures_dir, "cpu_regexp.pb.gz"))
+    async with app_for(scr).run_test(size=(120, 30)) as pilot:
+        await loaded(pilot, scr)
+        g = scr.graph
+        await pilot.press("slash", *r"^regexp\.\(\*machine\)\.match$", "enter")
+        await pilot.pause()
+        # go tool pprof -top: cum 16160000000ns of 33370000000ns = 48.43%
+        assert "matches 48.43% of the zoom (16.2s of 33.4s)" in text(scr, "#status")
+        assert g.flame is not None and g.selected is not None
+        assert g.flame.name(g.selected) == "regexp.(*machine).match"
+        first = g.selected
+        match_bg = g.palette.match.bgcolor
+        muted_bg = g.palette.muted.bgcolor
+        assert all(s.bgcolor == match_bg for s in segment_styles(g, first))
+        assert all(s.bgcolor == muted_bg for s in segment_styles(g, 0))
+        await pilot.press("n")
+        assert g.selected != first and g.flame.name(g.selected) == "regexp.(*machine).match"
+        await pilot.press("N")
+        assert g.selected == first
+        # a bad regex is reported and changes nothing
+        await pilot.press("slash", "ctrl+u", *"(oops", "enter")
+        await pilot.pause()
+        assert "bad regex '(oops'" in text(scr, "#status")
+        assert g.search_pattern.endswith("match$")
+
+
+async def test_diff_colours_and_width_modes(fixtures_dir: Path) -> None:
+    scr = ProfileScreen(P(fixtures_dir, "cpu_json_gogc5.pb.gz"),
+                        P(fixtures_dir, "cpu_json_gogc100.pb.gz"))
+    async with app_for(scr).run_test(size=(160, 40)) as pilot:
+        await loaded(pilot, scr)
+        g = scr.graph
+        tree = g.flame
+        assert tree is not None and g.diff_class is not None
+        names = list(tree.names)
+        gc = tree.find((names.index("runtime.gcBgMarkWorker"),))
+        assert gc is not None
+        # GOGC=5 spends more of the profile in GC: an orange ("worse") class
+        assert g.diff_class[gc] > 0
+        pal = g.palette
+        worse = {pal.diff[k].bgcolor for k in (1, 2, 3)}
+        better = {pal.diff[k].bgcolor for k in (-1, -2, -3)}
+        assert worse.isdisjoint(better)
+        assert {s.bgcolor for s in segment_styles(g, gc)} <= worse
+        # bastion: only the terminal's own 16 ANSI colours are used
+        assert all(s.bgcolor.type == ColorType.STANDARD for s in segment_styles(g, gc))
+        # every drawn node is coloured by its class
+        lay = g.flame_layout
+        assert lay is not None
+        for node in lay.node.tolist()[:50]:
+            want = pal.diff[int(g.diff_class[node])].bgcolor
+            if node != g.selected:
+                assert {s.bgcolor for s in segment_styles(g, node)} == {want}
+        assert "vs cpu_json_gogc100.pb.gz (width: current)" in text(scr, "#title")
+        assert text(scr, "#vanished").startswith("vanished paths")
+        assert scr.query_one("#ranking").row_count > 10
+        await pilot.press("w")
+        assert "(width: base)" in text(scr, "#title")
+        assert int(g.flame.total[0]) == int(g.flame.extra["base"][0])
+        await pilot.press("w")
+        assert "(width: both)" in text(scr, "#title")
+        classes = set(g.diff_class.tolist())
+        assert DIFF_NEW in classes and 0 in classes and -1 in classes  # new, neutral, better
+
+
+async def test_sample_type_switch(fixtures_dir: Path) -> None:
+    scr = ProfileScreen(P(fixtures_dir, "heap_json.pb.gz"))
+    async with app_for(scr).run_test(size=(120, 30)) as pilot:
+        await loaded(pilot, scr)
+        g = scr.graph
+        assert "alloc_space (bytes)" in text(scr, "#title")
+        assert g.flame is not None and int(g.flame.total[0]) == 7063729902  # pprof -top total
+        assert "6.58GiB" in text(scr, "#details")
+        before = rows(g, 6)
+        await pilot.press("s")
+        await loaded(pilot, scr)
+        assert "inuse_objects (count)" in text(scr, "#title")
+        assert int(g.flame.total[0]) == 23070443
+        assert "23.1M" in text(scr, "#details")
+        assert rows(g, 6) != before
+
+
+async def test_invert_shows_callers(fixtures_dir: Path) -> None:
+    scr = ProfileScreen(P(fixtures_dir, "cpu_regexp.pb.gz"))
+    async with app_for(scr).run_test(size=(120, 30)) as pilot:
+        await loaded(pilot, scr)
+        g = scr.graph
+        await pilot.press("slash", *r"\(\*Regexp\)\.backtrack$", "enter", "i")
+        await pilot.pause()
+        assert g.flame is not None
+        assert g.flame.name(0) == "regexp.(*Regexp).backtrack"
+        assert int(g.flame.total[0]) == 9_250_000_000  # pprof cum of backtrack
+        assert "callers of regexp.(*Regexp).backtrack" in text(scr, "#title")
+        top = rows(g, 2)
+        assert top[0].startswith("regexp.(*Regexp).backtrack")
+        assert "doExecute" in top[1]
+        await pilot.press("i")
+        assert g.flame.name(0) == "root"
+
+
+async def test_focus_ignore_from_selected_frame(fixtures_dir: Path) -> None:
+    scr = ProfileScreen(P(fixtures_dir, "cpu_regexp.pb.gz"))
+    async with app_for(scr).run_test(size=(120, 30)) as pilot:
+        await loaded(pilot, scr)
+        g = scr.graph
+        await pilot.press("slash", *r"\(\*Regexp\)\.backtrack$", "enter", "F")
+        await loaded(pilot, scr)
+        assert "focus=^regexp\\.\\(\\*Regexp\\)\\.backtrack$" in text(scr, "#title")
+        assert g.flame is not None and int(g.flame.total[0]) == 9_250_000_000
+        await pilot.press("r")
+        await loaded(pilot, scr)
+        assert int(g.flame.total[0]) == 33_370_000_000
+        await pilot.press("n")  # the search is still on: step to the match again
+        assert g.flame.name(g.selected) == "regexp.(*Regexp).backtrack"
+        await pilot.press("I")
+        await loaded(pilot, scr)
+        assert int(g.flame.total[0]) == 33_370_000_000 - 9_250_000_000
+
+
+async def test_table_linked_to_graph(fixtures_dir: Path) -> None:
+    scr = ProfileScreen(P(fixtures_dir, "cpu_regexp.pb.gz"))
+    async with app_for(scr).run_test(size=(160, 40)) as pilot:
+        await loaded(pilot, scr)
+        g = scr.graph
+        table = scr.query_one(FunctionTable)
+        # graph -> table
+        await pilot.press("down", "down")
+        assert g.flame is not None and g.selected is not None
+        assert table.current_name() == g.flame.name(g.selected)
+        # table -> graph, and sorting by cum puts the heaviest function first
+        await pilot.press("tab")
+        assert table.has_focus
+        await pilot.press("c")
+        await pilot.press("home")
+        await pilot.pause()
+        assert table.current_name() == "testing.(*B).runN"  # highest cum in pprof -top
+        await pilot.press("down")
+        await pilot.pause()
+        name = table.current_name()
+        assert name is not None and g.flame.name(g.selected) == name
+
+
+async def test_truncated_profile_is_reported_not_fatal(fixtures_dir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "svc-cpu.pb.gz"
+    bad.write_bytes(P(fixtures_dir, "cpu_regexp.pb.gz").read_bytes()[:3000])
+    scr = ProfileScreen(bad)
+    async with app_for(scr).run_test(size=(100, 24)) as pilot:
+        await loaded(pilot, scr)
+        assert scr.loaded is None
+        assert "truncated" in text(scr, "#status")
+        # the screen keeps working: a good file offered afterwards is drawn
+        good = tmp_path / "svc-cpu2.pb.gz"
+        good.write_bytes(P(fixtures_dir, "cpu_regexp.pb.gz").read_bytes())
+        scr.offer(ProfileArrival(good, "svc", "new", True, None, 1, 0.0, time.monotonic()))
+        await loaded(pilot, scr)
+        assert scr.loaded is not None and rows(scr.graph, 1)[0].startswith("root")
+
+
+async def test_follow_and_frozen(fixtures_dir: Path, tmp_path: Path) -> None:
+    first = P(fixtures_dir, "cpu_json_gogc100.pb.gz")
+    scr = ProfileScreen(first, service="json")
+    async with app_for(scr).run_test(size=(120, 30)) as pilot:
+        await loaded(pilot, scr)
+        newer = P(fixtures_dir, "cpu_json_gogc5.pb.gz")
+        other = ProfileArrival(P(fixtures_dir, "heap_json.pb.gz"), "other", "new", True, None,
+                               1, 0.0, time.monotonic())
+        scr.offer(other)  # another service: ignored
+        await loaded(pilot, scr)
+        assert scr.profile_path == first
+        await pilot.press("z")
+        assert "frozen" in text(scr, "#title")
+        arrival = ProfileArrival(newer, "json", "new", True, None, 1, 0.0, time.monotonic())
+        scr.offer(arrival)
+        await pilot.pause()
+        assert scr.profile_path == first and "newer: cpu_json_gogc5.pb.gz (z)" in text(scr, "#title")
+        broken = ProfileArrival(tmp_path / "json-x.pb.gz", "json", "new", False,
+                                "json-x.pb.gz: truncated gzip stream", 1, 0.0, 0.0)
+        scr.offer(broken)
+        await pilot.pause()
+        assert "json-x.pb.gz: truncated gzip stream" in text(scr, "#status")
+        await pilot.press("z")
+        await loaded(pilot, scr)
+        assert scr.profile_path == newer and "following" in text(scr, "#title")
+        assert scr.loaded is not None and scr.loaded.path == newer
+        assert scr.last_draw_latency is not None
+
+
+def test_run_profile_viewer_bad_input(tmp_path: Path) -> None:
+    args = argparse.Namespace(file=str(tmp_path / "nope.pb.gz"), base=None, sample_type=None,
+                              focus=None, ignore=None, hide=None, normalize=False)
+    with pytest.raises(UserError, match="no such file"):
+        run_profile_viewer(args)
+    junk = tmp_path / "junk.pb.gz"
+    junk.write_bytes(b"\x1f\x8b\x08\x00garbage")
+    args.file = str(junk)
+    with pytest.raises(UserError, match=r"junk\.pb\.gz"):
+        run_profile_viewer(args)

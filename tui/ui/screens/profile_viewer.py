@@ -1,0 +1,584 @@
+"""The profile screen: a flame graph (or a diff flame graph) with its side table.
+
+Decoding, filtering, tree building and layout warm-up run in a thread worker, with the
+stage shown in a progress bar, so a 1M-sample profile never freezes the keyboard. The same
+screen serves `warroom profile FILE [--base B]` (full size, in its own app) and the
+dashboard (`f`/`d` push it). A newer profile of the same service is offered through
+`offer(arrival)`: shown at once when following, announced when frozen (`z` toggles).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, ProgressBar, Static
+from textual.worker import get_current_worker
+
+from tui.core.pprof import (
+    Profile,
+    apply_filters,
+    diff_trees,
+    function_table,
+    load_profile,
+    rank_regressions,
+)
+from tui.core.pprof.flamegraph import (
+    WIDTH_MODES,
+    FlameTree,
+    callers_tree,
+    diff_flame_tree,
+    format_value,
+    vanished_paths,
+)
+from tui.errors import UserError
+from tui.ui.widgets.flamegraph import FlameGraph, compile_search
+from tui.ui.widgets.function_table import FunctionTable, RegressionRanking
+
+STAGES = ("reading", "filtering", "building call tree", "laying out", "function table")
+
+
+@dataclass
+class Loaded:
+    """What a load worker hands to the UI thread."""
+
+    path: Path
+    cur: Profile
+    base: Profile | None
+    sample_index: int
+    tree: FlameTree
+    unit: str
+    rows: list[Any]
+    report: Any = None
+    diff: Any = None
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _exact(name: str) -> str:
+    return "^" + re.escape(name) + "$"
+
+
+class ProfileScreen(Screen[None]):
+    """Flame graph of `profile_path`, diffed against `base_path` when given."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "search", "search"),
+        Binding("s", "sample_type", "sample type"),
+        Binding("i", "invert", "callers"),
+        Binding("F", "filter('focus')", "focus"),
+        Binding("I", "filter('ignore')", "ignore"),
+        Binding("H", "filter('hide')", "hide"),
+        Binding("r", "reset_filters", "reset", show=False),
+        Binding("w", "width_mode", "width", show=False),
+        Binding("t", "toggle_table", "table"),
+        Binding("tab", "switch_focus", "graph/table", show=False),
+        Binding("z", "toggle_follow", "follow"),
+        Binding("escape", "back", "back", show=False),
+        Binding("q", "close", "close"),
+    ]
+    DEFAULT_CSS = """
+    ProfileScreen { layout: vertical; }
+    ProfileScreen #title { height: 1; background: $panel; color: $foreground; }
+    ProfileScreen #main { height: 1fr; }
+    ProfileScreen #side { width: 42%; max-width: 80; border-left: solid $primary; }
+    ProfileScreen #side.hidden { display: none; }
+    ProfileScreen #vanished { height: auto; max-height: 8; color: $text-muted; }
+    ProfileScreen #details { height: 1; color: $foreground; background: $panel; }
+    ProfileScreen #status { height: 1; color: $text-muted; }
+    ProfileScreen #status.error { color: $error; }
+    ProfileScreen #progress { height: 1; }
+    ProfileScreen #progress.hidden { display: none; }
+    ProfileScreen #search { height: 1; border: none; padding: 0 1; display: none; }
+    ProfileScreen #search.shown { display: block; }
+    ProfileScreen FunctionTable, ProfileScreen RegressionRanking { height: 1fr; }
+    """
+
+    def __init__(
+        self,
+        profile_path: str | Path,
+        base_path: str | Path | None = None,
+        *,
+        base: str | Path | None = None,
+        sample_type: str | None = None,
+        focus: str | None = None,
+        ignore: str | None = None,
+        hide: str | None = None,
+        normalize: bool = False,
+        service: str | None = None,
+        follow: bool = True,
+        width_mode: str = "current",
+        orientation: str = "icicle",
+    ) -> None:
+        super().__init__()
+        self.profile_path = Path(profile_path)
+        b = base_path if base_path is not None else base
+        self.base_path = Path(b) if b is not None else None
+        self.sample_type = sample_type
+        self.filters: dict[str, list[str]] = {
+            k: [v] if v else [] for k, v in (("focus", focus), ("ignore", ignore), ("hide", hide))
+        }
+        self.normalize = normalize
+        self.service = service
+        self.follow = follow
+        self.width_mode = width_mode
+        self.orientation = orientation
+        self.loaded: Loaded | None = None
+        self.inverted_from: FlameTree | None = None
+        self.pending: Any = None  # a newer profile announced while frozen
+        self.arrived_at: float | None = None  # monotonic time of the arrival being loaded
+        self.last_draw_latency: float | None = None
+        self.load_error: str | None = None
+        self._raw: dict[Path, tuple[tuple[int, float], Profile]] = {}
+
+    # -- layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title")
+        with Horizontal(id="main"):
+            yield FlameGraph(id="graph", orientation="flame" if self.orientation == "flame"
+                             else "icicle")
+            with Vertical(id="side"):
+                if self.base_path is not None:
+                    yield RegressionRanking(id="ranking")
+                    yield Static(id="vanished")
+                else:
+                    yield FunctionTable(id="functions")
+        yield Static(id="details")
+        yield Input(placeholder="regex, Enter to search, Esc to close", id="search")
+        yield ProgressBar(total=len(STAGES), show_eta=False, id="progress")
+        yield Static(id="status")
+        yield Footer()
+
+    @property
+    def graph(self) -> FlameGraph:
+        return self.query_one("#graph", FlameGraph)
+
+    def on_mount(self) -> None:
+        self.graph.focus()
+        self._set_title()
+        self.reload()
+
+    # -- loading ------------------------------------------------------------------------------
+
+    def reload(self, path: Path | None = None, keep_view: bool = True) -> None:
+        """Load (or re-derive) in a worker; the current graph stays usable meanwhile."""
+        if path is not None:
+            self.profile_path = path
+        bar = self.query_one("#progress", ProgressBar)
+        bar.remove_class("hidden")
+        bar.update(progress=0)
+        self._status(f"loading {self.profile_path.name} ...")
+        self._load(keep_view)
+
+    @work(thread=True, exclusive=True, group="profile-load")
+    def _load(self, keep_view: bool) -> None:
+        worker = get_current_worker()
+        t0 = time.perf_counter()
+
+        def stage(k: int) -> None:
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._progress, k)
+
+        try:
+            stage(0)
+            cur_raw = self._read(self.profile_path)
+            base_raw = self._read(self.base_path) if self.base_path is not None else None
+            t = cur_raw.sample_index(self.sample_type) if self.sample_type else (
+                cur_raw.default_index)
+            stage(1)
+            filt = {k: "|".join(f"(?:{v})" for v in vs) if vs else None
+                    for k, vs in self.filters.items()}
+            cur = apply_filters(cur_raw, **filt)
+            base = apply_filters(base_raw, **filt) if base_raw is not None else None
+            stage(2)
+            unit = cur.sample_types[t][1]
+            report = diff = None
+            if base is not None:
+                diff = diff_trees(base, cur, t, normalize=self.normalize)
+                tree = diff_flame_tree(diff, self.width_mode)
+            else:
+                tree = FlameTree.from_call_tree(cur.tree, t)
+            stage(3)
+            tree.warm()
+            stage(4)
+            if base is not None:
+                report = rank_regressions(base, cur, t)
+                rows: list[Any] = []
+            else:
+                rows = function_table(cur, t)
+        except UserError as exc:
+            self.app.call_from_thread(self._failed, str(exc))
+            return
+        except (ValueError, re.error) as exc:
+            self.app.call_from_thread(self._failed, f"{self.profile_path.name}: {exc}")
+            return
+        if worker.is_cancelled:
+            return
+        loaded = Loaded(self.profile_path, cur, base, t, tree, unit, rows, report, diff,
+                        time.perf_counter() - t0)
+        self.app.call_from_thread(self._apply, loaded, keep_view)
+
+    def _read(self, path: Path) -> Profile:
+        """Decode once per file version (sample-type switches and filters reuse it)."""
+        try:
+            st = path.stat()
+        except OSError as exc:
+            raise UserError(f"{path}: {exc.strerror or exc}") from None
+        sig = (st.st_size, st.st_mtime)
+        got = self._raw.get(path)
+        if got is not None and got[0] == sig:
+            return got[1]
+        prof = load_profile(path)
+        self._raw[path] = (sig, prof)
+        return prof
+
+    def preload(self, path: Path, prof: Profile) -> None:
+        """Hand over a profile already decoded (the CLI checks the file before the UI starts)."""
+        st = path.stat()
+        self._raw[path] = ((st.st_size, st.st_mtime), prof)
+
+    def _progress(self, k: int) -> None:
+        self.query_one("#progress", ProgressBar).update(progress=k)
+        self._status(f"{STAGES[k]} {self.profile_path.name} ...")
+
+    def _failed(self, message: str) -> None:
+        self.load_error = message
+        self.query_one("#progress", ProgressBar).add_class("hidden")
+        self._status(message, error=True)
+        self.app.log.warning(message)
+
+    def _apply(self, loaded: Loaded, keep_view: bool) -> None:
+        self.loaded = loaded
+        self.load_error = None
+        self.inverted_from = None
+        self.sample_type = loaded.cur.sample_types[loaded.sample_index][0]
+        graph = self.graph
+        diff_class = loaded.tree.extra.get("class") if loaded.diff is not None else None
+        graph.set_tree(loaded.tree, loaded.unit, keep_view=keep_view, diff_class=diff_class)
+        if loaded.report is not None:
+            self.query_one("#ranking", RegressionRanking).set_report(loaded.report)
+            self._show_vanished(loaded.tree)
+        else:
+            self.query_one("#functions", FunctionTable).set_rows(
+                loaded.rows, int(loaded.tree.total[0]), loaded.unit)
+        self.query_one("#progress", ProgressBar).add_class("hidden")
+        self._set_title()
+        if self.arrived_at is not None:
+            self.last_draw_latency = time.monotonic() - self.arrived_at
+            self.arrived_at = None
+        total = format_value(int(loaded.tree.total[0]), loaded.unit)
+        self._status(f"{loaded.path.name}: {len(loaded.tree)} nodes, total {total}")
+        if graph.search_pattern:
+            self._search_status()
+
+    def _show_vanished(self, tree: FlameTree) -> None:
+        gone = vanished_paths(tree, limit=6)
+        unit = self.loaded.unit if self.loaded else ""
+        lines = ["vanished paths (base only):" if gone else "vanished paths: none"]
+        for node, v in gone:
+            path = " > ".join(tree.names[f].rsplit(".", 1)[-1] for f in tree.path(node)[-3:])
+            lines.append(f"  {format_value(v, unit):>8}  {path}")
+        self.query_one("#vanished", Static).update("\n".join(lines))
+
+    # -- text lines ---------------------------------------------------------------------------
+
+    def _status(self, text: str, error: bool = False) -> None:
+        st = self.query_one("#status", Static)
+        st.update(text)
+        st.set_class(error, "error")
+
+    def _set_title(self) -> None:
+        parts = [f"profile {self.profile_path.name}"]
+        if self.base_path is not None:
+            parts.append(f"vs {self.base_path.name} (width: {self.width_mode})")
+        if self.loaded is not None:
+            name, unit = self.loaded.cur.sample_types[self.loaded.sample_index]
+            parts.append(f"{name} ({unit})")
+        for k, vs in self.filters.items():
+            if vs:
+                parts.append(f"{k}={'|'.join(vs)}")
+        if self.inverted_from is not None:
+            parts.append("callers of " + self.graph.flame.name(0) if self.graph.flame else "")
+        parts.append("following" if self.follow else "frozen")
+        if self.pending is not None:
+            parts.append(f"newer: {Path(self.pending.path).name} (z)")
+        self.query_one("#title", Static).update("  ·  ".join(parts))
+
+    def on_flame_graph_selected(self, event: FlameGraph.Selected) -> None:
+        self.query_one("#details", Static).update(self.graph.details())
+        tree = self.graph.flame
+        if tree is None or event.node is None:
+            return
+        name = tree.name(event.node)
+        for table in self.query(FunctionTable):
+            table.show_function(name)
+        for ranking in self.query(RegressionRanking):
+            ranking.show_function(name)
+
+    def on_flame_graph_zoomed(self, event: FlameGraph.Zoomed) -> None:
+        if self.graph.search_pattern:
+            self._search_status()
+
+    def on_function_table_function_chosen(self, event: FunctionTable.FunctionChosen) -> None:
+        """A row chosen in the table selects that function's widest frame in the graph."""
+        graph, tree = self.graph, self.graph.flame
+        if tree is None or graph.flame_layout is None:
+            return
+        if graph.selected is not None and tree.name(graph.selected) == event.name:
+            return
+        try:
+            f = list(tree.names).index(event.name)
+        except ValueError:
+            return
+        lay = graph.flame_layout
+        cands = [int(n) for n in lay.node if int(tree.frame[int(n)]) == f]
+        if cands:
+            graph.select(max(cands, key=lambda n: int(tree.total[n])))
+
+    def on_regression_ranking_function_chosen(
+        self, event: RegressionRanking.FunctionChosen
+    ) -> None:
+        self.on_function_table_function_chosen(event)
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.add_class("shown")
+        box.value = self.graph.search_pattern
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "search":
+            return
+        pattern = event.value.strip()
+        problem = compile_search(pattern) if pattern else None
+        if problem:
+            self._status(problem, error=True)
+            return
+        self.graph.set_search(pattern)
+        event.input.remove_class("shown")
+        self.graph.focus()
+        if pattern:
+            self._search_status()
+            self.graph.action_next_match(1)
+        else:
+            self._status("search cleared")
+
+    def _search_status(self) -> None:
+        got, total = self.graph.search_share()
+        share = 100 * got / total if total else 0.0
+        unit = self.loaded.unit if self.loaded else ""
+        self._status(f"/{self.graph.search_pattern}/ matches {share:.2f}% of the zoom "
+                     f"({format_value(got, unit)} of {format_value(total, unit)}); n/N to step")
+
+    def action_sample_type(self) -> None:
+        if self.loaded is None:
+            return
+        types = self.loaded.cur.sample_types
+        nxt = (self.loaded.sample_index + 1) % len(types)
+        self.sample_type = types[nxt][0]
+        self.reload()
+
+    def action_invert(self) -> None:
+        graph = self.graph
+        if self.inverted_from is not None:
+            back, self.inverted_from = self.inverted_from, None
+            graph.set_tree(back, graph.unit, keep_view=False,
+                           diff_class=back.extra.get("class"))
+            self._set_title()
+            return
+        tree = graph.flame
+        if tree is None or graph.selected is None or int(tree.frame[graph.selected]) < 0:
+            self._status("select a function first (the root has no callers)")
+            return
+        callers = callers_tree(tree, int(tree.frame[graph.selected]))
+        self.inverted_from = tree
+        graph.set_tree(callers, graph.unit, keep_view=False)
+        self._set_title()
+        self._status(f"callers of {callers.name(0)}: i to go back")
+
+    def action_filter(self, kind: str) -> None:
+        graph = self.graph
+        if graph.flame is None or graph.selected is None or graph.selected == 0:
+            self._status(f"select a frame to {kind}")
+            return
+        name = graph.flame.name(graph.selected)
+        self.filters[kind].append(_exact(name))
+        self._status(f"{kind} {name}")
+        self.reload(keep_view=kind != "focus")
+
+    def action_reset_filters(self) -> None:
+        if any(self.filters.values()):
+            self.filters = {k: [] for k in self.filters}
+            self.reload()
+
+    def action_width_mode(self) -> None:
+        if self.loaded is None or self.loaded.diff is None:
+            return
+        i = WIDTH_MODES.index(self.width_mode)
+        self.width_mode = WIDTH_MODES[(i + 1) % len(WIDTH_MODES)]
+        tree = diff_flame_tree(self.loaded.diff, self.width_mode)
+        tree.warm()
+        self.loaded.tree = tree
+        self.graph.set_tree(tree, self.loaded.unit, diff_class=tree.extra["class"])
+        self._set_title()
+
+    def action_toggle_table(self) -> None:
+        self.query_one("#side").toggle_class("hidden")
+        self.call_after_refresh(self.graph._relayout)
+
+    def action_switch_focus(self) -> None:
+        side = self.query_one("#side")
+        if self.graph.has_focus and not side.has_class("hidden"):
+            for t in self.query("#functions, #ranking"):
+                t.focus()
+                return
+        self.graph.focus()
+
+    def action_toggle_follow(self) -> None:
+        self.follow = not self.follow
+        if self.follow and self.pending is not None:
+            arrival, self.pending = self.pending, None
+            self.offer(arrival)
+        self._set_title()
+
+    def action_back(self) -> None:
+        box = self.query_one("#search", Input)
+        if box.has_class("shown"):
+            box.remove_class("shown")
+            self.graph.focus()
+            return
+        if self.inverted_from is not None:
+            self.action_invert()
+            return
+        if self.graph.search_pattern:
+            self.graph.set_search("")
+            self._status("search cleared")
+            return
+        self.action_close()
+
+    def action_close(self) -> None:
+        if len(self.app.screen_stack) > 2 or not isinstance(self.app, ProfileViewerApp):
+            self.app.pop_screen()
+        else:
+            self.app.exit(0)
+
+    # -- live profiles ------------------------------------------------------------------------
+
+    def offer(self, arrival: Any) -> None:
+        """A new profile arrived (a pprof_watch ProfileArrival or a pprof_fetch Capture).
+
+        Broken files are reported in the status line; a profile of another service is
+        ignored; with follow on it replaces the view (zoom kept by call path).
+        """
+        path = getattr(arrival, "path", None)
+        if path is None or not getattr(arrival, "ok", True):
+            err = getattr(arrival, "error", None) or "unreadable profile"
+            self._status(f"new profile not loaded: {err}", error=True)
+            return
+        svc = getattr(arrival, "service", None)
+        if self.service is not None and svc is not None and svc != self.service:
+            return
+        if not self.follow:
+            self.pending = arrival
+            self._set_title()
+            self._status(f"newer profile {Path(path).name}: z to follow")
+            return
+        self.arrived_at = getattr(arrival, "seen_at", None) or time.monotonic()
+        self.reload(Path(path))
+
+
+# ---- the standalone viewer -------------------------------------------------------------
+
+
+class ProfileViewerApp(App[int]):
+    """`warroom profile FILE`: the profile screen full size, following its folder."""
+
+    def __init__(self, screen: ProfileScreen, theme: str = "warroom",
+                 watch: bool = True) -> None:
+        super().__init__()
+        from tui.ui.theme import load_themes
+
+        self.themes = load_themes()
+        if theme not in self.themes:
+            raise UserError(f"unknown theme {theme!r} (available: {', '.join(self.themes)})")
+        for t in self.themes.values():
+            self.register_theme(t)
+        self.theme = theme
+        self.profile_screen = screen
+        self.watch_folder = watch
+        self._watcher: Any = None
+
+    def on_mount(self) -> None:
+        self.push_screen(self.profile_screen)
+        if self.watch_folder:
+            self.run_worker(self._watch(), exclusive=True, group="watch")
+
+    async def _watch(self) -> None:
+        from tui.sources.pprof_watch import PprofWatcher, ServicePattern
+
+        scr = self.profile_screen
+        path = scr.profile_path.resolve()
+        ok, service = ServicePattern().match(path.name)
+        pattern = "{service}-*.pb.gz" if ok and service else path.name
+        scr.service = service if ok else None
+        def on_profile(arrival: Any) -> None:
+            if arrival.kind == "existing":
+                return
+            if pattern == path.name or arrival.service == scr.service:
+                scr.offer(arrival)
+
+        self._watcher = PprofWatcher(path.parent, on_profile, pattern=pattern)
+        await self._watcher.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self._watcher.stop()
+
+
+def screen_from_args(args: argparse.Namespace) -> ProfileScreen:
+    path = Path(args.file)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    base = getattr(args, "base", None)
+    if base is not None and not Path(base).is_file():
+        raise UserError(f"{base}: no such file")
+    return ProfileScreen(
+        path, base,
+        sample_type=getattr(args, "sample_type", None),
+        focus=getattr(args, "focus", None),
+        ignore=getattr(args, "ignore", None),
+        hide=getattr(args, "hide", None),
+        normalize=bool(getattr(args, "normalize", False)),
+    )
+
+
+def run_profile_viewer(args: argparse.Namespace) -> int:
+    """Open the viewer full size; bad files fail before the terminal is taken over."""
+    path = Path(args.file)
+    screen = screen_from_args(args)
+    # Decode up front: a wrong path or a corrupt file is one line and exit 2, not a blank UI.
+    prof = load_profile(path)
+    if getattr(args, "sample_type", None):
+        prof.sample_index(args.sample_type)
+    for name in ("focus", "ignore", "hide"):
+        value = getattr(args, name, None)
+        if value and compile_search(value):
+            raise UserError(f"--{name}: {compile_search(value)}")
+    screen.preload(path, prof)
+    app = ProfileViewerApp(screen, theme=getattr(args, "theme", None) or "warroom")
+    app.run()
+    return int(app.return_code or 0)
+

@@ -1,0 +1,171 @@
+"""Side tables of the flame graph: functions (flat, cum, sortable) and the diff ranking.
+
+Both are DataTables keyed by function name, so the profile screen can move the cursor to the
+function selected in the graph, and select the function's widest frame in the graph when
+the cursor moves here (`FunctionChosen`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import DataTable
+
+from tui.core.pprof.flamegraph import format_value
+
+SORTS = ("flat", "cum", "name")
+
+
+def _pct(v: int, total: int) -> str:
+    return f"{100 * v / total:.2f}%" if total else "-"
+
+
+class FunctionTable(DataTable[Any]):
+    """Functions of the profile with flat and cum; `f`/`c`/`a` sort by flat, cum, name."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f", "sort('flat')", "by flat", show=False),
+        Binding("c", "sort('cum')", "by cum", show=False),
+        Binding("a", "sort('name')", "by name", show=False),
+    ]
+
+    class FunctionChosen(Message):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        self.rows_data: list[tuple[str, int, int, str]] = []
+        self.total = 0
+        self.unit = ""
+        self.sort_by = "flat"
+        self._quiet = False
+        self._echo: str | None = None
+
+    def on_mount(self) -> None:
+        self.add_column("flat", key="flat")
+        self.add_column("flat%", key="flatp")
+        self.add_column("cum", key="cum")
+        self.add_column("cum%", key="cump")
+        self.add_column("function", key="name")
+
+    def set_rows(self, rows: Sequence[Any], total: int, unit: str) -> None:
+        """`rows`: engine FunctionRow(name, flat, cum, inline, inline_label)."""
+        self.rows_data = [(r.name, int(r.flat), int(r.cum), getattr(r, "inline_label", ""))
+                          for r in rows]
+        self.total, self.unit = total, unit
+        self._fill()
+
+    def _fill(self) -> None:
+        key = {"flat": lambda r: (-abs(r[1]), r[0]), "cum": lambda r: (-abs(r[2]), r[0]),
+               "name": lambda r: (r[0], 0)}[self.sort_by]
+        self._quiet = True
+        self.clear()
+        for name, flat, cum, label in sorted(self.rows_data, key=key):
+            shown = f"{name} {label}" if label else name
+            self.add_row(
+                Text(format_value(flat, self.unit), justify="right"),
+                Text(_pct(flat, self.total), justify="right"),
+                Text(format_value(cum, self.unit), justify="right"),
+                Text(_pct(cum, self.total), justify="right"),
+                shown,
+                key=name if label != "(inline)" or not self._has(name) else f"{name}#inl",
+            )
+        self._quiet = False
+
+    def _has(self, key: str) -> bool:
+        try:
+            self.get_row_index(key)
+        except Exception:
+            return False
+        return True
+
+    def action_sort(self, column: str) -> None:
+        self.sort_by = column
+        current = self.current_name()
+        self._fill()
+        if current:
+            self.show_function(current)
+
+    def current_name(self) -> str | None:
+        if not self.row_count:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        return None if key is None else str(key).removesuffix("#inl")
+
+    def show_function(self, name: str) -> bool:
+        """Move the cursor to `name` without announcing it back to the graph."""
+        for key in (name, f"{name}#inl"):
+            if self._has(key):
+                self._echo = key  # the highlight event arrives later: do not echo it back
+                self.move_cursor(row=self.get_row_index(key), animate=False)
+                return True
+        return False
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        key = event.row_key.value
+        echo, self._echo = self._echo, None
+        if self._quiet or not self.has_focus or key is None or key == echo:
+            return
+        self.post_message(self.FunctionChosen(str(key).removesuffix("#inl")))
+
+
+class RegressionRanking(DataTable[Any]):
+    """The engine's regression ranking (share of cum, base -> current) beside a diff graph."""
+
+    class FunctionChosen(FunctionTable.FunctionChosen):
+        pass
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", **kwargs)
+        self._quiet = False
+        self._echo: str | None = None
+
+    def on_mount(self) -> None:
+        self.add_column("Δ cum", key="delta")
+        self.add_column("base", key="base")
+        self.add_column("now", key="cur")
+        self.add_column("p", key="p")
+        self.add_column("function", key="name")
+
+    def set_report(self, report: Any, limit: int = 200) -> None:
+        """`report`: engine RegressionReport; regressions first, then improvements."""
+        self._quiet = True
+        self.clear()
+        rows = sorted(report.rows + report.new, key=lambda r: -r.delta_cum_pp)[:limit]
+        for r in rows:
+            mark = "new " if r.status == "new" else ""
+            delta = Text(f"{r.delta_cum_pp:+.2f}pp", justify="right",
+                         style="bold" if r.significant else "dim")
+            self.add_row(
+                delta,
+                Text(f"{r.base_cum_pct:.2f}%", justify="right"),
+                Text(f"{r.cur_cum_pct:.2f}%", justify="right"),
+                Text(f"{r.p_value:.2g}", justify="right"),
+                Text(mark + r.name, style="bold" if r.significant else ""),
+                key=r.name,
+            )
+        self._quiet = False
+
+    def show_function(self, name: str) -> bool:
+        try:
+            idx = self.get_row_index(name)
+        except Exception:
+            return False
+        self._echo = name
+        self.move_cursor(row=idx, animate=False)
+        return True
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        key = event.row_key.value
+        echo, self._echo = self._echo, None
+        if self._quiet or not self.has_focus or key is None or key == echo:
+            return
+        self.post_message(self.FunctionChosen(str(key)))
