@@ -210,19 +210,19 @@ class DetectorConfig:
 class HttpAction:
     url: str
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str | Secret] = field(default_factory=dict)  # Secret: {env: NAME}
     json: Any = None
 
 
 @dataclass
 class ActionConfig:
-    exec: list[str] | None = None
+    exec: list[str | Secret] | None = None
     http: HttpAction | None = None
     timeout: Duration = Duration(120)
     confirm: Literal["none", "yes", "type"] | None = None  # None: per-action default
     dangerous: bool | None = None  # None: per-action default (rollback is dangerous)
     key: str | None = None
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str | Secret] = field(default_factory=dict)
     description: str | None = None
 
     def __post_init__(self) -> None:

@@ -183,3 +183,36 @@ def test_env_templates_checked(cfg):
     assert a.command_lines() == ["x", "env TARGET=svc", "env API_TOKEN=***"]
     bad = resolve_action(cfg2, "svc", "rollback", {"service": "a b"})
     assert bad.refusal and "'a b'" in bad.refusal
+
+
+def test_secrets_from_env_are_used_but_never_shown(monkeypatch):
+    monkeypatch.setenv("WR_TEST_TOKEN", "tok-very-secret")
+    cfg = parse_config(
+        "actions:\n"
+        "  rollback:\n"
+        "    exec: [deploy, {env: WR_TEST_TOKEN}, '{service}']\n"
+        "    env: {CI_TOKEN: {env: WR_TEST_TOKEN}, TARGET: '{service}'}\n"
+        "  hook:\n"
+        "    http:\n"
+        "      url: https://ci.example/x\n"
+        "      headers: {X-Custom: {env: WR_TEST_TOKEN}}\n"
+    )
+    a = resolve_action(cfg, "svc", "rollback")
+    assert a.argv == ("deploy", "tok-very-secret", "svc")
+    assert a.env == {"CI_TOKEN": "tok-very-secret", "TARGET": "svc"}
+    assert a.command_lines() == ["deploy '***' svc", "env CI_TOKEN=***", "env TARGET=svc"]
+    assert a.audit_fields()["argv"] == ["deploy", "***", "svc"]
+    assert "tok-very-secret" in a.secret_values()
+    h = resolve_action(cfg, "svc", "hook")
+    assert h.headers == {"X-Custom": "tok-very-secret"}
+    assert h.command_lines() == ["POST https://ci.example/x", "X-Custom: ***"]
+    refused = resolve_action(cfg, "svc", "rollback", {"service": "a b"})
+    assert refused.refusal and "tok-very-secret" not in repr(refused.argv)
+
+
+def test_missing_secret_env_is_a_config_error(monkeypatch):
+    from tui.config import ConfigError
+
+    monkeypatch.delenv("WR_TEST_NOPE", raising=False)
+    with pytest.raises(ConfigError, match=r"actions\.rollback\.exec\[1\]"):
+        parse_config("actions:\n  rollback:\n    exec: [deploy, {env: WR_TEST_NOPE}]\n")

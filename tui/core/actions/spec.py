@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tui.config import ActionConfig, Config, ServiceConfig
+from tui.config import ActionConfig, Config, Secret, ServiceConfig
 from tui.core.actions.redact import (
+    MASK,
     is_secret_name,
     redact_argv,
     redact_env,
@@ -85,13 +86,26 @@ class ResolvedAction:
     baseline_version: str | None = None
     refusal: str | None = None
     config_error: str | None = None
+    # Values that came from `{env: NAME}` / `{file: PATH}` secrets: always masked when shown.
+    secret_argv: frozenset[int] = frozenset()
+    secret_keys: frozenset[str] = frozenset()  # env variable and header names
 
     @property
     def title(self) -> str:
         return self.name.replace("_", " ")
 
     def redacted_argv(self) -> list[str]:
-        return redact_argv(self.argv)
+        shown = redact_argv(self.argv)
+        return [MASK if i in self.secret_argv else a for i, a in enumerate(shown)]
+
+    def redacted_env(self) -> dict[str, str]:
+        return {k: MASK if k in self.secret_keys else v for k, v in redact_env(self.env).items()}
+
+    def redacted_headers(self) -> dict[str, str]:
+        return {
+            k: MASK if k in self.secret_keys else v
+            for k, v in redact_headers(self.headers).items()
+        }
 
     def redacted_url(self) -> str | None:
         return None if self.url is None else redact_url(self.url)
@@ -100,11 +114,11 @@ class ResolvedAction:
         """The exact command or request, secrets masked: what the confirm dialog shows."""
         if self.kind == "exec":
             lines = [shlex.join(self.redacted_argv())]
-            lines += [f"env {k}={v}" for k, v in redact_env(self.env).items()]
+            lines += [f"env {k}={v}" for k, v in self.redacted_env().items()]
             return lines
         if self.kind == "http":
             lines = [f"{self.method} {self.redacted_url()}"]
-            lines += [f"{k}: {v}" for k, v in redact_headers(self.headers).items()]
+            lines += [f"{k}: {v}" for k, v in self.redacted_headers().items()]
             if self.json is not None:
                 import json as _json
 
@@ -125,14 +139,14 @@ class ResolvedAction:
     def secret_values(self) -> list[str]:
         """Raw values that were masked for display, to scrub from streamed output too."""
         secrets: list[str] = []
-        for raw, shown in zip(self.argv, self.redacted_argv(), strict=True):
+        for i, (raw, shown) in enumerate(zip(self.argv, self.redacted_argv(), strict=True)):
             if raw != shown:
-                secrets.append(raw.split("=", 1)[-1])
+                secrets.append(raw if i in self.secret_argv else raw.split("=", 1)[-1])
         for k, v in self.headers.items():
-            if redact_headers({k: v})[k] != v:
-                secrets.append(v.split(" ", 1)[-1])
+            if self.redacted_headers()[k] != v:
+                secrets.append(v if k in self.secret_keys else v.split(" ", 1)[-1])
         for k, v in self.env.items():
-            if redact_env({k: v})[k] != v:
+            if self.redacted_env()[k] != v:
                 secrets.append(v)
         if self.url:
             from urllib.parse import parse_qsl, urlsplit
@@ -185,7 +199,10 @@ def check_value(name: str, value: str | None, service: str) -> str:
     return value
 
 
-def _render(template: str, values: Mapping[str, str | None], service: str) -> str:
+def _render(template: str | Secret, values: Mapping[str, str | None], service: str) -> str:
+    """Substitute checked values; a secret is used as is (it is never a template)."""
+    if isinstance(template, Secret):
+        return template.reveal()
     names = _fields(template)
     checked = {n: check_value(n, values.get(n), service) for n in names}
     return template.format_map(checked)
@@ -307,14 +324,23 @@ def resolve_action(
         description=ac.description or "",
         **common,
     )
+    exec_ = list(ac.exec or [])
+    headers = dict(ac.http.headers) if ac.http else {}
+    base["secret_argv"] = frozenset(i for i, a in enumerate(exec_) if isinstance(a, Secret))
+    base["secret_keys"] = frozenset(
+        k for k, v in [*ac.env.items(), *headers.items()] if isinstance(v, Secret)
+    )
+    shown_argv = tuple(MASK if isinstance(a, Secret) else a for a in exec_)
+    shown_headers = {k: MASK if isinstance(v, Secret) else v for k, v in headers.items()}
     try:
-        templates = list(ac.exec or []) + list(ac.env.values())
+        templates = [t for t in [*exec_, *ac.env.values()] if isinstance(t, str)]
         if ac.http is not None:
-            templates += [ac.http.url, *ac.http.headers.values(), *_json_strings(ac.http.json)]
+            templates += [ac.http.url, *_json_strings(ac.http.json)]
+            templates += [v for v in headers.values() if isinstance(v, str)]
         used = sorted({n for t in templates for n in _fields(t)})
     except ValueError as exc:
         return ResolvedAction(
-            argv=tuple(ac.exec or ()), url=ac.http.url if ac.http else None,
+            argv=shown_argv, url=ac.http.url if ac.http else None,
             method=ac.http.method if ac.http else None, config_error=str(exc), **base,
         )
     try:
@@ -328,7 +354,7 @@ def resolve_action(
         return ResolvedAction(
             method=ac.http.method,
             url=_render(ac.http.url, values, svc_name),
-            headers={k: _render(v, values, svc_name) for k, v in ac.http.headers.items()},
+            headers={k: _render(v, values, svc_name) for k, v in headers.items()},
             json=_render_json(ac.http.json, values, svc_name),
             env={k: _render(v, values, svc_name) for k, v in ac.env.items()},
             values={n: str(values[n]) for n in used},
@@ -336,9 +362,8 @@ def resolve_action(
         )
     except _Refused as exc:
         return ResolvedAction(
-            argv=tuple(ac.exec or ()), url=ac.http.url if ac.http else None,
-            method=ac.http.method if ac.http else None,
-            headers=dict(ac.http.headers) if ac.http else {},
+            argv=shown_argv, url=ac.http.url if ac.http else None,
+            method=ac.http.method if ac.http else None, headers=shown_headers,
             refusal=str(exc), **base,
         )
 
