@@ -225,13 +225,26 @@ class FaultyPrometheus(LoopbackServer):
         self.requests = 0
         self.forms: list[dict[str, list[str]]] = []
         self.headers: list[dict[str, str]] = []
+        # (arrival, departure, form) per request, monotonic clock: to check overlap
+        self.spans: list[tuple[float, float, dict[str, list[str]]]] = []
+        self._lock = threading.Lock()
 
     def respond(self, h: _Handler) -> None:
-        self.requests += 1
+        t0 = time.monotonic()
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
-        self.forms.append(parse_qs(body.decode()))
-        self.headers.append({k.lower(): v for k, v in h.headers.items()})
+        form = parse_qs(body.decode())
+        with self._lock:
+            self.requests += 1
+            self.forms.append(form)
+            self.headers.append({k.lower(): v for k, v in h.headers.items()})
+        try:
+            self._answer(h, body)
+        finally:
+            with self._lock:
+                self.spans.append((t0, time.monotonic(), form))
+
+    def _answer(self, h: _Handler, body: bytes) -> None:
         mode = self.mode
         if mode == "500":
             h.send_body(500, b"internal server error\n", "text/plain")
