@@ -165,6 +165,8 @@ class ProfileScreen(Screen[None]):
         return self.query_one("#graph", FlameGraph)
 
     def on_mount(self) -> None:
+        if self.app.size.width < 100:  # an 80-column SSH session: the graph gets the width
+            self.query_one("#side").add_class("hidden")
         self.graph.focus()
         self._set_title()
         self.reload()

@@ -1,0 +1,65 @@
+"""Snapshots of the profile screen: 80x24 in the 16-colour bastion theme, 200x60 default.
+
+Update after an intended change with `pytest tests/ui/test_flame_snapshots.py --snapshot-update`
+and review the SVGs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tui.ui.screens.profile_viewer import ProfileScreen, ProfileViewerApp
+
+FIX = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "pprof"
+
+
+async def _wait_loaded(pilot) -> None:
+    scr = pilot.app.profile_screen
+    for _ in range(400):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if scr.loaded is not None and not scr.workers:
+            break
+    await pilot.pause()
+
+
+def test_flame_80x24_bastion(snap_compare) -> None:
+    app = ProfileViewerApp(ProfileScreen(FIX / "cpu_regexp.pb.gz"), theme="bastion", watch=False)
+
+    async def run_before(pilot) -> None:
+        await _wait_loaded(pilot)
+        await pilot.press("down", "down", "down")
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_flame_search_200x60(snap_compare) -> None:
+    app = ProfileViewerApp(ProfileScreen(FIX / "cpu_regexp.pb.gz"), theme="warroom", watch=False)
+
+    async def run_before(pilot) -> None:
+        await _wait_loaded(pilot)
+        await pilot.press("slash", *"machine", "enter")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(200, 60), run_before=run_before)
+
+
+def test_diff_flame_200x60(snap_compare) -> None:
+    scr = ProfileScreen(FIX / "cpu_json_gogc5.pb.gz", FIX / "cpu_json_gogc100.pb.gz")
+    app = ProfileViewerApp(scr, theme="warroom", watch=False)
+
+    async def run_before(pilot) -> None:
+        await _wait_loaded(pilot)
+
+    assert snap_compare(app, terminal_size=(200, 60), run_before=run_before)
+
+
+def test_diff_flame_80x24_bastion(snap_compare) -> None:
+    scr = ProfileScreen(FIX / "cpu_json_gogc5.pb.gz", FIX / "cpu_json_gogc100.pb.gz",
+                        orientation="flame")
+    app = ProfileViewerApp(scr, theme="bastion", watch=False)
+
+    async def run_before(pilot) -> None:
+        await _wait_loaded(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
