@@ -256,6 +256,22 @@ def test_warming_up_far_above_the_stored_baseline_sustains_once():
     assert [ev.state for _, ev in evs] == [RECOVERED]
 
 
+def test_stored_baselines_from_the_baseline_store(tmp_path):
+    from tui.core.baseline.snapshot import build_snapshot
+    from tui.core.baseline.store import BaselineStore
+
+    store = BaselineStore(tmp_path)
+    store.save(build_snapshot("api", {"p99": [0.1, 0.12, math.nan, 0.08, 0.1]}, step=15.0))
+    store.save(build_snapshot("web", {"qps": [10.0, 11.0]}, step=15.0))
+    tracker = SpikeTracker(DetectorConfig())
+    assert tracker.load_baselines(store) == {"api": pytest.approx(0.1)}
+    ev = tracker.observe("api", 0.0, 0.35)
+    assert ev is not None and ev.state == GLITCH and ev.baseline == pytest.approx(0.1)
+    assert tracker.observe("web", 0.0, 0.35) is None  # no stored p99: silent warm-up
+    tracker.set_baseline("api", None)
+    assert tracker.observe("api", 1.0, 0.35) is None
+
+
 def test_min_delta_keeps_fast_services_quiet():
     """2 ms -> 6 ms is 3x but only 4 ms: under the 5 ms minimum delta."""
     tracker = SpikeTracker(DetectorConfig())

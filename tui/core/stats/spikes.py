@@ -38,6 +38,7 @@ from tui.errors import UserError
 
 if TYPE_CHECKING:
     from tui.config import Config, DetectorConfig
+    from tui.core.baseline.store import BaselineStore
 
 OK = "OK"
 GLITCH = "GLITCH"
@@ -198,12 +199,38 @@ class SpikeTracker:
             for name, c in (per_service or {}).items()
         }
         self._series: dict[str, _Series] = {}
+        self._stored: dict[str, float] = {}  # stored baseline P99 per service, for warm-up
 
     @classmethod
     def from_config(cls, cfg: Config) -> SpikeTracker:
         """Global `detector` settings, overridden wholesale by `services[].detector`."""
         per = {s.name: s.detector for s in cfg.services if s.detector is not None}
         return cls(cfg.detector, per)
+
+    def set_baseline(self, service: str, p99: float | None) -> None:
+        """The stored baseline P99 (seconds) to judge warm-up points against; None clears it.
+
+        Used whenever `observe` is not given `baseline_p99` itself.
+        """
+        if p99 is not None and p99 > 0 and math.isfinite(p99):
+            self._stored[service] = float(p99)
+        else:
+            self._stored.pop(service, None)
+
+    def load_baselines(self, store: BaselineStore) -> dict[str, float]:
+        """Set each service's stored baseline to the median P99 of its current snapshot."""
+        loaded: dict[str, float] = {}
+        for service in store.services():
+            snap = store.current(service)
+            values = sorted(
+                v for v in (snap.signals.get("p99", []) if snap is not None else [])
+                if v > 0 and math.isfinite(v)
+            )
+            if values:
+                n, h = len(values), len(values) // 2
+                loaded[service] = values[h] if n % 2 else 0.5 * (values[h - 1] + values[h])
+                self.set_baseline(service, loaded[service])
+        return loaded
 
     def settings(self, service: str) -> _Settings:
         return self._per_service.get(service, self._default)
@@ -268,6 +295,8 @@ class SpikeTracker:
         base = s.base
         n = len(base)
         if n < MIN_BASELINE_POINTS:
+            if baseline_p99 is None:
+                baseline_p99 = self._stored.get(service)
             return self._warming(s, cfg, t, service, lx, value, saturated, confident,
                                  baseline_p99)
 
