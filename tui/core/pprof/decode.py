@@ -20,13 +20,25 @@ import numpy as np
 from google.protobuf.message import DecodeError
 
 from tui.core.pprof import schema
-from tui.core.pprof.model import EMPTY_LABELS, LabelSet, Profile
+from tui.core.pprof.model import LabelSets, Profile
 from tui.errors import UserError
 
 # sentinel record placed after every sample: location_id = 2**64-1, value = INT64_MIN, label = b""
 _LOC_SENTINEL = np.uint64(2**64 - 1)
 _VAL_SENTINEL = np.int64(-(2**63))
-_SEP = b"\x08" + b"\xff" * 9 + b"\x01" + b"\x10" + b"\x80" * 9 + b"\x01" + b"\x1a\x00"
+# ... and a marker label whose key is INT64_MIN + 1
+_SEP = (
+    b"\x08"
+    + b"\xff" * 9
+    + b"\x01"
+    + b"\x10"
+    + b"\x80" * 9
+    + b"\x01"
+    + b"\x1a\x0b\x08"
+    + b"\x81"
+    + b"\x80" * 8
+    + b"\x01"
+)
 
 
 def load_profile(path_or_bytes: str | os.PathLike[str] | bytes, name: str | None = None) -> Profile:
@@ -216,7 +228,7 @@ def decode_proto(data: bytes, label: str) -> Profile:
         raise UserError(f"{label}: duplicate location id {dup}")
 
     # samples
-    flat_locs, sample_off, values, label_blobs, nsamples = _decode_samples(fp, ntypes, label)
+    flat_locs, sample_off, values, label_cols, nsamples = _decode_samples(fp, ntypes, label)
     if flat_locs.shape[0]:
         pos = np.searchsorted(sorted_ids, flat_locs)
         pos_c = np.minimum(pos, max(nloc - 1, 0))
@@ -229,7 +241,7 @@ def decode_proto(data: bytes, label: str) -> Profile:
         loc_idx = np.zeros(0, dtype=np.int32)
 
     stack_of, stack_start, stack_locs = intern_sequences(loc_idx, sample_off)
-    labelsets, labels_of = _labelsets(label_blobs, nsamples, st, label)
+    labelsets, labels_of = _labelsets(label_cols, nsamples, st, label)
     row_stack, row_labels, vals, row_abs = aggregate_rows(
         stack_of, labels_of, len(labelsets), values
     )
@@ -272,13 +284,17 @@ def decode_proto(data: bytes, label: str) -> Profile:
     )
 
 
+def _label_arrays_empty(n: int) -> tuple[np.ndarray, ...]:
+    z = np.zeros(0, dtype=np.int64)
+    return np.zeros(n + 1, dtype=np.int64), z, z, z, z
+
+
 def _decode_samples(
     fp: object, ntypes: int, label: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[bytes], int]:
-    """All samples at once: flat location ids, per-sample offsets, values [n, T], label blobs.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...], int]:
+    """All samples at once: flat location ids, per-sample offsets, values [n, T], labels.
 
-    label blobs: one list entry per sample, the concatenated Label records of that sample
-    (b"" when it has none).
+    labels: (offsets[n + 1], key, str, num, unit) — every label of every sample as columns.
     """
     blobs = fp.sample  # type: ignore[attr-defined]
     n = len(blobs)
@@ -287,7 +303,7 @@ def _decode_samples(
             np.zeros(0, np.uint64),
             np.zeros(1, np.int64),
             np.zeros((0, ntypes), np.int64),
-            [],
+            _label_arrays_empty(0),
             0,
         )
     joined = _SEP.join(blobs) + _SEP
@@ -295,16 +311,17 @@ def _decode_samples(
         flat = schema.FlatSample.FromString(joined)
     except DecodeError as exc:
         raise UserError(f"{label}: corrupt sample in profile ({exc})") from None
+    del joined
     locs = np.array(flat.location_id, dtype=np.uint64)
     vals = np.array(flat.value, dtype=np.int64)
-    lab = flat.label
     loc_sent = np.flatnonzero(locs == _LOC_SENTINEL)
     val_sent = np.flatnonzero(vals == _VAL_SENTINEL)
     ok = loc_sent.shape[0] == n and val_sent.shape[0] == n
     if ok:
         expect = np.arange(1, n + 1, dtype=np.int64) * (ntypes + 1) - 1
         ok = bool(np.array_equal(val_sent, expect))
-    if not ok:
+    labels = _flat_labels(list(flat.label), n) if ok else None
+    if labels is None:
         return _decode_samples_slow(fp, ntypes, label)
     # offsets into the location array once the sentinels are removed
     counts = np.diff(np.concatenate(([-1], loc_sent))) - 1
@@ -316,58 +333,67 @@ def _decode_samples(
     vkeep = np.ones(vals.shape[0], dtype=bool)
     vkeep[val_sent] = False
     values = vals[vkeep].reshape(n, ntypes)
-    nlab = len(lab)
-    if nlab == n:
-        label_blobs: list[bytes] = [b""] * n
-    else:
-        grouped = _group_labels(list(lab), n)
-        if grouped is None:
-            return _decode_samples_slow(fp, ntypes, label)
-        label_blobs = grouped
-    return flat_locs, off, values, label_blobs, n
+    return flat_locs, off, values, labels, n
 
 
-def _group_labels(lab: list[bytes], n: int) -> list[bytes] | None:
-    out: list[bytes] = []
-    cur: list[bytes] = []
-    for b in lab:
-        if b:
-            cur.append(b)
-        else:
-            out.append(_encode_labels(cur) if cur else b"")
-            cur = []
-    if cur or len(out) != n:
+_L_SENT = -(2**63)
+_L_MARK = -(2**63) + 1
+_LABEL_SEP = b"".join(bytes([tag]) + b"\x80" * 9 + b"\x01" for tag in (0x08, 0x10, 0x18, 0x20))
+
+
+def _field_values(arr: np.ndarray, nitems: int) -> np.ndarray | None:
+    """Per item, the last value before each sentinel (0 when the field was absent)."""
+    seps = np.flatnonzero(arr == _L_SENT)
+    if seps.shape[0] != nitems:
         return None
+    prev = np.concatenate(([-1], seps[:-1]))
+    present = seps - 1 > prev
+    out = np.zeros(nitems, dtype=np.int64)
+    out[present] = arr[seps[present] - 1]
     return out
 
 
-def _encode_labels(parts: list[bytes]) -> bytes:
-    """Re-wrap label records as a Sample.label field run (tag 3, length-delimited)."""
-    out = bytearray()
-    for p in parts:
-        out += b"\x1a"
-        ln = len(p)
-        while ln >= 0x80:
-            out.append((ln & 0x7F) | 0x80)
-            ln >>= 7
-        out.append(ln)
-        out += p
-    return bytes(out)
+def _flat_labels(lab: list[bytes], n: int) -> tuple[np.ndarray, ...] | None:
+    """Every label record (plus one marker per sample) parsed in one go into columns."""
+    if len(lab) == n:  # only the per-sample markers: no labels at all
+        return _label_arrays_empty(n)
+    joined = _LABEL_SEP.join(lab) + _LABEL_SEP
+    try:
+        fl = schema.FlatLabel.FromString(joined)
+    except DecodeError:
+        return None
+    m = len(lab)
+    cols = []
+    for arr in (fl.key, fl.str, fl.num, fl.num_unit):
+        v = _field_values(np.array(arr, dtype=np.int64), m)
+        if v is None:
+            return None
+        cols.append(v)
+    key, sval, num, unit = cols
+    marks = np.flatnonzero(key == _L_MARK)
+    if marks.shape[0] != n:
+        return None
+    # label i belongs to the sample whose marker comes after it
+    off = np.zeros(n + 1, dtype=np.int64)
+    off[1:] = marks - np.arange(n)
+    keep = key != _L_MARK
+    return off, key[keep], sval[keep], num[keep], unit[keep]
 
 
 def _decode_samples_slow(
     fp: object, ntypes: int, label: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[bytes], int]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...], int]:
     """Per-sample decoding, used only when the sentinel fast path cannot be trusted."""
     blobs = list(fp.sample)  # type: ignore[attr-defined]
     n = len(blobs)
     locs: list[int] = []
     off = np.zeros(n + 1, dtype=np.int64)
     values = np.zeros((n, ntypes), dtype=np.int64)
-    label_blobs: list[bytes] = []
+    loff = np.zeros(n + 1, dtype=np.int64)
+    cols: list[list[int]] = [[], [], [], []]
     for i, b in enumerate(blobs):
         try:
-            smp = schema.FlatSample.FromString(b)
+            smp = schema.Sample.FromString(b)
         except DecodeError as exc:
             raise UserError(f"{label}: corrupt sample {i} in profile ({exc})") from None
         locs.extend(smp.location_id)
@@ -378,48 +404,55 @@ def _decode_samples_slow(
                 f"{label}: sample {i} has {len(v)} values but the profile has {ntypes} sample types"
             )
         values[i] = v
-        label_blobs.append(_encode_labels(list(smp.label)) if len(smp.label) else b"")
-    return np.asarray(locs, dtype=np.uint64), off, values, label_blobs, n
+        for lb in smp.label:
+            cols[0].append(lb.key)
+            cols[1].append(lb.str)
+            cols[2].append(lb.num)
+            cols[3].append(lb.num_unit)
+        loff[i + 1] = len(cols[0])
+    arrs = tuple(np.asarray(c, dtype=np.int64) for c in cols)
+    return np.asarray(locs, dtype=np.uint64), off, values, (loff, *arrs), n
 
 
 def _labelsets(
-    blobs: list[bytes], n: int, st: list[str], label: str
-) -> tuple[list[LabelSet], np.ndarray]:
-    """Intern label blobs into LabelSets; labelset 0 is always the empty set."""
-    labelsets: list[LabelSet] = [EMPTY_LABELS]
-    if n == 0:
-        return labelsets, np.zeros(0, dtype=np.int32)
-    blob_id: dict[bytes, int] = {b"": 0}
-    ids = np.fromiter((blob_id.setdefault(b, len(blob_id)) for b in blobs), dtype=np.int64, count=n)
-    set_index: dict[LabelSet, int] = {EMPTY_LABELS: 0}
-    blob_to_set = np.zeros(len(blob_id), dtype=np.int32)
-    for b, bid in blob_id.items():
-        if not b:
-            continue
-        try:
-            smp = schema.Sample.FromString(b)
-        except DecodeError as exc:
-            raise UserError(f"{label}: corrupt sample label ({exc})") from None
-        strs: dict[str, list[str]] = {}
-        nums: dict[str, list[tuple[int, str]]] = {}
-        for lb in smp.label:
-            key = _strings(st, lb.key, label, "label key")
-            if lb.str:
-                strs.setdefault(key, []).append(_strings(st, lb.str, label, "label value"))
-            else:
-                unit = _strings(st, lb.num_unit, label, "label unit") if lb.num_unit else ""
-                nums.setdefault(key, []).append((int(lb.num), unit))
-        ls = LabelSet(
-            tuple(sorted((k, tuple(v)) for k, v in strs.items())),
-            tuple(sorted((k, tuple(v)) for k, v in nums.items())),
-        )
-        idx = set_index.get(ls)
-        if idx is None:
-            idx = len(labelsets)
-            set_index[ls] = idx
-            labelsets.append(ls)
-        blob_to_set[bid] = idx
-    return labelsets, blob_to_set[ids]
+    labels: tuple[np.ndarray, ...], n: int, st: list[str], label: str
+) -> tuple[LabelSets, np.ndarray]:
+    """Intern per-sample label sequences; labelset 0 is always the empty set."""
+    off, key, sval, num, unit = labels
+    nst = len(st)
+    for what, col in (("label key", key), ("label value", sval), ("label unit", unit)):
+        if col.shape[0] and (int(col.min()) < 0 or int(col.max()) >= nst):
+            raise UserError(f"{label}: {what} refers to a string outside the string table")
+    if key.shape[0] == 0:
+        empty = LabelSets(st, np.zeros(2, np.int64), key, sval, num, unit)
+        return empty, np.zeros(n, dtype=np.int32)
+    # a sample's label sequence as 4 ints per label; intern the sequences
+    quads = np.stack([key, sval, num, unit], axis=1).reshape(-1)
+    ids, uoff, _ = intern_sequences(quads, off * 4)
+    # make the empty sequence id 0
+    lens = np.diff(off)
+    empty_ids = np.unique(ids[lens == 0])
+    nuniq = int(uoff.shape[0] - 1)
+    remap = np.arange(nuniq, dtype=np.int64)
+    if empty_ids.shape[0]:
+        e = int(empty_ids[0])
+        remap = np.where(remap < e, remap + 1, remap)
+        remap[e] = 0
+    else:
+        remap = remap + 1
+    ids = remap[ids].astype(np.int32)
+    # representative sample of each set -> its label rows
+    nsets = int(remap.max()) + 1 if not empty_ids.shape[0] else nuniq
+    rep = np.full(nsets, -1, dtype=np.int64)
+    rep[ids[::-1]] = np.arange(n - 1, -1, -1)
+    rep_lens = np.where(rep >= 0, lens[np.maximum(rep, 0)], 0)
+    rep_lens[0] = 0
+    start = np.zeros(nsets + 1, dtype=np.int64)
+    np.cumsum(rep_lens, out=start[1:])
+    within = np.arange(int(start[-1]), dtype=np.int64) - np.repeat(start[:-1], rep_lens)
+    rows = np.repeat(off[np.maximum(rep, 0)], rep_lens) + within
+    sets = LabelSets(st, start, key[rows], sval[rows], num[rows], unit[rows])
+    return sets, ids
 
 
 # ---- generic interning ---------------------------------------------------------------------

@@ -52,7 +52,11 @@ def encode_cpu_profile(
                     fn_id = functions[(name, filename)] = len(functions) + 1
                     fn = prof.function.add()
                     fn.id, fn.name, fn.system_name, fn.filename = (
-                        fn_id, s(name), s(name), s(filename))
+                        fn_id,
+                        s(name),
+                        s(name),
+                        s(filename),
+                    )
                 loc_id = locations[frame] = len(locations) + 1
                 loc = prof.location.add()
                 loc.id = loc_id

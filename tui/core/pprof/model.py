@@ -45,6 +45,62 @@ class LabelSet:
 EMPTY_LABELS = LabelSet()
 
 
+class LabelSets:
+    """Label sets stored as columns, materialised as LabelSet objects only when asked.
+
+    Set i holds label rows `rows[start[i]:start[i + 1]]`; a row is (key, str, num, unit) as
+    string-table indices (str 0 = numeric label). Set 0 is the empty set.
+    """
+
+    def __init__(
+        self,
+        strings: list[str],
+        start: np.ndarray,
+        key: np.ndarray,
+        sval: np.ndarray,
+        num: np.ndarray,
+        unit: np.ndarray,
+    ):
+        self.strings = strings
+        self.start = start
+        self.key = key
+        self.sval = sval
+        self.num = num
+        self.unit = unit
+        self._cache: dict[int, LabelSet] = {}
+
+    def __len__(self) -> int:
+        return int(self.start.shape[0] - 1)
+
+    def __getitem__(self, i: int) -> LabelSet:
+        got = self._cache.get(i)
+        if got is None:
+            st = self.strings
+            strs: dict[str, list[str]] = {}
+            nums: dict[str, list[tuple[int, str]]] = {}
+            for r in range(int(self.start[i]), int(self.start[i + 1])):
+                k = st[int(self.key[r])]
+                if self.sval[r]:
+                    strs.setdefault(k, []).append(st[int(self.sval[r])])
+                else:
+                    nums.setdefault(k, []).append((int(self.num[r]), st[int(self.unit[r])]))
+            got = LabelSet(
+                tuple(sorted((k, tuple(v)) for k, v in strs.items())),
+                tuple(sorted((k, tuple(v)) for k, v in nums.items())),
+            )
+            self._cache[i] = got
+        return got
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return (self[i] for i in range(len(self)))
+
+    def __add__(self, other: object) -> list[LabelSet]:
+        return list(self) + list(other)  # type: ignore[call-overload]
+
+    def __radd__(self, other: object) -> list[LabelSet]:
+        return list(other) + list(self)  # type: ignore[call-overload]
+
+
 class Frames:
     """Interned frames, sorted by (name, file, inline) so that sibling order is by name."""
 
@@ -191,7 +247,7 @@ class Profile:
     row_stack: np.ndarray
     row_labels: np.ndarray
     values: np.ndarray
-    labelsets: list[LabelSet]
+    labelsets: list[LabelSet] | LabelSets
     row_abs: np.ndarray | None = None
     row_base: np.ndarray | None = None
     # header

@@ -12,6 +12,8 @@ Two extra wire-compatible views make large profiles fast:
   sample blobs with a sentinel record between them and parses the whole run as ONE
   `FlatSample`; protobuf concatenates repeated fields, so one parse yields every location id
   and value of every sample, and the sentinels mark the sample boundaries.
+- `FlatLabel` is `Label` with every field repeated: all labels of all samples, joined with a
+  sentinel label, parse in one go the same way.
 """
 
 from __future__ import annotations
@@ -51,6 +53,12 @@ _MESSAGES: dict[str, list[tuple[str, int, int, int, str | None]]] = {
         ("location_id", 1, _UINT64, _REP, None),
         ("value", 2, _INT64, _REP, None),
         ("label", 3, _BYTES, _REP, None),
+    ],
+    "FlatLabel": [
+        ("key", 1, _INT64, _REP, None),
+        ("str", 2, _INT64, _REP, None),
+        ("num", 3, _INT64, _REP, None),
+        ("num_unit", 4, _INT64, _REP, None),
     ],
     "Mapping": [
         ("id", 1, _UINT64, _OPT, None),
@@ -134,6 +142,7 @@ _CLASSES = _build()
 Profile: Any = _CLASSES["Profile"]
 FastProfile: Any = _CLASSES["FastProfile"]
 FlatSample: Any = _CLASSES["FlatSample"]
+FlatLabel: Any = _CLASSES["FlatLabel"]
 Sample: Any = _CLASSES["Sample"]
 Label: Any = _CLASSES["Label"]
 Location: Any = _CLASSES["Location"]
