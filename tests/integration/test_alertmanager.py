@@ -233,7 +233,10 @@ async def test_spikes_pushed_as_alerts_and_resolved_on_recovery(am_url):
         alerts = await src.refresh_once() or []
         assert len(alerts) == 1 and alerts[0].state == "active"
         src.submit_spike(SpikeEvent(t0 + 5, service, "p99", GLITCH, 0.9, 0.3, 3.0))
-        src.submit_spike(SpikeEvent(t0 + 9, service, "p99", RECOVERED, 0.1, 0.1, 1.0))
+        # the hub hands out record lines: those are accepted too (other types ignored)
+        src.submit_spike({"t": t0 + 8, "type": "point", "service": service, "value": 1.0})
+        src.submit_spike(SpikeEvent(t0 + 9, service, "p99", RECOVERED, 0.1, 0.1, 1.0)
+                         .to_record())
         alerts = await src.refresh_once() or []
         # the SUSTAINED alert is resolved (gone from the list), the GLITCH one fires alone
         assert [(a.name, a.labels["severity"]) for a in alerts] == [

@@ -329,6 +329,10 @@ def test_record_line_has_exactly_the_documented_keys():
         "t": 12.5, "type": "spike", "service": "api", "signal": "p99",
         "state": SUSTAINED, "value": 0.3, "baseline": 0.1,
     }
+    back = SpikeEvent.from_record(ev.to_record())
+    assert (back.t, back.service, back.state, back.value, back.baseline) == (
+        12.5, "api", SUSTAINED, 0.3, 0.1)
+    assert back.ratio == pytest.approx(3.0)
 
 
 @settings(max_examples=60, deadline=None)

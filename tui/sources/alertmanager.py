@@ -21,7 +21,7 @@ import re
 import socket
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -344,10 +344,17 @@ class AlertmanagerSource:
 
     # --- warroom's spikes as alerts -----------------------------------------------------
 
-    def submit_spike(self, event: SpikeEvent) -> None:
-        """Queue a spike to push (no-op unless push_spikes); never blocks the caller."""
+    def submit_spike(self, event: SpikeEvent | Mapping[str, Any]) -> None:
+        """Queue a spike (a SpikeEvent or a hub `{"type": "spike"}` record) to push.
+
+        A no-op unless push_spikes; never blocks the caller.
+        """
         if not self.cfg.push_spikes:
             return
+        if isinstance(event, Mapping):
+            if event.get("type") != "spike":
+                return
+            event = SpikeEvent.from_record(event)
         self._pending.append(event)
         self._wake.set()
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, insort
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +79,14 @@ class SpikeEvent:
     saturated: bool = False  # value is a lower bound (quantile in the +Inf bucket)
     low_confidence: bool = False  # too few observations behind the value
     z: float | None = None  # robust z-score, None when judged against a stored baseline
+
+    @classmethod
+    def from_record(cls, rec: Mapping[str, Any]) -> SpikeEvent:
+        """Back from a record line (ratio recomputed; flags are not in the line)."""
+        value, baseline = float(rec["value"]), float(rec["baseline"])
+        return cls(float(rec["t"]), str(rec["service"]), str(rec.get("signal", "p99")),
+                   str(rec["state"]), value, baseline,
+                   value / baseline if baseline > 0 else math.inf)
 
     def to_record(self) -> dict[str, Any]:
         """The `warroom record` line for this event (exactly the documented keys)."""
