@@ -1,0 +1,141 @@
+"""`warroom check` as a real process against the real Prometheus (session fixture), a record
+file and real pprof profiles: exit 0 when the live window matches the baseline, 1 on a
+REGRESSION, 2 when the source is unreachable or the input is bad."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.servers import free_port, wait_for_scrape
+from tui.core.baseline import BaselineStore, build_snapshot
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+PPROF = Path("/work/shared/fixtures/pprof")
+if not PPROF.is_dir():
+    PPROF = ROOT.parent / "shared" / "fixtures" / "pprof"
+
+
+def warroom(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=120)
+
+
+def write_config(tmp: Path, url: str) -> Path:
+    cfg = tmp / "warroom.yaml"
+    cfg.write_text(f"""
+prometheus:
+  url: "{url}"
+otlp: {{http: "", grpc: ""}}
+refresh: 1s
+rate_window: 5s
+window: 20s
+baseline:
+  dir: {tmp / "baselines"}
+services:
+  - name: lat
+    version: v7
+    prometheus:
+      latency_histogram: wr_lat
+      error_ratio: sum(rate(wr_errors_total[5s])) / sum(rate(wr_requests_total[5s]))
+""")
+    return cfg
+
+
+def test_live_window_against_prometheus_baseline(prometheus: str, tmp_path: Path) -> None:
+    # at least 15 s of scrapes so the 20 s window holds enough steps on both sides
+    wait_for_scrape(prometheus, "count_over_time(wr_lat_count[20s]) >= 15", timeout=30)
+    cfg = write_config(tmp_path, prometheus)
+    r = warroom("baseline", "refresh", "lat", "-c", str(cfg), "--no-profile")
+    assert r.returncode == 0, r.stderr
+    assert "version v7" in r.stdout
+    r = warroom("check", "-c", str(cfg), "--format", "json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads(r.stdout)
+    (svc,) = doc["services"]
+    rows = {row["name"]: row for row in svc["rows"]}
+    assert set(rows) >= {"p50", "p95", "p99", "qps", "error_ratio"}
+    assert rows["p99"]["verdict"] == "EQUIVALENT"  # saturated at 0.2 on both sides
+    assert rows["p99"]["base"]["median"] == pytest.approx(0.2)
+    assert rows["p99"]["current"]["n"] >= 10
+    assert doc["regression"] is False
+
+
+def test_live_regression_exits_1(prometheus: str, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, prometheus)
+    # a baseline from a faster past: p99 0.1 s with a little noise; live p99 is 0.2 s
+    base = build_snapshot("lat", {"p99": [0.1 + 0.001 * (i % 5) for i in range(30)],
+                                  "qps": [100.0 + (i % 3) for i in range(30)]},
+                          step=1, version="v6", taken_by="test")
+    BaselineStore(tmp_path / "baselines").save(base)
+    r = warroom("check", "-c", str(cfg), "--service", "lat")
+    assert r.returncode == 1, r.stdout + r.stderr
+    line = next(x for x in r.stdout.splitlines() if x.startswith("p99"))
+    assert "REGRESSION" in line and "+9" in line  # about +95%
+    assert r.stdout.rstrip().endswith("check: REGRESSION")
+    md = warroom("check", "-c", str(cfg), "--format", "md")
+    assert md.returncode == 1 and "| p99 |" in md.stdout
+
+
+def test_unreachable_prometheus_exits_2(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, f"http://127.0.0.1:{free_port()}")
+    base = build_snapshot("lat", {"p99": [0.1] * 10}, step=1, taken_by="t")
+    BaselineStore(tmp_path / "baselines").save(base)
+    r = warroom("check", "-c", str(cfg))
+    assert r.returncode == 2
+    assert r.stderr.startswith("warroom: prometheus http://127.0.0.1:")
+    assert "Traceback" not in r.stderr and r.stderr.count("\n") == 1
+
+
+def _record(path: Path, service: str, p99: float) -> None:
+    with path.open("w") as f:
+        for i in range(40):
+            for sig, v in (("p99", p99 * (1 + 0.01 * (i % 4))), ("qps", 200.0 + i % 3)):
+                f.write(json.dumps({"t": 5000 + i, "type": "point", "service": service,
+                                    "signal": sig, "value": v}) + "\n")
+
+
+def test_from_record_and_function_regressions(tmp_path: Path) -> None:
+    cfg = tmp_path / "w.yaml"
+    cfg.write_text(f"services:\n  - name: api\nbaseline:\n  dir: {tmp_path / 'b'}\n"
+                   f"  min_effect:\n    p99: 0.5\n")
+    old, new = tmp_path / "old.jsonl", tmp_path / "new.jsonl"
+    _record(old, "api", 0.1)
+    _record(new, "api", 0.13)  # +30%: beyond the default 8%, inside the configured 50%
+    r = warroom("baseline", "refresh", "api", "-c", str(cfg), "--from-record", str(old),
+                "--profile", str(PPROF / "cpu_json_gogc100.pb.gz"))
+    assert r.returncode == 0, r.stderr
+    r = warroom("check", "-c", str(cfg), "--from-record", str(new), "--format", "json")
+    assert r.returncode == 0, r.stdout  # the config's min effect says +30% does not matter
+    row = json.loads(r.stdout)["services"][0]["rows"][0]
+    assert row["name"] == "p99" and row["verdict"] == "EQUIVALENT"  # [+28%, +32%] in ±50%
+    # the current profile: GOGC=5, much more GC work -> function-level regressions
+    r = warroom("check", "-c", str(cfg), "--from-record", str(new), "--format", "json",
+                "--profile", str(PPROF / "cpu_json_gogc5.pb.gz"))
+    assert r.returncode == 1, r.stdout + r.stderr
+    funcs = json.loads(r.stdout)["services"][0]["functions"]
+    assert funcs and all(f["delta_cum_pp"] > 0 for f in funcs)
+    assert any(f["gate"] for f in funcs)
+    # a profile of another kind cannot be compared: said, not fatal
+    r = warroom("check", "-c", str(cfg), "--from-record", str(new),
+                "--profile", str(PPROF / "heap_json.pb.gz"))
+    assert r.returncode == 0 and "profiles not compared" in r.stdout
+
+
+def test_no_baseline_and_bad_input(tmp_path: Path) -> None:
+    cfg = tmp_path / "w.yaml"
+    cfg.write_text(f"services:\n  - name: api\nbaseline:\n  dir: {tmp_path / 'b'}\n")
+    rec = tmp_path / "r.jsonl"
+    _record(rec, "api", 0.1)
+    r = warroom("check", "-c", str(cfg), "--from-record", str(rec))
+    assert r.returncode == 0 and "no baseline" in r.stdout
+    r = warroom("check", "-c", str(cfg), "--service", "web", "--from-record", str(rec))
+    assert r.returncode == 2 and "unknown service 'web'" in r.stderr
+    r = warroom("check", "-c", str(cfg), "--window", "later", "--from-record", str(rec))
+    assert r.returncode == 2 and "--window" in r.stderr

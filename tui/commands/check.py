@@ -1,0 +1,109 @@
+"""`warroom check -c FILE`: the CI/CD gate. Each service's live window (Prometheus, or a
+`warroom record` file with --from-record) and newest profile against its current baseline.
+
+Exit codes: 0 no regression, 1 any REGRESSION (a signal, or a function whose cumulative share
+grew significantly by --function-min-pp points or more), 2 bad input or an unreachable source.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="CI gate: live window and newest profile vs the baseline; "
+                       "exit 1 on any REGRESSION")
+    p.add_argument("-c", "--config", required=True, help="config file")
+    p.add_argument("--service", action="append", help="only this service (repeatable)")
+    p.add_argument("--window", help="current window to compare (default: the config window)")
+    p.add_argument("--format", choices=("text", "json", "md"), default="text")
+    p.add_argument("--from-record", metavar="FILE",
+                   help="take the current window from a `warroom record` file")
+    p.add_argument("--dir", help="baseline directory (default: baseline.dir from config)")
+    p.add_argument("--profile", metavar="FILE",
+                   help="current profile (default: the newest in profiles.dir per service)")
+    p.add_argument("--function-min-pp", type=float, default=5.0,
+                   help="cum-share growth (percentage points) that fails the gate (default 5)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui.commands.baseline import fetch_prometheus_window, open_store
+    from tui.config import load_config, parse_duration
+    from tui.core.baseline.check import ServiceCheck, check_service
+    from tui.core.baseline.snapshot import newest_profile, signals_from_record
+    from tui.errors import UserError
+
+    cfg = load_config(args.config)
+    try:
+        window = float(parse_duration(args.window)) if args.window else float(cfg.window)
+    except ValueError as exc:
+        raise UserError(f"--window: {exc}") from None
+    names = [s.name for s in cfg.services]
+    wanted = args.service or names
+    unknown = [s for s in wanted if s not in names]
+    if unknown:
+        raise UserError(f"unknown service {unknown[0]!r} (configured: {', '.join(names) or 'none'})")
+    if not wanted:
+        raise UserError(f"{args.config}: no services configured")
+    store = open_store(cfg, args.dir)
+    events = None
+    if args.from_record:
+        from tui.core.recording import read_recording
+
+        rec = read_recording(args.from_record)
+        events = rec.events
+        if rec.problem:
+            print(f"warroom: warning: {args.from_record}: {rec.problem}", file=sys.stderr)
+    now = time.time()
+    results: list[ServiceCheck] = []
+    for name in wanted:
+        baseline = store.current(name)
+        current = None
+        if baseline is not None:
+            if events is not None:
+                current = signals_from_record(events, name, window)[0]
+            else:
+                current = asyncio.run(fetch_prometheus_window(cfg, name, window, now))[0]
+        profile = args.profile or newest_profile(cfg.profiles.dir, cfg.profiles.pattern, name)
+        results.append(check_service(name, baseline, current, cfg.baseline.min_effect,
+                                     profile, args.function_min_pp))
+    for p in store.problems:
+        print(f"warroom: warning: {p}", file=sys.stderr)
+    regression = any(r.has_regression() for r in results)
+    if args.format == "json":
+        print(json.dumps({"services": [r.to_json() for r in results],
+                          "regression": regression}, indent=2, allow_nan=False))
+    else:
+        sys.stdout.write(render_checks(results, args.format))
+    return 1 if regression else 0
+
+
+def render_checks(results: list, fmt: str) -> str:
+    from tui.core.stats.report import render
+
+    out: list[str] = []
+    for r in results:
+        b = r.baseline
+        head = f"{r.service}: " + (f"baseline {b.id} (version {b.version or '-'})" if b
+                                   else "no baseline")
+        out.append(f"## {head}\n" if fmt == "md" else head)
+        for n in r.notes:
+            out.append(f"  note: {n}")
+        if r.table is not None:
+            out.append(render([r.table], fmt).rstrip("\n"))
+        if r.profile_note:
+            out.append(f"  profile: {r.profile_note}")
+        for f in r.functions:
+            flag = "REGRESSION" if f.gate else "grew"
+            out.append(f"  {flag:<10} {f.name}  cum {f.base_cum_pct:.1f}% -> "
+                       f"{f.cur_cum_pct:.1f}% ({f.delta_cum_pp:+.1f} pp, p={f.p_value:.2g}"
+                       f"{', new' if f.status == 'new' else ''})")
+        out.append("")
+    verdict = "REGRESSION" if any(r.has_regression() for r in results) else "no regression"
+    out.append(f"check: {verdict}")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,122 @@
+"""Current window and newest profile of a service against its baseline: the CI gate's core.
+
+Used by `warroom check` and by the dashboard's regression pane (same rows, same verdicts).
+Signals are compared step sample against step sample with the regression statistics of
+tui/core/stats; the function level uses the pprof engine's `rank_regressions` when both the
+baseline and the service have a profile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui.core.baseline.store import Snapshot
+from tui.core.metrics.store import SIGNALS
+from tui.core.stats.compare import (
+    REGRESSION,
+    compare_samples,
+    finalize_table,
+    resolve_min_effect,
+)
+from tui.core.stats.report import Table
+from tui.errors import UserError
+
+FUNCTION_MIN_PP = 5.0  # a function's cum share must grow by this many points to fail a gate
+
+
+@dataclass
+class FunctionRegression:
+    name: str
+    base_cum_pct: float
+    cur_cum_pct: float
+    delta_cum_pp: float
+    p_value: float
+    status: str  # both / new
+    gate: bool  # counts as a REGRESSION for the exit code
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class ServiceCheck:
+    service: str
+    baseline: Snapshot | None
+    table: Table | None = None
+    functions: list[FunctionRegression] = field(default_factory=list)
+    profile_note: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def has_regression(self) -> bool:
+        rows = self.table.rows if self.table else []
+        return any(r.verdict == REGRESSION for r in rows) or any(f.gate for f in self.functions)
+
+    def to_json(self) -> dict[str, Any]:
+        b = self.baseline
+        return {
+            "service": self.service,
+            "baseline": None if b is None else {"id": b.id, "version": b.version,
+                                               "taken_at": b.taken_at, "taken_by": b.taken_by},
+            "rows": [r.to_json() for r in self.table.rows] if self.table else [],
+            "functions": [f.to_json() for f in self.functions],
+            "profile_note": self.profile_note,
+            "notes": list(self.notes),
+            "regression": self.has_regression(),
+        }
+
+
+def compare_signals(service: str, baseline: Snapshot, current: Mapping[str, Sequence[float]],
+                    min_effects: Mapping[str, float] | None = None) -> Table:
+    """One row per signal present on either side, in the store's signal order; BH across."""
+    order = [s for s in SIGNALS if s in baseline.signals or s in current]
+    order += [s for s in [*baseline.signals, *current] if s not in order]
+    rows = [compare_samples(baseline.signals.get(sig, []), current.get(sig, []), sig,
+                            resolve_min_effect(sig, min_effects), name=sig)
+            for sig in order]
+    return Table(service, finalize_table(rows))
+
+
+def function_regressions(base_path: str, cur_path: str, min_pp: float = FUNCTION_MIN_PP,
+                         limit: int = 10) -> tuple[list[FunctionRegression], str]:
+    """Top functions whose cumulative share grew significantly; (rows, note on what ran)."""
+    from tui.core.pprof import load_profile, rank_regressions
+
+    try:
+        base = load_profile(base_path)
+        cur = load_profile(cur_path)
+        report = rank_regressions(base, cur)
+    except (UserError, ValueError) as exc:
+        return [], f"profiles not compared: {exc}"
+    out = []
+    for r in report.regressions()[:limit]:
+        out.append(FunctionRegression(r.name, r.base_cum_pct, r.cur_cum_pct, r.delta_cum_pp,
+                                      r.p_value, r.status, r.delta_cum_pp >= min_pp))
+    note = (f"{report.sample_type} profiles: {len(report.regressions())} function(s) grew "
+            f"significantly")
+    return out, note
+
+
+def check_service(service: str, baseline: Snapshot | None,
+                  current: Mapping[str, Sequence[float]] | None,
+                  min_effects: Mapping[str, float] | None = None,
+                  current_profile: str | None = None,
+                  function_min_pp: float = FUNCTION_MIN_PP) -> ServiceCheck:
+    result = ServiceCheck(service, baseline)
+    if baseline is None:
+        result.notes.append("no baseline: take one with `warroom baseline refresh "
+                            f"{service}`")
+        return result
+    if current is None or not any(current.values()):
+        result.notes.append("no samples in the current window")
+    else:
+        result.table = compare_signals(service, baseline, current, min_effects)
+    if baseline.profile_files and current_profile:
+        result.functions, result.profile_note = function_regressions(
+            baseline.profile_files[0], current_profile, function_min_pp)
+    elif current_profile and not baseline.profile_files:
+        result.profile_note = "baseline holds no profile"
+    elif baseline.profile_files and not current_profile:
+        result.profile_note = "no current profile"
+    return result
