@@ -286,3 +286,23 @@ async def test_unwritable_audit_log_means_the_action_does_not_run(tmp_path):
     assert "not run: cannot write the audit log" in res.message
     assert not marker.exists()
     assert "cannot write the audit log" in out.texts("info")[0]
+
+
+async def test_caller_cancelled_mid_run_kills_group_and_audits(audit):
+    cfg = _cfg(f"  rollback:\n    exec: [{DATA}/ignore_term.sh]\n")
+    out = Collector()
+    runner = ActionRunner(audit, out, grace=0.3)
+    task = asyncio.create_task(runner.run(resolve_action(cfg, "checkout", "rollback")))
+    for _ in range(100):
+        if len(out.texts("stdout")) == 2:
+            break
+        await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for line in out.texts("stdout"):
+        assert not _alive(int(line.split()[1]))
+    fin = read_audit(audit).records[-1]
+    assert fin["event"] == "finished" and fin["status"] == "cancelled"
+    assert "warroom stopped" in fin["reason"]
+    assert not runner.is_running("rollback", "checkout")

@@ -187,3 +187,20 @@ async def test_injected_label_refused_without_dialog(paths):
     assert not marker.exists()
     (rec,) = read_audit(audit).records
     assert rec["event"] == "refused" and "unsafe value for {service}" in rec["reason"]
+
+
+async def test_disabled_palette_entry_is_refused_and_audited(paths):
+    marker, audit = paths
+    cfg = _cfg(marker)
+    cfg.read_only = True
+    app = ActionsApp(cfg, audit)
+    async with app.run_test(size=(120, 40)) as pilot:
+        row = next(r for r in bindable_actions(cfg, "checkout") if r[0].name == "rollback")
+        request_action(app, row[0], app.runner, app.query_one(ActionLog),
+                       on_done=app.results.append, disabled=row[2])
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmActionScreen)
+        assert app.results[0].status == "refused"
+    assert not marker.exists()
+    (rec,) = read_audit(audit).records
+    assert rec["event"] == "refused" and rec["reason"].startswith("read-only mode")

@@ -168,10 +168,16 @@ class ActionRunner:
                 return ActionResult(action.name, action.service, "error",
                                     f"{action.title} not run: {problem}")
             self._emit(action, "info", f"$ {' '.join(action.command_lines()[:1])}")
-            if action.kind == "exec":
-                result, extra = await self._run_exec(action)
-            elif action.kind == "http":
-                result, extra = await self._run_http(action)
+            t0 = time.monotonic()
+            if action.kind in ("exec", "http"):
+                try:
+                    if action.kind == "exec":
+                        result, extra = await self._run_exec(action)
+                    else:
+                        result, extra = await self._run_http(action)
+                except asyncio.CancelledError:
+                    await self._abandon(action, key, time.monotonic() - t0)
+                    raise
             else:
                 assert builtin is not None
                 result, extra = self._run_builtin(action, builtin)
@@ -268,6 +274,22 @@ class ActionRunner:
             msg = f"{action.title} failed: {how} in {dur:.1f}s"
         return ActionResult(action.name, action.service, status, msg, exit_code=code,
                             duration=dur, output_tail=list(tail)), {}
+
+    async def _abandon(self, action: ResolvedAction, key: tuple[str, str], dur: float) -> None:
+        """The caller went away (warroom quitting) mid-run: kill the group, audit it."""
+        proc = self._running.get(key)
+        if proc is not None and proc.returncode is None:
+            _signal_group(proc.pid, signal.SIGTERM)
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(proc.wait()), timeout=self.grace)
+            _signal_group(proc.pid, signal.SIGKILL)
+        elif proc is not None:
+            _signal_group(proc.pid, signal.SIGKILL)  # leftover group members
+        self._try_audit(
+            "finished", action, status="cancelled", duration_s=round(dur, 3),
+            exit=proc.returncode if proc is not None else None,
+            reason="warroom stopped while the action ran; process group killed",
+        )
 
     async def _kill_group(self, proc: asyncio.subprocess.Process) -> None:
         """TERM the whole group, then KILL it if the leader is still there after grace."""

@@ -181,12 +181,15 @@ def request_action(
     extra_lines: Sequence[str] = (),
     on_done: Callable[[ActionResult], None] | None = None,
     debounce: float = OPEN_DEBOUNCE,
+    disabled: str | None = None,
 ) -> None:
     """What a bound action key does: refuse, or confirm, then run in a worker; all audited.
 
     The dashboard calls this from its key handler with an action from `bindable_actions`
     (resolved with the selected service's live labels). Refusals (unsafe template values,
     already running) are audited and shown at once; `confirm: none` runs without a dialog.
+    `disabled` is the reason from `bindable_actions` when a palette entry is not enabled
+    (read-only mode): the attempt is refused and audited, never run.
     """
 
     def finish(res: ActionResult) -> None:
@@ -197,6 +200,9 @@ def request_action(
         if on_done is not None:
             on_done(res)
 
+    if disabled:
+        finish(runner.refuse(action, disabled))
+        return
     if action.refusal or action.config_error:
         finish(runner.refuse(action, action.refusal or f"config: {action.config_error}"))
         return
@@ -239,11 +245,15 @@ def request_builtin(
     now: float | None = None,
     on_done: Callable[[ActionResult], None] | None = None,
     debounce: float = OPEN_DEBOUNCE,
+    disabled: str | None = None,
 ) -> None:
     """`b` (refresh baseline) or the palette's restore: confirm with what it replaces, run."""
     from tui.core.actions.baseline_ops import prepare_builtin
     from tui.errors import UserError
 
+    if disabled:
+        request_action(app, action, runner, log, on_done=on_done, disabled=disabled)
+        return
     try:
         work, lines = prepare_builtin(
             cfg, action, metric_store, baseline_store, time.time() if now is None else now
