@@ -188,6 +188,14 @@ class ServicePrometheus:
     qps: str | None = None  # PromQL
     error_ratio: str | None = None  # PromQL
 
+    def __post_init__(self) -> None:
+        if not re.match(r"^\s*[a-zA-Z_:][a-zA-Z0-9_:]*\s*(\{.*\})?\s*$", self.latency_histogram,
+                        re.DOTALL):
+            raise ValueError(
+                f"latency_histogram: {self.latency_histogram!r} is not a histogram metric name "
+                'with an optional {label selector}, e.g. http_request_duration_seconds{job="api"}'
+            )
+
 
 @dataclass
 class ServiceOTLP:
