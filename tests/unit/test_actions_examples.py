@@ -29,7 +29,7 @@ services:
       rollback:
         exec: [helm, rollback, "{service}", --namespace, "{namespace}", --wait]
       rerun_pipeline:           # an HTTP webhook: trigger a CI pipeline
-        key: p
+        key: c
         confirm: "yes"
         timeout: 30s
         http:

@@ -216,3 +216,11 @@ def test_missing_secret_env_is_a_config_error(monkeypatch):
     monkeypatch.delenv("WR_TEST_NOPE", raising=False)
     with pytest.raises(ConfigError, match=r"actions\.rollback\.exec\[1\]"):
         parse_config("actions:\n  rollback:\n    exec: [deploy, {env: WR_TEST_NOPE}]\n")
+
+
+def test_dashboard_keys_are_reserved():
+    cfg = parse_config("actions:\n  rollback:\n    exec: [a]\n  ping:\n    exec: [b]\n    key: p\n")
+    rows = {a.name: (ok, why) for a, ok, why in
+            bindable_actions(cfg, "svc", reserved={"p": "Pause", "q": "Quit"})}
+    assert rows["ping"] == (False, "key 'p' is already bound to Pause")
+    assert rows["rollback"] == (True, None)

@@ -384,16 +384,18 @@ def bindable_actions(
     baseline_version: str | None = None,
     revision: str | None = None,
     user: str | None = None,
+    reserved: Mapping[str, str] | None = None,
 ) -> list[tuple[ResolvedAction, bool, str | None]]:
     """Every action of `service` with whether its key may be bound, and why not.
 
     Disabled: dangerous actions in read-only mode (global or per service), broken templates,
-    and a key already taken by an earlier action. Refusals from unsafe values are not
-    disabled here: pressing the key shows and audits the refusal.
+    and a key already taken by the dashboard (`reserved`: key -> what it does) or by an
+    earlier action. Refusals from unsafe values are not disabled here: pressing the key
+    shows and audits the refusal.
     """
     svc = find_service(cfg, service)
     ro, ro_reason = is_read_only(cfg, svc)
-    taken: dict[str, str] = {}
+    taken: dict[str, str] = dict(reserved or {})
     out: list[tuple[ResolvedAction, bool, str | None]] = []
     for name in action_configs(cfg, svc):
         a = resolve_action(
