@@ -76,8 +76,9 @@ def simulate_p99(bounds: list[float], rate: float, seconds: int, seed: int):
     saturated = idx == nb
     value = np.where(saturated, b[-1], value)
     value = np.where(total > 0, value, np.nan)
-    width = np.where((idx > 0) & (idx < nb), np.log(upper / np.where(lower > 0, lower, 1.0)),
-                     np.nan)
+    width = np.where(
+        (idx > 0) & (idx < nb), np.log(upper / np.where(lower > 0, lower, 1.0)), np.nan
+    )
     # exactness check against the project's Prometheus port on a sample of points
     for i in np.linspace(0, len(cum) - 1, 50).astype(int):
         if total[i] == 0:
@@ -88,15 +89,23 @@ def simulate_p99(bounds: list[float], rate: float, seconds: int, seed: int):
     return value, saturated, width, total
 
 
-def false_alerts(layout: str, rate: float, seed: int,
-                 cfg: DetectorConfig | None = None) -> tuple[int, int]:
+def false_alerts(
+    layout: str, rate: float, seed: int, cfg: DetectorConfig | None = None
+) -> tuple[int, int]:
     value, saturated, width, total = simulate_p99(LAYOUTS[layout], rate, DAY, seed)
     tracker = SpikeTracker(cfg or DetectorConfig())
     glitch = sustained = 0
-    for t, (v, s, w, n) in enumerate(zip(value.tolist(), saturated.tolist(), width.tolist(),
-                                         total.tolist(), strict=True)):
-        ev = tracker.observe("svc", float(t), v, flags=FLAG_SATURATED if s else 0,
-                             bucket_width=None if math.isnan(w) else w, observations=n)
+    for t, (v, s, w, n) in enumerate(
+        zip(value.tolist(), saturated.tolist(), width.tolist(), total.tolist(), strict=True)
+    ):
+        ev = tracker.observe(
+            "svc",
+            float(t),
+            v,
+            flags=FLAG_SATURATED if s else 0,
+            bucket_width=None if math.isnan(w) else w,
+            observations=n,
+        )
         if ev is not None:
             glitch += ev.state == GLITCH
             sustained += ev.state == SUSTAINED
@@ -143,34 +152,72 @@ def main() -> int:
         for rate in TRAFFIC:
             results[(layout, rate)] = [false_alerts(layout, rate, seed) for seed in range(RUNS)]
     total_sustained = sum(s for runs in results.values() for _, s in runs)
-    glitch_per_hour = {k: statistics.mean(g for g, _ in runs) / 24.0
-                       for k, runs in results.items()}
+    glitch_per_hour = {k: statistics.mean(g for g, _ in runs) / 24.0 for k, runs in results.items()}
     worst_glitch = max(glitch_per_hour.values())
     low: dict[tuple[str, int], tuple[float, float]] = {}
     for layout in ("exp-1.2", "otlp-scale3"):
         for min_obs in (50, 500):
-            runs = [false_alerts(layout, LOW_TRAFFIC, seed, DetectorConfig(min_observations=min_obs))
-                    for seed in range(RUNS)]
-            low[(layout, min_obs)] = (statistics.mean(g for g, _ in runs) / 24.0,
-                                      statistics.mean(s for _, s in runs))
+            runs = [
+                false_alerts(layout, LOW_TRAFFIC, seed, DetectorConfig(min_observations=min_obs))
+                for seed in range(RUNS)
+            ]
+            low[(layout, min_obs)] = (
+                statistics.mean(g for g, _ in runs) / 24.0,
+                statistics.mean(s for _, s in runs),
+            )
 
     rows = [
-        {"figure": "spike detector cost per point (steady series)", "value": per_point * 1e6,
-         "unit": "us", "limit": "<= 20 us", "reference": None},
-        {"figure": "spike detector cost per point (every point a candidate)",
-         "value": worst * 1e6, "unit": "us", "limit": "<= 20 us", "reference": None},
-        {"figure": "spike detector, 500 series at 1 s refresh", "value": refresh_share * 100,
-         "unit": "% of one core", "limit": "< 2%", "reference": None},
-        {"figure": "false SUSTAINED on 24 h steady traffic (all scenarios)",
-         "value": float(total_sustained), "unit": "alerts", "limit": "0", "reference": None},
-        {"figure": "false GLITCH rate on 24 h steady traffic (worst scenario)",
-         "value": worst_glitch, "unit": "per hour", "limit": "< 1", "reference": None},
-        {"figure": f"low traffic {LOW_TRAFFIC:g} req/s, otlp-scale3: SUSTAINED per 24 h "
-                   "(defaults)", "value": low[("otlp-scale3", 50)][1], "unit": "alerts",
-         "limit": "", "reference": None},
-        {"figure": f"low traffic {LOW_TRAFFIC:g} req/s, otlp-scale3: SUSTAINED per 24 h "
-                   "(min_observations 500)", "value": low[("otlp-scale3", 500)][1],
-         "unit": "alerts", "limit": "", "reference": None},
+        {
+            "figure": "spike detector cost per point (steady series)",
+            "value": per_point * 1e6,
+            "unit": "us",
+            "limit": "<= 20 us",
+            "reference": None,
+        },
+        {
+            "figure": "spike detector cost per point (every point a candidate)",
+            "value": worst * 1e6,
+            "unit": "us",
+            "limit": "<= 20 us",
+            "reference": None,
+        },
+        {
+            "figure": "spike detector, 500 series at 1 s refresh",
+            "value": refresh_share * 100,
+            "unit": "% of one core",
+            "limit": "< 2%",
+            "reference": None,
+        },
+        {
+            "figure": "false SUSTAINED on 24 h steady traffic (all scenarios)",
+            "value": float(total_sustained),
+            "unit": "alerts",
+            "limit": "0",
+            "reference": None,
+        },
+        {
+            "figure": "false GLITCH rate on 24 h steady traffic (worst scenario)",
+            "value": worst_glitch,
+            "unit": "per hour",
+            "limit": "< 1",
+            "reference": None,
+        },
+        {
+            "figure": f"low traffic {LOW_TRAFFIC:g} req/s, otlp-scale3: SUSTAINED per 24 h "
+            "(defaults)",
+            "value": low[("otlp-scale3", 50)][1],
+            "unit": "alerts",
+            "limit": "",
+            "reference": None,
+        },
+        {
+            "figure": f"low traffic {LOW_TRAFFIC:g} req/s, otlp-scale3: SUSTAINED per 24 h "
+            "(min_observations 500)",
+            "value": low[("otlp-scale3", 500)][1],
+            "unit": "alerts",
+            "limit": "",
+            "reference": None,
+        },
     ]
     if as_json:
         print(json.dumps(rows))
@@ -179,18 +226,28 @@ def main() -> int:
     print(f"  cost per point, steady series:         {per_point * 1e6:6.2f} us (limit 20)")
     print(f"  cost per point, 500 series round robin: {per_point_500 * 1e6:6.2f} us")
     print(f"  cost per point, every point candidate:  {worst * 1e6:6.2f} us (limit 20)")
-    print(f"  500 series at 1 s refresh:              {refresh_share * 100:6.3f} % of a core "
-          "(limit 2%)")
-    print(f"false alerts, 24 h at 1 s, P99 from {WINDOW} s bucket windows, "
-          f"lognormal median {MEDIAN_S * 1000:.0f} ms sigma {SIGMA}, {RUNS} seeds each:")
+    print(
+        f"  500 series at 1 s refresh:              {refresh_share * 100:6.3f} % of a core "
+        "(limit 2%)"
+    )
+    print(
+        f"false alerts, 24 h at 1 s, P99 from {WINDOW} s bucket windows, "
+        f"lognormal median {MEDIAN_S * 1000:.0f} ms sigma {SIGMA}, {RUNS} seeds each:"
+    )
     print(f"  {'buckets':<14}{'req/s':>7}{'GLITCH/h':>10}{'SUSTAINED':>11}")
     for (layout, rate), runs in results.items():
-        print(f"  {layout:<14}{rate:>7g}{glitch_per_hour[(layout, rate)]:>10.3f}"
-              f"{sum(s for _, s in runs):>11d}")
-    print(f"  total SUSTAINED: {total_sustained} (limit 0); worst GLITCH/h: {worst_glitch:.3f} "
-          "(limit < 1)")
-    print(f"low traffic, {LOW_TRAFFIC:g} req/s (~{LOW_TRAFFIC * WINDOW:.0f} requests per window: "
-          "the P99 is the slowest one or two), mean per 24 h:")
+        print(
+            f"  {layout:<14}{rate:>7g}{glitch_per_hour[(layout, rate)]:>10.3f}"
+            f"{sum(s for _, s in runs):>11d}"
+        )
+    print(
+        f"  total SUSTAINED: {total_sustained} (limit 0); worst GLITCH/h: {worst_glitch:.3f} "
+        "(limit < 1)"
+    )
+    print(
+        f"low traffic, {LOW_TRAFFIC:g} req/s (~{LOW_TRAFFIC * WINDOW:.0f} requests per window: "
+        "the P99 is the slowest one or two), mean per 24 h:"
+    )
     print(f"  {'buckets':<14}{'min_obs':>8}{'GLITCH/h':>10}{'SUSTAINED':>11}")
     for (layout, min_obs), (g, su) in low.items():
         print(f"  {layout:<14}{min_obs:>8d}{g:>10.3f}{su:>11.1f}")

@@ -61,9 +61,15 @@ def run_alertmanager(tmp: Path, port: int | None = None) -> Iterator[str]:
     (tmp / "am.yml").write_text(AM_CONFIG)
     log = (tmp / "am.log").open("wb")
     proc = subprocess.Popen(
-        [AM_BIN, f"--config.file={tmp / 'am.yml'}", f"--storage.path={tmp / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-        stdout=log, stderr=subprocess.STDOUT,
+        [
+            AM_BIN,
+            f"--config.file={tmp / 'am.yml'}",
+            f"--storage.path={tmp / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -94,13 +100,18 @@ def post_alerts(url: str, alerts: list[dict]) -> None:
     r.raise_for_status()
 
 
-def alert(name: str, service: str | None, severity: str, summary: str, started: float,
-          **labels: str) -> dict:
+def alert(
+    name: str, service: str | None, severity: str, summary: str, started: float, **labels: str
+) -> dict:
     lab = {"alertname": name, "severity": severity, **labels}
     if service is not None:
         lab["service"] = service
-    return {"labels": lab, "annotations": {"summary": summary}, "startsAt": iso(started),
-            "endsAt": iso(time.time() + 3600)}
+    return {
+        "labels": lab,
+        "annotations": {"summary": summary},
+        "startsAt": iso(started),
+        "endsAt": iso(time.time() + 3600),
+    }
 
 
 @pytest.fixture
@@ -111,15 +122,19 @@ def uniq(request) -> str:
 
 async def test_alerts_listed_and_grouped_by_service(am_url, uniq):
     now = time.time()
-    post_alerts(am_url, [
-        alert("HighLatency", "api", "page", "api P99 above SLO", now - 120, test=uniq),
-        alert("ErrorRate", "api", "ticket", "api 5xx above 1%", now - 30, test=uniq),
-        alert("DiskFull", "db", "page", "db disk 95% full", now - 600, test=uniq),
-        alert("Watchdog", None, "none", "always firing", now - 900, test=uniq),
-    ])
+    post_alerts(
+        am_url,
+        [
+            alert("HighLatency", "api", "page", "api P99 above SLO", now - 120, test=uniq),
+            alert("ErrorRate", "api", "ticket", "api 5xx above 1%", now - 30, test=uniq),
+            alert("DiskFull", "db", "page", "db disk 95% full", now - 600, test=uniq),
+            alert("Watchdog", None, "none", "always firing", now - 900, test=uniq),
+        ],
+    )
     updates = []
-    src = AlertmanagerSource(AlertmanagerConfig(url=am_url, filters=[f'test="{uniq}"']),
-                             on_update=updates.append)
+    src = AlertmanagerSource(
+        AlertmanagerConfig(url=am_url, filters=[f'test="{uniq}"']), on_update=updates.append
+    )
     try:
         alerts = await src.refresh_once()
     finally:
@@ -140,13 +155,17 @@ async def test_alerts_listed_and_grouped_by_service(am_url, uniq):
 
 async def test_filters_from_config_reach_alertmanager(am_url, uniq):
     now = time.time()
-    post_alerts(am_url, [
-        alert("A", "api", "page", "paged", now, test=uniq),
-        alert("B", "api", "ticket", "ticketed", now, test=uniq),
-        alert("C", "web", "page", "paged too", now, test=uniq),
-    ])
-    cfg = AlertmanagerConfig(url=am_url, filters=[f'test="{uniq}"', 'severity="page"',
-                                                  'service=~"api|db"'])
+    post_alerts(
+        am_url,
+        [
+            alert("A", "api", "page", "paged", now, test=uniq),
+            alert("B", "api", "ticket", "ticketed", now, test=uniq),
+            alert("C", "web", "page", "paged too", now, test=uniq),
+        ],
+    )
+    cfg = AlertmanagerConfig(
+        url=am_url, filters=[f'test="{uniq}"', 'severity="page"', 'service=~"api|db"']
+    )
     src = AlertmanagerSource(cfg)
     try:
         alerts = await src.fetch_alerts()
@@ -158,12 +177,12 @@ async def test_filters_from_config_reach_alertmanager(am_url, uniq):
 async def test_silence_posts_matchers_and_suppresses_the_alert(am_url, uniq, tmp_path):
     post_alerts(am_url, [alert("HighLatency", "api", "page", "slow", time.time(), test=uniq)])
     audit = tmp_path / "audit.jsonl"
-    src = AlertmanagerSource(AlertmanagerConfig(url=am_url, filters=[f'test="{uniq}"']),
-                             audit_path=str(audit))
+    src = AlertmanagerSource(
+        AlertmanagerConfig(url=am_url, filters=[f'test="{uniq}"']), audit_path=str(audit)
+    )
     try:
         (target,) = await src.refresh_once() or []
-        res = await src.silence(target, 1800, "rolling back, see #4711",
-                                created_by="alice@bastion")
+        res = await src.silence(target, 1800, "rolling back, see #4711", created_by="alice@bastion")
         silences = httpx.get(f"{am_url}/api/v2/silences", timeout=5).json()
         mine = [s for s in silences if s["id"] == res.silence_id]
         assert len(mine) == 1
@@ -171,10 +190,13 @@ async def test_silence_posts_matchers_and_suppresses_the_alert(am_url, uniq, tmp
         assert s["createdBy"] == "alice@bastion"
         assert s["comment"] == "rolling back, see #4711"
         assert s["status"]["state"] == "active"
-        assert {(m["name"], m["value"], m["isRegex"], m.get("isEqual", True))
-                for m in s["matchers"]} == {
-            ("alertname", "HighLatency", False, True), ("service", "api", False, True),
-            ("severity", "page", False, True), ("test", uniq, False, True),
+        assert {
+            (m["name"], m["value"], m["isRegex"], m.get("isEqual", True)) for m in s["matchers"]
+        } == {
+            ("alertname", "HighLatency", False, True),
+            ("service", "api", False, True),
+            ("severity", "page", False, True),
+            ("test", uniq, False, True),
         }
         ends = datetime.fromisoformat(s["endsAt"].replace("Z", "+00:00")).timestamp()
         assert ends - res.starts_at == pytest.approx(1800, abs=2)
@@ -216,8 +238,9 @@ async def test_silence_without_comment_or_duration_is_refused_before_sending(am_
 
 async def test_spikes_pushed_as_alerts_and_resolved_on_recovery(am_url):
     service = f"svc-{free_port()}"
-    src = AlertmanagerSource(AlertmanagerConfig(url=am_url, push_spikes=True,
-                                                filters=[f'service="{service}"']))
+    src = AlertmanagerSource(
+        AlertmanagerConfig(url=am_url, push_spikes=True, filters=[f'service="{service}"'])
+    )
     t0 = time.time() - 20
     try:
         src.submit_spike(SpikeEvent(t0, service, "p99", SUSTAINED, 0.3, 0.1, 3.0))
@@ -235,13 +258,10 @@ async def test_spikes_pushed_as_alerts_and_resolved_on_recovery(am_url):
         src.submit_spike(SpikeEvent(t0 + 5, service, "p99", GLITCH, 0.9, 0.3, 3.0))
         # the hub hands out record lines: those are accepted too (other types ignored)
         src.submit_spike({"t": t0 + 8, "type": "point", "service": service, "value": 1.0})
-        src.submit_spike(SpikeEvent(t0 + 9, service, "p99", RECOVERED, 0.1, 0.1, 1.0)
-                         .to_record())
+        src.submit_spike(SpikeEvent(t0 + 9, service, "p99", RECOVERED, 0.1, 0.1, 1.0).to_record())
         alerts = await src.refresh_once() or []
         # the SUSTAINED alert is resolved (gone from the list), the GLITCH one fires alone
-        assert [(a.name, a.labels["severity"]) for a in alerts] == [
-            (SPIKE_ALERTNAME, "warning")
-        ]
+        assert [(a.name, a.labels["severity"]) for a in alerts] == [(SPIKE_ALERTNAME, "warning")]
         assert src.status.counters["pushed"] == 4
     finally:
         await src.stop()
@@ -309,10 +329,21 @@ class _Misbehaving(BaseHTTPRequestHandler):
             "500": (b"internal error\n", 500),
             "garbage": (b"<html>not json", 200),
             "shape": (json.dumps({"data": []}).encode(), 200),
-            "partial": (json.dumps([{"labels": "oops"}, {
-                "labels": {"alertname": "Ok", "service": "api"}, "annotations": {},
-                "status": {"state": "active"}, "startsAt": "2026-01-01T00:00:00.123456789Z",
-                "fingerprint": "abc"}]).encode(), 200),
+            "partial": (
+                json.dumps(
+                    [
+                        {"labels": "oops"},
+                        {
+                            "labels": {"alertname": "Ok", "service": "api"},
+                            "annotations": {},
+                            "status": {"state": "active"},
+                            "startsAt": "2026-01-01T00:00:00.123456789Z",
+                            "fingerprint": "abc",
+                        },
+                    ]
+                ).encode(),
+                200,
+            ),
         }[type(self).mode]
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
@@ -333,11 +364,14 @@ def misbehaving():
     server.server_close()
 
 
-@pytest.mark.parametrize(("mode", "detail"), [
-    ("500", "GET /api/v2/alerts: HTTP 500: internal error"),
-    ("garbage", "GET /api/v2/alerts: answer is not JSON"),
-    ("shape", "GET /api/v2/alerts: expected a JSON list"),
-])
+@pytest.mark.parametrize(
+    ("mode", "detail"),
+    [
+        ("500", "GET /api/v2/alerts: HTTP 500: internal error"),
+        ("garbage", "GET /api/v2/alerts: answer is not JSON"),
+        ("shape", "GET /api/v2/alerts: expected a JSON list"),
+    ],
+)
 async def test_misbehaving_alertmanager_is_a_state_not_a_crash(misbehaving, mode, detail):
     _Misbehaving.mode = mode
     src = AlertmanagerSource(AlertmanagerConfig(url=f"http://127.0.0.1:{misbehaving.server_port}"))
@@ -359,7 +393,8 @@ async def test_malformed_alerts_are_skipped_and_counted(misbehaving):
     assert src.status.counters["malformed"] == 1
     # Go's nanosecond timestamps parse
     assert alerts[0].starts_at == pytest.approx(
-        datetime(2026, 1, 1, tzinfo=UTC).timestamp() + 0.123456)
+        datetime(2026, 1, 1, tzinfo=UTC).timestamp() + 0.123456
+    )
 
 
 @pytest.mark.parametrize("bad", ["severity", 'sev erity="x"', '="x"', 'a="unclosed'])
@@ -376,10 +411,18 @@ def test_bad_regex_filter_is_a_clear_user_error():
 
 def test_parse_matcher_forms():
     assert parse_matcher('severity="page"') == {
-        "name": "severity", "value": "page", "isRegex": False, "isEqual": True}
+        "name": "severity",
+        "value": "page",
+        "isRegex": False,
+        "isEqual": True,
+    }
     assert parse_matcher('service=~"api|web"')["isRegex"] is True
     assert parse_matcher("env!=prod") == {
-        "name": "env", "value": "prod", "isRegex": False, "isEqual": False}
+        "name": "env",
+        "value": "prod",
+        "isRegex": False,
+        "isEqual": False,
+    }
 
 
 def test_created_by_is_user_at_host():

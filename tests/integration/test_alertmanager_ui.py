@@ -42,16 +42,18 @@ class AlertsApp(App[None]):
 
     async def refresh_alerts(self) -> None:
         alerts = await self.source.refresh_once()
-        self.query_one(AlertsPane).update(alerts if alerts is not None else self.source.alerts,
-                                          self.source.status)
+        self.query_one(AlertsPane).update(
+            alerts if alerts is not None else self.source.alerts, self.source.status
+        )
 
     def on_alerts_pane_silence_requested(self, message: AlertsPane.SilenceRequested) -> None:
         async def done(request: SilenceRequest | None) -> None:
             if request is None:
                 self.results.append("cancelled")
                 return
-            res = await self.source.silence(request.alert, request.duration, request.comment,
-                                            created_by=request.created_by)
+            res = await self.source.silence(
+                request.alert, request.duration, request.comment, created_by=request.created_by
+            )
             self.results.append(res.silence_id)
             await self.refresh_alerts()
 
@@ -61,13 +63,18 @@ class AlertsApp(App[None]):
 async def test_pane_groups_alerts_and_silence_is_confirmed_first(am_url, tmp_path):
     tag = f"ui-{free_port()}"
     now = time.time()
-    post_alerts(am_url, [
-        alert("HighLatency", "api", "page", "api P99 above SLO", now - 300, test=tag),
-        alert("ErrorRate", "api", "page", "api errors", now - 60, test=tag),
-        alert("DiskFull", "db", "page", "db disk full", now - 7200, test=tag),
-    ])
-    src = AlertmanagerSource(AlertmanagerConfig(url=am_url, filters=[f'test="{tag}"']),
-                             audit_path=str(tmp_path / "audit.jsonl"))
+    post_alerts(
+        am_url,
+        [
+            alert("HighLatency", "api", "page", "api P99 above SLO", now - 300, test=tag),
+            alert("ErrorRate", "api", "page", "api errors", now - 60, test=tag),
+            alert("DiskFull", "db", "page", "db disk full", now - 7200, test=tag),
+        ],
+    )
+    src = AlertmanagerSource(
+        AlertmanagerConfig(url=am_url, filters=[f'test="{tag}"']),
+        audit_path=str(tmp_path / "audit.jsonl"),
+    )
     app = AlertsApp(src)
     try:
         async with app.run_test(size=(120, 30)) as pilot:
@@ -75,10 +82,12 @@ async def test_pane_groups_alerts_and_silence_is_confirmed_first(am_url, tmp_pat
             await pilot.pause()
             pane = app.query_one(AlertsPane)
             assert [(a.service, a.name) for a in pane.rows] == [
-                ("api", "ErrorRate"), ("api", "HighLatency"), ("db", "DiskFull")]
+                ("api", "ErrorRate"),
+                ("api", "HighLatency"),
+                ("db", "DiskFull"),
+            ]
             table = pane.table
-            assert [str(c) for c in table.get_row_at(0)][:4] == ["api", "active", "1m",
-                                                                  "ErrorRate"]
+            assert [str(c) for c in table.get_row_at(0)][:4] == ["api", "active", "1m", "ErrorRate"]
             assert str(table.get_row_at(1)[0]) == ""  # service shown once per group
             assert str(table.get_row_at(2)[2]) == "2h00m"
             status = app.query_one("#alerts-status", Static)
@@ -123,7 +132,11 @@ async def test_pane_groups_alerts_and_silence_is_confirmed_first(am_url, tmp_pat
             (s,) = [s for s in silences if s["id"] == silence_id]
             assert s["createdBy"] == "carol@wall" and s["comment"] == "fix deploying"
             assert {m["name"]: m["value"] for m in s["matchers"]} == {
-                "alertname": "HighLatency", "service": "api", "severity": "page", "test": tag}
+                "alertname": "HighLatency",
+                "service": "api",
+                "severity": "page",
+                "test": tag,
+            }
             # the pane shows it suppressed once Alertmanager applies the silence
             for _ in range(50):
                 await app.refresh_alerts()
@@ -131,7 +144,10 @@ async def test_pane_groups_alerts_and_silence_is_confirmed_first(am_url, tmp_pat
                 if any(a.state == "suppressed" for a in pane.rows):
                     break
             assert [(a.name, a.state) for a in pane.rows] == [
-                ("ErrorRate", "active"), ("HighLatency", "suppressed"), ("DiskFull", "active")]
+                ("ErrorRate", "active"),
+                ("HighLatency", "suppressed"),
+                ("DiskFull", "active"),
+            ]
     finally:
         await src.stop()
     (rec,) = read_audit(tmp_path / "audit.jsonl").records
@@ -162,4 +178,9 @@ async def test_pane_shows_a_dead_alertmanager_and_keeps_last_alerts():
 
 def test_format_age():
     assert [format_age(s) for s in (None, 5, 125, 3 * 3600 + 300, 2 * 86400 + 4 * 3600)] == [
-        "?", "5s", "2m", "3h05m", "2d04h"]
+        "?",
+        "5s",
+        "2m",
+        "3h05m",
+        "2d04h",
+    ]

@@ -67,7 +67,9 @@ def test_otel_spike_reaches_warroom_record(tmp_path):
     out = tmp_path / "rec.jsonl"
     proc = subprocess.Popen(
         [str(WARROOM), "record", "-c", str(cfg), "--duration", f"{RECORD_S}s", "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     provider = None
     try:
@@ -78,10 +80,10 @@ def test_otel_spike_reaches_warroom_record(tmp_path):
             preferred_aggregation={Histogram: ExplicitBucketHistogramAggregation(BOUNDS)},
         )
         reader = PeriodicExportingMetricReader(exporter, export_interval_millis=200)
-        provider = MeterProvider(metric_readers=[reader],
-                                 resource=Resource.create({"service.name": "checkout"}))
-        hist = provider.get_meter("shop").create_histogram("http.server.request.duration",
-                                                           unit="s")
+        provider = MeterProvider(
+            metric_readers=[reader], resource=Resource.create({"service.name": "checkout"})
+        )
+        hist = provider.get_meter("shop").create_histogram("http.server.request.duration", unit="s")
         started = time.time()
         spike = (started + SPIKE_AT, started + SPIKE_AT + SPIKE_LEN)
         stop = threading.Event()
@@ -114,8 +116,11 @@ def test_otel_spike_reaches_warroom_record(tmp_path):
     assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
 
     lines = [json.loads(line) for line in out.read_text().splitlines()]
-    points = [e for e in lines if e["type"] == "point" and e["service"] == "checkout"
-              and e["signal"] == "p99"]
+    points = [
+        e
+        for e in lines
+        if e["type"] == "point" and e["service"] == "checkout" and e["signal"] == "p99"
+    ]
     spikes = [e for e in lines if e["type"] == "spike"]
     assert len(points) >= 10, f"too few p99 points: {points}"
 

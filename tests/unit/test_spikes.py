@@ -34,8 +34,9 @@ from tui.errors import UserError
 _ND = NormalDist()
 
 
-def steady_p99(n: int, seed: int, median_s: float = 0.05, sigma: float = 0.5,
-               requests: int = 2000) -> np.ndarray:
+def steady_p99(
+    n: int, seed: int, median_s: float = 0.05, sigma: float = 0.5, requests: int = 2000
+) -> np.ndarray:
     """P99 of `requests` lognormal latencies per point, sampled exactly via the order statistic.
 
     The k-th order statistic of n uniforms is Beta(k, n + 1 - k); mapping it through the
@@ -111,7 +112,10 @@ def test_step_change_sustained_after_3_of_5_then_rebaselined_no_storm():
     values[100:900] *= 2.0  # a level shift lasting 800 points
     events = feed(tracker, values)
     assert [(i, ev.state) for i, ev in events] == [
-        (100, GLITCH), (101, GLITCH), (102, SUSTAINED), (902, RECOVERED),
+        (100, GLITCH),
+        (101, GLITCH),
+        (102, SUSTAINED),
+        (902, RECOVERED),
     ]
     sustained = events[2][1]
     assert sustained.baseline == pytest.approx(float(np.median(values[70:100])), rel=0.02)
@@ -326,18 +330,34 @@ def test_points_without_a_meaningful_p99_are_ignored(bad):
 def test_record_line_has_exactly_the_documented_keys():
     ev = SpikeEvent(12.5, "api", "p99", SUSTAINED, 0.3, 0.1, 3.0, saturated=True)
     assert ev.to_record() == {
-        "t": 12.5, "type": "spike", "service": "api", "signal": "p99",
-        "state": SUSTAINED, "value": 0.3, "baseline": 0.1,
+        "t": 12.5,
+        "type": "spike",
+        "service": "api",
+        "signal": "p99",
+        "state": SUSTAINED,
+        "value": 0.3,
+        "baseline": 0.1,
     }
     back = SpikeEvent.from_record(ev.to_record())
     assert (back.t, back.service, back.state, back.value, back.baseline) == (
-        12.5, "api", SUSTAINED, 0.3, 0.1)
+        12.5,
+        "api",
+        SUSTAINED,
+        0.3,
+        0.1,
+    )
     assert back.ratio == pytest.approx(3.0)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.floats(1e-4, 100.0), st.integers(0, 3),
-                          st.one_of(st.none(), st.floats(0, 1e5))), max_size=120))
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(1e-4, 100.0), st.integers(0, 3), st.one_of(st.none(), st.floats(0, 1e5))
+        ),
+        max_size=120,
+    )
+)
 def test_any_series_keeps_the_detector_consistent(points):
     tracker = SpikeTracker(DetectorConfig())
     prev_state = None

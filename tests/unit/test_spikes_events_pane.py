@@ -31,17 +31,28 @@ async def test_events_newest_first_with_value_baseline_ratio():
         pane = app.query_one(EventsPane)
         assert pane.row_count == 0
         pane.add_event(SpikeEvent(t0, "api", "p99", GLITCH, 0.3124, 0.1, 3.124))
-        pane.add_events([
-            {"t": t0 + 60, "type": "point", "service": "api", "signal": "p99", "value": 1.0},
-            {"t": t0 + 61, "type": "spike", "service": "web", "signal": "p99",
-             "state": SUSTAINED, "value": 0.0425, "baseline": 0.0170},
-        ])
-        pane.add_event(SpikeEvent(t0 + 90, "db", "p99", RECOVERED, 2.5, 2.5, 1.0,
-                                  saturated=True, low_confidence=True))
+        pane.add_events(
+            [
+                {"t": t0 + 60, "type": "point", "service": "api", "signal": "p99", "value": 1.0},
+                {
+                    "t": t0 + 61,
+                    "type": "spike",
+                    "service": "web",
+                    "signal": "p99",
+                    "state": SUSTAINED,
+                    "value": 0.0425,
+                    "baseline": 0.0170,
+                },
+            ]
+        )
+        pane.add_event(
+            SpikeEvent(
+                t0 + 90, "db", "p99", RECOVERED, 2.5, 2.5, 1.0, saturated=True, low_confidence=True
+            )
+        )
         await pilot.pause()
         assert pane.row_count == 3  # the point record is not a spike
-        assert cells(pane, 0) == ["05:42:32", "db", RECOVERED, "≥ 2500 ms ?", "2500 ms",
-                                  "1.00x"]
+        assert cells(pane, 0) == ["05:42:32", "db", RECOVERED, "≥ 2500 ms ?", "2500 ms", "1.00x"]
         assert cells(pane, 1) == ["05:42:03", "web", SUSTAINED, "42.5 ms", "17.0 ms", "2.50x"]
         assert cells(pane, 2) == ["05:41:02", "api", GLITCH, "312 ms", "100 ms", "3.12x"]
 
@@ -50,8 +61,9 @@ async def test_events_are_bounded():
     app = PaneApp(max_events=5)
     async with app.run_test() as pilot:
         pane = app.query_one(EventsPane)
-        pane.add_events(SpikeEvent(float(i), f"s{i}", "p99", GLITCH, 0.3, 0.1, 3.0)
-                        for i in range(50))
+        pane.add_events(
+            SpikeEvent(float(i), f"s{i}", "p99", GLITCH, 0.3, 0.1, 3.0) for i in range(50)
+        )
         await pilot.pause()
         assert pane.row_count == 5
         assert [cells(pane, r)[1] for r in range(5)] == ["s49", "s48", "s47", "s46", "s45"]

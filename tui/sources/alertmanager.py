@@ -277,8 +277,9 @@ class AlertmanagerSource:
         # counts go in counters: a non-empty detail reads as a warning in the status bar
         self.status.ok("up", "", latency=time.monotonic() - t0)
         self.status.counters.pop("retry_in", None)
-        self.status.counters.update(alerts=len(alerts), active=active,
-                                    suppressed=len(alerts) - active)
+        self.status.counters.update(
+            alerts=len(alerts), active=active, suppressed=len(alerts) - active
+        )
         if self.on_update is not None:
             self.on_update(alerts)
         return alerts
@@ -325,8 +326,15 @@ class AlertmanagerSource:
         self._wake.set()  # show the alert as suppressed without waiting a full refresh
         return SilenceResult(data["silenceID"], matchers, start, start + duration, who)
 
-    def _audit(self, alert: Alert, matchers: list[dict[str, Any]], duration: float,
-               who: str, status: str, silence_id: str | None = None) -> None:
+    def _audit(
+        self,
+        alert: Alert,
+        matchers: list[dict[str, Any]],
+        duration: float,
+        who: str,
+        status: str,
+        silence_id: str | None = None,
+    ) -> None:
         """One audit line per silence attempt, in the actions audit log's format."""
         if not self.audit_path:
             return
@@ -368,8 +376,12 @@ class AlertmanagerSource:
             f"its baseline {event.baseline * 1000:.1f} ms ({event.state})"
         )
         return {
-            "labels": {"alertname": SPIKE_ALERTNAME, "service": event.service,
-                       "severity": severity, "source": "warroom"},
+            "labels": {
+                "alertname": SPIKE_ALERTNAME,
+                "service": event.service,
+                "severity": severity,
+                "source": "warroom",
+            },
             "annotations": {"summary": summary},
             "startsAt": _format_time(starts_at),
             "endsAt": _format_time(ends_at),
@@ -391,20 +403,27 @@ class AlertmanagerSource:
                 firing[ev.service] = (ev.t, alert["annotations"]["summary"])
             elif ev.state == RECOVERED:
                 start, summary = firing.pop(ev.service, (ev.t, ""))
-                sustained = SpikeEvent(ev.t, ev.service, ev.signal, SUSTAINED, ev.value,
-                                       ev.baseline, ev.ratio)
+                sustained = SpikeEvent(
+                    ev.t, ev.service, ev.signal, SUSTAINED, ev.value, ev.baseline, ev.ratio
+                )
                 resolved = self.spike_alert(sustained, start, max(start, min(ev.t, now)))
                 if summary:
                     resolved["annotations"]["summary"] = summary
                 batch.append(resolved)
         for service, (start, summary) in firing.items():
-            batch.append({
-                "labels": {"alertname": SPIKE_ALERTNAME, "service": service,
-                           "severity": "critical", "source": "warroom"},
-                "annotations": {"summary": summary},
-                "startsAt": _format_time(start),
-                "endsAt": _format_time(now + keepalive),
-            })
+            batch.append(
+                {
+                    "labels": {
+                        "alertname": SPIKE_ALERTNAME,
+                        "service": service,
+                        "severity": "critical",
+                        "source": "warroom",
+                    },
+                    "annotations": {"summary": summary},
+                    "startsAt": _format_time(start),
+                    "endsAt": _format_time(now + keepalive),
+                }
+            )
         if not batch:
             return
         try:

@@ -84,9 +84,15 @@ class SpikeEvent:
     def from_record(cls, rec: Mapping[str, Any]) -> SpikeEvent:
         """Back from a record line (ratio recomputed; flags are not in the line)."""
         value, baseline = float(rec["value"]), float(rec["baseline"])
-        return cls(float(rec["t"]), str(rec["service"]), str(rec.get("signal", "p99")),
-                   str(rec["state"]), value, baseline,
-                   value / baseline if baseline > 0 else math.inf)
+        return cls(
+            float(rec["t"]),
+            str(rec["service"]),
+            str(rec.get("signal", "p99")),
+            str(rec["state"]),
+            value,
+            baseline,
+            value / baseline if baseline > 0 else math.inf,
+        )
 
     def to_record(self) -> dict[str, Any]:
         """The `warroom record` line for this event (exactly the documented keys)."""
@@ -232,7 +238,8 @@ class SpikeTracker:
         for service in store.services():
             snap = store.current(service)
             values = sorted(
-                v for v in (snap.signals.get("p99", []) if snap is not None else [])
+                v
+                for v in (snap.signals.get("p99", []) if snap is not None else [])
                 if v > 0 and math.isfinite(v)
             )
             if values:
@@ -298,16 +305,24 @@ class SpikeTracker:
         if s.shift_from is not None:
             recovered = self._check_recovery(s, cfg, lx, value, bucket_width, saturated)
             if recovered is not None:
-                return SpikeEvent(t, service, self.signal, RECOVERED, value, recovered,
-                                  value / recovered, saturated, not confident)
+                return SpikeEvent(
+                    t,
+                    service,
+                    self.signal,
+                    RECOVERED,
+                    value,
+                    recovered,
+                    value / recovered,
+                    saturated,
+                    not confident,
+                )
 
         base = s.base
         n = len(base)
         if n < MIN_BASELINE_POINTS:
             if baseline_p99 is None:
                 baseline_p99 = self._stored.get(service)
-            return self._warming(s, cfg, t, service, lx, value, saturated, confident,
-                                 baseline_p99)
+            return self._warming(s, cfg, t, service, lx, value, saturated, confident, baseline_p99)
 
         med = base.median()
         ref = math.exp(med)
@@ -324,9 +339,19 @@ class SpikeTracker:
 
     # --- internals ---------------------------------------------------------------------
 
-    def _classify(self, s: _Series, t: float, service: str, lx: float, value: float,
-                  ref: float, hit: bool, saturated: bool, confident: bool,
-                  z: float | None) -> SpikeEvent | None:
+    def _classify(
+        self,
+        s: _Series,
+        t: float,
+        service: str,
+        lx: float,
+        value: float,
+        ref: float,
+        hit: bool,
+        saturated: bool,
+        confident: bool,
+        z: float | None,
+    ) -> SpikeEvent | None:
         s.recent.append((lx, hit, confident))
         if not hit:
             s.base.add(lx)
@@ -341,25 +366,46 @@ class SpikeTracker:
             if s.shift_from is None:
                 # keep what "normal" was, to report the return to it
                 s.shift_from = (
-                    s.base if len(s.base) >= MIN_BASELINE_POINTS
+                    s.base
+                    if len(s.base) >= MIN_BASELINE_POINTS
                     else _Baseline(s.base.size, [math.log(ref)])
                 )
                 s.back.clear()
             s.base = _Baseline(s.base.size, [v for v, _ in hits])
             s.recent.clear()
             s.state = SUSTAINED
-            return SpikeEvent(t, service, self.signal, SUSTAINED, value, ref, value / ref,
-                              saturated, not confident, z)
+            return SpikeEvent(
+                t,
+                service,
+                self.signal,
+                SUSTAINED,
+                value,
+                ref,
+                value / ref,
+                saturated,
+                not confident,
+                z,
+            )
         if s.shift_from is None:
             s.state = GLITCH
         if len(hits) >= SUSTAIN_HITS:
             return None  # 3 of 5 on low-confidence points alone: shown, not raised
-        return SpikeEvent(t, service, self.signal, GLITCH, value, ref, value / ref,
-                          saturated, not confident, z)
+        return SpikeEvent(
+            t, service, self.signal, GLITCH, value, ref, value / ref, saturated, not confident, z
+        )
 
-    def _warming(self, s: _Series, cfg: _Settings, t: float, service: str, lx: float,
-                 value: float, saturated: bool, confident: bool,
-                 baseline_p99: float | None) -> SpikeEvent | None:
+    def _warming(
+        self,
+        s: _Series,
+        cfg: _Settings,
+        t: float,
+        service: str,
+        lx: float,
+        value: float,
+        saturated: bool,
+        confident: bool,
+        baseline_p99: float | None,
+    ) -> SpikeEvent | None:
         if s.shift_from is not None or baseline_p99 is None or not baseline_p99 > 0:
             # re-seeding after a shift, or nothing to compare with: silent
             s.base.add(lx)
@@ -376,8 +422,15 @@ class SpikeTracker:
             s.state = WARMING_UP
         return event
 
-    def _check_recovery(self, s: _Series, cfg: _Settings, lx: float, value: float,
-                        bucket_width: float | None, saturated: bool) -> float | None:
+    def _check_recovery(
+        self,
+        s: _Series,
+        cfg: _Settings,
+        lx: float,
+        value: float,
+        bucket_width: float | None,
+        saturated: bool,
+    ) -> float | None:
         """Count points back within thresholds of the pre-shift baseline; on 3 of 5, restore it.
 
         Returns the pre-shift baseline (seconds) when recovery is reported, else None.

@@ -46,8 +46,13 @@ class SilenceScreen(ModalScreen[SilenceRequest | None]):
     SilenceScreen Button { margin: 0 1; }
     """
 
-    def __init__(self, alert: Alert, duration: float = 3600.0, comment: str = "",
-                 created_by: str | None = None) -> None:
+    def __init__(
+        self,
+        alert: Alert,
+        duration: float = 3600.0,
+        comment: str = "",
+        created_by: str | None = None,
+    ) -> None:
         super().__init__()
         self.alert = alert
         self.default_duration = duration
@@ -63,8 +68,9 @@ class SilenceScreen(ModalScreen[SilenceRequest | None]):
             yield Label("duration (e.g. 30m, 2h):")
             yield Input(format_duration(self.default_duration), id="silence-duration")
             yield Label("comment (required):")
-            yield Input(self.default_comment, placeholder="why, and a ticket link",
-                        id="silence-comment")
+            yield Input(
+                self.default_comment, placeholder="why, and a ticket link", id="silence-comment"
+            )
             yield Static("", id="silence-error")
             with Horizontal():
                 yield Button("Silence", variant="warning", id="silence-confirm")

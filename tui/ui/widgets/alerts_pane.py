@@ -60,8 +60,9 @@ class AlertsPane(Vertical):
             super().__init__()
             self.alert = alert
 
-    def __init__(self, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.rows: list[Alert] = []  # one per table row, in display order
 
@@ -75,8 +76,9 @@ class AlertsPane(Vertical):
     def table(self) -> DataTable[str | Text]:
         return self.query_one(DataTable)
 
-    def update(self, alerts: Sequence[Alert], status: SourceStatus | None = None,
-               now: float | None = None) -> None:
+    def update(
+        self, alerts: Sequence[Alert], status: SourceStatus | None = None, now: float | None = None
+    ) -> None:
         """Show `alerts` (the source's last good list) and, if given, the source state."""
         now = time.time() if now is None else now
         table = self.table
@@ -106,8 +108,10 @@ class AlertsPane(Vertical):
             since = ""
             if status.stale_since is not None:
                 since = " since " + time.strftime("%H:%M:%S", time.localtime(status.stale_since))
-            text = (f"alertmanager {status.state}{since}: {status.detail} "
-                    f"(showing last known: {counts})")
+            text = (
+                f"alertmanager {status.state}{since}: {status.detail} "
+                f"(showing last known: {counts})"
+            )
         else:
             text = f"alertmanager: {counts}" if alerts else "alertmanager: no alerts"
         label.update(text)

@@ -35,12 +35,28 @@ class EventRow:
     def of(cls, ev: SpikeEvent | Mapping[str, Any]) -> EventRow:
         """From a SpikeEvent or a `{"type": "spike", ...}` record line."""
         if isinstance(ev, SpikeEvent):
-            return cls(ev.t, ev.service, ev.state, ev.value, ev.baseline, ev.ratio,
-                       ev.saturated, ev.low_confidence)
+            return cls(
+                ev.t,
+                ev.service,
+                ev.state,
+                ev.value,
+                ev.baseline,
+                ev.ratio,
+                ev.saturated,
+                ev.low_confidence,
+            )
         value, baseline = float(ev["value"]), float(ev["baseline"])
         ratio = float(ev.get("ratio", value / baseline if baseline > 0 else float("inf")))
-        return cls(float(ev["t"]), str(ev["service"]), str(ev["state"]), value, baseline,
-                   ratio, bool(ev.get("saturated", False)), bool(ev.get("low_confidence", False)))
+        return cls(
+            float(ev["t"]),
+            str(ev["service"]),
+            str(ev["state"]),
+            value,
+            baseline,
+            ratio,
+            bool(ev.get("saturated", False)),
+            bool(ev.get("low_confidence", False)),
+        )
 
 
 def format_ms(seconds: float) -> str:
@@ -55,8 +71,14 @@ class EventsPane(DataTable[str | Text]):
     EventsPane { height: auto; max-height: 12; }
     """
 
-    def __init__(self, max_events: int = 200, *, name: str | None = None,
-                 id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        max_events: int = 200,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(cursor_type="row", name=name, id=id, classes=classes)
         if max_events <= 0:
             raise ValueError("max_events must be positive")
