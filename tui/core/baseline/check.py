@@ -120,3 +120,18 @@ def check_service(service: str, baseline: Snapshot | None,
     elif baseline.profile_files and not current_profile:
         result.profile_note = "no current profile"
     return result
+
+
+def check_from_store(metric_store: Any, service: str, baseline: Snapshot | None,
+                     window: float, now: float,
+                     min_effects: Mapping[str, float] | None = None,
+                     current_profile: str | None = None) -> ServiceCheck:
+    """The dashboard's regression pane: the live MetricStore window against the baseline.
+
+    Feed `result.table.rows` to `RegressionTable.update_rows` and `result.functions` to
+    `update_functions` (profile parsing is slow: call it from a worker).
+    """
+    from tui.core.baseline.snapshot import signals_from_store
+
+    current = signals_from_store(metric_store, service, now - window, now)[0]
+    return check_service(service, baseline, current, min_effects, current_profile)
