@@ -213,6 +213,14 @@ class DetectorConfig:
     min_observations: int = 50
     bell: bool = True
 
+    def __post_init__(self) -> None:
+        if self.window < 5:
+            raise ValueError("window must be at least 5 points")
+        if self.z <= 0 or self.min_ratio < 1 or self.min_delta < 0 or self.noise_floor < 0:
+            raise ValueError("z must be > 0, min_ratio >= 1, min_delta and noise_floor >= 0")
+        if self.min_observations < 0:
+            raise ValueError("min_observations cannot be negative")
+
 
 @dataclass
 class HttpAction:

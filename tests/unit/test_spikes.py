@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.config import Config, DetectorConfig, ServiceConfig, parse_config
+from tui.config import Config, ConfigError, DetectorConfig, ServiceConfig, parse_config
 from tui.core.metrics.store import FLAG_LOW_CONFIDENCE, FLAG_SATURATED
 from tui.core.stats.spikes import (
     GLITCH,
@@ -311,11 +311,35 @@ def test_from_config_takes_service_overrides():
     ],
 )
 def test_impossible_settings_are_a_clear_user_error(field, value, message):
-    cfg = Config(services=[ServiceConfig(name="api", detector=DetectorConfig(**{field: value}))])
+    """Settings changed after loading (the config file itself is checked on load, below)."""
+    det = DetectorConfig()
+    setattr(det, field, value)
+    cfg = Config(services=[ServiceConfig(name="api", detector=det)])
     with pytest.raises(UserError) as exc:
         SpikeTracker.from_config(cfg)
     assert str(exc.value) == f"services[api].detector: {message}"
     assert isinstance(exc.value, DetectorSettingsError)
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("detector:\n  window: 3\n", "w.yaml:2: detector: window must be at least 5 points"),
+        (
+            "services:\n  - name: api\n    detector:\n      min_ratio: 0.5\n",
+            "w.yaml:4: services[0].detector: z must be > 0, min_ratio >= 1, "
+            "min_delta and noise_floor >= 0",
+        ),
+        (
+            "detector:\n  min_observations: -5\n",
+            "w.yaml:2: detector: min_observations cannot be negative",
+        ),
+    ],
+)
+def test_impossible_settings_in_the_config_file_name_file_line_and_key(yaml_text, message):
+    with pytest.raises(ConfigError) as exc:
+        parse_config(yaml_text, "w.yaml")
+    assert str(exc.value) == message
 
 
 @pytest.mark.parametrize("bad", [0.0, -1.0, math.nan, math.inf])
