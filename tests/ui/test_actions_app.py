@@ -39,11 +39,13 @@ class ActionsApp(App[None]):
         self.runner = ActionRunner(self.audit_path, log.write_output, grace=0.3, who="op@test")
         lines = []
         for action, enabled, reason in bindable_actions(self.cfg, self.service):
-            if enabled and action.key:
+            if not enabled:
+                lines.append(f"{action.key} {action.title} (disabled: {reason})")
+            elif action.key:
                 self.bind(action.key, f"run_action('{action.name}')", description=action.title)
                 lines.append(f"{action.key} {action.title}")
             else:
-                lines.append(f"{action.key} {action.title} (disabled: {reason})")
+                lines.append(f"palette: {action.title}")
         self.query_one("#keys", Static).update("\n".join(lines))
 
     def action_run_action(self, name: str) -> None:

@@ -88,7 +88,7 @@ class ConfirmActionScreen(ModalScreen[bool]):
                 yield Static("\n".join(self.extra_lines), id="extra", markup=False)
             if self.needs_typing:
                 yield Static(f"Type {a.service} to confirm:", id="prompt", markup=False)
-                yield Input(placeholder=a.service, id="typed", select_on_focus=False)
+                yield Input(placeholder="service name", id="typed", select_on_focus=False)
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button(
