@@ -136,6 +136,8 @@ async def record(cfg: Any, duration: float, writer: LineWriter) -> int:
         loop.add_signal_handler(sig, on_signal, sig)
     try:
         await hub.start()
+        for problem in hub.receiver_errors():
+            raise UserError(problem)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=duration)
     finally:

@@ -77,9 +77,8 @@ async def take_snapshot(cfg: Any, wait: float, now: float | None = None) -> dict
     try:
         if wait > 0:
             await hub.start(loops=False)
-            for st in hub.statuses():
-                if st.name != "prometheus" and st.state == "error":
-                    raise UserError(f"{st.name}: {st.detail}")
+            for problem in hub.receiver_errors():
+                raise UserError(problem)
             await asyncio.sleep(wait)
         t = round(time.time() if now is None else now, 3)
         prom: dict[str, dict[str, tuple[float | None, int]]] = {}

@@ -104,10 +104,9 @@ class Hub:
             try:
                 await r.start()
             except Exception as exc:  # a taken port must not stop the other sources
-                log.warning("OTLP receiver failed to start: %s", exc)
-                status = getattr(r, "status", None)
-                if isinstance(status, SourceStatus):
-                    status.failed(f"cannot listen: {exc}", "error")
+                log.info("OTLP receiver failed to start: %s", exc)
+                if r.status.state != "error":  # the receiver's own words when it has some
+                    r.status.failed(f"cannot start: {exc}", "error")
         if not loops:
             return
         if self.prometheus is not None:
@@ -135,6 +134,11 @@ class Hub:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    def receiver_errors(self) -> list[str]:
+        """`name: detail` of every receiver that could not start (headless commands fail)."""
+        return [f"{r.status.name}: {r.status.detail}" for r in self.receivers
+                if r.status.state == "error"]
 
     def statuses(self) -> list[SourceStatus]:
         out = [self.prometheus.status] if self.prometheus is not None else []

@@ -1,0 +1,154 @@
+"""snapshot and record for OTLP-backed services, fed by the real OpenTelemetry SDK exporter."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+from opentelemetry.sdk.metrics import Histogram, MeterProvider
+from opentelemetry.sdk.metrics.export import AggregationTemporality, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
+from opentelemetry.sdk.resources import Resource
+
+from tests.servers import free_port
+from tui.cli import main
+from tui.commands.snapshot import take_snapshot
+from tui.config import parse_config
+from tui.core.metrics.quantile import bucket_quantile
+
+pytestmark = pytest.mark.integration
+
+BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0]
+# 100 requests: 90 fast, 9 slower, 1 very slow; 5 of them fail
+LATENCIES = [0.004] * 40 + [0.02] * 50 + [0.3] * 9 + [0.8]
+EXPECTED_P99 = bucket_quantile(
+    0.99, [*BOUNDS, math.inf],
+    [sum(1 for v in LATENCIES if v <= b) for b in [*BOUNDS, math.inf]],
+).value
+
+
+def config_text(port: int) -> str:
+    return f"""
+otlp: {{http: "127.0.0.1:{port}", grpc: ""}}
+refresh: 1s
+rate_window: 10s
+services:
+  - name: checkout
+    otlp: {{service_name: checkout-svc}}
+"""
+
+
+class Pusher:
+    """A real OTel SDK app pushing `LATENCIES` once per `every` seconds (delta temporality)."""
+
+    def __init__(self, port: int, every: float = 0.5):
+        exporter = OTLPMetricExporter(
+            endpoint=f"http://127.0.0.1:{port}/v1/metrics",
+            preferred_temporality={Histogram: AggregationTemporality.DELTA},
+        )
+        self.reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
+        self.provider = MeterProvider(
+            metric_readers=[self.reader],
+            resource=Resource.create({"service.name": "checkout-svc"}),
+            views=[View(instrument_name="http.server.request.duration",
+                        aggregation=ExplicitBucketHistogramAggregation(BOUNDS))],
+        )
+        self.hist = self.provider.get_meter("test").create_histogram(
+            "http.server.request.duration", unit="s")
+        self.port, self.every = port, every
+        self.stop = threading.Event()
+        self.pushes = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    pass
+            except OSError:
+                time.sleep(0.05)  # receiver not listening yet
+                continue
+            for i, v in enumerate(LATENCIES):
+                self.hist.record(v, {"http.response.status_code": 500 if i % 20 == 0 else 200})
+            if self.provider.force_flush(5_000):
+                self.pushes += 1
+            self.stop.wait(self.every)
+
+    def __enter__(self) -> Pusher:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+        self.provider.shutdown()
+
+
+async def test_snapshot_waits_for_pushes() -> None:
+    port = free_port()
+    cfg = parse_config(config_text(port))
+    with Pusher(port) as pusher:
+        doc = await take_snapshot(cfg, wait=2.5)
+    assert pusher.pushes >= 2
+    (row,) = doc["services"]
+    assert row["name"] == "checkout" and row["source"] == "otlp"
+    assert row["p99"] == EXPECTED_P99  # every push has the same distribution
+    assert row["p99_saturated"] is False
+    assert 0 < row["p50"] <= row["p95"] <= row["p99"]
+    assert row["qps"] > 0
+    assert row["error_ratio"] == pytest.approx(0.05)
+
+
+async def test_snapshot_with_no_pushes_gives_nulls() -> None:
+    cfg = parse_config(config_text(free_port()))
+    doc = await take_snapshot(cfg, wait=0.3)
+    (row,) = doc["services"]
+    assert row == {"name": "checkout", "source": "otlp", "p50": None, "p95": None,
+                   "p99": None, "qps": None, "error_ratio": None, "p99_saturated": False}
+
+
+def test_snapshot_port_taken_is_a_clear_error(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        path = tmp_path / "w.yaml"
+        path.write_text(config_text(port))
+        code = main(["snapshot", "-c", str(path), "--wait", "1s"])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert err == f"warroom: otlp/http: cannot listen on 127.0.0.1:{port}: address in use\n"
+
+
+def test_record_otlp_service(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
+    path, out = tmp_path / "w.yaml", tmp_path / "rec.jsonl"
+    path.write_text(config_text(port))
+    with Pusher(port, every=0.3):
+        code = main(["record", "-c", str(path), "--duration", "3500ms", "--out", str(out)])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    p99 = [e for e in lines if e["type"] == "point" and e["signal"] == "p99"]
+    assert len(p99) >= 2
+    assert all(e["service"] == "checkout" and e["value"] == EXPECTED_P99 for e in p99)
+    signals = {e["signal"] for e in lines if e["type"] == "point"}
+    assert signals == {"p50", "p95", "p99", "qps", "error_ratio"}
+    ts = [e["t"] for e in p99]
+    assert ts == sorted(ts) and len(set(ts)) == len(ts)
+
+
+def test_asyncio_is_not_left_running() -> None:
+    # take_snapshot closes everything it opened: a second loop can bind the same port.
+    port = free_port()
+    cfg = parse_config(config_text(port))
+    asyncio.run(take_snapshot(cfg, wait=0.2))
+    asyncio.run(take_snapshot(cfg, wait=0.2))
