@@ -32,6 +32,7 @@ from tui.ui.screens.dashboard import DashboardScreen, ServiceDetail
 from tui.ui.screens.help import HelpScreen, binding_rows
 from tui.ui.theme import THEME_ORDER, load_themes, spark_height
 from tui.ui.widgets.service_table import SIGNALS, WINDOWS, build_rows
+from tui.ui.widgets.status_bar import StatusBar
 
 COALESCE = 0.05  # seconds: Hub updates closer than this become one redraw
 MAX_EVENTS = 500  # spike events kept for the events pane and the sparkline markers
@@ -180,6 +181,8 @@ class WarroomApp(App[int]):
         self._redraw_scheduled = False
         if not self.dashboard.is_mounted or self.screen is not self.dashboard:
             return
+        if not self.dashboard.query(StatusBar):
+            return  # still composing, or already tearing down
         status = self.dashboard.status_bar
         status.set_state(self.statuses(), self.store.dropped, self.paused)
         if self.paused:
@@ -209,9 +212,6 @@ class WarroomApp(App[int]):
     def on_tabbed_content_tab_activated(self) -> None:
         if not self.paused:
             self._refresh_detail(self.clock())
-
-    def on_screen_resume(self) -> None:
-        self.call_after_refresh(self.redraw_now)
 
     def _apply_theme(self) -> None:
         if not self.dashboard.is_mounted:

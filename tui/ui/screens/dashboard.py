@@ -121,6 +121,12 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(ServiceTable).focus()
 
+    def on_screen_resume(self) -> None:
+        """Back from a modal: catch up with the updates skipped while it was open."""
+        redraw = getattr(self.app, "redraw_now", None)
+        if redraw is not None:
+            self.call_after_refresh(redraw)
+
     @property
     def table(self) -> ServiceTable:
         return self.query_one(ServiceTable)

@@ -296,7 +296,7 @@ class ServiceTable(Widget, can_focus=True):
         width = self.size.width
         longest = max((len(r.name) for r in self.rows), default=8)
         name_w = max(8, min(longest, 28 if width >= 120 else 16))
-        spark_w = max(8, width - name_w - 35)
+        spark_w = max(8, width - name_w - 36)
         return name_w, spark_w
 
     def build_lines(self) -> list[list[Cell]]:
@@ -404,6 +404,8 @@ def build_rows(store: MetricStore, services: Iterable[tuple[str, float | None, f
             state = "stale"
         elif states and states.get(name) not in (None, "OK"):
             state = states[name]
+        elif saturated:
+            state = "SATURATED"  # the quantile is only a lower bound: never "ok"
         elif (slo_p99 is not None and signal == "p99" and value is not None
               and value > slo_p99) or (slo_err is not None and err is not None and err > slo_err):
             state = "SLO"

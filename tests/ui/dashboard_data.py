@@ -1,0 +1,50 @@
+"""Deterministic dashboard data: a MetricStore filled from a seeded generator, a fixed clock."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tui.config import Config, Duration, ServiceConfig, SLOConfig
+from tui.core.metrics.store import FLAG_SATURATED, MetricStore
+from tui.ui.app import WarroomApp
+
+NOW = 1_767_000_000.0  # fixed clock for every UI test
+
+
+def demo_config(theme: str = "warroom") -> Config:
+    return Config(
+        refresh=Duration(1), theme=theme,
+        services=[
+            ServiceConfig(name="checkout", slo=SLOConfig(p99=Duration(0.3), error_ratio=0.01)),
+            ServiceConfig(name="payments", slo=SLOConfig(p99=Duration(0.2))),
+            ServiceConfig(name="search", slo=SLOConfig(p99=Duration(0.5))),
+            ServiceConfig(name="ledger"),  # configured, never reported: "no data"
+        ],
+    )
+
+
+def filled_store(extra: int = 6) -> MetricStore:
+    """checkout breaches its SLO after a spike, auth is saturated, legacy went stale."""
+    store = MetricStore()
+    rng = np.random.default_rng(7)
+    names = ["checkout", "payments", "search", "auth", "legacy"] + [
+        f"svc-{i:02d}" for i in range(extra)]
+    for k, name in enumerate(names):
+        end = NOW - 300 if name == "legacy" else NOW
+        for t in np.arange(NOW - 900, end, 5.0):
+            v = (0.04 + 0.015 * k) * float(np.exp(rng.normal(0, 0.12)))
+            if name == "checkout" and NOW - t < 60:
+                v *= 9
+            flags = FLAG_SATURATED if name == "auth" and NOW - t < 30 else 0
+            if flags:
+                v = 2.5
+            store.add(name, "p99", t, v, flags)
+            store.add(name, "p95", t, v * 0.7)
+            store.add(name, "p50", t, v * 0.3)
+            store.add(name, "qps", t, 40.0 + 7 * k)
+            store.add(name, "error_ratio", t, 0.02 if name == "checkout" else 0.001 * k)
+    return store
+
+
+def make_app(theme: str = "warroom", store: MetricStore | None = None) -> WarroomApp:
+    return WarroomApp(demo_config(theme), store=store or filled_store(), clock=lambda: NOW)

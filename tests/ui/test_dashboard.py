@@ -1,0 +1,217 @@
+"""Pilot tests of the dashboard: keys drive it, assertions read what it draws."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tui.core.metrics.store import MetricStore
+from tui.errors import UserError
+from tui.ui.app import WarroomApp
+from tui.ui.screens.help import HelpScreen
+from tui.ui.theme import ThemeError, load_theme_file, load_themes
+from tui.ui.widgets.service_table import ServiceTable
+from tui.ui.widgets.status_bar import StatusBar
+
+from .dashboard_data import NOW, demo_config, filled_store, make_app
+
+
+def screen_text(app: WarroomApp) -> str:
+    """What the terminal shows, as plain text lines."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def test_rows_values_and_states_are_drawn() -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        text = screen_text(app)
+        lines = {ln.split()[0].lstrip("›"): ln for ln in text.splitlines()[1:12] if ln.strip()}
+        assert "SLO" in lines["checkout"]
+        assert "≥ 2.5s" in lines["auth"]
+        assert "no data" in lines["ledger"]
+        assert "stale" in lines["legacy"]
+        assert "P99 · 15m" in text
+        assert "dropped 0 series" in text
+
+
+async def test_navigation_moves_the_selection() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(ServiceTable)
+        assert table.selected == "checkout"
+        await pilot.press("down", "j")
+        assert table.selected == "search"
+        await pilot.press("k")
+        assert table.selected == "payments"
+        await pilot.press("end")
+        assert table.selected == table.rows[-1].name
+        # the cursor row stays visible when the list is longer than the screen
+        assert table.top <= table.cursor < table.top + table._visible_rows()
+        assert f"›{table.selected}" in screen_text(app)
+        await pilot.press("home")
+        assert table.selected == "checkout" and table.top == 0
+
+
+async def test_zoom_and_signal_switch() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("minus")
+        assert app.window == 3600 and "P99 · 1h" in screen_text(app)
+        await pilot.press("minus", "minus")
+        assert app.window == 21600
+        await pilot.press("plus", "plus", "plus", "plus")
+        assert app.window == 300 and "P99 · 5m" in screen_text(app)
+        await pilot.press("1")
+        assert app.signal == "p50" and "P50 · 5m" in screen_text(app)
+        await pilot.press("s")
+        assert app.signal == "p95"
+        await pilot.press("w")
+        assert app.window == 900
+
+
+async def test_pause_freezes_the_table() -> None:
+    store = filled_store()
+    app = WarroomApp(demo_config(), store=store, clock=lambda: NOW)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("p")
+        assert app.paused and "PAUSED" in screen_text(app)
+        before = screen_text(app)
+        store.add("checkout", "p99", NOW, 9.0)
+        store.add("brand-new", "p99", NOW, 0.1)
+        app.notify_store_updated()
+        await pilot.pause(0.2)
+        assert "brand-new" not in screen_text(app)
+        assert screen_text(app) == before
+        await pilot.press("p")
+        await pilot.pause(0.2)
+        assert not app.paused and "brand-new" in screen_text(app)
+        assert "9s" in screen_text(app)
+
+
+async def test_no_redraw_under_a_modal() -> None:
+    store = filled_store()
+    app = WarroomApp(demo_config(), store=store, clock=lambda: NOW)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        redraws = app.redraws
+        store.add("checkout", "p99", NOW, 9.0)
+        app.notify_store_updated()
+        await pilot.pause(0.2)
+        assert app.redraws == redraws
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert app.redraws > redraws
+
+
+async def test_theme_cycle_and_row_height() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        seen = [app.theme]
+        for _ in range(4):
+            await pilot.press("t")
+            seen.append(app.theme)
+            if app.theme == "wall":
+                assert app.screen.query_one(ServiceTable).row_height == 2
+        assert seen == ["warroom", "bastion", "wall", "paper", "warroom"]
+        assert app.screen.query_one(ServiceTable).row_height == 1
+
+
+async def test_help_lists_every_binding() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        described = {desc for _, desc in help_screen.rows}
+        for binding in [*WarroomApp.BINDINGS, *ServiceTable.BINDINGS]:
+            assert binding.description in described, binding  # type: ignore[union-attr]
+        keys = " ".join(k for k, _ in help_screen.rows)
+        for key in ("q", "?", "p", "+", "-", "t", "f", "d", "↑", "j"):
+            assert key in keys.split() or key in keys
+
+
+async def test_command_palette_has_theme_zoom_and_pause() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        titles = {c.title: c for c in app.get_system_commands(app.screen)}
+        for title in ("Theme: bastion", "Zoom: 1h window", "Pause", "Signal: P95"):
+            assert title in titles
+        titles["Zoom: 1h window"].callback()
+        titles["Theme: paper"].callback()
+        await pilot.pause()
+        assert app.window == 3600 and app.theme == "paper"
+        titles["Pause"].callback()
+        assert app.paused
+
+
+async def test_status_bar_shows_sources() -> None:
+    from tui.sources.base import SourceStatus
+
+    app = make_app()
+    prom = SourceStatus("prometheus")
+    prom.ok(latency=0.012)
+    otlp = SourceStatus("otlp/http", "listening", "127.0.0.1:4318",
+                        counters={"points_per_s": 35.0, "rejected": 2.0})
+    app.extra_statuses = [prom, otlp]
+    async with app.run_test(size=(160, 30)) as pilot:
+        await pilot.pause()
+        bar = app.screen.query_one(StatusBar)
+        text = "".join(ch for ch, _ in bar._lines[0])
+        assert "prometheus up 12ms" in text
+        assert "otlp/http 127.0.0.1:4318 35pt/s 2 rejected" in text
+        prom.failed("HTTP 503")
+        app.redraw_now()
+        text = "".join(ch for ch, _ in bar._lines[0])
+        assert "prometheus down (HTTP 503) stale since" in text
+
+
+async def test_quit_key_exits() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code in (0, None)
+
+
+def test_unknown_theme_is_a_user_error() -> None:
+    with pytest.raises(UserError, match=r"unknown theme 'neon'.*warroom, bastion, wall, paper"):
+        WarroomApp(demo_config(theme="neon"), store=MetricStore())
+
+
+def test_themes_load_and_bastion_is_ansi_only() -> None:
+    themes = load_themes()
+    assert list(themes)[:4] == ["warroom", "bastion", "wall", "paper"]
+    bastion = themes["bastion"]
+    assert bastion.ansi
+    colors = [bastion.primary, bastion.secondary, bastion.error, bastion.warning,
+              bastion.success, bastion.foreground, bastion.background]
+    colors += [v for k, v in bastion.variables.items() if k not in ("spark-height",
+                                                                     "input-cursor-text-style")]
+    assert all(c is not None and c.startswith("ansi_") for c in colors)
+    assert not themes["paper"].dark
+    assert themes["wall"].variables["spark-height"] == "2"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("name: x\nprimry: '#fff'\n", "primry: unknown theme key"),
+    ("name: x\nprimary: '#ggg'\n", "primary: '#ggg' is not a colour"),
+    ("name: x\nansi: true\nprimary: '#ffffff'\n", "ansi theme takes ansi_\\* colours only"),
+    ("primary: '#ffffff'\n", "name: required"),
+    ("name: [x\n", "not valid YAML"),
+])
+def test_bad_theme_files_name_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ThemeError, match=message) as info:
+        load_theme_file(path)
+    assert str(path) in str(info.value)
