@@ -202,8 +202,12 @@ class _Hook(BaseHTTPRequestHandler):
             time.sleep(2)
         code = 500 if self.path.startswith("/fail") else 200
         payload = b"pipeline exploded\nsee logs" if code == 500 else b'{"pipeline": 42}'
+        if self.path.startswith("/big"):
+            payload = b"x" * 3_000_000
         try:
             self.send_response(code)
+            if self.path.startswith("/big"):
+                self.send_header("Content-Type", "text/plain; charset=no-such-charset")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
@@ -306,3 +310,18 @@ async def test_caller_cancelled_mid_run_kills_group_and_audits(audit):
     assert fin["event"] == "finished" and fin["status"] == "cancelled"
     assert "warroom stopped" in fin["reason"]
     assert not runner.is_running("rollback", "checkout")
+
+
+async def test_webhook_huge_body_with_bogus_charset(audit, hook_url):
+    action = resolve_action(_hook_cfg(hook_url, "/big"), "checkout", "notify")
+    res = await ActionRunner(audit).run(action)
+    assert res.status == "ok" and res.body_excerpt == "x" * 500
+
+
+async def test_long_output_line_cut_in_audit_tail(audit, tmp_path):
+    cfg = _cfg("  rollback:\n    exec: [/usr/bin/printf, '%02000d\\n', '7']\n")
+    out = Collector()
+    res = await ActionRunner(audit, out).run(resolve_action(cfg, "checkout", "rollback"))
+    assert res.ok
+    assert out.texts("stdout") == ["0" * 1999 + "7"]  # the pane gets it whole
+    assert read_audit(audit).records[-1]["output_tail"] == ["0" * 500 + "…"]

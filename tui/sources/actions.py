@@ -27,7 +27,9 @@ from tui.errors import UserError
 __all__ = ["ActionOutput", "ActionResult", "ActionRunner", "BuiltinOutcome"]
 
 Status = Literal["ok", "failed", "timeout", "refused", "busy", "cancelled", "error"]
-BODY_EXCERPT = 500
+BODY_EXCERPT = 500  # characters of a webhook's answer shown and audited
+BODY_READ_LIMIT = 64 * 1024  # bytes read from a webhook's answer at most
+TAIL_LINE_CHARS = 500  # an audited output line is cut here (the pane shows it whole)
 
 
 @dataclass(frozen=True)
@@ -235,7 +237,8 @@ class ActionRunner:
 
         def emit(stream: Literal["stdout", "stderr"], text: str) -> None:
             text = redact_text(text, secrets)
-            tail.append(text if stream == "stdout" else f"[stderr] {text}")
+            short = text if len(text) <= TAIL_LINE_CHARS else text[:TAIL_LINE_CHARS] + "…"
+            tail.append(short if stream == "stdout" else f"[stderr] {short}")
             self._emit(action, stream, text)
 
         assert proc.stdout is not None and proc.stderr is not None
@@ -304,10 +307,17 @@ class ActionRunner:
         secrets = action.secret_values()
         t0 = time.monotonic()
         try:
-            async with httpx.AsyncClient(timeout=action.timeout) as client:
-                resp = await client.request(
+            async with (
+                httpx.AsyncClient(timeout=action.timeout) as client,
+                client.stream(
                     action.method, action.url, headers=dict(action.headers), json=action.json
-                )
+                ) as resp,
+            ):
+                raw = b""
+                async for chunk in resp.aiter_bytes():
+                    raw += chunk
+                    if len(raw) >= BODY_READ_LIMIT:
+                        break  # a webhook that answers with megabytes: the start is enough
         except httpx.TimeoutException:
             dur = time.monotonic() - t0
             msg = f"{action.title}: no answer from {action.redacted_url()} within {action.timeout:g}s"
@@ -319,7 +329,7 @@ class ActionRunner:
             return ActionResult(action.name, action.service, "error", msg, duration=dur,
                                 output_tail=[msg]), {}
         dur = time.monotonic() - t0
-        body = redact_text(resp.text[:BODY_EXCERPT], secrets)
+        body = redact_text(_decode(raw, resp.charset_encoding)[:BODY_EXCERPT], secrets)
         lines = [f"HTTP {resp.status_code} {resp.reason_phrase}", *body.splitlines()]
         for line in lines:
             self._emit(action, "stdout", line)
@@ -331,6 +341,14 @@ class ActionRunner:
             http_status=resp.status_code, duration=dur, output_tail=lines[-TAIL_LINES:],
             body_excerpt=body,
         ), {}
+
+
+def _decode(raw: bytes, charset: str | None) -> str:
+    """Decode a webhook answer; an unknown charset falls back to UTF-8 with replacements."""
+    try:
+        return raw.decode(charset or "utf-8", "replace")
+    except LookupError:
+        return raw.decode("utf-8", "replace")
 
 
 def _signal_group(pgid: int, sig: int) -> None:
