@@ -72,25 +72,33 @@ def _two_r1_counts(n1: int, sizes: list[int], max2r: int) -> np.ndarray:
     (only additions of positive terms, so the relative error stays at rounding level). Only
     2*R1 <= max2r is kept: a p-value needs one tail only.
     """
-    big = math.comb(sum(sizes), n1) >= 2**62
+    total = sum(sizes)
+    big = math.comb(total, n1) >= 2**62
     table: Any = np.zeros((n1 + 1, max2r + 1), dtype=np.float64 if big else np.int64)
     table[0, 0] = 1
     start = 0
-    used = 0
     for t in sizes:
         w = 2 * start + t + 1
-        new = table.copy()
-        rmax = min(t, n1)
-        for r in range(1, rmax + 1):
+        after = start + t
+        # live rows: picks so far that can still reach n1 with the positions left
+        lo = max(0, n1 - (total - after))
+        hi = min(n1, after)
+        new = table[lo : hi + 1].copy()
+        for r in range(1, min(t, n1) + 1):
             shift = r * w
             if shift > max2r:
                 break
-            c = math.comb(t, r)  # small: t <= 50
-            lim = min(n1, used + t)
-            new[r : lim + 1, shift:] += c * table[: lim + 1 - r, : max2r + 1 - shift]
-        table = new
-        used += t
-        start += t
+            first = max(lo, r)  # destination rows first..hi take source rows first-r..hi-r
+            if first > hi:
+                continue
+            src = table[first - r : hi + 1 - r, : max2r + 1 - shift]
+            dst = new[first - lo :, shift:]
+            if t == 1:
+                dst += src
+            else:
+                dst += math.comb(t, r) * src
+        table[lo : hi + 1] = new
+        start = after
     return table[n1]
 
 
