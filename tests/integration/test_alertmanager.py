@@ -18,12 +18,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
 
 from tests.servers import free_port, wait_http
-from tui.config import AlertmanagerConfig
+from tui.config import AlertmanagerConfig, parse_config
 from tui.core.actions.audit import read_audit
 from tui.core.stats.spikes import GLITCH, RECOVERED, SUSTAINED, SpikeEvent
 from tui.errors import UserError
@@ -323,9 +324,29 @@ async def test_loop_runs_rearmed_and_stops(am_url):
 
 class _Misbehaving(BaseHTTPRequestHandler):
     mode = "500"
+    seen_auth: ClassVar[list[str | None]] = []
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = b"bad matcher format: x\n"
+        self.send_response(400)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def do_GET(self):
+        type(self).seen_auth.append(self.headers.get("Authorization"))
+        if type(self).mode == "slow":
+            time.sleep(1.0)
+            body, status = b"[]", 200
+            with contextlib.suppress(OSError):
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            return
         body, status = {
+            "ok": (b"[]", 200),
             "500": (b"internal error\n", 500),
             "garbage": (b"<html>not json", 200),
             "shape": (json.dumps({"data": []}).encode(), 200),
@@ -395,6 +416,51 @@ async def test_malformed_alerts_are_skipped_and_counted(misbehaving):
     assert alerts[0].starts_at == pytest.approx(
         datetime(2026, 1, 1, tzinfo=UTC).timestamp() + 0.123456
     )
+
+
+async def test_slow_alertmanager_times_out_as_a_state(misbehaving):
+    _Misbehaving.mode = "slow"
+    url = f"http://127.0.0.1:{misbehaving.server_port}"
+    src = AlertmanagerSource(AlertmanagerConfig(url=url, timeout=0.2))
+    try:
+        t0 = time.monotonic()
+        assert await src.refresh_once() is None
+        assert time.monotonic() - t0 < 0.9
+    finally:
+        await src.stop()
+    assert src.status.state == "down"
+    assert src.status.detail == "GET /api/v2/alerts: timed out"
+
+
+async def test_bearer_token_is_sent(misbehaving, monkeypatch):
+    _Misbehaving.mode = "ok"
+    _Misbehaving.seen_auth.clear()
+    monkeypatch.setenv("WR_AM_TOKEN", "s3cret")
+    cfg = parse_config(
+        f"alertmanager:\n  url: http://127.0.0.1:{misbehaving.server_port}\n"
+        "  bearer_token: {env: WR_AM_TOKEN}\n"
+    )
+    assert cfg.alertmanager is not None
+    src = AlertmanagerSource(cfg.alertmanager)
+    try:
+        assert await src.refresh_once() == []
+    finally:
+        await src.stop()
+    assert _Misbehaving.seen_auth == ["Bearer s3cret"]
+
+
+async def test_silence_refused_by_alertmanager_is_reported_and_audited(misbehaving, tmp_path):
+    url = f"http://127.0.0.1:{misbehaving.server_port}"
+    src = AlertmanagerSource(AlertmanagerConfig(url=url), audit_path=str(tmp_path / "a.jsonl"))
+    target = Alert("f", {"alertname": "X", "service": "api"}, {}, "active", time.time())
+    try:
+        with pytest.raises(AlertmanagerError) as exc:
+            await src.silence(target, 600, "why", created_by="dave@host")
+    finally:
+        await src.stop()
+    assert str(exc.value) == "POST /api/v2/silences: HTTP 400: bad matcher format: x"
+    (rec,) = read_audit(tmp_path / "a.jsonl").records
+    assert rec["status"] == f"error: {exc.value}" and rec["user"] == "dave@host"
 
 
 @pytest.mark.parametrize("bad", ["severity", 'sev erity="x"', '="x"', 'a="unclosed'])

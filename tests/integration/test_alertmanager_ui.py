@@ -155,6 +155,34 @@ async def test_pane_groups_alerts_and_silence_is_confirmed_first(am_url, tmp_pat
     assert rec["duration"] == 1800 and rec["status"] == "ok"
 
 
+async def test_enter_in_a_field_never_confirms_and_escape_cancels(am_url):
+    tag = f"ui-{free_port()}"
+    post_alerts(am_url, [alert("Slow", "web", "page", "web slow", time.time(), test=tag)])
+    src = AlertmanagerSource(AlertmanagerConfig(url=am_url, filters=[f'test="{tag}"']))
+    app = AlertsApp(src)
+    try:
+        async with app.run_test(size=(120, 30)) as pilot:
+            await app.refresh_alerts()
+            app.query_one(AlertsPane).table.focus()
+            await pilot.press("s")
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, SilenceScreen)
+            screen.query_one("#silence-comment", Input).focus()
+            await pilot.press("o", "k", "enter")
+            await pilot.pause()
+            assert app.screen is screen and app.results == []
+            assert screen.query_one("#silence-comment", Input).value == "ok"
+            assert app.focused is not None and app.focused.id != "silence-comment"
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.results == ["cancelled"]
+    finally:
+        await src.stop()
+    silences = httpx.get(f"{am_url}/api/v2/silences", timeout=5).json()
+    assert not [s for s in silences if any(m["value"] == tag for m in s["matchers"])]
+
+
 async def test_pane_shows_a_dead_alertmanager_and_keeps_last_alerts():
     src = AlertmanagerSource(AlertmanagerConfig(url=f"http://127.0.0.1:{free_port()}"))
     app = AlertsApp(src)
