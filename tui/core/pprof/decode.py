@@ -159,68 +159,73 @@ def decode_proto(data: bytes, label: str) -> Profile:
                 default_index = i
                 break
 
-    # functions
-    func_ids: dict[int, int] = {}
-    func_name: list[str] = []
-    func_sys: list[str] = []
-    func_file: list[str] = []
-    func_start: list[int] = []
-    for f in fp.function:
-        if f.id == 0:
-            raise UserError(f"{label}: function with reserved id 0")
-        if f.id in func_ids:
-            raise UserError(f"{label}: duplicate function id {f.id}")
-        func_ids[f.id] = len(func_name)
-        func_name.append(s(f.name, "function name"))
-        func_sys.append(s(f.system_name, "function system_name"))
-        func_file.append(s(f.filename, "function filename"))
-        func_start.append(f.start_line)
-
     # mappings
-    map_ids: dict[int, int] = {}
+    mapping_ids: list[int] = []
     mapping_file: list[str] = []
     mapping_build: list[str] = []
     for m in fp.mapping:
         if m.id == 0:
             raise UserError(f"{label}: mapping with reserved id 0")
-        map_ids[m.id] = len(mapping_file)
+        mapping_ids.append(m.id)
         mapping_file.append(s(m.filename, "mapping filename"))
         mapping_build.append(s(m.build_id, "mapping build_id"))
 
-    # locations
-    nloc = len(fp.location)
-    loc_id = np.zeros(nloc, dtype=np.uint64)
-    loc_address = np.zeros(nloc, dtype=np.uint64)
+    fcols = _flat_functions(list(fp.function)) or _slow_functions(list(fp.function), label)
+    f_id, f_name, f_sys, f_file, f_start = fcols
+    for what, col in (
+        ("function name", f_name),
+        ("function system_name", f_sys),
+        ("function filename", f_file),
+    ):
+        _check_strings(col, len(st), label, what)
+    if f_id.shape[0] and bool((f_id == 0).any()):
+        raise UserError(f"{label}: function with reserved id 0")
+    f_order = np.argsort(f_id, kind="stable")
+    f_sorted = f_id[f_order]
+    if f_sorted.shape[0] > 1 and bool((f_sorted[1:] == f_sorted[:-1]).any()):
+        dup = int(f_sorted[1:][f_sorted[1:] == f_sorted[:-1]][0])
+        raise UserError(f"{label}: duplicate function id {dup}")
+    func_name = [st[i] for i in f_name.tolist()]
+    func_sys = [st[i] for i in f_sys.tolist()]
+    func_file = [st[i] for i in f_file.tolist()]
+
+    lcols = _flat_locations(list(fp.location)) or _slow_locations(list(fp.location), label)
+    loc_id, loc_mapid, loc_address, line_start, line_fid, line_no_arr = lcols
+    nloc = loc_id.shape[0]
+    if nloc and bool((loc_id == 0).any()):
+        raise UserError(f"{label}: location with reserved id 0")
+    # mapping ids -> indices (0 = none)
     loc_mapping = np.full(nloc, -1, dtype=np.int32)
-    line_start = np.zeros(nloc + 1, dtype=np.int64)
-    line_func: list[int] = []
-    line_no: list[int] = []
-    for i, loc in enumerate(fp.location):
-        if loc.id == 0:
-            raise UserError(f"{label}: location with reserved id 0")
-        loc_id[i] = loc.id
-        loc_address[i] = loc.address
-        if loc.mapping_id:
-            mi = map_ids.get(loc.mapping_id)
-            if mi is None:
-                raise UserError(
-                    f"{label}: location {loc.id} refers to unknown mapping {loc.mapping_id}"
-                )
-            loc_mapping[i] = mi
-        lines = loc.line
-        if len(lines):
-            for ln in lines:
-                fi = func_ids.get(ln.function_id, -1) if ln.function_id else -1
-                if ln.function_id and fi < 0:
-                    raise UserError(
-                        f"{label}: location {loc.id} refers to unknown function {ln.function_id}"
-                    )
-                line_func.append(fi)
-                line_no.append(ln.line)
-        else:
-            line_func.append(-1)
-            line_no.append(0)
-        line_start[i + 1] = len(line_func)
+    has_map = loc_mapid != 0
+    if bool(has_map.any()):
+        m_ids = np.asarray(mapping_ids, dtype=np.uint64)
+        m_order = np.argsort(m_ids)
+        mpos = np.searchsorted(m_ids[m_order], loc_mapid[has_map])
+        mpos_c = np.minimum(mpos, max(len(mapping_ids) - 1, 0))
+        if not mapping_ids or bool((m_ids[m_order][mpos_c] != loc_mapid[has_map]).any()):
+            bad = (
+                loc_mapid[has_map][0]
+                if not mapping_ids
+                else loc_mapid[has_map][np.argmax(m_ids[m_order][mpos_c] != loc_mapid[has_map])]
+            )
+            raise UserError(f"{label}: a location refers to unknown mapping {int(bad)}")
+        loc_mapping[has_map] = m_order[mpos_c].astype(np.int32)
+    # function ids -> indices (0 = no function)
+    line_func = np.full(line_fid.shape[0], -1, dtype=np.int32)
+    has_f = line_fid != 0
+    if bool(has_f.any()):
+        fpos = np.searchsorted(f_sorted, line_fid[has_f])
+        fpos_c = np.minimum(fpos, max(f_sorted.shape[0] - 1, 0))
+        miss = (
+            (fpos >= f_sorted.shape[0]) | (f_sorted[fpos_c] != line_fid[has_f])
+            if f_sorted.shape[0]
+            else np.ones(int(has_f.sum()), bool)
+        )
+        if bool(miss.any()):
+            bad = int(line_fid[has_f][np.argmax(miss)])
+            raise UserError(f"{label}: a location refers to unknown function {bad}")
+        line_func[has_f] = f_order[fpos_c].astype(np.int32)
+    line_no = line_no_arr
     order = np.argsort(loc_id, kind="stable")
     sorted_ids = loc_id[order]
     if nloc > 1 and bool((sorted_ids[1:] == sorted_ids[:-1]).any()):
@@ -229,7 +234,18 @@ def decode_proto(data: bytes, label: str) -> Profile:
 
     # samples
     flat_locs, sample_off, values, label_cols, nsamples = _decode_samples(fp, ntypes, label)
-    if flat_locs.shape[0]:
+    dense = nloc > 0 and int(sorted_ids[-1]) < 4 * nloc + 64
+    if flat_locs.shape[0] and dense:
+        # small ids (Go numbers locations 1..N): a lookup table instead of a binary search
+        table = np.full(int(sorted_ids[-1]) + 2, -1, dtype=np.int64)
+        table[loc_id.astype(np.int64)] = np.arange(nloc, dtype=np.int64)
+        clipped = np.minimum(flat_locs, np.uint64(table.shape[0] - 1)).astype(np.int64)
+        hit = table[clipped]
+        if bool((hit < 0).any()):
+            missing = int(flat_locs[np.argmax(hit < 0)])
+            raise UserError(f"{label}: a sample refers to unknown location id {missing}")
+        loc_idx = hit.astype(np.int32)
+    elif flat_locs.shape[0]:
         pos = np.searchsorted(sorted_ids, flat_locs)
         pos_c = np.minimum(pos, max(nloc - 1, 0))
         bad = (pos >= nloc) | (sorted_ids[pos_c] != flat_locs) if nloc else np.ones(1, bool)
@@ -256,15 +272,15 @@ def decode_proto(data: bytes, label: str) -> Profile:
         func_name=func_name,
         func_system_name=func_sys,
         func_file=func_file,
-        func_start_line=np.asarray(func_start, dtype=np.int64),
+        func_start_line=f_start,
         mapping_file=mapping_file,
         mapping_build_id=mapping_build,
         loc_id=loc_id,
         loc_address=loc_address,
         loc_mapping=loc_mapping,
         loc_line_start=line_start,
-        line_func=np.asarray(line_func, dtype=np.int32),
-        line_no=np.asarray(line_no, dtype=np.int64),
+        line_func=line_func,
+        line_no=line_no,
         stack_start=stack_start,
         stack_locs=stack_locs,
         row_stack=row_stack,
@@ -453,6 +469,173 @@ def _labelsets(
     rows = np.repeat(off[np.maximum(rep, 0)], rep_lens) + within
     sets = LabelSets(st, start, key[rows], sval[rows], num[rows], unit[rows])
     return sets, ids
+
+
+_U_MAX = 2**64 - 1
+_I_MIN = -(2**63)
+
+
+def _varint(v: int) -> bytes:
+    v &= 2**64 - 1
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def _record(fields: list[tuple[int, int]]) -> bytes:
+    return b"".join(_varint(num << 3) + _varint(v) for num, v in fields)
+
+
+def _len_field(num: int, payload: bytes) -> bytes:
+    return _varint((num << 3) | 2) + _varint(len(payload)) + payload
+
+
+_FUNC_SEP = _record([(1, _U_MAX), (2, _I_MIN), (3, _I_MIN), (4, _I_MIN), (5, _I_MIN)])
+_LINE_MARK = _record([(1, _U_MAX - 1)])
+_LOC_SEP = _record([(1, _U_MAX), (2, _U_MAX), (3, _U_MAX)]) + _len_field(4, _LINE_MARK)
+_LINE_SEP = _record([(1, _U_MAX), (2, _I_MIN), (3, _I_MIN)])
+
+
+def _last_before(arr: np.ndarray, sentinel: int, nitems: int) -> np.ndarray | None:
+    """Per item, the last value before its sentinel (0 when absent); None if misaligned."""
+    seps = np.flatnonzero(arr == arr.dtype.type(sentinel))
+    if seps.shape[0] != nitems:
+        return None
+    prev = np.concatenate(([-1], seps[:-1]))
+    present = seps - 1 > prev
+    out = np.zeros(nitems, dtype=arr.dtype)
+    out[present] = arr[seps[present] - 1]
+    return out
+
+
+def _flat_functions(blobs: list[bytes]) -> tuple[np.ndarray, ...] | None:
+    n = len(blobs)
+    if n == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.uint64), z, z, z, z
+    try:
+        ff = schema.FlatFunction.FromString(_FUNC_SEP.join(blobs) + _FUNC_SEP)
+    except DecodeError:
+        return None
+    fid = _last_before(np.array(ff.id, dtype=np.uint64), _U_MAX, n)
+    cols = [
+        _last_before(np.array(c, dtype=np.int64), _I_MIN, n)
+        for c in (ff.name, ff.system_name, ff.filename, ff.start_line)
+    ]
+    if fid is None or any(c is None for c in cols):
+        return None
+    return (fid, *cols)  # type: ignore[return-value]
+
+
+def _slow_functions(blobs: list[bytes], label: str) -> tuple[np.ndarray, ...]:
+    rows = []
+    for b in blobs:
+        try:
+            f = schema.Function.FromString(b)
+        except DecodeError as exc:
+            raise UserError(f"{label}: corrupt function record ({exc})") from None
+        rows.append((f.id, f.name, f.system_name, f.filename, f.start_line))
+    cols = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
+    return (
+        np.asarray(cols[0], dtype=np.uint64),
+        *(np.asarray(c, dtype=np.int64) for c in cols[1:]),
+    )
+
+
+def _loc_lines(nloc: int, counts: np.ndarray, fid: np.ndarray, lno: np.ndarray):  # type: ignore[no-untyped-def]
+    """CSR of line entries; a location without lines gets one (function -1) entry."""
+    slots = np.maximum(counts, 1)
+    start = np.zeros(nloc + 1, dtype=np.int64)
+    np.cumsum(slots, out=start[1:])
+    total = int(start[-1])
+    out_f = np.zeros(total, dtype=np.uint64)
+    out_l = np.zeros(total, dtype=np.int64)
+    real_start = np.zeros(nloc + 1, dtype=np.int64)
+    np.cumsum(counts, out=real_start[1:])
+    owner = np.repeat(np.arange(nloc, dtype=np.int64), counts)
+    dest = start[:-1][owner] + (np.arange(fid.shape[0], dtype=np.int64) - real_start[:-1][owner])
+    out_f[dest] = fid
+    out_l[dest] = lno
+    return start, out_f, out_l
+
+
+def _flat_locations(blobs: list[bytes]) -> tuple[np.ndarray, ...] | None:
+    n = len(blobs)
+    if n == 0:
+        return (
+            np.zeros(0, np.uint64),
+            np.zeros(0, np.uint64),
+            np.zeros(0, np.uint64),
+            np.zeros(1, np.int64),
+            np.zeros(0, np.uint64),
+            np.zeros(0, np.int64),
+        )
+    try:
+        fl = schema.FlatLocation.FromString(_LOC_SEP.join(blobs) + _LOC_SEP)
+    except DecodeError:
+        return None
+    ids = _last_before(np.array(fl.id, dtype=np.uint64), _U_MAX, n)
+    mids = _last_before(np.array(fl.mapping_id, dtype=np.uint64), _U_MAX, n)
+    addr = _last_before(np.array(fl.address, dtype=np.uint64), _U_MAX, n)
+    if ids is None or mids is None or addr is None:
+        return None
+    lines = list(fl.line)
+    m = len(lines)
+    try:
+        fline = schema.FlatLine.FromString(_LINE_SEP.join(lines) + _LINE_SEP)
+    except DecodeError:
+        return None
+    fid = _last_before(np.array(fline.function_id, dtype=np.uint64), _U_MAX, m)
+    lno = _last_before(np.array(fline.line, dtype=np.int64), _I_MIN, m)
+    if fid is None or lno is None:
+        return None
+    marks = np.flatnonzero(fid == np.uint64(_U_MAX - 1))
+    if marks.shape[0] != n:
+        return None
+    counts = np.diff(np.concatenate(([-1], marks))) - 1
+    real = fid != np.uint64(_U_MAX - 1)
+    start, out_f, out_l = _loc_lines(n, counts, fid[real], lno[real])
+    return ids, mids, addr, start, out_f, out_l
+
+
+def _slow_locations(blobs: list[bytes], label: str) -> tuple[np.ndarray, ...]:
+    ids, mids, addrs, counts, fids, lnos = [], [], [], [], [], []
+    for b in blobs:
+        try:
+            loc = schema.Location.FromString(b)
+        except DecodeError as exc:
+            raise UserError(f"{label}: corrupt location record ({exc})") from None
+        ids.append(loc.id)
+        mids.append(loc.mapping_id)
+        addrs.append(loc.address)
+        counts.append(len(loc.line))
+        for ln in loc.line:
+            fids.append(ln.function_id)
+            lnos.append(ln.line)
+    n = len(ids)
+    start, out_f, out_l = _loc_lines(
+        n,
+        np.asarray(counts, dtype=np.int64),
+        np.asarray(fids, dtype=np.uint64),
+        np.asarray(lnos, dtype=np.int64),
+    )
+    return (
+        np.asarray(ids, dtype=np.uint64),
+        np.asarray(mids, dtype=np.uint64),
+        np.asarray(addrs, dtype=np.uint64),
+        start,
+        out_f,
+        out_l,
+    )
+
+
+def _check_strings(col: np.ndarray, nst: int, label: str, what: str) -> None:
+    if col.shape[0] and (int(col.min()) < 0 or int(col.max()) >= nst):
+        bad = int(col[(col < 0) | (col >= nst)][0])
+        raise UserError(f"{label}: {what} refers to string {bad}, outside the string table")
 
 
 # ---- generic interning ---------------------------------------------------------------------

@@ -19,6 +19,7 @@ so switching sample type never rebuilds it. Node identity is the call path of fr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -91,7 +92,7 @@ class LabelSets:
             self._cache[i] = got
         return got
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[LabelSet]:
         return (self[i] for i in range(len(self)))
 
     def __add__(self, other: object) -> list[LabelSet]:
@@ -158,6 +159,10 @@ class CallTree:
         self.self_values = self_values
         self._totals: dict[int, np.ndarray] = {}
         self._child_index: dict[tuple[int, int], int] | None = None
+        # node of each aggregated row of the profile (its stack's leaf); -1 when unknown
+        self.row_node: np.ndarray = np.zeros(0, dtype=np.int64)
+        # per-analysis caches keyed by name (e.g. the function table's nesting pass)
+        self.cache: dict[str, object] = {}
 
     def __len__(self) -> int:
         return int(self.frame.shape[0])
@@ -395,44 +400,42 @@ def build_frames(p: Profile) -> tuple[Frames, np.ndarray]:
     if nent == 0:
         return Frames([], [], [], []), np.zeros(0, dtype=np.int32)
     inl = ~p.line_outermost
-    # key per function id (+1, 0 = no function) and inline flag; address-only entries keyed
-    # by location so distinct addresses stay distinct
+    # key per function id and inline flag; address-only entries keyed by location so distinct
+    # addresses stay distinct
     nf = len(p.func_name)
     func_key = np.where(p.line_func >= 0, p.line_func.astype(np.int64), nf + p.line_loc)
     key = func_key * 2 + inl.astype(np.int64)
     ukeys, inv = np.unique(key, return_inverse=True)
-    names: list[str] = []
-    files: list[str] = []
-    lines: list[int] = []
-    inls: list[bool] = []
-    for k in ukeys.tolist():
-        fk, il = divmod(k, 2)
-        if fk < nf:
-            names.append(p.func_name[fk])
-            files.append(p.func_file[fk])
-            lines.append(int(p.func_start_line[fk]))
-        else:
-            loc = fk - nf
-            names.append(f"{int(p.loc_address[loc]):016x}")
-            m = int(p.loc_mapping[loc])
-            files.append(p.mapping_file[m] if m >= 0 else "")
-            lines.append(0)
-        inls.append(bool(il))
-    # merge identical (name, file, inline) triples (same function under several ids)
-    triples = list(zip(names, files, inls, strict=True))
-    order = sorted(set(triples))
-    rank = {t: i for i, t in enumerate(order)}
-    ukey_frame = np.fromiter((rank[t] for t in triples), dtype=np.int32, count=len(triples))
-    first_line: dict[tuple[str, str, bool], int] = {}
-    for t, ln in zip(triples, lines, strict=True):
-        first_line.setdefault(t, ln)
-    frames = Frames(
-        [t[0] for t in order],
-        [t[1] for t in order],
-        [first_line[t] for t in order],
-        [t[2] for t in order],
-    )
-    return frames, ukey_frame[inv]
+    fk = (ukeys // 2).tolist()
+    il = (ukeys % 2).astype(bool).tolist()
+    fname, ffile, fstart = p.func_name, p.func_file, p.func_start_line.tolist()
+    addr = p.loc_address
+    names = [fname[k] if k < nf else f"{int(addr[k - nf]):016x}" for k in fk]
+    files = [ffile[k] if k < nf else _mapping_file(p, k - nf) for k in fk]
+    lines = [fstart[k] if k < nf else 0 for k in fk]
+    m = len(fk)
+    order = sorted(range(m), key=lambda i: (names[i], files[i], il[i]))
+    frame_of = np.empty(m, dtype=np.int32)
+    out_n: list[str] = []
+    out_f: list[str] = []
+    out_l: list[int] = []
+    out_i: list[bool] = []
+    prev: tuple[str, str, bool] | None = None
+    for i in order:
+        t = (names[i], files[i], il[i])
+        if t != prev:
+            out_n.append(t[0])
+            out_f.append(t[1])
+            out_l.append(lines[i])
+            out_i.append(t[2])
+            prev = t
+        frame_of[i] = len(out_n) - 1
+    return Frames(out_n, out_f, out_l, out_i), frame_of[inv.reshape(-1)]
+
+
+def _mapping_file(p: Profile, loc: int) -> str:
+    mi = int(p.loc_mapping[loc])
+    return p.mapping_file[mi] if mi >= 0 else ""
 
 
 def build_tree(p: Profile) -> CallTree:
@@ -495,7 +498,9 @@ def build_tree(p: Profile) -> CallTree:
     if p.row_stack.shape[0]:
         leaf_pre = pos[cur][p.row_stack]
         np.add.at(self_values, leaf_pre, p.values)
-    return CallTree(
+    else:
+        leaf_pre = np.zeros(0, dtype=np.int64)
+    tree = CallTree(
         frames,
         pre_frame.astype(np.int32),
         pre_parent.astype(np.int32),
@@ -503,3 +508,5 @@ def build_tree(p: Profile) -> CallTree:
         pre_end.astype(np.int32),
         self_values,
     )
+    tree.row_node = leaf_pre
+    return tree

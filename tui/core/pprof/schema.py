@@ -12,6 +12,8 @@ Two extra wire-compatible views make large profiles fast:
   sample blobs with a sentinel record between them and parses the whole run as ONE
   `FlatSample`; protobuf concatenates repeated fields, so one parse yields every location id
   and value of every sample, and the sentinels mark the sample boundaries.
+- `FastProfile` also takes `location` and `function` as bytes; `FlatFunction`, `FlatLocation`
+  and `FlatLine` (every field repeated) decode all of them in one parse each, the same way.
 - `FlatLabel` is `Label` with every field repeated: all labels of all samples, joined with a
   sentinel label, parse in one go the same way.
 """
@@ -115,7 +117,29 @@ _MESSAGES["Profile"] = [
 _MESSAGES["FastProfile"] = [
     ("sample_type", 1, _MSG, _REP, "ValueType"),
     ("sample", 2, _BYTES, _REP, None),
-    *_PROFILE_TAIL,
+    ("mapping", 3, _MSG, _REP, "Mapping"),
+    ("location", 4, _BYTES, _REP, None),
+    ("function", 5, _BYTES, _REP, None),
+    *_PROFILE_TAIL[3:],
+]
+_MESSAGES["FlatFunction"] = [
+    ("id", 1, _UINT64, _REP, None),
+    ("name", 2, _INT64, _REP, None),
+    ("system_name", 3, _INT64, _REP, None),
+    ("filename", 4, _INT64, _REP, None),
+    ("start_line", 5, _INT64, _REP, None),
+]
+_MESSAGES["FlatLocation"] = [
+    ("id", 1, _UINT64, _REP, None),
+    ("mapping_id", 2, _UINT64, _REP, None),
+    ("address", 3, _UINT64, _REP, None),
+    ("line", 4, _BYTES, _REP, None),
+    ("is_folded", 5, _BOOL, _REP, None),
+]
+_MESSAGES["FlatLine"] = [
+    ("function_id", 1, _UINT64, _REP, None),
+    ("line", 2, _INT64, _REP, None),
+    ("column", 3, _INT64, _REP, None),
 ]
 
 
@@ -143,6 +167,9 @@ Profile: Any = _CLASSES["Profile"]
 FastProfile: Any = _CLASSES["FastProfile"]
 FlatSample: Any = _CLASSES["FlatSample"]
 FlatLabel: Any = _CLASSES["FlatLabel"]
+FlatFunction: Any = _CLASSES["FlatFunction"]
+FlatLocation: Any = _CLASSES["FlatLocation"]
+FlatLine: Any = _CLASSES["FlatLine"]
 Sample: Any = _CLASSES["Sample"]
 Label: Any = _CLASSES["Label"]
 Location: Any = _CLASSES["Location"]
