@@ -206,3 +206,16 @@ async def test_disabled_palette_entry_is_refused_and_audited(paths):
     assert not marker.exists()
     (rec,) = read_audit(audit).records
     assert rec["event"] == "refused" and rec["reason"].startswith("read-only mode")
+
+
+async def test_escape_sequences_in_output_are_stripped(paths):
+    _, audit = paths
+    cfg = parse_config(
+        "actions:\n  rollback:\n    exec: [/usr/bin/printf, '\\033[31mred\\033[0m\\tok\\a\\n']\n"
+        "    confirm: none\n"
+    )
+    app = ActionsApp(cfg, audit)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await _until(pilot, lambda: app.results)
+        assert "red    ok" in app.query_one(ActionLog).lines

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tui.config import parse_config
 from tui.core.actions import SAFE_VALUE, bindable_actions, resolve_action
@@ -224,3 +226,15 @@ def test_dashboard_keys_are_reserved():
             bindable_actions(cfg, "svc", reserved={"p": "Pause", "q": "Quit"})}
     assert rows["ping"] == (False, "key 'p' is already bound to Pause")
     assert rows["rollback"] == (True, None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1, max_size=300))
+def test_any_label_is_substituted_only_when_safe(label):
+    cfg = parse_config(CFG, "test.yaml")
+    a = resolve_action(cfg, "checkout", "rollback", {"service": label, "namespace": "shop"})
+    if SAFE_VALUE.fullmatch(label):
+        assert a.refusal is None and a.argv[3] == f"deployment/{label}"
+    else:
+        assert a.refusal is not None and a.argv[3] == "deployment/{service}"
+        assert repr(label) in a.refusal
