@@ -99,8 +99,12 @@ def _glob_match(pattern: str, name: str) -> bool:
     return re.fullmatch(rx, name, re.DOTALL) is not None
 
 
-def check_complete(data: bytes) -> str | None:
-    """None if `data` is a whole pprof file, else why not (truncated gzip, bad protobuf...)."""
+def check_complete(data: bytes, deep: bool = True) -> str | None:
+    """None if `data` is a whole pprof file, else why not (truncated gzip, bad protobuf...).
+
+    A gzip stream that ends with its trailer and a good CRC was finished by its writer; with
+    `deep=False` that is enough (the watcher's fast path; decoding reports anything else).
+    """
     if not data:
         return "empty file"
     if data[:2] == b"\x1f\x8b":
@@ -111,6 +115,8 @@ def check_complete(data: bytes) -> str | None:
             return f"corrupt gzip stream ({exc})"
         if not d.eof:
             return "truncated gzip stream"
+        if not deep:
+            return None if raw else "empty gzip stream"
     else:
         raw = data
     return _wire_error(raw)
@@ -288,7 +294,7 @@ class PprofWatcher:
                     last_sig, stable_since = sig, time.monotonic()
                 if sig == self._known.get(path) and kind != "existing":
                     return  # no real change (an event for a file we already announced)
-                error = await asyncio.to_thread(check_complete, data)
+                error = await asyncio.to_thread(check_complete, data, False)
                 if error is None or not wait or time.monotonic() - stable_since >= self.settle:
                     break
                 await asyncio.sleep(self.retry)

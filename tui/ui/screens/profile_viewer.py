@@ -205,7 +205,7 @@ class ProfileScreen(Screen[None]):
             base = apply_filters(base_raw, **filt) if base_raw is not None else None
             stage(2)
             unit = cur.sample_types[t][1]
-            report = diff = None
+            diff = None
             if base is not None:
                 diff = diff_trees(base, cur, t, normalize=self.normalize)
                 tree = diff_flame_tree(diff, self.width_mode)
@@ -214,11 +214,6 @@ class ProfileScreen(Screen[None]):
             stage(3)
             tree.warm()
             stage(4)
-            if base is not None:
-                report = rank_regressions(base, cur, t)
-                rows: list[Any] = []
-            else:
-                rows = function_table(cur, t)
         except UserError as exc:
             self.app.call_from_thread(self._failed, str(exc))
             return
@@ -227,9 +222,16 @@ class ProfileScreen(Screen[None]):
             return
         if worker.is_cancelled:
             return
-        loaded = Loaded(self.profile_path, cur, base, t, tree, unit, rows, report, diff,
+        loaded = Loaded(self.profile_path, cur, base, t, tree, unit, [], None, diff,
                         time.perf_counter() - t0)
+        # Draw the graph first; the side table follows (23k functions take a while).
         self.app.call_from_thread(self._apply, loaded, keep_view)
+        if base is not None:
+            loaded.report = rank_regressions(base, cur, t)
+        else:
+            loaded.rows = function_table(cur, t)
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._apply_table, loaded)
 
     def _read(self, path: Path) -> Profile:
         """Decode once per file version (sample-type switches and filters reuse it)."""
@@ -268,12 +270,8 @@ class ProfileScreen(Screen[None]):
         graph = self.graph
         diff_class = loaded.tree.extra.get("class") if loaded.diff is not None else None
         graph.set_tree(loaded.tree, loaded.unit, keep_view=keep_view, diff_class=diff_class)
-        if loaded.report is not None:
-            self.query_one("#ranking", RegressionRanking).set_report(loaded.report)
+        if loaded.diff is not None:
             self._show_vanished(loaded.tree)
-        else:
-            self.query_one("#functions", FunctionTable).set_rows(
-                loaded.rows, int(loaded.tree.total[0]), loaded.unit)
         self.query_one("#progress", ProgressBar).add_class("hidden")
         self._set_title()
         if self.arrived_at is not None:
@@ -283,6 +281,20 @@ class ProfileScreen(Screen[None]):
         self._status(f"{loaded.path.name}: {len(loaded.tree)} nodes, total {total}")
         if graph.search_pattern:
             self._search_status()
+
+    def _apply_table(self, loaded: Loaded) -> None:
+        if loaded is not self.loaded:
+            return  # a newer load already replaced it
+        if loaded.report is not None:
+            self.query_one("#ranking", RegressionRanking).set_report(loaded.report)
+        else:
+            self.query_one("#functions", FunctionTable).set_rows(
+                loaded.rows, int(loaded.tree.total[0]), loaded.unit)
+        graph = self.graph
+        if graph.flame is not None and graph.selected is not None:
+            name = graph.flame.name(graph.selected)
+            for table in self.query(FunctionTable):
+                table.show_function(name)
 
     def _show_vanished(self, tree: FlameTree) -> None:
         gone = vanished_paths(tree, limit=6)

@@ -25,7 +25,11 @@ def _pct(v: int, total: int) -> str:
 
 
 class FunctionTable(DataTable[Any]):
-    """Functions of the profile with flat and cum; `f`/`c`/`a` sort by flat, cum, name."""
+    """Functions of the profile with flat and cum; `f`/`c`/`a` sort by flat, cum, name.
+
+    Shows the first `limit` rows of the current order (a big profile has 23k functions and
+    a DataTable row costs real time); the function selected in the graph is always added.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "sort('flat')", "by flat", show=False),
@@ -38,8 +42,9 @@ class FunctionTable(DataTable[Any]):
             super().__init__()
             self.name = name
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, limit: int = 400, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        self.limit = limit
         self.rows_data: list[tuple[str, int, int, str]] = []
         self.total = 0
         self.unit = ""
@@ -61,19 +66,23 @@ class FunctionTable(DataTable[Any]):
         self.total, self.unit = total, unit
         self._fill()
 
-    def _fill(self) -> None:
+    def _fill(self, also: str | None = None) -> None:
         key = {"flat": lambda r: (-abs(r[1]), r[0]), "cum": lambda r: (-abs(r[2]), r[0]),
                "name": lambda r: (r[0], 0)}[self.sort_by]
+        ordered = sorted(self.rows_data, key=key)
+        shown = ordered[: self.limit]
+        if also is not None and all(r[0] != also for r in shown):
+            shown += [r for r in ordered[self.limit :] if r[0] == also]
         self._quiet = True
         self.clear()
-        for name, flat, cum, label in sorted(self.rows_data, key=key):
-            shown = f"{name} {label}" if label else name
+        for name, flat, cum, label in shown:
+            title = f"{name} {label}" if label else name
             self.add_row(
                 Text(format_value(flat, self.unit), justify="right"),
                 Text(_pct(flat, self.total), justify="right"),
                 Text(format_value(cum, self.unit), justify="right"),
                 Text(_pct(cum, self.total), justify="right"),
-                shown,
+                title,
                 key=name if label != "(inline)" or not self._has(name) else f"{name}#inl",
             )
         self._quiet = False
@@ -100,6 +109,10 @@ class FunctionTable(DataTable[Any]):
 
     def show_function(self, name: str) -> bool:
         """Move the cursor to `name` without announcing it back to the graph."""
+        if not self._has(name) and not self._has(f"{name}#inl"):
+            if not any(r[0] == name for r in self.rows_data):
+                return False
+            self._fill(also=name)
         for key in (name, f"{name}#inl"):
             if self._has(key):
                 self._echo = key  # the highlight event arrives later: do not echo it back
