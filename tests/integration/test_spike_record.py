@@ -31,8 +31,8 @@ pytest.importorskip("tui.sources.otlp_http", reason="the OTLP/HTTP receiver is n
 
 WARROOM = Path(sys.executable).parent / "warroom"
 BOUNDS = [0.001 * 1.1**i for i in range(100)]  # 1 ms .. 12.5 s, 10% apart
-RECORD_S = 13.0
-SPIKE_AT = 7.0  # seconds after the first export: 6+ steady points first (warm-up is 5)
+RECORD_S = 14.0
+SPIKE_AT = 8.0  # seconds after the first export: 7+ steady points first (warm-up is 5)
 SPIKE_LEN = 0.4
 RATE = 400  # requests per second
 MEDIAN, SIGMA, FACTOR = 0.040, 0.3, 4.0
