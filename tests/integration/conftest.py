@@ -62,6 +62,13 @@ RATE_CASES: dict[str, tuple[list[str], list[float], int]] = {
 LAT = (["0.1", "0.2", "+Inf"], [50, 97, 100])
 LAT_REQUESTS, LAT_ERRORS = 100, 2
 
+# "spiky": 100 requests per scrape, p99 under 0.1s, except 4 scrapes in every 20 where the
+# requests are slow (p99 near 1s): the spike detector must see it.
+SPIKY_LES = ["0.025", "0.05", "0.1", "0.25", "0.5", "1", "+Inf"]
+SPIKY_FAST = [20, 70, 100, 100, 100, 100, 100]
+SPIKY_SLOW = [0, 10, 20, 40, 70, 100, 100]
+SPIKY_PERIOD, SPIKY_SLOW_FROM, SPIKY_SLOW_TO = 20, 12, 16
+
 
 @dataclass
 class Histograms:
@@ -69,11 +76,16 @@ class Histograms:
 
     scrape: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    spiky: list[float] = field(default_factory=lambda: [0.0] * len(SPIKY_LES))
 
     def text(self) -> str:
         with self.lock:
             self.scrape += 1
             n = self.scrape
+            slow = SPIKY_SLOW_FROM <= n % SPIKY_PERIOD < SPIKY_SLOW_TO
+            inc = SPIKY_SLOW if slow else SPIKY_FAST
+            self.spiky = [c + d for c, d in zip(self.spiky, inc, strict=True)]
+            spiky = list(self.spiky)
         out = ["# TYPE wr_static_bucket untyped"]
         for case, buckets in STATIC_CASES.items():
             out += [f'wr_static_bucket{{case="{case}",le="{le}"}} {c!r}' for le, c in buckets]
@@ -86,6 +98,10 @@ class Histograms:
         les, inc = LAT
         out += [f'wr_lat_bucket{{le="{le}"}} {d * n}' for le, d in zip(les, inc, strict=True)]
         out += [f"wr_lat_sum {n * 15.5}", f"wr_lat_count {inc[-1] * n}"]
+        out.append("# TYPE wr_spiky histogram")
+        out += [f'wr_spiky_bucket{{le="{le}"}} {c:g}' for le, c in zip(SPIKY_LES, spiky,
+                                                                         strict=True)]
+        out += [f"wr_spiky_sum {n * 10}", f"wr_spiky_count {spiky[-1]:g}"]
         out += ["# TYPE wr_requests_total counter", f"wr_requests_total {LAT_REQUESTS * n}"]
         out += ["# TYPE wr_errors_total counter", f"wr_errors_total {LAT_ERRORS * n}"]
         return "\n".join(out) + "\n"

@@ -105,14 +105,15 @@ async def record(cfg: Any, duration: float, writer: LineWriter) -> int:
     pending: list[dict[str, Any]] = []
     store = MetricStore(max_series=cfg.max_series)
     hub = Hub(cfg, store, emit_points=True, on_event=pending.append)
-    # Prometheus' first answer covers the whole window: keep only steps from the start on.
+    # Prometheus' first answer covers the whole window: keep only steps (and the spikes
+    # they raise) from the start of the recording on.
     step = hub.prometheus.step if hub.prometheus is not None else float(cfg.refresh)
     since = math.floor(started / step) * step
 
     failed: list[UserError] = []
 
     def flush() -> None:
-        batch = [e for e in pending if e["type"] != "point" or e["t"] >= since]
+        batch = [e for e in pending if e["t"] >= since]
         pending.clear()
         if failed:
             return
