@@ -27,7 +27,6 @@ from opentelemetry.sdk.resources import Resource
 from tests.servers import free_port
 
 pytestmark = pytest.mark.integration
-pytest.importorskip("tui.sources.otlp_http", reason="the OTLP/HTTP receiver is not in this tree")
 
 WARROOM = Path(sys.executable).parent / "warroom"
 BOUNDS = [0.001 * 1.1**i for i in range(100)]  # 1 ms .. 12.5 s, 10% apart
