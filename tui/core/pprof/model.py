@@ -473,7 +473,10 @@ def build_tree(p: Profile) -> CallTree:
     # subtree sizes bottom-up, then preorder positions top-down
     size = np.ones(n, dtype=np.int64)
     for ids, par in zip(reversed(level_of[1:]), reversed(parent_bfs[1:]), strict=True):
-        np.add.at(size, par, size[ids])
+        # parents of one level are the previous level's contiguous id range
+        lo = int(par.min())
+        add = np.bincount(par - lo, weights=size[ids]).astype(np.int64)
+        size[lo : lo + add.shape[0]] += add
     pos = np.zeros(n, dtype=np.int64)
     depth = np.zeros(n, dtype=np.int64)
     for lvl, (ids, par) in enumerate(zip(level_of[1:], parent_bfs[1:], strict=True), start=1):

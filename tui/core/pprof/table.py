@@ -144,9 +144,13 @@ def _nesting(tree: CallTree, key: np.ndarray, cache_name: str) -> np.ndarray:
     if isinstance(got, np.ndarray):
         return got
     n = key.shape[0]
-    order = np.argsort(key, kind="stable")  # by key, then preorder (nodes are in preorder)
-    sk = key[order].astype(np.int64)
     big = np.int64(n + 1)
+    kmin = int(key.min()) if n else 0
+    k64 = key.astype(np.int64) - kmin
+    # sort by (key, preorder) in one int64 sort: nodes are already numbered in preorder
+    comb = np.sort(k64 * big + np.arange(n, dtype=np.int64))
+    sk = comb // big
+    order = comb - sk * big
     run = np.maximum.accumulate(sk * big + tree.end[order].astype(np.int64))
     prev = np.empty(n, dtype=np.int64)
     if n:
@@ -154,7 +158,7 @@ def _nesting(tree: CallTree, key: np.ndarray, cache_name: str) -> np.ndarray:
         prev[1:] = run[:-1]
     first_in_group = np.ones(n, dtype=bool)
     first_in_group[1:] = sk[1:] != sk[:-1]
-    top_sorted = first_in_group | (sk * big + order.astype(np.int64) >= prev)
+    top_sorted = first_in_group | (comb >= prev)
     top = np.empty(n, dtype=bool)
     top[order] = top_sorted
     tree.cache[cache_name] = top
@@ -176,10 +180,15 @@ def node_values_tree(
     if any(not nm for nm in frames.names):
         return None
     n = len(tree)
-    names_arr = np.asarray(frames.names, dtype=object)
-    uniq_names, fkey = np.unique(names_arr, return_inverse=True)
-    fkey = fkey.reshape(-1).astype(np.int64)
-    names = [str(x) for x in uniq_names.tolist()]
+    # frames are sorted by name: a function key is the rank of the frame's name
+    fnames = frames.names
+    fkey_l = [0] * len(fnames)
+    names: list[str] = []
+    for i, nm in enumerate(fnames):
+        if not names or names[-1] != nm:
+            names.append(nm)
+        fkey_l[i] = len(names) - 1
+    fkey = np.asarray(fkey_l, dtype=np.int64)
     k = max(len(names), 1)
     key = np.full(n, -1, dtype=np.int64)
     key[1:] = fkey[tree.frame[1:]]
@@ -243,16 +252,21 @@ def function_table(
     """Rows as `go tool pprof -top` lists them: every node, sorted like pprof."""
     t = profile.default_index if sample_index is None else sample_index
     got = node_values_tree(profile, t) if granularity == "function" else None
+    sorted_names = got is not None
     if got is None:
         got = node_values(profile, t, granularity)
     names, flat, cum, inl_in, noninl_in = got
     n = len(names)
     flat, cum = flat[:n], cum[:n]
     keep = np.flatnonzero((flat != 0) | (cum != 0))
+    if sorted_names:
+        # key ids are name ranks: |flat| desc, then name asc is one lexsort
+        keep = keep[np.lexsort((keep, -np.abs(flat[keep])))]
     rows = []
     fl, cu, ii, ni = flat.tolist(), cum.tolist(), inl_in.tolist(), noninl_in.tolist()
     for i in keep.tolist():
         label = ("(partial-inline)" if ni[i] else "(inline)") if ii[i] else ""
         rows.append(FunctionRow(names[i], fl[i], cu[i], label == "(inline)", label))
-    rows.sort(key=lambda r: (-abs(r.flat), r.name, -abs(r.cum)))
+    if not sorted_names:
+        rows.sort(key=lambda r: (-abs(r.flat), r.name, -abs(r.cum)))
     return rows
