@@ -30,6 +30,7 @@ import numpy as np
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
 from tui.config import Config
 from tui.core.metrics.quantile import QuantileResult, bucket_quantile, exponential_quantile
@@ -242,6 +243,9 @@ class _Route:
         return False
 
 
+_KV_SERIALIZE = KeyValue.SerializeToString  # attribute set -> hashable key, one C call each
+
+
 def _is_error(attrs: Any) -> bool:
     for kv in attrs:
         k = kv.key
@@ -367,7 +371,7 @@ class OTLPSink:
         acc = rej = 0
         why = ""
         for dp in points:
-            key = (name, tuple(kv.SerializeToString() for kv in dp.attributes))
+            key = (name, tuple(map(_KV_SERIALIZE, dp.attributes)))
             st = route.series.get(key)
             if st is None:
                 st = self._new_series(route, key, kind, dp.attributes)
@@ -413,12 +417,11 @@ class OTLPSink:
         self._register(route)
         rej = flagged = 0
         why = ""
-        batches: dict[int, tuple[_Matrix, list[int], list[float], list[float], list[int]]] = {}
+        batches: dict[_Matrix, tuple[_Matrix, list[int], list[float], list[float], list[int]]] = {}
         series = route.series
-        seen_rows: set[tuple[int, int]] = set()
-        dup = False
+        ser = _KV_SERIALIZE
         for dp in points:
-            key = (name, tuple(kv.SerializeToString() for kv in dp.attributes))
+            key = (name, tuple(map(ser, dp.attributes)))
             ent = series.get(key)
             bc = dp.bucket_counts
             if ent is None:
@@ -465,12 +468,9 @@ class OTLPSink:
                     mkey, _Matrix(bounds, factor))
                 ent = series[key] = (mat, mat.new_row(_is_error(dp.attributes)))
                 row = ent[1]
-            b = batches.get(id(mat))
+            b = batches.get(mat)
             if b is None:
-                b = batches[id(mat)] = (mat, [], [], [], [])
-            if (id(mat), row) in seen_rows:
-                dup = True
-            seen_rows.add((id(mat), row))
+                b = batches[mat] = (mat, [], [], [], [])
             b[1].append(row)
             b[2].extend(bc)
             b[3].append(dp.count)
@@ -478,7 +478,7 @@ class OTLPSink:
         acc = flagged
         for mat, rows, flat, counts, starts in batches.values():
             acc += len(rows)
-            if dup:  # the same series twice in one request: apply its points in order
+            if len(set(rows)) != len(rows):  # a series twice in one request: points in order
                 for i, r in enumerate(rows):
                     self._apply(route, mat, [r], flat[i * mat.nb:(i + 1) * mat.nb],
                                 counts[i:i + 1], starts[i:i + 1], temporality)
