@@ -211,8 +211,8 @@ async def test_disabled_palette_entry_is_refused_and_audited(paths):
 async def test_escape_sequences_in_output_are_stripped(paths):
     _, audit = paths
     cfg = parse_config(
-        "actions:\n  rollback:\n    exec: [/usr/bin/printf, '\\033[31mred\\033[0m\\tok\\a\\n']\n"
-        "    confirm: none\n"
+        "actions:\n  show:\n    exec: [/usr/bin/printf, '\\033[31mred\\033[0m\\tok\\a\\n']\n"
+        "    confirm: none\n    key: r\n"
     )
     app = ActionsApp(cfg, audit)
     async with app.run_test(size=(120, 40)) as pilot:

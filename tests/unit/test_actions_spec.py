@@ -238,3 +238,14 @@ def test_any_label_is_substituted_only_when_safe(label):
     else:
         assert a.refusal is not None and a.argv[3] == "deployment/{service}"
         assert repr(label) in a.refusal
+
+
+def test_dangerous_action_always_confirms():
+    cfg = parse_config(
+        "actions:\n  rollback:\n    exec: [a]\n    confirm: none\n"
+        "  wipe:\n    exec: [b]\n    confirm: none\n    dangerous: true\n"
+        "  poke:\n    exec: [c]\n    confirm: none\n"
+    )
+    assert resolve_action(cfg, "s", "rollback").confirm == "yes"
+    assert resolve_action(cfg, "s", "wipe").confirm == "yes"
+    assert resolve_action(cfg, "s", "poke").confirm == "none"

@@ -315,11 +315,15 @@ def resolve_action(
             timeout=120.0, description=BUILTINS[name], **common,
         )
     kind: Kind = "exec" if ac.exec is not None else "http"
+    dangerous = ac.dangerous if ac.dangerous is not None else d.dangerous
+    confirm = ac.confirm or d.confirm
+    if dangerous and confirm == "none":
+        confirm = "yes"  # a dangerous action always asks: one key must never fire it
     base: dict[str, Any] = dict(
         kind=kind,
         key=ac.key if ac.key is not None else d.key,
-        confirm=ac.confirm or d.confirm,
-        dangerous=ac.dangerous if ac.dangerous is not None else d.dangerous,
+        confirm=confirm,
+        dangerous=dangerous,
         timeout=float(ac.timeout),
         description=ac.description or "",
         **common,
