@@ -139,3 +139,37 @@ def test_no_baseline_and_bad_input(tmp_path: Path) -> None:
     assert r.returncode == 2 and "unknown service 'web'" in r.stderr
     r = warroom("check", "-c", str(cfg), "--window", "later", "--from-record", str(rec))
     assert r.returncode == 2 and "--window" in r.stderr
+
+
+def test_version_label_taken_from_the_series(tmp_path: Path) -> None:
+    """No version in config: the `version` label of the live series names the baseline."""
+    from tests.servers import ExpositionServer, start_prometheus
+
+    n = {"scrape": 0}
+
+    def text() -> str:
+        n["scrape"] += 1
+        k = n["scrape"]
+        return ("# TYPE wr_ver histogram\n"
+                f'wr_ver_bucket{{version="v9",le="0.1"}} {50 * k}\n'
+                f'wr_ver_bucket{{version="v9",le="+Inf"}} {100 * k}\n'
+                f'wr_ver_sum{{version="v9"}} {10 * k}\nwr_ver_count{{version="v9"}} {100 * k}\n')
+
+    expo = ExpositionServer()
+    expo.set(text)
+    (tmp_path / "prom").mkdir()
+    with expo, start_prometheus(tmp_path / "prom", [expo.target]) as url:
+        wait_for_scrape(url, "count_over_time(wr_ver_count[20s]) >= 6", timeout=40)
+        cfg = tmp_path / "w.yaml"
+        cfg.write_text(f'prometheus: {{url: "{url}"}}\notlp: {{http: "", grpc: ""}}\n'
+                       f"refresh: 1s\nrate_window: 3s\nwindow: 10s\n"
+                       f"baseline: {{dir: {tmp_path / 'b'}}}\n"
+                       "services:\n  - name: ver\n    prometheus: {latency_histogram: wr_ver}\n")
+        r = warroom("baseline", "refresh", "ver", "-c", str(cfg), "--no-profile")
+        assert r.returncode == 0, r.stderr
+        assert "version v9" in r.stdout
+        r = warroom("check", "-c", str(cfg), "--format", "json")
+        assert r.returncode == 0, r.stdout + r.stderr
+        doc = json.loads(r.stdout)["services"][0]
+        assert doc["baseline"]["version"] == "v9"
+        assert {row["name"] for row in doc["rows"]} >= {"p50", "p99", "qps"}

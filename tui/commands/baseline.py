@@ -109,6 +109,32 @@ async def fetch_prometheus_window(cfg: Config, service: str, window: float,
     return signals, step or source.step, now - window
 
 
+async def fetch_version_label(cfg: Config, service: str, now: float | None = None
+                              ) -> str | None:
+    """The `version` label of the service's latency series, when exactly one is live.
+
+    Several versions at once (a rollout in progress) or none: None, and the caller says so.
+    Errors are not fatal here: a baseline without a version is still a baseline.
+    """
+    from tui.sources.prometheus import PrometheusClient, PrometheusError, split_selector
+
+    svc = next((s for s in cfg.services if s.name == service), None)
+    if cfg.prometheus is None or svc is None or svc.prometheus is None:
+        return None
+    name, inner = split_selector(svc.prometheus.latency_histogram)
+    series = f"{name}_count{{{inner}}}" if inner else f"{name}_count"
+    client = PrometheusClient(cfg.prometheus)
+    try:
+        res = await client.query(f"count by (version) ({series})",
+                                 time.time() if now is None else now)
+    except PrometheusError:
+        return None
+    finally:
+        await client.aclose()
+    versions = {labels.get("version") for labels, _ in res.series} - {None, ""}
+    return versions.pop() if len(versions) == 1 else None
+
+
 def take_baseline(
     cfg: Config,
     service: str,
@@ -254,6 +280,9 @@ def run_refresh(args: argparse.Namespace) -> int:
     else:
         signals, step, start = asyncio.run(fetch_prometheus_window(cfg, args.service, window))
         source = f"prometheus {cfg.prometheus.url if cfg.prometheus else ''}"
+        svc = next((s for s in cfg.services if s.name == args.service), None)
+        if args.version_label is None and (svc is None or svc.version is None):
+            args.version_label = asyncio.run(fetch_version_label(cfg, args.service))
     profiles = [] if args.no_profile else args.profile
     store = open_store(cfg, args.dir)
     sid, snap = take_baseline(cfg, args.service, signals, step, start=start, window=window,

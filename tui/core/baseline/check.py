@@ -72,9 +72,15 @@ def compare_signals(service: str, baseline: Snapshot, current: Mapping[str, Sequ
     """One row per signal present on either side, in the store's signal order; BH across."""
     order = [s for s in SIGNALS if s in baseline.signals or s in current]
     order += [s for s in [*baseline.signals, *current] if s not in order]
-    rows = [compare_samples(baseline.signals.get(sig, []), current.get(sig, []), sig,
-                            resolve_min_effect(sig, min_effects), name=sig)
-            for sig in order]
+    rows = []
+    for sig in order:
+        row = compare_samples(baseline.signals.get(sig, []), current.get(sig, []), sig,
+                              resolve_min_effect(sig, min_effects), name=sig)
+        if not row.base.n:
+            row.notes.insert(0, "not in baseline")
+        elif not row.current.n:
+            row.notes.insert(0, "no current samples")
+        rows.append(row)
     return Table(service, finalize_table(rows))
 
 

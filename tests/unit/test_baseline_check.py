@@ -1,0 +1,47 @@
+"""check_service / check_from_store: the rows the CI gate and the dashboard pane show."""
+
+from __future__ import annotations
+
+from tui.core.baseline import build_snapshot
+from tui.core.baseline.check import check_from_store, check_service, compare_signals
+from tui.core.metrics.store import MetricStore
+
+BASE = {"p99": [0.100 + 0.001 * (i % 5) for i in range(30)],
+        "qps": [500.0 + i % 4 for i in range(30)]}
+
+
+def test_check_from_store_regression_and_signal_order():
+    base = build_snapshot("api", BASE, step=1, taken_by="t", version="v1")
+    ms = MetricStore()
+    for i in range(30):
+        ms.add("api", "p99", 1000 + i, 0.150 + 0.001 * (i % 5))
+        ms.add("api", "qps", 1000 + i, 500.0 + i % 4)
+        ms.add("api", "p50", 1000 + i, 0.01)
+    res = check_from_store(ms, "api", base, window=60, now=1030)
+    assert res.table is not None
+    names = [r.name for r in res.table.rows]
+    assert names == ["p50", "p99", "qps"]  # store signal order; p50 has no baseline
+    by = {r.name: r for r in res.table.rows}
+    assert by["p99"].verdict == "REGRESSION"
+    assert by["qps"].verdict == "EQUIVALENT"
+    assert by["p50"].verdict == "TOO FEW SAMPLES" and by["p50"].notes == ["not in baseline"]
+    assert res.has_regression()
+    assert res.to_json()["regression"] is True
+
+
+def test_no_baseline_and_no_samples():
+    res = check_service("api", None, {"p99": [0.1]})
+    assert res.table is None and "no baseline" in res.notes[0] and not res.has_regression()
+    base = build_snapshot("api", BASE, step=1, taken_by="t")
+    res = check_service("api", base, {})
+    assert res.notes == ["no samples in the current window"]
+    res = check_service("api", base, BASE, current_profile="/nonexistent.pb.gz")
+    assert res.profile_note == "baseline holds no profile"
+
+
+def test_min_effect_overrides_apply():
+    base = build_snapshot("api", BASE, step=1, taken_by="t")
+    cur = {"p99": [v * 1.2 for v in BASE["p99"]]}
+    assert compare_signals("api", base, cur).rows[0].verdict == "REGRESSION"
+    loose = compare_signals("api", base, cur, {"p99": 0.5})
+    assert loose.rows[0].verdict == "EQUIVALENT"
