@@ -6,7 +6,13 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("audit", help="print the audit log of operator actions")
+    p = sub.add_parser(
+        "audit", help="print the audit log of operator actions",
+        description="Print every action started, finished, refused or cancelled, oldest first. "
+        "A torn last line (a write cut short by a crash) is skipped and reported on stderr.",
+        epilog="example: warroom audit --since 1h; warroom audit --since 2026-01-31T14:00:00Z "
+        "--format json | jq .",
+    )
     p.add_argument("-c", "--config", metavar="FILE", help="YAML config (for audit.path)")
     p.add_argument("--file", metavar="PATH", help="audit log to read (default: audit.path)")
     p.add_argument("--since", metavar="WHEN",
