@@ -161,3 +161,37 @@ def test_exponential_scale_above_8_equals_merged_scale_8() -> None:
     merged_counts = [16.0] * 4
     coarse = exponential_quantile(0.99, 8, 0.0, 0, 256 * 3, merged_counts)
     assert fine.value == coarse.value
+
+
+# Native-histogram cases from prometheus/prometheus promql/promqltest/testdata/
+# native_histograms.test. Prometheus bucket offset 0 (upper bound 1 at schema 0) is OTLP offset
+# -1: OTLP index i is Prometheus index i + 1.
+Q1 = dict(scale=0, zero_threshold=0.001, zero_count=2, positive_offset=-1,
+          positive_counts=[2, 3, 0, 1, 4])  # histogram_quantile_1
+Q2 = dict(scale=0, zero_threshold=0.001, zero_count=2, positive_offset=0, positive_counts=[],
+          negative_offset=-1, negative_counts=[2, 3, 0, 1, 4])  # histogram_quantile_2
+
+
+@pytest.mark.parametrize(("q", "hist", "want"), [
+    (1, Q1, 16.0), (0.99, Q1, 15.67072476139083), (0.9, Q1, 12.99603834169977),
+    (0.6, Q1, 4.594793419988138), (0.5, Q1, 1.5874010519681994), (0.1, Q1, 0.0006),
+    (0, Q1, 0.0), (1.001, Q1, INF), (-1, Q1, -INF),
+    (1, Q2, 0.0), (0.99, Q2, -0.00006), (0.9, Q2, -0.0006),
+    (0.5, Q2, -1.5874010519681996), (0.1, Q2, -12.996038341699768),
+])
+def test_prometheus_native_histogram_testdata(q: float, hist: dict, want: float) -> None:
+    assert exponential_quantile(q, **hist).value == pytest.approx(want, rel=1e-12, abs=1e-18)
+
+
+def test_prometheus_native_single_negative_balanced_and_zero_only() -> None:
+    # single_histogram {{schema:0 buckets:[1 2 1]}} -> 1.414213562373095
+    assert exponential_quantile(0.5, 0, 0.0, 0, -1, [1, 2, 1]).value == pytest.approx(
+        1.414213562373095, rel=1e-15)
+    # negative_histogram {{schema:0 n_buckets:[1 2 1]}} -> -1.414213562373095
+    assert exponential_quantile(0.5, 0, 0.0, 0, 0, [], -1, [1, 2, 1]).value == pytest.approx(
+        -1.414213562373095, rel=1e-15)
+    # balanced_histogram: the quantile in a span of empty buckets -> lower bound of the next
+    # populated bucket, 0.5.
+    assert exponential_quantile(0.5, 0, 0.0, 0, -1, [1, 2, 1], -1, [1, 2, 1]).value == 0.5
+    # single_zero_histogram {{z_bucket:1 z_bucket_w:0.5}} -> 0
+    assert exponential_quantile(0.5, 0, 0.5, 1, 0, []).value == 0.0
