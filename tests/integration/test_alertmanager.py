@@ -213,13 +213,33 @@ async def test_silence_posts_matchers_and_suppresses_the_alert(am_url, uniq, tmp
     finally:
         await src.stop()
     log = read_audit(audit)
-    assert log.bad_lines == [] and len(log.records) == 1
-    rec = log.records[0]
-    assert rec["action"] == "silence" and rec["service"] == "api"
-    assert rec["user"] == "alice@bastion" and rec["status"] == "ok"
-    assert rec["duration"] == 1800 and rec["silence_id"] == res.silence_id
-    assert rec["matchers"] == target.matchers()
-    assert "time" in rec
+    assert log.bad_lines == []
+    started, finished = log.records
+    for rec in (started, finished):
+        assert rec["action"] == "silence" and rec["service"] == "api"
+        assert rec["user"] == "alice@bastion" and rec["duration"] == 1800
+        assert rec["matchers"] == target.matchers()
+        assert rec["comment"] == "rolling back, see #4711"
+        assert isinstance(rec["time"], str) and rec["time"].endswith("Z")
+    assert (started["event"], started["status"]) == ("started", "requested")
+    assert (finished["event"], finished["status"]) == ("finished", "ok")
+    assert finished["silence_id"] == res.silence_id and "silence_id" not in started
+
+
+async def test_no_audit_trail_no_silence(am_url, uniq, tmp_path):
+    """An audit log that cannot be written stops the silence before it is sent."""
+    post_alerts(am_url, [alert("Y", "api", "page", "y", time.time(), test=uniq)])
+    src = AlertmanagerSource(
+        AlertmanagerConfig(url=am_url, filters=[f'test="{uniq}"']), audit_path=str(tmp_path)
+    )
+    try:
+        (target,) = await src.fetch_alerts()
+        with pytest.raises(UserError, match="is a directory"):
+            await src.silence(target, 600, "why", created_by="erin@host")
+    finally:
+        await src.stop()
+    silences = httpx.get(f"{am_url}/api/v2/silences", timeout=5).json()
+    assert not [s for s in silences if any(m["value"] == uniq for m in s["matchers"])]
 
 
 async def test_silence_without_comment_or_duration_is_refused_before_sending(am_url, uniq):
@@ -295,7 +315,7 @@ async def test_dead_alertmanager_is_a_state_then_recovers(tmp_path):
         ghost = Alert("f", {"alertname": "X", "service": "api"}, {}, "active", time.time())
         with pytest.raises(AlertmanagerError, match="POST /api/v2/silences"):
             await src.silence(ghost, 60, "test", created_by="bob@host")
-        (rec,) = read_audit(tmp_path / "audit.jsonl").records
+        _, rec = read_audit(tmp_path / "audit.jsonl").records
         assert rec["status"].startswith("error: POST /api/v2/silences")
         # now Alertmanager comes up on that port: the next refresh recovers
         with run_alertmanager(tmp_path / "am", port=port):
@@ -320,6 +340,22 @@ async def test_loop_runs_rearmed_and_stops(am_url):
         await src.stop()
     assert seen[:3] == [0, 0, 0]
     assert src.status.state == "up"
+
+
+async def test_spikes_do_not_defeat_the_backoff_of_a_dead_alertmanager():
+    cfg = AlertmanagerConfig(url=f"http://127.0.0.1:{free_port()}", refresh=0.1, push_spikes=True)
+    src = AlertmanagerSource(cfg)
+    await src.start()
+    try:
+        for _ in range(30):  # a spike every 50 ms for 1.5 s
+            src.submit_spike(SpikeEvent(time.time(), "api", "p99", GLITCH, 0.3, 0.1, 3.0))
+            await asyncio.sleep(0.05)
+    finally:
+        await src.stop()
+    # 0.1 + 0.2 + 0.4 + 0.8 s of backoff: about 5 attempts, not one per spike
+    assert 3 <= src.failures <= 6
+    assert src.status.state == "down"
+    assert src.pending_spikes == 30  # nothing lost: pushed once Alertmanager is back
 
 
 class _Misbehaving(BaseHTTPRequestHandler):
@@ -459,7 +495,7 @@ async def test_silence_refused_by_alertmanager_is_reported_and_audited(misbehavi
     finally:
         await src.stop()
     assert str(exc.value) == "POST /api/v2/silences: HTTP 400: bad matcher format: x"
-    (rec,) = read_audit(tmp_path / "a.jsonl").records
+    _, rec = read_audit(tmp_path / "a.jsonl").records
     assert rec["status"] == f"error: {exc.value}" and rec["user"] == "dave@host"
 
 

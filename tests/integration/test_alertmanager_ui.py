@@ -150,7 +150,7 @@ async def test_pane_groups_alerts_and_silence_is_confirmed_first(am_url, tmp_pat
             ]
     finally:
         await src.stop()
-    (rec,) = read_audit(tmp_path / "audit.jsonl").records
+    _, rec = read_audit(tmp_path / "audit.jsonl").records
     assert rec["action"] == "silence" and rec["user"] == "carol@wall"
     assert rec["duration"] == 1800 and rec["status"] == "ok"
 

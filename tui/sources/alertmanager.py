@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import getpass
+import logging
 import re
 import socket
 import time
@@ -24,7 +25,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -39,8 +40,10 @@ GROUP_LABEL = "service"
 NO_SERVICE = "(no service)"
 GLITCH_ALERT_TTL = 300.0  # a GLITCH alert resolves itself after 5 minutes
 MAX_BACKOFF = 300.0
+MIN_INTERVAL = 1.0  # seconds between refreshes, even when woken early
 _MATCHER_RE = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(".*"|[^"\s]\S*)\s*$')
 _FRACTION_RE = re.compile(r"\.(\d{6})\d+")
+log = logging.getLogger(__name__)
 
 
 class AlertmanagerError(Exception):
@@ -236,11 +239,24 @@ class AlertmanagerSource:
         return min(refresh * 2 ** (self.failures - 1), max(MAX_BACKOFF, refresh))
 
     async def _loop(self) -> None:
+        """Re-armed after each refresh; a wake-up (spike, silence) refreshes early, but at
+        most once per MIN_INTERVAL and never while backing off from a failing Alertmanager."""
         while True:
-            await self.refresh_once()
+            started = time.monotonic()
+            try:
+                await self.refresh_once()
+            except Exception as exc:  # a bug in a callback must not end the loop silently
+                log.exception("alertmanager refresh failed")
+                self.status.failed(f"internal error: {type(exc).__name__}: {exc}", "error")
             self._wake.clear()
+            if self.failures:
+                await asyncio.sleep(self.next_delay())
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.next_delay())
+            rest = min(MIN_INTERVAL, self.next_delay()) - (time.monotonic() - started)
+            if rest > 0:
+                await asyncio.sleep(rest)
 
     # --- alerts ------------------------------------------------------------------------
 
@@ -315,31 +331,39 @@ class AlertmanagerSource:
             "createdBy": who,
             "comment": comment.strip(),
         }
+        # no audit trail, no action: the "started" line must be written before the request
+        self._audit("started", alert, matchers, duration, who, comment.strip(), "requested")
         try:
             data = await self._request("POST", "/api/v2/silences", json=body)
             if not isinstance(data, dict) or not isinstance(data.get("silenceID"), str):
                 raise AlertmanagerError("POST /api/v2/silences: no silenceID in the answer")
         except AlertmanagerError as exc:
-            self._audit(alert, matchers, duration, who, f"error: {exc}")
+            self._audit(
+                "finished", alert, matchers, duration, who, comment.strip(), f"error: {exc}"
+            )
             raise
-        self._audit(alert, matchers, duration, who, "ok", data["silenceID"])
+        self._audit(
+            "finished", alert, matchers, duration, who, comment.strip(), "ok", data["silenceID"]
+        )
         self._wake.set()  # show the alert as suppressed without waiting a full refresh
         return SilenceResult(data["silenceID"], matchers, start, start + duration, who)
 
     def _audit(
         self,
+        event: Literal["started", "finished"],
         alert: Alert,
         matchers: list[dict[str, Any]],
         duration: float,
         who: str,
+        comment: str,
         status: str,
         silence_id: str | None = None,
     ) -> None:
-        """One audit line per silence attempt, in the actions audit log's format."""
+        """Audit lines in the actions audit log's format (`warroom audit` reads them)."""
         if not self.audit_path:
             return
         record = make_record(
-            "finished",
+            event,
             service=alert.service,
             action="silence",
             target={"kind": "silence", "matchers": matchers, "duration": duration},
@@ -347,6 +371,7 @@ class AlertmanagerSource:
             status=status,
             silence_id=silence_id,
             alertname=alert.name or None,
+            comment=comment,
         )
         append_record(self.audit_path, record)
 
@@ -365,6 +390,11 @@ class AlertmanagerSource:
             event = SpikeEvent.from_record(event)
         self._pending.append(event)
         self._wake.set()
+
+    @property
+    def pending_spikes(self) -> int:
+        """Spikes queued for the next successful push."""
+        return len(self._pending)
 
     @staticmethod
     def spike_alert(event: SpikeEvent, starts_at: float, ends_at: float) -> dict[str, Any]:
