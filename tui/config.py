@@ -156,9 +156,9 @@ class PrometheusConfig:
 
     def __post_init__(self) -> None:
         if not re.match(r"^https?://", self.url):
-            raise ValueError(f"url must start with http:// or https://, got {self.url!r}")
+            raise ValueError(f"url: must start with http:// or https://, got {self.url!r}")
         if self.bearer_token is not None and self.basic_auth is not None:
-            raise ValueError("set bearer_token or basic_auth, not both")
+            raise ValueError("basic_auth: set bearer_token or basic_auth, not both")
 
 
 @dataclass
@@ -327,13 +327,15 @@ class Config:
 
     def __post_init__(self) -> None:
         if self.refresh <= 0:
-            raise ValueError("refresh must be positive")
+            raise ValueError("refresh: must be positive")
         if self.rate_window < self.refresh:
-            raise ValueError("rate_window must be at least one refresh long")
+            raise ValueError(
+                f"rate_window: must be at least one refresh long ({format_duration(self.refresh)})"
+            )
         names = [s.name for s in self.services]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
-            raise ValueError(f"duplicate service name(s): {', '.join(sorted(dup))}")
+            raise ValueError(f"services: duplicate service name(s): {', '.join(sorted(dup))}")
 
     def service(self, name: str) -> ServiceConfig | None:
         return next((s for s in self.services if s.name == name), None)
@@ -498,6 +500,12 @@ def _convert_dataclass(node: yaml.Node, cls: Any, loc: _Loc) -> Any:
     try:
         return cls(**kwargs)
     except ValueError as exc:
+        # "key: message" from __post_init__ points at that key's own line when it was given.
+        key, sep, rest = str(exc).partition(": ")
+        knode = next((k for k, _ in node.value if sep and str(k.value) == key), None)
+        if knode is not None:
+            sub = f"{loc.path}.{key}" if loc.path else key
+            raise _Loc(loc.file, knode, sub).error(rest) from None
         raise loc.error(str(exc)) from None
 
 

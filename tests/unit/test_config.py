@@ -1,0 +1,200 @@
+"""Config validation: every bad config in tests/data/configs/bad fails with FILE:LINE: key: why.
+
+Each fixture is a real file with one mistake; the table says where the mistake is and what the
+message must say. `warroom config check` must print exactly that one line and exit 2 (0 for the
+good configs), never a traceback, and never the value of a secret.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tui.cli import main
+from tui.config import (
+    ConfigError,
+    Secret,
+    format_duration,
+    load_config,
+    parse_config,
+    parse_duration,
+    parse_size,
+)
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "configs"
+BAD = DATA / "bad"
+GOOD = DATA / "good"
+
+# file -> (line, key path or None for YAML syntax errors, what the message says)
+CASES: dict[str, tuple[int, str | None, str]] = {
+    "typo_top.yaml": (3, "refersh", "unknown key; did you mean 'refresh'?"),
+    "typo_nested.yaml": (6, "services[0].prometheus.latency_histgram",
+                         "unknown key; did you mean 'latency_histogram'?"),
+    "wrong_type.yaml": (1, "max_series", "expected an integer, got 'lots'"),
+    "wrong_type_list.yaml": (1, "services", "expected a list"),
+    "bad_bool.yaml": (1, "read_only", "expected true or false, got 'sometimes'"),
+    "bad_duration.yaml": (2, "rate_window",
+                          "'5 minutes' is not a duration (examples: 5s, 15m, 1h30m, 250ms)"),
+    "bad_size.yaml": (2, "otlp.max_body", "'a lot' is not a size"),
+    "missing_required.yaml": (3, "services[1]", "missing required key 'name'"),
+    "missing_required_nested.yaml": (2, "prometheus", "missing required key 'url'"),
+    "bad_yaml.yaml": (5, None, "not valid YAML: expected ',' or '}'"),
+    "bad_yaml_indent.yaml": (3, None, "not valid YAML"),
+    "literal_secret.yaml": (3, "prometheus.bearer_token",
+                            "secrets are not written in the config: use {env: VARIABLE} or "
+                            "{file: PATH}"),
+    "literal_password.yaml": (5, "prometheus.basic_auth.password",
+                              "secrets are not written in the config"),
+    "missing_env_secret.yaml": (3, "prometheus.bearer_token",
+                                "environment variable WARROOM_TEST_UNSET_VARIABLE is not set"),
+    "missing_secret_file.yaml": (3, "prometheus.bearer_token",
+                                 f"cannot read secret file {BAD / 'no-such-token.txt'}: "
+                                 "No such file or directory"),
+    "unreadable_secret_file.yaml": (3, "prometheus.bearer_token",
+                                    f"cannot read secret file {BAD}: Is a directory"),
+    "unknown_secret_source.yaml": (3, "prometheus.bearer_token",
+                                   "unknown secret source 'vault': use env or file"),
+    "bad_url.yaml": (2, "prometheus.url",
+                     "must start with http:// or https://, got '127.0.0.1:9090'"),
+    "both_auth.yaml": (4, "prometheus.basic_auth", "set bearer_token or basic_auth, not both"),
+    "bad_selector.yaml": (6, "services[0].prometheus.latency_histogram",
+                          "'rate(http_request_duration_seconds_bucket[1m])' is not a histogram "
+                          "metric name with an optional {label selector}"),
+    "duplicate_service.yaml": (1, "services", "duplicate service name(s): checkout"),
+    "rate_window_short.yaml": (2, "rate_window", "must be at least one refresh long (10s)"),
+    "bad_otlp_address.yaml": (2, "otlp", "http must be HOST:PORT"),
+    "key_twice.yaml": (3, "refresh", "key given twice"),
+}
+
+SECRETS = ("hunter2-literal-token", "hunter2-literal-password", "s3cr3t-from-file", "tok-123")
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WARROOM_TEST_TOKEN", "tok-123")
+    monkeypatch.delenv("WARROOM_TEST_UNSET_VARIABLE", raising=False)
+    monkeypatch.delenv("PROMETHEUS_URL", raising=False)
+
+
+def expected_prefix(name: str) -> str:
+    line, key, _ = CASES[name]
+    return f"{BAD / name}:{line}: " + (f"{key}: " if key else "")
+
+
+def test_every_bad_fixture_has_a_case() -> None:
+    assert sorted(p.name for p in BAD.glob("*.yaml")) == sorted(CASES)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_config_names_file_line_and_key(name: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(BAD / name)
+    message = str(info.value)
+    assert message.startswith(expected_prefix(name)), message
+    assert CASES[name][2] in message
+    assert "\n" not in message
+    assert not any(s in message for s in SECRETS)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_config_check_exits_2_with_one_line(name: str, capsys: pytest.CaptureFixture[str]
+                                            ) -> None:
+    code = main(["config", "check", str(BAD / name)])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err.startswith("warroom: " + expected_prefix(name)), err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not any(s in err for s in SECRETS)
+
+
+@pytest.mark.parametrize("name", ["full.yaml", "minimal.yaml", "empty.yaml"])
+def test_good_configs_pass_check(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["config", "check", str(GOOD / name)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert out.startswith(f"{GOOD / name}: ok")
+    assert not any(s in out + err for s in SECRETS)
+
+
+def test_full_config_values() -> None:
+    cfg = load_config(GOOD / "full.yaml")
+    assert cfg.prometheus is not None
+    assert cfg.prometheus.url == "https://prometheus.example.internal:9090/prom"
+    token = cfg.prometheus.bearer_token
+    assert isinstance(token, Secret) and token.reveal() == "tok-123"
+    assert "tok-123" not in repr(cfg) and "tok-123" not in str(token)
+    assert cfg.prometheus.headers == {"X-Scope-OrgID": "team-payments"}
+    assert cfg.prometheus.timeout == 8 and cfg.rate_window == 120 and cfg.window == 3600
+    assert cfg.otlp.grpc == "" and cfg.otlp.max_body == 8 * 1024 * 1024
+    checkout, cart = cfg.services
+    assert checkout.prometheus is not None and checkout.otlp is None
+    assert checkout.prometheus.latency_histogram.endswith('route!="/healthz"}')
+    assert checkout.prometheus.error_ratio and "\n/\n" in checkout.prometheus.error_ratio
+    assert checkout.slo.p99 == 0.25 and checkout.slo.error_ratio == 0.01
+    assert cart.otlp is not None and cart.otlp.service_name == "cart-svc"
+    assert cfg.alertmanager is not None and cfg.alertmanager.bearer_token is not None
+    assert cfg.alertmanager.bearer_token.reveal() == "s3cr3t-from-file"
+
+
+def test_defaults_and_missing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = load_config(GOOD / "empty.yaml")
+    assert (cfg.refresh, cfg.rate_window, cfg.window) == (5, 60, 900)
+    assert cfg.prometheus is None and cfg.otlp.http == "127.0.0.1:4318"
+    monkeypatch.chdir(tmp_path)  # no ./warroom.yaml here
+    monkeypatch.setenv("PROMETHEUS_URL", "http://127.0.0.1:9090")
+    env_cfg = load_config(None)
+    assert env_cfg.prometheus is not None and env_cfg.prometheus.url == "http://127.0.0.1:9090"
+    monkeypatch.setenv("PROMETHEUS_URL", "127.0.0.1:9090")
+    with pytest.raises(ConfigError, match=r"^PROMETHEUS_URL: url: must start with http"):
+        load_config(None)
+    assert main(["config", "check", str(tmp_path / "nope.yaml")]) == 2
+    assert capsys.readouterr().err == f"warroom: {tmp_path / 'nope.yaml'}: no such config file\n"
+    assert main(["config", "check", str(tmp_path)]) == 2
+    assert "is a directory, not a config file" in capsys.readouterr().err
+
+
+def test_unreadable_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(b"services:\n  - name: caf\xe9\n")
+    assert main(["config", "check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"warroom: {path}: cannot read config: ") and err.count("\n") == 1
+    if os.geteuid() != 0:  # root reads anything
+        locked = tmp_path / "locked.yaml"
+        locked.write_text("refresh: 5s\n")
+        locked.chmod(0)
+        assert main(["config", "check", str(locked)]) == 2
+        assert "Permission denied" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("5s", 5), ("15m", 900), ("1h30m", 5400), ("250ms", 0.25), ("2", 2), ("1.5s", 1.5),
+     ("1d", 86400), ("1w", 604800), ("100us", 1e-4)],
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+    assert parse_config(f"refresh: {text}\nrate_window: 1w\n").refresh == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["5 s", "m5", "5x", "-5s", "", "5s3", "1h 30m"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("64MiB", 64 * 1024**2), ("512KiB", 512 * 1024), ("1MB", 10**6), ("1kb", 1000),
+     ("4096", 4096), ("2GiB", 2 * 1024**3)],
+)
+def test_sizes(text: str, size: int) -> None:
+    assert parse_size(text) == size
+
+
+def test_format_duration_round_trips() -> None:
+    for s in (0.25, 5, 60, 90, 3600, 5400, 86400):
+        assert parse_duration(format_duration(s)) == pytest.approx(s)
