@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.widgets import TabbedContent
 
 from tui.config import Config
 from tui.core.metrics.store import MetricStore
@@ -90,7 +91,10 @@ class WarroomApp(App[int]):
         self.redraws = 0
         self._redraw_scheduled = False
         self._thread_id = threading.get_ident()
-        self.dashboard = DashboardScreen()
+        self.alerts: list[Any] = []
+        self.alertmanager: Any = None
+        self.runner: Any = None
+        self.dashboard = DashboardScreen(self._make_extra_panes())
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -122,12 +126,20 @@ class WarroomApp(App[int]):
         if getattr(self.hub, "on_event", None) is None:
             self.hub.on_event = self.on_source_event
         await self.hub.start()
+        if self.cfg.alertmanager is not None and self.alertmanager is None:
+            from tui.sources.alertmanager import AlertmanagerSource
+
+            self.alertmanager = AlertmanagerSource(
+                self.cfg.alertmanager, on_update=self._alerts_updated,
+                audit_path=self.cfg.audit.path)
+            await self.alertmanager.start()
         self.notify_store_updated()
 
     async def on_unmount(self) -> None:
-        if self.hub is not None:
-            with contextlib.suppress(Exception):
-                await self.hub.stop()
+        for source in (self.alertmanager, self.hub):
+            if source is not None:
+                with contextlib.suppress(Exception):
+                    await source.stop()
 
     # --- data in -------------------------------------------------------------------------
 
@@ -167,8 +179,10 @@ class WarroomApp(App[int]):
         return out
 
     def statuses(self) -> list[SourceStatus]:
-        hub_statuses = list(self.hub.statuses()) if self.hub is not None else []
-        return hub_statuses + self.extra_statuses
+        out = list(self.hub.statuses()) if self.hub is not None else []
+        if self.alertmanager is not None:
+            out.append(self.alertmanager.status)
+        return out + self.extra_statuses
 
     def _spike_states(self) -> dict[str, str]:
         tracker = getattr(self.hub, "spikes", None)
@@ -200,10 +214,129 @@ class WarroomApp(App[int]):
         self.redraws += 1
 
     def _refresh_detail(self, now: float) -> None:
+        """Only the visible tab is brought up to date; hidden ones wait for activation."""
         tab = self.dashboard.active_tab()
         if tab == "tab-service":
             self.dashboard.query_one(ServiceDetail).show(
                 self.store, self.dashboard.table.selected, now, self.window)
+        elif tab == "tab-alerts":
+            pane = self.dashboard.pane("tab-alerts")
+            if pane is not None and pane.is_mounted:
+                status = self.alertmanager.status if self.alertmanager is not None else None
+                pane.update(self.alerts, status, now)
+
+    def _make_extra_panes(self) -> list[tuple[str, str, Any]]:
+        """The other engineers' panes, when installed: events, alerts, action log."""
+        panes: list[tuple[str, str, Any]] = []
+        with contextlib.suppress(ModuleNotFoundError):
+            from tui.ui.widgets.events_pane import EventsPane
+
+            panes.append(("Events", "tab-events", EventsPane(id="events-pane")))
+        if self.cfg.alertmanager is not None:
+            with contextlib.suppress(ModuleNotFoundError):
+                from tui.ui.widgets.alerts_pane import AlertsPane
+
+                panes.append(("Alerts", "tab-alerts", AlertsPane(id="alerts-pane")))
+        with contextlib.suppress(ModuleNotFoundError):
+            from tui.ui.widgets.action_log import ActionLog
+
+            panes.append(("Actions", "tab-actions", ActionLog(id="action-log")))
+        return panes
+
+    def _alerts_updated(self, alerts: list[Any]) -> None:
+        self.alerts = list(alerts)
+        if self.dashboard.is_mounted and self.dashboard.active_tab() == "tab-alerts":
+            self._refresh_detail(self.clock())
+
+    def on_alerts_pane_silence_requested(self, message: Any) -> None:
+        from tui.ui.screens.silence import SilenceScreen
+
+        source = self.alertmanager
+        if source is None:
+            self.notify("alertmanager is not configured", severity="warning")
+            return
+
+        def answered(req: Any) -> None:
+            if req is None:
+                return
+
+            async def go() -> None:
+                res = await source.silence(req.alert, req.duration, req.comment, req.created_by)
+                self.notify(getattr(res, "message", str(res)),
+                            severity="information" if getattr(res, "ok", False) else "error")
+
+            self.run_worker(go(), group="silence", exit_on_error=False)
+
+        self.push_screen(SilenceScreen(message.alert), answered)
+
+    # --- operator actions (issue 7) ------------------------------------------------------
+
+    def _reserved_keys(self) -> dict[str, str]:
+        from tui.ui.widgets.service_table import ServiceTable
+
+        out: dict[str, str] = {}
+        for b in [*self.BINDINGS, *ServiceTable.BINDINGS]:
+            if isinstance(b, Binding):
+                for key in b.key.split(","):
+                    out[key.strip()] = b.description or b.action
+        return out
+
+    def service_actions(self, service: str) -> list[tuple[Any, bool, str | None]]:
+        """(action, bindable, reason) for the selected service, [] when actions are absent."""
+        try:
+            from tui.core.actions.spec import bindable_actions
+        except ModuleNotFoundError:
+            return []
+        info = self.store.services.get(service)
+        labels = dict(info.labels) if info is not None else {}
+        try:
+            return bindable_actions(self.cfg, service, labels, reserved=self._reserved_keys())
+        except UserError as exc:
+            self.notify(str(exc), severity="error")
+            return []
+
+    def _key_to_action(self, key: str) -> tuple[Any, str | None] | None:
+        service = self.dashboard.table.selected if self.dashboard.is_mounted else None
+        if service is None:
+            return None
+        for action, ok, reason in self.service_actions(service):
+            if action.key == key:
+                return action, (None if ok else reason)
+        return None
+
+    def on_key(self, event: Any) -> None:
+        """Keys of configured actions (rollback `r`, baseline refresh `b`, ...)."""
+        if self.screen is not self.dashboard:
+            return
+        found = self._key_to_action(event.key)
+        if found is None:
+            return
+        event.stop()
+        action, disabled = found
+        self.run_service_action(action, disabled)
+
+    def run_service_action(self, action: Any, disabled: str | None = None) -> None:
+        from tui.sources.actions import ActionRunner
+        from tui.ui.screens.confirm import request_action, request_builtin
+
+        app: Any = self  # App[int]: the helpers take App[object]
+        log = self.dashboard.pane("tab-actions")
+        if self.runner is None:
+            self.runner = ActionRunner(
+                self.cfg.audit.path,
+                on_output=lambda out: log.write_output(out) if log is not None else None)
+        if log is not None:
+            with contextlib.suppress(Exception):
+                self.dashboard.query_one("#detail", TabbedContent).active = "tab-actions"
+        if action.kind == "builtin":
+            from tui.core.baseline import BaselineStore
+
+            request_builtin(app, action, self.runner, log, cfg=self.cfg,
+                            metric_store=self.store,
+                            baseline_store=BaselineStore(self.cfg.baseline.dir),
+                            disabled=disabled)
+        else:
+            request_action(app, action, self.runner, log, disabled=disabled)
 
     def on_service_selected(self, message: ServiceSelected) -> None:
         if self.dashboard.is_mounted and not self.paused:
@@ -257,8 +390,6 @@ class WarroomApp(App[int]):
         self.notify(f"theme: {self.theme}", timeout=2)
 
     def action_toggle_detail(self) -> None:
-        from textual.widgets import TabbedContent
-
         detail = self.dashboard.query_one(TabbedContent)
         detail.display = not detail.display
         self.redraw_now()
@@ -266,7 +397,13 @@ class WarroomApp(App[int]):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(binding_rows(self.screen.active_bindings)))
+        rows = binding_rows(self.screen.active_bindings)
+        service = self.dashboard.table.selected if self.dashboard.is_mounted else None
+        for action, ok, reason in self.service_actions(service) if service else []:
+            if action.key:
+                rows.append((action.key, f"{action.title} ({action.confirm} confirm)"
+                             if ok else f"{action.title}: disabled, {reason}"))
+        self.push_screen(HelpScreen(rows))
 
     def action_profile(self, diff: bool) -> None:
         service = self.dashboard.table.selected if self.dashboard.is_mounted else None
@@ -327,11 +464,11 @@ def _profile_opener() -> Callable[[Config, str, bool], Screen[Any]] | None:
                             f"({cfg.profiles.dir or 'not configured'})")
         screen_cls: Any = profile_viewer.ProfileScreen
         if not diff:
-            return screen_cls(path)
+            return screen_cls(path, service=service)
         base = _baseline_profile(cfg, service)
         if base is None:
             raise UserError(f"no baseline profile for {service}")
-        return screen_cls(path, base=base)
+        return screen_cls(path, base=base, service=service)
 
     return open_profile
 

@@ -1,0 +1,97 @@
+"""The other engineers' panes inside the dashboard: events, action log, flame graph keys."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from tui.config import ActionConfig, AuditConfig, ProfilesConfig
+from tui.ui.app import WarroomApp
+from tui.ui.screens.confirm import ConfirmActionScreen
+from tui.ui.widgets.action_log import ActionLog
+from tui.ui.widgets.events_pane import EventsPane
+from tui.ui.widgets.service_table import ServiceTable
+
+from .dashboard_data import NOW, demo_config, filled_store
+
+
+def spike(service: str, state: str, t: float = NOW - 20) -> dict[str, object]:
+    return {"t": t, "type": "spike", "service": service, "signal": "p99", "state": state,
+            "value": 0.9, "baseline": 0.1}
+
+
+async def test_spike_events_fill_the_events_pane_and_mark_the_sparkline() -> None:
+    app = WarroomApp(demo_config(), store=filled_store(), clock=lambda: NOW)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        app.on_source_event(spike("checkout", "SUSTAINED"))
+        app.on_source_event({"t": NOW, "type": "point", "service": "x"})  # not a spike
+        app.redraw_now()
+        await pilot.pause()
+        pane = app.screen.query_one(EventsPane)
+        assert [(e.service, e.state) for e in pane.events] == [("checkout", "SUSTAINED")]
+        table = app.screen.query_one(ServiceTable)
+        keys = {k for sl in table._slices for line in sl._lines for _, k in line}
+        assert any(k.startswith("spike") for k in keys)
+        assert any("SUSTAINED" in n.message for n in app._notifications)
+
+
+async def test_action_key_runs_through_the_runner_into_the_log(tmp_path: Path) -> None:
+    cfg = demo_config()
+    cfg.audit = AuditConfig(path=str(tmp_path / "audit.jsonl"))
+    cfg.actions = {"restart": ActionConfig(
+        exec=[sys.executable, "-c", "print('restarting {service}')"], confirm="none", key="e")}
+    app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.press("e")
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if app.runner is not None and not app.runner.running():
+                break
+        log = app.screen.query_one(ActionLog)
+        assert "restarting checkout" in log.lines
+        records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+        assert {r.get("service") for r in records} == {"checkout"}
+
+
+async def test_rollback_asks_for_confirmation_first(tmp_path: Path) -> None:
+    cfg = demo_config()
+    cfg.audit = AuditConfig(path=str(tmp_path / "audit.jsonl"))
+    cfg.actions = {"rollback": ActionConfig(exec=["kubectl", "rollout", "undo",
+                                                  "deployment/{service}"])}
+    app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmActionScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.dashboard
+
+
+async def test_flame_keys(tmp_path: Path, fixtures_dir: Path) -> None:
+    cfg = demo_config()
+    app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.press("f")
+        await pilot.pause()
+        assert app.screen is app.dashboard
+        assert any("no profile for checkout" in n.message for n in app._notifications)
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    shutil.copy(fixtures_dir / "pprof" / "cpu_regexp.pb.gz", profiles / "checkout-1.pb.gz")
+    cfg.profiles = ProfilesConfig(dir=str(profiles))
+    app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.press("f")
+        await pilot.pause()
+        from tui.ui.screens.profile_viewer import ProfileScreen
+
+        assert isinstance(app.screen, ProfileScreen)
+        assert app.screen.profile_path == profiles / "checkout-1.pb.gz"
