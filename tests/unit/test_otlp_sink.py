@@ -304,3 +304,41 @@ def test_stale_service_gets_no_new_points() -> None:
     sink.tick(200.0)
     ring = store.series("svc", "p99")
     assert ring is not None and len(ring) == 1
+
+
+def test_cumulative_exponential_rescaled_by_the_sdk_uses_deltas() -> None:
+    sink, store = make_sink(rate_window=60, refresh=5)
+    provider, reader = sdk("rescale", aggregation=ExponentialBucketHistogramAggregation(max_size=20))
+    h = provider.get_meter("t").create_histogram("http.server.request.duration", unit="s")
+    for i in range(200):
+        h.record(0.010 + i * 1e-5)  # narrow range: fine scale
+    first = collect(reader)
+    s1 = first.resource_metrics[0].scope_metrics[0].metrics[0].exponential_histogram.data_points[0].scale
+    sink.ingest(first)
+    sink.tick(100.0)
+    new = [0.5 * 1.03 ** i for i in range(100)]  # wide range: the SDK must downscale
+    for v in new:
+        h.record(v)
+    second = collect(reader)
+    s2 = second.resource_metrics[0].scope_metrics[0].metrics[0].exponential_histogram.data_points[0].scale
+    assert s2 < s1
+    sink.ingest(second)
+    sink.tick(200.0)  # the first slice left the window: only the 100 new values count
+    assert store.services["rescale"].observations == 100
+    p50 = value(store, "rescale", "p50")[0]
+    true = sorted(new)[49]
+    assert true / 2 ** (2 ** -s2) <= p50 <= true * 2 ** (2 ** -s2)  # within one bucket
+
+
+def test_different_bucket_layouts_combine_like_sum_by_le() -> None:
+    sink, store = make_sink()
+    p1 = point([4, 0, 0], T0, (kv("a", 1),))  # bounds 0.1, 0.2
+    p2 = metrics_pb2.HistogramDataPoint(
+        attributes=[kv("a", 2)], start_time_unix_nano=T0, count=4, bucket_counts=[0, 4, 0],
+        explicit_bounds=[0.1, 0.4])
+    sink.ingest(request([p1, p2]))
+    sink.tick(1.0)
+    # sum by (le): le=0.1 -> 4, le=0.2 -> 4 (first series only), le=0.4 -> 4 (second only),
+    # +Inf -> 8. p50: rank 4 reached at le=0.1 -> 0.1; p99: rank 7.92 only at +Inf -> 0.4.
+    assert value(store, "svc", "p50") == (pytest.approx(0.1), FLAG_LOW_CONFIDENCE)
+    assert value(store, "svc", "p99") == (0.4, FLAG_SATURATED | FLAG_LOW_CONFIDENCE)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tui.core.metrics.quantile import (
     QuantileResult,
@@ -195,3 +197,18 @@ def test_prometheus_native_single_negative_balanced_and_zero_only() -> None:
     assert exponential_quantile(0.5, 0, 0.0, 0, -1, [1, 2, 1], -1, [1, 2, 1]).value == 0.5
     # single_zero_histogram {{z_bucket:1 z_bucket_w:0.5}} -> 0
     assert exponential_quantile(0.5, 0, 0.5, 1, 0, []).value == 0.0
+
+
+@given(st.lists(st.integers(0, 1000), min_size=1, max_size=12),
+       st.floats(0, 1), st.floats(0, 1))
+def test_classic_quantile_is_monotonic_in_q_and_within_the_bounds(
+        per_bucket: list[int], q1: float, q2: float) -> None:
+    bounds = [0.01 * 2**i for i in range(len(per_bucket) - 1)] + [INF]
+    cum = [sum(per_bucket[: i + 1]) for i in range(len(per_bucket))]
+    a, b = sorted((q1, q2))
+    ra, rb = bucket_quantile(a, bounds, cum), bucket_quantile(b, bounds, cum)
+    if cum[-1] == 0 or len(bounds) < 2:
+        assert math.isnan(ra.value) and math.isnan(rb.value)
+        return
+    assert 0 <= ra.value <= rb.value <= bounds[-2]
+    assert rb.saturated == (b * cum[-1] > cum[-2])
