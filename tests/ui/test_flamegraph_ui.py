@@ -283,3 +283,54 @@ def test_run_profile_viewer_bad_input(tmp_path: Path) -> None:
     args.file = str(junk)
     with pytest.raises(UserError, match=r"junk\.pb\.gz"):
         run_profile_viewer(args)
+
+
+async def test_ui_stays_responsive_while_a_big_profile_loads(fixtures_dir: Path) -> None:
+    """Decoding and building large.cpu (425k nodes) runs in a thread: the event loop keeps
+    turning (lag measured while the worker runs) and the progress bar shows the stage."""
+    import asyncio
+
+    scr = ProfileScreen(P(fixtures_dir, "large.cpu"))
+    async with app_for(scr).run_test(size=(160, 40)) as pilot:
+        await loaded(pilot, scr)
+        first = scr.loaded
+        bar = scr.query_one("#progress")
+        scr._raw.clear()  # decode again, as for a newly arrived file
+        scr.filters["focus"].append("runtime")
+        scr.reload()
+        assert not bar.has_class("hidden")
+        lags, stages = [], set()
+        while scr.loaded is first:
+            t0 = time.monotonic()
+            await asyncio.sleep(0.01)
+            lags.append(time.monotonic() - t0 - 0.01)
+            stages.add(text(scr, "#status").split(" ")[0])
+        assert len(lags) >= 5, "the load took several event-loop turns"
+        assert max(lags) < 0.25, f"event loop blocked for {max(lags):.3f}s"
+        assert {"reading", "building"} & stages
+        await loaded(pilot, scr)
+        assert bar.has_class("hidden") and "focus=runtime" in text(scr, "#title")
+
+
+async def test_inlined_frames_marked_and_dashboard_kwargs(fixtures_dir: Path) -> None:
+    # the dashboard opens the screen as ProfileScreen(path) or ProfileScreen(path, base=BASE)
+    scr = ProfileScreen(P(fixtures_dir, "cpu_regexp.pb.gz"), base=P(fixtures_dir,
+                                                                  "cpu_regexp.pb.gz"))
+    assert scr.base_path == P(fixtures_dir, "cpu_regexp.pb.gz")
+    scr = ProfileScreen(P(fixtures_dir, "cpu_regexp.pb.gz"))
+    async with app_for(scr).run_test(size=(160, 40)) as pilot:
+        await loaded(pilot, scr)
+        g = scr.graph
+        lay = g.flame_layout
+        assert g.flame is not None and lay is not None
+        wide_inline = [int(n) for i, n in enumerate(lay.node)
+                       if g.flame.is_inline(int(n)) and lay.x1[i] - lay.x0[i] >= 12]
+        assert wide_inline
+        node = wide_inline[0]
+        g.select(node)
+        await pilot.pause()
+        row, a, _b = lay.cells(node)  # type: ignore[misc]
+        line = g.render_line(g.row_to_y(row) - g.scroll_offset.y)
+        assert line.text[a] == "~"  # the inline marker leads the label
+        assert segment_styles(g, node)[0].italic
+        assert "(inline)" in text(scr, "#details")

@@ -18,13 +18,17 @@ from tui.core.pprof.flamegraph import (
     callers_tree,
     color_class,
     diff_classes,
+    diff_flame_tree,
     fit_label,
+    format_value,
+    function_rows,
     layout,
     matched_share,
     node_matches,
     package_of,
     search_frames,
     short_names,
+    vanished_paths,
 )
 
 
@@ -214,3 +218,64 @@ def test_diff_classes() -> None:
     # same change under a bigger total is a smaller share: shares, not raw values, are compared
     cls2 = diff_classes(np.array([100]), np.array([200]), 1000, 2000)
     assert cls2.tolist() == [0]
+
+
+def _pprof_top(path: Path) -> dict[str, tuple[int, int]]:
+    """name -> (flat, cum) from `go tool pprof -top` output (ns or B units)."""
+    import re
+
+    out = {}
+    for line in path.read_text().splitlines()[6:]:
+        m = re.match(r"\s*(\d+)(?:ns|B)?\s+\S+\s+\S+\s+(\d+)(?:ns|B)?\s+\S+\s+(.*)$", line)
+        if m:
+            out[m.group(3)] = (int(m.group(1)), int(m.group(2)))
+    return out
+
+
+@pytest.mark.parametrize("name,expected", [("cpu_regexp.pb.gz", "cpu_regexp"),
+                                           ("large.cpu", "large")])
+def test_function_rows_match_pprof_top(fixtures_dir: Path, name: str, expected: str) -> None:
+    p = load_profile(fixtures_dir / "pprof" / name)
+    t = FlameTree.from_call_tree(p.tree, p.default_index)
+    ids, flat, cum = function_rows(t)
+    got = {t.names[i] + (" (inline)" if t.inline[i] else ""): (int(f), int(c))
+           for i, f, c in zip(ids.tolist(), flat.tolist(), cum.tolist(), strict=True)}
+    want = _pprof_top(fixtures_dir / "pprof" / "expected" / f"{expected}.top.txt")
+    assert len(want) > 100
+    bad = {k: (got.get(k), v) for k, v in want.items() if got.get(k) != v}
+    assert not bad
+
+
+def test_format_value() -> None:
+    assert format_value(33_370_000_000, "nanoseconds") == "33.4s"
+    assert format_value(1_500_000, "nanoseconds") == "1.5ms"
+    assert format_value(999, "nanoseconds") == "999ns"
+    assert format_value(7063729902, "bytes") == "6.58GiB"
+    assert format_value(512, "bytes") == "512B"
+    assert format_value(23070443, "count") == "23.1M"
+    assert format_value(12, "count") == "12"
+
+
+def test_diff_tree_width_modes_and_vanished(fixtures_dir: Path) -> None:
+    from tui.core.pprof import diff_trees
+
+    base = load_profile(fixtures_dir / "pprof" / "cpu_json_gogc100.pb.gz")
+    cur = load_profile(fixtures_dir / "pprof" / "cpu_json_gogc5.pb.gz")
+    d = diff_trees(base, cur, cur.default_index)
+    now = diff_flame_tree(d, "current")
+    was = diff_flame_tree(d, "base")
+    both = diff_flame_tree(d, "both")
+    assert int(now.total[0]) == cur.total(cur.default_index)
+    assert int(was.total[0]) == base.total(base.default_index)
+    assert int(both.total[0]) == int(now.total[0]) + int(was.total[0])
+    for tree in (now, was, both):
+        check_nesting(tree, layout(tree, 0, 200))
+    gone = vanished_paths(now)
+    assert gone and all(int(now.extra["cur"][n]) == 0 and v > 0 for n, v in gone)
+    assert [v for _, v in gone] == sorted((v for _, v in gone), reverse=True)
+    # a vanished path is listed once, at its outermost node
+    nodes = [n for n, _ in gone]
+    for n in nodes:
+        assert int(now.extra["cur"][int(now.parent[n])]) > 0
+    with pytest.raises(ValueError, match="width mode"):
+        diff_flame_tree(d, "sideways")
