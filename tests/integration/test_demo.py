@@ -1,0 +1,71 @@
+"""`warroom demo`'s parts for real: the demo service process (OpenTelemetry SDK, OTLP/HTTP)
+pushing into the Hub's embedded receiver, and the command's bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.servers import free_port
+from tui.cli import main
+from tui.commands.demo import demo_config_text, start_demo_service, stop_child
+from tui.config import load_config
+from tui.core.metrics.store import MetricStore
+from tui.sources.hub import Hub
+
+pytestmark = pytest.mark.integration
+
+
+async def test_demo_service_data_reaches_the_dashboard_store(tmp_path: Path) -> None:
+    port = free_port()
+    cfg_path = tmp_path / "warroom.yaml"
+    cfg_path.write_text(demo_config_text(port, ["checkout", "payments"], "1s",
+                                         tmp_path / "profiles", tmp_path / "baselines", None))
+    cfg = load_config(cfg_path)
+    store = MetricStore()
+    updates = []
+    hub = Hub(cfg, store, on_update=lambda: updates.append(time.time()))
+    await hub.start()
+    child = start_demo_service(f"http://127.0.0.1:{port}", "checkout,payments", 60.0,
+                               "", None, tmp_path / "demo.log")
+    try:
+        deadline = time.monotonic() + 25
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            if all(store.latest(n, "p99") and store.latest(n, "qps")
+                   for n in ("checkout", "payments")):
+                break
+        assert child.poll() is None, (tmp_path / "demo.log").read_text()
+        for name in ("checkout", "payments"):
+            p99 = store.latest(name, "p99")
+            qps = store.latest(name, "qps")
+            assert p99 is not None and qps is not None, (tmp_path / "demo.log").read_text()
+            assert 0.005 < p99[1] < 2.5  # lognormal around tens of ms
+            assert qps[1] > 0
+        assert updates
+        status = {s.name: s for s in hub.statuses()}
+        assert status["otlp/http"].state == "listening"
+    finally:
+        stop_child(child)
+        await hub.stop()
+    assert child.returncode == 0  # SIGTERM: the SDK flushed and the process ended cleanly
+
+
+def test_demo_command_rejects_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--services", "0"]) == 2
+    assert "warroom: --services: the number of services must be between 1 and 500" in (
+        capsys.readouterr().err)
+    assert main(["demo", "--rate", "-1"]) == 2
+    assert "--rate: must be positive" in capsys.readouterr().err
+
+
+def test_demo_service_rejects_bad_incident() -> None:
+    proc = subprocess.run([sys.executable, "-m", "tui.demo.service", "--incident", "nope"],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert "demo service:" in proc.stderr and "Traceback" not in proc.stderr
