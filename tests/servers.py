@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -147,18 +148,21 @@ class _Server(ThreadingHTTPServer):
 class LoopbackServer:
     """A real HTTP server on 127.0.0.1 in a thread; subclasses implement `respond`."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, tls: ssl.SSLContext | None = None):
         self.port = port or free_port()
+        self.tls = tls
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         self._httpd = _Server(("127.0.0.1", self.port), _Handler)
         self._httpd.owner = self
+        if self.tls is not None:
+            self._httpd.socket = self.tls.wrap_socket(self._httpd.socket, server_side=True)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
 
@@ -217,8 +221,8 @@ class FaultyPrometheus(LoopbackServer):
     """
 
     def __init__(self, upstream: str, mode: str = "ok", delay: float = 5.0,
-                 port: int | None = None):
-        super().__init__(port)
+                 port: int | None = None, tls: ssl.SSLContext | None = None):
+        super().__init__(port, tls)
         self.upstream = upstream
         self.mode = mode
         self.delay = delay
@@ -268,3 +272,39 @@ class FaultyPrometheus(LoopbackServer):
                 doc["warnings"] = ["partial response: store-1 unreachable"]
                 payload = json.dumps(doc).encode()
             h.send_body(r.status_code, payload, "application/json")
+
+
+def make_certs(directory: Path) -> dict[str, Path]:
+    """A throwaway CA, a server certificate for 127.0.0.1 and a client certificate (openssl).
+
+    Returns paths: ca, server_cert, server_key, client_cert, client_key, other_ca.
+    """
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
+    for ca in ("ca", "other_ca"):
+        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+            f"/CN=warroom test {ca}", "-keyout", f"{ca}.key", "-out", f"{ca}.pem")
+    (directory / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    for name, extra in (("server", ["-extfile", "san.cnf"]), ("client", [])):
+        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}", "-keyout",
+            f"{name}.key", "-out", f"{name}.csr")
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-out", f"{name}.pem", *extra)
+    return {
+        "ca": directory / "ca.pem",
+        "other_ca": directory / "other_ca.pem",
+        "server_cert": directory / "server.pem",
+        "server_key": directory / "server.key",
+        "client_cert": directory / "client.pem",
+        "client_key": directory / "client.key",
+    }
+
+
+def server_tls(certs: dict[str, Path], require_client_cert: bool = True) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(certs["server_cert"], certs["server_key"])
+    if require_client_cert:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(certs["ca"])
+    return ctx

@@ -154,7 +154,9 @@ def _ssl_context(cfg: PrometheusConfig) -> ssl.SSLContext | bool:
         if tls.cert_file:
             ctx.load_cert_chain(tls.cert_file, tls.key_file)
     except (OSError, ssl.SSLError) as exc:
-        raise UserError(f"prometheus.tls: cannot load certificates: {exc}") from None
+        what = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        files = ", ".join(f for f in (tls.ca_file, tls.cert_file, tls.key_file) if f)
+        raise UserError(f"prometheus.tls: cannot load {files}: {what}") from None
     if tls.insecure_skip_verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
@@ -194,11 +196,18 @@ class PrometheusClient:
             headers["Authorization"] = f"Bearer {cfg.bearer_token.reveal()}"
         if cfg.basic_auth is not None:
             auth = httpx.BasicAuth(cfg.basic_auth.username, cfg.basic_auth.password.reveal())
+        # A certificate that cannot be loaded is reported by every query (status bar, snapshot
+        # error) rather than raised here, so the dashboard still opens and says why.
+        self.setup_error: str | None = None
+        try:
+            verify = _ssl_context(cfg)
+        except UserError as exc:
+            self.setup_error, verify = str(exc), True
         self._kwargs: dict[str, Any] = {
             "headers": headers,
             "auth": auth,
             "timeout": httpx.Timeout(float(cfg.timeout)),
-            "verify": _ssl_context(cfg),
+            "verify": verify,
             "follow_redirects": True,
         }
         self._client: httpx.AsyncClient | None = None
@@ -227,12 +236,17 @@ class PrometheusClient:
         return await self._post("/api/v1/query_range", form)
 
     async def _post(self, path: str, form: dict[str, str]) -> QueryResult:
+        if self.setup_error:
+            raise PrometheusError(self.setup_error, "error")
         try:
             resp = await self._http().post(self.base + path, data=form)
         except httpx.TimeoutException:
             raise PrometheusError(f"timeout after {float(self.cfg.timeout):g}s") from None
         except httpx.ConnectError as exc:
-            raise PrometheusError(f"unreachable: {exc or type(exc).__name__}") from None
+            text = str(exc) or type(exc).__name__
+            if "SSL" in text or "CERTIFICATE" in text.upper():
+                raise PrometheusError(f"TLS error: {text}", "error") from None
+            raise PrometheusError(f"unreachable: {text}") from None
         except httpx.HTTPError as exc:
             raise PrometheusError(f"{type(exc).__name__}: {exc}") from None
         try:
