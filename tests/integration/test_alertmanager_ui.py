@@ -18,7 +18,7 @@ from tests.integration.test_alertmanager import alert, post_alerts, run_alertman
 from tests.servers import free_port
 from tui.config import AlertmanagerConfig
 from tui.core.actions.audit import read_audit
-from tui.sources.alertmanager import AlertmanagerSource
+from tui.sources.alertmanager import Alert, AlertmanagerSource
 from tui.ui.screens.silence import SilenceRequest, SilenceScreen
 from tui.ui.widgets.alerts_pane import AlertsPane, format_age
 
@@ -202,6 +202,25 @@ async def test_pane_shows_a_dead_alertmanager_and_keeps_last_alerts():
             assert not isinstance(app.screen, SilenceScreen)
     finally:
         await src.stop()
+
+
+async def test_alerts_given_before_the_pane_is_mounted_are_shown():
+    pane = AlertsPane()
+    early = Alert(
+        "f1", {"alertname": "Early", "service": "api"}, {"summary": "s"}, "active", time.time() - 5
+    )
+    pane.update([early])
+
+    class Late(App[None]):
+        def compose(self) -> ComposeResult:
+            yield pane
+
+    async with Late().run_test() as pilot:
+        await pilot.pause()
+        assert [a.name for a in pane.rows] == ["Early"]
+        assert str(pane.query_one("#alerts-status", Static).render()) == (
+            "alertmanager: 1 active, 0 suppressed"
+        )
 
 
 def test_format_age():

@@ -69,6 +69,19 @@ async def test_events_are_bounded():
         assert [cells(pane, r)[1] for r in range(5)] == ["s49", "s48", "s47", "s46", "s45"]
 
 
+async def test_events_given_before_the_pane_is_mounted_are_shown():
+    pane = EventsPane()
+    pane.add_event(SpikeEvent(1.0, "early", "p99", GLITCH, 0.3, 0.1, 3.0))
+
+    class Late(App[None]):
+        def compose(self) -> ComposeResult:
+            yield pane
+
+    async with Late().run_test() as pilot:
+        await pilot.pause()
+        assert pane.row_count == 1 and cells(pane, 0)[1] == "early"
+
+
 def test_record_line_round_trips_through_the_row():
     ev = SpikeEvent(1.0, "api", "p99", SUSTAINED, 0.3, 0.1, 0.3 / 0.1)  # as the tracker does
     assert EventRow.of(ev.to_record()) == EventRow.of(ev)

@@ -65,6 +65,7 @@ class AlertsPane(Vertical):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.rows: list[Alert] = []  # one per table row, in display order
+        self._early: tuple[list[Alert], SourceStatus | None] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("alertmanager: no data yet", id="alerts-status")
@@ -80,6 +81,14 @@ class AlertsPane(Vertical):
         self, alerts: Sequence[Alert], status: SourceStatus | None = None, now: float | None = None
     ) -> None:
         """Show `alerts` (the source's last good list) and, if given, the source state."""
+        if not self.is_mounted:  # kept and shown on mount
+            self._early = (list(alerts), status)
+            return
+        self._apply(alerts, status, now)
+
+    def _apply(
+        self, alerts: Sequence[Alert], status: SourceStatus | None, now: float | None = None
+    ) -> None:
         now = time.time() if now is None else now
         table = self.table
         selected = self.selected
@@ -98,6 +107,12 @@ class AlertsPane(Vertical):
         if self.rows:
             table.move_cursor(row=cursor)
         self._show_status(alerts, status)
+
+    def on_mount(self) -> None:
+        if self._early is not None:
+            alerts, status = self._early
+            self._early = None
+            self._apply(alerts, status)
 
     def _show_status(self, alerts: Sequence[Alert], status: SourceStatus | None) -> None:
         label = self.query_one("#alerts-status", Static)

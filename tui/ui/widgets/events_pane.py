@@ -84,9 +84,6 @@ class EventsPane(DataTable[str | Text]):
             raise ValueError("max_events must be positive")
         self.events: deque[EventRow] = deque(maxlen=max_events)  # oldest first
 
-    def on_mount(self) -> None:
-        self.add_columns("time", "service", "state", "value", "baseline", "ratio")
-
     def add_event(self, ev: SpikeEvent | Mapping[str, Any]) -> None:
         self.add_events([ev])
 
@@ -98,7 +95,13 @@ class EventsPane(DataTable[str | Text]):
                 continue
             self.events.append(EventRow.of(ev))
             added = True
-        if added:
+        if added and self.is_mounted:
+            self._redraw()
+
+    def on_mount(self) -> None:
+        # columns and rows need the running app; events handed over earlier are kept
+        self.add_columns("time", "service", "state", "value", "baseline", "ratio")
+        if self.events:
             self._redraw()
 
     def _redraw(self) -> None:
