@@ -185,3 +185,14 @@ def test_change_scale_equivariance(x, y, k):
     assert b.change.ratio == pytest.approx(a.change.ratio, rel=1e-9)
     assert 0 <= a.p <= 1
     assert b.verdict == a.verdict or np.isclose(a.change.lo, 1.05) or np.isclose(a.change.hi, 1.05)
+
+
+def test_median_orders_match_go_moremath_quantile_ci():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "data" / "bench" / "gomoremath_median_ci.txt"
+    rows = [tuple(map(int, line.split())) for line in path.read_text().splitlines()
+            if line and not line.startswith("#")]
+    assert len(rows) == 300
+    for n, lo, hi in rows:
+        assert quantile_ci_orders(n)[:2] == (lo, hi), n
