@@ -81,6 +81,10 @@ class IngestQueue:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        while not self._queue.empty():  # requests still waiting: answer them, do not hang
+            _, fut = self._queue.get_nowait()
+            if not fut.done():
+                fut.set_exception(RuntimeError("receiver stopping"))
 
     def submit(self, req: ExportMetricsServiceRequest) -> asyncio.Future[Any] | None:
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()

@@ -298,6 +298,8 @@ class OTLPSink:
                 self._configured[key] = (s.name, s.otlp.latency_metric, det.min_observations)
             else:
                 prom_names.add(s.name)
+        for name, _, _ in self._configured.values():  # listed as "no data" until data comes
+            store.ensure_service(name, "otlp")
         self._discover = not self._configured
         self._reserved = prom_names
         self.refresh = float(cfg.refresh)
