@@ -138,6 +138,12 @@ def test_step_change_is_the_new_normal_while_it_lasts():
     assert seen[-1][1] == pytest.approx(float(np.median(values[300:400])), rel=0.05)
     tracker.forget("api")
     assert tracker.state("api") == WARMING_UP
+    tracker.observe("web", 0.0, 0.1)
+    tracker.set_baseline("web", 0.1)
+    tracker.reset()
+    assert tracker.states() == {}
+    ev = tracker.observe("web", 1.0, 0.5)  # stored baselines survive a reset
+    assert ev is not None and ev.baseline == 0.1
 
 
 def test_recovery_needs_three_of_five_points_back():

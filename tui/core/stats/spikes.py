@@ -270,6 +270,10 @@ class SpikeTracker:
         """Drop a service's history (it vanished, or the operator accepted a new baseline)."""
         self._series.pop(service, None)
 
+    def reset(self) -> None:
+        """Drop every service's history (a replay scrubbed backwards); stored baselines stay."""
+        self._series.clear()
+
     def observe(
         self,
         service: str,
