@@ -376,6 +376,15 @@ def _describe(tp: Any) -> str:
     )
 
 
+def _fits_shape(node: yaml.Node, tp: Any) -> bool:
+    """Whether `node` is the kind of YAML node (mapping, list, scalar) that `tp` reads."""
+    if tp is Secret or dataclasses.is_dataclass(tp) or get_origin(tp) is dict:
+        return isinstance(node, yaml.MappingNode)
+    if get_origin(tp) is list:
+        return isinstance(node, yaml.SequenceNode)
+    return isinstance(node, yaml.ScalarNode)
+
+
 def _convert(node: yaml.Node, tp: Any, loc: _Loc) -> Any:
     origin = get_origin(tp)
     if origin in (Union, types.UnionType):
@@ -385,11 +394,15 @@ def _convert(node: yaml.Node, tp: Any, loc: _Loc) -> Any:
             return None
         if len(options) == 1:
             return _convert(node, options[0], loc)
+        shaped: list[ConfigError] = []  # errors from options the node's shape fits
         for opt in options:
             try:
                 return _convert(node, opt, loc)
-            except ConfigError:
-                continue
+            except ConfigError as exc:
+                if _fits_shape(node, opt):
+                    shaped.append(exc)
+        if len(shaped) == 1:
+            raise shaped[0]  # e.g. "{env: TOKEN}: environment variable TOKEN is not set"
         raise loc.error("expected " + " or ".join(_describe(o) for o in options))
     if tp is Any:
         return yaml.safe_load(yaml.serialize(node))
