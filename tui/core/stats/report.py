@@ -100,6 +100,13 @@ def _geomean_cells(g: GeomeanRow) -> list[str]:
             f"({g.n} paired)", ""]
 
 
+def _legend(t: Table) -> str:
+    """Why the verdicts say what they say: the minimum effects in force and what q is."""
+    effects = dict.fromkeys(f"{r.metric} ±{r.min_effect.describe()}" for r in t.rows)
+    return (f"  min effect: {', '.join(effects)}; q: Benjamini-Hochberg over "
+            f"{sum(1 for r in t.rows if r.p == r.p)} rows; intervals 95%")
+
+
 def render_text(tables: Sequence[Table]) -> str:
     """benchstat-like aligned tables, one per unit, with a header naming the unit."""
     out: list[str] = []
@@ -114,6 +121,7 @@ def render_text(tables: Sequence[Table]) -> str:
             parts = [c.rjust(widths[i]) if i in right else c.ljust(widths[i])
                      for i, c in enumerate(cells)]
             out.append("  ".join(parts).rstrip())
+        out.append(_legend(t))
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
 
