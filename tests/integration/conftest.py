@@ -98,6 +98,12 @@ class Histograms:
         les, inc = LAT
         out += [f'wr_lat_bucket{{le="{le}"}} {d * n}' for le, d in zip(les, inc, strict=True)]
         out += [f"wr_lat_sum {n * 15.5}", f"wr_lat_count {inc[-1] * n}"]
+        # the same latencies under the standard name that discovery looks for
+        out.append("# TYPE http_server_request_duration_seconds histogram")
+        out += [f'http_server_request_duration_seconds_bucket{{le="{le}"}} {d * n}'
+                for le, d in zip(les, inc, strict=True)]
+        out += [f"http_server_request_duration_seconds_sum {n * 15.5}",
+                f"http_server_request_duration_seconds_count {inc[-1] * n}"]
         out.append("# TYPE wr_spiky histogram")
         out += [f'wr_spiky_bucket{{le="{le}"}} {c:g}' for le, c in zip(SPIKY_LES, spiky,
                                                                          strict=True)]

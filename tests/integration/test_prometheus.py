@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import math
 import time
 from pathlib import Path
@@ -287,3 +288,36 @@ async def test_hub_loop_feeds_store_and_calls_back(prometheus: str) -> None:
     assert {e["signal"] for e in points} == {"p50", "p95", "p99", "qps", "error_ratio"}
     assert all(set(e) == {"t", "type", "service", "signal", "value"} for e in points)
     assert store.latest("prom", "p99") is not None
+
+
+async def test_discovery_without_services(prometheus: str) -> None:
+    cfg = make_config(prometheus, services=" []")
+    store = MetricStore()
+    src = PrometheusSource(cfg, store)
+    try:
+        assert src.discover and not src.queries
+        points = await src.refresh(time.time() - 1.5)
+    finally:
+        await src.aclose()
+    # The exposition target (job "warroom-test") serves http_server_request_duration_seconds.
+    assert list(src.queries) == ["warroom-test"]
+    assert src.queries["warroom-test"].quantiles["p99"] == (
+        "histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket"
+        '{job="warroom-test"}[5s])))')
+    assert store.services["warroom-test"].source == "prometheus"
+    p99 = [p for p in points if p.signal == "p99"]
+    assert p99 and all(p.value == 0.2 and p.flags & FLAG_SATURATED for p in p99)
+
+
+def test_snapshot_with_only_prometheus_url(prometheus: str, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from tui.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no warroom.yaml: built-in defaults + PROMETHEUS_URL
+    monkeypatch.setenv("PROMETHEUS_URL", prometheus)
+    assert main(["snapshot", "--wait", "0"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    (svc,) = doc["services"]
+    assert svc["name"] == "warroom-test" and svc["source"] == "prometheus"
+    assert svc["p99"] == 0.2 and svc["p99_saturated"] is True and svc["qps"] > 0

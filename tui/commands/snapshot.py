@@ -82,9 +82,12 @@ async def take_snapshot(cfg: Any, wait: float, now: float | None = None) -> dict
             await asyncio.sleep(wait)
         t = round(time.time() if now is None else now, 3)
         prom: dict[str, dict[str, tuple[float | None, int]]] = {}
-        if hub.prometheus is not None and hub.prometheus.queries:
+        if hub.prometheus is not None:
             try:
-                prom = await hub.prometheus.instant(t)
+                if hub.prometheus.discover:
+                    await hub.prometheus.discover_services(t)
+                if hub.prometheus.queries:
+                    prom = await hub.prometheus.instant(t)
             except PrometheusError as exc:
                 url = cfg.prometheus.url if cfg.prometheus else "?"
                 raise UserError(f"prometheus {url}: {exc.detail}") from None

@@ -34,7 +34,13 @@ from typing import Any
 
 import httpx
 
-from tui.config import Config, DetectorConfig, PrometheusConfig, ServiceConfig
+from tui.config import (
+    Config,
+    DetectorConfig,
+    PrometheusConfig,
+    ServiceConfig,
+    ServicePrometheus,
+)
 from tui.core.metrics.store import (
     FLAG_LOW_CONFIDENCE,
     FLAG_SATURATED,
@@ -46,6 +52,9 @@ from tui.sources.base import SourceStatus, State
 
 MAX_POINTS = 11_000  # Prometheus refuses range queries with more points per series
 MAX_CONCURRENT = 4  # queries in flight at once against one server
+DISCOVER_METRICS = ("http_server_request_duration_seconds", "http_request_duration_seconds")
+DISCOVERY_EVERY = 60.0  # seconds between looks for new jobs when discovering
+MAX_DISCOVERED = 50
 BACKOFF_CAP = 60.0  # seconds; never wait longer than this between attempts
 
 _METRIC_RE = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{(.*)\})?\s*$", re.DOTALL)
@@ -344,6 +353,10 @@ class PrometheusSource:
             store.ensure_service(svc.name, "prometheus")
         self._cursor: dict[str, float] = {}  # service -> time of the last step received
         self._sem = asyncio.Semaphore(MAX_CONCURRENT)
+        # With no Prometheus service configured, find them: every job exposing a standard
+        # HTTP server latency histogram becomes a service named after the job.
+        self.discover = not self.services
+        self._discovered_at: float | None = None
 
     # -- scheduling
 
@@ -381,6 +394,17 @@ class PrometheusSource:
         Returns the points appended to the store. Never raises for a server fault.
         """
         now = time.time() if now is None else now
+        if self.discover and (self._discovered_at is None
+                              or now - self._discovered_at >= DISCOVERY_EVERY):
+            try:
+                await self.discover_services(now)
+            except PrometheusError as exc:
+                self._fail(exc, "discovery", "_services")
+                return []
+            self._discovered_at = now
+            if not self.queries:
+                self._ok(0.0, ["no service found: set services[].prometheus in the config"])
+                return []
         plan: list[tuple[str, str, tuple[float, float]]] = []
         for name, sq in self.queries.items():
             rng = self._range_for(name, now)
@@ -452,6 +476,27 @@ class PrometheusSource:
     def _detector(self, name: str) -> DetectorConfig:
         svc = self.cfg.service(name)
         return svc.detector if svc is not None and svc.detector else self.cfg.detector
+
+    async def discover_services(self, now: float) -> None:
+        """Add a service per job exposing a standard HTTP latency histogram (no config)."""
+        names = "|".join(f"{m}_bucket" for m in DISCOVER_METRICS)
+        res = await self._run(self.client.query(
+            f'count by (job, __name__) ({{__name__=~"{names}"}})', now))
+        found: dict[str, str] = {}
+        for labels, _ in res.series:
+            job, metric = labels.get("job"), labels.get("__name__", "")
+            taken = self.store.services.get(job) if job else None
+            if not job or job in found or (taken is not None and taken.source != "prometheus"):
+                continue  # no job label, seen already, or the name is taken by an OTLP service
+            found[job] = metric[: -len("_bucket")]
+        for job in sorted(found)[: MAX_DISCOVERED - len(self.queries)]:
+            if job in self.queries:
+                continue
+            escaped = job.replace("\\", "\\\\").replace('"', '\\"')
+            svc = ServiceConfig(name=job, prometheus=ServicePrometheus(
+                latency_histogram=f'{found[job]}{{job="{escaped}"}}'))
+            self.queries[job] = build_queries(svc, self.cfg.rate_window)
+            self.store.ensure_service(job, "prometheus")
 
     # -- one instant answer (snapshot)
 
