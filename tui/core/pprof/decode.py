@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import os
 import zlib
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from google.protobuf import unknown_fields
 from google.protobuf.message import DecodeError
 
 from tui.core.pprof import schema
@@ -232,8 +234,12 @@ def decode_proto(data: bytes, label: str) -> Profile:
         dup = int(sorted_ids[1:][sorted_ids[1:] == sorted_ids[:-1]][0])
         raise UserError(f"{label}: duplicate location id {dup}")
 
-    # samples
-    flat_locs, sample_off, values, label_cols, nsamples = _decode_samples(fp, ntypes, label)
+    # samples: the packed fast path groups samples by their stack bytes first
+    packed = _decode_samples_packed(fp, ntypes, st, label)
+    if packed is not None:
+        stack_of, flat_locs, sample_off, values, labelsets, labels_of, nsamples = packed
+    else:
+        flat_locs, sample_off, values, label_cols, nsamples = _decode_samples(fp, ntypes, label)
     dense = nloc > 0 and int(sorted_ids[-1]) < 4 * nloc + 64
     if flat_locs.shape[0] and dense:
         # small ids (Go numbers locations 1..N): a lookup table instead of a binary search
@@ -256,8 +262,11 @@ def decode_proto(data: bytes, label: str) -> Profile:
     else:
         loc_idx = np.zeros(0, dtype=np.int32)
 
-    stack_of, stack_start, stack_locs = intern_sequences(loc_idx, sample_off)
-    labelsets, labels_of = _labelsets(label_cols, nsamples, st, label)
+    if packed is not None:
+        stack_start, stack_locs = sample_off, loc_idx
+    else:
+        stack_of, stack_start, stack_locs = intern_sequences(loc_idx, sample_off)
+        labelsets, labels_of = _labelsets(label_cols, nsamples, st, label)
     row_stack, row_labels, vals, row_abs = aggregate_rows(
         stack_of, labels_of, len(labelsets), values
     )
@@ -298,6 +307,188 @@ def decode_proto(data: bytes, label: str) -> Profile:
         source=label,
         raw_sample_count=nsamples,
     )
+
+
+_PACK_MARK = b"\xff"  # a truncated varint: never a real packed location run
+_PSEP = (
+    b"\x0a\x01"
+    + _PACK_MARK
+    + b"\x10"
+    + b"\x80" * 9
+    + b"\x01"
+    + b"\x1a\x0b\x08"
+    + b"\x81"
+    + b"\x80" * 8
+    + b"\x01"
+)
+_LAB_MARK = b"\x08\x81" + b"\x80" * 8 + b"\x01"
+
+
+_SENT_VARINT = b"\xff" * 9 + b"\x01"
+
+
+def _interner() -> defaultdict[bytes, int]:
+    """A dict that numbers new keys 0, 1, 2... in C: d[key] is the key's id."""
+    d: defaultdict[bytes, int] = defaultdict()
+    d.default_factory = d.__len__  # type: ignore[assignment]
+    return d
+
+
+def _decode_samples_packed(  # type: ignore[no-untyped-def]
+    fp: object, ntypes: int, st: list[str], label: str
+):
+    """Samples whose location ids are packed (as Go writes them), grouped by stack bytes.
+
+    Returns (stack id per sample, location ids of the distinct stacks (flat), their offsets,
+    values [n, T], LabelSets, labelset id per sample, n), or None to use the general path.
+    """
+    blobs = fp.sample  # type: ignore[attr-defined]
+    n = len(blobs)
+    if n == 0:
+        return None
+    try:
+        ps = schema.PackedSample.FromString(_PSEP.join(blobs) + _PSEP)
+    except DecodeError:
+        return None
+    # -- stacks: one bytes item per sample (absent when empty), then the marker
+    items = ps.location_id
+    stack_ids = _interner()
+    stack_ids[_PACK_MARK], stack_ids[b""]  # ids 0 and 1
+    ids = np.fromiter(map(stack_ids.__getitem__, items), dtype=np.int64, count=len(items))
+    marks = np.flatnonzero(ids == 0)
+    if marks.shape[0] != n:
+        return None
+    prev = np.concatenate(([-1], marks[:-1]))
+    gap = marks - prev - 1
+    if bool((gap > 1).any()):
+        return None
+    stack_id = np.where(gap == 1, ids[np.maximum(marks - 1, 0)], 1)
+    # samples without a packed run: empty, or ids written unpacked (Go does that for one id);
+    # unpacked ids land in unknown fields, so re-read just those samples one by one
+    bare = np.flatnonzero(gap == 0)
+    if bare.shape[0] > max(50_000, n // 4):
+        return None
+    n_unpacked = sum(
+        1 for f in unknown_fields.UnknownFieldSet(ps) if f.field_number == 1 and f.wire_type == 0
+    )
+    if n_unpacked:
+        found = 0
+        for i in bare.tolist():
+            one = schema.FlatSample.FromString(blobs[i]).location_id
+            if len(one):
+                found += len(one)
+                stack_id[i] = stack_ids[b"".join(_varint(x) for x in one)]
+        if found != n_unpacked:
+            return None  # ids both packed and unpacked in one sample: take the general path
+    stack_of = stack_id - 1  # 0 = empty stack
+    uniq = list(stack_ids)[1:]  # b"" first
+    # decode the distinct stacks in one parse: each as a packed run followed by a sentinel id
+    # packed runs are plain varint sequences: joined with a sentinel varint they form one run
+    body = _SENT_VARINT.join(uniq) + _SENT_VARINT
+    run = b"\x0a" + _varint(len(body)) + body
+    try:
+        flat = schema.FlatSample.FromString(run)
+    except DecodeError as exc:
+        raise UserError(f"{label}: corrupt sample location ids ({exc})") from None
+    locs = np.array(flat.location_id, dtype=np.uint64)
+    seps = np.flatnonzero(locs == _LOC_SENTINEL)
+    if seps.shape[0] != len(uniq):
+        return None
+    counts = np.diff(np.concatenate(([-1], seps))) - 1
+    off = np.zeros(len(uniq) + 1, dtype=np.int64)
+    np.cumsum(counts, out=off[1:])
+    keep = np.ones(locs.shape[0], dtype=bool)
+    keep[seps] = False
+    # -- values
+    vals = np.array(ps.value, dtype=np.int64)
+    val_sent = np.flatnonzero(vals == _VAL_SENTINEL)
+    expect = np.arange(1, n + 1, dtype=np.int64) * (ntypes + 1) - 1
+    if val_sent.shape[0] != n or not np.array_equal(val_sent, expect):
+        return None
+    vkeep = np.ones(vals.shape[0], dtype=bool)
+    vkeep[val_sent] = False
+    values = vals[vkeep].reshape(n, ntypes)
+    # -- labels: intern each label record's bytes, then each sample's sequence of records
+    lab_items = ps.label
+    lab_ids = _interner()
+    lab_ids[_LAB_MARK]  # id 0
+    lids = np.fromiter(map(lab_ids.__getitem__, lab_items), dtype=np.int64, count=len(lab_items))
+    lmarks = np.flatnonzero(lids == 0)
+    if lmarks.shape[0] != n:
+        return None
+    got = _label_sequences(lids, lmarks, n)
+    labelsets, labels_of = _labelsets_from_records(list(lab_ids)[1:], got, lids, lmarks, st, label)
+    return stack_of, locs[keep], off, values, labelsets, labels_of, n
+
+
+def _label_sequences(lids: np.ndarray, lmarks: np.ndarray, n: int) -> np.ndarray:
+    """Labelset id per sample from its label record ids (records 1.., marker 0)."""
+    lens = np.diff(np.concatenate(([-1], lmarks))) - 1
+    if int(lens.max()) == 0:
+        return np.zeros(n, dtype=np.int64)
+    nrec = int(lids.max())
+    bits = max(1, nrec.bit_length())
+    if int(lens.max()) * bits <= 63:
+        # pack each sample's record ids into one int64
+        owner = np.repeat(np.arange(n, dtype=np.int64), lens + 1)
+        start = np.concatenate(([0], lmarks[:-1] + 1))
+        pos = np.arange(lids.shape[0], dtype=np.int64) - start[owner]
+        shifted = lids << (pos * bits)
+        key = np.zeros(n, dtype=np.int64)
+        np.add.at(key, owner, np.where(lids == 0, 0, shifted))
+        _, inv = np.unique(key, return_inverse=True)
+        return inv.reshape(-1).astype(np.int64)
+    off = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lens, out=off[1:])
+    ids, _, _ = intern_sequences(lids[lids != 0], off)
+    return ids.astype(np.int64)
+
+
+def _labelsets_from_records(  # type: ignore[no-untyped-def]
+    records: list[bytes],
+    seq: np.ndarray,
+    lids: np.ndarray,
+    lmarks: np.ndarray,
+    st: list[str],
+    label: str,
+):
+    """LabelSets for the distinct per-sample label sequences; set 0 is the empty set."""
+    n = seq.shape[0]
+    nst = len(st)
+    cols = np.zeros((len(records) + 1, 4), dtype=np.int64)
+    for i, b in enumerate(records, start=1):
+        try:
+            lb = schema.Label.FromString(b)
+        except DecodeError as exc:
+            raise UserError(f"{label}: corrupt sample label ({exc})") from None
+        cols[i] = (lb.key, lb.str, lb.num, lb.num_unit)
+    for what, c in (("label key", 0), ("label value", 1), ("label unit", 3)):
+        col = cols[1:, c]
+        if col.shape[0] and (int(col.min()) < 0 or int(col.max()) >= nst):
+            raise UserError(f"{label}: {what} refers to a string outside the string table")
+    lens = np.diff(np.concatenate(([-1], lmarks))) - 1
+    # make the empty sequence set 0
+    empty = np.unique(seq[lens == 0])
+    nseq = int(seq.max()) + 1 if n else 0
+    remap = np.arange(nseq, dtype=np.int64) + 1
+    if empty.shape[0]:
+        e = int(empty[0])
+        remap = np.where(np.arange(nseq) < e, remap, remap - 1)
+        remap[e] = 0
+    ids = remap[seq]
+    nsets = int(ids.max()) + 1 if n else 1
+    rep = np.full(nsets, -1, dtype=np.int64)
+    rep[ids[::-1]] = np.arange(n - 1, -1, -1)
+    start_of = np.concatenate(([0], lmarks[:-1] + 1))
+    rep_lens = np.where(rep >= 0, lens[np.maximum(rep, 0)], 0)
+    rep_lens[0] = 0
+    start = np.zeros(nsets + 1, dtype=np.int64)
+    np.cumsum(rep_lens, out=start[1:])
+    within = np.arange(int(start[-1]), dtype=np.int64) - np.repeat(start[:-1], rep_lens)
+    rec = lids[np.repeat(start_of[np.maximum(rep, 0)], rep_lens) + within]
+    c = cols[rec]
+    sets = LabelSets(st, start, c[:, 0], c[:, 1], c[:, 2], c[:, 3])
+    return sets, ids.astype(np.int32)
 
 
 def _label_arrays_empty(n: int) -> tuple[np.ndarray, ...]:

@@ -14,6 +14,8 @@ Two extra wire-compatible views make large profiles fast:
   and value of every sample, and the sentinels mark the sample boundaries.
 - `FastProfile` also takes `location` and `function` as bytes; `FlatFunction`, `FlatLocation`
   and `FlatLine` (every field repeated) decode all of them in one parse each, the same way.
+- `PackedSample` reads a packed `location_id` run as one bytes item: equal stacks are equal
+  bytes, so samples are grouped by a dict on those bytes and only distinct stacks are decoded.
 - `FlatLabel` is `Label` with every field repeated: all labels of all samples, joined with a
   sentinel label, parse in one go the same way.
 """
@@ -53,6 +55,11 @@ _MESSAGES: dict[str, list[tuple[str, int, int, int, str | None]]] = {
     ],
     "FlatSample": [
         ("location_id", 1, _UINT64, _REP, None),
+        ("value", 2, _INT64, _REP, None),
+        ("label", 3, _BYTES, _REP, None),
+    ],
+    "PackedSample": [
+        ("location_id", 1, _BYTES, _REP, None),
         ("value", 2, _INT64, _REP, None),
         ("label", 3, _BYTES, _REP, None),
     ],
@@ -167,6 +174,7 @@ Profile: Any = _CLASSES["Profile"]
 FastProfile: Any = _CLASSES["FastProfile"]
 FlatSample: Any = _CLASSES["FlatSample"]
 FlatLabel: Any = _CLASSES["FlatLabel"]
+PackedSample: Any = _CLASSES["PackedSample"]
 FlatFunction: Any = _CLASSES["FlatFunction"]
 FlatLocation: Any = _CLASSES["FlatLocation"]
 FlatLine: Any = _CLASSES["FlatLine"]
