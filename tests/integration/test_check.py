@@ -173,3 +173,14 @@ def test_version_label_taken_from_the_series(tmp_path: Path) -> None:
         doc = json.loads(r.stdout)["services"][0]
         assert doc["baseline"]["version"] == "v9"
         assert {row["name"] for row in doc["rows"]} >= {"p50", "p99", "qps"}
+
+
+def test_otlp_only_service_without_record(tmp_path: Path) -> None:
+    cfg = tmp_path / "w.yaml"
+    cfg.write_text(f"services:\n  - name: api\n  - name: web\nbaseline:\n  dir: {tmp_path / 'b'}\n")
+    store = BaselineStore(tmp_path / "b")
+    store.save(build_snapshot("api", {"p99": [0.1] * 10}, step=1, taken_by="t"))
+    r = warroom("check", "-c", str(cfg))
+    assert r.returncode == 0 and "no Prometheus queries for this service" in r.stdout
+    r = warroom("check", "-c", str(cfg), "--service", "api")
+    assert r.returncode == 2 and "api: no Prometheus queries" in r.stderr

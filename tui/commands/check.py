@@ -64,14 +64,24 @@ def run(args: argparse.Namespace) -> int:
     for name in wanted:
         baseline = store.current(name)
         current = None
+        unmeasured = ""
+        svc = next(s for s in cfg.services if s.name == name)
         if baseline is not None:
             if events is not None:
                 current = signals_from_record(events, name, window)[0]
+            elif cfg.prometheus is None or svc.prometheus is None:
+                unmeasured = ("no Prometheus queries for this service (OTLP only?): give its "
+                              "window with --from-record FILE")
+                if args.service:  # asked for by name: a gate that cannot measure must not pass
+                    raise UserError(f"{name}: {unmeasured}")
             else:
                 current = asyncio.run(fetch_prometheus_window(cfg, name, window, now))[0]
         profile = args.profile or newest_profile(cfg.profiles.dir, cfg.profiles.pattern, name)
-        results.append(check_service(name, baseline, current, cfg.baseline.min_effect,
-                                     profile, args.function_min_pp))
+        res = check_service(name, baseline, current, cfg.baseline.min_effect, profile,
+                            args.function_min_pp)
+        if unmeasured:
+            res.notes = [unmeasured]
+        results.append(res)
     for p in store.problems:
         print(f"warroom: warning: {p}", file=sys.stderr)
     regression = any(r.has_regression() for r in results)
