@@ -212,3 +212,9 @@ def test_classic_quantile_is_monotonic_in_q_and_within_the_bounds(
         return
     assert 0 <= ra.value <= rb.value <= bounds[-2]
     assert rb.saturated == (b * cum[-1] > cum[-2])
+
+
+def test_q0_with_an_empty_first_bucket_is_nan_like_go() -> None:
+    # Go: rank 0 lands in the first bucket (0 >= 0), count 0 -> 0/0 = NaN; Python must not raise.
+    assert math.isnan(bucket_quantile(0.0, [0.1, 0.2, INF], [0, 5, 5]).value)
+    assert math.isnan(exponential_quantile(0.0, 0, 0.0, 0, 0, [0, 0], total_count=3).value)

@@ -33,6 +33,15 @@ class QuantileResult(NamedTuple):
     forced_monotonic: bool = False  # bucket counts decreased and were flattened, as Prometheus does
 
 
+def _div(a: float, b: float) -> float:
+    """IEEE division as Go does it: x/0 is ±Inf, 0/0 is NaN (Python would raise)."""
+    if b == 0:
+        if a == 0 or math.isnan(a):
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+    return a / b
+
+
 def _almost_equal(a: float, b: float, eps: float) -> bool:
     """Prometheus util/almost.Equal."""
     if math.isnan(a) and math.isnan(b):
@@ -119,7 +128,7 @@ def bucket_quantile(q: float, upper_bounds: Sequence[float], counts: Sequence[fl
         start = bounds[b - 1]
         count -= cum[b - 1]
         rank -= cum[b - 1]
-    return QuantileResult(start + (end - start) * (rank / count), False, forced)
+    return QuantileResult(start + (end - start) * _div(rank, count), False, forced)
 
 
 def exponential_bound(index: int, schema: int) -> float:
@@ -206,12 +215,11 @@ def exponential_quantile(q: float, scale: int, zero_threshold: float, zero_count
         if 0 < lower < zt:
             lower = zt
         buckets.append(_Bucket(lower, upper, pos[k]))
-    if not buckets:
-        return QuantileResult(math.nan)
-
     forward = sum_is_nan or q < 0.5
-    order = buckets if forward else buckets[::-1]
     rank = q * h_count if forward else (1 - q) * h_count
+    if not buckets:  # only NaN observations: Go's zero-value bucket answers 0, or 0/0 = NaN
+        return QuantileResult(0.0 if rank > 0 else math.nan)
+    order = buckets if forward else buckets[::-1]
     count = 0.0
     bucket = order[0]
     for bucket in order:
@@ -230,7 +238,7 @@ def exponential_quantile(q: float, scale: int, zero_threshold: float, zero_count
     if count < rank:
         return QuantileResult(upper)
     rank = rank - (count - bcount) if forward else count - rank
-    fraction = rank / bcount
+    fraction = _div(rank, bcount)
     if lower <= 0 <= upper:
         return QuantileResult(lower + (upper - lower) * fraction)
     log_lower = math.log2(abs(lower))
