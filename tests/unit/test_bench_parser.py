@@ -123,3 +123,22 @@ def test_compare_units_metadata_and_packages():
     assert names == ["example.com/a.Decode/small/size=1kB-8", "example.com/b.Other-16"]
     hits = cmp.tables[-1].rows[0]
     assert hits.better == "higher"
+
+
+def test_rows_on_one_side_only_are_kept_and_noted():
+    old = parse_bench_text("BenchmarkA-8 1 10 ns/op\nBenchmarkA-8 1 11 ns/op\n"
+                           "BenchmarkGone-8 1 5 ns/op\n", "old")
+    new = parse_bench_text("BenchmarkA-8 1 10 ns/op\nBenchmarkA-8 1 12 ns/op\n"
+                           "BenchmarkNew/sub=1-8 1 7 ns/op\n", "new")
+    cmp = compare_bench(old, new)
+    rows = {r.name: r for r in cmp.rows}
+    assert rows["Gone-8"].notes[0] == "only in base" and rows["Gone-8"].current.n == 0
+    assert rows["New/sub=1-8"].notes[0] == "only in current"
+    assert rows["Gone-8"].verdict == "TOO FEW SAMPLES"
+    geo = cmp.tables[0].geomean
+    assert geo is not None and geo.n == 1  # only A is paired
+    doc = cmp.to_json()
+    assert {r["name"] for r in doc["rows"]} == {"A-8", "Gone-8", "New/sub=1-8"}
+    gone = next(r for r in doc["rows"] if r["name"] == "Gone-8")
+    assert gone["p"] is None and gone["current"] == {"median": None, "lo": None, "hi": None,
+                                                     "n": 0}

@@ -196,3 +196,15 @@ def test_median_orders_match_go_moremath_quantile_ci():
     assert len(rows) == 300
     for n, lo, hi in rows:
         assert quantile_ci_orders(n)[:2] == (lo, hi), n
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.floats(1, 1e6), min_size=1, max_size=12),
+       st.lists(st.floats(1, 1e6), min_size=1, max_size=12))
+def test_hodges_lehmann_antisymmetric(x, y):
+    """Swapping base and current inverts the ratio and its interval."""
+    a, b = hodges_lehmann(x, y), hodges_lehmann(y, x)
+    assert a.ratio * b.ratio == pytest.approx(1.0, rel=1e-9)
+    if math.isfinite(a.hi) and a.lo > 0:
+        assert a.lo * b.hi == pytest.approx(1.0, rel=1e-9)
+        assert a.lo <= a.ratio <= a.hi
