@@ -305,6 +305,13 @@ class AlertmanagerConfig:
     bearer_token: Secret | None = None
     timeout: Duration = Duration(10)
 
+    def __post_init__(self) -> None:
+        if not re.match(r"^https?://", self.url):
+            raise ValueError(f"url must start with http:// or https://, got {self.url!r}")
+        for f in self.filters:
+            if not re.match(r'^\s*[A-Za-z_]\w*\s*(=~|!~|!=|=)\s*(".*"|[^"\s]\S*)\s*$', f):
+                raise ValueError(f'{f!r} is not a matcher (examples: severity="page", env!=dev)')
+
 
 @dataclass
 class Config:

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from tests.servers import free_port, wait_http
-from tui.config import AlertmanagerConfig, parse_config
+from tui.config import AlertmanagerConfig, ConfigError, parse_config
 from tui.core.actions.audit import read_audit
 from tui.core.stats.spikes import GLITCH, RECOVERED, SUSTAINED, SpikeEvent
 from tui.errors import UserError
@@ -499,11 +499,30 @@ async def test_silence_refused_by_alertmanager_is_reported_and_audited(misbehavi
     assert rec["status"] == f"error: {exc.value}" and rec["user"] == "dave@host"
 
 
-@pytest.mark.parametrize("bad", ["severity", 'sev erity="x"', '="x"', 'a="unclosed'])
+BAD_FILTERS = ["severity", 'sev erity="x"', '="x"', 'a="unclosed']
+
+
+@pytest.mark.parametrize("bad", BAD_FILTERS)
 def test_bad_filter_is_a_clear_user_error(bad):
+    """Filters changed after loading are checked again by the source."""
+    cfg = AlertmanagerConfig(url="http://127.0.0.1:9")
+    cfg.filters = [bad]
     with pytest.raises(UserError) as exc:
-        AlertmanagerSource(AlertmanagerConfig(url="http://127.0.0.1:9", filters=[bad]))
+        AlertmanagerSource(cfg)
     assert str(exc.value).startswith(f"alertmanager.filters: {bad!r} is not a matcher")
+
+
+@pytest.mark.parametrize("bad", BAD_FILTERS)
+def test_bad_filter_in_the_config_file_names_file_and_line(bad):
+    text = f"alertmanager:\n  url: http://127.0.0.1:9093\n  filters: [{json.dumps(bad)}]\n"
+    with pytest.raises(ConfigError) as exc:
+        parse_config(text, "w.yaml")
+    assert str(exc.value).startswith(f"w.yaml:2: alertmanager: {bad!r} is not a matcher")
+
+
+def test_alertmanager_url_must_be_http():
+    with pytest.raises(ConfigError, match=r"w.yaml:2: alertmanager: url must start with http"):
+        parse_config("alertmanager:\n  url: 127.0.0.1:9093\n", "w.yaml")
 
 
 def test_bad_regex_filter_is_a_clear_user_error():
