@@ -301,9 +301,15 @@ async def test_push_spikes_off_pushes_nothing(am_url):
 async def test_dead_alertmanager_is_a_state_then_recovers(tmp_path):
     port = free_port()  # nothing listens here: connection refused
     cfg = AlertmanagerConfig(url=f"http://127.0.0.1:{port}", refresh=2.0, timeout=2.0)
-    src = AlertmanagerSource(cfg, audit_path=str(tmp_path / "audit.jsonl"))
+    updates: list[tuple[int, str]] = []
+    src = AlertmanagerSource(
+        cfg,
+        audit_path=str(tmp_path / "audit.jsonl"),
+        on_update=lambda alerts: updates.append((len(alerts), src.status.state)),
+    )
     try:
         assert await src.refresh_once() is None
+        assert updates == [(0, "down")]  # the pane hears about the failure too
         assert src.status.state == "down" and "ConnectError" in src.status.detail
         stale = src.status.stale_since
         assert stale is not None

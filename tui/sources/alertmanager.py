@@ -276,7 +276,8 @@ class AlertmanagerSource:
         return alerts
 
     async def refresh_once(self) -> list[Alert] | None:
-        """Push pending spikes, fetch alerts; update status. None when Alertmanager failed."""
+        """Push pending spikes, fetch alerts, update status, then call on_update (with the
+        last good alerts when this refresh failed). None when Alertmanager failed."""
         t0 = time.monotonic()
         try:
             if self.cfg.push_spikes:
@@ -286,6 +287,8 @@ class AlertmanagerSource:
             self.failures += 1
             self.status.failed(str(exc))
             self.status.counters["retry_in"] = self.next_delay()
+            if self.on_update is not None:  # the last good alerts, now stale: read `status`
+                self.on_update(self.alerts)
             return None
         self.failures = 0
         self.alerts = alerts
