@@ -56,8 +56,10 @@ async def rig() -> AsyncIterator[Rig]:
 
 async def push(target: str, service: str, temporality: AggregationTemporality,
                aggregation: object, values: list[float], unit: str = "s",
-               headers: dict[str, str] | None = None) -> None:
+               headers: dict[str, str] | None = None,
+               compression: grpc.Compression | None = None) -> None:
     exporter = OTLPMetricExporter(endpoint=f"http://{target}", insecure=True, headers=headers,
+                                  compression=compression,
                                   preferred_temporality={Histogram: temporality},
                                   preferred_aggregation={Histogram: aggregation})  # type: ignore[arg-type]
     reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
@@ -79,7 +81,8 @@ async def test_sdk_grpc_exporter_cumulative_and_exponential(rig: Rig) -> None:
     await push(rig.target, "orders", AggregationTemporality.CUMULATIVE,
                ExplicitBucketHistogramAggregation(BOUNDS), [0.02] * 99 + [0.4])
     await push(rig.target, "expo", AggregationTemporality.DELTA,
-               ExponentialBucketHistogramAggregation(), [10.0 + i for i in range(100)], unit="ms")
+               ExponentialBucketHistogramAggregation(), [10.0 + i for i in range(100)], unit="ms",
+               compression=grpc.Compression.Gzip)
     rig.sink.tick(100.0)
     p50 = rig.store.latest("orders", "p50")
     assert p50 is not None and 0.01 < p50[1] <= 0.025
