@@ -63,6 +63,9 @@ def test_live_window_against_prometheus_baseline(prometheus: str, tmp_path: Path
     assert set(rows) >= {"p50", "p95", "p99", "qps", "error_ratio"}
     assert rows["p99"]["verdict"] == "EQUIVALENT"  # saturated at 0.2 on both sides
     assert rows["p99"]["base"]["median"] == pytest.approx(0.2)
+    # ... and says so: two floors being equal says nothing about the true tail
+    assert any(n.startswith("saturated (≥ bound): base ") for n in rows["p99"]["notes"])
+    assert not any("saturated" in n for n in rows["p50"]["notes"])
     assert rows["p99"]["current"]["n"] >= 10
     assert doc["regression"] is False
 

@@ -45,3 +45,21 @@ def test_min_effect_overrides_apply():
     assert compare_signals("api", base, cur).rows[0].verdict == "REGRESSION"
     loose = compare_signals("api", base, cur, {"p99": 0.5})
     assert loose.rows[0].verdict == "EQUIVALENT"
+
+
+def test_saturation_is_noted_from_store_and_snapshot(tmp_path):
+    from tui.core.baseline import BaselineStore, saturation_from_store
+    from tui.core.metrics.store import FLAG_SATURATED
+
+    ms = MetricStore()
+    for i in range(20):
+        ms.add("api", "p99", 1000 + i, 0.2, FLAG_SATURATED if i % 2 else 0)
+    assert saturation_from_store(ms, "api", 1000, 1019) == {"p99": 10}
+    base = build_snapshot("api", {"p99": [0.2] * 20}, step=1, taken_by="t",
+                          saturated={"p99": 20})
+    store = BaselineStore(tmp_path)
+    sid = store.save(base)
+    assert store.load("api", sid).saturated == {"p99": 20}  # kept on disk
+    res = check_from_store(ms, "api", store.load("api", sid), window=60, now=1019)
+    row = res.table.rows[0]
+    assert row.notes == ["saturated (≥ bound): base 20/20, current 10/20"]

@@ -75,16 +75,16 @@ def open_store(cfg: Config, directory: str | None = None) -> BaselineStore:
 
 async def fetch_prometheus_window(cfg: Config, service: str, window: float,
                                   now: float | None = None
-                                  ) -> tuple[dict[str, list[float]], float, float]:
+                                  ) -> tuple[dict[str, list[float]], float, float, dict[str, int]]:
     """Fetch one service's last `window` seconds from Prometheus (query_range per step).
 
-    Returns (signals, step, start). Raises UserError when Prometheus is not configured for the
+    Returns (signals, step, start, saturated counts per signal). Raises UserError when Prometheus is not configured for the
     service or does not answer (the status line says why).
     """
     import dataclasses
 
     from tui.config import Duration
-    from tui.core.baseline.snapshot import signals_from_store
+    from tui.core.baseline.snapshot import saturation_from_store, signals_from_store
     from tui.core.metrics.store import MetricStore
     from tui.errors import UserError
     from tui.sources.prometheus import PrometheusSource
@@ -106,7 +106,8 @@ async def fetch_prometheus_window(cfg: Config, service: str, window: float,
     if source.failures:
         raise UserError(f"prometheus {cfg.prometheus.url}: {source.status.detail}")
     signals, step = signals_from_store(store, service, now - window, now)
-    return signals, step or source.step, now - window
+    saturated = saturation_from_store(store, service, now - window, now)
+    return signals, step or source.step, now - window, saturated
 
 
 async def fetch_version_label(cfg: Config, service: str, now: float | None = None
@@ -150,6 +151,7 @@ def take_baseline(
     profile_files: list[str] | None = None,
     store: BaselineStore | None = None,
     metric_store: MetricStore | None = None,
+    saturated: dict[str, int] | None = None,
 ) -> tuple[str, Snapshot]:
     """Build and save a snapshot as the service's current baseline; return (id, snapshot).
 
@@ -170,7 +172,7 @@ def take_baseline(
         profile_files = [newest] if newest else []
     snap = build_snapshot(service, signals, step=step, version=version, taken_by=taken_by,
                           bench=bench, profile_files=profile_files, window=window, start=start,
-                          source=source)
+                          source=source, saturated=saturated)
     st = store or open_store(cfg)
     sid = st.save(snap)
     return sid, snap
@@ -268,6 +270,7 @@ def run_refresh(args: argparse.Namespace) -> int:
         window = float(parse_duration(args.window)) if args.window else float(cfg.window)
     except ValueError as exc:
         raise UserError(f"--window: {exc}") from None
+    saturated: dict[str, int] = {}
     if args.from_record:
         from tui.core.baseline.snapshot import signals_from_record
         from tui.core.recording import read_recording
@@ -278,7 +281,8 @@ def run_refresh(args: argparse.Namespace) -> int:
         if rec.problem:
             print(f"warroom: warning: {args.from_record}: {rec.problem}", file=sys.stderr)
     else:
-        signals, step, start = asyncio.run(fetch_prometheus_window(cfg, args.service, window))
+        signals, step, start, saturated = asyncio.run(
+            fetch_prometheus_window(cfg, args.service, window))
         source = f"prometheus {cfg.prometheus.url if cfg.prometheus else ''}"
         svc = next((s for s in cfg.services if s.name == args.service), None)
         if args.version_label is None and (svc is None or svc.version is None):
@@ -287,7 +291,8 @@ def run_refresh(args: argparse.Namespace) -> int:
     store = open_store(cfg, args.dir)
     sid, snap = take_baseline(cfg, args.service, signals, step, start=start, window=window,
                               source=source, version=args.version_label, taken_by=args.by,
-                              bench=args.bench, profile_files=profiles, store=store)
+                              bench=args.bench, profile_files=profiles, store=store,
+                              saturated=saturated)
     n = max((len(v) for v in snap.signals.values()), default=0)
     print(f"{args.service}: baseline {sid} saved and current ({n} steps of "
           f"{', '.join(snap.signals)}; version {snap.version or '-'}"

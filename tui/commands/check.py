@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     for name in wanted:
         baseline = store.current(name)
         current = None
+        saturated: dict[str, int] = {}
         unmeasured = ""
         svc = next(s for s in cfg.services if s.name == name)
         if baseline is not None:
@@ -75,10 +76,11 @@ def run(args: argparse.Namespace) -> int:
                 if args.service:  # asked for by name: a gate that cannot measure must not pass
                     raise UserError(f"{name}: {unmeasured}")
             else:
-                current = asyncio.run(fetch_prometheus_window(cfg, name, window, now))[0]
+                current, _, _, saturated = asyncio.run(
+                    fetch_prometheus_window(cfg, name, window, now))
         profile = args.profile or newest_profile(cfg.profiles.dir, cfg.profiles.pattern, name)
         res = check_service(name, baseline, current, cfg.baseline.min_effect, profile,
-                            args.function_min_pp)
+                            args.function_min_pp, current_saturated=saturated)
         if unmeasured:
             res.notes = [unmeasured]
         results.append(res)

@@ -3,10 +3,11 @@
 from tui.core.baseline.snapshot import (
     build_snapshot,
     newest_profile,
+    saturation_from_store,
     signals_from_record,
     signals_from_store,
 )
 from tui.core.baseline.store import BaselineStore, Snapshot, SnapshotInfo
 
 __all__ = ["BaselineStore", "Snapshot", "SnapshotInfo", "build_snapshot", "newest_profile",
-           "signals_from_record", "signals_from_store"]
+           "saturation_from_store", "signals_from_record", "signals_from_store"]

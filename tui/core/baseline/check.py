@@ -68,8 +68,13 @@ class ServiceCheck:
 
 
 def compare_signals(service: str, baseline: Snapshot, current: Mapping[str, Sequence[float]],
-                    min_effects: Mapping[str, float] | None = None) -> Table:
-    """One row per signal present on either side, in the store's signal order; BH across."""
+                    min_effects: Mapping[str, float] | None = None,
+                    current_saturated: Mapping[str, int] | None = None) -> Table:
+    """One row per signal present on either side, in the store's signal order; BH across.
+
+    A saturated sample is the highest finite bucket bound, a floor: a row with any says so,
+    since "EQUIVALENT" between two floors says nothing about the true tail.
+    """
     order = [s for s in SIGNALS if s in baseline.signals or s in current]
     order += [s for s in [*baseline.signals, *current] if s not in order]
     rows = []
@@ -80,6 +85,11 @@ def compare_signals(service: str, baseline: Snapshot, current: Mapping[str, Sequ
             row.notes.insert(0, "not in baseline")
         elif not row.current.n:
             row.notes.insert(0, "no current samples")
+        sb = baseline.saturated.get(sig, 0)
+        sc = (current_saturated or {}).get(sig, 0)
+        if sb or sc:
+            row.notes.append(f"saturated (≥ bound): base {sb}/{row.base.n}, "
+                             f"current {sc}/{row.current.n}")
         rows.append(row)
     return Table(service, finalize_table(rows))
 
@@ -108,7 +118,8 @@ def check_service(service: str, baseline: Snapshot | None,
                   current: Mapping[str, Sequence[float]] | None,
                   min_effects: Mapping[str, float] | None = None,
                   current_profile: str | None = None,
-                  function_min_pp: float = FUNCTION_MIN_PP) -> ServiceCheck:
+                  function_min_pp: float = FUNCTION_MIN_PP,
+                  current_saturated: Mapping[str, int] | None = None) -> ServiceCheck:
     result = ServiceCheck(service, baseline)
     if baseline is None:
         result.notes.append("no baseline: take one with `warroom baseline refresh "
@@ -117,7 +128,8 @@ def check_service(service: str, baseline: Snapshot | None,
     if current is None or not any(current.values()):
         result.notes.append("no samples in the current window")
     else:
-        result.table = compare_signals(service, baseline, current, min_effects)
+        result.table = compare_signals(service, baseline, current, min_effects,
+                                       current_saturated)
     if baseline.profile_files and current_profile:
         result.functions, result.profile_note = function_regressions(
             baseline.profile_files[0], current_profile, function_min_pp)
@@ -137,7 +149,9 @@ def check_from_store(metric_store: Any, service: str, baseline: Snapshot | None,
     Feed `result.table.rows` to `RegressionTable.update_rows` and `result.functions` to
     `update_functions` (profile parsing is slow: call it from a worker).
     """
-    from tui.core.baseline.snapshot import signals_from_store
+    from tui.core.baseline.snapshot import saturation_from_store, signals_from_store
 
     current = signals_from_store(metric_store, service, now - window, now)[0]
-    return check_service(service, baseline, current, min_effects, current_profile)
+    saturated = saturation_from_store(metric_store, service, now - window, now)
+    return check_service(service, baseline, current, min_effects, current_profile,
+                         current_saturated=saturated)

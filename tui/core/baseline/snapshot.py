@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from tui.core.baseline.store import Snapshot, check_name
-from tui.core.metrics.store import SIGNALS, MetricStore
+from tui.core.metrics.store import FLAG_SATURATED, SIGNALS, MetricStore
 from tui.errors import UserError
 
 
@@ -51,6 +51,7 @@ def build_snapshot(
     start: float | None = None,
     source: str = "",
     note: str = "",
+    saturated: Mapping[str, int] | None = None,
 ) -> Snapshot:
     """Validate and assemble a Snapshot; refuse one without a single usable sample."""
     check_name("service", service)
@@ -63,6 +64,7 @@ def build_snapshot(
         service=service, version=version, taken_at=time.time() if taken_at is None else taken_at,
         taken_by=taken_by or default_taken_by(), signals=clean, step=float(step), bench=bench,
         profile_files=list(profile_files), window=window, start=start, source=source, note=note,
+        saturated={k: int(v) for k, v in (saturated or {}).items() if v},
     )
 
 
@@ -81,6 +83,21 @@ def signals_from_store(store: MetricStore, service: str, start: float, end: floa
             out[sig] = [float(x) for x in v[keep]]
             all_times.extend(float(x) for x in t[keep])
     return out, infer_step(all_times)
+
+
+def saturation_from_store(store: MetricStore, service: str, start: float, end: float
+                          ) -> dict[str, int]:
+    """How many samples per signal in [start, end] are saturated (FLAG_SATURATED)."""
+    out: dict[str, int] = {}
+    for sig in SIGNALS:
+        ring = store.series(service, sig)
+        if ring is None:
+            continue
+        t, _, f = ring.since(start)
+        n = int(((f[t <= end] & FLAG_SATURATED) != 0).sum())
+        if n:
+            out[sig] = n
+    return out
 
 
 def signals_from_record(events: Iterable[dict[str, Any]], service: str,

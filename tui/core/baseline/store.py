@@ -47,6 +47,9 @@ class Snapshot:
     start: float | None = None  # unix time of the first step
     source: str = ""  # where the samples came from, e.g. "prometheus http://..."
     note: str = ""
+    # signal -> how many samples were saturated (quantile in the +Inf bucket: the value is the
+    # highest finite bound, a floor, not a measurement)
+    saturated: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ def snapshot_to_json(s: Snapshot, rel_bench: str | None, rel_profiles: list[str]
         "signals": {k: _floats_out(list(v)) for k, v in s.signals.items()},
         "bench": rel_bench,
         "profile_files": rel_profiles,
+        "saturated": {k: int(v) for k, v in s.saturated.items() if v},
     }
     return (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode()
 
@@ -127,13 +131,17 @@ def snapshot_from_json(data: bytes, root: Path) -> Snapshot:
         raise ValueError("field 'bench' is not a string")
     if not isinstance(profiles, list) or not all(isinstance(p, str) for p in profiles):
         raise ValueError("field 'profile_files' is not a list of strings")
+    saturated = doc.get("saturated") or {}
+    if not isinstance(saturated, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in saturated.values()):
+        raise ValueError("field 'saturated' is not a map of counts")
     return Snapshot(
         service=doc["service"], version=doc.get("version"), taken_at=float(doc["taken_at"]),
         taken_by=doc["taken_by"], signals=signals, step=float(doc["step"]),
         bench=str(root / bench) if bench else None,
         profile_files=[str(root / p) for p in profiles], id=doc["id"],
         window=doc.get("window"), start=doc.get("start"), source=doc.get("source") or "",
-        note=doc.get("note") or "",
+        note=doc.get("note") or "", saturated={str(k): int(v) for k, v in saturated.items()},
     )
 
 
