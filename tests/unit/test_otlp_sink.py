@@ -342,3 +342,13 @@ def test_different_bucket_layouts_combine_like_sum_by_le() -> None:
     # +Inf -> 8. p50: rank 4 reached at le=0.1 -> 0.1; p99: rank 7.92 only at +Inf -> 0.4.
     assert value(store, "svc", "p50") == (pytest.approx(0.1), FLAG_LOW_CONFIDENCE)
     assert value(store, "svc", "p99") == (0.4, FLAG_SATURATED | FLAG_LOW_CONFIDENCE)
+
+
+def test_a_flood_of_service_names_is_capped_too() -> None:
+    sink, store = make_sink(max_series=10)
+    for i in range(15):
+        res = sink.ingest(request([point([1, 0, 0], T0)], service=f"svc-{i}"))
+        assert (res.accepted, res.rejected) == ((1, 0) if i < 10 else (0, 1))
+    assert "too many services" in res.error_message
+    sink.tick(1.0)
+    assert len(store.names()) == 10

@@ -243,6 +243,11 @@ class _Route:
         return False
 
 
+def _count_points(m: Any) -> int:
+    kind = m.WhichOneof("data")
+    return len(getattr(m, kind).data_points) if kind else 0
+
+
 _KV_SERIALIZE = KeyValue.SerializeToString  # attribute set -> hashable key, one C call each
 
 
@@ -334,7 +339,14 @@ class OTLPSink:
                 if kv.key == "service.name":
                     service = kv.value.string_value
                     break
-            route = self._route(service or "unknown_service")
+            service = service or "unknown_service"
+            if service not in self._routes and len(self._routes) >= self.max_series:
+                n = sum(_count_points(m) for sm in rm.scope_metrics for m in sm.metrics)
+                why = f"too many services ({len(self._routes)} service.name values seen)"
+                rejected += n
+                problems[why] = problems.get(why, 0) + n
+                continue
+            route = self._route(service)
             for sm in rm.scope_metrics:
                 for m in sm.metrics:
                     a, r, why = self._metric(route, m)
