@@ -27,15 +27,20 @@ async def test_spike_events_fill_the_events_pane_and_mark_the_sparkline() -> Non
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
         app.on_source_event(spike("checkout", "SUSTAINED"))
+        for i in range(6):
+            app.on_source_event(spike(f"svc-{i:02d}", "SUSTAINED"))
         app.on_source_event({"t": NOW, "type": "point", "service": "x"})  # not a spike
         app.redraw_now()
-        await pilot.pause()
+        await pilot.pause(1.3)
         pane = app.screen.query_one(EventsPane)
-        assert [(e.service, e.state) for e in pane.events] == [("checkout", "SUSTAINED")]
+        assert (pane.events[0].service, pane.events[0].state) == ("checkout", "SUSTAINED")
+        assert len(pane.events) == 7
         table = app.screen.query_one(ServiceTable)
         keys = {k for sl in table._slices for line in sl._lines for _, k in line}
         assert any(k.startswith("spike") for k in keys)
-        assert any("SUSTAINED" in n.message for n in app._notifications)
+        sustained = [n.message for n in app._notifications if "SUSTAINED" in n.message]
+        assert sustained == [
+            "P99 SUSTAINED spike: checkout, svc-00, svc-01, svc-02 and 3 more"]
 
 
 async def test_action_key_runs_through_the_runner_into_the_log(tmp_path: Path) -> None:

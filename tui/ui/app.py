@@ -87,9 +87,11 @@ class WarroomApp(App[int]):
             self.window = min(WINDOWS, key=lambda w: abs(w - float(cfg.window)))
         self.events: deque[dict[str, Any]] = deque(maxlen=MAX_EVENTS)
         self.spike_times: dict[str, deque[float]] = {}
+        self._sustained: list[str] = []  # services gone SUSTAINED since the last notice
         self.extra_statuses: list[SourceStatus] = []
         self.redraws = 0
         self._redraw_scheduled = False
+        self._sources_started = False
         self._thread_id = threading.get_ident()
         self.alerts: list[Any] = []
         self.alertmanager: Any = None
@@ -109,7 +111,12 @@ class WarroomApp(App[int]):
                 loop.add_signal_handler(sig, self.exit)
         self.set_interval(min(1.0, float(self.cfg.refresh)), self.redraw_now)
         self.call_after_refresh(self.redraw_now)
-        if self.hub is not None or self.start_sources:
+
+    def on_ready(self) -> None:
+        """After the first frame is on screen: start the sources. Importing them (httpx,
+        aiohttp, grpc) takes a while and would otherwise delay that first frame."""
+        if (self.hub is not None or self.start_sources) and not self._sources_started:
+            self._sources_started = True
             self.run_worker(self._start_sources(), name="sources", exit_on_error=False)
 
     async def _start_sources(self) -> None:
@@ -160,15 +167,29 @@ class WarroomApp(App[int]):
         service = str(event.get("service"))
         self.spike_times.setdefault(service, deque(maxlen=MAX_EVENTS)).append(float(event["t"]))
         if event.get("state") == "SUSTAINED":
-            svc = self.cfg.service(service)
-            det = svc.detector if svc is not None and svc.detector is not None \
-                else self.cfg.detector
-            if det.bell:
-                self.bell()
-            self.notify(f"{service}: P99 SUSTAINED spike", severity="error", timeout=10)
+            if not self._sustained:
+                self.set_timer(1.0, self._announce_sustained)
+            self._sustained.append(service)
         events_pane = self.dashboard.pane("tab-events") if self.dashboard.is_mounted else None
         if events_pane is not None and hasattr(events_pane, "add_event"):
             events_pane.add_event(event)
+
+    def _announce_sustained(self) -> None:
+        """One bell and one toast per second for however many services went SUSTAINED, so
+        a shared cause (a bad deploy across 50 services) is one notice, not fifty."""
+        names, self._sustained = sorted(set(self._sustained)), []
+        if not names:
+            return
+        bells = []
+        for name in names:
+            svc = self.cfg.service(name)
+            det = svc.detector if svc is not None and svc.detector is not None \
+                else self.cfg.detector
+            bells.append(det.bell)
+        if any(bells):
+            self.bell()
+        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        self.notify(f"P99 SUSTAINED spike: {shown}", severity="error", timeout=10)
 
     def service_list(self) -> list[tuple[str, float | None, float | None]]:
         """Configured services first, in config order, then any others that reported."""

@@ -23,11 +23,11 @@ from tui.ui.widgets.service_table import (
     format_qps,
     format_ratio,
 )
-from tui.ui.widgets.sparkline import Cell, CellLinesWidget, bin_max, spark_rows, text_cells
+from tui.ui.widgets.sparkline import Cell, SlicedLines, bin_max, spark_rows, text_cells
 from tui.ui.widgets.status_bar import StatusBar
 
 
-class ServiceDetail(CellLinesWidget):
+class ServiceDetail(SlicedLines):
     """P50, P95, P99, QPS and error ratio of the selected service, each with its own line."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -44,7 +44,7 @@ class ServiceDetail(CellLinesWidget):
     SIGNALS = ("p50", "p95", "p99", "qps", "error_ratio")
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(4, id=id)
         self.store: MetricStore | None = None
         self.service: str | None = None
         self.now = 0.0
@@ -55,16 +55,28 @@ class ServiceDetail(CellLinesWidget):
         self.redraw()
 
     def component_style(self, key: str) -> Style:
-        if key == "blank":
-            return self.rich_style
-        return self.rich_style + self.get_component_rich_style(f"service-detail--{key}")
+        style = self._style_cache.get(key)
+        if style is None:
+            style = self.rich_style
+            if key != "blank":
+                style += self.get_component_rich_style(f"service-detail--{key}")
+            self._style_cache[key] = style
+        return style
+
+    def _spark_width(self) -> int:
+        return max(4, self.size.width - 8 - 10)
+
+    def column_edges(self) -> list[int]:
+        """label | sparkline history | newest cell | value."""
+        w = self._spark_width()
+        return [0, 8, 8 + w - 1, 8 + w, max(8 + w, self.size.width)]
 
     def build_lines(self) -> list[list[Cell]]:
         width = self.size.width
         if self.store is None or self.service is None:
-            return [text_cells(" no service selected", width, "muted")]
+            return [text_cells(" no service selected", width, "muted")]  # padded by text_cells
         lines = []
-        spark_w = max(4, width - 8 - 10)
+        spark_w = self._spark_width()
         for sig in self.SIGNALS:
             ring = self.store.series(self.service, sig)
             line = text_cells(f" {sig.replace('error_ratio', 'err')}", 8, "label")
@@ -85,7 +97,7 @@ class ServiceDetail(CellLinesWidget):
                 text = format_latency(last[1], bool(last[2] & FLAG_SATURATED))
             line += text_cells(text, 10, "value", ">")
             lines.append(line[:width])
-        return lines
+        return [line + [(" ", "blank")] * (width - len(line)) for line in lines]
 
 
 class DashboardScreen(Screen[None]):

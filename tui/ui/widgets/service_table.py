@@ -15,9 +15,7 @@ from typing import ClassVar
 
 import numpy as np
 from rich.style import Style
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widget import Widget
 
 from tui.core.metrics.store import FLAG_SATURATED, MetricStore
 from tui.ui.messages import ServiceSelected
@@ -27,7 +25,7 @@ from tui.ui.widgets.sparkline import (
     SATURATED,
     SPIKE,
     Cell,
-    CellLinesWidget,
+    SlicedLines,
     bin_max,
     cell_step,
     spark_rows,
@@ -117,37 +115,7 @@ def _level(value: float | None, limit: float | None) -> str:
     return "ok"
 
 
-class _Slice(CellLinesWidget):
-    """Columns [x0, x1) of the table's lines as a widget of its own.
-
-    Textual 8 resends a dirty span from the left edge of the widget that owns it, so the
-    table is cut into column widgets (name, sparkline history, newest cell, value, qps,
-    error ratio, state): a new newest cell costs one cell, a new value seven, not a line.
-    """
-
-    DEFAULT_CSS = "_Slice { height: 1fr; width: 1; }"
-
-    def __init__(self, table: ServiceTable) -> None:
-        super().__init__()
-        self.table = table
-        self._src: list[list[Cell]] = []
-
-    def set_lines(self, lines: list[list[Cell]]) -> None:
-        self._src = lines
-        self.redraw()
-
-    def build_lines(self) -> list[list[Cell]]:
-        return self._src
-
-    def component_style(self, key: str) -> Style:
-        return self.table.component_style(key)
-
-    def on_resize(self) -> None:
-        self._lines, self._strips, self._cuts = [], {}, {}
-        self.refresh()
-
-
-class ServiceTable(Widget, can_focus=True):
+class ServiceTable(SlicedLines, can_focus=True):
     """All services, one (or, in the wall theme, two) lines each; the cursor selects one."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -181,9 +149,7 @@ class ServiceTable(Widget, can_focus=True):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self._slices = [_Slice(self) for _ in range(7)]
-        self._style_cache: dict[str, Style] = {}
+        super().__init__(7, id=id)
         self.rows: list[RowState] = []
         self.cursor = 0
         self.top = 0
@@ -240,42 +206,14 @@ class ServiceTable(Widget, can_focus=True):
             self.move_cursor(self.top + (y - 1) // self.row_height)
 
     # drawing
-    def compose(self) -> ComposeResult:
-        yield from self._slices
-
-    def on_resize(self) -> None:
-        self.redraw()
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._style_cache.clear()
-        for sl in self._slices:
-            sl._strips.clear()
-            sl.refresh()
-
-    def reset(self) -> None:
-        """Forget what is on screen (row height changed): the next redraw sends everything."""
-        for sl in self._slices:
-            sl._lines, sl._strips, sl._cuts = [], {}, {}
-            sl.refresh()
-        self.redraw()
-
-    def redraw(self) -> int:
-        """Build the full lines, then hand each column widget its slice (it diffs them)."""
-        if not self.is_mounted or self.size.width == 0:
-            return 0
-        lines = self.build_lines()
+    def column_edges(self) -> list[int]:
+        """name | sparkline history | newest cell | value | qps | err | state."""
         name_w, spark_w = self._layout()
         edges = [0, name_w + 2, name_w + 1 + spark_w, name_w + 2 + spark_w]
         for w in (8, 8, 7):
             edges.append(edges[-1] + w)
         edges.append(max(edges[-1], self.size.width))
-        spans = 0
-        for sl, x0, x1 in zip(self._slices, edges[:-1], edges[1:], strict=True):
-            if sl.styles.width is None or sl.styles.width.value != x1 - x0:
-                sl.styles.width = x1 - x0
-            sl.set_lines([line[x0:x1] for line in lines])
-        return spans
+        return edges
 
     def component_style(self, key: str) -> Style:
         cached = self._style_cache.get(key)

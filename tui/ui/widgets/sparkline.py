@@ -15,6 +15,7 @@ from typing import ClassVar
 import numpy as np
 from rich.segment import Segment
 from rich.style import Style
+from textual.app import ComposeResult
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -252,6 +253,93 @@ class CellLinesWidget(Widget):
             self._strips[y] = strip
         return strip
 
+
+
+class _Slice(CellLinesWidget):
+    """Columns [x0, x1) of its owner's lines, as a widget of its own (see SlicedLines)."""
+
+    DEFAULT_CSS = "_Slice { height: 1fr; width: 1; }"
+
+    def __init__(self, owner: SlicedLines) -> None:
+        super().__init__()
+        self.owner = owner
+        self._src: list[list[Cell]] = []
+
+    def set_lines(self, lines: list[list[Cell]]) -> None:
+        self._src = lines
+        self.redraw()
+
+    def build_lines(self) -> list[list[Cell]]:
+        return self._src
+
+    def component_style(self, key: str) -> Style:
+        return self.owner.component_style(key)
+
+    def on_resize(self) -> None:
+        self._lines, self._strips, self._cuts = [], {}, {}
+        self.refresh()
+
+    def forget(self) -> None:
+        self._lines, self._strips, self._cuts = [], {}, {}
+        self.refresh()
+
+
+class SlicedLines(Widget):
+    """Lines of cells drawn by column widgets, each diffing its own slice.
+
+    Textual 8 resends a dirty span from the left edge of the widget that owns it (the
+    compositor's "chop"). Cutting a table into column widgets at the places that change on
+    their own (the newest sparkline cell, each number) makes a one-cell change cost one cell.
+    Subclasses give `build_lines()`, `column_edges()` (n + 1 x positions) and
+    `component_style(key)`; `redraw()` after the data changed.
+    """
+
+    DEFAULT_CSS = "SlicedLines { layout: horizontal; }"
+
+    def __init__(self, slices: int, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._slices = [_Slice(self) for _ in range(slices)]
+        self._style_cache: dict[str, Style] = {}
+
+    def build_lines(self) -> list[list[Cell]]:
+        raise NotImplementedError
+
+    def column_edges(self) -> list[int]:
+        raise NotImplementedError
+
+    def component_style(self, key: str) -> Style:
+        raise NotImplementedError
+
+    def compose(self) -> ComposeResult:
+        yield from self._slices
+
+    def on_resize(self) -> None:
+        self.redraw()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._style_cache.clear()
+        for sl in self._slices:
+            sl._strips.clear()
+            sl.refresh()
+
+    def reset(self) -> None:
+        """Forget what is on screen (e.g. row height changed): the next redraw sends all."""
+        for sl in self._slices:
+            sl.forget()
+        self.redraw()
+
+    def redraw(self) -> int:
+        """Build the full lines and hand each column widget its slice (it diffs it)."""
+        if not self.is_mounted or self.size.width == 0:
+            return 0
+        lines = self.build_lines()
+        edges = self.column_edges()
+        for sl, x0, x1 in zip(self._slices, edges[:-1], edges[1:], strict=True):
+            if sl.styles.width is None or sl.styles.width.value != x1 - x0:
+                sl.styles.width = x1 - x0
+            sl.set_lines([line[x0:x1] for line in lines])
+        return len(lines)
 
 
 class Sparkline(CellLinesWidget):
