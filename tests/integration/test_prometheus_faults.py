@@ -70,11 +70,13 @@ async def test_bad_answers_then_recovery(prometheus: str, mode: str, detail: str
 
 
 async def test_slow_server_times_out_then_recovers(prometheus: str) -> None:
-    with FaultyPrometheus(prometheus, mode="slow", delay=1.5) as proxy:
-        cfg = make_config(proxy.url, extra="  timeout: 300ms")
+    # One service (7 queries) and a 1s timeout: generous enough that recovery on a loaded
+    # machine is not itself a timeout.
+    with FaultyPrometheus(prometheus, mode="slow", delay=3) as proxy:
+        cfg = make_config(proxy.url, extra="  timeout: 1s", services=ONE_SERVICE)
         src = PrometheusSource(cfg, MetricStore())
         try:
-            await _fail_then_recover(src, proxy, "timeout after 0.3s", "down")
+            await _fail_then_recover(src, proxy, "timeout after 1s", "down")
         finally:
             await src.aclose()
 

@@ -139,5 +139,5 @@ services:
 """)
     code, _, err = run_snapshot(capsys, "-c", str(path))
     assert code == 2
-    assert err.startswith(f"warroom: {path}:6: services[0].prometheus: latency_histogram: ")
+    assert err.startswith(f"warroom: {path}:6: services[0].prometheus.latency_histogram: ")
     assert "is not a histogram metric name" in err

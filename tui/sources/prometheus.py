@@ -257,7 +257,14 @@ class PrometheusClient:
                 raise PrometheusError(f"TLS error: {text}", "error") from None
             raise PrometheusError(f"unreachable: {text}") from None
         except httpx.HTTPError as exc:
-            raise PrometheusError(f"{type(exc).__name__}: {exc}") from None
+            text = str(exc) or type(exc).__name__
+            if "SSL" in text:
+                raise PrometheusError(f"TLS error: {text}", "error") from None
+            raise PrometheusError(f"{type(exc).__name__}: {text}") from None
+        except ssl.SSLError as exc:  # TLS 1.3 refusals can surface on the first read, unwrapped
+            raise PrometheusError(f"TLS error: {exc}", "error") from None
+        except OSError as exc:
+            raise PrometheusError(f"connection error: {exc}") from None
         try:
             body = resp.json()
         except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
