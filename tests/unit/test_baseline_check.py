@@ -63,3 +63,24 @@ def test_saturation_is_noted_from_store_and_snapshot(tmp_path):
     res = check_from_store(ms, "api", store.load("api", sid), window=60, now=1019)
     row = res.table.rows[0]
     assert row.notes == ["saturated (≥ bound): base 20/20, current 10/20"]
+
+
+def test_thin_keeps_one_sample_per_spacing_newest_kept():
+    from tui.core.baseline.check import thin
+
+    vals = list(range(10))
+    assert thin(vals, 5, 60) == [9]  # 12 steps per rate window, only the newest fits
+    assert thin(vals, 1, 3) == [0, 3, 6, 9]
+    assert thin(vals, 1, 2.5) == [0, 3, 6, 9]  # rounds the stride up: never closer
+    assert thin(vals, 5, None) == vals and thin(vals, 0, 60) == vals and thin(vals, 5, 5) == vals
+
+
+def test_thinning_applies_to_both_sides_and_is_noted():
+    base = build_snapshot("api", {"p99": [0.1 + 0.001 * (i % 7) for i in range(120)]},
+                          step=5, taken_by="t")
+    cur = {"p99": [0.1 + 0.001 * (i % 7) for i in range(120)]}
+    res = check_service("api", base, cur, current_step=5, spacing=60)
+    row = res.table.rows[0]
+    assert (row.base.n, row.current.n) == (10, 10)
+    assert res.notes == ["samples thinned to one per 60s (the rate window) so that neighbours "
+                         "share no data"]

@@ -26,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dir", help="baseline directory (default: baseline.dir from config)")
     p.add_argument("--profile", metavar="FILE",
                    help="current profile (default: the newest in profiles.dir per service)")
+    p.add_argument("--independent", type=float, default=None, metavar="SECONDS",
+                   help="keep one sample per SECONDS on both sides so samples share no data "
+                   "(default: rate_window; 0: keep all)")
     p.add_argument("--function-min-pp", type=float, default=5.0,
                    help="cum-share growth (percentage points) that fails the gate (default 5)")
     p.set_defaults(func=run)
@@ -60,27 +63,32 @@ def run(args: argparse.Namespace) -> int:
         if rec.problem:
             print(f"warroom: warning: {args.from_record}: {rec.problem}", file=sys.stderr)
     now = time.time()
+    # independent samples: one per rate window (0 turns thinning off, e.g. for record files
+    # whose points are already independent)
+    spacing = float(cfg.rate_window) if args.independent is None else args.independent
     results: list[ServiceCheck] = []
     for name in wanted:
         baseline = store.current(name)
         current = None
         saturated: dict[str, int] = {}
+        step = 0.0
         unmeasured = ""
         svc = next(s for s in cfg.services if s.name == name)
         if baseline is not None:
             if events is not None:
-                current = signals_from_record(events, name, window)[0]
+                current, step, _, _ = signals_from_record(events, name, window)
             elif cfg.prometheus is None or svc.prometheus is None:
                 unmeasured = ("no Prometheus queries for this service (OTLP only?): give its "
                               "window with --from-record FILE")
                 if args.service:  # asked for by name: a gate that cannot measure must not pass
                     raise UserError(f"{name}: {unmeasured}")
             else:
-                current, _, _, saturated = asyncio.run(
+                current, step, _, saturated = asyncio.run(
                     fetch_prometheus_window(cfg, name, window, now))
         profile = args.profile or newest_profile(cfg.profiles.dir, cfg.profiles.pattern, name)
         res = check_service(name, baseline, current, cfg.baseline.min_effect, profile,
-                            args.function_min_pp, current_saturated=saturated)
+                            args.function_min_pp, current_saturated=saturated,
+                            current_step=step, spacing=spacing)
         if unmeasured:
             res.notes = [unmeasured]
         results.append(res)

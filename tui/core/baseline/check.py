@@ -8,6 +8,7 @@ baseline and the service have a profile.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,9 +68,24 @@ class ServiceCheck:
         }
 
 
+def thin(values: Sequence[float], step: float, spacing: float | None) -> list[float]:
+    """Keep one sample per `spacing` seconds, newest first kept.
+
+    Quantiles and rates over a `rate_window` share raw data with their neighbours closer than
+    that; the U test and its interval assume independent samples, so correlated neighbours
+    would make p far too small. One sample per rate window shares nothing.
+    """
+    vals = list(values)
+    if not spacing or step <= 0 or spacing <= step:
+        return vals
+    k = math.ceil(spacing / step - 1e-9)
+    return vals[::-1][::k][::-1]
+
+
 def compare_signals(service: str, baseline: Snapshot, current: Mapping[str, Sequence[float]],
                     min_effects: Mapping[str, float] | None = None,
-                    current_saturated: Mapping[str, int] | None = None) -> Table:
+                    current_saturated: Mapping[str, int] | None = None,
+                    current_step: float = 0.0, spacing: float | None = None) -> Table:
     """One row per signal present on either side, in the store's signal order; BH across.
 
     A saturated sample is the highest finite bucket bound, a floor: a row with any says so,
@@ -79,7 +95,8 @@ def compare_signals(service: str, baseline: Snapshot, current: Mapping[str, Sequ
     order += [s for s in [*baseline.signals, *current] if s not in order]
     rows = []
     for sig in order:
-        row = compare_samples(baseline.signals.get(sig, []), current.get(sig, []), sig,
+        row = compare_samples(thin(baseline.signals.get(sig, []), baseline.step, spacing),
+                              thin(current.get(sig, []), current_step, spacing), sig,
                               resolve_min_effect(sig, min_effects), name=sig)
         if not row.base.n:
             row.notes.insert(0, "not in baseline")
@@ -88,8 +105,9 @@ def compare_signals(service: str, baseline: Snapshot, current: Mapping[str, Sequ
         sb = baseline.saturated.get(sig, 0)
         sc = (current_saturated or {}).get(sig, 0)
         if sb or sc:
-            row.notes.append(f"saturated (≥ bound): base {sb}/{row.base.n}, "
-                             f"current {sc}/{row.current.n}")
+            nb = sum(1 for v in baseline.signals.get(sig, []) if v == v)
+            nc = sum(1 for v in current.get(sig, []) if v == v)
+            row.notes.append(f"saturated (≥ bound): base {sb}/{nb}, current {sc}/{nc}")
         rows.append(row)
     return Table(service, finalize_table(rows))
 
@@ -119,7 +137,10 @@ def check_service(service: str, baseline: Snapshot | None,
                   min_effects: Mapping[str, float] | None = None,
                   current_profile: str | None = None,
                   function_min_pp: float = FUNCTION_MIN_PP,
-                  current_saturated: Mapping[str, int] | None = None) -> ServiceCheck:
+                  current_saturated: Mapping[str, int] | None = None,
+                  current_step: float = 0.0, spacing: float | None = None) -> ServiceCheck:
+    """Compare one service; with `spacing` (the rate window) samples are thinned to one per
+    spacing on both sides so that the test's independence assumption holds."""
     result = ServiceCheck(service, baseline)
     if baseline is None:
         result.notes.append("no baseline: take one with `warroom baseline refresh "
@@ -129,7 +150,10 @@ def check_service(service: str, baseline: Snapshot | None,
         result.notes.append("no samples in the current window")
     else:
         result.table = compare_signals(service, baseline, current, min_effects,
-                                       current_saturated)
+                                       current_saturated, current_step, spacing)
+        if spacing and (spacing > baseline.step or spacing > current_step > 0):
+            result.notes.append(f"samples thinned to one per {spacing:g}s (the rate window) "
+                                "so that neighbours share no data")
     if baseline.profile_files and current_profile:
         result.functions, result.profile_note = function_regressions(
             baseline.profile_files[0], current_profile, function_min_pp)
@@ -143,15 +167,18 @@ def check_service(service: str, baseline: Snapshot | None,
 def check_from_store(metric_store: Any, service: str, baseline: Snapshot | None,
                      window: float, now: float,
                      min_effects: Mapping[str, float] | None = None,
-                     current_profile: str | None = None) -> ServiceCheck:
+                     current_profile: str | None = None,
+                     spacing: float | None = None) -> ServiceCheck:
     """The dashboard's regression pane: the live MetricStore window against the baseline.
+
+    Pass `spacing=cfg.rate_window` to thin correlated neighbours (see `thin`).
 
     Feed `result.table.rows` to `RegressionTable.update_rows` and `result.functions` to
     `update_functions` (profile parsing is slow: call it from a worker).
     """
     from tui.core.baseline.snapshot import saturation_from_store, signals_from_store
 
-    current = signals_from_store(metric_store, service, now - window, now)[0]
+    current, step = signals_from_store(metric_store, service, now - window, now)
     saturated = saturation_from_store(metric_store, service, now - window, now)
     return check_service(service, baseline, current, min_effects, current_profile,
-                         current_saturated=saturated)
+                         current_saturated=saturated, current_step=step, spacing=spacing)
