@@ -11,10 +11,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.integration.conftest import LAT_ERRORS, LAT_REQUESTS
 from tests.servers import FaultyPrometheus
 from tui.config import Config, parse_config
+from tui.core.metrics.quantile import bucket_quantile
 from tui.core.metrics.store import FLAG_SATURATED, MetricStore
 from tui.sources.hub import Hub
 from tui.sources.prometheus import (
@@ -22,6 +25,7 @@ from tui.sources.prometheus import (
     PrometheusSource,
     build_queries,
     choose_step,
+    is_saturated,
     split_selector,
 )
 
@@ -321,3 +325,40 @@ def test_snapshot_with_only_prometheus_url(prometheus: str, tmp_path: Path,
     (svc,) = doc["services"]
     assert svc["name"] == "warroom-test" and svc["source"] == "prometheus"
     assert svc["p99"] == 0.2 and svc["p99_saturated"] is True and svc["qps"] > 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    increments=st.lists(st.integers(0, 50), min_size=1, max_size=8),
+    inf_extra=st.integers(0, 50),
+    q=st.sampled_from([0.0, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0]),
+)
+def test_saturation_rule_matches_bucket_quantile(increments: list[int], inf_extra: int,
+                                                 q: float) -> None:
+    """The two-aggregate saturation rule agrees with the full bucket algorithm."""
+    counts = list(itertools.accumulate(increments))
+    total = counts[-1] + inf_extra
+    bounds = [0.1 * (i + 1) for i in range(len(counts))] + [math.inf]
+    full = bucket_quantile(q, bounds, [*counts, total])
+    assert is_saturated(q, float(total), float(max(counts))) == full.saturated
+
+
+def test_answer_parsing() -> None:
+    from tui.sources.prometheus import _parse_data, _parse_value
+
+    assert math.isnan(_parse_value("NaN"))
+    assert _parse_value("+Inf") == math.inf and _parse_value("-Inf") == -math.inf
+    assert _parse_value("1e-3") == 0.001
+    for bad in (True, None, ["1"]):
+        with pytest.raises((ValueError, TypeError)):
+            _parse_value(bad)
+    assert _parse_data({"resultType": "scalar", "result": [10, "2"]}) == [({}, [(10.0, 2.0)])]
+    assert _parse_data({"resultType": "vector", "result": [
+        {"metric": {"a": "b"}, "value": [1.5, "NaN"]}]})[0][0] == {"a": "b"}
+    for bad_data in ({"resultType": "streams", "result": []},
+                     {"resultType": "matrix", "result": {}},
+                     {"resultType": "matrix", "result": [{"metric": {}, "values": [[1]]}]},
+                     {"resultType": "matrix", "result": [{"metric": [], "values": []}]},
+                     {"resultType": "matrix"}):
+        with pytest.raises((KeyError, TypeError, ValueError)):
+            _parse_data(bad_data)

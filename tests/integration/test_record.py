@@ -134,3 +134,12 @@ def test_interrupted_record_keeps_whole_lines(prometheus: str, tmp_path: Path,
     check_points(lines, start)
     if sig == signal.SIGTERM:
         assert f"recorded {len(lines)} lines" in err.decode()
+
+
+def test_nothing_to_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "w.yaml"
+    cfg.write_text('otlp: {http: "", grpc: ""}\nservices: [{name: api}]\n')
+    out = tmp_path / "r.jsonl"
+    assert main(["record", "-c", str(cfg), "--duration", "1s", "--out", str(out)]) == 2
+    assert capsys.readouterr().err.startswith("warroom: nothing to record: no prometheus")
+    assert not out.exists()

@@ -78,6 +78,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--duration: {exc}") from None
     if duration <= 0:
         raise UserError("--duration: must be positive")
+    if cfg.prometheus is None and not (cfg.otlp.http or cfg.otlp.grpc):
+        raise UserError("nothing to record: no prometheus section and both OTLP receivers "
+                        "disabled (otlp.http and otlp.grpc are empty)")
     writer = LineWriter(args.out)
     try:
         code = asyncio.run(record(cfg, duration, writer))
