@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.integration.test_prometheus import make_config
 from tests.servers import wait_for_scrape
+from tui.core.baseline.store import BaselineStore, Snapshot
 from tui.core.metrics.store import MetricStore
 from tui.sources.hub import Hub
 
@@ -40,3 +42,32 @@ async def test_spikes_from_prometheus_reach_on_event(prometheus: str) -> None:
         assert e["value"] > 0.3 or e["state"] == "RECOVERED"
         assert {"t", "type", "service", "signal", "state", "value", "baseline"} <= set(e)
     assert not [e for e in events if e["type"] == "point"]  # points only when asked for
+
+
+async def test_stored_baseline_judges_points_while_warming_up(prometheus: str,
+                                                              tmp_path: Path) -> None:
+    """"lat" has a constant p99 of 0.2s: alone it never spikes; against a stored 50 ms
+    baseline (loaded by the hub at start) the very first points already do."""
+    services = """
+  - name: lat
+    prometheus: {latency_histogram: wr_lat}
+"""
+    cfg = make_config(prometheus, window="10s", services=services)
+    found: dict[str, list[dict]] = {}
+    for label, with_baseline in (("without", False), ("with", True)):
+        cfg.baseline.dir = str(tmp_path / label)
+        if with_baseline:
+            BaselineStore(cfg.baseline.dir).save(Snapshot(
+                service="lat", version="v1", taken_at=time.time() - 3600, taken_by="test",
+                signals={"p99": [0.05] * 20}, step=5.0))
+        events: list[dict] = []
+        hub = Hub(cfg, MetricStore(), on_event=events.append)
+        await hub.start(loops=False)
+        try:
+            await hub.refresh_once(time.time() - 1.5)
+        finally:
+            await hub.stop()
+        found[label] = [e for e in events if e["type"] == "spike"]
+    assert found["without"] == []
+    assert found["with"], "the stored baseline was not used"
+    assert all(e["service"] == "lat" and e["baseline"] == 0.05 for e in found["with"])

@@ -22,6 +22,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tui.config import Config
@@ -107,12 +108,24 @@ class Hub:
                 log.info("OTLP receiver failed to start: %s", exc)
                 if r.status.state != "error":  # the receiver's own words when it has some
                     r.status.failed(f"cannot start: {exc}", "error")
+        self._load_baselines()
         if not loops:
             return
         if self.prometheus is not None:
             self._tasks.append(asyncio.create_task(self._prometheus_loop(), name="prometheus"))
         if self.sink is not None:
             self._tasks.append(asyncio.create_task(self._otlp_loop(), name="otlp-tick"))
+
+    def _load_baselines(self) -> None:
+        """Stored baseline P99s let the spike detector judge points while it warms up."""
+        store_cls = _optional("tui.core.baseline.store", "BaselineStore")
+        directory = Path(self.cfg.baseline.dir).expanduser()
+        if self.spikes is None or store_cls is None or not directory.is_dir():
+            return
+        try:
+            self.spikes.load_baselines(store_cls(directory))
+        except Exception as exc:  # a damaged baseline must not stop live monitoring
+            log.info("baselines not loaded: %s", exc)
 
     async def stop(self) -> None:
         self._running = False
