@@ -4,6 +4,8 @@ pushing into the Hub's embedded receiver, and the command's bad input."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -69,3 +71,33 @@ def test_demo_service_rejects_bad_incident() -> None:
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2
     assert "demo service:" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_demo_service_exits_when_warroom_is_killed(tmp_path: Path) -> None:
+    """The child runs in its own session (so ^C reaches warroom first); if warroom dies
+    without stopping it (kill -9), it must notice and exit instead of lingering."""
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from tui.commands.demo import start_demo_service\n"
+        f"p = start_demo_service('http://127.0.0.1:9', '3', 5.0, '', None, "
+        f"Path({str(tmp_path / 'demo.log')!r}))\n"
+        "print(p.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parents[2])
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    time.sleep(2)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(child, signal.SIGKILL)
+    pytest.fail("the demo service outlived its killed parent")

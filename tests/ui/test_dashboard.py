@@ -134,6 +134,8 @@ async def test_help_lists_every_binding() -> None:
         described = {desc for _, desc in help_screen.rows}
         for binding in [*WarroomApp.BINDINGS, *ServiceTable.BINDINGS]:
             assert binding.description in described, binding  # type: ignore[union-attr]
+        drawn = screen_text(app)
+        assert "warroom keys" in drawn and "Zoom out" in drawn and "First service" in drawn
         keys = " ".join(k for k, _ in help_screen.rows)
         for key in ("q", "?", "p", "+", "-", "t", "f", "d", "↑", "j"):
             assert key in keys.split() or key in keys

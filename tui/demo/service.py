@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import signal
 import sys
@@ -137,7 +138,10 @@ class ServiceLoad:
     def stop(self) -> None:
         self.stop_event.set()
         self.thread.join(timeout=2)
-        self.provider.shutdown(timeout_millis=2000)
+
+    def shutdown(self) -> None:
+        """Flush the last export (quickly: the receiver may already be gone)."""
+        self.provider.shutdown(timeout_millis=500)
 
 
 def service_names(spec: str) -> list[str]:
@@ -191,14 +195,25 @@ def main(argv: list[str] | None = None) -> int:
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
+    parent = os.getppid()
     for load in loads:
         load.start()
     print(f"demo service: {len(loads)} services -> {args.endpoint}", flush=True)
-    done.wait()
+    # Also stop when the parent (warroom) is gone, even if it was killed: never linger.
+    while not done.wait(1.0):
+        if os.getppid() != parent:
+            break
     for s in samplers:
         s.stop()
     for load in loads:
+        load.stop_event.set()
+    for load in loads:
         load.stop()
+    flushers = [threading.Thread(target=load.shutdown, daemon=True) for load in loads]
+    for t in flushers:
+        t.start()
+    for t in flushers:
+        t.join(timeout=2)
     return 0
 
 

@@ -31,8 +31,9 @@ class HelpScreen(ModalScreen[None]):
     ]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: auto; max-width: 90%; height: auto; max-height: 90%;
+    HelpScreen > VerticalScroll { width: 64; max-width: 95%; height: auto; max-height: 90%;
         border: round $primary; background: $surface; padding: 0 1; }
+    HelpScreen #help-table { width: 100%; height: auto; }
     """
 
     def __init__(self, rows: list[tuple[str, str]]) -> None:
