@@ -22,7 +22,7 @@ from google.protobuf import unknown_fields
 from google.protobuf.message import DecodeError
 
 from tui.core.pprof import schema
-from tui.core.pprof.model import LabelSets, Profile
+from tui.core.pprof.model import LabelSets, Profile, unique_inverse
 from tui.errors import UserError
 
 # sentinel record placed after every sample: location_id = 2**64-1, value = INT64_MIN, label = b""
@@ -433,10 +433,13 @@ def _label_sequences(lids: np.ndarray, lmarks: np.ndarray, n: int) -> np.ndarray
         owner = np.repeat(np.arange(n, dtype=np.int64), lens + 1)
         start = np.concatenate(([0], lmarks[:-1] + 1))
         pos = np.arange(lids.shape[0], dtype=np.int64) - start[owner]
-        shifted = lids << (pos * bits)
-        key = np.zeros(n, dtype=np.int64)
-        np.add.at(key, owner, np.where(lids == 0, 0, shifted))
-        _, inv = np.unique(key, return_inverse=True)
+        shifted = (lids << (pos * bits)).astype(np.uint64)
+        # per-sample sums by cumsum differences (wrapping uint64 arithmetic is exact here);
+        # the marker (id 0) closing each sample adds nothing
+        cs = np.cumsum(shifted, dtype=np.uint64)
+        ends = cs[lmarks]
+        key = (ends - np.concatenate(([np.uint64(0)], ends[:-1]))).view(np.int64)
+        _, inv = unique_inverse(key)
         return inv.reshape(-1).astype(np.int64)
     off = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lens, out=off[1:])
@@ -931,7 +934,7 @@ def aggregate_rows(
     if n == 0:
         return np.zeros(0, np.int32), np.zeros(0, np.int32), values, None
     key = stack_of.astype(np.int64) * max(nlabelsets, 1) + labels_of.astype(np.int64)
-    ukey, inv = np.unique(key, return_inverse=True)
+    ukey, inv = unique_inverse(key)
     inv = inv.reshape(-1)
     out = np.zeros((ukey.shape[0], t), dtype=np.int64)
     np.add.at(out, inv, values)

@@ -373,6 +373,22 @@ class Profile:
 # ---- construction helpers ----------------------------------------------------------------
 
 
+def unique_inverse(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(key, return_inverse=True) with an unstable (faster) sort; same result."""
+    if key.shape[0] == 0:
+        return key.copy(), np.zeros(0, dtype=np.int64)
+    order = np.argsort(key)
+    sk = key[order]
+    new = np.empty(sk.shape[0], dtype=bool)
+    new[0] = True
+    np.not_equal(sk[1:], sk[:-1], out=new[1:])
+    grp = np.cumsum(new) - 1
+    inv = np.empty(key.shape[0], dtype=np.int64)
+    inv[order] = grp
+    return sk[new], inv
+
+
+
 def expand_stacks(
     stack_start: np.ndarray, stack_locs: np.ndarray, loc_line_start: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -405,7 +421,7 @@ def build_frames(p: Profile) -> tuple[Frames, np.ndarray]:
     nf = len(p.func_name)
     func_key = np.where(p.line_func >= 0, p.line_func.astype(np.int64), nf + p.line_loc)
     key = func_key * 2 + inl.astype(np.int64)
-    ukeys, inv = np.unique(key, return_inverse=True)
+    ukeys, inv = unique_inverse(key)
     fk = (ukeys // 2).tolist()
     il = (ukeys % 2).astype(bool).tolist()
     fname, ffile, fstart = p.func_name, p.func_file, p.func_start_line.tolist()
@@ -460,7 +476,7 @@ def build_tree(p: Profile) -> CallTree:
         alive = order[:k]
         f = paths[offs[alive] + d]
         key = cur[alive] * nframes + f
-        uniq, inv = np.unique(key, return_inverse=True)
+        uniq, inv = unique_inverse(key)
         ids = np.arange(next_id, next_id + uniq.shape[0], dtype=np.int64)
         parent_bfs.append(uniq // nframes)
         frame_bfs.append(uniq % nframes)
