@@ -1,0 +1,438 @@
+"""The demo's incident: a timeline that takes a baseline, ships a slow release, and then waits
+for the operator's rollback and the recovery.
+
+Three processes share one small protocol, so that nothing in the demo is faked:
+
+- the scenario (inside `warroom demo`) writes the release file `DIR/releases/SERVICE.json`
+  when the release ships;
+- the demo service (`python -m tui.demo.service --release-state DIR`) watches that file with a
+  `ReleaseWatcher`; version 1.4.3 runs `validate_cart_v2()`, a real CPU-burning code path, and
+  the service confirms which version it serves in `DIR/releases/SERVICE.live.json`;
+- the rollback command (`python -m tui.demo.rollback --state DIR`), run by warroom's action
+  runner after the typed confirmation, writes the previous version back and waits for the
+  service's confirmation.
+
+`Scenario` is the timeline as a pure state machine (fed the elapsed time, the detector's state
+and the release file; it says what to do and what the banner says), so it is tested without a
+terminal; `DemoDriver` is the thin glue that runs it inside the dashboard.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tui.core.atomic import write_atomic
+from tui.errors import UserError
+
+GOOD_VERSION = "1.4.2"
+BAD_VERSION = "1.4.3"
+DEFAULT_SERVICE = "checkout"  # first in the demo's service list, so the dashboard selects it
+SLOWDOWN = 4.0  # latency factor of the slow release (its extra work is real CPU, see service)
+
+# Stages of the timeline, in order.
+STEADY = "steady"
+BASELINE = "baseline"
+RELEASED = "released"
+SPIKE = "spike"
+ROLLED_BACK = "rolled back"
+RECOVERED = "recovered"
+STAGES = (STEADY, BASELINE, RELEASED, SPIKE, ROLLED_BACK, RECOVERED)
+
+# What `Scenario.step` asks the driver to do.
+TAKE_BASELINE = "take_baseline"
+SHIP_RELEASE = "ship_release"
+
+
+class ReleaseStateError(UserError):
+    """The release file is unreadable or there is nothing to roll back (one clear line)."""
+
+
+# --- the release file ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Release:
+    """What a service should run. `previous` is what a rollback goes back to."""
+
+    service: str
+    version: str
+    previous: str | None
+    slow: bool  # the release's code path burns CPU (validate_cart_v2)
+    changed_at: float  # unix time
+    changed_by: str  # "release" | "rollback"
+
+    def to_json(self) -> bytes:
+        return (json.dumps(asdict(self), sort_keys=True) + "\n").encode()
+
+
+def releases_dir(state_dir: str | os.PathLike[str]) -> Path:
+    return Path(state_dir) / "releases"
+
+
+def release_path(state_dir: str | os.PathLike[str], service: str) -> Path:
+    return releases_dir(state_dir) / f"{service}.json"
+
+
+def live_path(state_dir: str | os.PathLike[str], service: str) -> Path:
+    return releases_dir(state_dir) / f"{service}.live.json"
+
+
+def read_release(state_dir: str | os.PathLike[str], service: str) -> Release | None:
+    """The release file of `service`, None when nothing was ever released."""
+    path = release_path(state_dir, service)
+    try:
+        data = json.loads(path.read_bytes())
+        return Release(service=str(data["service"]), version=str(data["version"]),
+                       previous=None if data.get("previous") is None else str(data["previous"]),
+                       slow=bool(data["slow"]), changed_at=float(data["changed_at"]),
+                       changed_by=str(data["changed_by"]))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ReleaseStateError(f"{path}: not a release file ({exc})") from None
+
+
+def ship_release(state_dir: str | os.PathLike[str], service: str, version: str = BAD_VERSION,
+                 now: float | None = None) -> Release:
+    """Make `version` (the slow one) the release of `service`; the old one becomes previous."""
+    old = read_release(state_dir, service)
+    rel = Release(service, version, old.version if old is not None else GOOD_VERSION,
+                  slow=version == BAD_VERSION, changed_at=time.time() if now is None else now,
+                  changed_by="release")
+    write_atomic(release_path(state_dir, service), rel.to_json())
+    return rel
+
+
+def roll_back(state_dir: str | os.PathLike[str], service: str,
+              now: float | None = None) -> tuple[Release, Release]:
+    """Put the previous version back: (before, after). ReleaseStateError when there is none."""
+    old = read_release(state_dir, service)
+    if old is None:
+        raise ReleaseStateError(f"{service}: nothing to roll back (no release was shipped; "
+                                f"{release_path(state_dir, service)} does not exist)")
+    if old.previous is None or old.changed_by == "rollback":
+        raise ReleaseStateError(f"{service}: nothing to roll back ({old.version} is live and "
+                                f"was itself {'a rollback' if old.previous else 'the first'})")
+    new = Release(service, old.previous, None, slow=old.previous == BAD_VERSION,
+                  changed_at=time.time() if now is None else now, changed_by="rollback")
+    write_atomic(release_path(state_dir, service), new.to_json())
+    return old, new
+
+
+def read_live(state_dir: str | os.PathLike[str], service: str) -> dict[str, Any] | None:
+    """What the service last confirmed it serves ({version, slow, pid, at}), None if nothing."""
+    try:
+        data = json.loads(live_path(state_dir, service).read_bytes())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+class ReleaseWatcher:
+    """The demo service's view of its release file: cheap to ask every request batch.
+
+    It stats the file at most every `poll` seconds and re-reads it only when it changed; each
+    time the version it serves changes (and once at start) it confirms in the live file, which
+    is what the rollback command waits for.
+    """
+
+    def __init__(self, state_dir: str | os.PathLike[str], service: str, poll: float = 0.2,
+                 clock: Callable[[], float] = time.monotonic):
+        self.state_dir = Path(state_dir)
+        self.service = service
+        self.poll = poll
+        self.clock = clock
+        self.version = GOOD_VERSION
+        self.is_slow = False
+        self._stamp: tuple[int, int] | None = None
+        self._next = -math.inf
+        self._confirmed: str | None = None
+        self.error: str | None = None  # last unreadable release file (the old state stays)
+
+    def slow(self) -> bool:
+        """True while the slow release is live."""
+        now = self.clock()
+        if now >= self._next:
+            self._next = now + self.poll
+            self._check()
+        return self.is_slow
+
+    def _check(self) -> None:
+        path = release_path(self.state_dir, self.service)
+        try:
+            st = path.stat()
+            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_ino)
+        except FileNotFoundError:
+            stamp = None
+        if stamp != self._stamp or self._confirmed is None:
+            self._stamp = stamp
+            try:
+                rel = read_release(self.state_dir, self.service)
+                self.error = None
+            except ReleaseStateError as exc:
+                self.error = str(exc)
+                return
+            self.version = rel.version if rel is not None else GOOD_VERSION
+            self.is_slow = rel.slow if rel is not None else False
+        if self._confirmed != self.version:
+            self._confirm()
+
+    def _confirm(self) -> None:
+        data = {"service": self.service, "version": self.version, "slow": self.is_slow,
+                "pid": os.getpid(), "at": time.time()}
+        write_atomic(live_path(self.state_dir, self.service),
+                     (json.dumps(data, sort_keys=True) + "\n").encode())
+        self._confirmed = self.version
+
+
+# --- the timeline -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Seconds after start. The baseline leaves out `warmup` (the first rate windows are
+    partial) and is taken before the release, so it holds only the good version."""
+
+    warmup: float
+    baseline_at: float
+    release_at: float
+    retry: float = 2.0  # a baseline that found no samples yet is tried again this much later
+
+    @classmethod
+    def normal(cls) -> Timeline:
+        return cls(warmup=5.0, baseline_at=25.0, release_at=30.0)
+
+    @classmethod
+    def fast(cls) -> Timeline:
+        return cls(warmup=2.0, baseline_at=7.0, release_at=8.0, retry=1.0)
+
+
+class Scenario:
+    """The incident as a state machine; `step()` once per tick, then read `banner()`.
+
+    Stages: steady -> baseline -> released -> spike (detector SUSTAINED) -> rolled back (the
+    release file says so, whoever ran the rollback) -> recovered (the detector is back).
+    A rollback before the spike skips the spike stage. Nothing here does IO.
+    """
+
+    def __init__(self, service: str = DEFAULT_SERVICE, timeline: Timeline | None = None,
+                 audit_path: str = ""):
+        self.service = service
+        self.timeline = timeline or Timeline.normal()
+        self.audit_path = audit_path
+        self.stage = STEADY
+        self.baseline_due = self.timeline.baseline_at
+        self.note = ""  # e.g. why the baseline is late, or what the rollback audited
+        self.saw_sustained = False
+        self.stage_since: dict[str, float] = {STEADY: 0.0}
+
+    def _enter(self, stage: str, elapsed: float) -> None:
+        self.stage = stage
+        self.stage_since[stage] = elapsed
+
+    def step(self, elapsed: float, detector_state: str | None,
+             release: Release | None) -> list[str]:
+        """Advance at most one stage; returns what the driver must do now (in order)."""
+        todo: list[str] = []
+        if detector_state == "SUSTAINED":
+            self.saw_sustained = True
+        if self.stage == STEADY and elapsed >= self.baseline_due:
+            todo.append(TAKE_BASELINE)
+        elif self.stage == BASELINE and elapsed >= self.timeline.release_at:
+            todo.append(SHIP_RELEASE)
+        elif self.stage in (RELEASED, SPIKE):
+            if release is not None and release.changed_by == "rollback":
+                self._enter(ROLLED_BACK, elapsed)
+            elif self.stage == RELEASED and detector_state == "SUSTAINED":
+                self._enter(SPIKE, elapsed)
+        elif self.stage == ROLLED_BACK and detector_state in ("RECOVERED", "OK"):
+            self._enter(RECOVERED, elapsed)
+        return todo
+
+    def baseline_taken(self, elapsed: float, note: str = "") -> None:
+        self.note = note
+        self._enter(BASELINE, elapsed)
+
+    def baseline_failed(self, elapsed: float, reason: str) -> None:
+        """No samples yet (the service is slow to start): try again a little later."""
+        self.note = reason
+        self.baseline_due = elapsed + self.timeline.retry
+
+    def release_shipped(self, elapsed: float) -> None:
+        self.note = ""
+        self._enter(RELEASED, elapsed)
+
+    def banner(self, elapsed: float) -> str:
+        """One or two short lines: what is happening and what to press."""
+        s = self.service
+        if self.stage == STEADY:
+            wait = max(0, math.ceil(self.baseline_due - elapsed))
+            text = (f"DEMO 1/5 steady traffic. Baseline of {s} {GOOD_VERSION} in {wait}s, "
+                    f"then release {BAD_VERSION} ships. Nothing to press yet.")
+        elif self.stage == BASELINE:
+            wait = max(0, math.ceil(self.timeline.release_at - elapsed))
+            text = (f"DEMO 2/5 baseline taken ({s} P99 + CPU profile of {GOOD_VERSION}). "
+                    f"Release {BAD_VERSION} of {s} ships in {wait}s.")
+        elif self.stage == RELEASED:
+            text = (f"DEMO 3/5 {s} {BAD_VERSION} is live. Watch its P99 climb until the "
+                    f"detector says SUSTAINED. (r rolls back now)")
+        elif self.stage == SPIKE:
+            text = (f"DEMO 4/5 {s} P99 SUSTAINED, regression pane red. d: CPU diff vs "
+                    f"baseline. r: roll back (type {s}, Enter).")
+        elif self.stage == ROLLED_BACK:
+            text = (f"DEMO 5/5 {s} rolled back to {GOOD_VERSION}. Waiting for P99 to "
+                    f"recover...")
+        else:
+            where = f" in {self.audit_path}" if self.audit_path else ""
+            text = (f"DEMO done: {s} RECOVERED on {GOOD_VERSION}. The rollback is "
+                    f"audited{where}. q quits.")
+        return text + (f" ({self.note})" if self.note else "")
+
+
+# --- the baseline the demo takes -------------------------------------------------------
+
+
+def take_baseline(metric_store: Any, baseline_dir: str | os.PathLike[str],
+                  services: Iterable[str], start: float, end: float,
+                  profiles_dir: str | None, pattern: str, version: str = GOOD_VERSION,
+                  ) -> dict[str, str]:
+    """Snapshot each service's samples in [start, end] (plus its newest CPU profile, so the
+    diff flame graph has a base) as its current baseline; {service: snapshot id}.
+
+    Services without samples are skipped; UserError when none had any.
+    """
+    from tui.core.baseline import (
+        BaselineStore,
+        build_snapshot,
+        newest_profile,
+        saturation_from_store,
+        signals_from_store,
+    )
+
+    store = BaselineStore(baseline_dir)
+    ids: dict[str, str] = {}
+    skipped: list[str] = []
+    for service in services:
+        signals, step = signals_from_store(metric_store, service, start, end)
+        if not any(signals.values()):
+            skipped.append(service)
+            continue
+        profile = newest_profile(profiles_dir, pattern, service)
+        snap = build_snapshot(
+            service, signals, step=step, version=version, taken_at=end,
+            profile_files=[profile] if profile else [], window=end - start, start=start,
+            source="warroom demo (live OTLP window)", note="taken by the demo before the release",
+            saturated=saturation_from_store(metric_store, service, start, end))
+        ids[service] = store.save(snap)
+    if not ids:
+        raise UserError(f"no samples yet for {', '.join(skipped) or 'any service'}")
+    return ids
+
+
+def audited_rollback(audit_path: str, service: str, since: float) -> dict[str, Any] | None:
+    """The audit log's `finished` rollback record for `service` at or after `since`."""
+    try:
+        lines = Path(audit_path).expanduser().read_text().splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if (isinstance(rec, dict) and rec.get("action") == "rollback"
+                and rec.get("service") == service and rec.get("event") == "finished"
+                and float(rec.get("ts", 0)) >= since):
+            return rec
+    return None
+
+
+# --- inside the dashboard ------------------------------------------------------------------
+
+
+class DemoDriver:
+    """Runs a Scenario inside a running WarroomApp: a timer, the baseline, the release, and a
+    banner above the service table. Everything else (detector, rollback, audit) is warroom's
+    own machinery, exactly as without the demo."""
+
+    TICK = 0.25
+
+    def __init__(self, app: Any, scenario: Scenario, state_dir: str | os.PathLike[str],
+                 services: list[str], clock: Callable[[], float] = time.time):
+        self.app = app
+        self.scenario = scenario
+        self.state_dir = Path(state_dir)
+        self.services = services
+        self.clock = clock
+        self.started = clock()
+        self.banner: Any = None
+        self._shown = ""
+
+    def start(self) -> None:
+        """Call once the dashboard is mounted (e.g. from the app's on_ready)."""
+        from textual.widgets import Static
+
+        self.started = self.clock()
+        dashboard = self.app.dashboard
+        self.banner = Static("", id="demo-banner", markup=False)
+        self.banner.styles.height = "auto"
+        self.banner.styles.padding = (0, 1)
+        self.banner.styles.text_style = "bold"
+        self.banner.styles.background = "ansi_yellow"
+        self.banner.styles.color = "ansi_black"
+        dashboard.mount(self.banner, before=dashboard.table)
+        self.app.set_interval(self.TICK, self.tick)
+        self.tick()
+
+    def detector_state(self) -> str | None:
+        tracker = getattr(self.app.hub, "spikes", None)
+        return None if tracker is None else str(tracker.state(self.scenario.service))
+
+    def tick(self) -> None:
+        now = self.clock()
+        elapsed = now - self.started
+        sc = self.scenario
+        try:
+            release = read_release(self.state_dir, sc.service)
+        except ReleaseStateError as exc:
+            release, sc.note = None, str(exc)
+        before = sc.stage
+        for todo in sc.step(elapsed, self.detector_state(), release):
+            if todo == TAKE_BASELINE:
+                self._take_baseline(now, elapsed)
+            elif todo == SHIP_RELEASE:
+                ship_release(self.state_dir, sc.service, now=now)
+                sc.release_shipped(elapsed)
+        if sc.stage == RECOVERED and before != RECOVERED:
+            rec = audited_rollback(sc.audit_path, sc.service, self.started)
+            sc.note = (f"{rec.get('user')} exit {rec.get('exit')}" if rec
+                       else "no rollback record in the audit log")
+        if sc.stage != before:
+            self.app.notify(self.scenario.banner(elapsed), title="demo", timeout=8)
+        self._show(sc.banner(elapsed))
+
+    def _take_baseline(self, now: float, elapsed: float) -> None:
+        cfg = self.app.cfg
+        try:
+            ids = take_baseline(self.app.store, Path(cfg.baseline.dir).expanduser(),
+                                self.services, self.started + self.scenario.timeline.warmup,
+                                now, cfg.profiles.dir, cfg.profiles.pattern)
+        except UserError as exc:
+            self.scenario.baseline_failed(elapsed, str(exc))
+            return
+        if self.scenario.service not in ids:
+            self.scenario.baseline_failed(elapsed, f"no samples of {self.scenario.service} yet")
+            return
+        self.scenario.baseline_taken(elapsed)
+
+    def _show(self, text: str) -> None:
+        if text != self._shown and self.banner is not None and self.banner.is_mounted:
+            self._shown = text
+            self.banner.update(text)
