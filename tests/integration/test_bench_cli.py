@@ -73,6 +73,7 @@ def test_text_tables_per_unit():
     for unit in ("ns/op", "MB/s", "B/op", "allocs/op"):
         assert any(line.startswith(unit) for line in out.splitlines())
     assert "REGRESSION" in out and "geomean" in out and "(4 paired)" in out
+    assert out.startswith("goos: linux\ngoarch: amd64\npkg: encoding/json\ncpu: AMD EPYC\n\n")
 
 
 def test_fail_on_regression_exit_code():

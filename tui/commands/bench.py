@@ -26,6 +26,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=run)
 
 
+def config_header(old: object, new: object) -> str:
+    """benchstat-style `key: value` lines for the configuration both inputs carry
+    (`key: old -> new` where they differ), so a reader sees what was compared."""
+    def first(f: object) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for r in getattr(f, "results", []):
+            for k, v in r.config:
+                out.setdefault(k, v)
+        return out
+
+    a, b = first(old), first(new)
+    lines = []
+    for key in dict.fromkeys([*a, *b]):
+        va, vb = a.get(key, "-"), b.get(key, "-")
+        lines.append(f"{key}: {va}" if va == vb else f"{key}: {va} -> {vb}")
+    return "\n".join(lines) + ("\n\n" if lines else "")
+
+
 def run(args: argparse.Namespace) -> int:
     from tui.core.bench.compare import compare_bench
     from tui.core.bench.parser import check_clean, read_bench_file
@@ -40,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     new = read_bench_file(args.new)
     check_clean([old, new])
     result = compare_bench(old, new, overrides)
+    if args.format == "text":
+        sys.stdout.write(config_header(old, new))
     sys.stdout.write(render(result.tables, args.format, result.to_json()))
     if args.fail_on_regression and result.has_regression():
         return 1
