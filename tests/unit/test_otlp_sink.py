@@ -28,6 +28,7 @@ from tui.core.metrics.quantile import bucket_quantile, exponential_quantile
 from tui.core.metrics.store import FLAG_LOW_CONFIDENCE, FLAG_SATURATED, MetricStore
 
 BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0]
+T0 = int(time.time() * 1e9)  # start time of the hand-built series
 
 
 def sdk(service: str, temporality: AggregationTemporality = AggregationTemporality.CUMULATIVE,
@@ -50,7 +51,8 @@ def collect(reader: InMemoryMetricReader) -> ExportMetricsServiceRequest:
 def make_sink(**kw: object) -> tuple[OTLPSink, MetricStore]:
     store = MetricStore()
     cfg = Config(**kw)  # type: ignore[arg-type]
-    return OTLPSink(store, cfg, started_at=time.time() - 1), store
+    # Listening since just before T0 (module import), however long collection took.
+    return OTLPSink(store, cfg, started_at=T0 / 1e9 - 1), store
 
 
 def value(store: MetricStore, service: str, signal: str) -> tuple[float, int]:
@@ -187,8 +189,6 @@ def point(counts: list[int], start: int, attrs: tuple[KeyValue, ...] = (), flags
         attributes=list(attrs), start_time_unix_nano=start, time_unix_nano=start + 10**9,
         count=sum(counts), bucket_counts=counts, explicit_bounds=[0.1, 0.2], flags=flags)
 
-
-T0 = int(time.time() * 1e9)
 
 
 def test_counter_reset_by_start_time_and_by_lower_count() -> None:
