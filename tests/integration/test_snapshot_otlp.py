@@ -22,6 +22,8 @@ from tui.cli import main
 from tui.commands.snapshot import take_snapshot
 from tui.config import parse_config
 from tui.core.metrics.quantile import bucket_quantile
+from tui.core.metrics.store import MetricStore
+from tui.sources.hub import Hub
 
 pytestmark = pytest.mark.integration
 
@@ -152,3 +154,27 @@ def test_asyncio_is_not_left_running() -> None:
     cfg = parse_config(config_text(port))
     asyncio.run(take_snapshot(cfg, wait=0.2))
     asyncio.run(take_snapshot(cfg, wait=0.2))
+
+
+async def test_hub_runs_prometheus_and_otlp_together(prometheus: str) -> None:
+    port = free_port()
+    cfg = parse_config(config_text(port).replace(
+        "services:", f'prometheus: {{url: "{prometheus}"}}\nservices:\n'
+                     "  - name: lat\n    prometheus: {latency_histogram: wr_lat}"))
+    store = MetricStore()
+    events: list[dict] = []
+    hub = Hub(cfg, store, on_event=events.append, emit_points=True)
+    with Pusher(port, every=0.3):
+        async with hub:
+            deadline = time.monotonic() + 10
+            while store.latest("checkout", "p99") is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            statuses = {s.name: s for s in hub.statuses()}
+    assert list(statuses) == ["prometheus", "otlp/http"]
+    assert statuses["prometheus"].state == "up"
+    assert statuses["otlp/http"].detail == f"127.0.0.1:{port}"
+    assert store.services["lat"].source == "prometheus"
+    assert store.services["checkout"].source == "otlp"
+    assert store.latest("checkout", "p99")[1] == EXPECTED_P99  # type: ignore[index]
+    sources = {e["service"] for e in events if e["type"] == "point"}
+    assert sources == {"lat", "checkout"}
