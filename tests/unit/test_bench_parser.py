@@ -64,7 +64,7 @@ def test_errors_carry_file_and_line():
     assert f.errors == [
         f"{where}:3: parsing iteration count: 'lots' is not a non-negative integer",
         f"{where}:4: missing unit after '12'",
-        f"{where}:5: parsing measurement: 'twelve' is not a number",
+        f"{where}:5: parsing measurement: 'twelve' is not a finite number",
     ]
     with pytest.raises(UserError, match=r"3 problems.*bad_lines.txt:3"):
         check_clean([f])
@@ -82,8 +82,12 @@ def test_unit_line_errors_and_conflicts():
 
 
 def test_missing_measurements_and_empty_file(tmp_path):
-    f = parse_bench_text("BenchmarkX-8 100\n", "m.txt")
-    assert f.errors == ["m.txt:1: missing measurements"]
+    f = parse_bench_text("BenchmarkX-8 100\nBenchmarkY 1 NaN ns/op\nBenchmarkZ 1 +Inf ns/op\n"
+                         "BenchmarkW 1 1.5E-9 sec/op\n", "m.txt")
+    assert f.errors == ["m.txt:1: missing measurements",
+                        "m.txt:2: parsing measurement: 'NaN' is not a finite number",
+                        "m.txt:3: parsing measurement: '+Inf' is not a finite number"]
+    assert f.results[0].values == ((1.5e-9, "sec/op"),)
     empty = tmp_path / "empty.txt"
     empty.write_text("PASS\n")
     with pytest.raises(UserError, match="no benchmark results"):

@@ -72,9 +72,9 @@ def _parse_config_line(line: str) -> tuple[str, str] | None:
 
 
 def _parse_float(text: str) -> float:
-    value = float(text)  # accepts 1e3, inf, nan like Go's ParseFloat
-    if math.isnan(value):
-        raise ValueError("NaN measurement")
+    value = float(text)  # accepts 1e3, 1.5E-9 like Go's ParseFloat
+    if not math.isfinite(value):  # NaN / Inf would poison medians and ratios downstream
+        raise ValueError("not a finite measurement")
     return value
 
 
@@ -114,7 +114,7 @@ def parse_bench_text(text: str, path: str = "<input>") -> BenchFile:
                     bad = pairs[i]
                     break
             if bad is not None:
-                out.errors.append(f"{where}: parsing measurement: {bad!r} is not a number")
+                out.errors.append(f"{where}: parsing measurement: {bad!r} is not a finite number")
                 continue
             m = _PROCS_RE.match(name)
             base_name, procs = (m.group(1), int(m.group(2))) if m else (name, None)
