@@ -187,6 +187,8 @@ class OTLPHttpReceiver:
             if not hmac.compare_digest(auth.encode(), f"Bearer {self._token}".encode()):
                 return self._status(401, _UNAUTHENTICATED, "missing or wrong bearer token",
                                     as_json, {"WWW-Authenticate": "Bearer"})
+        if ctype == "application/protobuf":  # what some clients send; same bytes
+            ctype = PROTOBUF
         if ctype not in (PROTOBUF, JSON):
             self._queue.bad_request()
             return self._status(415, _INVALID_ARGUMENT,
