@@ -208,3 +208,10 @@ def test_hodges_lehmann_antisymmetric(x, y):
     if math.isfinite(a.hi) and a.lo > 0:
         assert a.lo * b.hi == pytest.approx(1.0, rel=1e-9)
         assert a.lo <= a.ratio <= a.hi
+
+
+def test_gaps_and_infinities_are_not_samples():
+    row = compare_samples([1.0, math.nan, 2.0, math.inf, 3.0, 2.5], [2.0, 3.0, -math.inf, 4.0],
+                          "p99")
+    assert (row.base.n, row.current.n) == (4, 3)
+    assert math.isfinite(row.change.ratio) and 0 <= row.p <= 1

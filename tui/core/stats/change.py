@@ -46,8 +46,8 @@ def hodges_lehmann(
     """Shift from base to cur with its (1 - alpha) distribution-free interval."""
     b = np.asarray(base, dtype=float)
     c = np.asarray(cur, dtype=float)
-    b = b[~np.isnan(b)]
-    c = c[~np.isnan(c)]
+    b = b[np.isfinite(b)]
+    c = c[np.isfinite(c)]
     if len(b) == 0 or len(c) == 0:
         nan = math.nan
         return Change(nan, nan, nan, nan, nan, nan, False)

@@ -208,8 +208,8 @@ def compare_samples(
     `finalize_table` on all the rows of one table to set BH q-values and final verdicts."""
     b = np.asarray(base, dtype=float)
     c = np.asarray(cur, dtype=float)
-    b = b[~np.isnan(b)]
-    c = c[~np.isnan(c)]
+    b = b[np.isfinite(b)]  # gaps (NaN) and non-measurements (Inf) are not samples
+    c = c[np.isfinite(c)]
     if min_effect is None:
         eff = resolve_min_effect(metric)
     elif isinstance(min_effect, MinEffect):

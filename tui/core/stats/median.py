@@ -90,9 +90,9 @@ def median_of_sorted(xs: np.ndarray) -> float:
 
 
 def summarize(values: list[float] | np.ndarray, confidence: float = 0.95) -> SampleSummary:
-    """Median, its order-statistic interval and n; NaNs (gaps) are dropped first."""
+    """Median, its order-statistic interval and n; NaN (gaps) and Inf are dropped first."""
     xs = np.asarray(values, dtype=float)
-    xs = np.sort(xs[~np.isnan(xs)])
+    xs = np.sort(xs[np.isfinite(xs)])
     n = len(xs)
     if n == 0:
         return SampleSummary(math.nan, -math.inf, math.inf, 0, 0.0)
