@@ -357,6 +357,8 @@ class OTLPSink:
         self.accepted_points += accepted
         self.rejected_points += rejected
         msg = "; ".join(f"{n} data point(s): {why}" for why, n in problems.items())
+        if len(msg) > 1000:  # one line for the exporter's log, not a dump
+            msg = msg[:997] + "..."
         return IngestResult(accepted, rejected, msg)
 
     def _metric(self, route: _Route | None, m: Any) -> tuple[int, int, str]:
