@@ -194,14 +194,17 @@ class Hub:
     def _new_otlp_points(self) -> list[Point]:
         """Points the sink stored since the last look (the store is the sink's only output)."""
         out: list[Point] = []
+        # Only what someone consumes: every signal for `record`, p99 for the spike tracker.
+        signals = SIGNALS if self.emit_points else ("p99",) if self.spikes is not None else ()
         for name, info in self.store.services.items():
             if info.source != "otlp":
                 continue
-            for sig in SIGNALS:
+            for sig in signals:
                 ring = self.store.series(name, sig)
-                if ring is None or not len(ring):
-                    continue
+                last = ring.last() if ring is not None else None
                 seen = self._seen.get((name, sig), -math.inf)
+                if ring is None or last is None or last[0] <= seen:
+                    continue  # O(1) when nothing is new
                 ts, vs, fs = ring.since(seen)
                 for t, v, f in zip(ts.tolist(), vs.tolist(), fs.tolist(), strict=True):
                     if t > seen:
