@@ -388,7 +388,6 @@ def unique_inverse(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return sk[new], inv
 
 
-
 def expand_stacks(
     stack_start: np.ndarray, stack_locs: np.ndarray, loc_line_start: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -466,22 +465,34 @@ def build_tree(p: Profile) -> CallTree:
     parent_bfs: list[np.ndarray] = [np.array([-1], dtype=np.int64)]
     frame_bfs: list[np.ndarray] = [np.array([-1], dtype=np.int64)]
     level_of: list[np.ndarray] = [np.array([0], dtype=np.int64)]
-    cur = np.zeros(s, dtype=np.int64)  # current node of each stack
-    order = np.argsort(-lens, kind="stable")
-    sorted_lens = lens[order]
+    leaf = np.zeros(s, dtype=np.int64)  # leaf node of each stack (root when empty)
+    alive = np.flatnonzero(lens > 0)
+    cur_a = np.zeros(alive.shape[0], dtype=np.int64)
+    len_a = lens[alive]
+    start_a = offs[:-1][alive]
     next_id = 1
     depth_max = int(lens.max()) if s else 0
     for d in range(depth_max):
-        k = int(np.searchsorted(-sorted_lens, -d, side="left"))  # stacks with len > d
-        alive = order[:k]
-        f = paths[offs[alive] + d]
-        key = cur[alive] * nframes + f
-        uniq, inv = unique_inverse(key)
+        if d:
+            m = len_a > d
+            alive, cur_a, len_a, start_a = alive[m], cur_a[m], len_a[m], start_a[m]
+        key = cur_a * nframes + paths[start_a + d]
+        # rows stay grouped by parent from level to level, so the keys arrive nearly sorted
+        # and a stable (run-detecting) sort is much cheaper than a fresh quicksort
+        order = np.argsort(key, kind="stable")
+        alive, len_a, start_a = alive[order], len_a[order], start_a[order]
+        sk = key[order]
+        new = np.empty(sk.shape[0], dtype=bool)
+        new[0] = True
+        np.not_equal(sk[1:], sk[:-1], out=new[1:])
+        uniq = sk[new]
+        cur_a = next_id + np.cumsum(new) - 1
         ids = np.arange(next_id, next_id + uniq.shape[0], dtype=np.int64)
         parent_bfs.append(uniq // nframes)
         frame_bfs.append(uniq % nframes)
         level_of.append(ids)
-        cur[alive] = ids[inv]
+        ending = len_a == d + 1
+        leaf[alive[ending]] = cur_a[ending]
         next_id += uniq.shape[0]
     n = next_id
     parent = np.concatenate(parent_bfs)
@@ -515,8 +526,15 @@ def build_tree(p: Profile) -> CallTree:
     t = p.n_types
     self_values = np.zeros((n, t), dtype=np.int64)
     if p.row_stack.shape[0]:
-        leaf_pre = pos[cur][p.row_stack]
-        np.add.at(self_values, leaf_pre, p.values)
+        leaf_pre = pos[leaf][p.row_stack]
+        if float(np.abs(p.values).sum(dtype=np.float64)) < 2.0**52:
+            # float64 sums are exact below 2**53: bincount is far faster than add.at
+            for j in range(t):
+                self_values[:, j] = np.bincount(
+                    leaf_pre, weights=p.values[:, j], minlength=n
+                ).astype(np.int64)
+        else:
+            np.add.at(self_values, leaf_pre, p.values)
     else:
         leaf_pre = np.zeros(0, dtype=np.int64)
     tree = CallTree(
