@@ -8,6 +8,7 @@ was at T. Space plays/pauses, arrows step, [ ] jump a minute, Home/End scrub to 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import ClassVar
 
 from rich.text import Text
@@ -70,7 +71,10 @@ class ReplayApp(WarroomApp):
     def __init__(self, cfg: Config, recording: Recording, speed: float = 1.0,
                  name: str = "replay"):
         disable_actions(cfg)
-        store = MetricStore(capacity=max(3600, len(recording.events)), max_series=cfg.max_series)
+        per_series = Counter((e.get("service"), e.get("signal")) for e in recording.events
+                             if e["type"] == "point")
+        capacity = max(64, max(per_series.values(), default=0))
+        store = MetricStore(capacity=capacity, max_series=cfg.max_series)
         self.driver = ReplayDriver(recording, store, speed=speed, name=name)
         super().__init__(cfg, store=store, hub=self.driver, clock=self.driver.now,
                          start_sources=True)

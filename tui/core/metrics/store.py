@@ -13,8 +13,19 @@ from tui.core.metrics.ring import Ring
 SIGNALS = ("p50", "p95", "p99", "qps", "error_ratio")
 QUANTILE_SIGNALS = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 
+RETENTION = 6 * 3600.0  # seconds kept per series: the widest dashboard zoom
+
 FLAG_SATURATED = 1  # the quantile landed in the +Inf bucket: value is the highest finite bound
 FLAG_LOW_CONFIDENCE = 2  # too few observations in the window for the quantile to mean much
+
+
+def retention_capacity(refresh: float, span: float = RETENTION) -> int:
+    """Points a series needs to hold `span` seconds at one point per `refresh` seconds.
+
+    Memory is then fixed by configuration: 200 series at 1 s refresh keep 6 h in about
+    100 MB (17 bytes a point), however long warroom runs.
+    """
+    return max(64, int(span / max(refresh, 0.01)) + 1)
 
 
 @dataclass
