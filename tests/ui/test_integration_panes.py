@@ -100,3 +100,42 @@ async def test_flame_keys(tmp_path: Path, fixtures_dir: Path) -> None:
 
         assert isinstance(app.screen, ProfileScreen)
         assert app.screen.profile_path == profiles / "checkout-1.pb.gz"
+
+
+async def test_regression_pane_compares_the_window_with_the_baseline(tmp_path: Path) -> None:
+    import numpy as np
+
+    from tui.config import BaselineConfig
+    from tui.core.baseline import BaselineStore, build_snapshot
+    from tui.ui.widgets.regression_table import RegressionTable
+
+    rng = np.random.default_rng(3)
+    base = {"p99": list(0.05 * np.exp(rng.normal(0, 0.1, 120))),
+            "p50": list(0.015 * np.exp(rng.normal(0, 0.1, 120)))}
+    store_dir = tmp_path / "baselines"
+    BaselineStore(store_dir).save(build_snapshot("checkout", base, step=5.0, version="v1",
+                                                 taken_by="test@host", taken_at=NOW - 86400))
+    cfg = demo_config()
+    cfg.baseline = BaselineConfig(dir=str(store_dir))
+    app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#detail").active = "tab-regression"  # type: ignore[attr-defined]
+        pane = app.screen.query_one(RegressionTable)
+        for _ in range(40):
+            await pilot.pause(0.1)
+            if pane._rows:
+                break
+        from tui.core.stats.compare import VERDICTS
+
+        verdicts = {r.name: r.verdict for r in pane._rows}
+        assert verdicts.keys() >= {"p50", "p99"}
+        assert set(verdicts.values()) <= set(VERDICTS)
+        assert "vs baseline" in str(app.screen.query_one("#regression-title").render())
+        await pilot.press("down")  # payments has no baseline
+        for _ in range(40):
+            await pilot.pause(0.1)
+            if "no baseline" in str(app.screen.query_one("#regression-title").render()):
+                break
+        assert "payments: no baseline yet" in str(
+            app.screen.query_one("#regression-title").render())

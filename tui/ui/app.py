@@ -36,7 +36,8 @@ from tui.ui.widgets.service_table import SIGNALS, WINDOWS, build_rows
 from tui.ui.widgets.status_bar import StatusBar
 
 COALESCE = 0.05  # seconds: Hub updates closer than this become one redraw
-MAX_EVENTS = 500  # spike events kept for the events pane and the sparkline markers
+MAX_EVENTS = 500
+REGRESSION_EVERY = 5.0  # seconds between regression re-checks of the same service  # spike events kept for the events pane and the sparkline markers
 
 
 class WarroomApp(App[int]):
@@ -87,7 +88,8 @@ class WarroomApp(App[int]):
             self.window = min(WINDOWS, key=lambda w: abs(w - float(cfg.window)))
         self.events: deque[dict[str, Any]] = deque(maxlen=MAX_EVENTS)
         self.spike_times: dict[str, deque[float]] = {}
-        self._sustained: list[str] = []  # services gone SUSTAINED since the last notice
+        self._sustained: list[str] = []
+        self._regression_key: tuple[str, float, int] | None = None  # services gone SUSTAINED since the last notice
         self.extra_statuses: list[SourceStatus] = []
         self.redraws = 0
         self._redraw_scheduled = False
@@ -240,15 +242,60 @@ class WarroomApp(App[int]):
         if tab == "tab-service":
             self.dashboard.query_one(ServiceDetail).show(
                 self.store, self.dashboard.table.selected, now, self.window)
+        elif tab == "tab-regression":
+            self._refresh_regression(self.dashboard.table.selected, now)
         elif tab == "tab-alerts":
             pane = self.dashboard.pane("tab-alerts")
             if pane is not None and pane.is_mounted:
                 status = self.alertmanager.status if self.alertmanager is not None else None
                 pane.update(self.alerts, status, now)
 
+    def _refresh_regression(self, service: str | None, now: float) -> None:
+        """Selected service's window vs its baseline, in a thread (statistics and profile
+        parsing take a while); at most every REGRESSION_EVERY seconds per service."""
+        pane = self.dashboard.pane("tab-regression")
+        if pane is None or service is None:
+            return
+        key = (service, self.window, int(now // REGRESSION_EVERY))
+        if key == self._regression_key:
+            return
+        self._regression_key = key
+        cfg, store, window = self.cfg, self.store, self.window
+
+        def work() -> Any:
+            from tui.core.baseline import BaselineStore
+            from tui.core.baseline.check import check_from_store
+
+            baseline = BaselineStore(cfg.baseline.dir).current(service)
+            profile = newest_profile(cfg, service)
+            return check_from_store(store, service, baseline, window, now,
+                                    dict(cfg.baseline.min_effect) or None,
+                                    str(profile) if profile is not None else None,
+                                    spacing=float(cfg.rate_window))
+
+        async def go() -> None:
+            try:
+                result = await asyncio.to_thread(work)
+            except Exception as exc:  # a corrupt baseline or profile must not kill the app
+                pane.set_title(f"{service}: regression check failed: {exc}")
+                return
+            b = result.baseline
+            pane.set_title(f"{service} vs baseline {b.id} ({b.version or 'no version'})"
+                           if b is not None else
+                           f"{service}: no baseline yet (take one with the baseline action)")
+            pane.update_rows(result.table.rows if result.table is not None else [])
+            pane.update_functions(result.functions, result.profile_note)
+
+        self.run_worker(go(), group="regression", exclusive=True, exit_on_error=False)
+
     def _make_extra_panes(self) -> list[tuple[str, str, Any]]:
-        """The other engineers' panes, when installed: events, alerts, action log."""
+        """The other engineers' panes, when installed: regression table, events, alerts,
+        action log."""
         panes: list[tuple[str, str, Any]] = []
+        with contextlib.suppress(ModuleNotFoundError):
+            from tui.ui.widgets.regression_table import RegressionTable
+
+            panes.append(("Regression", "tab-regression", RegressionTable(id="regression")))
         with contextlib.suppress(ModuleNotFoundError):
             from tui.ui.widgets.events_pane import EventsPane
 
