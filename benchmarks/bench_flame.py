@@ -95,7 +95,7 @@ async def _arrival_latency() -> float:
         async with app.run_test(size=(200, 60)) as pilot:
             while scr.loaded is None:
                 await pilot.pause(0.02)
-            while app._watcher is None or app._watcher.status.state != "listening":
+            while scr.watcher is None or scr.watcher.status.state != "listening":
                 await pilot.pause(0.02)
             for i in range(1, RUNS + 1):
                 target = folder / f"svc-cpu-{i:03d}.pb.gz"

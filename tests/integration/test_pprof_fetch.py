@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import http.server
 import shutil
@@ -68,7 +69,8 @@ class _Bad(http.server.BaseHTTPRequestHandler):
         self.send_response(code)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(body)  # the slow answer arrives after the client gave up
 
 
 @pytest.fixture(scope="module")
@@ -174,3 +176,37 @@ async def _sleep(s: float) -> None:
     import asyncio
 
     await asyncio.sleep(s)
+
+
+async def test_capture_key_in_the_profile_screen(prometheus: str, tmp_path: Path,
+                                                 fixtures_dir: Path) -> None:
+    """`c` in the profile screen captures from the service's endpoint; the folder watcher
+    announces the saved CPU profile and the screen (following) draws it."""
+    from tui.ui.screens.profile_viewer import ProfileScreen, ProfileViewerApp
+
+    first = tmp_path / "prom-cpu-0.pb.gz"
+    first.write_bytes((fixtures_dir / "pprof" / "cpu_regexp.pb.gz").read_bytes())
+    ep = ProfileEndpoint(service="prom", url=prometheus, kinds=["profile", "heap"],
+                         seconds=Duration(1))
+    fetcher = PprofFetcher([ep], tmp_path)
+    scr = ProfileScreen(first, service="prom", fetcher=fetcher)
+    app = ProfileViewerApp(scr, theme="bastion")
+    try:
+        async with app.run_test(size=(120, 30)) as pilot:
+            deadline = time.monotonic() + 10
+            while (scr.loaded is None or scr.watcher is None
+                   or scr.watcher.status.state != "listening") and time.monotonic() < deadline:
+                await pilot.pause(0.05)
+            await pilot.press("c")
+            deadline = time.monotonic() + 30
+            while (scr.loaded is None or scr.loaded.path == first) and (
+                    time.monotonic() < deadline):
+                await pilot.pause(0.05)
+            status = str(scr.query_one("#status").render())
+            assert scr.loaded is not None and scr.loaded.path != first, status
+            assert scr.loaded.path.name.startswith("prom-")
+            assert scr.loaded.path.parent == tmp_path
+            saved = sorted(p.name for p in tmp_path.glob("prom-*.pb.gz"))
+            assert any("-cpu-" in n for n in saved[1:]) and any("-heap-" in n for n in saved)
+    finally:
+        await fetcher.stop()

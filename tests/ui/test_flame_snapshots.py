@@ -16,9 +16,9 @@ FIX = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "ppro
 async def _wait_loaded(pilot) -> None:
     scr = pilot.app.profile_screen
     for _ in range(400):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if scr.loaded is not None and not scr.workers:
+        await pilot.pause(0.02)
+        busy = [w for w in scr.workers if w.group == "profile-load" and not w.is_finished]
+        if scr.loaded is not None and not busy:
             break
     await pilot.pause()
 

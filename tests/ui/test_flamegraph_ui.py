@@ -23,12 +23,13 @@ def P(fixtures_dir: Path, name: str) -> Path:
 
 
 async def loaded(pilot, scr: ProfileScreen, timeout: float = 20.0) -> None:
+    """Wait until the screen's load worker is done (the folder watcher runs on)."""
     deadline = time.monotonic() + timeout
     await pilot.pause()
     while time.monotonic() < deadline:
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if not scr.workers and (scr.loaded is not None or scr.load_error):
+        busy = [w for w in scr.workers if w.group == "profile-load" and not w.is_finished]
+        if not busy and (scr.loaded is not None or scr.load_error):
+            await pilot.pause()
             return
         await pilot.pause(0.02)
     raise AssertionError("profile did not load")
@@ -334,3 +335,36 @@ async def test_inlined_frames_marked_and_dashboard_kwargs(fixtures_dir: Path) ->
         assert line.text[a] == "~"  # the inline marker leads the label
         assert segment_styles(g, node)[0].italic
         assert "(inline)" in text(scr, "#details")
+
+
+async def test_screen_follows_new_files_in_its_folder(fixtures_dir: Path, tmp_path: Path) -> None:
+    from tui.core.atomic import write_atomic
+
+    data = P(fixtures_dir, "cpu_regexp.pb.gz").read_bytes()
+    first = tmp_path / "svc-cpu-1.pb.gz"
+    first.write_bytes(data)
+    scr = ProfileScreen(first)
+    async with ProfileViewerApp(scr, theme="bastion").run_test(size=(120, 30)) as pilot:
+        await loaded(pilot, scr)
+        deadline = time.monotonic() + 5
+        while (scr.watcher is None or scr.watcher.status.state != "listening") and (
+                time.monotonic() < deadline):
+            await pilot.pause(0.02)
+        assert scr.service == "svc"
+        write_atomic(tmp_path / "db-cpu-2.pb.gz", data)  # another service: not followed
+        newer = tmp_path / "svc-cpu-3.pb.gz"
+        write_atomic(newer, P(fixtures_dir, "cpu_json_gogc5.pb.gz").read_bytes())
+        deadline = time.monotonic() + 10
+        while (scr.loaded is None or scr.loaded.path != newer) and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert scr.loaded is not None and scr.loaded.path == newer
+        assert "cpu_json" not in text(scr, "#title") and "svc-cpu-3.pb.gz" in text(scr, "#title")
+        assert scr.last_draw_latency is not None and scr.last_draw_latency < 5
+        # a heap profile of the same service (its name does not say so) is not followed
+        write_atomic(tmp_path / "svc-x-4.pb.gz", P(fixtures_dir, "heap_json.pb.gz").read_bytes())
+        deadline = time.monotonic() + 10
+        while "not shown" not in text(scr, "#status") and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert "svc-x-4.pb.gz not shown: another kind of profile (alloc_objects" in text(
+            scr, "#status")
+        assert scr.loaded.path == newer and scr.profile_path == newer

@@ -65,6 +65,17 @@ class Loaded:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+_KIND_RE = re.compile(r"(?:^|[-_.])(cpu|profile|heap|allocs|block|mutex|goroutine)(?=[-_.]|$)")
+
+
+def _kind_word(filename: str) -> str | None:
+    """`cpu`/`heap`/... when the file name says which kind of profile it holds."""
+    m = _KIND_RE.search(filename)
+    if m is None:
+        return None
+    return "cpu" if m.group(1) == "profile" else m.group(1)
+
+
 def _exact(name: str) -> str:
     return "^" + re.escape(name) + "$"
 
@@ -84,6 +95,7 @@ class ProfileScreen(Screen[None]):
         Binding("t", "toggle_table", "table"),
         Binding("tab", "switch_focus", "graph/table", show=False),
         Binding("z", "toggle_follow", "follow"),
+        Binding("c", "capture", "capture", show=False),
         Binding("escape", "back", "back", show=False),
         Binding("q", "close", "close"),
     ]
@@ -119,6 +131,10 @@ class ProfileScreen(Screen[None]):
         follow: bool = True,
         width_mode: str = "current",
         orientation: str = "icicle",
+        watch: bool = True,
+        watch_dir: str | Path | None = None,
+        pattern: str | None = None,
+        fetcher: Any = None,
     ) -> None:
         super().__init__()
         self.profile_path = Path(profile_path)
@@ -140,6 +156,11 @@ class ProfileScreen(Screen[None]):
         self.last_draw_latency: float | None = None
         self.load_error: str | None = None
         self._raw: dict[Path, tuple[tuple[int, float], Profile]] = {}
+        self.watch_folder = watch
+        self.watch_dir = Path(watch_dir).expanduser() if watch_dir is not None else None
+        self.pattern = pattern
+        self.fetcher = fetcher  # a tui.sources.pprof_fetch.PprofFetcher, for `c`
+        self.watcher: Any = None
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -170,21 +191,29 @@ class ProfileScreen(Screen[None]):
         self.graph.focus()
         self._set_title()
         self.reload()
+        if self.watch_folder:
+            self.run_worker(self._watch(), exclusive=True, group="profile-watch")
 
     # -- loading ------------------------------------------------------------------------------
 
-    def reload(self, path: Path | None = None, keep_view: bool = True) -> None:
-        """Load (or re-derive) in a worker; the current graph stays usable meanwhile."""
+    def reload(self, path: Path | None = None, keep_view: bool = True,
+               followed: bool = False) -> None:
+        """Load (or re-derive) in a worker; the current graph stays usable meanwhile.
+
+        `followed`: a newly arrived file; one of another kind (heap while showing CPU) is
+        skipped and the current view kept.
+        """
+        previous = self.profile_path
         if path is not None:
             self.profile_path = path
         bar = self.query_one("#progress", ProgressBar)
         bar.remove_class("hidden")
         bar.update(progress=0)
         self._status(f"loading {self.profile_path.name} ...")
-        self._load(keep_view)
+        self._load(keep_view, previous if followed else None)
 
     @work(thread=True, exclusive=True, group="profile-load")
-    def _load(self, keep_view: bool) -> None:
+    def _load(self, keep_view: bool, previous: Path | None = None) -> None:
         worker = get_current_worker()
         t0 = time.perf_counter()
 
@@ -195,6 +224,12 @@ class ProfileScreen(Screen[None]):
         try:
             stage(0)
             cur_raw = self._read(self.profile_path)
+            shown = self.loaded
+            if previous is not None and shown is not None and (
+                    [n for n, _ in cur_raw.sample_types]
+                    != [n for n, _ in shown.cur.sample_types]):
+                self.app.call_from_thread(self._skip, self.profile_path, previous, cur_raw)
+                return
             base_raw = self._read(self.base_path) if self.base_path is not None else None
             t = cur_raw.sample_index(self.sample_type) if self.sample_type else (
                 cur_raw.default_index)
@@ -251,6 +286,15 @@ class ProfileScreen(Screen[None]):
         """Hand over a profile already decoded (the CLI checks the file before the UI starts)."""
         st = path.stat()
         self._raw[path] = ((st.st_size, st.st_mtime), prof)
+
+    def _skip(self, path: Path, previous: Path, prof: Profile) -> None:
+        """A followed file of another kind: keep the current view, say what was skipped."""
+        if self.profile_path == path:
+            self.profile_path = previous
+        self.arrived_at = None
+        self.query_one("#progress", ProgressBar).add_class("hidden")
+        kinds = ", ".join(n for n, _ in prof.sample_types)
+        self._status(f"new {path.name} not shown: another kind of profile ({kinds})")
 
     def _progress(self, k: int) -> None:
         self.query_one("#progress", ProgressBar).update(progress=k)
@@ -491,6 +535,63 @@ class ProfileScreen(Screen[None]):
 
     # -- live profiles ------------------------------------------------------------------------
 
+    async def _watch(self) -> None:
+        """Watch the profile folder while the screen is up; arrivals go to `offer`.
+
+        The folder is `watch_dir` (the dashboard passes profiles.dir) or the file's own
+        folder; the service comes from the pattern (`{service}-*.pb.gz` by default). A file
+        whose name does not fit the pattern is followed by name: replaced in place.
+        """
+        from tui.sources.pprof_watch import PprofWatcher, ServicePattern
+
+        path = self.profile_path.resolve()
+        folder = self.watch_dir or path.parent
+        pattern = self.pattern or "{service}-*.pb.gz"
+        services = [self.service] if self.service else []
+        ok, service = ServicePattern(pattern, services).match(path.name)
+        if not ok:
+            pattern = path.name
+        elif self.service is None:
+            self.service = service
+
+        def on_profile(arrival: Any) -> None:
+            if arrival.kind != "existing":
+                self.offer(arrival)
+
+        self.watcher = PprofWatcher(folder, on_profile, pattern=pattern, services=services)
+        await self.watcher.start()
+        if self.watcher.status.state == "error":
+            self._status(self.watcher.status.detail, error=True)
+            return
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.watcher.stop()
+
+    def action_capture(self) -> None:
+        """`c`: capture this service's profiles now (profiles.endpoints); the watcher shows them."""
+        if self.fetcher is None or self.service is None:
+            self._status("no profiles.endpoints entry to capture from")
+            return
+        self._status(f"capturing {self.service} ...")
+        self.run_worker(self._capture(), group="profile-capture")
+
+    async def _capture(self) -> None:
+        assert self.fetcher is not None and self.service is not None
+        caps = await self.fetcher.capture_service(self.service)
+        bad = [c.error for c in caps if not c.ok]
+        if bad:
+            self._status("; ".join(str(b) for b in bad), error=True)
+        elif caps:
+            self._status(f"captured {', '.join(c.kind for c in caps)} for {self.service}")
+            cpu = next((c for c in caps if c.kind == "profile"), caps[0])
+            watched = self.watcher is not None and self.watcher.status.state == "listening"
+            if not (watched and cpu.path is not None
+                    and cpu.path.parent.resolve() == self.watcher.directory.resolve()):
+                self.offer(cpu)  # the watcher announces files saved in its own folder
+        else:
+            self._status(f"no profiles.endpoints entry for {self.service}")
+
     def offer(self, arrival: Any) -> None:
         """A new profile arrived (a pprof_watch ProfileArrival or a pprof_fetch Capture).
 
@@ -510,15 +611,18 @@ class ProfileScreen(Screen[None]):
             self._set_title()
             self._status(f"newer profile {Path(path).name}: z to follow")
             return
+        mine, theirs = _kind_word(self.profile_path.name), _kind_word(Path(path).name)
+        if mine and theirs and mine != theirs:
+            return  # a heap capture while showing CPU: the name says it, no need to decode
         self.arrived_at = getattr(arrival, "seen_at", None) or time.monotonic()
-        self.reload(Path(path))
+        self.reload(Path(path), followed=True)
 
 
 # ---- the standalone viewer -------------------------------------------------------------
 
 
 class ProfileViewerApp(App[int]):
-    """`warroom profile FILE`: the profile screen full size, following its folder."""
+    """`warroom profile FILE`: the profile screen full size (it watches its own folder)."""
 
     def __init__(self, screen: ProfileScreen, theme: str = "warroom",
                  watch: bool = True) -> None:
@@ -532,34 +636,10 @@ class ProfileViewerApp(App[int]):
             self.register_theme(t)
         self.theme = theme
         self.profile_screen = screen
-        self.watch_folder = watch
-        self._watcher: Any = None
+        screen.watch_folder = screen.watch_folder and watch
 
     def on_mount(self) -> None:
         self.push_screen(self.profile_screen)
-        if self.watch_folder:
-            self.run_worker(self._watch(), exclusive=True, group="watch")
-
-    async def _watch(self) -> None:
-        from tui.sources.pprof_watch import PprofWatcher, ServicePattern
-
-        scr = self.profile_screen
-        path = scr.profile_path.resolve()
-        ok, service = ServicePattern().match(path.name)
-        pattern = "{service}-*.pb.gz" if ok and service else path.name
-        scr.service = service if ok else None
-        def on_profile(arrival: Any) -> None:
-            if arrival.kind == "existing":
-                return
-            if pattern == path.name or arrival.service == scr.service:
-                scr.offer(arrival)
-
-        self._watcher = PprofWatcher(path.parent, on_profile, pattern=pattern)
-        await self._watcher.start()
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await self._watcher.stop()
 
 
 def screen_from_args(args: argparse.Namespace) -> ProfileScreen:
