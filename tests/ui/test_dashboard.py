@@ -217,3 +217,25 @@ def test_bad_theme_files_name_file_and_key(tmp_path: Path, text: str, message: s
     with pytest.raises(ThemeError, match=message) as info:
         load_theme_file(path)
     assert str(path) in str(info.value)
+
+
+def test_no_color_strips_every_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NO_COLOR: Textual's NoColor filter (terminal default colours, bold/reverse kept), not
+    its grey Monochrome one, which draws the ANSI theme black on black."""
+    from rich.segment import Segment
+    from rich.style import Style
+    from textual.color import Color
+    from textual.filter import Monochrome, NoColor
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    for theme in ("bastion", "warroom"):
+        app = WarroomApp(demo_config(theme), store=MetricStore())
+        assert any(isinstance(f, NoColor) for f in app._filters)
+        assert not any(isinstance(f, Monochrome) for f in app._filters)
+        styled = [Segment("x", Style(color="red", bgcolor="blue", bold=True))]
+        for f in app._filters:
+            styled = f.apply(styled, Color(0, 0, 0))
+        style = styled[0].style
+        assert style is not None and style.bold
+        assert style.color is not None and style.color.is_default
+        assert style.bgcolor is not None and style.bgcolor.is_default

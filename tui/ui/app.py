@@ -81,6 +81,15 @@ class WarroomApp(App[int]):
         for theme in self.themes.values():
             self.register_theme(theme)
         self.theme = cfg.theme
+        if self.no_color:
+            # NO_COLOR means no colour codes at all. Textual picks its Monochrome filter
+            # (grey truecolor) for non-ANSI themes, which would also paint the ANSI theme's
+            # default colours black on black; NoColor leaves the terminal's own colours and
+            # keeps bold/reverse, which is what the SLO and cursor cues also rely on.
+            from textual.filter import Monochrome, NoColor
+
+            self._filters = [NoColor() if isinstance(f, Monochrome) else f
+                             for f in self._filters]
         self.paused = False
         self.signal = "p99"
         self.window = float(cfg.window) if float(cfg.window) in WINDOWS else 900.0
