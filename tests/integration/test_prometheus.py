@@ -362,3 +362,40 @@ def test_answer_parsing() -> None:
                      {"resultType": "matrix"}):
         with pytest.raises((KeyError, TypeError, ValueError)):
             _parse_data(bad_data)
+
+
+BAD_PROMQL = """
+  - name: lat
+    prometheus: {latency_histogram: wr_lat}
+  - name: typo
+    prometheus:
+      latency_histogram: wr_lat
+      error_ratio: sum(rate(wr_errors_total[5s]) / 2
+"""
+
+
+async def test_one_bad_query_does_not_blank_the_others(prometheus: str) -> None:
+    store = MetricStore()
+    src = PrometheusSource(make_config(prometheus, services=BAD_PROMQL), store)
+    try:
+        points = await src.refresh(time.time() - 1.5)
+    finally:
+        await src.aclose()
+    assert {p.service for p in points} == {"lat"}
+    assert store.series("typo", "p99") is None  # all or nothing per service
+    st = src.status
+    assert st.state == "up" and src.failures == 0 and st.stale_since is None
+    assert st.detail.startswith("warning: typo error_ratio: HTTP 400: bad_data: ")
+
+
+def test_snapshot_names_the_bad_query(prometheus: str, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from tui.cli import main
+
+    path = tmp_path / "w.yaml"
+    path.write_text(f'prometheus: {{url: "{prometheus}"}}\notlp: {{http: "", grpc: ""}}\n'
+                    f"services:{BAD_PROMQL}")
+    assert main(["snapshot", "-c", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"warroom: prometheus {prometheus}: HTTP 400: bad_data: ")
+    assert err.rstrip().endswith("(typo error_ratio)") and err.count("\n") == 1

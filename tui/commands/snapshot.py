@@ -88,9 +88,9 @@ async def take_snapshot(cfg: Any, wait: float, now: float | None = None) -> dict
                     await hub.prometheus.discover_services(t)
                 if hub.prometheus.queries:
                     prom = await hub.prometheus.instant(t)
-            except PrometheusError as exc:
+            except PrometheusError:
                 url = cfg.prometheus.url if cfg.prometheus else "?"
-                raise UserError(f"prometheus {url}: {exc.detail}") from None
+                raise UserError(f"prometheus {url}: {hub.prometheus.status.detail}") from None
         if hub.sink is not None and now is None:
             hub.sink.tick(t)
     finally:

@@ -427,25 +427,33 @@ class PrometheusSource:
         ]
         results = await asyncio.gather(*tasks, return_exceptions=True)
         latency = time.monotonic() - t0
-        for (name, sig, _), res in zip(plan, results, strict=True):
-            if isinstance(res, BaseException):
-                if not isinstance(res, PrometheusError):
-                    raise res
-                self._fail(res, name, sig)
-                return []
         by_service: dict[str, dict[str, QueryResult]] = {}
+        errors: dict[str, tuple[str, PrometheusError]] = {}  # service -> first failed query
         for (name, sig, _), res in zip(plan, results, strict=True):
-            assert isinstance(res, QueryResult)
-            by_service.setdefault(name, {})[sig] = res
+            if isinstance(res, PrometheusError):
+                errors.setdefault(name, (sig, res))
+            elif isinstance(res, BaseException):
+                raise res
+            else:
+                by_service.setdefault(name, {})[sig] = res
+        ok = {n: a for n, a in by_service.items() if n not in errors}
+        if errors and (not ok or any(e.state == "down" for _, e in errors.values())):
+            # The server itself is failing (or nothing worked): back off, commit nothing.
+            name, (sig, err) = next(iter(errors.items()))
+            self._fail(err, name, sig)
+            return []
         points: list[Point] = []
         warnings: list[str] = []
-        for name, answers in by_service.items():
+        for name, answers in ok.items():
             series = {sig: _one_series(r, sig, name, warnings) for sig, r in answers.items()}
             for r in answers.values():
                 warnings.extend(w for w in r.warnings if w not in warnings)
             points.extend(self._points(name, series))
-            end = next(rng[1] for n, _, rng in plan if n == name)
-            self._cursor[name] = end
+            self._cursor[name] = next(rng[1] for n, _, rng in plan if n == name)
+        # A service whose own query is refused (bad PromQL, too many samples) stays stale
+        # and is named in the status; the others carry on without backoff.
+        for name, (sig, err) in errors.items():
+            warnings.append(f"{name} {sig.lstrip('_')}: {err.detail}")
         points.sort(key=lambda p: p.t)
         for p in points:
             self.store.add(p.service, p.signal, p.t, p.value, p.flags, source="prometheus")
