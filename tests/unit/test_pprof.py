@@ -409,3 +409,73 @@ def test_tree_arrays_shape() -> None:
     tr = prof.tree
     assert tr.frame.dtype == np.int32 and tr.parent[0] == -1 and tr.frame[0] == -1
     assert tr.self_values.shape == (len(tr), 2)
+
+
+# ---- encodings the fast path must not get wrong --------------------------------------------
+
+
+def _sample_bytes(locs: list[int], vals: list[int], packed: bool, labels: bytes = b"") -> bytes:
+    if packed:
+        body = b"".join(_varint(x) for x in locs)
+        loc_part = b"\x0a" + _varint(len(body)) + body if locs else b""
+    else:
+        loc_part = b"".join(b"\x08" + _varint(x) for x in locs)
+    val_part = b"".join(b"\x10" + _varint(v) for v in vals)
+    return loc_part + val_part + labels
+
+
+def _with_samples(b: PB, samples: list[bytes]) -> bytes:
+    from tui.core.pprof import schema
+
+    msg = schema.Profile.FromString(b.bytes(gz=False))
+    del msg.sample[:]
+    out = msg.SerializeToString()
+    for sb in samples:
+        out += b"\x12" + _varint(len(sb)) + sb
+    return out
+
+
+@pytest.mark.parametrize("mode", ["packed", "unpacked", "mixed", "two-runs"])
+def test_location_encodings_all_decode_alike(mode: str) -> None:
+    b = PB()
+    a, c, d = b.loc("a"), b.loc("c"), b.loc("d")
+    stacks = [[d, c, a], [c, a], [a], [], [d, a]]
+    samples = []
+    for i, st in enumerate(stacks):
+        vals = [1, 10 * (i + 1)]
+        if mode == "packed" or (mode == "mixed" and i % 2 == 0):
+            samples.append(_sample_bytes(st, vals, packed=True))
+        elif mode == "two-runs" and len(st) > 1:
+            first = _sample_bytes(st[:1], [], packed=True)
+            samples.append(first + _sample_bytes(st[1:], vals, packed=True))
+        elif mode == "mixed" and len(st) > 1:
+            # one sample holding both a packed run and unpacked ids
+            samples.append(
+                _sample_bytes(st[:1], [], packed=True) + _sample_bytes(st[1:], vals, packed=False)
+            )
+        else:
+            samples.append(_sample_bytes(st, vals, packed=False))
+    prof = load_profile(_with_samples(b, samples))
+    assert table(prof) == {"d": (60, 60, ""), "c": (20, 30, ""), "a": (30, 110, "")}
+    assert prof.total(1) == 150
+
+
+def test_many_labels_and_label_order() -> None:
+    b = PB(types=(("alloc_space", "bytes"),))
+    m = b.loc("m")
+    for i in range(50):
+        b.sample(
+            [b.loc(f"f{i % 7}"), m],
+            [i + 1],
+            labels={"k": f"v{i % 3}", "z": "same"},
+            nums={"bytes": (1 << (i % 5), "bytes")},
+        )
+    prof = load_profile(b.bytes())
+    assert len(prof.labelsets) == 1 + len({(i % 3, i % 5) for i in range(50)})
+    seen = {
+        (dict(ls.str_labels)["k"][0], ls.num_labels[0][1][0][0]) for ls in list(prof.labelsets)[1:]
+    }
+    assert seen == {(f"v{i % 3}", 1 << (i % 5)) for i in range(50)}
+    assert table(apply_filters(prof, tagfocus="k=v1"), 0)["m"][1] == sum(
+        i + 1 for i in range(50) if i % 3 == 1
+    )

@@ -330,13 +330,11 @@ _SENT_VARINT = b"\xff" * 9 + b"\x01"
 def _interner() -> defaultdict[bytes, int]:
     """A dict that numbers new keys 0, 1, 2... in C: d[key] is the key's id."""
     d: defaultdict[bytes, int] = defaultdict()
-    d.default_factory = d.__len__  # type: ignore[assignment]
+    d.default_factory = d.__len__
     return d
 
 
-def _decode_samples_packed(  # type: ignore[no-untyped-def]
-    fp: object, ntypes: int, st: list[str], label: str
-):
+def _decode_samples_packed(fp: object, ntypes: int, st: list[str], label: str):
     """Samples whose location ids are packed (as Go writes them), grouped by stack bytes.
 
     Returns (stack id per sample, location ids of the distinct stacks (flat), their offsets,
@@ -447,7 +445,7 @@ def _label_sequences(lids: np.ndarray, lmarks: np.ndarray, n: int) -> np.ndarray
     return ids.astype(np.int64)
 
 
-def _labelsets_from_records(  # type: ignore[no-untyped-def]
+def _labelsets_from_records(
     records: list[bytes],
     seq: np.ndarray,
     lids: np.ndarray,
@@ -719,9 +717,14 @@ def _flat_functions(blobs: list[bytes]) -> tuple[np.ndarray, ...] | None:
         _last_before(np.array(c, dtype=np.int64), _I_MIN, n)
         for c in (ff.name, ff.system_name, ff.filename, ff.start_line)
     ]
-    if fid is None or any(c is None for c in cols):
+    if fid is None:
         return None
-    return (fid, *cols)  # type: ignore[return-value]
+    out = [fid]
+    for c in cols:
+        if c is None:
+            return None
+        out.append(c)
+    return tuple(out)
 
 
 def _slow_functions(blobs: list[bytes], label: str) -> tuple[np.ndarray, ...]:
@@ -739,7 +742,9 @@ def _slow_functions(blobs: list[bytes], label: str) -> tuple[np.ndarray, ...]:
     )
 
 
-def _loc_lines(nloc: int, counts: np.ndarray, fid: np.ndarray, lno: np.ndarray):  # type: ignore[no-untyped-def]
+def _loc_lines(
+    nloc: int, counts: np.ndarray, fid: np.ndarray, lno: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CSR of line entries; a location without lines gets one (function -1) entry."""
     slots = np.maximum(counts, 1)
     start = np.zeros(nloc + 1, dtype=np.int64)
