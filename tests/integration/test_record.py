@@ -53,7 +53,7 @@ def test_record_writes_points_for_the_duration(
     elapsed = time.time() - start
     _, err = capsys.readouterr()
     assert code == 0, err
-    assert 2.9 <= elapsed < 6
+    assert 2.9 <= elapsed < 10  # roomy: the machine is shared
     lines = read_lines(out)
     check_points(lines, start)
     assert err == f"warroom: recorded {len(lines)} lines in 3s to {out}\n"
