@@ -21,6 +21,11 @@ CASES = [
     ("cpu_regexp.pb.gz", "ns", ["--show-from", "Backtrack"]),
     ("cpu_regexp.pb.gz", "ns", ["--prune-from", "machine"]),
     ("heap_json.pb.gz", "B", ["--tagfocus", "64kb:1mb"]),
+    (
+        "cpu_json_gogc5.pb.gz",
+        "ns",
+        ["--base", str(FIX / "cpu_json_gogc100.pb.gz"), "--normalize", "--focus", "json"],
+    ),
     ("heap_json.pb.gz", "B", ["--tagignore", "bytes=:2kb", "--sample-type", "alloc_objects"]),
 ]
 
@@ -30,12 +35,14 @@ def _go_args(args: list[str]) -> list[str]:
     for a in args:
         if a.startswith("--"):
             a = "-" + a[2:].replace("-", "_")
-            a = a.replace("sample_type", "sample_index")
+            a = a.replace("sample_type", "sample_index").replace("-base", "-diff_base")
         out.append(a)
     return out
 
 
-@pytest.mark.parametrize(("file", "unit", "args"), CASES, ids=[" ".join(c[2]) for c in CASES])
+@pytest.mark.parametrize(
+    ("file", "unit", "args"), CASES, ids=[" ".join(Path(a).name for a in c[2]) for c in CASES]
+)
 def test_filtered_top_equals_go_tool_pprof(
     file: str, unit: str, args: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -97,8 +97,15 @@ def run(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 0:
         raise UserError("--limit: must be >= 0")
     if not (args.top or args.regressions or args.folded):
-        from tui.ui.screens.profile_viewer import run_profile_viewer
-
+        try:
+            from tui.ui.screens.profile_viewer import run_profile_viewer
+        except ModuleNotFoundError as exc:
+            if exc.name not in ("tui.ui.screens.profile_viewer", "textual"):
+                raise
+            raise UserError(
+                "the interactive profile viewer is not available in this build; "
+                "use --top, --regressions or --folded"
+            ) from None
         return int(run_profile_viewer(args) or 0)
 
     from tui.core.pprof import (
