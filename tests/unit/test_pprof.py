@@ -479,3 +479,16 @@ def test_many_labels_and_label_order() -> None:
     assert table(apply_filters(prof, tagfocus="k=v1"), 0)["m"][1] == sum(
         i + 1 for i in range(50) if i % 3 == 1
     )
+
+
+def test_filtered_diff_keeps_base_unfiltered_total() -> None:
+    base = load_profile(FIX / "cpu_json_gogc100.pb.gz")
+    cur = load_profile(FIX / "cpu_json_gogc5.pb.gz")
+    merged_then_filtered = apply_filters(diff_profiles(base, cur), focus="json")
+    filtered_then_merged = diff_profiles(
+        apply_filters(base, focus="json"), apply_filters(cur, focus="json")
+    )
+    assert merged_then_filtered.total(1) == filtered_then_merged.total(1) == 15970000000
+    a = [(r.name, r.flat, r.cum) for r in function_table(merged_then_filtered, 1)]
+    b = [(r.name, r.flat, r.cum) for r in function_table(filtered_then_merged, 1)]
+    assert a == b

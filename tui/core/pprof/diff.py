@@ -98,6 +98,8 @@ def diff_profiles(base: Profile, cur: Profile, normalize: bool = False) -> Profi
         row_base=np.concatenate(
             [np.zeros(cur.values.shape[0], bool), np.ones(base.values.shape[0], bool)]
         ),
+        # percentages are relative to the base total (its unfiltered total when filtered)
+        fixed_totals=list(base.fixed_totals) if base.fixed_totals is not None else None,
         duration_nanos=cur.duration_nanos + base.duration_nanos,
         raw_sample_count=cur.raw_sample_count + base.raw_sample_count,
     )
