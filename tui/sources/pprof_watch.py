@@ -285,10 +285,13 @@ class PprofWatcher:
             stable_since = time.monotonic()
             while True:
                 try:
-                    st = path.stat()
                     data = await asyncio.to_thread(path.read_bytes)
+                    st = path.stat()
                 except FileNotFoundError:
                     return  # replaced or removed while we looked: a later event covers it
+                if st.st_size != len(data):  # grew between the read and the stat: look again
+                    await asyncio.sleep(self.retry)
+                    continue
                 sig = (st.st_size, st.st_mtime)
                 if sig != last_sig:
                     last_sig, stable_since = sig, time.monotonic()
