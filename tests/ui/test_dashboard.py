@@ -124,6 +124,16 @@ async def test_theme_cycle_and_row_height() -> None:
         assert app.screen.query_one(ServiceTable).row_height == 1
 
 
+async def test_wall_theme_from_the_start_draws_two_line_rows() -> None:
+    app = make_app("wall")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        assert app.screen.query_one(ServiceTable).row_height == 2
+        # the name sits on the second line of its row; the first holds the sparkline's top
+        assert lines[2].startswith("›checkout") and lines[4].startswith(" payments")
+
+
 async def test_help_lists_every_binding() -> None:
     app = make_app()
     async with app.run_test(size=(120, 48)) as pilot:

@@ -236,6 +236,10 @@ class WarroomApp(App[int]):
         now = self.clock()
         table = self.dashboard.table
         table.signal, table.window = self.signal, self.window
+        height = spark_height(self.current_theme)
+        if table.row_height != height:  # the wall theme draws two-line sparklines
+            table.row_height = height
+            table.reset()
         rows = build_rows(
             self.store, self.service_list(), self.signal, self.window, now,
             stale_after=max(3 * float(self.cfg.refresh), 10.0), states=self._spike_states(),
@@ -424,13 +428,6 @@ class WarroomApp(App[int]):
             self._refresh_detail(self.clock())
 
     def _apply_theme(self) -> None:
-        if not self.dashboard.is_mounted:
-            return
-        table = self.dashboard.table
-        height = spark_height(self.current_theme)
-        if table.row_height != height:
-            table.row_height = height
-            table.reset()
         self.redraw_now()
 
     # --- actions -------------------------------------------------------------------------
