@@ -426,6 +426,15 @@ def _label_sequences(lids: np.ndarray, lmarks: np.ndarray, n: int) -> np.ndarray
         return np.zeros(n, dtype=np.int64)
     nrec = int(lids.max())
     bits = max(1, nrec.bit_length())
+    c = int(lens[0])
+    if c * bits <= 63 and lids.shape[0] == n * (c + 1) and bool((lens == c).all()):
+        # the common case: every sample has the same number of labels -> a 2-D view
+        mat = lids.reshape(n, c + 1)[:, :c]
+        key = np.zeros(n, dtype=np.int64)
+        for j in range(c):
+            key |= mat[:, j] << (j * bits)
+        _, inv = unique_inverse(key)
+        return inv
     if int(lens.max()) * bits <= 63:
         # pack each sample's record ids into one int64
         owner = np.repeat(np.arange(n, dtype=np.int64), lens + 1)
@@ -942,7 +951,12 @@ def aggregate_rows(
     ukey, inv = unique_inverse(key)
     inv = inv.reshape(-1)
     out = np.zeros((ukey.shape[0], t), dtype=np.int64)
-    np.add.at(out, inv, values)
+    if float(np.abs(values).sum(dtype=np.float64)) < 2.0**52:
+        # float64 sums are exact below 2**53: bincount is far faster than add.at
+        for j in range(t):
+            out[:, j] = np.bincount(inv, weights=values[:, j], minlength=ukey.shape[0])
+    else:
+        np.add.at(out, inv, values)
     row_abs = None
     if bool((values < 0).any()):
         row_abs = np.zeros((ukey.shape[0], t), dtype=np.int64)
