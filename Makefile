@@ -19,6 +19,7 @@ system-deps:
 	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
 	command -v tmux >/dev/null || missing="$$missing tmux"; \
 	command -v go >/dev/null || missing="$$missing golang-go"; \
+	test -x /usr/sbin/sshd && command -v ssh >/dev/null || missing="$$missing openssh-server openssh-client"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
