@@ -144,3 +144,30 @@ def test_truncated_gzip_exit_2(tmp_path: Path) -> None:
         r.returncode == 2
         and r.stderr.strip() == f"warroom: {f}: truncated gzip stream (file ends mid-stream)"
     )
+
+
+def test_folded_file_in_and_diff_folded_out(tmp_path: Path) -> None:
+    base = tmp_path / "base.folded"
+    cur = tmp_path / "cur.folded"
+    base.write_text("main;a;b 10\nmain;c 5\n")
+    cur.write_text("main;a;b 4\nmain;c 5\nmain;d 7\n")
+    r = run_cli(str(cur), "--top", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert (doc["sample_type"], doc["total"]) == ("samples", 16)
+    r = run_cli(str(cur), "--base", str(base), "--folded")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "main;a;b -6\nmain;d 7\n"
+    r = run_cli(str(cur), "--base", str(base), "--top", "--format", "json")
+    fn = {f["name"]: (f["flat"], f["cum"]) for f in json.loads(r.stdout)["functions"]}
+    assert fn == {"d": (7, 7), "b": (-6, -6), "a": (0, -6), "main": (0, 1)}
+    assert json.loads(r.stdout)["total"] == 15
+
+
+def test_folded_bad_line_is_located(tmp_path: Path) -> None:
+    f = tmp_path / "bad.folded"
+    f.write_text("a;b 3\nc;d 4\n")
+    assert run_cli(str(f), "--top").returncode == 0
+    f.write_text("a;b 3\nc;d 4\n\x00\x01garbage\n")
+    r = run_cli(str(f), "--top")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1

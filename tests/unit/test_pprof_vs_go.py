@@ -20,6 +20,8 @@ CASES = [
     ("cpu_regexp.pb.gz", "ns", ["--show", r"regexp\."]),
     ("cpu_regexp.pb.gz", "ns", ["--show-from", "Backtrack"]),
     ("cpu_regexp.pb.gz", "ns", ["--prune-from", "machine"]),
+    ("cpu_regexp.pb.gz", "ns", ["--granularity", "file"]),
+    ("cpu_json_gogc5.pb.gz", "ns", ["--granularity", "line", "--hide", "runtime"]),
     ("heap_json.pb.gz", "B", ["--tagfocus", "64kb:1mb"]),
     (
         "cpu_json_gogc5.pb.gz",
@@ -31,7 +33,11 @@ CASES = [
 
 
 def _go_args(args: list[str]) -> list[str]:
-    out = []
+    out: list[str] = []
+    if "--granularity" in args:
+        i = args.index("--granularity")
+        out.append({"file": "-files", "line": "-lines", "function": "-functions"}[args[i + 1]])
+        args = args[:i] + args[i + 2 :]
     for a in args:
         if a.startswith("--"):
             a = "-" + a[2:].replace("-", "_")

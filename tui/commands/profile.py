@@ -32,6 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tagfocus", metavar="FILTER", help="keep samples whose labels match")
     p.add_argument("--tagignore", metavar="FILTER", help="drop samples whose labels match")
     p.add_argument("--normalize", action="store_true", help="scale current to the base total")
+    p.add_argument(
+        "--granularity",
+        choices=("function", "file", "line"),
+        default="function",
+        help="--top rows per function (default), per file, or per source line",
+    )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--top", action="store_true", help="print the function table")
     mode.add_argument("--regressions", action="store_true", help="rank function regressions")
@@ -139,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(to_folded(prof, t))
         return 0
 
-    rows = function_table(prof, t)
+    rows = function_table(prof, t, getattr(args, "granularity", "function"))
     total = prof.total(t)
     if args.limit is not None:
         rows = rows[: args.limit]
