@@ -169,22 +169,39 @@ async def test_sample_type_switch(fixtures_dir: Path) -> None:
         assert rows(g, 6) != before
 
 
-async def test_invert_shows_callers(fixtures_dir: Path) -> None:
+async def test_invert_shows_callers_and_callees(fixtures_dir: Path) -> None:
     scr = ProfileScreen(P(fixtures_dir, "cpu_regexp.pb.gz"))
-    async with app_for(scr).run_test(size=(120, 30)) as pilot:
+    async with app_for(scr).run_test(size=(120, 40)) as pilot:
         await loaded(pilot, scr)
         g = scr.graph
         await pilot.press("slash", *r"\(\*Regexp\)\.backtrack$", "enter", "i")
+        low = scr.query_one("#callees", FlameGraph)
+        deadline = time.monotonic() + 10
+        while scr.inverted_from is None and time.monotonic() < deadline:
+            await pilot.pause(0.02)
         await pilot.pause()
-        assert g.flame is not None
-        assert g.flame.name(0) == "regexp.(*Regexp).backtrack"
-        assert int(g.flame.total[0]) == 9_250_000_000  # pprof cum of backtrack
-        assert "callers of regexp.(*Regexp).backtrack" in text(scr, "#title")
-        top = rows(g, 2)
-        assert top[0].startswith("regexp.(*Regexp).backtrack")
-        assert "doExecute" in top[1]
+        assert g.flame is not None and low.flame is not None
+        assert g.flame.name(0) == low.flame.name(0) == "regexp.(*Regexp).backtrack"
+        assert int(g.flame.total[0]) == int(low.flame.total[0]) == 9_250_000_000  # pprof cum
+        assert "sandwich of regexp.(*Regexp).backtrack" in text(scr, "#title")
+        # callers are drawn flame-style: the function on the bottom line, its caller above
+        h = g.scrollable_content_region.height
+        bottom = [line for line in rows(g, h) if line.strip()]
+        assert bottom[-1].startswith("regexp.(*Regexp).backtrack")
+        assert "doExecute" in bottom[-2]
+        # callees icicle-style below: the function on top, what it calls underneath
+        assert not low.has_class("hidden")
+        below = rows(low, 3)
+        assert below[0].startswith("regexp.(*Regexp).backtrack")
+        assert "tryBacktrack" in below[1]
+        await pilot.press("tab")
+        assert low.has_focus
+        await pilot.press("down")
+        assert low.selected is not None and "callees" not in text(scr, "#details")
+        assert text(scr, "#details").startswith(low.flame.name(low.selected))
         await pilot.press("i")
-        assert g.flame.name(0) == "root"
+        assert g.flame.name(0) == "root" and low.has_class("hidden")
+        assert g.orientation == "icicle"
 
 
 async def test_focus_ignore_from_selected_frame(fixtures_dir: Path) -> None:

@@ -15,6 +15,7 @@ from tui.core.pprof.flamegraph import (
     DIFF_VANISHED,
     FlameTree,
     absolute_offsets,
+    callees_tree,
     callers_tree,
     color_class,
     diff_classes,
@@ -279,3 +280,25 @@ def test_diff_tree_width_modes_and_vanished(fixtures_dir: Path) -> None:
         assert int(now.extra["cur"][int(now.parent[n])]) > 0
     with pytest.raises(ValueError, match="width mode"):
         diff_flame_tree(d, "sideways")
+
+
+def test_callees_tree_merges_call_sites(regexp_tree: FlameTree) -> None:
+    f = list(regexp_tree.names).index("regexp.(*Regexp).backtrack")
+    c = callees_tree(regexp_tree, f)
+    assert c.name(0) == "regexp.(*Regexp).backtrack"
+    assert int(c.total[0]) == 9_250_000_000  # the same total as its callers view
+    check_nesting(c, layout(c, 0, 120))
+    # children totals never exceed the parent's; the function's self is what is left
+    kids = [i for i in range(len(c)) if c.parent[i] == 0]
+    assert int(c.total[kids].sum()) <= int(c.total[0])
+    assert "regexp.(*Regexp).tryBacktrack" in {c.name(k) for k in kids}
+    # merging by path: each child frame appears once under the root
+    assert len({int(c.frame[k]) for k in kids}) == len(kids)
+
+
+def test_callees_single_site_is_the_subtree() -> None:
+    t = make_tree([-1, 0, 1, 2, 1], [0, 1, 2, 3, 4], frames=[-1, 0, 1, 2, 3])
+    c = callees_tree(t, 0)
+    assert c.total.tolist() == t.total[1:].tolist()
+    assert c.parent.tolist() == [-1, 0, 1, 0] and c.depth.tolist() == [0, 1, 2, 1]
+    assert c.end.tolist() == [4, 3, 3, 4]

@@ -36,6 +36,7 @@ from tui.core.pprof import (
 from tui.core.pprof.flamegraph import (
     WIDTH_MODES,
     FlameTree,
+    callees_tree,
     callers_tree,
     diff_flame_tree,
     format_value,
@@ -103,6 +104,8 @@ class ProfileScreen(Screen[None]):
     ProfileScreen { layout: vertical; }
     ProfileScreen #title { height: 1; background: $panel; color: $foreground; }
     ProfileScreen #main { height: 1fr; }
+    ProfileScreen #callees { border-top: solid $primary; }
+    ProfileScreen #callees.hidden { display: none; }
     ProfileScreen #side { width: 42%; max-width: 80; border-left: solid $primary; }
     ProfileScreen #side.hidden { display: none; }
     ProfileScreen #vanished { height: auto; max-height: 8; color: $text-muted; }
@@ -167,8 +170,10 @@ class ProfileScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="title")
         with Horizontal(id="main"):
-            yield FlameGraph(id="graph", orientation="flame" if self.orientation == "flame"
-                             else "icicle")
+            with Vertical(id="graphs"):
+                yield FlameGraph(id="graph", orientation="flame" if self.orientation == "flame"
+                                 else "icicle")
+                yield FlameGraph(id="callees", classes="hidden")
             with Vertical(id="side"):
                 if self.base_path is not None:
                     yield RegressionRanking(id="ranking")
@@ -366,16 +371,16 @@ class ProfileScreen(Screen[None]):
         for k, vs in self.filters.items():
             if vs:
                 parts.append(f"{k}={'|'.join(vs)}")
-        if self.inverted_from is not None:
-            parts.append("callers of " + self.graph.flame.name(0) if self.graph.flame else "")
+        if self.inverted_from is not None and self.graph.flame is not None:
+            parts.append("sandwich of " + self.graph.flame.name(0))
         parts.append("following" if self.follow else "frozen")
         if self.pending is not None:
             parts.append(f"newer: {Path(self.pending.path).name} (z)")
         self.query_one("#title", Static).update("  ·  ".join(parts))
 
     def on_flame_graph_selected(self, event: FlameGraph.Selected) -> None:
-        self.query_one("#details", Static).update(self.graph.details())
-        tree = self.graph.flame
+        self.query_one("#details", Static).update(event.graph.details())
+        tree = event.graph.flame
         if tree is None or event.node is None:
             return
         name = tree.name(event.node)
@@ -450,22 +455,47 @@ class ProfileScreen(Screen[None]):
         self.reload()
 
     def action_invert(self) -> None:
+        """`i`: sandwich of the selected function: callers above it, callees below it."""
         graph = self.graph
         if self.inverted_from is not None:
             back, self.inverted_from = self.inverted_from, None
+            self.query_one("#callees", FlameGraph).add_class("hidden")
+            graph.orientation = "flame" if self.orientation == "flame" else "icicle"
             graph.set_tree(back, graph.unit, keep_view=False,
                            diff_class=back.extra.get("class"))
+            graph.focus()
             self._set_title()
             return
         tree = graph.flame
         if tree is None or graph.selected is None or int(tree.frame[graph.selected]) < 0:
             self._status("select a function first (the root has no callers)")
             return
-        callers = callers_tree(tree, int(tree.frame[graph.selected]))
+        self._status(f"finding callers and callees of {tree.name(graph.selected)} ...")
+        self._sandwich(tree, int(tree.frame[graph.selected]))
+
+    @work(thread=True, exclusive=True, group="profile-sandwich")
+    def _sandwich(self, tree: FlameTree, frame_id: int) -> None:
+        callers = callers_tree(tree, frame_id)
+        callees = callees_tree(tree, frame_id)
+        callers.warm()
+        callees.warm()
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_sandwich, tree, callers, callees)
+
+    def _show_sandwich(self, tree: FlameTree, callers: FlameTree, callees: FlameTree) -> None:
+        graph = self.graph
+        if graph.flame is not tree:
+            return  # the view changed meanwhile
         self.inverted_from = tree
+        graph.orientation = "flame"  # callers stacked above the function
         graph.set_tree(callers, graph.unit, keep_view=False)
+        low = self.query_one("#callees", FlameGraph)
+        low.remove_class("hidden")
+        low.set_tree(callees, graph.unit, keep_view=False)
+        graph.focus()
         self._set_title()
-        self._status(f"callers of {callers.name(0)}: i to go back")
+        self._status(f"callers (above) and callees (below) of {callers.name(0)}: "
+                     "tab to switch, i to go back")
 
     def action_filter(self, kind: str) -> None:
         graph = self.graph
@@ -498,8 +528,13 @@ class ProfileScreen(Screen[None]):
         self.call_after_refresh(self.graph._relayout)
 
     def action_switch_focus(self) -> None:
+        """Tab: graph -> callees (in a sandwich) -> side table -> graph."""
         side = self.query_one("#side")
-        if self.graph.has_focus and not side.has_class("hidden"):
+        low = self.query_one("#callees", FlameGraph)
+        if self.graph.has_focus and not low.has_class("hidden"):
+            low.focus()
+            return
+        if (self.graph.has_focus or low.has_focus) and not side.has_class("hidden"):
             for t in self.query("#functions, #ranking"):
                 t.focus()
                 return
