@@ -76,9 +76,20 @@ def _child_run(path: Path) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _wall(cmd: list[str]) -> float:
+def _wall(cmd: list[str], timeout: float = 900.0) -> float:
+    """Wall time of a command; +inf when it runs past `timeout` seconds."""
     t = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, cwd=ROOT)
+    try:
+        subprocess.run(
+            cmd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=True,
+            cwd=ROOT,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return float("inf")
     return time.perf_counter() - t
 
 
