@@ -390,9 +390,11 @@ class PrometheusSource:
             return None
         return start, end
 
-    async def _run(self, coro: Any) -> QueryResult:
+    async def _run(self, fn: Any, *args: Any) -> QueryResult:
+        """Call `fn(*args)` under the concurrency limit (created inside, so a cancelled wait
+        leaves no coroutine un-awaited)."""
         async with self._sem:
-            result: QueryResult = await coro
+            result: QueryResult = await fn(*args)
             return result
 
     async def refresh(self, now: float | None = None) -> list[Point]:
@@ -422,7 +424,7 @@ class PrometheusSource:
             return []
         t0 = time.monotonic()
         tasks = [
-            self._run(self.client.query_range(self.queries[n].all()[sig], a, b, self.step))
+            self._run(self.client.query_range, self.queries[n].all()[sig], a, b, self.step)
             for n, sig, (a, b) in plan
         ]
         results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -495,8 +497,8 @@ class PrometheusSource:
     async def discover_services(self, now: float) -> None:
         """Add a service per job exposing a standard HTTP latency histogram (no config)."""
         names = "|".join(f"{m}_bucket" for m in DISCOVER_METRICS)
-        res = await self._run(self.client.query(
-            f'count by (job, __name__) ({{__name__=~"{names}"}})', now))
+        res = await self._run(
+            self.client.query, f'count by (job, __name__) ({{__name__=~"{names}"}})', now)
         found: dict[str, str] = {}
         for labels, _ in res.series:
             job, metric = labels.get("job"), labels.get("__name__", "")
@@ -523,7 +525,7 @@ class PrometheusSource:
         plan = [(n, sig, expr) for n, sq in self.queries.items() for sig, expr in sq.all().items()]
         t0 = time.monotonic()
         results = await asyncio.gather(
-            *(self._run(self.client.query(expr, t)) for _, _, expr in plan),
+            *(self._run(self.client.query, expr, t) for _, _, expr in plan),
             return_exceptions=True,
         )
         for (name, sig, _), res in zip(plan, results, strict=True):
