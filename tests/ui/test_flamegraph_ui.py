@@ -385,3 +385,28 @@ async def test_screen_follows_new_files_in_its_folder(fixtures_dir: Path, tmp_pa
         assert "svc-x-4.pb.gz not shown: another kind of profile (alloc_objects" in text(
             scr, "#status")
         assert scr.loaded.path == newer and scr.profile_path == newer
+
+
+async def test_theme_switch_recolours_and_memory_stays_bounded(fixtures_dir: Path,
+                                                               tmp_path: Path) -> None:
+    scr = ProfileScreen(P(fixtures_dir, "cpu_regexp.pb.gz"))
+    app = app_for(scr, theme="bastion")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await loaded(pilot, scr)
+        g = scr.graph
+        ansi = segment_styles(g, 0)[0].bgcolor
+        assert ansi is not None and ansi.type == ColorType.STANDARD
+        app.theme = "warroom"
+        await pilot.pause()
+        true = segment_styles(g, 0)[0].bgcolor
+        assert true is not None and true.type == ColorType.TRUECOLOR
+        # following five new files keeps one decoded profile, not six
+        data = P(fixtures_dir, "cpu_regexp.pb.gz").read_bytes()
+        for i in range(5):
+            f = tmp_path / f"svc-cpu-{i}.pb.gz"
+            f.write_bytes(data)
+            scr.offer(ProfileArrival(f, None, "new", True, None, len(data), 0.0,
+                                     time.monotonic()))
+            await loaded(pilot, scr)
+        assert scr.loaded is not None and scr.loaded.path == tmp_path / "svc-cpu-4.pb.gz"
+        assert len(scr._raw) == 1

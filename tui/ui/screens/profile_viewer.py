@@ -285,6 +285,10 @@ class ProfileScreen(Screen[None]):
             return got[1]
         prof = load_profile(path)
         self._raw[path] = (sig, prof)
+        # Following a folder for days must not pile up decoded profiles: keep what is shown.
+        for old in list(self._raw):
+            if old not in (path, self.profile_path, self.base_path):
+                self._raw.pop(old, None)
         return prof
 
     def preload(self, path: Path, prof: Profile) -> None:
