@@ -79,7 +79,8 @@ async def take_snapshot(cfg: Any, wait: float, now: float | None = None) -> dict
             await hub.start(loops=False)
             for problem in hub.receiver_errors():
                 raise UserError(problem)
-            await asyncio.sleep(wait)
+            if hub.receivers:  # nothing can arrive with both receivers disabled
+                await asyncio.sleep(wait)
         t = round(time.time() if now is None else now, 3)
         prom: dict[str, dict[str, tuple[float | None, int]]] = {}
         if hub.prometheus is not None:
