@@ -216,6 +216,15 @@ def test_zero_samples_create_no_nodes_and_negative_values_use_abs_total() -> Non
     prof = load_profile(b.bytes())
     assert table(prof) == {"y": (-4, -4, ""), "z": (6, 2, "")}
     assert prof.total(1) == 10
+    # pprof merges samples of one stack before summing |v|: +5 and -3 count 2
+    b2 = PB()
+    x2, z2 = b2.loc("x"), b2.loc("z")
+    b2.sample([x2, z2], [1, 5])
+    b2.sample([x2, z2], [1, -3])
+    b2.sample([z2], [1, 4])
+    merged = load_profile(b2.bytes())
+    assert merged.total(1) == 6  # go tool pprof -top: "100% of 6ns total"
+    assert table(merged) == {"z": (4, 6, ""), "x": (2, 2, "")}
 
 
 def test_huge_ids_non_dense_mapping_zero_and_address_only() -> None:

@@ -943,7 +943,7 @@ def _intern_sequences_exact(
 def aggregate_rows(
     stack_of: np.ndarray, labels_of: np.ndarray, nlabelsets: int, values: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """Sum samples with the same (stack, labelset); keep sum |v| when values go negative."""
+    """Sum samples with the same (stack, labelset), as pprof's profile merge does."""
     n, t = values.shape
     if n == 0:
         return np.zeros(0, np.int32), np.zeros(0, np.int32), values, None
@@ -957,9 +957,6 @@ def aggregate_rows(
             out[:, j] = np.bincount(inv, weights=values[:, j], minlength=ukey.shape[0])
     else:
         np.add.at(out, inv, values)
-    row_abs = None
-    if bool((values < 0).any()):
-        row_abs = np.zeros((ukey.shape[0], t), dtype=np.int64)
-        np.add.at(row_abs, inv, np.abs(values))
+    row_abs = None  # pprof's total is sum |v| over merged samples: nothing to keep
     nl = max(nlabelsets, 1)
     return (ukey // nl).astype(np.int32), (ukey % nl).astype(np.int32), out, row_abs

@@ -8,9 +8,8 @@ Layout (all numpy, built once per profile, never per frame drawn):
   location has at least one "line entry" and the same gather code serves both cases.
 - stacks: unique location sequences as CSR (`stack_start`, `stack_locs`), leaf first.
 - rows: samples aggregated by (stack, labelset): `row_stack`, `row_labels`, `values[R, T]`.
-  `row_abs` keeps sum(|v|) per row when a profile holds negative values (pprof's total is
-  sum |v| over samples, which aggregation would otherwise lose); `row_base` marks rows that
-  came from the base profile of a diff (pprof's `pprof::base` label).
+  `row_base` marks rows that came from the base profile of a diff (pprof's `pprof::base`
+  label). `row_abs` is unused (kept None): pprof's total is sum |v| over merged samples.
 
 The call tree is built from the unique stacks only (level by level with np.unique), then laid out
 in preorder: the subtree of node i is range(i, end[i]) and totals are one cumsum per sample type,
@@ -300,12 +299,13 @@ class Profile:
     def total(self, t: int) -> int:
         """pprof's total: sum of |value| over samples, over the base samples for a diff.
 
-        After filters it stays the unfiltered total, as `go tool pprof -focus` reports it.
+        Samples are merged by (stack, labels) first, as pprof merges every profile it loads,
+        so +5 and -3 on one stack count 2. After filters it stays the unfiltered total, as
+        `go tool pprof -focus` reports it.
         """
         if self.fixed_totals is not None:
             return self.fixed_totals[t]
-        vals = self.row_abs if self.row_abs is not None else self.values
-        col = np.abs(vals[:, t]) if self.row_abs is None else vals[:, t]
+        col = np.abs(self.values[:, t])
         if self.row_base is not None and self.row_base.any():
             base_total = int(col[self.row_base].sum())
             if base_total > 0:
