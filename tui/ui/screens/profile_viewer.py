@@ -676,6 +676,9 @@ class ProfileViewerApp(App[int]):
         self.theme = theme
         self.profile_screen = screen
         screen.watch_folder = screen.watch_folder and watch
+        from tui.ui.terminal import prepare_terminal
+
+        prepare_terminal(self)  # no animations, NO_COLOR honoured, clean exit on SIGHUP
 
     def on_mount(self) -> None:
         self.push_screen(self.profile_screen)
