@@ -13,7 +13,12 @@ from rich.style import Style
 from tui.core.pprof.flamegraph import DIFF_NEW
 from tui.errors import UserError
 from tui.sources.pprof_watch import ProfileArrival
-from tui.ui.screens.profile_viewer import ProfileScreen, ProfileViewerApp, run_profile_viewer
+from tui.ui.screens.profile_viewer import (
+    ProfileArrived,
+    ProfileScreen,
+    ProfileViewerApp,
+    run_profile_viewer,
+)
 from tui.ui.widgets.flamegraph import FlameGraph
 from tui.ui.widgets.function_table import FunctionTable
 
@@ -276,7 +281,7 @@ async def test_follow_and_frozen(fixtures_dir: Path, tmp_path: Path) -> None:
         await pilot.press("z")
         assert "frozen" in text(scr, "#title")
         arrival = ProfileArrival(newer, "json", "new", True, None, 1, 0.0, time.monotonic())
-        scr.offer(arrival)
+        scr.post_message(ProfileArrived(arrival))  # what the dashboard's watcher callback posts
         await pilot.pause()
         assert scr.profile_path == first and "newer: cpu_json_gogc5.pb.gz (z)" in text(scr, "#title")
         broken = ProfileArrival(tmp_path / "json-x.pb.gz", "json", "new", False,
@@ -300,6 +305,17 @@ def test_run_profile_viewer_bad_input(tmp_path: Path) -> None:
     junk.write_bytes(b"\x1f\x8b\x08\x00garbage")
     args.file = str(junk)
     with pytest.raises(UserError, match=r"junk\.pb\.gz"):
+        run_profile_viewer(args)
+    args.file = str(P(Path(__file__).resolve().parents[2].parent / "shared" / "fixtures",
+                      "cpu_regexp.pb.gz"))
+    args.focus = "(unclosed"
+    with pytest.raises(UserError, match=r"--focus: bad regex '\(unclosed'"):
+        run_profile_viewer(args)
+    args.focus, args.sample_type = None, "inuse_space"
+    with pytest.raises(UserError, match="unknown sample type 'inuse_space'"):
+        run_profile_viewer(args)
+    args.sample_type, args.base = None, str(tmp_path / "missing-base.pb.gz")
+    with pytest.raises(UserError, match=r"missing-base\.pb\.gz: no such file"):
         run_profile_viewer(args)
 
 

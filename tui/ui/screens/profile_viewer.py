@@ -21,6 +21,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, ProgressBar, Static
 from textual.worker import get_current_worker
@@ -79,6 +80,18 @@ def _kind_word(filename: str) -> str | None:
 
 def _exact(name: str) -> str:
     return "^" + re.escape(name) + "$"
+
+
+class ProfileArrived(Message):
+    """A pprof_watch ProfileArrival or pprof_fetch Capture for a ProfileScreen.
+
+    `screen.post_message(ProfileArrived(arrival))` is safe from any thread or task; the
+    screen handles it like `offer(arrival)`.
+    """
+
+    def __init__(self, arrival: Any) -> None:
+        super().__init__()
+        self.arrival = arrival
 
 
 class ProfileScreen(Screen[None]):
@@ -630,6 +643,9 @@ class ProfileScreen(Screen[None]):
                 self.offer(cpu)  # the watcher announces files saved in its own folder
         else:
             self._status(f"no profiles.endpoints entry for {self.service}")
+
+    def on_profile_arrived(self, message: ProfileArrived) -> None:
+        self.offer(message.arrival)
 
     def offer(self, arrival: Any) -> None:
         """A new profile arrived (a pprof_watch ProfileArrival or a pprof_fetch Capture).
