@@ -408,6 +408,10 @@ def _decode_samples_packed(fp: object, ntypes: int, st: list[str], label: str):
     values = vals[vkeep].reshape(n, ntypes)
     # -- labels: intern each label record's bytes, then each sample's sequence of records
     lab_items = ps.label
+    if len(lab_items) == n:  # only our markers: no sample has labels
+        z = np.zeros(0, dtype=np.int64)
+        empty = LabelSets(st, np.zeros(2, dtype=np.int64), z, z, z, z)
+        return stack_of, locs[keep], off, values, empty, np.zeros(n, dtype=np.int32), n
     lab_ids = _interner()
     lab_ids[_LAB_MARK]  # id 0
     lids = np.fromiter(map(lab_ids.__getitem__, lab_items), dtype=np.int64, count=len(lab_items))
