@@ -470,3 +470,42 @@ ANIMATION_BUG = ("tui/ui/screens/profile_viewer.py: ProfileViewerApp keeps Textu
 def test_animations_off_unless_asked_for(app: str) -> None:
     assert _animation_levels(None)[app] == "none"
     assert _animation_levels("full")[app] == "full"  # an explicit choice is kept
+
+
+# --- tui/ui/terminal.py on the profile viewer, in a real pty --------------------------------------
+
+_VIEWER_WITH_MANNERS = """
+import argparse, sys
+from tui.ui.screens.profile_viewer import ProfileViewerApp, screen_from_args
+from tui.ui.terminal import prepare_terminal
+app = ProfileViewerApp(screen_from_args(argparse.Namespace(file=sys.argv[1], base=sys.argv[2])),
+                       watch=False)
+prepare_terminal(app)
+app.run()
+sys.exit(app.return_code or 0)
+"""
+
+
+@pytest.mark.parametrize("end", ["q", "sighup"])
+def test_prepare_terminal_makes_the_viewer_colourless_and_hangup_safe(end: str,
+                                                                     workdir: Path) -> None:
+    """What the one-line hook gives ProfileViewerApp: under NO_COLOR no colour and no crash
+    on the flame graph's unstyled segments; on SIGHUP a clean exit that restores the
+    terminal."""
+    argv = [sys.executable, "-c", _VIEWER_WITH_MANNERS, str(CUR), str(BASE)]
+    p = PtyProcess(argv, terminal_env(NO_COLOR="1", PYTHONPATH=str(ROOT)), workdir)
+    try:
+        p.wait_for("nodes, total", timeout=20)
+        p.settle(quiet=0.3, timeout=1.0)
+        start, t0, limit = len(p.output), time.monotonic(), 3.0 * slowdown()
+        if end == "q":
+            p.write(b"q")
+        else:
+            p.hangup()
+        assert p.wait_exit(timeout=limit) == 0, strip_escapes(p.text())[-2000:]
+        assert time.monotonic() - t0 < limit
+        assert "Traceback" not in p.text()
+        assert colour_codes(p.text()) == []
+        assert_terminal_restored(bytes(p.output[start:]))
+    finally:
+        p.kill()
