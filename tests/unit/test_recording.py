@@ -118,3 +118,20 @@ def test_gzip_written_by_another_tool_reads(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl.gz"
     path.write_bytes(gzip.compress(b"".join(json.dumps(e).encode() + b"\n" for e in _points(4))))
     assert len(read_recording(path).events) == 4
+
+
+def test_appending_sessions_to_a_gzip_recording(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl.gz"
+    with RecordingWriter(path) as w:
+        w.write(_points(3))
+    with RecordingWriter(path) as w:
+        w.write(_points(3, t0=2000))
+    rec = read_recording(path)
+    assert [e["t"] for e in rec.events] == [1000, 1001, 1002, 2000, 2001, 2002]
+    assert rec.problem is None
+
+
+def test_unwritable_recording_is_a_user_error(tmp_path: Path) -> None:
+    (tmp_path / "dir.jsonl.gz").mkdir()
+    with pytest.raises(UserError, match="cannot open for writing"):
+        RecordingWriter(tmp_path / "dir.jsonl.gz")

@@ -8,6 +8,10 @@ Durability: the file is opened in append mode and each line goes out in one `wri
 complete line, with one fsync per refresh. An interrupted recording (Ctrl-C, SIGTERM, a kill)
 keeps every line already written and never ends in a partial line; recording twice into the
 same file appends. SIGINT/SIGTERM stop it cleanly (exit 130/143) after flushing.
+
+A name ending in .gz writes a gzip recording (tui/core/recording.py: flushed per refresh, so
+a killed recorder leaves every finished batch readable). `--max-size` bounds either kind: one
+`{"type": "truncated"}` line marks where writing stopped. `warroom replay` reads both.
 """
 
 from __future__ import annotations
@@ -25,35 +29,53 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--duration", metavar="DURATION", default="30s",
                    help="how long to record, e.g. 30s, 15m (default 30s)")
     p.add_argument("--out", metavar="FILE.jsonl", required=True,
-                   help="JSON-lines file to append to")
+                   help="JSON-lines file to append to; a name ending in .gz is gzip-compressed")
+    p.add_argument("--max-size", metavar="SIZE", default="256MiB",
+                   help="stop writing (and mark the recording truncated) beyond this file size "
+                        "(default 256MiB)")
     p.set_defaults(func=run)
 
 
 class LineWriter:
     """Appends complete JSON lines to a file: one write per line, one fsync per batch."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, max_bytes: int = 256 * 1024 * 1024):
         from tui.errors import UserError
 
         self.path = path
         self.lines = 0
+        self.dropped = 0
+        self.max_bytes = max_bytes
         try:
             self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._size = os.fstat(self._fd).st_size
         except OSError as exc:
             raise UserError(f"{path}: cannot open for writing: {exc.strerror}") from None
+        self._full = False
 
     def write(self, events: list[dict[str, Any]]) -> None:
         from tui.errors import UserError
 
         if not events:
             return
+        if self._full:
+            self.dropped += len(events)
+            return
         try:
-            for e in events:
+            for i, e in enumerate(events):
                 line = (json.dumps(e, separators=(",", ":"), allow_nan=False) + "\n").encode()
+                if self._size + len(line) > self.max_bytes - 64:
+                    # Bounded: one marker line, then later events are counted, not written.
+                    self._full = True
+                    self.dropped += len(events) - i
+                    line = (json.dumps({"t": e["t"], "type": "truncated"}) + "\n").encode()
+                self._size += len(line)
                 view = memoryview(line)
                 while view:  # a short write (full disk) is finished or fails, never left torn
                     n = os.write(self._fd, view)
                     view = view[n:]
+                if self._full:
+                    break
                 self.lines += 1
             os.fsync(self._fd)
         except OSError as exc:
@@ -68,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
     import sys
 
-    from tui.config import format_duration, load_config, parse_duration
+    from tui.config import format_duration, load_config, parse_duration, parse_size
+    from tui.core.recording import GZIP_SUFFIXES, RecordingWriter
     from tui.errors import UserError
 
     cfg = load_config(getattr(args, "config", None))
@@ -81,17 +104,29 @@ def run(args: argparse.Namespace) -> int:
     if cfg.prometheus is None and not (cfg.otlp.http or cfg.otlp.grpc):
         raise UserError("nothing to record: no prometheus section and both OTLP receivers "
                         "disabled (otlp.http and otlp.grpc are empty)")
-    writer = LineWriter(args.out)
+    try:
+        max_bytes = int(parse_size(args.max_size))
+    except ValueError as exc:
+        raise UserError(f"--max-size: {exc}") from None
+    writer: LineWriter | RecordingWriter
+    if args.out.endswith(GZIP_SUFFIXES):
+        writer = RecordingWriter(args.out, max_bytes=max_bytes)
+    else:
+        writer = LineWriter(args.out, max_bytes=max_bytes)
     try:
         code = asyncio.run(record(cfg, duration, writer))
     finally:
         writer.close()
-    print(f"warroom: recorded {writer.lines} lines in {format_duration(duration)} to "
+    lines = writer.lines if isinstance(writer, LineWriter) else writer.written
+    print(f"warroom: recorded {lines} lines in {format_duration(duration)} to "
           f"{args.out}", file=sys.stderr)
+    if writer.dropped:
+        print(f"warroom: warning: --max-size reached; {writer.dropped} later events were "
+              f"not written", file=sys.stderr)
     return code
 
 
-async def record(cfg: Any, duration: float, writer: LineWriter) -> int:
+async def record(cfg: Any, duration: float, writer: Any) -> int:
     """Run the hub for `duration` seconds writing events; return the exit code."""
     import asyncio
     import contextlib
@@ -100,13 +135,14 @@ async def record(cfg: Any, duration: float, writer: LineWriter) -> int:
     import sys
     import time
 
-    from tui.core.metrics.store import MetricStore
+    from tui.core.metrics.store import MetricStore, retention_capacity
     from tui.errors import UserError
     from tui.sources.hub import Hub
 
     started = time.time()
     pending: list[dict[str, Any]] = []
-    store = MetricStore(max_series=cfg.max_series)
+    store = MetricStore(capacity=retention_capacity(float(cfg.refresh)),
+                        max_series=cfg.max_series)
     hub = Hub(cfg, store, emit_points=True, on_event=pending.append)
     # Prometheus' first answer covers the whole window: keep only steps (and the spikes
     # they raise) from the start of the recording on.

@@ -38,8 +38,13 @@ class RecordingWriter:
         self.dropped = 0
         self.written = 0
         self._full = False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._raw = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Append: recording twice into one file adds to it (a gzip file gets a second
+            # member, which every gzip reader, ours included, reads as one stream).
+            self._raw = open(self.path, "ab")  # noqa: SIM115 - closed in close()
+        except OSError as exc:
+            raise UserError(f"{self.path}: cannot open for writing: {exc.strerror}") from None
         self._gzip = self.path.suffix in GZIP_SUFFIXES
         self._out: gzip.GzipFile | IO[bytes] = (
             gzip.GzipFile(fileobj=self._raw, mode="wb", mtime=0) if self._gzip else self._raw
@@ -63,9 +68,13 @@ class RecordingWriter:
             self.dropped += n
             data = json.dumps({"t": _last_t(data), "type": "truncated"}).encode() + b"\n"
             n = 0
-        self._out.write(data)
+        try:
+            self._out.write(data)
+            self._flush()
+        except OSError as exc:
+            raise UserError(f"{self.path}: write failed after {self.written} events: "
+                            f"{exc.strerror}") from None
         self.written += n
-        self._flush()
 
     def _flush(self) -> None:
         if isinstance(self._out, gzip.GzipFile):
@@ -127,14 +136,22 @@ def _decompressed_lines(path: Path) -> tuple[Iterator[bytes], list[str]]:
     raw = path.read_bytes()
     if raw[:2] != b"\x1f\x8b":
         return iter(raw.splitlines(keepends=True)), problems
-    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        text = d.decompress(raw)
-    except zlib.error as exc:
-        raise UserError(f"{path}: not a readable gzip recording ({exc})") from None
-    if not d.eof:
-        problems.append("recording ends mid-stream (recorder was stopped); read up to the cut")
-    return iter(io.BytesIO(text).readlines()), problems
+    parts: list[bytes] = []
+    rest = raw
+    while rest:  # one gzip member per recording session appended to the file
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            parts.append(d.decompress(rest))
+        except zlib.error as exc:
+            if not parts:
+                raise UserError(f"{path}: not a readable gzip recording ({exc})") from None
+            problems.append(f"unreadable data after {len(parts)} session(s) skipped ({exc})")
+            break
+        if not d.eof:
+            problems.append("recording ends mid-stream (recorder was stopped); read up to the cut")
+            break
+        rest = d.unused_data
+    return iter(io.BytesIO(b"".join(parts)).readlines()), problems
 
 
 def read_recording(path: str | os.PathLike[str]) -> Recording:
