@@ -48,3 +48,13 @@ def filled_store(extra: int = 6) -> MetricStore:
 
 def make_app(theme: str = "warroom", store: MetricStore | None = None) -> WarroomApp:
     return WarroomApp(demo_config(theme), store=store or filled_store(), clock=lambda: NOW)
+
+
+async def wait_for_panes(app: WarroomApp, pilot: object) -> None:
+    """The detail panes are added after the first frame; wait for them."""
+    for _ in range(100):
+        if app.panes_ready:
+            break
+        await pilot.pause(0.05)  # type: ignore[attr-defined]
+    assert app.panes_ready
+    await pilot.pause()  # type: ignore[attr-defined]

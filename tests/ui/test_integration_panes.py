@@ -14,7 +14,7 @@ from tui.ui.widgets.action_log import ActionLog
 from tui.ui.widgets.events_pane import EventsPane
 from tui.ui.widgets.service_table import ServiceTable
 
-from .dashboard_data import NOW, demo_config, filled_store
+from .dashboard_data import NOW, demo_config, filled_store, wait_for_panes
 
 
 def spike(service: str, state: str, t: float = NOW - 20) -> dict[str, object]:
@@ -25,7 +25,7 @@ def spike(service: str, state: str, t: float = NOW - 20) -> dict[str, object]:
 async def test_spike_events_fill_the_events_pane_and_mark_the_sparkline() -> None:
     app = WarroomApp(demo_config(), store=filled_store(), clock=lambda: NOW)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause()
+        await wait_for_panes(app, pilot)
         app.on_source_event(spike("checkout", "SUSTAINED"))
         for i in range(6):
             app.on_source_event(spike(f"svc-{i:02d}", "SUSTAINED"))
@@ -50,7 +50,7 @@ async def test_action_key_runs_through_the_runner_into_the_log(tmp_path: Path) -
         exec=[sys.executable, "-c", "print('restarting {service}')"], confirm="none", key="e")}
     app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause()
+        await wait_for_panes(app, pilot)
         await pilot.press("e")
         for _ in range(50):
             await pilot.pause(0.1)
@@ -69,7 +69,7 @@ async def test_rollback_asks_for_confirmation_first(tmp_path: Path) -> None:
                                                   "deployment/{service}"])}
     app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause()
+        await wait_for_panes(app, pilot)
         await pilot.press("r")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmActionScreen)
@@ -82,7 +82,7 @@ async def test_flame_keys(tmp_path: Path, fixtures_dir: Path) -> None:
     cfg = demo_config()
     app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause()
+        await wait_for_panes(app, pilot)
         await pilot.press("f")
         await pilot.pause()
         assert app.screen is app.dashboard
@@ -93,7 +93,7 @@ async def test_flame_keys(tmp_path: Path, fixtures_dir: Path) -> None:
     cfg.profiles = ProfilesConfig(dir=str(profiles))
     app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause()
+        await wait_for_panes(app, pilot)
         await pilot.press("f")
         await pilot.pause()
         from tui.ui.screens.profile_viewer import ProfileScreen
@@ -119,7 +119,7 @@ async def test_regression_pane_compares_the_window_with_the_baseline(tmp_path: P
     cfg.baseline = BaselineConfig(dir=str(store_dir))
     app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause()
+        await wait_for_panes(app, pilot)
         app.screen.query_one("#detail").active = "tab-regression"  # type: ignore[attr-defined]
         pane = app.screen.query_one(RegressionTable)
         for _ in range(40):

@@ -10,17 +10,25 @@ from typing import Any
 
 import pytest
 
-from .dashboard_data import make_app
+from .dashboard_data import make_app, wait_for_panes
 
 
 @pytest.mark.parametrize("theme", ["warroom", "bastion"])
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
 def test_dashboard_snapshot(snap_compare: Any, theme: str, size: tuple[int, int]) -> None:
-    assert snap_compare(make_app(theme), terminal_size=size)
+    app = make_app(theme)
+
+    async def ready(pilot: Any) -> None:
+        await wait_for_panes(app, pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=ready)
 
 
 def test_dashboard_snapshot_wall_selected_row(snap_compare: Any) -> None:
+    app = make_app("wall")
+
     async def select(pilot: Any) -> None:
+        await wait_for_panes(app, pilot)
         await pilot.press("down", "down")
 
-    assert snap_compare(make_app("wall"), terminal_size=(120, 36), run_before=select)
+    assert snap_compare(app, terminal_size=(120, 36), run_before=select)

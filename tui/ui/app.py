@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import TabbedContent
+from textual.widgets import TabbedContent, TabPane
 
 from tui.config import Config
 from tui.core.metrics.store import MetricStore
@@ -107,7 +107,8 @@ class WarroomApp(App[int]):
         self.alerts: list[Any] = []
         self.alertmanager: Any = None
         self.runner: Any = None
-        self.dashboard = DashboardScreen(self._make_extra_panes())
+        self.panes_ready = False  # the other panes are added after the first frame
+        self.dashboard = DashboardScreen()
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -124,8 +125,10 @@ class WarroomApp(App[int]):
         self.call_after_refresh(self.redraw_now)
 
     def on_ready(self) -> None:
-        """After the first frame is on screen: start the sources. Importing them (httpx,
-        aiohttp, grpc) takes a while and would otherwise delay that first frame."""
+        """After the first frame is on screen: add the detail panes and start the sources.
+        Importing them (DataTables, statistics, httpx, aiohttp, grpc) takes a while and
+        would otherwise delay that first frame."""
+        self.run_worker(self._add_extra_panes(), name="panes", exit_on_error=False)
         if (self.hub is not None or self.start_sources) and not self._sources_started:
             self._sources_started = True
             self.run_worker(self._start_sources(), name="sources", exit_on_error=False)
@@ -300,6 +303,20 @@ class WarroomApp(App[int]):
             pane.update_functions(result.functions, result.profile_note)
 
         self.run_worker(go(), group="regression", exclusive=True, exit_on_error=False)
+
+    async def _add_extra_panes(self) -> None:
+        if self.panes_ready:
+            return
+        try:
+            panes = self._make_extra_panes()
+            detail = self.dashboard.query_one("#detail", TabbedContent)
+            for title, pane_id, widget in panes:
+                await detail.add_pane(TabPane(title, widget, id=pane_id))
+                self.dashboard.extra_panes.append((title, pane_id, widget))
+                if pane_id == "tab-events":  # spikes that arrived before the pane existed
+                    widget.add_events(list(self.events))
+        finally:
+            self.panes_ready = True
 
     def _make_extra_panes(self) -> list[tuple[str, str, Any]]:
         """The other engineers' panes, when installed: regression table, events, alerts,
