@@ -204,36 +204,40 @@ def node_values_tree(
     top = _nesting(tree, key, "top:function")
     nodes = np.flatnonzero(top[1:]) + 1
     np.add.at(cum, key[nodes], total[nodes])
-    # edges under nonzero samples
+    # edges (type-independent, cached): parent function -> node function where they differ;
+    # an edge repeated on one path counts only at its first (rootmost) occurrence. Liveness
+    # only ever removes whole subtrees, so the rootmost occurrence is the same among live nodes.
+    cached = tree.cache.get("edges:function")
+    if cached is None:
+        par = tree.parent.astype(np.int64)
+        src_key = np.where(par > 0, key[np.maximum(par, 0)], -1)
+        emask = (par > 0) & (src_key != key)
+        emask[0] = False
+        e_nodes = np.flatnonzero(emask)
+        e_src, e_dst = src_key[e_nodes], key[e_nodes]
+        nested = ~top[e_nodes]
+        if nested.any():
+            rec_keys = np.unique(e_dst[nested])
+            sub = np.isin(e_dst, rec_keys)
+            ekey_full = np.full(n, -1, dtype=np.int64)
+            ekey_full[e_nodes[sub]] = e_src[sub] * k + e_dst[sub]
+            # nodes without a candidate edge get unique negative keys so they never nest
+            fill = np.flatnonzero(ekey_full < 0)
+            ekey_full[fill] = -1 - fill
+            first = _nesting(tree, ekey_full, "top:edge")[e_nodes]
+            e_nodes, e_src, e_dst = e_nodes[first], e_src[first], e_dst[first]
+        e_inl = np.asarray(frames.inlines, dtype=bool)[tree.frame[e_nodes]]
+        cached = (e_nodes, e_src, e_dst, e_inl)
+        tree.cache["edges:function"] = cached
+    e_nodes, e_src, e_dst, e_inl = cached  # type: ignore[misc]
+    # only edges under samples with a nonzero value of this type exist in pprof's graph
     col = p.values[:, t]
     nzc = np.zeros(n + 1, dtype=np.int64)
     if tree.row_node.shape[0]:
-        np.add.at(nzc, tree.row_node[col != 0] + 1, 1)
+        nzc[1:] = np.bincount(tree.row_node[col != 0], minlength=n)
     cs = np.cumsum(nzc)
-    live = (cs[tree.end] - cs[:-1]) > 0
-    par = tree.parent.astype(np.int64)
-    cand = np.arange(n, dtype=np.int64)
-    emask = (par > 0) & live
-    emask[0] = False
-    src_key = np.where(par > 0, key[np.maximum(par, 0)], -1)
-    emask &= src_key != key
-    e_nodes = cand[emask]
-    e_src, e_dst = src_key[e_nodes], key[e_nodes]
-    e_inl = np.asarray(frames.inlines, dtype=bool)[tree.frame[e_nodes]]
-    # first occurrence of an edge on a path: only nodes nested under their own function can
-    # repeat an edge; settle those with the same nesting pass over edge keys
-    nested = ~top[e_nodes]
-    if nested.any():
-        rec_keys = np.unique(e_dst[nested])
-        sub = np.isin(e_dst, rec_keys)
-        ekey_full = np.full(n, -1, dtype=np.int64)
-        ekey_full[e_nodes[sub]] = e_src[sub] * k + e_dst[sub]
-        # nodes without a candidate edge get unique negative keys so they never nest
-        fill = np.flatnonzero(ekey_full < 0)
-        ekey_full[fill] = -1 - fill
-        etop = _nesting(tree, ekey_full, f"top:edge:{t}")
-        first = etop[e_nodes]
-        e_nodes, e_src, e_dst, e_inl = e_nodes[first], e_src[first], e_dst[first], e_inl[first]
+    live = ((cs[tree.end] - cs[:-1]) > 0)[e_nodes]
+    e_src, e_dst, e_inl = e_src[live], e_dst[live], e_inl[live]
     noninl_in[e_dst[~e_inl]] = True
     if e_inl.any():
         bset = np.unique(e_dst[e_inl])
