@@ -100,7 +100,7 @@ class ProfileScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", "search"),
         Binding("s", "sample_type", "sample type"),
-        Binding("i", "invert", "callers"),
+        Binding("i", "invert", "sandwich"),
         Binding("F", "filter('focus')", "focus"),
         Binding("I", "filter('ignore')", "ignore"),
         Binding("H", "filter('hide')", "hide"),

@@ -440,14 +440,16 @@ class FlameGraph(ScrollView, can_focus=True):
             line = tree.lines[f] if len(tree.lines) > f else 0
             where = f"  {tree.files[f]}" + (f":{line}" if line else "")
         inline = " (inline)" if tree.is_inline(node) else ""
-        text = (f"{tree.name(node)}{inline}{where}  self {format_value(sv, self.unit)}"
-                f"  total {format_value(v, self.unit)}  {100 * v / total_all:.2f}% of all"
-                f"  {100 * v / total_zoom:.2f}% of zoom")
+        # numbers before the file: on an 80-column terminal they are what must stay visible
+        text = (f"{tree.name(node)}{inline}  total {format_value(v, self.unit)}"
+                f"  {100 * v / total_all:.2f}% of all  {100 * v / total_zoom:.2f}% of zoom"
+                f"  self {format_value(sv, self.unit)}")
         if "base" in tree.extra and "cur" in tree.extra:
             b, c = int(tree.extra["base"][node]), int(tree.extra["cur"][node])
             bs, cs = int(tree.extra["base"][0]) or 1, int(tree.extra["cur"][0]) or 1
             text += (f"  base {format_value(b, self.unit)} ({100 * b / bs:.2f}%) -> "
                      f"{format_value(c, self.unit)} ({100 * c / cs:.2f}%)")
+        text += where
         return text
 
 
