@@ -102,8 +102,7 @@ def _with_stacks(p: Profile, elem_keep: np.ndarray, stack_keep: np.ndarray) -> P
     lens = np.diff(p.stack_start)
     stack_of = np.repeat(np.arange(s, dtype=np.int64), lens)
     ek = elem_keep & stack_keep[stack_of]
-    new_lens = np.zeros(s, dtype=np.int64)
-    np.add.at(new_lens, stack_of[ek], 1)
+    new_lens = _per_stack(p, ek)
     off = np.zeros(s + 1, dtype=np.int64)
     np.cumsum(new_lens, out=off[1:])
     ids, uoff, uelems = intern_sequences(p.stack_locs[ek], off)
@@ -136,6 +135,13 @@ def _with_stacks(p: Profile, elem_keep: np.ndarray, stack_keep: np.ndarray) -> P
         values=vals,
         row_abs=None,
     )
+
+
+def _per_stack(p: Profile, elem_mask: np.ndarray) -> np.ndarray:
+    """Count of true stack elements per stack (cumsum differences, no scatter)."""
+    cs = np.zeros(elem_mask.shape[0] + 1, dtype=np.int64)
+    np.cumsum(elem_mask, out=cs[1:])
+    return cs[p.stack_start[1:]] - cs[p.stack_start[:-1]]
 
 
 def _stack_elem_index(p: Profile) -> tuple[np.ndarray, np.ndarray]:
@@ -177,18 +183,14 @@ def filter_by_name(
     hidden = np.zeros(nloc, dtype=bool)
     if changed_lines:
         hidden = ~_loc_any(p, keep_line)
-    stack_of, _pos = _stack_elem_index(p)
-    s = p.n_stacks
-    f_cnt = np.zeros(s, dtype=np.int64)
-    i_cnt = np.zeros(s, dtype=np.int64)
-    np.add.at(f_cnt, stack_of, focused[p.stack_locs].astype(np.int64))
-    np.add.at(i_cnt, stack_of, ignored[p.stack_locs].astype(np.int64))
-    stack_keep = (f_cnt > 0) & (i_cnt == 0)
+    f_cnt = _per_stack(p, focused[p.stack_locs])
+    i_cnt = _per_stack(p, ignored[p.stack_locs]) if ignore is not None else None
+    stack_keep = f_cnt > 0
+    if i_cnt is not None:
+        stack_keep &= i_cnt == 0
     elem_keep = ~hidden[p.stack_locs]
     if changed_lines:
-        left = np.zeros(s, dtype=np.int64)
-        np.add.at(left, stack_of, elem_keep.astype(np.int64))
-        stack_keep &= left > 0
+        stack_keep &= _per_stack(p, elem_keep) > 0
     out = _with_lines(p, keep_line) if changed_lines else p
     return _with_stacks(out, elem_keep, stack_keep)
 
