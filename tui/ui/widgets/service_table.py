@@ -149,7 +149,7 @@ class ServiceTable(SlicedLines, can_focus=True):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(7, id=id)
+        super().__init__(5, id=id)
         self.rows: list[RowState] = []
         self.cursor = 0
         self.top = 0
@@ -207,11 +207,11 @@ class ServiceTable(SlicedLines, can_focus=True):
 
     # drawing
     def column_edges(self) -> list[int]:
-        """name | sparkline history | newest cell | value | qps | err | state."""
+        """name | sparkline history | newest cell | value qps err | state: the newest cell
+        and the numbers change every refresh, so each starts a widget (a chop) of its own."""
         name_w, spark_w = self._layout()
         edges = [0, name_w + 2, name_w + 1 + spark_w, name_w + 2 + spark_w]
-        for w in (8, 8, 7):
-            edges.append(edges[-1] + w)
+        edges.append(edges[-1] + 8 + 8 + 7)
         edges.append(max(edges[-1], self.size.width))
         return edges
 
@@ -279,14 +279,17 @@ class ServiceTable(SlicedLines, can_focus=True):
             spark_key_muted = "muted" if muted else None
             line += [(ch, (spark_key_muted or kind_key[k]) + c) for ch, k in spark]
             if last:
-                vkey = ("muted" if muted else row.level or "value") + c
+                # Within the SLO the numbers stay in the plain colour ("calm until something
+                # is wrong"), so value, qps and err form one segment: one style switch per
+                # row when they change, not three.
+                vkey = ("muted" if muted else _loud(row.level)) + c
                 line += [(" ", "value" + c)]
                 line += text_cells(format_latency(row.value, row.saturated), 7, vkey, ">")
                 line += [(" ", "value" + c)]
                 line += text_cells(format_qps(row.qps), 7, ("muted" if muted else "value") + c,
                                    ">")
                 line += [(" ", "value" + c)]
-                ekey = ("muted" if muted else row.err_level or "value") + c
+                ekey = ("muted" if muted else _loud(row.err_level)) + c
                 line += text_cells(format_ratio(row.error_ratio), 6, ekey, ">")
                 skey = {"ok": "ok", "stale": "muted", "no data": "muted"}.get(row.state, "bad")
                 if row.state in ("WARMING UP", "RECOVERED"):
@@ -295,6 +298,11 @@ class ServiceTable(SlicedLines, can_focus=True):
                 line += text_cells(row.state, 9, skey + c)
             out.append(_fit(line, width, "value" + c))
         return out
+
+
+def _loud(level: str) -> str:
+    """Style key of a number at an SLO level: only warn and bad get a colour."""
+    return level if level in ("warn", "bad") else "value"
 
 
 def _fit(line: list[Cell], width: int, pad_key: str) -> list[Cell]:
