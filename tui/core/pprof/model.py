@@ -391,22 +391,26 @@ def unique_inverse(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def expand_stacks(
     stack_start: np.ndarray, stack_locs: np.ndarray, loc_line_start: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Gather each stack's line entries and reverse them so the root comes first."""
-    locs = stack_locs.astype(np.int64, copy=False)
-    nlines = np.diff(loc_line_start)[locs] if locs.shape[0] else np.zeros(0, dtype=np.int64)
-    total = int(nlines.sum())
-    # leaf-first flat entries: for each stack element, the location's lines innermost first
-    elem_off = np.zeros(locs.shape[0] + 1, dtype=np.int64)
-    np.cumsum(nlines, out=elem_off[1:])
-    within = np.arange(total, dtype=np.int64) - np.repeat(elem_off[:-1], nlines)
-    entries_leaf_first = np.repeat(loc_line_start[:-1][locs], nlines) + within
-    # per stack offsets in entries
-    offs = elem_off[stack_start.astype(np.int64)]
-    # reverse within each stack: position p in [a, b) maps to a + b - 1 - p
-    stack_of = np.repeat(np.arange(offs.shape[0] - 1, dtype=np.int64), np.diff(offs))
-    pos = np.arange(total, dtype=np.int64)
-    src = offs[:-1][stack_of] + offs[1:][stack_of] - 1 - pos
-    return offs, entries_leaf_first[src].astype(np.int32)
+    """Each stack's line entries root first: reverse the locations, then each location's lines
+    outermost first (the proto lists them innermost first)."""
+    nloc_el = stack_locs.shape[0]
+    lens = np.diff(stack_start)
+    # reverse within each stack: element p of stack [a, b) comes from a + b - 1 - p
+    ends = np.repeat(stack_start[:-1] + stack_start[1:] - 1, lens)
+    rev_locs = stack_locs[ends - np.arange(nloc_el, dtype=np.int64)]
+    first = loc_line_start[:-1]
+    nlines = np.diff(loc_line_start)
+    if nloc_el == 0 or bool((nlines == 1).all()):
+        offs = stack_start.astype(np.int64, copy=True)
+        return offs, first[rev_locs].astype(np.int32)
+    per = nlines[rev_locs]
+    elem_off = np.zeros(nloc_el + 1, dtype=np.int64)
+    np.cumsum(per, out=elem_off[1:])
+    total = int(elem_off[-1])
+    # line k of an element (outermost first) is entry last - k of its location
+    last = np.repeat(first[rev_locs] + per - 1 + elem_off[:-1], per)
+    entries = last - np.arange(total, dtype=np.int64)
+    return elem_off[stack_start.astype(np.int64)], entries.astype(np.int32)
 
 
 def build_frames(p: Profile) -> tuple[Frames, np.ndarray]:
