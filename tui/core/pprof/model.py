@@ -470,21 +470,21 @@ def build_tree(p: Profile) -> CallTree:
     frame_bfs: list[np.ndarray] = [np.array([-1], dtype=np.int64)]
     level_of: list[np.ndarray] = [np.array([0], dtype=np.int64)]
     leaf = np.zeros(s, dtype=np.int64)  # leaf node of each stack (root when empty)
-    alive = np.flatnonzero(lens > 0)
-    cur_a = np.zeros(alive.shape[0], dtype=np.int64)
-    len_a = lens[alive]
-    start_a = offs[:-1][alive]
+    nonempty = lens > 0
+    cur_a = np.zeros(int(nonempty.sum()), dtype=np.int64)
+    len_a = lens[nonempty]
+    start_a = offs[:-1][nonempty]  # distinct per non-empty stack: identifies it
     next_id = 1
     depth_max = int(lens.max()) if s else 0
     for d in range(depth_max):
         if d:
             m = len_a > d
-            alive, cur_a, len_a, start_a = alive[m], cur_a[m], len_a[m], start_a[m]
+            cur_a, len_a, start_a = cur_a[m], len_a[m], start_a[m]
         key = cur_a * nframes + paths[start_a + d]
         # rows stay grouped by parent from level to level, so the keys arrive nearly sorted
         # and a stable (run-detecting) sort is much cheaper than a fresh quicksort
         order = np.argsort(key, kind="stable")
-        alive, len_a, start_a = alive[order], len_a[order], start_a[order]
+        len_a, start_a = len_a[order], start_a[order]
         sk = key[order]
         new = np.empty(sk.shape[0], dtype=bool)
         new[0] = True
@@ -496,7 +496,9 @@ def build_tree(p: Profile) -> CallTree:
         frame_bfs.append(uniq % nframes)
         level_of.append(ids)
         ending = len_a == d + 1
-        leaf[alive[ending]] = cur_a[ending]
+        if ending.any():
+            stacks = np.searchsorted(offs[:-1], start_a[ending], side="right") - 1
+            leaf[stacks] = cur_a[ending]
         next_id += uniq.shape[0]
     n = next_id
     parent = np.concatenate(parent_bfs)
