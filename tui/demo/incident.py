@@ -211,7 +211,7 @@ class Timeline:
 
     @classmethod
     def fast(cls) -> Timeline:
-        return cls(warmup=2.0, baseline_at=7.0, release_at=8.0, retry=1.0)
+        return cls(warmup=2.0, baseline_at=10.0, release_at=11.0, retry=1.0)
 
 
 class Scenario:
@@ -282,10 +282,10 @@ class Scenario:
                     f"Release {BAD_VERSION} of {s} ships in {wait}s.")
         elif self.stage == RELEASED:
             text = (f"DEMO 3/5 {s} {BAD_VERSION} is live. Watch its P99 climb until the "
-                    f"detector says SUSTAINED. (r rolls back now)")
+                    f"detector says SUSTAINED.")
         elif self.stage == SPIKE:
-            text = (f"DEMO 4/5 {s} P99 SUSTAINED, regression pane red. d: CPU diff vs "
-                    f"baseline. r: roll back (type {s}, Enter).")
+            text = (f"DEMO 4/5 {s} P99 SUSTAINED. Regression tab: p99 turns REGRESSION as slow "
+                    f"samples pile up. d: CPU diff vs baseline. r: roll back (type {s}, Enter)")
         elif self.stage == ROLLED_BACK:
             text = (f"DEMO 5/5 {s} rolled back to {GOOD_VERSION}. Waiting for P99 to "
                     f"recover...")
@@ -412,11 +412,21 @@ class DemoDriver:
                 sc.release_shipped(elapsed)
         if sc.stage == RECOVERED and before != RECOVERED:
             rec = audited_rollback(sc.audit_path, sc.service, self.started)
-            sc.note = (f"{rec.get('user')} exit {rec.get('exit')}" if rec
-                       else "no rollback record in the audit log")
-        if sc.stage != before:
-            self.app.notify(self.scenario.banner(elapsed), title="demo", timeout=8)
+            sc.note = (f"rollback by {rec.get('user')}, exit {rec.get('exit')}" if rec
+                       else "no finished rollback in the audit log")
+        if sc.stage != before and sc.stage == RELEASED:
+            self._show_tab("tab-regression")  # watch the verdicts change as it goes live
         self._show(sc.banner(elapsed))
+
+    def _show_tab(self, pane_id: str) -> None:
+        """Bring a detail tab to the front, when the dashboard has it."""
+        dashboard = self.app.dashboard
+        if dashboard.pane(pane_id) is None:
+            return
+        from textual.widgets import TabbedContent
+
+        for detail in dashboard.query(TabbedContent):
+            detail.active = pane_id
 
     def _take_baseline(self, now: float, elapsed: float) -> None:
         cfg = self.app.cfg
@@ -436,3 +446,22 @@ class DemoDriver:
         if text != self._shown and self.banner is not None and self.banner.is_mounted:
             self._shown = text
             self.banner.update(text)
+
+
+def run_demo_dashboard(cfg: Any, scenario: Scenario, state_dir: str | os.PathLike[str],
+                       services: list[str]) -> int:
+    """The dashboard with the scenario running in it, until the user quits."""
+    from tui.ui.app import WarroomApp
+
+    class DemoApp(WarroomApp):
+        demo: DemoDriver
+
+        # Textual calls every class's on_ready in the MRO: WarroomApp's starts the sources,
+        # this one the scenario (both after the dashboard is on screen).
+        def on_ready(self) -> None:
+            self.demo.start()
+
+    app = DemoApp(cfg)
+    app.demo = DemoDriver(app, scenario, state_dir, services)
+    app.run()
+    return int(app.return_code or 0)
