@@ -54,6 +54,7 @@ class Pusher:
         exporter = OTLPMetricExporter(
             endpoint=f"http://127.0.0.1:{port}/v1/metrics",
             preferred_temporality={Histogram: AggregationTemporality.DELTA},
+            timeout=2,  # a final export to a stopped receiver must not retry for a minute
         )
         self.reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
         self.provider = MeterProvider(
@@ -90,7 +91,7 @@ class Pusher:
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
         self.thread.join(timeout=10)
-        self.provider.shutdown()
+        self.provider.shutdown(timeout_millis=2_000)
 
 
 async def test_snapshot_waits_for_pushes() -> None:
@@ -164,12 +165,16 @@ async def test_hub_runs_prometheus_and_otlp_together(prometheus: str) -> None:
     store = MetricStore()
     events: list[dict] = []
     hub = Hub(cfg, store, on_event=events.append, emit_points=True)
-    with Pusher(port, every=0.3):
-        async with hub:
+    async with hub:
+        pusher = Pusher(port, every=0.3).__enter__()
+        try:
             deadline = time.monotonic() + 10
             while store.latest("checkout", "p99") is None and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
             statuses = {s.name: s for s in hub.statuses()}
+        finally:
+            # Stop pushing while the receiver still answers, off the loop that serves it.
+            await asyncio.to_thread(pusher.__exit__, None, None, None)
     assert list(statuses) == ["prometheus", "otlp/http"]
     assert statuses["prometheus"].state == "up"
     assert statuses["otlp/http"].detail == f"127.0.0.1:{port}"
