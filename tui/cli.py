@@ -44,13 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(func=dashboard.run)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"tui.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"tui.commands.{name}":
-                raise
-            continue  # a command whose module has not been written yet is simply absent
-        module.register(sub)
+        importlib.import_module(f"tui.commands.{name}").register(sub)
     return parser
 
 
