@@ -109,8 +109,12 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--json", action="store_true")
     p.add_argument("--runs", type=int, default=5)
-    p.add_argument("--warmup", type=float, default=40.0,
-                   help="seconds before counting: the demo rate window (30 s) must fill")
+    p.add_argument(
+        "--warmup",
+        type=float,
+        default=40.0,
+        help="seconds before counting: the demo rate window (30 s) must fill",
+    )
     p.add_argument("--seconds", type=float, default=15.0)
     p.add_argument("--services", type=int, default=50)
     p.add_argument("--sizes", default="80x24,160x48")
@@ -119,25 +123,46 @@ def main() -> int:
     report = []
     for size in args.sizes.split(","):
         cols, rows = (int(x) for x in size.split("x"))
-        rates = [output_rate(cols, rows, args.warmup, args.seconds, args.services)
-                 for _ in range(args.runs)]
+        rates = [
+            output_rate(cols, rows, args.warmup, args.seconds, args.services)
+            for _ in range(args.runs)
+        ]
         med = statistics.median(rates)
-        report.append(f"terminal output, {args.services} services, 1 s refresh, {size}: "
-                      f"median {med:.0f} B/s (runs: {', '.join(f'{r:.0f}' for r in rates)})")
-        rows_out.append({"figure": f"dashboard output {args.services} svc 1s refresh {size}",
-                         "value": round(med, 1), "unit": "B/s", "limit": "<= 4096",
-                         "reference": None})
+        report.append(
+            f"terminal output, {args.services} services, 1 s refresh, {size}: "
+            f"median {med:.0f} B/s (runs: {', '.join(f'{r:.0f}' for r in rates)})"
+        )
+        rows_out.append(
+            {
+                "figure": f"dashboard output {args.services} svc 1s refresh {size}",
+                "value": round(med, 1),
+                "unit": "B/s",
+                "limit": "<= 4096",
+                "reference": None,
+            }
+        )
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "warroom.yaml"
         services = "".join(f"  - name: service-{i:02d}\n" for i in range(args.services))
-        cfg.write_text(f'otlp:\n  http: "127.0.0.1:{_free_port()}"\n  grpc: ""\n'
-                       f"refresh: 1s\nservices:\n{services}")
+        cfg.write_text(
+            f'otlp:\n  http: "127.0.0.1:{_free_port()}"\n  grpc: ""\n'
+            f"refresh: 1s\nservices:\n{services}"
+        )
         times = [first_frame(160, 48, cfg) for _ in range(args.runs)]
     med = statistics.median(times)
-    report.append(f"start to first frame (160x48): median {med * 1000:.0f} ms "
-                  f"(runs: {', '.join(f'{t * 1000:.0f}' for t in times)})")
-    rows_out.append({"figure": "dashboard start to first frame", "value": round(med, 3),
-                     "unit": "s", "limit": "<= 1.0", "reference": None})
+    report.append(
+        f"start to first frame (160x48): median {med * 1000:.0f} ms "
+        f"(runs: {', '.join(f'{t * 1000:.0f}' for t in times)})"
+    )
+    rows_out.append(
+        {
+            "figure": "dashboard start to first frame",
+            "value": round(med, 3),
+            "unit": "s",
+            "limit": "<= 1.0",
+            "reference": None,
+        }
+    )
     print("\n".join(report))
     if args.json:
         print(json.dumps(rows_out))

@@ -21,19 +21,30 @@ pytestmark = pytest.mark.integration
 async def test_live_rows_arrive_in_the_dashboard(tmp_path: Path) -> None:
     port = free_port()
     cfg_path = tmp_path / "warroom.yaml"
-    cfg_path.write_text(demo_config_text(port, ["checkout", "payments"], "1s",
-                                         tmp_path / "profiles", tmp_path / "baselines", None))
+    cfg_path.write_text(
+        demo_config_text(
+            port,
+            ["checkout", "payments"],
+            "1s",
+            tmp_path / "profiles",
+            tmp_path / "baselines",
+            None,
+        )
+    )
     app = WarroomApp(load_config(cfg_path))  # no store, no hub: the app makes both
-    child = start_demo_service(f"http://127.0.0.1:{port}", "checkout,payments", 60.0, "", None,
-                               tmp_path / "demo.log")
+    child = start_demo_service(
+        f"http://127.0.0.1:{port}", "checkout,payments", 60.0, "", None, tmp_path / "demo.log"
+    )
     try:
         async with app.run_test(size=(120, 30)) as pilot:
             table = app.screen.query_one(ServiceTable)
             for _ in range(60):
                 await pilot.pause(0.5)
                 rows = {r.name: r for r in table.rows}
-                if all(n in rows and rows[n].value is not None and rows[n].qps
-                       for n in ("checkout", "payments")):
+                if all(
+                    n in rows and rows[n].value is not None and rows[n].qps
+                    for n in ("checkout", "payments")
+                ):
                     break
             rows = {r.name: r for r in table.rows}
             assert rows["checkout"].value is not None, (tmp_path / "demo.log").read_text()

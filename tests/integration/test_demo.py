@@ -26,21 +26,31 @@ pytestmark = pytest.mark.integration
 async def test_demo_service_data_reaches_the_dashboard_store(tmp_path: Path) -> None:
     port = free_port()
     cfg_path = tmp_path / "warroom.yaml"
-    cfg_path.write_text(demo_config_text(port, ["checkout", "payments"], "1s",
-                                         tmp_path / "profiles", tmp_path / "baselines", None))
+    cfg_path.write_text(
+        demo_config_text(
+            port,
+            ["checkout", "payments"],
+            "1s",
+            tmp_path / "profiles",
+            tmp_path / "baselines",
+            None,
+        )
+    )
     cfg = load_config(cfg_path)
     store = MetricStore()
     updates = []
     hub = Hub(cfg, store, on_update=lambda: updates.append(time.time()))
     await hub.start()
-    child = start_demo_service(f"http://127.0.0.1:{port}", "checkout,payments", 60.0,
-                               "", None, tmp_path / "demo.log")
+    child = start_demo_service(
+        f"http://127.0.0.1:{port}", "checkout,payments", 60.0, "", None, tmp_path / "demo.log"
+    )
     try:
         deadline = time.monotonic() + 25
         while time.monotonic() < deadline:
             await asyncio.sleep(0.5)
-            if all(store.latest(n, "p99") and store.latest(n, "qps")
-                   for n in ("checkout", "payments")):
+            if all(
+                store.latest(n, "p99") and store.latest(n, "qps") for n in ("checkout", "payments")
+            ):
                 break
         assert child.poll() is None, (tmp_path / "demo.log").read_text()
         for name in ("checkout", "payments"):
@@ -61,14 +71,19 @@ async def test_demo_service_data_reaches_the_dashboard_store(tmp_path: Path) -> 
 def test_demo_command_rejects_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--services", "0"]) == 2
     assert "warroom: --services: the number of services must be between 1 and 500" in (
-        capsys.readouterr().err)
+        capsys.readouterr().err
+    )
     assert main(["demo", "--rate", "-1"]) == 2
     assert "--rate: must be positive" in capsys.readouterr().err
 
 
 def test_demo_service_rejects_bad_incident() -> None:
-    proc = subprocess.run([sys.executable, "-m", "tui.demo.service", "--incident", "nope"],
-                          capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tui.demo.service", "--incident", "nope"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 2
     assert "demo service:" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -85,8 +100,12 @@ def test_demo_service_exits_when_warroom_is_killed(tmp_path: Path) -> None:
         "print(p.pid, flush=True)\n"
         "time.sleep(60)\n"
     )
-    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                              cwd=Path(__file__).resolve().parents[2])
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert parent.stdout is not None
     child = int(parent.stdout.readline())
     time.sleep(2)

@@ -13,7 +13,8 @@ NOW = 1_767_000_000.0  # fixed clock for every UI test
 
 def demo_config(theme: str = "warroom") -> Config:
     return Config(
-        refresh=Duration(1), theme=theme,
+        refresh=Duration(1),
+        theme=theme,
         services=[
             ServiceConfig(name="checkout", slo=SLOConfig(p99=Duration(0.3), error_ratio=0.01)),
             ServiceConfig(name="payments", slo=SLOConfig(p99=Duration(0.2))),
@@ -28,7 +29,8 @@ def filled_store(extra: int = 6) -> MetricStore:
     store = MetricStore()
     rng = np.random.default_rng(7)
     names = ["checkout", "payments", "search", "auth", "legacy"] + [
-        f"svc-{i:02d}" for i in range(extra)]
+        f"svc-{i:02d}" for i in range(extra)
+    ]
     for k, name in enumerate(names):
         end = NOW - 300 if name == "legacy" else NOW
         for t in np.arange(NOW - 900, end, 5.0):

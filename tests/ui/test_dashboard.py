@@ -172,8 +172,9 @@ async def test_status_bar_shows_sources() -> None:
     app = make_app()
     prom = SourceStatus("prometheus")
     prom.ok(latency=0.012)
-    otlp = SourceStatus("otlp/http", "listening", "127.0.0.1:4318",
-                        counters={"points_per_s": 35.0, "rejected": 2.0})
+    otlp = SourceStatus(
+        "otlp/http", "listening", "127.0.0.1:4318", counters={"points_per_s": 35.0, "rejected": 2.0}
+    )
     app.extra_statuses = [prom, otlp]
     async with app.run_test(size=(160, 30)) as pilot:
         await pilot.pause()
@@ -205,22 +206,35 @@ def test_themes_load_and_bastion_is_ansi_only() -> None:
     assert list(themes)[:4] == ["warroom", "bastion", "wall", "paper"]
     bastion = themes["bastion"]
     assert bastion.ansi
-    colors = [bastion.primary, bastion.secondary, bastion.error, bastion.warning,
-              bastion.success, bastion.foreground, bastion.background]
-    colors += [v for k, v in bastion.variables.items() if k not in ("spark-height",
-                                                                     "input-cursor-text-style")]
+    colors = [
+        bastion.primary,
+        bastion.secondary,
+        bastion.error,
+        bastion.warning,
+        bastion.success,
+        bastion.foreground,
+        bastion.background,
+    ]
+    colors += [
+        v
+        for k, v in bastion.variables.items()
+        if k not in ("spark-height", "input-cursor-text-style")
+    ]
     assert all(c is not None and c.startswith("ansi_") for c in colors)
     assert not themes["paper"].dark
     assert themes["wall"].variables["spark-height"] == "2"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("name: x\nprimry: '#fff'\n", "primry: unknown theme key"),
-    ("name: x\nprimary: '#ggg'\n", "primary: '#ggg' is not a colour"),
-    ("name: x\nansi: true\nprimary: '#ffffff'\n", "ansi theme takes ansi_\\* colours only"),
-    ("primary: '#ffffff'\n", "name: required"),
-    ("name: [x\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: x\nprimry: '#fff'\n", "primry: unknown theme key"),
+        ("name: x\nprimary: '#ggg'\n", "primary: '#ggg' is not a colour"),
+        ("name: x\nansi: true\nprimary: '#ffffff'\n", "ansi theme takes ansi_\\* colours only"),
+        ("primary: '#ffffff'\n", "name: required"),
+        ("name: [x\n", "not valid YAML"),
+    ],
+)
 def test_bad_theme_files_name_file_and_key(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(text)

@@ -18,8 +18,15 @@ from .dashboard_data import NOW, demo_config, filled_store, wait_for_panes
 
 
 def spike(service: str, state: str, t: float = NOW - 20) -> dict[str, object]:
-    return {"t": t, "type": "spike", "service": service, "signal": "p99", "state": state,
-            "value": 0.9, "baseline": 0.1}
+    return {
+        "t": t,
+        "type": "spike",
+        "service": service,
+        "signal": "p99",
+        "state": state,
+        "value": 0.9,
+        "baseline": 0.1,
+    }
 
 
 async def test_spike_events_fill_the_events_pane_and_mark_the_sparkline() -> None:
@@ -39,15 +46,17 @@ async def test_spike_events_fill_the_events_pane_and_mark_the_sparkline() -> Non
         keys = {k for sl in table._slices for line in sl._lines for _, k in line}
         assert any(k.startswith("spike") for k in keys)
         sustained = [n.message for n in app._notifications if "SUSTAINED" in n.message]
-        assert sustained == [
-            "P99 SUSTAINED spike: checkout, svc-00, svc-01, svc-02 and 3 more"]
+        assert sustained == ["P99 SUSTAINED spike: checkout, svc-00, svc-01, svc-02 and 3 more"]
 
 
 async def test_action_key_runs_through_the_runner_into_the_log(tmp_path: Path) -> None:
     cfg = demo_config()
     cfg.audit = AuditConfig(path=str(tmp_path / "audit.jsonl"))
-    cfg.actions = {"restart": ActionConfig(
-        exec=[sys.executable, "-c", "print('restarting {service}')"], confirm="none", key="e")}
+    cfg.actions = {
+        "restart": ActionConfig(
+            exec=[sys.executable, "-c", "print('restarting {service}')"], confirm="none", key="e"
+        )
+    }
     app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for_panes(app, pilot)
@@ -65,8 +74,9 @@ async def test_action_key_runs_through_the_runner_into_the_log(tmp_path: Path) -
 async def test_rollback_asks_for_confirmation_first(tmp_path: Path) -> None:
     cfg = demo_config()
     cfg.audit = AuditConfig(path=str(tmp_path / "audit.jsonl"))
-    cfg.actions = {"rollback": ActionConfig(exec=["kubectl", "rollout", "undo",
-                                                  "deployment/{service}"])}
+    cfg.actions = {
+        "rollback": ActionConfig(exec=["kubectl", "rollout", "undo", "deployment/{service}"])
+    }
     app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for_panes(app, pilot)
@@ -110,11 +120,16 @@ async def test_regression_pane_compares_the_window_with_the_baseline(tmp_path: P
     from tui.ui.widgets.regression_table import RegressionTable
 
     rng = np.random.default_rng(3)
-    base = {"p99": list(0.05 * np.exp(rng.normal(0, 0.1, 120))),
-            "p50": list(0.015 * np.exp(rng.normal(0, 0.1, 120)))}
+    base = {
+        "p99": list(0.05 * np.exp(rng.normal(0, 0.1, 120))),
+        "p50": list(0.015 * np.exp(rng.normal(0, 0.1, 120))),
+    }
     store_dir = tmp_path / "baselines"
-    BaselineStore(store_dir).save(build_snapshot("checkout", base, step=5.0, version="v1",
-                                                 taken_by="test@host", taken_at=NOW - 86400))
+    BaselineStore(store_dir).save(
+        build_snapshot(
+            "checkout", base, step=5.0, version="v1", taken_by="test@host", taken_at=NOW - 86400
+        )
+    )
     cfg = demo_config()
     cfg.baseline = BaselineConfig(dir=str(store_dir))
     app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
@@ -138,4 +153,5 @@ async def test_regression_pane_compares_the_window_with_the_baseline(tmp_path: P
             if "no baseline" in str(app.screen.query_one("#regression-title").render()):
                 break
         assert "payments: no baseline yet" in str(
-            app.screen.query_one("#regression-title").render())
+            app.screen.query_one("#regression-title").render()
+        )

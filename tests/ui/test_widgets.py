@@ -57,8 +57,14 @@ def test_cells_are_aligned_to_absolute_time() -> None:
 
 def test_saturated_cell_is_full_height_and_marked() -> None:
     t = np.array([10.0, 20.0])
-    binned = bin_max(t, np.array([0.1, 2.5]), np.array([0, FLAG_SATURATED], dtype=np.uint8),
-                     now=29.0, window=20, width=2)
+    binned = bin_max(
+        t,
+        np.array([0.1, 2.5]),
+        np.array([0, FLAG_SATURATED], dtype=np.uint8),
+        now=29.0,
+        window=20,
+        width=2,
+    )
     rows = spark_rows(binned, height=2)
     assert rows[0][1] == ("█", SATURATED) and rows[1][1] == ("█", SATURATED)
 
@@ -74,8 +80,13 @@ def test_diff_spans_merge_close_changes() -> None:
 
 def test_rows_states_from_the_store() -> None:
     store = filled_store()
-    services = [("checkout", 0.3, 0.01), ("ledger", None, None), ("legacy", None, None),
-                ("auth", None, None), ("payments", 0.2, None)]
+    services = [
+        ("checkout", 0.3, 0.01),
+        ("ledger", None, None),
+        ("legacy", None, None),
+        ("auth", None, None),
+        ("payments", 0.2, None),
+    ]
     rows = {r.name: r for r in build_rows(store, services, "p99", 900, NOW, stale_after=10)}
     assert rows["checkout"].state == "SLO" and rows["checkout"].level == "bad"
     assert rows["checkout"].err_level == "bad"

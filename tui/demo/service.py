@@ -79,8 +79,16 @@ def handle(route: Route, latency: float) -> None:
 class ServiceLoad:
     """One simulated service: its own MeterProvider, histogram, and worker thread."""
 
-    def __init__(self, name: str, index: int, endpoint: str, rate: float, interval: float,
-                 incident: tuple[float, float, float] | None, seed: int):
+    def __init__(
+        self,
+        name: str,
+        index: int,
+        endpoint: str,
+        rate: float,
+        interval: float,
+        incident: tuple[float, float, float] | None,
+        seed: int,
+    ):
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
@@ -94,14 +102,19 @@ class ServiceLoad:
         self.rng = random.Random(seed)
         exporter = OTLPMetricExporter(endpoint=f"{endpoint.rstrip('/')}/v1/metrics", timeout=5)
         reader = PeriodicExportingMetricReader(exporter, export_interval_millis=int(interval * 1e3))
-        view = View(instrument_name="http.server.request.duration",
-                    aggregation=ExplicitBucketHistogramAggregation(boundaries=BUCKETS))
+        view = View(
+            instrument_name="http.server.request.duration",
+            aggregation=ExplicitBucketHistogramAggregation(boundaries=BUCKETS),
+        )
         self.provider = MeterProvider(
             resource=Resource.create({"service.name": name, "service.version": "1.4.2"}),
-            metric_readers=[reader], views=[view])
+            metric_readers=[reader],
+            views=[view],
+        )
         meter = self.provider.get_meter("warroom.demo")
         self.duration = meter.create_histogram(
-            "http.server.request.duration", unit="s", description="HTTP server request duration")
+            "http.server.request.duration", unit="s", description="HTTP server request duration"
+        )
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self.run, name=f"worker-{name}", daemon=True)
         self.started = time.monotonic()
@@ -128,9 +141,14 @@ class ServiceLoad:
                 latency = self.rng.lognormvariate(math.log(route.median * factor), route.sigma)
                 handle(route, latency)
                 status = 500 if self.rng.random() < route.error_rate * factor else 200
-                self.duration.record(latency, {
-                    "http.request.method": "GET", "http.route": route.path,
-                    "http.response.status_code": status})
+                self.duration.record(
+                    latency,
+                    {
+                        "http.request.method": "GET",
+                        "http.route": route.path,
+                        "http.response.status_code": status,
+                    },
+                )
 
     def start(self) -> None:
         self.thread.start()
@@ -150,8 +168,11 @@ def service_names(spec: str) -> list[str]:
         n = int(spec)
         if not 1 <= n <= 500:
             raise ValueError("the number of services must be between 1 and 500")
-        return list(DEFAULT_SERVICES[:n]) if n <= len(DEFAULT_SERVICES) else [
-            f"service-{i:02d}" for i in range(n)]
+        return (
+            list(DEFAULT_SERVICES[:n])
+            if n <= len(DEFAULT_SERVICES)
+            else [f"service-{i:02d}" for i in range(n)]
+        )
     names = [s.strip() for s in spec.split(",") if s.strip()]
     if not names:
         raise ValueError("no service names given")
@@ -159,15 +180,18 @@ def service_names(spec: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tui.demo.service",
-                                description="warroom demo load: OTel SDK -> OTLP/HTTP")
+    p = argparse.ArgumentParser(
+        prog="python -m tui.demo.service", description="warroom demo load: OTel SDK -> OTLP/HTTP"
+    )
     p.add_argument("--endpoint", default="http://127.0.0.1:4318")
-    p.add_argument("--services", default=",".join(DEFAULT_SERVICES),
-                   help="comma-separated names, or a count")
+    p.add_argument(
+        "--services", default=",".join(DEFAULT_SERVICES), help="comma-separated names, or a count"
+    )
     p.add_argument("--rate", type=float, default=40.0, help="requests per second per service")
     p.add_argument("--interval", type=float, default=1.0, help="export interval, seconds")
-    p.add_argument("--incident", default="",
-                   help="SERVICE:START:DURATION:FACTOR, e.g. payments:60:30:4")
+    p.add_argument(
+        "--incident", default="", help="SERVICE:START:DURATION:FACTOR, e.g. payments:60:30:4"
+    )
     p.add_argument("--profiles", default="", help="write CPU profiles of the workers here")
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
@@ -180,16 +204,24 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"demo service: {exc}", file=sys.stderr)
         return 2
-    loads = [ServiceLoad(n, i, args.endpoint, args.rate, args.interval,
-                         incident if n == incident_for else None, args.seed + i)
-             for i, n in enumerate(names)]
+    loads = [
+        ServiceLoad(
+            n,
+            i,
+            args.endpoint,
+            args.rate,
+            args.interval,
+            incident if n == incident_for else None,
+            args.seed + i,
+        )
+        for i, n in enumerate(names)
+    ]
     samplers = []
     if args.profiles:
         from tui.demo.sampler import StackSampler
 
         for n in names[:5]:
-            s = StackSampler(Path(args.profiles), n, every=10.0,
-                             thread_names=(f"worker-{n}",))
+            s = StackSampler(Path(args.profiles), n, every=10.0, thread_names=(f"worker-{n}",))
             s.start()
             samplers.append(s)
     done = threading.Event()

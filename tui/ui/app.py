@@ -62,8 +62,15 @@ class WarroomApp(App[int]):
         Binding("d", "profile(True)", "Diff flame", id="app.diff_flame"),
     ]
 
-    def __init__(self, cfg: Config, store: MetricStore | None = None, hub: Any = None, *,
-                 clock: Callable[[], float] = time.time, start_sources: bool | None = None):
+    def __init__(
+        self,
+        cfg: Config,
+        store: MetricStore | None = None,
+        hub: Any = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        start_sources: bool | None = None,
+    ):
         """`store`/`hub` None: the app makes its own (the Hub is imported after the first
         frame so start-up stays fast). Tests pass a filled store and a fixed `clock`."""
         super().__init__()
@@ -73,8 +80,9 @@ class WarroomApp(App[int]):
         self.store = store if store is not None else MetricStore(max_series=cfg.max_series)
         self.hub = hub
         self.clock = clock
-        self.start_sources = (store is None and hub is None) if start_sources is None \
-            else start_sources
+        self.start_sources = (
+            (store is None and hub is None) if start_sources is None else start_sources
+        )
         self.themes = load_themes()
         if cfg.theme not in self.themes:
             raise UserError(f"unknown theme {cfg.theme!r} (available: {', '.join(self.themes)})")
@@ -88,8 +96,7 @@ class WarroomApp(App[int]):
             # keeps bold/reverse, which is what the SLO and cursor cues also rely on.
             from textual.filter import Monochrome, NoColor
 
-            self._filters = [NoColor() if isinstance(f, Monochrome) else f
-                             for f in self._filters]
+            self._filters = [NoColor() if isinstance(f, Monochrome) else f for f in self._filters]
         self.paused = False
         self.signal = "p99"
         self.window = float(cfg.window) if float(cfg.window) in WINDOWS else 900.0
@@ -98,7 +105,9 @@ class WarroomApp(App[int]):
         self.events: deque[dict[str, Any]] = deque(maxlen=MAX_EVENTS)
         self.spike_times: dict[str, deque[float]] = {}
         self._sustained: list[str] = []
-        self._regression_key: tuple[str, float, int] | None = None  # services gone SUSTAINED since the last notice
+        self._regression_key: tuple[str, float, int] | None = (
+            None  # services gone SUSTAINED since the last notice
+        )
         self.extra_statuses: list[SourceStatus] = []
         self.redraws = 0
         self._redraw_scheduled = False
@@ -151,8 +160,10 @@ class WarroomApp(App[int]):
             from tui.sources.alertmanager import AlertmanagerSource
 
             self.alertmanager = AlertmanagerSource(
-                self.cfg.alertmanager, on_update=self._alerts_updated,
-                audit_path=self.cfg.audit.path)
+                self.cfg.alertmanager,
+                on_update=self._alerts_updated,
+                audit_path=self.cfg.audit.path,
+            )
             await self.alertmanager.start()
         self.notify_store_updated()
 
@@ -197,8 +208,9 @@ class WarroomApp(App[int]):
         bells = []
         for name in names:
             svc = self.cfg.service(name)
-            det = svc.detector if svc is not None and svc.detector is not None \
-                else self.cfg.detector
+            det = (
+                svc.detector if svc is not None and svc.detector is not None else self.cfg.detector
+            )
             bells.append(det.bell)
         if any(bells):
             self.bell()
@@ -208,7 +220,8 @@ class WarroomApp(App[int]):
     def service_list(self) -> list[tuple[str, float | None, float | None]]:
         """Configured services first, in config order, then any others that reported."""
         out: list[tuple[str, float | None, float | None]] = [
-            (s.name, s.slo.p99, s.slo.error_ratio) for s in self.cfg.services]
+            (s.name, s.slo.p99, s.slo.error_ratio) for s in self.cfg.services
+        ]
         known = {s.name for s in self.cfg.services}
         out += [(n, None, None) for n in self.store.names() if n not in known]
         return out
@@ -244,8 +257,13 @@ class WarroomApp(App[int]):
             table.row_height = height
             table.reset()
         rows = build_rows(
-            self.store, self.service_list(), self.signal, self.window, now,
-            stale_after=max(3 * float(self.cfg.refresh), 10.0), states=self._spike_states(),
+            self.store,
+            self.service_list(),
+            self.signal,
+            self.window,
+            now,
+            stale_after=max(3 * float(self.cfg.refresh), 10.0),
+            states=self._spike_states(),
             spikes={k: list(v) for k, v in self.spike_times.items()},
         )
         table.set_rows(rows, now)
@@ -257,7 +275,8 @@ class WarroomApp(App[int]):
         tab = self.dashboard.active_tab()
         if tab == "tab-service":
             self.dashboard.query_one(ServiceDetail).show(
-                self.store, self.dashboard.table.selected, now, self.window)
+                self.store, self.dashboard.table.selected, now, self.window
+            )
         elif tab == "tab-regression":
             self._refresh_regression(self.dashboard.table.selected, now)
         elif tab == "tab-alerts":
@@ -284,10 +303,16 @@ class WarroomApp(App[int]):
 
             baseline = BaselineStore(cfg.baseline.dir).current(service)
             profile = newest_profile(cfg, service)
-            return check_from_store(store, service, baseline, window, now,
-                                    dict(cfg.baseline.min_effect) or None,
-                                    str(profile) if profile is not None else None,
-                                    spacing=float(cfg.rate_window))
+            return check_from_store(
+                store,
+                service,
+                baseline,
+                window,
+                now,
+                dict(cfg.baseline.min_effect) or None,
+                str(profile) if profile is not None else None,
+                spacing=float(cfg.rate_window),
+            )
 
         async def go() -> None:
             try:
@@ -296,9 +321,11 @@ class WarroomApp(App[int]):
                 pane.set_title(f"{service}: regression check failed: {exc}")
                 return
             b = result.baseline
-            pane.set_title(f"{service} vs baseline {b.id} ({b.version or 'no version'})"
-                           if b is not None else
-                           f"{service}: no baseline yet (take one with the baseline action)")
+            pane.set_title(
+                f"{service} vs baseline {b.id} ({b.version or 'no version'})"
+                if b is not None
+                else f"{service}: no baseline yet (take one with the baseline action)"
+            )
             pane.update_rows(result.table.rows if result.table is not None else [])
             pane.update_functions(result.functions, result.profile_note)
 
@@ -360,8 +387,10 @@ class WarroomApp(App[int]):
 
             async def go() -> None:
                 res = await source.silence(req.alert, req.duration, req.comment, req.created_by)
-                self.notify(getattr(res, "message", str(res)),
-                            severity="information" if getattr(res, "ok", False) else "error")
+                self.notify(
+                    getattr(res, "message", str(res)),
+                    severity="information" if getattr(res, "ok", False) else "error",
+                )
 
             self.run_worker(go(), group="silence", exit_on_error=False)
 
@@ -422,17 +451,24 @@ class WarroomApp(App[int]):
         if self.runner is None:
             self.runner = ActionRunner(
                 self.cfg.audit.path,
-                on_output=lambda out: log.write_output(out) if log is not None else None)
+                on_output=lambda out: log.write_output(out) if log is not None else None,
+            )
         if log is not None:
             with contextlib.suppress(Exception):
                 self.dashboard.query_one("#detail", TabbedContent).active = "tab-actions"
         if action.kind == "builtin":
             from tui.core.baseline import BaselineStore
 
-            request_builtin(app, action, self.runner, log, cfg=self.cfg,
-                            metric_store=self.store,
-                            baseline_store=BaselineStore(self.cfg.baseline.dir),
-                            disabled=disabled)
+            request_builtin(
+                app,
+                action,
+                self.runner,
+                log,
+                cfg=self.cfg,
+                metric_store=self.store,
+                baseline_store=BaselineStore(self.cfg.baseline.dir),
+                disabled=disabled,
+            )
         else:
             request_action(app, action, self.runner, log, disabled=disabled)
 
@@ -475,7 +511,8 @@ class WarroomApp(App[int]):
 
     def action_cycle_theme(self) -> None:
         order = [n for n in THEME_ORDER if n in self.themes] + [
-            n for n in self.themes if n not in THEME_ORDER]
+            n for n in self.themes if n not in THEME_ORDER
+        ]
         i = order.index(self.theme) if self.theme in order else -1
         self.theme = order[(i + 1) % len(order)]
         self.notify(f"theme: {self.theme}", timeout=2)
@@ -492,8 +529,14 @@ class WarroomApp(App[int]):
         service = self.dashboard.table.selected if self.dashboard.is_mounted else None
         for action, ok, reason in self.service_actions(service) if service else []:
             if action.key:
-                rows.append((action.key, f"{action.title} ({action.confirm} confirm)"
-                             if ok else f"{action.title}: disabled, {reason}"))
+                rows.append(
+                    (
+                        action.key,
+                        f"{action.title} ({action.confirm} confirm)"
+                        if ok
+                        else f"{action.title}: disabled, {reason}",
+                    )
+                )
         self.push_screen(HelpScreen(rows))
 
     def action_profile(self, diff: bool) -> None:
@@ -517,17 +560,27 @@ class WarroomApp(App[int]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for name in self.themes:
-            yield SystemCommand(f"Theme: {name}", f"Switch to the {name} theme",
-                                lambda n=name: setattr(self, "theme", n))
+            yield SystemCommand(
+                f"Theme: {name}",
+                f"Switch to the {name} theme",
+                lambda n=name: setattr(self, "theme", n),
+            )
         for w in WINDOWS:
             label = {300.0: "5m", 900.0: "15m", 3600.0: "1h", 21600.0: "6h"}[w]
-            yield SystemCommand(f"Zoom: {label} window", f"Show the last {label}",
-                                lambda w=w: self.set_window(w))
+            yield SystemCommand(
+                f"Zoom: {label} window", f"Show the last {label}", lambda w=w: self.set_window(w)
+            )
         for sig in SIGNALS:
-            yield SystemCommand(f"Signal: {sig.upper()}", f"Sparklines show {sig.upper()}",
-                                lambda s=sig: self.action_signal(s))
-        yield SystemCommand("Resume" if self.paused else "Pause",
-                            "Freeze or resume the live view", self.action_toggle_pause)
+            yield SystemCommand(
+                f"Signal: {sig.upper()}",
+                f"Sparklines show {sig.upper()}",
+                lambda s=sig: self.action_signal(s),
+            )
+        yield SystemCommand(
+            "Resume" if self.paused else "Pause",
+            "Freeze or resume the live view",
+            self.action_toggle_pause,
+        )
 
 
 def newest_profile(cfg: Config, service: str) -> Path | None:
@@ -551,8 +604,9 @@ def _profile_opener() -> Callable[[Config, str, bool], Screen[Any]] | None:
         profile_viewer = importlib.import_module("tui.ui.screens.profile_viewer")
         path = newest_profile(cfg, service)
         if path is None:
-            raise UserError(f"no profile for {service} in profiles.dir "
-                            f"({cfg.profiles.dir or 'not configured'})")
+            raise UserError(
+                f"no profile for {service} in profiles.dir ({cfg.profiles.dir or 'not configured'})"
+            )
         screen_cls: Any = profile_viewer.ProfileScreen
         if not diff:
             return screen_cls(path, service=service)

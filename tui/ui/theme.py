@@ -18,8 +18,19 @@ from tui.errors import UserError
 THEME_ORDER = ("warroom", "bastion", "wall", "paper")
 DEFAULT_THEME = "warroom"
 
-_COLOR_KEYS = ("primary", "secondary", "warning", "error", "success", "accent", "foreground",
-               "background", "surface", "panel", "boost")
+_COLOR_KEYS = (
+    "primary",
+    "secondary",
+    "warning",
+    "error",
+    "success",
+    "accent",
+    "foreground",
+    "background",
+    "surface",
+    "panel",
+    "boost",
+)
 _OTHER_KEYS = {"name", "dark", "ansi", "luminosity_spread", "text_alpha", "variables"}
 # Theme variables that are not colours (read by the widgets themselves).
 _NON_COLOR_VARIABLES = {"spark-height", "input-cursor-text-style"}

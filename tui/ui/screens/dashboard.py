@@ -31,8 +31,12 @@ class ServiceDetail(SlicedLines):
     """P50, P95, P99, QPS and error ratio of the selected service, each with its own line."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "service-detail--label", "service-detail--spark", "service-detail--spike",
-        "service-detail--value", "service-detail--muted"}
+        "service-detail--label",
+        "service-detail--spark",
+        "service-detail--spike",
+        "service-detail--value",
+        "service-detail--muted",
+    }
     DEFAULT_CSS = """
     ServiceDetail { height: 1fr; }
     ServiceDetail > .service-detail--label { color: $text-muted; text-style: bold; }
@@ -103,8 +107,9 @@ class ServiceDetail(SlicedLines):
 class DashboardScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("tab", "app.focus_next", "Next pane", show=False, id="focus.next"),
-        Binding("shift+tab", "app.focus_previous", "Previous pane", show=False,
-                id="focus.previous"),
+        Binding(
+            "shift+tab", "app.focus_previous", "Previous pane", show=False, id="focus.previous"
+        ),
     ]
     DEFAULT_CSS = """
     DashboardScreen { layout: vertical; }

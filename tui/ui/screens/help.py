@@ -20,8 +20,9 @@ def binding_rows(app_bindings: dict) -> list[tuple[str, str]]:
         desc = b.description or b.action
         if b.action in ("command_palette",):
             desc = desc or "Command palette"
-        by_action.setdefault((desc, b.action), []).append(active.node.app.get_key_display(
-            Binding(key, b.action, b.description)))
+        by_action.setdefault((desc, b.action), []).append(
+            active.node.app.get_key_display(Binding(key, b.action, b.description))
+        )
     return [(" / ".join(keys), desc) for (desc, _), keys in by_action.items()]
 
 

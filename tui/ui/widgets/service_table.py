@@ -34,6 +34,7 @@ from tui.ui.widgets.sparkline import (
 
 # --- formatting -----------------------------------------------------------------------------
 
+
 def _sig3(x: float) -> str:
     if x >= 100:
         return f"{x:.0f}"
@@ -82,6 +83,7 @@ def format_ratio(r: float | None) -> str:
 
 # --- the table ------------------------------------------------------------------------------
 
+
 @dataclass
 class RowState:
     """What one row shows, computed from the store (no widget state)."""
@@ -127,10 +129,17 @@ class ServiceTable(SlicedLines, can_focus=True):
         Binding("end,G", "cursor_to(-1)", "Last service", show=False, id="cursor.last"),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "service-table--header", "service-table--name", "service-table--spark",
-        "service-table--spike", "service-table--saturated", "service-table--ok",
-        "service-table--warn", "service-table--bad", "service-table--muted",
-        "service-table--cursor", "service-table--value",
+        "service-table--header",
+        "service-table--name",
+        "service-table--spark",
+        "service-table--spike",
+        "service-table--saturated",
+        "service-table--ok",
+        "service-table--warn",
+        "service-table--bad",
+        "service-table--muted",
+        "service-table--cursor",
+        "service-table--value",
     }
     DEFAULT_CSS = """
     ServiceTable { height: 1fr; background: $surface; layout: horizontal; }
@@ -245,8 +254,9 @@ class ServiceTable(SlicedLines, can_focus=True):
         header: list[Cell] = []
         header += text_cells(" service", name_w + 1, "header")
         header += [(" ", "header")]
-        header += text_cells(f"{self.signal.upper()} · {win} · {_window_label(step)}/cell",
-                             spark_w, "header")
+        header += text_cells(
+            f"{self.signal.upper()} · {win} · {_window_label(step)}/cell", spark_w, "header"
+        )
         header += text_cells(self.signal, 8, "header", ">")
         header += text_cells("qps", 8, "header", ">")
         header += text_cells("err", 7, "header", ">")
@@ -257,12 +267,18 @@ class ServiceTable(SlicedLines, can_focus=True):
         for i in range(self.top, min(len(self.rows), self.top + visible)):
             lines.extend(self._row_lines(self.rows[i], i == self.cursor, name_w, spark_w, width))
         if not self.rows:
-            lines.append(_fit(text_cells(
-                "  waiting for data: no service has reported yet", width, "muted"), width, "muted"))
+            lines.append(
+                _fit(
+                    text_cells("  waiting for data: no service has reported yet", width, "muted"),
+                    width,
+                    "muted",
+                )
+            )
         return lines
 
-    def _row_lines(self, row: RowState, selected: bool, name_w: int, spark_w: int,
-                   width: int) -> list[list[Cell]]:
+    def _row_lines(
+        self, row: RowState, selected: bool, name_w: int, spark_w: int, width: int
+    ) -> list[list[Cell]]:
         c = "+c" if selected else ""
         spikes = np.asarray(row.spike_times, dtype=np.float64) if row.spike_times else None
         binned = bin_max(row.t, row.v, row.f, self.now, self.window, spark_w, spikes)
@@ -286,8 +302,7 @@ class ServiceTable(SlicedLines, can_focus=True):
                 line += [(" ", "value" + c)]
                 line += text_cells(format_latency(row.value, row.saturated), 7, vkey, ">")
                 line += [(" ", "value" + c)]
-                line += text_cells(format_qps(row.qps), 7, ("muted" if muted else "value") + c,
-                                   ">")
+                line += text_cells(format_qps(row.qps), 7, ("muted" if muted else "value") + c, ">")
                 line += [(" ", "value" + c)]
                 ekey = ("muted" if muted else _loud(row.err_level)) + c
                 line += text_cells(format_ratio(row.error_ratio), 6, ekey, ">")
@@ -321,10 +336,17 @@ def _window_label(seconds: float) -> str:
 
 # --- rows from the store --------------------------------------------------------------------
 
-def build_rows(store: MetricStore, services: Iterable[tuple[str, float | None, float | None]],
-               signal: str, window: float, now: float, stale_after: float,
-               states: dict[str, str] | None = None,
-               spikes: dict[str, list[float]] | None = None) -> list[RowState]:
+
+def build_rows(
+    store: MetricStore,
+    services: Iterable[tuple[str, float | None, float | None]],
+    signal: str,
+    window: float,
+    now: float,
+    stale_after: float,
+    states: dict[str, str] | None = None,
+    spikes: dict[str, list[float]] | None = None,
+) -> list[RowState]:
     """One RowState per (name, slo_p99, slo_error_ratio), in the given order."""
     rows = []
     t0 = now - window - 60  # a little extra so the first cell is full
@@ -352,16 +374,26 @@ def build_rows(store: MetricStore, services: Iterable[tuple[str, float | None, f
             state = states[name]
         elif saturated:
             state = "SATURATED"  # the quantile is only a lower bound: never "ok"
-        elif (slo_p99 is not None and signal == "p99" and value is not None
-              and value > slo_p99) or (slo_err is not None and err is not None and err > slo_err):
+        elif (
+            slo_p99 is not None and signal == "p99" and value is not None and value > slo_p99
+        ) or (slo_err is not None and err is not None and err > slo_err):
             state = "SLO"
         else:
             state = "ok"
-        rows.append(RowState(
-            name=name, t=t, v=v, f=f, value=value, saturated=bool(saturated), qps=qps,
-            error_ratio=err, state=state,
-            level=_level(value, slo_p99 if signal == "p99" else None),
-            err_level=_level(err, slo_err),
-            spike_times=(spikes or {}).get(name, []),
-        ))
+        rows.append(
+            RowState(
+                name=name,
+                t=t,
+                v=v,
+                f=f,
+                value=value,
+                saturated=bool(saturated),
+                qps=qps,
+                error_ratio=err,
+                state=state,
+                level=_level(value, slo_p99 if signal == "p99" else None),
+                err_level=_level(err, slo_err),
+                spike_times=(spikes or {}).get(name, []),
+            )
+        )
     return rows

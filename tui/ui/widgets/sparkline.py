@@ -45,8 +45,15 @@ def cell_step(window: float, width: int) -> float:
     return max(1.0, math.ceil(window / max(1, width)))
 
 
-def bin_max(t: np.ndarray, v: np.ndarray, f: np.ndarray, now: float, window: float, width: int,
-            spike_times: np.ndarray | None = None) -> Binned:
+def bin_max(
+    t: np.ndarray,
+    v: np.ndarray,
+    f: np.ndarray,
+    now: float,
+    window: float,
+    width: int,
+    spike_times: np.ndarray | None = None,
+) -> Binned:
     """Max of the points in each time-aligned cell; the last cell holds `now`."""
     step = cell_step(window, width)
     last_cell = math.floor(now / step)
@@ -68,8 +75,9 @@ def bin_max(t: np.ndarray, v: np.ndarray, f: np.ndarray, now: float, window: flo
     return Binned(values, flags, spikes)
 
 
-def spark_rows(binned: Binned, height: int = 1, top: float | None = None,
-               marker_row: bool = False) -> list[list[tuple[str, int]]]:
+def spark_rows(
+    binned: Binned, height: int = 1, top: float | None = None, marker_row: bool = False
+) -> list[list[tuple[str, int]]]:
     """Rows of (character, kind) cells, top row first; scaled from 0 to `top` (default: max).
 
     A saturated cell (quantile in the +Inf bucket) is drawn full height as SATURATED; a cell
@@ -106,8 +114,9 @@ def spark_rows(binned: Binned, height: int = 1, top: float | None = None,
     return rows
 
 
-def cells_to_segments(cells: list[tuple[str, int]], styles: dict[int, Style],
-                      split_last: bool = True) -> list[Segment]:
+def cells_to_segments(
+    cells: list[tuple[str, int]], styles: dict[int, Style], split_last: bool = True
+) -> list[Segment]:
     """Join runs of equal kind into segments; the newest cell stays its own segment so that
     a partial refresh of it does not resend the whole run."""
     segs: list[Segment] = []
@@ -129,6 +138,7 @@ def cells_to_segments(cells: list[tuple[str, int]], styles: dict[int, Style],
 
 
 # --- cell lines and minimal refresh ---------------------------------------------------------
+
 
 def text_cells(text: str, width: int, key: str, align: str = "<") -> list[Cell]:
     """`text` fitted to `width` cells (truncated with … when too long)."""
@@ -158,8 +168,9 @@ def diff_spans(old: list[Cell] | None, new: list[Cell], gap: int = 3) -> list[tu
     return spans
 
 
-def cells_to_strip(cells: list[Cell], style_of: Callable[[str], Style], width: int,
-                   cuts: Iterable[int] = ()) -> Strip:
+def cells_to_strip(
+    cells: list[Cell], style_of: Callable[[str], Style], width: int, cuts: Iterable[int] = ()
+) -> Strip:
     """Join runs of equal style into segments, also breaking at `cuts`: Textual's partial
     update resends from the start of the segment that holds a dirty cell, so a segment must
     start exactly where a dirty span starts or a whole sparkline goes out for one new cell."""
@@ -184,8 +195,9 @@ class CellLinesWidget(Widget):
     Subclasses implement `build_lines()` -> list of cell lists and `component_style(key)`.
     """
 
-    def __init__(self, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._lines: list[list[Cell]] = []
         self._strips: dict[int, Strip] = {}
@@ -246,13 +258,11 @@ class CellLinesWidget(Widget):
         if strip is None:
             width = self.size.width
             if y < len(self._lines):
-                strip = cells_to_strip(self._lines[y], self.style_of, width,
-                                       self._cuts.get(y, ()))
+                strip = cells_to_strip(self._lines[y], self.style_of, width, self._cuts.get(y, ()))
             else:
                 strip = Strip.blank(width, self.style_of("blank"))
             self._strips[y] = strip
         return strip
-
 
 
 class _Slice(CellLinesWidget):
@@ -347,28 +357,52 @@ class Sparkline(CellLinesWidget):
     last one a marker row (▲ under spike cells) when `marker_row` is set."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "sparkline--bar", "sparkline--spike", "sparkline--saturated", "sparkline--empty"}
+        "sparkline--bar",
+        "sparkline--spike",
+        "sparkline--saturated",
+        "sparkline--empty",
+    }
     DEFAULT_CSS = """
     Sparkline { height: 1; }
     Sparkline > .sparkline--bar { color: $spark; }
     Sparkline > .sparkline--spike { color: $error; text-style: bold; }
     Sparkline > .sparkline--saturated { color: $error; text-style: bold reverse; }
     """
-    _KEYS: ClassVar[dict[int, str]] = {EMPTY: "empty", BAR: "bar", SPIKE: "spike",
-                                       SATURATED: "saturated"}
+    _KEYS: ClassVar[dict[int, str]] = {
+        EMPTY: "empty",
+        BAR: "bar",
+        SPIKE: "spike",
+        SATURATED: "saturated",
+    }
 
-    def __init__(self, *, marker_row: bool = False, name: str | None = None,
-                 id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        marker_row: bool = False,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.marker_row = marker_row
         self._data: tuple[np.ndarray, np.ndarray, np.ndarray] = (
-            np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.uint8))
+            np.zeros(0),
+            np.zeros(0),
+            np.zeros(0, dtype=np.uint8),
+        )
         self._spikes: np.ndarray | None = None
         self._now = 0.0
         self._window = 900.0
 
-    def set_data(self, t: np.ndarray, v: np.ndarray, f: np.ndarray, now: float, window: float,
-                 spike_times: np.ndarray | None = None) -> None:
+    def set_data(
+        self,
+        t: np.ndarray,
+        v: np.ndarray,
+        f: np.ndarray,
+        now: float,
+        window: float,
+        spike_times: np.ndarray | None = None,
+    ) -> None:
         """Replace the series; only the cells that changed are sent to the terminal."""
         self._data, self._now, self._window, self._spikes = (t, v, f), now, window, spike_times
         self.redraw()
@@ -383,5 +417,7 @@ class Sparkline(CellLinesWidget):
         height = max(1, self.size.height - (1 if self.marker_row else 0))
         t, v, f = self._data
         binned = bin_max(t, v, f, self._now, self._window, width, self._spikes)
-        return [[(ch, self._KEYS[k]) for ch, k in row]
-                for row in spark_rows(binned, height, marker_row=self.marker_row)]
+        return [
+            [(ch, self._KEYS[k]) for ch, k in row]
+            for row in spark_rows(binned, height, marker_row=self.marker_row)
+        ]

@@ -46,7 +46,10 @@ def describe(status: SourceStatus) -> tuple[str, str]:
 
 class StatusBar(CellLinesWidget):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "status-bar--ok", "status-bar--warn", "status-bar--bad", "status-bar--text",
+        "status-bar--ok",
+        "status-bar--warn",
+        "status-bar--bad",
+        "status-bar--text",
         "status-bar--paused",
     }
     DEFAULT_CSS = """
@@ -65,8 +68,9 @@ class StatusBar(CellLinesWidget):
         self.paused = False
         self.extra = ""
 
-    def set_state(self, statuses: list[SourceStatus], dropped: int, paused: bool,
-                  extra: str = "") -> None:
+    def set_state(
+        self, statuses: list[SourceStatus], dropped: int, paused: bool, extra: str = ""
+    ) -> None:
         self.statuses, self.dropped, self.paused, self.extra = statuses, dropped, paused, extra
         self.redraw()
 
