@@ -83,8 +83,14 @@ def test_timeline_runs_through_every_stage_in_order() -> None:
     sc.step(15.0, "RECOVERED", rolled_back())
     assert sc.stage == RECOVERED and sc.saw_sustained
     assert "RECOVERED" in sc.banner(15.0) and "/a/audit.jsonl" in sc.banner(15.0)
-    assert sc.stage_since == {STEADY: 0.0, BASELINE: 7.0, RELEASED: 8.0, SPIKE: 10.0,
-                              ROLLED_BACK: 12.0, RECOVERED: 15.0}
+    assert sc.stage_since == {
+        STEADY: 0.0,
+        BASELINE: 7.0,
+        RELEASED: 8.0,
+        SPIKE: 10.0,
+        ROLLED_BACK: 12.0,
+        RECOVERED: 15.0,
+    }
 
 
 def test_baseline_without_samples_is_retried_and_delays_the_release() -> None:
@@ -155,8 +161,12 @@ def test_watcher_switches_code_path_and_confirms_each_version(tmp_path: Path) ->
     w = ReleaseWatcher(tmp_path, "checkout", poll=0.2, clock=lambda: now[0])
     assert w.slow() is False
     assert read_live(tmp_path, "checkout") == {
-        "service": "checkout", "version": GOOD_VERSION, "slow": False, "pid": os.getpid(),
-        "at": pytest.approx(time.time(), abs=5)}
+        "service": "checkout",
+        "version": GOOD_VERSION,
+        "slow": False,
+        "pid": os.getpid(),
+        "at": pytest.approx(time.time(), abs=5),
+    }
     ship_release(tmp_path, "checkout")
     assert w.slow() is False  # within the poll interval the file is not even looked at
     now[0] = 0.25
@@ -182,9 +192,14 @@ def test_watcher_keeps_its_state_over_a_corrupt_file(tmp_path: Path) -> None:
 
 
 def write_profile(path: Path, leaf: str) -> None:
-    stacks: Counter[tuple[Frame, ...]] = Counter({
-        ((leaf, "tui/demo/service.py", 10), ("tui.demo.service.handle", "tui/demo/service.py",
-                                             5)): 7})
+    stacks: Counter[tuple[Frame, ...]] = Counter(
+        {
+            (
+                (leaf, "tui/demo/service.py", 10),
+                ("tui.demo.service.handle", "tui/demo/service.py", 5),
+            ): 7
+        }
+    )
     write_atomic(path, encode_cpu_profile(stacks, 10_000_000, 0, 1_000_000_000))
 
 
@@ -199,8 +214,15 @@ def test_take_baseline_snapshots_the_window_and_the_newest_profile(tmp_path: Pat
     write_profile(profiles / "checkout-1.pb.gz", "tui.demo.service.old")
     os.utime(profiles / "checkout-1.pb.gz", (1, 1))
     write_profile(profiles / "checkout-2.pb.gz", "tui.demo.service.query_db")
-    ids = take_baseline(store, tmp_path / "baselines", ["checkout", "payments"], 1005.0,
-                        1019.0, str(profiles), "{service}-*.pb.gz")
+    ids = take_baseline(
+        store,
+        tmp_path / "baselines",
+        ["checkout", "payments"],
+        1005.0,
+        1019.0,
+        str(profiles),
+        "{service}-*.pb.gz",
+    )
     assert list(ids) == ["checkout"]
     snap = BaselineStore(tmp_path / "baselines").current("checkout")
     assert snap is not None and snap.id == ids["checkout"]
@@ -218,13 +240,34 @@ def test_audited_rollback_finds_the_finished_record(tmp_path: Path) -> None:
     audit = tmp_path / "audit.jsonl"
     assert audited_rollback(str(audit), "checkout", 0.0) is None
     target = {"kind": "exec", "argv": ["python", "-m", "tui.demo.rollback"]}
-    append_record(audit, make_record("started", service="checkout", action="rollback",
-                                     target=target, ts=50.0))
-    append_record(audit, make_record("finished", service="payments", action="rollback",
-                                     target=target, ts=55.0, status="ok", exit=0))
+    append_record(
+        audit, make_record("started", service="checkout", action="rollback", target=target, ts=50.0)
+    )
+    append_record(
+        audit,
+        make_record(
+            "finished",
+            service="payments",
+            action="rollback",
+            target=target,
+            ts=55.0,
+            status="ok",
+            exit=0,
+        ),
+    )
     assert audited_rollback(str(audit), "checkout", 0.0) is None
-    append_record(audit, make_record("finished", service="checkout", action="rollback",
-                                     target=target, ts=60.0, status="ok", exit=0))
+    append_record(
+        audit,
+        make_record(
+            "finished",
+            service="checkout",
+            action="rollback",
+            target=target,
+            ts=60.0,
+            status="ok",
+            exit=0,
+        ),
+    )
     rec = audited_rollback(str(audit), "checkout", 10.0)
     assert rec is not None and rec["exit"] == 0 and rec["status"] == "ok"
     assert audited_rollback(str(audit), "checkout", 61.0) is None  # older than the demo
@@ -235,8 +278,14 @@ def test_audited_rollback_finds_the_finished_record(tmp_path: Path) -> None:
 
 def run_rollback(*args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "tui.demo.rollback", *args],
-                          capture_output=True, text=True, timeout=60, env=env, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "tui.demo.rollback", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=ROOT,
+    )
 
 
 def test_rollback_command_reverts_and_waits_for_the_service(tmp_path: Path) -> None:
@@ -259,8 +308,9 @@ def test_rollback_command_reverts_and_waits_for_the_service(tmp_path: Path) -> N
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("checkout: rolling back 1.4.3 -> 1.4.2")
-    assert lines[1] == (f"checkout: desired version 1.4.2 written to "
-                        f"{release_path(tmp_path, 'checkout')}")
+    assert lines[1] == (
+        f"checkout: desired version 1.4.2 written to {release_path(tmp_path, 'checkout')}"
+    )
     assert lines[2] == f"checkout: pid {os.getpid()} now serves 1.4.2; rollback done"
     assert watcher.slow() is False
     assert read_release(tmp_path, "payments") is not None  # only the named service

@@ -89,39 +89,63 @@ def read_release(state_dir: str | os.PathLike[str], service: str) -> Release | N
     path = release_path(state_dir, service)
     try:
         data = json.loads(path.read_bytes())
-        return Release(service=str(data["service"]), version=str(data["version"]),
-                       previous=None if data.get("previous") is None else str(data["previous"]),
-                       slow=bool(data["slow"]), changed_at=float(data["changed_at"]),
-                       changed_by=str(data["changed_by"]))
+        return Release(
+            service=str(data["service"]),
+            version=str(data["version"]),
+            previous=None if data.get("previous") is None else str(data["previous"]),
+            slow=bool(data["slow"]),
+            changed_at=float(data["changed_at"]),
+            changed_by=str(data["changed_by"]),
+        )
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ReleaseStateError(f"{path}: not a release file ({exc})") from None
 
 
-def ship_release(state_dir: str | os.PathLike[str], service: str, version: str = BAD_VERSION,
-                 now: float | None = None) -> Release:
+def ship_release(
+    state_dir: str | os.PathLike[str],
+    service: str,
+    version: str = BAD_VERSION,
+    now: float | None = None,
+) -> Release:
     """Make `version` (the slow one) the release of `service`; the old one becomes previous."""
     old = read_release(state_dir, service)
-    rel = Release(service, version, old.version if old is not None else GOOD_VERSION,
-                  slow=version == BAD_VERSION, changed_at=time.time() if now is None else now,
-                  changed_by="release")
+    rel = Release(
+        service,
+        version,
+        old.version if old is not None else GOOD_VERSION,
+        slow=version == BAD_VERSION,
+        changed_at=time.time() if now is None else now,
+        changed_by="release",
+    )
     write_atomic(release_path(state_dir, service), rel.to_json())
     return rel
 
 
-def roll_back(state_dir: str | os.PathLike[str], service: str,
-              now: float | None = None) -> tuple[Release, Release]:
+def roll_back(
+    state_dir: str | os.PathLike[str], service: str, now: float | None = None
+) -> tuple[Release, Release]:
     """Put the previous version back: (before, after). ReleaseStateError when there is none."""
     old = read_release(state_dir, service)
     if old is None:
-        raise ReleaseStateError(f"{service}: nothing to roll back (no release was shipped; "
-                                f"{release_path(state_dir, service)} does not exist)")
+        raise ReleaseStateError(
+            f"{service}: nothing to roll back (no release was shipped; "
+            f"{release_path(state_dir, service)} does not exist)"
+        )
     if old.previous is None or old.changed_by == "rollback":
-        raise ReleaseStateError(f"{service}: nothing to roll back ({old.version} is live and "
-                                f"was itself {'a rollback' if old.previous else 'the first'})")
-    new = Release(service, old.previous, None, slow=old.previous == BAD_VERSION,
-                  changed_at=time.time() if now is None else now, changed_by="rollback")
+        raise ReleaseStateError(
+            f"{service}: nothing to roll back ({old.version} is live and "
+            f"was itself {'a rollback' if old.previous else 'the first'})"
+        )
+    new = Release(
+        service,
+        old.previous,
+        None,
+        slow=old.previous == BAD_VERSION,
+        changed_at=time.time() if now is None else now,
+        changed_by="rollback",
+    )
     write_atomic(release_path(state_dir, service), new.to_json())
     return old, new
 
@@ -143,8 +167,13 @@ class ReleaseWatcher:
     is what the rollback command waits for.
     """
 
-    def __init__(self, state_dir: str | os.PathLike[str], service: str, poll: float = 0.2,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        state_dir: str | os.PathLike[str],
+        service: str,
+        poll: float = 0.2,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.state_dir = Path(state_dir)
         self.service = service
         self.poll = poll
@@ -185,10 +214,17 @@ class ReleaseWatcher:
             self._confirm()
 
     def _confirm(self) -> None:
-        data = {"service": self.service, "version": self.version, "slow": self.is_slow,
-                "pid": os.getpid(), "at": time.time()}
-        write_atomic(live_path(self.state_dir, self.service),
-                     (json.dumps(data, sort_keys=True) + "\n").encode())
+        data = {
+            "service": self.service,
+            "version": self.version,
+            "slow": self.is_slow,
+            "pid": os.getpid(),
+            "at": time.time(),
+        }
+        write_atomic(
+            live_path(self.state_dir, self.service),
+            (json.dumps(data, sort_keys=True) + "\n").encode(),
+        )
         self._confirmed = self.version
 
 
@@ -222,8 +258,9 @@ class Scenario:
     A rollback before the spike skips the spike stage. Nothing here does IO.
     """
 
-    def __init__(self, service: str = DEFAULT_SERVICE, timeline: Timeline | None = None,
-                 audit_path: str = ""):
+    def __init__(
+        self, service: str = DEFAULT_SERVICE, timeline: Timeline | None = None, audit_path: str = ""
+    ):
         self.service = service
         self.timeline = timeline or Timeline.normal()
         self.audit_path = audit_path
@@ -237,8 +274,9 @@ class Scenario:
         self.stage = stage
         self.stage_since[stage] = elapsed
 
-    def step(self, elapsed: float, detector_state: str | None,
-             release: Release | None) -> list[str]:
+    def step(
+        self, elapsed: float, detector_state: str | None, release: Release | None
+    ) -> list[str]:
         """Advance at most one stage; returns what the driver must do now (in order)."""
         todo: list[str] = []
         if detector_state == "SUSTAINED":
@@ -274,35 +312,50 @@ class Scenario:
         s = self.service
         if self.stage == STEADY:
             wait = max(0, math.ceil(self.baseline_due - elapsed))
-            text = (f"DEMO 1/5 steady traffic. Baseline of {s} {GOOD_VERSION} in {wait}s, "
-                    f"then release {BAD_VERSION} ships. Nothing to press yet.")
+            text = (
+                f"DEMO 1/5 steady traffic. Baseline of {s} {GOOD_VERSION} in {wait}s, "
+                f"then release {BAD_VERSION} ships. Nothing to press yet."
+            )
         elif self.stage == BASELINE:
             wait = max(0, math.ceil(self.timeline.release_at - elapsed))
-            text = (f"DEMO 2/5 baseline taken ({s} P99 + CPU profile of {GOOD_VERSION}). "
-                    f"Release {BAD_VERSION} of {s} ships in {wait}s.")
+            text = (
+                f"DEMO 2/5 baseline taken ({s} P99 + CPU profile of {GOOD_VERSION}). "
+                f"Release {BAD_VERSION} of {s} ships in {wait}s."
+            )
         elif self.stage == RELEASED:
-            text = (f"DEMO 3/5 {s} {BAD_VERSION} is live. Watch its P99 climb until the "
-                    f"detector says SUSTAINED.")
+            text = (
+                f"DEMO 3/5 {s} {BAD_VERSION} is live. Watch its P99 climb until the "
+                f"detector says SUSTAINED."
+            )
         elif self.stage == SPIKE:
-            text = (f"DEMO 4/5 {s} P99 SUSTAINED. Regression tab: p99 turns REGRESSION as slow "
-                    f"samples pile up. d: CPU diff vs baseline. r: roll back (type {s}, Enter)")
+            text = (
+                f"DEMO 4/5 {s} P99 SUSTAINED. Regression tab: p99 turns REGRESSION as slow "
+                f"samples pile up. d: CPU diff vs baseline. r: roll back (type {s}, Enter)"
+            )
         elif self.stage == ROLLED_BACK:
-            text = (f"DEMO 5/5 {s} rolled back to {GOOD_VERSION}. Waiting for P99 to "
-                    f"recover...")
+            text = f"DEMO 5/5 {s} rolled back to {GOOD_VERSION}. Waiting for P99 to recover..."
         else:
             where = f" in {self.audit_path}" if self.audit_path else ""
-            text = (f"DEMO done: {s} RECOVERED on {GOOD_VERSION}. The rollback is "
-                    f"audited{where}. q quits.")
+            text = (
+                f"DEMO done: {s} RECOVERED on {GOOD_VERSION}. The rollback is "
+                f"audited{where}. q quits."
+            )
         return text + (f" ({self.note})" if self.note else "")
 
 
 # --- the baseline the demo takes -------------------------------------------------------
 
 
-def take_baseline(metric_store: Any, baseline_dir: str | os.PathLike[str],
-                  services: Iterable[str], start: float, end: float,
-                  profiles_dir: str | None, pattern: str, version: str = GOOD_VERSION,
-                  ) -> dict[str, str]:
+def take_baseline(
+    metric_store: Any,
+    baseline_dir: str | os.PathLike[str],
+    services: Iterable[str],
+    start: float,
+    end: float,
+    profiles_dir: str | None,
+    pattern: str,
+    version: str = GOOD_VERSION,
+) -> dict[str, str]:
     """Snapshot each service's samples in [start, end] (plus its newest CPU profile, so the
     diff flame graph has a base) as its current baseline; {service: snapshot id}.
 
@@ -326,10 +379,18 @@ def take_baseline(metric_store: Any, baseline_dir: str | os.PathLike[str],
             continue
         profile = newest_profile(profiles_dir, pattern, service)
         snap = build_snapshot(
-            service, signals, step=step, version=version, taken_at=end,
-            profile_files=[profile] if profile else [], window=end - start, start=start,
-            source="warroom demo (live OTLP window)", note="taken by the demo before the release",
-            saturated=saturation_from_store(metric_store, service, start, end))
+            service,
+            signals,
+            step=step,
+            version=version,
+            taken_at=end,
+            profile_files=[profile] if profile else [],
+            window=end - start,
+            start=start,
+            source="warroom demo (live OTLP window)",
+            note="taken by the demo before the release",
+            saturated=saturation_from_store(metric_store, service, start, end),
+        )
         ids[service] = store.save(snap)
     if not ids:
         raise UserError(f"no samples yet for {', '.join(skipped) or 'any service'}")
@@ -347,9 +408,13 @@ def audited_rollback(audit_path: str, service: str, since: float) -> dict[str, A
             rec = json.loads(line)
         except ValueError:
             continue
-        if (isinstance(rec, dict) and rec.get("action") == "rollback"
-                and rec.get("service") == service and rec.get("event") == "finished"
-                and float(rec.get("ts", 0)) >= since):
+        if (
+            isinstance(rec, dict)
+            and rec.get("action") == "rollback"
+            and rec.get("service") == service
+            and rec.get("event") == "finished"
+            and float(rec.get("ts", 0)) >= since
+        ):
             return rec
     return None
 
@@ -364,8 +429,14 @@ class DemoDriver:
 
     TICK = 0.25
 
-    def __init__(self, app: Any, scenario: Scenario, state_dir: str | os.PathLike[str],
-                 services: list[str], clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        app: Any,
+        scenario: Scenario,
+        state_dir: str | os.PathLike[str],
+        services: list[str],
+        clock: Callable[[], float] = time.time,
+    ):
         self.app = app
         self.scenario = scenario
         self.state_dir = Path(state_dir)
@@ -412,8 +483,11 @@ class DemoDriver:
                 sc.release_shipped(elapsed)
         if sc.stage == RECOVERED and before != RECOVERED:
             rec = audited_rollback(sc.audit_path, sc.service, self.started)
-            sc.note = (f"rollback by {rec.get('user')}, exit {rec.get('exit')}" if rec
-                       else "no finished rollback in the audit log")
+            sc.note = (
+                f"rollback by {rec.get('user')}, exit {rec.get('exit')}"
+                if rec
+                else "no finished rollback in the audit log"
+            )
         if sc.stage != before and sc.stage == RELEASED:
             self._show_tab("tab-regression")  # watch the verdicts change as it goes live
         self._show(sc.banner(elapsed))
@@ -431,9 +505,15 @@ class DemoDriver:
     def _take_baseline(self, now: float, elapsed: float) -> None:
         cfg = self.app.cfg
         try:
-            ids = take_baseline(self.app.store, Path(cfg.baseline.dir).expanduser(),
-                                self.services, self.started + self.scenario.timeline.warmup,
-                                now, cfg.profiles.dir, cfg.profiles.pattern)
+            ids = take_baseline(
+                self.app.store,
+                Path(cfg.baseline.dir).expanduser(),
+                self.services,
+                self.started + self.scenario.timeline.warmup,
+                now,
+                cfg.profiles.dir,
+                cfg.profiles.pattern,
+            )
         except UserError as exc:
             self.scenario.baseline_failed(elapsed, str(exc))
             return
@@ -448,8 +528,9 @@ class DemoDriver:
             self.banner.update(text)
 
 
-def run_demo_dashboard(cfg: Any, scenario: Scenario, state_dir: str | os.PathLike[str],
-                       services: list[str]) -> int:
+def run_demo_dashboard(
+    cfg: Any, scenario: Scenario, state_dir: str | os.PathLike[str], services: list[str]
+) -> int:
     """The dashboard with the scenario running in it, until the user quits."""
     from tui.ui.app import WarroomApp
 

@@ -27,8 +27,13 @@ from tui.demo.incident import (
 def services_in(state_dir: Path) -> list[str]:
     """Every service with a release file (for a rollback without --service)."""
     d = releases_dir(state_dir)
-    return sorted(p.name[: -len(".json")] for p in d.glob("*.json")
-                  if not p.name.endswith(".live.json")) if d.is_dir() else []
+    return (
+        sorted(
+            p.name[: -len(".json")] for p in d.glob("*.json") if not p.name.endswith(".live.json")
+        )
+        if d.is_dir()
+        else []
+    )
 
 
 def wait_confirmed(state_dir: Path, service: str, version: str, timeout: float) -> dict | None:
@@ -45,31 +50,45 @@ def wait_confirmed(state_dir: Path, service: str, version: str, timeout: float) 
 
 def rollback_one(state_dir: Path, service: str, wait: float) -> int:
     before, after = roll_back(state_dir, service)
-    print(f"{service}: rolling back {before.version} -> {after.version} "
-          f"(released {time.strftime('%H:%M:%S', time.localtime(before.changed_at))})",
-          flush=True)
-    print(f"{service}: desired version {after.version} written to "
-          f"{release_path(state_dir, service)}", flush=True)
+    print(
+        f"{service}: rolling back {before.version} -> {after.version} "
+        f"(released {time.strftime('%H:%M:%S', time.localtime(before.changed_at))})",
+        flush=True,
+    )
+    print(
+        f"{service}: desired version {after.version} written to {release_path(state_dir, service)}",
+        flush=True,
+    )
     if wait <= 0:
         return 0
     live = wait_confirmed(state_dir, service, after.version, wait)
     if live is None:
-        print(f"{service}: the service did not confirm {after.version} within {wait:g}s "
-              "(is the demo service running?)", file=sys.stderr, flush=True)
+        print(
+            f"{service}: the service did not confirm {after.version} within {wait:g}s "
+            "(is the demo service running?)",
+            file=sys.stderr,
+            flush=True,
+        )
         return 1
-    print(f"{service}: pid {live.get('pid')} now serves {after.version}; rollback done",
-          flush=True)
+    print(f"{service}: pid {live.get('pid')} now serves {after.version}; rollback done", flush=True)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tui.demo.rollback",
-                                description="roll a demo service back to its previous release")
+    p = argparse.ArgumentParser(
+        prog="python -m tui.demo.rollback",
+        description="roll a demo service back to its previous release",
+    )
     p.add_argument("--state", required=True, help="the demo's state directory")
-    p.add_argument("--service", default="",
-                   help="service to roll back (default: every service with a release)")
-    p.add_argument("--wait", type=float, default=10.0,
-                   help="seconds to wait for the service to confirm (0: do not wait)")
+    p.add_argument(
+        "--service", default="", help="service to roll back (default: every service with a release)"
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=10.0,
+        help="seconds to wait for the service to confirm (0: do not wait)",
+    )
     args = p.parse_args(argv)
     state = Path(args.state)
     if not state.is_dir():
@@ -77,8 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     names = [args.service] if args.service else services_in(state)
     if not names:
-        print(f"rollback: nothing to roll back (no release files in {releases_dir(state)})",
-              file=sys.stderr)
+        print(
+            f"rollback: nothing to roll back (no release files in {releases_dir(state)})",
+            file=sys.stderr,
+        )
         return 1
     if not args.service:  # only the ones that have something to roll back
         candidates = []
@@ -91,8 +112,11 @@ def main(argv: list[str] | None = None) -> int:
             if rel is not None and rel.previous is not None and rel.changed_by != "rollback":
                 candidates.append(n)
         if not candidates:
-            print("rollback: nothing to roll back (every service runs its rolled-back or "
-                  "first version)", file=sys.stderr)
+            print(
+                "rollback: nothing to roll back (every service runs its rolled-back or "
+                "first version)",
+                file=sys.stderr,
+            )
             return 1
         names = candidates
     code = 0
