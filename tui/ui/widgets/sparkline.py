@@ -8,7 +8,7 @@ That is what keeps the dashboard inside its terminal output budget.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -114,32 +114,6 @@ def spark_rows(
     return rows
 
 
-def cells_to_segments(
-    cells: list[tuple[str, int]], styles: dict[int, Style], split_last: bool = True
-) -> list[Segment]:
-    """Join runs of equal kind into segments; the newest cell stays its own segment so that
-    a partial refresh of it does not resend the whole run."""
-    segs: list[Segment] = []
-    body = cells[:-1] if split_last and cells else cells
-    run: list[str] = []
-    kind = -1
-    for ch, k in body:
-        if k != kind and run:
-            segs.append(Segment("".join(run), styles[kind]))
-            run = []
-        kind = k
-        run.append(ch)
-    if run:
-        segs.append(Segment("".join(run), styles[kind]))
-    if split_last and cells:
-        ch, k = cells[-1]
-        segs.append(Segment(ch, styles[k]))
-    return segs
-
-
-# --- cell lines and minimal refresh ---------------------------------------------------------
-
-
 def text_cells(text: str, width: int, key: str, align: str = "<") -> list[Cell]:
     """`text` fitted to `width` cells (truncated with … when too long)."""
     if len(text) > width:
@@ -168,24 +142,19 @@ def diff_spans(old: list[Cell] | None, new: list[Cell], gap: int = 3) -> list[tu
     return spans
 
 
-def cells_to_strip(
-    cells: list[Cell], style_of: Callable[[str], Style], width: int, cuts: Iterable[int] = ()
-) -> Strip:
-    """Join runs of equal style into segments, also breaking at `cuts`: Textual's partial
-    update resends from the start of the segment that holds a dirty cell, so a segment must
-    start exactly where a dirty span starts or a whole sparkline goes out for one new cell."""
-    cut = set(cuts)
+def cells_to_strip(cells: list[Cell], style_of: Callable[[str], Style], width: int) -> Strip:
+    """Join runs of equal style into segments (each segment costs a style switch)."""
     segs: list[Segment] = []
     run: list[str] = []
-    key = None
-    for x, (ch, k) in enumerate(cells):
-        if (k != key or x in cut) and run:
-            segs.append(Segment("".join(run), style_of(key)))  # type: ignore[arg-type]
+    key: str | None = None
+    for ch, k in cells:
+        if k != key and run and key is not None:
+            segs.append(Segment("".join(run), style_of(key)))
             run = []
         key = k
         run.append(ch)
-    if run:
-        segs.append(Segment("".join(run), style_of(key)))  # type: ignore[arg-type]
+    if run and key is not None:
+        segs.append(Segment("".join(run), style_of(key)))
     return Strip(segs, width).crop(0, width)
 
 
@@ -201,7 +170,6 @@ class CellLinesWidget(Widget):
         super().__init__(name=name, id=id, classes=classes)
         self._lines: list[list[Cell]] = []
         self._strips: dict[int, Strip] = {}
-        self._cuts: dict[int, list[int]] = {}  # per line: where the last dirty spans began
         self._style_cache: dict[str, Style] = {}
 
     def build_lines(self) -> list[list[Cell]]:
@@ -244,7 +212,7 @@ class CellLinesWidget(Widget):
         return spans
 
     def on_resize(self) -> None:
-        self._lines, self._strips, self._cuts = [], {}, {}
+        self._lines, self._strips = [], {}
         self.redraw()
         self.refresh()
 
@@ -258,7 +226,7 @@ class CellLinesWidget(Widget):
         if strip is None:
             width = self.size.width
             if y < len(self._lines):
-                strip = cells_to_strip(self._lines[y], self.style_of, width, self._cuts.get(y, ()))
+                strip = cells_to_strip(self._lines[y], self.style_of, width)
             else:
                 strip = Strip.blank(width, self.style_of("blank"))
             self._strips[y] = strip
@@ -286,11 +254,11 @@ class _Slice(CellLinesWidget):
         return self.owner.component_style(key)
 
     def on_resize(self) -> None:
-        self._lines, self._strips, self._cuts = [], {}, {}
+        self._lines, self._strips = [], {}
         self.refresh()
 
     def forget(self) -> None:
-        self._lines, self._strips, self._cuts = [], {}, {}
+        self._lines, self._strips = [], {}
         self.refresh()
 
 
