@@ -203,6 +203,9 @@ class Tmux:
 
     def kill(self) -> None:
         self.tmux("kill-server", check=False)
+        # tmux leaves its socket file behind; remove ours (and only ours) from its directory.
+        base = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.geteuid()}"
+        (base / self.socket).unlink(missing_ok=True)
 
     def __enter__(self) -> Tmux:
         return self

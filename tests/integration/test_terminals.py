@@ -88,6 +88,8 @@ class ScreenCase:
     texts: tuple[str, ...]  # on the screen at every size and in every theme
     open_keys: tuple[str, ...] = ()  # keys that bring the screen up once warroom has drawn
     palette_themes: bool = False  # no `t` key here: switch themes with the command palette
+    tall_texts: tuple[str, ...] = ()  # also on the screen from 40 rows up (no scrolling)
+    modal: bool = False  # a centred box over the dashboard rather than a full-screen frame
 
 
 def _dashboard(d: Path) -> list[str]:
@@ -97,8 +99,8 @@ def _dashboard(d: Path) -> list[str]:
 SCREENS: dict[str, ScreenCase] = {
     "dashboard": ScreenCase(_dashboard, ("service", "checkout", "search", "p99", "Quit",
                                          "otlp/http 127.0.0.1:")),
-    "help": ScreenCase(_dashboard, ("warroom keys", "Quit", "Theme", "close this help"),
-                       open_keys=("?",)),
+    "help": ScreenCase(_dashboard, ("warroom keys", "Quit", "Help", "Pause", "Zoom in"),
+                       open_keys=("?",), tall_texts=("Theme", "close this help"), modal=True),
     "profile": ScreenCase(
         lambda d: [str(WARROOM), "profile", str(CUR), "--base", str(BASE)],
         ("profile cpu_json_gogc5.pb.gz", "vs cpu_json_gogc100.pb.gz", "root",
@@ -138,11 +140,32 @@ def fills(width: int, height: int) -> Callable[[str], bool]:
     return check
 
 
+def centred_box(width: int, height: int) -> Callable[[str], bool]:
+    """A modal laid out for this size: as many rows as the pane, and a box whose left and
+    right margins differ by at most one column."""
+    def check(screen: str) -> bool:
+        lines = strip_escapes(screen).split("\n")
+        lines = lines[:-1] if lines and lines[-1] == "" else lines
+        for ln in lines:
+            if "╭" in ln and "╮" in ln:
+                left, right = ln.index("╭"), width - 1 - ln.rindex("╮")
+                return len(lines) == height and abs(left - right) <= 1
+        return False
+    return check
+
+
 def drawn(*checks: Callable[[str], bool]) -> Callable[[str], bool]:
     return lambda screen: all(check(screen) for check in checks)
 
 
 def switch_theme(t: Tmux, case: ScreenCase, name: str) -> None:
+    if case.modal:  # `t` is the dashboard's: close the box, switch, open it again
+        t.keys("Escape")
+        t.wait_for(*SCREENS["dashboard"].texts)
+        t.keys("t")
+        t.wait_for(f"theme: {name}")
+        t.keys(*case.open_keys)
+        return
     if not case.palette_themes:
         t.keys("t")
         t.wait_for(f"theme: {name}")
@@ -169,16 +192,7 @@ def assert_clean_quit(t: Tmux, quit_keys: tuple[str, ...] = ("q",)) -> None:
 
 # --- every screen, every theme, every size -----------------------------------------------------
 
-HELP_BUG = ("tui/ui/screens/help.py: `width: auto` on the VerticalScroll around the Rich Table "
-            "lays the help out as 0x0 cells, so `?` draws an empty box")
-
-
-@pytest.mark.parametrize("screen", [
-    "dashboard",
-    pytest.param("help", marks=pytest.mark.xfail(strict=True, reason=HELP_BUG)),
-    "profile",
-    "replay",
-])
+@pytest.mark.parametrize("screen", ["dashboard", "help", "profile", "replay"])
 def test_screen_in_every_theme_and_size(screen: str, workdir: Path) -> None:
     case = SCREENS[screen]
     with Tmux(*SIZES[0]) as t:
@@ -196,8 +210,10 @@ def test_screen_in_every_theme_and_size(screen: str, workdir: Path) -> None:
                 if name != current:
                     switch_theme(t, case, name)
                     current = name
-                shot = t.wait_for(*case.texts, escapes=True,
-                                  check=drawn(in_theme(name), fills(width, height)))
+                frame = centred_box if case.modal else fills
+                texts = case.texts + (case.tall_texts if height >= 40 else ())
+                shot = t.wait_for(*texts, escapes=True,
+                                  check=drawn(in_theme(name), frame(width, height)))
                 assert "Traceback" not in strip_escapes(shot)
         if case.open_keys:
             t.keys("Escape")
@@ -355,14 +371,18 @@ def assert_terminal_restored(tail: bytes) -> None:
         f"text written after leaving the alternate screen: {after_alt!r}")
 
 
-HANGUP_BUG = ("tui/ui/screens/profile_viewer.py: ProfileViewerApp installs no SIGHUP handler, "
-              "so a dropped terminal kills it mid-frame (mouse tracking and alt screen left on); "
-              "fix: call tui.ui.terminal.prepare_terminal(self) in ProfileViewerApp.__init__")
+SIGCONT_BUG = (
+    "intermittent (about 1 run in 10): when its terminal closes, a session leader gets SIGHUP "
+    "and SIGCONT; Textual's driver answers SIGCONT by restarting application mode on the dead "
+    "tty with a new output thread that dies on EIO, and shutdown then blocks on that thread's "
+    "full queue. tui.ui.terminal.prepare_terminal guards SIGCONT (the profile viewer has it); "
+    "WarroomApp needs the one-line hook `prepare_terminal(self)` in __init__ (tui/ui/app.py). "
+    "Not strict: the hang is a race.")
 
 
 @pytest.mark.parametrize("kind", [
     "replay",  # the dashboard's app, with data moving on screen
-    pytest.param("profile", marks=pytest.mark.xfail(strict=True, reason=HANGUP_BUG)),
+    "profile",
 ])
 def test_sighup_exits_cleanly_and_restores_terminal(kind: str, workdir: Path) -> None:
     argv, ready = pty_argv(kind, workdir)
@@ -384,8 +404,8 @@ def test_sighup_exits_cleanly_and_restores_terminal(kind: str, workdir: Path) ->
 
 
 @pytest.mark.parametrize("kind", [
-    "dashboard",
-    pytest.param("profile", marks=pytest.mark.xfail(strict=True, reason=HANGUP_BUG)),
+    pytest.param("dashboard", marks=pytest.mark.xfail(strict=False, reason=SIGCONT_BUG)),
+    "profile",
 ])
 def test_closed_terminal_exits_promptly(kind: str, workdir: Path) -> None:
     """The terminal emulator closes: the kernel hangs up; warroom must end on its own with
@@ -404,15 +424,9 @@ def test_closed_terminal_exits_promptly(kind: str, workdir: Path) -> None:
         p.kill()
 
 
-NO_COLOR_BUG = ("tui/ui/screens/profile_viewer.py: under NO_COLOR Textual's Monochrome filter "
-                "raises AttributeError on the flame graph's unstyled segments (and writes grey "
-                "38;2 colours); fix: tui.ui.terminal.prepare_terminal(self) in "
-                "ProfileViewerApp.__init__ swaps in NoColor, as WarroomApp already does")
-
-
 @pytest.mark.parametrize("kind", [
     "replay",  # the dashboard's app, with sparklines and a spike on screen
-    pytest.param("profile", marks=pytest.mark.xfail(strict=True, reason=NO_COLOR_BUG)),
+    "profile",
 ])
 def test_no_color_writes_no_colour(kind: str, workdir: Path) -> None:
     argv, ready = pty_argv(kind, workdir)
@@ -457,15 +471,10 @@ def _animation_levels(asked: str | None) -> dict[str, str]:
     return dict(item.split("=") for item in out.stdout.split())
 
 
-ANIMATION_BUG = ("tui/ui/screens/profile_viewer.py: ProfileViewerApp keeps Textual's default "
-                 "animation level 'full'; fix: tui.ui.terminal.prepare_terminal(self) in its "
-                 "__init__")
-
-
 @pytest.mark.parametrize("app", [
     "WarroomApp",
     "ReplayApp",
-    pytest.param("ProfileViewerApp", marks=pytest.mark.xfail(strict=True, reason=ANIMATION_BUG)),
+    "ProfileViewerApp",
 ])
 def test_animations_off_unless_asked_for(app: str) -> None:
     assert _animation_levels(None)[app] == "none"

@@ -12,6 +12,11 @@ One call, `prepare_terminal(app)`, at the end of an App's `__init__`:
 - SIGHUP (the SSH link or the terminal window dropped) and SIGTERM end the app through
   `App.exit`, so Textual's driver writes its restore sequences (mouse tracking off, alternate
   screen left, cursor shown) instead of the process dying mid-frame.
+- A SIGCONT that comes with a hang-up is ignored. The kernel sends a session leader (warroom
+  under `ssh host warroom`, or on its own pty) SIGHUP *and* SIGCONT when its terminal goes;
+  Textual's driver answers SIGCONT by restarting application mode on the dead terminal (its
+  `isatty` check is false there, so it goes ahead) with a fresh output thread that dies on
+  EIO, and the next writes block forever on that thread's full queue: warroom hung on exit.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
+from types import FrameType
 from typing import Any
 
 from textual.app import App
@@ -49,8 +56,36 @@ def use_plain_no_color(app: App[Any]) -> None:
 
 
 def install_hangup_handler(app: App[Any]) -> None:
-    """SIGHUP and SIGTERM call `app.exit()` on the app's event loop (must run inside it)."""
+    """SIGHUP and SIGTERM call `app.exit()` on the app's event loop, and the driver's SIGCONT
+    handler is skipped once the terminal has hung up (must run inside the app's loop, after
+    the driver has started: it wraps the driver's handler)."""
     loop = asyncio.get_running_loop()
     for sig in HANGUP_SIGNALS:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, app.exit)
+    with contextlib.suppress(ValueError):  # not the main thread: nothing to wrap
+        guard_sigcont(terminal_fd())
+
+
+def terminal_fd() -> int:
+    """The descriptor Textual's Linux driver writes to (stderr, else stdout)."""
+    for stream in (sys.__stderr__, sys.__stdout__):
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            if stream is not None:
+                return stream.fileno()
+    return 2
+
+
+def guard_sigcont(fd: int) -> None:
+    """Pass SIGCONT on to the current handler only while `fd` is still a live terminal."""
+    previous = signal.getsignal(signal.SIGCONT)
+    if not callable(previous) or getattr(previous, "_warroom_guard", False):
+        return
+
+    def on_sigcont(signum: int, frame: FrameType | None) -> None:
+        if not os.isatty(fd):  # hung up: ioctls fail with EIO, so isatty is False
+            return
+        previous(signum, frame)
+
+    on_sigcont._warroom_guard = True  # type: ignore[attr-defined]
+    signal.signal(signal.SIGCONT, on_sigcont)
