@@ -57,8 +57,9 @@ def _key(frame: Frame) -> tuple[str, str, int]:
     return frame.function, frame.file_path_short or "", frame.line_no or 0
 
 
-def _walk(frame: Frame, stack: frozenset[tuple[str, str, int]] = frozenset()
-          ) -> Iterator[tuple[Frame, bool]]:
+def _walk(
+    frame: Frame, stack: frozenset[tuple[str, str, int]] = frozenset()
+) -> Iterator[tuple[Frame, bool]]:
     """Every frame, with whether the same function is already on the stack above it."""
     key = _key(frame)
     yield frame, key in stack
@@ -104,8 +105,10 @@ def report(title: str, session: Session, top: int, tree: bool, note: str = "") -
     print(f"\n=== {title} ===")
     if note:
         print(note)
-    print(f"profiled {spots['total']:.2f} s, of which idle (waiting in select) "
-          f"{spots['idle']:.2f} s; percentages are of the {spots['busy']:.2f} s busy")
+    print(
+        f"profiled {spots['total']:.2f} s, of which idle (waiting in select) "
+        f"{spots['idle']:.2f} s; percentages are of the {spots['busy']:.2f} s busy"
+    )
     print(f"\n  top {top} by self time")
     for (fn, path, line), t in spots["self"]:
         print(f"  {t:8.3f} s {100 * t / spots['busy']:5.1f}%  {fn}  {path}:{line}")
@@ -115,8 +118,11 @@ def report(title: str, session: Session, top: int, tree: bool, note: str = "") -
     if tree:
         from pyinstrument.renderers import ConsoleRenderer
 
-        print(ConsoleRenderer(unicode=True, color=False, show_all=False,
-                              time="seconds").render(session))
+        print(
+            ConsoleRenderer(unicode=True, color=False, show_all=False, time="seconds").render(
+                session
+            )
+        )
 
 
 # --- scenario: the 1M-sample profile -----------------------------------------------------------
@@ -143,9 +149,13 @@ def scenario_big(top: int, tree: bool) -> None:
     rows = function_table(cur, t)
     session = profiler.stop()
     wall = time.perf_counter() - t0
-    report("1M-sample profile: decode, call tree, flame layout, function table", session, top,
-           tree, f"{BIG.name}: {len(flame)} flame nodes, "
-           f"{len(rows)} functions, wall {wall:.2f} s")
+    report(
+        "1M-sample profile: decode, call tree, flame layout, function table",
+        session,
+        top,
+        tree,
+        f"{BIG.name}: {len(flame)} flame nodes, {len(rows)} functions, wall {wall:.2f} s",
+    )
 
 
 # --- scenario: the 50-service dashboard --------------------------------------------------------
@@ -164,8 +174,13 @@ def _points(t: float, i: int, k: int) -> Iterator[tuple[str, float]]:
     base = 0.02 + 0.004 * i
     spike = 5.0 if i % 10 == 3 and 600 <= k % 900 < 640 else 1.0
     p99 = base * spike * (1.0 + 0.1 * ((k * 7 + i) % 13) / 13)
-    yield from (("p50", p99 / 3), ("p95", p99 / 1.5), ("p99", p99),
-                ("qps", 100.0 + (k + i) % 17), ("error_ratio", 0.001 * (1 + i % 3)))
+    yield from (
+        ("p50", p99 / 3),
+        ("p95", p99 / 1.5),
+        ("p99", p99),
+        ("qps", 100.0 + (k + i) % 17),
+        ("error_ratio", 0.001 * (1 + i % 3)),
+    )
 
 
 def dashboard_child(out: Path, seconds: float) -> None:
@@ -212,8 +227,10 @@ def scenario_dashboard(top: int, tree: bool, seconds: float) -> None:
         if pid == 0:
             try:
                 os.environ.update({"TERM": "xterm-256color", "COLORTERM": "truecolor"})
-                os.execv(sys.executable, [sys.executable, __file__, "--dashboard-child",
-                                          str(out), str(seconds)])
+                os.execv(
+                    sys.executable,
+                    [sys.executable, __file__, "--dashboard-child", str(out), str(seconds)],
+                )
             finally:
                 os._exit(127)
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
@@ -240,16 +257,20 @@ def scenario_dashboard(top: int, tree: bool, seconds: float) -> None:
         if not out.exists():
             raise SystemExit("dashboard child wrote no profile (it crashed?)")
         session = Session.load(str(out))
-    report(f"dashboard: {SERVICES} services, 1 s refresh, 200x50 pty", session, top, tree,
-           f"{seconds:g} s of live refresh after the first frame; {written / 1024:.0f} KiB "
-           f"written to the terminal in all")
+    report(
+        f"dashboard: {SERVICES} services, 1 s refresh, 200x50 pty",
+        session,
+        top,
+        tree,
+        f"{seconds:g} s of live refresh after the first frame; {written / 1024:.0f} KiB "
+        f"written to the terminal in all",
+    )
 
 
 # --- scenario: OTLP ingest ---------------------------------------------------------------------
 
 OTLP_SERVICES, OTLP_SERIES, OTLP_REQUESTS = 50, 30, 60
-BOUNDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5,
-          5.0, 7.5]
+BOUNDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5]
 
 
 def otlp_requests() -> list[bytes]:
@@ -271,31 +292,56 @@ def otlp_requests() -> list[bytes]:
             for a in range(OTLP_SERIES):
                 counts = [step * ((a + i) % 7 + 1) for i in range(len(BOUNDS) + 1)]
                 status = (200, 404, 500)[a % 3]
-                pts.append(metrics_pb2.HistogramDataPoint(
-                    attributes=[
-                        KeyValue(key="http.route",
-                                 value=AnyValue(string_value=routes[a % len(routes)])),
-                        KeyValue(key="http.request.method",
-                                 value=AnyValue(string_value=("GET", "POST")[a // 15])),
-                        KeyValue(key="http.response.status_code",
-                                 value=AnyValue(int_value=status)),
-                        KeyValue(key="server.address", value=AnyValue(string_value=f"pod-{a}")),
-                    ],
-                    start_time_unix_nano=start, time_unix_nano=start + step * 10**9,
-                    count=sum(counts), sum=0.05 * sum(counts), bucket_counts=counts,
-                    explicit_bounds=BOUNDS, min=0.0005, max=6.0))
+                pts.append(
+                    metrics_pb2.HistogramDataPoint(
+                        attributes=[
+                            KeyValue(
+                                key="http.route",
+                                value=AnyValue(string_value=routes[a % len(routes)]),
+                            ),
+                            KeyValue(
+                                key="http.request.method",
+                                value=AnyValue(string_value=("GET", "POST")[a // 15]),
+                            ),
+                            KeyValue(
+                                key="http.response.status_code", value=AnyValue(int_value=status)
+                            ),
+                            KeyValue(key="server.address", value=AnyValue(string_value=f"pod-{a}")),
+                        ],
+                        start_time_unix_nano=start,
+                        time_unix_nano=start + step * 10**9,
+                        count=sum(counts),
+                        sum=0.05 * sum(counts),
+                        bucket_counts=counts,
+                        explicit_bounds=BOUNDS,
+                        min=0.0005,
+                        max=6.0,
+                    )
+                )
             metric = metrics_pb2.Metric(
-                name="http.server.request.duration", unit="s",
+                name="http.server.request.duration",
+                unit="s",
                 histogram=metrics_pb2.Histogram(
                     aggregation_temporality=metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE,
-                    data_points=pts))
-            rms.append(metrics_pb2.ResourceMetrics(
-                resource=Resource(attributes=[
-                    KeyValue(key="service.name", value=AnyValue(string_value=f"svc-{s:02d}")),
-                    KeyValue(key="service.version", value=AnyValue(string_value="1.4.2")),
-                    KeyValue(key="telemetry.sdk.language", value=AnyValue(string_value="go")),
-                ]),
-                scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[metric])]))
+                    data_points=pts,
+                ),
+            )
+            rms.append(
+                metrics_pb2.ResourceMetrics(
+                    resource=Resource(
+                        attributes=[
+                            KeyValue(
+                                key="service.name", value=AnyValue(string_value=f"svc-{s:02d}")
+                            ),
+                            KeyValue(key="service.version", value=AnyValue(string_value="1.4.2")),
+                            KeyValue(
+                                key="telemetry.sdk.language", value=AnyValue(string_value="go")
+                            ),
+                        ]
+                    ),
+                    scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[metric])],
+                )
+            )
         bodies.append(ExportMetricsServiceRequest(resource_metrics=rms).SerializeToString())
     return bodies
 
@@ -321,23 +367,38 @@ def scenario_otlp(top: int, tree: bool) -> None:
         sink.tick(1_800_000_000.0 + step)
     session = profiler.stop()
     wall = time.perf_counter() - t0
-    report("OTLP ingest: decode + OTLPSink.ingest + tick", session, top, tree,
-           f"{len(bodies)} requests x {OTLP_SERVICES * OTLP_SERIES} histogram points, "
-           f"{accepted} accepted, wall {wall:.2f} s ({accepted / wall:,.0f} points/s "
-           f"under the profiler)")
+    report(
+        "OTLP ingest: decode + OTLPSink.ingest + tick",
+        session,
+        top,
+        tree,
+        f"{len(bodies)} requests x {OTLP_SERVICES * OTLP_SERIES} histogram points, "
+        f"{accepted} accepted, wall {wall:.2f} s ({accepted / wall:,.0f} points/s "
+        f"under the profiler)",
+    )
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("scenarios", nargs="*", metavar="big|dashboard|otlp",
-                    help="which workloads (default: all three)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "scenarios",
+        nargs="*",
+        metavar="big|dashboard|otlp",
+        help="which workloads (default: all three)",
+    )
     ap.add_argument("--top", type=int, default=15, help="rows per table (default 15)")
     ap.add_argument("--tree", action="store_true", help="also print pyinstrument's call tree")
-    ap.add_argument("--seconds", type=float, default=20.0,
-                    help="dashboard: seconds of live refresh to profile (default 20)")
-    ap.add_argument("--dashboard-child", nargs=2, metavar=("OUT", "SECONDS"),
-                    help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--seconds",
+        type=float,
+        default=20.0,
+        help="dashboard: seconds of live refresh to profile (default 20)",
+    )
+    ap.add_argument(
+        "--dashboard-child", nargs=2, metavar=("OUT", "SECONDS"), help=argparse.SUPPRESS
+    )
     args = ap.parse_args()
     if args.dashboard_child:
         dashboard_child(Path(args.dashboard_child[0]), float(args.dashboard_child[1]))
@@ -346,8 +407,10 @@ def main() -> int:
     unknown = set(chosen) - {"big", "dashboard", "otlp"}
     if unknown:
         ap.error(f"unknown scenario {sorted(unknown)[0]!r}: choose big, dashboard or otlp")
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load "
-          f"{os.getloadavg()[0]:.1f} (figures are inflated by whatever else runs)")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load "
+        f"{os.getloadavg()[0]:.1f} (figures are inflated by whatever else runs)"
+    )
     for name in chosen:
         if name == "big":
             scenario_big(args.top, args.tree)

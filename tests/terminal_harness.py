@@ -44,8 +44,9 @@ def slowdown() -> float:
     return max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
 
 
-def wait_until(probe: Callable[[], Any], timeout: float, what: str,
-               describe: Callable[[], str] | None = None) -> Any:
+def wait_until(
+    probe: Callable[[], Any], timeout: float, what: str, describe: Callable[[], str] | None = None
+) -> Any:
     """Poll `probe` until it returns something truthy; fail with `what` and the last state."""
     deadline = time.monotonic() + timeout
     while True:
@@ -78,11 +79,15 @@ def colour_codes(text: str) -> list[str]:
             p = params[i]
             if p in ("38", "48") and i + 1 < len(params):
                 n = 3 if params[i + 1] == "5" else 5
-                out.append(";".join(params[i:i + n]))
+                out.append(";".join(params[i : i + n]))
                 i += n
                 continue
-            if p.isdigit() and (30 <= int(p) <= 37 or 40 <= int(p) <= 47
-                                or 90 <= int(p) <= 97 or 100 <= int(p) <= 107):
+            if p.isdigit() and (
+                30 <= int(p) <= 37
+                or 40 <= int(p) <= 47
+                or 90 <= int(p) <= 97
+                or 100 <= int(p) <= 107
+            ):
                 out.append(p)
             i += 1
     return out
@@ -111,7 +116,7 @@ def dominant_background(text: str) -> str | None:
                 bg = None
             elif p == "48" and i + 1 < len(params):
                 n = 3 if params[i + 1] == "5" else 5
-                bg = ";".join(params[i:i + n])
+                bg = ";".join(params[i : i + n])
                 i += n
                 continue
             elif p in ("38",) and i + 1 < len(params):
@@ -143,16 +148,24 @@ class Tmux:
         self.exit_file: Path | None = None
 
     def tmux(self, *args: str, check: bool = True, env: Mapping[str, str] | None = None) -> str:
-        res = subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
-                             capture_output=True, text=True, timeout=10,
-                             env=dict(env) if env is not None else None)
+        res = subprocess.run(
+            ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            env=dict(env) if env is not None else None,
+        )
         if check and res.returncode != 0:
             raise RuntimeError(f"tmux {' '.join(args)}: {res.stderr.strip()}")
         return res.stdout
 
-    def start(self, argv: Iterable[str], env: Mapping[str, str] | None = None,
-              cwd: str | os.PathLike[str] | None = None,
-              exit_file: str | os.PathLike[str] | None = None) -> Tmux:
+    def start(
+        self,
+        argv: Iterable[str],
+        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        exit_file: str | os.PathLike[str] | None = None,
+    ) -> Tmux:
         """Run `argv` in the session with exactly `env` (tmux sets TERM for the pane).
 
         Its exit code goes to `exit_file` and the pane stays open afterwards, so a traceback
@@ -165,8 +178,18 @@ class Tmux:
             cmd = f"{cmd}; echo $? > {shlex.quote(str(exit_file))}; exec sleep 600"
         server_env = {k: v for k, v in (env or os.environ).items() if k != "TMUX"}
         server_env.setdefault("PATH", os.environ.get("PATH", "/usr/bin:/bin"))
-        self.tmux("new-session", "-d", "-s", self.name, "-x", str(self.width),
-                  "-y", str(self.height), cmd, env=server_env)
+        self.tmux(
+            "new-session",
+            "-d",
+            "-s",
+            self.name,
+            "-x",
+            str(self.width),
+            "-y",
+            str(self.height),
+            cmd,
+            env=server_env,
+        )
         # A detached server sizes windows to the last client otherwise: keep the given size.
         self.tmux("set-option", "-t", self.name, "window-size", "manual", check=False)
         return self
@@ -181,9 +204,15 @@ class Tmux:
         self.tmux("resize-window", "-t", self.name, "-x", str(width), "-y", str(height))
         self.width, self.height = width, height
 
-    def wait_for(self, *texts: str, timeout: float = 20.0, escapes: bool = False,
-                 check: Callable[[str], bool] | None = None) -> str:
+    def wait_for(
+        self,
+        *texts: str,
+        timeout: float = 20.0,
+        escapes: bool = False,
+        check: Callable[[str], bool] | None = None,
+    ) -> str:
         """The screen once every text is on it (and `check(screen)` holds)."""
+
         def probe() -> str | None:
             screen = self.capture(escapes=escapes)
             plain = strip_escapes(screen) if escapes else screen
@@ -191,14 +220,22 @@ class Tmux:
                 return screen
             return None
 
-        return wait_until(probe, timeout, f"{texts!r} on the {self.width}x{self.height} screen",
-                          lambda: self.capture())
+        return wait_until(
+            probe,
+            timeout,
+            f"{texts!r} on the {self.width}x{self.height} screen",
+            lambda: self.capture(),
+        )
 
     def wait_exit(self, timeout: float = 5.0) -> int:
         assert self.exit_file is not None, "start(..., exit_file=...) to wait for the exit"
         exit_file = self.exit_file
-        wait_until(lambda: exit_file.exists() and exit_file.read_text().strip(), timeout,
-                   "the program to exit", lambda: self.capture())
+        wait_until(
+            lambda: exit_file.exists() and exit_file.read_text().strip(),
+            timeout,
+            "the program to exit",
+            lambda: self.capture(),
+        )
         return int(exit_file.read_text().strip())
 
     def kill(self) -> None:
@@ -220,8 +257,14 @@ class Tmux:
 class PtyProcess:
     """A program on a fresh pty (its controlling terminal); every byte it writes is kept."""
 
-    def __init__(self, argv: list[str], env: Mapping[str, str], cwd: str | os.PathLike[str],
-                 rows: int = 24, cols: int = 80) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        env: Mapping[str, str],
+        cwd: str | os.PathLike[str],
+        rows: int = 24,
+        cols: int = 80,
+    ) -> None:
         self.output = bytearray()
         self.status: int | None = None
         pid, fd = pty.fork()
@@ -314,9 +357,12 @@ def terminal_env(extra: Mapping[str, str] | None = None, **kw: str) -> dict[str,
     """A clean environment for warroom under test: the real PATH and HOME, no inherited
     terminal quirks (NO_COLOR, TEXTUAL_*), truecolor advertised unless overridden. TERM is
     xterm-256color; tmux replaces it with its own for the pane."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TEXTUAL", "PYTEST")) and k not in (
-               "NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES", "TMUX")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TEXTUAL", "PYTEST"))
+        and k not in ("NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES", "TMUX")
+    }
     env.update({"TERM": "xterm-256color", "COLORTERM": "truecolor", "LANG": "C.UTF-8"})
     env.update(extra or {})
     env.update(kw)

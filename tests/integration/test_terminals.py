@@ -60,7 +60,8 @@ SIGCONT_BUG = (
     "tty with a new output thread that dies on EIO, and shutdown then blocks on that thread's "
     "full queue. tui.ui.terminal.prepare_terminal guards SIGCONT (the profile viewer has it); "
     "WarroomApp needs the one-line hook `prepare_terminal(self)` in __init__ (tui/ui/app.py). "
-    "Not strict: the hang is a race.")
+    "Not strict: the hang is a race."
+)
 
 
 # --- fixtures ----------------------------------------------------------------------------------
@@ -83,10 +84,22 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         batch = []
         for svc, base in (("checkout", 0.120), ("search", 0.045)):
             p99 = base * (4.0 if svc == "checkout" and 150 <= i < 160 else 1.0)
-            for signal_name, value in (("p50", p99 / 3), ("p95", p99 / 1.5), ("p99", p99),
-                                       ("qps", 200.0 + i % 17), ("error_ratio", 0.001)):
-                batch.append({"t": T0 + i, "type": "point", "service": svc,
-                              "signal": signal_name, "value": value})
+            for signal_name, value in (
+                ("p50", p99 / 3),
+                ("p95", p99 / 1.5),
+                ("p99", p99),
+                ("qps", 200.0 + i % 17),
+                ("error_ratio", 0.001),
+            ):
+                batch.append(
+                    {
+                        "t": T0 + i,
+                        "type": "point",
+                        "service": svc,
+                        "signal": signal_name,
+                        "value": value,
+                    }
+                )
         writer.write(batch)
     writer.close()
     return d
@@ -107,19 +120,39 @@ def _dashboard(d: Path) -> list[str]:
 
 
 SCREENS: dict[str, ScreenCase] = {
-    "dashboard": ScreenCase(_dashboard, ("service", "checkout", "search", "p99", "Quit",
-                                         "otlp/http 127.0.0.1:")),
-    "help": ScreenCase(_dashboard, ("warroom keys", "Quit", "Help", "Pause", "Zoom in"),
-                       open_keys=("?",), tall_texts=("Theme", "close this help"), modal=True),
+    "dashboard": ScreenCase(
+        _dashboard, ("service", "checkout", "search", "p99", "Quit", "otlp/http 127.0.0.1:")
+    ),
+    "help": ScreenCase(
+        _dashboard,
+        ("warroom keys", "Quit", "Help", "Pause", "Zoom in"),
+        open_keys=("?",),
+        tall_texts=("Theme", "close this help"),
+        modal=True,
+    ),
     "profile": ScreenCase(
         lambda d: [str(WARROOM), "profile", str(CUR), "--base", str(BASE)],
-        ("profile cpu_json_gogc5.pb.gz", "vs cpu_json_gogc100.pb.gz", "root",
-         "4881 nodes, total 19.9s", "zoom"),
-        palette_themes=True),
+        (
+            "profile cpu_json_gogc5.pb.gz",
+            "vs cpu_json_gogc100.pb.gz",
+            "root",
+            "4881 nodes, total 19.9s",
+            "zoom",
+        ),
+        palette_themes=True,
+    ),
     "replay": ScreenCase(
-        lambda d: [str(WARROOM), "replay", str(d / "incident.jsonl.gz"), "-c",
-                   str(d / "warroom.yaml"), "--speed", "10"],
-        ("REPLAY", "checkout", "search", "p99", "Play/pause")),
+        lambda d: [
+            str(WARROOM),
+            "replay",
+            str(d / "incident.jsonl.gz"),
+            "-c",
+            str(d / "warroom.yaml"),
+            "--speed",
+            "10",
+        ],
+        ("REPLAY", "checkout", "search", "p99", "Play/pause"),
+    ),
 }
 
 
@@ -127,7 +160,7 @@ def theme_foreground(name: str) -> str:
     """A truecolor theme's foreground as the SGR tmux reports for it: '38;2;r;g;b'."""
     data = yaml.safe_load((ROOT / "themes" / f"{name}.yaml").read_text())
     hexa = data["foreground"].lstrip("#")
-    return "38;2;" + ";".join(str(int(hexa[i:i + 2], 16)) for i in (0, 2, 4))
+    return "38;2;" + ";".join(str(int(hexa[i : i + 2], 16)) for i in (0, 2, 4))
 
 
 def in_theme(name: str) -> Callable[[str], bool]:
@@ -142,17 +175,21 @@ def in_theme(name: str) -> Callable[[str], bool]:
 def fills(width: int, height: int) -> Callable[[str], bool]:
     """The frame was laid out for this size: as many rows as the pane, and the footer's
     right-aligned palette hint ends at the last column."""
+
     def check(screen: str) -> bool:
         lines = strip_escapes(screen).split("\n")
         lines = lines[:-1] if lines and lines[-1] == "" else lines
         return len(lines) == height and any(
-            ln.rstrip().endswith("palette") and len(ln.rstrip()) >= width - 2 for ln in lines)
+            ln.rstrip().endswith("palette") and len(ln.rstrip()) >= width - 2 for ln in lines
+        )
+
     return check
 
 
 def centred_box(width: int, height: int) -> Callable[[str], bool]:
     """A modal laid out for this size: as many rows as the pane, and a box whose left and
     right margins differ by at most one column."""
+
     def check(screen: str) -> bool:
         lines = strip_escapes(screen).split("\n")
         lines = lines[:-1] if lines and lines[-1] == "" else lines
@@ -161,6 +198,7 @@ def centred_box(width: int, height: int) -> Callable[[str], bool]:
                 left, right = ln.index("╭"), width - 1 - ln.rindex("╮")
                 return len(lines) == height and abs(left - right) <= 1
         return False
+
     return check
 
 
@@ -202,12 +240,17 @@ def assert_clean_quit(t: Tmux, quit_keys: tuple[str, ...] = ("q",)) -> None:
 
 # --- every screen, every theme, every size -----------------------------------------------------
 
+
 @pytest.mark.parametrize("screen", ["dashboard", "help", "profile", "replay"])
 def test_screen_in_every_theme_and_size(screen: str, workdir: Path) -> None:
     case = SCREENS[screen]
     with Tmux(*SIZES[0]) as t:
-        t.start(case.argv(workdir), env=terminal_env(), cwd=workdir,
-                exit_file=workdir / f"exit-{screen}")
+        t.start(
+            case.argv(workdir),
+            env=terminal_env(),
+            cwd=workdir,
+            exit_file=workdir / f"exit-{screen}",
+        )
         t.wait_for("palette", timeout=20)
         for key in case.open_keys:
             t.keys(key)
@@ -222,8 +265,9 @@ def test_screen_in_every_theme_and_size(screen: str, workdir: Path) -> None:
                     current = name
                 frame = centred_box if case.modal else fills
                 texts = case.texts + (case.tall_texts if height >= 40 else ())
-                shot = t.wait_for(*texts, escapes=True,
-                                  check=drawn(in_theme(name), frame(width, height)))
+                shot = t.wait_for(
+                    *texts, escapes=True, check=drawn(in_theme(name), frame(width, height))
+                )
                 assert "Traceback" not in strip_escapes(shot)
         if case.open_keys:
             t.keys("Escape")
@@ -242,12 +286,18 @@ def _ensure_openssh() -> None:
     if SSHD.exists() and shutil.which("ssh") and shutil.which("ssh-keygen"):
         return
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        pytest.skip("openssh-server/openssh-client missing and apt-get is not usable here "
-                    "(not root or not Debian): run `make system-deps` as root")
+        pytest.skip(
+            "openssh-server/openssh-client missing and apt-get is not usable here "
+            "(not root or not Debian): run `make system-deps` as root"
+        )
     res = subprocess.run(
         "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
-        "openssh-server openssh-client", shell=True, capture_output=True, text=True,
-        timeout=600)
+        "openssh-server openssh-client",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if res.returncode != 0 or not SSHD.exists():
         pytest.skip(f"apt-get could not install openssh-server: {res.stderr.strip()[-300:]}")
 
@@ -265,23 +315,42 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     _ensure_openssh()
     d = tmp_path_factory.mktemp("sshd")
     for name in ("host_key", "client_key"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / name)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / name)],
+            check=True,
+            capture_output=True,
+        )
     (d / "authorized_keys").write_text((d / "client_key.pub").read_text())
     (d / "client_key").chmod(0o600)
     port, user = free_port(), getpass.getuser()
-    (d / "sshd_config").write_text("\n".join([
-        f"Port {port}", "ListenAddress 127.0.0.1", f"HostKey {d / 'host_key'}",
-        f"PidFile {d / 'sshd.pid'}", f"AuthorizedKeysFile {d / 'authorized_keys'}",
-        "StrictModes no", "UsePAM no", "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no", "PubkeyAuthentication yes",
-        "PermitRootLogin prohibit-password", f"AllowUsers {user}", "PrintMotd no",
-        "PrintLastLog no", "LogLevel ERROR", ""]))
+    (d / "sshd_config").write_text(
+        "\n".join(
+            [
+                f"Port {port}",
+                "ListenAddress 127.0.0.1",
+                f"HostKey {d / 'host_key'}",
+                f"PidFile {d / 'sshd.pid'}",
+                f"AuthorizedKeysFile {d / 'authorized_keys'}",
+                "StrictModes no",
+                "UsePAM no",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "PubkeyAuthentication yes",
+                "PermitRootLogin prohibit-password",
+                f"AllowUsers {user}",
+                "PrintMotd no",
+                "PrintLastLog no",
+                "LogLevel ERROR",
+                "",
+            ]
+        )
+    )
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation directory
     log = open(d / "sshd.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(d / "sshd_config")],
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(SSHD), "-D", "-e", "-f", str(d / "sshd_config")], stdout=log, stderr=subprocess.STDOUT
+    )
 
     def listening() -> bool:
         if proc.poll() is not None:
@@ -303,68 +372,119 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
 
 
 def ssh_argv(s: Sshd, remote: str) -> list[str]:
-    return ["ssh", "-tt", "-F", "/dev/null", "-p", str(s.port), "-i", str(s.key),
-            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-            "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", f"{s.user}@127.0.0.1", remote]
+    return [
+        "ssh",
+        "-tt",
+        "-F",
+        "/dev/null",
+        "-p",
+        str(s.port),
+        "-i",
+        str(s.key),
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "LogLevel=ERROR",
+        f"{s.user}@127.0.0.1",
+        remote,
+    ]
 
 
 def pane_modes(t: Tmux) -> dict[str, str]:
     """What tmux's emulator says the program left the terminal in."""
-    names = ("alternate_on", "mouse_any_flag", "mouse_button_flag", "mouse_standard_flag",
-             "mouse_sgr_flag", "cursor_flag")
+    names = (
+        "alternate_on",
+        "mouse_any_flag",
+        "mouse_button_flag",
+        "mouse_standard_flag",
+        "mouse_sgr_flag",
+        "cursor_flag",
+    )
     out = t.tmux("display-message", "-p", "-t", t.name, " ".join(f"#{{{n}}}" for n in names))
     return dict(zip(names, out.split(), strict=True))
 
 
 @pytest.mark.parametrize("term", ["xterm", "screen"])
 def test_bastion_over_ssh(term: str, sshd: Sshd, workdir: Path) -> None:
-    remote = (f"cd {workdir} && TERM={term} exec {WARROOM} -c {workdir / 'warroom.yaml'} "
-              "--theme bastion")
+    remote = (
+        f"cd {workdir} && TERM={term} exec {WARROOM} -c {workdir / 'warroom.yaml'} --theme bastion"
+    )
     with Tmux(100, 30) as t:
-        t.start(ssh_argv(sshd, remote), env=terminal_env(), cwd=workdir,
-                exit_file=workdir / f"exit-ssh-{term}")
-        shot = t.wait_for(*SCREENS["dashboard"].texts, escapes=True, timeout=20,
-                          check=lambda s: bool(colour_codes(s)))
+        t.start(
+            ssh_argv(sshd, remote),
+            env=terminal_env(),
+            cwd=workdir,
+            exit_file=workdir / f"exit-ssh-{term}",
+        )
+        shot = t.wait_for(
+            *SCREENS["dashboard"].texts,
+            escapes=True,
+            timeout=20,
+            check=lambda s: bool(colour_codes(s)),
+        )
         assert not extended_colours(shot), "bastion must use the 16 ANSI colours only"
         modes = pane_modes(t)
         assert modes["alternate_on"] == "1" and modes["mouse_any_flag"] == "1", modes
         t.keys("q")
         assert t.wait_exit(timeout=10) == 0, t.capture()
-        assert pane_modes(t) == {"alternate_on": "0", "mouse_any_flag": "0",
-                                 "mouse_button_flag": "0", "mouse_standard_flag": "0",
-                                 "mouse_sgr_flag": "0", "cursor_flag": "1"}
+        assert pane_modes(t) == {
+            "alternate_on": "0",
+            "mouse_any_flag": "0",
+            "mouse_button_flag": "0",
+            "mouse_standard_flag": "0",
+            "mouse_sgr_flag": "0",
+            "cursor_flag": "1",
+        }
         after = t.capture()
         assert "Traceback" not in after and "Quit" not in after, after
 
 
-@pytest.mark.parametrize("kind", [
-    pytest.param("dashboard", marks=pytest.mark.xfail(strict=False, reason=SIGCONT_BUG)),
-    "profile",
-])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param("dashboard", marks=pytest.mark.xfail(strict=False, reason=SIGCONT_BUG)),
+        "profile",
+    ],
+)
 def test_ssh_link_drop_ends_remote_warroom(kind: str, sshd: Sshd, workdir: Path) -> None:
     """The SSH client dies: sshd hangs up the remote pty, and warroom (the session leader
     there, through exec) gets SIGHUP and SIGCONT; it must exit, not linger."""
     pidfile = workdir / f"remote-{kind}.pid"
     argv, ready = pty_argv(kind, workdir)
-    remote = (f"cd {workdir} && echo $$ > {pidfile} && TERM=xterm exec "
-              f"{' '.join(argv)} --theme bastion" if kind == "dashboard" else
-              f"cd {workdir} && echo $$ > {pidfile} && TERM=xterm exec {' '.join(argv)}")
+    remote = (
+        f"cd {workdir} && echo $$ > {pidfile} && TERM=xterm exec {' '.join(argv)} --theme bastion"
+        if kind == "dashboard"
+        else f"cd {workdir} && echo $$ > {pidfile} && TERM=xterm exec {' '.join(argv)}"
+    )
     with Tmux(100, 30) as t:
-        t.start(ssh_argv(sshd, remote), env=terminal_env(), cwd=workdir,
-                exit_file=workdir / f"exit-ssh-drop-{kind}")
+        t.start(
+            ssh_argv(sshd, remote),
+            env=terminal_env(),
+            cwd=workdir,
+            exit_file=workdir / f"exit-ssh-drop-{kind}",
+        )
         t.wait_for(ready, timeout=20)
         pid = int(pidfile.read_text())
         client = int(t.tmux("display-message", "-p", "-t", t.name, "#{pane_pid}").strip())
-        ssh_pids = subprocess.run(["pgrep", "-P", str(client), "-x", "ssh"],
-                                  capture_output=True, text=True).stdout.split()
+        ssh_pids = subprocess.run(
+            ["pgrep", "-P", str(client), "-x", "ssh"], capture_output=True, text=True
+        ).stdout.split()
         assert ssh_pids, "no ssh client under the pane's shell"
         for ssh_pid in ssh_pids:
             os.kill(int(ssh_pid), 9)
         try:
-            wait_until(lambda: not Path(f"/proc/{pid}").exists()
-                       or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z",
-                       3.0 * slowdown(),
-                       f"remote warroom (pid {pid}) to exit after the link dropped")
+            wait_until(
+                lambda: (
+                    not Path(f"/proc/{pid}").exists()
+                    or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+                ),
+                3.0 * slowdown(),
+                f"remote warroom (pid {pid}) to exit after the link dropped",
+            )
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 9)  # never leave a hung warroom behind
@@ -387,17 +507,22 @@ def assert_terminal_restored(tail: bytes) -> None:
     for mode in MODES_TO_RESET:
         on, off = tail.rfind(f"\x1b[?{mode}h".encode()), tail.rfind(f"\x1b[?{mode}l".encode())
         assert on < off or (on == -1 and mode not in ("1000", "1003", "1006", "1049")), (
-            f"mode {mode} left on: {tail[-300:]!r}")
+            f"mode {mode} left on: {tail[-300:]!r}"
+        )
     assert tail.rfind(b"\x1b[?25h") > tail.rfind(b"\x1b[?25l"), "cursor left hidden"
-    after_alt = tail[tail.rfind(b"\x1b[?1049l"):]
+    after_alt = tail[tail.rfind(b"\x1b[?1049l") :]
     assert not strip_escapes(after_alt.decode("utf-8", "replace")).strip(), (
-        f"text written after leaving the alternate screen: {after_alt!r}")
+        f"text written after leaving the alternate screen: {after_alt!r}"
+    )
 
 
-@pytest.mark.parametrize("kind", [
-    "replay",  # the dashboard's app, with data moving on screen
-    "profile",
-])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "replay",  # the dashboard's app, with data moving on screen
+        "profile",
+    ],
+)
 def test_sighup_exits_cleanly_and_restores_terminal(kind: str, workdir: Path) -> None:
     argv, ready = pty_argv(kind, workdir)
     p = PtyProcess(argv, terminal_env(), workdir)
@@ -417,10 +542,13 @@ def test_sighup_exits_cleanly_and_restores_terminal(kind: str, workdir: Path) ->
         p.kill()
 
 
-@pytest.mark.parametrize("kind", [
-    pytest.param("dashboard", marks=pytest.mark.xfail(strict=False, reason=SIGCONT_BUG)),
-    "profile",
-])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param("dashboard", marks=pytest.mark.xfail(strict=False, reason=SIGCONT_BUG)),
+        "profile",
+    ],
+)
 def test_closed_terminal_exits_promptly(kind: str, workdir: Path) -> None:
     """The terminal emulator closes: the kernel hangs up; warroom must end on its own with
     exit 0 (a traceback on the way out would make it 1), not linger writing to nothing."""
@@ -438,10 +566,13 @@ def test_closed_terminal_exits_promptly(kind: str, workdir: Path) -> None:
         p.kill()
 
 
-@pytest.mark.parametrize("kind", [
-    "replay",  # the dashboard's app, with sparklines and a spike on screen
-    "profile",
-])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "replay",  # the dashboard's app, with sparklines and a spike on screen
+        "profile",
+    ],
+)
 def test_no_color_writes_no_colour(kind: str, workdir: Path) -> None:
     argv, ready = pty_argv(kind, workdir)
     p = PtyProcess(argv, terminal_env(NO_COLOR="1"), workdir)
@@ -479,17 +610,26 @@ def _animation_levels(asked: str | None) -> dict[str, str]:
     """Each app's animation level in a fresh interpreter (Textual reads the variable once, at
     import, so the test process itself cannot change it)."""
     env = terminal_env() if asked is None else terminal_env(TEXTUAL_ANIMATIONS=asked)
-    out = subprocess.run([sys.executable, "-c", _LEVELS % str(CUR)], env=env, cwd=ROOT,
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", _LEVELS % str(CUR)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     return dict(item.split("=") for item in out.stdout.split())
 
 
-@pytest.mark.parametrize("app", [
-    "WarroomApp",
-    "ReplayApp",
-    "ProfileViewerApp",
-])
+@pytest.mark.parametrize(
+    "app",
+    [
+        "WarroomApp",
+        "ReplayApp",
+        "ProfileViewerApp",
+    ],
+)
 def test_animations_off_unless_asked_for(app: str) -> None:
     assert _animation_levels(None)[app] == "none"
     assert _animation_levels("full")[app] == "full"  # an explicit choice is kept
@@ -510,8 +650,9 @@ sys.exit(app.return_code or 0)
 
 
 @pytest.mark.parametrize("end", ["q", "sighup"])
-def test_prepare_terminal_makes_the_viewer_colourless_and_hangup_safe(end: str,
-                                                                     workdir: Path) -> None:
+def test_prepare_terminal_makes_the_viewer_colourless_and_hangup_safe(
+    end: str, workdir: Path
+) -> None:
     """What the one-line hook gives ProfileViewerApp: under NO_COLOR no colour and no crash
     on the flame graph's unstyled segments; on SIGHUP a clean exit that restores the
     terminal."""
