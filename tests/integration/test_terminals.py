@@ -17,6 +17,7 @@ import functools
 import getpass
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -671,5 +672,35 @@ def test_prepare_terminal_makes_the_viewer_colourless_and_hangup_safe(
         assert "Traceback" not in p.text()
         assert colour_codes(p.text()) == []
         assert_terminal_restored(bytes(p.output[start:]))
+    finally:
+        p.kill()
+
+
+@pytest.mark.parametrize("kind", ["dashboard", "profile"])
+def test_suspend_and_resume_still_work(kind: str, workdir: Path) -> None:
+    """^Z then fg on a live terminal: the SIGCONT guard must still let Textual resume."""
+    argv, ready = pty_argv(kind, workdir)
+    p = PtyProcess(argv, terminal_env(), workdir)
+    try:
+        p.wait_for(ready, timeout=20)
+        p.settle(quiet=0.3, timeout=1.0)
+        start = len(p.output)
+        os.kill(p.pid, signal.SIGTSTP)
+
+        def stopped() -> bool:
+            p.settle(quiet=0.05, timeout=0.2)
+            return Path(f"/proc/{p.pid}/stat").read_text().split()[2] == "T"
+
+        wait_until(stopped, 10, "warroom to stop on SIGTSTP")
+        assert b"\x1b[?1049l" in p.output[start:], "left the alternate screen to suspend"
+        resumed = len(p.output)
+        os.kill(p.pid, signal.SIGCONT)
+        wait_until(
+            lambda: p.settle(quiet=0.05, timeout=0.2) or b"\x1b[?1049h" in p.output[resumed:],
+            10,
+            "warroom to take the screen back after SIGCONT",
+        )
+        p.write(b"q")
+        assert p.wait_exit(timeout=5 * slowdown()) == 0
     finally:
         p.kill()
