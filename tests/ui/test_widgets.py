@@ -23,10 +23,15 @@ def test_latency_units_and_saturation() -> None:
 
 
 def test_qps_and_ratio() -> None:
-    assert format_qps(0.5) == "0.50/s"
-    assert format_qps(42.0) == "42.0/s"
+    assert format_qps(0.0) == "0/s"
+    assert format_qps(0.05) == "0.05/s"
+    assert format_qps(0.5) == "0.5/s"
+    assert format_qps(9.73) == "9.7/s"
+    assert format_qps(42.4) == "42/s"
+    assert format_qps(970.2) == "970/s"
     assert format_qps(1234.0) == "1.2k/s"
     assert format_qps(56000.0) == "56k/s"
+    assert format_qps(2.5e6) == "2.5M/s"
     assert format_ratio(0.0) == "0%"
     assert format_ratio(0.0012) == "0.12%"
     assert format_ratio(0.034) == "3.4%"

@@ -57,15 +57,19 @@ def format_latency(seconds: float | None, saturated: bool = False) -> str:
 
 
 def format_qps(qps: float | None) -> str:
+    """Two significant digits ('9.7/s', '97/s', '970/s', '9.7k/s'): throughput is read as a
+    magnitude, and a third digit that flickers every refresh costs terminal output."""
     if qps is None or not math.isfinite(qps):
         return "–"
-    if qps >= 1e6:
-        return f"{qps / 1e6:.1f}M/s"
-    if qps >= 1e4:
-        return f"{qps / 1e3:.0f}k/s"
-    if qps >= 1e3:
-        return f"{qps / 1e3:.1f}k/s"
-    return f"{_sig3(qps) if qps >= 1 else f'{qps:.2f}'}/s"
+    for scale, suffix in ((1e6, "M"), (1e3, "k"), (1.0, "")):
+        if qps >= scale or scale == 1.0:
+            x = qps / scale
+            if x >= 10 or x == 0:
+                return f"{x:.0f}{suffix}/s"
+            if x >= 0.1 or suffix:
+                return f"{x:.1f}{suffix}/s"
+            return f"{x:.2f}/s"
+    return "–"  # unreachable: the last scale always matches
 
 
 def format_ratio(r: float | None) -> str:
