@@ -39,8 +39,13 @@ def test_round_trip_flat_and_cum(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("go") is None, reason="go tool pprof not installed")
 def test_go_tool_pprof_reads_it(tmp_path: Path) -> None:
-    out = subprocess.run(["go", "tool", "pprof", "-top", "-unit=ns", str(_write(tmp_path))],
-                         capture_output=True, text=True, timeout=60, check=True).stdout
+    out = subprocess.run(
+        ["go", "tool", "pprof", "-top", "-unit=ns", str(_write(tmp_path))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     assert "Type: cpu" in out
     assert "160000000ns" in out  # total: 16 samples x 10ms
     assert "main.leaf" in out
