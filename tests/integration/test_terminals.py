@@ -78,7 +78,10 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "otlp": {"http": f"127.0.0.1:{free_port()}", "grpc": f"127.0.0.1:{free_port()}"},
         "audit": {"path": str(d / "audit.jsonl")},
         "baseline": {"dir": str(d / "baselines")},
+        "profiles": {"dir": str(d / "profiles")},
     }
+    (d / "profiles").mkdir()
+    shutil.copy(CUR, d / "profiles" / "checkout-cpu.pb.gz")
     (d / "warroom.yaml").write_text(yaml.safe_dump(cfg))
     writer = RecordingWriter(d / "incident.jsonl.gz")
     for i in range(240):
@@ -114,6 +117,7 @@ class ScreenCase:
     palette_themes: bool = False  # no `t` key here: switch themes with the command palette
     tall_texts: tuple[str, ...] = ()  # also on the screen from 40 rows up (no scrolling)
     modal: bool = False  # a centred box over the dashboard rather than a full-screen frame
+    via_dashboard: bool = False  # `t` is not the theme key here: go back, switch, reopen
 
 
 def _dashboard(d: Path) -> list[str]:
@@ -130,6 +134,13 @@ SCREENS: dict[str, ScreenCase] = {
         open_keys=("?",),
         tall_texts=("Theme", "close this help"),
         modal=True,
+        via_dashboard=True,
+    ),
+    "flame": ScreenCase(  # `f` on the dashboard: the newest profile of the selected service
+        _dashboard,
+        ("checkout-cpu.pb.gz", "root", "total 19.9s", "zoom"),
+        open_keys=("f",),
+        via_dashboard=True,
     ),
     "profile": ScreenCase(
         lambda d: [str(WARROOM), "profile", str(CUR), "--base", str(BASE)],
@@ -137,7 +148,7 @@ SCREENS: dict[str, ScreenCase] = {
             "profile cpu_json_gogc5.pb.gz",
             "vs cpu_json_gogc100.pb.gz",
             "root",
-            "4881 nodes, total 19.9s",
+            "total 19.9s",
             "zoom",
         ),
         palette_themes=True,
@@ -208,7 +219,7 @@ def drawn(*checks: Callable[[str], bool]) -> Callable[[str], bool]:
 
 
 def switch_theme(t: Tmux, case: ScreenCase, name: str) -> None:
-    if case.modal:  # `t` is the dashboard's: close the box, switch, open it again
+    if case.via_dashboard:  # `t` is the dashboard's: close the screen, switch, reopen it
         t.keys("Escape")
         t.wait_for(*SCREENS["dashboard"].texts)
         t.keys("t")
@@ -242,7 +253,7 @@ def assert_clean_quit(t: Tmux, quit_keys: tuple[str, ...] = ("q",)) -> None:
 # --- every screen, every theme, every size -----------------------------------------------------
 
 
-@pytest.mark.parametrize("screen", ["dashboard", "help", "profile", "replay"])
+@pytest.mark.parametrize("screen", ["dashboard", "help", "flame", "profile", "replay"])
 def test_screen_in_every_theme_and_size(screen: str, workdir: Path) -> None:
     case = SCREENS[screen]
     with Tmux(*SIZES[0]) as t:
