@@ -706,11 +706,12 @@ def test_suspend_and_resume_still_work(kind: str, workdir: Path) -> None:
         assert b"\x1b[?1049l" in p.output[start:], "left the alternate screen to suspend"
         resumed = len(p.output)
         os.kill(p.pid, signal.SIGCONT)
-        wait_until(
-            lambda: p.settle(quiet=0.05, timeout=0.2) or b"\x1b[?1049h" in p.output[resumed:],
-            10,
-            "warroom to take the screen back after SIGCONT",
-        )
+
+        def back() -> bool:
+            p.settle(quiet=0.05, timeout=0.2)
+            return b"\x1b[?1049h" in p.output[resumed:]
+
+        wait_until(back, 10, "warroom to take the screen back after SIGCONT")
         p.write(b"q")
         assert p.wait_exit(timeout=5 * slowdown()) == 0
     finally:
