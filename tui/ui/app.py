@@ -85,7 +85,10 @@ class WarroomApp(App[int]):
         )
         self.themes = load_themes()
         if cfg.theme not in self.themes:
-            raise UserError(f"unknown theme {cfg.theme!r} (available: {', '.join(self.themes)})")
+            where = f"{cfg.source}: theme: " if cfg.source else ""
+            raise UserError(
+                f"{where}unknown theme {cfg.theme!r} (available: {', '.join(self.themes)})"
+            )
         for theme in self.themes.values():
             self.register_theme(theme)
         self.theme = cfg.theme
