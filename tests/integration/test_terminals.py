@@ -718,3 +718,29 @@ def test_suspend_and_resume_still_work(kind: str, workdir: Path) -> None:
         assert p.wait_exit(timeout=5 * slowdown()) == 0
     finally:
         p.kill()
+
+
+def test_sigcont_guard_passes_on_only_while_the_terminal_lives() -> None:
+    """guard_sigcont on a real pty: SIGCONT reaches the driver's handler while the terminal
+    is there, and not once the terminal has hung up (master closed)."""
+    from tui.ui.terminal import guard_sigcont
+
+    calls: list[int] = []
+    original = signal.getsignal(signal.SIGCONT)
+    master, slave = os.openpty()
+    try:
+        signal.signal(signal.SIGCONT, lambda signum, frame: calls.append(signum))
+        guard_sigcont(slave)
+        os.kill(os.getpid(), signal.SIGCONT)
+        wait_until(lambda: calls, 2.0, "SIGCONT to reach the handler on a live terminal")
+        os.close(master)
+        master = -1
+        assert not os.isatty(slave)  # hung up: the guard's test
+        os.kill(os.getpid(), signal.SIGCONT)
+        time.sleep(0.2)  # a wrongly delivered signal would be handled well within this
+        assert calls == [signal.SIGCONT]
+    finally:
+        signal.signal(signal.SIGCONT, original)
+        for fd in (master, slave):
+            if fd >= 0:
+                os.close(fd)
