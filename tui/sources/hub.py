@@ -208,7 +208,8 @@ class Hub:
                 ts, vs, fs = ring.since(seen)
                 for t, v, f in zip(ts.tolist(), vs.tolist(), fs.tolist(), strict=True):
                     if t > seen:
-                        out.append(Point(name, sig, t, v, int(f), info.observations))
+                        out.append(Point(name, sig, t, v, int(f), info.observations,
+                                         info.p99_bucket_width if sig == "p99" else None))
                 if len(ts):
                     self._seen[(name, sig)] = float(ts[-1])
         return out
@@ -224,7 +225,8 @@ class Hub:
                                "signal": p.signal, "value": p.value})
             if self.spikes is not None and p.signal == "p99":
                 ev = self.spikes.observe(p.service, p.t, p.value, flags=p.flags,
-                                         observations=p.observations)
+                                         observations=p.observations,
+                                         bucket_width=p.bucket_width)
                 if ev is not None:
                     events.append(ev.to_record())
         if self.on_event is not None:

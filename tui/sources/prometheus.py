@@ -332,6 +332,7 @@ class Point:
     value: float
     flags: int = 0
     observations: float | None = None  # requests in the rate window at t, when known
+    bucket_width: float | None = None  # log-width of the bucket holding a p99, when known
 
 
 class PrometheusSource:

@@ -19,6 +19,7 @@ asyncio loop, and both run to completion without awaiting, so they never interle
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import time
@@ -33,7 +34,12 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
 from tui.config import Config
-from tui.core.metrics.quantile import QuantileResult, bucket_quantile, exponential_quantile
+from tui.core.metrics.quantile import (
+    MAX_SCHEMA,
+    QuantileResult,
+    bucket_quantile,
+    exponential_quantile,
+)
 from tui.core.metrics.store import (
     FLAG_LOW_CONFIDENCE,
     FLAG_SATURATED,
@@ -669,6 +675,8 @@ class OTLPSink:
             res = _window_quantile(q, w)
             flags = low | (FLAG_SATURATED if res.saturated else 0)
             store.add(route.name, sig, now, res.value, flags, source="otlp")
+            if sig == "p99":
+                info.p99_bucket_width = _log_bucket_width(res.value, w)
         since = now - self.refresh if route.since is None else route.since
         span = min(self.rate_window, max(now - since, 1e-9))
         store.add(route.name, "qps", now, w.count / span, 0, source="otlp")
@@ -676,6 +684,27 @@ class OTLPSink:
         store.add(route.name, "error_ratio", now, ratio, low, source="otlp")
         info.last_update = route.last_data
         info.observations = w.count
+
+
+def _log_bucket_width(value: float, w: _Slice) -> float | None:
+    """log(upper/lower) of the bucket that holds `value`: the spike detector's noise floor.
+
+    A quantile cannot be resolved finer than its bucket, so a jump within one bucket is not a
+    spike. None when unknown: no finite positive bucket (first bucket from 0, +Inf), or a
+    summary.
+    """
+    if not math.isfinite(value) or value <= 0:
+        return None
+    if w.explicit:
+        bounds = sorted({b for bs in w.explicit for b in bs if 0 < b < math.inf})
+        i = bisect.bisect_left(bounds, value)
+        if 0 < i < len(bounds):
+            return math.log(bounds[i] / bounds[i - 1])
+        return None
+    best = max(w.expo.items(), key=lambda kv: kv[1].total, default=None)
+    if best is None:
+        return None
+    return math.log(2.0) * 2.0 ** -min(best[1].scale, MAX_SCHEMA)  # one exponential bucket
 
 
 def _window_quantile(q: float, w: _Slice) -> QuantileResult:
