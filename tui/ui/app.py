@@ -25,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane
 
 from tui.config import Config
-from tui.core.metrics.store import MetricStore
+from tui.core.metrics.store import MetricStore, retention_capacity
 from tui.errors import UserError
 from tui.sources.base import SourceStatus
 from tui.ui.messages import ServiceSelected
@@ -77,7 +77,8 @@ class WarroomApp(App[int]):
         if "TEXTUAL_ANIMATIONS" not in os.environ:
             self.animation_level = "none"
         self.cfg = cfg
-        self.store = store if store is not None else MetricStore(max_series=cfg.max_series)
+        self.store = store if store is not None else MetricStore(
+            capacity=retention_capacity(float(cfg.refresh)), max_series=cfg.max_series)
         self.hub = hub
         self.clock = clock
         self.start_sources = (
