@@ -22,7 +22,7 @@ from google.protobuf import unknown_fields
 from google.protobuf.message import DecodeError
 
 from tui.core.pprof import schema
-from tui.core.pprof.model import LabelSets, Profile, unique_inverse
+from tui.core.pprof.model import LabelSets, Profile, sorted_unique, unique_inverse
 from tui.errors import UserError
 
 # sentinel record placed after every sample: location_id = 2**64-1, value = INT64_MIN, label = b""
@@ -482,7 +482,7 @@ def _labelsets_from_records(
             raise UserError(f"{label}: {what} refers to a string outside the string table")
     lens = np.diff(np.concatenate(([-1], lmarks))) - 1
     # make the empty sequence set 0
-    empty = np.unique(seq[lens == 0])
+    empty = sorted_unique(seq[lens == 0])
     nseq = int(seq.max()) + 1 if n else 0
     remap = np.arange(nseq, dtype=np.int64) + 1
     if empty.shape[0]:
@@ -652,7 +652,7 @@ def _labelsets(
     ids, uoff, _ = intern_sequences(quads, off * 4)
     # make the empty sequence id 0
     lens = np.diff(off)
-    empty_ids = np.unique(ids[lens == 0])
+    empty_ids = sorted_unique(ids[lens == 0])
     nuniq = int(uoff.shape[0] - 1)
     remap = np.arange(nuniq, dtype=np.int64)
     if empty_ids.shape[0]:

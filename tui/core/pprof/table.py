@@ -20,6 +20,7 @@ shown as their address in hex (%016x), one node per address.
 from __future__ import annotations
 
 import os
+from itertools import repeat
 from typing import NamedTuple
 
 import numpy as np
@@ -217,8 +218,10 @@ def node_values_tree(
         e_src, e_dst = src_key[e_nodes], key[e_nodes]
         nested = ~top[e_nodes]
         if nested.any():
-            rec_keys = np.unique(e_dst[nested])
-            sub = np.isin(e_dst, rec_keys)
+            # membership by a mask over function keys (0 <= key < k): no sort, no np.unique
+            rec = np.zeros(k, dtype=bool)
+            rec[e_dst[nested]] = True
+            sub = rec[e_dst]
             ekey_full = np.full(n, -1, dtype=np.int64)
             ekey_full[e_nodes[sub]] = e_src[sub] * k + e_dst[sub]
             # nodes without a candidate edge get unique negative keys so they never nest
@@ -240,8 +243,9 @@ def node_values_tree(
     e_src, e_dst, e_inl = e_src[live], e_dst[live], e_inl[live]
     noninl_in[e_dst[~e_inl]] = True
     if e_inl.any():
-        bset = np.unique(e_dst[e_inl])
-        sub = np.isin(e_dst, bset)
+        bmask = np.zeros(k, dtype=bool)
+        bmask[e_dst[e_inl]] = True
+        sub = bmask[e_dst]
         ek = e_src[sub] * k + e_dst[sub]
         uek, inv = np.unique(ek, return_inverse=True)
         has_non = np.zeros(uek.shape[0], dtype=bool)
@@ -266,11 +270,19 @@ def function_table(
     if sorted_names:
         # key ids are name ranks: |flat| desc, then name asc is one lexsort
         keep = keep[np.lexsort((keep, -np.abs(flat[keep])))]
-    rows = []
-    fl, cu, ii, ni = flat.tolist(), cum.tolist(), inl_in.tolist(), noninl_in.tolist()
-    for i in keep.tolist():
-        label = ("(partial-inline)" if ni[i] else "(inline)") if ii[i] else ""
-        rows.append(FunctionRow(names[i], fl[i], cu[i], label == "(inline)", label))
+    # label code per row: 0 "", 1 "(inline)", 2 "(partial-inline)"
+    code = np.where(inl_in[keep], np.where(noninl_in[keep], 2, 1), 0).tolist()
+    labels = list(map(("", "(inline)", "(partial-inline)").__getitem__, code))
+    fields = zip(
+        map(names.__getitem__, keep.tolist()),
+        flat[keep].tolist(),
+        cum[keep].tolist(),
+        [c == 1 for c in code],
+        labels,
+        strict=True,
+    )
+    # tuple.__new__ on the NamedTuple class: the same rows without a Python call per row
+    rows: list[FunctionRow] = list(map(tuple.__new__, repeat(FunctionRow), fields))
     if not sorted_names:
         rows.sort(key=lambda r: (-abs(r.flat), r.name, -abs(r.cum)))
     return rows
