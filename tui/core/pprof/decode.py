@@ -235,7 +235,9 @@ def decode_proto(data: bytes, label: str) -> Profile:
         raise UserError(f"{label}: duplicate location id {dup}")
 
     # samples: the packed fast path groups samples by their stack bytes first
-    packed = _decode_samples_packed(fp, ntypes, st, label)
+    packed = _decode_samples_layout(data, fp, ntypes, st, label)
+    if packed is None:
+        packed = _decode_samples_packed(fp, ntypes, st, label)
     if packed is not None:
         stack_of, flat_locs, sample_off, values, labelsets, labels_of, nsamples = packed
     else:
@@ -964,3 +966,334 @@ def aggregate_rows(
     row_abs = None  # pprof's total is sum |v| over merged samples: nothing to keep
     nl = max(nlabelsets, 1)
     return (ukey // nl).astype(np.int32), (ukey % nl).astype(np.int32), out, row_abs
+
+
+# ---- samples in the usual layout, straight from the decompressed buffer ---------------------
+#
+# Go and protobuf writers put each sample as [packed location ids][values][label records...].
+# In that layout the decoder needs no Python object per sample field: record positions follow
+# from the sample lengths, the location run and the values are read with numpy, and whole
+# stacks and whole label tails are grouped by their bytes (hashed 64-bit words, then verified).
+# Only distinct label tails are parsed, by upb. Anything else takes the general paths.
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    """(value, next position); raises IndexError past the end."""
+    v = 0
+    shift = 0
+    while True:
+        b = data[pos]
+        pos += 1
+        v |= (b & 0x7F) << shift
+        if b < 0x80 or shift > 63:
+            return v, pos
+        shift += 7
+
+
+def _first_record(data: bytes, field: int) -> int | None:
+    """Offset of the first top-level record of `field`; None when not found or not well formed.
+
+    Only the few records before it (sample types) are walked in Python.
+    """
+    pos = 0
+    try:
+        for _ in range(10_000):
+            if pos >= len(data):
+                return None
+            start = pos
+            tag, pos = _read_varint(data, pos)
+            if tag >> 3 == field:
+                return start
+            wt = tag & 7
+            if wt == 0:
+                _, pos = _read_varint(data, pos)
+            elif wt == 1:
+                pos += 8
+            elif wt == 2:
+                ln, pos = _read_varint(data, pos)
+                pos += ln
+            elif wt == 5:
+                pos += 4
+            else:
+                return None
+    except IndexError:
+        return None
+    return None
+
+
+def _varints_at(
+    buf: np.ndarray, pos: np.ndarray, limit: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The varint starting at each position: (values, byte lengths); None when one runs past its
+    limit or is longer than 10 bytes."""
+    if bool((pos >= limit).any()):
+        return None
+    b = buf[pos]
+    val = (b & 0x7F).astype(np.uint64)
+    ln = np.ones(pos.shape[0], dtype=np.int64)
+    more = np.flatnonzero(b >= 0x80)
+    k = 1
+    while more.shape[0]:
+        if k == 10:
+            return None
+        p = pos[more] + k
+        if bool((p >= limit[more]).any()):
+            return None
+        b = buf[p]
+        if k == 9 and bool((b > 1).any()):
+            return None
+        val[more] |= (b & 0x7F).astype(np.uint64) << np.uint64(7 * k)
+        ln[more] += 1
+        more = more[b >= 0x80]
+        k += 1
+    return val, ln
+
+
+def _fixed_runs(buf: np.ndarray, a: np.ndarray, ln: np.ndarray, count: int) -> np.ndarray | None:
+    """Packed runs [a, a + ln) of exactly `count` varints each, as rows; None otherwise."""
+    p = a.copy()
+    end = a + ln
+    out = np.empty((a.shape[0], count), dtype=np.uint64)
+    for j in range(count):
+        got = _varints_at(buf, p, end)
+        if got is None:
+            return None
+        out[:, j] = got[0]
+        p += got[1]
+    return out if np.array_equal(p, end) else None
+
+
+_H1 = np.uint64(0x9E3779B97F4A7C15)
+_H2 = np.uint64(0xBF58476D1CE4E5B9)
+_H3 = np.uint64(0x94D049BB133111EB)
+
+
+def _span_words(view: np.ndarray, lo: np.ndarray, ln: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The 64-bit words covering spans [lo, lo + ln), bytes past a span cleared.
+
+    Returns (words, index of each word within its span, word offsets per span).
+    """
+    nwords = (ln + 7) >> 3
+    woff = np.zeros(lo.shape[0] + 1, dtype=np.int64)
+    np.cumsum(nwords, out=woff[1:])
+    j = np.arange(int(woff[-1]), dtype=np.int64) - np.repeat(woff[:-1], nwords)
+    w = view[np.repeat(lo, nwords) + 8 * j]
+    # only a span's last word can reach past it
+    rem = ln & 7
+    cut = np.flatnonzero(rem)
+    if cut.shape[0]:
+        w[woff[1:][cut] - 1] &= (np.uint64(1) << (8 * rem[cut]).astype(np.uint64)) - np.uint64(1)
+    return w, j, woff
+
+
+_CHUNK = 1 << 14
+
+
+def _group_spans(data: bytes, lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
+    """Id per span [lo, hi) of `data`, equal ids for equal bytes, exactly: 0 for the empty span,
+    then 1, 2... in order of first appearance (as a dict on the sliced bytes would give).
+
+    Spans are read as little-endian 64-bit words through an unaligned strided view (no copy),
+    hashed, grouped by one sort, then every word is checked against its group's first span.
+    Chunks of spans keep the temporaries small (cache-sized, no fresh pages per pass).
+    None when a word would run past the buffer or two different spans share a hash.
+    """
+    n = lo.shape[0]
+    ln = hi - lo
+    if n == 0 or int((lo + 8 * ((ln + 7) >> 3)).max()) > len(data):
+        return None
+    view = np.ndarray(shape=(len(data) - 7,), dtype="<u8", buffer=data, offset=0, strides=(1,))
+    h = np.empty(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for c in range(0, n, _CHUNK):
+            w, j, woff = _span_words(view, lo[c : c + _CHUNK], ln[c : c + _CHUNK])
+            x = j.astype(np.uint64)
+            x *= _H1
+            x ^= w
+            x *= _H2
+            x ^= x >> np.uint64(29)
+            part = np.zeros(woff.shape[0] - 1, dtype=np.uint64)
+            nz = woff[1:] > woff[:-1]
+            part[nz] = np.add.reduceat(x, woff[:-1][nz])
+            h[c : c + _CHUNK] = part
+        h ^= ln.astype(np.uint64) * _H3
+    keys, inv = unique_inverse(h.view(np.int64))
+    g = keys.shape[0]
+    first = np.empty(g, dtype=np.int64)
+    first[inv[::-1]] = np.arange(n - 1, -1, -1)
+    rep = first[inv]
+    if not np.array_equal(ln, ln[rep]):
+        return None
+    # verify every span that is not its group's representative, word by word
+    dup = np.flatnonzero(rep != np.arange(n))
+    for c in range(0, dup.shape[0], _CHUNK):
+        d = dup[c : c + _CHUNK]
+        w1 = _span_words(view, lo[d], ln[d])[0]
+        w2 = _span_words(view, lo[rep[d]], ln[d])[0]
+        if not np.array_equal(w1, w2):
+            return None
+    # number groups by first appearance; the empty span (if any) is id 0, others from 1
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(g, dtype=np.int64)
+    rank[order] = np.arange(g)
+    empty = np.flatnonzero(ln[first] == 0)
+    if empty.shape[0]:
+        e = int(rank[empty[0]])
+        rank = np.where(rank < e, rank + 1, rank)
+        rank[empty[0]] = 0
+    else:
+        rank += 1
+    return rank[inv]
+
+
+def _varint_len(v: np.ndarray) -> np.ndarray:
+    """Encoded size of non-negative int64 values."""
+    out = np.ones(v.shape[0], dtype=np.int64)
+    for k in range(1, 10):
+        out += v >= (1 << (7 * k))
+    return out
+
+
+def _decode_samples_layout(data: bytes, fp: object, ntypes: int, st: list[str], label: str):
+    """Samples in the usual layout (see above); same result as `_decode_samples_packed`, or None
+    to take that path."""
+    blobs = fp.sample  # type: ignore[attr-defined]
+    n = len(blobs)
+    if n == 0:
+        return None
+    s0 = _first_record(data, 2)
+    if s0 is None or data[s0] != 0x12:
+        return None
+    lens = np.fromiter(map(len, blobs), dtype=np.int64, count=n)
+    hdr = 1 + _varint_len(lens)
+    rec = hdr + lens
+    starts = np.empty(n, dtype=np.int64)
+    starts[0] = s0
+    np.cumsum(rec[:-1], out=starts[1:])
+    starts[1:] += s0
+    end = int(starts[-1] + rec[-1])
+    if end > len(data) or not bool((lens > 0).all()):
+        return None
+    buf = np.frombuffer(data, dtype=np.uint8)
+    # the samples must be one run of top-level records, each as long as upb found it
+    if not bool((buf[starts] == 0x12).all()):
+        return None
+    got = _varints_at(buf, starts + 1, np.full(n, end, dtype=np.int64))
+    if got is None or not np.array_equal(got[0].view(np.int64), lens):
+        return None
+    if not np.array_equal(got[1], hdr - 1):
+        return None
+    ps = starts + hdr
+    pe = starts + rec
+    # [0x0a len ids] when the stack is not empty
+    st_lo = ps.copy()
+    st_hi = ps.copy()
+    first = buf[ps]
+    sidx = np.flatnonzero(first == 0x0A)
+    if sidx.shape[0]:
+        got = _varints_at(buf, ps[sidx] + 1, pe[sidx])
+        if got is None or bool((got[0] > np.uint64(2**40)).any()):
+            return None
+        st_lo[sidx] = ps[sidx] + 1 + got[1]
+        st_hi[sidx] = st_lo[sidx] + got[0].astype(np.int64)
+        if bool((st_hi > pe).any()):
+            return None
+    nxt = st_hi
+    if not bool((nxt < pe).all()):
+        return None
+    vt = buf[nxt]
+    values = np.empty((n, ntypes), dtype=np.int64)
+    if bool((vt == 0x12).all()):
+        got = _varints_at(buf, nxt + 1, pe)
+        if got is None or bool((got[0] > np.uint64(2**40)).any()):
+            return None
+        va = nxt + 1 + got[1]
+        vln = got[0].astype(np.int64)
+        tail = va + vln
+        if bool((tail > pe).any()):
+            return None
+        rows = _fixed_runs(buf, va, vln, ntypes) if ntypes <= 16 else None
+        if rows is None:
+            return None
+        values[:] = rows.view(np.int64)
+    elif bool((vt == 0x10).all()):
+        p = nxt
+        for j in range(ntypes):
+            if bool((p >= pe).any()) or bool((buf[np.minimum(p, end - 1)] != 0x10).any()):
+                return None
+            got = _varints_at(buf, p + 1, pe)
+            if got is None:
+                return None
+            values[:, j] = got[0].view(np.int64)
+            p = p + 1 + got[1]
+        tail = p
+    else:
+        return None
+    # -- stacks: group by the bytes of the packed run (empty stack = 0, then first appearance)
+    stack_of = _group_spans(data, st_lo, st_hi)
+    if stack_of is None:
+        keys = list(map(data.__getitem__, map(slice, st_lo.tolist(), st_hi.tolist())))
+        sids = _interner()
+        sids[b""]
+        stack_of = np.fromiter(map(sids.__getitem__, keys), dtype=np.int64, count=n)
+        del keys
+    nstacks = int(stack_of.max()) + 1
+    rep = np.full(nstacks, -1, dtype=np.int64)
+    rep[stack_of[::-1]] = np.arange(n - 1, -1, -1)
+    reps = rep[1:]
+    uniq = [b"", *map(data.__getitem__, map(slice, st_lo[reps].tolist(), st_hi[reps].tolist()))]
+    body = _SENT_VARINT.join(uniq) + _SENT_VARINT
+    run = b"\x0a" + _varint(len(body)) + body
+    try:
+        flat = schema.FlatSample.FromString(run)
+    except DecodeError:
+        return None
+    locs = np.array(flat.location_id, dtype=np.uint64)
+    seps = np.flatnonzero(locs == _LOC_SENTINEL)
+    if seps.shape[0] != len(uniq):
+        return None
+    counts = np.diff(np.concatenate(([-1], seps))) - 1
+    off = np.zeros(len(uniq) + 1, dtype=np.int64)
+    np.cumsum(counts, out=off[1:])
+    keep = np.ones(locs.shape[0], dtype=bool)
+    keep[seps] = False
+    # -- labels: the rest of each sample, grouped by its bytes; distinct tails parsed by upb
+    # (which also proves they hold nothing but labels)
+    labels_of = _group_spans(data, tail, pe)
+    if labels_of is None:
+        keys = list(map(data.__getitem__, map(slice, tail.tolist(), pe.tolist())))
+        lids = _interner()
+        lids[b""]
+        labels_of = np.fromiter(map(lids.__getitem__, keys), dtype=np.int64, count=n)
+        del keys
+    nsets = int(labels_of.max()) + 1
+    lrep = np.full(nsets, -1, dtype=np.int64)
+    lrep[labels_of[::-1]] = np.arange(n - 1, -1, -1)
+    lreps = lrep[1:]
+    nd = lreps.shape[0]
+    if nd:
+        tails = list(map(data.__getitem__, map(slice, tail[lreps].tolist(), pe[lreps].tolist())))
+        try:
+            tf = schema.FlatSample.FromString(_SEP.join(tails) + _SEP)
+        except DecodeError:
+            return None
+        tl = np.array(tf.location_id, dtype=np.uint64)
+        tv = np.array(tf.value, dtype=np.int64)
+        if tl.shape[0] != nd or tv.shape[0] != nd:
+            return None  # a tail holds location ids or values: not the usual layout
+        if not bool((tl == _LOC_SENTINEL).all()) or not bool((tv == _VAL_SENTINEL).all()):
+            return None
+        cols = _flat_labels(list(tf.label), nd)
+        if cols is None:
+            return None
+        loff, key, sval, num, unit = cols
+    else:
+        z = np.zeros(0, dtype=np.int64)
+        loff, key, sval, num, unit = np.zeros(1, dtype=np.int64), z, z, z, z
+    nst = len(st)
+    for what, col in (("label key", key), ("label value", sval), ("label unit", unit)):
+        if col.shape[0] and (int(col.min()) < 0 or int(col.max()) >= nst):
+            raise UserError(f"{label}: {what} refers to a string outside the string table")
+    start = np.concatenate(([0], loff)).astype(np.int64)
+    sets = LabelSets(st, start, key, sval, num, unit)
+    return stack_of, locs[keep], off, values, sets, labels_of.astype(np.int32), n
