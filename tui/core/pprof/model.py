@@ -408,11 +408,16 @@ def expand_stacks(
     outermost first (the proto lists them innermost first)."""
     nloc_el = stack_locs.shape[0]
     lens = np.diff(stack_start)
+    # int32 positions when they fit: half the memory traffic on large profiles
+    nent = int(loc_line_start[-1]) if loc_line_start.shape[0] else 0
+    it = np.int32 if max(nloc_el, nent) < 2**30 else np.int64
     # reverse within each stack: element p of stack [a, b) comes from a + b - 1 - p
-    ends = np.repeat(stack_start[:-1] + stack_start[1:] - 1, lens)
-    rev_locs = stack_locs[ends - np.arange(nloc_el, dtype=np.int64)]
-    first = loc_line_start[:-1]
-    nlines = np.diff(loc_line_start)
+    ends = np.repeat((stack_start[:-1] + stack_start[1:] - 1).astype(it), lens)
+    ends -= np.arange(nloc_el, dtype=it)
+    rev_locs = stack_locs[ends]
+    del ends
+    first = loc_line_start[:-1].astype(it)
+    nlines = np.diff(loc_line_start).astype(it)
     if nloc_el == 0 or bool((nlines == 1).all()):
         offs = stack_start.astype(np.int64, copy=True)
         return offs, first[rev_locs].astype(np.int32)
@@ -420,10 +425,15 @@ def expand_stacks(
     elem_off = np.zeros(nloc_el + 1, dtype=np.int64)
     np.cumsum(per, out=elem_off[1:])
     total = int(elem_off[-1])
+    if total >= 2**30:
+        it = np.int64
     # line k of an element (outermost first) is entry last - k of its location
-    last = np.repeat(first[rev_locs] + per - 1 + elem_off[:-1], per)
-    entries = last - np.arange(total, dtype=np.int64)
-    return elem_off[stack_start.astype(np.int64)], entries.astype(np.int32)
+    base = first[rev_locs].astype(it)
+    base += per - 1
+    base += elem_off[:-1].astype(it)
+    entries = np.repeat(base, per)
+    entries -= np.arange(total, dtype=it)
+    return elem_off[stack_start.astype(np.int64)], entries.astype(np.int32, copy=False)
 
 
 def build_frames(p: Profile) -> tuple[Frames, np.ndarray]:
