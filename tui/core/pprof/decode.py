@@ -1100,7 +1100,7 @@ def _group_spans(data: bytes, lo: np.ndarray, hi: np.ndarray) -> np.ndarray | No
     """
     n = lo.shape[0]
     ln = hi - lo
-    if n == 0 or int((lo + 8 * ((ln + 7) >> 3)).max()) > len(data):
+    if n == 0 or len(data) < 8 or int((lo + 8 * ((ln + 7) >> 3)).max()) > len(data):
         return None
     view = np.ndarray(shape=(len(data) - 7,), dtype="<u8", buffer=data, offset=0, strides=(1,))
     h = np.empty(n, dtype=np.uint64)
