@@ -2,12 +2,14 @@
 
 Starts the demo service (tui/demo/service.py, OpenTelemetry SDK) as a child process pushing
 to warroom's embedded OTLP receiver on a free loopback port, writes a temporary config for it,
-opens the dashboard, and stops the child on every exit path.
+opens the dashboard, and stops the child on every exit path. The incident it plays (baseline,
+slow release, rollback, recovery) is tui/demo/incident.py; `--fast` shortens its timeline.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -22,14 +24,29 @@ from tui.errors import UserError
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the dashboard against a local demo service")
     p.add_argument("--services", default="5", help="comma-separated names, or a count (default 5)")
-    p.add_argument("--rate", type=float, default=40.0, help="requests/s per service")
     p.add_argument(
-        "--incident",
-        default="payments:90:45:4",
-        help="SERVICE:START_S:DURATION_S:FACTOR latency incident ('' for none)",
+        "--rate", type=float, default=None, help="requests/s per service (100; 150 with --fast)"
+    )
+    p.add_argument(
+        "--incident", default="", help="SERVICE:START_S:DURATION_S:FACTOR extra latency incident"
+    )
+    p.add_argument(
+        "--fast", action="store_true", help="short timeline: release after ~10s, short windows"
+    )
+    p.add_argument(
+        "--release",
+        default="checkout",
+        metavar="SERVICE",
+        help="the service whose slow release the demo ships ('' for no scenario)",
+    )
+    p.add_argument(
+        "--dir",
+        default="",
+        help="keep the demo's files (config, baselines, profiles, audit log) in DIR "
+        "instead of a temporary directory removed on exit",
     )
     p.add_argument("--theme", choices=("warroom", "bastion", "wall", "paper"))
-    p.add_argument("--refresh", default="1s", help="dashboard refresh (default 1s)")
+    p.add_argument("--refresh", default="", help="dashboard refresh (1s; 0.5s with --fast)")
     p.set_defaults(func=run)
 
 
@@ -40,13 +57,23 @@ def free_port() -> int:
 
 
 def demo_config_text(
-    port: int, names: list[str], refresh: str, profiles: Path, baselines: Path, theme: str | None
+    port: int,
+    names: list[str],
+    refresh: str,
+    profiles: Path,
+    baselines: Path,
+    theme: str | None,
+    *,
+    rate_window: str = "30s",
+    state: Path | None = None,
+    detector_window: int = 30,
 ) -> str:
-    """The YAML the demo runs with (also a worked example of a config)."""
+    """The YAML the demo runs with (also a worked example of a config). With `state`, the
+    rollback action runs the demo's real rollback command, audited in that directory."""
     lines = [
         "# written by `warroom demo`",
         f"refresh: {refresh}",
-        "rate_window: 30s",
+        f"rate_window: {rate_window}",
         "window: 15m",
         "otlp:",
         f'  http: "127.0.0.1:{port}"',
@@ -56,6 +83,21 @@ def demo_config_text(
         "baseline:",
         f'  dir: "{baselines}"',
     ]
+    if state is not None:
+        argv = [sys.executable, "-m", "tui.demo.rollback", "--state", str(state)]
+        lines += [
+            "detector:",
+            f"  window: {detector_window}",
+            "  z: 1  # the scale is at least the P99's bucket width: one bucket up is a hit",
+            "  min_ratio: 2  # the release is 4x slower; P99 sampling noise stays under 2x",
+            "audit:",
+            f"  path: {json.dumps(str(state / 'audit.jsonl'))}",
+            "actions:",
+            "  rollback:",
+            f"    exec: {json.dumps([*argv, '--service', '{service}'])}",
+            "    timeout: 30s",
+            '    description: "demo: put the previous release back, wait for the service"',
+        ]
     if theme:
         lines.append(f"theme: {theme}")
     lines.append("services:")
@@ -66,7 +108,16 @@ def demo_config_text(
 
 
 def start_demo_service(
-    endpoint: str, services: str, rate: float, incident: str, profiles: Path | None, log_path: Path
+    endpoint: str,
+    services: str,
+    rate: float,
+    incident: str,
+    profiles: Path | None,
+    log_path: Path,
+    *,
+    state: Path | None = None,
+    interval: float = 1.0,
+    profile_every: float = 10.0,
 ) -> subprocess.Popen[bytes]:
     """The demo service as a child process in its own session (so a terminal ^C reaches
     warroom, which then stops it in order)."""
@@ -80,7 +131,13 @@ def start_demo_service(
         services,
         "--rate",
         str(rate),
+        "--interval",
+        str(interval),
+        "--profile-every",
+        str(profile_every),
     ]
+    if state is not None:
+        argv += ["--release-state", str(state)]
     if incident:
         argv += ["--incident", incident]
     if profiles is not None:
@@ -119,31 +176,64 @@ def run(args: argparse.Namespace) -> int:
         names = service_names(args.services)
     except ValueError as exc:
         raise UserError(f"--services: {exc}") from None
-    if args.rate <= 0:
+    if args.rate is not None and args.rate <= 0:
         raise UserError("--rate: must be positive")
-    tmp = Path(tempfile.mkdtemp(prefix="warroom-demo-"))
+    if args.release and args.release not in names:
+        raise UserError(
+            f"--release: {args.release!r} is not one of the demo services ({', '.join(names)})"
+        )
+    fast = args.fast
+    keep = bool(args.dir)
+    tmp = (
+        Path(args.dir).expanduser().resolve()
+        if keep
+        else Path(tempfile.mkdtemp(prefix="warroom-demo-"))
+    )
     try:
+        tmp.mkdir(parents=True, exist_ok=True)
         port = free_port()
         profiles, baselines = tmp / "profiles", tmp / "baselines"
-        profiles.mkdir()
+        profiles.mkdir(exist_ok=True)
         cfg_path = tmp / "warroom.yaml"
+        # Short rate windows with many requests: P99 moves within a second or two of the
+        # release and its sampling noise stays well under the detector's min_ratio.
         cfg_path.write_text(
-            demo_config_text(port, names, args.refresh, profiles, baselines, args.theme)
+            demo_config_text(
+                port,
+                names,
+                args.refresh or ("0.5s" if fast else "1s"),
+                profiles,
+                baselines,
+                args.theme,
+                rate_window="2s" if fast else "3s",
+                state=tmp,
+                detector_window=16 if fast else 20,
+            )
         )
         cfg = load_config(cfg_path)
         child = start_demo_service(
             f"http://127.0.0.1:{port}",
             ",".join(names),
-            args.rate,
+            args.rate or (150.0 if fast else 100.0),
             args.incident,
             profiles,
             tmp / "demo-service.log",
+            state=tmp,
+            interval=0.5 if fast else 1.0,
+            profile_every=2.0 if fast else 5.0,
         )
         try:
-            from tui.ui.app import run_dashboard
+            if not args.release:
+                from tui.ui.app import run_dashboard
 
-            return run_dashboard(cfg)
+                return run_dashboard(cfg)
+            from tui.demo.incident import Scenario, Timeline, run_demo_dashboard
+
+            timeline = Timeline.fast() if fast else Timeline.normal()
+            scenario = Scenario(args.release, timeline, audit_path=cfg.audit.path)
+            return run_demo_dashboard(cfg, scenario, tmp, names)
         finally:
             stop_child(child)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
