@@ -3,6 +3,7 @@ rollback command run as a real process against a real ReleaseWatcher (the servic
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -288,23 +290,30 @@ def run_rollback(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_rollback_command_reverts_and_waits_for_the_service(tmp_path: Path) -> None:
-    ship_release(tmp_path, "checkout")
-    ship_release(tmp_path, "payments")
+@contextlib.contextmanager
+def serving(state: Path, service: str) -> Iterator[ReleaseWatcher]:
+    """The service's side in a thread: what each demo worker does every tick."""
     stop = threading.Event()
-    watcher = ReleaseWatcher(tmp_path, "checkout", poll=0.05)
+    watcher = ReleaseWatcher(state, service, poll=0.05)
 
-    def serve() -> None:  # the service's side: what the demo worker does every tick
+    def serve() -> None:
         while not stop.wait(0.05):
             watcher.slow()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        proc = run_rollback("--state", str(tmp_path), "--service", "checkout", "--wait", "20")
+        yield watcher
     finally:
         stop.set()
         thread.join()
+
+
+def test_rollback_command_reverts_and_waits_for_the_service(tmp_path: Path) -> None:
+    ship_release(tmp_path, "checkout")
+    ship_release(tmp_path, "payments")
+    with serving(tmp_path, "checkout") as watcher:
+        proc = run_rollback("--state", str(tmp_path), "--service", "checkout", "--wait", "20")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("checkout: rolling back 1.4.3 -> 1.4.2")
@@ -348,3 +357,62 @@ def test_rollback_command_fails_clearly(tmp_path: Path) -> None:
     assert "did not confirm 1.4.2 within 0.3s (is the demo service running?)" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert run_rollback("--bogus").returncode == 2
+
+
+# --- the demo's config wires the real rollback command -------------------------------------
+
+
+def test_demo_config_binds_r_to_the_real_rollback_command(tmp_path: Path) -> None:
+    from tui.commands.demo import demo_config_text
+    from tui.config import load_config
+    from tui.core.actions import resolve_action
+
+    path = tmp_path / "warroom.yaml"
+    path.write_text(
+        demo_config_text(
+            4318,
+            ["checkout", "payments"],
+            "0.5s",
+            tmp_path / "profiles",
+            tmp_path / "baselines",
+            None,
+            rate_window="2s",
+            state=tmp_path,
+            detector_window=16,
+        )
+    )
+    cfg = load_config(path)
+    assert cfg.audit.path == str(tmp_path / "audit.jsonl")
+    assert (cfg.detector.window, cfg.detector.z, cfg.detector.min_ratio) == (16, 1, 2)
+    action = resolve_action(cfg, "checkout", "rollback")
+    assert action.argv == (
+        sys.executable,
+        "-m",
+        "tui.demo.rollback",
+        "--state",
+        str(tmp_path),
+        "--service",
+        "checkout",
+    )
+    assert (action.key, action.confirm, action.dangerous) == ("r", "type", True)
+
+    ship_release(tmp_path, "checkout")
+    with serving(tmp_path, "checkout"):
+        proc = subprocess.run(
+            list(action.argv),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1].endswith("now serves 1.4.2; rollback done")
+
+
+def test_demo_refuses_an_unknown_release_service(capsys: pytest.CaptureFixture[str]) -> None:
+    from tui.cli import main
+
+    assert main(["demo", "--services", "checkout,payments", "--release", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "warroom: --release: 'nope' is not one of the demo services (checkout, payments)" in err
