@@ -55,16 +55,6 @@ T0 = 1_800_000_000.0
 MODES_TO_RESET = ("1000", "1002", "1003", "1004", "1006", "1015", "1049", "2004")
 
 
-SIGCONT_BUG = (
-    "intermittent (about 1 run in 10): when its terminal closes, a session leader gets SIGHUP "
-    "and SIGCONT; Textual's driver answers SIGCONT by restarting application mode on the dead "
-    "tty with a new output thread that dies on EIO, and shutdown then blocks on that thread's "
-    "full queue. tui.ui.terminal.prepare_terminal guards SIGCONT (the profile viewer has it); "
-    "WarroomApp needs the one-line hook `prepare_terminal(self)` in __init__ (tui/ui/app.py). "
-    "Not strict: the hang is a race."
-)
-
-
 # --- fixtures ----------------------------------------------------------------------------------
 
 
@@ -458,7 +448,7 @@ def test_bastion_over_ssh(term: str, sshd: Sshd, workdir: Path) -> None:
 @pytest.mark.parametrize(
     "kind",
     [
-        pytest.param("dashboard", marks=pytest.mark.xfail(strict=False, reason=SIGCONT_BUG)),
+        "dashboard",
         "profile",
     ],
 )
@@ -557,7 +547,7 @@ def test_sighup_exits_cleanly_and_restores_terminal(kind: str, workdir: Path) ->
 @pytest.mark.parametrize(
     "kind",
     [
-        pytest.param("dashboard", marks=pytest.mark.xfail(strict=False, reason=SIGCONT_BUG)),
+        "dashboard",
         "profile",
     ],
 )

@@ -31,6 +31,7 @@ from tui.sources.base import SourceStatus
 from tui.ui.messages import ServiceSelected
 from tui.ui.screens.dashboard import DashboardScreen, ServiceDetail
 from tui.ui.screens.help import HelpScreen, binding_rows
+from tui.ui.terminal import prepare_terminal
 from tui.ui.theme import THEME_ORDER, load_themes, spark_height
 from tui.ui.widgets.service_table import SIGNALS, WINDOWS, build_rows
 from tui.ui.widgets.status_bar import StatusBar
@@ -74,6 +75,7 @@ class WarroomApp(App[int]):
         """`store`/`hub` None: the app makes its own (the Hub is imported after the first
         frame so start-up stays fast). Tests pass a filled store and a fixed `clock`."""
         super().__init__()
+        prepare_terminal(self)  # NO_COLOR, no animations, SIGHUP/SIGCONT-safe exit
         if "TEXTUAL_ANIMATIONS" not in os.environ:
             self.animation_level = "none"
         self.cfg = cfg
