@@ -20,12 +20,17 @@ from pathlib import Path
 
 from tui.errors import UserError
 
+DEFAULT_RELEASE = "checkout"  # the first of the demo's default services: selected at start
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the dashboard against a local demo service")
     p.add_argument("--services", default="5", help="comma-separated names, or a count (default 5)")
     p.add_argument(
-        "--rate", type=float, default=None, help="requests/s per service (100; 150 with --fast)"
+        "--rate",
+        type=float,
+        default=None,
+        help="requests/s per service (100 with the incident, 150 --fast, else 40)",
     )
     p.add_argument(
         "--incident", default="", help="SERVICE:START_S:DURATION_S:FACTOR extra latency incident"
@@ -35,9 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--release",
-        default="checkout",
+        default=None,
         metavar="SERVICE",
-        help="the service whose slow release the demo ships ('' for no scenario)",
+        help="the service whose slow release the demo ships (default: checkout when it is one "
+        "of the services; '' for no scenario)",
     )
     p.add_argument(
         "--dir",
@@ -66,10 +72,11 @@ def demo_config_text(
     *,
     rate_window: str = "30s",
     state: Path | None = None,
-    detector_window: int = 30,
+    detector_window: int | None = None,
 ) -> str:
     """The YAML the demo runs with (also a worked example of a config). With `state`, the
-    rollback action runs the demo's real rollback command, audited in that directory."""
+    rollback action runs the demo's real rollback command, audited in that directory; with
+    `detector_window`, the detector is tuned for the incident's short rate windows."""
     lines = [
         "# written by `warroom demo`",
         f"refresh: {refresh}",
@@ -86,10 +93,6 @@ def demo_config_text(
     if state is not None:
         argv = [sys.executable, "-m", "tui.demo.rollback", "--state", str(state)]
         lines += [
-            "detector:",
-            f"  window: {detector_window}",
-            "  z: 1  # the scale is at least the P99's bucket width: one bucket up is a hit",
-            "  min_ratio: 2  # the release is 4x slower; P99 sampling noise stays under 2x",
             "audit:",
             f"  path: {json.dumps(str(state / 'audit.jsonl'))}",
             "actions:",
@@ -97,6 +100,13 @@ def demo_config_text(
             f"    exec: {json.dumps([*argv, '--service', '{service}'])}",
             "    timeout: 30s",
             '    description: "demo: put the previous release back, wait for the service"',
+        ]
+    if detector_window is not None:
+        lines += [
+            "detector:",
+            f"  window: {detector_window}",
+            "  z: 1  # the scale is at least the P99's bucket width: one bucket up is a hit",
+            "  min_ratio: 2  # the release is 4x slower; P99 sampling noise stays under 2x",
         ]
     if theme:
         lines.append(f"theme: {theme}")
@@ -178,9 +188,12 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--services: {exc}") from None
     if args.rate is not None and args.rate <= 0:
         raise UserError("--rate: must be positive")
-    if args.release and args.release not in names:
+    release = args.release
+    if release is None:
+        release = DEFAULT_RELEASE if DEFAULT_RELEASE in names else ""
+    if release and release not in names:
         raise UserError(
-            f"--release: {args.release!r} is not one of the demo services ({', '.join(names)})"
+            f"--release: {release!r} is not one of the demo services ({', '.join(names)})"
         )
     fast = args.fast
     keep = bool(args.dir)
@@ -195,8 +208,10 @@ def run(args: argparse.Namespace) -> int:
         profiles, baselines = tmp / "profiles", tmp / "baselines"
         profiles.mkdir(exist_ok=True)
         cfg_path = tmp / "warroom.yaml"
-        # Short rate windows with many requests: P99 moves within a second or two of the
-        # release and its sampling noise stays well under the detector's min_ratio.
+        # With the incident (or --fast): short rate windows with many requests, so P99 moves
+        # within a second or two of the release and its sampling noise stays well under the
+        # detector's min_ratio. Without: the demo's earlier steady settings.
+        short = bool(release) or fast
         cfg_path.write_text(
             demo_config_text(
                 port,
@@ -205,32 +220,32 @@ def run(args: argparse.Namespace) -> int:
                 profiles,
                 baselines,
                 args.theme,
-                rate_window="2s" if fast else "3s",
+                rate_window=("2s" if fast else "3s") if short else "30s",
                 state=tmp,
-                detector_window=16 if fast else 20,
+                detector_window=(16 if fast else 20) if short else None,
             )
         )
         cfg = load_config(cfg_path)
         child = start_demo_service(
             f"http://127.0.0.1:{port}",
             ",".join(names),
-            args.rate or (150.0 if fast else 100.0),
+            args.rate or ((150.0 if fast else 100.0) if short else 40.0),
             args.incident,
             profiles,
             tmp / "demo-service.log",
             state=tmp,
             interval=0.5 if fast else 1.0,
-            profile_every=2.0 if fast else 5.0,
+            profile_every=(2.0 if fast else 5.0) if short else 10.0,
         )
         try:
-            if not args.release:
+            if not release:
                 from tui.ui.app import run_dashboard
 
                 return run_dashboard(cfg)
             from tui.demo.incident import Scenario, Timeline, run_demo_dashboard
 
             timeline = Timeline.fast() if fast else Timeline.normal()
-            scenario = Scenario(args.release, timeline, audit_path=cfg.audit.path)
+            scenario = Scenario(release, timeline, audit_path=cfg.audit.path)
             return run_demo_dashboard(cfg, scenario, tmp, names)
         finally:
             stop_child(child)
