@@ -145,7 +145,10 @@ async def test_first_window_then_only_new_steps(prometheus: str, proxy: FaultyPr
         assert list(ts) == sorted(set(ts))  # appended in order, no step twice
 
         proxy.forms.clear()
-        assert await src.refresh(later + 0.1) == []  # no new step yet: no request at all
+        # A moment later but within the same step (never across a whole second): no new
+        # step yet, so no request at all.
+        same_step = later + min(0.1, (math.floor(later) + 1 - later) / 2)
+        assert await src.refresh(same_step) == []
         assert proxy.forms == []
     finally:
         await src.aclose()
