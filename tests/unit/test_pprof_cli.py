@@ -171,3 +171,61 @@ def test_folded_bad_line_is_located(tmp_path: Path) -> None:
     f.write_text("a;b 3\nc;d 4\n\x00\x01garbage\n")
     r = run_cli(str(f), "--top")
     assert r.returncode == 2 and r.stderr.count("\n") == 1
+
+
+REG = [str(FIX / "cpu_json_gogc5.pb.gz"), "--base", str(FIX / "cpu_json_gogc100.pb.gz"),
+       "--regressions"]
+
+
+def test_regressions_limit_caps_every_list(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["profile", *REG, "--format", "json"]) == 0
+    full = json.loads(capsys.readouterr().out)
+    counts = full["counts"]
+    assert counts == {k: len(full[k]) for k in ("functions", "new", "vanished")}
+    assert min(counts.values()) > 3  # the fixture has more of each than the limit below
+    assert main(["profile", *REG, "--format", "json", "--limit", "3"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    for key in ("functions", "new", "vanished"):
+        assert doc[key] == full[key][:3]
+    assert doc["counts"] == counts
+    assert main(["profile", *REG, "--limit", "2"]) == 0
+    text = capsys.readouterr().out
+    for title, key in (("changed", "functions"), ("new", "new"), ("vanished", "vanished")):
+        head = f"{title} functions (2 of {counts[key]})"
+        assert head in text
+        block = text.split(head, 1)[1].split("\n\n", 1)[0].strip().splitlines()
+        assert len(block) == 3  # header line + 2 rows
+        assert block[1].endswith(full[key][0]["name"])
+    assert main(["profile", *REG, "--limit", "1", "--format", "md"]) == 0
+    md = capsys.readouterr().out
+    assert md.count("| `") == 3 and f"### new functions (1 of {counts['new']})" in md
+
+
+@pytest.mark.parametrize(
+    ("args", "msg"),
+    [
+        (["{fix}/cpu_regexp.pb.gz", "--top", "--fail-on", "5"], "--fail-on needs --regressions"),
+        (["{fix}/cpu_regexp.pb.gz", "--fail-on", "5"], "--fail-on needs --regressions"),
+        ([*REG, "--normalize"], "--normalize does not apply to --regressions"),
+        (["{fix}/cpu_regexp.pb.gz", "--top", "--normalize"], "--normalize needs --base"),
+    ],
+)
+def test_options_that_would_be_ignored_are_errors(args: list[str], msg: str) -> None:
+    r = run_cli(*[a.format(fix=FIX) for a in args])
+    assert r.returncode == 2, r.stdout
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warroom: ") and msg in lines[0], r.stderr
+
+
+def test_garbage_file_message_names_the_file_only(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pb"
+    bad.write_bytes(b"hello\x08\x01garbage")  # not gzip, not folded, corrupt protobuf
+    for mode in ("--top", "--folded"):
+        r = run_cli(str(bad), mode)
+        assert r.returncode == 2
+        line = r.stderr.strip()
+        assert line.startswith(f"warroom: {bad}: not a pprof profile ("), line
+        assert "warroom.pprof" not in line and "FastProfile" not in line and "\n" not in line
+    r = run_cli(str(FIX / "cpu_regexp.pb.gz"), "--base", str(bad), "--top")
+    assert r.returncode == 2 and f"{bad}: not a pprof profile (" in r.stderr
+    assert "FastProfile" not in r.stderr

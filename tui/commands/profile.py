@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Any
 
@@ -97,11 +98,46 @@ def _go_g2(x: float) -> str:
     return s
 
 
-def run(args: argparse.Namespace) -> int:
+# upb names the internal message type in its decode errors; users need only the what/where.
+_UPB_PREFIX = re.compile(r"Error parsing message with type '[^']*': ?")
+
+
+def load(path: str) -> Any:
+    """load_profile with decode errors that name the file, not the internal message type."""
+    from tui.core.pprof import load_profile
+    from tui.errors import UserError
+
+    try:
+        return load_profile(path)
+    except UserError as exc:
+        raise UserError(clean_error(str(exc))) from None
+
+
+def clean_error(message: str) -> str:
+    return _UPB_PREFIX.sub("", message)
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Options that would be silently ignored in this combination are one-line errors."""
     from tui.errors import UserError
 
     if args.limit is not None and args.limit < 0:
         raise UserError("--limit: must be >= 0")
+    if args.fail_on is not None and not args.regressions:
+        raise UserError("--fail-on needs --regressions (and --base BASEFILE)")
+    if args.normalize and args.regressions:
+        raise UserError(
+            "--normalize does not apply to --regressions: shares are already relative to "
+            "each profile's own total"
+        )
+    if args.normalize and not args.base:
+        raise UserError("--normalize needs --base BASEFILE")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui.errors import UserError
+
+    check_options(args)
     if not (args.top or args.regressions or args.folded):
         try:
             from tui.ui.screens.profile_viewer import run_profile_viewer
@@ -118,13 +154,12 @@ def run(args: argparse.Namespace) -> int:
         apply_filters,
         diff_profiles,
         function_table,
-        load_profile,
         rank_regressions,
         to_folded,
     )
 
-    cur = load_profile(args.file)
-    base = load_profile(args.base) if args.base else None
+    cur = load(args.file)
+    base = load(args.base) if args.base else None
     filters = _filters(args)
     t = cur.sample_index(args.sample_type)
     stype, unit = cur.sample_types[t]
@@ -194,12 +229,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_regressions(report: Any, args: argparse.Namespace) -> None:
-    rows = report.rows
-    if args.limit is not None:
-        rows = rows[: args.limit]
+    """--limit caps each list (changed, new, vanished); the counts say how many there were."""
+    lim = args.limit
+    rows = report.rows[:lim] if lim is not None else report.rows
+    new = report.new[:lim] if lim is not None else report.new
+    vanished = report.vanished[:lim] if lim is not None else report.vanished
     if args.format == "json":
         d = report.to_dict()
         d["functions"] = [r.to_dict() for r in rows]
+        d["new"] = [r.to_dict() for r in new]
+        d["vanished"] = [r.to_dict() for r in vanished]
+        d["counts"] = {"functions": len(report.rows), "new": len(report.new),
+                       "vanished": len(report.vanished)}
         d["fail_on"] = args.fail_on
         d["failing"] = (
             [r.name for r in report.regressions(args.fail_on)] if args.fail_on is not None else []
@@ -212,10 +253,13 @@ def _print_regressions(report: Any, args: argparse.Namespace) -> None:
         f"{report.base_total}, current total {report.cur_total} ({report.unit}); "
         f"significance: two-proportion test on {report.count_type}, BH 5%"
     )
-    for title, group in (("changed", rows), ("new", report.new), ("vanished", report.vanished)):
+    groups = (("changed", rows, report.rows), ("new", new, report.new),
+              ("vanished", vanished, report.vanished))
+    for title, group, full in groups:
         if not group:
             continue
-        print(f"\n{'### ' if md else ''}{title} functions ({len(group)})")
+        count = f"{len(group)} of {len(full)}" if len(group) < len(full) else str(len(full))
+        print(f"\n{'### ' if md else ''}{title} functions ({count})")
         if md:
             print("\n| Δcum pp | base cum% | cur cum% | Δflat pp | p | sig | function |")
             print("|---:|---:|---:|---:|---:|:-:|---|")
