@@ -8,13 +8,27 @@ exists). Run a single script without `--json` for its own readable output.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import platform
 import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+
+def machine() -> str:
+    """What BENCHMARKS.md needs to say where a figure was measured."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        names = [ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")]
+        if names:
+            cpu = names[0]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, load average {load:.2f} at the end")
 
 
 def main() -> int:
@@ -32,12 +46,17 @@ def main() -> int:
             failed.append(script.name)
             print(proc.stderr[-2000:], file=sys.stderr)
             continue
-        last = proc.stdout.strip().splitlines()[-1]
-        for row in json.loads(last):
+        lines = proc.stdout.strip().splitlines()
+        try:
+            script_rows = json.loads(lines[-1])
+        except (IndexError, ValueError):
+            failed.append(script.name)
+            print(f"{script.name}: no JSON rows on its last line", file=sys.stderr)
+            continue
+        for row in script_rows:
             row["script"] = script.name
             rows.append(row)
-    print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
-          f"python {platform.python_version()}")
+    print(f"machine: {machine()}")
     w = max([len(r["figure"]) for r in rows] + [6])
     print(f"{'figure':<{w}}  {'value':>14}  {'limit':<14}  reference")
     for r in rows:
