@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from tui.config import DetectorConfig
+from tui.config import DetectorConfig, Duration
 from tui.core.metrics.quantile import bucket_quantile
 from tui.core.metrics.store import FLAG_SATURATED
 from tui.core.stats.spikes import GLITCH, SUSTAINED, SpikeTracker
@@ -132,7 +132,7 @@ def worst_case_per_point(n: int) -> float:
     """Every point passes the cheap ratio/delta checks, so the MAD is computed each time:
     a slowly rising series with the ratio and delta gates open and z out of reach, so no
     point is ever flagged and each one joins the baseline window."""
-    tracker = SpikeTracker(DetectorConfig(window=30, min_ratio=1.0, min_delta=0.0, z=1e9))
+    tracker = SpikeTracker(DetectorConfig(window=30, min_ratio=1.0, min_delta=Duration(0.0), z=1e9))
     values = (0.1 * np.exp(np.linspace(0.0, 1.0, n))).tolist()
     t0 = time.process_time()
     for t, v in enumerate(values):
