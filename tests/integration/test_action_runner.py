@@ -200,6 +200,9 @@ class _Hook(BaseHTTPRequestHandler):
                                "json": json.loads(body or b"null")})
         if self.path.startswith("/slow"):
             time.sleep(2)
+        if self.path.startswith("/trickle"):
+            self._trickle()
+            return
         code = 500 if self.path.startswith("/fail") else 200
         payload = b"pipeline exploded\nsee logs" if code == 500 else b'{"pipeline": 42}'
         if self.path.startswith("/big"):
@@ -213,6 +216,23 @@ class _Hook(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the slow case: the client gave up (its timeout) before we answered
+
+    def _trickle(self):
+        """Headers at once, then one body byte every 0.2 s: each read is quick, the whole
+        answer takes 3 s (httpx's per-read timeout never trips on it)."""
+        try:
+            self.send_response(200)
+            self.send_header("Content-Length", "15")
+            self.end_headers()
+            for _ in range(15):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                _Hook.trickled.append(time.monotonic())
+                time.sleep(0.2)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up on the wall-clock limit
+
+    trickled: ClassVar[list[float]] = []
 
 
 @pytest.fixture(scope="module")
@@ -265,7 +285,23 @@ async def test_webhook_slow_past_timeout(audit, hook_url):
     t0 = time.monotonic()
     res = await ActionRunner(audit).run(action)
     assert res.status == "timeout" and time.monotonic() - t0 < 1.5
-    assert "within 0.3s" in res.message and "tok12345" not in res.message
+    assert "timed out after 0.3s" in res.message and "tok12345" not in res.message
+
+
+async def test_webhook_trickling_body_hits_the_wall_clock_limit(audit, hook_url):
+    """One byte every 0.2 s against 0.5 s: httpx alone returned "ok" after 3 s."""
+    _Hook.trickled.clear()
+    action = resolve_action(_hook_cfg(hook_url, "/trickle", "0.5s"), "checkout", "notify")
+    t0 = time.monotonic()
+    res = await ActionRunner(audit).run(action)
+    elapsed = time.monotonic() - t0
+    assert res.status == "timeout", res
+    assert 0.45 <= elapsed < 1.5, elapsed
+    assert res.message.startswith("notify timed out after 0.5s") and "tok12345" not in res.message
+    assert len(_Hook.trickled) >= 2  # the server was answering, byte by byte, not stalled
+    fin = read_audit(audit).records[-1]
+    assert fin["event"] == "finished" and fin["status"] == "timeout"
+    assert fin["output_tail"] == [res.message]
 
 
 async def test_webhook_connection_refused(audit):

@@ -307,7 +307,11 @@ class ActionRunner:
         secrets = action.secret_values()
         t0 = time.monotonic()
         try:
+            # httpx's timeout bounds each phase (connect, each read), not the request: a
+            # server trickling a byte per read would never trip it. The wall-clock limit
+            # covers connect, send and the bounded body read together.
             async with (
+                asyncio.timeout(action.timeout),
                 httpx.AsyncClient(timeout=action.timeout) as client,
                 client.stream(
                     action.method, action.url, headers=dict(action.headers), json=action.json
@@ -318,9 +322,10 @@ class ActionRunner:
                     raw += chunk
                     if len(raw) >= BODY_READ_LIMIT:
                         break  # a webhook that answers with megabytes: the start is enough
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             dur = time.monotonic() - t0
-            msg = f"{action.title}: no answer from {action.redacted_url()} within {action.timeout:g}s"
+            msg = (f"{action.title} timed out after {action.timeout:g}s: no complete answer "
+                   f"from {action.redacted_url()}")
             return ActionResult(action.name, action.service, "timeout", msg, duration=dur,
                                 output_tail=[msg]), {}
         except httpx.HTTPError as exc:
