@@ -426,3 +426,54 @@ async def test_theme_switch_recolours_and_memory_stays_bounded(fixtures_dir: Pat
             await loaded(pilot, scr)
         assert scr.loaded is not None and scr.loaded.path == tmp_path / "svc-cpu-4.pb.gz"
         assert len(scr._raw) == 1
+
+
+async def test_cli_filters_reach_the_viewer(fixtures_dir: Path) -> None:
+    """`warroom profile FILE --show ... --tagfocus ...` opens the viewer with every pprof
+    filter applied, the same profile the headless --top computes from them."""
+    from tui.cli import build_parser
+    from tui.core.pprof import apply_filters, function_table, load_profile
+    from tui.ui.screens.profile_viewer import screen_from_args
+
+    path = P(fixtures_dir, "heap_json.pb.gz")
+    filters = {"show": "encoding/json|reflect", "show_from": "typeFields|Marshal",
+               "prune_from": "reflect\\.", "tagfocus": "bytes=64kb:", "tagignore": "bytes=1mb:"}
+    args = build_parser().parse_args(
+        ["profile", str(path), "--sample-type", "inuse_space", "--show", filters["show"],
+         "--show-from", filters["show_from"], "--prune-from", filters["prune_from"],
+         "--tagfocus", filters["tagfocus"], "--tagignore", filters["tagignore"]])
+    scr = screen_from_args(args)
+    raw = load_profile(path)
+    want = apply_filters(raw, **filters)
+    t = raw.sample_index("inuse_space")
+    assert function_table(want, t) != function_table(raw, t)  # the filters do bite
+    async with app_for(scr).run_test(size=(160, 40)) as pilot:
+        await loaded(pilot, scr)
+        assert scr.loaded is not None and scr.load_error is None
+        assert function_table(scr.loaded.cur, t) == function_table(want, t)
+        title = text(scr, "#title")
+        for k, v in filters.items():
+            assert f"{k}={v}" in title
+        await pilot.press("r")  # reset drops them all
+        await loaded(pilot, scr)
+        await pilot.pause(0.2)
+        await loaded(pilot, scr)
+        assert function_table(scr.loaded.cur, t) == function_table(raw, t)
+
+
+def test_run_profile_viewer_bad_filters(fixtures_dir: Path, tmp_path: Path) -> None:
+    from tui.cli import build_parser
+
+    path = str(P(fixtures_dir, "cpu_regexp.pb.gz"))
+    for opt, value, msg in (("--show-from", "(", r"--show-from: bad regex"),
+                            ("--prune-from", "[", r"--prune-from: bad regex"),
+                            ("--tagfocus", "k=(", r"--tagfocus: bad regular expression")):
+        args = build_parser().parse_args(["profile", path, opt, value])
+        with pytest.raises(UserError, match=msg):
+            run_profile_viewer(args)
+    junk = tmp_path / "junk.pb"
+    junk.write_bytes(b"hello\x08\x01garbage")
+    args = build_parser().parse_args(["profile", str(junk)])
+    with pytest.raises(UserError, match=r"junk\.pb: not a pprof profile \(") as info:
+        run_profile_viewer(args)
+    assert "FastProfile" not in str(info.value)

@@ -48,6 +48,10 @@ from tui.ui.widgets.flamegraph import FlameGraph, compile_search
 from tui.ui.widgets.function_table import FunctionTable, RegressionRanking
 
 STAGES = ("reading", "filtering", "building call tree", "laying out", "function table")
+# pprof's filters, as `warroom profile` names them (show_from is --show-from). The regex ones
+# collect several values (F/I/H add alternatives); tagfocus/tagignore take one `key=value`.
+REGEX_FILTERS = ("focus", "ignore", "hide", "show", "show_from", "prune_from")
+TAG_FILTERS = ("tagfocus", "tagignore")
 
 
 @dataclass
@@ -142,6 +146,11 @@ class ProfileScreen(Screen[None]):
         focus: str | None = None,
         ignore: str | None = None,
         hide: str | None = None,
+        show: str | None = None,
+        show_from: str | None = None,
+        prune_from: str | None = None,
+        tagfocus: str | None = None,
+        tagignore: str | None = None,
         normalize: bool = False,
         service: str | None = None,
         follow: bool = True,
@@ -157,9 +166,10 @@ class ProfileScreen(Screen[None]):
         b = base_path if base_path is not None else base
         self.base_path = Path(b) if b is not None else None
         self.sample_type = sample_type
-        self.filters: dict[str, list[str]] = {
-            k: [v] if v else [] for k, v in (("focus", focus), ("ignore", ignore), ("hide", hide))
-        }
+        given = {"focus": focus, "ignore": ignore, "hide": hide, "show": show,
+                 "show_from": show_from, "prune_from": prune_from, "tagfocus": tagfocus,
+                 "tagignore": tagignore}
+        self.filters: dict[str, list[str]] = {k: [v] if v else [] for k, v in given.items()}
         self.normalize = normalize
         self.service = service
         self.follow = follow
@@ -252,8 +262,7 @@ class ProfileScreen(Screen[None]):
             t = cur_raw.sample_index(self.sample_type) if self.sample_type else (
                 cur_raw.default_index)
             stage(1)
-            filt = {k: "|".join(f"(?:{v})" for v in vs) if vs else None
-                    for k, vs in self.filters.items()}
+            filt = self._filter_args()
             cur = apply_filters(cur_raw, **filt)
             base = apply_filters(base_raw, **filt) if base_raw is not None else None
             stage(2)
@@ -286,6 +295,18 @@ class ProfileScreen(Screen[None]):
         if not worker.is_cancelled:
             self.app.call_from_thread(self._apply_table, loaded)
 
+    def _filter_args(self) -> dict[str, str | None]:
+        """apply_filters keywords: several regexes of one kind match as alternatives."""
+        out: dict[str, str | None] = {}
+        for k, vs in self.filters.items():
+            if not vs:
+                out[k] = None
+            elif k in TAG_FILTERS:
+                out[k] = vs[-1]
+            else:
+                out[k] = vs[0] if len(vs) == 1 else "|".join(f"(?:{v})" for v in vs)
+        return out
+
     def _read(self, path: Path) -> Profile:
         """Decode once per file version (sample-type switches and filters reuse it)."""
         try:
@@ -296,7 +317,12 @@ class ProfileScreen(Screen[None]):
         got = self._raw.get(path)
         if got is not None and got[0] == sig:
             return got[1]
-        prof = load_profile(path)
+        try:
+            prof = load_profile(path)
+        except UserError as exc:
+            from tui.commands.profile import clean_error
+
+            raise UserError(clean_error(str(exc))) from None
         self._raw[path] = (sig, prof)
         # Following a folder for days must not pile up decoded profiles: keep what is shown.
         for old in list(self._raw):
@@ -713,6 +739,11 @@ def screen_from_args(args: argparse.Namespace) -> ProfileScreen:
         focus=getattr(args, "focus", None),
         ignore=getattr(args, "ignore", None),
         hide=getattr(args, "hide", None),
+        show=getattr(args, "show", None),
+        show_from=getattr(args, "show_from", None),
+        prune_from=getattr(args, "prune_from", None),
+        tagfocus=getattr(args, "tagfocus", None),
+        tagignore=getattr(args, "tagignore", None),
         normalize=bool(getattr(args, "normalize", False)),
     )
 
@@ -721,14 +752,21 @@ def run_profile_viewer(args: argparse.Namespace) -> int:
     """Open the viewer full size; bad files fail before the terminal is taken over."""
     path = Path(args.file)
     screen = screen_from_args(args)
+    from tui.commands.profile import load
+    from tui.core.pprof.filters import _tag_predicate  # raises UserError on a bad filter
+
     # Decode up front: a wrong path or a corrupt file is one line and exit 2, not a blank UI.
-    prof = load_profile(path)
+    prof = load(str(path))
     if getattr(args, "sample_type", None):
         prof.sample_index(args.sample_type)
-    for name in ("focus", "ignore", "hide"):
+    for name in REGEX_FILTERS:
         value = getattr(args, name, None)
         if value and compile_search(value):
-            raise UserError(f"--{name}: {compile_search(value)}")
+            raise UserError(f"--{name.replace('_', '-')}: {compile_search(value)}")
+    for name in TAG_FILTERS:
+        value = getattr(args, name, None)
+        if value:
+            _tag_predicate(name, value)
     screen.preload(path, prof)
     app = ProfileViewerApp(screen, theme=getattr(args, "theme", None) or "warroom")
     app.run()
