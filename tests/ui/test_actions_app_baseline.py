@@ -64,3 +64,23 @@ async def test_b_with_empty_window_is_refused_and_audited(tmp_path):
         assert app.results[0].status == "refused"
     (rec,) = read_audit(audit).records
     assert rec["event"] == "refused" and "no samples" in rec["reason"]
+
+
+async def test_b_with_missing_bench_file_is_refused_and_audited(tmp_path):
+    missing = tmp_path / "bench-not-run.txt"
+    cfg = parse_config(f"baseline: {{dir: {tmp_path / 'bl'}, bench: {missing}}}\n"
+                       "services:\n  - name: checkout\n", "w.yaml")
+    audit = tmp_path / "audit.jsonl"
+    bstore = BaselineStore(cfg.baseline.dir)
+    app = ActionsApp(cfg, audit, metric_store=_metrics("v2"), baseline_store=bstore, now=NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("b")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, ConfirmActionScreen)
+        (res,) = app.results
+        assert res.status == "refused"
+        assert f"w.yaml: baseline.bench: {missing}: no such file" in res.message
+    (rec,) = read_audit(audit).records
+    assert rec["event"] == "refused" and rec["action"] == "refresh_baseline"
+    assert rec["reason"] == f"w.yaml: baseline.bench: {missing}: no such file"
+    assert bstore.current("checkout") is None

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
+from tui.commands.baseline import take_baseline
 from tui.config import parse_config
 from tui.core.actions import resolve_action
 from tui.core.actions.baseline_ops import (
@@ -15,8 +19,9 @@ from tui.core.actions.baseline_ops import (
     restore_previous,
     snapshot_for_refresh,
 )
+from tui.core.baseline.snapshot import saturation_from_store, signals_from_store
 from tui.core.baseline.store import BaselineStore
-from tui.core.metrics.store import MetricStore
+from tui.core.metrics.store import FLAG_SATURATED, MetricStore
 from tui.errors import UserError
 
 NOW = 1_800_000_000.0
@@ -105,3 +110,57 @@ def test_prepare_builtin(cfg):
     with pytest.raises(ValueError):
         prepare_builtin(cfg, resolve_action(parse_config(
             "actions: {rollback: {exec: [x]}}"), "checkout", "rollback"), metrics, store, NOW)
+
+
+def _saturated_metrics(now=NOW):
+    """30 steps of p99 and qps; the last 4 p99 samples sit in the +Inf bucket."""
+    m = MetricStore()
+    for i in range(30):
+        t = now - (30 - i) * 5
+        if i < 26:
+            m.add("checkout", "p99", t, 0.2 + i * 0.001)
+        else:
+            m.add("checkout", "p99", t, 2.5, FLAG_SATURATED)
+        m.add("checkout", "qps", t, 100.0)
+    m.services["checkout"].labels["version"] = "v2"
+    return m
+
+
+def test_dashboard_key_and_cli_take_the_same_snapshot(cfg):
+    """Both paths go through baseline_snapshot: same samples, saturation, bench, profile."""
+    metrics = _saturated_metrics()
+    ui = snapshot_for_refresh(cfg, metrics, "checkout", NOW, taken_by="op@host")
+    start = NOW - float(cfg.window)
+    # what `warroom baseline refresh` gets from fetch_prometheus_window for the same window
+    signals, step = signals_from_store(metrics, "checkout", start, NOW)
+    saturated = saturation_from_store(metrics, "checkout", start, NOW)
+    _, cli = take_baseline(cfg, "checkout", signals, step, start=start, window=float(cfg.window),
+                           taken_by="op@host", store=BaselineStore(cfg.baseline.dir),
+                           metric_store=metrics, saturated=saturated)
+    assert ui.saturated == {"p99": 4}
+    assert cli.saturated == ui.saturated
+    assert len(ui.signals["p99"]) == 30 and ui.signals["p99"][-1] == 2.5
+    assert cli.signals == ui.signals and cli.step == ui.step == 5.0
+    assert cli.version == ui.version == "v2"
+    assert ui.bench is not None and ui.bench.endswith("bench.txt")
+    assert cli.bench is not None and Path(cli.bench).read_bytes() == Path(ui.bench).read_bytes()
+    assert [Path(p).read_bytes() for p in cli.profile_files] == [b"new"]
+    assert [Path(p).name for p in ui.profile_files] == ["checkout-2.pb.gz"]
+
+
+def test_missing_configured_bench_is_an_error_on_both_paths(cfg, tmp_path):
+    cfg.baseline.bench = str(tmp_path / "not-run-yet.txt")
+    cfg.source = "w.yaml"
+    want = re.escape(f"w.yaml: baseline.bench: {tmp_path}/not-run-yet.txt: no such file")
+    with pytest.raises(UserError, match=want):
+        snapshot_for_refresh(cfg, _metrics(), "checkout", NOW)
+    with pytest.raises(UserError, match=want):
+        prepare_builtin(cfg, resolve_action(cfg, "checkout", "refresh_baseline"), _metrics(),
+                        BaselineStore(cfg.baseline.dir), NOW)
+    with pytest.raises(UserError, match=want):
+        take_baseline(cfg, "checkout", {"p99": [0.2] * 5}, 5.0,
+                      store=BaselineStore(cfg.baseline.dir))
+    assert BaselineStore(cfg.baseline.dir).current("checkout") is None  # nothing half-saved
+    cfg.baseline.bench = str(tmp_path)  # a directory is not a bench output either
+    with pytest.raises(UserError, match=r"baseline\.bench: .*: not a regular file"):
+        snapshot_for_refresh(cfg, _metrics(), "checkout", NOW)

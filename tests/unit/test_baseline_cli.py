@@ -83,3 +83,17 @@ def test_corrupt_snapshot_is_a_warning_not_fatal(setup):
     r = warroom("baseline", "list", "-c", str(cfg))
     assert r.returncode == 0
     assert "corrupt baseline snapshot" in r.stderr and "20000101T000000Z-abcdef" in r.stderr
+
+
+def test_missing_bench_file_exit_2_nothing_saved(setup):
+    cfg, rec, tmp = setup
+    missing = tmp / "bench-not-run.txt"
+    with_bench = tmp / "bench.yaml"
+    with_bench.write_text(cfg.read_text() + f"  bench: {missing}\n")
+    for conf, extra, where in ((with_bench, (), f"{with_bench}: baseline.bench"),
+                               (cfg, ("--bench", str(missing)), "bench file")):
+        r = warroom("baseline", "refresh", "api", "-c", str(conf), "--from-record", str(rec),
+                    *extra)
+        assert r.returncode == 2, (r.stdout, r.stderr)
+        assert r.stderr == f"warroom: {where}: {missing}: no such file\n"
+    assert not list((tmp / "store").rglob("*.json"))  # no snapshot, no current pointer

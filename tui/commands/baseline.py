@@ -2,7 +2,9 @@
 
 `refresh` snapshots a service's current window (from Prometheus, or from a `warroom record`
 file with --from-record), plus an optional benchmark output and the newest profile file, and
-makes it current. The same `take_baseline` runs behind the dashboard's accept-as-baseline key.
+makes it current. The snapshot comes from `tui.core.baseline.snapshot.baseline_snapshot`,
+the same function behind the dashboard's `b` key, so both keep saturation counts and both
+refuse a configured bench file that is missing.
 """
 
 from __future__ import annotations
@@ -155,24 +157,18 @@ def take_baseline(
 ) -> tuple[str, Snapshot]:
     """Build and save a snapshot as the service's current baseline; return (id, snapshot).
 
-    Defaults: version from the service config, else the `version` label the live store holds;
-    bench from `baseline.bench`; profile: the newest file in `profiles.dir` for the service.
+    Defaults (`baseline_snapshot`): version from the live `version` label the store holds,
+    else the service config; bench from `baseline.bench` (missing: UserError); profile: the
+    newest file in `profiles.dir` for the service.
     """
-    from tui.core.baseline.snapshot import build_snapshot, newest_profile
+    from tui.core.baseline.snapshot import baseline_snapshot
 
-    svc = next((s for s in cfg.services if s.name == service), None)
-    if version is None and svc is not None:
-        version = svc.version
-    if version is None and metric_store is not None and service in metric_store.services:
-        version = metric_store.services[service].labels.get("version")
-    if bench is None:
-        bench = cfg.baseline.bench
-    if profile_files is None:
-        newest = newest_profile(cfg.profiles.dir, cfg.profiles.pattern, service)
-        profile_files = [newest] if newest else []
-    snap = build_snapshot(service, signals, step=step, version=version, taken_by=taken_by,
-                          bench=bench, profile_files=profile_files, window=window, start=start,
-                          source=source, saturated=saturated)
+    info = metric_store.services.get(service) if metric_store is not None else None
+    snap = baseline_snapshot(
+        cfg, service, signals, step, labels=info.labels if info is not None else None,
+        version=version, taken_by=taken_by, bench=bench, profile_files=profile_files,
+        window=window, start=start, source=source, saturated=saturated,
+    )
     st = store or open_store(cfg)
     sid = st.save(snap)
     return sid, snap

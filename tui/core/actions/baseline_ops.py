@@ -159,30 +159,17 @@ def snapshot_for_refresh(
     version: str | None = None,
     taken_by: str | None = None,
 ) -> Any:
-    """The selected service's current window (cfg.window seconds up to `now`) from the live
-    MetricStore, plus the newest profile and the configured bench output, as a Snapshot.
+    """The selected service's current window (cfg.window seconds up to `now`) as a Snapshot.
 
-    Raises UserError when the window holds no samples (nothing to accept as a baseline).
+    The same `baseline_snapshot` as `warroom baseline refresh`: saturation counts, newest
+    profile, the configured bench file. Raises UserError when the window holds no samples
+    or the configured bench file is missing: the key refuses, says why, and audits it.
     """
-    from tui.core.baseline.snapshot import build_snapshot, newest_profile, signals_from_store
+    from tui.core.baseline.snapshot import snapshot_from_store
 
-    start = now - float(cfg.window)
-    signals, step = signals_from_store(store, service, start, now)
-    info = getattr(store, "services", {}).get(service)
-    if version is None and info is not None:
-        version = info.labels.get("version")
-    profile = newest_profile(cfg.profiles.dir, cfg.profiles.pattern, service)
-    bench = cfg.baseline.bench
-    if bench:
-        from pathlib import Path
-
-        if not Path(bench).expanduser().is_file():
-            bench = None  # configured but not produced yet: snapshot the metrics anyway
-    return build_snapshot(
-        service, signals, step=step or float(cfg.refresh), version=version,
-        taken_by=taken_by, taken_at=now, bench=bench,
-        profile_files=[profile] if profile else [], window=float(cfg.window), start=start,
-        source="dashboard window",
+    return snapshot_from_store(
+        cfg, store, service, now - float(cfg.window), now, version=version,
+        taken_by=taken_by, taken_at=now, window=float(cfg.window), source="dashboard window",
     )
 
 

@@ -1,6 +1,8 @@
 """Build baseline snapshots from what warroom already holds: a MetricStore window or a
-recording. Shared by `warroom baseline refresh` and the dashboard's accept-as-baseline key,
-so both take exactly the same samples. No IO here beyond reading nothing: callers fetch.
+recording. `baseline_snapshot` is the one place that fills in the defaults (version, bench
+file, newest profile, saturation counts) for both `warroom baseline refresh` and the
+dashboard's `b` key, so the two take exactly the same snapshot and fail the same way.
+No network here: callers fetch; only the configured files are looked at.
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tui.core.baseline.store import Snapshot, check_name
 from tui.core.metrics.store import FLAG_SATURATED, SIGNALS, MetricStore
 from tui.errors import UserError
+
+if TYPE_CHECKING:
+    from tui.config import Config
 
 
 def default_taken_by() -> str:
@@ -138,3 +143,76 @@ def newest_profile(directory: str | None, pattern: str, service: str) -> str | N
         if p.is_file() and (best is None or m > best[0]):
             best = (m, str(p))
     return best[1] if best else None
+
+
+def _require_file(path: str, what: str) -> str:
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise UserError(f"{what}: {p}: no such file")
+    if not p.is_file():
+        raise UserError(f"{what}: {p}: not a regular file")
+    return str(p)
+
+
+def baseline_snapshot(
+    cfg: Config,
+    service: str,
+    signals: Mapping[str, Sequence[float]],
+    step: float,
+    *,
+    labels: Mapping[str, str] | None = None,
+    version: str | None = None,
+    taken_by: str | None = None,
+    taken_at: float | None = None,
+    bench: str | None = None,
+    profile_files: Iterable[str] | None = None,
+    window: float | None = None,
+    start: float | None = None,
+    source: str = "",
+    saturated: Mapping[str, int] | None = None,
+) -> Snapshot:
+    """The snapshot both the CLI refresh and the dashboard key save, defaults filled in.
+
+    version: the argument, else the live `version` label (what runs now), else the service's
+    config. bench: the argument, else `baseline.bench`; a named bench file that does not
+    exist is an error (a baseline silently missing its benchmark would pass every later
+    `check`). profiles: the argument (each must exist), else the newest in `profiles.dir`.
+    """
+    svc = next((s for s in cfg.services if s.name == service), None)
+    if version is None and labels:
+        version = labels.get("version") or None
+    if version is None and svc is not None:
+        version = svc.version or svc.labels.get("version")
+    if bench is not None:
+        bench = _require_file(bench, "bench file")
+    elif cfg.baseline.bench:
+        where = f"{cfg.source}: " if cfg.source else ""
+        bench = _require_file(cfg.baseline.bench, f"{where}baseline.bench")
+    if profile_files is None:
+        newest = newest_profile(cfg.profiles.dir, cfg.profiles.pattern, service)
+        profiles = [newest] if newest else []
+    else:
+        profiles = [_require_file(p, "profile file") for p in profile_files]
+    return build_snapshot(
+        service, signals, step=step, version=version, taken_by=taken_by, taken_at=taken_at,
+        bench=bench, profile_files=profiles, window=window, start=start, source=source,
+        saturated=saturated,
+    )
+
+
+def snapshot_from_store(
+    cfg: Config,
+    store: MetricStore,
+    service: str,
+    start: float,
+    end: float,
+    **kwargs: Any,
+) -> Snapshot:
+    """`baseline_snapshot` of a MetricStore window [start, end], saturation counts included."""
+    signals, step = signals_from_store(store, service, start, end)
+    info = store.services.get(service)
+    return baseline_snapshot(
+        cfg, service, signals, step or float(cfg.refresh),
+        labels=info.labels if info is not None else None, start=start,
+        saturated=saturation_from_store(store, service, start, end), **kwargs,
+    )
