@@ -128,6 +128,62 @@ class Secret:
     __str__ = __repr__
 
 
+def _http_url_problem(url: str) -> str | None:
+    """Why `url` cannot be an http(s) base URL, or None: a scheme and a host are required."""
+    from urllib.parse import urlsplit
+
+    if not re.match(r"^https?://", url):
+        return f"must start with http:// or https://, got {url!r}"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        return f"has a bad port (1-65535), got {url!r}"
+    if not parts.hostname:
+        return f"has no host, got {url!r}"
+    return None
+
+
+# Known names for baseline.min_effect keys. Signals are matched exactly by the regression
+# check (tui/core/metrics/store.py SIGNALS); bench units are whatever `go test -bench` prints,
+# custom units from b.ReportMetric included, so any UNIT/UNIT key is a unit. These mirror
+# tui/core (config must not import numpy-heavy modules); tests/unit/test_config.py checks that.
+MIN_EFFECT_SIGNALS = ("p50", "p95", "p99", "qps", "error_ratio")
+MIN_EFFECT_UNITS = ("ns/op", "sec/op", "B/op", "allocs/op", "MB/s", "B/s")
+
+# Built-in theme names (themes/*.yaml; tui/ui/theme.py THEME_ORDER). config.py must not
+# import textual, so the loader compares against these plus any theme file found on disk.
+THEME_NAMES = ("warroom", "bastion", "wall", "paper")
+
+
+def known_themes() -> list[str]:
+    """Built-in theme names, then any other theme file beside the package (same search as
+    tui/ui/theme.py themes_dir)."""
+    here = Path(__file__).resolve()
+    names = list(THEME_NAMES)
+    for d in (here.parents[1] / "themes", here.parent / "_themes"):
+        if d.is_dir():
+            names += sorted(p.stem for p in d.glob("*.yaml") if p.stem not in names)
+            break
+    return names
+
+
+def _min_effect_key_problem(key: str) -> str | None:
+    """Why `key` cannot be a baseline.min_effect key (it would silently never apply), or None."""
+    if key in MIN_EFFECT_SIGNALS or key in MIN_EFFECT_UNITS:
+        return None
+    known = [*MIN_EFFECT_SIGNALS, *MIN_EFFECT_UNITS]
+    if "/" in key and key.count("/") == 1 and all(key.split("/")):
+        same_case = [u for u in MIN_EFFECT_UNITS if u.lower() == key.lower()]
+        if same_case:  # units are case-sensitive: b/op never matches B/op
+            return f"unknown unit; did you mean {same_case[0]!r}?"
+        return None  # a custom bench unit (b.ReportMetric), e.g. items/op or req/s
+    close = difflib.get_close_matches(key, known, 1, 0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return (f"unknown signal or unit{hint} (signals: {', '.join(MIN_EFFECT_SIGNALS)}; "
+            "bench units look like ns/op, B/op, allocs/op, MB/s)")
+
+
 # --- schema ------------------------------------------------------------------------------
 
 
@@ -155,8 +211,9 @@ class PrometheusConfig:
     timeout: Duration = Duration(10)
 
     def __post_init__(self) -> None:
-        if not re.match(r"^https?://", self.url):
-            raise ValueError(f"url: must start with http:// or https://, got {self.url!r}")
+        problem = _http_url_problem(self.url)
+        if problem:
+            raise ValueError(f"url: {problem}")
         if self.bearer_token is not None and self.basic_auth is not None:
             raise ValueError("basic_auth: set bearer_token or basic_auth, not both")
 
@@ -174,6 +231,9 @@ class OTLPConfig:
             addr = getattr(self, name)
             if addr and not re.match(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$", addr):
                 raise ValueError(f"{name} must be HOST:PORT (or empty to disable), got {addr!r}")
+            # 0 lets the OS pick a free port (tests; the receiver reports the bound port)
+            if addr and int(addr.rsplit(":", 1)[1]) > 65535:
+                raise ValueError(f"{name}: port must be 1-65535, got {addr!r}")
 
 
 @dataclass
@@ -262,6 +322,8 @@ class ServiceConfig:
     detector: DetectorConfig | None = None
 
     def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise ValueError("name: must not be empty")
         if self.prometheus is None and self.otlp is None:
             self.otlp = ServiceOTLP()
 
@@ -290,6 +352,14 @@ class BaselineConfig:
     min_effect: dict[str, float] = field(default_factory=dict)  # per signal/unit overrides
     bench: str | None = None  # path of the latest `go test -bench` output to snapshot
 
+    def __post_init__(self) -> None:
+        for key, value in self.min_effect.items():
+            problem = _min_effect_key_problem(key)
+            if problem:
+                raise ValueError(f"min_effect.{key}: {problem}")
+            if not (0 <= value < float("inf")):
+                raise ValueError(f"min_effect.{key}: must be a non-negative number, got {value}")
+
 
 @dataclass
 class AuditConfig:
@@ -306,8 +376,9 @@ class AlertmanagerConfig:
     timeout: Duration = Duration(10)
 
     def __post_init__(self) -> None:
-        if not re.match(r"^https?://", self.url):
-            raise ValueError(f"url must start with http:// or https://, got {self.url!r}")
+        problem = _http_url_problem(self.url)
+        if problem:
+            raise ValueError(f"url {problem}")
         for f in self.filters:
             if not re.match(r'^\s*[A-Za-z_]\w*\s*(=~|!~|!=|=)\s*(".*"|[^"\s]\S*)\s*$', f):
                 raise ValueError(f'{f!r} is not a matcher (examples: severity="page", env!=dev)')
@@ -333,8 +404,11 @@ class Config:
     source: str | None = field(default=None, metadata={"internal": True})  # file it came from
 
     def __post_init__(self) -> None:
-        if self.refresh <= 0:
-            raise ValueError("refresh: must be positive")
+        for name in ("refresh", "rate_window", "window"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name}: must be positive")
+        if self.max_series < 1:
+            raise ValueError(f"max_series: must be at least 1, got {self.max_series}")
         if self.rate_window < self.refresh:
             raise ValueError(
                 f"rate_window: must be at least one refresh long ({format_duration(self.refresh)})"
@@ -392,11 +466,19 @@ def _fits_shape(node: yaml.Node, tp: Any) -> bool:
     return isinstance(node, yaml.ScalarNode)
 
 
+_NULL_TAG = "tag:yaml.org,2002:null"
+
+
+def _plain(node: yaml.Node) -> Any:
+    """The Python value of a node, built directly (serialize + load fails on an empty scalar)."""
+    return yaml.constructor.SafeConstructor().construct_document(node)
+
+
 def _convert(node: yaml.Node, tp: Any, loc: _Loc) -> Any:
     origin = get_origin(tp)
     if origin in (Union, types.UnionType):
         options = [a for a in get_args(tp) if a is not type(None)]
-        is_null = isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+        is_null = isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG
         if is_null and type(None) in get_args(tp):
             return None
         if len(options) == 1:
@@ -412,7 +494,12 @@ def _convert(node: yaml.Node, tp: Any, loc: _Loc) -> Any:
             raise shaped[0]  # e.g. "{env: TOKEN}: environment variable TOKEN is not set"
         raise loc.error("expected " + " or ".join(_describe(o) for o in options))
     if tp is Any:
-        return yaml.safe_load(yaml.serialize(node))
+        return _plain(node)
+    if isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG and not (
+        dataclasses.is_dataclass(tp)  # `tls:` alone is an empty mapping: all defaults
+    ):
+        got = "nothing" if node.value in ("", "~") else repr(node.value)
+        raise loc.error(f"expected {_describe(tp)}, got {got}")
     if dataclasses.is_dataclass(tp):
         return _convert_dataclass(node, tp, loc)
     if tp is Secret:
@@ -437,7 +524,7 @@ def _convert(node: yaml.Node, tp: Any, loc: _Loc) -> Any:
     if not isinstance(node, yaml.ScalarNode):
         raise loc.error(f"expected {_describe(tp)}")
     raw = node.value
-    value = yaml.safe_load(yaml.serialize(node))
+    value = _plain(node)
     try:
         if origin is Literal:
             if raw not in get_args(tp):
@@ -477,6 +564,9 @@ def _convert_secret(node: yaml.Node, loc: _Loc) -> Secret:
         )
     knode, vnode = node.value[0]
     kind, ref = str(knode.value), str(vnode.value)
+    if kind in ("env", "file") and (not isinstance(vnode, yaml.ScalarNode) or not ref.strip()):
+        what = "an environment variable name" if kind == "env" else "a file path"
+        raise loc.error(f"{{{kind}: ...}} needs {what}, got nothing")
     if kind == "env":
         if ref not in os.environ:
             raise loc.error(f"environment variable {ref} is not set")
@@ -493,7 +583,7 @@ def _convert_secret(node: yaml.Node, loc: _Loc) -> Secret:
 
 
 def _convert_dataclass(node: yaml.Node, cls: Any, loc: _Loc) -> Any:
-    if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+    if isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG:
         node = yaml.MappingNode("tag:yaml.org,2002:map", [], node.start_mark, node.end_mark)
     if not isinstance(node, yaml.MappingNode):
         raise loc.error("expected a mapping")
@@ -520,11 +610,19 @@ def _convert_dataclass(node: yaml.Node, cls: Any, loc: _Loc) -> Any:
     try:
         return cls(**kwargs)
     except ValueError as exc:
-        # "key: message" from __post_init__ points at that key's own line when it was given.
-        key, sep, rest = str(exc).partition(": ")
-        knode = next((k for k, _ in node.value if sep and str(k.value) == key), None)
+        # "key: message" from __post_init__ points at that key's own line when it was given;
+        # "key.sub: message" at the line of `sub` inside that key's mapping.
+        dotted, sep, rest = str(exc).partition(": ")
+        knode, sub, here = None, loc.path, node
+        for part in dotted.split(".") if sep else []:
+            if not isinstance(here, yaml.MappingNode):
+                break
+            pair = next(((k, v) for k, v in here.value if str(k.value) == part), None)
+            if pair is None:
+                break
+            knode, here = pair
+            sub = f"{sub}.{part}" if sub else part
         if knode is not None:
-            sub = f"{loc.path}.{key}" if loc.path else key
             raise _Loc(loc.file, knode, sub).error(rest) from None
         raise loc.error(str(exc)) from None
 
@@ -541,6 +639,14 @@ def parse_config(text: str, file: str = "<config>") -> Config:
         raise ConfigError(f"{file}: not valid YAML: {exc}") from None
     cfg = Config() if root is None else _convert_dataclass(root, Config, _Loc(file, root, ""))
     cfg.source = file
+    themes = known_themes()
+    # checked here, not in Config: the UI and tests build Configs directly too
+    if isinstance(root, yaml.MappingNode) and cfg.theme not in themes:
+        tnode = next(k for k, _ in root.value if str(k.value) == "theme")
+        close = difflib.get_close_matches(cfg.theme, themes, 1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise _Loc(file, tnode, "theme").error(
+            f"unknown theme {cfg.theme!r}{hint} (available: {', '.join(themes)})")
     return cfg
 
 

@@ -66,6 +66,31 @@ CASES: dict[str, tuple[int, str | None, str]] = {
     "rate_window_short.yaml": (2, "rate_window", "must be at least one refresh long (10s)"),
     "bad_otlp_address.yaml": (2, "otlp", "http must be HOST:PORT"),
     "key_twice.yaml": (3, "refresh", "key given twice"),
+    # an empty value is "nothing", never a YAML traceback
+    "empty_value.yaml": (2, "refresh", "expected a duration like 5s or 15m, got nothing"),
+    "empty_name.yaml": (3, "services[1].name", "expected a string, got nothing"),
+    "empty_url.yaml": (2, "prometheus.url", "expected a string, got nothing"),
+    "empty_theme.yaml": (2, "theme", "expected a string, got nothing"),
+    "empty_secret_env.yaml": (3, "prometheus.bearer_token",
+                              "{env: ...} needs an environment variable name, got nothing"),
+    # values that parse but would fail (or silently misbehave) later
+    "blank_name.yaml": (3, "services[1].name", "must not be empty"),
+    "otlp_port_range.yaml": (3, "otlp.grpc", "port must be 1-65535, got '127.0.0.1:99999'"),
+    "unknown_theme.yaml": (2, "theme", "unknown theme 'bastian'; did you mean 'bastion'? "
+                           "(available: warroom, bastion, wall, paper)"),
+    "max_series_zero.yaml": (1, "max_series", "must be at least 1, got 0"),
+    "window_zero.yaml": (2, "window", "must be positive"),
+    "refresh_zero.yaml": (1, "refresh", "must be positive"),
+    "rate_window_zero.yaml": (2, "rate_window", "must be positive"),
+    "url_no_host.yaml": (2, "prometheus.url", "has no host, got 'http:///api/v1'"),
+    "url_bad_scheme.yaml": (2, "prometheus.url", "must start with http:// or https://"),
+    "url_bad_port.yaml": (2, "prometheus.url", "has a bad port (1-65535)"),
+    "min_effect_typo.yaml": (5, "baseline.min_effect.p9",
+                             "unknown signal or unit; did you mean 'p99'?"),
+    "min_effect_unit_case.yaml": (4, "baseline.min_effect.b/op",
+                                  "unknown unit; did you mean 'B/op'?"),
+    "min_effect_negative.yaml": (3, "baseline.min_effect.qps",
+                                 "must be a non-negative number, got -0.15"),
 }
 
 SECRETS = ("hunter2-literal-token", "hunter2-literal-password", "s3cr3t-from-file", "tok-123")
@@ -198,3 +223,60 @@ def test_sizes(text: str, size: int) -> None:
 def test_format_duration_round_trips() -> None:
     for s in (0.25, 5, 60, 90, 3600, 5400, 86400):
         assert parse_duration(format_duration(s)) == pytest.approx(s)
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [("refresh: ~\n", "refresh: expected a duration"),
+     ("max_series: null\n", "max_series: expected an integer, got 'null'"),
+     ("read_only:\n", "read_only: expected true or false, got nothing"),
+     ("otlp:\n  max_body:\n", "otlp.max_body: expected a size like 64MiB, got nothing"),
+     ("services:\n", "services: expected a list, got nothing"),
+     ("services:\n  - name: a\n    labels:\n", "services[0].labels: expected a mapping, "
+      "got nothing"),
+     ("actions:\n  x:\n    exec: [a, ~]\n", "actions.x.exec[1]: expected a string, got nothing"),
+     ("actions:\n  x:\n    http: {url: 'http://h/x', method:}\n",
+      "actions.x.http.method: expected one of 'GET'"),
+     ("baseline:\n  min_effect:\n    p99:\n", "baseline.min_effect.p99: expected a number, "
+      "got nothing")],
+)
+def test_empty_values_are_located_errors(text: str, where: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "e.yaml")
+    assert str(info.value).startswith("e.yaml:"), info.value
+    assert where in str(info.value)
+
+
+def test_empty_values_where_nothing_is_fine() -> None:
+    cfg = parse_config("prometheus:\n  url: http://h:9090\n  tls:\nalertmanager: {url: "
+                       "'https://am.example'}\nactions:\n  hook:\n    http: {url: 'http://h/x', "
+                       "json: }\n    confirm:\n", "e.yaml")
+    assert cfg.prometheus is not None and cfg.prometheus.tls.ca_file is None
+    assert cfg.actions["hook"].http is not None and cfg.actions["hook"].http.json is None
+    assert cfg.actions["hook"].confirm is None
+
+
+def test_otlp_port_edges_and_custom_bench_units() -> None:
+    assert parse_config("otlp: {http: '127.0.0.1:65535', grpc: '[::1]:1'}\n").otlp.http
+    cfg = parse_config("baseline:\n  min_effect: {items/op: 2, MB/s: 0.1, sec/op: 0, "
+                       "error_ratio: 0.02}\n")
+    assert cfg.baseline.min_effect == {"items/op": 2, "MB/s": 0.1, "sec/op": 0,
+                                       "error_ratio": 0.02}
+    for bad in (".inf", ".nan"):
+        with pytest.raises(ConfigError, match=r"baseline\.min_effect\.p50: must be a non-negative"):
+            parse_config(f"baseline:\n  min_effect:\n    p50: {bad}\n")
+    with pytest.raises(ConfigError, match=r":2: alertmanager: url has no host"):
+        parse_config("refresh: 5s\nalertmanager: {url: 'https://'}\n")
+
+
+def test_known_names_match_the_code_that_uses_them() -> None:
+    """config.py keeps copies (it must not import numpy or textual); they must not drift."""
+    from tui.config import MIN_EFFECT_SIGNALS, MIN_EFFECT_UNITS, THEME_NAMES, known_themes
+    from tui.core.metrics.store import SIGNALS
+    from tui.core.stats.compare import DEFAULT_MIN_EFFECTS
+    from tui.ui.theme import THEME_ORDER, themes_dir
+
+    assert MIN_EFFECT_SIGNALS == SIGNALS
+    assert set(DEFAULT_MIN_EFFECTS) <= {*MIN_EFFECT_SIGNALS, *MIN_EFFECT_UNITS}
+    assert THEME_NAMES == THEME_ORDER
+    assert sorted(known_themes()) == sorted(p.stem for p in themes_dir().glob("*.yaml"))
