@@ -263,3 +263,88 @@ def test_no_color_strips_every_colour(monkeypatch: pytest.MonkeyPatch) -> None:
         assert style is not None and style.bold
         assert style.color is not None and style.color.is_default
         assert style.bgcolor is not None and style.bgcolor.is_default
+
+
+def _glitch(service: str, t: float) -> dict[str, object]:
+    return {"t": t, "type": "spike", "service": service, "signal": "p99", "state": "GLITCH",
+            "value": 0.9, "baseline": 0.1}
+
+
+def _row_block(lines: list[str], name: str) -> list[str]:
+    """The screen lines of one service's row: its line and, if there, the marker line."""
+    i = next(k for k, ln in enumerate(lines) if ln.lstrip(" ›").startswith(name + " "))
+    block = [lines[i]]
+    if i + 1 < len(lines) and lines[i + 1].strip().strip("▲") == "" and "▲" in lines[i + 1]:
+        block.append(lines[i + 1])
+    return block
+
+
+async def test_spike_marker_row_only_under_a_service_with_a_spike_in_view() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        before = screen_text(app).splitlines()
+        assert "▲" not in "\n".join(before)
+        app.on_source_event(_glitch("checkout", NOW - 40))
+        app.on_source_event(_glitch("payments", NOW - 2000))  # outside the 15m window
+        app.redraw_now()
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        checkout = _row_block(lines, "checkout")
+        assert len(checkout) == 2, checkout
+        table = app.screen.query_one(ServiceTable)
+        name_w, spark_w = table._layout()
+        # the ▲ sits under the one marked cell, and that cell is drawn in the spike colour
+        marks = [x for x, ch in enumerate(checkout[1]) if ch == "▲"]
+        assert len(marks) == 1 and name_w + 2 <= marks[0] < name_w + 2 + spark_w
+        keys = [k for sl in table._slices for k in (c[1] for c in sl._lines[1])]
+        assert "spike+c" in keys  # the cursor row's marked cell
+        assert len(_row_block(lines, "payments")) == 1
+        # every row below moved down by exactly the one marker line
+        assert lines.index(_row_block(lines, "search")[0]) == 4
+        assert before.index(_row_block(before, "search")[0]) == 3
+        # once the spike has left the window, the row is one line again
+        await pilot.press("plus")  # 5m window: NOW - 40 still in view
+        assert len(_row_block(screen_text(app).splitlines(), "checkout")) == 2
+        app.spike_times["checkout"].clear()
+        app.on_source_event(_glitch("checkout", NOW - 600))  # in 15m, not in 5m
+        app.redraw_now()
+        await pilot.pause()
+        assert "▲" not in screen_text(app)
+
+
+async def test_marker_rows_keep_the_cursor_on_screen_when_scrolling() -> None:
+    """At 80x24 the list is longer than the screen; marker rows change how many fit, and the
+    cursor row (with its marker line) must stay whole on screen at both ends."""
+    store = filled_store(extra=40)
+    app = WarroomApp(demo_config(), store=store, clock=lambda: NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(ServiceTable)
+        plain = table._visible_rows()
+        names = [r.name for r in table.rows]
+        for name in names[-6:] + names[:3]:
+            app.on_source_event(_glitch(name, NOW - 30))
+        app.redraw_now()
+        await pilot.pause()
+        assert table._visible_rows() < plain
+        await pilot.press("end")
+        text = screen_text(app)
+        lines = text.splitlines()
+        assert table.selected == names[-1] and f"›{names[-1]}" in text
+        last = _row_block(lines, names[-1])
+        assert len(last) == 2  # its marker line is on screen too, not cut off
+        assert table.top <= table.cursor < table.top + table._visible_rows()
+        # the table fills the screen down to the last row (no gap left by the clamp)
+        bottom = lines.index(last[0]) + 1  # marker lines look alike: find the row's own
+        assert bottom == table.region.bottom - 1
+        for _ in range(len(names)):
+            await pilot.press("up")
+            assert table.top <= table.cursor < table.top + table._visible_rows()
+            assert f"›{table.selected} " in screen_text(app)
+        assert table.top == 0 and table.selected == names[0]
+        # a click on a marker line selects that line's service
+        first = _row_block(screen_text(app).splitlines(), names[1])
+        y = screen_text(app).splitlines().index(first[0])
+        await pilot.click(ServiceTable, offset=(2, y - table.region.y + 1))
+        assert table.selected == names[1]

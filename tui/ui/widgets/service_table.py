@@ -29,6 +29,7 @@ from tui.ui.widgets.sparkline import (
     bin_max,
     cell_step,
     spark_rows,
+    spikes_in_window,
     text_cells,
 )
 
@@ -189,8 +190,45 @@ class ServiceTable(SlicedLines, can_focus=True):
         return self.rows[self.cursor].name if 0 <= self.cursor < len(self.rows) else None
 
     # navigation
+    def _heights(self) -> list[int]:
+        """Screen lines of each row: its sparkline, plus a marker row while a spike the
+        detector reported is inside the visible window (steady services stay compact)."""
+        _, spark_w = self._layout()
+        marked = [spikes_in_window(r.spike_times, self.now, self.window, spark_w) for r in self.rows]
+        return [self.row_height + int(m) for m in marked]
+
+    def _avail(self) -> int:
+        return max(1, self.size.height - 1)  # the header takes one line
+
+    def _fit_count(self, heights: list[int], top: int) -> int:
+        """How many whole rows from `top` fit on screen (at least one)."""
+        used = count = 0
+        for h in heights[top:]:
+            if used + h > self._avail() and count:
+                break
+            used += h
+            count += 1
+        return max(1, count)
+
+    def _top_for(self, heights: list[int], index: int) -> int:
+        """The smallest top row that still shows row `index` whole at the bottom."""
+        top, used = index, heights[index] if 0 <= index < len(heights) else 0
+        while top > 0 and used + heights[top - 1] <= self._avail():
+            top -= 1
+            used += heights[top]
+        return top
+
     def _visible_rows(self) -> int:
-        return max(1, (self.size.height - 1) // self.row_height)
+        return self._fit_count(self._heights(), self.top)
+
+    def _scroll(self, heights: list[int]) -> None:
+        """Keep the cursor row on screen and the screen full at the end of the list."""
+        if not self.rows:
+            self.top = 0
+            return
+        last_top = self._top_for(heights, len(self.rows) - 1)
+        self.top = max(0, min(self.top, last_top, self.cursor))
+        self.top = max(self.top, self._top_for(heights, self.cursor))
 
     def action_cursor(self, delta: int) -> None:
         self.move_cursor(self.cursor + delta)
@@ -205,18 +243,26 @@ class ServiceTable(SlicedLines, can_focus=True):
         if index == self.cursor:
             return
         self.cursor = index
-        visible = self._visible_rows()
-        if self.cursor < self.top:
-            self.top = self.cursor
-        elif self.cursor >= self.top + visible:
-            self.top = self.cursor - visible + 1
+        self._scroll(self._heights())
         self.post_message(ServiceSelected(self.selected))
         self.redraw()
 
+    def row_at(self, y: int) -> int | None:
+        """The row drawn at screen line `y` of the widget (None for the header or below)."""
+        if y < 1:
+            return None
+        line = 1
+        heights = self._heights()
+        for i in range(self.top, len(self.rows)):
+            if line <= y < line + heights[i]:
+                return i
+            line += heights[i]
+        return None
+
     def on_click(self, event: object) -> None:
-        y = getattr(event, "y", 0)
-        if y >= 1:
-            self.move_cursor(self.top + (y - 1) // self.row_height)
+        index = self.row_at(getattr(event, "y", 0))
+        if index is not None:
+            self.move_cursor(index)
 
     # drawing
     def column_edges(self) -> list[int]:
@@ -266,10 +312,15 @@ class ServiceTable(SlicedLines, can_focus=True):
         header += text_cells("err", 7, "header", ">")
         header += text_cells("  state", 10, "header")
         lines = [_fit(header, width, "header")]
-        visible = self._visible_rows()
-        self.top = max(0, min(self.top, max(0, len(self.rows) - visible)))
-        for i in range(self.top, min(len(self.rows), self.top + visible)):
-            lines.extend(self._row_lines(self.rows[i], i == self.cursor, name_w, spark_w, width))
+        heights = self._heights()
+        self._scroll(heights)
+        for i in range(self.top, self.top + self._fit_count(heights, self.top)):
+            if i >= len(self.rows) or (i > self.top and len(lines) - 1 + heights[i] > self._avail()):
+                break
+            row_lines = self._row_lines(
+                self.rows[i], i == self.cursor, name_w, spark_w, width, heights[i] > self.row_height
+            )
+            lines.extend(row_lines)
         if not self.rows:
             lines.append(
                 _fit(
@@ -281,12 +332,19 @@ class ServiceTable(SlicedLines, can_focus=True):
         return lines
 
     def _row_lines(
-        self, row: RowState, selected: bool, name_w: int, spark_w: int, width: int
+        self,
+        row: RowState,
+        selected: bool,
+        name_w: int,
+        spark_w: int,
+        width: int,
+        marker_row: bool = False,
     ) -> list[list[Cell]]:
         c = "+c" if selected else ""
         spikes = np.asarray(row.spike_times, dtype=np.float64) if row.spike_times else None
         binned = bin_max(row.t, row.v, row.f, self.now, self.window, spark_w, spikes)
-        rows = spark_rows(binned, self.row_height)
+        rows = spark_rows(binned, self.row_height, marker_row=marker_row)
+        markers = rows.pop() if marker_row else None
         kind_key = {EMPTY: "spark", BAR: "spark", SPIKE: "spike", SATURATED: "saturated"}
         out: list[list[Cell]] = []
         muted = row.state in ("stale", "no data")
@@ -315,6 +373,11 @@ class ServiceTable(SlicedLines, can_focus=True):
                     skey = "muted" if row.state == "WARMING UP" else "ok"
                 line += [(" ", "value" + c), (" ", "value" + c)]
                 line += text_cells(row.state, 9, skey + c)
+            out.append(_fit(line, width, "value" + c))
+        if markers is not None:
+            # ▲ under each cell the detector marked, in the spike colour; the rest blank
+            line = [(" ", "name" + c)] * (name_w + 2)
+            line += [(ch, ("spike" if k == SPIKE else "spark") + c) for ch, k in markers]
             out.append(_fit(line, width, "value" + c))
         return out
 

@@ -8,7 +8,7 @@ That is what keeps the dashboard inside its terminal output budget.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -73,6 +73,17 @@ def bin_max(
         sidx = sidx[(sidx >= 0) & (sidx < width)]
         spikes[sidx] = True
     return Binned(values, flags, spikes)
+
+
+def spikes_in_window(
+    spike_times: Iterable[float], now: float, window: float, width: int
+) -> bool:
+    """Whether any spike falls in one of the `width` cells `bin_max` would draw (the same
+    cell arithmetic), without binning the series: it decides a row's height."""
+    step = cell_step(window, width)
+    last_cell = math.floor(now / step)
+    first_cell = last_cell - width + 1
+    return any(first_cell <= math.floor(t / step) <= last_cell for t in spike_times)
 
 
 def spark_rows(
