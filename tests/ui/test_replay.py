@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from tui.config import parse_config
 from tui.core.metrics.store import MetricStore
 from tui.core.recording import Recording
+from tui.sources.hub import Hub
+from tui.sources.prometheus import Point
 from tui.ui.app import WarroomApp
 from tui.ui.replay import ReplayApp
 
@@ -88,3 +91,109 @@ def test_replay_disables_actions() -> None:
 """)
     ReplayApp(cfg, Recording(_events()))
     assert cfg.read_only and all(not s.actions for s in cfg.services)
+
+
+# --- a recording with spike lines, made by a real Hub and its spike detector ----------------
+
+SPIKY_CONFIG = """
+otlp: {{http: "", grpc: ""}}
+baseline: {{dir: "{dir}"}}
+services:
+  - name: checkout
+  - name: search
+"""
+
+
+def _steps() -> list[list[Point]]:
+    """One refresh per second: checkout glitches at 100 and shifts x4 over 150..169."""
+    out = []
+    for i in range(240):
+        step = []
+        for svc, base in (("checkout", 0.120), ("search", 0.045)):
+            k = 1.0
+            if svc == "checkout" and (i == 100 or 150 <= i < 170):
+                k = 3.0 if i == 100 else 4.0
+            p99 = base * k * (1 + 0.1 * math.sin(i / 7))
+            for signal, value in (("p50", p99 / 3), ("p95", p99 / 1.5), ("p99", p99),
+                                  ("qps", 200.0 + i % 17), ("error_ratio", 0.001)):
+                step.append(Point(svc, signal, T0 + i, value))
+        out.append(step)
+    return out
+
+
+def _recorded(cfg_text: str) -> list[dict]:
+    """What `warroom record` writes for these refreshes: the Hub's point and spike lines."""
+    lines: list[dict] = []
+    hub = Hub(parse_config(cfg_text), MetricStore(), on_event=lines.append, emit_points=True,
+              start_otlp=False)
+    for step in _steps():
+        hub._publish(step)
+    return lines
+
+
+async def _settle(app: WarroomApp, pilot: object) -> None:
+    for _ in range(100):  # sources started and the detail panes added (workers)
+        if app.panes_ready and app.hub is not None and app.hub.on_event is not None:
+            break
+        await pilot.pause(0.02)  # type: ignore[attr-defined]
+    assert app.panes_ready
+
+
+def _events_rows(app: WarroomApp) -> list[tuple]:
+    pane = app.dashboard.pane("tab-events")
+    assert pane is not None and pane.row_count == len(pane.events)
+    return [(e.t, e.service, e.state, e.value, e.baseline) for e in pane.events]
+
+
+def _state_of(lines: list[list[tuple[str, str]]], service: str) -> str:
+    text = ["".join(ch for ch, _ in line) for line in lines]
+    row = next(t for t in text if t[1:].startswith(service + " "))  # [0]: cursor mark
+    return next(s for s in ("SUSTAINED", "RECOVERED", "GLITCH", "SLO", "ok") if s in row)
+
+
+async def test_replayed_spikes_match_live_after_scrubbing(tmp_path: Path) -> None:
+    cfg_text = SPIKY_CONFIG.format(dir=tmp_path / "baselines")
+    lines = _recorded(cfg_text)
+    spikes = [e for e in lines if e["type"] == "spike"]
+    states = [e["state"] for e in spikes if e["service"] == "checkout"]
+    assert states == ["GLITCH", "GLITCH", "GLITCH", "SUSTAINED", "RECOVERED"]
+    sustained_at = next(e["t"] for e in spikes if e["state"] == "SUSTAINED")
+    at = sustained_at + 5  # in the shift: the state column says SUSTAINED
+
+    # live: a Hub feeding the app, its detector seeing the same refreshes up to `at`
+    live_store = MetricStore()
+    hub = Hub(parse_config(cfg_text), live_store, start_otlp=False)
+    live = WarroomApp(parse_config(cfg_text), store=live_store, hub=hub, clock=lambda: at)
+    async with live.run_test(size=(120, 30)) as pilot:
+        await _settle(live, pilot)
+        for step in _steps():
+            if step[0].t > at:
+                break
+            for p in step:
+                live_store.add(p.service, p.signal, p.t, p.value, source="prometheus")
+            hub._publish(step)
+        await pilot.pause()
+        live.redraw_now()
+        await pilot.pause()
+        live_lines, live_events = _screen_lines(live), _events_rows(live)
+    assert _state_of(live_lines, "checkout") == "SUSTAINED"
+    assert [(r[0], r[2]) for r in live_events] == [
+        (e["t"], e["state"]) for e in spikes if e["t"] <= at]
+
+    replay = ReplayApp(parse_config(cfg_text), Recording(lines), speed=1.0)
+    async with replay.run_test(size=(120, 30)) as pilot:
+        await _settle(replay, pilot)
+        replay.driver.paused = True
+        for t in (at + 60, at - 30, at + 60, T0 + 101, at):  # scrub back and forth
+            replay.driver.seek(t)
+            await pilot.pause()
+            if t == T0 + 101:
+                replay.redraw_now()
+                assert _state_of(_screen_lines(replay), "checkout") == "GLITCH"
+        replay.redraw_now()
+        await pilot.pause()
+        replay_lines, replay_events = _screen_lines(replay), _events_rows(replay)
+        spike_marks = list(replay.spike_times["checkout"])
+    assert replay_events == live_events  # each spike exactly once, however one scrubbed
+    assert spike_marks == [r[0] for r in live_events]
+    assert replay_lines == live_lines

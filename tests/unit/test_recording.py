@@ -135,3 +135,54 @@ def test_unwritable_recording_is_a_user_error(tmp_path: Path) -> None:
     (tmp_path / "dir.jsonl.gz").mkdir()
     with pytest.raises(UserError, match="cannot open for writing"):
         RecordingWriter(tmp_path / "dir.jsonl.gz")
+
+
+def _p99_series() -> list[float]:
+    """Steady, a one-point glitch, a level shift that sustains, then a return to normal."""
+    out = []
+    for i in range(120):
+        base = 0.100 * (1 + 0.02 * ((i * 7) % 5))
+        if i == 30:
+            base *= 3  # glitch
+        if 60 <= i < 85:
+            base *= 4  # sustained shift, then recovery
+        out.append(base)
+    return out
+
+
+def test_replayed_states_follow_the_live_tracker() -> None:
+    """The state column a replay rebuilds from spike lines is the live detector's, point by
+    point: the tracker runs on the series, its lines feed ReplayedStates in record order."""
+    from tui.config import DetectorConfig
+    from tui.core.recording import ReplayedStates
+    from tui.core.stats.spikes import OK, WARMING_UP, SpikeTracker
+
+    tracker, replayed = SpikeTracker(DetectorConfig()), ReplayedStates()
+    seen = set()
+    for i, value in enumerate(_p99_series()):
+        t = 1000.0 + i
+        lines = [{"t": t, "type": "point", "service": "api", "signal": "p99", "value": value}]
+        ev = tracker.observe("api", t, value)
+        if ev is not None:
+            lines.append(ev.to_record())
+        for line in lines:
+            replayed.apply(line)
+        live = tracker.states()["api"]
+        seen.add(live)
+        if live != WARMING_UP:
+            assert replayed.states().get("api", OK) == live, f"point {i}"
+    assert {"GLITCH", "SUSTAINED", "RECOVERED", "OK"} <= seen
+    replayed.reset()
+    assert replayed.states() == {}
+
+
+def test_replayed_states_keep_sustained_through_a_glitch_line() -> None:
+    from tui.core.recording import ReplayedStates
+
+    r = ReplayedStates()
+    for state in ("SUSTAINED", "GLITCH"):
+        r.apply({"t": 1.0, "type": "spike", "service": "api", "state": state})
+    for i in range(10):  # quiet points never end a SUSTAINED: only RECOVERED does
+        r.apply({"t": 2.0 + i, "type": "point", "service": "api", "signal": "p99",
+                 "value": 0.1})
+    assert r.states() == {"api": "SUSTAINED"}

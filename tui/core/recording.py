@@ -12,13 +12,15 @@ import bisect
 import gzip
 import io
 import json
+import math
 import os
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from tui.core.stats.spikes import GLITCH, OK, RECENT, RECOVERED, SUSTAINED
 from tui.errors import UserError
 
 GZIP_SUFFIXES = (".gz", ".gzip")
@@ -129,6 +131,46 @@ class Recording:
     def until(self, t: float) -> list[dict[str, Any]]:
         """Every event with time <= t: the state a scrub to `t` rebuilds from."""
         return self.events[: bisect.bisect_right(self.times, t)]
+
+
+class ReplayedStates:
+    """The spike detector's per-service state as a recording's spike lines imply it.
+
+    A replay has no detector (its history before the recording is gone), so the service
+    table's state column comes from the spike lines instead, with the live tracker's rules:
+    SUSTAINED holds until RECOVERED (a GLITCH line during a shift does not change it), and
+    GLITCH/RECOVERED fall back to OK after RECENT later p99 points without a new event.
+    Same `states()` shape as `SpikeTracker.states()`, so the app reads both alike.
+    """
+
+    def __init__(self) -> None:
+        self._state: dict[str, str] = {}
+        self._quiet: dict[str, int] = {}  # p99 points since the service's last event
+
+    def apply(self, e: Mapping[str, Any]) -> None:
+        """Feed one event (in time order); only spike lines and p99 points matter."""
+        kind = e.get("type")
+        service = str(e.get("service"))
+        if kind == "spike":
+            state = str(e.get("state"))
+            if not (state == GLITCH and self._state.get(service) == SUSTAINED):
+                self._state[service] = state
+            self._quiet[service] = 0
+        elif kind == "point" and e.get("signal") == "p99" and service in self._quiet:
+            value = e.get("value")
+            if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
+                return  # the detector ignores no-traffic points too
+            self._quiet[service] += 1
+            if self._state[service] in (GLITCH, RECOVERED) and self._quiet[service] >= RECENT:
+                self._state[service] = OK
+
+    def states(self) -> dict[str, str]:
+        return dict(self._state)
+
+    def reset(self) -> None:
+        """Forget everything: a backward scrub re-applies the recording from its start."""
+        self._state.clear()
+        self._quiet.clear()
 
 
 def _decompressed_lines(path: Path) -> tuple[Iterator[bytes], list[str]]:

@@ -1,7 +1,10 @@
 """Play a recording into the metric store on a clock that pauses, steps and scrubs.
 
-`ReplayDriver` has the Hub's shape (start, stop, statuses, now) so the dashboard runs the same
-code live and in replay; the app disables actions when its source is a replay.
+`ReplayDriver` has the Hub's shape (start, stop, statuses, now, `spikes.states()`) so the
+dashboard runs the same code live and in replay; the app disables actions when its source is a
+replay. Non-point events (spike, alerts, action lines) go to `on_event` in time order; a
+backward scrub first sends `{"t", "type": "reset"}` (drop what was shown) and then every event
+up to the new position again, so a spike is shown once however often one scrubs.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.core.metrics.store import MetricStore
-from tui.core.recording import Recording
+from tui.core.recording import Recording, ReplayedStates
 from tui.sources.base import SourceStatus
 
 
@@ -43,6 +46,8 @@ class ReplayDriver:
         self.position = recording.start  # recording time shown on screen
         self.status = SourceStatus(name=name, state="up", detail=Path(name).name)
         self._task: asyncio.Task[None] | None = None
+        self.spikes = ReplayedStates()  # the state column, as the Hub's SpikeTracker gives it
+        self._undelivered: list[dict[str, Any]] = []  # events applied before on_event was set
         self._apply(self.recording.until(self.position))
 
     # --- the clock ---------------------------------------------------------------------
@@ -70,6 +75,10 @@ class ReplayDriver:
         t = min(max(t, self.recording.start), self.recording.end)
         if t < self.position:
             self.store.clear()
+            self.spikes.reset()
+            self._undelivered.clear()
+            if self.on_event:
+                self.on_event({"t": t, "type": "reset"})
             self._apply(self.recording.until(t))
         else:
             self._apply(self.recording.between(self.position, t))
@@ -84,11 +93,22 @@ class ReplayDriver:
             self.seek(self.position + wall_seconds * self.speed)
 
     def _apply(self, events: list[dict[str, Any]]) -> None:
+        self._deliver_held()
         for e in events:
+            self.spikes.apply(e)
             if e["type"] == "point":
                 self.store.add(e["service"], e["signal"], float(e["t"]), float(e["value"]),
                                int(e.get("flags", 0)), source=e.get("source", "replay"))
             elif self.on_event:
+                self.on_event(e)
+            else:
+                self._undelivered.append(e)
+
+    def _deliver_held(self) -> None:
+        """Events applied before anyone listened (the first instant, a seek before start)."""
+        if self.on_event and self._undelivered:
+            held, self._undelivered = self._undelivered, []
+            for e in held:
                 self.on_event(e)
 
     def _describe(self) -> None:
@@ -104,6 +124,7 @@ class ReplayDriver:
         return [self.status]
 
     async def start(self) -> None:
+        self._deliver_held()
         self._describe()
         self._task = asyncio.create_task(self._run())
 

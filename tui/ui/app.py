@@ -192,6 +192,9 @@ class WarroomApp(App[int]):
 
     def on_source_event(self, event: dict[str, Any]) -> None:
         """Hub callback for record-style events; spikes mark sparklines and may ring."""
+        if event.get("type") == "reset":  # a replay scrubbed back: events up to t come again
+            self.reset_events()
+            return
         self.events.append(event)
         if event.get("type") != "spike":
             return
@@ -204,6 +207,18 @@ class WarroomApp(App[int]):
         events_pane = self.dashboard.pane("tab-events") if self.dashboard.is_mounted else None
         if events_pane is not None and hasattr(events_pane, "add_event"):
             events_pane.add_event(event)
+
+    def reset_events(self) -> None:
+        """Forget the spikes and alerts shown so far, so re-sent ones are not shown twice."""
+        self.events.clear()
+        self.spike_times.clear()
+        self._sustained.clear()
+        self.alerts = []
+        events_pane = self.dashboard.pane("tab-events") if self.dashboard.is_mounted else None
+        if events_pane is not None and hasattr(events_pane, "events"):
+            events_pane.events.clear()
+            if events_pane.is_mounted:
+                events_pane.clear()
 
     def _announce_sustained(self) -> None:
         """One bell and one toast per second for however many services went SUSTAINED, so
