@@ -71,6 +71,7 @@ def demo_config_text(
     theme: str | None,
     *,
     rate_window: str = "30s",
+    window: str = "15m",
     state: Path | None = None,
     detector_window: int | None = None,
 ) -> str:
@@ -81,7 +82,7 @@ def demo_config_text(
         "# written by `warroom demo`",
         f"refresh: {refresh}",
         f"rate_window: {rate_window}",
-        "window: 15m",
+        f"window: {window}",
         "otlp:",
         f'  http: "127.0.0.1:{port}"',
         '  grpc: ""',
@@ -221,6 +222,7 @@ def run(args: argparse.Namespace) -> int:
                 baselines,
                 args.theme,
                 rate_window=("2s" if fast else "3s") if short else "30s",
+                window="5m" if short else "15m",  # the incident fits in a few minutes
                 state=tmp,
                 detector_window=(16 if fast else 20) if short else None,
             )
