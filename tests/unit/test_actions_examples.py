@@ -1,84 +1,126 @@
-"""The README's action examples parse, resolve to the commands they promise, and stay safe."""
+"""The README's action examples, read from README.md itself so the two cannot drift: they
+load with `load_config`, resolve to the commands the issue promises (kubectl rollout undo,
+argo rollouts undo, helm rollback, an HTTP webhook) and keep their secret masked."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
-from tui.config import parse_config
+from tui.config import ServiceConfig, load_config
 from tui.core.actions import bindable_actions, resolve_action
+from tui.core.actions.spec import TEMPLATE_NAMES, action_configs
 
-README_EXAMPLE = """
-actions:                        # defaults for every service
-  rollback:                     # key r; type the service name to confirm; dangerous
-    exec: [kubectl, rollout, undo, "deployment/{service}", -n, "{namespace}"]
-    timeout: 2m
-audit:
-  path: ~/.local/state/warroom/audit.jsonl
-services:
-  - name: checkout
-    namespace: shop
-  - name: payments              # an Argo Rollouts service
-    namespace: pay
-    actions:
-      rollback:
-        exec: [kubectl, argo, rollouts, undo, "{service}", -n, "{namespace}"]
-  - name: search                # a Helm release: back to the previous revision
-    namespace: web
-    read_only: true             # nobody rolls search back from here
-    actions:
-      rollback:
-        exec: [helm, rollback, "{service}", --namespace, "{namespace}", --wait]
-      rerun_pipeline:           # an HTTP webhook: trigger a CI pipeline
-        key: c
-        confirm: "yes"
-        timeout: 30s
-        http:
-          method: POST
-          url: https://gitlab.example.com/api/v4/projects/42/pipeline
-          headers: {PRIVATE-TOKEN: {env: GITLAB_TOKEN}}
-          json:
-            ref: main
-            variables:
-              - {key: SERVICE, value: "{service}"}
-              - {key: ROLLBACK_TO, value: "{baseline_version}"}
-"""
+README = Path(__file__).resolve().parents[2] / "README.md"
+SECTION = "### Actions: roll back or refresh the baseline in one key"
+TOKEN = "ci-example-token-1234"
+PLACEHOLDER = re.compile("|".join(re.escape("{" + n + "}") for n in TEMPLATE_NAMES))
 
 
-@pytest.fixture
-def cfg(monkeypatch):
-    monkeypatch.setenv("GITLAB_TOKEN", "glpat-example-token")
-    return parse_config(README_EXAMPLE, "README.md")
+def readme_yaml_blocks() -> list[str]:
+    """The ```yaml blocks between SECTION and the next heading of any level."""
+    text = README.read_text()
+    assert SECTION in text, f"README.md has no {SECTION!r} section"
+    body = text.split(SECTION, 1)[1]
+    # headings outside fences end the section; '#' comments inside a yaml block do not
+    kept: list[str] = []
+    fenced = False
+    for line in body.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and re.match(r"#{1,6} ", line):
+            break
+        kept.append(line)
+    blocks = re.findall(r"^```yaml\n(.*?)^```", "\n".join(kept) + "\n", re.M | re.S)
+    assert blocks, f"README.md: no ```yaml block under {SECTION!r}"
+    return blocks
 
 
-def test_kubectl_rollout_undo(cfg):
-    a = resolve_action(cfg, "checkout", "rollback")
-    assert a.command_lines() == ["kubectl rollout undo deployment/checkout -n shop"]
-    assert (a.key, a.confirm, a.dangerous, a.timeout) == ("r", "type", True, 120.0)
+@pytest.fixture(params=range(len(readme_yaml_blocks())))
+def cfg(request, monkeypatch, tmp_path):
+    monkeypatch.setenv("CI_TOKEN", TOKEN)
+    path = tmp_path / "warroom.yaml"
+    path.write_text(readme_yaml_blocks()[request.param])
+    return load_config(path)
 
 
-def test_argo_rollouts_undo(cfg):
-    a = resolve_action(cfg, "payments", "rollback")
-    assert a.command_lines() == ["kubectl argo rollouts undo payments -n pay"]
+def _all_actions(cfg):
+    """(service config, action name) for every configured service plus one that only has
+    the defaults (a service discovered from labels)."""
+    bare = ServiceConfig(name="orders", namespace="shop")
+    for svc in [*cfg.services, bare]:
+        for name, ac in action_configs(cfg, svc).items():
+            if ac is not None:  # built-ins have no command to check
+                yield svc, name
 
 
-def test_helm_rollback_and_read_only(cfg):
-    a = resolve_action(cfg, "search", "rollback")
-    assert a.argv == ("helm", "rollback", "search", "--namespace", "web", "--wait")
-    rows = {x.name: (ok, why) for x, ok, why in bindable_actions(cfg, "search")}
-    assert rows["rollback"] == (False, "search is read-only in the config: rollback is dangerous")
-    assert rows["rerun_pipeline"] == (True, None)
+def test_every_example_resolves_with_its_values_substituted(cfg):
+    seen = list(_all_actions(cfg))
+    assert seen
+    for svc, name in seen:
+        a = resolve_action(cfg, svc, name, baseline_version="v1.4.2")
+        assert a.config_error is None and a.refusal is None, (svc.name, name, a)
+        shown = "\n".join(a.command_lines())
+        assert not PLACEHOLDER.search(shown), shown  # every template was filled in
+        if a.kind == "exec":
+            assert any(svc.name in arg for arg in a.argv), (svc.name, a.argv)
+            if svc.namespace:
+                assert svc.namespace in a.argv, (svc.name, a.argv)
 
 
-def test_webhook(cfg):
-    a = resolve_action(cfg, "search", "rerun_pipeline", baseline_version="v3.1.0")
-    assert a.headers == {"PRIVATE-TOKEN": "glpat-example-token"}
-    assert a.json == {"ref": "main", "variables": [
-        {"key": "SERVICE", "value": "search"}, {"key": "ROLLBACK_TO", "value": "v3.1.0"}]}
-    assert a.command_lines() == [
-        "POST https://gitlab.example.com/api/v4/projects/42/pipeline",
-        "PRIVATE-TOKEN: ***",
-        '{"ref": "main", "variables": [{"key": "SERVICE", "value": "search"}, '
-        '{"key": "ROLLBACK_TO", "value": "v3.1.0"}]}',
-    ]
-    # without a baseline there is no {baseline_version}: refused, and it says why
-    assert "{baseline_version}" in (resolve_action(cfg, "search", "rerun_pipeline").refusal or "")
+def test_examples_cover_the_four_promised_tools(cfg):
+    kinds = set()
+    for svc, name in _all_actions(cfg):
+        a = resolve_action(cfg, svc, name, baseline_version="v1.4.2")
+        if a.kind == "http":
+            kinds.add("webhook")
+        elif a.argv[:3] == ("kubectl", "rollout", "undo"):
+            kinds.add("kubectl rollout undo")
+        elif a.argv[:4] == ("kubectl", "argo", "rollouts", "undo"):
+            kinds.add("argo rollouts undo")
+        elif a.argv[:2] == ("helm", "rollback"):
+            kinds.add("helm rollback")
+    assert kinds == {"kubectl rollout undo", "argo rollouts undo", "helm rollback", "webhook"}
+
+
+def test_rollback_defaults_are_the_safe_ones(cfg):
+    for svc, name in _all_actions(cfg):
+        a = resolve_action(cfg, svc, name)
+        if name == "rollback":
+            assert (a.key, a.confirm, a.dangerous) == ("r", "type", True), svc.name
+
+
+def test_read_only_service_has_rollback_disabled(cfg):
+    ro = [s for s in cfg.services if s.read_only]
+    for svc in ro:
+        rows = {a.name: (ok, why) for a, ok, why in bindable_actions(cfg, svc)}
+        assert rows["rollback"] == (
+            False, f"{svc.name} is read-only in the config: rollback is dangerous")
+
+
+def test_webhook_secret_is_sent_but_never_shown(cfg):
+    hooks = [(svc, name) for svc, name in _all_actions(cfg)
+             if resolve_action(cfg, svc, name).kind == "http"]
+    assert hooks
+    for svc, name in hooks:
+        a = resolve_action(cfg, svc, name, baseline_version="v1.4.2")
+        assert TOKEN in a.headers.values()  # the real value goes out with the request
+        shown = "\n".join(a.command_lines())
+        assert TOKEN not in shown and "***" in shown
+        assert TOKEN not in str(a.audit_fields())
+        assert a.url is not None and a.url.startswith("https://")
+
+
+def test_without_the_token_the_config_names_the_variable(monkeypatch, tmp_path):
+    monkeypatch.delenv("CI_TOKEN", raising=False)
+    from tui.errors import UserError
+
+    for i, block in enumerate(readme_yaml_blocks()):
+        if "CI_TOKEN" not in block:
+            continue
+        path = tmp_path / f"w{i}.yaml"
+        path.write_text(block)
+        with pytest.raises(UserError, match=r"CI_TOKEN is not set"):
+            load_config(path)
