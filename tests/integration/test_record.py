@@ -143,3 +143,16 @@ def test_nothing_to_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["record", "-c", str(cfg), "--duration", "1s", "--out", str(out)]) == 2
     assert capsys.readouterr().err.startswith("warroom: nothing to record: no prometheus")
     assert not out.exists()
+
+
+def test_record_with_otlp_warns_only_about_real_trouble(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A receiver that was up all along is not reported "down at the end" (stopping it is)."""
+    from tests.integration.test_snapshot_otlp import config_text
+
+    cfg, out = tmp_path / "w.yaml", tmp_path / "rec.jsonl"
+    cfg.write_text(config_text(free_port()))
+    assert main(["record", "-c", str(cfg), "--duration", "1s", "--out", str(out)]) == 0
+    _, err = capsys.readouterr()
+    assert err == f"warroom: recorded 0 lines in 1s to {out}\n"

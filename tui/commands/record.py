@@ -174,6 +174,7 @@ async def record(cfg: Any, duration: float, writer: Any) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal, sig)
+    at_end: list[tuple[str, str, str]] = []
     try:
         await hub.start()
         for problem in hub.receiver_errors():
@@ -183,12 +184,13 @@ async def record(cfg: Any, duration: float, writer: Any) -> int:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        # before stop(): stopping marks every receiver "down", which is no news
+        at_end = [(st.name, st.state, st.detail) for st in hub.statuses()]
         await hub.stop()
         flush()
     if failed:
         raise failed[0]
-    for st in hub.statuses():
-        if st.state in ("down", "error"):
-            print(f"warroom: warning: {st.name} {st.state} at the end: {st.detail}",
-                  file=sys.stderr)
+    for name, state, detail in at_end:
+        if state in ("down", "error"):
+            print(f"warroom: warning: {name} {state} at the end: {detail}", file=sys.stderr)
     return code
