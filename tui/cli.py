@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -48,7 +49,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_SIGPIPE = 128 + 13  # what a shell reports for a writer killed by SIGPIPE
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe whose reader has closed (poll says POLLERR); True if unknown."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        try:
+            code = _dispatch(argv)
+        finally:
+            # a closed pipe must fail here, even after --help's SystemExit, and not in the
+            # interpreter's exit flush ("Exception ignored ... BrokenPipeError", status 120)
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # `warroom profile X --top | head -1`: the reader has what it wanted. Exit quietly as
+        # the shell expects of a SIGPIPE'd writer; devnull stops the exit-time flush from
+        # raising again (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+        if not _stdout_reader_gone():
+            raise  # some other pipe broke (a child's stdin, a socket): a bug, keep the trace
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (AttributeError, OSError, ValueError):
+            pass
+        return EXIT_SIGPIPE
+    return code
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
