@@ -69,6 +69,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "audit": {"path": str(d / "audit.jsonl")},
         "baseline": {"dir": str(d / "baselines")},
         "profiles": {"dir": str(d / "profiles")},
+        # The rollback dialog is one of the screens drawn below; nothing here confirms it.
+        "actions": {"rollback": {"exec": ["/bin/echo", "undo", "deployment/{service}"]}},
     }
     (d / "profiles").mkdir()
     shutil.copy(CUR, d / "profiles" / "checkout-cpu.pb.gz")
@@ -123,6 +125,13 @@ SCREENS: dict[str, ScreenCase] = {
         ("warroom keys", "Quit", "Help", "Pause", "Zoom in"),
         open_keys=("?",),
         tall_texts=("Theme", "close this help"),
+        modal=True,
+        via_dashboard=True,
+    ),
+    "confirm": ScreenCase(  # `r` on the dashboard: the rollback dialog, Cancel focused
+        _dashboard,
+        ("checkout", "/bin/echo undo deployment/checkout", "Type checkout to confirm", "Cancel"),
+        open_keys=("r",),
         modal=True,
         via_dashboard=True,
     ),
@@ -196,9 +205,12 @@ def centred_box(width: int, height: int) -> Callable[[str], bool]:
         lines = strip_escapes(screen).split("\n")
         lines = lines[:-1] if lines and lines[-1] == "" else lines
         for ln in lines:
-            if "╭" in ln and "╮" in ln:
-                left, right = ln.index("╭"), width - 1 - ln.rindex("╮")
-                return len(lines) == height and abs(left - right) <= 1
+            # the top edge of a round border (help) or of a tall one (the confirm dialog)
+            for start, end in (("╭", "╮"), ("█▀", "▀█")):
+                if start in ln and end in ln:
+                    left = ln.index(start)
+                    right = width - 1 - (ln.rindex(end) + len(end) - 1)
+                    return len(lines) == height and abs(left - right) <= 1
         return False
 
     return check
@@ -243,7 +255,7 @@ def assert_clean_quit(t: Tmux, quit_keys: tuple[str, ...] = ("q",)) -> None:
 # --- every screen, every theme, every size -----------------------------------------------------
 
 
-@pytest.mark.parametrize("screen", ["dashboard", "help", "flame", "profile", "replay"])
+@pytest.mark.parametrize("screen", ["dashboard", "help", "confirm", "flame", "profile", "replay"])
 def test_screen_in_every_theme_and_size(screen: str, workdir: Path) -> None:
     case = SCREENS[screen]
     with Tmux(*SIZES[0]) as t:
