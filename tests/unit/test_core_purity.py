@@ -36,3 +36,29 @@ def test_the_check_catches_a_forbidden_import(tmp_path):
     f = tmp_path / "m.py"
     f.write_text("import json\nfrom textual.app import App\n")
     assert _imports(f) & FORBIDDEN == {"textual"}
+
+
+def test_importing_all_of_core_loads_no_ui_or_network_module():
+    """The static check misses an indirect import (a core module importing tui.sources, which
+    imports httpx): import every core module in a fresh interpreter and look at sys.modules."""
+    import json
+    import subprocess
+    import sys
+
+    modules = sorted(
+        ".".join(("tui", "core", *p.relative_to(CORE).with_suffix("").parts)).removesuffix(
+            ".__init__"
+        )
+        for p in CORE.rglob("*.py")
+    )
+    code = (
+        "import importlib, json, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        "print(json.dumps(sorted({n.split('.')[0] for n in sys.modules})))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=CORE.parents[1])
+    loaded = set(json.loads(out.stdout))
+    # protobuf's runtime imports threading itself; core's own code never does (checked above)
+    bad = loaded & (FORBIDDEN - {"threading"})
+    assert bad == set(), f"importing tui.core loads {sorted(bad)}"
