@@ -139,8 +139,15 @@ def test_no_baseline_and_bad_input(tmp_path: Path) -> None:
     cfg.write_text(f"services:\n  - name: api\nbaseline:\n  dir: {tmp_path / 'b'}\n")
     rec = tmp_path / "r.jsonl"
     _record(rec, "api", 0.1)
+    # nothing could be compared: a gate must not pass (this used to exit 0)
     r = warroom("check", "-c", str(cfg), "--from-record", str(rec))
-    assert r.returncode == 0 and "no baseline" in r.stdout
+    assert r.returncode == 2 and r.stdout == "", r.stdout
+    assert r.stderr == (f"warroom: check: no baseline for api in {tmp_path / 'b'} (no such "
+                        "directory) (take one with `warroom baseline refresh api`, or pass "
+                        "--allow-missing)\n")
+    r = warroom("check", "-c", str(cfg), "--from-record", str(rec), "--allow-missing")
+    assert r.returncode == 0 and "api: no baseline" in r.stdout
+    assert r.stdout.rstrip().endswith("check: nothing compared (no baseline: api)")
     r = warroom("check", "-c", str(cfg), "--service", "web", "--from-record", str(rec))
     assert r.returncode == 2 and "unknown service 'web'" in r.stderr
     r = warroom("check", "-c", str(cfg), "--window", "later", "--from-record", str(rec))
@@ -190,3 +197,51 @@ def test_otlp_only_service_without_record(tmp_path: Path) -> None:
     assert r.returncode == 0 and "no Prometheus queries for this service" in r.stdout
     r = warroom("check", "-c", str(cfg), "--service", "api")
     assert r.returncode == 2 and "api: no Prometheus queries" in r.stderr
+
+
+def test_missing_baselines_are_visible_and_a_wrong_dir_fails(tmp_path: Path) -> None:
+    """One service with a baseline, one without: compared as before, the other listed as
+    "no baseline" in text, md and json. A wrong --dir finds none: exit 2 naming the dir."""
+    cfg = tmp_path / "w.yaml"
+    cfg.write_text(f"refresh: 1s\nrate_window: 1s\nservices:\n  - name: api\n  - name: web\n"
+                   f"baseline:\n  dir: {tmp_path / 'b'}\n")
+    rec, web = tmp_path / "r.jsonl", tmp_path / "web.jsonl"
+    _record(rec, "api", 0.1)
+    _record(web, "web", 0.1)
+    rec.write_text(rec.read_text() + web.read_text())
+    r = warroom("baseline", "refresh", "api", "-c", str(cfg), "--from-record", str(rec))
+    assert r.returncode == 0, r.stderr
+    r = warroom("check", "-c", str(cfg), "--from-record", str(rec), "--independent", "0")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "web: no baseline" in r.stdout and "api: baseline " in r.stdout
+    assert r.stdout.rstrip().endswith("check: no regression (no baseline: web)")
+    md = warroom("check", "-c", str(cfg), "--from-record", str(rec), "--format", "md")
+    assert md.returncode == 0 and "## web: no baseline" in md.stdout
+    assert md.stdout.rstrip().endswith("(no baseline: web)")
+    js = warroom("check", "-c", str(cfg), "--from-record", str(rec), "--format", "json",
+                 "--independent", "0")
+    assert js.returncode == 0, js.stderr
+    doc = json.loads(js.stdout)
+    status = {s["service"]: s["status"] for s in doc["services"]}
+    assert status == {"api": "ok", "web": "no baseline"}
+    assert doc["missing_baseline"] == ["web"] and doc["regression"] is False
+    # the CI gate pointed at the wrong directory: nothing compared, exit 2, where it looked
+    wrong = tmp_path / "baselines-typo"
+    r = warroom("check", "-c", str(cfg), "--from-record", str(rec), "--dir", str(wrong))
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith(f"warroom: check: no baseline for api, web in {wrong} (no such "
+                               "directory) (take one with `warroom baseline refresh SERVICE`")
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    # an existing but empty directory is said as such, and --allow-missing lists both
+    wrong.mkdir()
+    r = warroom("check", "-c", str(cfg), "--from-record", str(rec), "--dir", str(wrong),
+                "--service", "web")
+    assert r.returncode == 2
+    assert r.stderr.startswith(f"warroom: check: no baseline for web in {wrong} (take one with "
+                               "`warroom baseline refresh web`")
+    js = warroom("check", "-c", str(cfg), "--from-record", str(rec), "--dir", str(wrong),
+                 "--format", "json", "--allow-missing")
+    assert js.returncode == 0, js.stderr
+    doc = json.loads(js.stdout)
+    assert [s["status"] for s in doc["services"]] == ["no baseline", "no baseline"]
+    assert doc["missing_baseline"] == ["api", "web"]

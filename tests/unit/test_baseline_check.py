@@ -84,3 +84,20 @@ def test_thinning_applies_to_both_sides_and_is_noted():
     assert (row.base.n, row.current.n) == (10, 10)
     assert res.notes == ["samples thinned to one per 60s (the rate window) so that neighbours "
                          "share no data"]
+
+
+def test_status_and_verdict_line_name_missing_baselines():
+    """`warroom check` shows each service's status; the last line lists missing baselines."""
+    from tui.commands.check import render_checks, service_status
+
+    base = build_snapshot("api", BASE, step=1, taken_by="t")
+    slow = {"p99": [v * 1.5 for v in BASE["p99"]], "qps": BASE["qps"]}
+    ok, worse = check_service("api", base, BASE), check_service("api", base, slow)
+    empty, missing = check_service("api", base, {}), check_service("web", None, BASE)
+    assert [service_status(r) for r in (ok, worse, empty, missing)] == [
+        "ok", "regression", "not compared", "no baseline"]
+    assert render_checks([ok, missing], "text").endswith(
+        "check: no regression (no baseline: web)\n")
+    assert render_checks([worse, missing], "md").endswith("check: REGRESSION (no baseline: web)\n")
+    assert render_checks([missing], "text").endswith("check: nothing compared (no baseline: web)\n")
+    assert render_checks([ok], "text").endswith("check: no regression\n")

@@ -2,7 +2,9 @@
 `warroom record` file with --from-record) and newest profile against its current baseline.
 
 Exit codes: 0 no regression, 1 any REGRESSION (a signal, or a function whose cumulative share
-grew significantly by --function-min-pp points or more), 2 bad input or an unreachable source.
+grew significantly by --function-min-pp points or more), 2 bad input or an unreachable source,
+or no baseline for any selected service (a wrong --dir must not pass a CI gate; --allow-missing
+makes that 0). A service without a baseline is listed as "no baseline" in every format.
 """
 
 from __future__ import annotations
@@ -10,8 +12,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tui.core.baseline.check import ServiceCheck
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,13 +38,40 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default: rate_window; 0: keep all)")
     p.add_argument("--function-min-pp", type=float, default=5.0,
                    help="cum-share growth (percentage points) that fails the gate (default 5)")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="exit 0 even when no selected service has a baseline (default: exit 2)")
     p.set_defaults(func=run)
+
+
+NO_BASELINE = "no baseline"
+
+
+def service_status(r: ServiceCheck) -> str:
+    """One word per service for every format: was it compared, and how did it end?"""
+    if r.baseline is None:
+        return NO_BASELINE
+    if r.has_regression():
+        return "regression"
+    if r.table is None and not r.functions:
+        return "not compared"  # no samples, or no way to measure (see notes)
+    return "ok"
+
+
+def no_baseline_error(missing: list[str], directory: str | os.PathLike[str]) -> str:
+    """`check: no baseline for api in DIR (take one with ...)`: says where it looked."""
+    from pathlib import Path
+
+    d = Path(directory)
+    where = f"{d}" + ("" if d.is_dir() else " (no such directory)")
+    who = missing[0] if len(missing) == 1 else "SERVICE"
+    return (f"check: no baseline for {', '.join(missing)} in {where} (take one with "
+            f"`warroom baseline refresh {who}`, or pass --allow-missing)")
 
 
 def run(args: argparse.Namespace) -> int:
     from tui.commands.baseline import fetch_prometheus_window, open_store
     from tui.config import load_config, parse_duration
-    from tui.core.baseline.check import ServiceCheck, check_service
+    from tui.core.baseline.check import check_service
     from tui.core.baseline.snapshot import newest_profile, signals_from_record
     from tui.errors import UserError
 
@@ -94,10 +128,14 @@ def run(args: argparse.Namespace) -> int:
         results.append(res)
     for p in store.problems:
         print(f"warroom: warning: {p}", file=sys.stderr)
+    missing = [r.service for r in results if r.baseline is None]
+    if missing and len(missing) == len(results) and not args.allow_missing:
+        raise UserError(no_baseline_error(missing, store.dir))
     regression = any(r.has_regression() for r in results)
     if args.format == "json":
-        print(json.dumps({"services": [r.to_json() for r in results],
-                          "regression": regression}, indent=2, allow_nan=False))
+        services = [{**r.to_json(), "status": service_status(r)} for r in results]
+        print(json.dumps({"services": services, "regression": regression,
+                          "missing_baseline": missing}, indent=2, allow_nan=False))
     else:
         sys.stdout.write(render_checks(results, args.format))
     return 1 if regression else 0
@@ -125,5 +163,10 @@ def render_checks(results: list, fmt: str) -> str:
                        f"{', new' if f.status == 'new' else ''})")
         out.append("")
     verdict = "REGRESSION" if any(r.has_regression() for r in results) else "no regression"
+    missing = [r.service for r in results if r.baseline is None]
+    if missing and len(missing) == len(results):
+        verdict = "nothing compared"
+    if missing:
+        verdict += f" ({NO_BASELINE}: {', '.join(missing)})"
     out.append(f"check: {verdict}")
     return "\n".join(out) + "\n"
