@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from tui.core.metrics.store import MetricStore
 from tui.core.recording import Recording
@@ -114,3 +115,18 @@ async def test_events_before_a_listener_are_held_for_it() -> None:
     await d.start()
     await d.stop()
     assert [e["t"] for e in seen] == [100.0]
+
+
+def test_alerts_round_trip_through_a_recording_line() -> None:
+    from tui.sources.alertmanager import Alert
+    from tui.sources.replay import alert_record, alerts_of
+
+    served = {  # a gettableAlert as Alertmanager v2 answers (Go writes nanoseconds)
+        "fingerprint": "0a1b", "labels": {"alertname": "HighLatency", "service": "checkout"},
+        "annotations": {"summary": "p99 over SLO"},
+        "status": {"state": "suppressed", "silencedBy": ["s1"], "inhibitedBy": []},
+        "startsAt": "2026-12-03T16:00:00.123456789Z", "endsAt": "2026-12-03T17:00:00Z",
+    }
+    a = Alert.from_api(served)
+    line = {"t": 1.0, "type": "alerts", "alerts": [alert_record(a)]}
+    assert alerts_of(json.loads(json.dumps(line))) == [a]

@@ -2,7 +2,9 @@
 
 Lines: `{"t", "type": "point", "service", "signal", "value"}` for every new observation
 (Prometheus steps and OTLP refreshes from the start of the recording on), plus
-`{"t", "type": "spike", ...}` from the spike detector.
+`{"t", "type": "spike", ...}` from the spike detector, and with `alertmanager` configured
+`{"t", "type": "alerts", "alerts": [...]}` (API v2 alert objects) whenever the set of alerts
+changes.
 
 Durability: the file is opened in append mode and each line goes out in one `write()` of a
 complete line, with one fsync per refresh. An interrupted recording (Ctrl-C, SIGTERM, a kill)
@@ -163,6 +165,7 @@ async def record(cfg: Any, duration: float, writer: Any) -> int:
             stop.set()
 
     hub.on_update = flush
+    alerts = _alerts_recorder(cfg, pending, flush)
     stop = asyncio.Event()
     code = 0
     loop = asyncio.get_running_loop()
@@ -179,13 +182,18 @@ async def record(cfg: Any, duration: float, writer: Any) -> int:
         await hub.start()
         for problem in hub.receiver_errors():
             raise UserError(problem)
+        if alerts is not None:
+            await alerts.start()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=duration)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         # before stop(): stopping marks every receiver "down", which is no news
-        at_end = [(st.name, st.state, st.detail) for st in hub.statuses()]
+        sources = [*hub.statuses(), *([alerts.status] if alerts is not None else [])]
+        at_end = [(st.name, st.state, st.detail) for st in sources]
+        if alerts is not None:
+            await alerts.stop()
         await hub.stop()
         flush()
     if failed:
@@ -194,3 +202,31 @@ async def record(cfg: Any, duration: float, writer: Any) -> int:
         if state in ("down", "error"):
             print(f"warroom: warning: {name} {state} at the end: {detail}", file=sys.stderr)
     return code
+
+
+def _alerts_recorder(cfg: Any, pending: list[dict[str, Any]], flush: Any) -> Any:
+    """With `alertmanager` configured: an AlertmanagerSource whose answers become
+    `{"t", "type": "alerts", "alerts": [...]}` lines, one each time the set changes (the
+    first answer included). A failed refresh changes nothing: the last set stands."""
+    if cfg.alertmanager is None:
+        return None
+    import time
+
+    from tui.sources.alertmanager import AlertmanagerSource
+    from tui.sources.replay import alert_record
+
+    last: list[Any] | None = None
+
+    def on_alerts(alerts: list[Any]) -> None:
+        nonlocal last
+        if source.status.state != "up":  # the source's last good list, repeated: no news
+            return
+        records = sorted((alert_record(a) for a in alerts),
+                         key=lambda r: (r["fingerprint"], sorted(r["labels"].items())))
+        if records != last:
+            last = records
+            pending.append({"t": time.time(), "type": "alerts", "alerts": records})
+            flush()
+
+    source = AlertmanagerSource(cfg.alertmanager, on_update=on_alerts)
+    return source

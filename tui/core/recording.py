@@ -1,7 +1,7 @@
 """Recordings: JSON-lines event streams, gzip-compressed, bounded in size, readable after a crash.
 
 A recording is what `warroom record` writes and `warroom replay` plays: one JSON object per
-line, each with a time `t` and a `type` (point, spike, alert, action, ...). Writers flush the
+line, each with a time `t` and a `type` (point, spike, alerts, action, ...). Writers flush the
 gzip stream with Z_SYNC_FLUSH after each batch, so a killed recorder leaves a file whose every
 completed batch decompresses; readers stop quietly at a torn tail and say so.
 """
@@ -196,6 +196,14 @@ def _decompressed_lines(path: Path) -> tuple[Iterator[bytes], list[str]]:
     return iter(io.BytesIO(b"".join(parts)).readlines()), problems
 
 
+def _alerts_ok(alerts: Any) -> bool:
+    return isinstance(alerts, list) and all(
+        isinstance(a, dict) and isinstance(a.get("labels"), dict)
+        and isinstance(a.get("annotations", {}), dict) and isinstance(a.get("status", {}), dict)
+        for a in alerts
+    )
+
+
 def read_recording(path: str | os.PathLike[str]) -> Recording:
     """Read a recording (plain or gzip). Malformed lines raise with their line number, except a
     torn final line, which a crash can leave and is reported as a problem instead."""
@@ -217,6 +225,9 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
                 raise ValueError("an event needs a numeric 't'")
             if not isinstance(event.get("type"), str):
                 raise ValueError("an event needs a string 'type'")
+            if event["type"] == "alerts" and not _alerts_ok(event.get("alerts")):
+                raise ValueError("an alerts event needs 'alerts': a list of objects with "
+                                 "'labels' and 'annotations' objects")
         except ValueError as exc:
             if i == len(all_lines) and not line.endswith(b"\n"):
                 problems.append(f"line {i}: torn last line skipped")

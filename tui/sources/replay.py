@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +143,31 @@ class ReplayDriver:
             now = time.monotonic()
             self.advance(now - last)
             last = now
+
+
+# --- alerts lines ----------------------------------------------------------------------
+
+
+def _iso(t: float | None) -> str | None:
+    return None if t is None else datetime.fromtimestamp(t, UTC).isoformat()
+
+
+def alert_record(alert: Any) -> dict[str, Any]:
+    """An Alertmanager `Alert` as a recording keeps it: the API v2 shape it was read from,
+    so replay rebuilds it with the same parser (`Alert.from_api`)."""
+    return {
+        "fingerprint": alert.fingerprint,
+        "labels": dict(alert.labels),
+        "annotations": dict(alert.annotations),
+        "status": {"state": alert.state, "silencedBy": list(alert.silenced_by),
+                   "inhibitedBy": list(alert.inhibited_by)},
+        "startsAt": _iso(alert.starts_at),
+        "endsAt": _iso(alert.ends_at),
+    }
+
+
+def alerts_of(event: Mapping[str, Any]) -> list[Any]:
+    """The alerts of a `{"type": "alerts"}` line (read_recording has checked its shape)."""
+    from tui.sources.alertmanager import Alert  # httpx: only when a recording has alerts
+
+    return [Alert.from_api(a) for a in event.get("alerts", ())]

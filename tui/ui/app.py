@@ -195,6 +195,11 @@ class WarroomApp(App[int]):
         if event.get("type") == "reset":  # a replay scrubbed back: events up to t come again
             self.reset_events()
             return
+        if event.get("type") == "alerts":  # a recording's alerts: what Alertmanager said at t
+            from tui.sources.replay import alerts_of
+
+            self._alerts_updated(alerts_of(event))
+            return
         self.events.append(event)
         if event.get("type") != "spike":
             return

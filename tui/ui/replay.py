@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -76,6 +76,7 @@ class ReplayApp(WarroomApp):
         capacity = max(64, max(per_series.values(), default=0))
         store = MetricStore(capacity=capacity, max_series=cfg.max_series)
         self.driver = ReplayDriver(recording, store, speed=speed, name=name)
+        self.has_alerts = any(e["type"] == "alerts" for e in recording.events)
         super().__init__(cfg, store=store, hub=self.driver, clock=self.driver.now,
                          start_sources=True)
         self.timeline = Timeline(id="timeline")
@@ -83,6 +84,18 @@ class ReplayApp(WarroomApp):
     def on_mount(self) -> None:
         super().on_mount()
         self.call_after_refresh(self._mount_timeline)
+
+    def _make_extra_panes(self) -> list[tuple[str, str, Any]]:
+        """Live panes, plus the alerts pane when the recording has alerts lines (the config's
+        alertmanager is off in a replay: the pane shows what was recorded, nothing is asked)."""
+        panes = super()._make_extra_panes()
+        if self.has_alerts and all(pid != "tab-alerts" for _, pid, _ in panes):
+            from tui.ui.widgets.alerts_pane import AlertsPane
+
+            at = next((i for i, (_, pid, _) in enumerate(panes) if pid == "tab-actions"),
+                      len(panes))
+            panes.insert(at, ("Alerts", "tab-alerts", AlertsPane(id="alerts-pane")))
+        return panes
 
     def _mount_timeline(self) -> None:
         self.dashboard.mount(self.timeline, before=self.dashboard.status_bar)
