@@ -157,8 +157,8 @@ def take_baseline(
 ) -> tuple[str, Snapshot]:
     """Build and save a snapshot as the service's current baseline; return (id, snapshot).
 
-    Defaults (`baseline_snapshot`): version from the live `version` label the store holds,
-    else the service config; bench from `baseline.bench` (missing: UserError); profile: the
+    Defaults (`baseline_snapshot`): version from the service config, else the `version`
+    label the live store holds; bench from `baseline.bench` (missing: UserError); profile: the
     newest file in `profiles.dir` for the service.
     """
     from tui.core.baseline.snapshot import baseline_snapshot

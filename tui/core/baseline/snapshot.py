@@ -173,16 +173,16 @@ def baseline_snapshot(
 ) -> Snapshot:
     """The snapshot both the CLI refresh and the dashboard key save, defaults filled in.
 
-    version: the argument, else the live `version` label (what runs now), else the service's
-    config. bench: the argument, else `baseline.bench`; a named bench file that does not
+    version: the argument, else the service's config, else the live `version` label (the
+    same order as the action templates). bench: the argument, else `baseline.bench`; a named bench file that does not
     exist is an error (a baseline silently missing its benchmark would pass every later
     `check`). profiles: the argument (each must exist), else the newest in `profiles.dir`.
     """
     svc = next((s for s in cfg.services if s.name == service), None)
-    if version is None and labels:
-        version = labels.get("version") or None
     if version is None and svc is not None:
         version = svc.version or svc.labels.get("version")
+    if version is None and labels:
+        version = labels.get("version") or None
     if bench is not None:
         bench = _require_file(bench, "bench file")
     elif cfg.baseline.bench:
