@@ -71,18 +71,50 @@ def test_missing_value_refuses_and_names_it(cfg):
     ["a; rm -rf /", "$(reboot)", "x`id`", "a b", "a\nb", "abc\n", "a" * 254, "ünïcode", "--x|y"],
 )
 def test_injection_from_series_label_refused(cfg, label):
-    a = resolve_action(cfg, "checkout", "rollback", {"service": label})
+    # a label fills {revision}: payments' config gives none
+    a = resolve_action(cfg, "payments", "rollback", {"revision": label})
     assert a.refusal is not None
     assert repr(label) in a.refusal
-    assert "unsafe value for {service}" in a.refusal
+    assert "unsafe value for {revision}" in a.refusal
     # the unsubstituted template is kept; the bad value never reaches argv
-    assert a.argv[3] == "deployment/{service}"
+    assert a.argv == ("helm", "rollback", "{service}", "{revision}")
+    # a discovered service is named by its series: the same check applies to its name
+    d = resolve_action(cfg, label, "rollback")
+    assert d.refusal is not None and "unsafe value for {service}" in d.refusal
+    assert repr(label) in d.refusal and d.argv[3] == "deployment/{service}"
 
 
-def test_empty_label_falls_back_to_config_name(cfg):
+def test_labels_never_retarget_a_configured_service(cfg):
+    """The config names the target; a series label (anyone who can write a metric) cannot
+    turn `deployment/{service} -n {namespace}` into another deployment or namespace."""
+    labels = {"service": "payments", "namespace": "pay", "version": "v9.9.9", "revision": "7"}
+    a = resolve_action(cfg, "checkout", "rollback", labels)
+    assert a.argv == ("kubectl", "rollout", "undo", "deployment/checkout", "-n", "shop")
+    assert a.service == "checkout" and a.version == "v1.4.2"  # config's version wins too
+    assert a.values == {"service": "checkout", "namespace": "shop"}
     assert resolve_action(cfg, "checkout", "rollback", {"service": ""}).argv[3] == (
         "deployment/checkout"
     )
+    hook = resolve_action(cfg, "checkout", "notify", {"service": "payments"},
+                          baseline_version="v1.4.1")
+    assert hook.refusal is None
+    assert hook.url == "https://ci.example/hooks/checkout?token=s3cr3tvalue"
+    assert hook.json["service"] == "checkout"
+    # an unsafe service label is simply not used: nothing to refuse
+    assert resolve_action(cfg, "checkout", "rollback", {"service": "a; rm -rf /"}).refusal is None
+
+
+def test_labels_fill_only_what_the_config_leaves_out(cfg):
+    # payments gives a namespace but no revision: the label fills {revision} only
+    a = resolve_action(cfg, "payments", "rollback", {"revision": "41", "service": "checkout"})
+    assert a.argv == ("helm", "rollback", "payments", "41")
+    # an explicit revision argument (the operator's choice) wins over the label
+    b = resolve_action(cfg, "payments", "rollback", {"revision": "41"}, revision="40")
+    assert b.argv[-1] == "40"
+    # a discovered service has no config: its labels give namespace and version
+    d = resolve_action(cfg, "search", "rollback", {"namespace": "web", "version": "v2",
+                                                   "service": "checkout"})
+    assert d.argv[3:] == ("deployment/search", "-n", "web") and d.version == "v2"
 
 
 def test_safe_value_pattern_edges():
@@ -183,7 +215,7 @@ def test_env_templates_checked(cfg):
     a = resolve_action(cfg2, "svc", "rollback")
     assert a.env == {"TARGET": "svc", "API_TOKEN": "abcd1234"}
     assert a.command_lines() == ["x", "env TARGET=svc", "env API_TOKEN=***"]
-    bad = resolve_action(cfg2, "svc", "rollback", {"service": "a b"})
+    bad = resolve_action(cfg2, "a b", "rollback")  # a discovered service with an unsafe name
     assert bad.refusal and "'a b'" in bad.refusal
 
 
@@ -208,7 +240,7 @@ def test_secrets_from_env_are_used_but_never_shown(monkeypatch):
     h = resolve_action(cfg, "svc", "hook")
     assert h.headers == {"X-Custom": "tok-very-secret"}
     assert h.command_lines() == ["POST https://ci.example/x", "X-Custom: ***"]
-    refused = resolve_action(cfg, "svc", "rollback", {"service": "a b"})
+    refused = resolve_action(cfg, "a b", "rollback")
     assert refused.refusal and "tok-very-secret" not in repr(refused.argv)
 
 
@@ -232,12 +264,16 @@ def test_dashboard_keys_are_reserved():
 @given(st.text(min_size=1, max_size=300))
 def test_any_label_is_substituted_only_when_safe(label):
     cfg = parse_config(CFG, "test.yaml")
-    a = resolve_action(cfg, "checkout", "rollback", {"service": label, "namespace": "shop"})
+    # "search" is not configured: the namespace label fills {namespace}
+    a = resolve_action(cfg, "search", "rollback", {"namespace": label, "service": label})
     if SAFE_VALUE.fullmatch(label):
-        assert a.refusal is None and a.argv[3] == f"deployment/{label}"
+        assert a.refusal is None and a.argv[3:] == ("deployment/search", "-n", label)
     else:
-        assert a.refusal is not None and a.argv[3] == "deployment/{service}"
+        assert a.refusal is not None and a.argv[5] == "{namespace}"
         assert repr(label) in a.refusal
+    # for a configured service no label reaches the command at all
+    c = resolve_action(cfg, "checkout", "rollback", {"namespace": label, "service": label})
+    assert c.refusal is None and c.argv[3:] == ("deployment/checkout", "-n", "shop")
 
 
 def test_dangerous_action_always_confirms():

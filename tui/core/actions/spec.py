@@ -269,14 +269,21 @@ def template_values(
     revision: str | None = None,
     user: str | None = None,
 ) -> dict[str, str | None]:
-    """Values for the placeholders: config, then live series labels (what runs now) on top."""
+    """Values for the placeholders: what the config says wins; live series labels only fill
+    what it leaves out.
+
+    The target of an action (`deployment/{service} -n {namespace}`) is the operator's config,
+    never a label: anything that can write a series could otherwise retarget a rollback. The
+    service is always the configured (or, for a discovered service, the displayed) name; a
+    `service` label is never used.
+    """
     labels = dict(labels or {})
     values: dict[str, str | None] = {
-        "service": labels.get("service") or svc.name,
-        "namespace": labels.get("namespace") or svc.namespace or svc.labels.get("namespace"),
-        "version": labels.get("version") or svc.version or svc.labels.get("version"),
+        "service": svc.name,
+        "namespace": svc.namespace or svc.labels.get("namespace") or labels.get("namespace"),
+        "version": svc.version or svc.labels.get("version") or labels.get("version"),
         "baseline_version": baseline_version,
-        "revision": revision or labels.get("revision") or svc.labels.get("revision"),
+        "revision": revision or svc.labels.get("revision") or labels.get("revision"),
         "user": user or current_user(),
     }
     return values
