@@ -448,13 +448,33 @@ class WarroomApp(App[int]):
             self.notify(str(exc), severity="error")
             return []
 
+    def _action_refusal(self, service: str, action: Any, ok: bool, reason: str | None) -> str | None:
+        """Why `action` must not run at all (read-only, broken config), else None.
+
+        A key clash only leaves the key unbound: the action still runs from the palette.
+        """
+        if ok:
+            return None
+        from tui.core.actions.spec import find_service, is_read_only
+
+        read_only, _ = is_read_only(self.cfg, find_service(self.cfg, service))
+        return reason if action.config_error or (action.dangerous and read_only) else None
+
+    def _selected_service(self) -> str | None:
+        return self.dashboard.table.selected if self.dashboard.is_mounted else None
+
     def _key_to_action(self, key: str) -> tuple[Any, str | None] | None:
-        service = self.dashboard.table.selected if self.dashboard.is_mounted else None
+        """(action, refusal) for a key; a disabled action keeps its key to say why."""
+        service = self._selected_service()
         if service is None:
             return None
         for action, ok, reason in self.service_actions(service):
-            if action.key == key:
-                return action, (None if ok else reason)
+            if action.key != key:
+                continue
+            refusal = self._action_refusal(service, action, ok, reason)
+            if ok or refusal:
+                return action, refusal
+            # the key belongs to a dashboard binding or an earlier action: leave it there
         return None
 
     def on_key(self, event: Any) -> None:
@@ -493,6 +513,7 @@ class WarroomApp(App[int]):
                 cfg=self.cfg,
                 metric_store=self.store,
                 baseline_store=BaselineStore(self.cfg.baseline.dir),
+                now=self.clock(),  # the window the dashboard shows, not wall time
                 disabled=disabled,
             )
         else:
@@ -607,6 +628,39 @@ class WarroomApp(App[int]):
             "Freeze or resume the live view",
             self.action_toggle_pause,
         )
+        if screen is self.dashboard:
+            yield from self._action_commands()
+
+    def _action_commands(self) -> Iterable[SystemCommand]:
+        """Every action of the selected service, through the same confirm and refusal as
+        its key: the only way to actions without a key (restore previous baseline), and a
+        disabled one says why (choosing it is refused and audited, as its key is)."""
+        service = self._selected_service()
+        if service is None:
+            return
+        for action, ok, reason in self.service_actions(service):
+            refusal = self._action_refusal(service, action, ok, reason)
+            title = self._palette_title(action)
+            if refusal:
+                title, help_text = f"{title} (disabled)", f"disabled: {refusal}"
+            else:
+                what = action.description if action.kind == "builtin" else action.command_lines()[0]
+                notes = [f"key {action.key}" if ok and action.key else "", f"{action.confirm} confirm"]
+                help_text = " · ".join([what, *[n for n in notes if n]])
+            yield SystemCommand(
+                title, help_text, lambda a=action, r=refusal: self.run_service_action(a, r)
+            )
+
+    @staticmethod
+    def _palette_title(action: Any) -> str:
+        """`Roll back checkout`, `Restore previous baseline of checkout`, `Run purge cache for checkout`."""
+        fixed = {
+            "rollback": "Roll back {s}",
+            "refresh_baseline": "Refresh baseline of {s}",
+            "restore_baseline": "Restore previous baseline of {s}",
+        }
+        template = fixed.get(action.name, "Run {t} for {s}")
+        return template.format(s=action.service, t=action.title)
 
 
 def newest_profile(cfg: Config, service: str) -> Path | None:

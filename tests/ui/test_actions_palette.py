@@ -1,0 +1,186 @@
+"""Pilot tests on the real WarroomApp: the command palette lists the selected service's
+actions (the only way to `restore previous baseline`), each through the same confirm dialog
+and the same read-only refusal as its key, all audited."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+from textual.command import CommandList, CommandPalette
+
+from tui.config import ActionConfig, AuditConfig, BaselineConfig, parse_config
+from tui.core.actions.audit import read_audit
+from tui.core.baseline import BaselineStore, build_snapshot
+from tui.ui.app import WarroomApp
+from tui.ui.screens.confirm import ConfirmActionScreen
+
+from .dashboard_data import NOW, demo_config, filled_store, wait_for_panes
+
+
+async def _until(pilot, cond, timeout=5.0, what="condition"):
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not cond():
+        assert loop.time() < end, f"{what} not reached"
+        await pilot.pause(0.05)
+
+
+def _hits(app) -> list[tuple[str, str]]:
+    if not isinstance(app.screen, CommandPalette):
+        return []
+    options = app.screen.query_one(CommandList).options
+    return [(str(o.hit.text), str(o.hit.help)) for o in options]
+
+
+async def _palette(pilot, app, query: str, title: str) -> str:
+    """Open the palette, type `query`, wait for `title`; return its help line."""
+    await pilot.press("ctrl+p")
+    await _until(pilot, lambda: isinstance(app.screen, CommandPalette), what="palette")
+    await pilot.press(*query)
+    await _until(pilot, lambda: title in dict(_hits(app)), what=f"{title!r} in the palette")
+    return dict(_hits(app))[title]
+
+
+async def _choose(pilot, app, title: str) -> None:
+    """Move the highlight to `title` with the arrow keys and press Enter."""
+    command_list = app.screen.query_one(CommandList)
+    for _ in range(len(_hits(app)) + 1):
+        i = command_list.highlighted
+        if i is not None and _hits(app)[i][0] == title:
+            break
+        await pilot.press("down")
+    await pilot.press("enter")
+    await _until(pilot, lambda: not isinstance(app.screen, CommandPalette), what="palette closed")
+
+
+def _snapshot(version: str, taken_at: float):
+    return build_snapshot("checkout", {"p99": [0.1 + 0.001 * (i % 5) for i in range(40)]},
+                          step=5.0, version=version, taken_by="ci@host", taken_at=taken_at)
+
+
+async def test_palette_restores_the_previous_baseline(tmp_path: Path) -> None:
+    cfg = demo_config()
+    cfg.audit = AuditConfig(path=str(tmp_path / "audit.jsonl"))
+    cfg.baseline = BaselineConfig(dir=str(tmp_path / "baselines"))
+    bstore = BaselineStore(cfg.baseline.dir)
+    v1 = bstore.save(_snapshot("v1.4.1", NOW - 7200))
+    v2 = bstore.save(_snapshot("v1.4.2", NOW - 3600))
+    assert bstore.current("checkout").id == v2
+    app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for_panes(app, pilot)
+        assert app.dashboard.table.selected == "checkout"
+        title = "Restore previous baseline of checkout"
+        help_text = await _palette(pilot, app, "restore previous", title)
+        assert help_text == "make the previous baseline current again · yes confirm"
+        await _choose(pilot, app, title)
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmActionScreen), what="dialog")
+        dialog = app.screen
+        extra = str(dialog.query_one("#extra").render())
+        assert "restore:       v1.4.1" in extra and "replaces:      v1.4.2" in extra
+        assert bstore.current("checkout").id == v2  # nothing happens before the confirm
+        await pilot.pause(0.35)  # past the dialog's debounce
+        await pilot.press("y")
+        await _until(pilot, lambda: BaselineStore(cfg.baseline.dir).current("checkout").id == v1,
+                     what="previous baseline current")
+        await _until(pilot, lambda: app.runner is not None and not app.runner.running())
+    records = read_audit(cfg.audit.path).records
+    assert [(r["event"], r["action"]) for r in records] == [
+        ("started", "restore_baseline"), ("finished", "restore_baseline")]
+    fin = records[-1]
+    assert fin["status"] == "ok" and fin["service"] == "checkout"
+    assert fin["baseline_versions"] == {"replaced": "v1.4.2", "restored": "v1.4.1",
+                                        "restored_id": v1}
+
+
+async def test_palette_lists_every_action_and_runs_a_custom_one(tmp_path: Path) -> None:
+    """A custom action whose key clashes with the dashboard's `t` (theme): the key stays the
+    theme's, the palette still runs the action."""
+    cfg = demo_config()
+    cfg.audit = AuditConfig(path=str(tmp_path / "audit.jsonl"))
+    cfg.baseline = BaselineConfig(dir=str(tmp_path / "baselines"))
+    marker = tmp_path / "purged"
+    cfg.actions = {
+        "rollback": ActionConfig(exec=["kubectl", "rollout", "undo", "deployment/{service}"]),
+        "purge_cache": ActionConfig(
+            exec=[sys.executable, "-c", f"open({str(marker)!r}, 'w').write('{{service}}')"],
+            key="t", confirm="none"),
+    }
+    app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for_panes(app, pilot)
+        theme = app.theme
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.theme != theme and not marker.exists()  # `t` is still the theme key
+        await pilot.press("ctrl+p")
+        await _until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"checkout")
+        want = {
+            "Roll back checkout": "kubectl rollout undo deployment/checkout · key r · type confirm",
+            "Refresh baseline of checkout":
+                "snapshot the current window as the new baseline · key b · yes confirm",
+            "Restore previous baseline of checkout":
+                "make the previous baseline current again · yes confirm",
+        }
+        await _until(pilot, lambda: set(want) | {"Run purge cache for checkout"}
+                     <= set(dict(_hits(app))), what="all four actions listed")
+        hits = dict(_hits(app))
+        for title, help_text in want.items():
+            assert hits[title] == help_text
+        assert hits["Run purge cache for checkout"].endswith(" · none confirm")  # no key note
+        await _choose(pilot, app, "Run purge cache for checkout")
+        await _until(pilot, marker.exists, what="the action ran")
+        await _until(pilot, lambda: not app.runner.running())
+        assert marker.read_text() == "checkout"
+    events = [(r["event"], r["action"]) for r in read_audit(cfg.audit.path).records]
+    assert events == [("started", "purge_cache"), ("finished", "purge_cache")]
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [
+        ("read_only: true\n", "read-only mode: rollback is dangerous"),
+        ("", "checkout is read-only in the config: rollback is dangerous"),
+    ],
+    ids=["global", "per-service"],
+)
+async def test_read_only_real_app_r_refused_palette_says_why(tmp_path: Path, mode: str,
+                                                            reason: str) -> None:
+    marker = tmp_path / "rolled-back"
+    audit = tmp_path / "audit.jsonl"
+    per_service = "    read_only: true\n" if not mode else ""
+    cfg = parse_config(
+        mode
+        + f"audit: {{path: {audit}}}\nbaseline: {{dir: {tmp_path / 'baselines'}}}\n"
+        + "actions:\n  rollback:\n"
+        + f"    exec: [{sys.executable}, -c, \"open('{marker}', 'w')\"]\n"
+        + "services:\n  - name: checkout\n" + per_service
+        + "  - name: payments\n  - name: search\n",
+        "w.yaml",
+    )
+    app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for_panes(app, pilot)
+        assert app.dashboard.table.selected == "checkout"
+        await pilot.press("r")
+        await pilot.pause(0.2)
+        assert app.screen is app.dashboard  # no dialog
+        assert any(f"rollback refused: {reason}" in n.message for n in app._notifications)
+        help_text = await _palette(pilot, app, "roll back", "Roll back checkout (disabled)")
+        assert help_text == f"disabled: {reason}"
+        await _choose(pilot, app, "Roll back checkout (disabled)")
+        await pilot.pause(0.2)
+        assert app.screen is app.dashboard  # still no dialog
+        # refreshing a baseline is not dangerous: still offered in read-only mode
+        refresh_help = await _palette(pilot, app, "refresh baseline",
+                                      "Refresh baseline of checkout")
+        assert refresh_help.endswith("· key b · yes confirm")
+        await pilot.press("escape")
+    assert not marker.exists()
+    records = read_audit(audit).records
+    assert [(r["event"], r["action"], r["reason"]) for r in records] == [
+        ("refused", "rollback", reason), ("refused", "rollback", reason)]
