@@ -19,10 +19,16 @@ from pathlib import Path
 
 import httpx
 
-from tui.config import ProfileEndpoint
+from tui.config import ProfileEndpoint, ProfilesConfig
 from tui.core.atomic import write_atomic
 from tui.sources.base import SourceStatus
-from tui.sources.pprof_watch import ServicePattern, check_complete
+from tui.sources.pprof_watch import (
+    PprofWatcher,
+    ProfileArrival,
+    ServicePattern,
+    check_complete,
+    profile_kind,
+)
 
 KINDS = ("profile", "heap", "allocs", "block", "mutex", "goroutine")
 # File-name word per kind: `profile` is the CPU profile.
@@ -182,9 +188,125 @@ class PprofFetcher:
     async def _loop(self, ep: ProfileEndpoint) -> None:
         assert ep.every
         while True:
-            await self.capture_service(ep.service)
+            try:
+                await self.capture_service(ep.service)
+            except Exception as exc:  # a bug in a callback must not end the schedule
+                self.status.failed(f"{ep.service}: capture failed: {exc}", "error")
             await asyncio.sleep(float(ep.every))
 
 
 class _FetchError(Exception):
     pass
+
+
+class ProfileFeed:
+    """`profiles.dir` watched and `profiles.endpoints` captured into it, as one source.
+
+    Fresh (new or replaced) profiles reach `on_fresh` in batches of `batch` seconds, so one
+    capture round (CPU then heap) is one announcement; files already there at start are not
+    fresh. Nothing is decoded here: the watcher only checks a file is whole. `status()` is
+    one status-bar entry for both halves: a dead folder or a failing endpoint shows as a
+    state, never as an exception.
+    """
+
+    def __init__(
+        self,
+        cfg: ProfilesConfig,
+        services: Iterable[str],
+        on_fresh: Callable[[list[ProfileArrival]], None],
+        batch: float = 0.3,
+        fresh_for: float = 60.0,
+    ):
+        self.cfg = cfg
+        self.services = list(dict.fromkeys([*services, *(e.service for e in cfg.endpoints)]))
+        self.on_fresh = on_fresh
+        self.batch = batch
+        self.fresh_for = fresh_for  # seconds the status bar names the newest arrival
+        self.watcher: PprofWatcher | None = None
+        self.fetcher: PprofFetcher | None = None
+        self.problem: str | None = None
+        self.last_fresh: tuple[float, ProfileArrival] | None = None
+        self._batch: list[ProfileArrival] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def start(self) -> None:
+        """Watch first (so the first scheduled capture is seen), then start the schedule."""
+        cfg = self.cfg
+        if not cfg.dir:
+            if cfg.endpoints:
+                self.problem = "profiles.endpoints needs profiles.dir to save captures in"
+            return
+        d = Path(cfg.dir).expanduser()
+        try:
+            if cfg.endpoints and not d.is_dir():
+                await asyncio.to_thread(d.mkdir, parents=True, exist_ok=True)
+            self.watcher = PprofWatcher(d, self._arrived, pattern=cfg.pattern,
+                                        services=self.services)
+        except OSError as exc:
+            self.problem = f"profiles.dir {d}: {exc.strerror or exc}"
+            return
+        except ValueError as exc:  # a pattern with a folder in it
+            self.problem = str(exc)
+            return
+        try:
+            await self.watcher.start()
+        except (OSError, TimeoutError) as exc:
+            self.watcher.status.failed(f"cannot watch {d}: {exc}", "error")
+        if cfg.endpoints:
+            self.fetcher = PprofFetcher(cfg.endpoints, d, self._captured, pattern=cfg.pattern)
+            await self.fetcher.start()
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for src in (self.fetcher, self.watcher):
+            if src is not None:
+                with contextlib.suppress(Exception):
+                    await src.stop()
+
+    def status(self, now: float | None = None) -> SourceStatus:
+        st = SourceStatus("profiles")
+        if self.problem:
+            st.failed(self.problem, "error")
+            return st
+        for src in (self.watcher, self.fetcher):
+            if src is not None and src.status.state in ("stale", "down", "error"):
+                st.state, st.detail = src.status.state, src.status.detail
+                st.stale_since = src.status.stale_since
+                return st
+        if self.watcher is None or self.watcher.status.state == "starting":
+            return st
+        now = time.time() if now is None else now
+        detail = ""
+        if self.last_fresh is not None and now - self.last_fresh[0] < self.fresh_for:
+            a = self.last_fresh[1]
+            detail = " ".join(x for x in ("new", profile_kind(a.path.name), a.service) if x)
+        st.ok("up", detail)
+        st.last_ok = self.watcher.status.last_ok
+        return st
+
+    def _arrived(self, arrival: ProfileArrival) -> None:
+        if arrival.kind == "existing":
+            return
+        if arrival.ok:
+            self.last_fresh = (time.time(), arrival)
+        self._batch.append(arrival)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.batch, self._flush)
+
+    def _flush(self) -> None:
+        self._timer = None
+        batch, self._batch = self._batch, []
+        if batch:
+            self.on_fresh(batch)
+
+    def _captured(self, cap: Capture) -> None:
+        """Saved captures are announced by the watcher; only without one, from here."""
+        if not cap.ok or cap.path is None:
+            return
+        w = self.watcher
+        if w is not None and w.status.state == "listening":
+            return
+        self._arrived(ProfileArrival(cap.path, cap.service, "new", True, None, cap.size,
+                                     cap.started, time.monotonic()))

@@ -21,11 +21,12 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
-
-from watchfiles import Change, awatch
+from typing import TYPE_CHECKING, Literal
 
 from tui.sources.base import SourceStatus
+
+if TYPE_CHECKING:  # watchfiles (with anyio) takes ~0.1 s to import: only when watching
+    from watchfiles import Change
 
 ArrivalKind = Literal["existing", "new", "replaced"]
 
@@ -92,6 +93,18 @@ class ServicePattern:
             return name.replace("*", rest, 1).replace("*", "")
         stem, dot, ext = name.partition(".")
         return f"{stem}-{rest}{dot}{ext}"
+
+
+_KIND_RE = re.compile(r"(?:^|[-_.])(cpu|profile|heap|allocs|block|mutex|goroutine)(?=[-_.]|$)")
+
+
+def profile_kind(filename: str) -> str | None:
+    """`cpu`/`heap`/... when the file name says which kind of profile it holds (pprof_fetch
+    names its captures so); None when it does not. Cheap: the file is not opened."""
+    m = _KIND_RE.search(filename)
+    if m is None:
+        return None
+    return "cpu" if m.group(1) == "profile" else m.group(1)
 
 
 def _glob_match(pattern: str, name: str) -> bool:
@@ -247,6 +260,8 @@ class PprofWatcher:
         return self.pattern.match(os.path.basename(path))[0]
 
     async def _watch(self) -> None:
+        from watchfiles import Change, awatch
+
         assert self._stop is not None
         gen = awatch(
             self.directory,

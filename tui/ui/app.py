@@ -149,6 +149,15 @@ class WarroomApp(App[int]):
             self.run_worker(self._start_sources(), name="sources", exit_on_error=False)
 
     async def _start_sources(self) -> None:
+        profiles = self.cfg.profiles
+        if (profiles.dir or profiles.endpoints) and getattr(self, "profile_feed", None) is None:
+            from tui.sources.pprof_fetch import ProfileFeed
+
+            # Its own worker: scanning a big folder or a dead endpoint never delays the Hub.
+            self.profile_feed = ProfileFeed(
+                profiles, [s.name for s in self.cfg.services], self._profiles_arrived
+            )
+            self.run_worker(self.profile_feed.start(), name="profiles", exit_on_error=False)
         if self.hub is None:
             try:
                 module = await asyncio.to_thread(importlib.import_module, "tui.sources.hub")
@@ -173,8 +182,37 @@ class WarroomApp(App[int]):
             await self.alertmanager.start()
         self.notify_store_updated()
 
+    def _profiles_arrived(self, arrivals: list[Any]) -> None:
+        """ProfileFeed callback: one toast per batch (a capture round is one notice). Only
+        on the dashboard: an open flame screen follows the folder itself."""
+        if self.screen is not self.dashboard:
+            return
+        from tui.sources.pprof_watch import profile_kind
+
+        for bad in [a for a in arrivals if not a.ok]:
+            self.notify(f"profile not usable: {bad.error}", severity="warning", timeout=8)
+        good = [a for a in arrivals if a.ok]
+        if not good:
+            return
+
+        def what(a: Any) -> str:
+            kind = profile_kind(a.path.name) or "pprof"
+            return f"{kind} profile for {a.service}" if a.service else f"{kind} profile"
+
+        services = sorted({a.service for a in good if a.service})
+        selected = self.dashboard.table.selected if self.dashboard.is_mounted else None
+        if len(good) == 1:
+            text = f"new {what(good[0])}: {good[0].path.name}"
+        else:
+            text = f"{len(good)} new profiles: " + ", ".join(what(a) for a in good[:4])
+        hint = "f to open" if not services or selected in services else (
+            f"select {services[0]} and press f to open")
+        self.notify(f"{text} — {hint}", title="profile", timeout=8)
+        self.notify_store_updated()  # the status bar names it too
+
     async def on_unmount(self) -> None:
-        for source in (self.alertmanager, self.hub):
+        feed = getattr(self, "profile_feed", None)
+        for source in (feed, self.alertmanager, self.hub):
             if source is not None:
                 with contextlib.suppress(Exception):
                     await source.stop()
@@ -256,6 +294,9 @@ class WarroomApp(App[int]):
         out = list(self.hub.statuses()) if self.hub is not None else []
         if self.alertmanager is not None:
             out.append(self.alertmanager.status)
+        feed = getattr(self, "profile_feed", None)
+        if feed is not None:
+            out.append(feed.status())
         return out + self.extra_statuses
 
     def _spike_states(self) -> dict[str, str]:
@@ -595,8 +636,9 @@ class WarroomApp(App[int]):
         if opener is None:
             self.notify("the flame graph viewer is not installed", severity="warning")
             return
-        try:
-            screen = opener(self.cfg, service, diff)
+        feed = getattr(self, "profile_feed", None)
+        try:  # with the fetcher, `c` in the flame screen captures this service now
+            screen = opener(self.cfg, service, diff, feed.fetcher if feed is not None else None)
         except UserError as exc:
             self.notify(str(exc), severity="warning", timeout=6)
             return
@@ -663,42 +705,83 @@ class WarroomApp(App[int]):
         return template.format(s=action.service, t=action.title)
 
 
-def newest_profile(cfg: Config, service: str) -> Path | None:
-    """The newest file for `service` in profiles.dir matching profiles.pattern."""
+def newest_profile(
+    cfg: Config, service: str, kind: str | None = None,
+    usable: Callable[[Path], bool] | None = None,
+) -> Path | None:
+    """The newest file of `service` in profiles.dir by profiles.pattern (of `kind`, e.g.
+    `cpu`, when given; passing `usable`, newest first). Names are matched like the watcher
+    does, so service `api` does not take `api-gateway-cpu-1.pb.gz`."""
     if not cfg.profiles.dir:
         return None
+    from tui.sources.pprof_watch import ServicePattern, profile_kind
+
     d = Path(cfg.profiles.dir).expanduser()
-    pattern = cfg.profiles.pattern.replace("{service}", service)
-    files = [p for p in d.glob(pattern) if p.is_file()] if d.is_dir() else []
-    return max(files, key=lambda p: p.stat().st_mtime) if files else None
+    names = [s.name for s in cfg.services] + [e.service for e in cfg.profiles.endpoints]
+    try:
+        pattern = ServicePattern(cfg.profiles.pattern, [*names, service])
+        entries = list(d.iterdir()) if d.is_dir() else []
+    except (ValueError, OSError):
+        return None
+    found: list[tuple[float, str, Path]] = []
+    for p in entries:
+        ok, svc = pattern.match(p.name)
+        if not ok or svc not in (service, None) or (kind and profile_kind(p.name) != kind):
+            continue
+        try:
+            if p.is_file():
+                found.append((p.stat().st_mtime, p.name, p))
+        except OSError:  # removed while we looked
+            continue
+    for _mtime, _name, p in sorted(found, reverse=True):
+        if usable is None or usable(p):
+            return p
+    return None
 
 
-def _profile_opener() -> Callable[[Config, str, bool], Screen[Any]] | None:
+def _whole_profile(path: Path) -> bool:
+    """Cheap check (gzip trailer, top-level protobuf) so `f` skips a half-written file."""
+    from tui.sources.pprof_watch import check_complete
+
+    try:
+        return check_complete(path.read_bytes(), deep=False) is None
+    except OSError:
+        return False
+
+
+def _profile_opener() -> Callable[[Config, str, bool, Any], Screen[Any]] | None:
     """A function building the flame-graph screen for a service, when the viewer exists."""
     try:
         importlib.import_module("tui.ui.screens.profile_viewer")
     except ModuleNotFoundError:
         return None
 
-    def open_profile(cfg: Config, service: str, diff: bool) -> Screen[Any]:
+    def open_profile(cfg: Config, service: str, diff: bool, fetcher: Any = None) -> Screen[Any]:
+        """`f`: the newest profile; `d`: the newest of the baseline profile's kind vs it.
+        The screen follows profiles.dir (by profiles.pattern) and `c` uses `fetcher`."""
+        from tui.sources.pprof_watch import profile_kind
+
         profile_viewer = importlib.import_module("tui.ui.screens.profile_viewer")
-        path = newest_profile(cfg, service)
+        base = _baseline_profile(cfg, service) if diff else None
+        kind = profile_kind(base.name) if base is not None else None
+        path = (newest_profile(cfg, service, kind, _whole_profile) if kind else None) or (
+            newest_profile(cfg, service, None, _whole_profile))
         if path is None:
             raise UserError(
                 f"no profile for {service} in profiles.dir ({cfg.profiles.dir or 'not configured'})"
             )
-        screen_cls: Any = profile_viewer.ProfileScreen
-        if not diff:
-            return screen_cls(path, service=service)
-        base = _baseline_profile(cfg, service)
-        if base is None:
+        if diff and base is None:
             raise UserError(f"no baseline profile for {service}")
-        return screen_cls(path, base=base, service=service)
+        screen_cls: Any = profile_viewer.ProfileScreen
+        return screen_cls(path, base=base, service=service, fetcher=fetcher,
+                          watch_dir=cfg.profiles.dir, pattern=cfg.profiles.pattern)
 
     return open_profile
 
 
 def _baseline_profile(cfg: Config, service: str) -> Path | None:
+    """The service's current baseline profile; a damaged store or a missing file is a
+    UserError naming it (the dashboard shows it as a toast)."""
     try:
         baseline = importlib.import_module("tui.core.baseline")
     except ModuleNotFoundError:
@@ -706,10 +789,18 @@ def _baseline_profile(cfg: Config, service: str) -> Path | None:
     store_cls = getattr(baseline, "BaselineStore", None)
     if store_cls is None:
         return None
-    snap = store_cls(Path(cfg.baseline.dir).expanduser()).current(service)
+    try:
+        snap = store_cls(Path(cfg.baseline.dir).expanduser()).current(service)
+    except UserError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise UserError(f"baseline of {service} in {cfg.baseline.dir}: {exc}") from None
     if snap is None or not snap.profile_files:
         return None
-    return Path(snap.profile_files[0])
+    path = Path(snap.profile_files[0])
+    if not path.is_file():
+        raise UserError(f"baseline profile of {service} is missing: {path}")
+    return path
 
 
 def run_dashboard(cfg: Config) -> int:

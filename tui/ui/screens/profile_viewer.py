@@ -44,6 +44,7 @@ from tui.core.pprof.flamegraph import (
     vanished_paths,
 )
 from tui.errors import UserError
+from tui.sources.pprof_watch import profile_kind
 from tui.ui.widgets.flamegraph import FlameGraph, compile_search
 from tui.ui.widgets.function_table import FunctionTable, RegressionRanking
 
@@ -71,15 +72,7 @@ class Loaded:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-_KIND_RE = re.compile(r"(?:^|[-_.])(cpu|profile|heap|allocs|block|mutex|goroutine)(?=[-_.]|$)")
-
-
-def _kind_word(filename: str) -> str | None:
-    """`cpu`/`heap`/... when the file name says which kind of profile it holds."""
-    m = _KIND_RE.search(filename)
-    if m is None:
-        return None
-    return "cpu" if m.group(1) == "profile" else m.group(1)
+_kind_word = profile_kind  # the name says the kind: a heap capture is skipped undecoded
 
 
 def _exact(name: str) -> str:

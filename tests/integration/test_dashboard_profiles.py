@@ -1,0 +1,218 @@
+"""The dashboard's live profiles: profiles.dir watched, profiles.endpoints captured from a real
+Go server (Debian's prometheus serves /debug/pprof), fresh files announced, `f`/`c` wired."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.test_pprof_fetch import prometheus  # noqa: F401  (module fixture)
+from tests.servers import free_port
+from tests.ui.dashboard_data import NOW, filled_store
+from tui.config import (
+    AuditConfig,
+    BaselineConfig,
+    Config,
+    Duration,
+    OTLPConfig,
+    ProfileEndpoint,
+    ProfilesConfig,
+    ServiceConfig,
+)
+from tui.core.atomic import write_atomic
+from tui.core.metrics.store import MetricStore
+from tui.sources.pprof_watch import ServicePattern, check_complete
+from tui.ui.app import WarroomApp
+from tui.ui.screens.profile_viewer import ProfileScreen
+
+pytestmark = pytest.mark.integration
+
+
+def config(tmp_path: Path, services: list[str], **profiles: Any) -> Config:
+    """Only the profile sources run: no OTLP ports, no Prometheus scrape targets."""
+    return Config(
+        refresh=Duration(1),
+        otlp=OTLPConfig(http="", grpc=""),
+        services=[ServiceConfig(name=n) for n in services],
+        profiles=ProfilesConfig(**profiles),
+        baseline=BaselineConfig(dir=str(tmp_path / "baselines")),
+        audit=AuditConfig(path=str(tmp_path / "audit.jsonl")),
+    )
+
+
+async def until(pilot: Any, cond: Callable[[], object], what: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def toasts(app: WarroomApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+def feed_status(app: WarroomApp) -> Any:
+    """The profiles entry the app hands the status bar."""
+    return next((s for s in app.dashboard.status_bar.statuses if s.name == "profiles"), None)
+
+
+def watching(app: WarroomApp) -> bool:
+    feed = getattr(app, "profile_feed", None)
+    return bool(feed and feed.watcher and feed.watcher.status.state == "listening")
+
+
+async def test_profile_written_into_the_folder_is_announced(
+    tmp_path: Path, fixtures_dir: Path
+) -> None:
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    cpu = (fixtures_dir / "pprof" / "cpu_regexp.pb.gz").read_bytes()
+    old = folder / "checkout-cpu-1.pb.gz"
+    old.write_bytes(cpu)  # there before the start: not news
+    cfg = config(tmp_path, ["checkout", "checkout-api"], dir=str(folder))
+    app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW, start_sources=True)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await until(pilot, lambda: watching(app), "the folder watcher")
+        await until(pilot, lambda: feed_status(app) is not None, "the status entry")
+        assert feed_status(app).state == "up" and feed_status(app).detail == ""
+        assert not any("new" in t for t in toasts(app))
+
+        fresh = folder / "checkout-cpu-2.pb.gz"
+        write_atomic(fresh, (fixtures_dir / "pprof" / "cpu_json_gogc5.pb.gz").read_bytes())
+        want = f"new cpu profile for checkout: {fresh.name} — f to open"
+        await until(pilot, lambda: want in toasts(app), f"the toast {want!r}")
+        await until(pilot, lambda: feed_status(app).detail == "new cpu checkout", "status")
+        assert feed_status(app).state == "up"
+
+        # Another service's profile (a longer name sharing the prefix) says which to select.
+        write_atomic(folder / "checkout-api-heap-1.pb.gz",
+                     (fixtures_dir / "pprof" / "heap_json.pb.gz").read_bytes())
+        want2 = ("new heap profile for checkout-api: checkout-api-heap-1.pb.gz — select "
+                 "checkout-api and press f to open")
+        await until(pilot, lambda: want2 in toasts(app), f"the toast {want2!r}")
+
+        # A file that stays broken is a warning after the settle time, not a crash.
+        write_atomic(folder / "checkout-cpu-3.pb.gz", cpu[: len(cpu) // 2])
+        await until(pilot, lambda: any("profile not usable: checkout-cpu-3.pb.gz: truncated"
+                                       in t for t in toasts(app)), "the broken-file warning")
+
+        # `f` opens the newest good profile of the selected service, following the folder.
+        assert app.dashboard.table.selected == "checkout"
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(app.screen, ProfileScreen), "the flame screen")
+        scr = app.screen
+        assert isinstance(scr, ProfileScreen)
+        assert scr.profile_path == fresh  # not the broken -3, not checkout-api's
+        assert scr.watch_dir == folder and scr.pattern == cfg.profiles.pattern
+        await until(pilot, lambda: scr.loaded is not None, "the profile to load")
+        assert scr.loaded is not None and scr.loaded.path == fresh
+        n = len(toasts(app))
+        write_atomic(folder / "checkout-cpu-4.pb.gz", cpu)
+        await until(pilot, lambda: scr.loaded is not None
+                    and scr.loaded.path.name == "checkout-cpu-4.pb.gz", "the screen to follow")
+        await pilot.pause(0.5)
+        assert len(toasts(app)) == n  # no "f to open" toast over the open flame screen
+
+
+async def test_scheduled_capture_lands_in_the_folder_and_is_announced(
+    tmp_path: Path, prometheus: str  # noqa: F811
+) -> None:
+    folder = tmp_path / "profiles"  # created by the app: captures need somewhere to go
+    ep = ProfileEndpoint(service="prom", url=prometheus, kinds=["profile", "heap"],
+                         seconds=Duration(1), every=Duration(1))
+    cfg = config(tmp_path, ["prom"], dir=str(folder), pattern="pp_{service}_*.pprof",
+                 endpoints=[ep])
+    app = WarroomApp(cfg, store=MetricStore(), start_sources=True)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await until(pilot, lambda: any("new" in t and "prom" in t for t in toasts(app)),
+                    "a capture to be announced", timeout=30)
+        first = next(t for t in toasts(app) if "new" in t and "prom" in t)
+        # One capture round (CPU, then heap) is one toast naming both.
+        # (The heap capture, right after the CPU one, usually lands in the same batch.)
+        assert first == "2 new profiles: cpu profile for prom, heap profile for prom — f to open" \
+            or re.fullmatch(r"new cpu profile for prom: pp_prom_cpu-\d{8}T\d{6}\.\d{3}Z\.pprof"
+                            r" — f to open", first), first
+        pattern = ServicePattern(cfg.profiles.pattern, ["prom"])
+        saved = sorted(folder.iterdir())
+        assert saved and all(pattern.match(p.name) == (True, "prom") for p in saved)
+        assert all(check_complete(p.read_bytes()) is None for p in saved)
+        assert {"cpu", "heap"} <= {p.name.split("_")[2].split("-")[0] for p in saved}
+        await until(pilot, lambda: feed_status(app).detail.startswith("new "), "the status")
+        assert feed_status(app).state == "up"
+        feed = app.profile_feed
+        assert feed.fetcher is not None and feed.fetcher.status.counters["captures"] >= 2
+        # Re-armed: a second round follows the first.
+        await until(pilot, lambda: feed.fetcher.status.counters["captures"] >= 4,
+                    "a second scheduled round", timeout=30)
+        assert len(list(folder.iterdir())) >= 4
+        await pilot.press("down", "s")  # the keyboard stays live meanwhile
+        assert app.signal == "p50"
+    assert feed.fetcher._tasks == []  # stopped with the app
+
+
+async def test_dead_endpoint_is_a_status_not_a_crash(tmp_path: Path) -> None:
+    ep = ProfileEndpoint(service="gone", url=f"http://127.0.0.1:{free_port()}", kinds=["heap"],
+                         every=Duration(1))
+    cfg = config(tmp_path, ["gone"], dir=str(tmp_path / "profiles"), endpoints=[ep])
+    app = WarroomApp(cfg, store=MetricStore(), start_sources=True)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await until(pilot, lambda: feed_status(app) is not None
+                    and feed_status(app).state == "error", "the error state")
+        st = feed_status(app)
+        assert st.detail.startswith("gone heap: ConnectError at http://127.0.0.1:")
+        assert st.stale_since is not None
+        assert not any("new" in t for t in toasts(app))
+        await pilot.press("s")
+        assert app.signal == "p50" and app.is_running
+    assert list((tmp_path / "profiles").iterdir()) == []
+
+
+async def test_endpoints_without_a_folder_is_a_status(tmp_path: Path) -> None:
+    ep = ProfileEndpoint(service="x", url="http://127.0.0.1:1", every=Duration(1))
+    app = WarroomApp(config(tmp_path, ["x"], endpoints=[ep]), store=MetricStore(),
+                     start_sources=True)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await until(pilot, lambda: feed_status(app) is not None, "the status entry")
+        st = feed_status(app)
+        assert (st.state, st.detail) == (
+            "error", "profiles.endpoints needs profiles.dir to save captures in")
+
+
+async def test_c_in_the_dashboard_flame_screen_captures_now(
+    tmp_path: Path, prometheus: str, fixtures_dir: Path  # noqa: F811
+) -> None:
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    first = folder / "pp_prom_cpu-0.pprof"  # a custom pattern, honoured by screen and capture
+    first.write_bytes((fixtures_dir / "pprof" / "cpu_regexp.pb.gz").read_bytes())
+    ep = ProfileEndpoint(service="prom", url=prometheus, kinds=["profile", "heap"],
+                         seconds=Duration(1))  # no `every`: on the key only
+    cfg = config(tmp_path, ["prom"], dir=str(folder), pattern="pp_{service}_*.pprof",
+                 endpoints=[ep])
+    app = WarroomApp(cfg, store=MetricStore(), start_sources=True)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await until(pilot, lambda: app.profile_feed.fetcher is not None, "the fetcher")
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(app.screen, ProfileScreen), "the flame screen")
+        scr = app.screen
+        assert isinstance(scr, ProfileScreen) and scr.fetcher is app.profile_feed.fetcher
+        await until(pilot, lambda: scr.loaded is not None and scr.watcher is not None
+                    and scr.watcher.status.state == "listening", "the screen to load and watch")
+        assert list(folder.iterdir()) == [first]  # nothing scheduled
+        await pilot.press("c")
+        await until(pilot, lambda: scr.loaded is not None and scr.loaded.path != first,
+                    "the captured CPU profile to be drawn", timeout=30)
+        assert scr.loaded is not None
+        assert scr.loaded.path.parent == folder
+        assert scr.loaded.path.name.startswith("pp_prom_cpu-")
+        assert scr.loaded.path.suffix == ".pprof"
+        await until(pilot, lambda: "captured profile, heap for prom" in str(
+            scr.query_one("#status").render()) or len(list(folder.iterdir())) >= 3, "both")
+        names = sorted(p.name for p in folder.iterdir())
+        assert any(n.startswith("pp_prom_heap-") for n in names), names
