@@ -216,3 +216,50 @@ async def test_c_in_the_dashboard_flame_screen_captures_now(
             scr.query_one("#status").render()) or len(list(folder.iterdir())) >= 3, "both")
         names = sorted(p.name for p in folder.iterdir())
         assert any(n.startswith("pp_prom_heap-") for n in names), names
+
+
+async def test_d_diffs_the_newest_profile_of_the_baselines_kind(
+    tmp_path: Path, fixtures_dir: Path
+) -> None:
+    """`d`: the newest CPU profile (the baseline's kind; a newer heap capture is skipped)
+    against the baseline's own copy of its profile; the screen says so in its title."""
+    import numpy as np
+
+    from tui.core.baseline import BaselineStore, build_snapshot
+
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    base_src = folder / "checkout-cpu-1.pb.gz"
+    base_src.write_bytes((fixtures_dir / "pprof" / "cpu_json_gogc100.pb.gz").read_bytes())
+    cfg = config(tmp_path, ["checkout"], dir=str(folder))
+    rng = np.random.default_rng(1)
+    BaselineStore(cfg.baseline.dir).save(build_snapshot(
+        "checkout", {"p99": list(0.05 * np.exp(rng.normal(0, 0.1, 60)))}, step=5.0,
+        version="v1", taken_by="test@host", taken_at=NOW - 3600,
+        profile_files=[str(base_src)]))
+    cur = folder / "checkout-cpu-2.pb.gz"
+    write_atomic(cur, (fixtures_dir / "pprof" / "cpu_json_gogc5.pb.gz").read_bytes())
+    write_atomic(folder / "checkout-heap-3.pb.gz",
+                 (fixtures_dir / "pprof" / "heap_json.pb.gz").read_bytes())
+    app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ProfileScreen), "the diff screen")
+        scr = app.screen
+        assert isinstance(scr, ProfileScreen)
+        assert scr.profile_path == cur
+        assert scr.base_path is not None and scr.base_path != base_src  # the stored copy
+        assert scr.base_path.read_bytes() == base_src.read_bytes()
+        await until(pilot, lambda: scr.loaded is not None or scr.load_error, "the diff")
+        assert scr.load_error is None and scr.loaded is not None and scr.loaded.diff is not None
+        assert f"vs {scr.base_path.name}" in str(scr.query_one("#title").render())
+        await pilot.press("q")
+        await until(pilot, lambda: app.screen is app.dashboard, "back on the dashboard")
+        # A baseline whose profile file went missing is a one-line notice, not a crash.
+        scr.base_path.unlink()
+        await pilot.press("d")
+        await pilot.pause()
+        assert app.screen is app.dashboard
+        assert any(t.startswith("baseline profile of checkout is missing: ")
+                   for t in toasts(app))

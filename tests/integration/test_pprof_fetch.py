@@ -210,3 +210,33 @@ async def test_capture_key_in_the_profile_screen(prometheus: str, tmp_path: Path
             assert any("-cpu-" in n for n in saved[1:]) and any("-heap-" in n for n in saved)
     finally:
         await fetcher.stop()
+
+
+async def test_profile_feed_setup_problems_are_states(tmp_path: Path) -> None:
+    """A pattern with a folder in it, a profiles.dir that cannot be made, a missing folder:
+    each is the feed's status-bar state with the reason, never an exception."""
+    from tui.config import ProfilesConfig
+    from tui.sources.pprof_fetch import ProfileFeed
+
+    def fresh(batch: list[object]) -> None:
+        raise AssertionError(f"nothing should arrive: {batch}")
+
+    (tmp_path / "afile").write_text("x")
+    ep = ProfileEndpoint(service="s", url="http://127.0.0.1:1", every=Duration(1))
+    cases = [
+        (ProfilesConfig(dir=str(tmp_path), pattern="sub/{service}-*.pb.gz"),
+         "profiles.pattern must be a file name pattern, got 'sub/{service}-*.pb.gz'"),
+        (ProfilesConfig(dir=str(tmp_path / "afile" / "p"), endpoints=[ep]),
+         f"profiles.dir {tmp_path / 'afile' / 'p'}: Not a directory"),
+        (ProfilesConfig(dir=str(tmp_path / "missing")),
+         f"profiles.dir {tmp_path / 'missing'} is not a directory"),
+    ]
+    for cfg, detail in cases:
+        feed = ProfileFeed(cfg, ["s"], fresh)
+        try:
+            await feed.start()
+            st = feed.status()
+        finally:
+            await feed.stop()
+        assert (st.name, st.state, st.detail) == ("profiles", "error", detail)
+        assert feed.fetcher is None
