@@ -152,16 +152,24 @@ async def test_operator_stop_cancels_the_group(audit):
 
 
 async def test_injection_refused_nothing_runs_and_audited(audit, tmp_path):
+    """A discovered service is named by its series' label (OTLP service.name), and labels
+    fill values the config leaves out: `a; rm -rf /` in either is refused before exec."""
     marker = tmp_path / "ran"
-    cfg = _cfg(f"  rollback:\n    exec: [/usr/bin/touch, '{marker}-{{service}}']\n")
-    action = resolve_action(cfg, "checkout", "rollback", {"service": "a; rm -rf /"})
+    cfg = _cfg(f"  rollback:\n    exec: [/usr/bin/touch, '{marker}-{{service}}-{{revision}}']\n")
+    cases = [
+        (resolve_action(cfg, "a; rm -rf /", "rollback", {"revision": "7"}),
+         "unsafe value for {service}: 'a; rm -rf /'"),
+        (resolve_action(cfg, "checkout", "rollback", {"revision": "$(reboot)"}),
+         "unsafe value for {revision}: '$(reboot)'"),
+    ]
     out = Collector()
-    res = await ActionRunner(audit, out).run(action)
-    assert res.status == "refused"
-    assert "unsafe value for {service}: 'a; rm -rf /'" in res.message
+    for action, why in cases:
+        res = await ActionRunner(audit, out).run(action)
+        assert res.status == "refused" and why in res.message, res.message
     assert list(tmp_path.glob("ran*")) == []
-    (rec,) = read_audit(audit).records
-    assert rec["event"] == "refused" and "a; rm -rf /" in rec["reason"]
+    recs = read_audit(audit).records
+    assert [r["event"] for r in recs] == ["refused", "refused"]
+    assert "a; rm -rf /" in recs[0]["reason"] and "$(reboot)" in recs[1]["reason"]
     assert out.texts("info")[0].startswith("refused: unsafe value")
 
 
@@ -333,10 +341,11 @@ async def test_caller_cancelled_mid_run_kills_group_and_audits(audit):
     out = Collector()
     runner = ActionRunner(audit, out, grace=0.3)
     task = asyncio.create_task(runner.run(resolve_action(cfg, "checkout", "rollback")))
-    for _ in range(100):
+    for _ in range(500):  # both processes started (generous: the machine may be loaded)
         if len(out.texts("stdout")) == 2:
             break
         await asyncio.sleep(0.02)
+    assert len(out.texts("stdout")) == 2
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
