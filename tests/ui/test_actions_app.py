@@ -178,8 +178,10 @@ async def test_read_only_nothing_dangerous_bound(paths):
 
 
 async def test_injected_label_refused_without_dialog(paths):
+    """A discovered service is named by its series' label (OTLP service.name): a hostile one
+    must not reach the command."""
     marker, audit = paths
-    app = ActionsApp(_cfg(marker), audit, labels={"service": "a; rm -rf /"})
+    app = ActionsApp(_cfg(marker), audit, service="a; rm -rf /")
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("r")
         await pilot.pause(0.2)
