@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from tui.config import parse_config
+from tui.config import AuditConfig, BaselineConfig, parse_config
 from tui.core.actions.audit import read_audit
 from tui.core.baseline.store import BaselineStore
 from tui.core.metrics.store import MetricStore
+from tui.ui.app import WarroomApp
 from tui.ui.screens.confirm import ConfirmActionScreen
 
+from .dashboard_data import NOW as SHOWN
+from .dashboard_data import demo_config, filled_store, wait_for_panes
 from .test_actions_app import ActionsApp, _until
 
 NOW = 1_800_000_000.0
@@ -84,3 +87,31 @@ async def test_b_with_missing_bench_file_is_refused_and_audited(tmp_path):
     assert rec["event"] == "refused" and rec["action"] == "refresh_baseline"
     assert rec["reason"] == f"w.yaml: baseline.bench: {missing}: no such file"
     assert bstore.current("checkout") is None
+
+
+async def test_b_on_the_real_dashboard_takes_the_shown_window_with_saturation(tmp_path):
+    """The real WarroomApp (fixed clock): `b` snapshots the window up to the app's clock, not
+    wall time, and keeps the saturated-sample counts as `warroom baseline refresh` does."""
+    cfg = demo_config()
+    cfg.audit = AuditConfig(path=str(tmp_path / "audit.jsonl"))
+    cfg.baseline = BaselineConfig(dir=str(tmp_path / "bl"))
+    app = WarroomApp(cfg, store=filled_store(), clock=lambda: SHOWN)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for_panes(app, pilot)
+        for _ in range(len(app.dashboard.table.rows)):
+            if app.dashboard.table.selected == "auth":  # its last 30 s are saturated
+                break
+            await pilot.press("down")
+        assert app.dashboard.table.selected == "auth"
+        await pilot.press("b")
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmActionScreen))
+        assert "new baseline:  unversioned" in str(app.screen.query_one("#extra").render())
+        await pilot.pause(0.35)
+        await pilot.press("y")
+        await _until(pilot, lambda: BaselineStore(cfg.baseline.dir).current("auth") is not None)
+    snap = BaselineStore(cfg.baseline.dir).current("auth")
+    assert snap.taken_at == SHOWN and snap.window == 900.0
+    assert len(snap.signals["p99"]) == 180  # 15 min of 5 s steps, the whole shown window
+    assert snap.saturated == {"p99": 5}  # auth at NOW-25 ... NOW-5 (filled_store)
+    fin = [r for r in read_audit(cfg.audit.path).records if r["event"] == "finished"][-1]
+    assert fin["action"] == "refresh_baseline" and fin["status"] == "ok"
