@@ -151,6 +151,10 @@ async def test_scheduled_capture_lands_in_the_folder_and_is_announced(
         await until(pilot, lambda: feed.fetcher.status.counters["captures"] >= 4,
                     "a second scheduled round", timeout=30)
         assert len(list(folder.iterdir())) >= 4
+        # The schedule's later rounds are not news: no toast each time, the screen follows.
+        await pilot.pause(0.5)
+        news = [t for t in toasts(app) if "new" in t and "prom" in t]
+        assert 1 <= len(news) <= 2 and feed.arrivals >= 4
         await pilot.press("down", "s")  # the keyboard stays live meanwhile
         assert app.signal == "p50"
     assert feed.fetcher._tasks == []  # stopped with the app

@@ -161,3 +161,46 @@ async def test_missing_directory_is_a_status_not_a_crash(tmp_path: Path) -> None
     assert w.status.state == "error"
     assert "is not a directory" in w.status.detail
     await w.stop()
+
+
+async def test_feed_announces_a_stream_once_then_after_quiet(
+    tmp_path: Path, cpu_bytes: bytes, heap_bytes: bytes
+) -> None:
+    """ProfileFeed over a real folder: a capture round is one batch; more files of the same
+    service and kind are not news until `quiet` passes; another kind is news of its own."""
+    from tui.config import ProfilesConfig
+    from tui.sources.pprof_fetch import ProfileFeed
+
+    (tmp_path / "api-cpu-0.pb.gz").write_bytes(cpu_bytes)  # there before: never news
+    batches: list[list[ProfileArrival]] = []
+    feed = ProfileFeed(ProfilesConfig(dir=str(tmp_path)), ["api", "db"], batches.append,
+                       batch=0.3, quiet=2.0)
+    await feed.start()
+
+    async def settle(n: int) -> None:
+        deadline = time.monotonic() + 5
+        while feed.arrivals < n and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.5)  # past the batch window
+
+    try:
+        assert feed.status().state == "up" and feed.status().detail == ""
+        write_atomic(tmp_path / "api-cpu-1.pb.gz", cpu_bytes)
+        write_atomic(tmp_path / "db-heap-1.pb.gz", heap_bytes)
+        await settle(2)
+        assert [sorted(a.path.name for a in b) for b in batches] == [
+            ["api-cpu-1.pb.gz", "db-heap-1.pb.gz"]]
+        assert feed.status().detail in ("new cpu api", "new heap db")
+        write_atomic(tmp_path / "api-cpu-2.pb.gz", cpu_bytes)  # same stream, within quiet
+        await settle(3)
+        assert len(batches) == 1
+        write_atomic(tmp_path / "api-heap-2.pb.gz", heap_bytes)  # another kind: news
+        await settle(4)
+        assert [a.path.name for a in batches[-1]] == ["api-heap-2.pb.gz"]
+        await asyncio.sleep(2.0)  # the api cpu stream went quiet
+        write_atomic(tmp_path / "api-cpu-3.pb.gz", cpu_bytes)
+        await settle(5)
+        assert [a.path.name for a in batches[-1]] == ["api-cpu-3.pb.gz"]
+        assert len(batches) == 3 and feed.status().detail == "new cpu api"
+    finally:
+        await feed.stop()

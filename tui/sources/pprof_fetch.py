@@ -204,9 +204,12 @@ class ProfileFeed:
 
     Fresh (new or replaced) profiles reach `on_fresh` in batches of `batch` seconds, so one
     capture round (CPU then heap) is one announcement; files already there at start are not
-    fresh. Nothing is decoded here: the watcher only checks a file is whole. `status()` is
-    one status-bar entry for both halves: a dead folder or a failing endpoint shows as a
-    state, never as an exception.
+    fresh. A service whose profiles keep coming (a capture every minute, a sampler every
+    10 s) is news once, then again only after `quiet` seconds without one: a schedule must
+    not bury the dashboard in toasts (the flame screen follows every file regardless).
+    Nothing is decoded here: the watcher only checks a file is whole. `status()` is one
+    status-bar entry for both halves: a dead folder or a failing endpoint shows as a state,
+    never as an exception.
     """
 
     def __init__(
@@ -216,12 +219,16 @@ class ProfileFeed:
         on_fresh: Callable[[list[ProfileArrival]], None],
         batch: float = 0.3,
         fresh_for: float = 60.0,
+        quiet: float = 300.0,
     ):
         self.cfg = cfg
         self.services = list(dict.fromkeys([*services, *(e.service for e in cfg.endpoints)]))
         self.on_fresh = on_fresh
         self.batch = batch
-        self.fresh_for = fresh_for  # seconds the status bar names the newest arrival
+        self.fresh_for = fresh_for  # seconds the status bar names the latest news
+        self.quiet = quiet
+        self.arrivals = 0  # every fresh file, news or not
+        self._last_seen: dict[tuple[str | None, str | None, bool], float] = {}
         self.watcher: PprofWatcher | None = None
         self.fetcher: PprofFetcher | None = None
         self.problem: str | None = None
@@ -289,6 +296,13 @@ class ProfileFeed:
     def _arrived(self, arrival: ProfileArrival) -> None:
         if arrival.kind == "existing":
             return
+        self.arrivals += 1
+        now = time.monotonic()
+        key = (arrival.service, profile_kind(arrival.path.name), arrival.ok)
+        last = self._last_seen.get(key)
+        self._last_seen[key] = now
+        if last is not None and now - last < self.quiet:
+            return  # the same stream of profiles: not news
         if arrival.ok:
             self.last_fresh = (time.time(), arrival)
         self._batch.append(arrival)
