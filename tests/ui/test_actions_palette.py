@@ -184,3 +184,68 @@ async def test_read_only_real_app_r_refused_palette_says_why(tmp_path: Path, mod
     records = read_audit(audit).records
     assert [(r["event"], r["action"], r["reason"]) for r in records] == [
         ("refused", "rollback", reason), ("refused", "rollback", reason)]
+
+
+# --- the real `warroom` command in tmux: the --read-only and --write flags --------------------
+
+
+def _flag_config(tmp_path: Path, read_only: bool) -> tuple[Path, Path, Path]:
+    from tests.servers import free_port
+
+    marker, audit = tmp_path / "rolled-back", tmp_path / "audit.jsonl"
+    cfg = tmp_path / "warroom.yaml"
+    cfg.write_text(
+        ("read_only: true\n" if read_only else "")
+        + f"otlp: {{http: '127.0.0.1:{free_port()}', grpc: '127.0.0.1:{free_port()}'}}\n"
+        + f"audit: {{path: {audit}}}\nbaseline: {{dir: {tmp_path / 'baselines'}}}\n"
+        + f"actions:\n  rollback:\n    exec: [/usr/bin/touch, '{marker}']\n"
+        + "services:\n  - name: checkout\n"
+    )
+    return cfg, marker, audit
+
+
+def test_read_only_flag_on_the_real_command(tmp_path: Path) -> None:
+    from tests.terminal_harness import WARROOM, Tmux, terminal_env, wait_until
+
+    cfg, marker, audit = _flag_config(tmp_path, read_only=False)
+    with Tmux(120, 36) as t:
+        t.start([WARROOM, "-c", cfg, "--read-only"], env=terminal_env(), cwd=tmp_path,
+                exit_file=tmp_path / "exit")
+        t.wait_for("checkout", "palette", timeout=30)
+        t.keys("r")
+        t.wait_for("rollback refused")
+        assert "Cancel" not in t.capture()  # no dialog
+        t.keys("C-p")
+        t.wait_for("Search for")
+        t.keys("roll back", literal=True)
+        t.wait_for("Roll back checkout (disabled)",
+                   "disabled: read-only mode: rollback is dangerous")
+        t.keys("Escape")
+        wait_until(lambda: "Search for" not in (c := t.capture()) and "roll back" not in c,
+                   10, "the palette to close", t.capture)
+        t.keys("q")
+        assert t.wait_exit(timeout=10) == 0, t.capture()
+    assert not marker.exists()
+    recs = wait_until(lambda: read_audit(audit).records, 5, "the audit line")
+    assert [(r["event"], r["reason"]) for r in recs] == [
+        ("refused", "read-only mode: rollback is dangerous")]
+
+
+def test_write_flag_overrides_read_only_config(tmp_path: Path) -> None:
+    from tests.terminal_harness import WARROOM, Tmux, terminal_env
+
+    cfg, marker, audit = _flag_config(tmp_path, read_only=True)
+    with Tmux(120, 36) as t:
+        t.start([WARROOM, "-c", cfg, "--write"], env=terminal_env(), cwd=tmp_path,
+                exit_file=tmp_path / "exit")
+        t.wait_for("checkout", "palette", timeout=30)
+        t.keys("r")
+        # the dialog, with the exact command (long: wrapped at the path)
+        t.wait_for("DANGEROUS: rollback checkout?", "/usr/bin/touch", marker.name,
+                   "Type checkout to confirm", "Cancel")
+        t.keys("Escape")
+        t.wait_for("rollback cancelled")
+        t.keys("q")
+        assert t.wait_exit(timeout=10) == 0, t.capture()
+    assert not marker.exists()
+    assert [r["event"] for r in read_audit(audit).records] == ["cancelled"]
