@@ -32,3 +32,26 @@ def test_dashboard_snapshot_wall_selected_row(snap_compare: Any) -> None:
         await pilot.press("down", "down")
 
     assert snap_compare(app, terminal_size=(120, 36), run_before=select)
+
+
+@pytest.mark.parametrize(("theme", "size"), [("bastion", (80, 24)), ("warroom", (160, 48))])
+def test_dashboard_snapshot_spike_markers(
+    snap_compare: Any, theme: str, size: tuple[int, int]
+) -> None:
+    """checkout's spike reported by the detector: its cells in the spike colour and a ▲
+    marker row under them; the other rows stay one line."""
+    from .dashboard_data import NOW
+
+    app = make_app(theme)
+
+    async def spiked(pilot: Any) -> None:
+        await wait_for_panes(app, pilot)
+        for t in (NOW - 50, NOW - 45, NOW - 40):
+            app.on_source_event(
+                {"t": t, "type": "spike", "service": "checkout", "signal": "p99",
+                 "state": "GLITCH", "value": 0.9, "baseline": 0.1}
+            )
+        app.redraw_now()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=spiked)
