@@ -6,7 +6,14 @@ import numpy as np
 
 from tui.core.metrics.store import FLAG_SATURATED
 from tui.ui.widgets.service_table import build_rows, format_latency, format_qps, format_ratio
-from tui.ui.widgets.sparkline import BAR, SATURATED, bin_max, diff_spans, spark_rows
+from tui.ui.widgets.sparkline import (
+    BAR,
+    SATURATED,
+    bin_max,
+    diff_spans,
+    spark_rows,
+    spikes_in_window,
+)
 
 from .dashboard_data import NOW, filled_store
 
@@ -100,3 +107,16 @@ def test_rows_states_from_the_store() -> None:
     assert rows["auth"].saturated and rows["auth"].value == 2.5
     assert rows["auth"].state == "SATURATED"
     assert rows["payments"].state == "ok" and rows["payments"].level in ("ok", "warn")
+
+
+def test_spikes_in_window_agrees_with_the_binned_marks() -> None:
+    """A row's height (marker row or not) and its drawn marks use the same cell arithmetic:
+    a spike just outside the first cell adds no empty marker row, one inside always shows."""
+    rng = np.random.default_rng(3)
+    now, empty = 1_767_000_000.5, np.zeros(0)
+    for window, width in ((300.0, 28), (900.0, 44), (3600.0, 107), (21600.0, 9)):
+        for t in now - rng.uniform(-5, window * 1.2, 400):
+            binned = bin_max(empty, empty, empty.astype(np.uint8), now, window, width,
+                             np.array([t]))
+            assert spikes_in_window([t], now, window, width) == bool(binned.spikes.any()), t
+    assert not spikes_in_window([], now, 900.0, 44)
