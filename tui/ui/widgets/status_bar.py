@@ -137,8 +137,19 @@ def _shorten(group: list[_Part], parts: list[_Part], width: int, limit: int = 99
 
 
 def _lengthen(group: list[_Part], parts: list[_Part], width: int) -> None:
-    """Longer forms for the shown parts of `group` while the line fits, one step per part
-    per round, left first."""
+    """Longer forms for the shown parts of `group` while the line fits: the whole group a
+    step at a time while it fits (alike parts, such as the two receivers, look alike), then
+    part by part, left first."""
+    while True:
+        growing = [p for p in group if p.shown and p.choice > 0]
+        if not growing:
+            return
+        for p in growing:
+            p.choice -= 1
+        if line_length(parts) > width:
+            for p in growing:
+                p.choice += 1
+            break
     grown = True
     while grown:
         grown = False
