@@ -1,5 +1,6 @@
-"""`warroom record` with a real Alertmanager: alerts lines when the set changes, replayed into
-the alerts pane as Alertmanager served them, once each however one scrubs."""
+"""`warroom record` with a real Alertmanager and a real audit log: alerts lines when the set
+changes and action lines for audit records, replayed into the alerts and actions panes as they
+were, once each however one scrubs."""
 
 from __future__ import annotations
 
@@ -14,15 +15,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from textual.widgets import Log
 
 from tests.conftest import ROOT
 from tests.integration.test_alertmanager import alert, post_alerts, run_alertmanager
 from tests.servers import free_port
 from tui.config import parse_config
+from tui.core.actions.audit import append_record, make_record
 from tui.core.recording import read_recording
 from tui.sources.alertmanager import AlertmanagerSource
 from tui.sources.replay import alert_record
-from tui.ui.replay import ReplayApp
+from tui.ui.replay import ReplayApp, action_line
 
 pytestmark = pytest.mark.integration
 
@@ -127,3 +130,70 @@ async def test_record_alerts_and_replay_them(am_url: str, tmp_path: Path) -> Non
         assert sorted(map(alert_record, app.alerts), key=key) == sorted(
             map(alert_record, served), key=key)
         assert pane.table.row_count == 2
+
+
+async def test_record_audit_lines_and_list_them_in_replay(tmp_path: Path) -> None:
+    """Audit lines appended while recording (one of them written in two pieces, as a slow
+    writer would) become action lines; older ones do not; replay lists each once."""
+    audit = tmp_path / "audit.jsonl"
+    target = {"kind": "exec", "argv": ["kubectl", "rollout", "undo", "deployment/checkout"]}
+    append_record(audit, make_record("finished", service="checkout", action="rollback",
+                                     target=target, who="old@host", status="ok"))
+    cfg = tmp_path / "w.yaml"
+    cfg.write_text(f"""
+otlp: {{http: "127.0.0.1:{free_port()}", grpc: ""}}
+refresh: 1s
+audit: {{path: "{audit}"}}
+services:
+  - name: checkout
+""")
+    out = tmp_path / "rec.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "record", "-c", str(cfg), "--duration", "5s",
+         "--out", str(out)],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        time.sleep(2.0)  # the recorder is up and flushing every refresh
+        started = make_record("started", service="checkout", action="rollback", target=target,
+                              who="alice@host", status="running")
+        append_record(audit, started)
+        finished = make_record("finished", service="checkout", action="rollback",
+                               target=target, who="alice@host", status="ok", exit_code=0)
+        text = (json.dumps(finished) + "\n").encode()
+        with audit.open("ab") as fh:  # half a line, a refresh or two, then the rest
+            fh.write(text[:20])
+            fh.flush()
+            time.sleep(1.5)
+            fh.write(text[20:])
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err.decode()
+
+    recording = read_recording(out)
+    actions = [e for e in recording.events if e["type"] == "action"]
+    assert [e["record"] for e in actions] == [started, finished]
+    assert [e["t"] for e in actions] == [started["ts"], finished["ts"]]
+
+    app = ReplayApp(parse_config(cfg.read_text()), recording)
+    want = [action_line(started), action_line(finished)]
+    assert "alice@host rollback checkout finished (ok)" in want[1]
+    async with app.run_test(size=(120, 30)) as pilot:
+        for _ in range(100):
+            if app.panes_ready and app.driver.on_event is not None:
+                break
+            await pilot.pause(0.02)
+        app.driver.paused = True
+        log = app.dashboard.query_one("#action-output", Log)
+        # the recording starts at the first action (no service pushed any metrics)
+        for t, n in ((recording.end, 2), (recording.start, 1), (recording.end, 2),
+                     (finished["ts"] - 0.01, 1), (recording.end, 2)):
+            app.driver.seek(t)
+            await pilot.pause()
+            assert app.replayed_actions == want[:n], t
+            assert list(log.lines) == want[:n], t
+        assert app.runner is None  # nothing was run: replay has no actions to run

@@ -101,6 +101,7 @@ def test_torn_last_line_is_skipped_and_reported(tmp_path: Path) -> None:
         (b'{"t": 1, "type": "point"}\n{"t": 2, "type": "alerts", "alerts": {}}\n',
          r"r\.jsonl:2: .*alerts event needs 'alerts': a list"),
         (b'{"t": 2, "type": "alerts", "alerts": [{"labels": "x"}]}\n', r"r\.jsonl:1: .*'labels'"),
+        (b'{"t": 2, "type": "action", "record": "rollback"}\n', r"r\.jsonl:1: .*audit log record"),
         (b"", "holds no events"),
         (b"\x1f\x8b\x08\x00garbage-after-a-gzip-magic", "not a readable gzip recording"),
     ],

@@ -4,7 +4,8 @@ Lines: `{"t", "type": "point", "service", "signal", "value"}` for every new obse
 (Prometheus steps and OTLP refreshes from the start of the recording on), plus
 `{"t", "type": "spike", ...}` from the spike detector, and with `alertmanager` configured
 `{"t", "type": "alerts", "alerts": [...]}` (API v2 alert objects) whenever the set of alerts
-changes.
+changes, and `{"t", "type": "action", "record": {...}}` for each line appended to the audit log
+(`audit.path`) while recording.
 
 Durability: the file is opened in append mode and each line goes out in one `write()` of a
 complete line, with one fsync per refresh. An interrupted recording (Ctrl-C, SIGTERM, a kill)
@@ -88,6 +89,44 @@ class LineWriter:
         os.close(self._fd)
 
 
+class AuditTail:
+    """New lines of the actions audit log since the recording started, as
+    `{"t", "type": "action", "record": {...}}` lines: what operators did during the incident,
+    shown by replay (which itself can run nothing)."""
+
+    def __init__(self, path: str):
+        from pathlib import Path
+
+        self.path = Path(path).expanduser()
+        self.problem: str | None = None
+        try:
+            self.offset = self.path.stat().st_size  # older lines are not this recording's
+        except OSError:
+            self.offset = 0
+
+    def read_new(self) -> list[dict[str, Any]]:
+        from tui.core.actions.audit import parse_lines
+
+        try:
+            size = self.path.stat().st_size
+            if size < self.offset:  # rotated or truncated: its lines are all new
+                self.offset = 0
+            if size == self.offset:
+                return []
+            with self.path.open("rb") as fh:
+                fh.seek(self.offset)
+                data = fh.read(size - self.offset)
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            self.problem = f"audit log {self.path}: not read: {exc.strerror}"
+            return []
+        whole = data[: data.rfind(b"\n") + 1]  # a line still being written waits its turn
+        self.offset += len(whole)
+        return [{"t": float(rec["ts"]), "type": "action", "record": rec}
+                for rec in parse_lines(whole).records]
+
+
 def run(args: argparse.Namespace) -> int:
     import asyncio
     import sys
@@ -153,7 +192,10 @@ async def record(cfg: Any, duration: float, writer: Any) -> int:
 
     failed: list[UserError] = []
 
+    audit = AuditTail(cfg.audit.path)
+
     def flush() -> None:
+        pending.extend(audit.read_new())
         batch = [e for e in pending if e["t"] >= since]
         pending.clear()
         if failed:
@@ -198,6 +240,8 @@ async def record(cfg: Any, duration: float, writer: Any) -> int:
         flush()
     if failed:
         raise failed[0]
+    if audit.problem:
+        print(f"warroom: warning: {audit.problem}", file=sys.stderr)
     for name, state, detail in at_end:
         if state in ("down", "error"):
             print(f"warroom: warning: {name} {state} at the end: {detail}", file=sys.stderr)

@@ -228,6 +228,8 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
             if event["type"] == "alerts" and not _alerts_ok(event.get("alerts")):
                 raise ValueError("an alerts event needs 'alerts': a list of objects with "
                                  "'labels' and 'annotations' objects")
+            if event["type"] == "action" and not isinstance(event.get("record"), dict):
+                raise ValueError("an action event needs 'record': an audit log record")
         except ValueError as exc:
             if i == len(all_lines) and not line.endswith(b"\n"):
                 problems.append(f"line {i}: torn last line skipped")

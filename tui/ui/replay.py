@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual.app import ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
@@ -40,6 +41,21 @@ class Timeline(Static):
         done = round(frac * width)
         bar = "━" * done + "●" + "─" * max(0, width - done - 1)
         self.update(Text.assemble((label, "bold reverse"), " ", bar))
+
+
+def action_line(rec: dict[str, Any]) -> str:
+    """One audit record as the actions pane lists it: when, who, what, to which service,
+    and how it ended (text from the log is untrusted: control characters are dropped)."""
+    from tui.ui.widgets.action_log import clean
+
+    ts = rec.get("ts")
+    clock = time.strftime("%H:%M:%S", time.localtime(float(ts))) if ts is not None else "?"
+    parts = [clock, str(rec.get("user", "?")), str(rec.get("action", "?")),
+             str(rec.get("service", "?")), str(rec.get("event", "?"))]
+    status = rec.get("status")
+    if status is not None:
+        parts.append(f"({status})")
+    return clean(" ".join(parts))
 
 
 def disable_actions(cfg: Config) -> None:
@@ -80,9 +96,12 @@ class ReplayApp(WarroomApp):
         super().__init__(cfg, store=store, hub=self.driver, clock=self.driver.now,
                          start_sources=True)
         self.timeline = Timeline(id="timeline")
+        self.replayed_actions: list[str] = []  # the actions pane's lines up to the position
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # No super().on_mount(): Textual runs WarroomApp.on_mount itself (handlers run for
+        # every class in the MRO); calling it too pushed the dashboard twice, and closing
+        # the app then "resumed" it under an empty screen stack (a crash 1 run in 3).
         self.call_after_refresh(self._mount_timeline)
 
     def _make_extra_panes(self) -> list[tuple[str, str, Any]]:
@@ -96,6 +115,42 @@ class ReplayApp(WarroomApp):
                       len(panes))
             panes.insert(at, ("Alerts", "tab-alerts", AlertsPane(id="alerts-pane")))
         return panes
+
+    # --- recorded operator actions (audit lines): listed in the actions pane, never run ----
+
+    def on_source_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "action":
+            line = action_line(event["record"])
+            self.replayed_actions.append(line)
+            self._action_output(lambda log: log.write_line(line))
+            return
+        if kind == "reset":  # scrubbed back: the actions up to t are sent again
+            self.replayed_actions.clear()
+            self._action_output(lambda log: log.clear())
+        super().on_source_event(event)
+
+    def _action_output(self, do: Any) -> None:
+        from textual.widgets import Log
+
+        pane = self.dashboard.pane("tab-actions") if self.dashboard.is_mounted else None
+        if pane is not None and pane.is_mounted:
+            for log in pane.query("#action-output").results(Log):
+                do(log)
+
+    async def _add_extra_panes(self) -> None:
+        await super()._add_extra_panes()
+        lines = list(self.replayed_actions)  # actions that came before the pane existed
+        self._action_output(lambda log: log.write_lines(lines))
+
+    def redraw_now(self) -> None:
+        # A redraw timer can fire while the app closes, after the screens are gone; the
+        # replay's clock ticks often enough to hit that (ScreenStackError on exit).
+        try:
+            self.screen  # noqa: B018 - raises once the screen stack is empty
+        except ScreenStackError:
+            return
+        super().redraw_now()
 
     def _mount_timeline(self) -> None:
         self.dashboard.mount(self.timeline, before=self.dashboard.status_bar)
