@@ -197,3 +197,27 @@ async def test_replayed_spikes_match_live_after_scrubbing(tmp_path: Path) -> Non
     assert replay_events == live_events  # each spike exactly once, however one scrubbed
     assert spike_marks == [r[0] for r in live_events]
     assert replay_lines == live_lines
+
+
+async def test_scrubbing_back_does_not_ring_again(tmp_path: Path) -> None:
+    """A SUSTAINED spike rings (bell and toast) when the replay first reaches it; scrubbing
+    back and over it again shows it, but does not announce it a second time."""
+    cfg_text = SPIKY_CONFIG.format(dir=tmp_path / "baselines")
+    lines = _recorded(cfg_text)
+    sustained_at = next(e["t"] for e in lines if e.get("state") == "SUSTAINED")
+    app = ReplayApp(parse_config(cfg_text), Recording(lines))
+
+    def toasts() -> int:
+        return sum("SUSTAINED spike" in n.message for n in app._notifications)
+
+    async with app.run_test(size=(120, 30)) as pilot:
+        await _settle(app, pilot)
+        app.driver.paused = True
+        app.driver.seek(sustained_at + 1)
+        await pilot.pause(1.3)
+        assert toasts() == 1
+        app.driver.seek(sustained_at - 10)
+        app.driver.seek(sustained_at + 5)
+        await pilot.pause(1.3)
+        assert toasts() == 1
+        assert list(app.spike_times["checkout"]).count(sustained_at) == 1

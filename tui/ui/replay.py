@@ -97,6 +97,7 @@ class ReplayApp(WarroomApp):
                          start_sources=True)
         self.timeline = Timeline(id="timeline")
         self.replayed_actions: list[str] = []  # the actions pane's lines up to the position
+        self._rung: set[tuple[Any, Any, Any]] = set()  # spikes already announced
 
     def on_mount(self) -> None:
         # No super().on_mount(): Textual runs WarroomApp.on_mount itself (handlers run for
@@ -129,6 +130,11 @@ class ReplayApp(WarroomApp):
             self.replayed_actions.clear()
             self._action_output(lambda log: log.clear())
         super().on_source_event(event)
+        if kind == "spike":
+            key = (event.get("t"), event.get("service"), event.get("state"))
+            if key in self._rung:  # shown again after a scrub back: marked, not rung again
+                self._sustained = [s for s in self._sustained if s != event.get("service")]
+            self._rung.add(key)
 
     def _action_output(self, do: Any) -> None:
         from textual.widgets import Log
