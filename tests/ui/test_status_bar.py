@@ -81,7 +81,8 @@ async def test_80_columns_dead_prometheus_dropped_series_and_two_receivers() -> 
 def _status(name: str, state: str, detail: str = "", **counters: float) -> SourceStatus:
     st = SourceStatus(name, "starting", counters=dict(counters))
     if state in ("up", "listening"):
-        st.ok(state, detail, latency=0.012 if name == "prometheus" else None)  # type: ignore[arg-type]
+        latency = 0.012 if name == "prometheus" else None
+        st.ok(state, detail, latency=latency)  # type: ignore[arg-type]
     else:
         st.failed(detail, state)  # type: ignore[arg-type]
     return st
@@ -105,7 +106,8 @@ async def test_priority_order_at_each_width(width: int) -> None:
         since = _clock(prom.stale_since or 0)
         assert len(text) == width and not text.endswith("…"), text
         assert text.startswith(" PAUSED  dropped 12 series · prom"), text
-        assert f"down since {since}" in text or f"down (connect: connection refused) stale since {since}" in text, text
+        full = f"down (connect: connection refused) stale since {since}"
+        assert f"down since {since}" in text or full in text, text
         assert "2 rejected" in text, text  # a warning is not healthy detail
         if width == 80:  # no room for healthy sources: the others in their short forms
             assert text.rstrip().endswith(f"prom down since {since} · otlp :4317 ok 2 rejected")
@@ -139,11 +141,14 @@ async def test_80_columns_keep_the_receivers_next_to_a_failure() -> None:
         await pilot.pause()
         text = "".join(ch for ch, _ in bar._lines[0]).rstrip()
         # no room for all: the reason gives way to the receivers' states
-        assert text == f"dropped 3 series · prom down since {since} · otlp :4318 ok · otlp :4317 ok"
+        assert text == (
+            f"dropped 3 series · prom down since {since} · otlp :4318 ok · otlp :4317 ok"
+        )
 
 
 async def test_too_many_failures_are_cut_with_an_ellipsis_not_wrapped() -> None:
-    statuses = [_status(f"prometheus-{i}", "down", "HTTP 503 Service Unavailable") for i in range(5)]
+    statuses = [_status(f"prometheus-{i}", "down", "HTTP 503 Service Unavailable")
+                for i in range(5)]
     app = WarroomApp(Config(), store=MetricStore(), start_sources=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()

@@ -194,8 +194,11 @@ class ServiceTable(SlicedLines, can_focus=True):
         """Screen lines of each row: its sparkline, plus a marker row while a spike the
         detector reported is inside the visible window (steady services stay compact)."""
         _, spark_w = self._layout()
-        marked = [spikes_in_window(r.spike_times, self.now, self.window, spark_w) for r in self.rows]
-        return [self.row_height + int(m) for m in marked]
+        now, window = self.now, self.window
+        return [
+            self.row_height + int(spikes_in_window(r.spike_times, now, window, spark_w))
+            for r in self.rows
+        ]
 
     def _avail(self) -> int:
         return max(1, self.size.height - 1)  # the header takes one line
@@ -315,7 +318,7 @@ class ServiceTable(SlicedLines, can_focus=True):
         heights = self._heights()
         self._scroll(heights)
         for i in range(self.top, self.top + self._fit_count(heights, self.top)):
-            if i >= len(self.rows) or (i > self.top and len(lines) - 1 + heights[i] > self._avail()):
+            if i >= len(self.rows):  # _fit_count is at least 1, rows may be none
                 break
             row_lines = self._row_lines(
                 self.rows[i], i == self.cursor, name_w, spark_w, width, heights[i] > self.row_height

@@ -55,7 +55,8 @@ def variants(status: SourceStatus) -> tuple[list[str], str]:
             full = f"{name} {status.detail or state}{rate}{rejected}"
             port = _port(status.detail)
             level = "warn" if rejected else "ok"
-            return [full, f"{short} {port} ok{rate}{rejected}", f"{short} {port} ok{rejected}"], level
+            texts = [full, f"{short} {port} ok{rate}{rejected}", f"{short} {port} ok{rejected}"]
+            return texts, level
         return _failing(status, short), "bad"
     if state == "up":
         lat = f" {status.latency * 1000:.0f}ms" if status.latency is not None else ""
