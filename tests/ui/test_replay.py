@@ -221,3 +221,23 @@ async def test_scrubbing_back_does_not_ring_again(tmp_path: Path) -> None:
         await pilot.pause(1.3)
         assert toasts() == 1
         assert list(app.spike_times["checkout"]).count(sustained_at) == 1
+
+
+async def test_no_action_runs_in_a_replay(tmp_path: Path) -> None:
+    """Configured and built-in actions (rollback `r`, baseline refresh `b`) exist live; in a
+    replay their keys do nothing: no confirmation screen, no baseline written."""
+    cfg_text = CONFIG + f"""baseline: {{dir: "{tmp_path / 'baselines'}"}}
+actions:
+  rollback: {{exec: [kubectl, rollout, undo, deployment/checkout], key: r}}
+"""
+    live = WarroomApp(parse_config(cfg_text), store=MetricStore(), start_sources=False)
+    assert {a.key for a, _, _ in live.service_actions("checkout")} >= {"r", "b"}
+
+    app = ReplayApp(parse_config(cfg_text), Recording(_events()))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("b", "r")
+        await pilot.pause()
+        assert app.screen is app.dashboard
+        assert app.service_actions("checkout") == []
+    assert not (tmp_path / "baselines").exists()

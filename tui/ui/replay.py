@@ -149,6 +149,16 @@ class ReplayApp(WarroomApp):
         lines = list(self.replayed_actions)  # actions that came before the pane existed
         self._action_output(lambda log: log.write_lines(lines))
 
+    # --- actions: none in a replay ---------------------------------------------------------
+
+    def service_actions(self, service: str) -> list[tuple[Any, bool, str | None]]:
+        """No action in a replay, built-in ones included (a baseline refresh would snapshot
+        replayed data as the live baseline): no keys, no palette entries, no help lines."""
+        return []
+
+    def run_service_action(self, action: Any, disabled: str | None = None) -> None:
+        self.notify("actions are disabled in a replay", severity="warning")
+
     def redraw_now(self) -> None:
         # A redraw timer can fire while the app closes, after the screens are gone; the
         # replay's clock ticks often enough to hit that (ScreenStackError on exit).
