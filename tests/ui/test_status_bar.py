@@ -8,8 +8,8 @@ with its stale-since time in full, and both receivers in their short form.
 
 from __future__ import annotations
 
-import asyncio
 import time
+from typing import Any
 
 import pytest
 
@@ -88,6 +88,25 @@ def _status(name: str, state: str, detail: str = "", **counters: float) -> Sourc
     return st
 
 
+def _capped_store(dropped: int) -> MetricStore:
+    """A store whose series cap really refused `dropped` services."""
+    store = MetricStore(max_series=5)  # room for one service's five signals
+    for i in range(dropped + 1):
+        store.add(f"svc-{i}", "p99", time.time(), 0.1)
+    assert store.dropped == dropped
+    return store
+
+
+async def _bar_after(app: WarroomApp, pilot: Any, statuses: list[SourceStatus],
+                     paused: bool = False) -> str:
+    """The status line once the app has drawn these statuses. They go through the app's
+    own channel (`extra_statuses`), so its refresh timer redraws the same line."""
+    app.extra_statuses, app.paused = statuses, paused
+    app.redraw_now()
+    await pilot.pause()
+    return bar_text(app)
+
+
 @pytest.mark.parametrize("width", [80, 100, 200])
 async def test_priority_order_at_each_width(width: int) -> None:
     """The dropped count, failing sources and warnings come first and whole at any width;
@@ -96,13 +115,10 @@ async def test_priority_order_at_each_width(width: int) -> None:
     am = _status("alertmanager", "up")
     http = _status("otlp/http", "listening", "127.0.0.1:4318", points_per_s=35.0)
     grpc = _status("otlp/grpc", "listening", "127.0.0.1:4317", points_per_s=0.0, rejected=2.0)
-    app = WarroomApp(Config(), store=MetricStore(), start_sources=False)
+    app = WarroomApp(Config(), store=_capped_store(12), start_sources=False)
     async with app.run_test(size=(width, 24)) as pilot:
         await pilot.pause()
-        bar = app.screen.query_one(StatusBar)
-        bar.set_state([am, http, prom, grpc], dropped=12, paused=True)
-        await pilot.pause()
-        text = "".join(ch for ch, _ in bar._lines[0])
+        text = await _bar_after(app, pilot, [am, http, prom, grpc], paused=True)
         since = _clock(prom.stale_since or 0)
         assert len(text) == width and not text.endswith("…"), text
         assert text.startswith(" PAUSED  dropped 12 series · prom"), text
@@ -126,20 +142,16 @@ async def test_80_columns_keep_the_receivers_next_to_a_failure() -> None:
     prom = _status("prometheus", "down", "HTTP 503")
     http = _status("otlp/http", "listening", "127.0.0.1:4318", points_per_s=35.0)
     grpc = _status("otlp/grpc", "listening", "127.0.0.1:4317", points_per_s=0.0)
-    app = WarroomApp(Config(), store=MetricStore(), start_sources=False)
+    app = WarroomApp(Config(), store=_capped_store(0), start_sources=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        bar = app.screen.query_one(StatusBar)
-        bar.set_state([prom, http, grpc], dropped=0, paused=False)
-        await pilot.pause()
-        text = "".join(ch for ch, _ in bar._lines[0]).rstrip()
+        text = (await _bar_after(app, pilot, [prom, http, grpc])).rstrip()
         since = _clock(prom.stale_since or 0)
         assert text == (
             f"prom down since {since} (HTTP 503) · otlp :4318 ok · otlp :4317 ok · 0 dropped"
         )
-        bar.set_state([prom, http, grpc], dropped=3, paused=False)
-        await pilot.pause()
-        text = "".join(ch for ch, _ in bar._lines[0]).rstrip()
+        app.store = _capped_store(3)
+        text = (await _bar_after(app, pilot, [prom, http, grpc])).rstrip()
         # no room for all: the reason gives way to the receivers' states
         assert text == (
             f"dropped 3 series · prom down since {since} · otlp :4318 ok · otlp :4317 ok"
@@ -149,13 +161,10 @@ async def test_80_columns_keep_the_receivers_next_to_a_failure() -> None:
 async def test_too_many_failures_are_cut_with_an_ellipsis_not_wrapped() -> None:
     statuses = [_status(f"prometheus-{i}", "down", "HTTP 503 Service Unavailable")
                 for i in range(5)]
-    app = WarroomApp(Config(), store=MetricStore(), start_sources=False)
+    app = WarroomApp(Config(), store=_capped_store(1), start_sources=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        bar = app.screen.query_one(StatusBar)
-        bar.set_state(statuses, dropped=1, paused=False)
-        await pilot.pause()
-        text = "".join(ch for ch, _ in bar._lines[0])
+        text = await _bar_after(app, pilot, statuses)
         assert len(text) == 80 and text.endswith("…"), text
         assert text.startswith("dropped 1 series · prometheus-0 down"), text
 
@@ -164,15 +173,12 @@ async def test_short_forms_do_not_flap_with_a_ticking_counter() -> None:
     """pt/s changes every refresh; the chosen forms stay put while the line still fits."""
     prom = _status("prometheus", "up")
     http = _status("otlp/http", "listening", "127.0.0.1:4318", points_per_s=35.0)
-    app = WarroomApp(Config(), store=MetricStore(), start_sources=False)
+    app = WarroomApp(Config(), store=_capped_store(0), start_sources=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        bar = app.screen.query_one(StatusBar)
         seen = set()
         for rate in (35.0, 36.0, 41.0, 38.0):
             http.counters["points_per_s"] = rate
-            bar.set_state([prom, http], dropped=0, paused=False)
-            await asyncio.sleep(0)
-            text = "".join(ch for ch, _ in bar._lines[0])
+            text = await _bar_after(app, pilot, [prom, http])
             seen.add(text.replace(f"{rate:.0f}pt/s", "Npt/s").rstrip())
         assert seen == {"prometheus up 12ms · otlp/http 127.0.0.1:4318 Npt/s · dropped 0 series"}
