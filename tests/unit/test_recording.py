@@ -92,13 +92,22 @@ def test_torn_last_line_is_skipped_and_reported(tmp_path: Path) -> None:
     assert rec.problem == "line 4: torn last line skipped"
 
 
+POINT = b'{"t": 1, "type": "point", "service": "api", "signal": "p99", "value": 0.1}\n'
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b'{"t": 1, "type": "point"}\nnot json\n{"t": 2, "type": "point"}\n', r"r\.jsonl:2: not a recording event"),
+        (POINT + b"not json\n" + POINT, r"r\.jsonl:2: not a recording event"),
+        (POINT + b'{"t": 2, "type": "point", "service": "api", "value": 1}\n',
+         r"r\.jsonl:2: .*point event needs 'service' and 'signal'"),
+        (b'{"t": 2, "type": "point", "service": "api", "signal": "p99", "value": "1"}\n',
+         r"r\.jsonl:1: .*numeric 'value'"),
+        (b'{"t": 2, "type": "spike", "service": "api", "state": "GLITCH", "value": 1}\n',
+         r"r\.jsonl:1: .*spike event needs .* 'baseline'"),
         (b'{"type": "point"}\n', r"r\.jsonl:1: .*numeric 't'"),
         (b'{"t": 1}\n', r"r\.jsonl:1: .*string 'type'"),
-        (b'{"t": 1, "type": "point"}\n{"t": 2, "type": "alerts", "alerts": {}}\n',
+        (POINT + b'{"t": 2, "type": "alerts", "alerts": {}}\n',
          r"r\.jsonl:2: .*alerts event needs 'alerts': a list"),
         (b'{"t": 2, "type": "alerts", "alerts": [{"labels": "x"}]}\n', r"r\.jsonl:1: .*'labels'"),
         (b'{"t": 2, "type": "action", "record": "rollback"}\n', r"r\.jsonl:1: .*audit log record"),

@@ -196,6 +196,26 @@ def _decompressed_lines(path: Path) -> tuple[Iterator[bytes], list[str]]:
     return iter(io.BytesIO(b"".join(parts)).readlines()), problems
 
 
+# What replay reads from each kind of line (other kinds are kept and passed on as they are).
+_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # (strings, numbers)
+    "point": (("service", "signal"), ("value",)),
+    "spike": (("service", "state"), ("value", "baseline")),
+}
+_FIELDS_PROBLEM = {
+    "point": "a point event needs 'service' and 'signal' (strings) and a numeric 'value'",
+    "spike": "a spike event needs 'service' and 'state' (strings) and numeric 'value' and "
+             "'baseline'",
+}
+
+
+def _fields_ok(event: dict[str, Any], kind: str) -> bool:
+    strings, numbers = _FIELDS[kind]
+    return all(isinstance(event.get(k), str) for k in strings) and all(
+        isinstance(event.get(k), (int, float)) and not isinstance(event.get(k), bool)
+        for k in numbers
+    )
+
+
 def _alerts_ok(alerts: Any) -> bool:
     return isinstance(alerts, list) and all(
         isinstance(a, dict) and isinstance(a.get("labels"), dict)
@@ -225,6 +245,9 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
                 raise ValueError("an event needs a numeric 't'")
             if not isinstance(event.get("type"), str):
                 raise ValueError("an event needs a string 'type'")
+            problem = _FIELDS_PROBLEM.get(event["type"])
+            if problem is not None and not _fields_ok(event, event["type"]):
+                raise ValueError(problem)
             if event["type"] == "alerts" and not _alerts_ok(event.get("alerts")):
                 raise ValueError("an alerts event needs 'alerts': a list of objects with "
                                  "'labels' and 'annotations' objects")
