@@ -313,6 +313,20 @@ async def test_spike_marker_row_only_under_a_service_with_a_spike_in_view() -> N
         assert "▲" not in screen_text(app)
 
 
+async def test_a_recovery_is_listed_but_marks_no_cell() -> None:
+    """RECOVERED is the value coming back: the events pane lists it, the sparkline keeps the
+    spike colour and the ▲ for the spikes themselves."""
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        recovered = {**_glitch("checkout", NOW - 40), "state": "RECOVERED", "value": 0.1}
+        app.on_source_event(recovered)
+        app.redraw_now()
+        await pilot.pause()
+        assert "▲" not in screen_text(app)
+        assert list(app.events) == [recovered]
+
+
 async def test_marker_rows_keep_the_cursor_on_screen_when_scrolling() -> None:
     """At 80x24 the list is longer than the screen; marker rows change how many fit, and the
     cursor row (with its marker line) must stay whole on screen at both ends."""

@@ -24,7 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane
 
-from tui.config import Config
+from tui.config import Config, format_duration
 from tui.core.metrics.store import MetricStore, retention_capacity
 from tui.errors import UserError
 from tui.sources.base import SourceStatus
@@ -105,9 +105,10 @@ class WarroomApp(App[int]):
             self._filters = [NoColor() if isinstance(f, Monochrome) else f for f in self._filters]
         self.paused = False
         self.signal = "p99"
-        self.window = float(cfg.window) if float(cfg.window) in WINDOWS else 900.0
-        if float(cfg.window) not in WINDOWS:
-            self.window = min(WINDOWS, key=lambda w: abs(w - float(cfg.window)))
+        # The configured window is a zoom level of its own (up to the store's 6 h), so a
+        # `window: 30m` shows 30m, the span Prometheus is asked for.
+        self.window = min(float(cfg.window), max(WINDOWS))
+        self.windows = tuple(sorted({*WINDOWS, self.window}))
         self.events: deque[dict[str, Any]] = deque(maxlen=MAX_EVENTS)
         self.spike_times: dict[str, deque[float]] = {}
         self._sustained: list[str] = []
@@ -242,7 +243,9 @@ class WarroomApp(App[int]):
         if event.get("type") != "spike":
             return
         service = str(event.get("service"))
-        self.spike_times.setdefault(service, deque(maxlen=MAX_EVENTS)).append(float(event["t"]))
+        if event.get("state") != "RECOVERED":  # a recovery is listed, but marks no spike cell
+            times = self.spike_times.setdefault(service, deque(maxlen=MAX_EVENTS))
+            times.append(float(event["t"]))
         if event.get("state") == "SUSTAINED":
             if not self._sustained:
                 self.set_timer(1.0, self._announce_sustained)
@@ -308,7 +311,9 @@ class WarroomApp(App[int]):
     def redraw_now(self) -> None:
         """Redraw visible widgets from the store: skipped while paused or under a modal."""
         self._redraw_scheduled = False
-        if not self.dashboard.is_mounted or self.screen is not self.dashboard:
+        if not self.dashboard.is_mounted or not self.screen_stack:
+            return  # a timer that fires after the screens are gone
+        if self.screen is not self.dashboard:
             return
         if not self.dashboard.query(StatusBar):
             return  # still composing, or already tearing down
@@ -590,12 +595,12 @@ class WarroomApp(App[int]):
         self.redraw_now()
 
     def action_zoom(self, direction: int) -> None:
-        i = WINDOWS.index(self.window) if self.window in WINDOWS else 1
-        self.set_window(WINDOWS[max(0, min(len(WINDOWS) - 1, i + direction))])
+        i = self.windows.index(self.window) if self.window in self.windows else 1
+        self.set_window(self.windows[max(0, min(len(self.windows) - 1, i + direction))])
 
     def action_cycle_window(self) -> None:
-        i = WINDOWS.index(self.window) if self.window in WINDOWS else 0
-        self.set_window(WINDOWS[(i + 1) % len(WINDOWS)])
+        i = self.windows.index(self.window) if self.window in self.windows else 0
+        self.set_window(self.windows[(i + 1) % len(self.windows)])
 
     def action_cycle_theme(self) -> None:
         order = [n for n in THEME_ORDER if n in self.themes] + [
@@ -654,8 +659,8 @@ class WarroomApp(App[int]):
                 f"Switch to the {name} theme",
                 lambda n=name: setattr(self, "theme", n),
             )
-        for w in WINDOWS:
-            label = {300.0: "5m", 900.0: "15m", 3600.0: "1h", 21600.0: "6h"}[w]
+        for w in self.windows:
+            label = format_duration(w)
             yield SystemCommand(
                 f"Zoom: {label} window", f"Show the last {label}", lambda w=w: self.set_window(w)
             )

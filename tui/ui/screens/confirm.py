@@ -99,7 +99,8 @@ class ConfirmActionScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self._opened = self._clock()
-        self.query_one("#cancel", Button).focus()
+        for cancel in self.query("#cancel").results(Button):  # gone if dismissed at once
+            cancel.focus()
 
     # --- confirmation logic --------------------------------------------------------------
 
