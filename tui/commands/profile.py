@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from typing import Any
 
@@ -98,25 +97,6 @@ def _go_g2(x: float) -> str:
     return s
 
 
-# upb names the internal message type in its decode errors; users need only the what/where.
-_UPB_PREFIX = re.compile(r"Error parsing message with type '[^']*': ?")
-
-
-def load(path: str) -> Any:
-    """load_profile with decode errors that name the file, not the internal message type."""
-    from tui.core.pprof import load_profile
-    from tui.errors import UserError
-
-    try:
-        return load_profile(path)
-    except UserError as exc:
-        raise UserError(clean_error(str(exc))) from None
-
-
-def clean_error(message: str) -> str:
-    return _UPB_PREFIX.sub("", message)
-
-
 def check_options(args: argparse.Namespace) -> None:
     """Options that would be silently ignored in this combination are one-line errors."""
     from tui.errors import UserError
@@ -154,12 +134,13 @@ def run(args: argparse.Namespace) -> int:
         apply_filters,
         diff_profiles,
         function_table,
+        load_profile,
         rank_regressions,
         to_folded,
     )
 
-    cur = load(args.file)
-    base = load(args.base) if args.base else None
+    cur = load_profile(args.file)
+    base = load_profile(args.base) if args.base else None
     filters = _filters(args)
     t = cur.sample_index(args.sample_type)
     stype, unit = cur.sample_types[t]

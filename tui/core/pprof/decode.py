@@ -13,6 +13,7 @@ members, dangling ids) raise UserError naming the file.
 from __future__ import annotations
 
 import os
+import re
 import zlib
 from collections import defaultdict
 from pathlib import Path
@@ -41,6 +42,15 @@ _SEP = (
     + b"\x80" * 8
     + b"\x01"
 )
+
+
+# upb names the internal message type in its decode errors ("Error parsing message with
+# type 'warroom.pprof.FastProfile': ..."); a user needs only what is wrong and where.
+_UPB_PREFIX = re.compile(r"Error parsing message with type '[^']*': ?")
+
+
+def _why(exc: DecodeError) -> str:
+    return _UPB_PREFIX.sub("", str(exc)) or "corrupt protobuf"
 
 
 def load_profile(path_or_bytes: str | os.PathLike[str] | bytes, name: str | None = None) -> Profile:
@@ -137,7 +147,7 @@ def decode_proto(data: bytes, label: str) -> Profile:
     try:
         fp = schema.FastProfile.FromString(data)
     except DecodeError as exc:
-        raise UserError(f"{label}: not a pprof profile (protobuf decode failed: {exc})") from None
+        raise UserError(f"{label}: not a pprof profile (protobuf decode failed: {_why(exc)})") from None
     st = list(fp.string_table)
     if not st and not len(fp.sample_type) and not len(fp.sample):
         raise UserError(f"{label}: not a pprof profile (no string table, no sample types)")
@@ -389,7 +399,7 @@ def _decode_samples_packed(fp: object, ntypes: int, st: list[str], label: str):
     try:
         flat = schema.FlatSample.FromString(run)
     except DecodeError as exc:
-        raise UserError(f"{label}: corrupt sample location ids ({exc})") from None
+        raise UserError(f"{label}: corrupt sample location ids ({_why(exc)})") from None
     locs = np.array(flat.location_id, dtype=np.uint64)
     seps = np.flatnonzero(locs == _LOC_SENTINEL)
     if seps.shape[0] != len(uniq):
@@ -476,7 +486,7 @@ def _labelsets_from_records(
         try:
             lb = schema.Label.FromString(b)
         except DecodeError as exc:
-            raise UserError(f"{label}: corrupt sample label ({exc})") from None
+            raise UserError(f"{label}: corrupt sample label ({_why(exc)})") from None
         cols[i] = (lb.key, lb.str, lb.num, lb.num_unit)
     for what, c in (("label key", 0), ("label value", 1), ("label unit", 3)):
         col = cols[1:, c]
@@ -533,7 +543,7 @@ def _decode_samples(
     try:
         flat = schema.FlatSample.FromString(joined)
     except DecodeError as exc:
-        raise UserError(f"{label}: corrupt sample in profile ({exc})") from None
+        raise UserError(f"{label}: corrupt sample in profile ({_why(exc)})") from None
     del joined
     locs = np.array(flat.location_id, dtype=np.uint64)
     vals = np.array(flat.value, dtype=np.int64)
@@ -618,7 +628,7 @@ def _decode_samples_slow(
         try:
             smp = schema.Sample.FromString(b)
         except DecodeError as exc:
-            raise UserError(f"{label}: corrupt sample {i} in profile ({exc})") from None
+            raise UserError(f"{label}: corrupt sample {i} in profile ({_why(exc)})") from None
         locs.extend(smp.location_id)
         off[i + 1] = len(locs)
         v = list(smp.value)
@@ -748,7 +758,7 @@ def _slow_functions(blobs: list[bytes], label: str) -> tuple[np.ndarray, ...]:
         try:
             f = schema.Function.FromString(b)
         except DecodeError as exc:
-            raise UserError(f"{label}: corrupt function record ({exc})") from None
+            raise UserError(f"{label}: corrupt function record ({_why(exc)})") from None
         rows.append((f.id, f.name, f.system_name, f.filename, f.start_line))
     cols = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
     return (
@@ -821,7 +831,7 @@ def _slow_locations(blobs: list[bytes], label: str) -> tuple[np.ndarray, ...]:
         try:
             loc = schema.Location.FromString(b)
         except DecodeError as exc:
-            raise UserError(f"{label}: corrupt location record ({exc})") from None
+            raise UserError(f"{label}: corrupt location record ({_why(exc)})") from None
         ids.append(loc.id)
         mids.append(loc.mapping_id)
         addrs.append(loc.address)

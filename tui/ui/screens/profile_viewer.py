@@ -310,12 +310,7 @@ class ProfileScreen(Screen[None]):
         got = self._raw.get(path)
         if got is not None and got[0] == sig:
             return got[1]
-        try:
-            prof = load_profile(path)
-        except UserError as exc:
-            from tui.commands.profile import clean_error
-
-            raise UserError(clean_error(str(exc))) from None
+        prof = load_profile(path)
         self._raw[path] = (sig, prof)
         # Following a folder for days must not pile up decoded profiles: keep what is shown.
         for old in list(self._raw):
@@ -745,11 +740,11 @@ def run_profile_viewer(args: argparse.Namespace) -> int:
     """Open the viewer full size; bad files fail before the terminal is taken over."""
     path = Path(args.file)
     screen = screen_from_args(args)
-    from tui.commands.profile import load
+    from tui.core.pprof import load_profile
     from tui.core.pprof.filters import _tag_predicate  # raises UserError on a bad filter
 
     # Decode up front: a wrong path or a corrupt file is one line and exit 2, not a blank UI.
-    prof = load(str(path))
+    prof = load_profile(path)
     if getattr(args, "sample_type", None):
         prof.sample_index(args.sample_type)
     for name in REGEX_FILTERS:
