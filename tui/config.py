@@ -344,6 +344,11 @@ class ProfilesConfig:
     dir: str | None = None
     pattern: str = "{service}-*.pb.gz"
     endpoints: list[ProfileEndpoint] = field(default_factory=list)
+    keep: int = 100  # captures kept per service and kind (0: all); others' files are never touched
+
+    def __post_init__(self) -> None:
+        if self.keep < 0:
+            raise ValueError(f"keep: must be 0 (keep all) or more, got {self.keep}")
 
 
 @dataclass

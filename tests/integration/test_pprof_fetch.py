@@ -136,6 +136,25 @@ async def test_scheduled_captures_rearm(prometheus: str, tmp_path: Path) -> None
     assert f.status.counters["captures"] >= 2
 
 
+async def test_old_captures_pruned_others_files_kept(prometheus: str, tmp_path: Path) -> None:
+    """`profiles.keep`: the newest N captures per service and kind stay; files warroom did not
+    write (a hand-copied profile, another kind, another service) are never touched."""
+    ep = ProfileEndpoint(service="prom", url=prometheus, kinds=["heap", "goroutine"])
+    foreign = ["prom-heap-before-the-incident.pb.gz", "promx-heap-20200101T000000.000Z.pb.gz"]
+    for name in foreign:
+        (tmp_path / name).write_bytes(b"not ours")
+    f = PprofFetcher([ep], tmp_path, keep=2)
+    try:
+        goroutine = await f.capture("prom", "goroutine")
+        heaps = [await f.capture("prom", "heap") for _ in range(4)]
+    finally:
+        await f.stop()
+    assert goroutine.ok and all(c.ok for c in heaps)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    expected = [c.path.name for c in (goroutine, *heaps[-2:]) if c.path is not None]
+    assert left == sorted(foreign + expected)
+
+
 async def test_misbehaving_servers_report_and_write_nothing(
     bad_server: str, tmp_path: Path
 ) -> None:

@@ -280,3 +280,11 @@ def test_known_names_match_the_code_that_uses_them() -> None:
     assert set(DEFAULT_MIN_EFFECTS) <= {*MIN_EFFECT_SIGNALS, *MIN_EFFECT_UNITS}
     assert THEME_NAMES == THEME_ORDER
     assert sorted(known_themes()) == sorted(p.stem for p in themes_dir().glob("*.yaml"))
+
+
+def test_profiles_keep() -> None:
+    assert parse_config("").profiles.keep == 100
+    assert parse_config("profiles: {dir: /tmp/p, keep: 0}\n").profiles.keep == 0
+    with pytest.raises(ConfigError) as info:
+        parse_config("profiles:\n  dir: /tmp/p\n  keep: -1\n", "e.yaml")
+    assert str(info.value).startswith("e.yaml:3: profiles.keep:"), info.value

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -79,8 +80,10 @@ class PprofFetcher:
         on_capture: Callable[[Capture], None] | None = None,
         pattern: str = "{service}-*.pb.gz",
         timeout: float = 10.0,
+        keep: int = 100,
     ):
         self.endpoints = list(endpoints)
+        self.keep = keep
         self.directory = Path(directory).expanduser()
         self.on_capture = on_capture
         self.pattern = ServicePattern(pattern, [e.service for e in self.endpoints])
@@ -156,7 +159,27 @@ class PprofFetcher:
             return self._done(cap)
         cap = Capture(service, kind, url, True, path, None, len(data), started,
                       time.monotonic() - t0)
+        if self.keep:
+            await asyncio.to_thread(self._prune, service, kind)
         return self._done(cap)
+
+    def _prune(self, service: str, kind: str) -> None:
+        """Keep the newest `keep` of our own captures of this service and kind, so a wall
+        screen capturing every few minutes for weeks does not fill the disk. Only names this
+        fetcher writes are candidates (their UTC stamps sort in time order)."""
+        own = re.compile(
+            re.escape(capture_name(self.pattern, service, kind, 0.0)).replace(
+                re.escape("19700101T000000.000Z"), r"\d{8}T\d{6}\.\d{3}Z"
+            )
+            + r"\Z"
+        )
+        try:
+            names = sorted(n for n in os.listdir(self.directory) if own.match(n))
+        except OSError:
+            return
+        for name in names[: max(0, len(names) - self.keep)]:
+            with contextlib.suppress(OSError):
+                (self.directory / name).unlink()
 
     # -- internals --------------------------------------------------------------------------
 
@@ -260,7 +283,8 @@ class ProfileFeed:
         except (OSError, TimeoutError) as exc:
             self.watcher.status.failed(f"cannot watch {d}: {exc}", "error")
         if cfg.endpoints:
-            self.fetcher = PprofFetcher(cfg.endpoints, d, self._captured, pattern=cfg.pattern)
+            self.fetcher = PprofFetcher(cfg.endpoints, d, self._captured, pattern=cfg.pattern,
+                                         keep=cfg.keep)
             await self.fetcher.start()
 
     async def stop(self) -> None:
