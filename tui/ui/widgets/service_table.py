@@ -296,7 +296,7 @@ class ServiceTable(SlicedLines, can_focus=True):
         width = self.size.width
         longest = max((len(r.name) for r in self.rows), default=8)
         name_w = max(8, min(longest, 28 if width >= 120 else 16))
-        spark_w = max(8, width - name_w - 36)
+        spark_w = max(8, width - name_w - 36)  # the fixed columns take 36 cells, state 10
         return name_w, spark_w
 
     def build_lines(self) -> list[list[Cell]]:
@@ -313,7 +313,7 @@ class ServiceTable(SlicedLines, can_focus=True):
         header += text_cells(self.signal, 8, "header", ">")
         header += text_cells("qps", 8, "header", ">")
         header += text_cells("err", 7, "header", ">")
-        header += text_cells("  state", 10, "header")
+        header += text_cells("  state", 11, "header")
         lines = [_fit(header, width, "header")]
         heights = self._heights()
         self._scroll(heights)
@@ -375,7 +375,7 @@ class ServiceTable(SlicedLines, can_focus=True):
                 if row.state in ("WARMING UP", "RECOVERED"):
                     skey = "muted" if row.state == "WARMING UP" else "ok"
                 line += [(" ", "value" + c), (" ", "value" + c)]
-                line += text_cells(row.state, 9, skey + c)
+                line += text_cells(row.state, 10, skey + c)
             out.append(_fit(line, width, "value" + c))
         if markers is not None:
             # ▲ under each cell the detector marked, in the spike colour; the rest blank
