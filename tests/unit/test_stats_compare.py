@@ -215,3 +215,19 @@ def test_gaps_and_infinities_are_not_samples():
                           "p99")
     assert (row.base.n, row.current.n) == (4, 3)
     assert math.isfinite(row.change.ratio) and 0 <= row.p <= 1
+
+
+def test_change_with_zeros_is_shown_in_the_metrics_unit() -> None:
+    """An error ratio (samples with zeros: no logs) shows its shift, not a percentage of a
+    near-zero base; all-positive samples keep the ratio in percent."""
+    from tui.core.stats.change import hodges_lehmann
+    from tui.core.stats.report import fmt_change
+
+    base = [0.0, 0.001, 0.002, 0.0015, 0.0, 0.001]
+    cur = [0.004, 0.0035, 0.0, 0.005, 0.004, 0.0045]
+    shift = hodges_lehmann(base, cur)
+    assert not shift.log_scale
+    text = fmt_change(shift)
+    assert text == "+3.000m [0, +4.000m]"  # in the ratio's own unit
+    ratio = hodges_lehmann([10.0, 11.0, 10.5, 9.8], [20.0, 21.0, 19.5, 20.4])
+    assert ratio.log_scale and fmt_change(ratio) == "+97.0% [+77.3%, +114.3%]"

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tui.core.stats.change import Change
 from tui.core.stats.compare import ComparisonRow, GeomeanRow
 
 _PREFIXES = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"),
@@ -62,12 +63,25 @@ def fmt_pct(ratio: float) -> str:
     return f"{(ratio - 1) * 100:+.1f}%"
 
 
-def fmt_change(ratio: float, lo: float, hi: float) -> str:
+def fmt_change(change: Change) -> str:
+    """A ratio in percent when it was estimated on logs; otherwise (a sample holds zeros:
+    error ratios, allocs/op) the shift in the metric's own unit, since a percentage of a
+    near-zero base says nothing (an error ratio going 0.17% -> 0.37% is not "+290%")."""
+    if not change.log_scale and math.isfinite(change.delta):
+        if math.isinf(change.delta_lo) and math.isinf(change.delta_hi):
+            return f"{_signed(change.delta)} [±∞]"
+        return f"{_signed(change.delta)} [{_signed(change.delta_lo)}, {_signed(change.delta_hi)}]"
+    ratio, lo, hi = change.ratio, change.lo, change.hi
     if ratio is None or math.isnan(ratio):
         return "?"
     if (lo <= 0 or math.isinf(lo) or math.isnan(lo)) and (math.isinf(hi) or math.isnan(hi)):
         return f"{fmt_pct(ratio)} [±∞]"
     return f"{fmt_pct(ratio)} [{fmt_pct(lo)}, {fmt_pct(hi)}]"
+
+
+def _signed(v: float) -> str:
+    text = fmt_value(v)
+    return text if text.startswith(("-", "0")) else "+" + text
 
 
 def fmt_p(p: float) -> str:
@@ -84,7 +98,7 @@ def row_cells(r: ComparisonRow) -> list[str]:
         r.name,
         fmt_summary(r.base.median, r.base.lo, r.base.hi, r.base.n),
         fmt_summary(r.current.median, r.current.lo, r.current.hi, r.current.n),
-        fmt_change(r.change.ratio, r.change.lo, r.change.hi),
+        fmt_change(r.change),
         fmt_p(r.p),
         fmt_p(r.q),
         r.verdict,

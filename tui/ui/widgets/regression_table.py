@@ -164,7 +164,7 @@ class RegressionTable(Vertical):
                 r.name,
                 fmt_summary(r.base.median, r.base.lo, r.base.hi, r.base.n),
                 fmt_summary(r.current.median, r.current.lo, r.current.hi, r.current.n),
-                Text(fmt_change(r.change.ratio, r.change.lo, r.change.hi), style=style),
+                Text(fmt_change(r.change), style=style),
                 fmt_p(r.p),
                 fmt_p(r.q),
                 Text(verdict, style=style),
