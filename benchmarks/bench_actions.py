@@ -22,9 +22,18 @@ RUNS = 5
 
 
 def _record(i: int) -> dict:
-    return make_record("finished", service="checkout", action="rollback", who="bench@host",
-                       target={"kind": "exec", "argv": ["kubectl", "rollout", "undo", "x"]},
-                       status="ok", exit=0, duration_s=1.0, output_tail=["line"] * 20, seq=i)
+    return make_record(
+        "finished",
+        service="checkout",
+        action="rollback",
+        who="bench@host",
+        target={"kind": "exec", "argv": ["kubectl", "rollout", "undo", "x"]},
+        status="ok",
+        exit=0,
+        duration_s=1.0,
+        output_tail=["line"] * 20,
+        seq=i,
+    )
 
 
 def bench_append(d: Path, n: int = 200) -> float:
@@ -70,12 +79,27 @@ def main() -> int:
         read = statistics.median(bench_read(d) for _ in range(RUNS))
         run = statistics.median(bench_runner(d) for _ in range(RUNS))
     rows = [
-        {"figure": "audit append, fsync per line", "value": append, "unit": "µs/line",
-         "limit": "", "reference": None},
-        {"figure": "audit read 10k lines", "value": read, "unit": "ms", "limit": "",
-         "reference": None},
-        {"figure": "exec action round trip (/bin/echo, audited)", "value": run, "unit": "ms",
-         "limit": "", "reference": None},
+        {
+            "figure": "audit append, fsync per line",
+            "value": append,
+            "unit": "µs/line",
+            "limit": "",
+            "reference": None,
+        },
+        {
+            "figure": "audit read 10k lines",
+            "value": read,
+            "unit": "ms",
+            "limit": "",
+            "reference": None,
+        },
+        {
+            "figure": "exec action round trip (/bin/echo, audited)",
+            "value": run,
+            "unit": "ms",
+            "limit": "",
+            "reference": None,
+        },
     ]
     if as_json:
         print(json.dumps(rows))

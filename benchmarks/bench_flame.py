@@ -91,8 +91,12 @@ async def _graph_figures(path: Path) -> tuple[float, float, int, float]:
             out = update.render_segments(app.console)  # type: ignore[attr-defined]
             repaint.append(time.perf_counter() - t0)
             assert len(out) > 200 * 10
-        return (statistics.median(redraw) * 1e3, statistics.median(zoom) * 1e3, len(tree),
-                statistics.median(repaint) * 1e3)
+        return (
+            statistics.median(redraw) * 1e3,
+            statistics.median(zoom) * 1e3,
+            len(tree),
+            statistics.median(repaint) * 1e3,
+        )
 
 
 async def _arrival_latency() -> float:
@@ -135,21 +139,48 @@ def main() -> int:
         BIG.parent.mkdir(exist_ok=True)
         gen_big_profile.generate(1_000_000, BIG)
     rows = []
-    for label, path, lim_redraw, lim_zoom in (("large.cpu", LARGE, 15, 50),
-                                              ("1M samples", BIG, 30, 100)):
+    for label, path, lim_redraw, lim_zoom in (
+        ("large.cpu", LARGE, 15, 50),
+        ("1M samples", BIG, 30, 100),
+    ):
         redraw, zoom, nodes, repaint = asyncio.run(_graph_figures(path))
-        rows.append({"figure": f"flame full redraw 200x60, {label} ({nodes} nodes)",
-                     "value": round(redraw, 3), "unit": "ms", "limit": f"<= {lim_redraw} ms",
-                     "reference": None})
-        rows.append({"figure": f"flame full repaint through Textual 200x60, {label}",
-                     "value": round(repaint, 3), "unit": "ms", "limit": f"<= {lim_redraw} ms",
-                     "reference": None})
-        rows.append({"figure": f"flame zoom into a frame 200x60, {label}",
-                     "value": round(zoom, 3), "unit": "ms", "limit": f"<= {lim_zoom} ms",
-                     "reference": None})
+        rows.append(
+            {
+                "figure": f"flame full redraw 200x60, {label} ({nodes} nodes)",
+                "value": round(redraw, 3),
+                "unit": "ms",
+                "limit": f"<= {lim_redraw} ms",
+                "reference": None,
+            }
+        )
+        rows.append(
+            {
+                "figure": f"flame full repaint through Textual 200x60, {label}",
+                "value": round(repaint, 3),
+                "unit": "ms",
+                "limit": f"<= {lim_redraw} ms",
+                "reference": None,
+            }
+        )
+        rows.append(
+            {
+                "figure": f"flame zoom into a frame 200x60, {label}",
+                "value": round(zoom, 3),
+                "unit": "ms",
+                "limit": f"<= {lim_zoom} ms",
+                "reference": None,
+            }
+        )
     latency = asyncio.run(_arrival_latency())
-    rows.append({"figure": "new large.cpu in watched folder -> drawn", "value": round(latency, 3),
-                 "unit": "s", "limit": "<= 1 s", "reference": None})
+    rows.append(
+        {
+            "figure": "new large.cpu in watched folder -> drawn",
+            "value": round(latency, 3),
+            "unit": "s",
+            "limit": "<= 1 s",
+            "reference": None,
+        }
+    )
     if args.json:
         print(json.dumps(rows))
     else:

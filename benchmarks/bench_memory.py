@@ -41,8 +41,11 @@ def child(capacity: int | None) -> dict[str, float]:
 
     from tui.core.metrics.store import SIGNALS, MetricStore
 
-    store = MetricStore(max_series=10_000) if capacity is None else MetricStore(
-        capacity=capacity, max_series=10_000)
+    store = (
+        MetricStore(max_series=10_000)
+        if capacity is None
+        else MetricStore(capacity=capacity, max_series=10_000)
+    )
     base = rss_mb()
     names = [f"svc-{i:02d}" for i in range(SERVICES)]
     t0 = 1.7e9
@@ -55,15 +58,21 @@ def child(capacity: int | None) -> dict[str, float]:
                 store.add(name, sig, t, v, 0)
         if s == 3600:
             at_1h = rss_mb()
-    return {"rss_mb": rss_mb(), "rss_1h_mb": at_1h, "baseline_mb": base,
-            "series": store.series_count, "capacity": store.capacity,
-            "ring_mb": store.nbytes / 2**20}
+    return {
+        "rss_mb": rss_mb(),
+        "rss_1h_mb": at_1h,
+        "baseline_mb": base,
+        "series": store.series_count,
+        "capacity": store.capacity,
+        "ring_mb": store.nbytes / 2**20,
+    }
 
 
 def measure(capacity: int | None) -> dict[str, float]:
     arg = ["--child", str(capacity if capacity is not None else 0)]
-    out = subprocess.run([sys.executable, __file__, *arg], capture_output=True, text=True,
-                         check=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, __file__, *arg], capture_output=True, text=True, check=True, cwd=ROOT
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -86,24 +95,41 @@ def main() -> int:
         return f"growth hour 1 -> 24: {r['rss_mb'] - r['rss_1h_mb']:+.1f} MiB"
 
     rows = [
-        {"figure": "RSS after 24 h of 1 s points, 200 series (dashboard store at 1 s: 6 h)",
-         "value": round(dashboard["rss_mb"], 1), "unit": "MiB", "limit": "<= 300",
-         "reference": f"capacity {int(dashboard['capacity'])}/series; {growth(dashboard)}"},
-        {"figure": "RSS after 24 h of 1 s points, 200 series (default store)",
-         "value": round(default["rss_mb"], 1), "unit": "MiB", "limit": "informational",
-         "reference": f"capacity {int(default['capacity'])}/series; {growth(default)}"},
-        {"figure": "RSS after 24 h of 1 s points, 200 series (capacity 86,400: full day)",
-         "value": round(full["rss_mb"], 1), "unit": "MiB", "limit": "informational",
-         "reference": f"rings {full['ring_mb']:.0f} MiB + interpreter {full['baseline_mb']:.0f} MiB"},
+        {
+            "figure": "RSS after 24 h of 1 s points, 200 series (dashboard store at 1 s: 6 h)",
+            "value": round(dashboard["rss_mb"], 1),
+            "unit": "MiB",
+            "limit": "<= 300",
+            "reference": f"capacity {int(dashboard['capacity'])}/series; {growth(dashboard)}",
+        },
+        {
+            "figure": "RSS after 24 h of 1 s points, 200 series (default store)",
+            "value": round(default["rss_mb"], 1),
+            "unit": "MiB",
+            "limit": "informational",
+            "reference": f"capacity {int(default['capacity'])}/series; {growth(default)}",
+        },
+        {
+            "figure": "RSS after 24 h of 1 s points, 200 series (capacity 86,400: full day)",
+            "value": round(full["rss_mb"], 1),
+            "unit": "MiB",
+            "limit": "informational",
+            "reference": f"rings {full['ring_mb']:.0f} MiB + interpreter {full['baseline_mb']:.0f} MiB",
+        },
     ]
     if args.json:
         print(json.dumps(rows))
     else:
-        for name, r in (("dashboard store at 1 s refresh (6 h, widest zoom)", dashboard),
-                        ("default store", default), ("full 24 h retention", full)):
+        for name, r in (
+            ("dashboard store at 1 s refresh (6 h, widest zoom)", dashboard),
+            ("default store", default),
+            ("full 24 h retention", full),
+        ):
             print(f"{name}: capacity {int(r['capacity'])} points/series, {int(r['series'])} series")
-            print(f"  RSS {r['rss_mb']:.1f} MiB (interpreter {r['baseline_mb']:.1f} MiB, rings "
-                  f"{r['ring_mb']:.1f} MiB); at hour 1: {r['rss_1h_mb']:.1f} MiB")
+            print(
+                f"  RSS {r['rss_mb']:.1f} MiB (interpreter {r['baseline_mb']:.1f} MiB, rings "
+                f"{r['ring_mb']:.1f} MiB); at hour 1: {r['rss_1h_mb']:.1f} MiB"
+            )
         print("limit: <= 300 MB RSS for the dashboard store (figures in MiB)")
     return 0
 

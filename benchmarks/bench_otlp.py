@@ -41,23 +41,39 @@ def build(step: int, start_ns: int) -> bytes:
         pts = []
         for a in range(SERIES):
             counts = [(step + 1) * ((a + i) % 7 + 1) for i in range(len(BOUNDS) + 1)]
-            pts.append(metrics_pb2.HistogramDataPoint(
-                attributes=[
-                    KeyValue(key="http.route", value=AnyValue(string_value=f"/api/v1/r{a}")),
-                    KeyValue(key="http.request.method", value=AnyValue(string_value="GET")),
-                    KeyValue(key="http.response.status_code",
-                             value=AnyValue(int_value=500 if a % 10 == 0 else 200)),
-                ],
-                start_time_unix_nano=start_ns, time_unix_nano=start_ns + step * 10**9,
-                count=sum(counts), sum=0.1 * sum(counts), bucket_counts=counts,
-                explicit_bounds=BOUNDS))
-        m = metrics_pb2.Metric(name="http.server.request.duration", unit="s",
-                               histogram=metrics_pb2.Histogram(aggregation_temporality=2,
-                                                               data_points=pts))
-        rms.append(metrics_pb2.ResourceMetrics(
-            resource={"attributes": [KeyValue(key="service.name",
-                                              value=AnyValue(string_value=f"svc-{s}"))]},
-            scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[m])]))
+            pts.append(
+                metrics_pb2.HistogramDataPoint(
+                    attributes=[
+                        KeyValue(key="http.route", value=AnyValue(string_value=f"/api/v1/r{a}")),
+                        KeyValue(key="http.request.method", value=AnyValue(string_value="GET")),
+                        KeyValue(
+                            key="http.response.status_code",
+                            value=AnyValue(int_value=500 if a % 10 == 0 else 200),
+                        ),
+                    ],
+                    start_time_unix_nano=start_ns,
+                    time_unix_nano=start_ns + step * 10**9,
+                    count=sum(counts),
+                    sum=0.1 * sum(counts),
+                    bucket_counts=counts,
+                    explicit_bounds=BOUNDS,
+                )
+            )
+        m = metrics_pb2.Metric(
+            name="http.server.request.duration",
+            unit="s",
+            histogram=metrics_pb2.Histogram(aggregation_temporality=2, data_points=pts),
+        )
+        rms.append(
+            metrics_pb2.ResourceMetrics(
+                resource={
+                    "attributes": [
+                        KeyValue(key="service.name", value=AnyValue(string_value=f"svc-{s}"))
+                    ]
+                },
+                scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[m])],
+            )
+        )
     return ExportMetricsServiceRequest(resource_metrics=rms).SerializeToString()
 
 
@@ -81,8 +97,12 @@ def run_once(bodies: list[bytes], mode: str) -> float:
                                 total += c
                             n += 1
         else:
-            n += sum(len(m.histogram.data_points) for rm in req.resource_metrics
-                     for sm in rm.scope_metrics for m in sm.metrics)
+            n += sum(
+                len(m.histogram.data_points)
+                for rm in req.resource_metrics
+                for sm in rm.scope_metrics
+                for m in sm.metrics
+            )
     dt = time.perf_counter() - t0
     if mode == "ingest":
         sink.tick(1000.0)  # not timed: once per refresh, not per point
@@ -96,20 +116,28 @@ def main() -> int:
     args = ap.parse_args()
     start_ns = time.time_ns()
     bodies = [build(i, start_ns) for i in range(REQUESTS)]
-    res = {mode: statistics.median(run_once(bodies, mode) for _ in range(args.runs))
-           for mode in ("decode", "walk", "ingest")}
+    res = {
+        mode: statistics.median(run_once(bodies, mode) for _ in range(args.runs))
+        for mode in ("decode", "walk", "ingest")
+    }
     points = REQUESTS * SERVICES * SERIES
     rows = [
-        {"figure": "OTLP ingest, decode + store (histogram points/s, one core)",
-         "value": round(res["ingest"]), "unit": "points/s", "limit": ">= 100000",
-         "reference": f"decode only {res['decode']:.3g}/s; decode + Python walk "
-                      f"{res['walk']:.3g}/s"},
+        {
+            "figure": "OTLP ingest, decode + store (histogram points/s, one core)",
+            "value": round(res["ingest"]),
+            "unit": "points/s",
+            "limit": ">= 100000",
+            "reference": f"decode only {res['decode']:.3g}/s; decode + Python walk "
+            f"{res['walk']:.3g}/s",
+        },
     ]
     if args.json:
         print(json.dumps(rows))
     else:
-        print(f"{points} histogram points ({REQUESTS} requests x {SERVICES * SERIES} points, "
-              f"{len(BOUNDS) + 1} buckets), median of {args.runs} runs")
+        print(
+            f"{points} histogram points ({REQUESTS} requests x {SERVICES * SERIES} points, "
+            f"{len(BOUNDS) + 1} buckets), median of {args.runs} runs"
+        )
         print(f"  protobuf decode only      {res['decode']:>12,.0f} points/s")
         print(f"  decode + plain Python walk{res['walk']:>12,.0f} points/s")
         print(f"  decode + OTLPSink.ingest  {res['ingest']:>12,.0f} points/s  (target >= 100,000)")

@@ -102,7 +102,9 @@ def _versus(go_seconds: float, ours: float, runs: str) -> str:
         return "go tool pprof -top failed"
     if go_seconds == float("inf"):
         return "go tool pprof -top did not finish in 900 s"
-    return f"go tool pprof -top {go_seconds:.2f} s ({runs}): warroom {go_seconds / ours:.1f}x faster"
+    return (
+        f"go tool pprof -top {go_seconds:.2f} s ({runs}): warroom {go_seconds / ours:.1f}x faster"
+    )
 
 
 def _go_top(path: Path) -> list[str] | None:

@@ -43,9 +43,11 @@ def write_files(d: Path, benchmarks: int = 125, count: int = 10) -> tuple[Path, 
             base = 1000.0 * (1 + b % 17)
             for _ in range(count):
                 ns = base * shift * rng.lognormal(0, 0.03)
-                lines.append(f"BenchmarkCase{b}/size={b % 5}-8\t{1000}\t{ns:.1f} ns/op\t"
-                             f"{1e9 / ns:.2f} MB/s\t{int(base / 10) + rng.integers(0, 3)} B/op\t"
-                             f"{b % 7 + rng.integers(0, 2)} allocs/op")
+                lines.append(
+                    f"BenchmarkCase{b}/size={b % 5}-8\t{1000}\t{ns:.1f} ns/op\t"
+                    f"{1e9 / ns:.2f} MB/s\t{int(base / 10) + rng.integers(0, 3)} B/op\t"
+                    f"{b % 7 + rng.integers(0, 2)} allocs/op"
+                )
         lines.append("PASS")
         p = d / f"{side}.txt"
         p.write_text("\n".join(lines) + "\n")
@@ -62,15 +64,21 @@ def bench_compare(old: Path, new: Path) -> tuple[float, int]:
 
 def bench_cli(old: Path, new: Path) -> float:
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "tui.cli", "bench", "compare", str(old), str(new)],
-                   check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, "-m", "tui.cli", "bench", "compare", str(old), str(new)],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
     return time.perf_counter() - t0
 
 
 def bench_exact_u(calls: int = 40) -> float:
     rng = np.random.default_rng(7)
-    samples = [(rng.integers(0, 30, 25).astype(float), rng.integers(3, 33, 25).astype(float))
-               for _ in range(calls)]
+    samples = [
+        (rng.integers(0, 30, 25).astype(float), rng.integers(3, 33, 25).astype(float))
+        for _ in range(calls)
+    ]
     t0 = time.perf_counter()
     for x, y in samples:
         r = mann_whitney_u(x, y)
@@ -92,12 +100,27 @@ def main() -> int:
         cli_s = statistics.median(bench_cli(old, new) for _ in range(RUNS))
         exact_ms = statistics.median(bench_exact_u() for _ in range(RUNS))
     rows = [
-        {"figure": f"bench compare {rows_n} rows x 10 samples (in process)",
-         "value": compare_s, "unit": "s", "limit": "<= 1 s", "reference": None},
-        {"figure": f"warroom bench compare {rows_n} rows (process, incl. start-up)",
-         "value": cli_s, "unit": "s", "limit": "", "reference": None},
-        {"figure": "exact U 25+25 with ties, per row", "value": exact_ms, "unit": "ms",
-         "limit": "<= 5 ms", "reference": None},
+        {
+            "figure": f"bench compare {rows_n} rows x 10 samples (in process)",
+            "value": compare_s,
+            "unit": "s",
+            "limit": "<= 1 s",
+            "reference": None,
+        },
+        {
+            "figure": f"warroom bench compare {rows_n} rows (process, incl. start-up)",
+            "value": cli_s,
+            "unit": "s",
+            "limit": "",
+            "reference": None,
+        },
+        {
+            "figure": "exact U 25+25 with ties, per row",
+            "value": exact_ms,
+            "unit": "ms",
+            "limit": "<= 5 ms",
+            "reference": None,
+        },
     ]
     if as_json:
         print(json.dumps(rows))

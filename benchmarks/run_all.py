@@ -27,8 +27,10 @@ def machine() -> str:
         if names:
             cpu = names[0]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, load average {load:.2f} at the end")
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, load average {load:.2f} at the end"
+    )
 
 
 def main() -> int:
@@ -40,8 +42,9 @@ def main() -> int:
     failed = []
     for script in scripts:
         print(f"running {script.name} ...", file=sys.stderr, flush=True)
-        proc = subprocess.run([sys.executable, str(script), "--json"], capture_output=True,
-                              text=True, cwd=HERE.parent)
+        proc = subprocess.run(
+            [sys.executable, str(script), "--json"], capture_output=True, text=True, cwd=HERE.parent
+        )
         if proc.returncode != 0:
             failed.append(script.name)
             print(proc.stderr[-2000:], file=sys.stderr)
@@ -61,8 +64,10 @@ def main() -> int:
     print(f"{'figure':<{w}}  {'value':>14}  {'limit':<14}  reference")
     for r in rows:
         value = f"{r['value']:.4g} {r['unit']}"
-        print(f"{r['figure']:<{w}}  {value:>14}  {r.get('limit') or '':<14}  "
-              f"{r.get('reference') or ''}")
+        print(
+            f"{r['figure']:<{w}}  {value:>14}  {r.get('limit') or '':<14}  "
+            f"{r.get('reference') or ''}"
+        )
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -100,8 +100,9 @@ def start_prometheus(
         log.close()
 
 
-def wait_for_scrape(url: str, promql: str, timeout: float = 20.0,
-                    predicate: Callable[[list[Any]], bool] = bool) -> list[Any]:
+def wait_for_scrape(
+    url: str, promql: str, timeout: float = 20.0, predicate: Callable[[list[Any]], bool] = bool
+) -> list[Any]:
     """Instant-query `promql` until `predicate(result)` holds; return the vector result."""
     deadline = time.monotonic() + timeout
     result: list[Any] = []
@@ -220,8 +221,14 @@ class FaultyPrometheus(LoopbackServer):
     forwards, "warn" forwards and adds a `warnings` entry.
     """
 
-    def __init__(self, upstream: str, mode: str = "ok", delay: float = 5.0,
-                 port: int | None = None, tls: ssl.SSLContext | None = None):
+    def __init__(
+        self,
+        upstream: str,
+        mode: str = "ok",
+        delay: float = 5.0,
+        port: int | None = None,
+        tls: ssl.SSLContext | None = None,
+    ):
         super().__init__(port, tls)
         self.upstream = upstream
         self.mode = mode
@@ -255,17 +262,28 @@ class FaultyPrometheus(LoopbackServer):
         elif mode == "garbage":
             h.send_body(200, b"<html>not prometheus</html>", "text/html")
         elif mode == "shape":
-            h.send_body(200, b'{"status":"success","data":{"resultType":"matrix","result":'
-                             b'[{"metric":{},"values":"oops"}]}}', "application/json")
+            h.send_body(
+                200,
+                b'{"status":"success","data":{"resultType":"matrix","result":'
+                b'[{"metric":{},"values":"oops"}]}}',
+                "application/json",
+            )
         elif mode == "error":
-            h.send_body(422, b'{"status":"error","errorType":"execution",'
-                             b'"error":"query processing would load too many samples"}',
-                        "application/json")
+            h.send_body(
+                422,
+                b'{"status":"error","errorType":"execution",'
+                b'"error":"query processing would load too many samples"}',
+                "application/json",
+            )
         else:
             if mode == "slow":
                 time.sleep(self.delay)
-            r = httpx.post(self.upstream + h.path, content=body, timeout=10,
-                           headers={"Content-Type": h.headers.get("Content-Type", "")})
+            r = httpx.post(
+                self.upstream + h.path,
+                content=body,
+                timeout=10,
+                headers={"Content-Type": h.headers.get("Content-Type", "")},
+            )
             payload = r.content
             if mode == "warn" and r.is_success:
                 doc = r.json()
@@ -279,18 +297,56 @@ def make_certs(directory: Path) -> dict[str, Path]:
 
     Returns paths: ca, server_cert, server_key, client_cert, client_key, other_ca.
     """
+
     def run(*args: str) -> None:
         subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
 
     for ca in ("ca", "other_ca"):
-        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-            f"/CN=warroom test {ca}", "-keyout", f"{ca}.key", "-out", f"{ca}.pem")
+        run(
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            f"/CN=warroom test {ca}",
+            "-keyout",
+            f"{ca}.key",
+            "-out",
+            f"{ca}.pem",
+        )
     (directory / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
     for name, extra in (("server", ["-extfile", "san.cnf"]), ("client", [])):
-        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}", "-keyout",
-            f"{name}.key", "-out", f"{name}.csr")
-        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "2", "-out", f"{name}.pem", *extra)
+        run(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            f"/CN={name}",
+            "-keyout",
+            f"{name}.key",
+            "-out",
+            f"{name}.csr",
+        )
+        run(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            f"{name}.pem",
+            *extra,
+        )
     return {
         "ca": directory / "ca.pem",
         "other_ca": directory / "other_ca.pem",

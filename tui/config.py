@@ -74,9 +74,7 @@ def parse_duration(text: str | float | int) -> Duration:
             total += float(m.group(1)) * _DURATION_UNITS[m.group(2)]
             pos = m.end()
         if pos != len(s) or pos == 0:
-            raise ValueError(
-                f"{s!r} is not a duration (examples: 5s, 15m, 1h30m, 250ms)"
-            ) from None
+            raise ValueError(f"{s!r} is not a duration (examples: 5s, 15m, 1h30m, 250ms)") from None
         return Duration(total)
     if value < 0:
         raise ValueError("a duration cannot be negative")
@@ -180,8 +178,10 @@ def _min_effect_key_problem(key: str) -> str | None:
         return None  # a custom bench unit (b.ReportMetric), e.g. items/op or req/s
     close = difflib.get_close_matches(key, known, 1, 0.5)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    return (f"unknown signal or unit{hint} (signals: {', '.join(MIN_EFFECT_SIGNALS)}; "
-            "bench units look like ns/op, B/op, allocs/op, MB/s)")
+    return (
+        f"unknown signal or unit{hint} (signals: {', '.join(MIN_EFFECT_SIGNALS)}; "
+        "bench units look like ns/op, B/op, allocs/op, MB/s)"
+    )
 
 
 # --- schema ------------------------------------------------------------------------------
@@ -249,8 +249,9 @@ class ServicePrometheus:
     error_ratio: str | None = None  # PromQL
 
     def __post_init__(self) -> None:
-        if not re.match(r"^\s*[a-zA-Z_:][a-zA-Z0-9_:]*\s*(\{.*\})?\s*$", self.latency_histogram,
-                        re.DOTALL):
+        if not re.match(
+            r"^\s*[a-zA-Z_:][a-zA-Z0-9_:]*\s*(\{.*\})?\s*$", self.latency_histogram, re.DOTALL
+        ):
             raise ValueError(
                 f"latency_histogram: {self.latency_histogram!r} is not a histogram metric name "
                 'with an optional {label selector}, e.g. http_request_duration_seconds{job="api"}'
@@ -500,8 +501,12 @@ def _convert(node: yaml.Node, tp: Any, loc: _Loc) -> Any:
         raise loc.error("expected " + " or ".join(_describe(o) for o in options))
     if tp is Any:
         return _plain(node)
-    if isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG and not (
-        dataclasses.is_dataclass(tp)  # `tls:` alone is an empty mapping: all defaults
+    if (
+        isinstance(node, yaml.ScalarNode)
+        and node.tag == _NULL_TAG
+        and not (
+            dataclasses.is_dataclass(tp)  # `tls:` alone is an empty mapping: all defaults
+        )
     ):
         got = "nothing" if node.value in ("", "~") else repr(node.value)
         raise loc.error(f"expected {_describe(tp)}, got {got}")
@@ -593,9 +598,7 @@ def _convert_dataclass(node: yaml.Node, cls: Any, loc: _Loc) -> Any:
     if not isinstance(node, yaml.MappingNode):
         raise loc.error("expected a mapping")
     hints = get_type_hints(cls)
-    fields = {
-        f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")
-    }
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
     kwargs: dict[str, Any] = {}
     for knode, vnode in node.value:
         key = str(knode.value)
@@ -651,7 +654,8 @@ def parse_config(text: str, file: str = "<config>") -> Config:
         close = difflib.get_close_matches(cfg.theme, themes, 1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise _Loc(file, tnode, "theme").error(
-            f"unknown theme {cfg.theme!r}{hint} (available: {', '.join(themes)})")
+            f"unknown theme {cfg.theme!r}{hint} (available: {', '.join(themes)})"
+        )
     return cfg
 
 
@@ -681,4 +685,3 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: cannot read config: {exc}") from None
     return parse_config(text, str(p))
-

@@ -28,8 +28,17 @@ INF = math.inf
 
 # case -> [(le label text, cumulative count)]
 STATIC_CASES: dict[str, list[tuple[str, float]]] = {
-    "typical": [("0.005", 2), ("0.01", 10), ("0.025", 40), ("0.05", 70), ("0.1", 90),
-                ("0.25", 97), ("0.5", 99), ("1", 100), ("+Inf", 100)],
+    "typical": [
+        ("0.005", 2),
+        ("0.01", 10),
+        ("0.025", 40),
+        ("0.05", 70),
+        ("0.1", 90),
+        ("0.25", 97),
+        ("0.5", 99),
+        ("1", 100),
+        ("+Inf", 100),
+    ],
     "first-bucket": [("0.1", 10), ("0.5", 10), ("1", 10), ("+Inf", 10)],
     "all-in-inf": [("0.1", 0), ("1", 0), ("+Inf", 5)],
     "p99-in-inf": [("0.1", 50), ("0.2", 97), ("+Inf", 100)],
@@ -92,21 +101,28 @@ class Histograms:
         out.append("# TYPE wr_rate_bucket untyped")
         for case, (les, inc, reset) in RATE_CASES.items():
             k = n % reset if reset else n
-            out += [f'wr_rate_bucket{{case="{case}",le="{le}"}} {d * k!r}'
-                    for le, d in zip(les, inc, strict=True)]
+            out += [
+                f'wr_rate_bucket{{case="{case}",le="{le}"}} {d * k!r}'
+                for le, d in zip(les, inc, strict=True)
+            ]
         out.append("# TYPE wr_lat histogram")
         les, inc = LAT
         out += [f'wr_lat_bucket{{le="{le}"}} {d * n}' for le, d in zip(les, inc, strict=True)]
         out += [f"wr_lat_sum {n * 15.5}", f"wr_lat_count {inc[-1] * n}"]
         # the same latencies under the standard name that discovery looks for
         out.append("# TYPE http_server_request_duration_seconds histogram")
-        out += [f'http_server_request_duration_seconds_bucket{{le="{le}"}} {d * n}'
-                for le, d in zip(les, inc, strict=True)]
-        out += [f"http_server_request_duration_seconds_sum {n * 15.5}",
-                f"http_server_request_duration_seconds_count {inc[-1] * n}"]
+        out += [
+            f'http_server_request_duration_seconds_bucket{{le="{le}"}} {d * n}'
+            for le, d in zip(les, inc, strict=True)
+        ]
+        out += [
+            f"http_server_request_duration_seconds_sum {n * 15.5}",
+            f"http_server_request_duration_seconds_count {inc[-1] * n}",
+        ]
         out.append("# TYPE wr_spiky histogram")
-        out += [f'wr_spiky_bucket{{le="{le}"}} {c:g}' for le, c in zip(SPIKY_LES, spiky,
-                                                                         strict=True)]
+        out += [
+            f'wr_spiky_bucket{{le="{le}"}} {c:g}' for le, c in zip(SPIKY_LES, spiky, strict=True)
+        ]
         out += [f"wr_spiky_sum {n * 10}", f"wr_spiky_count {spiky[-1]:g}"]
         out += ["# TYPE wr_requests_total counter", f"wr_requests_total {LAT_REQUESTS * n}"]
         out += ["# TYPE wr_errors_total counter", f"wr_errors_total {LAT_ERRORS * n}"]
@@ -130,15 +146,18 @@ def _traffic(url: str, stop: threading.Event) -> None:
             try:
                 client.post(f"{url}/api/v1/query", data={"query": "up"})
                 if i % 5 == 0:
-                    client.post(f"{url}/api/v1/query",
-                                data={"query": "sum by (le) (rate(wr_lat_bucket[1m]))"})
+                    client.post(
+                        f"{url}/api/v1/query",
+                        data={"query": "sum by (le) (rate(wr_lat_bucket[1m]))"},
+                    )
             except httpx.HTTPError:
                 pass
 
 
 @pytest.fixture(scope="session")
-def prometheus(tmp_path_factory: pytest.TempPathFactory, exposition: ExpositionServer
-               ) -> Iterator[str]:
+def prometheus(
+    tmp_path_factory: pytest.TempPathFactory, exposition: ExpositionServer
+) -> Iterator[str]:
     """Base URL of the session's real Prometheus, once every target has data to rate()."""
     with start_prometheus(tmp_path_factory.mktemp("prometheus"), [exposition.target]) as url:
         stop = threading.Event()
@@ -147,8 +166,9 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, exposition: ExpositionS
         try:
             wait_for_scrape(url, "up == 1", timeout=30, predicate=lambda r: len(r) == 2)
             # rate() needs two samples in its window: wait for five scrapes of each target.
-            wait_for_scrape(url, "count_over_time(up[10s]) >= 5", timeout=30,
-                            predicate=lambda r: len(r) == 2)
+            wait_for_scrape(
+                url, "count_over_time(up[10s]) >= 5", timeout=30, predicate=lambda r: len(r) == 2
+            )
             wait_for_scrape(url, 'rate(wr_lat_bucket{le="+Inf"}[5s]) > 0', timeout=30)
             wait_for_scrape(
                 url,

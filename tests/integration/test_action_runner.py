@@ -22,7 +22,9 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "actions"
 
 
 def _cfg(actions_yaml: str):
-    return parse_config("actions:\n" + actions_yaml + "services:\n  - name: checkout\n    namespace: shop\n")
+    return parse_config(
+        "actions:\n" + actions_yaml + "services:\n  - name: checkout\n    namespace: shop\n"
+    )
 
 
 def _alive(pid: int) -> bool:
@@ -55,7 +57,9 @@ def audit(tmp_path):
 
 
 async def test_success_streams_stdout_and_stderr(audit):
-    cfg = _cfg(f"  rollback:\n    exec: [{DATA}/chatty.sh, '0', 'deployment/{{service}}']\n    confirm: none\n")
+    cfg = _cfg(
+        f"  rollback:\n    exec: [{DATA}/chatty.sh, '0', 'deployment/{{service}}']\n    confirm: none\n"
+    )
     out = Collector()
     runner = ActionRunner(audit, out, who="alice@host")
     action = resolve_action(cfg, "checkout", "rollback", baseline_version="v1")
@@ -157,10 +161,14 @@ async def test_injection_refused_nothing_runs_and_audited(audit, tmp_path):
     marker = tmp_path / "ran"
     cfg = _cfg(f"  rollback:\n    exec: [/usr/bin/touch, '{marker}-{{service}}-{{revision}}']\n")
     cases = [
-        (resolve_action(cfg, "a; rm -rf /", "rollback", {"revision": "7"}),
-         "unsafe value for {service}: 'a; rm -rf /'"),
-        (resolve_action(cfg, "checkout", "rollback", {"revision": "$(reboot)"}),
-         "unsafe value for {revision}: '$(reboot)'"),
+        (
+            resolve_action(cfg, "a; rm -rf /", "rollback", {"revision": "7"}),
+            "unsafe value for {service}: 'a; rm -rf /'",
+        ),
+        (
+            resolve_action(cfg, "checkout", "rollback", {"revision": "$(reboot)"}),
+            "unsafe value for {revision}: '$(reboot)'",
+        ),
     ]
     out = Collector()
     for action, why in cases:
@@ -204,8 +212,9 @@ class _Hook(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        _Hook.received.append({"path": self.path, "headers": dict(self.headers),
-                               "json": json.loads(body or b"null")})
+        _Hook.received.append(
+            {"path": self.path, "headers": dict(self.headers), "json": json.loads(body or b"null")}
+        )
         if self.path.startswith("/slow"):
             time.sleep(2)
         if self.path.startswith("/trickle"):
@@ -265,7 +274,9 @@ def _hook_cfg(url: str, path: str, timeout: str = "5s"):
 
 async def test_webhook_200(audit, hook_url):
     out = Collector()
-    action = resolve_action(_hook_cfg(hook_url, "/trigger/{service}"), "checkout", "notify", user="bob")
+    action = resolve_action(
+        _hook_cfg(hook_url, "/trigger/{service}"), "checkout", "notify", user="bob"
+    )
     res = await ActionRunner(audit, out).run(action)
     assert res.status == "ok" and res.http_status == 200
     assert res.body_excerpt == '{"pipeline": 42}'
@@ -315,7 +326,9 @@ async def test_webhook_trickling_body_hits_the_wall_clock_limit(audit, hook_url)
 async def test_webhook_connection_refused(audit):
     from tests.servers import free_port
 
-    action = resolve_action(_hook_cfg(f"http://127.0.0.1:{free_port()}", "/x"), "checkout", "notify")
+    action = resolve_action(
+        _hook_cfg(f"http://127.0.0.1:{free_port()}", "/x"), "checkout", "notify"
+    )
     res = await ActionRunner(audit).run(action)
     assert res.status == "error" and "ConnectError" in res.message
     assert read_audit(audit).records[-1]["status"] == "error"

@@ -22,7 +22,9 @@ def test_kill_9_mid_write_leaves_no_corrupt_line(tmp_path):
     for round_ in range(3):
         proc = subprocess.Popen(
             [sys.executable, str(WRITER), str(path)],
-            stdout=subprocess.PIPE, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.PIPE,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == b"ready"

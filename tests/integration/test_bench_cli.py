@@ -20,8 +20,13 @@ NEW = DATA / "json_gogc5.txt"
 
 
 def warroom(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True,
-                          text=True, cwd=ROOT, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
 
 
 def _values(path: Path, name: str, unit: str) -> list[float]:
@@ -105,10 +110,21 @@ def test_bad_input_exit_2_with_file_line(tmp_path):
 
 def test_min_effect_override_from_config(tmp_path):
     cfg = tmp_path / "w.yaml"
-    cfg.write_text("baseline:\n  min_effect:\n    ns/op: 5.0\n    MB/s: 5.0\n    B/op: 5.0\n"
-                   "    allocs/op: 100000\n")
-    proc = warroom("bench", "compare", str(OLD), str(NEW), "-c", str(cfg), "--format", "json",
-                   "--fail-on-regression")
+    cfg.write_text(
+        "baseline:\n  min_effect:\n    ns/op: 5.0\n    MB/s: 5.0\n    B/op: 5.0\n"
+        "    allocs/op: 100000\n"
+    )
+    proc = warroom(
+        "bench",
+        "compare",
+        str(OLD),
+        str(NEW),
+        "-c",
+        str(cfg),
+        "--format",
+        "json",
+        "--fail-on-regression",
+    )
     assert proc.returncode == 0, proc.stdout  # a 500% minimum effect: nothing matters
     rows = json.loads(proc.stdout)["rows"]
     assert all(r["verdict"] != "REGRESSION" for r in rows)

@@ -23,8 +23,13 @@ if not PPROF.is_dir():
 
 
 def warroom(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True,
-                          text=True, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 def write_config(tmp: Path, url: str) -> Path:
@@ -60,8 +65,9 @@ def test_live_window_against_prometheus_baseline(prometheus: str, tmp_path: Path
     assert r.returncode == 0, r.stdout + r.stderr
     doc = json.loads(r.stdout)
     (svc,) = doc["services"]
-    assert svc["notes"] == ["samples thinned to one per 2s (the rate window) so that "
-                            "neighbours share no data"]
+    assert svc["notes"] == [
+        "samples thinned to one per 2s (the rate window) so that neighbours share no data"
+    ]
     rows = {row["name"]: row for row in svc["rows"]}
     assert set(rows) >= {"p50", "p95", "p99", "qps", "error_ratio"}
     assert rows["p99"]["verdict"] == "EQUIVALENT"  # saturated at 0.2 on both sides
@@ -76,9 +82,16 @@ def test_live_window_against_prometheus_baseline(prometheus: str, tmp_path: Path
 def test_live_regression_exits_1(prometheus: str, tmp_path: Path) -> None:
     cfg = write_config(tmp_path, prometheus)
     # a baseline from a faster past: p99 0.1 s with a little noise; live p99 is 0.2 s
-    base = build_snapshot("lat", {"p99": [0.1 + 0.001 * (i % 5) for i in range(30)],
-                                  "qps": [100.0 + (i % 3) for i in range(30)]},
-                          step=1, version="v6", taken_by="test")
+    base = build_snapshot(
+        "lat",
+        {
+            "p99": [0.1 + 0.001 * (i % 5) for i in range(30)],
+            "qps": [100.0 + (i % 3) for i in range(30)],
+        },
+        step=1,
+        version="v6",
+        taken_by="test",
+    )
     BaselineStore(tmp_path / "baselines").save(base)
     r = warroom("check", "-c", str(cfg), "--service", "lat")
     assert r.returncode == 1, r.stdout + r.stderr
@@ -103,34 +116,71 @@ def _record(path: Path, service: str, p99: float) -> None:
     with path.open("w") as f:
         for i in range(40):
             for sig, v in (("p99", p99 * (1 + 0.01 * (i % 4))), ("qps", 200.0 + i % 3)):
-                f.write(json.dumps({"t": 5000 + i, "type": "point", "service": service,
-                                    "signal": sig, "value": v}) + "\n")
+                f.write(
+                    json.dumps(
+                        {
+                            "t": 5000 + i,
+                            "type": "point",
+                            "service": service,
+                            "signal": sig,
+                            "value": v,
+                        }
+                    )
+                    + "\n"
+                )
 
 
 def test_from_record_and_function_regressions(tmp_path: Path) -> None:
     cfg = tmp_path / "w.yaml"
-    cfg.write_text(f"refresh: 1s\nrate_window: 1s\nservices:\n  - name: api\nbaseline:\n"
-                   f"  dir: {tmp_path / 'b'}\n  min_effect:\n    p99: 0.5\n")
+    cfg.write_text(
+        f"refresh: 1s\nrate_window: 1s\nservices:\n  - name: api\nbaseline:\n"
+        f"  dir: {tmp_path / 'b'}\n  min_effect:\n    p99: 0.5\n"
+    )
     old, new = tmp_path / "old.jsonl", tmp_path / "new.jsonl"
     _record(old, "api", 0.1)
     _record(new, "api", 0.13)  # +30%: beyond the default 8%, inside the configured 50%
-    r = warroom("baseline", "refresh", "api", "-c", str(cfg), "--from-record", str(old),
-                "--profile", str(PPROF / "cpu_json_gogc100.pb.gz"))
+    r = warroom(
+        "baseline",
+        "refresh",
+        "api",
+        "-c",
+        str(cfg),
+        "--from-record",
+        str(old),
+        "--profile",
+        str(PPROF / "cpu_json_gogc100.pb.gz"),
+    )
     assert r.returncode == 0, r.stderr
     r = warroom("check", "-c", str(cfg), "--from-record", str(new), "--format", "json")
     assert r.returncode == 0, r.stdout  # the config's min effect says +30% does not matter
     row = json.loads(r.stdout)["services"][0]["rows"][0]
     assert row["name"] == "p99" and row["verdict"] == "EQUIVALENT"  # [+28%, +32%] in ±50%
     # the current profile: GOGC=5, much more GC work -> function-level regressions
-    r = warroom("check", "-c", str(cfg), "--from-record", str(new), "--format", "json",
-                "--profile", str(PPROF / "cpu_json_gogc5.pb.gz"))
+    r = warroom(
+        "check",
+        "-c",
+        str(cfg),
+        "--from-record",
+        str(new),
+        "--format",
+        "json",
+        "--profile",
+        str(PPROF / "cpu_json_gogc5.pb.gz"),
+    )
     assert r.returncode == 1, r.stdout + r.stderr
     funcs = json.loads(r.stdout)["services"][0]["functions"]
     assert funcs and all(f["delta_cum_pp"] > 0 for f in funcs)
     assert any(f["gate"] for f in funcs)
     # a profile of another kind cannot be compared: said, not fatal
-    r = warroom("check", "-c", str(cfg), "--from-record", str(new),
-                "--profile", str(PPROF / "heap_json.pb.gz"))
+    r = warroom(
+        "check",
+        "-c",
+        str(cfg),
+        "--from-record",
+        str(new),
+        "--profile",
+        str(PPROF / "heap_json.pb.gz"),
+    )
     assert r.returncode == 0 and "profiles not compared" in r.stdout
 
 
@@ -142,9 +192,11 @@ def test_no_baseline_and_bad_input(tmp_path: Path) -> None:
     # nothing could be compared: a gate must not pass (this used to exit 0)
     r = warroom("check", "-c", str(cfg), "--from-record", str(rec))
     assert r.returncode == 2 and r.stdout == "", r.stdout
-    assert r.stderr == (f"warroom: check: no baseline for api in {tmp_path / 'b'} (no such "
-                        "directory) (take one with `warroom baseline refresh api`, or pass "
-                        "--allow-missing)\n")
+    assert r.stderr == (
+        f"warroom: check: no baseline for api in {tmp_path / 'b'} (no such "
+        "directory) (take one with `warroom baseline refresh api`, or pass "
+        "--allow-missing)\n"
+    )
     r = warroom("check", "-c", str(cfg), "--from-record", str(rec), "--allow-missing")
     assert r.returncode == 0 and "api: no baseline" in r.stdout
     assert r.stdout.rstrip().endswith("check: nothing compared (no baseline: api)")
@@ -163,10 +215,12 @@ def test_version_label_taken_from_the_series(tmp_path: Path) -> None:
     def text() -> str:
         n["scrape"] += 1
         k = n["scrape"]
-        return ("# TYPE wr_ver histogram\n"
-                f'wr_ver_bucket{{version="v9",le="0.1"}} {50 * k}\n'
-                f'wr_ver_bucket{{version="v9",le="+Inf"}} {100 * k}\n'
-                f'wr_ver_sum{{version="v9"}} {10 * k}\nwr_ver_count{{version="v9"}} {100 * k}\n')
+        return (
+            "# TYPE wr_ver histogram\n"
+            f'wr_ver_bucket{{version="v9",le="0.1"}} {50 * k}\n'
+            f'wr_ver_bucket{{version="v9",le="+Inf"}} {100 * k}\n'
+            f'wr_ver_sum{{version="v9"}} {10 * k}\nwr_ver_count{{version="v9"}} {100 * k}\n'
+        )
 
     expo = ExpositionServer()
     expo.set(text)
@@ -174,10 +228,12 @@ def test_version_label_taken_from_the_series(tmp_path: Path) -> None:
     with expo, start_prometheus(tmp_path / "prom", [expo.target]) as url:
         wait_for_scrape(url, "count_over_time(wr_ver_count[20s]) >= 6", timeout=40)
         cfg = tmp_path / "w.yaml"
-        cfg.write_text(f'prometheus: {{url: "{url}"}}\notlp: {{http: "", grpc: ""}}\n'
-                       f"refresh: 1s\nrate_window: 3s\nwindow: 10s\n"
-                       f"baseline: {{dir: {tmp_path / 'b'}}}\n"
-                       "services:\n  - name: ver\n    prometheus: {latency_histogram: wr_ver}\n")
+        cfg.write_text(
+            f'prometheus: {{url: "{url}"}}\notlp: {{http: "", grpc: ""}}\n'
+            f"refresh: 1s\nrate_window: 3s\nwindow: 10s\n"
+            f"baseline: {{dir: {tmp_path / 'b'}}}\n"
+            "services:\n  - name: ver\n    prometheus: {latency_histogram: wr_ver}\n"
+        )
         r = warroom("baseline", "refresh", "ver", "-c", str(cfg), "--no-profile")
         assert r.returncode == 0, r.stderr
         assert "version v9" in r.stdout
@@ -203,8 +259,10 @@ def test_missing_baselines_are_visible_and_a_wrong_dir_fails(tmp_path: Path) -> 
     """One service with a baseline, one without: compared as before, the other listed as
     "no baseline" in text, md and json. A wrong --dir finds none: exit 2 naming the dir."""
     cfg = tmp_path / "w.yaml"
-    cfg.write_text(f"refresh: 1s\nrate_window: 1s\nservices:\n  - name: api\n  - name: web\n"
-                   f"baseline:\n  dir: {tmp_path / 'b'}\n")
+    cfg.write_text(
+        f"refresh: 1s\nrate_window: 1s\nservices:\n  - name: api\n  - name: web\n"
+        f"baseline:\n  dir: {tmp_path / 'b'}\n"
+    )
     rec, web = tmp_path / "r.jsonl", tmp_path / "web.jsonl"
     _record(rec, "api", 0.1)
     _record(web, "web", 0.1)
@@ -218,8 +276,9 @@ def test_missing_baselines_are_visible_and_a_wrong_dir_fails(tmp_path: Path) -> 
     md = warroom("check", "-c", str(cfg), "--from-record", str(rec), "--format", "md")
     assert md.returncode == 0 and "## web: no baseline" in md.stdout
     assert md.stdout.rstrip().endswith("(no baseline: web)")
-    js = warroom("check", "-c", str(cfg), "--from-record", str(rec), "--format", "json",
-                 "--independent", "0")
+    js = warroom(
+        "check", "-c", str(cfg), "--from-record", str(rec), "--format", "json", "--independent", "0"
+    )
     assert js.returncode == 0, js.stderr
     doc = json.loads(js.stdout)
     status = {s["service"]: s["status"] for s in doc["services"]}
@@ -229,18 +288,33 @@ def test_missing_baselines_are_visible_and_a_wrong_dir_fails(tmp_path: Path) -> 
     wrong = tmp_path / "baselines-typo"
     r = warroom("check", "-c", str(cfg), "--from-record", str(rec), "--dir", str(wrong))
     assert r.returncode == 2 and r.stdout == ""
-    assert r.stderr.startswith(f"warroom: check: no baseline for api, web in {wrong} (no such "
-                               "directory) (take one with `warroom baseline refresh SERVICE`")
+    assert r.stderr.startswith(
+        f"warroom: check: no baseline for api, web in {wrong} (no such "
+        "directory) (take one with `warroom baseline refresh SERVICE`"
+    )
     assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     # an existing but empty directory is said as such, and --allow-missing lists both
     wrong.mkdir()
-    r = warroom("check", "-c", str(cfg), "--from-record", str(rec), "--dir", str(wrong),
-                "--service", "web")
+    r = warroom(
+        "check", "-c", str(cfg), "--from-record", str(rec), "--dir", str(wrong), "--service", "web"
+    )
     assert r.returncode == 2
-    assert r.stderr.startswith(f"warroom: check: no baseline for web in {wrong} (take one with "
-                               "`warroom baseline refresh web`")
-    js = warroom("check", "-c", str(cfg), "--from-record", str(rec), "--dir", str(wrong),
-                 "--format", "json", "--allow-missing")
+    assert r.stderr.startswith(
+        f"warroom: check: no baseline for web in {wrong} (take one with "
+        "`warroom baseline refresh web`"
+    )
+    js = warroom(
+        "check",
+        "-c",
+        str(cfg),
+        "--from-record",
+        str(rec),
+        "--dir",
+        str(wrong),
+        "--format",
+        "json",
+        "--allow-missing",
+    )
     assert js.returncode == 0, js.stderr
     doc = json.loads(js.stdout)
     assert [s["status"] for s in doc["services"]] == ["no baseline", "no baseline"]

@@ -96,16 +96,25 @@ async def test_profile_written_into_the_folder_is_announced(
         assert feed_status(app).state == "up"
 
         # Another service's profile (a longer name sharing the prefix) says which to select.
-        write_atomic(folder / "checkout-api-heap-1.pb.gz",
-                     (fixtures_dir / "pprof" / "heap_json.pb.gz").read_bytes())
-        want2 = ("new heap profile for checkout-api: checkout-api-heap-1.pb.gz — select "
-                 "checkout-api and press f to open")
+        write_atomic(
+            folder / "checkout-api-heap-1.pb.gz",
+            (fixtures_dir / "pprof" / "heap_json.pb.gz").read_bytes(),
+        )
+        want2 = (
+            "new heap profile for checkout-api: checkout-api-heap-1.pb.gz — select "
+            "checkout-api and press f to open"
+        )
         await until(pilot, lambda: want2 in toasts(app), f"the toast {want2!r}")
 
         # A file that stays broken is a warning after the settle time, not a crash.
         write_atomic(folder / "checkout-cpu-3.pb.gz", cpu[: len(cpu) // 2])
-        await until(pilot, lambda: any("profile not usable: checkout-cpu-3.pb.gz: truncated"
-                                       in t for t in toasts(app)), "the broken-file warning")
+        await until(
+            pilot,
+            lambda: any(
+                "profile not usable: checkout-cpu-3.pb.gz: truncated" in t for t in toasts(app)
+            ),
+            "the broken-file warning",
+        )
 
         # `f` opens the newest good profile of the selected service, following the folder.
         assert app.dashboard.table.selected == "checkout"
@@ -119,30 +128,49 @@ async def test_profile_written_into_the_folder_is_announced(
         assert scr.loaded is not None and scr.loaded.path == fresh
         n = len(toasts(app))
         write_atomic(folder / "checkout-cpu-4.pb.gz", cpu)
-        await until(pilot, lambda: scr.loaded is not None
-                    and scr.loaded.path.name == "checkout-cpu-4.pb.gz", "the screen to follow")
+        await until(
+            pilot,
+            lambda: scr.loaded is not None and scr.loaded.path.name == "checkout-cpu-4.pb.gz",
+            "the screen to follow",
+        )
         await pilot.pause(0.5)
         assert len(toasts(app)) == n  # no "f to open" toast over the open flame screen
 
 
 async def test_scheduled_capture_lands_in_the_folder_and_is_announced(
-    tmp_path: Path, prometheus: str  # noqa: F811
+    tmp_path: Path,
+    prometheus: str,  # noqa: F811
 ) -> None:
     folder = tmp_path / "profiles"  # created by the app: captures need somewhere to go
-    ep = ProfileEndpoint(service="prom", url=prometheus, kinds=["profile", "heap"],
-                         seconds=Duration(1), every=Duration(1))
-    cfg = config(tmp_path, ["prom"], dir=str(folder), pattern="pp_{service}_*.pprof",
-                 endpoints=[ep])
+    ep = ProfileEndpoint(
+        service="prom",
+        url=prometheus,
+        kinds=["profile", "heap"],
+        seconds=Duration(1),
+        every=Duration(1),
+    )
+    cfg = config(
+        tmp_path, ["prom"], dir=str(folder), pattern="pp_{service}_*.pprof", endpoints=[ep]
+    )
     app = WarroomApp(cfg, store=MetricStore(), start_sources=True)
     async with app.run_test(size=(200, 40)) as pilot:
-        await until(pilot, lambda: any("new" in t and "prom" in t for t in toasts(app)),
-                    "a capture to be announced", timeout=30)
+        await until(
+            pilot,
+            lambda: any("new" in t and "prom" in t for t in toasts(app)),
+            "a capture to be announced",
+            timeout=30,
+        )
         first = next(t for t in toasts(app) if "new" in t and "prom" in t)
         # One capture round (CPU, then heap) is one toast naming both.
         # (The heap capture, right after the CPU one, usually lands in the same batch.)
-        assert first == "2 new profiles: cpu profile for prom, heap profile for prom — f to open" \
-            or re.fullmatch(r"new cpu profile for prom: pp_prom_cpu-\d{8}T\d{6}\.\d{3}Z\.pprof"
-                            r" — f to open", first), first
+        assert (
+            first == "2 new profiles: cpu profile for prom, heap profile for prom — f to open"
+            or re.fullmatch(
+                r"new cpu profile for prom: pp_prom_cpu-\d{8}T\d{6}\.\d{3}Z\.pprof"
+                r" — f to open",
+                first,
+            )
+        ), first
         pattern = ServicePattern(cfg.profiles.pattern, ["prom"])
         saved = profiles_in(folder)
         assert saved and all(pattern.match(p.name) == (True, "prom") for p in saved)
@@ -153,8 +181,12 @@ async def test_scheduled_capture_lands_in_the_folder_and_is_announced(
         feed = app.profile_feed
         assert feed.fetcher is not None and feed.fetcher.status.counters["captures"] >= 2
         # Re-armed: a second round follows the first.
-        await until(pilot, lambda: feed.fetcher.status.counters["captures"] >= 4,
-                    "a second scheduled round", timeout=30)
+        await until(
+            pilot,
+            lambda: feed.fetcher.status.counters["captures"] >= 4,
+            "a second scheduled round",
+            timeout=30,
+        )
         assert len(profiles_in(folder)) >= 4
         # The schedule's later rounds are not news: no toast each time, the screen follows.
         await pilot.pause(0.5)
@@ -166,13 +198,17 @@ async def test_scheduled_capture_lands_in_the_folder_and_is_announced(
 
 
 async def test_dead_endpoint_is_a_status_not_a_crash(tmp_path: Path) -> None:
-    ep = ProfileEndpoint(service="gone", url=f"http://127.0.0.1:{free_port()}", kinds=["heap"],
-                         every=Duration(1))
+    ep = ProfileEndpoint(
+        service="gone", url=f"http://127.0.0.1:{free_port()}", kinds=["heap"], every=Duration(1)
+    )
     cfg = config(tmp_path, ["gone"], dir=str(tmp_path / "profiles"), endpoints=[ep])
     app = WarroomApp(cfg, store=MetricStore(), start_sources=True)
     async with app.run_test(size=(200, 40)) as pilot:
-        await until(pilot, lambda: feed_status(app) is not None
-                    and feed_status(app).state == "error", "the error state")
+        await until(
+            pilot,
+            lambda: feed_status(app) is not None and feed_status(app).state == "error",
+            "the error state",
+        )
         st = feed_status(app)
         assert st.detail.startswith("gone heap: ConnectError at http://127.0.0.1:")
         assert st.stale_since is not None
@@ -184,26 +220,33 @@ async def test_dead_endpoint_is_a_status_not_a_crash(tmp_path: Path) -> None:
 
 async def test_endpoints_without_a_folder_is_a_status(tmp_path: Path) -> None:
     ep = ProfileEndpoint(service="x", url="http://127.0.0.1:1", every=Duration(1))
-    app = WarroomApp(config(tmp_path, ["x"], endpoints=[ep]), store=MetricStore(),
-                     start_sources=True)
+    app = WarroomApp(
+        config(tmp_path, ["x"], endpoints=[ep]), store=MetricStore(), start_sources=True
+    )
     async with app.run_test(size=(200, 40)) as pilot:
         await until(pilot, lambda: feed_status(app) is not None, "the status entry")
         st = feed_status(app)
         assert (st.state, st.detail) == (
-            "error", "profiles.endpoints needs profiles.dir to save captures in")
+            "error",
+            "profiles.endpoints needs profiles.dir to save captures in",
+        )
 
 
 async def test_c_in_the_dashboard_flame_screen_captures_now(
-    tmp_path: Path, prometheus: str, fixtures_dir: Path  # noqa: F811
+    tmp_path: Path,
+    prometheus: str,  # noqa: F811  (the imported module fixture)
+    fixtures_dir: Path,
 ) -> None:
     folder = tmp_path / "profiles"
     folder.mkdir()
     first = folder / "pp_prom_cpu-0.pprof"  # a custom pattern, honoured by screen and capture
     first.write_bytes((fixtures_dir / "pprof" / "cpu_regexp.pb.gz").read_bytes())
-    ep = ProfileEndpoint(service="prom", url=prometheus, kinds=["profile", "heap"],
-                         seconds=Duration(1))  # no `every`: on the key only
-    cfg = config(tmp_path, ["prom"], dir=str(folder), pattern="pp_{service}_*.pprof",
-                 endpoints=[ep])
+    ep = ProfileEndpoint(
+        service="prom", url=prometheus, kinds=["profile", "heap"], seconds=Duration(1)
+    )  # no `every`: on the key only
+    cfg = config(
+        tmp_path, ["prom"], dir=str(folder), pattern="pp_{service}_*.pprof", endpoints=[ep]
+    )
     app = WarroomApp(cfg, store=MetricStore(), start_sources=True)
     async with app.run_test(size=(160, 40)) as pilot:
         await until(pilot, lambda: app.profile_feed.fetcher is not None, "the fetcher")
@@ -211,12 +254,23 @@ async def test_c_in_the_dashboard_flame_screen_captures_now(
         await until(pilot, lambda: isinstance(app.screen, ProfileScreen), "the flame screen")
         scr = app.screen
         assert isinstance(scr, ProfileScreen) and scr.fetcher is app.profile_feed.fetcher
-        await until(pilot, lambda: scr.loaded is not None and scr.watcher is not None
-                    and scr.watcher.status.state == "listening", "the screen to load and watch")
+        await until(
+            pilot,
+            lambda: (
+                scr.loaded is not None
+                and scr.watcher is not None
+                and scr.watcher.status.state == "listening"
+            ),
+            "the screen to load and watch",
+        )
         assert list(folder.iterdir()) == [first]  # nothing scheduled
         await pilot.press("c")
-        await until(pilot, lambda: scr.loaded is not None and scr.loaded.path != first,
-                    "the captured CPU profile to be drawn", timeout=30)
+        await until(
+            pilot,
+            lambda: scr.loaded is not None and scr.loaded.path != first,
+            "the captured CPU profile to be drawn",
+            timeout=30,
+        )
         assert scr.loaded is not None
         assert scr.loaded.path.parent == folder
         assert scr.loaded.path.name.startswith("pp_prom_cpu-")
@@ -241,14 +295,22 @@ async def test_d_diffs_the_newest_profile_of_the_baselines_kind(
     base_src.write_bytes((fixtures_dir / "pprof" / "cpu_json_gogc100.pb.gz").read_bytes())
     cfg = config(tmp_path, ["checkout"], dir=str(folder))
     rng = np.random.default_rng(1)
-    BaselineStore(cfg.baseline.dir).save(build_snapshot(
-        "checkout", {"p99": list(0.05 * np.exp(rng.normal(0, 0.1, 60)))}, step=5.0,
-        version="v1", taken_by="test@host", taken_at=NOW - 3600,
-        profile_files=[str(base_src)]))
+    BaselineStore(cfg.baseline.dir).save(
+        build_snapshot(
+            "checkout",
+            {"p99": list(0.05 * np.exp(rng.normal(0, 0.1, 60)))},
+            step=5.0,
+            version="v1",
+            taken_by="test@host",
+            taken_at=NOW - 3600,
+            profile_files=[str(base_src)],
+        )
+    )
     cur = folder / "checkout-cpu-2.pb.gz"
     write_atomic(cur, (fixtures_dir / "pprof" / "cpu_json_gogc5.pb.gz").read_bytes())
-    write_atomic(folder / "checkout-heap-3.pb.gz",
-                 (fixtures_dir / "pprof" / "heap_json.pb.gz").read_bytes())
+    write_atomic(
+        folder / "checkout-heap-3.pb.gz", (fixtures_dir / "pprof" / "heap_json.pb.gz").read_bytes()
+    )
     app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
     async with app.run_test(size=(160, 40)) as pilot:
         await pilot.pause()
@@ -269,5 +331,4 @@ async def test_d_diffs_the_newest_profile_of_the_baselines_kind(
         await pilot.press("d")
         await pilot.pause()
         assert app.screen is app.dashboard
-        assert any(t.startswith("baseline profile of checkout is missing: ")
-                   for t in toasts(app))
+        assert any(t.startswith("baseline profile of checkout is missing: ") for t in toasts(app))

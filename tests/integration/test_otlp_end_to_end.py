@@ -44,12 +44,15 @@ async def test_hub_runs_both_receivers_and_stores_sdk_pushes() -> None:
             ("backend", GrpcExporter(endpoint=f"http://{g_host}:{g_port}", insecure=True)),
         ):
             reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
-            p = MeterProvider(metric_readers=[reader],
-                              resource=Resource.create({"service.name": service}))
+            p = MeterProvider(
+                metric_readers=[reader], resource=Resource.create({"service.name": service})
+            )
             h = p.get_meter("e2e").create_histogram("http.server.request.duration", unit="s")
             for i in range(300):  # SDK default buckets are in ms-sized numbers; unit says s
-                h.record(0.004 if i % 100 else 0.3,
-                         {"http.response.status_code": 503 if i % 50 == 0 else 200})
+                h.record(
+                    0.004 if i % 100 else 0.3,
+                    {"http.response.status_code": 503 if i % 50 == 0 else 200},
+                )
             providers.append(p)
         for p in providers:
             assert await asyncio.to_thread(p.force_flush, 10_000)

@@ -54,17 +54,28 @@ async def rig() -> AsyncIterator[Rig]:
     await r.receiver.stop()
 
 
-async def push(target: str, service: str, temporality: AggregationTemporality,
-               aggregation: object, values: list[float], unit: str = "s",
-               headers: dict[str, str] | None = None,
-               compression: grpc.Compression | None = None) -> None:
-    exporter = OTLPMetricExporter(endpoint=f"http://{target}", insecure=True, headers=headers,
-                                  compression=compression,
-                                  preferred_temporality={Histogram: temporality},
-                                  preferred_aggregation={Histogram: aggregation})  # type: ignore[arg-type]
+async def push(
+    target: str,
+    service: str,
+    temporality: AggregationTemporality,
+    aggregation: object,
+    values: list[float],
+    unit: str = "s",
+    headers: dict[str, str] | None = None,
+    compression: grpc.Compression | None = None,
+) -> None:
+    exporter = OTLPMetricExporter(
+        endpoint=f"http://{target}",
+        insecure=True,
+        headers=headers,
+        compression=compression,
+        preferred_temporality={Histogram: temporality},
+        preferred_aggregation={Histogram: aggregation},
+    )  # type: ignore[arg-type]
     reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
-    provider = MeterProvider(metric_readers=[reader],
-                             resource=Resource.create({"service.name": service}))
+    provider = MeterProvider(
+        metric_readers=[reader], resource=Resource.create({"service.name": service})
+    )
     h = provider.get_meter("t").create_histogram("http.server.request.duration", unit=unit)
     for v in values:
         h.record(v)
@@ -73,16 +84,30 @@ async def push(target: str, service: str, temporality: AggregationTemporality,
 
 
 def raw_export(channel: grpc.aio.Channel) -> grpc.aio.UnaryUnaryMultiCallable:
-    return channel.unary_unary(f"/{SERVICE}/Export", request_serializer=None,
-                               response_deserializer=ExportMetricsServiceResponse.FromString)
+    return channel.unary_unary(
+        f"/{SERVICE}/Export",
+        request_serializer=None,
+        response_deserializer=ExportMetricsServiceResponse.FromString,
+    )
 
 
 async def test_sdk_grpc_exporter_cumulative_and_exponential(rig: Rig) -> None:
-    await push(rig.target, "orders", AggregationTemporality.CUMULATIVE,
-               ExplicitBucketHistogramAggregation(BOUNDS), [0.02] * 99 + [0.4])
-    await push(rig.target, "expo", AggregationTemporality.DELTA,
-               ExponentialBucketHistogramAggregation(), [10.0 + i for i in range(100)], unit="ms",
-               compression=grpc.Compression.Gzip)
+    await push(
+        rig.target,
+        "orders",
+        AggregationTemporality.CUMULATIVE,
+        ExplicitBucketHistogramAggregation(BOUNDS),
+        [0.02] * 99 + [0.4],
+    )
+    await push(
+        rig.target,
+        "expo",
+        AggregationTemporality.DELTA,
+        ExponentialBucketHistogramAggregation(),
+        [10.0 + i for i in range(100)],
+        unit="ms",
+        compression=grpc.Compression.Gzip,
+    )
     rig.sink.tick(100.0)
     p50 = rig.store.latest("orders", "p50")
     assert p50 is not None and 0.01 < p50[1] <= 0.025
@@ -101,8 +126,10 @@ async def test_garbage_and_oversized_messages() -> None:
     try:
         async with grpc.aio.insecure_channel(r.target) as ch:
             call = raw_export(ch)
-            for body, text in ((b"\xff\xff\xff\xffgarbage", "not an OTLP"),
-                               (b"\x28\x01", "only unknown fields")):
+            for body, text in (
+                (b"\xff\xff\xff\xffgarbage", "not an OTLP"),
+                (b"\x28\x01", "only unknown fields"),
+            ):
                 with pytest.raises(grpc.aio.AioRpcError) as e:
                     await call(body)
                 assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -129,12 +156,18 @@ async def test_token_required() -> None:
             with pytest.raises(grpc.aio.AioRpcError) as e:
                 await call(one_point_request().SerializeToString())
             assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
-            ok = await call(one_point_request().SerializeToString(),
-                            metadata=(("authorization", "Bearer tok"),))
+            ok = await call(
+                one_point_request().SerializeToString(), metadata=(("authorization", "Bearer tok"),)
+            )
             assert isinstance(ok, ExportMetricsServiceResponse)
-        await push(r.target, "authd", AggregationTemporality.CUMULATIVE,
-                   ExplicitBucketHistogramAggregation(BOUNDS), [0.1],
-                   headers={"authorization": "Bearer tok"})
+        await push(
+            r.target,
+            "authd",
+            AggregationTemporality.CUMULATIVE,
+            ExplicitBucketHistogramAggregation(BOUNDS),
+            [0.1],
+            headers={"authorization": "Bearer tok"},
+        )
         assert r.receiver.status.counters["accepted"] == 3  # + the export at shutdown
     finally:
         await r.receiver.stop()
@@ -149,8 +182,9 @@ async def test_full_queue_is_resource_exhausted_with_retry_info() -> None:
         calls = [raw_export(ch) for ch in channels]
         results: list[object] = []
         for _ in range(20):  # rounds of 40 concurrent calls on 8 connections until one is refused
-            results += await asyncio.gather(*[calls[i % 8](body) for i in range(40)],
-                                            return_exceptions=True)
+            results += await asyncio.gather(
+                *[calls[i % 8](body) for i in range(40)], return_exceptions=True
+            )
             if any(isinstance(x, BaseException) for x in results):
                 break
         for ch in channels:

@@ -45,8 +45,10 @@ PB = {"Content-Type": "application/x-protobuf"}
 
 class Rig:
     def __init__(self, **otlp: object) -> None:
-        self.cfg = Config(otlp=OTLPConfig(http="127.0.0.1:0", grpc="", **otlp),  # type: ignore[arg-type]
-                          max_series=2000)
+        self.cfg = Config(
+            otlp=OTLPConfig(http="127.0.0.1:0", grpc="", **otlp),  # type: ignore[arg-type]
+            max_series=2000,
+        )
         self.store = MetricStore()
         self.sink = OTLPSink(self.store, self.cfg, started_at=time.time() - 1)
         self.receiver = OTLPHttpReceiver(self.cfg.otlp, self.sink)
@@ -65,14 +67,23 @@ async def rig() -> AsyncIterator[Rig]:
     await r.receiver.stop()
 
 
-def provider_for(url: str, service: str, temporality: AggregationTemporality, aggregation: object,
-                 **exporter_kw: object) -> MeterProvider:
-    exporter = OTLPMetricExporter(endpoint=url, preferred_temporality={Histogram: temporality},
-                                  preferred_aggregation={Histogram: aggregation},
-                                  **exporter_kw)  # type: ignore[arg-type]
+def provider_for(
+    url: str,
+    service: str,
+    temporality: AggregationTemporality,
+    aggregation: object,
+    **exporter_kw: object,
+) -> MeterProvider:
+    exporter = OTLPMetricExporter(
+        endpoint=url,
+        preferred_temporality={Histogram: temporality},
+        preferred_aggregation={Histogram: aggregation},
+        **exporter_kw,
+    )  # type: ignore[arg-type]
     reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
-    return MeterProvider(metric_readers=[reader],
-                         resource=Resource.create({"service.name": service}))
+    return MeterProvider(
+        metric_readers=[reader], resource=Resource.create({"service.name": service})
+    )
 
 
 async def flush(provider: MeterProvider) -> None:
@@ -80,11 +91,18 @@ async def flush(provider: MeterProvider) -> None:
 
 
 async def test_sdk_cumulative_explicit_histogram_gzip(rig: Rig) -> None:
-    p = provider_for(rig.url, "checkout", AggregationTemporality.CUMULATIVE,
-                     ExplicitBucketHistogramAggregation(BOUNDS), compression=Compression.Gzip)
+    p = provider_for(
+        rig.url,
+        "checkout",
+        AggregationTemporality.CUMULATIVE,
+        ExplicitBucketHistogramAggregation(BOUNDS),
+        compression=Compression.Gzip,
+    )
     h = p.get_meter("test").create_histogram("http.server.request.duration", unit="s")
     for i in range(200):
-        h.record(0.002 + (i % 10) * 0.01, {"http.response.status_code": 500 if i % 20 == 0 else 200})
+        h.record(
+            0.002 + (i % 10) * 0.01, {"http.response.status_code": 500 if i % 20 == 0 else 200}
+        )
     await flush(p)
     rig.sink.tick(1000.0)
     vals = [0.002 + (i % 10) * 0.01 for i in range(200)]
@@ -108,9 +126,13 @@ async def test_sdk_cumulative_explicit_histogram_gzip(rig: Rig) -> None:
 
 
 async def test_sdk_delta_exponential_histogram_deflate(rig: Rig) -> None:
-    p = provider_for(rig.url, "search", AggregationTemporality.DELTA,
-                     ExponentialBucketHistogramAggregation(max_size=160),
-                     compression=Compression.Deflate)
+    p = provider_for(
+        rig.url,
+        "search",
+        AggregationTemporality.DELTA,
+        ExponentialBucketHistogramAggregation(max_size=160),
+        compression=Compression.Deflate,
+    )
     h = p.get_meter("test").create_histogram("search.latency", unit="ms")
     vals = [5.0 + i for i in range(100)]
     for v in vals:
@@ -128,14 +150,19 @@ async def test_bearer_token_required() -> None:
     await r.receiver.start()
     try:
         async with httpx.AsyncClient() as c:
-            resp = await c.post(r.url, content=ExportMetricsServiceRequest().SerializeToString(),
-                                headers=PB)
+            resp = await c.post(
+                r.url, content=ExportMetricsServiceRequest().SerializeToString(), headers=PB
+            )
             assert resp.status_code == 401
             st = status_pb2.Status.FromString(resp.content)
             assert "bearer token" in st.message
-        p = provider_for(r.url, "auth", AggregationTemporality.CUMULATIVE,
-                         ExplicitBucketHistogramAggregation(BOUNDS),
-                         headers={"Authorization": "Bearer s3cret"})
+        p = provider_for(
+            r.url,
+            "auth",
+            AggregationTemporality.CUMULATIVE,
+            ExplicitBucketHistogramAggregation(BOUNDS),
+            headers={"Authorization": "Bearer s3cret"},
+        )
         p.get_meter("t").create_histogram("http.server.request.duration", unit="s").record(0.1)
         await flush(p)
         assert r.receiver.status.counters["accepted"] == 1
@@ -145,32 +172,78 @@ async def test_bearer_token_required() -> None:
 
 
 def one_point_request(service: str = "svc", n_series: int = 1) -> ExportMetricsServiceRequest:
-    pts = [metrics_pb2.HistogramDataPoint(
-        attributes=[KeyValue(key="id", value=AnyValue(int_value=i))],
-        start_time_unix_nano=int(time.time() * 1e9), count=3, bucket_counts=[1, 2, 0],
-        explicit_bounds=[0.1, 0.2]) for i in range(n_series)]
-    m = metrics_pb2.Metric(name="http.server.request.duration", unit="s",
-                           histogram=metrics_pb2.Histogram(aggregation_temporality=2,
-                                                           data_points=pts))
-    return ExportMetricsServiceRequest(resource_metrics=[metrics_pb2.ResourceMetrics(
-        resource={"attributes": [KeyValue(key="service.name",
-                                          value=AnyValue(string_value=service))]},
-        scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[m])])])
+    pts = [
+        metrics_pb2.HistogramDataPoint(
+            attributes=[KeyValue(key="id", value=AnyValue(int_value=i))],
+            start_time_unix_nano=int(time.time() * 1e9),
+            count=3,
+            bucket_counts=[1, 2, 0],
+            explicit_bounds=[0.1, 0.2],
+        )
+        for i in range(n_series)
+    ]
+    m = metrics_pb2.Metric(
+        name="http.server.request.duration",
+        unit="s",
+        histogram=metrics_pb2.Histogram(aggregation_temporality=2, data_points=pts),
+    )
+    return ExportMetricsServiceRequest(
+        resource_metrics=[
+            metrics_pb2.ResourceMetrics(
+                resource={
+                    "attributes": [
+                        KeyValue(key="service.name", value=AnyValue(string_value=service))
+                    ]
+                },
+                scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[m])],
+            )
+        ]
+    )
 
 
 async def test_json_body_with_camel_case_enum_ints_and_string_int64(rig: Rig) -> None:
     now = str(int(time.time() * 1e9))
-    body = {"resourceMetrics": [{
-        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "js"}}]},
-        "scopeMetrics": [{"scope": {"name": "x"}, "metrics": [{
-            "name": "http.server.request.duration", "unit": "s",
-            "histogram": {"aggregationTemporality": 2, "dataPoints": [{
-                "startTimeUnixNano": now, "timeUnixNano": now, "count": "4",
-                "bucketCounts": ["1", "3", 0], "explicitBounds": [0.1, 0.2],
-                "exemplars": [{"traceId": "5b8efff798038103d269b633813fc60c",
-                               "spanId": "eee19b7ec3c1b174", "asDouble": 0.15,
-                               "timeUnixNano": now}],
-                "somethingNew": True}]}}]}]}]}
+    body = {
+        "resourceMetrics": [
+            {
+                "resource": {
+                    "attributes": [{"key": "service.name", "value": {"stringValue": "js"}}]
+                },
+                "scopeMetrics": [
+                    {
+                        "scope": {"name": "x"},
+                        "metrics": [
+                            {
+                                "name": "http.server.request.duration",
+                                "unit": "s",
+                                "histogram": {
+                                    "aggregationTemporality": 2,
+                                    "dataPoints": [
+                                        {
+                                            "startTimeUnixNano": now,
+                                            "timeUnixNano": now,
+                                            "count": "4",
+                                            "bucketCounts": ["1", "3", 0],
+                                            "explicitBounds": [0.1, 0.2],
+                                            "exemplars": [
+                                                {
+                                                    "traceId": "5b8efff798038103d269b633813fc60c",
+                                                    "spanId": "eee19b7ec3c1b174",
+                                                    "asDouble": 0.15,
+                                                    "timeUnixNano": now,
+                                                }
+                                            ],
+                                            "somethingNew": True,
+                                        }
+                                    ],
+                                },
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
     async with httpx.AsyncClient() as c:
         resp = await c.post(rig.url, json=body)
     assert resp.status_code == 200, resp.text
@@ -198,8 +271,9 @@ async def test_bad_inputs_get_clear_4xx_and_nothing_is_stored(rig: Rig) -> None:
             assert resp.status_code == code, (body[:20], resp.status_code, resp.content)
             st = status_pb2.Status.FromString(resp.content)
             assert text in st.message, st.message
-        resp = await c.post(rig.url, content=b'{"resourceMetrics": [', headers={
-            "Content-Type": "application/json"})
+        resp = await c.post(
+            rig.url, content=b'{"resourceMetrics": [', headers={"Content-Type": "application/json"}
+        )
         assert resp.status_code == 400
         assert "JSON" in resp.json()["message"]
         resp = await c.get(rig.url)
@@ -226,6 +300,7 @@ async def test_oversized_bodies_get_413() -> None:
             async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: chunked upload
                 for _ in range(10):
                     yield b"\x00" * 512
+
             resp = await c.post(r.url, content=chunks(), headers=PB)
             assert resp.status_code == 413
     finally:
@@ -240,8 +315,9 @@ async def test_full_queue_answers_429_with_retry_after() -> None:
         resps: list[httpx.Response] = []
         async with httpx.AsyncClient(limits=httpx.Limits(max_connections=40)) as c:
             for _ in range(20):  # rounds of 40 concurrent posts until one is refused
-                resps += await asyncio.gather(*[
-                    c.post(r.url, content=body, headers=PB) for _ in range(40)])
+                resps += await asyncio.gather(
+                    *[c.post(r.url, content=body, headers=PB) for _ in range(40)]
+                )
                 if any(x.status_code == 429 for x in resps):
                     break
         codes = [x.status_code for x in resps]
@@ -274,8 +350,11 @@ async def test_ten_thousand_series_hit_the_cap_with_partial_success(rig: Rig) ->
 
 async def test_json_partial_success_is_json(rig: Rig) -> None:
     rig.sink.max_series = 1
-    body = json.loads(__import__("google.protobuf.json_format", fromlist=["x"]).MessageToJson(
-        one_point_request(n_series=3)))
+    body = json.loads(
+        __import__("google.protobuf.json_format", fromlist=["x"]).MessageToJson(
+            one_point_request(n_series=3)
+        )
+    )
     async with httpx.AsyncClient() as c:
         resp = await c.post(rig.url, json=body)
     assert resp.status_code == 200

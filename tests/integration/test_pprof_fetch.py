@@ -32,9 +32,14 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (d / "prometheus.yml").write_text("global:\n  scrape_interval: 15s\n")
     port = free_port()
     proc = subprocess.Popen(
-        [PROMETHEUS, f"--config.file={d / 'prometheus.yml'}", f"--storage.tsdb.path={d / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            PROMETHEUS,
+            f"--config.file={d / 'prometheus.yml'}",
+            f"--storage.tsdb.path={d / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/-/ready", timeout=30)
@@ -92,8 +97,9 @@ def test_endpoint_url() -> None:
 
 async def test_capture_cpu_and_heap_from_prometheus(prometheus: str, tmp_path: Path) -> None:
     got: list[Capture] = []
-    ep = ProfileEndpoint(service="prom", url=prometheus, kinds=["profile", "heap", "goroutine"],
-                         seconds=Duration(1))
+    ep = ProfileEndpoint(
+        service="prom", url=prometheus, kinds=["profile", "heap", "goroutine"], seconds=Duration(1)
+    )
     f = PprofFetcher([ep], tmp_path, got.append)
     try:
         caps = await f.capture_service("prom")
@@ -113,9 +119,7 @@ async def test_capture_cpu_and_heap_from_prometheus(prometheus: str, tmp_path: P
     assert caps[0].path is not None and "-cpu-" in caps[0].path.name
     assert caps[1].path is not None and "-heap-" in caps[1].path.name
     # Only the three profiles: no temp files left behind.
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        c.path.name for c in caps if c.path
-    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(c.path.name for c in caps if c.path)
     heap = gzip.decompress(caps[1].path.read_bytes())
     assert b"inuse_space" in heap and b"alloc_space" in heap
 
@@ -159,8 +163,9 @@ async def test_misbehaving_servers_report_and_write_nothing(
     bad_server: str, tmp_path: Path
 ) -> None:
     got: list[Capture] = []
-    ep = ProfileEndpoint(service="bad", url=bad_server,
-                         kinds=["heap", "allocs", "block", "mutex", "goroutine"])
+    ep = ProfileEndpoint(
+        service="bad", url=bad_server, kinds=["heap", "allocs", "block", "mutex", "goroutine"]
+    )
     f = PprofFetcher([ep], tmp_path, got.append, timeout=0.5)
     try:
         caps = await f.capture_service("bad")
@@ -197,29 +202,33 @@ async def _sleep(s: float) -> None:
     await asyncio.sleep(s)
 
 
-async def test_capture_key_in_the_profile_screen(prometheus: str, tmp_path: Path,
-                                                 fixtures_dir: Path) -> None:
+async def test_capture_key_in_the_profile_screen(
+    prometheus: str, tmp_path: Path, fixtures_dir: Path
+) -> None:
     """`c` in the profile screen captures from the service's endpoint; the folder watcher
     announces the saved CPU profile and the screen (following) draws it."""
     from tui.ui.screens.profile_viewer import ProfileScreen, ProfileViewerApp
 
     first = tmp_path / "prom-cpu-0.pb.gz"
     first.write_bytes((fixtures_dir / "pprof" / "cpu_regexp.pb.gz").read_bytes())
-    ep = ProfileEndpoint(service="prom", url=prometheus, kinds=["profile", "heap"],
-                         seconds=Duration(1))
+    ep = ProfileEndpoint(
+        service="prom", url=prometheus, kinds=["profile", "heap"], seconds=Duration(1)
+    )
     fetcher = PprofFetcher([ep], tmp_path)
     scr = ProfileScreen(first, service="prom", fetcher=fetcher)
     app = ProfileViewerApp(scr, theme="bastion")
     try:
         async with app.run_test(size=(120, 30)) as pilot:
             deadline = time.monotonic() + 10
-            while (scr.loaded is None or scr.watcher is None
-                   or scr.watcher.status.state != "listening") and time.monotonic() < deadline:
+            while (
+                scr.loaded is None or scr.watcher is None or scr.watcher.status.state != "listening"
+            ) and time.monotonic() < deadline:
                 await pilot.pause(0.05)
             await pilot.press("c")
             deadline = time.monotonic() + 30
             while (scr.loaded is None or scr.loaded.path == first) and (
-                    time.monotonic() < deadline):
+                time.monotonic() < deadline
+            ):
                 await pilot.pause(0.05)
             status = str(scr.query_one("#status").render())
             assert scr.loaded is not None and scr.loaded.path != first, status
@@ -243,12 +252,18 @@ async def test_profile_feed_setup_problems_are_states(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("x")
     ep = ProfileEndpoint(service="s", url="http://127.0.0.1:1", every=Duration(1))
     cases = [
-        (ProfilesConfig(dir=str(tmp_path), pattern="sub/{service}-*.pb.gz"),
-         "profiles.pattern must be a file name pattern, got 'sub/{service}-*.pb.gz'"),
-        (ProfilesConfig(dir=str(tmp_path / "afile" / "p"), endpoints=[ep]),
-         f"profiles.dir {tmp_path / 'afile' / 'p'}: Not a directory"),
-        (ProfilesConfig(dir=str(tmp_path / "missing")),
-         f"profiles.dir {tmp_path / 'missing'} is not a directory"),
+        (
+            ProfilesConfig(dir=str(tmp_path), pattern="sub/{service}-*.pb.gz"),
+            "profiles.pattern must be a file name pattern, got 'sub/{service}-*.pb.gz'",
+        ),
+        (
+            ProfilesConfig(dir=str(tmp_path / "afile" / "p"), endpoints=[ep]),
+            f"profiles.dir {tmp_path / 'afile' / 'p'}: Not a directory",
+        ),
+        (
+            ProfilesConfig(dir=str(tmp_path / "missing")),
+            f"profiles.dir {tmp_path / 'missing'} is not a directory",
+        ),
     ]
     for cfg, detail in cases:
         feed = ProfileFeed(cfg, ["s"], fresh)

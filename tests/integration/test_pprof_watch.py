@@ -173,8 +173,9 @@ async def test_feed_announces_a_stream_once_then_after_quiet(
 
     (tmp_path / "api-cpu-0.pb.gz").write_bytes(cpu_bytes)  # there before: never news
     batches: list[list[ProfileArrival]] = []
-    feed = ProfileFeed(ProfilesConfig(dir=str(tmp_path)), ["api", "db"], batches.append,
-                       batch=0.3, quiet=2.0)
+    feed = ProfileFeed(
+        ProfilesConfig(dir=str(tmp_path)), ["api", "db"], batches.append, batch=0.3, quiet=2.0
+    )
     await feed.start()
 
     async def settle(n: int) -> None:
@@ -189,7 +190,8 @@ async def test_feed_announces_a_stream_once_then_after_quiet(
         write_atomic(tmp_path / "db-heap-1.pb.gz", heap_bytes)
         await settle(2)
         assert [sorted(a.path.name for a in b) for b in batches] == [
-            ["api-cpu-1.pb.gz", "db-heap-1.pb.gz"]]
+            ["api-cpu-1.pb.gz", "db-heap-1.pb.gz"]
+        ]
         assert feed.status().detail in ("new cpu api", "new heap db")
         write_atomic(tmp_path / "api-cpu-2.pb.gz", cpu_bytes)  # same stream, within quiet
         await settle(3)

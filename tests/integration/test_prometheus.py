@@ -34,9 +34,19 @@ pytestmark = pytest.mark.integration
 SELF = 'prometheus_http_request_duration_seconds{handler="/api/v1/query"}'
 
 
-def make_config(url: str, *, refresh: str = "1s", window: str = "30s",
-                rate_window: str = "5s", extra: str = "", services: str | None = None) -> Config:
-    services = services if services is not None else f"""
+def make_config(
+    url: str,
+    *,
+    refresh: str = "1s",
+    window: str = "30s",
+    rate_window: str = "5s",
+    extra: str = "",
+    services: str | None = None,
+) -> Config:
+    services = (
+        services
+        if services is not None
+        else f"""
   - name: prom
     prometheus:
       latency_histogram: '{SELF}'
@@ -45,6 +55,7 @@ def make_config(url: str, *, refresh: str = "1s", window: str = "30s",
       latency_histogram: wr_lat
       error_ratio: sum(rate(wr_errors_total[{rate_window}])) / sum(rate(wr_requests_total[{rate_window}]))
 """
+    )
     return parse_config(f"""
 prometheus:
   url: "{url}"
@@ -58,8 +69,11 @@ services:{services}
 
 
 def query_range(url: str, promql: str, start: float, end: float, step: float) -> dict:
-    r = httpx.post(f"{url}/api/v1/query_range", timeout=10, data={
-        "query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"})
+    r = httpx.post(
+        f"{url}/api/v1/query_range",
+        timeout=10,
+        data={"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"},
+    )
     body = r.json()
     assert body["status"] == "success", body
     (series,) = body["data"]["result"]
@@ -73,8 +87,10 @@ def proxy(prometheus: str):
 
 
 def test_selector_splitting() -> None:
-    assert split_selector(SELF) == ("prometheus_http_request_duration_seconds",
-                                    'handler="/api/v1/query"')
+    assert split_selector(SELF) == (
+        "prometheus_http_request_duration_seconds",
+        'handler="/api/v1/query"',
+    )
     assert split_selector("foo_bucket{a='b',}") == ("foo", "a='b'")
     assert split_selector(" bar ") == ("bar", "")
     for bad in ("{a='b'}", "1abc", "foo{a='b'} extra", "rate(foo[1m])"):
@@ -84,10 +100,13 @@ def test_selector_splitting() -> None:
     q = build_queries(cfg.services[0], cfg.rate_window)
     bucket = 'prometheus_http_request_duration_seconds_bucket{handler="/api/v1/query"}'
     assert q.quantiles["p99"] == f"histogram_quantile(0.99, sum by (le) (rate({bucket}[5s])))"
-    assert q.total == ("sum(rate(prometheus_http_request_duration_seconds_bucket"
-                       '{handler="/api/v1/query",le="+Inf"}[5s]))')
-    assert q.qps == ("sum(rate(prometheus_http_request_duration_seconds_count"
-                     '{handler="/api/v1/query"}[5s]))')
+    assert q.total == (
+        "sum(rate(prometheus_http_request_duration_seconds_bucket"
+        '{handler="/api/v1/query",le="+Inf"}[5s]))'
+    )
+    assert q.qps == (
+        'sum(rate(prometheus_http_request_duration_seconds_count{handler="/api/v1/query"}[5s]))'
+    )
     lat = build_queries(cfg.services[1], 90.5)
     assert lat.top_finite == 'max(sum by (le) (rate(wr_lat_bucket{le!="+Inf"}[90500ms])))'
 
@@ -101,8 +120,7 @@ def test_step_keeps_window_under_point_limit() -> None:
         assert step >= refresh
 
 
-async def test_first_window_then_only_new_steps(prometheus: str, proxy: FaultyPrometheus
-                                                ) -> None:
+async def test_first_window_then_only_new_steps(prometheus: str, proxy: FaultyPrometheus) -> None:
     cfg = make_config(proxy.url, window="20s")
     store = MetricStore()
     src = PrometheusSource(cfg, store)
@@ -118,18 +136,19 @@ async def test_first_window_then_only_new_steps(prometheus: str, proxy: FaultyPr
         assert all(f["step"] == ["1"] for f in forms)
         # Every signal of both services (6 + 7 queries: "prom" has no error ratio), POSTed.
         assert len(forms) == 13
-        assert all(h["content-type"] == "application/x-www-form-urlencoded"
-                   for h in proxy.headers)
+        assert all(h["content-type"] == "application/x-www-form-urlencoded" for h in proxy.headers)
         p99 = [p for p in first if p.service == "prom" and p.signal == "p99"]
         assert len(p99) >= 2  # as much of the window as Prometheus has
 
         # The same values Prometheus gives for the same range, step by step.
         (end,) = ends
         (start,) = starts
-        expected = query_range(prometheus, build_queries(cfg.services[0], 5).quantiles["p99"],
-                               start, end, 1)
-        assert {p.t: p.value for p in p99} == {t: v for t, v in expected.items()
-                                               if math.isfinite(v)}
+        expected = query_range(
+            prometheus, build_queries(cfg.services[0], 5).quantiles["p99"], start, end, 1
+        )
+        assert {p.t: p.value for p in p99} == {
+            t: v for t, v in expected.items() if math.isfinite(v)
+        }
 
         proxy.forms.clear()
         later = now + 2.2
@@ -178,8 +197,11 @@ async def test_saturation_qps_error_ratio(prometheus: str) -> None:
 
 async def test_long_promql_is_posted(prometheus: str, proxy: FaultyPrometheus) -> None:
     # ~13 KB of PromQL: past the 8 KB request line many proxies and servers accept for a GET.
-    long_qps = " + ".join(["sum(rate(wr_requests_total[5s]))"] * 200) + " - " + " - ".join(
-        ["sum(rate(wr_requests_total[5s]))"] * 199)
+    long_qps = (
+        " + ".join(["sum(rate(wr_requests_total[5s]))"] * 200)
+        + " - "
+        + " - ".join(["sum(rate(wr_requests_total[5s]))"] * 199)
+    )
     assert len(long_qps) > 13_000
     services = f"""
   - name: lat
@@ -197,8 +219,13 @@ async def test_long_promql_is_posted(prometheus: str, proxy: FaultyPrometheus) -
     qps = {p.t: p.value for p in points if p.signal == "qps"}
     assert len(qps) >= 2
     (form,) = [f for f in proxy.forms if f.get("query") == [long_qps]]
-    short = query_range(prometheus, "sum(rate(wr_requests_total[5s]))",
-                        float(form["start"][0]), float(form["end"][0]), 1)
+    short = query_range(
+        prometheus,
+        "sum(rate(wr_requests_total[5s]))",
+        float(form["start"][0]),
+        float(form["end"][0]),
+        1,
+    )
     # 200 x - 199 x == x, up to float rounding
     assert qps == pytest.approx({t: v for t, v in short.items() if t in qps}, rel=1e-9)
 
@@ -237,8 +264,9 @@ async def test_warnings_are_shown(prometheus: str, proxy: FaultyPrometheus) -> N
     assert src.status.detail == "warning: partial response: store-1 unreachable"
 
 
-async def test_auth_and_custom_headers(prometheus: str, proxy: FaultyPrometheus,
-                                       monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+async def test_auth_and_custom_headers(
+    prometheus: str, proxy: FaultyPrometheus, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("WR_TEST_TOKEN", "s3cret-token")
     extra = """  bearer_token: {env: WR_TEST_TOKEN}
   headers: {X-Scope-OrgID: tenant-7}
@@ -257,7 +285,7 @@ async def test_auth_and_custom_headers(prometheus: str, proxy: FaultyPrometheus,
     cfg_text = f"""
 prometheus:
   url: "{proxy.url}"
-  basic_auth: {{username: ops, password: {{file: {tmp_path / 'pw'}}}}}
+  basic_auth: {{username: ops, password: {{file: {tmp_path / "pw"}}}}}
 otlp: {{http: "", grpc: ""}}
 refresh: 1s
 rate_window: 5s
@@ -279,8 +307,13 @@ async def test_hub_loop_feeds_store_and_calls_back(prometheus: str) -> None:
     store = MetricStore()
     updates: list[float] = []
     events: list[dict] = []
-    hub = Hub(cfg, store, on_update=lambda: updates.append(time.monotonic()),
-              on_event=events.append, emit_points=True)
+    hub = Hub(
+        cfg,
+        store,
+        on_update=lambda: updates.append(time.monotonic()),
+        on_event=events.append,
+        emit_points=True,
+    )
     async with hub:
         deadline = time.monotonic() + 10
         while len(updates) < 3 and time.monotonic() < deadline:
@@ -310,15 +343,19 @@ async def test_discovery_without_services(prometheus: str) -> None:
     assert list(src.queries) == ["warroom-test"]
     assert src.queries["warroom-test"].quantiles["p99"] == (
         "histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket"
-        '{job="warroom-test"}[5s])))')
+        '{job="warroom-test"}[5s])))'
+    )
     assert store.services["warroom-test"].source == "prometheus"
     p99 = [p for p in points if p.signal == "p99"]
     assert p99 and all(p.value == 0.2 and p.flags & FLAG_SATURATED for p in p99)
 
 
-def test_snapshot_with_only_prometheus_url(prometheus: str, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_snapshot_with_only_prometheus_url(
+    prometheus: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from tui.cli import main
 
     monkeypatch.chdir(tmp_path)  # no warroom.yaml: built-in defaults + PROMETHEUS_URL
@@ -336,8 +373,9 @@ def test_snapshot_with_only_prometheus_url(prometheus: str, tmp_path: Path,
     inf_extra=st.integers(0, 50),
     q=st.sampled_from([0.0, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0]),
 )
-def test_saturation_rule_matches_bucket_quantile(increments: list[int], inf_extra: int,
-                                                 q: float) -> None:
+def test_saturation_rule_matches_bucket_quantile(
+    increments: list[int], inf_extra: int, q: float
+) -> None:
     """The two-aggregate saturation rule agrees with the full bucket algorithm."""
     counts = list(itertools.accumulate(increments))
     total = counts[-1] + inf_extra
@@ -356,13 +394,16 @@ def test_answer_parsing() -> None:
         with pytest.raises((ValueError, TypeError)):
             _parse_value(bad)
     assert _parse_data({"resultType": "scalar", "result": [10, "2"]}) == [({}, [(10.0, 2.0)])]
-    assert _parse_data({"resultType": "vector", "result": [
-        {"metric": {"a": "b"}, "value": [1.5, "NaN"]}]})[0][0] == {"a": "b"}
-    for bad_data in ({"resultType": "streams", "result": []},
-                     {"resultType": "matrix", "result": {}},
-                     {"resultType": "matrix", "result": [{"metric": {}, "values": [[1]]}]},
-                     {"resultType": "matrix", "result": [{"metric": [], "values": []}]},
-                     {"resultType": "matrix"}):
+    assert _parse_data(
+        {"resultType": "vector", "result": [{"metric": {"a": "b"}, "value": [1.5, "NaN"]}]}
+    )[0][0] == {"a": "b"}
+    for bad_data in (
+        {"resultType": "streams", "result": []},
+        {"resultType": "matrix", "result": {}},
+        {"resultType": "matrix", "result": [{"metric": {}, "values": [[1]]}]},
+        {"resultType": "matrix", "result": [{"metric": [], "values": []}]},
+        {"resultType": "matrix"},
+    ):
         with pytest.raises((KeyError, TypeError, ValueError)):
             _parse_data(bad_data)
 
@@ -391,13 +432,15 @@ async def test_one_bad_query_does_not_blank_the_others(prometheus: str) -> None:
     assert st.detail.startswith("warning: typo error_ratio: HTTP 400: bad_data: ")
 
 
-def test_snapshot_names_the_bad_query(prometheus: str, tmp_path: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_snapshot_names_the_bad_query(
+    prometheus: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from tui.cli import main
 
     path = tmp_path / "w.yaml"
-    path.write_text(f'prometheus: {{url: "{prometheus}"}}\notlp: {{http: "", grpc: ""}}\n'
-                    f"services:{BAD_PROMQL}")
+    path.write_text(
+        f'prometheus: {{url: "{prometheus}"}}\notlp: {{http: "", grpc: ""}}\nservices:{BAD_PROMQL}'
+    )
     assert main(["snapshot", "-c", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"warroom: prometheus {prometheus}: HTTP 400: bad_data: ")

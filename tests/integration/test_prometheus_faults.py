@@ -26,8 +26,9 @@ ONE_SERVICE = """
 """
 
 
-async def _fail_then_recover(src: PrometheusSource, proxy: FaultyPrometheus,
-                             detail: str, state: str) -> None:
+async def _fail_then_recover(
+    src: PrometheusSource, proxy: FaultyPrometheus, detail: str, state: str
+) -> None:
     t0 = time.time() - 1.5
     assert await src.refresh(t0) == []
     st = src.status
@@ -59,12 +60,12 @@ async def _fail_then_recover(src: PrometheusSource, proxy: FaultyPrometheus,
         ("500", "HTTP 500: internal server error", "down"),
         ("garbage", "garbage answer (not JSON): '<html>not prometheus</html>'", "error"),
         ("shape", "unexpected answer shape", "error"),
-        ("error", "HTTP 422: execution: query processing would load too many samples",
-         "error"),
+        ("error", "HTTP 422: execution: query processing would load too many samples", "error"),
     ],
 )
-async def test_bad_answers_then_recovery(prometheus: str, mode: str, detail: str, state: str
-                                         ) -> None:
+async def test_bad_answers_then_recovery(
+    prometheus: str, mode: str, detail: str, state: str
+) -> None:
     with FaultyPrometheus(prometheus, mode=mode) as proxy:
         src = PrometheusSource(make_config(proxy.url), MetricStore())
         try:
@@ -118,8 +119,14 @@ def test_backoff_is_capped_at_a_minute() -> None:
 async def test_slow_server_never_stacks_requests(prometheus: str) -> None:
     # Each answer takes 0.4s, refresh is 0.2s: an interval timer would pile requests up.
     with FaultyPrometheus(prometheus, mode="slow", delay=0.4) as proxy:
-        cfg = make_config(proxy.url, refresh="200ms", rate_window="5s", window="10s",
-                          extra="  timeout: 5s", services=ONE_SERVICE)
+        cfg = make_config(
+            proxy.url,
+            refresh="200ms",
+            rate_window="5s",
+            window="10s",
+            extra="  timeout: 5s",
+            services=ONE_SERVICE,
+        )
         updates: list[float] = []
         hub = Hub(cfg, MetricStore(), on_update=lambda: updates.append(time.monotonic()))
         async with hub:

@@ -44,9 +44,10 @@ async def test_spikes_from_prometheus_reach_on_event(prometheus: str) -> None:
     assert not [e for e in events if e["type"] == "point"]  # points only when asked for
 
 
-async def test_stored_baseline_judges_points_while_warming_up(prometheus: str,
-                                                              tmp_path: Path) -> None:
-    """"lat" has a constant p99 of 0.2s: alone it never spikes; against a stored 50 ms
+async def test_stored_baseline_judges_points_while_warming_up(
+    prometheus: str, tmp_path: Path
+) -> None:
+    """ "lat" has a constant p99 of 0.2s: alone it never spikes; against a stored 50 ms
     baseline (loaded by the hub at start) the very first points already do."""
     services = """
   - name: lat
@@ -57,9 +58,16 @@ async def test_stored_baseline_judges_points_while_warming_up(prometheus: str,
     for label, with_baseline in (("without", False), ("with", True)):
         cfg.baseline.dir = str(tmp_path / label)
         if with_baseline:
-            BaselineStore(cfg.baseline.dir).save(Snapshot(
-                service="lat", version="v1", taken_at=time.time() - 3600, taken_by="test",
-                signals={"p99": [0.05] * 20}, step=5.0))
+            BaselineStore(cfg.baseline.dir).save(
+                Snapshot(
+                    service="lat",
+                    version="v1",
+                    taken_at=time.time() - 3600,
+                    taken_by="test",
+                    signals={"p99": [0.05] * 20},
+                    step=5.0,
+                )
+            )
         events: list[dict] = []
         hub = Hub(cfg, MetricStore(), on_event=events.append)
         await hub.start(loops=False)

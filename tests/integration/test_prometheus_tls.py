@@ -37,41 +37,55 @@ async def refresh(url: str, tls: str) -> PrometheusSource:
     return src
 
 
-async def test_ca_and_client_certificate(https_proxy: FaultyPrometheus,
-                                         certs: dict[str, Path]) -> None:
+async def test_ca_and_client_certificate(
+    https_proxy: FaultyPrometheus, certs: dict[str, Path]
+) -> None:
     assert https_proxy.url.startswith("https://127.0.0.1:")
-    src = await refresh(https_proxy.url, f"ca_file: {certs['ca']}, cert_file: "
-                                         f"{certs['client_cert']}, key_file: {certs['client_key']}")
+    src = await refresh(
+        https_proxy.url,
+        f"ca_file: {certs['ca']}, cert_file: "
+        f"{certs['client_cert']}, key_file: {certs['client_key']}",
+    )
     assert src.status.state == "up", src.status.detail
     assert src.store.latest("lat", "p99") is not None
 
 
-async def test_missing_client_certificate_is_a_tls_error(https_proxy: FaultyPrometheus,
-                                                         certs: dict[str, Path]) -> None:
+async def test_missing_client_certificate_is_a_tls_error(
+    https_proxy: FaultyPrometheus, certs: dict[str, Path]
+) -> None:
     src = await refresh(https_proxy.url, f"ca_file: {certs['ca']}")
     assert src.status.state in ("error", "down")
     # TLS 1.3 reports the refusal after the handshake: as a TLS error or a dropped connection
-    assert src.status.detail.startswith(("TLS error: ", "RemoteProtocolError", "ReadError",
-                                         "connection error")), src.status.detail
+    assert src.status.detail.startswith(
+        ("TLS error: ", "RemoteProtocolError", "ReadError", "connection error")
+    ), src.status.detail
     assert src.status.stale_since is not None
     assert https_proxy.requests == 0  # the handshake refused us before any request
 
 
-async def test_untrusted_server_certificate(https_proxy: FaultyPrometheus,
-                                            certs: dict[str, Path]) -> None:
-    src = await refresh(https_proxy.url, f"ca_file: {certs['other_ca']}, cert_file: "
-                                         f"{certs['client_cert']}, key_file: {certs['client_key']}")
+async def test_untrusted_server_certificate(
+    https_proxy: FaultyPrometheus, certs: dict[str, Path]
+) -> None:
+    src = await refresh(
+        https_proxy.url,
+        f"ca_file: {certs['other_ca']}, cert_file: "
+        f"{certs['client_cert']}, key_file: {certs['client_key']}",
+    )
     assert src.status.state == "error"
     assert src.status.detail.startswith("TLS error: ")
     assert "CERTIFICATE_VERIFY_FAILED" in src.status.detail
     # insecure_skip_verify accepts it (and still presents the client certificate)
-    src = await refresh(https_proxy.url, f"insecure_skip_verify: true, cert_file: "
-                                         f"{certs['client_cert']}, key_file: {certs['client_key']}")
+    src = await refresh(
+        https_proxy.url,
+        f"insecure_skip_verify: true, cert_file: "
+        f"{certs['client_cert']}, key_file: {certs['client_key']}",
+    )
     assert src.status.state == "up", src.status.detail
 
 
-async def test_unloadable_certificate_is_reported_not_raised(https_proxy: FaultyPrometheus,
-                                                             tmp_path: Path) -> None:
+async def test_unloadable_certificate_is_reported_not_raised(
+    https_proxy: FaultyPrometheus, tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.pem"
     bad.write_text("not a certificate\n")
     src = await refresh(https_proxy.url, f"ca_file: {bad}")

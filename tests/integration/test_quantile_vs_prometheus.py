@@ -25,8 +25,7 @@ QS = [0.0, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0]
 
 
 def _query(url: str, promql: str, t: float) -> list[dict]:
-    r = httpx.post(f"{url}/api/v1/query", data={"query": promql, "time": f"{t:.3f}"},
-                   timeout=10)
+    r = httpx.post(f"{url}/api/v1/query", data={"query": promql, "time": f"{t:.3f}"}, timeout=10)
     body = r.json()
     assert body["status"] == "success", body
     return body["data"]["result"]
@@ -108,4 +107,3 @@ def test_sum_by_le_aggregation_matches(prometheus: str) -> None:
         (theirs,) = _query(prometheus, f"histogram_quantile({q}, {expr})", t)
         ours = bucket_quantile(q, bounds, counts)
         assert _same(ours.value, float(theirs["value"][1])), (q, bounds, counts)
-

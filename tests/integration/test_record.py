@@ -88,12 +88,15 @@ def test_record_with_prometheus_down_keeps_going(
     [
         (["--duration", "forever"], "warroom: --duration: 'forever' is not a duration"),
         (["--duration", "0s"], "warroom: --duration: must be positive"),
-        (["--out", "/nonexistent-dir/x.jsonl"],
-         "warroom: /nonexistent-dir/x.jsonl: cannot open for writing: No such file"),
+        (
+            ["--out", "/nonexistent-dir/x.jsonl"],
+            "warroom: /nonexistent-dir/x.jsonl: cannot open for writing: No such file",
+        ),
     ],
 )
-def test_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str],
-                       message: str) -> None:
+def test_bad_arguments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
     cfg = write_config(tmp_path, "http://127.0.0.1:1")
     base = {"--duration": "1s", "--out": str(tmp_path / "r.jsonl")}
     base.update(dict(zip(args[::2], args[1::2], strict=True)))
@@ -104,15 +107,28 @@ def test_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str], args:
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGKILL, -9)])
-def test_interrupted_record_keeps_whole_lines(prometheus: str, tmp_path: Path,
-                                              sig: signal.Signals, code: int) -> None:
+def test_interrupted_record_keeps_whole_lines(
+    prometheus: str, tmp_path: Path, sig: signal.Signals, code: int
+) -> None:
     cfg, out = write_config(tmp_path, prometheus), tmp_path / "rec.jsonl"
     start = time.time()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "record", "-c", str(cfg), "--duration", "60s",
-         "--out", str(out)],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "tui.cli",
+            "record",
+            "-c",
+            str(cfg),
+            "--duration",
+            "60s",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 30

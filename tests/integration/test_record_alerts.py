@@ -66,20 +66,34 @@ async def test_record_alerts_and_replay_them(am_url: str, tmp_path: Path) -> Non
     (tmp_path / "w.yaml").write_text(cfg_text)
     out = tmp_path / "rec.jsonl"
     now = time.time()
-    post_alerts(am_url, [alert("HighLatency", "checkout", "page", "p99 over SLO", now - 60,
-                               run=run)])
+    post_alerts(
+        am_url, [alert("HighLatency", "checkout", "page", "p99 over SLO", now - 60, run=run)]
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "record", "-c", str(tmp_path / "w.yaml"),
-         "--duration", "5s", "--out", str(out)],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "tui.cli",
+            "record",
+            "-c",
+            str(tmp_path / "w.yaml"),
+            "--duration",
+            "5s",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 20
         while not _alerts_lines(out) and time.monotonic() < deadline:
             time.sleep(0.1)
-        post_alerts(am_url, [alert("ErrorBurst", "search", "warning", "5xx burst", now - 5,
-                                   run=run)])
+        post_alerts(
+            am_url, [alert("ErrorBurst", "search", "warning", "5xx burst", now - 5, run=run)]
+        )
         _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
@@ -92,8 +106,9 @@ async def test_record_alerts_and_replay_them(am_url: str, tmp_path: Path) -> Non
     sets = [_names(e) for e in lines]
     changes = [s for i, s in enumerate(sets) if i == 0 or s != sets[i - 1]]
     assert changes == [{"HighLatency"}, {"HighLatency", "ErrorBurst"}]
-    assert all(a["alerts"] != b["alerts"] for a, b in itertools.pairwise(lines)), \
+    assert all(a["alerts"] != b["alerts"] for a, b in itertools.pairwise(lines)), (
         "an alerts line repeats the set before it"
+    )
 
     # what Alertmanager serves now is what the last line holds
     cfg = parse_config(cfg_text)
@@ -128,7 +143,8 @@ async def test_record_alerts_and_replay_them(am_url: str, tmp_path: Path) -> Non
             want = sorted(["HighLatency", "ErrorBurst"] if t >= first_both else ["HighLatency"])
             assert names == want, t
         assert sorted(map(alert_record, app.alerts), key=key) == sorted(
-            map(alert_record, served), key=key)
+            map(alert_record, served), key=key
+        )
         assert pane.table.row_count == 2
 
 
@@ -137,8 +153,17 @@ async def test_record_audit_lines_and_list_them_in_replay(tmp_path: Path) -> Non
     writer would) become action lines; older ones do not; replay lists each once."""
     audit = tmp_path / "audit.jsonl"
     target = {"kind": "exec", "argv": ["kubectl", "rollout", "undo", "deployment/checkout"]}
-    append_record(audit, make_record("finished", service="checkout", action="rollback",
-                                     target=target, who="old@host", status="ok"))
+    append_record(
+        audit,
+        make_record(
+            "finished",
+            service="checkout",
+            action="rollback",
+            target=target,
+            who="old@host",
+            status="ok",
+        ),
+    )
     cfg = tmp_path / "w.yaml"
     cfg.write_text(f"""
 otlp: {{http: "127.0.0.1:{free_port()}", grpc: ""}}
@@ -149,18 +174,43 @@ services:
 """)
     out = tmp_path / "rec.jsonl"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "record", "-c", str(cfg), "--duration", "5s",
-         "--out", str(out)],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "tui.cli",
+            "record",
+            "-c",
+            str(cfg),
+            "--duration",
+            "5s",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         time.sleep(2.0)  # the recorder is up and flushing every refresh
-        started = make_record("started", service="checkout", action="rollback", target=target,
-                              who="alice@host", status="running")
+        started = make_record(
+            "started",
+            service="checkout",
+            action="rollback",
+            target=target,
+            who="alice@host",
+            status="running",
+        )
         append_record(audit, started)
-        finished = make_record("finished", service="checkout", action="rollback",
-                               target=target, who="alice@host", status="ok", exit_code=0)
+        finished = make_record(
+            "finished",
+            service="checkout",
+            action="rollback",
+            target=target,
+            who="alice@host",
+            status="ok",
+            exit_code=0,
+        )
         text = (json.dumps(finished) + "\n").encode()
         with audit.open("ab") as fh:  # half a line, a refresh or two, then the rest
             fh.write(text[:20])
@@ -190,8 +240,13 @@ services:
         app.driver.paused = True
         log = app.dashboard.query_one("#action-output", Log)
         # the recording starts at the first action (no service pushed any metrics)
-        for t, n in ((recording.end, 2), (recording.start, 1), (recording.end, 2),
-                     (finished["ts"] - 0.01, 1), (recording.end, 2)):
+        for t, n in (
+            (recording.end, 2),
+            (recording.start, 1),
+            (recording.end, 2),
+            (finished["ts"] - 0.01, 1),
+            (recording.end, 2),
+        ):
             app.driver.seek(t)
             await pilot.pause()
             assert app.replayed_actions == want[:n], t

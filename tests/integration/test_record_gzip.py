@@ -32,8 +32,10 @@ def test_max_size_bounds_the_recording(
     prometheus: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cfg, out = write_config(tmp_path, prometheus), tmp_path / "rec.jsonl"
-    assert main(["record", "-c", str(cfg), "--duration", "3s", "--out", str(out),
-                 "--max-size", "600"]) == 0
+    assert (
+        main(["record", "-c", str(cfg), "--duration", "3s", "--out", str(out), "--max-size", "600"])
+        == 0
+    )
     err = capsys.readouterr().err
     assert out.stat().st_size <= 600
     rec = read_recording(out)
@@ -41,9 +43,12 @@ def test_max_size_bounds_the_recording(
     assert "--max-size reached" in err
 
 
-def test_bad_max_size_is_one_line(tmp_path: Path, prometheus: str,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_max_size_is_one_line(
+    tmp_path: Path, prometheus: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = write_config(tmp_path, prometheus)
-    assert main(["record", "-c", str(cfg), "--out", str(tmp_path / "r.jsonl"),
-                 "--max-size", "lots"]) == 2
+    assert (
+        main(["record", "-c", str(cfg), "--out", str(tmp_path / "r.jsonl"), "--max-size", "lots"])
+        == 2
+    )
     assert capsys.readouterr().err.startswith("warroom: --max-size: 'lots' is not a size")

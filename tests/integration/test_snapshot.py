@@ -41,8 +41,7 @@ services:
 
 
 def instant(url: str, promql: str, t: float) -> float:
-    r = httpx.post(f"{url}/api/v1/query", data={"query": promql, "time": f"{t:.3f}"},
-                   timeout=10)
+    r = httpx.post(f"{url}/api/v1/query", data={"query": promql, "time": f"{t:.3f}"}, timeout=10)
     (item,) = r.json()["data"]["result"]
     return float(item["value"][1])
 
@@ -67,20 +66,20 @@ def test_json_equals_prometheus_at_the_same_time(
     assert prom["name"] == "prom" and prom["source"] == "prometheus"
     for q, key in ((0.5, "p50"), (0.95, "p95"), (0.99, "p99")):
         for svc, sel in ((prom, SELF.replace("{", "_bucket{")), (lat, "wr_lat_bucket")):
-            expected = instant(prometheus,
-                               f"histogram_quantile({q}, sum by (le) (rate({sel}[5s])))", at)
+            expected = instant(
+                prometheus, f"histogram_quantile({q}, sum by (le) (rate({sel}[5s])))", at
+            )
             assert svc[key] == expected, (svc["name"], key)  # exact, not approximately
-    assert prom["qps"] == instant(
-        prometheus,
-        f"sum(rate({SELF.replace('{', '_count{')}[5s]))", at)
+    assert prom["qps"] == instant(prometheus, f"sum(rate({SELF.replace('{', '_count{')}[5s]))", at)
     assert prom["error_ratio"] is None and prom["p99_saturated"] is False
     assert lat["p99"] == 0.2 and lat["p99_saturated"] is True
     assert lat["error_ratio"] == pytest.approx(LAT_ERRORS / LAT_REQUESTS)
     assert lat["qps"] == instant(prometheus, "sum(rate(wr_requests_total[5s]))", at)
 
 
-def test_now_and_markdown(prometheus: str, tmp_path: Path,
-                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_now_and_markdown(
+    prometheus: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = write_config(tmp_path, prometheus)
     before = time.time()
     code, out, _ = run_snapshot(capsys, "-c", str(cfg))
@@ -120,8 +119,9 @@ def test_unreachable_prometheus_is_a_clear_error(
         (["--at", "nan"], "warroom: --at: nan is not a past unix time"),
     ],
 )
-def test_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str],
-                       message: str) -> None:
+def test_bad_arguments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
     cfg = write_config(tmp_path, "http://127.0.0.1:1")
     code, _, err = run_snapshot(capsys, "-c", str(cfg), *args)
     assert code == 2

@@ -31,7 +31,8 @@ BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0]
 # 100 requests: 90 fast, 9 slower, 1 very slow; 5 of them fail
 LATENCIES = [0.004] * 40 + [0.02] * 50 + [0.3] * 9 + [0.8]
 EXPECTED_P99 = bucket_quantile(
-    0.99, [*BOUNDS, math.inf],
+    0.99,
+    [*BOUNDS, math.inf],
     [sum(1 for v in LATENCIES if v <= b) for b in [*BOUNDS, math.inf]],
 ).value
 
@@ -60,11 +61,16 @@ class Pusher:
         self.provider = MeterProvider(
             metric_readers=[self.reader],
             resource=Resource.create({"service.name": "checkout-svc"}),
-            views=[View(instrument_name="http.server.request.duration",
-                        aggregation=ExplicitBucketHistogramAggregation(BOUNDS))],
+            views=[
+                View(
+                    instrument_name="http.server.request.duration",
+                    aggregation=ExplicitBucketHistogramAggregation(BOUNDS),
+                )
+            ],
         )
         self.hist = self.provider.get_meter("test").create_histogram(
-            "http.server.request.duration", unit="s")
+            "http.server.request.duration", unit="s"
+        )
         self.port, self.every = port, every
         self.stop = threading.Event()
         self.pushes = 0
@@ -113,12 +119,21 @@ async def test_snapshot_with_no_pushes_gives_nulls() -> None:
     cfg = parse_config(config_text(free_port()))
     doc = await take_snapshot(cfg, wait=0.3)
     (row,) = doc["services"]
-    assert row == {"name": "checkout", "source": "otlp", "p50": None, "p95": None,
-                   "p99": None, "qps": None, "error_ratio": None, "p99_saturated": False}
+    assert row == {
+        "name": "checkout",
+        "source": "otlp",
+        "p50": None,
+        "p95": None,
+        "p99": None,
+        "qps": None,
+        "error_ratio": None,
+        "p99_saturated": False,
+    }
 
 
-def test_snapshot_port_taken_is_a_clear_error(tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_snapshot_port_taken_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -159,9 +174,13 @@ def test_asyncio_is_not_left_running() -> None:
 
 async def test_hub_runs_prometheus_and_otlp_together(prometheus: str) -> None:
     port = free_port()
-    cfg = parse_config(config_text(port).replace(
-        "services:", f'prometheus: {{url: "{prometheus}"}}\nservices:\n'
-                     "  - name: lat\n    prometheus: {latency_histogram: wr_lat}"))
+    cfg = parse_config(
+        config_text(port).replace(
+            "services:",
+            f'prometheus: {{url: "{prometheus}"}}\nservices:\n'
+            "  - name: lat\n    prometheus: {latency_histogram: wr_lat}",
+        )
+    )
     store = MetricStore()
     events: list[dict] = []
     hub = Hub(cfg, store, on_event=events.append, emit_points=True)

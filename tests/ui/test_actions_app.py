@@ -23,8 +23,16 @@ class ActionsApp(App[None]):
     """Hosts the pieces the dashboard integrates: keys from bindable_actions, the dialog,
     the runner feeding the ActionLog."""
 
-    def __init__(self, cfg, audit_path, service="checkout", labels=None,
-                 metric_store=None, baseline_store=None, now=None):
+    def __init__(
+        self,
+        cfg,
+        audit_path,
+        service="checkout",
+        labels=None,
+        metric_store=None,
+        baseline_store=None,
+        now=None,
+    ):
         super().__init__()
         self.cfg, self.audit_path, self.service, self.labels = cfg, audit_path, service, labels
         self.metric_store, self.baseline_store, self.now = metric_store, baseline_store, now
@@ -52,9 +60,17 @@ class ActionsApp(App[None]):
         action = resolve_action(self.cfg, self.service, name, self.labels)
         log = self.query_one(ActionLog)
         if action.kind == "builtin":
-            request_builtin(self, action, self.runner, log, cfg=self.cfg,
-                            metric_store=self.metric_store, baseline_store=self.baseline_store,
-                            now=self.now, on_done=self.results.append)
+            request_builtin(
+                self,
+                action,
+                self.runner,
+                log,
+                cfg=self.cfg,
+                metric_store=self.metric_store,
+                baseline_store=self.baseline_store,
+                now=self.now,
+                on_done=self.results.append,
+            )
         else:
             request_action(self, action, self.runner, log, on_done=self.results.append)
 
@@ -200,8 +216,14 @@ async def test_disabled_palette_entry_is_refused_and_audited(paths):
     app = ActionsApp(cfg, audit)
     async with app.run_test(size=(120, 40)) as pilot:
         row = next(r for r in bindable_actions(cfg, "checkout") if r[0].name == "rollback")
-        request_action(app, row[0], app.runner, app.query_one(ActionLog),
-                       on_done=app.results.append, disabled=row[2])
+        request_action(
+            app,
+            row[0],
+            app.runner,
+            app.query_one(ActionLog),
+            on_done=app.results.append,
+            disabled=row[2],
+        )
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmActionScreen)
         assert app.results[0].status == "refused"

@@ -29,8 +29,9 @@ async def test_b_refreshes_baseline_and_shows_what_it_replaces(tmp_path):
     bstore = BaselineStore(cfg.baseline.dir)
     audit = tmp_path / "audit.jsonl"
     # an older baseline, v1, is current
-    app = ActionsApp(cfg, audit, metric_store=_metrics("v1", NOW - 7200), baseline_store=bstore,
-                     now=NOW - 7200)
+    app = ActionsApp(
+        cfg, audit, metric_store=_metrics("v1", NOW - 7200), baseline_store=bstore, now=NOW - 7200
+    )
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("b")
         await pilot.pause(0.35)
@@ -58,8 +59,13 @@ async def test_b_refreshes_baseline_and_shows_what_it_replaces(tmp_path):
 async def test_b_with_empty_window_is_refused_and_audited(tmp_path):
     cfg = parse_config(f"baseline: {{dir: {tmp_path / 'bl'}}}\nservices:\n  - name: checkout\n")
     audit = tmp_path / "audit.jsonl"
-    app = ActionsApp(cfg, audit, metric_store=MetricStore(),
-                     baseline_store=BaselineStore(cfg.baseline.dir), now=NOW)
+    app = ActionsApp(
+        cfg,
+        audit,
+        metric_store=MetricStore(),
+        baseline_store=BaselineStore(cfg.baseline.dir),
+        now=NOW,
+    )
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("b")
         await pilot.pause(0.1)
@@ -71,8 +77,10 @@ async def test_b_with_empty_window_is_refused_and_audited(tmp_path):
 
 async def test_b_with_missing_bench_file_is_refused_and_audited(tmp_path):
     missing = tmp_path / "bench-not-run.txt"
-    cfg = parse_config(f"baseline: {{dir: {tmp_path / 'bl'}, bench: {missing}}}\n"
-                       "services:\n  - name: checkout\n", "w.yaml")
+    cfg = parse_config(
+        f"baseline: {{dir: {tmp_path / 'bl'}, bench: {missing}}}\nservices:\n  - name: checkout\n",
+        "w.yaml",
+    )
     audit = tmp_path / "audit.jsonl"
     bstore = BaselineStore(cfg.baseline.dir)
     app = ActionsApp(cfg, audit, metric_store=_metrics("v2"), baseline_store=bstore, now=NOW)

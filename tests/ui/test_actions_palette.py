@@ -57,8 +57,14 @@ async def _choose(pilot, app, title: str) -> None:
 
 
 def _snapshot(version: str, taken_at: float):
-    return build_snapshot("checkout", {"p99": [0.1 + 0.001 * (i % 5) for i in range(40)]},
-                          step=5.0, version=version, taken_by="ci@host", taken_at=taken_at)
+    return build_snapshot(
+        "checkout",
+        {"p99": [0.1 + 0.001 * (i % 5) for i in range(40)]},
+        step=5.0,
+        version=version,
+        taken_by="ci@host",
+        taken_at=taken_at,
+    )
 
 
 async def test_palette_restores_the_previous_baseline(tmp_path: Path) -> None:
@@ -84,16 +90,24 @@ async def test_palette_restores_the_previous_baseline(tmp_path: Path) -> None:
         assert bstore.current("checkout").id == v2  # nothing happens before the confirm
         await pilot.pause(0.35)  # past the dialog's debounce
         await pilot.press("y")
-        await _until(pilot, lambda: BaselineStore(cfg.baseline.dir).current("checkout").id == v1,
-                     what="previous baseline current")
+        await _until(
+            pilot,
+            lambda: BaselineStore(cfg.baseline.dir).current("checkout").id == v1,
+            what="previous baseline current",
+        )
         await _until(pilot, lambda: app.runner is not None and not app.runner.running())
     records = read_audit(cfg.audit.path).records
     assert [(r["event"], r["action"]) for r in records] == [
-        ("started", "restore_baseline"), ("finished", "restore_baseline")]
+        ("started", "restore_baseline"),
+        ("finished", "restore_baseline"),
+    ]
     fin = records[-1]
     assert fin["status"] == "ok" and fin["service"] == "checkout"
-    assert fin["baseline_versions"] == {"replaced": "v1.4.2", "restored": "v1.4.1",
-                                        "restored_id": v1}
+    assert fin["baseline_versions"] == {
+        "replaced": "v1.4.2",
+        "restored": "v1.4.1",
+        "restored_id": v1,
+    }
 
 
 async def test_palette_lists_every_action_and_runs_a_custom_one(tmp_path: Path) -> None:
@@ -107,7 +121,9 @@ async def test_palette_lists_every_action_and_runs_a_custom_one(tmp_path: Path) 
         "rollback": ActionConfig(exec=["kubectl", "rollout", "undo", "deployment/{service}"]),
         "purge_cache": ActionConfig(
             exec=[sys.executable, "-c", f"open({str(marker)!r}, 'w').write('{{service}}')"],
-            key="t", confirm="none"),
+            key="t",
+            confirm="none",
+        ),
     }
     app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -121,13 +137,14 @@ async def test_palette_lists_every_action_and_runs_a_custom_one(tmp_path: Path) 
         await pilot.press(*"checkout")
         want = {
             "Roll back checkout": "kubectl rollout undo deployment/checkout · key r · type confirm",
-            "Refresh baseline of checkout":
-                "snapshot the current window as the new baseline · key b · yes confirm",
-            "Restore previous baseline of checkout":
-                "make the previous baseline current again · yes confirm",
+            "Refresh baseline of checkout": "snapshot the current window as the new baseline · key b · yes confirm",
+            "Restore previous baseline of checkout": "make the previous baseline current again · yes confirm",
         }
-        await _until(pilot, lambda: set(want) | {"Run purge cache for checkout"}
-                     <= set(dict(_hits(app))), what="all four actions listed")
+        await _until(
+            pilot,
+            lambda: set(want) | {"Run purge cache for checkout"} <= set(dict(_hits(app))),
+            what="all four actions listed",
+        )
         hits = dict(_hits(app))
         for title, help_text in want.items():
             assert hits[title] == help_text
@@ -148,8 +165,9 @@ async def test_palette_lists_every_action_and_runs_a_custom_one(tmp_path: Path) 
     ],
     ids=["global", "per-service"],
 )
-async def test_read_only_real_app_r_refused_palette_says_why(tmp_path: Path, mode: str,
-                                                            reason: str) -> None:
+async def test_read_only_real_app_r_refused_palette_says_why(
+    tmp_path: Path, mode: str, reason: str
+) -> None:
     marker = tmp_path / "rolled-back"
     audit = tmp_path / "audit.jsonl"
     per_service = "    read_only: true\n" if not mode else ""
@@ -158,7 +176,8 @@ async def test_read_only_real_app_r_refused_palette_says_why(tmp_path: Path, mod
         + f"audit: {{path: {audit}}}\nbaseline: {{dir: {tmp_path / 'baselines'}}}\n"
         + "actions:\n  rollback:\n"
         + f"    exec: [{sys.executable}, -c, \"open('{marker}', 'w')\"]\n"
-        + "services:\n  - name: checkout\n" + per_service
+        + "services:\n  - name: checkout\n"
+        + per_service
         + "  - name: payments\n  - name: search\n",
         "w.yaml",
     )
@@ -176,14 +195,17 @@ async def test_read_only_real_app_r_refused_palette_says_why(tmp_path: Path, mod
         await pilot.pause(0.2)
         assert app.screen is app.dashboard  # still no dialog
         # refreshing a baseline is not dangerous: still offered in read-only mode
-        refresh_help = await _palette(pilot, app, "refresh baseline",
-                                      "Refresh baseline of checkout")
+        refresh_help = await _palette(
+            pilot, app, "refresh baseline", "Refresh baseline of checkout"
+        )
         assert refresh_help.endswith("· key b · yes confirm")
         await pilot.press("escape")
     assert not marker.exists()
     records = read_audit(audit).records
     assert [(r["event"], r["action"], r["reason"]) for r in records] == [
-        ("refused", "rollback", reason), ("refused", "rollback", reason)]
+        ("refused", "rollback", reason),
+        ("refused", "rollback", reason),
+    ]
 
 
 # --- the real `warroom` command in tmux: the --read-only and --write flags --------------------
@@ -209,8 +231,12 @@ def test_read_only_flag_on_the_real_command(tmp_path: Path) -> None:
 
     cfg, marker, audit = _flag_config(tmp_path, read_only=False)
     with Tmux(120, 36) as t:
-        t.start([WARROOM, "-c", cfg, "--read-only"], env=terminal_env(), cwd=tmp_path,
-                exit_file=tmp_path / "exit")
+        t.start(
+            [WARROOM, "-c", cfg, "--read-only"],
+            env=terminal_env(),
+            cwd=tmp_path,
+            exit_file=tmp_path / "exit",
+        )
         t.wait_for("checkout", "palette", timeout=30)
         t.keys("r")
         t.wait_for("rollback refused")
@@ -218,17 +244,23 @@ def test_read_only_flag_on_the_real_command(tmp_path: Path) -> None:
         t.keys("C-p")
         t.wait_for("Search for")
         t.keys("roll back", literal=True)
-        t.wait_for("Roll back checkout (disabled)",
-                   "disabled: read-only mode: rollback is dangerous")
+        t.wait_for(
+            "Roll back checkout (disabled)", "disabled: read-only mode: rollback is dangerous"
+        )
         t.keys("Escape")
-        wait_until(lambda: "Search for" not in (c := t.capture()) and "roll back" not in c,
-                   10, "the palette to close", t.capture)
+        wait_until(
+            lambda: "Search for" not in (c := t.capture()) and "roll back" not in c,
+            10,
+            "the palette to close",
+            t.capture,
+        )
         t.keys("q")
         assert t.wait_exit(timeout=10) == 0, t.capture()
     assert not marker.exists()
     recs = wait_until(lambda: read_audit(audit).records, 5, "the audit line")
     assert [(r["event"], r["reason"]) for r in recs] == [
-        ("refused", "read-only mode: rollback is dangerous")]
+        ("refused", "read-only mode: rollback is dangerous")
+    ]
 
 
 def test_write_flag_overrides_read_only_config(tmp_path: Path) -> None:
@@ -236,13 +268,22 @@ def test_write_flag_overrides_read_only_config(tmp_path: Path) -> None:
 
     cfg, marker, audit = _flag_config(tmp_path, read_only=True)
     with Tmux(120, 36) as t:
-        t.start([WARROOM, "-c", cfg, "--write"], env=terminal_env(), cwd=tmp_path,
-                exit_file=tmp_path / "exit")
+        t.start(
+            [WARROOM, "-c", cfg, "--write"],
+            env=terminal_env(),
+            cwd=tmp_path,
+            exit_file=tmp_path / "exit",
+        )
         t.wait_for("checkout", "palette", timeout=30)
         t.keys("r")
         # the dialog, with the exact command (long: wrapped at the path)
-        t.wait_for("DANGEROUS: rollback checkout?", "/usr/bin/touch", marker.name,
-                   "Type checkout to confirm", "Cancel")
+        t.wait_for(
+            "DANGEROUS: rollback checkout?",
+            "/usr/bin/touch",
+            marker.name,
+            "Type checkout to confirm",
+            "Cancel",
+        )
         t.keys("Escape")
         t.wait_for("rollback cancelled")
         t.keys("q")

@@ -35,18 +35,39 @@ def _recording(path: Path, spikes: list[tuple[str, str]]) -> None:
     events: list[dict[str, object]] = []
     for i in range(60):
         for k, name in enumerate(("checkout", "payments")):
-            events.append({"t": T0 + i, "type": "point", "service": name, "signal": "p99",
-                           "value": 0.05 + 0.01 * k})
+            events.append(
+                {
+                    "t": T0 + i,
+                    "type": "point",
+                    "service": name,
+                    "signal": "p99",
+                    "value": 0.05 + 0.01 * k,
+                }
+            )
     for service, state in spikes:
-        events.append({"t": T0 + 5, "type": "spike", "service": service, "signal": "p99",
-                       "state": state, "value": 0.5, "baseline": 0.05})
+        events.append(
+            {
+                "t": T0 + 5,
+                "type": "spike",
+                "service": service,
+                "signal": "p99",
+                "state": state,
+                "value": 0.5,
+                "baseline": 0.05,
+            }
+        )
     events.sort(key=lambda e: float(e["t"]))  # type: ignore[arg-type]
     with RecordingWriter(path) as w:
         w.write(events)
 
 
-def _run(tmp_path: Path, cfg: dict[str, object], spikes: list[tuple[str, str]],
-         wait_for: str, linger: float = 0.0) -> tuple[bytes, str]:
+def _run(
+    tmp_path: Path,
+    cfg: dict[str, object],
+    spikes: list[tuple[str, str]],
+    wait_for: str,
+    linger: float = 0.0,
+) -> tuple[bytes, str]:
     """Replay until `wait_for` is on screen (and `linger` seconds more); quit; return the
     bytes written and the screen text. The bell is written before the toast is posted, on
     the same ordered writer, so once the toast is on screen its bell has arrived too."""
@@ -76,28 +97,46 @@ QUIET_CHECKOUT = [{"name": "checkout", "detector": {"bell": False}}, {"name": "p
     ("cfg", "spikes", "toast", "expected"),
     [
         # two services in the same second: one bell and one notice for both
-        ({"services": SERVICES}, [("checkout", "SUSTAINED"), ("payments", "SUSTAINED")],
-         "P99 SUSTAINED spike: checkout, payments", 1),
-        ({"services": SERVICES, "detector": {"bell": False}}, [("checkout", "SUSTAINED")],
-         "P99 SUSTAINED spike: checkout", 0),
+        (
+            {"services": SERVICES},
+            [("checkout", "SUSTAINED"), ("payments", "SUSTAINED")],
+            "P99 SUSTAINED spike: checkout, payments",
+            1,
+        ),
+        (
+            {"services": SERVICES, "detector": {"bell": False}},
+            [("checkout", "SUSTAINED")],
+            "P99 SUSTAINED spike: checkout",
+            0,
+        ),
         # per service: checkout is quiet, payments is not
-        ({"services": QUIET_CHECKOUT}, [("checkout", "SUSTAINED")],
-         "P99 SUSTAINED spike: checkout", 0),
-        ({"services": QUIET_CHECKOUT}, [("checkout", "SUSTAINED"), ("payments", "SUSTAINED")],
-         "P99 SUSTAINED spike: checkout, payments", 1),
+        (
+            {"services": QUIET_CHECKOUT},
+            [("checkout", "SUSTAINED")],
+            "P99 SUSTAINED spike: checkout",
+            0,
+        ),
+        (
+            {"services": QUIET_CHECKOUT},
+            [("checkout", "SUSTAINED"), ("payments", "SUSTAINED")],
+            "P99 SUSTAINED spike: checkout, payments",
+            1,
+        ),
     ],
     ids=["default-two-services", "bell-false", "service-bell-false", "one-service-rings"],
 )
-def test_bell_on_sustained(tmp_path: Path, cfg: dict[str, object],
-                           spikes: list[tuple[str, str]], toast: str, expected: int) -> None:
+def test_bell_on_sustained(
+    tmp_path: Path, cfg: dict[str, object], spikes: list[tuple[str, str]], toast: str, expected: int
+) -> None:
     out, text = _run(tmp_path, cfg, spikes, toast)
     assert bells(out) == expected, f"{bells(out)} bells; screen tail:\n{text[-1500:]}"
 
 
 def test_a_glitch_never_rings(tmp_path: Path) -> None:
     # past the one-second coalescing timer a SUSTAINED would have started
-    out, text = _run(tmp_path, {"services": SERVICES}, [("checkout", "GLITCH")], "GLITCH",
-                     linger=1.5)
+    out, text = _run(
+        tmp_path, {"services": SERVICES}, [("checkout", "GLITCH")], "GLITCH", linger=1.5
+    )
     assert "SUSTAINED" not in text
     assert bells(out) == 0
 

@@ -266,8 +266,15 @@ def test_no_color_strips_every_colour(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _glitch(service: str, t: float) -> dict[str, object]:
-    return {"t": t, "type": "spike", "service": service, "signal": "p99", "state": "GLITCH",
-            "value": 0.9, "baseline": 0.1}
+    return {
+        "t": t,
+        "type": "spike",
+        "service": service,
+        "signal": "p99",
+        "state": "GLITCH",
+        "value": 0.9,
+        "baseline": 0.1,
+    }
 
 
 def _row_block(lines: list[str], name: str) -> list[str]:

@@ -55,8 +55,9 @@ def test_diff_flame_200x60(snap_compare) -> None:
 
 
 def test_diff_flame_80x24_bastion(snap_compare) -> None:
-    scr = ProfileScreen(FIX / "cpu_json_gogc5.pb.gz", FIX / "cpu_json_gogc100.pb.gz",
-                        orientation="flame")
+    scr = ProfileScreen(
+        FIX / "cpu_json_gogc5.pb.gz", FIX / "cpu_json_gogc100.pb.gz", orientation="flame"
+    )
     app = ProfileViewerApp(scr, theme="bastion", watch=False)
 
     async def run_before(pilot) -> None:

@@ -82,7 +82,11 @@ async def test_zoom_and_back(fixtures_dir: Path) -> None:
         await pilot.pause()
         assert g.zoom_root == sel
         # the zoomed frame now spans the whole width on its own row
-        assert g.flame_layout is not None and g.flame_layout.cells(sel) == (3, 0, g.flame_layout.width)
+        assert g.flame_layout is not None and g.flame_layout.cells(sel) == (
+            3,
+            0,
+            g.flame_layout.width,
+        )
         assert rows(g, 4)[3].startswith(name)
         assert "100.00% of zoom" in text(scr, "#details")
         await pilot.press("escape")
@@ -119,8 +123,9 @@ async def test_search_highlight_share_and_step(fixtures_dir: Path) -> None:
 
 
 async def test_diff_colours_and_width_modes(fixtures_dir: Path) -> None:
-    scr = ProfileScreen(P(fixtures_dir, "cpu_json_gogc5.pb.gz"),
-                        P(fixtures_dir, "cpu_json_gogc100.pb.gz"))
+    scr = ProfileScreen(
+        P(fixtures_dir, "cpu_json_gogc5.pb.gz"), P(fixtures_dir, "cpu_json_gogc100.pb.gz")
+    )
     async with app_for(scr).run_test(size=(160, 40)) as pilot:
         await loaded(pilot, scr)
         g = scr.graph
@@ -273,8 +278,9 @@ async def test_follow_and_frozen(fixtures_dir: Path, tmp_path: Path) -> None:
     async with app_for(scr).run_test(size=(120, 30)) as pilot:
         await loaded(pilot, scr)
         newer = P(fixtures_dir, "cpu_json_gogc5.pb.gz")
-        other = ProfileArrival(P(fixtures_dir, "heap_json.pb.gz"), "other", "new", True, None,
-                               1, 0.0, time.monotonic())
+        other = ProfileArrival(
+            P(fixtures_dir, "heap_json.pb.gz"), "other", "new", True, None, 1, 0.0, time.monotonic()
+        )
         scr.offer(other)  # another service: ignored
         await loaded(pilot, scr)
         assert scr.profile_path == first
@@ -283,9 +289,19 @@ async def test_follow_and_frozen(fixtures_dir: Path, tmp_path: Path) -> None:
         arrival = ProfileArrival(newer, "json", "new", True, None, 1, 0.0, time.monotonic())
         scr.post_message(ProfileArrived(arrival))  # what the dashboard's watcher callback posts
         await pilot.pause()
-        assert scr.profile_path == first and "newer: cpu_json_gogc5.pb.gz (z)" in text(scr, "#title")
-        broken = ProfileArrival(tmp_path / "json-x.pb.gz", "json", "new", False,
-                                "json-x.pb.gz: truncated gzip stream", 1, 0.0, 0.0)
+        assert scr.profile_path == first and "newer: cpu_json_gogc5.pb.gz (z)" in text(
+            scr, "#title"
+        )
+        broken = ProfileArrival(
+            tmp_path / "json-x.pb.gz",
+            "json",
+            "new",
+            False,
+            "json-x.pb.gz: truncated gzip stream",
+            1,
+            0.0,
+            0.0,
+        )
         scr.offer(broken)
         await pilot.pause()
         assert "json-x.pb.gz: truncated gzip stream" in text(scr, "#status")
@@ -297,8 +313,15 @@ async def test_follow_and_frozen(fixtures_dir: Path, tmp_path: Path) -> None:
 
 
 def test_run_profile_viewer_bad_input(tmp_path: Path) -> None:
-    args = argparse.Namespace(file=str(tmp_path / "nope.pb.gz"), base=None, sample_type=None,
-                              focus=None, ignore=None, hide=None, normalize=False)
+    args = argparse.Namespace(
+        file=str(tmp_path / "nope.pb.gz"),
+        base=None,
+        sample_type=None,
+        focus=None,
+        ignore=None,
+        hide=None,
+        normalize=False,
+    )
     with pytest.raises(UserError, match="no such file"):
         run_profile_viewer(args)
     junk = tmp_path / "junk.pb.gz"
@@ -306,8 +329,9 @@ def test_run_profile_viewer_bad_input(tmp_path: Path) -> None:
     args.file = str(junk)
     with pytest.raises(UserError, match=r"junk\.pb\.gz"):
         run_profile_viewer(args)
-    args.file = str(P(Path(__file__).resolve().parents[2].parent / "shared" / "fixtures",
-                      "cpu_regexp.pb.gz"))
+    args.file = str(
+        P(Path(__file__).resolve().parents[2].parent / "shared" / "fixtures", "cpu_regexp.pb.gz")
+    )
     args.focus = "(unclosed"
     with pytest.raises(UserError, match=r"--focus: bad regex '\(unclosed'"):
         run_profile_viewer(args)
@@ -348,8 +372,9 @@ async def test_ui_stays_responsive_while_a_big_profile_loads(fixtures_dir: Path)
 
 async def test_inlined_frames_marked_and_dashboard_kwargs(fixtures_dir: Path) -> None:
     # the dashboard opens the screen as ProfileScreen(path) or ProfileScreen(path, base=BASE)
-    scr = ProfileScreen(P(fixtures_dir, "cpu_regexp.pb.gz"), base=P(fixtures_dir,
-                                                                  "cpu_regexp.pb.gz"))
+    scr = ProfileScreen(
+        P(fixtures_dir, "cpu_regexp.pb.gz"), base=P(fixtures_dir, "cpu_regexp.pb.gz")
+    )
     assert scr.base_path == P(fixtures_dir, "cpu_regexp.pb.gz")
     scr = ProfileScreen(P(fixtures_dir, "cpu_regexp.pb.gz"))
     async with app_for(scr).run_test(size=(160, 40)) as pilot:
@@ -357,8 +382,11 @@ async def test_inlined_frames_marked_and_dashboard_kwargs(fixtures_dir: Path) ->
         g = scr.graph
         lay = g.flame_layout
         assert g.flame is not None and lay is not None
-        wide_inline = [int(n) for i, n in enumerate(lay.node)
-                       if g.flame.is_inline(int(n)) and lay.x1[i] - lay.x0[i] >= 12]
+        wide_inline = [
+            int(n)
+            for i, n in enumerate(lay.node)
+            if g.flame.is_inline(int(n)) and lay.x1[i] - lay.x0[i] >= 12
+        ]
         assert wide_inline
         node = wide_inline[0]
         g.select(node)
@@ -381,7 +409,8 @@ async def test_screen_follows_new_files_in_its_folder(fixtures_dir: Path, tmp_pa
         await loaded(pilot, scr)
         deadline = time.monotonic() + 5
         while (scr.watcher is None or scr.watcher.status.state != "listening") and (
-                time.monotonic() < deadline):
+            time.monotonic() < deadline
+        ):
             await pilot.pause(0.02)
         assert scr.service == "svc"
         write_atomic(tmp_path / "db-cpu-2.pb.gz", data)  # another service: not followed
@@ -399,12 +428,14 @@ async def test_screen_follows_new_files_in_its_folder(fixtures_dir: Path, tmp_pa
         while "not shown" not in text(scr, "#status") and time.monotonic() < deadline:
             await pilot.pause(0.05)
         assert "svc-x-4.pb.gz not shown: another kind of profile (alloc_objects" in text(
-            scr, "#status")
+            scr, "#status"
+        )
         assert scr.loaded.path == newer and scr.profile_path == newer
 
 
-async def test_theme_switch_recolours_and_memory_stays_bounded(fixtures_dir: Path,
-                                                               tmp_path: Path) -> None:
+async def test_theme_switch_recolours_and_memory_stays_bounded(
+    fixtures_dir: Path, tmp_path: Path
+) -> None:
     scr = ProfileScreen(P(fixtures_dir, "cpu_regexp.pb.gz"))
     app = app_for(scr, theme="bastion")
     async with app.run_test(size=(120, 30)) as pilot:
@@ -421,8 +452,7 @@ async def test_theme_switch_recolours_and_memory_stays_bounded(fixtures_dir: Pat
         for i in range(5):
             f = tmp_path / f"svc-cpu-{i}.pb.gz"
             f.write_bytes(data)
-            scr.offer(ProfileArrival(f, None, "new", True, None, len(data), 0.0,
-                                     time.monotonic()))
+            scr.offer(ProfileArrival(f, None, "new", True, None, len(data), 0.0, time.monotonic()))
             await loaded(pilot, scr)
         assert scr.loaded is not None and scr.loaded.path == tmp_path / "svc-cpu-4.pb.gz"
         assert len(scr._raw) == 1
@@ -436,12 +466,31 @@ async def test_cli_filters_reach_the_viewer(fixtures_dir: Path) -> None:
     from tui.ui.screens.profile_viewer import screen_from_args
 
     path = P(fixtures_dir, "heap_json.pb.gz")
-    filters = {"show": "encoding/json|reflect", "show_from": "typeFields|Marshal",
-               "prune_from": "reflect\\.", "tagfocus": "bytes=64kb:", "tagignore": "bytes=1mb:"}
+    filters = {
+        "show": "encoding/json|reflect",
+        "show_from": "typeFields|Marshal",
+        "prune_from": "reflect\\.",
+        "tagfocus": "bytes=64kb:",
+        "tagignore": "bytes=1mb:",
+    }
     args = build_parser().parse_args(
-        ["profile", str(path), "--sample-type", "inuse_space", "--show", filters["show"],
-         "--show-from", filters["show_from"], "--prune-from", filters["prune_from"],
-         "--tagfocus", filters["tagfocus"], "--tagignore", filters["tagignore"]])
+        [
+            "profile",
+            str(path),
+            "--sample-type",
+            "inuse_space",
+            "--show",
+            filters["show"],
+            "--show-from",
+            filters["show_from"],
+            "--prune-from",
+            filters["prune_from"],
+            "--tagfocus",
+            filters["tagfocus"],
+            "--tagignore",
+            filters["tagignore"],
+        ]
+    )
     scr = screen_from_args(args)
     raw = load_profile(path)
     want = apply_filters(raw, **filters)
@@ -465,9 +514,11 @@ def test_run_profile_viewer_bad_filters(fixtures_dir: Path, tmp_path: Path) -> N
     from tui.cli import build_parser
 
     path = str(P(fixtures_dir, "cpu_regexp.pb.gz"))
-    for opt, value, msg in (("--show-from", "(", r"--show-from: bad regex"),
-                            ("--prune-from", "[", r"--prune-from: bad regex"),
-                            ("--tagfocus", "k=(", r"--tagfocus: bad regular expression")):
+    for opt, value, msg in (
+        ("--show-from", "(", r"--show-from: bad regex"),
+        ("--prune-from", "[", r"--prune-from: bad regex"),
+        ("--tagfocus", "k=(", r"--tagfocus: bad regular expression"),
+    ):
         args = build_parser().parse_args(["profile", path, opt, value])
         with pytest.raises(UserError, match=msg):
             run_profile_viewer(args)

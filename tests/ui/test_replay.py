@@ -27,10 +27,16 @@ def _events() -> list[dict]:
         for svc, base in (("checkout", 0.120), ("search", 0.045)):
             spike = 4.0 if svc == "checkout" and 150 <= i < 160 else 1.0
             p99 = base * spike * (1 + 0.1 * math.sin(i / 7))
-            for signal, value in (("p50", p99 / 3), ("p95", p99 / 1.5), ("p99", p99),
-                                  ("qps", 200.0 + i % 17), ("error_ratio", 0.001)):
-                out.append({"t": T0 + i, "type": "point", "service": svc, "signal": signal,
-                            "value": value})
+            for signal, value in (
+                ("p50", p99 / 3),
+                ("p95", p99 / 1.5),
+                ("p99", p99),
+                ("qps", 200.0 + i % 17),
+                ("error_ratio", 0.001),
+            ):
+                out.append(
+                    {"t": T0 + i, "type": "point", "service": svc, "signal": signal, "value": value}
+                )
     return out
 
 
@@ -45,8 +51,7 @@ async def test_replay_at_t_matches_live_at_t() -> None:
     for e in _events():
         if e["t"] <= at:
             live_store.add(e["service"], e["signal"], e["t"], e["value"])
-    live = WarroomApp(parse_config(CONFIG), store=live_store, clock=lambda: at,
-                      start_sources=False)
+    live = WarroomApp(parse_config(CONFIG), store=live_store, clock=lambda: at, start_sources=False)
     async with live.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
         live.redraw_now()
@@ -86,9 +91,12 @@ async def test_keys_pause_step_and_scrub() -> None:
 
 
 def test_replay_disables_actions() -> None:
-    cfg = parse_config(CONFIG + """    actions:
+    cfg = parse_config(
+        CONFIG
+        + """    actions:
       rollback: {exec: [kubectl, rollout, undo, deployment/search]}
-""")
+"""
+    )
     ReplayApp(cfg, Recording(_events()))
     assert cfg.read_only and all(not s.actions for s in cfg.services)
 
@@ -114,8 +122,13 @@ def _steps() -> list[list[Point]]:
             if svc == "checkout" and (i == 100 or 150 <= i < 170):
                 k = 3.0 if i == 100 else 4.0
             p99 = base * k * (1 + 0.1 * math.sin(i / 7))
-            for signal, value in (("p50", p99 / 3), ("p95", p99 / 1.5), ("p99", p99),
-                                  ("qps", 200.0 + i % 17), ("error_ratio", 0.001)):
+            for signal, value in (
+                ("p50", p99 / 3),
+                ("p95", p99 / 1.5),
+                ("p99", p99),
+                ("qps", 200.0 + i % 17),
+                ("error_ratio", 0.001),
+            ):
                 step.append(Point(svc, signal, T0 + i, value))
         out.append(step)
     return out
@@ -124,8 +137,13 @@ def _steps() -> list[list[Point]]:
 def _recorded(cfg_text: str) -> list[dict]:
     """What `warroom record` writes for these refreshes: the Hub's point and spike lines."""
     lines: list[dict] = []
-    hub = Hub(parse_config(cfg_text), MetricStore(), on_event=lines.append, emit_points=True,
-              start_otlp=False)
+    hub = Hub(
+        parse_config(cfg_text),
+        MetricStore(),
+        on_event=lines.append,
+        emit_points=True,
+        start_otlp=False,
+    )
     for step in _steps():
         hub._publish(step)
     return lines
@@ -178,7 +196,8 @@ async def test_replayed_spikes_match_live_after_scrubbing(tmp_path: Path) -> Non
         live_lines, live_events = _screen_lines(live), _events_rows(live)
     assert _state_of(live_lines, "checkout") == "SUSTAINED"
     assert [(r[0], r[2]) for r in live_events] == [
-        (e["t"], e["state"]) for e in spikes if e["t"] <= at]
+        (e["t"], e["state"]) for e in spikes if e["t"] <= at
+    ]
 
     replay = ReplayApp(parse_config(cfg_text), Recording(lines), speed=1.0)
     async with replay.run_test(size=(120, 30)) as pilot:
@@ -226,10 +245,13 @@ async def test_scrubbing_back_does_not_ring_again(tmp_path: Path) -> None:
 async def test_no_action_runs_in_a_replay(tmp_path: Path) -> None:
     """Configured and built-in actions (rollback `r`, baseline refresh `b`) exist live; in a
     replay their keys do nothing: no confirmation screen, no baseline written."""
-    cfg_text = CONFIG + f"""baseline: {{dir: "{tmp_path / 'baselines'}"}}
+    cfg_text = (
+        CONFIG
+        + f"""baseline: {{dir: "{tmp_path / "baselines"}"}}
 actions:
   rollback: {{exec: [kubectl, rollout, undo, deployment/checkout], key: r}}
 """
+    )
     live = WarroomApp(parse_config(cfg_text), store=MetricStore(), start_sources=False)
     assert {a.key for a, _, _ in live.service_actions("checkout")} >= {"r", "b"}
 

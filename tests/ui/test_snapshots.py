@@ -48,8 +48,15 @@ def test_dashboard_snapshot_spike_markers(
         await wait_for_panes(app, pilot)
         for t in (NOW - 50, NOW - 45, NOW - 40):
             app.on_source_event(
-                {"t": t, "type": "spike", "service": "checkout", "signal": "p99",
-                 "state": "GLITCH", "value": 0.9, "baseline": 0.1}
+                {
+                    "t": t,
+                    "type": "spike",
+                    "service": "checkout",
+                    "signal": "p99",
+                    "state": "GLITCH",
+                    "value": 0.9,
+                    "baseline": 0.1,
+                }
             )
         app.redraw_now()
         await pilot.pause()

@@ -45,8 +45,9 @@ async def test_80_columns_dead_prometheus_dropped_series_and_two_receivers() -> 
         refresh=Duration(1),
         max_series=8,
         services=[
-            ServiceConfig(name="checkout",
-                          prometheus=ServicePrometheus("http_request_duration_seconds")),
+            ServiceConfig(
+                name="checkout", prometheus=ServicePrometheus("http_request_duration_seconds")
+            ),
         ],
     )
     store = MetricStore(max_series=cfg.max_series)
@@ -97,8 +98,9 @@ def _capped_store(dropped: int) -> MetricStore:
     return store
 
 
-async def _bar_after(app: WarroomApp, pilot: Any, statuses: list[SourceStatus],
-                     paused: bool = False) -> str:
+async def _bar_after(
+    app: WarroomApp, pilot: Any, statuses: list[SourceStatus], paused: bool = False
+) -> str:
     """The status line once the app has drawn these statuses. They go through the app's
     own channel (`extra_statuses`), so its refresh timer redraws the same line."""
     app.extra_statuses, app.paused = statuses, paused
@@ -159,8 +161,9 @@ async def test_80_columns_keep_the_receivers_next_to_a_failure() -> None:
 
 
 async def test_too_many_failures_are_cut_with_an_ellipsis_not_wrapped() -> None:
-    statuses = [_status(f"prometheus-{i}", "down", "HTTP 503 Service Unavailable")
-                for i in range(5)]
+    statuses = [
+        _status(f"prometheus-{i}", "down", "HTTP 503 Service Unavailable") for i in range(5)
+    ]
     app = WarroomApp(Config(), store=_capped_store(1), start_sources=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()

@@ -116,7 +116,8 @@ def test_spikes_in_window_agrees_with_the_binned_marks() -> None:
     now, empty = 1_767_000_000.5, np.zeros(0)
     for window, width in ((300.0, 28), (900.0, 44), (3600.0, 107), (21600.0, 9)):
         for t in now - rng.uniform(-5, window * 1.2, 400):
-            binned = bin_max(empty, empty, empty.astype(np.uint8), now, window, width,
-                             np.array([t]))
+            binned = bin_max(
+                empty, empty, empty.astype(np.uint8), now, window, width, np.array([t])
+            )
             assert spikes_in_window([t], now, window, width) == bool(binned.spikes.any()), t
     assert not spikes_in_window([], now, 900.0, 44)

@@ -64,7 +64,9 @@ def test_snapshot_from_current_window_with_profile_and_bench(cfg):
 
 def test_refresh_then_restore_previous(cfg):
     store = BaselineStore(cfg.baseline.dir)
-    first = snapshot_for_refresh(cfg, _metrics(version="v1", now=NOW - 3600), "checkout", NOW - 3600)
+    first = snapshot_for_refresh(
+        cfg, _metrics(version="v1", now=NOW - 3600), "checkout", NOW - 3600
+    )
     plan = refresh_plan(store, first)
     assert plan[1] == "replaces:      nothing (checkout has no baseline yet)"
     out1 = refresh(store, first)
@@ -75,8 +77,11 @@ def test_refresh_then_restore_previous(cfg):
     assert plan[0].startswith("new baseline:  v2 taken 2027-01-15 08:00 UTC")
     assert plan[1].startswith("replaces:      v1 taken 2027-01-15 07:00 UTC")
     out2 = refresh(store, second)
-    assert out2.baseline_versions == {"replaced": "v1", "new": "v2",
-                                      "new_id": out2.baseline_versions["new_id"]}
+    assert out2.baseline_versions == {
+        "replaced": "v1",
+        "new": "v2",
+        "new_id": out2.baseline_versions["new_id"],
+    }
     assert store.current("checkout").version == "v2"
 
     assert previous(store, "checkout").version == "v1"
@@ -108,8 +113,15 @@ def test_prepare_builtin(cfg):
     with pytest.raises(UserError, match="no earlier baseline"):
         prepare_builtin(cfg, restore, metrics, store, NOW)
     with pytest.raises(ValueError):
-        prepare_builtin(cfg, resolve_action(parse_config(
-            "actions: {rollback: {exec: [x]}}"), "checkout", "rollback"), metrics, store, NOW)
+        prepare_builtin(
+            cfg,
+            resolve_action(
+                parse_config("actions: {rollback: {exec: [x]}}"), "checkout", "rollback"
+            ),
+            metrics,
+            store,
+            NOW,
+        )
 
 
 def _saturated_metrics(now=NOW):
@@ -134,9 +146,18 @@ def test_dashboard_key_and_cli_take_the_same_snapshot(cfg):
     # what `warroom baseline refresh` gets from fetch_prometheus_window for the same window
     signals, step = signals_from_store(metrics, "checkout", start, NOW)
     saturated = saturation_from_store(metrics, "checkout", start, NOW)
-    _, cli = take_baseline(cfg, "checkout", signals, step, start=start, window=float(cfg.window),
-                           taken_by="op@host", store=BaselineStore(cfg.baseline.dir),
-                           metric_store=metrics, saturated=saturated)
+    _, cli = take_baseline(
+        cfg,
+        "checkout",
+        signals,
+        step,
+        start=start,
+        window=float(cfg.window),
+        taken_by="op@host",
+        store=BaselineStore(cfg.baseline.dir),
+        metric_store=metrics,
+        saturated=saturated,
+    )
     assert ui.saturated == {"p99": 4}
     assert cli.saturated == ui.saturated
     assert len(ui.signals["p99"]) == 30 and ui.signals["p99"][-1] == 2.5
@@ -155,11 +176,17 @@ def test_missing_configured_bench_is_an_error_on_both_paths(cfg, tmp_path):
     with pytest.raises(UserError, match=want):
         snapshot_for_refresh(cfg, _metrics(), "checkout", NOW)
     with pytest.raises(UserError, match=want):
-        prepare_builtin(cfg, resolve_action(cfg, "checkout", "refresh_baseline"), _metrics(),
-                        BaselineStore(cfg.baseline.dir), NOW)
+        prepare_builtin(
+            cfg,
+            resolve_action(cfg, "checkout", "refresh_baseline"),
+            _metrics(),
+            BaselineStore(cfg.baseline.dir),
+            NOW,
+        )
     with pytest.raises(UserError, match=want):
-        take_baseline(cfg, "checkout", {"p99": [0.2] * 5}, 5.0,
-                      store=BaselineStore(cfg.baseline.dir))
+        take_baseline(
+            cfg, "checkout", {"p99": [0.2] * 5}, 5.0, store=BaselineStore(cfg.baseline.dir)
+        )
     assert BaselineStore(cfg.baseline.dir).current("checkout") is None  # nothing half-saved
     cfg.baseline.bench = str(tmp_path)  # a directory is not a bench output either
     with pytest.raises(UserError, match=r"baseline\.bench: .*: not a regular file"):

@@ -97,12 +97,17 @@ def test_read_only_service_has_rollback_disabled(cfg):
     for svc in ro:
         rows = {a.name: (ok, why) for a, ok, why in bindable_actions(cfg, svc)}
         assert rows["rollback"] == (
-            False, f"{svc.name} is read-only in the config: rollback is dangerous")
+            False,
+            f"{svc.name} is read-only in the config: rollback is dangerous",
+        )
 
 
 def test_webhook_secret_is_sent_but_never_shown(cfg):
-    hooks = [(svc, name) for svc, name in _all_actions(cfg)
-             if resolve_action(cfg, svc, name).kind == "http"]
+    hooks = [
+        (svc, name)
+        for svc, name in _all_actions(cfg)
+        if resolve_action(cfg, svc, name).kind == "http"
+    ]
     assert hooks
     for svc, name in hooks:
         a = resolve_action(cfg, svc, name, baseline_version="v1.4.2")

@@ -12,10 +12,30 @@ from tui.core.actions.redact import (
 
 
 def test_argv_flags_and_assignments():
-    argv = ["deploy", "--token", "abc", "--password=pw1", "API_KEY=k9", "--namespace", "shop",
-            "-n", "x", "--auth-header=Basic zz"]
-    assert redact_argv(argv) == ["deploy", "--token", "***", "--password=***", "API_KEY=***",
-                                 "--namespace", "shop", "-n", "x", "--auth-header=***"]
+    argv = [
+        "deploy",
+        "--token",
+        "abc",
+        "--password=pw1",
+        "API_KEY=k9",
+        "--namespace",
+        "shop",
+        "-n",
+        "x",
+        "--auth-header=Basic zz",
+    ]
+    assert redact_argv(argv) == [
+        "deploy",
+        "--token",
+        "***",
+        "--password=***",
+        "API_KEY=***",
+        "--namespace",
+        "shop",
+        "-n",
+        "x",
+        "--auth-header=***",
+    ]
 
 
 def test_trailing_secret_flag_without_value():
@@ -39,7 +59,8 @@ def test_headers():
 def test_json_nested():
     body = {"a": {"secret": "x", "list": [{"token": 1}, "https://u:p@h"]}, "b": 2}
     assert redact_json(body) == {
-        "a": {"secret": "***", "list": [{"token": "***"}, "https://u:***@h"]}, "b": 2
+        "a": {"secret": "***", "list": [{"token": "***"}, "https://u:***@h"]},
+        "b": 2,
     }
 
 

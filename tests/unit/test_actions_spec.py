@@ -95,8 +95,9 @@ def test_labels_never_retarget_a_configured_service(cfg):
     assert resolve_action(cfg, "checkout", "rollback", {"service": ""}).argv[3] == (
         "deployment/checkout"
     )
-    hook = resolve_action(cfg, "checkout", "notify", {"service": "payments"},
-                          baseline_version="v1.4.1")
+    hook = resolve_action(
+        cfg, "checkout", "notify", {"service": "payments"}, baseline_version="v1.4.1"
+    )
     assert hook.refusal is None
     assert hook.url == "https://ci.example/hooks/checkout?token=s3cr3tvalue"
     assert hook.json["service"] == "checkout"
@@ -112,8 +113,9 @@ def test_labels_fill_only_what_the_config_leaves_out(cfg):
     b = resolve_action(cfg, "payments", "rollback", {"revision": "41"}, revision="40")
     assert b.argv[-1] == "40"
     # a discovered service has no config: its labels give namespace and version
-    d = resolve_action(cfg, "search", "rollback", {"namespace": "web", "version": "v2",
-                                                   "service": "checkout"})
+    d = resolve_action(
+        cfg, "search", "rollback", {"namespace": "web", "version": "v2", "service": "checkout"}
+    )
     assert d.argv[3:] == ("deployment/search", "-n", "web") and d.version == "v2"
 
 
@@ -135,7 +137,9 @@ def test_http_substitution_and_redaction(cfg):
     assert "POST https://ci.example/hooks/checkout?token=***" in shown
     assert "Authorization: Bearer ***" in shown
     assert a.audit_fields() == {
-        "kind": "http", "method": "POST", "url": "https://ci.example/hooks/checkout?token=***"
+        "kind": "http",
+        "method": "POST",
+        "url": "https://ci.example/hooks/checkout?token=***",
     }
     assert {"s3cr3tvalue", "abcdef123"} <= set(a.secret_values())
 
@@ -195,9 +199,7 @@ def test_write_flag_semantics_via_config_fields(cfg):
 
 
 def test_key_conflict_disables_the_later_action():
-    cfg = parse_config(
-        "actions:\n  rollback:\n    exec: [a]\n  zap:\n    exec: [b]\n    key: r\n"
-    )
+    cfg = parse_config("actions:\n  rollback:\n    exec: [a]\n  zap:\n    exec: [b]\n    key: r\n")
     rows = {a.name: (ok, why) for a, ok, why in bindable_actions(cfg, "svc")}
     assert rows["rollback"] == (True, None)
     assert rows["zap"] == (False, "key 'r' is already bound to rollback")
@@ -254,8 +256,10 @@ def test_missing_secret_env_is_a_config_error(monkeypatch):
 
 def test_dashboard_keys_are_reserved():
     cfg = parse_config("actions:\n  rollback:\n    exec: [a]\n  ping:\n    exec: [b]\n    key: p\n")
-    rows = {a.name: (ok, why) for a, ok, why in
-            bindable_actions(cfg, "svc", reserved={"p": "Pause", "q": "Quit"})}
+    rows = {
+        a.name: (ok, why)
+        for a, ok, why in bindable_actions(cfg, "svc", reserved={"p": "Pause", "q": "Quit"})
+    }
     assert rows["ping"] == (False, "key 'p' is already bound to Pause")
     assert rows["rollback"] == (True, None)
 

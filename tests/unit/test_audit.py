@@ -20,15 +20,25 @@ NOW = 1_800_000_000.0
 
 def _rec(event="finished", ts=NOW, **kw):
     return make_record(
-        event, service="checkout", action="rollback",
+        event,
+        service="checkout",
+        action="rollback",
         target={"kind": "exec", "argv": ["kubectl", "rollout", "undo", "deployment/checkout"]},
-        who="alice@host", ts=ts, **kw,
+        who="alice@host",
+        ts=ts,
+        **kw,
     )
 
 
 def test_record_fields():
-    r = _rec(status="ok", exit=0, duration_s=1.5, output_tail=["a"],
-             baseline_versions={"running": "v2", "baseline": "v1"}, reason=None)
+    r = _rec(
+        status="ok",
+        exit=0,
+        duration_s=1.5,
+        output_tail=["a"],
+        baseline_versions={"running": "v2", "baseline": "v1"},
+        reason=None,
+    )
     assert r["time"] == "2027-01-15T08:00:00.000Z"
     assert r["event"] == "finished" and r["user"] == "alice@host"
     assert r["argv"][0] == "kubectl" and "reason" not in r
@@ -87,7 +97,9 @@ def test_append_after_torn_line_keeps_new_record_whole(tmp_path):
 
 def test_garbage_lines_do_not_stop_reading(tmp_path):
     p = tmp_path / "a.jsonl"
-    p.write_bytes(b'not json\n[1,2]\n{"no_ts": 1}\n\xff\xfe\n' + json.dumps(_rec(seq=9)).encode() + b"\n")
+    p.write_bytes(
+        b'not json\n[1,2]\n{"no_ts": 1}\n\xff\xfe\n' + json.dumps(_rec(seq=9)).encode() + b"\n"
+    )
     log = read_audit(p)
     assert [r["seq"] for r in log.records] == [9]
     assert log.bad_lines == [1, 2, 3, 4]
@@ -102,13 +114,24 @@ def test_missing_file_is_empty_and_directory_is_an_error(tmp_path):
 
 
 def test_format_text():
-    line = format_text(_rec(status="failed", exit=3, duration_s=2.25,
-                            baseline_versions={"running": "v2"}))
+    line = format_text(
+        _rec(status="failed", exit=3, duration_s=2.25, baseline_versions={"running": "v2"})
+    )
     assert line == (
         "2027-01-15T08:00:00.000Z  alice@host  finished   rollback  checkout  "
         "exit=3 failed 2.25s baselines: running=v2  kubectl rollout undo deployment/checkout"
     )
-    refused = format_text(make_record("refused", service="s", action="rollback",
-                                      target={"kind": "http", "method": "POST", "url": "https://h/x"},
-                                      who="u@h", ts=NOW, reason="unsafe value"))
-    assert "refused" in refused and "reason: unsafe value" in refused and "POST https://h/x" in refused
+    refused = format_text(
+        make_record(
+            "refused",
+            service="s",
+            action="rollback",
+            target={"kind": "http", "method": "POST", "url": "https://h/x"},
+            who="u@h",
+            ts=NOW,
+            reason="unsafe value",
+        )
+    )
+    assert (
+        "refused" in refused and "reason: unsafe value" in refused and "POST https://h/x" in refused
+    )

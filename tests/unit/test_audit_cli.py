@@ -12,10 +12,18 @@ from tui.core.actions.audit import append_record, make_record
 def _fill(path):
     now = time.time()
     for age, ev in ((7200, "started"), (600, "refused"), (60, "finished")):
-        append_record(path, make_record(
-            ev, service="checkout", action="rollback", who="alice@host", ts=now - age,
-            target={"kind": "exec", "argv": ["helm", "rollback", "checkout"]}, age=age,
-        ))
+        append_record(
+            path,
+            make_record(
+                ev,
+                service="checkout",
+                action="rollback",
+                who="alice@host",
+                ts=now - age,
+                target={"kind": "exec", "argv": ["helm", "rollback", "checkout"]},
+                age=age,
+            ),
+        )
 
 
 def test_text_and_since(tmp_path, capsys):

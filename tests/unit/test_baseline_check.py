@@ -6,8 +6,10 @@ from tui.core.baseline import build_snapshot
 from tui.core.baseline.check import check_from_store, check_service, compare_signals
 from tui.core.metrics.store import MetricStore
 
-BASE = {"p99": [0.100 + 0.001 * (i % 5) for i in range(30)],
-        "qps": [500.0 + i % 4 for i in range(30)]}
+BASE = {
+    "p99": [0.100 + 0.001 * (i % 5) for i in range(30)],
+    "qps": [500.0 + i % 4 for i in range(30)],
+}
 
 
 def test_check_from_store_regression_and_signal_order():
@@ -55,8 +57,7 @@ def test_saturation_is_noted_from_store_and_snapshot(tmp_path):
     for i in range(20):
         ms.add("api", "p99", 1000 + i, 0.2, FLAG_SATURATED if i % 2 else 0)
     assert saturation_from_store(ms, "api", 1000, 1019) == {"p99": 10}
-    base = build_snapshot("api", {"p99": [0.2] * 20}, step=1, taken_by="t",
-                          saturated={"p99": 20})
+    base = build_snapshot("api", {"p99": [0.2] * 20}, step=1, taken_by="t", saturated={"p99": 20})
     store = BaselineStore(tmp_path)
     sid = store.save(base)
     assert store.load("api", sid).saturated == {"p99": 20}  # kept on disk
@@ -76,14 +77,16 @@ def test_thin_keeps_one_sample_per_spacing_newest_kept():
 
 
 def test_thinning_applies_to_both_sides_and_is_noted():
-    base = build_snapshot("api", {"p99": [0.1 + 0.001 * (i % 7) for i in range(120)]},
-                          step=5, taken_by="t")
+    base = build_snapshot(
+        "api", {"p99": [0.1 + 0.001 * (i % 7) for i in range(120)]}, step=5, taken_by="t"
+    )
     cur = {"p99": [0.1 + 0.001 * (i % 7) for i in range(120)]}
     res = check_service("api", base, cur, current_step=5, spacing=60)
     row = res.table.rows[0]
     assert (row.base.n, row.current.n) == (10, 10)
-    assert res.notes == ["samples thinned to one per 60s (the rate window) so that neighbours "
-                         "share no data"]
+    assert res.notes == [
+        "samples thinned to one per 60s (the rate window) so that neighbours share no data"
+    ]
 
 
 def test_status_and_verdict_line_name_missing_baselines():
@@ -95,9 +98,14 @@ def test_status_and_verdict_line_name_missing_baselines():
     ok, worse = check_service("api", base, BASE), check_service("api", base, slow)
     empty, missing = check_service("api", base, {}), check_service("web", None, BASE)
     assert [service_status(r) for r in (ok, worse, empty, missing)] == [
-        "ok", "regression", "not compared", "no baseline"]
+        "ok",
+        "regression",
+        "not compared",
+        "no baseline",
+    ]
     assert render_checks([ok, missing], "text").endswith(
-        "check: no regression (no baseline: web)\n")
+        "check: no regression (no baseline: web)\n"
+    )
     assert render_checks([worse, missing], "md").endswith("check: REGRESSION (no baseline: web)\n")
     assert render_checks([missing], "text").endswith("check: nothing compared (no baseline: web)\n")
     assert render_checks([ok], "text").endswith("check: no regression\n")

@@ -13,8 +13,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def warroom(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True,
-                          text=True, cwd=ROOT, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
 
 
 @pytest.fixture()
@@ -23,29 +28,63 @@ def setup(tmp_path):
     with rec.open("w") as f:
         for i in range(100):
             for sig, v in (("p99", 0.2 + 0.001 * (i % 7)), ("qps", 300 + i % 5)):
-                f.write(json.dumps({"t": 1000 + 5 * i, "type": "point", "service": "api",
-                                    "signal": sig, "value": v}) + "\n")
+                f.write(
+                    json.dumps(
+                        {
+                            "t": 1000 + 5 * i,
+                            "type": "point",
+                            "service": "api",
+                            "signal": sig,
+                            "value": v,
+                        }
+                    )
+                    + "\n"
+                )
     cfg = tmp_path / "w.yaml"
-    cfg.write_text(f"services:\n  - name: api\n    version: v1\nbaseline:\n"
-                   f"  dir: {tmp_path / 'store'}\n")
+    cfg.write_text(
+        f"services:\n  - name: api\n    version: v1\nbaseline:\n  dir: {tmp_path / 'store'}\n"
+    )
     return cfg, rec, tmp_path
 
 
 def test_refresh_list_show_restore(setup):
     cfg, rec, _ = setup
-    r1 = warroom("baseline", "refresh", "api", "-c", str(cfg), "--from-record", str(rec),
-                 "--window", "100s", "--bench", str(ROOT / "tests/data/bench/json_gogc100.txt"))
+    r1 = warroom(
+        "baseline",
+        "refresh",
+        "api",
+        "-c",
+        str(cfg),
+        "--from-record",
+        str(rec),
+        "--window",
+        "100s",
+        "--bench",
+        str(ROOT / "tests/data/bench/json_gogc100.txt"),
+    )
     assert r1.returncode == 0, r1.stderr
     assert "saved and current (21 steps of p99, qps; version v1; bench" in r1.stdout
-    r2 = warroom("baseline", "refresh", "api", "-c", str(cfg), "--from-record", str(rec),
-                 "--version", "v2", "--by", "ci")
+    r2 = warroom(
+        "baseline",
+        "refresh",
+        "api",
+        "-c",
+        str(cfg),
+        "--from-record",
+        str(rec),
+        "--version",
+        "v2",
+        "--by",
+        "ci",
+    )
     assert r2.returncode == 0, r2.stderr
     listing = json.loads(warroom("baseline", "list", "-c", str(cfg), "--format", "json").stdout)
     rows = listing["api"]
     assert [r["version"] for r in rows] == ["v2", "v1"] and rows[0]["current"]
     assert rows[0]["taken_by"] == "ci" and rows[1]["bench"] and rows[0]["signals"]["p99"] == 100
-    shown = json.loads(warroom("baseline", "show", "api", "-c", str(cfg), "--format",
-                               "json").stdout)
+    shown = json.loads(
+        warroom("baseline", "show", "api", "-c", str(cfg), "--format", "json").stdout
+    )
     assert shown["version"] == "v2" and shown["signals"]["qps"]["n"] == 100
     assert shown["signals"]["qps"]["median"] == 302
     text = warroom("baseline", "show", "api", rows[1]["id"], "-c", str(cfg)).stdout
@@ -64,8 +103,17 @@ def test_errors_exit_2_one_line(setup):
         ("baseline", "refresh", "api", "-c", str(cfg)),  # no prometheus configured
         ("baseline", "refresh", "api", "-c", str(cfg), "--from-record", str(tmp / "no.jsonl")),
         ("baseline", "refresh", "web", "-c", str(cfg), "--from-record", str(rec)),  # no points
-        ("baseline", "refresh", "api", "-c", str(cfg), "--from-record", str(rec),
-         "--window", "soon"),
+        (
+            "baseline",
+            "refresh",
+            "api",
+            "-c",
+            str(cfg),
+            "--from-record",
+            str(rec),
+            "--window",
+            "soon",
+        ),
         ("baseline", "refresh", "../x", "-c", str(cfg), "--from-record", str(rec)),
     ]
     for args in cases:
@@ -77,8 +125,10 @@ def test_errors_exit_2_one_line(setup):
 
 def test_corrupt_snapshot_is_a_warning_not_fatal(setup):
     cfg, rec, tmp = setup
-    assert warroom("baseline", "refresh", "api", "-c", str(cfg), "--from-record",
-                   str(rec)).returncode == 0
+    assert (
+        warroom("baseline", "refresh", "api", "-c", str(cfg), "--from-record", str(rec)).returncode
+        == 0
+    )
     (tmp / "store" / "api" / "snapshots" / "20000101T000000Z-abcdef.json").write_text("{oops")
     r = warroom("baseline", "list", "-c", str(cfg))
     assert r.returncode == 0
@@ -90,10 +140,13 @@ def test_missing_bench_file_exit_2_nothing_saved(setup):
     missing = tmp / "bench-not-run.txt"
     with_bench = tmp / "bench.yaml"
     with_bench.write_text(cfg.read_text() + f"  bench: {missing}\n")
-    for conf, extra, where in ((with_bench, (), f"{with_bench}: baseline.bench"),
-                               (cfg, ("--bench", str(missing)), "bench file")):
-        r = warroom("baseline", "refresh", "api", "-c", str(conf), "--from-record", str(rec),
-                    *extra)
+    for conf, extra, where in (
+        (with_bench, (), f"{with_bench}: baseline.bench"),
+        (cfg, ("--bench", str(missing)), "bench file"),
+    ):
+        r = warroom(
+            "baseline", "refresh", "api", "-c", str(conf), "--from-record", str(rec), *extra
+        )
         assert r.returncode == 2, (r.stdout, r.stderr)
         assert r.stderr == f"warroom: {where}: {missing}: no such file\n"
     assert not list((tmp / "store").rglob("*.json"))  # no snapshot, no current pointer

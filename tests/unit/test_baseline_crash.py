@@ -37,9 +37,13 @@ def test_sigkill_mid_write_loses_nothing(tmp_path, delay):
     bench = tmp_path / "bench.txt"
     bench.write_text("BenchmarkA 1 1 ns/op\n" * 20000)
     store_dir = tmp_path / "store"
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(store_dir), str(bench)],
-                            stdout=subprocess.PIPE, text=True, cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(store_dir), str(bench)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.stdout is not None
     acked = []
     deadline = time.monotonic() + 60
@@ -61,8 +65,7 @@ def test_sigkill_mid_write_loses_nothing(tmp_path, delay):
         assert snap.bench is not None and Path(snap.bench).stat().st_size == bench.stat().st_size
     cur = store.current("api")
     assert cur is not None and cur.id in {*acked, *store._ids("api")}
-    visible = [p for p in (store_dir / "api" / "snapshots").iterdir()
-               if not p.name.startswith(".")]
+    visible = [p for p in (store_dir / "api" / "snapshots").iterdir() if not p.name.startswith(".")]
     for p in visible:  # no partial file under a real name: each one parses
         json.loads(p.read_bytes())
     assert json.loads((store_dir / "api" / "current.json").read_text())["id"] == cur.id

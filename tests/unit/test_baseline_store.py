@@ -20,8 +20,15 @@ from tui.errors import UserError
 
 
 def snap(service="api", version="v1", t=1000.0, **kw):
-    return build_snapshot(service, {"p99": [0.2, 0.21, math.nan, 0.19], "qps": [100, 110]},
-                          step=5, version=version, taken_by="tester", taken_at=t, **kw)
+    return build_snapshot(
+        service,
+        {"p99": [0.2, 0.21, math.nan, 0.19], "qps": [100, 110]},
+        step=5,
+        version=version,
+        taken_by="tester",
+        taken_at=t,
+        **kw,
+    )
 
 
 def test_save_load_current_history_restore(tmp_path):
@@ -121,8 +128,11 @@ def test_build_snapshot_needs_samples():
 
 
 def test_signals_from_record_and_store():
-    events = [{"t": 100 + 5 * i, "type": "point", "service": s, "signal": "p99", "value": i}
-              for i in range(10) for s in ("api", "db")]
+    events = [
+        {"t": 100 + 5 * i, "type": "point", "service": s, "signal": "p99", "value": i}
+        for i in range(10)
+        for s in ("api", "db")
+    ]
     events.append({"t": 200, "type": "spike", "service": "api"})
     sig, step, start, end = signals_from_record(events, "api", window=20)
     assert sig == {"p99": [5.0, 6.0, 7.0, 8.0, 9.0]} and step == 5 and (start, end) == (125, 145)
@@ -141,6 +151,8 @@ def test_newest_profile(tmp_path):
         p = tmp_path / name
         p.write_bytes(b"x")
         os.utime(p, (1000 + i, 1000 + i))
-    assert newest_profile(str(tmp_path), "{service}-*.pb.gz", "api") == str(tmp_path / "api-2.pb.gz")
+    assert newest_profile(str(tmp_path), "{service}-*.pb.gz", "api") == str(
+        tmp_path / "api-2.pb.gz"
+    )
     assert newest_profile(str(tmp_path), "{service}-*.pb.gz", "web") is None
     assert newest_profile(None, "{service}-*.pb.gz", "api") is None

@@ -43,8 +43,11 @@ def test_parse_configuration_results_and_units():
     assert r.values == ((1234.0, "ns/op"), (56.5, "MB/s"), (48.0, "B/op"), (2.0, "allocs/op"))
     assert r.config_value("cpu") == "AMD EPYC" and r.line == 7
     plain = f.results[2]
-    assert (plain.name, plain.procs, plain.values) == ("Plain", None,
-                                                       ((1000.0, "text-bytes"), (7.5, "hits/s")))
+    assert (plain.name, plain.procs, plain.values) == (
+        "Plain",
+        None,
+        ((1000.0, "text-bytes"), (7.5, "hits/s")),
+    )
     other = f.results[3]
     assert other.config_value("pkg") == "example.com/b"
     assert other.config_value("cpu") is None  # an empty value deletes the key
@@ -53,7 +56,9 @@ def test_parse_configuration_results_and_units():
 
 
 def test_config_line_rules():
-    f = parse_bench_text("Key: x\nkey with space: y\nkey:novalue\nok-key: 1\nBenchmarkA 1 1 ns/op\n")
+    f = parse_bench_text(
+        "Key: x\nkey with space: y\nkey:novalue\nok-key: 1\nBenchmarkA 1 1 ns/op\n"
+    )
     assert f.results[0].config == (("ok-key", "1"),)
 
 
@@ -71,8 +76,11 @@ def test_errors_carry_file_and_line():
 
 
 def test_unit_line_errors_and_conflicts():
-    f = parse_bench_text("Unit\nUnit x/op better=sideways\nUnit y/op nokv\n"
-                         "Unit z/op assume=exact\nUnit z/op assume=nothing\n", "u.txt")
+    f = parse_bench_text(
+        "Unit\nUnit x/op better=sideways\nUnit y/op nokv\n"
+        "Unit z/op assume=exact\nUnit z/op assume=nothing\n",
+        "u.txt",
+    )
     assert f.errors == [
         "u.txt:1: missing unit",
         "u.txt:2: better must be higher or lower, got 'sideways'",
@@ -82,11 +90,16 @@ def test_unit_line_errors_and_conflicts():
 
 
 def test_missing_measurements_and_empty_file(tmp_path):
-    f = parse_bench_text("BenchmarkX-8 100\nBenchmarkY 1 NaN ns/op\nBenchmarkZ 1 +Inf ns/op\n"
-                         "BenchmarkW 1 1.5E-9 sec/op\n", "m.txt")
-    assert f.errors == ["m.txt:1: missing measurements",
-                        "m.txt:2: parsing measurement: 'NaN' is not a finite number",
-                        "m.txt:3: parsing measurement: '+Inf' is not a finite number"]
+    f = parse_bench_text(
+        "BenchmarkX-8 100\nBenchmarkY 1 NaN ns/op\nBenchmarkZ 1 +Inf ns/op\n"
+        "BenchmarkW 1 1.5E-9 sec/op\n",
+        "m.txt",
+    )
+    assert f.errors == [
+        "m.txt:1: missing measurements",
+        "m.txt:2: parsing measurement: 'NaN' is not a finite number",
+        "m.txt:3: parsing measurement: '+Inf' is not a finite number",
+    ]
     assert f.results[0].values == ((1.5e-9, "sec/op"),)
     empty = tmp_path / "empty.txt"
     empty.write_text("PASS\n")
@@ -111,7 +124,11 @@ def test_fixture_files_parse_fully():
         assert f.errors == []
         assert len(f.results) == 24  # 4 benchmarks x -count=6
         assert {r.base_name for r in f.results} == {
-            "CodeEncoder", "CodeDecoder", "CodeUnmarshal", "CodeUnmarshalReuse"}
+            "CodeEncoder",
+            "CodeDecoder",
+            "CodeUnmarshal",
+            "CodeUnmarshalReuse",
+        }
         assert {r.procs for r in f.results} == {2}
         assert all(r.config_value("pkg") == "encoding/json" for r in f.results)
 
@@ -130,10 +147,12 @@ def test_compare_units_metadata_and_packages():
 
 
 def test_rows_on_one_side_only_are_kept_and_noted():
-    old = parse_bench_text("BenchmarkA-8 1 10 ns/op\nBenchmarkA-8 1 11 ns/op\n"
-                           "BenchmarkGone-8 1 5 ns/op\n", "old")
-    new = parse_bench_text("BenchmarkA-8 1 10 ns/op\nBenchmarkA-8 1 12 ns/op\n"
-                           "BenchmarkNew/sub=1-8 1 7 ns/op\n", "new")
+    old = parse_bench_text(
+        "BenchmarkA-8 1 10 ns/op\nBenchmarkA-8 1 11 ns/op\nBenchmarkGone-8 1 5 ns/op\n", "old"
+    )
+    new = parse_bench_text(
+        "BenchmarkA-8 1 10 ns/op\nBenchmarkA-8 1 12 ns/op\nBenchmarkNew/sub=1-8 1 7 ns/op\n", "new"
+    )
     cmp = compare_bench(old, new)
     rows = {r.name: r for r in cmp.rows}
     assert rows["Gone-8"].notes[0] == "only in base" and rows["Gone-8"].current.n == 0
@@ -144,5 +163,4 @@ def test_rows_on_one_side_only_are_kept_and_noted():
     doc = cmp.to_json()
     assert {r["name"] for r in doc["rows"]} == {"A-8", "Gone-8", "New/sub=1-8"}
     gone = next(r for r in doc["rows"] if r["name"] == "Gone-8")
-    assert gone["p"] is None and gone["current"] == {"median": None, "lo": None, "hi": None,
-                                                     "n": 0}
+    assert gone["p"] is None and gone["current"] == {"median": None, "lo": None, "hi": None, "n": 0}

@@ -29,9 +29,8 @@ def warroom_cmd() -> str:
 
 def pipeline(args: str, reader: str) -> tuple[int, int, str, str]:
     """Run `warroom ARGS | READER` in bash; (warroom's status, reader's, stdout, stderr)."""
-    script = f"{warroom_cmd()} {args} | {reader}; echo \"${{PIPESTATUS[*]}}\" >&2"
-    r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=ROOT,
-                       timeout=60)
+    script = f'{warroom_cmd()} {args} | {reader}; echo "${{PIPESTATUS[*]}}" >&2'
+    r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60)
     *err_lines, status = r.stderr.rstrip("\n").split("\n")
     writer, reader_rc = (int(x) for x in status.split())
     return writer, reader_rc, r.stdout, "\n".join(err_lines)
@@ -58,8 +57,7 @@ def test_one_line_into_a_reader_that_closed_at_once() -> None:
     """One short line: EPIPE may come from the write or from the final flush; neither may
     turn into a traceback or 'Exception ignored ... BrokenPipeError' with status 120."""
     good = ROOT / "tests" / "data" / "configs" / "good" / "minimal.yaml"
-    writer, _, _, err = pipeline(f"config check {shlex.quote(str(good))}",
-                                 "(exec 0<&-; sleep 0.5)")
+    writer, _, _, err = pipeline(f"config check {shlex.quote(str(good))}", "(exec 0<&-; sleep 0.5)")
     assert "Traceback" not in err and "Exception ignored" not in err, err
     assert writer == 141
 

@@ -30,38 +30,66 @@ GOOD = DATA / "good"
 # file -> (line, key path or None for YAML syntax errors, what the message says)
 CASES: dict[str, tuple[int, str | None, str]] = {
     "typo_top.yaml": (3, "refersh", "unknown key; did you mean 'refresh'?"),
-    "typo_nested.yaml": (6, "services[0].prometheus.latency_histgram",
-                         "unknown key; did you mean 'latency_histogram'?"),
+    "typo_nested.yaml": (
+        6,
+        "services[0].prometheus.latency_histgram",
+        "unknown key; did you mean 'latency_histogram'?",
+    ),
     "wrong_type.yaml": (1, "max_series", "expected an integer, got 'lots'"),
     "wrong_type_list.yaml": (1, "services", "expected a list"),
     "bad_bool.yaml": (1, "read_only", "expected true or false, got 'sometimes'"),
-    "bad_duration.yaml": (2, "rate_window",
-                          "'5 minutes' is not a duration (examples: 5s, 15m, 1h30m, 250ms)"),
+    "bad_duration.yaml": (
+        2,
+        "rate_window",
+        "'5 minutes' is not a duration (examples: 5s, 15m, 1h30m, 250ms)",
+    ),
     "bad_size.yaml": (2, "otlp.max_body", "'a lot' is not a size"),
     "missing_required.yaml": (3, "services[1]", "missing required key 'name'"),
     "missing_required_nested.yaml": (2, "prometheus", "missing required key 'url'"),
     "bad_yaml.yaml": (5, None, "not valid YAML: expected ',' or '}'"),
     "bad_yaml_indent.yaml": (3, None, "not valid YAML"),
-    "literal_secret.yaml": (3, "prometheus.bearer_token",
-                            "secrets are not written in the config: use {env: VARIABLE} or "
-                            "{file: PATH}"),
-    "literal_password.yaml": (5, "prometheus.basic_auth.password",
-                              "secrets are not written in the config"),
-    "missing_env_secret.yaml": (3, "prometheus.bearer_token",
-                                "environment variable WARROOM_TEST_UNSET_VARIABLE is not set"),
-    "missing_secret_file.yaml": (3, "prometheus.bearer_token",
-                                 f"cannot read secret file {BAD / 'no-such-token.txt'}: "
-                                 "No such file or directory"),
-    "unreadable_secret_file.yaml": (3, "prometheus.bearer_token",
-                                    f"cannot read secret file {BAD}: Is a directory"),
-    "unknown_secret_source.yaml": (3, "prometheus.bearer_token",
-                                   "unknown secret source 'vault': use env or file"),
-    "bad_url.yaml": (2, "prometheus.url",
-                     "must start with http:// or https://, got '127.0.0.1:9090'"),
+    "literal_secret.yaml": (
+        3,
+        "prometheus.bearer_token",
+        "secrets are not written in the config: use {env: VARIABLE} or {file: PATH}",
+    ),
+    "literal_password.yaml": (
+        5,
+        "prometheus.basic_auth.password",
+        "secrets are not written in the config",
+    ),
+    "missing_env_secret.yaml": (
+        3,
+        "prometheus.bearer_token",
+        "environment variable WARROOM_TEST_UNSET_VARIABLE is not set",
+    ),
+    "missing_secret_file.yaml": (
+        3,
+        "prometheus.bearer_token",
+        f"cannot read secret file {BAD / 'no-such-token.txt'}: No such file or directory",
+    ),
+    "unreadable_secret_file.yaml": (
+        3,
+        "prometheus.bearer_token",
+        f"cannot read secret file {BAD}: Is a directory",
+    ),
+    "unknown_secret_source.yaml": (
+        3,
+        "prometheus.bearer_token",
+        "unknown secret source 'vault': use env or file",
+    ),
+    "bad_url.yaml": (
+        2,
+        "prometheus.url",
+        "must start with http:// or https://, got '127.0.0.1:9090'",
+    ),
     "both_auth.yaml": (4, "prometheus.basic_auth", "set bearer_token or basic_auth, not both"),
-    "bad_selector.yaml": (6, "services[0].prometheus.latency_histogram",
-                          "'rate(http_request_duration_seconds_bucket[1m])' is not a histogram "
-                          "metric name with an optional {label selector}"),
+    "bad_selector.yaml": (
+        6,
+        "services[0].prometheus.latency_histogram",
+        "'rate(http_request_duration_seconds_bucket[1m])' is not a histogram "
+        "metric name with an optional {label selector}",
+    ),
     "duplicate_service.yaml": (1, "services", "duplicate service name(s): checkout"),
     "rate_window_short.yaml": (2, "rate_window", "must be at least one refresh long (10s)"),
     "bad_otlp_address.yaml": (2, "otlp", "http must be HOST:PORT"),
@@ -71,13 +99,20 @@ CASES: dict[str, tuple[int, str | None, str]] = {
     "empty_name.yaml": (3, "services[1].name", "expected a string, got nothing"),
     "empty_url.yaml": (2, "prometheus.url", "expected a string, got nothing"),
     "empty_theme.yaml": (2, "theme", "expected a string, got nothing"),
-    "empty_secret_env.yaml": (3, "prometheus.bearer_token",
-                              "{env: ...} needs an environment variable name, got nothing"),
+    "empty_secret_env.yaml": (
+        3,
+        "prometheus.bearer_token",
+        "{env: ...} needs an environment variable name, got nothing",
+    ),
     # values that parse but would fail (or silently misbehave) later
     "blank_name.yaml": (3, "services[1].name", "must not be empty"),
     "otlp_port_range.yaml": (3, "otlp.grpc", "port must be 1-65535, got '127.0.0.1:99999'"),
-    "unknown_theme.yaml": (2, "theme", "unknown theme 'bastian'; did you mean 'bastion'? "
-                           "(available: warroom, bastion, wall, paper)"),
+    "unknown_theme.yaml": (
+        2,
+        "theme",
+        "unknown theme 'bastian'; did you mean 'bastion'? "
+        "(available: warroom, bastion, wall, paper)",
+    ),
     "max_series_zero.yaml": (1, "max_series", "must be at least 1, got 0"),
     "window_zero.yaml": (2, "window", "must be positive"),
     "refresh_zero.yaml": (1, "refresh", "must be positive"),
@@ -85,12 +120,21 @@ CASES: dict[str, tuple[int, str | None, str]] = {
     "url_no_host.yaml": (2, "prometheus.url", "has no host, got 'http:///api/v1'"),
     "url_bad_scheme.yaml": (2, "prometheus.url", "must start with http:// or https://"),
     "url_bad_port.yaml": (2, "prometheus.url", "has a bad port (1-65535)"),
-    "min_effect_typo.yaml": (5, "baseline.min_effect.p9",
-                             "unknown signal or unit; did you mean 'p99'?"),
-    "min_effect_unit_case.yaml": (4, "baseline.min_effect.b/op",
-                                  "unknown unit; did you mean 'B/op'?"),
-    "min_effect_negative.yaml": (3, "baseline.min_effect.qps",
-                                 "must be a non-negative number, got -0.15"),
+    "min_effect_typo.yaml": (
+        5,
+        "baseline.min_effect.p9",
+        "unknown signal or unit; did you mean 'p99'?",
+    ),
+    "min_effect_unit_case.yaml": (
+        4,
+        "baseline.min_effect.b/op",
+        "unknown unit; did you mean 'B/op'?",
+    ),
+    "min_effect_negative.yaml": (
+        3,
+        "baseline.min_effect.qps",
+        "must be a non-negative number, got -0.15",
+    ),
 }
 
 SECRETS = ("hunter2-literal-token", "hunter2-literal-password", "s3cr3t-from-file", "tok-123")
@@ -124,8 +168,7 @@ def test_bad_config_names_file_line_and_key(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_config_check_exits_2_with_one_line(name: str, capsys: pytest.CaptureFixture[str]
-                                            ) -> None:
+def test_config_check_exits_2_with_one_line(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["config", "check", str(BAD / name)])
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
@@ -163,8 +206,9 @@ def test_full_config_values() -> None:
     assert cfg.alertmanager.bearer_token.reveal() == "s3cr3t-from-file"
 
 
-def test_defaults_and_missing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_defaults_and_missing_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = load_config(GOOD / "empty.yaml")
     assert (cfg.refresh, cfg.rate_window, cfg.window) == (5, 60, 900)
     assert cfg.prometheus is None and cfg.otlp.http == "127.0.0.1:4318"
@@ -197,8 +241,17 @@ def test_unreadable_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("5s", 5), ("15m", 900), ("1h30m", 5400), ("250ms", 0.25), ("2", 2), ("1.5s", 1.5),
-     ("1d", 86400), ("1w", 604800), ("100us", 1e-4)],
+    [
+        ("5s", 5),
+        ("15m", 900),
+        ("1h30m", 5400),
+        ("250ms", 0.25),
+        ("2", 2),
+        ("1.5s", 1.5),
+        ("1d", 86400),
+        ("1w", 604800),
+        ("100us", 1e-4),
+    ],
 )
 def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)
@@ -213,8 +266,14 @@ def test_bad_durations(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "size"),
-    [("64MiB", 64 * 1024**2), ("512KiB", 512 * 1024), ("1MB", 10**6), ("1kb", 1000),
-     ("4096", 4096), ("2GiB", 2 * 1024**3)],
+    [
+        ("64MiB", 64 * 1024**2),
+        ("512KiB", 512 * 1024),
+        ("1MB", 10**6),
+        ("1kb", 1000),
+        ("4096", 4096),
+        ("2GiB", 2 * 1024**3),
+    ],
 )
 def test_sizes(text: str, size: int) -> None:
     assert parse_size(text) == size
@@ -227,18 +286,26 @@ def test_format_duration_round_trips() -> None:
 
 @pytest.mark.parametrize(
     ("text", "where"),
-    [("refresh: ~\n", "refresh: expected a duration"),
-     ("max_series: null\n", "max_series: expected an integer, got 'null'"),
-     ("read_only:\n", "read_only: expected true or false, got nothing"),
-     ("otlp:\n  max_body:\n", "otlp.max_body: expected a size like 64MiB, got nothing"),
-     ("services:\n", "services: expected a list, got nothing"),
-     ("services:\n  - name: a\n    labels:\n", "services[0].labels: expected a mapping, "
-      "got nothing"),
-     ("actions:\n  x:\n    exec: [a, ~]\n", "actions.x.exec[1]: expected a string, got nothing"),
-     ("actions:\n  x:\n    http: {url: 'http://h/x', method:}\n",
-      "actions.x.http.method: expected one of 'GET'"),
-     ("baseline:\n  min_effect:\n    p99:\n", "baseline.min_effect.p99: expected a number, "
-      "got nothing")],
+    [
+        ("refresh: ~\n", "refresh: expected a duration"),
+        ("max_series: null\n", "max_series: expected an integer, got 'null'"),
+        ("read_only:\n", "read_only: expected true or false, got nothing"),
+        ("otlp:\n  max_body:\n", "otlp.max_body: expected a size like 64MiB, got nothing"),
+        ("services:\n", "services: expected a list, got nothing"),
+        (
+            "services:\n  - name: a\n    labels:\n",
+            "services[0].labels: expected a mapping, got nothing",
+        ),
+        ("actions:\n  x:\n    exec: [a, ~]\n", "actions.x.exec[1]: expected a string, got nothing"),
+        (
+            "actions:\n  x:\n    http: {url: 'http://h/x', method:}\n",
+            "actions.x.http.method: expected one of 'GET'",
+        ),
+        (
+            "baseline:\n  min_effect:\n    p99:\n",
+            "baseline.min_effect.p99: expected a number, got nothing",
+        ),
+    ],
 )
 def test_empty_values_are_located_errors(text: str, where: str) -> None:
     with pytest.raises(ConfigError) as info:
@@ -248,9 +315,12 @@ def test_empty_values_are_located_errors(text: str, where: str) -> None:
 
 
 def test_empty_values_where_nothing_is_fine() -> None:
-    cfg = parse_config("prometheus:\n  url: http://h:9090\n  tls:\nalertmanager: {url: "
-                       "'https://am.example'}\nactions:\n  hook:\n    http: {url: 'http://h/x', "
-                       "json: }\n    confirm:\n", "e.yaml")
+    cfg = parse_config(
+        "prometheus:\n  url: http://h:9090\n  tls:\nalertmanager: {url: "
+        "'https://am.example'}\nactions:\n  hook:\n    http: {url: 'http://h/x', "
+        "json: }\n    confirm:\n",
+        "e.yaml",
+    )
     assert cfg.prometheus is not None and cfg.prometheus.tls.ca_file is None
     assert cfg.actions["hook"].http is not None and cfg.actions["hook"].http.json is None
     assert cfg.actions["hook"].confirm is None
@@ -258,10 +328,10 @@ def test_empty_values_where_nothing_is_fine() -> None:
 
 def test_otlp_port_edges_and_custom_bench_units() -> None:
     assert parse_config("otlp: {http: '127.0.0.1:65535', grpc: '[::1]:1'}\n").otlp.http
-    cfg = parse_config("baseline:\n  min_effect: {items/op: 2, MB/s: 0.1, sec/op: 0, "
-                       "error_ratio: 0.02}\n")
-    assert cfg.baseline.min_effect == {"items/op": 2, "MB/s": 0.1, "sec/op": 0,
-                                       "error_ratio": 0.02}
+    cfg = parse_config(
+        "baseline:\n  min_effect: {items/op: 2, MB/s: 0.1, sec/op: 0, error_ratio: 0.02}\n"
+    )
+    assert cfg.baseline.min_effect == {"items/op": 2, "MB/s": 0.1, "sec/op": 0, "error_ratio": 0.02}
     for bad in (".inf", ".nan"):
         with pytest.raises(ConfigError, match=r"baseline\.min_effect\.p50: must be a non-negative"):
             parse_config(f"baseline:\n  min_effect:\n    p50: {bad}\n")

@@ -17,9 +17,12 @@ actions:
 
 def test_unset_env_secret_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WARROOM_TEST_UNSET", raising=False)
-    with pytest.raises(ConfigError, match=r"x\.yaml:6: actions\.hook\.http\.headers\."
-                                          r"Authorization: environment variable "
-                                          r"WARROOM_TEST_UNSET is not set"):
+    with pytest.raises(
+        ConfigError,
+        match=r"x\.yaml:6: actions\.hook\.http\.headers\."
+        r"Authorization: environment variable "
+        r"WARROOM_TEST_UNSET is not set",
+    ):
         parse_config(HOOK % "{env: WARROOM_TEST_UNSET}", "x.yaml")
 
 

@@ -3,8 +3,20 @@
 import ast
 from pathlib import Path
 
-FORBIDDEN = {"textual", "httpx", "aiohttp", "grpc", "requests", "urllib3", "socket", "http",
-             "asyncio", "threading", "watchfiles", "rich"}
+FORBIDDEN = {
+    "textual",
+    "httpx",
+    "aiohttp",
+    "grpc",
+    "requests",
+    "urllib3",
+    "socket",
+    "http",
+    "asyncio",
+    "threading",
+    "watchfiles",
+    "rich",
+}
 CORE = Path(__file__).resolve().parents[2] / "tui" / "core"
 
 
@@ -56,8 +68,13 @@ def test_importing_all_of_core_loads_no_ui_or_network_module():
         f"for m in {modules!r}: importlib.import_module(m)\n"
         "print(json.dumps(sorted({n.split('.')[0] for n in sys.modules})))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=CORE.parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=CORE.parents[1],
+    )
     loaded = set(json.loads(out.stdout))
     # protobuf's runtime imports threading itself; core's own code never does (checked above)
     bad = loaded & (FORBIDDEN - {"threading"})

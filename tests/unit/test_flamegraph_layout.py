@@ -139,8 +139,9 @@ def test_random_trees_nest_exactly(data: st.DataObject) -> None:
     for i, node in enumerate(lay.node.tolist()):
         kids = [k for k in range(node + 1, int(t.end[node])) if t.parent[k] == node]
         if node >= root and kids and t.self_value(node) == 0 and all(k in want for k in kids):
-            cells = sum(int(lay.x1[j] - lay.x0[j]) for j in range(len(lay.node))
-                        if lay.node[j] in kids)
+            cells = sum(
+                int(lay.x1[j] - lay.x0[j]) for j in range(len(lay.node)) if lay.node[j] in kids
+            )
             assert cells == lay.x1[i] - lay.x0[i]
 
 
@@ -170,12 +171,16 @@ def test_short_names_and_labels() -> None:
     assert fit_label(n, 0) == ""
     assert short_names("runtime.mallocgc") == ["runtime.mallocgc", "mallocgc"]
     assert short_names("encoding/json.(*decodeState).object")[1:] == [
-        "json.(*decodeState).object", "object"]
+        "json.(*decodeState).object",
+        "object",
+    ]
     assert short_names("gopkg.in/yaml.v3.(*parser).parse")[1] == "yaml.v3.(*parser).parse"
     assert package_of("encoding/json.Unmarshal") == "encoding/json"
     assert package_of("github.com/a/b.F[go.shape.int]") == "github.com/a/b"
     assert short_names("std::vector<int>::push_back") == [
-        "std::vector<int>::push_back", "push_back"]
+        "std::vector<int>::push_back",
+        "push_back",
+    ]
     assert package_of("0000000000456789") == ""
     assert color_class("runtime.a", 8) == color_class("runtime.b", 8)
 
@@ -233,14 +238,17 @@ def _pprof_top(path: Path) -> dict[str, tuple[int, int]]:
     return out
 
 
-@pytest.mark.parametrize("name,expected", [("cpu_regexp.pb.gz", "cpu_regexp"),
-                                           ("large.cpu", "large")])
+@pytest.mark.parametrize(
+    "name,expected", [("cpu_regexp.pb.gz", "cpu_regexp"), ("large.cpu", "large")]
+)
 def test_function_rows_match_pprof_top(fixtures_dir: Path, name: str, expected: str) -> None:
     p = load_profile(fixtures_dir / "pprof" / name)
     t = FlameTree.from_call_tree(p.tree, p.default_index)
     ids, flat, cum = function_rows(t)
-    got = {t.names[i] + (" (inline)" if t.inline[i] else ""): (int(f), int(c))
-           for i, f, c in zip(ids.tolist(), flat.tolist(), cum.tolist(), strict=True)}
+    got = {
+        t.names[i] + (" (inline)" if t.inline[i] else ""): (int(f), int(c))
+        for i, f, c in zip(ids.tolist(), flat.tolist(), cum.tolist(), strict=True)
+    }
     want = _pprof_top(fixtures_dir / "pprof" / "expected" / f"{expected}.top.txt")
     assert len(want) > 100
     bad = {k: (got.get(k), v) for k, v in want.items() if got.get(k) != v}

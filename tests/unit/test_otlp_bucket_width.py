@@ -34,8 +34,13 @@ def test_exponential_bucket_width_follows_the_scale() -> None:
     for i in range(500):
         h.record(1.0 + i * 0.37)
     req = collect(reader)
-    scale = req.resource_metrics[0].scope_metrics[0].metrics[0].exponential_histogram \
-        .data_points[0].scale
+    scale = (
+        req.resource_metrics[0]
+        .scope_metrics[0]
+        .metrics[0]
+        .exponential_histogram.data_points[0]
+        .scale
+    )
     sink.ingest(req)
     sink.tick(50.0)
     want = math.log(2.0) * 2.0 ** -min(scale, 8)

@@ -31,14 +31,20 @@ BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0]
 T0 = int(time.time() * 1e9)  # start time of the hand-built series
 
 
-def sdk(service: str, temporality: AggregationTemporality = AggregationTemporality.CUMULATIVE,
-        aggregation: object | None = None) -> tuple[MeterProvider, InMemoryMetricReader]:
+def sdk(
+    service: str,
+    temporality: AggregationTemporality = AggregationTemporality.CUMULATIVE,
+    aggregation: object | None = None,
+) -> tuple[MeterProvider, InMemoryMetricReader]:
     reader = InMemoryMetricReader(
         preferred_temporality={Histogram: temporality},
-        preferred_aggregation={Histogram: aggregation or ExplicitBucketHistogramAggregation(BOUNDS)},
+        preferred_aggregation={
+            Histogram: aggregation or ExplicitBucketHistogramAggregation(BOUNDS)
+        },
     )
-    provider = MeterProvider(metric_readers=[reader],
-                             resource=Resource.create({"service.name": service}))
+    provider = MeterProvider(
+        metric_readers=[reader], resource=Resource.create({"service.name": service})
+    )
     return provider, reader
 
 
@@ -145,18 +151,29 @@ def test_exponential_histogram_from_the_sdk() -> None:
     dp = req.resource_metrics[0].scope_metrics[0].metrics[0].exponential_histogram.data_points[0]
     sink.ingest(req)
     sink.tick(50.0)
-    want = exponential_quantile(0.99, dp.scale, dp.zero_threshold, dp.zero_count,
-                                dp.positive.offset, list(dp.positive.bucket_counts)).value
+    want = exponential_quantile(
+        0.99,
+        dp.scale,
+        dp.zero_threshold,
+        dp.zero_count,
+        dp.positive.offset,
+        list(dp.positive.bucket_counts),
+    ).value
     assert value(store, "expo", "p99")[0] == pytest.approx(want * 1e-3)
     true_p99 = sorted(vals)[494] * 1e-3
     assert value(store, "expo", "p99")[0] == pytest.approx(true_p99, rel=0.02)
 
 
 def test_configured_service_maps_name_and_metric_and_ignores_others() -> None:
-    svc = ServiceConfig(name="Checkout", otlp=ServiceOTLP(service_name="checkout-svc",
-                                                          latency_metric="custom.latency"))
+    svc = ServiceConfig(
+        name="Checkout",
+        otlp=ServiceOTLP(service_name="checkout-svc", latency_metric="custom.latency"),
+    )
     sink, store = make_sink(services=[svc])
-    for name, metric in (("checkout-svc", "custom.latency"), ("other", "http.server.request.duration")):
+    for name, metric in (
+        ("checkout-svc", "custom.latency"),
+        ("other", "http.server.request.duration"),
+    ):
         provider, reader = sdk(name)
         provider.get_meter("t").create_histogram(metric, unit="s").record(0.2)
         sink.ingest(collect(reader))
@@ -167,28 +184,42 @@ def test_configured_service_maps_name_and_metric_and_ignores_others() -> None:
 
 # --- hand-built points -------------------------------------------------------------------
 
+
 def kv(key: str, v: object) -> KeyValue:
     val = AnyValue(int_value=v) if isinstance(v, int) else AnyValue(string_value=str(v))
     return KeyValue(key=key, value=val)
 
 
-def request(points: list[metrics_pb2.HistogramDataPoint], service: str = "svc",
-            temporality: int = 2, name: str = "http.server.request.duration"
-            ) -> ExportMetricsServiceRequest:
-    m = metrics_pb2.Metric(name=name, unit="s", histogram=metrics_pb2.Histogram(
-        aggregation_temporality=temporality, data_points=points))
+def request(
+    points: list[metrics_pb2.HistogramDataPoint],
+    service: str = "svc",
+    temporality: int = 2,
+    name: str = "http.server.request.duration",
+) -> ExportMetricsServiceRequest:
+    m = metrics_pb2.Metric(
+        name=name,
+        unit="s",
+        histogram=metrics_pb2.Histogram(aggregation_temporality=temporality, data_points=points),
+    )
     rm = metrics_pb2.ResourceMetrics(
         resource={"attributes": [kv("service.name", service)]},
-        scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[m])])
+        scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[m])],
+    )
     return ExportMetricsServiceRequest(resource_metrics=[rm])
 
 
-def point(counts: list[int], start: int, attrs: tuple[KeyValue, ...] = (), flags: int = 0
-          ) -> metrics_pb2.HistogramDataPoint:
+def point(
+    counts: list[int], start: int, attrs: tuple[KeyValue, ...] = (), flags: int = 0
+) -> metrics_pb2.HistogramDataPoint:
     return metrics_pb2.HistogramDataPoint(
-        attributes=list(attrs), start_time_unix_nano=start, time_unix_nano=start + 10**9,
-        count=sum(counts), bucket_counts=counts, explicit_bounds=[0.1, 0.2], flags=flags)
-
+        attributes=list(attrs),
+        start_time_unix_nano=start,
+        time_unix_nano=start + 10**9,
+        count=sum(counts),
+        bucket_counts=counts,
+        explicit_bounds=[0.1, 0.2],
+        flags=flags,
+    )
 
 
 def test_counter_reset_by_start_time_and_by_lower_count() -> None:
@@ -238,8 +269,9 @@ def test_same_series_twice_in_one_request_is_applied_in_order() -> None:
 
 def test_bad_points_are_rejected_with_a_reason_and_the_rest_kept() -> None:
     sink, store = make_sink()
-    bad = metrics_pb2.HistogramDataPoint(start_time_unix_nano=T0, count=3,
-                                         bucket_counts=[1, 2], explicit_bounds=[0.1, 0.2])
+    bad = metrics_pb2.HistogramDataPoint(
+        start_time_unix_nano=T0, count=3, bucket_counts=[1, 2], explicit_bounds=[0.1, 0.2]
+    )
     res = sink.ingest(request([bad, point([2, 0, 0], T0, (kv("k", "v"),))]))
     assert (res.accepted, res.rejected) == (1, 1)
     assert "2 bucket counts for 2 bounds" in res.error_message
@@ -251,8 +283,14 @@ def test_bad_points_are_rejected_with_a_reason_and_the_rest_kept() -> None:
 
 def test_error_type_attribute_counts_as_error() -> None:
     sink, store = make_sink()
-    sink.ingest(request([point([3, 0, 0], T0, (kv("error.type", "timeout"),)),
-                         point([1, 0, 0], T0, (kv("http.response.status_code", 404),))]))
+    sink.ingest(
+        request(
+            [
+                point([3, 0, 0], T0, (kv("error.type", "timeout"),)),
+                point([1, 0, 0], T0, (kv("http.response.status_code", 404),)),
+            ]
+        )
+    )
     sink.tick(1.0)
     assert value(store, "svc", "error_ratio")[0] == pytest.approx(0.75)
 
@@ -269,12 +307,23 @@ def test_series_cap_refuses_and_counts_dropped_series() -> None:
 
 def test_gauge_and_sum_values_are_kept_per_series() -> None:
     sink, _ = make_sink()
-    g = metrics_pb2.Metric(name="queue.depth", gauge=metrics_pb2.Gauge(data_points=[
-        metrics_pb2.NumberDataPoint(as_int=7, time_unix_nano=T0)]))
-    s = metrics_pb2.Metric(name="bytes", sum=metrics_pb2.Sum(aggregation_temporality=1, data_points=[
-        metrics_pb2.NumberDataPoint(as_double=1.5, time_unix_nano=T0)]))
-    rm = metrics_pb2.ResourceMetrics(resource={"attributes": [kv("service.name", "svc")]},
-                                     scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[g, s, s])])
+    g = metrics_pb2.Metric(
+        name="queue.depth",
+        gauge=metrics_pb2.Gauge(
+            data_points=[metrics_pb2.NumberDataPoint(as_int=7, time_unix_nano=T0)]
+        ),
+    )
+    s = metrics_pb2.Metric(
+        name="bytes",
+        sum=metrics_pb2.Sum(
+            aggregation_temporality=1,
+            data_points=[metrics_pb2.NumberDataPoint(as_double=1.5, time_unix_nano=T0)],
+        ),
+    )
+    rm = metrics_pb2.ResourceMetrics(
+        resource={"attributes": [kv("service.name", "svc")]},
+        scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[g, s, s])],
+    )
     res = sink.ingest(ExportMetricsServiceRequest(resource_metrics=[rm]))
     assert res.accepted == 3
     assert list(sink.values("svc", "queue.depth").values()) == [7.0]
@@ -284,12 +333,27 @@ def test_gauge_and_sum_values_are_kept_per_series() -> None:
 def test_summary_as_latency_metric() -> None:
     svc = ServiceConfig(name="legacy", otlp=ServiceOTLP(latency_metric="rpc.latency"))
     sink, store = make_sink(services=[svc])
-    sm = metrics_pb2.Metric(name="rpc.latency", unit="ms", summary=metrics_pb2.Summary(data_points=[
-        metrics_pb2.SummaryDataPoint(start_time_unix_nano=T0, count=100, sum=900.0, quantile_values=[
-            metrics_pb2.SummaryDataPoint.ValueAtQuantile(quantile=0.5, value=8.0),
-            metrics_pb2.SummaryDataPoint.ValueAtQuantile(quantile=0.99, value=40.0)])]))
-    rm = metrics_pb2.ResourceMetrics(resource={"attributes": [kv("service.name", "legacy")]},
-                                     scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[sm])])
+    sm = metrics_pb2.Metric(
+        name="rpc.latency",
+        unit="ms",
+        summary=metrics_pb2.Summary(
+            data_points=[
+                metrics_pb2.SummaryDataPoint(
+                    start_time_unix_nano=T0,
+                    count=100,
+                    sum=900.0,
+                    quantile_values=[
+                        metrics_pb2.SummaryDataPoint.ValueAtQuantile(quantile=0.5, value=8.0),
+                        metrics_pb2.SummaryDataPoint.ValueAtQuantile(quantile=0.99, value=40.0),
+                    ],
+                )
+            ]
+        ),
+    )
+    rm = metrics_pb2.ResourceMetrics(
+        resource={"attributes": [kv("service.name", "legacy")]},
+        scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[sm])],
+    )
     sink.ingest(ExportMetricsServiceRequest(resource_metrics=[rm]))
     sink.tick(1.0)
     assert value(store, "legacy", "p99")[0] == pytest.approx(0.04)
@@ -308,34 +372,52 @@ def test_stale_service_gets_no_new_points() -> None:
 
 def test_cumulative_exponential_rescaled_by_the_sdk_uses_deltas() -> None:
     sink, store = make_sink(rate_window=60, refresh=5)
-    provider, reader = sdk("rescale", aggregation=ExponentialBucketHistogramAggregation(max_size=20))
+    provider, reader = sdk(
+        "rescale", aggregation=ExponentialBucketHistogramAggregation(max_size=20)
+    )
     h = provider.get_meter("t").create_histogram("http.server.request.duration", unit="s")
     for i in range(200):
         h.record(0.010 + i * 1e-5)  # narrow range: fine scale
     first = collect(reader)
-    s1 = first.resource_metrics[0].scope_metrics[0].metrics[0].exponential_histogram.data_points[0].scale
+    s1 = (
+        first.resource_metrics[0]
+        .scope_metrics[0]
+        .metrics[0]
+        .exponential_histogram.data_points[0]
+        .scale
+    )
     sink.ingest(first)
     sink.tick(100.0)
-    new = [0.5 * 1.03 ** i for i in range(100)]  # wide range: the SDK must downscale
+    new = [0.5 * 1.03**i for i in range(100)]  # wide range: the SDK must downscale
     for v in new:
         h.record(v)
     second = collect(reader)
-    s2 = second.resource_metrics[0].scope_metrics[0].metrics[0].exponential_histogram.data_points[0].scale
+    s2 = (
+        second.resource_metrics[0]
+        .scope_metrics[0]
+        .metrics[0]
+        .exponential_histogram.data_points[0]
+        .scale
+    )
     assert s2 < s1
     sink.ingest(second)
     sink.tick(200.0)  # the first slice left the window: only the 100 new values count
     assert store.services["rescale"].observations == 100
     p50 = value(store, "rescale", "p50")[0]
     true = sorted(new)[49]
-    assert true / 2 ** (2 ** -s2) <= p50 <= true * 2 ** (2 ** -s2)  # within one bucket
+    assert true / 2 ** (2**-s2) <= p50 <= true * 2 ** (2**-s2)  # within one bucket
 
 
 def test_different_bucket_layouts_combine_like_sum_by_le() -> None:
     sink, store = make_sink()
     p1 = point([4, 0, 0], T0, (kv("a", 1),))  # bounds 0.1, 0.2
     p2 = metrics_pb2.HistogramDataPoint(
-        attributes=[kv("a", 2)], start_time_unix_nano=T0, count=4, bucket_counts=[0, 4, 0],
-        explicit_bounds=[0.1, 0.4])
+        attributes=[kv("a", 2)],
+        start_time_unix_nano=T0,
+        count=4,
+        bucket_counts=[0, 4, 0],
+        explicit_bounds=[0.1, 0.4],
+    )
     sink.ingest(request([p1, p2]))
     sink.tick(1.0)
     # sum by (le): le=0.1 -> 4, le=0.2 -> 4 (first series only), le=0.4 -> 4 (second only),

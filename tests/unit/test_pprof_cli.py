@@ -173,8 +173,12 @@ def test_folded_bad_line_is_located(tmp_path: Path) -> None:
     assert r.returncode == 2 and r.stderr.count("\n") == 1
 
 
-REG = [str(FIX / "cpu_json_gogc5.pb.gz"), "--base", str(FIX / "cpu_json_gogc100.pb.gz"),
-       "--regressions"]
+REG = [
+    str(FIX / "cpu_json_gogc5.pb.gz"),
+    "--base",
+    str(FIX / "cpu_json_gogc100.pb.gz"),
+    "--regressions",
+]
 
 
 def test_regressions_limit_caps_every_list(capsys: pytest.CaptureFixture[str]) -> None:

@@ -31,19 +31,34 @@ NEG3 = ([-0.25, -0.2, -0.1, 0.3, INF], [0, 10, 20, 20, 20])
 H2 = ([0, 2, 4, 6, INF], [0, 1, 2, 3, 3])
 
 
-@pytest.mark.parametrize(("q", "hist", "want"), [
-    (0, POS, 0.0), (0, NEG, -0.2),
-    (1, POS, 1.0), (1, NEG, 0.3),
-    (0.2, POS, 0.048), (0.2, NEG, -0.2),
-    (0.5, POS, 0.15), (0.5, NEG, -0.15),
-    (0.8, POS, 0.72), (0.8, NEG, 0.3),
-    (0, POS3, 0.0), (0, NEG3, -0.25),
-    (0.25, POS3, 0.055), (0.25, NEG3, -0.225),
-    (0.5, POS3, 0.125), (0.5, NEG3, -0.2),
-    (0.75, POS3, 0.45), (0.75, NEG3, -0.15),
-    (1, POS3, 1.0), (1, NEG3, -0.1),
-    (1 / 6, H2, 1.0), (0.5, H2, 3.0), (5 / 6, H2, 5.0),
-])
+@pytest.mark.parametrize(
+    ("q", "hist", "want"),
+    [
+        (0, POS, 0.0),
+        (0, NEG, -0.2),
+        (1, POS, 1.0),
+        (1, NEG, 0.3),
+        (0.2, POS, 0.048),
+        (0.2, NEG, -0.2),
+        (0.5, POS, 0.15),
+        (0.5, NEG, -0.15),
+        (0.8, POS, 0.72),
+        (0.8, NEG, 0.3),
+        (0, POS3, 0.0),
+        (0, NEG3, -0.25),
+        (0.25, POS3, 0.055),
+        (0.25, NEG3, -0.225),
+        (0.5, POS3, 0.125),
+        (0.5, NEG3, -0.2),
+        (0.75, POS3, 0.45),
+        (0.75, NEG3, -0.15),
+        (1, POS3, 1.0),
+        (1, NEG3, -0.1),
+        (1 / 6, H2, 1.0),
+        (0.5, H2, 3.0),
+        (5 / 6, H2, 5.0),
+    ],
+)
 def test_prometheus_testdata(q: float, hist: tuple[list[float], list[float]], want: float) -> None:
     got = bucket_quantile(q, *hist)
     assert got.value == pytest.approx(want, rel=1e-12, abs=1e-15)
@@ -101,6 +116,7 @@ def test_first_bucket_non_positive_bound_returns_the_bound() -> None:
 
 # --- exponential -------------------------------------------------------------------------
 
+
 def test_bounds_are_powers_of_two() -> None:
     assert exponential_bound(1, 0) == 2.0
     assert exponential_bound(0, 0) == 1.0
@@ -130,11 +146,11 @@ def test_exponential_hand_checked_forward_and_reverse() -> None:
     # scale 1, buckets (1, 1.414] x4, (1.414, 2] x4, (2, 2.828] x2; total 10.
     pos = [4, 4, 2]
     # q=0.2 (forward): rank 2 -> half way through the first bucket (log scale).
-    assert exponential_quantile(0.2, 1, 0.0, 0, 0, pos).value == pytest.approx(2 ** 0.25)
+    assert exponential_quantile(0.2, 1, 0.0, 0, 0, pos).value == pytest.approx(2**0.25)
     # q=0.9 (reverse): rank (1-q)*10=1 from the top -> count 2, rank 2-1=1 -> fraction 0.5 of
     # the top bucket (2, 2^1.5].
-    assert exponential_quantile(0.9, 1, 0.0, 0, 0, pos).value == pytest.approx(2 ** 1.25)
-    assert exponential_quantile(1.0, 1, 0.0, 0, 0, pos).value == pytest.approx(2 ** 1.5)
+    assert exponential_quantile(0.9, 1, 0.0, 0, 0, pos).value == pytest.approx(2**1.25)
+    assert exponential_quantile(1.0, 1, 0.0, 0, 0, pos).value == pytest.approx(2**1.5)
     assert exponential_quantile(0.0, 1, 0.0, 0, 0, pos).value == pytest.approx(1.0)
 
 
@@ -168,19 +184,39 @@ def test_exponential_scale_above_8_equals_merged_scale_8() -> None:
 # Native-histogram cases from prometheus/prometheus promql/promqltest/testdata/
 # native_histograms.test. Prometheus bucket offset 0 (upper bound 1 at schema 0) is OTLP offset
 # -1: OTLP index i is Prometheus index i + 1.
-Q1 = dict(scale=0, zero_threshold=0.001, zero_count=2, positive_offset=-1,
-          positive_counts=[2, 3, 0, 1, 4])  # histogram_quantile_1
-Q2 = dict(scale=0, zero_threshold=0.001, zero_count=2, positive_offset=0, positive_counts=[],
-          negative_offset=-1, negative_counts=[2, 3, 0, 1, 4])  # histogram_quantile_2
+Q1 = dict(
+    scale=0, zero_threshold=0.001, zero_count=2, positive_offset=-1, positive_counts=[2, 3, 0, 1, 4]
+)  # histogram_quantile_1
+Q2 = dict(
+    scale=0,
+    zero_threshold=0.001,
+    zero_count=2,
+    positive_offset=0,
+    positive_counts=[],
+    negative_offset=-1,
+    negative_counts=[2, 3, 0, 1, 4],
+)  # histogram_quantile_2
 
 
-@pytest.mark.parametrize(("q", "hist", "want"), [
-    (1, Q1, 16.0), (0.99, Q1, 15.67072476139083), (0.9, Q1, 12.99603834169977),
-    (0.6, Q1, 4.594793419988138), (0.5, Q1, 1.5874010519681994), (0.1, Q1, 0.0006),
-    (0, Q1, 0.0), (1.001, Q1, INF), (-1, Q1, -INF),
-    (1, Q2, 0.0), (0.99, Q2, -0.00006), (0.9, Q2, -0.0006),
-    (0.5, Q2, -1.5874010519681996), (0.1, Q2, -12.996038341699768),
-])
+@pytest.mark.parametrize(
+    ("q", "hist", "want"),
+    [
+        (1, Q1, 16.0),
+        (0.99, Q1, 15.67072476139083),
+        (0.9, Q1, 12.99603834169977),
+        (0.6, Q1, 4.594793419988138),
+        (0.5, Q1, 1.5874010519681994),
+        (0.1, Q1, 0.0006),
+        (0, Q1, 0.0),
+        (1.001, Q1, INF),
+        (-1, Q1, -INF),
+        (1, Q2, 0.0),
+        (0.99, Q2, -0.00006),
+        (0.9, Q2, -0.0006),
+        (0.5, Q2, -1.5874010519681996),
+        (0.1, Q2, -12.996038341699768),
+    ],
+)
 def test_prometheus_native_histogram_testdata(q: float, hist: dict, want: float) -> None:
     assert exponential_quantile(q, **hist).value == pytest.approx(want, rel=1e-12, abs=1e-18)
 
@@ -188,10 +224,12 @@ def test_prometheus_native_histogram_testdata(q: float, hist: dict, want: float)
 def test_prometheus_native_single_negative_balanced_and_zero_only() -> None:
     # single_histogram {{schema:0 buckets:[1 2 1]}} -> 1.414213562373095
     assert exponential_quantile(0.5, 0, 0.0, 0, -1, [1, 2, 1]).value == pytest.approx(
-        1.414213562373095, rel=1e-15)
+        1.414213562373095, rel=1e-15
+    )
     # negative_histogram {{schema:0 n_buckets:[1 2 1]}} -> -1.414213562373095
     assert exponential_quantile(0.5, 0, 0.0, 0, 0, [], -1, [1, 2, 1]).value == pytest.approx(
-        -1.414213562373095, rel=1e-15)
+        -1.414213562373095, rel=1e-15
+    )
     # balanced_histogram: the quantile in a span of empty buckets -> lower bound of the next
     # populated bucket, 0.5.
     assert exponential_quantile(0.5, 0, 0.0, 0, -1, [1, 2, 1], -1, [1, 2, 1]).value == 0.5
@@ -199,10 +237,10 @@ def test_prometheus_native_single_negative_balanced_and_zero_only() -> None:
     assert exponential_quantile(0.5, 0, 0.5, 1, 0, []).value == 0.0
 
 
-@given(st.lists(st.integers(0, 1000), min_size=1, max_size=12),
-       st.floats(0, 1), st.floats(0, 1))
+@given(st.lists(st.integers(0, 1000), min_size=1, max_size=12), st.floats(0, 1), st.floats(0, 1))
 def test_classic_quantile_is_monotonic_in_q_and_within_the_bounds(
-        per_bucket: list[int], q1: float, q2: float) -> None:
+    per_bucket: list[int], q1: float, q2: float
+) -> None:
     bounds = [0.01 * 2**i for i in range(len(per_bucket) - 1)] + [INF]
     cum = [sum(per_bucket[: i + 1]) for i in range(len(per_bucket))]
     a, b = sorted((q1, q2))

@@ -18,8 +18,10 @@ from tui.errors import UserError
 
 
 def _points(n: int, t0: float = 1000.0) -> list[dict]:
-    return [{"t": t0 + i, "type": "point", "service": "api", "signal": "p99", "value": 0.1 + i}
-            for i in range(n)]
+    return [
+        {"t": t0 + i, "type": "point", "service": "api", "signal": "p99", "value": 0.1 + i}
+        for i in range(n)
+    ]
 
 
 @pytest.mark.parametrize("name", ["rec.jsonl", "rec.jsonl.gz"])
@@ -70,8 +72,11 @@ def test_killed_gzip_writer_leaves_every_flushed_batch_readable(tmp_path: Path) 
         "    i += 1\n"
         "    if i == 50: print('ready', flush=True)\n"
     )
-    proc = subprocess.Popen([sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE,
-                            cwd=Path(__file__).resolve().parents[2])
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(path)],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == b"ready"
     time.sleep(0.05)
@@ -99,16 +104,24 @@ POINT = b'{"t": 1, "type": "point", "service": "api", "signal": "p99", "value": 
     ("content", "message"),
     [
         (POINT + b"not json\n" + POINT, r"r\.jsonl:2: not a recording event"),
-        (POINT + b'{"t": 2, "type": "point", "service": "api", "value": 1}\n',
-         r"r\.jsonl:2: .*point event needs 'service' and 'signal'"),
-        (b'{"t": 2, "type": "point", "service": "api", "signal": "p99", "value": "1"}\n',
-         r"r\.jsonl:1: .*numeric 'value'"),
-        (b'{"t": 2, "type": "spike", "service": "api", "state": "GLITCH", "value": 1}\n',
-         r"r\.jsonl:1: .*spike event needs .* 'baseline'"),
+        (
+            POINT + b'{"t": 2, "type": "point", "service": "api", "value": 1}\n',
+            r"r\.jsonl:2: .*point event needs 'service' and 'signal'",
+        ),
+        (
+            b'{"t": 2, "type": "point", "service": "api", "signal": "p99", "value": "1"}\n',
+            r"r\.jsonl:1: .*numeric 'value'",
+        ),
+        (
+            b'{"t": 2, "type": "spike", "service": "api", "state": "GLITCH", "value": 1}\n',
+            r"r\.jsonl:1: .*spike event needs .* 'baseline'",
+        ),
         (b'{"type": "point"}\n', r"r\.jsonl:1: .*numeric 't'"),
         (b'{"t": 1}\n', r"r\.jsonl:1: .*string 'type'"),
-        (POINT + b'{"t": 2, "type": "alerts", "alerts": {}}\n',
-         r"r\.jsonl:2: .*alerts event needs 'alerts': a list"),
+        (
+            POINT + b'{"t": 2, "type": "alerts", "alerts": {}}\n',
+            r"r\.jsonl:2: .*alerts event needs 'alerts': a list",
+        ),
         (b'{"t": 2, "type": "alerts", "alerts": [{"labels": "x"}]}\n', r"r\.jsonl:1: .*'labels'"),
         (b'{"t": 2, "type": "action", "record": "rollback"}\n', r"r\.jsonl:1: .*audit log record"),
         (b"", "holds no events"),
@@ -196,6 +209,5 @@ def test_replayed_states_keep_sustained_through_a_glitch_line() -> None:
     for state in ("SUSTAINED", "GLITCH"):
         r.apply({"t": 1.0, "type": "spike", "service": "api", "state": state})
     for i in range(10):  # quiet points never end a SUSTAINED: only RECOVERED does
-        r.apply({"t": 2.0 + i, "type": "point", "service": "api", "signal": "p99",
-                 "value": 0.1})
+        r.apply({"t": 2.0 + i, "type": "point", "service": "api", "signal": "p99", "value": 0.1})
     assert r.states() == {"api": "SUSTAINED"}

@@ -11,8 +11,10 @@ from tui.sources.replay import ReplayDriver
 
 
 def _recording() -> Recording:
-    events = [{"t": 100.0 + i, "type": "point", "service": "api", "signal": "p99",
-               "value": float(i)} for i in range(60)]
+    events = [
+        {"t": 100.0 + i, "type": "point", "service": "api", "signal": "p99", "value": float(i)}
+        for i in range(60)
+    ]
     events.append({"t": 130.5, "type": "spike", "service": "api", "state": "GLITCH"})
     return Recording(events)
 
@@ -51,8 +53,9 @@ def test_step_pauses_and_moves() -> None:
 
 async def test_runs_at_speed_and_stops() -> None:
     updates = []
-    d = ReplayDriver(_recording(), MetricStore(), speed=40.0, on_update=lambda: updates.append(1),
-                     tick=0.05)
+    d = ReplayDriver(
+        _recording(), MetricStore(), speed=40.0, on_update=lambda: updates.append(1), tick=0.05
+    )
     await d.start()
     await asyncio.sleep(0.3)
     await d.stop()
@@ -62,11 +65,22 @@ async def test_runs_at_speed_and_stops() -> None:
 
 
 def _spiky() -> Recording:
-    events = [{"t": 100.0 + i, "type": "point", "service": "api", "signal": "p99",
-               "value": 0.1} for i in range(60)]
+    events = [
+        {"t": 100.0 + i, "type": "point", "service": "api", "signal": "p99", "value": 0.1}
+        for i in range(60)
+    ]
     for t, state in ((110.0, "GLITCH"), (120.0, "SUSTAINED"), (140.0, "RECOVERED")):
-        events.append({"t": t, "type": "spike", "service": "api", "signal": "p99",
-                       "state": state, "value": 0.4, "baseline": 0.1})
+        events.append(
+            {
+                "t": t,
+                "type": "spike",
+                "service": "api",
+                "signal": "p99",
+                "state": state,
+                "value": 0.4,
+                "baseline": 0.1,
+            }
+        )
     return Recording(events)
 
 
@@ -103,10 +117,13 @@ def test_spike_states_follow_the_position() -> None:
 
 
 async def test_events_before_a_listener_are_held_for_it() -> None:
-    rec = Recording([{"t": 100.0, "type": "spike", "service": "api", "state": "GLITCH"},
-                     {"t": 101.0, "type": "point", "service": "api", "signal": "p99",
-                      "value": 0.1},
-                     {"t": 105.0, "type": "spike", "service": "api", "state": "GLITCH"}])
+    rec = Recording(
+        [
+            {"t": 100.0, "type": "spike", "service": "api", "state": "GLITCH"},
+            {"t": 101.0, "type": "point", "service": "api", "signal": "p99", "value": 0.1},
+            {"t": 105.0, "type": "spike", "service": "api", "state": "GLITCH"},
+        ]
+    )
     d = ReplayDriver(rec, MetricStore())
     d.seek(105)
     d.seek(102)  # a scrub before anyone listens: only what is before 102 stays held
@@ -122,10 +139,12 @@ def test_alerts_round_trip_through_a_recording_line() -> None:
     from tui.sources.replay import alert_record, alerts_of
 
     served = {  # a gettableAlert as Alertmanager v2 answers (Go writes nanoseconds)
-        "fingerprint": "0a1b", "labels": {"alertname": "HighLatency", "service": "checkout"},
+        "fingerprint": "0a1b",
+        "labels": {"alertname": "HighLatency", "service": "checkout"},
         "annotations": {"summary": "p99 over SLO"},
         "status": {"state": "suppressed", "silencedBy": ["s1"], "inhibitedBy": []},
-        "startsAt": "2026-12-03T16:00:00.123456789Z", "endsAt": "2026-12-03T17:00:00Z",
+        "startsAt": "2026-12-03T16:00:00.123456789Z",
+        "endsAt": "2026-12-03T17:00:00Z",
     }
     a = Alert.from_api(served)
     line = {"t": 1.0, "type": "alerts", "alerts": [alert_record(a)]}

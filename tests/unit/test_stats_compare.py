@@ -147,8 +147,10 @@ def test_verdict_likely_regression_uses_q_and_point_estimate():
 
 
 def test_finalize_table_sets_bh_q_and_redecides():
-    rows = [compare_samples(BASE, [v * (1 + 0.01 * i) for v in BASE], "ns/op", name=str(i))
-            for i in range(5)]
+    rows = [
+        compare_samples(BASE, [v * (1 + 0.01 * i) for v in BASE], "ns/op", name=str(i))
+        for i in range(5)
+    ]
     final = finalize_table(rows)
     assert [r.q for r in final] == pytest.approx(bh_qvalues([r.p for r in rows]))
     assert all(r.q >= r.p for r in final)
@@ -175,9 +177,11 @@ def test_geomean_row_paired_only():
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.floats(1, 1e6), min_size=2, max_size=15),
-       st.lists(st.floats(1, 1e6), min_size=2, max_size=15),
-       st.floats(0.01, 100))
+@given(
+    st.lists(st.floats(1, 1e6), min_size=2, max_size=15),
+    st.lists(st.floats(1, 1e6), min_size=2, max_size=15),
+    st.floats(0.01, 100),
+)
 def test_change_scale_equivariance(x, y, k):
     """Scaling both samples leaves the ratio, p and verdict alone (relative effects)."""
     a = compare_samples(x, y, "ns/op")
@@ -191,16 +195,21 @@ def test_median_orders_match_go_moremath_quantile_ci():
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[1] / "data" / "bench" / "gomoremath_median_ci.txt"
-    rows = [tuple(map(int, line.split())) for line in path.read_text().splitlines()
-            if line and not line.startswith("#")]
+    rows = [
+        tuple(map(int, line.split()))
+        for line in path.read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
     assert len(rows) == 300
     for n, lo, hi in rows:
         assert quantile_ci_orders(n)[:2] == (lo, hi), n
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.floats(1, 1e6), min_size=1, max_size=12),
-       st.lists(st.floats(1, 1e6), min_size=1, max_size=12))
+@given(
+    st.lists(st.floats(1, 1e6), min_size=1, max_size=12),
+    st.lists(st.floats(1, 1e6), min_size=1, max_size=12),
+)
 def test_hodges_lehmann_antisymmetric(x, y):
     """Swapping base and current inverts the ratio and its interval."""
     a, b = hodges_lehmann(x, y), hodges_lehmann(y, x)
@@ -211,8 +220,9 @@ def test_hodges_lehmann_antisymmetric(x, y):
 
 
 def test_gaps_and_infinities_are_not_samples():
-    row = compare_samples([1.0, math.nan, 2.0, math.inf, 3.0, 2.5], [2.0, 3.0, -math.inf, 4.0],
-                          "p99")
+    row = compare_samples(
+        [1.0, math.nan, 2.0, math.inf, 3.0, 2.5], [2.0, 3.0, -math.inf, 4.0], "p99"
+    )
     assert (row.base.n, row.current.n) == (4, 3)
     assert math.isfinite(row.change.ratio) and 0 <= row.p <= 1
 

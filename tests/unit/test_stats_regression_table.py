@@ -14,11 +14,15 @@ BASE = [0.100, 0.101, 0.099, 0.1005, 0.0995, 0.1002, 0.0998, 0.1001]
 
 
 def rows():
-    return finalize_table([
-        compare_samples(BASE, [v * 1.5 for v in BASE], "p99", name="p99"),
-        compare_samples(BASE, [v * 1.001 for v in BASE], "p50", name="p50"),
-        compare_samples([v * 10000 for v in BASE], [v * 13000 for v in BASE], "qps", name="qps"),
-    ])
+    return finalize_table(
+        [
+            compare_samples(BASE, [v * 1.5 for v in BASE], "p99", name="p99"),
+            compare_samples(BASE, [v * 1.001 for v in BASE], "p50", name="p50"),
+            compare_samples(
+                [v * 10000 for v in BASE], [v * 13000 for v in BASE], "qps", name="qps"
+            ),
+        ]
+    )
 
 
 def _close(style: Style, colour: str | None) -> bool:
@@ -69,8 +73,10 @@ async def test_function_section():
         await pilot.pause()
         title = rt.query_one("#regression-functions-title", Static)
         assert "no profile pair" in str(title.render())
-        rt.update_functions([FunctionRegression("runtime.gcBgMarkWorker", 4.0, 12.5, 8.5, 1e-9,
-                                                "both", True)], note="cpu profiles")
+        rt.update_functions(
+            [FunctionRegression("runtime.gcBgMarkWorker", 4.0, 12.5, 8.5, 1e-9, "both", True)],
+            note="cpu profiles",
+        )
         await pilot.pause()
         ft = rt.query_one("#regression-functions", DataTable)
         assert ft.row_count == 1 and ft.get_row_at(0)[0] == "runtime.gcBgMarkWorker"

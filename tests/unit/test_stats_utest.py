@@ -112,14 +112,22 @@ def test_go_moremath_vectors():
 
 def test_mann_whitney_1947_tables():
     """go-moremath udist_test.go: CDF tables from Mann & Whitney (1947), n=3 and n=5."""
-    udist3 = [[0.25, 0.1, 0.05], [0.5, 0.2, 0.1], [0.75, 0.4, 0.2], [1, 0.6, 0.35],
-              [1, 0.8, 0.5], [1, 0.9, 0.65]]
-    udist5 = [[0.166667, 0.047619, 0.017857, 0.007937, 0.003968],
-              [0.333333, 0.095238, 0.035714, 0.015873, 0.007937],
-              [0.5, 0.190476, 0.071429, 0.031746, 0.015873],
-              [0.666667, 0.285714, 0.125, 0.055556, 0.027778],
-              [0.833333, 0.428571, 0.196429, 0.095238, 0.047619],
-              [1, 0.571429, 0.285714, 0.142857, 0.075397]]
+    udist3 = [
+        [0.25, 0.1, 0.05],
+        [0.5, 0.2, 0.1],
+        [0.75, 0.4, 0.2],
+        [1, 0.6, 0.35],
+        [1, 0.8, 0.5],
+        [1, 0.9, 0.65],
+    ]
+    udist5 = [
+        [0.166667, 0.047619, 0.017857, 0.007937, 0.003968],
+        [0.333333, 0.095238, 0.035714, 0.015873, 0.007937],
+        [0.5, 0.190476, 0.071429, 0.031746, 0.015873],
+        [0.666667, 0.285714, 0.125, 0.055556, 0.027778],
+        [0.833333, 0.428571, 0.196429, 0.095238, 0.047619],
+        [1, 0.571429, 0.285714, 0.142857, 0.075397],
+    ]
     for n, table in ((3, udist3), (5, udist5)):
         for m in range(1, n + 1):
             counts, total = u_distribution(n, m)
@@ -194,14 +202,14 @@ def test_p_in_unit_interval_and_symmetric(x, y):
 def test_invariant_to_monotone_transforms(x, y):
     p = mann_whitney_u(x, y).p
     for f in (lambda v: 3 * v + 7, lambda v: math.exp(v / 3), lambda v: v**3 + v):
-        assert mann_whitney_u([f(v) for v in x], [f(v) for v in y]).p == pytest.approx(
-            p, rel=1e-12
-        )
+        assert mann_whitney_u([f(v) for v in x], [f(v) for v in y]).p == pytest.approx(p, rel=1e-12)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.floats(-1e6, 1e6), min_size=20, max_size=70),
-       st.lists(st.floats(-1e6, 1e6), min_size=20, max_size=70))
+@given(
+    st.lists(st.floats(-1e6, 1e6), min_size=20, max_size=70),
+    st.lists(st.floats(-1e6, 1e6), min_size=20, max_size=70),
+)
 def test_large_samples_p_in_unit_interval(x, y):
     r = mann_whitney_u(x, y)
     assert 0.0 <= r.p <= 1.0
@@ -237,5 +245,6 @@ def test_against_go_moremath_reference_implementation():
 def test_fixture_rows_match_go_moremath():
     for c in _reference_cases():
         if c["label"].startswith("fixture"):
-            assert mann_whitney_u(c["x"], c["y"]).p == pytest.approx(c["p_gomoremath"],
-                                                                     rel=1e-9), c["label"]
+            assert mann_whitney_u(c["x"], c["y"]).p == pytest.approx(c["p_gomoremath"], rel=1e-9), (
+                c["label"]
+            )

@@ -7,7 +7,8 @@ import argparse
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "audit", help="print the audit log of operator actions",
+        "audit",
+        help="print the audit log of operator actions",
         description="Print every action started, finished, refused or cancelled, oldest first. "
         "A torn last line (a write cut short by a crash) is skipped and reported on stderr.",
         epilog="example: warroom audit --since 1h; warroom audit --since 2026-01-31T14:00:00Z "
@@ -15,10 +16,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("-c", "--config", metavar="FILE", help="YAML config (for audit.path)")
     p.add_argument("--file", metavar="PATH", help="audit log to read (default: audit.path)")
-    p.add_argument("--since", metavar="WHEN",
-                   help="only entries newer than a duration ago (1h, 30m) or a time (ISO 8601)")
-    p.add_argument("--format", choices=("text", "json"), default="text",
-                   help="text: one readable line per entry; json: the raw JSON lines")
+    p.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only entries newer than a duration ago (1h, 30m) or a time (ISO 8601)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: one readable line per entry; json: the raw JSON lines",
+    )
     p.set_defaults(func=run)
 
 

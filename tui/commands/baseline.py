@@ -48,14 +48,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     common(rf)
     rf.add_argument("service")
     rf.add_argument("--window", help="how much history to take (default: config window)")
-    rf.add_argument("--from-record", metavar="FILE",
-                    help="take the window from a `warroom record` file instead of Prometheus")
+    rf.add_argument(
+        "--from-record",
+        metavar="FILE",
+        help="take the window from a `warroom record` file instead of Prometheus",
+    )
     rf.add_argument("--bench", help="go test -bench output to keep (default: baseline.bench)")
-    rf.add_argument("--profile", action="append", default=None, metavar="FILE",
-                    help="profile file(s) to keep (default: the newest in profiles.dir)")
+    rf.add_argument(
+        "--profile",
+        action="append",
+        default=None,
+        metavar="FILE",
+        help="profile file(s) to keep (default: the newest in profiles.dir)",
+    )
     rf.add_argument("--no-profile", action="store_true", help="keep no profile")
-    rf.add_argument("--version", dest="version_label",
-                    help="version label (default: the service's version in config)")
+    rf.add_argument(
+        "--version",
+        dest="version_label",
+        help="version label (default: the service's version in config)",
+    )
     rf.add_argument("--by", help="who takes it (default: user@host)")
     rf.set_defaults(func=run_refresh)
 
@@ -75,9 +86,9 @@ def open_store(cfg: Config, directory: str | None = None) -> BaselineStore:
     return BaselineStore(directory or cfg.baseline.dir)
 
 
-async def fetch_prometheus_window(cfg: Config, service: str, window: float,
-                                  now: float | None = None
-                                  ) -> tuple[dict[str, list[float]], float, float, dict[str, int]]:
+async def fetch_prometheus_window(
+    cfg: Config, service: str, window: float, now: float | None = None
+) -> tuple[dict[str, list[float]], float, float, dict[str, int]]:
     """Fetch one service's last `window` seconds from Prometheus (query_range per step).
 
     Returns (signals, step, start, saturated counts per signal). Raises UserError when Prometheus is not configured for the
@@ -112,8 +123,7 @@ async def fetch_prometheus_window(cfg: Config, service: str, window: float,
     return signals, step or source.step, now - window, saturated
 
 
-async def fetch_version_label(cfg: Config, service: str, now: float | None = None
-                              ) -> str | None:
+async def fetch_version_label(cfg: Config, service: str, now: float | None = None) -> str | None:
     """The `version` label of the service's latency series, when exactly one is live.
 
     Several versions at once (a rollout in progress) or none: None, and the caller says so.
@@ -128,8 +138,9 @@ async def fetch_version_label(cfg: Config, service: str, now: float | None = Non
     series = f"{name}_count{{{inner}}}" if inner else f"{name}_count"
     client = PrometheusClient(cfg.prometheus)
     try:
-        res = await client.query(f"count by (version) ({series})",
-                                 time.time() if now is None else now)
+        res = await client.query(
+            f"count by (version) ({series})", time.time() if now is None else now
+        )
     except PrometheusError:
         return None
     finally:
@@ -165,9 +176,19 @@ def take_baseline(
 
     info = metric_store.services.get(service) if metric_store is not None else None
     snap = baseline_snapshot(
-        cfg, service, signals, step, labels=info.labels if info is not None else None,
-        version=version, taken_by=taken_by, bench=bench, profile_files=profile_files,
-        window=window, start=start, source=source, saturated=saturated,
+        cfg,
+        service,
+        signals,
+        step,
+        labels=info.labels if info is not None else None,
+        version=version,
+        taken_by=taken_by,
+        bench=bench,
+        profile_files=profile_files,
+        window=window,
+        start=start,
+        source=source,
+        saturated=saturated,
     )
     st = store or open_store(cfg)
     sid = st.save(snap)
@@ -198,10 +219,20 @@ def run_list(args: argparse.Namespace) -> int:
     services = [args.service] if args.service else store.services()
     out: dict[str, list[dict[str, Any]]] = {}
     for s in services:
-        out[s] = [{"id": i.id, "current": i.current, "taken_at": i.taken_at,
-                   "taken_by": i.taken_by, "version": i.version, "signals": i.signals,
-                   "bench": i.has_bench, "profiles": i.profiles, "source": i.source}
-                  for i in store.history(s)]
+        out[s] = [
+            {
+                "id": i.id,
+                "current": i.current,
+                "taken_at": i.taken_at,
+                "taken_by": i.taken_by,
+                "version": i.version,
+                "signals": i.signals,
+                "bench": i.has_bench,
+                "profiles": i.profiles,
+                "source": i.source,
+            }
+            for i in store.history(s)
+        ]
     if args.format == "json":
         print(json.dumps(out, indent=2))
     else:
@@ -211,11 +242,19 @@ def run_list(args: argparse.Namespace) -> int:
             print(s)
             for r in rows:
                 n = max(r["signals"].values(), default=0)
-                extras = [x for x, on in (("bench", r["bench"]),
-                                          (f"{r['profiles']} profile(s)", r["profiles"])) if on]
-                print(f"  {'*' if r['current'] else ' '} {r['id']}  {_iso(r['taken_at'])}  "
-                      f"version={r['version'] or '-'}  by={r['taken_by']}  n={n}"
-                      + (f"  {', '.join(extras)}" if extras else ""))
+                extras = [
+                    x
+                    for x, on in (
+                        ("bench", r["bench"]),
+                        (f"{r['profiles']} profile(s)", r["profiles"]),
+                    )
+                    if on
+                ]
+                print(
+                    f"  {'*' if r['current'] else ' '} {r['id']}  {_iso(r['taken_at'])}  "
+                    f"version={r['version'] or '-'}  by={r['taken_by']}  n={n}"
+                    + (f"  {', '.join(extras)}" if extras else "")
+                )
     _warn(store)
     return 0
 
@@ -230,21 +269,37 @@ def run_show(args: argparse.Namespace) -> int:
     snap = store.load(args.service, args.id) if args.id else store.current(args.service)
     _warn(store)
     if snap is None:
-        raise UserError(f"{args.service}: no baseline in {store.dir}; take one with "
-                        f"`warroom baseline refresh {args.service}`")
+        raise UserError(
+            f"{args.service}: no baseline in {store.dir}; take one with "
+            f"`warroom baseline refresh {args.service}`"
+        )
     sums = {k: summarize(v) for k, v in snap.signals.items()}
     if args.format == "json":
+
         def num(v: float) -> float | None:
             return v if math.isfinite(v) else None
 
-        print(json.dumps({
-            "id": snap.id, "service": snap.service, "version": snap.version,
-            "taken_at": snap.taken_at, "taken_by": snap.taken_by, "step": snap.step,
-            "window": snap.window, "source": snap.source, "bench": snap.bench,
-            "profile_files": snap.profile_files,
-            "signals": {k: {"median": num(s.median), "lo": num(s.lo), "hi": num(s.hi),
-                            "n": s.n} for k, s in sums.items()},
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "id": snap.id,
+                    "service": snap.service,
+                    "version": snap.version,
+                    "taken_at": snap.taken_at,
+                    "taken_by": snap.taken_by,
+                    "step": snap.step,
+                    "window": snap.window,
+                    "source": snap.source,
+                    "bench": snap.bench,
+                    "profile_files": snap.profile_files,
+                    "signals": {
+                        k: {"median": num(s.median), "lo": num(s.lo), "hi": num(s.hi), "n": s.n}
+                        for k, s in sums.items()
+                    },
+                },
+                indent=2,
+            )
+        )
         return 0
     print(f"{snap.service} {snap.id}  taken {_iso(snap.taken_at)} by {snap.taken_by}")
     print(f"  version: {snap.version or '-'}   step: {snap.step:g}s   source: {snap.source or '-'}")
@@ -278,22 +333,37 @@ def run_refresh(args: argparse.Namespace) -> int:
             print(f"warroom: warning: {args.from_record}: {rec.problem}", file=sys.stderr)
     else:
         signals, step, start, saturated = asyncio.run(
-            fetch_prometheus_window(cfg, args.service, window))
+            fetch_prometheus_window(cfg, args.service, window)
+        )
         source = f"prometheus {cfg.prometheus.url if cfg.prometheus else ''}"
         svc = next((s for s in cfg.services if s.name == args.service), None)
         if args.version_label is None and (svc is None or svc.version is None):
             args.version_label = asyncio.run(fetch_version_label(cfg, args.service))
     profiles = [] if args.no_profile else args.profile
     store = open_store(cfg, args.dir)
-    sid, snap = take_baseline(cfg, args.service, signals, step, start=start, window=window,
-                              source=source, version=args.version_label, taken_by=args.by,
-                              bench=args.bench, profile_files=profiles, store=store,
-                              saturated=saturated)
+    sid, snap = take_baseline(
+        cfg,
+        args.service,
+        signals,
+        step,
+        start=start,
+        window=window,
+        source=source,
+        version=args.version_label,
+        taken_by=args.by,
+        bench=args.bench,
+        profile_files=profiles,
+        store=store,
+        saturated=saturated,
+    )
     n = max((len(v) for v in snap.signals.values()), default=0)
-    print(f"{args.service}: baseline {sid} saved and current ({n} steps of "
-          f"{', '.join(snap.signals)}; version {snap.version or '-'}"
-          + (f"; bench {snap.bench}" if snap.bench else "")
-          + (f"; {len(snap.profile_files)} profile(s)" if snap.profile_files else "") + ")")
+    print(
+        f"{args.service}: baseline {sid} saved and current ({n} steps of "
+        f"{', '.join(snap.signals)}; version {snap.version or '-'}"
+        + (f"; bench {snap.bench}" if snap.bench else "")
+        + (f"; {len(snap.profile_files)} profile(s)" if snap.profile_files else "")
+        + ")"
+    )
     _warn(store)
     return 0
 
@@ -302,7 +372,9 @@ def run_restore(args: argparse.Namespace) -> int:
     cfg = _cfg(args)
     store = open_store(cfg, args.dir)
     snap = store.restore(args.service, args.id)
-    print(f"{args.service}: baseline {snap.id} (taken {_iso(snap.taken_at)}, version "
-          f"{snap.version or '-'}) is current again")
+    print(
+        f"{args.service}: baseline {snap.id} (taken {_iso(snap.taken_at)}, version "
+        f"{snap.version or '-'}) is current again"
+    )
     _warn(store)
     return 0

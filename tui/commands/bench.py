@@ -20,8 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("old", help="base benchmark output (go test -bench -count=N)")
     c.add_argument("new", help="current benchmark output")
     c.add_argument("--format", choices=("text", "json", "md", "csv"), default="text")
-    c.add_argument("--fail-on-regression", action="store_true",
-                   help="exit 1 when any row is a REGRESSION")
+    c.add_argument(
+        "--fail-on-regression", action="store_true", help="exit 1 when any row is a REGRESSION"
+    )
     c.add_argument("-c", "--config", help="config file (baseline.min_effect overrides)")
     c.set_defaults(func=run)
 
@@ -29,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def config_header(old: object, new: object) -> str:
     """benchstat-style `key: value` lines for the configuration both inputs carry
     (`key: old -> new` where they differ), so a reader sees what was compared."""
+
     def first(f: object) -> dict[str, str]:
         out: dict[str, str] = {}
         for r in getattr(f, "results", []):

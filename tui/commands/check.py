@@ -22,24 +22,42 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("check", help="CI gate: live window and newest profile vs the baseline; "
-                       "exit 1 on any REGRESSION")
+    p = sub.add_parser(
+        "check",
+        help="CI gate: live window and newest profile vs the baseline; exit 1 on any REGRESSION",
+    )
     p.add_argument("-c", "--config", required=True, help="config file")
     p.add_argument("--service", action="append", help="only this service (repeatable)")
     p.add_argument("--window", help="current window to compare (default: the config window)")
     p.add_argument("--format", choices=("text", "json", "md"), default="text")
-    p.add_argument("--from-record", metavar="FILE",
-                   help="take the current window from a `warroom record` file")
+    p.add_argument(
+        "--from-record", metavar="FILE", help="take the current window from a `warroom record` file"
+    )
     p.add_argument("--dir", help="baseline directory (default: baseline.dir from config)")
-    p.add_argument("--profile", metavar="FILE",
-                   help="current profile (default: the newest in profiles.dir per service)")
-    p.add_argument("--independent", type=float, default=None, metavar="SECONDS",
-                   help="keep one sample per SECONDS on both sides so samples share no data "
-                   "(default: rate_window; 0: keep all)")
-    p.add_argument("--function-min-pp", type=float, default=5.0,
-                   help="cum-share growth (percentage points) that fails the gate (default 5)")
-    p.add_argument("--allow-missing", action="store_true",
-                   help="exit 0 even when no selected service has a baseline (default: exit 2)")
+    p.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="current profile (default: the newest in profiles.dir per service)",
+    )
+    p.add_argument(
+        "--independent",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="keep one sample per SECONDS on both sides so samples share no data "
+        "(default: rate_window; 0: keep all)",
+    )
+    p.add_argument(
+        "--function-min-pp",
+        type=float,
+        default=5.0,
+        help="cum-share growth (percentage points) that fails the gate (default 5)",
+    )
+    p.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="exit 0 even when no selected service has a baseline (default: exit 2)",
+    )
     p.set_defaults(func=run)
 
 
@@ -64,8 +82,10 @@ def no_baseline_error(missing: list[str], directory: str | os.PathLike[str]) -> 
     d = Path(directory)
     where = f"{d}" + ("" if d.is_dir() else " (no such directory)")
     who = missing[0] if len(missing) == 1 else "SERVICE"
-    return (f"check: no baseline for {', '.join(missing)} in {where} (take one with "
-            f"`warroom baseline refresh {who}`, or pass --allow-missing)")
+    return (
+        f"check: no baseline for {', '.join(missing)} in {where} (take one with "
+        f"`warroom baseline refresh {who}`, or pass --allow-missing)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
     wanted = args.service or names
     unknown = [s for s in wanted if s not in names]
     if unknown:
-        raise UserError(f"unknown service {unknown[0]!r} (configured: {', '.join(names) or 'none'})")
+        raise UserError(
+            f"unknown service {unknown[0]!r} (configured: {', '.join(names) or 'none'})"
+        )
     if not wanted:
         raise UserError(f"{args.config}: no services configured")
     store = open_store(cfg, args.dir)
@@ -112,17 +134,28 @@ def run(args: argparse.Namespace) -> int:
             if events is not None:
                 current, step, _, _ = signals_from_record(events, name, window)
             elif cfg.prometheus is None or svc.prometheus is None:
-                unmeasured = ("no Prometheus queries for this service (OTLP only?): give its "
-                              "window with --from-record FILE")
+                unmeasured = (
+                    "no Prometheus queries for this service (OTLP only?): give its "
+                    "window with --from-record FILE"
+                )
                 if args.service:  # asked for by name: a gate that cannot measure must not pass
                     raise UserError(f"{name}: {unmeasured}")
             else:
                 current, step, _, saturated = asyncio.run(
-                    fetch_prometheus_window(cfg, name, window, now))
+                    fetch_prometheus_window(cfg, name, window, now)
+                )
         profile = args.profile or newest_profile(cfg.profiles.dir, cfg.profiles.pattern, name)
-        res = check_service(name, baseline, current, cfg.baseline.min_effect, profile,
-                            args.function_min_pp, current_saturated=saturated,
-                            current_step=step, spacing=spacing)
+        res = check_service(
+            name,
+            baseline,
+            current,
+            cfg.baseline.min_effect,
+            profile,
+            args.function_min_pp,
+            current_saturated=saturated,
+            current_step=step,
+            spacing=spacing,
+        )
         if unmeasured:
             res.notes = [unmeasured]
         results.append(res)
@@ -134,8 +167,13 @@ def run(args: argparse.Namespace) -> int:
     regression = any(r.has_regression() for r in results)
     if args.format == "json":
         services = [{**r.to_json(), "status": service_status(r)} for r in results]
-        print(json.dumps({"services": services, "regression": regression,
-                          "missing_baseline": missing}, indent=2, allow_nan=False))
+        print(
+            json.dumps(
+                {"services": services, "regression": regression, "missing_baseline": missing},
+                indent=2,
+                allow_nan=False,
+            )
+        )
     else:
         sys.stdout.write(render_checks(results, args.format))
     return 1 if regression else 0
@@ -147,8 +185,9 @@ def render_checks(results: list, fmt: str) -> str:
     out: list[str] = []
     for r in results:
         b = r.baseline
-        head = f"{r.service}: " + (f"baseline {b.id} (version {b.version or '-'})" if b
-                                   else "no baseline")
+        head = f"{r.service}: " + (
+            f"baseline {b.id} (version {b.version or '-'})" if b else "no baseline"
+        )
         out.append(f"## {head}\n" if fmt == "md" else head)
         for n in r.notes:
             out.append(f"  note: {n}")
@@ -158,9 +197,11 @@ def render_checks(results: list, fmt: str) -> str:
             out.append(f"  profile: {r.profile_note}")
         for f in r.functions:
             flag = "REGRESSION" if f.gate else "grew"
-            out.append(f"  {flag:<10} {f.name}  cum {f.base_cum_pct:.1f}% -> "
-                       f"{f.cur_cum_pct:.1f}% ({f.delta_cum_pp:+.1f} pp, p={f.p_value:.2g}"
-                       f"{', new' if f.status == 'new' else ''})")
+            out.append(
+                f"  {flag:<10} {f.name}  cum {f.base_cum_pct:.1f}% -> "
+                f"{f.cur_cum_pct:.1f}% ({f.delta_cum_pp:+.1f} pp, p={f.p_value:.2g}"
+                f"{', new' if f.status == 'new' else ''})"
+            )
         out.append("")
     verdict = "REGRESSION" if any(r.has_regression() for r in results) else "no regression"
     missing = [r.service for r in results if r.baseline is None]

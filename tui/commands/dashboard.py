@@ -9,15 +9,25 @@ THEMES = ("warroom", "bastion", "wall", "paper")
 
 def add_dashboard_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "-c", "--config", metavar="FILE",
+        "-c",
+        "--config",
+        metavar="FILE",
         help="YAML config (default: ./warroom.yaml when present, else built-in defaults)",
     )
     p.add_argument("--theme", choices=THEMES, help="colour theme (default: warroom)")
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--read-only", action="store_true", default=None,
-                      help="disable dangerous actions (rollback)")
-    mode.add_argument("--write", action="store_true", default=None,
-                      help="allow dangerous actions even when the config says read_only")
+    mode.add_argument(
+        "--read-only",
+        action="store_true",
+        default=None,
+        help="disable dangerous actions (rollback)",
+    )
+    mode.add_argument(
+        "--write",
+        action="store_true",
+        default=None,
+        help="allow dangerous actions even when the config says read_only",
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:

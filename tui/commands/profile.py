@@ -220,8 +220,11 @@ def _print_regressions(report: Any, args: argparse.Namespace) -> None:
         d["functions"] = [r.to_dict() for r in rows]
         d["new"] = [r.to_dict() for r in new]
         d["vanished"] = [r.to_dict() for r in vanished]
-        d["counts"] = {"functions": len(report.rows), "new": len(report.new),
-                       "vanished": len(report.vanished)}
+        d["counts"] = {
+            "functions": len(report.rows),
+            "new": len(report.new),
+            "vanished": len(report.vanished),
+        }
         d["fail_on"] = args.fail_on
         d["failing"] = (
             [r.name for r in report.regressions(args.fail_on)] if args.fail_on is not None else []
@@ -234,8 +237,11 @@ def _print_regressions(report: Any, args: argparse.Namespace) -> None:
         f"{report.base_total}, current total {report.cur_total} ({report.unit}); "
         f"significance: two-proportion test on {report.count_type}, BH 5%"
     )
-    groups = (("changed", rows, report.rows), ("new", new, report.new),
-              ("vanished", vanished, report.vanished))
+    groups = (
+        ("changed", rows, report.rows),
+        ("new", new, report.new),
+        ("vanished", vanished, report.vanished),
+    )
     for title, group, full in groups:
         if not group:
             continue

@@ -27,15 +27,32 @@ from typing import Any
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("record", help="run every source headless and write JSON lines")
-    p.add_argument("-c", "--config", metavar="FILE", default=argparse.SUPPRESS,
-                   help="YAML config (default: ./warroom.yaml when present)")
-    p.add_argument("--duration", metavar="DURATION", default="30s",
-                   help="how long to record, e.g. 30s, 15m (default 30s)")
-    p.add_argument("--out", metavar="FILE.jsonl", required=True,
-                   help="JSON-lines file to append to; a name ending in .gz is gzip-compressed")
-    p.add_argument("--max-size", metavar="SIZE", default="256MiB",
-                   help="stop writing (and mark the recording truncated) beyond this file size "
-                        "(default 256MiB)")
+    p.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="YAML config (default: ./warroom.yaml when present)",
+    )
+    p.add_argument(
+        "--duration",
+        metavar="DURATION",
+        default="30s",
+        help="how long to record, e.g. 30s, 15m (default 30s)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="FILE.jsonl",
+        required=True,
+        help="JSON-lines file to append to; a name ending in .gz is gzip-compressed",
+    )
+    p.add_argument(
+        "--max-size",
+        metavar="SIZE",
+        default="256MiB",
+        help="stop writing (and mark the recording truncated) beyond this file size "
+        "(default 256MiB)",
+    )
     p.set_defaults(func=run)
 
 
@@ -82,8 +99,9 @@ class LineWriter:
                 self.lines += 1
             os.fsync(self._fd)
         except OSError as exc:
-            raise UserError(f"{self.path}: write failed after {self.lines} lines: "
-                            f"{exc.strerror}") from None
+            raise UserError(
+                f"{self.path}: write failed after {self.lines} lines: {exc.strerror}"
+            ) from None
 
     def close(self) -> None:
         os.close(self._fd)
@@ -123,8 +141,10 @@ class AuditTail:
             return []
         whole = data[: data.rfind(b"\n") + 1]  # a line still being written waits its turn
         self.offset += len(whole)
-        return [{"t": float(rec["ts"]), "type": "action", "record": rec}
-                for rec in parse_lines(whole).records]
+        return [
+            {"t": float(rec["ts"]), "type": "action", "record": rec}
+            for rec in parse_lines(whole).records
+        ]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -143,8 +163,10 @@ def run(args: argparse.Namespace) -> int:
     if duration <= 0:
         raise UserError("--duration: must be positive")
     if cfg.prometheus is None and not (cfg.otlp.http or cfg.otlp.grpc):
-        raise UserError("nothing to record: no prometheus section and both OTLP receivers "
-                        "disabled (otlp.http and otlp.grpc are empty)")
+        raise UserError(
+            "nothing to record: no prometheus section and both OTLP receivers "
+            "disabled (otlp.http and otlp.grpc are empty)"
+        )
     try:
         max_bytes = int(parse_size(args.max_size))
     except ValueError as exc:
@@ -159,11 +181,15 @@ def run(args: argparse.Namespace) -> int:
     finally:
         writer.close()
     lines = writer.lines if isinstance(writer, LineWriter) else writer.written
-    print(f"warroom: recorded {lines} lines in {format_duration(duration)} to "
-          f"{args.out}", file=sys.stderr)
+    print(
+        f"warroom: recorded {lines} lines in {format_duration(duration)} to {args.out}",
+        file=sys.stderr,
+    )
     if writer.dropped:
-        print(f"warroom: warning: --max-size reached; {writer.dropped} later events were "
-              f"not written", file=sys.stderr)
+        print(
+            f"warroom: warning: --max-size reached; {writer.dropped} later events were not written",
+            file=sys.stderr,
+        )
     return code
 
 
@@ -182,8 +208,7 @@ async def record(cfg: Any, duration: float, writer: Any) -> int:
 
     started = time.time()
     pending: list[dict[str, Any]] = []
-    store = MetricStore(capacity=retention_capacity(float(cfg.refresh)),
-                        max_series=cfg.max_series)
+    store = MetricStore(capacity=retention_capacity(float(cfg.refresh)), max_series=cfg.max_series)
     hub = Hub(cfg, store, emit_points=True, on_event=pending.append)
     # Prometheus' first answer covers the whole window: keep only steps (and the spikes
     # they raise) from the start of the recording on.
@@ -265,8 +290,10 @@ def _alerts_recorder(cfg: Any, pending: list[dict[str, Any]], flush: Any) -> Any
         nonlocal last
         if source.status.state != "up":  # the source's last good list, repeated: no news
             return
-        records = sorted((alert_record(a) for a in alerts),
-                         key=lambda r: (r["fingerprint"], sorted(r["labels"].items())))
+        records = sorted(
+            (alert_record(a) for a in alerts),
+            key=lambda r: (r["fingerprint"], sorted(r["labels"].items())),
+        )
         if records != last:
             last = records
             pending.append({"t": time.time(), "type": "alerts", "alerts": records})

@@ -10,10 +10,12 @@ from tui.commands.dashboard import THEMES
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("replay", help="replay a recording in the dashboard (actions disabled)")
     p.add_argument("file", help="a recording from `warroom record` (.jsonl or .jsonl.gz)")
-    p.add_argument("--speed", type=float, default=1.0,
-                   help="recording seconds per real second (default 1)")
-    p.add_argument("-c", "--config", metavar="FILE",
-                   help="config for service order, SLOs and theme (optional)")
+    p.add_argument(
+        "--speed", type=float, default=1.0, help="recording seconds per real second (default 1)"
+    )
+    p.add_argument(
+        "-c", "--config", metavar="FILE", help="config for service order, SLOs and theme (optional)"
+    )
     p.add_argument("--theme", choices=THEMES)
     p.set_defaults(func=run)
 

@@ -29,15 +29,29 @@ def register(sub: argparse._SubParsersAction) -> None:
         "snapshot",
         help="print every service's p50/p95/p99, qps and error ratio now (json or markdown)",
     )
-    p.add_argument("-c", "--config", metavar="FILE", default=argparse.SUPPRESS,
-                   help="YAML config (default: ./warroom.yaml when present)")
+    p.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="YAML config (default: ./warroom.yaml when present)",
+    )
     p.add_argument("--format", choices=("json", "md"), default="json")
-    p.add_argument("--wait", metavar="DURATION", default=None,
-                   help="listen this long for OTLP pushes before answering (e.g. 10s; "
-                        "default: 2x refresh when OTLP services are expected, else 0)")
-    p.add_argument("--at", metavar="UNIX_SECONDS", type=float, default=None,
-                   help="evaluate Prometheus services at this past time instead of now "
-                        "(OTLP services are then null: pushes cannot be replayed)")
+    p.add_argument(
+        "--wait",
+        metavar="DURATION",
+        default=None,
+        help="listen this long for OTLP pushes before answering (e.g. 10s; "
+        "default: 2x refresh when OTLP services are expected, else 0)",
+    )
+    p.add_argument(
+        "--at",
+        metavar="UNIX_SECONDS",
+        type=float,
+        default=None,
+        help="evaluate Prometheus services at this past time instead of now "
+        "(OTLP services are then null: pushes cannot be replayed)",
+    )
     p.set_defaults(func=run)
 
 
@@ -124,8 +138,21 @@ async def take_snapshot(cfg: Any, wait: float, now: float | None = None) -> dict
                 else:
                     row[sig] = None
             row["p99_saturated"] = bool(p99_flags & FLAG_SATURATED) and row["p99"] is not None
-        services.append({k: row[k] for k in (
-            "name", "source", "p50", "p95", "p99", "qps", "error_ratio", "p99_saturated")})
+        services.append(
+            {
+                k: row[k]
+                for k in (
+                    "name",
+                    "source",
+                    "p50",
+                    "p95",
+                    "p99",
+                    "qps",
+                    "error_ratio",
+                    "p99_saturated",
+                )
+            }
+        )
     return {"time": t, "services": services}
 
 

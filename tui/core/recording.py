@@ -74,8 +74,9 @@ class RecordingWriter:
             self._out.write(data)
             self._flush()
         except OSError as exc:
-            raise UserError(f"{self.path}: write failed after {self.written} events: "
-                            f"{exc.strerror}") from None
+            raise UserError(
+                f"{self.path}: write failed after {self.written} events: {exc.strerror}"
+            ) from None
         self.written += n
 
     def _flush(self) -> None:
@@ -204,7 +205,7 @@ _FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # (strings, num
 _FIELDS_PROBLEM = {
     "point": "a point event needs 'service' and 'signal' (strings) and a numeric 'value'",
     "spike": "a spike event needs 'service' and 'state' (strings) and numeric 'value' and "
-             "'baseline'",
+    "'baseline'",
 }
 
 
@@ -218,8 +219,10 @@ def _fields_ok(event: dict[str, Any], kind: str) -> bool:
 
 def _alerts_ok(alerts: Any) -> bool:
     return isinstance(alerts, list) and all(
-        isinstance(a, dict) and isinstance(a.get("labels"), dict)
-        and isinstance(a.get("annotations", {}), dict) and isinstance(a.get("status", {}), dict)
+        isinstance(a, dict)
+        and isinstance(a.get("labels"), dict)
+        and isinstance(a.get("annotations", {}), dict)
+        and isinstance(a.get("status", {}), dict)
         for a in alerts
     )
 
@@ -249,8 +252,10 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
             if problem is not None and not _fields_ok(event, event["type"]):
                 raise ValueError(problem)
             if event["type"] == "alerts" and not _alerts_ok(event.get("alerts")):
-                raise ValueError("an alerts event needs 'alerts': a list of objects with "
-                                 "'labels' and 'annotations' objects")
+                raise ValueError(
+                    "an alerts event needs 'alerts': a list of objects with "
+                    "'labels' and 'annotations' objects"
+                )
             if event["type"] == "action" and not isinstance(event.get("record"), dict):
                 raise ValueError("an action event needs 'record': an audit log record")
         except ValueError as exc:

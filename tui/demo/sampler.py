@@ -34,8 +34,15 @@ def _stack(frame: FrameType | None, root: Path) -> tuple[Frame, ...]:
 
 
 class StackSampler:
-    def __init__(self, out_dir: Path, service: str, every: float = 10.0, hz: float = 100.0,
-                 thread_names: tuple[str, ...] = ("worker",), keep: int = 20):
+    def __init__(
+        self,
+        out_dir: Path,
+        service: str,
+        every: float = 10.0,
+        hz: float = 100.0,
+        thread_names: tuple[str, ...] = ("worker",),
+        keep: int = 20,
+    ):
         self.out_dir = Path(out_dir)
         self.service = service
         self.every = every
@@ -55,8 +62,11 @@ class StackSampler:
         self._thread.join(timeout=2)
 
     def _targets(self) -> set[int]:
-        return {t.ident for t in threading.enumerate()
-                if t.ident is not None and t.name.startswith(self.thread_prefixes)}
+        return {
+            t.ident
+            for t in threading.enumerate()
+            if t.ident is not None and t.name.startswith(self.thread_prefixes)
+        }
 
     def _run(self) -> None:
         stacks: Counter[tuple[Frame, ...]] = Counter()
@@ -78,9 +88,13 @@ class StackSampler:
         if not stacks:
             return
         now = time.time()
-        data = encode_cpu_profile(stacks, int(self.period * 1e9), int(started * 1e9),
-                                  int((now - started) * 1e9),
-                                  comments=(f"warroom demo service {self.service}",))
+        data = encode_cpu_profile(
+            stacks,
+            int(self.period * 1e9),
+            int(started * 1e9),
+            int((now - started) * 1e9),
+            comments=(f"warroom demo service {self.service}",),
+        )
         write_atomic(self.out_dir / f"{self.service}-{int(now * 1000)}.pb.gz", data)
         old = sorted(self.out_dir.glob(f"{self.service}-*.pb.gz"))[: -self.keep]
         for path in old:

@@ -100,9 +100,13 @@ class ActionRunner:
             if v is not None
         }
         rec = make_record(
-            event, service=action.service, action=action.name,
-            target=action.audit_fields(), who=self.who,
-            baseline_versions=versions or None, **extra,
+            event,
+            service=action.service,
+            action=action.name,
+            target=action.audit_fields(),
+            who=self.who,
+            baseline_versions=versions or None,
+            **extra,
         )
         append_record(self.audit_path, rec)
 
@@ -129,7 +133,9 @@ class ActionRunner:
         msg = f"{action.title} refused: {reason}" + (f" ({problem})" if problem else "")
         return ActionResult(action.name, action.service, status, msg)
 
-    def cancel(self, action: ResolvedAction, reason: str = "cancelled at the confirm dialog") -> ActionResult:
+    def cancel(
+        self, action: ResolvedAction, reason: str = "cancelled at the confirm dialog"
+    ) -> ActionResult:
         """Audit an operator's cancel at the confirm dialog (nothing ran)."""
         problem = self._try_audit("cancelled", action, reason=reason)
         msg = f"{action.title} cancelled" + (f" ({problem})" if problem else "")
@@ -167,8 +173,9 @@ class ActionRunner:
         try:
             problem = self._try_audit("started", action)
             if problem:  # no trail, no action
-                return ActionResult(action.name, action.service, "error",
-                                    f"{action.title} not run: {problem}")
+                return ActionResult(
+                    action.name, action.service, "error", f"{action.title} not run: {problem}"
+                )
             self._emit(action, "info", f"$ {' '.join(action.command_lines()[:1])}")
             t0 = time.monotonic()
             if action.kind in ("exec", "http"):
@@ -184,9 +191,14 @@ class ActionRunner:
                 assert builtin is not None
                 result, extra = self._run_builtin(action, builtin)
             problem = self._try_audit(
-                "finished", action, status=result.status, exit=result.exit_code,
-                http_status=result.http_status, duration_s=round(result.duration, 3),
-                output_tail=result.output_tail, **extra,
+                "finished",
+                action,
+                status=result.status,
+                exit=result.exit_code,
+                http_status=result.http_status,
+                duration_s=round(result.duration, 3),
+                output_tail=result.output_tail,
+                **extra,
             )
             if problem:
                 result.message += f" ({problem})"
@@ -205,13 +217,20 @@ class ActionRunner:
         except Exception as exc:  # a UserError or IO error from the baseline store
             dur = time.monotonic() - t0
             msg = f"{action.title} failed: {exc}"
-            return ActionResult(action.name, action.service, "error", msg, duration=dur,
-                                output_tail=[msg]), {"reason": str(exc)}
+            return ActionResult(
+                action.name, action.service, "error", msg, duration=dur, output_tail=[msg]
+            ), {"reason": str(exc)}
         for line in outcome.lines:
             self._emit(action, "stdout", line)
         dur = time.monotonic() - t0
-        res = ActionResult(action.name, action.service, "ok", f"{action.title} done",
-                           duration=dur, output_tail=outcome.lines[-TAIL_LINES:])
+        res = ActionResult(
+            action.name,
+            action.service,
+            "ok",
+            f"{action.title} done",
+            duration=dur,
+            output_tail=outcome.lines[-TAIL_LINES:],
+        )
         return res, {"baseline_versions": outcome.baseline_versions}
 
     async def _run_exec(self, action: ResolvedAction) -> tuple[ActionResult, dict[str, Any]]:
@@ -231,8 +250,14 @@ class ActionRunner:
             )
         except OSError as exc:
             msg = f"cannot start {action.argv[0]}: {exc.strerror or exc}"
-            return ActionResult(action.name, action.service, "error", msg,
-                                duration=time.monotonic() - t0, output_tail=[msg]), {}
+            return ActionResult(
+                action.name,
+                action.service,
+                "error",
+                msg,
+                duration=time.monotonic() - t0,
+                output_tail=[msg],
+            ), {}
         self._running[key] = proc
 
         def emit(stream: Literal["stdout", "stderr"], text: str) -> None:
@@ -275,8 +300,15 @@ class ActionRunner:
             status = "failed"
             how = f"signal {-code}" if code is not None and code < 0 else f"exit {code}"
             msg = f"{action.title} failed: {how} in {dur:.1f}s"
-        return ActionResult(action.name, action.service, status, msg, exit_code=code,
-                            duration=dur, output_tail=list(tail)), {}
+        return ActionResult(
+            action.name,
+            action.service,
+            status,
+            msg,
+            exit_code=code,
+            duration=dur,
+            output_tail=list(tail),
+        ), {}
 
     async def _abandon(self, action: ResolvedAction, key: tuple[str, str], dur: float) -> None:
         """The caller went away (warroom quitting) mid-run: kill the group, audit it."""
@@ -289,7 +321,10 @@ class ActionRunner:
         elif proc is not None:
             _signal_group(proc.pid, signal.SIGKILL)  # leftover group members
         self._try_audit(
-            "finished", action, status="cancelled", duration_s=round(dur, 3),
+            "finished",
+            action,
+            status="cancelled",
+            duration_s=round(dur, 3),
             exit=proc.returncode if proc is not None else None,
             reason="warroom stopped while the action ran; process group killed",
         )
@@ -324,26 +359,38 @@ class ActionRunner:
                         break  # a webhook that answers with megabytes: the start is enough
         except (httpx.TimeoutException, TimeoutError):
             dur = time.monotonic() - t0
-            msg = (f"{action.title} timed out after {action.timeout:g}s: no complete answer "
-                   f"from {action.redacted_url()}")
-            return ActionResult(action.name, action.service, "timeout", msg, duration=dur,
-                                output_tail=[msg]), {}
+            msg = (
+                f"{action.title} timed out after {action.timeout:g}s: no complete answer "
+                f"from {action.redacted_url()}"
+            )
+            return ActionResult(
+                action.name, action.service, "timeout", msg, duration=dur, output_tail=[msg]
+            ), {}
         except httpx.HTTPError as exc:
             dur = time.monotonic() - t0
             msg = f"{action.title}: request to {action.redacted_url()} failed: {type(exc).__name__}: {redact_text(str(exc), secrets)}"
-            return ActionResult(action.name, action.service, "error", msg, duration=dur,
-                                output_tail=[msg]), {}
+            return ActionResult(
+                action.name, action.service, "error", msg, duration=dur, output_tail=[msg]
+            ), {}
         dur = time.monotonic() - t0
         body = redact_text(_decode(raw, resp.charset_encoding)[:BODY_EXCERPT], secrets)
         lines = [f"HTTP {resp.status_code} {resp.reason_phrase}", *body.splitlines()]
         for line in lines:
             self._emit(action, "stdout", line)
         ok = resp.is_success
-        msg = (f"{action.title}: HTTP {resp.status_code} in {dur:.1f}s" if ok
-               else f"{action.title} failed: HTTP {resp.status_code} in {dur:.1f}s")
+        msg = (
+            f"{action.title}: HTTP {resp.status_code} in {dur:.1f}s"
+            if ok
+            else f"{action.title} failed: HTTP {resp.status_code} in {dur:.1f}s"
+        )
         return ActionResult(
-            action.name, action.service, "ok" if ok else "failed", msg,
-            http_status=resp.status_code, duration=dur, output_tail=lines[-TAIL_LINES:],
+            action.name,
+            action.service,
+            "ok" if ok else "failed",
+            msg,
+            http_status=resp.status_code,
+            duration=dur,
+            output_tail=lines[-TAIL_LINES:],
             body_excerpt=body,
         ), {}
 

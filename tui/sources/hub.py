@@ -150,8 +150,11 @@ class Hub:
 
     def receiver_errors(self) -> list[str]:
         """`name: detail` of every receiver that could not start (headless commands fail)."""
-        return [f"{r.status.name}: {r.status.detail}" for r in self.receivers
-                if r.status.state == "error"]
+        return [
+            f"{r.status.name}: {r.status.detail}"
+            for r in self.receivers
+            if r.status.state == "error"
+        ]
 
     def statuses(self) -> list[SourceStatus]:
         out = [self.prometheus.status] if self.prometheus is not None else []
@@ -208,8 +211,17 @@ class Hub:
                 ts, vs, fs = ring.since(seen)
                 for t, v, f in zip(ts.tolist(), vs.tolist(), fs.tolist(), strict=True):
                     if t > seen:
-                        out.append(Point(name, sig, t, v, int(f), info.observations,
-                                         info.p99_bucket_width if sig == "p99" else None))
+                        out.append(
+                            Point(
+                                name,
+                                sig,
+                                t,
+                                v,
+                                int(f),
+                                info.observations,
+                                info.p99_bucket_width if sig == "p99" else None,
+                            )
+                        )
                 if len(ts):
                     self._seen[(name, sig)] = float(ts[-1])
         return out
@@ -221,12 +233,24 @@ class Hub:
             if not math.isfinite(p.value):
                 continue
             if self.emit_points:
-                events.append({"t": p.t, "type": "point", "service": p.service,
-                               "signal": p.signal, "value": p.value})
+                events.append(
+                    {
+                        "t": p.t,
+                        "type": "point",
+                        "service": p.service,
+                        "signal": p.signal,
+                        "value": p.value,
+                    }
+                )
             if self.spikes is not None and p.signal == "p99":
-                ev = self.spikes.observe(p.service, p.t, p.value, flags=p.flags,
-                                         observations=p.observations,
-                                         bucket_width=p.bucket_width)
+                ev = self.spikes.observe(
+                    p.service,
+                    p.t,
+                    p.value,
+                    flags=p.flags,
+                    observations=p.observations,
+                    bucket_width=p.bucket_width,
+                )
                 if ev is not None:
                     events.append(ev.to_record())
         if self.on_event is not None:

@@ -67,15 +67,20 @@ class OTLPGrpcReceiver:
 
     async def start(self) -> None:
         host, port = split_host_port(self.cfg.grpc)
-        server = grpc.aio.server(options=[
-            ("grpc.so_reuseport", 0),
-            ("grpc.max_receive_message_length", self.max_body),
-        ])
+        server = grpc.aio.server(
+            options=[
+                ("grpc.so_reuseport", 0),
+                ("grpc.max_receive_message_length", self.max_body),
+            ]
+        )
         handler = grpc.unary_unary_rpc_method_handler(
-            self._export, request_deserializer=None,
-            response_serializer=ExportMetricsServiceResponse.SerializeToString)
+            self._export,
+            request_deserializer=None,
+            response_serializer=ExportMetricsServiceResponse.SerializeToString,
+        )
         server.add_generic_rpc_handlers(
-            (grpc.method_handlers_generic_handler(SERVICE, {"Export": handler}),))
+            (grpc.method_handlers_generic_handler(SERVICE, {"Export": handler}),)
+        )
         target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         try:
             bound = server.add_insecure_port(target)
@@ -104,30 +109,39 @@ class OTLPGrpcReceiver:
             md = dict(context.invocation_metadata() or ())
             auth = str(md.get("authorization", ""))
             if not hmac.compare_digest(auth.encode(), f"Bearer {self._token}".encode()):
-                await context.abort(grpc.StatusCode.UNAUTHENTICATED,
-                                    "missing or wrong bearer token")
+                await context.abort(
+                    grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token"
+                )
         req = ExportMetricsServiceRequest()
         try:
             req.ParseFromString(raw)
         except DecodeError as exc:
             self._queue.bad_request()
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                f"request is not an OTLP ExportMetricsServiceRequest: {exc}")
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"request is not an OTLP ExportMetricsServiceRequest: {exc}",
+            )
         if raw and not req.resource_metrics:
             self._queue.bad_request()
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                "request is not an OTLP ExportMetricsServiceRequest: "
-                                "no resource_metrics, only unknown fields")
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "request is not an OTLP ExportMetricsServiceRequest: "
+                "no resource_metrics, only unknown fields",
+            )
         fut = self._queue.submit(req)
         if fut is None:
             info = error_details_pb2.RetryInfo(retry_delay=Duration(seconds=RETRY_AFTER_S))
             msg = f"ingest queue full ({self.cfg.queue_size} requests); retry later"
             st = status_pb2.Status(code=grpc.StatusCode.RESOURCE_EXHAUSTED.value[0], message=msg)
             st.details.add().Pack(info)
-            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, msg, trailing_metadata=(
-                ("google.rpc.retryinfo-bin", info.SerializeToString()),
-                ("grpc-status-details-bin", st.SerializeToString()),
-            ))
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                msg,
+                trailing_metadata=(
+                    ("google.rpc.retryinfo-bin", info.SerializeToString()),
+                    ("grpc-status-details-bin", st.SerializeToString()),
+                ),
+            )
         assert fut is not None
         res: IngestResult = await fut
         resp = ExportMetricsServiceResponse()

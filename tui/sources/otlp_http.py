@@ -64,7 +64,8 @@ class IngestQueue:
         self.sink = sink
         self.status = status
         self._queue: asyncio.Queue[tuple[ExportMetricsServiceRequest, asyncio.Future[Any]]] = (
-            asyncio.Queue(maxsize=max(1, size)))
+            asyncio.Queue(maxsize=max(1, size))
+        )
         self._task: asyncio.Task[None] | None = None
         self._recent: deque[tuple[float, int]] = deque()
         self._started = time.monotonic()
@@ -185,21 +186,32 @@ class OTLPHttpReceiver:
         if self._token is not None:
             auth = request.headers.get("Authorization", "")
             if not hmac.compare_digest(auth.encode(), f"Bearer {self._token}".encode()):
-                return self._status(401, _UNAUTHENTICATED, "missing or wrong bearer token",
-                                    as_json, {"WWW-Authenticate": "Bearer"})
+                return self._status(
+                    401,
+                    _UNAUTHENTICATED,
+                    "missing or wrong bearer token",
+                    as_json,
+                    {"WWW-Authenticate": "Bearer"},
+                )
         if ctype == "application/protobuf":  # what some clients send; same bytes
             ctype = PROTOBUF
         if ctype not in (PROTOBUF, JSON):
             self._queue.bad_request()
-            return self._status(415, _INVALID_ARGUMENT,
-                                f"unsupported Content-Type {ctype or '(none)'!r}; "
-                                f"use {PROTOBUF} or {JSON}", False)
+            return self._status(
+                415,
+                _INVALID_ARGUMENT,
+                f"unsupported Content-Type {ctype or '(none)'!r}; use {PROTOBUF} or {JSON}",
+                False,
+            )
         encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
             self._queue.bad_request()
-            return self._status(415, _INVALID_ARGUMENT,
-                                f"unsupported Content-Encoding {encoding!r}; use gzip or deflate",
-                                as_json)
+            return self._status(
+                415,
+                _INVALID_ARGUMENT,
+                f"unsupported Content-Encoding {encoding!r}; use gzip or deflate",
+                as_json,
+            )
         if request.content_length is not None and request.content_length > self.max_body:
             return self._too_large(as_json)
         raw = bytearray()
@@ -223,19 +235,30 @@ class OTLPHttpReceiver:
         except (DecodeError, json_format.ParseError, UnicodeDecodeError, RecursionError) as exc:
             self._queue.bad_request()
             what = "JSON" if as_json else "protobuf"
-            return self._status(400, _INVALID_ARGUMENT,
-                                f"body is not an OTLP ExportMetricsServiceRequest ({what}): "
-                                f"{_one_line(exc)}", as_json)
+            return self._status(
+                400,
+                _INVALID_ARGUMENT,
+                f"body is not an OTLP ExportMetricsServiceRequest ({what}): {_one_line(exc)}",
+                as_json,
+            )
         if body and not req.resource_metrics and not as_json:
             self._queue.bad_request()
-            return self._status(400, _INVALID_ARGUMENT,
-                                "body is not an OTLP ExportMetricsServiceRequest (protobuf): "
-                                "no resource_metrics, only unknown fields", as_json)
+            return self._status(
+                400,
+                _INVALID_ARGUMENT,
+                "body is not an OTLP ExportMetricsServiceRequest (protobuf): "
+                "no resource_metrics, only unknown fields",
+                as_json,
+            )
         fut = self._queue.submit(req)
         if fut is None:
-            return self._status(429, _RESOURCE_EXHAUSTED,
-                                f"ingest queue full ({self.cfg.queue_size} requests); retry later",
-                                as_json, {"Retry-After": str(RETRY_AFTER_S)})
+            return self._status(
+                429,
+                _RESOURCE_EXHAUSTED,
+                f"ingest queue full ({self.cfg.queue_size} requests); retry later",
+                as_json,
+                {"Retry-After": str(RETRY_AFTER_S)},
+            )
         try:
             res: IngestResult = await fut
         except Exception as exc:
@@ -258,21 +281,37 @@ class OTLPHttpReceiver:
 
     def _too_large(self, as_json: bool) -> web.Response:
         self._queue.bad_request()
-        return self._status(413, _INVALID_ARGUMENT,
-                            f"body larger than otlp.max_body ({self.max_body} bytes)", as_json)
+        return self._status(
+            413,
+            _INVALID_ARGUMENT,
+            f"body larger than otlp.max_body ({self.max_body} bytes)",
+            as_json,
+        )
 
-    def _status(self, http: int, code: int, message: str, as_json: bool,
-                headers: dict[str, str] | None = None) -> web.Response:
+    def _status(
+        self,
+        http: int,
+        code: int,
+        message: str,
+        as_json: bool,
+        headers: dict[str, str] | None = None,
+    ) -> web.Response:
         return self._message(http, status_pb2.Status(code=code, message=message), as_json, headers)
 
     @staticmethod
-    def _message(http: int, msg: Any, as_json: bool,
-                 headers: dict[str, str] | None = None) -> web.Response:
+    def _message(
+        http: int, msg: Any, as_json: bool, headers: dict[str, str] | None = None
+    ) -> web.Response:
         if as_json:
-            return web.Response(status=http, body=json_format.MessageToJson(msg, indent=None),
-                                content_type=JSON, headers=headers)
-        return web.Response(status=http, body=msg.SerializeToString(), content_type=PROTOBUF,
-                            headers=headers)
+            return web.Response(
+                status=http,
+                body=json_format.MessageToJson(msg, indent=None),
+                content_type=JSON,
+                headers=headers,
+            )
+        return web.Response(
+            status=http, body=msg.SerializeToString(), content_type=PROTOBUF, headers=headers
+        )
 
 
 class _TooLarge(Exception):

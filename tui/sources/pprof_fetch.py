@@ -126,8 +126,10 @@ class PprofFetcher:
         ep = self.endpoint(service)
         started = time.time()
         if ep is None or kind not in KINDS:
-            what = f"no profiles.endpoints entry for {service!r}" if ep is None else (
-                f"unknown profile kind {kind!r} (one of {', '.join(KINDS)})"
+            what = (
+                f"no profiles.endpoints entry for {service!r}"
+                if ep is None
+                else (f"unknown profile kind {kind!r} (one of {', '.join(KINDS)})")
             )
             return self._done(Capture(service, kind, "", False, None, what, 0, started, 0.0))
         secs = float(seconds if seconds is not None else ep.seconds)
@@ -141,24 +143,51 @@ class PprofFetcher:
             else:
                 data = await self._get(url, self.timeout)
         except _FetchError as exc:
-            cap = Capture(service, kind, url, False, None, f"{service} {kind}: {exc}", 0,
-                          started, time.monotonic() - t0)
+            cap = Capture(
+                service,
+                kind,
+                url,
+                False,
+                None,
+                f"{service} {kind}: {exc}",
+                0,
+                started,
+                time.monotonic() - t0,
+            )
             return self._done(cap)
         problem = await asyncio.to_thread(check_complete, data)
         if problem is not None:
-            cap = Capture(service, kind, url, False, None, f"{service} {kind}: {problem} from {url}",
-                          len(data), started, time.monotonic() - t0)
+            cap = Capture(
+                service,
+                kind,
+                url,
+                False,
+                None,
+                f"{service} {kind}: {problem} from {url}",
+                len(data),
+                started,
+                time.monotonic() - t0,
+            )
             return self._done(cap)
         path = self.directory / capture_name(self.pattern, service, kind, started)
         try:
             await asyncio.to_thread(write_atomic, path, data)
         except OSError as exc:
-            cap = Capture(service, kind, url, False, None,
-                          f"{service} {kind}: cannot save {path}: {exc.strerror or exc}",
-                          len(data), started, time.monotonic() - t0)
+            cap = Capture(
+                service,
+                kind,
+                url,
+                False,
+                None,
+                f"{service} {kind}: cannot save {path}: {exc.strerror or exc}",
+                len(data),
+                started,
+                time.monotonic() - t0,
+            )
             return self._done(cap)
-        cap = Capture(service, kind, url, True, path, None, len(data), started,
-                      time.monotonic() - t0)
+        cap = Capture(
+            service, kind, url, True, path, None, len(data), started, time.monotonic() - t0
+        )
         if self.keep:
             await asyncio.to_thread(self._prune, service, kind)
         return self._done(cap)
@@ -270,8 +299,9 @@ class ProfileFeed:
         try:
             if cfg.endpoints and not d.is_dir():
                 await asyncio.to_thread(d.mkdir, parents=True, exist_ok=True)
-            self.watcher = PprofWatcher(d, self._arrived, pattern=cfg.pattern,
-                                        services=self.services)
+            self.watcher = PprofWatcher(
+                d, self._arrived, pattern=cfg.pattern, services=self.services
+            )
         except OSError as exc:
             self.problem = f"profiles.dir {d}: {exc.strerror or exc}"
             return
@@ -283,8 +313,9 @@ class ProfileFeed:
         except (OSError, TimeoutError) as exc:
             self.watcher.status.failed(f"cannot watch {d}: {exc}", "error")
         if cfg.endpoints:
-            self.fetcher = PprofFetcher(cfg.endpoints, d, self._captured, pattern=cfg.pattern,
-                                         keep=cfg.keep)
+            self.fetcher = PprofFetcher(
+                cfg.endpoints, d, self._captured, pattern=cfg.pattern, keep=cfg.keep
+            )
             await self.fetcher.start()
 
     async def stop(self) -> None:
@@ -346,5 +377,8 @@ class ProfileFeed:
         w = self.watcher
         if w is not None and w.status.state == "listening":
             return
-        self._arrived(ProfileArrival(cap.path, cap.service, "new", True, None, cap.size,
-                                     cap.started, time.monotonic()))
+        self._arrived(
+            ProfileArrival(
+                cap.path, cap.service, "new", True, None, cap.size, cap.started, time.monotonic()
+            )
+        )

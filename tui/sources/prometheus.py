@@ -78,7 +78,7 @@ def split_selector(latency_histogram: str) -> tuple[str, str]:
     if not m:
         raise ValueError(
             f"{latency_histogram!r} is not a histogram metric name with an optional "
-            "{label selector}, e.g. http_request_duration_seconds{job=\"api\"}"
+            '{label selector}, e.g. http_request_duration_seconds{job="api"}'
         )
     name, inner = m.group(1), (m.group(3) or "").strip().rstrip(",").strip()
     if name.endswith("_bucket"):  # accept the bucket series name too
@@ -234,8 +234,7 @@ class PrometheusClient:
     async def query(self, promql: str, t: float) -> QueryResult:
         return await self._post("/api/v1/query", {"query": promql, "time": _fmt_time(t)})
 
-    async def query_range(self, promql: str, start: float, end: float, step: float
-                          ) -> QueryResult:
+    async def query_range(self, promql: str, start: float, end: float, step: float) -> QueryResult:
         form = {
             "query": promql,
             "start": _fmt_time(start),
@@ -404,8 +403,9 @@ class PrometheusSource:
         Returns the points appended to the store. Never raises for a server fault.
         """
         now = time.time() if now is None else now
-        if self.discover and (self._discovered_at is None
-                              or now - self._discovered_at >= DISCOVERY_EVERY):
+        if self.discover and (
+            self._discovered_at is None or now - self._discovered_at >= DISCOVERY_EVERY
+        ):
             try:
                 await self.discover_services(now)
             except PrometheusError as exc:
@@ -499,7 +499,8 @@ class PrometheusSource:
         """Add a service per job exposing a standard HTTP latency histogram (no config)."""
         names = "|".join(f"{m}_bucket" for m in DISCOVER_METRICS)
         res = await self._run(
-            self.client.query, f'count by (job, __name__) ({{__name__=~"{names}"}})', now)
+            self.client.query, f'count by (job, __name__) ({{__name__=~"{names}"}})', now
+        )
         found: dict[str, str] = {}
         for labels, _ in res.series:
             job, metric = labels.get("job"), labels.get("__name__", "")
@@ -511,8 +512,10 @@ class PrometheusSource:
             if job in self.queries:
                 continue
             escaped = job.replace("\\", "\\\\").replace('"', '\\"')
-            svc = ServiceConfig(name=job, prometheus=ServicePrometheus(
-                latency_histogram=f'{found[job]}{{job="{escaped}"}}'))
+            svc = ServiceConfig(
+                name=job,
+                prometheus=ServicePrometheus(latency_histogram=f'{found[job]}{{job="{escaped}"}}'),
+            )
             self.queries[job] = build_queries(svc, self.cfg.rate_window)
             self.store.ensure_service(job, "prometheus")
 
@@ -575,8 +578,9 @@ class PrometheusSource:
         self.status.counters["backoff_s"] = self.next_delay()
 
 
-def _one_series(res: QueryResult, signal: str, service: str, warnings: list[str]
-                ) -> dict[float, float]:
+def _one_series(
+    res: QueryResult, signal: str, service: str, warnings: list[str]
+) -> dict[float, float]:
     """The answer's single series as {t: v}.
 
     The built-in expressions aggregate to one series; a user's PromQL might not. For qps the
@@ -585,8 +589,10 @@ def _one_series(res: QueryResult, signal: str, service: str, warnings: list[str]
     """
     series = sorted(res.series, key=lambda s: sorted(s[0].items()))
     if len(series) > 1 and signal != "qps":
-        warnings.append(f"{service} {signal}: query returned {len(series)} series, "
-                        "showing the first; aggregate it to one")
+        warnings.append(
+            f"{service} {signal}: query returned {len(series)} series, "
+            "showing the first; aggregate it to one"
+        )
         series = series[:1]
     out: dict[float, float] = {}
     for _, pts in series:

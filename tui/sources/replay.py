@@ -98,8 +98,14 @@ class ReplayDriver:
         for e in events:
             self.spikes.apply(e)
             if e["type"] == "point":
-                self.store.add(e["service"], e["signal"], float(e["t"]), float(e["value"]),
-                               int(e.get("flags", 0)), source=e.get("source", "replay"))
+                self.store.add(
+                    e["service"],
+                    e["signal"],
+                    float(e["t"]),
+                    float(e["value"]),
+                    int(e.get("flags", 0)),
+                    source=e.get("source", "replay"),
+                )
             elif self.on_event:
                 self.on_event(e)
             else:
@@ -159,8 +165,11 @@ def alert_record(alert: Any) -> dict[str, Any]:
         "fingerprint": alert.fingerprint,
         "labels": dict(alert.labels),
         "annotations": dict(alert.annotations),
-        "status": {"state": alert.state, "silencedBy": list(alert.silenced_by),
-                   "inhibitedBy": list(alert.inhibited_by)},
+        "status": {
+            "state": alert.state,
+            "silencedBy": list(alert.silenced_by),
+            "inhibitedBy": list(alert.inhibited_by),
+        },
         "startsAt": _iso(alert.starts_at),
         "endsAt": _iso(alert.ends_at),
     }

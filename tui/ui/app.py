@@ -79,8 +79,13 @@ class WarroomApp(App[int]):
         if "TEXTUAL_ANIMATIONS" not in os.environ:
             self.animation_level = "none"
         self.cfg = cfg
-        self.store = store if store is not None else MetricStore(
-            capacity=retention_capacity(float(cfg.refresh)), max_series=cfg.max_series)
+        self.store = (
+            store
+            if store is not None
+            else MetricStore(
+                capacity=retention_capacity(float(cfg.refresh)), max_series=cfg.max_series
+            )
+        )
         self.hub = hub
         self.clock = clock
         self.start_sources = (
@@ -206,8 +211,11 @@ class WarroomApp(App[int]):
             text = f"new {what(good[0])}: {good[0].path.name}"
         else:
             text = f"{len(good)} new profiles: " + ", ".join(what(a) for a in good[:4])
-        hint = "f to open" if not services or selected in services else (
-            f"select {services[0]} and press f to open")
+        hint = (
+            "f to open"
+            if not services or selected in services
+            else (f"select {services[0]} and press f to open")
+        )
         self.notify(f"{text} — {hint}", title="profile", timeout=8)
         self.notify_store_updated()  # the status bar names it too
 
@@ -494,7 +502,9 @@ class WarroomApp(App[int]):
             self.notify(str(exc), severity="error")
             return []
 
-    def _action_refusal(self, service: str, action: Any, ok: bool, reason: str | None) -> str | None:
+    def _action_refusal(
+        self, service: str, action: Any, ok: bool, reason: str | None
+    ) -> str | None:
         """Why `action` must not run at all (read-only, broken config), else None.
 
         A key clash only leaves the key unbound: the action still runs from the palette.
@@ -692,7 +702,10 @@ class WarroomApp(App[int]):
                 title, help_text = f"{title} (disabled)", f"disabled: {refusal}"
             else:
                 what = action.description if action.kind == "builtin" else action.command_lines()[0]
-                notes = [f"key {action.key}" if ok and action.key else "", f"{action.confirm} confirm"]
+                notes = [
+                    f"key {action.key}" if ok and action.key else "",
+                    f"{action.confirm} confirm",
+                ]
                 help_text = " · ".join([what, *[n for n in notes if n]])
             yield SystemCommand(
                 title, help_text, lambda a=action, r=refusal: self.run_service_action(a, r)
@@ -711,7 +724,9 @@ class WarroomApp(App[int]):
 
 
 def newest_profile(
-    cfg: Config, service: str, kind: str | None = None,
+    cfg: Config,
+    service: str,
+    kind: str | None = None,
     usable: Callable[[Path], bool] | None = None,
 ) -> Path | None:
     """The newest file of `service` in profiles.dir by profiles.pattern (of `kind`, e.g.
@@ -770,7 +785,8 @@ def _profile_opener() -> Callable[[Config, str, bool, Any], Screen[Any]] | None:
         base = _baseline_profile(cfg, service) if diff else None
         kind = profile_kind(base.name) if base is not None else None
         path = (newest_profile(cfg, service, kind, _whole_profile) if kind else None) or (
-            newest_profile(cfg, service, None, _whole_profile))
+            newest_profile(cfg, service, None, _whole_profile)
+        )
         if path is None:
             raise UserError(
                 f"no profile for {service} in profiles.dir ({cfg.profiles.dir or 'not configured'})"
@@ -778,8 +794,14 @@ def _profile_opener() -> Callable[[Config, str, bool, Any], Screen[Any]] | None:
         if diff and base is None:
             raise UserError(f"no baseline profile for {service}")
         screen_cls: Any = profile_viewer.ProfileScreen
-        return screen_cls(path, base=base, service=service, fetcher=fetcher,
-                          watch_dir=cfg.profiles.dir, pattern=cfg.profiles.pattern)
+        return screen_cls(
+            path,
+            base=base,
+            service=service,
+            fetcher=fetcher,
+            watch_dir=cfg.profiles.dir,
+            pattern=cfg.profiles.pattern,
+        )
 
     return open_profile
 

@@ -50,8 +50,13 @@ def action_line(rec: dict[str, Any]) -> str:
 
     ts = rec.get("ts")
     clock = time.strftime("%H:%M:%S", time.localtime(float(ts))) if ts is not None else "?"
-    parts = [clock, str(rec.get("user", "?")), str(rec.get("action", "?")),
-             str(rec.get("service", "?")), str(rec.get("event", "?"))]
+    parts = [
+        clock,
+        str(rec.get("user", "?")),
+        str(rec.get("action", "?")),
+        str(rec.get("service", "?")),
+        str(rec.get("event", "?")),
+    ]
     status = rec.get("status")
     if status is not None:
         parts.append(f"({status})")
@@ -73,28 +78,30 @@ class ReplayApp(WarroomApp):
         Binding("space", "replay_pause", "Play/pause", id="replay.pause"),
         Binding("right", "replay_step(10)", "+10s", id="replay.forward"),
         Binding("left", "replay_step(-10)", "-10s", id="replay.back"),
-        Binding("right_square_bracket", "replay_step(60)", "+1m", show=False,
-                id="replay.forward_minute"),
-        Binding("left_square_bracket", "replay_step(-60)", "-1m", show=False,
-                id="replay.back_minute"),
+        Binding(
+            "right_square_bracket", "replay_step(60)", "+1m", show=False, id="replay.forward_minute"
+        ),
+        Binding(
+            "left_square_bracket", "replay_step(-60)", "-1m", show=False, id="replay.back_minute"
+        ),
         Binding("home", "replay_seek(0)", "Start", show=False, priority=True, id="replay.start"),
         Binding("end", "replay_seek(1)", "End", show=False, priority=True, id="replay.end"),
-        Binding("greater_than_sign", "replay_speed(1)", "Faster", show=False,
-                id="replay.faster"),
+        Binding("greater_than_sign", "replay_speed(1)", "Faster", show=False, id="replay.faster"),
         Binding("less_than_sign", "replay_speed(-1)", "Slower", show=False, id="replay.slower"),
     ]
 
-    def __init__(self, cfg: Config, recording: Recording, speed: float = 1.0,
-                 name: str = "replay"):
+    def __init__(self, cfg: Config, recording: Recording, speed: float = 1.0, name: str = "replay"):
         disable_actions(cfg)
-        per_series = Counter((e.get("service"), e.get("signal")) for e in recording.events
-                             if e["type"] == "point")
+        per_series = Counter(
+            (e.get("service"), e.get("signal")) for e in recording.events if e["type"] == "point"
+        )
         capacity = max(64, max(per_series.values(), default=0))
         store = MetricStore(capacity=capacity, max_series=cfg.max_series)
         self.driver = ReplayDriver(recording, store, speed=speed, name=name)
         self.has_alerts = any(e["type"] == "alerts" for e in recording.events)
-        super().__init__(cfg, store=store, hub=self.driver, clock=self.driver.now,
-                         start_sources=True)
+        super().__init__(
+            cfg, store=store, hub=self.driver, clock=self.driver.now, start_sources=True
+        )
         self.timeline = Timeline(id="timeline")
         self.replayed_actions: list[str] = []  # the actions pane's lines up to the position
         self._rung: set[tuple[Any, Any, Any]] = set()  # spikes already announced
@@ -112,8 +119,9 @@ class ReplayApp(WarroomApp):
         if self.has_alerts and all(pid != "tab-alerts" for _, pid, _ in panes):
             from tui.ui.widgets.alerts_pane import AlertsPane
 
-            at = next((i for i, (_, pid, _) in enumerate(panes) if pid == "tab-actions"),
-                      len(panes))
+            at = next(
+                (i for i, (_, pid, _) in enumerate(panes) if pid == "tab-actions"), len(panes)
+            )
             panes.insert(at, ("Alerts", "tab-alerts", AlertsPane(id="alerts-pane")))
         return panes
 

@@ -8,8 +8,14 @@ path = sys.argv[1]
 i = 0
 while True:
     rec = make_record(
-        "finished", service="checkout", action="rollback", target={"kind": "exec", "argv": ["x"]},
-        who="test@host", status="ok", output_tail=["line " * 200] * 5, seq=i,
+        "finished",
+        service="checkout",
+        action="rollback",
+        target={"kind": "exec", "argv": ["x"]},
+        who="test@host",
+        status="ok",
+        output_tail=["line " * 200] * 5,
+        seq=i,
     )
     append_record(path, rec)
     if i == 0:

@@ -72,7 +72,9 @@ def refresh(store: BaselineStoreLike, snapshot: Any) -> BuiltinOutcome:
     """Save `snapshot` as the service's current baseline; report what it replaced."""
     signals = getattr(snapshot, "signals", None)
     if isinstance(signals, dict) and not any(len(v) for v in signals.values()):
-        raise UserError(f"no data in the current window for {snapshot.service}: nothing to snapshot")
+        raise UserError(
+            f"no data in the current window for {snapshot.service}: nothing to snapshot"
+        )
     old = store.current(snapshot.service)
     new_id = store.save(snapshot)
     lines = [f"saved baseline {new_id} for {snapshot.service}: {describe(snapshot)}"]
@@ -168,8 +170,16 @@ def snapshot_for_refresh(
     from tui.core.baseline.snapshot import snapshot_from_store
 
     return snapshot_from_store(
-        cfg, store, service, now - float(cfg.window), now, version=version,
-        taken_by=taken_by, taken_at=now, window=float(cfg.window), source="dashboard window",
+        cfg,
+        store,
+        service,
+        now - float(cfg.window),
+        now,
+        version=version,
+        taken_by=taken_by,
+        taken_at=now,
+        window=float(cfg.window),
+        source="dashboard window",
     )
 
 

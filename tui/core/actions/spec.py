@@ -103,8 +103,7 @@ class ResolvedAction:
 
     def redacted_headers(self) -> dict[str, str]:
         return {
-            k: MASK if k in self.secret_keys else v
-            for k, v in redact_headers(self.headers).items()
+            k: MASK if k in self.secret_keys else v for k, v in redact_headers(self.headers).items()
         }
 
     def redacted_url(self) -> str | None:
@@ -193,8 +192,7 @@ def check_value(name: str, value: str | None, service: str) -> str:
         raise _Refused(f"the template needs {{{name}}} but {service!r} has no {name}")
     if not SAFE_VALUE.fullmatch(value):  # fullmatch: `$` alone lets a trailing \n through
         raise _Refused(
-            f"unsafe value for {{{name}}}: {value!r} "
-            "(allowed: 1-253 of A-Z a-z 0-9 . _ : / @ + -)"
+            f"unsafe value for {{{name}}}: {value!r} (allowed: 1-253 of A-Z a-z 0-9 . _ : / @ + -)"
         )
     return value
 
@@ -256,8 +254,7 @@ def action_configs(cfg: Config, svc: ServiceConfig) -> dict[str, ActionConfig | 
     merged.update(svc.actions)
     order = [ROLLBACK, REFRESH_BASELINE, RESTORE_BASELINE]
     return {
-        n: merged[n]
-        for n in sorted(merged, key=lambda n: (order.index(n) if n in order else 9, n))
+        n: merged[n] for n in sorted(merged, key=lambda n: (order.index(n) if n in order else 9, n))
     }
 
 
@@ -318,8 +315,13 @@ def resolve_action(
     }
     if ac is None:  # a baseline built-in
         return ResolvedAction(
-            kind="builtin", key=d.key, confirm=d.confirm, dangerous=d.dangerous,
-            timeout=120.0, description=BUILTINS[name], **common,
+            kind="builtin",
+            key=d.key,
+            confirm=d.confirm,
+            dangerous=d.dangerous,
+            timeout=120.0,
+            description=BUILTINS[name],
+            **common,
         )
     kind: Kind = "exec" if ac.exec is not None else "http"
     dangerous = ac.dangerous if ac.dangerous is not None else d.dangerous
@@ -351,8 +353,11 @@ def resolve_action(
         used = sorted({n for t in templates for n in _fields(t)})
     except ValueError as exc:
         return ResolvedAction(
-            argv=shown_argv, url=ac.http.url if ac.http else None,
-            method=ac.http.method if ac.http else None, config_error=str(exc), **base,
+            argv=shown_argv,
+            url=ac.http.url if ac.http else None,
+            method=ac.http.method if ac.http else None,
+            config_error=str(exc),
+            **base,
         )
     try:
         if ac.exec is not None:
@@ -373,9 +378,12 @@ def resolve_action(
         )
     except _Refused as exc:
         return ResolvedAction(
-            argv=shown_argv, url=ac.http.url if ac.http else None,
-            method=ac.http.method if ac.http else None, headers=shown_headers,
-            refusal=str(exc), **base,
+            argv=shown_argv,
+            url=ac.http.url if ac.http else None,
+            method=ac.http.method if ac.http else None,
+            headers=shown_headers,
+            refusal=str(exc),
+            **base,
         )
 
 
@@ -410,8 +418,13 @@ def bindable_actions(
     out: list[tuple[ResolvedAction, bool, str | None]] = []
     for name in action_configs(cfg, svc):
         a = resolve_action(
-            cfg, svc, name, labels,
-            baseline_version=baseline_version, revision=revision, user=user,
+            cfg,
+            svc,
+            name,
+            labels,
+            baseline_version=baseline_version,
+            revision=revision,
+            user=user,
         )
         reason: str | None = None
         if a.dangerous and ro:

@@ -9,5 +9,13 @@ from tui.core.baseline.snapshot import (
 )
 from tui.core.baseline.store import BaselineStore, Snapshot, SnapshotInfo
 
-__all__ = ["BaselineStore", "Snapshot", "SnapshotInfo", "build_snapshot", "newest_profile",
-           "saturation_from_store", "signals_from_record", "signals_from_store"]
+__all__ = [
+    "BaselineStore",
+    "Snapshot",
+    "SnapshotInfo",
+    "build_snapshot",
+    "newest_profile",
+    "saturation_from_store",
+    "signals_from_record",
+    "signals_from_store",
+]

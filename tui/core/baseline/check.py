@@ -58,8 +58,9 @@ class ServiceCheck:
         b = self.baseline
         return {
             "service": self.service,
-            "baseline": None if b is None else {"id": b.id, "version": b.version,
-                                               "taken_at": b.taken_at, "taken_by": b.taken_by},
+            "baseline": None
+            if b is None
+            else {"id": b.id, "version": b.version, "taken_at": b.taken_at, "taken_by": b.taken_by},
             "rows": [r.to_json() for r in self.table.rows] if self.table else [],
             "functions": [f.to_json() for f in self.functions],
             "profile_note": self.profile_note,
@@ -82,10 +83,15 @@ def thin(values: Sequence[float], step: float, spacing: float | None) -> list[fl
     return vals[::-1][::k][::-1]
 
 
-def compare_signals(service: str, baseline: Snapshot, current: Mapping[str, Sequence[float]],
-                    min_effects: Mapping[str, float] | None = None,
-                    current_saturated: Mapping[str, int] | None = None,
-                    current_step: float = 0.0, spacing: float | None = None) -> Table:
+def compare_signals(
+    service: str,
+    baseline: Snapshot,
+    current: Mapping[str, Sequence[float]],
+    min_effects: Mapping[str, float] | None = None,
+    current_saturated: Mapping[str, int] | None = None,
+    current_step: float = 0.0,
+    spacing: float | None = None,
+) -> Table:
     """One row per signal present on either side, in the store's signal order; BH across.
 
     A saturated sample is the highest finite bucket bound, a floor: a row with any says so,
@@ -95,9 +101,13 @@ def compare_signals(service: str, baseline: Snapshot, current: Mapping[str, Sequ
     order += [s for s in [*baseline.signals, *current] if s not in order]
     rows = []
     for sig in order:
-        row = compare_samples(thin(baseline.signals.get(sig, []), baseline.step, spacing),
-                              thin(current.get(sig, []), current_step, spacing), sig,
-                              resolve_min_effect(sig, min_effects), name=sig)
+        row = compare_samples(
+            thin(baseline.signals.get(sig, []), baseline.step, spacing),
+            thin(current.get(sig, []), current_step, spacing),
+            sig,
+            resolve_min_effect(sig, min_effects),
+            name=sig,
+        )
         if not row.base.n:
             row.notes.insert(0, "not in baseline")
         elif not row.current.n:
@@ -112,8 +122,9 @@ def compare_signals(service: str, baseline: Snapshot, current: Mapping[str, Sequ
     return Table(service, finalize_table(rows))
 
 
-def function_regressions(base_path: str, cur_path: str, min_pp: float = FUNCTION_MIN_PP,
-                         limit: int = 10) -> tuple[list[FunctionRegression], str]:
+def function_regressions(
+    base_path: str, cur_path: str, min_pp: float = FUNCTION_MIN_PP, limit: int = 10
+) -> tuple[list[FunctionRegression], str]:
     """Top functions whose cumulative share grew significantly; (rows, note on what ran)."""
     from tui.core.pprof import load_profile, rank_regressions
 
@@ -125,38 +136,55 @@ def function_regressions(base_path: str, cur_path: str, min_pp: float = FUNCTION
         return [], f"profiles not compared: {exc}"
     out = []
     for r in report.regressions()[:limit]:
-        out.append(FunctionRegression(r.name, r.base_cum_pct, r.cur_cum_pct, r.delta_cum_pp,
-                                      r.p_value, r.status, r.delta_cum_pp >= min_pp))
-    note = (f"{report.sample_type} profiles: {len(report.regressions())} function(s) grew "
-            f"significantly")
+        out.append(
+            FunctionRegression(
+                r.name,
+                r.base_cum_pct,
+                r.cur_cum_pct,
+                r.delta_cum_pp,
+                r.p_value,
+                r.status,
+                r.delta_cum_pp >= min_pp,
+            )
+        )
+    note = (
+        f"{report.sample_type} profiles: {len(report.regressions())} function(s) grew significantly"
+    )
     return out, note
 
 
-def check_service(service: str, baseline: Snapshot | None,
-                  current: Mapping[str, Sequence[float]] | None,
-                  min_effects: Mapping[str, float] | None = None,
-                  current_profile: str | None = None,
-                  function_min_pp: float = FUNCTION_MIN_PP,
-                  current_saturated: Mapping[str, int] | None = None,
-                  current_step: float = 0.0, spacing: float | None = None) -> ServiceCheck:
+def check_service(
+    service: str,
+    baseline: Snapshot | None,
+    current: Mapping[str, Sequence[float]] | None,
+    min_effects: Mapping[str, float] | None = None,
+    current_profile: str | None = None,
+    function_min_pp: float = FUNCTION_MIN_PP,
+    current_saturated: Mapping[str, int] | None = None,
+    current_step: float = 0.0,
+    spacing: float | None = None,
+) -> ServiceCheck:
     """Compare one service; with `spacing` (the rate window) samples are thinned to one per
     spacing on both sides so that the test's independence assumption holds."""
     result = ServiceCheck(service, baseline)
     if baseline is None:
-        result.notes.append("no baseline: take one with `warroom baseline refresh "
-                            f"{service}`")
+        result.notes.append(f"no baseline: take one with `warroom baseline refresh {service}`")
         return result
     if current is None or not any(current.values()):
         result.notes.append("no samples in the current window")
     else:
-        result.table = compare_signals(service, baseline, current, min_effects,
-                                       current_saturated, current_step, spacing)
+        result.table = compare_signals(
+            service, baseline, current, min_effects, current_saturated, current_step, spacing
+        )
         if spacing and (spacing > baseline.step or spacing > current_step > 0):
-            result.notes.append(f"samples thinned to one per {spacing:g}s (the rate window) "
-                                "so that neighbours share no data")
+            result.notes.append(
+                f"samples thinned to one per {spacing:g}s (the rate window) "
+                "so that neighbours share no data"
+            )
     if baseline.profile_files and current_profile:
         result.functions, result.profile_note = function_regressions(
-            baseline.profile_files[0], current_profile, function_min_pp)
+            baseline.profile_files[0], current_profile, function_min_pp
+        )
     elif current_profile and not baseline.profile_files:
         result.profile_note = "baseline holds no profile"
     elif baseline.profile_files and not current_profile:
@@ -164,11 +192,16 @@ def check_service(service: str, baseline: Snapshot | None,
     return result
 
 
-def check_from_store(metric_store: Any, service: str, baseline: Snapshot | None,
-                     window: float, now: float,
-                     min_effects: Mapping[str, float] | None = None,
-                     current_profile: str | None = None,
-                     spacing: float | None = None) -> ServiceCheck:
+def check_from_store(
+    metric_store: Any,
+    service: str,
+    baseline: Snapshot | None,
+    window: float,
+    now: float,
+    min_effects: Mapping[str, float] | None = None,
+    current_profile: str | None = None,
+    spacing: float | None = None,
+) -> ServiceCheck:
     """The dashboard's regression pane: the live MetricStore window against the baseline.
 
     Pass `spacing=cfg.rate_window` to thin correlated neighbours (see `thin`).
@@ -180,5 +213,13 @@ def check_from_store(metric_store: Any, service: str, baseline: Snapshot | None,
 
     current, step = signals_from_store(metric_store, service, now - window, now)
     saturated = saturation_from_store(metric_store, service, now - window, now)
-    return check_service(service, baseline, current, min_effects, current_profile,
-                         current_saturated=saturated, current_step=step, spacing=spacing)
+    return check_service(
+        service,
+        baseline,
+        current,
+        min_effects,
+        current_profile,
+        current_saturated=saturated,
+        current_step=step,
+        spacing=spacing,
+    )

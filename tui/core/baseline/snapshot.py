@@ -63,18 +63,30 @@ def build_snapshot(
     clean = {k: [float(v) for v in vals] for k, vals in signals.items()}
     usable = {k: sum(1 for v in vals if math.isfinite(v)) for k, vals in clean.items()}
     if not any(usable.values()):
-        raise UserError(f"{service}: no samples in the window"
-                        f"{' from ' + source if source else ''}; nothing to snapshot")
+        raise UserError(
+            f"{service}: no samples in the window"
+            f"{' from ' + source if source else ''}; nothing to snapshot"
+        )
     return Snapshot(
-        service=service, version=version, taken_at=time.time() if taken_at is None else taken_at,
-        taken_by=taken_by or default_taken_by(), signals=clean, step=float(step), bench=bench,
-        profile_files=list(profile_files), window=window, start=start, source=source, note=note,
+        service=service,
+        version=version,
+        taken_at=time.time() if taken_at is None else taken_at,
+        taken_by=taken_by or default_taken_by(),
+        signals=clean,
+        step=float(step),
+        bench=bench,
+        profile_files=list(profile_files),
+        window=window,
+        start=start,
+        source=source,
+        note=note,
         saturated={k: int(v) for k, v in (saturated or {}).items() if v},
     )
 
 
-def signals_from_store(store: MetricStore, service: str, start: float, end: float
-                       ) -> tuple[dict[str, list[float]], float]:
+def signals_from_store(
+    store: MetricStore, service: str, start: float, end: float
+) -> tuple[dict[str, list[float]], float]:
     """Per-signal samples with start <= t <= end from the live store, and their step."""
     out: dict[str, list[float]] = {}
     all_times: list[float] = []
@@ -90,8 +102,9 @@ def signals_from_store(store: MetricStore, service: str, start: float, end: floa
     return out, infer_step(all_times)
 
 
-def saturation_from_store(store: MetricStore, service: str, start: float, end: float
-                          ) -> dict[str, int]:
+def saturation_from_store(
+    store: MetricStore, service: str, start: float, end: float
+) -> dict[str, int]:
     """How many samples per signal in [start, end] are saturated (FLAG_SATURATED)."""
     out: dict[str, int] = {}
     for sig in SIGNALS:
@@ -105,15 +118,24 @@ def saturation_from_store(store: MetricStore, service: str, start: float, end: f
     return out
 
 
-def signals_from_record(events: Iterable[dict[str, Any]], service: str,
-                        window: float | None = None, end: float | None = None
-                        ) -> tuple[dict[str, list[float]], float, float | None, float | None]:
+def signals_from_record(
+    events: Iterable[dict[str, Any]],
+    service: str,
+    window: float | None = None,
+    end: float | None = None,
+) -> tuple[dict[str, list[float]], float, float | None, float | None]:
     """Point events of one service from a recording: (signals, step, start, end).
 
     With `window`, only the last `window` seconds before `end` (default: the last point).
     """
-    pts = [e for e in events if e.get("type") == "point" and e.get("service") == service
-           and isinstance(e.get("signal"), str) and isinstance(e.get("value"), (int, float))]
+    pts = [
+        e
+        for e in events
+        if e.get("type") == "point"
+        and e.get("service") == service
+        and isinstance(e.get("signal"), str)
+        and isinstance(e.get("value"), (int, float))
+    ]
     if not pts:
         return {}, 0.0, None, None
     last = max(float(e["t"]) for e in pts) if end is None else end
@@ -194,8 +216,17 @@ def baseline_snapshot(
     else:
         profiles = [_require_file(p, "profile file") for p in profile_files]
     return build_snapshot(
-        service, signals, step=step, version=version, taken_by=taken_by, taken_at=taken_at,
-        bench=bench, profile_files=profiles, window=window, start=start, source=source,
+        service,
+        signals,
+        step=step,
+        version=version,
+        taken_by=taken_by,
+        taken_at=taken_at,
+        bench=bench,
+        profile_files=profiles,
+        window=window,
+        start=start,
+        source=source,
         saturated=saturated,
     )
 
@@ -212,7 +243,12 @@ def snapshot_from_store(
     signals, step = signals_from_store(store, service, start, end)
     info = store.services.get(service)
     return baseline_snapshot(
-        cfg, service, signals, step or float(cfg.refresh),
-        labels=info.labels if info is not None else None, start=start,
-        saturated=saturation_from_store(store, service, start, end), **kwargs,
+        cfg,
+        service,
+        signals,
+        step or float(cfg.refresh),
+        labels=info.labels if info is not None else None,
+        start=start,
+        saturated=saturation_from_store(store, service, start, end),
+        **kwargs,
     )

@@ -120,8 +120,14 @@ def snapshot_from_json(data: bytes, root: Path) -> Snapshot:
         raise ValueError(f"not JSON ({exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ValueError(f"not a {FORMAT} document")
-    for key, types in (("service", str), ("taken_at", (int, float)), ("taken_by", str),
-                       ("step", (int, float)), ("signals", dict), ("id", str)):
+    for key, types in (
+        ("service", str),
+        ("taken_at", (int, float)),
+        ("taken_by", str),
+        ("step", (int, float)),
+        ("signals", dict),
+        ("id", str),
+    ):
         if not isinstance(doc.get(key), types):
             raise ValueError(f"field {key!r} missing or of the wrong type")
     signals = {str(k): _floats_in(v, f"signals.{k}") for k, v in doc["signals"].items()}
@@ -133,15 +139,24 @@ def snapshot_from_json(data: bytes, root: Path) -> Snapshot:
         raise ValueError("field 'profile_files' is not a list of strings")
     saturated = doc.get("saturated") or {}
     if not isinstance(saturated, dict) or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in saturated.values()):
+        isinstance(v, int) and not isinstance(v, bool) for v in saturated.values()
+    ):
         raise ValueError("field 'saturated' is not a map of counts")
     return Snapshot(
-        service=doc["service"], version=doc.get("version"), taken_at=float(doc["taken_at"]),
-        taken_by=doc["taken_by"], signals=signals, step=float(doc["step"]),
+        service=doc["service"],
+        version=doc.get("version"),
+        taken_at=float(doc["taken_at"]),
+        taken_by=doc["taken_by"],
+        signals=signals,
+        step=float(doc["step"]),
         bench=str(root / bench) if bench else None,
-        profile_files=[str(root / p) for p in profiles], id=doc["id"],
-        window=doc.get("window"), start=doc.get("start"), source=doc.get("source") or "",
-        note=doc.get("note") or "", saturated={str(k): int(v) for k, v in saturated.items()},
+        profile_files=[str(root / p) for p in profiles],
+        id=doc["id"],
+        window=doc.get("window"),
+        start=doc.get("start"),
+        source=doc.get("source") or "",
+        note=doc.get("note") or "",
+        saturated={str(k): int(v) for k, v in saturated.items()},
     )
 
 
@@ -173,8 +188,11 @@ class BaselineStore:
     def services(self) -> list[str]:
         if not self.dir.is_dir():
             return []
-        return sorted(p.name for p in self.dir.iterdir()
-                      if p.is_dir() and _NAME_RE.match(p.name) and (p / "snapshots").is_dir())
+        return sorted(
+            p.name
+            for p in self.dir.iterdir()
+            if p.is_dir() and _NAME_RE.match(p.name) and (p / "snapshots").is_dir()
+        )
 
     def _read(self, service: str, sid: str) -> Snapshot | None:
         path = self._snap_path(service, sid)
@@ -199,8 +217,11 @@ class BaselineStore:
         d = self._svc(service) / "snapshots"
         if not d.is_dir():
             return []
-        return [p.stem for p in d.iterdir()
-                if p.suffix == ".json" and not p.name.startswith(".") and _NAME_RE.match(p.stem)]
+        return [
+            p.stem
+            for p in d.iterdir()
+            if p.suffix == ".json" and not p.name.startswith(".") and _NAME_RE.match(p.stem)
+        ]
 
     def _snapshots(self, service: str) -> list[Snapshot]:
         """Every readable snapshot, newest first (taken_at, then id)."""
@@ -229,8 +250,10 @@ class BaselineStore:
             snap = self._read(service, sid)
             if snap is not None:
                 return snap
-            self._problem(f"{self._pointer(service)}: points to {sid}, which is missing or "
-                          "corrupt; using the newest snapshot")
+            self._problem(
+                f"{self._pointer(service)}: points to {sid}, which is missing or "
+                "corrupt; using the newest snapshot"
+            )
         snaps = self._snapshots(service)
         return snaps[0] if snaps else None
 
@@ -239,20 +262,30 @@ class BaselineStore:
         if snap is None:
             path = self._snap_path(service, sid)
             known = ", ".join(s.id or "" for s in self._snapshots(service)[:5]) or "none"
-            raise UserError(f"{path}: no usable baseline {sid!r} for {service} "
-                            f"(recent: {known})")
+            raise UserError(f"{path}: no usable baseline {sid!r} for {service} (recent: {known})")
         return snap
 
     def history(self, service: str) -> list[SnapshotInfo]:
         cur = self.current(service)
         out = []
         for s in self._snapshots(service):
-            out.append(SnapshotInfo(
-                id=s.id or "", service=s.service, version=s.version, taken_at=s.taken_at,
-                taken_by=s.taken_by, current=cur is not None and s.id == cur.id,
-                signals={k: sum(1 for v in vals if not math.isnan(v))
-                         for k, vals in s.signals.items()},
-                has_bench=s.bench is not None, profiles=len(s.profile_files), source=s.source))
+            out.append(
+                SnapshotInfo(
+                    id=s.id or "",
+                    service=s.service,
+                    version=s.version,
+                    taken_at=s.taken_at,
+                    taken_by=s.taken_by,
+                    current=cur is not None and s.id == cur.id,
+                    signals={
+                        k: sum(1 for v in vals if not math.isnan(v))
+                        for k, vals in s.signals.items()
+                    },
+                    has_bench=s.bench is not None,
+                    profiles=len(s.profile_files),
+                    source=s.source,
+                )
+            )
         return out
 
     # -- writing
@@ -299,8 +332,9 @@ class BaselineStore:
         rel_bench = None
         if snapshot.bench:
             rel_bench = f"files/{sid}/{self._copy_in(snapshot.bench, files, used)}"
-        rel_profiles = [f"files/{sid}/{self._copy_in(p, files, used)}"
-                        for p in snapshot.profile_files]
+        rel_profiles = [
+            f"files/{sid}/{self._copy_in(p, files, used)}" for p in snapshot.profile_files
+        ]
         snapshot.id = sid
         path = self._snap_path(service, sid)
         write_atomic(path, snapshot_to_json(snapshot, rel_bench, rel_profiles))

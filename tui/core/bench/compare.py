@@ -49,8 +49,9 @@ def _samples(f: BenchFile, multi_pkg: bool) -> dict[tuple[str, str], list[float]
     return out
 
 
-def compare_bench(old: BenchFile, new: BenchFile,
-                  min_effects: Mapping[str, float] | None = None) -> BenchComparison:
+def compare_bench(
+    old: BenchFile, new: BenchFile, min_effects: Mapping[str, float] | None = None
+) -> BenchComparison:
     """Pair rows by (benchmark name, unit); rows found on one side only are kept (n = 0)."""
     pkgs = {r.config_value("pkg") for f in (old, new) for r in f.results} - {None}
     multi = len(pkgs) > 1
@@ -64,8 +65,12 @@ def compare_bench(old: BenchFile, new: BenchFile,
     for name, unit in keys:
         meta = units.get(unit, {})
         row = compare_samples(
-            a.get((name, unit), []), b.get((name, unit), []), unit,
-            resolve_min_effect(unit, min_effects), name=name, better=meta.get("better"),
+            a.get((name, unit), []),
+            b.get((name, unit), []),
+            unit,
+            resolve_min_effect(unit, min_effects),
+            name=name,
+            better=meta.get("better"),
             exact=meta.get("assume") == "exact",
         )
         if (name, unit) not in a:

@@ -95,8 +95,9 @@ def parse_bench_text(text: str, path: str = "<input>") -> BenchFile:
                 if iters < 0:
                     raise ValueError
             except ValueError:
-                out.errors.append(f"{where}: parsing iteration count: {fields[1]!r} "
-                                  "is not a non-negative integer")
+                out.errors.append(
+                    f"{where}: parsing iteration count: {fields[1]!r} is not a non-negative integer"
+                )
                 continue
             pairs = fields[2:]
             if not pairs:
@@ -118,8 +119,18 @@ def parse_bench_text(text: str, path: str = "<input>") -> BenchFile:
                 continue
             m = _PROCS_RE.match(name)
             base_name, procs = (m.group(1), int(m.group(2))) if m else (name, None)
-            out.results.append(BenchResult(name, base_name, procs, iters, tuple(values),
-                                           tuple(config.items()), path, lineno))
+            out.results.append(
+                BenchResult(
+                    name,
+                    base_name,
+                    procs,
+                    iters,
+                    tuple(values),
+                    tuple(config.items()),
+                    path,
+                    lineno,
+                )
+            )
             continue
         fields = line.split()
         if fields and fields[0] == "Unit":
@@ -134,8 +145,9 @@ def parse_bench_text(text: str, path: str = "<input>") -> BenchFile:
                     out.errors.append(f"{where}: expected key=value, got {kv!r}")
                     continue
                 if key in meta and meta[key] != value:
-                    out.errors.append(f"{where}: metadata {key} of unit {unit} already set "
-                                      f"to {meta[key]}")
+                    out.errors.append(
+                        f"{where}: metadata {key} of unit {unit} already set to {meta[key]}"
+                    )
                     continue
                 if key == "better" and value not in ("higher", "lower"):
                     out.errors.append(f"{where}: better must be higher or lower, got {value!r}")
@@ -167,8 +179,9 @@ def read_bench_file(path: str | Path) -> BenchFile:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise UserError(f"{p}:{line}: invalid UTF-8; only UTF-8 benchmark files are supported"
-                        ) from None
+        raise UserError(
+            f"{p}:{line}: invalid UTF-8; only UTF-8 benchmark files are supported"
+        ) from None
     return parse_bench_text(text, str(p))
 
 
@@ -178,11 +191,14 @@ def check_clean(files: Iterable[BenchFile], max_errors: int = 10) -> None:
     for f in files:
         errors.extend(f.errors)
         if not f.errors and not f.results:
-            errors.append(f"{f.path}: no benchmark results found (expected lines like "
-                          "'BenchmarkX-8  1000  123 ns/op')")
+            errors.append(
+                f"{f.path}: no benchmark results found (expected lines like "
+                "'BenchmarkX-8  1000  123 ns/op')"
+            )
     if errors:
         shown = errors[:max_errors]
         more = len(errors) - len(shown)
         msg = "; ".join(shown) + (f"; ... and {more} more" if more else "")
-        raise UserError(msg if len(errors) == 1 else
-                        f"{len(errors)} problems in benchmark input: {msg}")
+        raise UserError(
+            msg if len(errors) == 1 else f"{len(errors)} problems in benchmark input: {msg}"
+        )

@@ -64,6 +64,7 @@ class IngestResult(NamedTuple):
 
 # --- state ----------------------------------------------------------------------------------
 
+
 class _ExpoAcc:
     """Summed exponential-histogram deltas at one scale (OTLP index space)."""
 
@@ -78,8 +79,16 @@ class _ExpoAcc:
         self.neg_off = 0
         self.neg = np.zeros(0)
 
-    def add(self, scale: int, zc: float, zt: float, pos_off: int, pos: np.ndarray,
-            neg_off: int, neg: np.ndarray) -> None:
+    def add(
+        self,
+        scale: int,
+        zc: float,
+        zt: float,
+        pos_off: int,
+        pos: np.ndarray,
+        neg_off: int,
+        neg: np.ndarray,
+    ) -> None:
         if scale > self.scale:
             pos_off, pos = _downscale(pos_off, pos, scale - self.scale)
             neg_off, neg = _downscale(neg_off, neg, scale - self.scale)
@@ -93,8 +102,15 @@ class _ExpoAcc:
         self.neg_off, self.neg = _aligned_add(self.neg_off, self.neg, neg_off, neg)
 
     def merge(self, other: _ExpoAcc) -> None:
-        self.add(other.scale, other.zero_count, other.zero_threshold, other.pos_off, other.pos,
-                 other.neg_off, other.neg)
+        self.add(
+            other.scale,
+            other.zero_count,
+            other.zero_threshold,
+            other.pos_off,
+            other.pos,
+            other.neg_off,
+            other.neg,
+        )
 
     @property
     def total(self) -> float:
@@ -120,11 +136,11 @@ def _aligned_add(off: int, arr: np.ndarray, off2: int, arr2: np.ndarray) -> tupl
     lo = min(off, off2)
     hi = max(off + arr.size, off2 + arr2.size)
     if lo == off and hi == off + arr.size:
-        arr[off2 - lo: off2 - lo + arr2.size] += arr2
+        arr[off2 - lo : off2 - lo + arr2.size] += arr2
         return off, arr
     out = np.zeros(hi - lo)
-    out[off - lo: off - lo + arr.size] += arr
-    out[off2 - lo: off2 - lo + arr2.size] += arr2
+    out[off - lo : off - lo + arr.size] += arr
+    out[off2 - lo : off2 - lo + arr2.size] += arr2
     return lo, out
 
 
@@ -284,11 +300,17 @@ def _is_error(attrs: Any) -> bool:
 
 # --- the sink -------------------------------------------------------------------------------
 
+
 class OTLPSink:
     """Decode OTLP pushes into windowed per-service signals in a MetricStore."""
 
-    def __init__(self, store: MetricStore, cfg: Config, max_series: int | None = None,
-                 started_at: float | None = None) -> None:
+    def __init__(
+        self,
+        store: MetricStore,
+        cfg: Config,
+        max_series: int | None = None,
+        started_at: float | None = None,
+    ) -> None:
         self.store = store
         self.cfg = cfg
         self.rate_window = float(cfg.rate_window)
@@ -421,8 +443,9 @@ class OTLPSink:
         self.series_count += 1
         return True
 
-    def _new_series(self, route: _Route, key: tuple[str, tuple[bytes, ...]], kind: str,
-                    attrs: Any) -> _Series | None:
+    def _new_series(
+        self, route: _Route, key: tuple[str, tuple[bytes, ...]], kind: str, attrs: Any
+    ) -> _Series | None:
         if not self._admit(route, key):
             return None
         st = _Series(kind, _is_error(attrs))
@@ -433,8 +456,9 @@ class OTLPSink:
         if route.name not in self.store.services:
             self.store.ensure_service(route.name, "otlp")
 
-    def _explicit(self, route: _Route, name: str, factor: float, points: Any,
-                  temporality: int) -> tuple[int, int, str]:
+    def _explicit(
+        self, route: _Route, name: str, factor: float, points: Any, temporality: int
+    ) -> tuple[int, int, str]:
         """Explicit-bucket latency histogram: one numpy batch per bucket layout."""
         self._register(route)
         rej = flagged = 0
@@ -453,7 +477,8 @@ class OTLPSink:
                     why = f"{name}: {len(bc)} bucket counts for {len(bounds)} bounds"
                     continue
                 if any(not (a < b) for a, b in itertools.pairwise(bounds)) or any(
-                        math.isnan(b) or math.isinf(b) for b in bounds):
+                    math.isnan(b) or math.isinf(b) for b in bounds
+                ):
                     rej += 1
                     why = f"{name}: explicit bounds not strictly increasing and finite"
                     continue
@@ -487,7 +512,8 @@ class OTLPSink:
                     continue
                 mkey = (name, bounds)
                 mat = route.matrices.get(mkey) or route.matrices.setdefault(
-                    mkey, _Matrix(bounds, factor))
+                    mkey, _Matrix(bounds, factor)
+                )
                 ent = series[key] = (mat, mat.new_row(_is_error(dp.attributes)))
                 row = ent[1]
             b = batches.get(mat)
@@ -502,14 +528,29 @@ class OTLPSink:
             acc += len(rows)
             if len(set(rows)) != len(rows):  # a series twice in one request: points in order
                 for i, r in enumerate(rows):
-                    self._apply(route, mat, [r], flat[i * mat.nb:(i + 1) * mat.nb],
-                                counts[i:i + 1], starts[i:i + 1], temporality)
+                    self._apply(
+                        route,
+                        mat,
+                        [r],
+                        flat[i * mat.nb : (i + 1) * mat.nb],
+                        counts[i : i + 1],
+                        starts[i : i + 1],
+                        temporality,
+                    )
             else:
                 self._apply(route, mat, rows, flat, counts, starts, temporality)
         return acc, rej, why
 
-    def _apply(self, route: _Route, mat: _Matrix, rows: list[int], flat: list[float],
-               counts: list[float], starts: list[int], temporality: int) -> None:
+    def _apply(
+        self,
+        route: _Route,
+        mat: _Matrix,
+        rows: list[int],
+        flat: list[float],
+        counts: list[float],
+        starts: list[int],
+        temporality: int,
+    ) -> None:
         r = np.asarray(rows, dtype=np.intp)
         cur = np.asarray(flat, dtype=np.float64).reshape(len(rows), mat.nb)
         cnt = np.asarray(counts, dtype=np.float64)
@@ -536,8 +577,16 @@ class OTLPSink:
         if errs.any():
             sl.errors += float(dcnt[errs].sum())
 
-    def _point(self, route: _Route, st: _Series, kind: str, dp: Any, temporality: int,
-               factor: float, latency: bool) -> str:
+    def _point(
+        self,
+        route: _Route,
+        st: _Series,
+        kind: str,
+        dp: Any,
+        temporality: int,
+        factor: float,
+        latency: bool,
+    ) -> str:
         """One non-batched point; returns why it was rejected, or ''."""
         st.t = dp.time_unix_nano
         if dp.flags & NO_RECORDED_VALUE:
@@ -639,8 +688,11 @@ class OTLPSink:
                 route = r
         if route is None:
             return {}
-        return {k[1]: v.value for k, v in route.series.items()
-                if k[0] == metric and isinstance(v, _Series)}
+        return {
+            k[1]: v.value
+            for k, v in route.series.items()
+            if k[0] == metric and isinstance(v, _Series)
+        }
 
     # -- tick
 
@@ -722,8 +774,9 @@ def _window_quantile(q: float, w: _Slice) -> QuantileResult:
         return bucket_quantile(q, bounds, cum)
     if exp_best is not None:
         factor, e = exp_best
-        r = exponential_quantile(q, e.scale, e.zero_threshold, e.zero_count, e.pos_off, e.pos,
-                                 e.neg_off, e.neg)
+        r = exponential_quantile(
+            q, e.scale, e.zero_threshold, e.zero_count, e.pos_off, e.pos, e.neg_off, e.neg
+        )
         return QuantileResult(r.value * factor, r.saturated, r.forced_monotonic)
     if w.summary:
         v = w.summary.get(q)

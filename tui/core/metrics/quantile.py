@@ -55,8 +55,9 @@ def _almost_equal(a: float, b: float, eps: float) -> bool:
     return diff / min(abs_sum, 1.7976931348623157e308) < eps
 
 
-def bucket_quantile(q: float, upper_bounds: Sequence[float], counts: Sequence[float]
-                    ) -> QuantileResult:
+def bucket_quantile(
+    q: float, upper_bounds: Sequence[float], counts: Sequence[float]
+) -> QuantileResult:
     """Prometheus `BucketQuantile`: `counts[i]` is the cumulative count of `le=upper_bounds[i]`.
 
     Bounds need not be sorted; duplicates are merged. Without a +Inf bound the answer is NaN,
@@ -73,8 +74,10 @@ def bucket_quantile(q: float, upper_bounds: Sequence[float], counts: Sequence[fl
     if not len(upper_bounds):
         return QuantileResult(math.nan)
     # Stable sort by bound, like Go's slices.SortFunc for equal keys irrelevant after coalescing.
-    pairs = sorted(zip((float(b) for b in upper_bounds), (float(c) for c in counts), strict=True),
-                   key=lambda p: p[0])
+    pairs = sorted(
+        zip((float(b) for b in upper_bounds), (float(c) for c in counts), strict=True),
+        key=lambda p: p[0],
+    )
     if not math.isinf(pairs[-1][0]) or pairs[-1][0] < 0:
         return QuantileResult(math.nan)
     # coalesceBuckets
@@ -150,8 +153,9 @@ def exponential_bound(index: int, schema: int) -> float:
     return math.ldexp(frac, exp)
 
 
-def otlp_to_prometheus_buckets(scale: int, offset: int, counts: Sequence[float] | np.ndarray
-                               ) -> tuple[int, dict[int, float]]:
+def otlp_to_prometheus_buckets(
+    scale: int, offset: int, counts: Sequence[float] | np.ndarray
+) -> tuple[int, dict[int, float]]:
     """OTLP (scale, offset, counts) -> (schema, {prometheus index: count}).
 
     OTLP index i is Prometheus index i+1; scales finer than 8 are merged down to 8 by
@@ -176,12 +180,18 @@ class _Bucket(NamedTuple):
     n: float
 
 
-def exponential_quantile(q: float, scale: int, zero_threshold: float, zero_count: float,
-                         positive_offset: int, positive_counts: Sequence[float] | np.ndarray,
-                         negative_offset: int = 0,
-                         negative_counts: Sequence[float] | np.ndarray = (),
-                         total_count: float | None = None, sum_is_nan: bool = False
-                         ) -> QuantileResult:
+def exponential_quantile(
+    q: float,
+    scale: int,
+    zero_threshold: float,
+    zero_count: float,
+    positive_offset: int,
+    positive_counts: Sequence[float] | np.ndarray,
+    negative_offset: int = 0,
+    negative_counts: Sequence[float] | np.ndarray = (),
+    total_count: float | None = None,
+    sum_is_nan: bool = False,
+) -> QuantileResult:
     """Prometheus 3 `HistogramQuantile` for an OTLP exponential histogram (one window).
 
     `total_count` defaults to the sum of all buckets; pass the data point's count when it

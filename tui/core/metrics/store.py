@@ -57,8 +57,15 @@ class MetricStore:
             info = self.services[name] = ServiceInfo(name=name, source=source)
         return info
 
-    def add(self, service: str, signal: str, t: float, value: float, flags: int = 0,
-            source: str = "otlp") -> bool:
+    def add(
+        self,
+        service: str,
+        signal: str,
+        t: float,
+        value: float,
+        flags: int = 0,
+        source: str = "otlp",
+    ) -> bool:
         """Append one point; False when refused by the series cap."""
         ring = self._series.get((service, signal))
         if ring is None:

@@ -147,7 +147,9 @@ def decode_proto(data: bytes, label: str) -> Profile:
     try:
         fp = schema.FastProfile.FromString(data)
     except DecodeError as exc:
-        raise UserError(f"{label}: not a pprof profile (protobuf decode failed: {_why(exc)})") from None
+        raise UserError(
+            f"{label}: not a pprof profile (protobuf decode failed: {_why(exc)})"
+        ) from None
     st = list(fp.string_table)
     if not st and not len(fp.sample_type) and not len(fp.sample):
         raise UserError(f"{label}: not a pprof profile (no string table, no sample types)")

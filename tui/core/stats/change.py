@@ -57,8 +57,15 @@ def hodges_lehmann(
         diffs = (np.log(c)[None, :] - np.log(b)[:, None]).ravel()
         est, lo, hi = _hl(diffs, k)
         ratio, rlo, rhi = math.exp(est), math.exp(lo), math.exp(hi)
-        return Change(ratio, rlo, rhi, (ratio - 1) * base_med, (rlo - 1) * base_med,
-                      (rhi - 1) * base_med if math.isfinite(rhi) else math.inf, True)
+        return Change(
+            ratio,
+            rlo,
+            rhi,
+            (ratio - 1) * base_med,
+            (rlo - 1) * base_med,
+            (rhi - 1) * base_med if math.isfinite(rhi) else math.inf,
+            True,
+        )
     diffs = (c[None, :] - b[:, None]).ravel()
     est, lo, hi = _hl(diffs, k)
     if base_med > 0:

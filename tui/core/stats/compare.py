@@ -32,8 +32,15 @@ LIKELY_IMPROVEMENT = "LIKELY IMPROVEMENT"
 EQUIVALENT = "EQUIVALENT"
 INCONCLUSIVE = "INCONCLUSIVE"
 TOO_FEW_SAMPLES = "TOO FEW SAMPLES"
-VERDICTS = (REGRESSION, LIKELY_REGRESSION, INCONCLUSIVE, TOO_FEW_SAMPLES, EQUIVALENT,
-            LIKELY_IMPROVEMENT, IMPROVEMENT)
+VERDICTS = (
+    REGRESSION,
+    LIKELY_REGRESSION,
+    INCONCLUSIVE,
+    TOO_FEW_SAMPLES,
+    EQUIVALENT,
+    LIKELY_IMPROVEMENT,
+    IMPROVEMENT,
+)
 
 ALPHA = 0.05
 
@@ -121,8 +128,11 @@ class ComparisonRow:
             "unit": self.metric,
             "base": _summary_json(self.base),
             "current": _summary_json(self.current),
-            "change": {"ratio": _num(self.change.ratio), "lo": _num(self.change.lo),
-                       "hi": _num(self.change.hi)},
+            "change": {
+                "ratio": _num(self.change.ratio),
+                "lo": _num(self.change.lo),
+                "hi": _num(self.change.hi),
+            },
             "p": _num(self.p),
             "q": _num(self.q),
             "verdict": self.verdict,
@@ -140,8 +150,9 @@ def _summary_json(s: SampleSummary) -> dict[str, Any]:
     return {"median": _num(s.median), "lo": _num(s.lo), "hi": _num(s.hi), "n": s.n}
 
 
-def decide(change: Change, p: float, q: float, n1: int, n2: int, better: str,
-           threshold: float) -> str:
+def decide(
+    change: Change, p: float, q: float, n1: int, n2: int, better: str, threshold: float
+) -> str:
     """The verdict for one row (see the module docstring for the rules, in order)."""
     if n1 == 0 or n2 == 0 or min_achievable_p(n1, n2) > ALPHA:
         return TOO_FEW_SAMPLES
@@ -168,8 +179,9 @@ def _iqr(xs: np.ndarray) -> float:
     return float(q75 - q25)
 
 
-def _notes(b: np.ndarray, c: np.ndarray, better: str, threshold: float, exact: bool,
-           change: Change) -> list[str]:
+def _notes(
+    b: np.ndarray, c: np.ndarray, better: str, threshold: float, exact: bool, change: Change
+) -> list[str]:
     notes: list[str] = []
     if exact:
         for label, xs in (("base", b), ("current", c)):
@@ -222,9 +234,18 @@ def compare_samples(
     p = test.p if len(b) and len(c) else math.nan  # an unpaired row has no test
     change = hodges_lehmann(b, c)
     threshold = eff.threshold(sb.median)
-    row = ComparisonRow(name=name or metric, metric=metric, better=direction, base=sb,
-                        current=sc, change=change, p=p, q=p, min_effect=eff,
-                        threshold=threshold)
+    row = ComparisonRow(
+        name=name or metric,
+        metric=metric,
+        better=direction,
+        base=sb,
+        current=sc,
+        change=change,
+        p=p,
+        q=p,
+        min_effect=eff,
+        threshold=threshold,
+    )
     row.notes = _notes(b, c, direction, threshold, exact, change) if len(b) and len(c) else []
     row.verdict = decide(change, row.p, row.q, sb.n, sc.n, direction, threshold)
     return row
@@ -237,8 +258,7 @@ def finalize_table(rows: Iterable[ComparisonRow]) -> list[ComparisonRow]:
     out = []
     for r, q in zip(rows, qs, strict=True):
         r2 = replace(r, q=q, notes=list(r.notes))
-        r2.verdict = decide(r2.change, r2.p, q, r2.base.n, r2.current.n, r2.better,
-                            r2.threshold)
+        r2.verdict = decide(r2.change, r2.p, q, r2.base.n, r2.current.n, r2.better, r2.threshold)
         out.append(r2)
     return out
 
@@ -252,14 +272,19 @@ class GeomeanRow:
     n: int  # paired rows that entered the geomean
 
     def to_json(self) -> dict[str, Any]:
-        return {"base": _num(self.base), "current": _num(self.current),
-                "ratio": _num(self.ratio), "n": self.n}
+        return {
+            "base": _num(self.base),
+            "current": _num(self.current),
+            "ratio": _num(self.ratio),
+            "n": self.n,
+        }
 
 
 def geomean_row(rows: Iterable[ComparisonRow]) -> GeomeanRow | None:
     """Geomean of base and current medians over paired rows (both present and positive)."""
-    rows = [r for r in rows if r.base.n and r.current.n and r.base.median > 0
-            and r.current.median > 0]
+    rows = [
+        r for r in rows if r.base.n and r.current.n and r.base.median > 0 and r.current.median > 0
+    ]
     if not rows:
         return None
     gb = geomean([r.base.median for r in rows])

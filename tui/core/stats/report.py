@@ -17,8 +17,17 @@ from typing import Any
 from tui.core.stats.change import Change
 from tui.core.stats.compare import ComparisonRow, GeomeanRow
 
-_PREFIXES = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"),
-             (1e-6, "µ"), (1e-9, "n"), (1e-12, "p")]
+_PREFIXES = [
+    (1e12, "T"),
+    (1e9, "G"),
+    (1e6, "M"),
+    (1e3, "k"),
+    (1.0, ""),
+    (1e-3, "m"),
+    (1e-6, "µ"),
+    (1e-9, "n"),
+    (1e-12, "p"),
+]
 
 
 @dataclass
@@ -110,15 +119,25 @@ HEADERS = ["", "base", "current", "change [95% CI]", "p", "q", "verdict", "notes
 
 
 def _geomean_cells(g: GeomeanRow) -> list[str]:
-    return ["geomean", fmt_value(g.base), fmt_value(g.current), fmt_pct(g.ratio), "", "",
-            f"({g.n} paired)", ""]
+    return [
+        "geomean",
+        fmt_value(g.base),
+        fmt_value(g.current),
+        fmt_pct(g.ratio),
+        "",
+        "",
+        f"({g.n} paired)",
+        "",
+    ]
 
 
 def _legend(t: Table) -> str:
     """Why the verdicts say what they say: the minimum effects in force and what q is."""
     effects = dict.fromkeys(f"{r.metric} ±{r.min_effect.describe()}" for r in t.rows)
-    return (f"  min effect: {', '.join(effects)}; q: Benjamini-Hochberg over "
-            f"{sum(1 for r in t.rows if r.p == r.p)} rows; intervals 95%")
+    return (
+        f"  min effect: {', '.join(effects)}; q: Benjamini-Hochberg over "
+        f"{sum(1 for r in t.rows if r.p == r.p)} rows; intervals 95%"
+    )
 
 
 def render_text(tables: Sequence[Table]) -> str:
@@ -132,8 +151,10 @@ def render_text(tables: Sequence[Table]) -> str:
         widths = [max(len(x[i]) for x in [header, *body]) for i in range(len(header))]
         right = {4, 5}
         for cells in [header, *body]:
-            parts = [c.rjust(widths[i]) if i in right else c.ljust(widths[i])
-                     for i, c in enumerate(cells)]
+            parts = [
+                c.rjust(widths[i]) if i in right else c.ljust(widths[i])
+                for i, c in enumerate(cells)
+            ]
             out.append("  ".join(parts).rstrip())
         out.append(_legend(t))
         out.append("")
@@ -158,19 +179,54 @@ def render_md(tables: Sequence[Table]) -> str:
 def render_csv(tables: Sequence[Table]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["name", "unit", "base_median", "base_lo", "base_hi", "base_n", "current_median",
-                "current_lo", "current_hi", "current_n", "ratio", "ratio_lo", "ratio_hi", "p",
-                "q", "verdict", "notes"])
+    w.writerow(
+        [
+            "name",
+            "unit",
+            "base_median",
+            "base_lo",
+            "base_hi",
+            "base_n",
+            "current_median",
+            "current_lo",
+            "current_hi",
+            "current_n",
+            "ratio",
+            "ratio_lo",
+            "ratio_hi",
+            "p",
+            "q",
+            "verdict",
+            "notes",
+        ]
+    )
 
     def num(v: float) -> str:
         return "" if v is None or math.isnan(v) else repr(float(v))
 
     for t in tables:
         for r in t.rows:
-            w.writerow([r.name, r.metric, num(r.base.median), num(r.base.lo), num(r.base.hi),
-                        r.base.n, num(r.current.median), num(r.current.lo), num(r.current.hi),
-                        r.current.n, num(r.change.ratio), num(r.change.lo), num(r.change.hi),
-                        num(r.p), num(r.q), r.verdict, "; ".join(r.notes)])
+            w.writerow(
+                [
+                    r.name,
+                    r.metric,
+                    num(r.base.median),
+                    num(r.base.lo),
+                    num(r.base.hi),
+                    r.base.n,
+                    num(r.current.median),
+                    num(r.current.lo),
+                    num(r.current.hi),
+                    r.current.n,
+                    num(r.change.ratio),
+                    num(r.change.lo),
+                    num(r.change.hi),
+                    num(r.p),
+                    num(r.q),
+                    r.verdict,
+                    "; ".join(r.notes),
+                ]
+            )
     return buf.getvalue()
 
 
@@ -180,8 +236,11 @@ def render_json(obj: dict[str, Any]) -> str:
 
 def render(tables: Sequence[Table], fmt: str, json_obj: dict[str, Any] | None = None) -> str:
     if fmt == "json":
-        return render_json(json_obj if json_obj is not None else
-                           {"rows": [r.to_json() for t in tables for r in t.rows]})
+        return render_json(
+            json_obj
+            if json_obj is not None
+            else {"rows": [r.to_json() for t in tables for r in t.rows]}
+        )
     if fmt == "md":
         return render_md(tables)
     if fmt == "csv":

@@ -92,7 +92,8 @@ class ConfirmActionScreen(ModalScreen[bool]):
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button(
-                    f"Run {a.title}", id="confirm",
+                    f"Run {a.title}",
+                    id="confirm",
                     variant="error" if a.dangerous else "primary",
                     disabled=self.needs_typing,
                 )
@@ -197,7 +198,9 @@ def request_action(
         if log is not None:
             log.show_result(res)
         mild = res.status in ("busy", "cancelled")
-        app.notify(res.message, severity="information" if res.ok else "warning" if mild else "error")
+        app.notify(
+            res.message, severity="information" if res.ok else "warning" if mild else "error"
+        )
         if on_done is not None:
             on_done(res)
 
@@ -217,8 +220,12 @@ def request_action(
         finish(await runner.run(action, builtin))
 
     def start() -> None:
-        app.run_worker(go(), group="actions", description=f"{action.name} {action.service}",
-                       exit_on_error=False)
+        app.run_worker(
+            go(),
+            group="actions",
+            description=f"{action.name} {action.service}",
+            exit_on_error=False,
+        )
 
     if action.confirm == "none":
         start()
@@ -230,8 +237,9 @@ def request_action(
         else:
             finish(runner.cancel(action))
 
-    app.push_screen(ConfirmActionScreen(action, extra_lines=extra_lines, debounce=debounce),
-                    answered)
+    app.push_screen(
+        ConfirmActionScreen(action, extra_lines=extra_lines, debounce=debounce), answered
+    )
 
 
 def request_builtin(
@@ -267,5 +275,13 @@ def request_builtin(
         if on_done is not None:
             on_done(res)
         return
-    request_action(app, action, runner, log, builtin=work, extra_lines=lines,
-                   on_done=on_done, debounce=debounce)
+    request_action(
+        app,
+        action,
+        runner,
+        log,
+        builtin=work,
+        extra_lines=lines,
+        on_done=on_done,
+        debounce=debounce,
+    )

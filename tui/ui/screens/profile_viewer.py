@@ -159,9 +159,16 @@ class ProfileScreen(Screen[None]):
         b = base_path if base_path is not None else base
         self.base_path = Path(b) if b is not None else None
         self.sample_type = sample_type
-        given = {"focus": focus, "ignore": ignore, "hide": hide, "show": show,
-                 "show_from": show_from, "prune_from": prune_from, "tagfocus": tagfocus,
-                 "tagignore": tagignore}
+        given = {
+            "focus": focus,
+            "ignore": ignore,
+            "hide": hide,
+            "show": show,
+            "show_from": show_from,
+            "prune_from": prune_from,
+            "tagfocus": tagfocus,
+            "tagignore": tagignore,
+        }
         self.filters: dict[str, list[str]] = {k: [v] if v else [] for k, v in given.items()}
         self.normalize = normalize
         self.service = service
@@ -187,8 +194,9 @@ class ProfileScreen(Screen[None]):
         yield Static(id="title")
         with Horizontal(id="main"):
             with Vertical(id="graphs"):
-                yield FlameGraph(id="graph", orientation="flame" if self.orientation == "flame"
-                                 else "icicle")
+                yield FlameGraph(
+                    id="graph", orientation="flame" if self.orientation == "flame" else "icicle"
+                )
                 yield FlameGraph(id="callees", classes="hidden")
             with Vertical(id="side"):
                 if self.base_path is not None:
@@ -217,8 +225,9 @@ class ProfileScreen(Screen[None]):
 
     # -- loading ------------------------------------------------------------------------------
 
-    def reload(self, path: Path | None = None, keep_view: bool = True,
-               followed: bool = False) -> None:
+    def reload(
+        self, path: Path | None = None, keep_view: bool = True, followed: bool = False
+    ) -> None:
         """Load (or re-derive) in a worker; the current graph stays usable meanwhile.
 
         `followed`: a newly arrived file; one of another kind (heap while showing CPU) is
@@ -246,14 +255,19 @@ class ProfileScreen(Screen[None]):
             stage(0)
             cur_raw = self._read(self.profile_path)
             shown = self.loaded
-            if previous is not None and shown is not None and (
-                    [n for n, _ in cur_raw.sample_types]
-                    != [n for n, _ in shown.cur.sample_types]):
+            if (
+                previous is not None
+                and shown is not None
+                and ([n for n, _ in cur_raw.sample_types] != [n for n, _ in shown.cur.sample_types])
+            ):
                 self.app.call_from_thread(self._skip, self.profile_path, previous, cur_raw)
                 return
             base_raw = self._read(self.base_path) if self.base_path is not None else None
-            t = cur_raw.sample_index(self.sample_type) if self.sample_type else (
-                cur_raw.default_index)
+            t = (
+                cur_raw.sample_index(self.sample_type)
+                if self.sample_type
+                else (cur_raw.default_index)
+            )
             stage(1)
             filt = self._filter_args()
             cur = apply_filters(cur_raw, **filt)
@@ -277,8 +291,9 @@ class ProfileScreen(Screen[None]):
             return
         if worker.is_cancelled:
             return
-        loaded = Loaded(self.profile_path, cur, base, t, tree, unit, [], None, diff,
-                        time.perf_counter() - t0)
+        loaded = Loaded(
+            self.profile_path, cur, base, t, tree, unit, [], None, diff, time.perf_counter() - t0
+        )
         # Draw the graph first; the side table follows (23k functions take a while).
         self.app.call_from_thread(self._apply, loaded, keep_view)
         if base is not None:
@@ -369,7 +384,8 @@ class ProfileScreen(Screen[None]):
             self.query_one("#ranking", RegressionRanking).set_report(loaded.report)
         else:
             self.query_one("#functions", FunctionTable).set_rows(
-                loaded.rows, int(loaded.tree.total[0]), loaded.unit)
+                loaded.rows, int(loaded.tree.total[0]), loaded.unit
+            )
         graph = self.graph
         if graph.flame is not None and graph.selected is not None:
             name = graph.flame.name(graph.selected)
@@ -474,8 +490,10 @@ class ProfileScreen(Screen[None]):
         got, total = self.graph.search_share()
         share = 100 * got / total if total else 0.0
         unit = self.loaded.unit if self.loaded else ""
-        self._status(f"/{self.graph.search_pattern}/ matches {share:.2f}% of the zoom "
-                     f"({format_value(got, unit)} of {format_value(total, unit)}); n/N to step")
+        self._status(
+            f"/{self.graph.search_pattern}/ matches {share:.2f}% of the zoom "
+            f"({format_value(got, unit)} of {format_value(total, unit)}); n/N to step"
+        )
 
     def action_sample_type(self) -> None:
         if self.loaded is None:
@@ -492,8 +510,7 @@ class ProfileScreen(Screen[None]):
             back, self.inverted_from = self.inverted_from, None
             self.query_one("#callees", FlameGraph).add_class("hidden")
             graph.orientation = "flame" if self.orientation == "flame" else "icicle"
-            graph.set_tree(back, graph.unit, keep_view=False,
-                           diff_class=back.extra.get("class"))
+            graph.set_tree(back, graph.unit, keep_view=False, diff_class=back.extra.get("class"))
             graph.focus()
             self._set_title()
             return
@@ -525,8 +542,9 @@ class ProfileScreen(Screen[None]):
         low.set_tree(callees, graph.unit, keep_view=False)
         graph.focus()
         self._set_title()
-        self._status(f"callers (above) and callees (below) of {callers.name(0)}: "
-                     "tab to switch, i to go back")
+        self._status(
+            f"callers (above) and callees (below) of {callers.name(0)}: tab to switch, i to go back"
+        )
 
     def action_filter(self, kind: str) -> None:
         graph = self.graph
@@ -652,8 +670,11 @@ class ProfileScreen(Screen[None]):
             self._status(f"captured {', '.join(c.kind for c in caps)} for {self.service}")
             cpu = next((c for c in caps if c.kind == "profile"), caps[0])
             watched = self.watcher is not None and self.watcher.status.state == "listening"
-            if not (watched and cpu.path is not None
-                    and cpu.path.parent.resolve() == self.watcher.directory.resolve()):
+            if not (
+                watched
+                and cpu.path is not None
+                and cpu.path.parent.resolve() == self.watcher.directory.resolve()
+            ):
                 self.offer(cpu)  # the watcher announces files saved in its own folder
         else:
             self._status(f"no profiles.endpoints entry for {self.service}")
@@ -693,8 +714,7 @@ class ProfileScreen(Screen[None]):
 class ProfileViewerApp(App[int]):
     """`warroom profile FILE`: the profile screen full size (it watches its own folder)."""
 
-    def __init__(self, screen: ProfileScreen, theme: str = "warroom",
-                 watch: bool = True) -> None:
+    def __init__(self, screen: ProfileScreen, theme: str = "warroom", watch: bool = True) -> None:
         super().__init__()
         from tui.ui.theme import load_themes
 
@@ -722,7 +742,8 @@ def screen_from_args(args: argparse.Namespace) -> ProfileScreen:
     if base is not None and not Path(base).is_file():
         raise UserError(f"{base}: no such file")
     return ProfileScreen(
-        path, base,
+        path,
+        base,
         sample_type=getattr(args, "sample_type", None),
         focus=getattr(args, "focus", None),
         ignore=getattr(args, "ignore", None),
@@ -759,4 +780,3 @@ def run_profile_viewer(args: argparse.Namespace) -> int:
     app = ProfileViewerApp(screen, theme=getattr(args, "theme", None) or "warroom")
     app.run()
     return int(app.return_code or 0)
-

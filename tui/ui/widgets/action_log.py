@@ -38,8 +38,13 @@ class ActionLog(Vertical):
     ActionLog Log { height: 1fr; }
     """
 
-    def __init__(self, *, max_lines: int = MAX_LINES, id: str | None = "action-log",
-                 classes: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_lines: int = MAX_LINES,
+        id: str | None = "action-log",
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.max_lines = max_lines
         self.status_text = "no action run yet"

@@ -41,20 +41,60 @@ from tui.core.pprof.flamegraph import (
 Orientation = Literal["icicle", "flame"]
 PACKAGE_CLASSES = 8
 
-_ANSI_PACKAGES = ["ansi_yellow", "ansi_cyan", "ansi_green", "ansi_magenta", "ansi_bright_yellow",
-                  "ansi_bright_cyan", "ansi_bright_green", "ansi_bright_magenta"]
-_TRUE_PACKAGES = ["warning", "primary-lighten-1", "success", "accent-darken-1",
-                  "secondary-lighten-2", "warning-darken-2", "success-darken-1",
-                  "primary-darken-1"]
+_ANSI_PACKAGES = [
+    "ansi_yellow",
+    "ansi_cyan",
+    "ansi_green",
+    "ansi_magenta",
+    "ansi_bright_yellow",
+    "ansi_bright_cyan",
+    "ansi_bright_green",
+    "ansi_bright_magenta",
+]
+_TRUE_PACKAGES = [
+    "warning",
+    "primary-lighten-1",
+    "success",
+    "accent-darken-1",
+    "secondary-lighten-2",
+    "warning-darken-2",
+    "success-darken-1",
+    "primary-darken-1",
+]
 # Diverging blue (less share: better) / orange (more share: worse); new frames purple.
-_ANSI_DIFF = {-3: "ansi_blue", -2: "ansi_bright_blue", -1: "ansi_cyan", 0: "ansi_bright_black",
-              1: "ansi_bright_yellow", 2: "ansi_yellow", 3: "ansi_red",
-              DIFF_NEW: "ansi_magenta", DIFF_VANISHED: "ansi_white"}
-_TRUE_DIFF = {-3: "#2166ac", -2: "#4393c3", -1: "#92c5de", 0: "#6e7681", 1: "#fdb863",
-              2: "#e66101", 3: "#b35806", DIFF_NEW: "#8073ac", DIFF_VANISHED: "#d9d9d9"}
-DIFF_VARIABLE = {-3: "diff-better-3", -2: "diff-better-2", -1: "diff-better-1",
-                 0: "diff-neutral", 1: "diff-worse-1", 2: "diff-worse-2", 3: "diff-worse-3",
-                 DIFF_NEW: "diff-new", DIFF_VANISHED: "diff-vanished"}
+_ANSI_DIFF = {
+    -3: "ansi_blue",
+    -2: "ansi_bright_blue",
+    -1: "ansi_cyan",
+    0: "ansi_bright_black",
+    1: "ansi_bright_yellow",
+    2: "ansi_yellow",
+    3: "ansi_red",
+    DIFF_NEW: "ansi_magenta",
+    DIFF_VANISHED: "ansi_white",
+}
+_TRUE_DIFF = {
+    -3: "#2166ac",
+    -2: "#4393c3",
+    -1: "#92c5de",
+    0: "#6e7681",
+    1: "#fdb863",
+    2: "#e66101",
+    3: "#b35806",
+    DIFF_NEW: "#8073ac",
+    DIFF_VANISHED: "#d9d9d9",
+}
+DIFF_VARIABLE = {
+    -3: "diff-better-3",
+    -2: "diff-better-2",
+    -1: "diff-better-1",
+    0: "diff-neutral",
+    1: "diff-worse-1",
+    2: "diff-worse-2",
+    3: "diff-worse-3",
+    DIFF_NEW: "diff-new",
+    DIFF_VANISHED: "diff-vanished",
+}
 
 
 @dataclass
@@ -85,11 +125,14 @@ class Palette:
         base = _ANSI_PACKAGES if ansi else _TRUE_PACKAGES
         packages = [block(color(variables.get(f"flame-{i}", base[i]))) for i in range(8)]
         diff_defaults = _ANSI_DIFF if ansi else _TRUE_DIFF
-        diff = {k: block(color(variables.get(v, diff_defaults[k])))
-                for k, v in DIFF_VARIABLE.items()}
+        diff = {
+            k: block(color(variables.get(v, diff_defaults[k]))) for k, v in DIFF_VARIABLE.items()
+        }
         muted_c = color(variables.get("flame-muted", "ansi_bright_black" if ansi else "panel"))
-        muted = Style(color=color("ansi_white" if ansi else "foreground-muted").rich_color,
-                      bgcolor=muted_c.rich_color)
+        muted = Style(
+            color=color("ansi_white" if ansi else "foreground-muted").rich_color,
+            bgcolor=muted_c.rich_color,
+        )
         match_c = color(variables.get("flame-match", "ansi_bright_magenta" if ansi else "error"))
         return cls(packages, muted, block(match_c) + Style(bold=True), diff, Style())
 
@@ -125,8 +168,14 @@ class FlameGraph(ScrollView, can_focus=True):
             self.graph = graph
             self.zoom_root = root
 
-    def __init__(self, *, orientation: Orientation = "icicle", name: str | None = None,
-                 id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        orientation: Orientation = "icicle",
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.flame: FlameTree | None = None
         self.unit = ""
@@ -144,14 +193,22 @@ class FlameGraph(ScrollView, can_focus=True):
 
     # -- data ---------------------------------------------------------------------------------
 
-    def set_tree(self, tree: FlameTree, unit: str = "", keep_view: bool = True,
-                 diff_class: np.ndarray | None = None) -> None:
+    def set_tree(
+        self,
+        tree: FlameTree,
+        unit: str = "",
+        keep_view: bool = True,
+        diff_class: np.ndarray | None = None,
+    ) -> None:
         """Show `tree`; with keep_view the zoom, history and selection follow call paths."""
         old = self.flame
         paths = None
         if keep_view and old is not None:
-            paths = (old.path(self.zoom_root), [old.path(h) for h in self.history],
-                     None if self.selected is None else old.path(self.selected))
+            paths = (
+                old.path(self.zoom_root),
+                [old.path(h) for h in self.history],
+                None if self.selected is None else old.path(self.selected),
+            )
         self.flame, self.unit, self.diff_class = tree, unit, diff_class
         self._name_class = {}
         self.zoom_root, self.history, self.selected = 0, [], 0
@@ -185,7 +242,9 @@ class FlameGraph(ScrollView, can_focus=True):
         self.call_after_refresh(self._scroll_to_selected)
 
     def on_resize(self, event: Resize) -> None:
-        if self.flame is not None and (self.flame_layout is None or self.flame_layout.width != self._width()):
+        if self.flame is not None and (
+            self.flame_layout is None or self.flame_layout.width != self._width()
+        ):
             self._relayout()
 
     def on_mount(self) -> None:
@@ -410,7 +469,11 @@ class FlameGraph(ScrollView, can_focus=True):
     def action_next_match(self, step: int) -> None:
         if self.flame_layout is None or self.match_nodes is None:
             return
-        hits = [i for i in range(len(self.flame_layout.node)) if self.match_nodes[self.flame_layout.node[i]]]
+        hits = [
+            i
+            for i in range(len(self.flame_layout.node))
+            if self.match_nodes[self.flame_layout.node[i]]
+        ]
         if not hits:
             return
         cur = self.flame_layout.index_of(self.selected) if self.selected is not None else None
@@ -441,14 +504,18 @@ class FlameGraph(ScrollView, can_focus=True):
             where = f"  {tree.files[f]}" + (f":{line}" if line else "")
         inline = " (inline)" if tree.is_inline(node) else ""
         # numbers before the file: on an 80-column terminal they are what must stay visible
-        text = (f"{tree.name(node)}{inline}  total {format_value(v, self.unit)}"
-                f"  {100 * v / total_all:.2f}% of all  {100 * v / total_zoom:.2f}% of zoom"
-                f"  self {format_value(sv, self.unit)}")
+        text = (
+            f"{tree.name(node)}{inline}  total {format_value(v, self.unit)}"
+            f"  {100 * v / total_all:.2f}% of all  {100 * v / total_zoom:.2f}% of zoom"
+            f"  self {format_value(sv, self.unit)}"
+        )
         if "base" in tree.extra and "cur" in tree.extra:
             b, c = int(tree.extra["base"][node]), int(tree.extra["cur"][node])
             bs, cs = int(tree.extra["base"][0]) or 1, int(tree.extra["cur"][0]) or 1
-            text += (f"  base {format_value(b, self.unit)} ({100 * b / bs:.2f}%) -> "
-                     f"{format_value(c, self.unit)} ({100 * c / cs:.2f}%)")
+            text += (
+                f"  base {format_value(b, self.unit)} ({100 * b / bs:.2f}%) -> "
+                f"{format_value(c, self.unit)} ({100 * c / cs:.2f}%)"
+            )
         text += where
         return text
 

@@ -61,14 +61,18 @@ class FunctionTable(DataTable[Any]):
 
     def set_rows(self, rows: Sequence[Any], total: int, unit: str) -> None:
         """`rows`: engine FunctionRow(name, flat, cum, inline, inline_label)."""
-        self.rows_data = [(r.name, int(r.flat), int(r.cum), getattr(r, "inline_label", ""))
-                          for r in rows]
+        self.rows_data = [
+            (r.name, int(r.flat), int(r.cum), getattr(r, "inline_label", "")) for r in rows
+        ]
         self.total, self.unit = total, unit
         self._fill()
 
     def _fill(self, also: str | None = None) -> None:
-        key = {"flat": lambda r: (-abs(r[1]), r[0]), "cum": lambda r: (-abs(r[2]), r[0]),
-               "name": lambda r: (r[0], 0)}[self.sort_by]
+        key = {
+            "flat": lambda r: (-abs(r[1]), r[0]),
+            "cum": lambda r: (-abs(r[2]), r[0]),
+            "name": lambda r: (r[0], 0),
+        }[self.sort_by]
         ordered = sorted(self.rows_data, key=key)
         shown = ordered[: self.limit]
         if also is not None and all(r[0] != also for r in shown):
@@ -154,8 +158,11 @@ class RegressionRanking(DataTable[Any]):
         rows = sorted(report.rows + report.new, key=lambda r: -r.delta_cum_pp)[:limit]
         for r in rows:
             mark = "new " if r.status == "new" else ""
-            delta = Text(f"{r.delta_cum_pp:+.2f}pp", justify="right",
-                         style="bold" if r.significant else "dim")
+            delta = Text(
+                f"{r.delta_cum_pp:+.2f}pp",
+                justify="right",
+                style="bold" if r.significant else "dim",
+            )
             self.add_row(
                 delta,
                 Text(f"{r.base_cum_pct:.2f}%", justify="right"),

@@ -94,8 +94,9 @@ class RegressionTable(Vertical):
     RegressionTable > .regression-table--too-few { color: $text-muted; text-style: italic; }
     """
 
-    def __init__(self, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._rows: list[ComparisonRow] = []
         self._functions: list[Any] | None = None  # None: no profile pair given yet
@@ -106,17 +107,22 @@ class RegressionTable(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(self._title, id="regression-title", markup=False)
-        table: DataTable[Any] = DataTable(id="regression-signals", cursor_type="row",
-                                          zebra_stripes=True)
+        table: DataTable[Any] = DataTable(
+            id="regression-signals", cursor_type="row", zebra_stripes=True
+        )
         for key, label in COLUMNS:
             table.add_column(label, key=key)
         yield table
-        yield Static("functions: no profile pair", id="regression-functions-title",
-                     markup=False)
+        yield Static("functions: no profile pair", id="regression-functions-title", markup=False)
         ftable: DataTable[Any] = DataTable(id="regression-functions", cursor_type="row")
-        for key, label in (("function", "function"), ("base", "base cum"),
-                           ("current", "current cum"), ("delta", "Δ pp"), ("p", "p"),
-                           ("status", "")):
+        for key, label in (
+            ("function", "function"),
+            ("base", "base cum"),
+            ("current", "current cum"),
+            ("delta", "Δ pp"),
+            ("p", "p"),
+            ("status", ""),
+        ):
             ftable.add_column(label, key=key)
         yield ftable
 
@@ -149,8 +155,9 @@ class RegressionTable(Vertical):
     # -- drawing
 
     def _style_for(self, verdict: str) -> Any:
-        return self.get_component_rich_style(_VERDICT_CLASS.get(verdict,
-                                                                "regression-table--inconclusive"))
+        return self.get_component_rich_style(
+            _VERDICT_CLASS.get(verdict, "regression-table--inconclusive")
+        )
 
     def _redraw_rows(self) -> None:
         table = self.query_one("#regression-signals", DataTable)
@@ -188,8 +195,11 @@ class RegressionTable(Vertical):
         for f in self._functions:
             style = bad if getattr(f, "gate", False) else warn
             table.add_row(
-                f.name, f"{f.base_cum_pct:.1f}%", f"{f.cur_cum_pct:.1f}%",
-                Text(f"{f.delta_cum_pp:+.1f}", style=style), f"{f.p_value:.2g}",
+                f.name,
+                f"{f.base_cum_pct:.1f}%",
+                f"{f.cur_cum_pct:.1f}%",
+                Text(f"{f.delta_cum_pp:+.1f}", style=style),
+                f"{f.p_value:.2g}",
                 "new" if f.status == "new" else "",
             )
 

@@ -75,9 +75,7 @@ def bin_max(
     return Binned(values, flags, spikes)
 
 
-def spikes_in_window(
-    spike_times: Iterable[float], now: float, window: float, width: int
-) -> bool:
+def spikes_in_window(spike_times: Iterable[float], now: float, window: float, width: int) -> bool:
     """Whether any spike falls in one of the `width` cells `bin_max` would draw (the same
     cell arithmetic), without binning the series: it decides a row's height."""
     step = cell_step(window, width)
