@@ -83,16 +83,30 @@ def test_torn_last_line_skipped_and_reported(tmp_path):
     assert "last line is incomplete" in log.warnings(str(p))[0]
 
 
-def test_append_after_torn_line_keeps_new_record_whole(tmp_path):
+def test_append_after_torn_line_mends_it_into_an_interrupted_record(tmp_path):
+    """The torn bytes of a killed writer become an `interrupted` record holding them: the
+    log has no unreadable line, and what was written is not dropped."""
     p = tmp_path / "a.jsonl"
     append_record(p, _rec(seq=1))
     with p.open("ab") as fh:
-        fh.write(b'{"torn')
+        fh.write(b'{"torn half of a record \xff')
     append_record(p, _rec(seq=2))
     log = read_audit(p)
-    assert [r["seq"] for r in log.records] == [1, 2]
-    assert log.bad_lines == [2] and not log.torn_last_line
-    assert "skipped 1 unreadable line(s): 2" in log.warnings("a")[0]
+    assert [r.get("seq") for r in log.records] == [1, None, 2]
+    note = log.records[1]
+    assert note["event"] == "interrupted" and note["fragment"] == '{"torn half of a record \ufffd'
+    assert log.bad_lines == [] and not log.torn_last_line and log.warnings("a") == []
+    assert "interrupted" in format_text(note)
+
+
+def test_a_torn_file_with_no_newline_at_all_is_mended(tmp_path):
+    p = tmp_path / "a.jsonl"
+    p.write_bytes(b'{"ts": 1, "ev')
+    append_record(p, _rec(seq=1))
+    lines = p.read_bytes().split(b"\n")
+    assert len(lines) == 3 and lines[-1] == b""
+    log = read_audit(p)
+    assert [r["event"] for r in log.records] == ["interrupted", "finished"]
 
 
 def test_garbage_lines_do_not_stop_reading(tmp_path):

@@ -2,8 +2,10 @@
 
 Every action started, finished, refused or cancelled leaves a line, so after an incident the
 log says who did what to which service, with which exact (redacted) command and outcome. A
-crash can tear at most the line being written; readers skip a torn line and report it, and
-the next append starts on a fresh line so one torn write never swallows a later record.
+kill -9 can tear at most the line being written (a write of a few KB is cut between pages).
+Readers report a torn last line; the next append, under an exclusive lock, replaces the torn
+bytes with an `interrupted` record that keeps them as `fragment`, so the log never holds an
+unreadable line and the evidence of the interrupted write stays.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from tui.config import parse_duration
 from tui.core.atomic import append_json_line
 from tui.errors import UserError
 
-Event = Literal["started", "finished", "refused", "cancelled"]
-EVENTS: tuple[str, ...] = ("started", "finished", "refused", "cancelled")
+Event = Literal["started", "finished", "refused", "cancelled", "interrupted"]
+EVENTS: tuple[str, ...] = ("started", "finished", "refused", "cancelled", "interrupted")
 TAIL_LINES = 20
 
 
@@ -63,30 +65,25 @@ def make_record(
     return rec
 
 
-def _ends_with_newline(path: Path) -> bool:
-    try:
-        with path.open("rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            if fh.tell() == 0:
-                return True
-            fh.seek(-1, os.SEEK_END)
-            return fh.read(1) == b"\n"
-    except FileNotFoundError:
-        return True
-
-
 def append_record(path: str | os.PathLike[str], record: Mapping[str, Any]) -> None:
-    """Append one record (fsynced); first close a torn last line so it stays alone."""
+    """Append one record (fsynced). A torn last line left by a killed writer is first
+    replaced by an `interrupted` record that keeps its bytes as `fragment`."""
     target = Path(path).expanduser()
     if target.is_dir():
         raise UserError(f"audit.path {target} is a directory, not a file")
-    if not _ends_with_newline(target):
-        fd = os.open(target, os.O_WRONLY | os.O_APPEND)
-        try:
-            os.write(fd, b"\n")
-        finally:
-            os.close(fd)
-    append_json_line(target, dict(record))
+
+    def interrupted(fragment: bytes) -> dict[str, Any]:
+        return make_record(
+            "interrupted",
+            service=str(record.get("service", "")),
+            action="audit",
+            target={},
+            who=str(record.get("user", "")) or None,
+            reason="a write to this log was cut off (its writer was killed)",
+            fragment=fragment.decode("utf-8", "replace"),
+        )
+
+    append_json_line(target, dict(record), on_torn=interrupted)
 
 
 @dataclass
