@@ -461,7 +461,7 @@ class AlertmanagerSource:
             return
         try:
             await self._request("POST", "/api/v2/alerts", json=batch)
-        except AlertmanagerError:
+        except BaseException:  # a failure, or stop() cancelling mid-request: nothing is lost
             self._pending.extendleft(reversed(events))
             raise
         self._firing = firing
