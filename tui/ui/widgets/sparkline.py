@@ -92,34 +92,34 @@ def spark_rows(
     A saturated cell (quantile in the +Inf bucket) is drawn full height as SATURATED; a cell
     the detector marked is SPIKE; with `marker_row` a row of ▲ under spike cells follows.
     """
+    # Levels and kinds for the whole row in numpy, then one list comprehension per text row:
+    # this runs for every visible service on every refresh (it was the dashboard's top cost).
     vals = binned.values
-    width = len(vals)
-    finite = vals[np.isfinite(vals)]
+    finite = np.isfinite(vals)
     if top is None:
-        top = float(finite.max()) if len(finite) else 0.0
+        top = float(vals[finite].max()) if finite.any() else 0.0
     levels = 8 * height
-    rows: list[list[tuple[str, int]]] = [[] for _ in range(height)]
-    for i in range(width):
-        x = vals[i]
-        if not math.isfinite(x):
-            for r in range(height):
-                rows[r].append((" ", EMPTY))
-            continue
-        saturated = bool(binned.flags[i] & FLAG_SATURATED)
-        kind = SPIKE if binned.spikes[i] else SATURATED if saturated else BAR
-        if saturated:
-            level = levels
-        elif top <= 0:
-            level = 1
-        else:
-            level = max(1, min(levels, round(x / top * levels)))
-        for r in range(height):
-            # row r (from the top) shows the part of `level` above (height - 1 - r) * 8
-            part = level - (height - 1 - r) * 8
-            ch = BARS[max(0, min(8, part))]
-            rows[r].append((ch, kind if ch != " " else EMPTY))
+    saturated = (binned.flags & FLAG_SATURATED) != 0
+    if top <= 0:
+        level = np.ones(len(vals), dtype=np.int64)
+    else:
+        scaled = np.rint(np.where(finite, vals, 0.0) / top * levels)  # round half to even
+        level = np.clip(scaled, 1, levels).astype(np.int64)
+    level[saturated] = levels
+    kinds = np.where(binned.spikes, SPIKE, np.where(saturated, SATURATED, BAR)).tolist()
+    drawn = finite.tolist()
+    rows: list[list[tuple[str, int]]] = []
+    for r in range(height):
+        # row r (from the top) shows the part of `level` above (height - 1 - r) * 8
+        parts = np.clip(level - (height - 1 - r) * 8, 0, 8).tolist()
+        rows.append(
+            [
+                (BARS[p], k if p > 0 else EMPTY) if d else (" ", EMPTY)
+                for p, k, d in zip(parts, kinds, drawn, strict=True)
+            ]
+        )
     if marker_row:
-        rows.append([(MARKER, SPIKE) if binned.spikes[i] else (" ", EMPTY) for i in range(width)])
+        rows.append([(MARKER, SPIKE) if m else (" ", EMPTY) for m in binned.spikes.tolist()])
     return rows
 
 
