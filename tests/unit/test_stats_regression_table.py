@@ -49,11 +49,11 @@ async def test_rows_colours_and_sorting():
         assert table.row_count == 3
         # default order: worst verdict first
         assert rt.visible_names() == ["p99", "p50", "qps"]
-        verdict_cell = table.get_row_at(0)[6]
+        verdict_cell = table.get_row_at(0)[1]
         assert str(verdict_cell).startswith("REGRESSION")
         theme = app.current_theme
         assert _close(verdict_cell.style, theme.error)
-        improvement = table.get_row_at(2)[6]
+        improvement = table.get_row_at(2)[1]
         assert str(improvement).startswith("IMPROVEMENT")
         assert _close(improvement.style, theme.success)
         assert str(rt.query_one("#regression-title", Static).render()) == "api vs baseline X (v1)"

@@ -34,14 +34,17 @@ from tui.core.stats.compare import (
 )
 from tui.core.stats.report import fmt_change, fmt_p, fmt_summary
 
+# What answers "is it worse, and by how much" first, so it is on screen at 80 columns; the
+# evidence (medians, p, q) and the notes follow.
 COLUMNS: list[tuple[str, str]] = [
     ("metric", "signal"),
+    ("verdict", "verdict"),
+    ("change", "change [95%]"),
     ("base", "base median [95%] n"),
     ("current", "current median [95%] n"),
-    ("change", "change [95%]"),
     ("p", "p"),
     ("q", "q"),
-    ("verdict", "verdict"),
+    ("notes", "notes"),
 ]
 
 _VERDICT_CLASS = {
@@ -68,6 +71,7 @@ SORT_KEYS: dict[str, Callable[[ComparisonRow], Any]] = {
     "p": lambda r: _num(r.p),
     "q": lambda r: _num(r.q),
     "verdict": lambda r: VERDICTS.index(r.verdict) if r.verdict in VERDICTS else 99,
+    "notes": lambda r: "; ".join(r.notes),
 }
 
 
@@ -166,15 +170,15 @@ class RegressionTable(Vertical):
         ordered = sorted(self._rows, key=key, reverse=self._sort_reverse)
         for r in ordered:
             style = self._style_for(r.verdict)
-            verdict = r.verdict + (f" ({'; '.join(r.notes)})" if r.notes else "")
             table.add_row(
                 r.name,
+                Text(r.verdict, style=style),
+                Text(fmt_change(r.change), style=style),
                 fmt_summary(r.base.median, r.base.lo, r.base.hi, r.base.n),
                 fmt_summary(r.current.median, r.current.lo, r.current.hi, r.current.n),
-                Text(fmt_change(r.change), style=style),
                 fmt_p(r.p),
                 fmt_p(r.q),
-                Text(verdict, style=style),
+                "; ".join(r.notes),
                 key=r.name,
             )
 
