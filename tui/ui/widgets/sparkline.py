@@ -8,6 +8,7 @@ That is what keeps the dashboard inside its terminal output budget.
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -181,11 +182,13 @@ class CellLinesWidget(Widget):
         self._strips: dict[int, Strip] = {}
         self._style_cache: dict[str, Style] = {}
 
+    @abstractmethod
     def build_lines(self) -> list[list[Cell]]:
-        raise NotImplementedError
+        """Every line of the widget as (character, style key) cells."""
 
+    @abstractmethod
     def component_style(self, key: str) -> Style:
-        raise NotImplementedError
+        """The Rich style a cell's style key stands for in the current theme."""
 
     def style_of(self, key: str) -> Style:
         style = self._style_cache.get(key)
@@ -288,14 +291,17 @@ class SlicedLines(Widget):
         self._slices = [_Slice(self) for _ in range(slices)]
         self._style_cache: dict[str, Style] = {}
 
+    @abstractmethod
     def build_lines(self) -> list[list[Cell]]:
-        raise NotImplementedError
+        """Every line of the whole table as (character, style key) cells."""
 
+    @abstractmethod
     def column_edges(self) -> list[int]:
-        raise NotImplementedError
+        """The n + 1 x positions that cut the lines into the n column widgets."""
 
+    @abstractmethod
     def component_style(self, key: str) -> Style:
-        raise NotImplementedError
+        """The Rich style a cell's style key stands for in the current theme."""
 
     def compose(self) -> ComposeResult:
         yield from self._slices
