@@ -136,6 +136,14 @@ class PprofFetcher:
         url = endpoint_url(ep.url, kind, secs)
         t0 = time.monotonic()
         lock = self._cpu_locks.setdefault(service, asyncio.Lock())
+
+        def outcome(path: Path | None, error: str | None, size: int) -> Capture:
+            cap = Capture(
+                service, kind, url, error is None, path, error, size, started,
+                time.monotonic() - t0,
+            )  # fmt: skip
+            return self._done(cap)
+
         try:
             if kind == "profile":  # Go refuses two CPU profiles at once
                 async with lock:
@@ -143,54 +151,19 @@ class PprofFetcher:
             else:
                 data = await self._get(url, self.timeout)
         except _FetchError as exc:
-            cap = Capture(
-                service,
-                kind,
-                url,
-                False,
-                None,
-                f"{service} {kind}: {exc}",
-                0,
-                started,
-                time.monotonic() - t0,
-            )
-            return self._done(cap)
+            return outcome(None, f"{service} {kind}: {exc}", 0)
         problem = await asyncio.to_thread(check_complete, data)
         if problem is not None:
-            cap = Capture(
-                service,
-                kind,
-                url,
-                False,
-                None,
-                f"{service} {kind}: {problem} from {url}",
-                len(data),
-                started,
-                time.monotonic() - t0,
-            )
-            return self._done(cap)
+            return outcome(None, f"{service} {kind}: {problem} from {url}", len(data))
         path = self.directory / capture_name(self.pattern, service, kind, started)
         try:
             await asyncio.to_thread(write_atomic, path, data)
         except OSError as exc:
-            cap = Capture(
-                service,
-                kind,
-                url,
-                False,
-                None,
-                f"{service} {kind}: cannot save {path}: {exc.strerror or exc}",
-                len(data),
-                started,
-                time.monotonic() - t0,
-            )
-            return self._done(cap)
-        cap = Capture(
-            service, kind, url, True, path, None, len(data), started, time.monotonic() - t0
-        )
+            why = f"{service} {kind}: cannot save {path}: {exc.strerror or exc}"
+            return outcome(None, why, len(data))
         if self.keep:
             await asyncio.to_thread(self._prune, service, kind)
-        return self._done(cap)
+        return outcome(path, None, len(data))
 
     def _prune(self, service: str, kind: str) -> None:
         """Keep the newest `keep` of our own captures of this service and kind, so a wall
@@ -368,7 +341,9 @@ class ProfileFeed:
         self._timer = None
         batch, self._batch = self._batch, []
         if batch:
-            self.on_fresh(batch)
+            # the watcher reports one batch of file events in no set order: announce them in
+            # the order they were written (a capture round: CPU, then heap)
+            self.on_fresh(sorted(batch, key=lambda a: (a.mtime, a.path.name)))
 
     def _captured(self, cap: Capture) -> None:
         """Saved captures are announced by the watcher; only without one, from here."""
