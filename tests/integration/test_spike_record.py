@@ -131,10 +131,13 @@ def test_otel_spike_reaches_warroom_record(tmp_path):
         assert (s["service"], s["signal"], s["state"]) == ("checkout", "p99", "GLITCH")
         # at the right time: after the burst began, no later than the next tick after it ended
         assert spike[0] <= s["t"] <= spike[1] + 2.5, (s, spike)
-        assert s["value"] / s["baseline"] >= 2.0
+        assert s["value"] / s["baseline"] >= 1.2  # the detector's min_ratio
         # the line reports the very p99 point recorded at that tick
         same = [p for p in points if p["t"] == s["t"]]
         assert same and same[0]["value"] == pytest.approx(s["value"])
+    # a 4x burst clearly lifts P99: about 3x here on a quiet machine; less when the burst
+    # straddles a tick or the load thread falls behind on a busy one (1.9x seen in CI)
+    assert max(s["value"] / s["baseline"] for s in spikes) >= 1.5, spikes
     # the baseline is the steady P99 the SDK produced before the burst
     steady = sorted(p["value"] for p in points if p["t"] < spike[0])
     assert spikes[0]["baseline"] == pytest.approx(steady[len(steady) // 2], rel=0.1)
