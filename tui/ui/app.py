@@ -140,6 +140,7 @@ class WarroomApp(App[int]):
         self._apply_theme()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGHUP, signal.SIGTERM):
+            # NotImplementedError: a loop without signal support (not a stub)
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.exit)
         self.set_interval(min(1.0, float(self.cfg.refresh)), self.redraw_now)

@@ -61,6 +61,7 @@ def install_hangup_handler(app: App[Any]) -> None:
     the driver has started: it wraps the driver's handler)."""
     loop = asyncio.get_running_loop()
     for sig in HANGUP_SIGNALS:
+        # add_signal_handler raises NotImplementedError on loops without signal support
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, app.exit)
     with contextlib.suppress(ValueError):  # not the main thread: nothing to wrap
