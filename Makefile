@@ -11,21 +11,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-# Real servers and reference tools the tests use: Debian's prometheus, alertmanager, tmux,
-# and golang-go for `go tool pprof`.
+# Real servers and reference tools the tests and the demo use: Debian's prometheus,
+# alertmanager, tmux, golang-go (`go tool pprof`, and the build of the demo's Go service) and
+# client_golang's sources for that build (GOPATH mode, no module proxy needed).
 system-deps:
 	@missing=""; \
 	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
 	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
 	command -v tmux >/dev/null || missing="$$missing tmux"; \
 	command -v go >/dev/null || missing="$$missing golang-go"; \
+	test -d /usr/share/gocode/src/github.com/prometheus/client_golang || missing="$$missing golang-github-prometheus-client-golang-dev"; \
 	test -x /usr/sbin/sshd && command -v ssh >/dev/null || missing="$$missing openssh-server openssh-client"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-demo: $(STAMP)
+demo: $(STAMP) system-deps
 	$(BIN)/warroom demo
 
 test: $(STAMP) system-deps
