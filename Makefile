@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: demo test bench lint system-deps clean
+.PHONY: demo test fuzz bench lint system-deps clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -34,6 +34,10 @@ test: $(STAMP) system-deps
 	$(BIN)/ruff check tui tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The fuzz tests with the long profile (>= 100,000 cases per input kind, >= 1,000 kill -9 trials).
+fuzz: $(STAMP) system-deps
+	WARROOM_FUZZ=long $(BIN)/python -m pytest -q -p no:cacheprovider -m fuzz --timeout=0
 
 bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/run_all.py
