@@ -33,6 +33,7 @@ demo: $(STAMP) system-deps
 test: $(STAMP) system-deps
 	$(BIN)/ruff check tui tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # The fuzz tests with the long profile (>= 100,000 cases per input kind, >= 1,000 kill -9 trials).
@@ -46,6 +47,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check tui tests benchmarks
 	$(BIN)/ruff format --check tui tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
