@@ -223,7 +223,8 @@ class OTLPConfig:
     http: str = "127.0.0.1:4318"  # empty string disables the receiver
     grpc: str = "127.0.0.1:4317"
     bearer_token: Secret | None = None
-    max_body: Size = Size(16 * 1024 * 1024)
+    max_body: Size = Size(16 * 1024 * 1024)  # body as sent (compressed): beyond it, 413
+    max_inflated: Size | None = None  # body once gzip/deflate is undone; None: max_body
     queue_size: int = 1024  # export requests waiting to be stored; beyond it: 429 / UNAVAILABLE
 
     def __post_init__(self) -> None:
