@@ -464,7 +464,7 @@ async def test_cli_filters_reach_the_viewer(fixtures_dir: Path) -> None:
     """`warroom profile FILE --show ... --tagfocus ...` opens the viewer with every pprof
     filter applied, the same profile the headless --top computes from them."""
     from tui.cli import build_parser
-    from tui.core.pprof import apply_filters, function_table, load_profile
+    from tui.core.pprof import FilterSpec, apply_filters, function_table, load_profile
     from tui.ui.screens.profile_viewer import screen_from_args
 
     path = P(fixtures_dir, "heap_json.pb.gz")
@@ -495,7 +495,7 @@ async def test_cli_filters_reach_the_viewer(fixtures_dir: Path) -> None:
     )
     scr = screen_from_args(args)
     raw = load_profile(path)
-    want = apply_filters(raw, **filters)
+    want = apply_filters(raw, FilterSpec(**filters))
     t = raw.sample_index("inuse_space")
     assert function_table(want, t) != function_table(raw, t)  # the filters do bite
     async with app_for(scr).run_test(size=(160, 40)) as pilot:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tui.core.pprof import (
+    FilterSpec,
     apply_filters,
     diff_profiles,
     diff_trees,
@@ -286,11 +287,11 @@ def test_labels_tagfocus_numeric_ranges_and_strings() -> None:
     b.sample([b.loc("mid"), m], [200], labels={"route": "/b"}, nums={"bytes": (100 * 1024, "")})
     b.sample([b.loc("big"), m], [400], nums={"bytes": (4 * 1024 * 1024, "bytes")})
     prof = load_profile(b.bytes())
-    assert set(table(apply_filters(prof, tagfocus="64kb:1mb"), 0)) == {"mid", "m"}
-    assert set(table(apply_filters(prof, tagfocus="4mb:"), 0)) == {"big", "m"}
-    assert set(table(apply_filters(prof, tagignore=":2kb"), 0)) == {"mid", "big", "m"}
-    assert set(table(apply_filters(prof, tagfocus="route=/b"), 0)) == {"mid", "m"}
-    assert set(table(apply_filters(prof, tagfocus="route:/a"), 0)) == {"small", "m"}
+    assert set(table(apply_filters(prof, FilterSpec(tagfocus="64kb:1mb")), 0)) == {"mid", "m"}
+    assert set(table(apply_filters(prof, FilterSpec(tagfocus="4mb:")), 0)) == {"big", "m"}
+    assert set(table(apply_filters(prof, FilterSpec(tagignore=":2kb")), 0)) == {"mid", "big", "m"}
+    assert set(table(apply_filters(prof, FilterSpec(tagfocus="route=/b")), 0)) == {"mid", "m"}
+    assert set(table(apply_filters(prof, FilterSpec(tagfocus="route:/a")), 0)) == {"small", "m"}
 
 
 def _chain(b: PB, names: str) -> list[int]:
@@ -303,15 +304,15 @@ def test_name_filters_have_pprof_meaning() -> None:
     b.sample(_chain(b, "main;db.query;mallocgc"), [1, 20])
     b.sample(_chain(b, "main;gc.worker"), [1, 5])
     prof = load_profile(b.bytes())
-    assert table(apply_filters(prof, focus="json"))["main"] == (0, 10, "")
-    assert table(apply_filters(prof, ignore="json"))["main"] == (0, 25, "")
-    hidden = table(apply_filters(prof, hide="mallocgc"))
+    assert table(apply_filters(prof, FilterSpec(focus="json")))["main"] == (0, 10, "")
+    assert table(apply_filters(prof, FilterSpec(ignore="json")))["main"] == (0, 25, "")
+    hidden = table(apply_filters(prof, FilterSpec(hide="mallocgc")))
     assert "mallocgc" not in hidden and hidden["json.encode"] == (10, 10, "")
-    shown = table(apply_filters(prof, show="main|mallocgc"))
+    shown = table(apply_filters(prof, FilterSpec(show="main|mallocgc")))
     assert shown == {"mallocgc": (30, 30, ""), "main": (5, 35, "")}
-    sf = table(apply_filters(prof, show_from="http"))
+    sf = table(apply_filters(prof, FilterSpec(show_from="http")))
     assert "main" not in sf and sf["http.serve"] == (0, 10, "") and len(sf) == 3
-    pf = table(apply_filters(prof, prune_from="json"))
+    pf = table(apply_filters(prof, FilterSpec(prune_from="json")))
     assert "mallocgc" in pf and pf["json.encode"] == (10, 10, "")
     assert pf["mallocgc"] == (20, 20, "")
 
@@ -485,7 +486,7 @@ def test_many_labels_and_label_order() -> None:
         (dict(ls.str_labels)["k"][0], ls.num_labels[0][1][0][0]) for ls in list(prof.labelsets)[1:]
     }
     assert seen == {(f"v{i % 3}", 1 << (i % 5)) for i in range(50)}
-    assert table(apply_filters(prof, tagfocus="k=v1"), 0)["m"][1] == sum(
+    assert table(apply_filters(prof, FilterSpec(tagfocus="k=v1")), 0)["m"][1] == sum(
         i + 1 for i in range(50) if i % 3 == 1
     )
 
@@ -493,11 +494,48 @@ def test_many_labels_and_label_order() -> None:
 def test_filtered_diff_keeps_base_unfiltered_total() -> None:
     base = load_profile(FIX / "cpu_json_gogc100.pb.gz")
     cur = load_profile(FIX / "cpu_json_gogc5.pb.gz")
-    merged_then_filtered = apply_filters(diff_profiles(base, cur), focus="json")
+    merged_then_filtered = apply_filters(diff_profiles(base, cur), FilterSpec(focus="json"))
     filtered_then_merged = diff_profiles(
-        apply_filters(base, focus="json"), apply_filters(cur, focus="json")
+        apply_filters(base, FilterSpec(focus="json")), apply_filters(cur, FilterSpec(focus="json"))
     )
     assert merged_then_filtered.total(1) == filtered_then_merged.total(1) == 15970000000
     a = [(r.name, r.flat, r.cum) for r in function_table(merged_then_filtered, 1)]
     b = [(r.name, r.flat, r.cum) for r in function_table(filtered_then_merged, 1)]
     assert a == b
+
+
+# ---- FilterSpec ----------------------------------------------------------------------------
+
+
+def test_filter_spec_is_a_value_and_checks_every_filter() -> None:
+    spec = FilterSpec(focus="json", tagfocus="bytes=64kb:")
+    assert spec == FilterSpec(focus="json", tagfocus="bytes=64kb:")
+    assert hash(spec) == hash(FilterSpec(focus="json", tagfocus="bytes=64kb:"))
+    assert list(spec.items()) == [("focus", "json"), ("tagfocus", "bytes=64kb:")]
+    assert FilterSpec().is_empty() and FilterSpec(hide="").is_empty()
+    assert not spec.is_empty()
+    spec.check()
+    with pytest.raises(UserError, match=r"--show-from: bad regular expression '\('"):
+        FilterSpec(show_from="(").check()
+    with pytest.raises(UserError, match="--tagignore: bad regular expression"):
+        FilterSpec(tagignore="k=(").check()
+    prof = load_profile(FIX / "cpu_regexp.pb.gz")
+    assert apply_filters(prof, FilterSpec()) is prof
+    assert apply_filters(prof) is prof
+    with pytest.raises(UserError, match="--focus: bad regular expression"):
+        apply_filters(prof, FilterSpec(focus="[x"))
+
+
+def test_filter_spec_from_lists_ors_regexes_and_keeps_the_last_tag_filter() -> None:
+    spec = FilterSpec.from_lists(
+        {"focus": ["onepass", "backtrack"], "hide": [], "tagfocus": ["a=1", "b=2"]}
+    )
+    assert spec == FilterSpec(focus="(?:onepass)|(?:backtrack)", tagfocus="b=2")
+    assert FilterSpec.from_lists({"show": ["x"]}) == FilterSpec(show="x")
+    with pytest.raises(ValueError, match="unknown filter"):
+        FilterSpec.from_lists({"sample_index": ["1"]})
+    prof = load_profile(FIX / "cpu_regexp.pb.gz")
+    both = table(apply_filters(prof, spec.__class__(focus=spec.focus)), 1)
+    one = table(apply_filters(prof, FilterSpec(focus="onepass")), 1)
+    two = table(apply_filters(prof, FilterSpec(focus="backtrack")), 1)
+    assert set(one) | set(two) <= set(both) and one != both

@@ -11,7 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tui.core.pprof.filterspec import FilterSpec
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -54,17 +57,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _filters(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "focus": args.focus,
-        "ignore": args.ignore,
-        "hide": args.hide,
-        "show": getattr(args, "show", None),
-        "show_from": getattr(args, "show_from", None),
-        "prune_from": getattr(args, "prune_from", None),
-        "tagfocus": getattr(args, "tagfocus", None),
-        "tagignore": getattr(args, "tagignore", None),
-    }
+def filter_spec(args: argparse.Namespace) -> FilterSpec:
+    """The FilterSpec of the command line's --focus/--ignore/... flags."""
+    from dataclasses import fields
+
+    from tui.core.pprof.filterspec import FilterSpec
+
+    return FilterSpec(**{f.name: getattr(args, f.name, None) for f in fields(FilterSpec)})
 
 
 _SUFFIX = {"nanoseconds": "ns", "bytes": "B"}
@@ -141,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
 
     cur = load_profile(args.file)
     base = load_profile(args.base) if args.base else None
-    filters = _filters(args)
+    filters = filter_spec(args)
     t = cur.sample_index(args.sample_type)
     stype, unit = cur.sample_types[t]
 
@@ -149,14 +148,14 @@ def run(args: argparse.Namespace) -> int:
         if base is None:
             raise UserError("--regressions needs --base BASEFILE")
         base.sample_index(args.sample_type)
-        report = rank_regressions(apply_filters(base, **filters), apply_filters(cur, **filters), t)
+        report = rank_regressions(apply_filters(base, filters), apply_filters(cur, filters), t)
         _print_regressions(report, args)
         if args.fail_on is not None and report.regressions(args.fail_on):
             return 1
         return 0
 
     prof = diff_profiles(base, cur, normalize=args.normalize) if base is not None else cur
-    prof = apply_filters(prof, **filters)  # after the merge, as pprof filters the merged profile
+    prof = apply_filters(prof, filters)  # after the merge, as pprof filters the merged profile
     if args.folded:
         sys.stdout.write(to_folded(prof, t))
         return 0

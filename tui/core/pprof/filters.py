@@ -21,6 +21,7 @@ from dataclasses import replace
 import numpy as np
 
 from tui.core.pprof.decode import aggregate_rows, intern_sequences
+from tui.core.pprof.filterspec import FilterSpec, compile_filter
 from tui.core.pprof.model import Profile
 from tui.errors import UserError
 
@@ -35,17 +36,6 @@ def simplify_func(name: str) -> str:
         if m.group(0) not in _RESERVED:
             return f[: m.start()]
     return f
-
-
-def _compile(name: str, value: str | None) -> re.Pattern[str] | None:
-    if not value:
-        return None
-    try:
-        return re.compile(value)
-    except re.error as exc:
-        raise UserError(
-            f"--{name.replace('_', '-')}: bad regular expression {value!r}: {exc}"
-        ) from None
 
 
 # ---- per-line and per-location matching ----------------------------------------------------
@@ -370,7 +360,8 @@ def parse_tag_range(value: str):
     return lambda v, u: (lambda b: b[1] == lo_u and lo_v <= b[0] <= hi_v)(_to_base(v, u))
 
 
-def _tag_predicate(name: str, value: str):
+def tag_predicate(name: str, value: str):
+    """The predicate of a tagfocus/tagignore value over a LabelSet; UserError when bad."""
     want_key = ""
     if "=" in value:
         want_key, value = value.split("=", 1)
@@ -411,10 +402,10 @@ def _tag_predicate(name: str, value: str):
 def filter_by_tag(p: Profile, tagfocus: str | None, tagignore: str | None) -> Profile:
     keep_set = np.ones(len(p.labelsets), dtype=bool)
     if tagfocus:
-        pred = _tag_predicate("tagfocus", tagfocus)
+        pred = tag_predicate("tagfocus", tagfocus)
         keep_set &= np.array([pred(ls) for ls in p.labelsets], dtype=bool)
     if tagignore:
-        pred = _tag_predicate("tagignore", tagignore)
+        pred = tag_predicate("tagignore", tagignore)
         keep_set &= ~np.array([pred(ls) for ls in p.labelsets], dtype=bool)
     rows = keep_set[p.row_labels]
     used = np.zeros(p.n_stacks, dtype=bool)
@@ -430,33 +421,24 @@ def filter_by_tag(p: Profile, tagfocus: str | None, tagignore: str | None) -> Pr
     return _with_stacks(p, np.ones(p.stack_locs.shape[0], dtype=bool), used)
 
 
-def apply_filters(
-    profile: Profile,
-    focus: str | None = None,
-    ignore: str | None = None,
-    hide: str | None = None,
-    show: str | None = None,
-    show_from: str | None = None,
-    prune_from: str | None = None,
-    tagfocus: str | None = None,
-    tagignore: str | None = None,
-) -> Profile:
+def apply_filters(profile: Profile, spec: FilterSpec | None = None) -> Profile:
     """A new Profile with pprof's filters applied in pprof's order; no filter = same profile."""
-    fx = _compile("focus", focus)
-    ix = _compile("ignore", ignore)
-    hx = _compile("hide", hide)
-    sx = _compile("show", show)
-    sfx = _compile("show_from", show_from)
-    pfx = _compile("prune_from", prune_from)
+    spec = spec or FilterSpec()
+    fx = compile_filter("focus", spec.focus)
+    ix = compile_filter("ignore", spec.ignore)
+    hx = compile_filter("hide", spec.hide)
+    sx = compile_filter("show", spec.show)
+    sfx = compile_filter("show_from", spec.show_from)
+    pfx = compile_filter("prune_from", spec.prune_from)
     p = profile
     if fx or ix or hx or sx:
         p = filter_by_name(p, fx, ix, hx, sx)
     if sfx:
-        p = globals()["show_from"](p, sfx)
-    if tagfocus or tagignore:
-        p = filter_by_tag(p, tagfocus, tagignore)
+        p = show_from(p, sfx)
+    if spec.tagfocus or spec.tagignore:
+        p = filter_by_tag(p, spec.tagfocus, spec.tagignore)
     if pfx:
-        p = globals()["prune_from"](p, pfx)
+        p = prune_from(p, pfx)
     if p is not profile and p.fixed_totals is None:
         p = replace(p, fixed_totals=[profile.total(t) for t in range(profile.n_types)])
     return p

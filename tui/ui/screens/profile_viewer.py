@@ -27,6 +27,7 @@ from textual.widgets import Footer, Input, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from tui.core.pprof import (
+    FilterSpec,
     Profile,
     apply_filters,
     diff_trees,
@@ -269,9 +270,9 @@ class ProfileScreen(Screen[None]):
                 else (cur_raw.default_index)
             )
             stage(1)
-            filt = self._filter_args()
-            cur = apply_filters(cur_raw, **filt)
-            base = apply_filters(base_raw, **filt) if base_raw is not None else None
+            filt = FilterSpec.from_lists(self.filters)
+            cur = apply_filters(cur_raw, filt)
+            base = apply_filters(base_raw, filt) if base_raw is not None else None
             stage(2)
             unit = cur.sample_types[t][1]
             diff = None
@@ -302,18 +303,6 @@ class ProfileScreen(Screen[None]):
             loaded.rows = function_table(cur, t)
         if not worker.is_cancelled:
             self.app.call_from_thread(self._apply_table, loaded)
-
-    def _filter_args(self) -> dict[str, str | None]:
-        """apply_filters keywords: several regexes of one kind match as alternatives."""
-        out: dict[str, str | None] = {}
-        for k, vs in self.filters.items():
-            if not vs:
-                out[k] = None
-            elif k in TAG_FILTERS:
-                out[k] = vs[-1]
-            else:
-                out[k] = vs[0] if len(vs) == 1 else "|".join(f"(?:{v})" for v in vs)
-        return out
 
     def _read(self, path: Path) -> Profile:
         """Decode once per file version (sample-type switches and filters reuse it)."""
@@ -762,7 +751,7 @@ def run_profile_viewer(args: argparse.Namespace) -> int:
     path = Path(args.file)
     screen = screen_from_args(args)
     from tui.core.pprof import load_profile
-    from tui.core.pprof.filters import _tag_predicate  # raises UserError on a bad filter
+    from tui.core.pprof.filters import tag_predicate  # raises UserError on a bad filter
 
     # Decode up front: a wrong path or a corrupt file is one line and exit 2, not a blank UI.
     prof = load_profile(path)
@@ -775,7 +764,7 @@ def run_profile_viewer(args: argparse.Namespace) -> int:
     for name in TAG_FILTERS:
         value = getattr(args, name, None)
         if value:
-            _tag_predicate(name, value)
+            tag_predicate(name, value)
     screen.preload(path, prof)
     app = ProfileViewerApp(screen, theme=getattr(args, "theme", None) or "warroom")
     app.run()
