@@ -1,10 +1,10 @@
-"""Spike detector figures: cost per point, 500 series at 1 s refresh, false alerts on 24 h.
+"""Spike detector figures: cost per point, 500 series, and per bucket layout the detection
+delay of P99 steps and the false events of a steady day.
 
-Steady traffic is simulated the way warroom sees it: requests per second (Poisson) with
-lognormal latencies, counted into histogram buckets, and the P99 computed each second from
-the last 60 s of bucket deltas exactly as Prometheus' histogram_quantile does (checked
-against tui.core.metrics.quantile.bucket_quantile on a sample of points). Each point goes
-to SpikeTracker with its bucket's log width, its observation count and its saturated flag.
+Series come from tests/latency_sim.py (the detector's own table-driven tests use it): Poisson
+requests with lognormal latencies counted into each layout real services use, the P99 of the
+last 60 s of bucket deltas computed each second as Prometheus does, each point given to
+SpikeTracker with its bucket, observation count and saturated flag.
 
 Run alone for a report; `--json` prints the rows for benchmarks/run_all.py on the last line.
 """
@@ -16,115 +16,83 @@ import math
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.latency_sim import LAYOUTS, Layout, Series, simulate
 from tui.config import DetectorConfig, Duration
-from tui.core.metrics.quantile import bucket_quantile
 from tui.core.metrics.store import FLAG_SATURATED
 from tui.core.stats.spikes import GLITCH, SUSTAINED, SpikeTracker
 
 RUNS = 5
 DAY = 86_400
-WINDOW = 60  # rate_window default, seconds
-
-LAYOUTS = {
-    # Prometheus client default buckets: coarse (factor 2-2.5)
-    "prom-default": [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    # a typical tuned service: ExponentialBuckets(1ms, 1.2, 45)
-    "exp-1.2": [0.001 * 1.2**i for i in range(45)],
-    # OTLP exponential histogram, scale 3 (factor 2^(1/8) = 1.09), 0.5 ms .. 16 s
-    "otlp-scale3": [2 ** (i / 8) for i in range(-88, 33)],
-}
-TRAFFIC = [200.0, 20.0]  # requests per second: 12000 and 1200 requests per 60 s window
-# Low traffic, reported apart: at 2 req/s the windowed P99 is the largest of ~120 requests and
-# really jumps for 60 s each time one slow request enters the window.
-LOW_TRAFFIC = 2.0
-MEDIAN_S, SIGMA = 0.040, 0.6
+TRAFFIC = [20.0, 200.0]  # requests per second: 1200 and 12000 requests per 60 s window
+FACTORS = [1.5, 2.0, 5.0, 20.0]
+STEP_SEEDS = 10  # steps per layout, factor and traffic for the delay figures
+STEP_AT = 300
+LOW_TRAFFIC = 2.0  # reported apart: the windowed P99 is the slowest request or two
 
 
-def _normal_cdf(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.vectorize(math.erf)(x / math.sqrt(2.0)))
-
-
-def simulate_p99(bounds: list[float], rate: float, seconds: int, seed: int):
-    """(p99, saturated, width, observations) per second from windowed bucket deltas."""
-    rng = np.random.default_rng(seed)
-    b = np.asarray(bounds, dtype=np.float64)
-    cdf = _normal_cdf((np.log(b) - math.log(MEDIAN_S)) / SIGMA)
-    p = np.diff(np.concatenate([[0.0], cdf, [1.0]]))  # finite buckets then +Inf
-    p = np.clip(p, 0.0, None)
-    p /= p.sum()
-    n = rng.poisson(rate, size=seconds + WINDOW)
-    per_second = rng.multinomial(n, p)  # (T, buckets + 1)
-    run = np.cumsum(per_second, axis=0)
-    win = run[WINDOW:] - run[:-WINDOW]  # counts over the last WINDOW seconds
-    cum = np.cumsum(win, axis=1)  # cumulative per bucket, as `le` counters
-    total = cum[:, -1].astype(np.float64)
-    rank = 0.99 * total
-    finite = cum[:, :-1]
-    idx = np.argmax(finite >= rank[:, None], axis=1)
-    none = ~(finite >= rank[:, None]).any(axis=1)
-    idx[none] = len(bounds)  # lands in +Inf
-    nb = len(bounds)
-    upper = np.where(idx < nb, b[np.minimum(idx, nb - 1)], b[-1])
-    lower = np.where(idx > 0, b[np.maximum(idx - 1, 0)], 0.0)
-    below = np.where(idx > 0, cum[np.arange(len(cum)), np.maximum(idx - 1, 0)], 0)
-    in_bucket = np.where(idx < nb, cum[np.arange(len(cum)), np.minimum(idx, nb - 1)], 0) - below
-    with np.errstate(invalid="ignore", divide="ignore"):
-        value = lower + (upper - lower) * (rank - below) / in_bucket
-    saturated = idx == nb
-    value = np.where(saturated, b[-1], value)
-    value = np.where(total > 0, value, np.nan)
-    width = np.where(
-        (idx > 0) & (idx < nb), np.log(upper / np.where(lower > 0, lower, 1.0)), np.nan
-    )
-    # exactness check against the project's Prometheus port on a sample of points
-    for i in np.linspace(0, len(cum) - 1, 50).astype(int):
-        if total[i] == 0:
-            continue
-        ref = bucket_quantile(0.99, [*bounds, math.inf], cum[i].tolist())
-        assert math.isclose(ref.value, value[i], rel_tol=1e-9), (ref, value[i])
-        assert ref.saturated == bool(saturated[i])
-    return value, saturated, width, total
-
-
-def false_alerts(
-    layout: str, rate: float, seed: int, cfg: DetectorConfig | None = None
-) -> tuple[int, int]:
-    value, saturated, width, total = simulate_p99(LAYOUTS[layout], rate, DAY, seed)
+def events(series: Series, cfg: DetectorConfig | None = None) -> list[tuple[int, str]]:
     tracker = SpikeTracker(cfg or DetectorConfig())
-    glitch = sustained = 0
-    for t, (v, s, w, n) in enumerate(
-        zip(value.tolist(), saturated.tolist(), width.tolist(), total.tolist(), strict=True)
+    out = []
+    for i, (v, sat, n) in enumerate(
+        zip(
+            series.value.tolist(),
+            series.saturated.tolist(),
+            series.observations.tolist(),
+            strict=True,
+        )
     ):
         ev = tracker.observe(
             "svc",
-            float(t),
+            float(i),
             v,
-            flags=FLAG_SATURATED if s else 0,
-            bucket_width=None if math.isnan(w) else w,
+            flags=FLAG_SATURATED if sat else 0,
+            bucket=series.bucket(i),
             observations=n,
         )
         if ev is not None:
-            glitch += ev.state == GLITCH
-            sustained += ev.state == SUSTAINED
-    return glitch, sustained
+            out.append((i, ev.state))
+    return out
 
 
-def steady_points(n: int, seed: int) -> list[tuple[float, float]]:
-    value, _, width, _ = simulate_p99(LAYOUTS["exp-1.2"], 200.0, n, seed)
-    return [(v, w) for v, w in zip(value.tolist(), width.tolist(), strict=True)]
+def false_events(layout: Layout, rate: float, seed: int, cfg: DetectorConfig | None = None):
+    """(GLITCH, SUSTAINED) over one simulated steady day."""
+    got = events(simulate(layout, rate, DAY, seed), cfg)
+    return sum(s == GLITCH for _, s in got), sum(s == SUSTAINED for _, s in got)
 
 
-def cost_per_point(points: list[tuple[float, float]], series: int) -> float:
+def step_delays(layout: Layout, rate: float, factor: float) -> list[int | None]:
+    """Points from a P99 step to its SUSTAINED (None: not within 60 points), per seed."""
+    out: list[int | None] = []
+    for seed in range(STEP_SEEDS):
+        got = events(simulate(layout, rate, STEP_AT + 60, 1000 + seed, STEP_AT, factor))
+        first = next((i for i, s in got if s == SUSTAINED and i >= STEP_AT), None)
+        out.append(None if first is None else first - STEP_AT + 1)  # the step point is 1
+    return out
+
+
+def steady_points(n: int, seed: int) -> list[tuple[float, tuple[float, float] | None, float]]:
+    series = simulate(LAYOUTS[0], 200.0, n, seed)
+    return [
+        (float(series.value[i]), series.bucket(i), float(series.observations[i])) for i in range(n)
+    ]
+
+
+def cost_per_point(
+    points: list[tuple[float, tuple[float, float] | None, float]], series: int
+) -> float:
     """Seconds of CPU per observe() over `series` services fed round-robin."""
     tracker = SpikeTracker(DetectorConfig())
     names = [f"svc{i}" for i in range(series)]
     observe = tracker.observe
     t0 = time.process_time()
-    for t, (v, w) in enumerate(points):
-        observe(names[t % series], float(t), v, 0, w)
+    for t, (v, bucket, n) in enumerate(points):
+        observe(names[t % series], float(t), v, 0, bucket, n)
     return (time.process_time() - t0) / len(points)
 
 
@@ -148,24 +116,38 @@ def main() -> int:
     worst = statistics.median(worst_case_per_point(50_000) for _ in range(RUNS))
     refresh_share = per_point_500 * 500 / 1.0  # one point per series per 1 s refresh
 
-    results: dict[tuple[str, float], list[tuple[int, int]]] = {}
+    table = []  # per layout: false events per day, detection delay per factor
     for layout in LAYOUTS:
+        row: dict[str, object] = {"layout": layout.name}
         for rate in TRAFFIC:
-            results[(layout, rate)] = [false_alerts(layout, rate, seed) for seed in range(RUNS)]
-    total_sustained = sum(s for runs in results.values() for _, s in runs)
-    glitch_per_hour = {k: statistics.mean(g for g, _ in runs) / 24.0 for k, runs in results.items()}
-    worst_glitch = max(glitch_per_hour.values())
-    low: dict[tuple[str, int], tuple[float, float]] = {}
-    for layout in ("exp-1.2", "otlp-scale3"):
-        for min_obs in (50, 500):
-            runs = [
-                false_alerts(layout, LOW_TRAFFIC, seed, DetectorConfig(min_observations=min_obs))
-                for seed in range(RUNS)
-            ]
-            low[(layout, min_obs)] = (
-                statistics.mean(g for g, _ in runs) / 24.0,
-                statistics.mean(s for _, s in runs),
-            )
+            g, su = false_events(layout, rate, seed=5)
+            row[f"glitch/day@{rate:g}"] = g
+            row[f"sustained/day@{rate:g}"] = su
+            for factor in FACTORS:
+                delays = step_delays(layout, rate, factor)
+                found = [d for d in delays if d is not None]
+                row[f"{factor:g}x@{rate:g}"] = (
+                    statistics.median(found) if found else None,
+                    len(found) / len(delays),
+                )
+        table.append(row)
+    total_sustained = sum(
+        int(r[f"sustained/day@{rate:g}"])
+        for r in table
+        for rate in TRAFFIC  # type: ignore[call-overload]
+    )
+    worst_glitch = (
+        max(
+            int(r[f"glitch/day@{rate:g}"])
+            for r in table
+            for rate in TRAFFIC  # type: ignore[call-overload]
+        )
+        / 24.0
+    )
+    low = {
+        min_obs: false_events(LAYOUTS[0], LOW_TRAFFIC, 5, DetectorConfig(min_observations=min_obs))
+        for min_obs in (50, 500)
+    }
 
     rows = [
         {
@@ -190,36 +172,35 @@ def main() -> int:
             "reference": None,
         },
         {
-            "figure": "false SUSTAINED on 24 h steady traffic (all scenarios)",
+            "figure": f"false SUSTAINED, 24 h steady, {len(LAYOUTS)} layouts x 20/200 req/s",
             "value": float(total_sustained),
             "unit": "alerts",
             "limit": "0",
             "reference": None,
         },
         {
-            "figure": "false GLITCH rate on 24 h steady traffic (worst scenario)",
+            "figure": "false GLITCH rate, 24 h steady, worst layout and traffic",
             "value": worst_glitch,
             "unit": "per hour",
             "limit": "< 1",
             "reference": None,
         },
-        {
-            "figure": f"low traffic {LOW_TRAFFIC:g} req/s, otlp-scale3: SUSTAINED per 24 h "
-            "(defaults)",
-            "value": low[("otlp-scale3", 50)][1],
-            "unit": "alerts",
-            "limit": "",
-            "reference": None,
-        },
-        {
-            "figure": f"low traffic {LOW_TRAFFIC:g} req/s, otlp-scale3: SUSTAINED per 24 h "
-            "(min_observations 500)",
-            "value": low[("otlp-scale3", 500)][1],
-            "unit": "alerts",
-            "limit": "",
-            "reference": None,
-        },
     ]
+    for r in table:
+        for rate in TRAFFIC:
+            for factor in FACTORS:
+                median, rate_found = r[f"{factor:g}x@{rate:g}"]  # type: ignore[misc]
+                rows.append(
+                    {
+                        "figure": f"{r['layout']}: {factor:g}x P99 step at {rate:g} req/s, "
+                        f"points to SUSTAINED (median; found in {rate_found:.0%} of "
+                        f"{STEP_SEEDS})",
+                        "value": math.nan if median is None else median,
+                        "unit": "points",
+                        "limit": "<= 5",
+                        "reference": None,
+                    }
+                )
     if as_json:
         print(json.dumps(rows))
         return 0
@@ -227,31 +208,30 @@ def main() -> int:
     print(f"  cost per point, steady series:         {per_point * 1e6:6.2f} us (limit 20)")
     print(f"  cost per point, 500 series round robin: {per_point_500 * 1e6:6.2f} us")
     print(f"  cost per point, every point candidate:  {worst * 1e6:6.2f} us (limit 20)")
+    print(f"  500 series at 1 s refresh: {refresh_share * 100:6.3f} % of a core (limit 2%)")
     print(
-        f"  500 series at 1 s refresh:              {refresh_share * 100:6.3f} % of a core "
-        "(limit 2%)"
+        "per layout: false events in a steady 24 h (GLITCH/SUSTAINED), and points from a P99 "
+        f"step to SUSTAINED (median, share of {STEP_SEEDS} steps found within 60 points)"
     )
+    for rate in TRAFFIC:
+        print(f"  at {rate:g} req/s")
+        head = "".join(f"{f'{f:g}x':>14}" for f in FACTORS)
+        print(f"    {'layout':<44}{'G/day':>6}{'S/day':>6}{head}")
+        for r in table:
+            cells = ""
+            for factor in FACTORS:
+                median, found = r[f"{factor:g}x@{rate:g}"]  # type: ignore[misc]
+                cells += f"{'-' if median is None else f'{median:g}':>8} {found:>4.0%} "
+            print(
+                f"    {r['layout']:<44}{r[f'glitch/day@{rate:g}']:>6}"
+                f"{r[f'sustained/day@{rate:g}']:>6}{cells}"
+            )
     print(
-        f"false alerts, 24 h at 1 s, P99 from {WINDOW} s bucket windows, "
-        f"lognormal median {MEDIAN_S * 1000:.0f} ms sigma {SIGMA}, {RUNS} seeds each:"
+        f"  total false SUSTAINED: {total_sustained} (limit 0); worst GLITCH/h {worst_glitch:.3f}"
     )
-    print(f"  {'buckets':<14}{'req/s':>7}{'GLITCH/h':>10}{'SUSTAINED':>11}")
-    for (layout, rate), runs in results.items():
-        print(
-            f"  {layout:<14}{rate:>7g}{glitch_per_hour[(layout, rate)]:>10.3f}"
-            f"{sum(s for _, s in runs):>11d}"
-        )
-    print(
-        f"  total SUSTAINED: {total_sustained} (limit 0); worst GLITCH/h: {worst_glitch:.3f} "
-        "(limit < 1)"
-    )
-    print(
-        f"low traffic, {LOW_TRAFFIC:g} req/s (~{LOW_TRAFFIC * WINDOW:.0f} requests per window: "
-        "the P99 is the slowest one or two), mean per 24 h:"
-    )
-    print(f"  {'buckets':<14}{'min_obs':>8}{'GLITCH/h':>10}{'SUSTAINED':>11}")
-    for (layout, min_obs), (g, su) in low.items():
-        print(f"  {layout:<14}{min_obs:>8d}{g:>10.3f}{su:>11.1f}")
+    print(f"low traffic, {LOW_TRAFFIC:g} req/s, DefBuckets, 24 h (GLITCH, SUSTAINED):")
+    for min_obs, (g, su) in low.items():
+        print(f"  min_observations {min_obs}: {g}, {su}")
     return 0
 
 

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tui.config import Config, ConfigError, DetectorConfig, ServiceConfig, parse_config
+from tui.core.metrics.quantile import bucket_of, exponential_bucket_of
 from tui.core.metrics.store import FLAG_LOW_CONFIDENCE, FLAG_SATURATED
 from tui.core.stats.spikes import (
     GLITCH,
@@ -27,7 +28,6 @@ from tui.core.stats.spikes import (
     DetectorSettingsError,
     SpikeEvent,
     SpikeTracker,
-    log_bucket_width,
 )
 from tui.errors import UserError
 
@@ -168,21 +168,68 @@ def test_quantised_series_with_zero_mad_uses_the_noise_floor():
     assert events[0][1].z == pytest.approx(math.log(0.31 / 0.25) / math.log(1.05))
 
 
-def test_bucket_width_widens_the_scale():
-    """With coarse buckets (factor 2) a 3x move is within interpolation noise: z = 1.58."""
-    coarse = log_bucket_width(0.1, 0.2)
-    assert coarse == pytest.approx(math.log(2))
-    values = [0.15] * 40 + [0.45]
-    assert feed(SpikeTracker(DetectorConfig()), values, bucket_width=coarse) == []
-    fine = log_bucket_width(0.15, 0.15 * 2 ** (1 / 8))  # OTLP exponential scale 3
-    events = feed(SpikeTracker(DetectorConfig()), values, bucket_width=fine)
-    assert [(i, ev.state) for i, ev in events] == [(40, GLITCH)]
+DEF_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+OTEL_MS = [b / 1000 for b in (0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000)]
 
 
-def test_log_bucket_width_is_none_where_meaningless():
-    assert log_bucket_width(0.0, 0.005) is None  # first bucket starts at 0
-    assert log_bucket_width(10.0, math.inf) is None  # +Inf bucket
-    assert log_bucket_width(0.2, 0.1) is None
+def feed_bucketed(tracker: SpikeTracker, values, bounds) -> list[tuple[int, SpikeEvent]]:
+    out = []
+    for i, v in enumerate(values):
+        ev = tracker.observe("api", float(i), float(v), bucket=bucket_of(float(v), bounds))
+        if ev is not None:
+            out.append((i, ev))
+    return out
+
+
+def test_the_trials_jump_across_two_defbuckets_is_sustained():
+    """0.42 s -> 2.4 s, (0.25, 0.5] -> (1, 2.5]: silent when the width multiplied z."""
+    values = [0.42 * (1 + 0.01 * (i % 3)) for i in range(40)] + [2.4] * 9
+    events = feed_bucketed(SpikeTracker(DetectorConfig()), values, DEF_BUCKETS)
+    assert [(i, ev.state) for i, ev in events] == [(40, GLITCH), (41, GLITCH), (42, SUSTAINED)]
+    assert events[2][1].ratio == pytest.approx(2.4 / 0.4242, rel=0.01)
+
+
+def test_interpolation_inside_one_bucket_does_not_page():
+    """(0.25, 0.5] is log 2 wide: a rise under half of it is requests re-spreading inside."""
+    steady = [0.26] * 40
+    inside = feed_bucketed(SpikeTracker(DetectorConfig()), [*steady, 0.36, 0.36, 0.36], DEF_BUCKETS)
+    assert inside == []
+    # the same rise without bucket information (a summary) is a move
+    plain = feed(SpikeTracker(DetectorConfig()), [*steady, 0.36, 0.36, 0.36])
+    assert [ev.state for _, ev in plain] == [GLITCH, GLITCH, SUSTAINED]
+    # and past half the bucket, inside the same bucket, it is one too
+    far = feed_bucketed(SpikeTracker(DetectorConfig()), [*steady, 0.40, 0.40, 0.40], DEF_BUCKETS)
+    assert [ev.state for _, ev in far] == [GLITCH, GLITCH, SUSTAINED]
+
+
+def test_two_buckets_away_is_a_move_however_narrow_the_bucket_between():
+    """OTel ms defaults: 70 ms in (50, 75], 101 ms in (100, 250]; (75, 100] lies between, so
+    the P99 certainly rose although 1.44x is under half of the wide (100, 250] bucket."""
+    steady = [0.070] * 40
+    events = feed_bucketed(SpikeTracker(DetectorConfig()), [*steady, 0.101, 0.101], OTEL_MS)
+    assert [ev.state for _, ev in events] == [GLITCH, GLITCH]
+    # adjacent bucket and under half its width: interpolation can explain it
+    near = feed_bucketed(SpikeTracker(DetectorConfig()), [0.080] * 40 + [0.110], OTEL_MS)
+    assert near == []
+
+
+def test_few_requests_cannot_resolve_small_moves():
+    """At 1200 requests per window only 12 lie above the P99: 1.3x is within their noise."""
+    values = [0.4] * 40 + [0.52] * 5
+    low = feed(SpikeTracker(DetectorConfig()), values, observations=1200.0)
+    assert low == []
+    high = feed(SpikeTracker(DetectorConfig()), values, observations=12000.0)
+    assert [ev.state for _, ev in high] == [GLITCH, GLITCH, SUSTAINED]
+
+
+def test_bucket_of_says_nothing_where_the_bucket_says_nothing():
+    assert bucket_of(0.003, DEF_BUCKETS) is None  # first bucket starts at 0
+    assert bucket_of(11.0, DEF_BUCKETS) is None  # +Inf bucket
+    assert bucket_of(0.5, DEF_BUCKETS) == (0.25, 0.5)  # upper bounds are inclusive
+    assert bucket_of(0.51, DEF_BUCKETS) == (0.5, 1.0)
+    assert bucket_of(math.nan, DEF_BUCKETS) is None
+    lo, hi = exponential_bucket_of(0.3, 3) or (0.0, 0.0)
+    assert lo < 0.3 <= hi and hi / lo == pytest.approx(2 ** (1 / 8))
 
 
 def test_saturated_point_is_always_a_candidate_and_labelled():

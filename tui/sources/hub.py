@@ -219,7 +219,7 @@ class Hub:
                                 v,
                                 int(f),
                                 info.observations,
-                                info.p99_bucket_width if sig == "p99" else None,
+                                info.p99_bucket if sig == "p99" else None,
                             )
                         )
                 if len(ts):
@@ -249,7 +249,7 @@ class Hub:
                     p.value,
                     flags=p.flags,
                     observations=p.observations,
-                    bucket_width=p.bucket_width,
+                    bucket=p.bucket,
                 )
                 if ev is not None:
                     events.append(ev.to_record())

@@ -41,6 +41,7 @@ from tui.config import (
     ServiceConfig,
     ServicePrometheus,
 )
+from tui.core.metrics.quantile import bucket_of
 from tui.core.metrics.store import (
     FLAG_LOW_CONFIDENCE,
     FLAG_SATURATED,
@@ -54,6 +55,7 @@ MAX_POINTS = 11_000  # Prometheus refuses range queries with more points per ser
 MAX_CONCURRENT = 4  # queries in flight at once against one server
 DISCOVER_METRICS = ("http_server_request_duration_seconds", "http_request_duration_seconds")
 DISCOVERY_EVERY = 60.0  # seconds between looks for new jobs when discovering
+LAYOUT_EVERY = 300.0  # seconds between looks at a histogram's bucket bounds (rarely change)
 MAX_DISCOVERED = 50
 BACKOFF_CAP = 60.0  # seconds; never wait longer than this between attempts
 
@@ -107,6 +109,7 @@ class ServiceQueries:
     top_finite: str  # rate of the highest finite bucket
     qps: str
     error_ratio: str | None
+    layout: str = ""  # the bucket bounds (`le` values) the histogram has, for the detector
 
     def all(self) -> dict[str, str]:
         out = dict(self.quantiles)
@@ -132,7 +135,8 @@ def build_queries(svc: ServiceConfig, rate_window: float) -> ServiceQueries:
     total = f"sum(rate({inf_bucket}[{rw}]))"
     top = f"max(sum by (le) (rate({finite_buckets}[{rw}])))"
     qps = svc.prometheus.qps or f"sum(rate({_series(name + '_count', inner)}[{rw}]))"
-    return ServiceQueries(svc.name, quantiles, total, top, qps, svc.prometheus.error_ratio)
+    layout = f"count by (le) ({bucket})"
+    return ServiceQueries(svc.name, quantiles, total, top, qps, svc.prometheus.error_ratio, layout)
 
 
 def choose_step(refresh: float, window: float) -> float:
@@ -331,7 +335,7 @@ class Point:
     value: float
     flags: int = 0
     observations: float | None = None  # requests in the rate window at t, when known
-    bucket_width: float | None = None  # log-width of the bucket holding a p99, when known
+    bucket: tuple[float, float] | None = None  # (lower, upper] holding a p99, when known
 
 
 class PrometheusSource:
@@ -364,6 +368,8 @@ class PrometheusSource:
         # HTTP server latency histogram becomes a service named after the job.
         self.discover = not self.services
         self._discovered_at: float | None = None
+        # service -> (time looked, sorted finite `le` bounds): the bucket of each p99 point
+        self._layouts: dict[str, tuple[float, list[float]]] = {}
 
     # -- scheduling
 
@@ -415,6 +421,7 @@ class PrometheusSource:
             if not self.queries:
                 self._ok(0.0, ["no service found: set services[].prometheus in the config"])
                 return []
+        await self._refresh_layouts(now)
         plan: list[tuple[str, str, tuple[float, float]]] = []
         for name, sq in self.queries.items():
             rng = self._range_for(name, now)
@@ -463,8 +470,33 @@ class PrometheusSource:
         self._ok(latency, warnings)
         return points
 
+    async def _refresh_layouts(self, now: float) -> None:
+        """Look up each histogram's `le` bounds now and then; a failure keeps the old ones.
+
+        The detector only uses them to know which bucket a P99 is in, so a miss costs some
+        precision for a while, never a point.
+        """
+        due = [
+            (name, sq.layout)
+            for name, sq in self.queries.items()
+            if sq.layout and now - self._layouts.get(name, (-math.inf, []))[0] >= LAYOUT_EVERY
+        ]
+        if not due:
+            return
+        results = await asyncio.gather(
+            *(self._run(self.client.query, expr, now) for _, expr in due),
+            return_exceptions=True,
+        )
+        for (name, _), res in zip(due, results, strict=True):
+            if isinstance(res, QueryResult):
+                bounds = sorted({_le(labels.get("le")) for labels, _ in res.series} - {math.inf})
+                self._layouts[name] = (now, [b for b in bounds if math.isfinite(b)])
+            elif not isinstance(res, PrometheusError):
+                raise res
+
     def _points(self, name: str, series: dict[str, dict[float, float]]) -> list[Point]:
         total, top = series.get("_total", {}), series.get("_top", {})
+        bounds = self._layouts.get(name, (0.0, []))[1]
         rw = float(self.cfg.rate_window)
         min_obs = self._detector(name).min_observations
         out: list[Point] = []
@@ -484,7 +516,8 @@ class PrometheusSource:
                         flags |= FLAG_SATURATED
                     if n is not None and n < min_obs:
                         flags |= FLAG_LOW_CONFIDENCE
-                out.append(Point(name, sig, t, v, flags, n))
+                bucket = bucket_of(v, bounds) if sig == "p99" and bounds else None
+                out.append(Point(name, sig, t, v, flags, n, bucket))
         if info is not None and total:
             t_last = max(total)
             v_last = total[t_last]
@@ -576,6 +609,14 @@ class PrometheusSource:
         self.status.failed(f"{err.detail}{what}", state)
         self.status.counters["failures"] = self.failures
         self.status.counters["backoff_s"] = self.next_delay()
+
+
+def _le(raw: str | None) -> float:
+    """An `le` label as a number; inf for +Inf and for anything that is not one."""
+    try:
+        return float(raw) if raw is not None else math.inf
+    except ValueError:
+        return math.inf
 
 
 def _one_series(

@@ -19,7 +19,6 @@ asyncio loop, and both run to completion without awaiting, so they never interle
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import math
 import time
@@ -36,8 +35,11 @@ from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from tui.config import Config
 from tui.core.metrics.quantile import (
     MAX_SCHEMA,
+    Bucket,
     QuantileResult,
+    bucket_of,
     bucket_quantile,
+    exponential_bucket_of,
     exponential_quantile,
 )
 from tui.core.metrics.store import (
@@ -728,7 +730,7 @@ class OTLPSink:
             flags = low | (FLAG_SATURATED if res.saturated else 0)
             store.add(route.name, sig, now, res.value, flags, source="otlp")
             if sig == "p99":
-                info.p99_bucket_width = _log_bucket_width(res.value, w)
+                info.p99_bucket = _p99_bucket(res.value, w)
         since = now - self.refresh if route.since is None else route.since
         span = min(self.rate_window, max(now - since, 1e-9))
         store.add(route.name, "qps", now, w.count / span, 0, source="otlp")
@@ -738,25 +740,21 @@ class OTLPSink:
         info.observations = w.count
 
 
-def _log_bucket_width(value: float, w: _Slice) -> float | None:
-    """log(upper/lower) of the bucket that holds `value`: the spike detector's noise floor.
+def _p99_bucket(value: float, w: _Slice) -> Bucket | None:
+    """The bucket (lower, upper], seconds, that holds `value`: what the spike detector trusts.
 
-    A quantile cannot be resolved finer than its bucket, so a jump within one bucket is not a
-    spike. None when unknown: no finite positive bucket (first bucket from 0, +Inf), or a
-    summary.
+    A quantile cannot be resolved finer than its bucket, so a move inside one bucket is judged
+    against its width. None when unknown: no finite positive bucket (first bucket from 0,
+    +Inf), or a summary.
     """
-    if not math.isfinite(value) or value <= 0:
-        return None
     if w.explicit:
-        bounds = sorted({b for bs in w.explicit for b in bs if 0 < b < math.inf})
-        i = bisect.bisect_left(bounds, value)
-        if 0 < i < len(bounds):
-            return math.log(bounds[i] / bounds[i - 1])
-        return None
+        return bucket_of(value, sorted({b for bs in w.explicit for b in bs}))
     best = max(w.expo.items(), key=lambda kv: kv[1].total, default=None)
     if best is None:
         return None
-    return math.log(2.0) * 2.0 ** -min(best[1].scale, MAX_SCHEMA)  # one exponential bucket
+    factor, acc = best
+    bucket = exponential_bucket_of(value / factor, min(acc.scale, MAX_SCHEMA))
+    return None if bucket is None else (bucket[0] * factor, bucket[1] * factor)
 
 
 def _window_quantile(q: float, w: _Slice) -> QuantileResult:

@@ -17,6 +17,7 @@ decides the window.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -25,6 +26,36 @@ import numpy as np
 SMALL_DELTA_TOLERANCE = 1e-12  # Prometheus smallDeltaTolerance
 _MIN_NORMAL = 2.2250738585072014e-308
 MAX_SCHEMA = 8  # finest Prometheus native-histogram schema
+
+
+Bucket = tuple[float, float]  # (lower, upper] of the histogram bucket holding a quantile
+
+
+def bucket_of(value: float, bounds: Sequence[float]) -> Bucket | None:
+    """The bucket (lower, upper] of sorted explicit `bounds` that holds `value`.
+
+    None when it says nothing about the value's position: the first bucket starting at 0,
+    the +Inf bucket, or a value that is not a positive finite number. This is what the spike
+    detector is given as `bucket`.
+    """
+    if not (value > 0 and math.isfinite(value)):
+        return None
+    i = bisect_left(bounds, value)
+    if 0 < i < len(bounds) and bounds[i - 1] > 0 and math.isfinite(bounds[i]):
+        return (float(bounds[i - 1]), float(bounds[i]))
+    return None
+
+
+def exponential_bucket_of(value: float, scale: int) -> Bucket | None:
+    """The OTLP exponential / Prometheus native bucket at `scale` that holds `value`.
+
+    Bucket i is (base**i, base**(i+1)] with base = 2**(2**-scale), as in the OTLP data model.
+    """
+    if not (value > 0 and math.isfinite(value)):
+        return None
+    factor = 2.0**scale
+    i = math.ceil(math.log2(value) * factor) - 1
+    return (2.0 ** (i / factor), 2.0 ** ((i + 1) / factor))
 
 
 class QuantileResult(NamedTuple):

@@ -36,7 +36,7 @@ class ServiceInfo:
     labels: dict[str, str] = field(default_factory=dict)  # e.g. version, namespace
     last_update: float | None = None  # unix time of the newest point from its source
     observations: float | None = None  # requests counted in the newest window, when known
-    p99_bucket_width: float | None = None  # log(upper/lower) of the bucket holding the p99
+    p99_bucket: tuple[float, float] | None = None  # (lower, upper] of the bucket holding p99
 
 
 class MetricStore:

@@ -5,9 +5,32 @@ quantised P99 series (the quantile keeps landing on the same bucket bound) has z
 so any deviation would be "infinitely" significant. Instead, per series, on log(P99):
 
 - baseline = median of the last W points that were not themselves hits;
-- scale s = max(1.4826 * MAD, log(1 + noise_floor), bucket width in log space when known);
-- a point is a hit when z = (log x - median) / s > z_threshold AND x / baseline >= min_ratio
-  AND x - baseline >= min_delta (the last two keep tiny-but-"significant" moves quiet).
+- noise s = max(1.4826 * MAD, log(1 + noise_floor)): the series' own spread, robustly;
+- a point is a hit when it is a statistical move, z = (log x - median) / s > z_threshold,
+  AND a measurable move (below) AND x / baseline >= min_ratio AND x - baseline >= min_delta
+  (the last two keep tiny-but-"significant" moves quiet).
+
+What the request count can tell. A P99 over n requests rests on the n/100 above it; their
+count is Poisson noise, and a window's P99 is correlated with the next 60 (the rate window),
+so the MAD of 30 points underestimates it at low traffic. The rise must also exceed what that
+count can fake at z (`_resolution`): about 1.5x at 20 req/s, 1.1x at 200 req/s.
+
+What buckets can tell. A quantile from a histogram is only known to lie in its bucket; where
+inside is linear interpolation, which assumes the requests spread evenly. So, when the caller
+passes the bucket (lower, upper] that holds the point:
+
+- a value whose bucket lies two or more buckets above the baseline's bucket is a measurable
+  move: at least one whole bucket separates the two, whatever interpolation did;
+- otherwise (same or adjacent bucket) the move must exceed half the log-width of the value's
+  bucket, because requests re-spreading inside one bucket moves the interpolated value by
+  that much without the distribution above it changing.
+
+The bucket width is a floor on the size of a move, never a multiplier of z: multiplying made
+a 5.6x P99 jump across two of client_golang's DefBuckets (0.42 s -> 2.4 s) score z = 1.9,
+i.e. a jump had to be about 25x to page. The baseline's bucket is found among the bucket
+bounds the series has reported (any reported bound at or above the baseline bounds it), so
+no layout needs to be configured. Without bucket information (summaries, native histograms
+through PromQL) only the statistical test applies, which is what fine layouts need anyway.
 
 Hits are classified over the last 5 points: one or two are a GLITCH (one event per hit);
 three of five are SUSTAINED (a level shift, reported once), after which the baseline is
@@ -34,7 +57,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tui.core.metrics.store import FLAG_LOW_CONFIDENCE, FLAG_SATURATED
+from tui.core.metrics.quantile import Bucket
+from tui.core.metrics.store import FLAG_LOW_CONFIDENCE, FLAG_SATURATED, QUANTILE_SIGNALS
 from tui.errors import UserError
 
 if TYPE_CHECKING:
@@ -52,17 +76,12 @@ RECENT = 5  # points over which hits are counted (3 of the last 5 = sustained)
 SUSTAIN_HITS = 3
 MIN_BASELINE_POINTS = 5  # below this the series is warming up
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
+# Local tail index of request latency at its P99 (P(X > x) ~ x**-a): about 4.5 for a lognormal
+# with a P99 4x its median; 3.5 assumes a heavier tail, as real latency tails often are.
+TAIL_INDEX = 3.5
 
 
-def log_bucket_width(lower: float, upper: float) -> float | None:
-    """Width in log space of the histogram bucket (lower, upper] holding the quantile.
-
-    None when it is not meaningful: the first bucket starting at 0, or the +Inf bucket.
-    This is the value to pass as `bucket_width` to `SpikeTracker.observe`.
-    """
-    if not (lower > 0 and math.isfinite(upper) and upper > lower):
-        return None
-    return math.log(upper / lower)
+MAX_BOUNDS = 512  # bucket bounds remembered per series (a layout change past this is rare)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,10 +205,11 @@ class _Baseline:
 
 
 class _Series:
-    __slots__ = ("back", "base", "recent", "shift_from", "since_event", "state")
+    __slots__ = ("back", "base", "bounds", "recent", "shift_from", "since_event", "state")
 
     def __init__(self, size: int):
         self.base = _Baseline(size)
+        self.bounds: list[float] = []  # sorted bucket bounds this series has reported
         # (log value, hit, confident) for the last RECENT points
         self.recent: deque[tuple[float, bool, bool]] = deque(maxlen=RECENT)
         self.shift_from: _Baseline | None = None  # pre-shift baseline while SUSTAINED
@@ -208,6 +228,7 @@ class SpikeTracker:
         signal: str = "p99",
     ):
         self.signal = signal
+        self._tail_share = 1.0 - QUANTILE_SIGNALS.get(signal, 0.99)
         self._default = _Settings.of(default, "detector")
         self._per_service = {
             name: _Settings.of(c, f"services[{name}].detector")
@@ -280,14 +301,14 @@ class SpikeTracker:
         t: float,
         value: float,
         flags: int = 0,
-        bucket_width: float | None = None,
+        bucket: Bucket | None = None,
         observations: float | None = None,
         baseline_p99: float | None = None,
     ) -> SpikeEvent | None:
         """Judge one P99 point; return the event it causes, if any.
 
-        `flags` are the store's FLAG_SATURATED / FLAG_LOW_CONFIDENCE bits; `bucket_width` is
-        the log-space width of the bucket holding the quantile (see `log_bucket_width`);
+        `flags` are the store's FLAG_SATURATED / FLAG_LOW_CONFIDENCE bits; `bucket` is the
+        histogram bucket (lower, upper] holding the quantile (see `tui.core.metrics.quantile.bucket_of`), None if unknown;
         `observations` is the request count behind the point (below min_observations the
         point is low-confidence); `baseline_p99` is the stored baseline, used while warming
         up. Values that are not positive finite numbers (no traffic) are ignored.
@@ -305,9 +326,11 @@ class SpikeTracker:
             or (observations is not None and observations < cfg.min_observations)
         )
         s.since_event += 1
+        if bucket is not None:
+            _remember_bounds(s.bounds, bucket)
 
         if s.shift_from is not None:
-            recovered = self._check_recovery(s, cfg, lx, value, bucket_width, saturated)
+            recovered = self._check_recovery(s, cfg, lx, value, bucket, saturated, observations)
             if recovered is not None:
                 return SpikeEvent(
                     t,
@@ -333,15 +356,33 @@ class SpikeTracker:
         hit = False
         z: float | None = None
         # saturated: the value is only a lower bound, so above the baseline is always a hit
-        if (saturated and lx > med) or (
-            lx - med >= cfg.log_min_ratio and value - ref >= cfg.min_delta
-        ):
-            scale = max(MAD_TO_SIGMA * base.mad(med), cfg.log_floor, bucket_width or 0.0)
-            z = (lx - med) / scale
-            hit = saturated or z > cfg.z
+        if saturated and lx > med:
+            hit = True
+            z = (lx - med) / max(MAD_TO_SIGMA * base.mad(med), cfg.log_floor)
+        elif lx - med >= cfg.log_min_ratio and value - ref >= cfg.min_delta:
+            z = (lx - med) / max(MAD_TO_SIGMA * base.mad(med), cfg.log_floor)
+            hit = (
+                z > cfg.z
+                and lx - med > self._resolution(observations, cfg.z)
+                and _measurable(lx - med, ref, bucket, s.bounds)
+            )
         return self._classify(s, t, service, lx, value, ref, hit, saturated, confident, z)
 
     # --- internals ---------------------------------------------------------------------
+
+    def _resolution(self, observations: float | None, z: float) -> float:
+        """The smallest log-rise a quantile from `observations` requests can show at `z`.
+
+        Only k = (1 - q) * n requests lie above the quantile; their count is Poisson, so
+        (variance-stabilised) it can drop to (sqrt(k) - z/2)**2 by chance, and the quantile
+        then rises by log(k / that) / TAIL_INDEX. At 20 req/s over 60 s (k = 12) this is
+        about 1.5x, at 200 req/s about 1.1x: low traffic cannot resolve small moves.
+        """
+        if observations is None or observations <= 0:
+            return 0.0
+        root = math.sqrt(self._tail_share * observations)
+        low = max(root - z / 2.0, root / 4.0)
+        return 2.0 * math.log(root / low) / TAIL_INDEX
 
     def _classify(
         self,
@@ -432,8 +473,9 @@ class SpikeTracker:
         cfg: _Settings,
         lx: float,
         value: float,
-        bucket_width: float | None,
+        bucket: Bucket | None,
         saturated: bool,
+        observations: float | None,
     ) -> float | None:
         """Count points back within thresholds of the pre-shift baseline; on 3 of 5, restore it.
 
@@ -448,8 +490,12 @@ class SpikeTracker:
         elif lx - med < cfg.log_min_ratio or value - ref < cfg.min_delta:
             back = True
         else:
-            scale = max(MAD_TO_SIGMA * old.mad(med), cfg.log_floor, bucket_width or 0.0)
-            back = (lx - med) / scale <= cfg.z
+            scale = max(MAD_TO_SIGMA * old.mad(med), cfg.log_floor)
+            back = (
+                (lx - med) / scale <= cfg.z
+                or lx - med <= self._resolution(observations, cfg.z)
+                or not _measurable(lx - med, ref, bucket, s.bounds)
+            )
         s.back.append(back)
         if not back or sum(s.back) < SUSTAIN_HITS:
             return None
@@ -461,3 +507,29 @@ class SpikeTracker:
         s.state = RECOVERED
         s.since_event = 0
         return ref
+
+
+def _remember_bounds(bounds: list[float], bucket: Bucket) -> None:
+    for b in bucket:
+        i = bisect_left(bounds, b)
+        if (i == len(bounds) or bounds[i] != b) and len(bounds) < MAX_BOUNDS:
+            bounds.insert(i, b)
+
+
+def _measurable(rise: float, ref: float, bucket: Bucket | None, bounds: list[float]) -> bool:
+    """Whether a log-rise of `rise` above baseline `ref` is more than buckets can blur.
+
+    True when the value's bucket is two or more above the baseline's (a reported bound lies
+    at or above `ref` and below the value's lower bound: the baseline's bucket ends there, so
+    a whole bucket separates them), or when the rise exceeds half the value's bucket in log
+    space (more than re-spreading inside that bucket explains). Unknown bucket: True.
+    """
+    if bucket is None:
+        return True
+    lower, upper = bucket
+    if not (lower > 0 and math.isfinite(upper) and upper > lower):
+        return True
+    i = bisect_left(bounds, ref)
+    if i < len(bounds) and bounds[i] < lower:
+        return True
+    return rise > 0.5 * math.log(upper / lower)
