@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from statistics import NormalDist
 
@@ -47,14 +48,22 @@ def _wait_port(port: int, timeout: float = 20.0) -> None:
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port}")
 
 
-def _latency(i: int) -> float:
+def _latency(i: int, median: float = MEDIAN, sigma: float = SIGMA) -> float:
     """Deterministic lognormal latencies (golden-ratio sequence over the quantiles), so each
     window holds the same distribution and the steady P99 barely moves."""
     u = (0.5 + i * 0.6180339887498949) % 1.0
-    return MEDIAN * math.exp(SIGMA * NormalDist().inv_cdf(min(max(u, 1e-6), 1 - 1e-6)))
+    return median * math.exp(sigma * NormalDist().inv_cdf(min(max(u, 1e-6), 1 - 1e-6)))
 
 
-def test_otel_spike_reaches_warroom_record(tmp_path):
+def _record_sdk_latencies(
+    tmp_path: Path,
+    bounds: list[float],
+    latency: Callable[[int], float],
+    factor_at: Callable[[float], float],
+    record_s: float = RECORD_S,
+) -> tuple[float, list[dict]]:
+    """Run `warroom record` while the real SDK records `latency(i) * factor_at(t - start)`
+    at RATE req/s into `bounds`; returns the start time and the recorded lines."""
     port = free_port()
     cfg = tmp_path / "warroom.yaml"
     cfg.write_text(
@@ -65,7 +74,7 @@ def test_otel_spike_reaches_warroom_record(tmp_path):
     )
     out = tmp_path / "rec.jsonl"
     proc = subprocess.Popen(
-        [str(WARROOM), "record", "-c", str(cfg), "--duration", f"{RECORD_S}s", "--out", str(out)],
+        [str(WARROOM), "record", "-c", str(cfg), "--duration", f"{record_s}s", "--out", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -76,7 +85,7 @@ def test_otel_spike_reaches_warroom_record(tmp_path):
         exporter = OTLPMetricExporter(
             endpoint=f"http://127.0.0.1:{port}/v1/metrics",
             preferred_temporality={Histogram: AggregationTemporality.CUMULATIVE},
-            preferred_aggregation={Histogram: ExplicitBucketHistogramAggregation(BOUNDS)},
+            preferred_aggregation={Histogram: ExplicitBucketHistogramAggregation(bounds)},
         )
         reader = PeriodicExportingMetricReader(exporter, export_interval_millis=200)
         provider = MeterProvider(
@@ -84,17 +93,15 @@ def test_otel_spike_reaches_warroom_record(tmp_path):
         )
         hist = provider.get_meter("shop").create_histogram("http.server.request.duration", unit="s")
         started = time.time()
-        spike = (started + SPIKE_AT, started + SPIKE_AT + SPIKE_LEN)
         stop = threading.Event()
 
         def load() -> None:
             i, tick = 0, 0.01
             next_t = time.monotonic()
             while not stop.is_set():
-                now = time.time()
-                factor = FACTOR if spike[0] <= now < spike[1] else 1.0
+                factor = factor_at(time.time() - started)
                 for _ in range(int(RATE * tick)):
-                    hist.record(_latency(i) * factor, {"http.response.status_code": 200})
+                    hist.record(latency(i) * factor, {"http.response.status_code": 200})
                     i += 1
                 next_t += tick
                 time.sleep(max(0.0, next_t - time.monotonic()))
@@ -102,7 +109,7 @@ def test_otel_spike_reaches_warroom_record(tmp_path):
         worker = threading.Thread(target=load, daemon=True)
         worker.start()
         try:
-            proc.wait(timeout=RECORD_S + 20)
+            proc.wait(timeout=record_s + 20)
         finally:
             stop.set()
             worker.join(5)
@@ -113,8 +120,15 @@ def test_otel_spike_reaches_warroom_record(tmp_path):
         if provider is not None:
             provider.shutdown()
     assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    return started, [json.loads(line) for line in out.read_text().splitlines()]
 
-    lines = [json.loads(line) for line in out.read_text().splitlines()]
+
+def test_otel_spike_reaches_warroom_record(tmp_path):
+    def factor_at(since: float) -> float:
+        return FACTOR if SPIKE_AT <= since < SPIKE_AT + SPIKE_LEN else 1.0
+
+    started, lines = _record_sdk_latencies(tmp_path, BOUNDS, _latency, factor_at)
+    spike = (started + SPIKE_AT, started + SPIKE_AT + SPIKE_LEN)
     points = [
         e
         for e in lines
@@ -141,3 +155,28 @@ def test_otel_spike_reaches_warroom_record(tmp_path):
     # the baseline is the steady P99 the SDK produced before the burst
     steady = sorted(p["value"] for p in points if p["t"] < spike[0])
     assert spikes[0]["baseline"] == pytest.approx(steady[len(steady) // 2], rel=0.1)
+
+
+DEF_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]  # client_golang's
+
+
+def test_otel_step_on_defbuckets_is_sustained_within_8s(tmp_path):
+    """The trial's defect through OTLP: P99 about 0.42 s -> 2.4 s on DefBuckets bounds."""
+    step_at = 8.0
+
+    def latency(i: int) -> float:
+        return _latency(i, median=0.104, sigma=0.6)  # P99 = 0.104 * e**(0.6 * 2.326) = 0.42
+
+    def factor_at(since: float) -> float:
+        return 5.6 if since >= step_at else 1.0
+
+    started, lines = _record_sdk_latencies(tmp_path, DEF_BUCKETS, latency, factor_at, 14.0)
+    spikes = [e for e in lines if e["type"] == "spike"]
+    points = [e for e in lines if e["type"] == "point" and e["signal"] == "p99"]
+    before = [p["value"] for p in points if p["t"] < started + step_at]
+    assert before and all(0.25 < v <= 0.5 for v in before[1:]), before
+    assert spikes, f"no spike line; p99 points: {[round(p['value'], 3) for p in points]}"
+    assert all(s["t"] >= started + step_at for s in spikes), spikes
+    sustained = [s for s in spikes if s["state"] == "SUSTAINED"]
+    assert sustained and sustained[0]["t"] - (started + step_at) <= 8.0, spikes
+    assert sustained[0]["value"] > 1.0 and 0.25 < sustained[0]["baseline"] <= 0.5
