@@ -191,6 +191,10 @@ async def test_silence_posts_matchers_and_suppresses_the_alert(am_url, uniq, tmp
         assert s["createdBy"] == "alice@bastion"
         assert s["comment"] == "rolling back, see #4711"
         assert s["status"]["state"] == "active"
+        # the toast the operator reads: what, how long, which silence (no Python repr)
+        assert res.summary() == (
+            f"silenced alertname=HighLatency, service=api for 30m (silence {res.silence_id[:8]})"
+        )
         assert {
             (m["name"], m["value"], m["isRegex"], m.get("isEqual", True)) for m in s["matchers"]
         } == {

@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import httpx
 
-from tui.config import AlertmanagerConfig
+from tui.config import AlertmanagerConfig, format_duration
 from tui.core.actions.audit import append_record, make_record
 from tui.core.stats.spikes import GLITCH, RECOVERED, SUSTAINED, SpikeEvent
 from tui.errors import UserError
@@ -186,6 +186,21 @@ class SilenceResult:
     starts_at: float
     ends_at: float
     created_by: str
+
+    def summary(self) -> str:
+        """The operator's confirmation: what is silenced, for how long, under which id."""
+        what = (
+            ", ".join(
+                f"{m['name']}{'=' if m.get('isEqual', True) else '!='}{m['value']}"
+                for m in self.matchers
+                if m.get("name") in ("alertname", "service", "job", "instance")
+            )
+            or f"{len(self.matchers)} matchers"
+        )
+        return (
+            f"silenced {what} for {format_duration(self.ends_at - self.starts_at)} "
+            f"(silence {self.silence_id[:8]})"
+        )
 
 
 class AlertmanagerSource:

@@ -467,11 +467,14 @@ class WarroomApp(App[int]):
                 return
 
             async def go() -> None:
-                res = await source.silence(req.alert, req.duration, req.comment, req.created_by)
-                self.notify(
-                    getattr(res, "message", str(res)),
-                    severity="information" if getattr(res, "ok", False) else "error",
-                )
+                from tui.sources.alertmanager import AlertmanagerError
+
+                try:
+                    res = await source.silence(req.alert, req.duration, req.comment, req.created_by)
+                except (AlertmanagerError, UserError) as exc:
+                    self.notify(f"silence failed: {exc}", severity="error")
+                    return
+                self.notify(res.summary(), severity="information")
 
             self.run_worker(go(), group="silence", exit_on_error=False)
 
