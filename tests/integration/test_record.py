@@ -72,15 +72,17 @@ def test_record_writes_points_for_the_duration(
     read_lines(out)
 
 
-def test_record_with_prometheus_down_keeps_going(
+def test_record_with_prometheus_down_all_along_says_so_and_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """It keeps trying for the whole duration, then a recording of nothing is exit 1."""
     url = f"http://127.0.0.1:{free_port()}"
     cfg, out = write_config(tmp_path, url), tmp_path / "rec.jsonl"
-    assert main(["record", "-c", str(cfg), "--duration", "1s", "--out", str(out)]) == 0
+    assert main(["record", "-c", str(cfg), "--duration", "1s", "--out", str(out)]) == 1
     _, err = capsys.readouterr()
     assert read_lines(out) == []
-    assert "warroom: warning: prometheus down at the end: unreachable" in err
+    assert "warroom: error: prometheus never answered during the recording: unreachable" in err
+    assert "recorded 0 lines" in err
 
 
 @pytest.mark.parametrize(

@@ -245,6 +245,7 @@ async def record(cfg: Any, duration: float, writer: Any) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal, sig)
     at_end: list[tuple[str, str, str]] = []
+    never, never_detail = False, ""
     try:
         await hub.start()
         for problem in hub.receiver_errors():
@@ -259,6 +260,9 @@ async def record(cfg: Any, duration: float, writer: Any) -> int:
         # before stop(): stopping marks every receiver "down", which is no news
         sources = [*hub.statuses(), *([alerts.status] if alerts is not None else [])]
         at_end = [(st.name, st.state, st.detail) for st in sources]
+        prom = hub.prometheus.status if hub.prometheus is not None else None
+        never = prom is not None and prom.last_ok is None and prom.state in ("down", "error")
+        never_detail = prom.detail if prom is not None else ""
         if alerts is not None:
             await alerts.stop()
         await hub.stop()
@@ -267,6 +271,13 @@ async def record(cfg: Any, duration: float, writer: Any) -> int:
         raise failed[0]
     if audit.problem:
         print(f"warroom: warning: {audit.problem}", file=sys.stderr)
+    if never:
+        # nothing from the main source for the whole run: a recording of nothing is a failure
+        print(
+            f"warroom: error: prometheus never answered during the recording: {never_detail}",
+            file=sys.stderr,
+        )
+        return code or 1
     for name, state, detail in at_end:
         if state in ("down", "error"):
             print(f"warroom: warning: {name} {state} at the end: {detail}", file=sys.stderr)
