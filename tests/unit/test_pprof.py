@@ -539,3 +539,34 @@ def test_filter_spec_from_lists_ors_regexes_and_keeps_the_last_tag_filter() -> N
     one = table(apply_filters(prof, FilterSpec(focus="onepass")), 1)
     two = table(apply_filters(prof, FilterSpec(focus="backtrack")), 1)
     assert set(one) | set(two) <= set(both) and one != both
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"main;foo 99999999999999999999999\n", "x:1: value 99999999999999999999999 does not fit"),
+        (b"main;a 9223372036854775807\nmain;b 1\n", "x:2: the values add up past 64 bits"),
+        # bad UTF-8 past the 4 KiB the format sniffer reads
+        (b"main;a 3\n" * 600 + b"main;c\xff\xfe 5\n", "x:601: not UTF-8 text (byte 0xff"),
+    ],
+)
+def test_hostile_folded_text_is_one_clear_error(data: bytes, message: str) -> None:
+    from tui.core.pprof.decode import decode_bytes
+
+    with pytest.raises(UserError) as exc:
+        decode_bytes(data, "x")
+    assert str(exc.value).startswith(message)
+
+
+def test_gzip_bomb_stops_at_the_inflation_cap() -> None:
+    import gzip
+
+    from tui.core.pprof.decode import gunzip_single
+
+    bomb = gzip.compress(b"\0" * (8 * 2**20))
+    with pytest.raises(UserError) as exc:
+        gunzip_single(bomb, "bomb.pb.gz", max_inflated=2**20)
+    assert str(exc.value) == (
+        "bomb.pb.gz: inflates past 1 MiB, more than any real profile (a gzip bomb?)"
+    )
+    assert gunzip_single(bomb, "ok.pb.gz", max_inflated=8 * 2**20) == b"\0" * (8 * 2**20)

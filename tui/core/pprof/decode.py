@@ -46,6 +46,7 @@ _SEP = (
 
 # upb names the internal message type in its decode errors ("Error parsing message with
 # type 'warroom.pprof.FastProfile': ..."); a user needs only what is wrong and where.
+MAX_INFLATED = 512 * 2**20  # real profiles inflate to tens of MiB (1M samples: ~150 MiB)
 _UPB_PREFIX = re.compile(r"Error parsing message with type '[^']*': ?")
 
 
@@ -81,7 +82,7 @@ def decode_bytes(data: bytes, label: str) -> Profile:
     elif _looks_folded(data):
         from tui.core.pprof.folded import parse_folded
 
-        return parse_folded(data.decode("utf-8"), label)
+        return parse_folded(_utf8(data, label), label)
     prof = decode_proto(data, label)
     if prof.drop_frames:
         from tui.core.pprof.filters import prune_frames
@@ -90,13 +91,32 @@ def decode_bytes(data: bytes, label: str) -> Profile:
     return prof
 
 
-def gunzip_single(data: bytes, label: str) -> bytes:
-    """Decompress one gzip member; refuse concatenated members like pprof does."""
+def _utf8(data: bytes, label: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UserError(
+            f"{label}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from None
+
+
+def gunzip_single(data: bytes, label: str, max_inflated: int = MAX_INFLATED) -> bytes:
+    """Decompress one gzip member; refuse concatenated members like pprof does.
+
+    Inflation stops at `max_inflated` bytes (checked while inflating, so a gzip bomb costs at
+    most that much memory and time, not its full size).
+    """
     d = zlib.decompressobj(wbits=31)
     try:
-        out = d.decompress(data)
+        out = d.decompress(data, max_inflated + 1)
     except zlib.error as exc:
         raise UserError(f"{label}: corrupt gzip stream ({exc})") from None
+    if len(out) > max_inflated:
+        raise UserError(
+            f"{label}: inflates past {max_inflated // 2**20} MiB, more than any real profile "
+            "(a gzip bomb?)"
+        )
     if not d.eof:
         raise UserError(f"{label}: truncated gzip stream (file ends mid-stream)")
     rest = d.unused_data

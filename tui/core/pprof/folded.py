@@ -14,6 +14,8 @@ from tui.core.pprof.decode import aggregate_rows, intern_sequences
 from tui.core.pprof.model import EMPTY_LABELS, Profile
 from tui.errors import UserError
 
+INT64_MAX = 2**63 - 1  # pprof values are int64; sums of them too
+
 
 def parse_folded(
     text: str, label: str = "<folded>", sample_type: tuple[str, str] = ("samples", "count")
@@ -22,6 +24,7 @@ def parse_folded(
     flat: list[int] = []
     off = [0]
     vals: list[int] = []
+    total = 0
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -33,6 +36,11 @@ def parse_folded(
             v = int(num)
         except ValueError:
             raise UserError(f"{label}:{lineno}: value {num!r} is not an integer") from None
+        if not -INT64_MAX <= v <= INT64_MAX:
+            raise UserError(f"{label}:{lineno}: value {num[:30]} does not fit in 64 bits")
+        total += abs(v)
+        if total > INT64_MAX:
+            raise UserError(f"{label}:{lineno}: the values add up past 64 bits")
         frames = [f for f in stack.strip().split(";") if f != ""]
         if not frames:
             raise UserError(f"{label}:{lineno}: empty stack")
