@@ -369,3 +369,19 @@ async def test_marker_rows_keep_the_cursor_on_screen_when_scrolling() -> None:
         y = screen_text(app).splitlines().index(first[0])
         await pilot.click(ServiceTable, offset=(2, y - table.region.y + 1))
         assert table.selected == names[1]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_longest_state_is_not_truncated(size: tuple[int, int]) -> None:
+    """WARMING UP is the widest state (10 cells): the last cell of a row must not cut it."""
+    from dataclasses import replace
+
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(ServiceTable)
+        rows = [replace(r, state="WARMING UP") for r in table.rows]
+        table.set_rows(rows, NOW)
+        await pilot.pause()
+        text = screen_text(app)
+        assert text.count("WARMING UP") >= min(len(rows), 3), text

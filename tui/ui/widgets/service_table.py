@@ -296,7 +296,7 @@ class ServiceTable(SlicedLines, can_focus=True):
         width = self.size.width
         longest = max((len(r.name) for r in self.rows), default=8)
         name_w = max(8, min(longest, 28 if width >= 120 else 16))
-        spark_w = max(8, width - name_w - 36)  # the fixed columns take 36 cells, state 10
+        spark_w = max(8, width - name_w - 37)  # the other columns: 37 cells, state 10 of them
         return name_w, spark_w
 
     def build_lines(self) -> list[list[Cell]]:
