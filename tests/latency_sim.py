@@ -117,8 +117,8 @@ def simulate(
     """
     median = layout.p99 / math.exp(SIGMA * Z99)
     top = max(factor, 1.0)
-    # buckets from the 90th percentile up (lower ones never hold a P99 here) ...
-    edges = _edges(layout, median * math.exp(SIGMA * 1.28), layout.p99 * top * 8)
+    # buckets from the 90th percentile to 3x the P99 (a request beyond is 4 sigma out) ...
+    edges = _edges(layout, median * math.exp(SIGMA * 1.28), layout.p99 * top * 3)
     if layout.exponential:
         edges = np.concatenate([[median], edges])  # ... everything under them in one bucket
     rng = np.random.default_rng(seed)

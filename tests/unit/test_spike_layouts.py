@@ -76,7 +76,7 @@ def test_a_steady_day_raises_no_sustained_and_under_one_glitch_an_hour(
     layout: Layout, rate: float
 ) -> None:
     series = simulate(layout, rate, DAY, seed=11)
-    assert check_exact(layout, series) >= 30  # the simulated P99 is Prometheus' P99
+    assert check_exact(layout, series) >= 20  # the simulated P99 is Prometheus' P99
     assert np.isfinite(series.value).all()
     got = events(series)
     assert [e for e in got if e[1] == SUSTAINED] == []
