@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from tests.servers import wait_http
+from tests.servers import stop_process, wait_http
 from tui.demo.gobuild import build_gosvc
 
 
@@ -54,9 +54,4 @@ def start_gosvc(tmp_path: Path, *args: str, timeout: float = 20.0) -> Iterator[G
         wait_http(f"{svc.url}/metrics", timeout=timeout)
         yield svc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.go_pprof import go_pprof_top, without_byte_units
 from tests.gosvc import GoService, start_gosvc
 from tests.servers import start_prometheus, wait_for_scrape
 from tui.cli import main
@@ -107,29 +108,11 @@ async def test_captured_profiles_match_go_tool_pprof(
     finally:
         await fetcher.stop()
     assert cap.ok and cap.path is not None, cap.error
-    go = subprocess.run(
-        [
-            "go",
-            "tool",
-            "pprof",
-            "-top",
-            "-nodecount=1000000",
-            "-nodefraction=0",
-            "-edgefraction=0",
-            f"-unit={unit}",
-            str(cap.path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout.splitlines()
-    body = go[next(i for i, ln in enumerate(go) if ln.strip().startswith("flat")) + 1 :]
+    body = go_pprof_top(cap.path, unit)
     assert main(["profile", str(cap.path), "--top"]) == 0
     mine = capsys.readouterr().out.splitlines()[3:]
-    if unit == "B":  # go prints counts with the forced unit; compare the numbers
-        body = [" ".join(ln.replace("B ", " ").split()) for ln in body]
-        mine = [" ".join(ln.replace("B ", " ").split()) for ln in mine]
+    if unit == "B":
+        body, mine = without_byte_units(body), without_byte_units(mine)
     assert mine == body
     frames = " ".join(body)
     assert "main." in frames  # the service's own Go code is in it

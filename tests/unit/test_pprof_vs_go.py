@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.go_pprof import go_pprof_top, without_byte_units
 from tui.cli import main
 
 FIX = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "pprof"
@@ -52,29 +52,10 @@ def _go_args(args: list[str]) -> list[str]:
 def test_filtered_top_equals_go_tool_pprof(
     file: str, unit: str, args: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    go = subprocess.run(
-        [
-            "go",
-            "tool",
-            "pprof",
-            "-top",
-            "-nodecount=1000000",
-            "-nodefraction=0",
-            "-edgefraction=0",
-            f"-unit={unit}",
-            *_go_args(args),
-            str(FIX / file),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout.splitlines()
-    body = go[next(i for i, ln in enumerate(go) if ln.strip().startswith("flat")) + 1 :]
+    body = go_pprof_top(FIX / file, unit, _go_args(args))
     assert main(["profile", str(FIX / file), "--top", *args]) == 0
     mine = capsys.readouterr().out.splitlines()[3:]
-    if unit == "B":  # go prints counts with the forced unit; compare the numbers
-        body = [" ".join(ln.replace("B ", " ").split()) for ln in body]
-        mine = [" ".join(ln.replace("B ", " ").split()) for ln in mine]
+    if unit == "B":
+        body, mine = without_byte_units(body), without_byte_units(mine)
     assert mine == body
     assert len(body) > 0
