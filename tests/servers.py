@@ -223,7 +223,8 @@ class FaultyPrometheus(LoopbackServer):
     `mode`: "ok" forwards the request to a real Prometheus (`upstream`), "500" answers a
     plain-text 500, "garbage" a 200 that is not JSON, "shape" JSON of the wrong shape,
     "error" a Prometheus-style `status: error` (HTTP 422), "slow" sleeps `delay` seconds then
-    forwards, "warn" forwards and adds a `warnings` entry.
+    forwards, "warn" forwards and adds a `warnings` entry, "refuse-instant" refuses instant
+    queries (/api/v1/query) as "error" does and forwards range queries.
     """
 
     def __init__(
@@ -273,7 +274,9 @@ class FaultyPrometheus(LoopbackServer):
                 b'[{"metric":{},"values":"oops"}]}}',
                 "application/json",
             )
-        elif mode == "error":
+        elif mode == "error" or (
+            mode == "refuse-instant" and h.path.split("?")[0] == "/api/v1/query"
+        ):
             h.send_body(
                 422,
                 b'{"status":"error","errorType":"execution",'

@@ -163,3 +163,21 @@ async def test_hub_keeps_running_through_an_outage(prometheus: str) -> None:
                 await asyncio.sleep(0.1)
             assert st.state == "up" and st.stale_since is None
             assert store.latest("lat", "p99") is not None
+
+
+async def test_refused_bucket_layout_costs_precision_never_points(prometheus: str) -> None:
+    """A backend that refuses the `count by (le)` look-up still gives every point (without its
+    bucket), stays up, and the look-up is retried: once answered, points carry buckets."""
+    with FaultyPrometheus(prometheus, mode="refuse-instant") as proxy:
+        cfg = make_config(proxy.url, services=ONE_SERVICE)
+        src = PrometheusSource(cfg, MetricStore())
+        try:
+            t0 = time.time()
+            points = [p for p in await src.refresh(t0) if p.signal == "p99"]
+            assert points and all(p.bucket is None for p in points)
+            assert src.status.state == "up"
+            proxy.mode = "ok"
+            later = [p for p in await src.refresh(t0 + 31) if p.signal == "p99"]
+            assert later and all(p.bucket is not None for p in later), later
+        finally:
+            await src.aclose()

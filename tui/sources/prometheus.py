@@ -41,7 +41,7 @@ from tui.config import (
     ServiceConfig,
     ServicePrometheus,
 )
-from tui.core.metrics.quantile import bucket_of
+from tui.core.metrics.quantile import Bucket, bucket_of
 from tui.core.metrics.store import (
     FLAG_LOW_CONFIDENCE,
     FLAG_SATURATED,
@@ -56,6 +56,7 @@ MAX_CONCURRENT = 4  # queries in flight at once against one server
 DISCOVER_METRICS = ("http_server_request_duration_seconds", "http_request_duration_seconds")
 DISCOVERY_EVERY = 60.0  # seconds between looks for new jobs when discovering
 LAYOUT_EVERY = 300.0  # seconds between looks at a histogram's bucket bounds (rarely change)
+LAYOUT_RETRY = 30.0  # seconds before looking again after a failed look
 MAX_DISCOVERED = 50
 BACKOFF_CAP = 60.0  # seconds; never wait longer than this between attempts
 
@@ -335,7 +336,7 @@ class Point:
     value: float
     flags: int = 0
     observations: float | None = None  # requests in the rate window at t, when known
-    bucket: tuple[float, float] | None = None  # (lower, upper] holding a p99, when known
+    bucket: Bucket | None = None  # (lower, upper] holding a p99, when known
 
 
 class PrometheusSource:
@@ -491,7 +492,10 @@ class PrometheusSource:
             if isinstance(res, QueryResult):
                 bounds = sorted({_le(labels.get("le")) for labels, _ in res.series} - {math.inf})
                 self._layouts[name] = (now, [b for b in bounds if math.isfinite(b)])
-            elif not isinstance(res, PrometheusError):
+            elif isinstance(res, PrometheusError):  # keep what we had; look again in 30 s
+                old = self._layouts.get(name, (0.0, []))[1]
+                self._layouts[name] = (now - LAYOUT_EVERY + LAYOUT_RETRY, old)
+            else:
                 raise res
 
     def _points(self, name: str, series: dict[str, dict[float, float]]) -> list[Point]:

@@ -308,7 +308,8 @@ class SpikeTracker:
         """Judge one P99 point; return the event it causes, if any.
 
         `flags` are the store's FLAG_SATURATED / FLAG_LOW_CONFIDENCE bits; `bucket` is the
-        histogram bucket (lower, upper] holding the quantile (see `tui.core.metrics.quantile.bucket_of`), None if unknown;
+        histogram bucket (lower, upper] holding the quantile, None if unknown (see
+        `tui.core.metrics.quantile.bucket_of`);
         `observations` is the request count behind the point (below min_observations the
         point is low-confidence); `baseline_p99` is the stored baseline, used while warming
         up. Values that are not positive finite numbers (no traffic) are ignored.
@@ -358,9 +359,9 @@ class SpikeTracker:
         # saturated: the value is only a lower bound, so above the baseline is always a hit
         if saturated and lx > med:
             hit = True
-            z = (lx - med) / max(MAD_TO_SIGMA * base.mad(med), cfg.log_floor)
+            z = (lx - med) / _spread(base, med, cfg)
         elif lx - med >= cfg.log_min_ratio and value - ref >= cfg.min_delta:
-            z = (lx - med) / max(MAD_TO_SIGMA * base.mad(med), cfg.log_floor)
+            z = (lx - med) / _spread(base, med, cfg)
             hit = (
                 z > cfg.z
                 and lx - med > self._resolution(observations, cfg.z)
@@ -490,9 +491,8 @@ class SpikeTracker:
         elif lx - med < cfg.log_min_ratio or value - ref < cfg.min_delta:
             back = True
         else:
-            scale = max(MAD_TO_SIGMA * old.mad(med), cfg.log_floor)
             back = (
-                (lx - med) / scale <= cfg.z
+                (lx - med) / _spread(old, med, cfg) <= cfg.z
                 or lx - med <= self._resolution(observations, cfg.z)
                 or not _measurable(lx - med, ref, bucket, s.bounds)
             )
@@ -507,6 +507,11 @@ class SpikeTracker:
         s.state = RECOVERED
         s.since_event = 0
         return ref
+
+
+def _spread(base: _Baseline, med: float, cfg: _Settings) -> float:
+    """The series' own noise in log space: robust (MAD), never below the noise floor."""
+    return max(MAD_TO_SIGMA * base.mad(med), cfg.log_floor)
 
 
 def _remember_bounds(bounds: list[float], bucket: Bucket) -> None:
