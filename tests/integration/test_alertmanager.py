@@ -23,7 +23,7 @@ from typing import ClassVar
 import httpx
 import pytest
 
-from tests.servers import free_port, wait_http
+from tests.servers import free_port, stop_process, wait_http
 from tui.config import AlertmanagerConfig, ConfigError, parse_config
 from tui.core.actions.audit import read_audit
 from tui.core.stats.spikes import GLITCH, RECOVERED, SUSTAINED, SpikeEvent
@@ -77,12 +77,7 @@ def run_alertmanager(tmp: Path, port: int | None = None) -> Iterator[str]:
         wait_http(f"{url}/-/ready", timeout=30)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         log.close()
 
 
