@@ -172,7 +172,9 @@ def test_demo_fast_plays_the_incident_end_to_end(demo: tuple[Terminal, Path]) ->
     term.keys("d")
     wait_for(
         "the diff flame graph with validate_cart_v2 new",
-        lambda: re.search(r"\bnew\s+\S*validate_cart_v2", screen()),
+        # the side table cuts long names at its edge (seen: "__main__.validate_cart_v" when the
+        # change column read "+14.20pp"; issue 13 item 9), so the last "2" may be cut
+        lambda: re.search(r"\bnew\s+\S*validate_cart_v(2|\s|$)", screen(), re.MULTILINE),
         15,
         screen,
     )
