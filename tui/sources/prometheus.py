@@ -422,7 +422,6 @@ class PrometheusSource:
             if not self.queries:
                 self._ok(0.0, ["no service found: set services[].prometheus in the config"])
                 return []
-        await self._refresh_layouts(now)
         plan: list[tuple[str, str, tuple[float, float]]] = []
         for name, sq in self.queries.items():
             rng = self._range_for(name, now)
@@ -436,7 +435,10 @@ class PrometheusSource:
             self._run(self.client.query_range, self.queries[n].all()[sig], a, b, self.step)
             for n, sig, (a, b) in plan
         ]
-        results = await asyncio.gather(*tasks, return_exceptions=True)
+        # the bucket-layout look-up (rare) rides along with the range queries, not before them
+        _, results = await asyncio.gather(
+            self._refresh_layouts(now), asyncio.gather(*tasks, return_exceptions=True)
+        )
         latency = time.monotonic() - t0
         by_service: dict[str, dict[str, QueryResult]] = {}
         errors: dict[str, tuple[str, PrometheusError]] = {}  # service -> first failed query
