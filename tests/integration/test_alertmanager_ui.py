@@ -231,3 +231,39 @@ def test_format_age():
         "3h05m",
         "2d04h",
     ]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_dashboard_alerts_tab_shows_every_row(am_url, size):
+    """Issue 13 item 1: the header counted the alerts but the table was one line high."""
+    import dataclasses
+
+    from tests.ui.dashboard_data import NOW, demo_config, filled_store
+    from tui.ui.app import WarroomApp
+
+    tag = f"dash-{free_port()}"
+    now = time.time()
+    post_alerts(
+        am_url,
+        [
+            alert("HighLatency", "checkout", "page", "checkout P99 above SLO", now - 300, test=tag),
+            alert("ErrorRate", "checkout", "page", "checkout errors", now - 60, test=tag),
+            alert("DiskFull", "ledger", "page", "ledger disk full", now - 7200, test=tag),
+        ],
+    )
+    cfg = dataclasses.replace(
+        demo_config(),
+        alertmanager=AlertmanagerConfig(url=am_url, filters=[f'test="{tag}"'], refresh=1),
+    )
+    app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW, start_sources=True)
+    async with app.run_test(size=size) as pilot:
+        for _ in range(100):
+            if app.panes_ready and len(app.alerts) == 3:
+                break
+            await pilot.pause(0.05)
+        app.dashboard.query_one("#detail").active = "tab-alerts"
+        await pilot.pause()
+        text = "\n".join(s.text for s in app.screen._compositor.render_strips())
+        for name in ("HighLatency", "ErrorRate", "DiskFull"):
+            assert name in text, text
+        assert "3 active" in text

@@ -47,10 +47,10 @@ class AlertsPane(Vertical):
         Binding("s", "silence", "Silence alert", id="alerts.silence"),
     ]
     DEFAULT_CSS = """
-    AlertsPane { height: auto; max-height: 50%; }
+    AlertsPane { height: 1fr; }
     AlertsPane > #alerts-status { height: 1; color: $text-muted; }
     AlertsPane > #alerts-status.-bad { color: $error; text-style: bold; }
-    AlertsPane > DataTable { height: auto; max-height: 100%; }
+    AlertsPane > DataTable { height: 1fr; }
     """
 
     class SilenceRequested(Message):
