@@ -26,7 +26,8 @@ from tui.config import (
 )
 from tui.core.atomic import write_atomic
 from tui.core.metrics.store import MetricStore
-from tui.sources.pprof_watch import ServicePattern, check_complete
+from tui.core.pprof.catalog import ServicePattern
+from tui.sources.pprof_watch import check_complete
 from tui.ui.app import WarroomApp
 from tui.ui.screens.profile_viewer import ProfileScreen
 
@@ -337,3 +338,52 @@ async def test_d_diffs_the_newest_profile_of_the_baselines_kind(
         await pilot.pause()
         assert app.screen is app.dashboard
         assert any(t.startswith("baseline profile of checkout is missing: ") for t in toasts(app))
+
+
+async def test_baseline_keeps_each_kind_and_d_diffs_cpu_with_cpu(
+    tmp_path: Path,
+    prometheus: str,  # noqa: F811  (the imported module fixture)
+) -> None:
+    """Issue 13 item 2: with `kinds: [profile, heap]` the heap capture is the newest file; the
+    baseline must keep the CPU profile too, and `d` must diff CPU against CPU."""
+    from tui.core.baseline import BaselineStore
+    from tui.core.baseline.snapshot import baseline_snapshot
+    from tui.core.pprof.catalog import by_kind
+    from tui.sources.pprof_fetch import PprofFetcher
+
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    ep = ProfileEndpoint(
+        service="prom", url=prometheus, kinds=["profile", "heap"], seconds=Duration(1)
+    )
+    cfg = config(tmp_path, ["prom"], dir=str(folder), endpoints=[ep])
+    fetcher = PprofFetcher([ep], folder)
+    try:
+        first = await fetcher.capture_service("prom")  # CPU, then heap (the newest file)
+        assert [c.ok for c in first] == [True, True], [c.error for c in first]
+        snap = baseline_snapshot(cfg, "prom", {"p99": [0.01] * 10}, 5.0, taken_by="t@h")
+        assert {k: p.name for k, p in by_kind(snap.profile_files).items()} == {
+            "cpu": first[0].path.name,
+            "heap": first[1].path.name,
+        }
+        BaselineStore(cfg.baseline.dir).save(snap)
+        second = await fetcher.capture_service("prom")
+        assert [c.ok for c in second] == [True, True], [c.error for c in second]
+    finally:
+        await fetcher.stop()
+    app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ProfileScreen), "the diff screen")
+        scr = app.screen
+        assert isinstance(scr, ProfileScreen)
+        assert scr.profile_path == second[0].path  # the newest CPU, not the newer heap
+        assert scr.base_path is not None and "-cpu-" in scr.base_path.name
+        await until(pilot, lambda: scr.loaded is not None or scr.load_error, "the diff")
+        assert scr.load_error is None and scr.loaded is not None
+        await pilot.press("q")
+        await until(pilot, lambda: app.screen is app.dashboard, "back on the dashboard")
+        await pilot.press("f")  # `f` also opens the newest CPU profile
+        await until(pilot, lambda: isinstance(app.screen, ProfileScreen), "the flame screen")
+        assert app.screen.profile_path == second[0].path

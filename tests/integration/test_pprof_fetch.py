@@ -16,8 +16,9 @@ import pytest
 
 from tests.servers import free_port, wait_http
 from tui.config import Duration, ProfileEndpoint
+from tui.core.pprof.catalog import ServicePattern
 from tui.sources.pprof_fetch import Capture, PprofFetcher, endpoint_url
-from tui.sources.pprof_watch import ServicePattern, check_complete
+from tui.sources.pprof_watch import check_complete
 
 pytestmark = pytest.mark.integration
 

@@ -12,12 +12,8 @@ from pathlib import Path
 import pytest
 
 from tui.core.atomic import write_atomic
-from tui.sources.pprof_watch import (
-    PprofWatcher,
-    ProfileArrival,
-    ServicePattern,
-    check_complete,
-)
+from tui.core.pprof.catalog import ServicePattern
+from tui.sources.pprof_watch import PprofWatcher, ProfileArrival, check_complete
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,7 @@ def test_no_baseline_and_no_samples():
     base = build_snapshot("api", BASE, step=1, taken_by="t")
     res = check_service("api", base, {})
     assert res.notes == ["no samples in the current window"]
-    res = check_service("api", base, BASE, current_profile="/nonexistent.pb.gz")
+    res = check_service("api", base, BASE, current_profiles=["/nonexistent-cpu.pb.gz"])
     assert res.profile_note == "baseline holds no profile"
 
 
@@ -109,3 +109,33 @@ def test_status_and_verdict_line_name_missing_baselines():
     assert render_checks([worse, missing], "md").endswith("check: REGRESSION (no baseline: web)\n")
     assert render_checks([missing], "text").endswith("check: nothing compared (no baseline: web)\n")
     assert render_checks([ok], "text").endswith("check: no regression\n")
+
+
+def test_profiles_are_compared_kind_with_kind(fixtures_dir, tmp_path):
+    """Issue 13 item 2: CPU is gated against the baseline's CPU profile, heap against heap,
+    whatever order they were captured in."""
+    import shutil
+
+    from tui.core.baseline.check import compare_profiles
+
+    pp = fixtures_dir / "pprof"
+
+    def put(src, name):
+        shutil.copyfile(pp / src, tmp_path / name)
+        return str(tmp_path / name)
+
+    base = [
+        put("heap_prometheus.pb.gz", "b-heap-1.pb.gz"),
+        put("cpu_regexp.pb.gz", "b-cpu-1.pb.gz"),
+    ]
+    cur = [
+        put("cpu_json_gogc5.pb.gz", "c-cpu-2.pb.gz"),
+        put("heap_prometheus.pb.gz", "c-heap-2.pb.gz"),
+    ]
+    rows, note = compare_profiles(base, cur)
+    assert {r.kind for r in rows} == {"cpu"}  # a different program: CPU functions grew
+    assert note.startswith("cpu: ") and "; heap (inuse_space): 0 function(s)" in note
+    rows, note = compare_profiles(base[1:], cur[1:])
+    assert rows == [] and note == "cpu: no current profile; heap: baseline holds no heap profile"
+    assert compare_profiles([], cur) == ([], "baseline holds no profile")
+    assert compare_profiles(base, []) == ([], "no current profile")

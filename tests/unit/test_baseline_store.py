@@ -11,7 +11,6 @@ import pytest
 from tui.core.baseline import (
     BaselineStore,
     build_snapshot,
-    newest_profile,
     signals_from_record,
     signals_from_store,
 )
@@ -142,17 +141,3 @@ def test_signals_from_record_and_store():
         ms.add("api", "p99", 100 + 5 * i, float(i))
     sig, step = signals_from_store(ms, "api", 120, 135)
     assert sig == {"p99": [4.0, 5.0, 6.0, 7.0]} and step == 5
-
-
-def test_newest_profile(tmp_path):
-    import os
-
-    for i, name in enumerate(["api-1.pb.gz", "api-2.pb.gz", "db-9.pb.gz"]):
-        p = tmp_path / name
-        p.write_bytes(b"x")
-        os.utime(p, (1000 + i, 1000 + i))
-    assert newest_profile(str(tmp_path), "{service}-*.pb.gz", "api") == str(
-        tmp_path / "api-2.pb.gz"
-    )
-    assert newest_profile(str(tmp_path), "{service}-*.pb.gz", "web") is None
-    assert newest_profile(None, "{service}-*.pb.gz", "api") is None

@@ -1,5 +1,6 @@
 """`warroom check -c FILE`: the CI/CD gate. Each service's live window (Prometheus, or a
-`warroom record` file with --from-record) and newest profile against its current baseline.
+`warroom record` file with --from-record) and newest profile of each kind against its current
+baseline.
 
 Exit codes: 0 no regression, 1 any REGRESSION (a signal, or a function whose cumulative share
 grew significantly by --function-min-pp points or more), 2 bad input or an unreachable source,
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "check",
-        help="CI gate: live window and newest profile vs the baseline; exit 1 on any REGRESSION",
+        help="CI gate: live window and newest profiles vs the baseline; exit 1 on any REGRESSION",
     )
     p.add_argument("-c", "--config", required=True, help="config file")
     p.add_argument("--service", action="append", help="only this service (repeatable)")
@@ -37,7 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--profile",
         metavar="FILE",
-        help="current profile (default: the newest in profiles.dir per service)",
+        action="append",
+        help="a current profile, compared with the baseline's profile of its kind (repeatable; "
+        "default: the newest of each kind in profiles.dir per service)",
     )
     p.add_argument(
         "--independent",
@@ -92,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
     from tui.commands.baseline import fetch_prometheus_window, open_store
     from tui.config import load_config, parse_duration
     from tui.core.baseline.check import check_service
-    from tui.core.baseline.snapshot import newest_profile, signals_from_record
+    from tui.core.baseline.snapshot import signals_from_record
+    from tui.core.pprof.catalog import newest_of_each_kind, service_profiles
     from tui.errors import UserError
 
     cfg = load_config(args.config)
@@ -144,13 +148,13 @@ def run(args: argparse.Namespace) -> int:
                 current, step, _, saturated = asyncio.run(
                     fetch_prometheus_window(cfg, name, window, now)
                 )
-        profile = args.profile or newest_profile(cfg.profiles.dir, cfg.profiles.pattern, name)
+        profiles = args.profile or list(newest_of_each_kind(service_profiles(cfg, name)).values())
         res = check_service(
             name,
             baseline,
             current,
             cfg.baseline.min_effect,
-            profile,
+            profiles,
             args.function_min_pp,
             current_saturated=saturated,
             current_step=step,
@@ -198,7 +202,7 @@ def render_checks(results: list, fmt: str) -> str:
         for f in r.functions:
             flag = "REGRESSION" if f.gate else "grew"
             out.append(
-                f"  {flag:<10} {f.name}  cum {f.base_cum_pct:.1f}% -> "
+                f"  {flag:<10} {f.kind:<5} {f.name}  cum {f.base_cum_pct:.1f}% -> "
                 f"{f.cur_cum_pct:.1f}% ({f.delta_cum_pp:+.1f} pp, p={f.p_value:.2g}"
                 f"{', new' if f.status == 'new' else ''})"
             )

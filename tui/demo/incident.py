@@ -356,18 +356,18 @@ def take_baseline(
     pattern: str,
     version: str = GOOD_VERSION,
 ) -> dict[str, str]:
-    """Snapshot each service's samples in [start, end] (plus its newest CPU profile, so the
-    diff flame graph has a base) as its current baseline; {service: snapshot id}.
+    """Snapshot each service's samples in [start, end] (plus its newest profile of each
+    kind, so the diff flame graph has a base) as its current baseline; {service: snapshot id}.
 
     Services without samples are skipped; UserError when none had any.
     """
     from tui.core.baseline import (
         BaselineStore,
         build_snapshot,
-        newest_profile,
         saturation_from_store,
         signals_from_store,
     )
+    from tui.core.pprof.catalog import list_profiles, newest_of_each_kind
 
     store = BaselineStore(baseline_dir)
     ids: dict[str, str] = {}
@@ -377,14 +377,14 @@ def take_baseline(
         if not any(signals.values()):
             skipped.append(service)
             continue
-        profile = newest_profile(profiles_dir, pattern, service)
+        profiles = newest_of_each_kind(list_profiles(profiles_dir, pattern, service, services))
         snap = build_snapshot(
             service,
             signals,
             step=step,
             version=version,
             taken_at=end,
-            profile_files=[profile] if profile else [],
+            profile_files=[str(p) for p in profiles.values()],
             window=end - start,
             start=start,
             source="warroom demo (live OTLP window)",

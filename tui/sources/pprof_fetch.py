@@ -22,14 +22,9 @@ import httpx
 
 from tui.config import ProfileEndpoint, ProfilesConfig
 from tui.core.atomic import write_atomic
+from tui.core.pprof.catalog import ServicePattern, profile_kind
 from tui.sources.base import SourceStatus
-from tui.sources.pprof_watch import (
-    PprofWatcher,
-    ProfileArrival,
-    ServicePattern,
-    check_complete,
-    profile_kind,
-)
+from tui.sources.pprof_watch import PprofWatcher, ProfileArrival, check_complete
 
 KINDS = ("profile", "heap", "allocs", "block", "mutex", "goroutine")
 # File-name word per kind: `profile` is the CPU profile.

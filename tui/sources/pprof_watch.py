@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from tui.core.pprof.catalog import ServicePattern
 from tui.sources.base import SourceStatus
 
 if TYPE_CHECKING:  # watchfiles (with anyio) takes ~0.1 s to import: only when watching
@@ -43,73 +43,6 @@ class ProfileArrival:
     size: int
     mtime: float
     seen_at: float  # time.monotonic() when the change was first noticed (for latency figures)
-
-
-class ServicePattern:
-    """Map file names to services with a pattern like `{service}-*.pb.gz`.
-
-    `{service}` matches a service name, `*` anything. With known service names the longest
-    known name that makes the pattern match wins, so `api-gateway-cpu-1.pb.gz` is service
-    `api-gateway` rather than `api`; unknown names fall back to the shortest match.
-    """
-
-    def __init__(self, pattern: str = "{service}-*.pb.gz", services: Iterable[str] = ()):
-        if "/" in pattern or os.sep in pattern:
-            raise ValueError(f"profiles.pattern must be a file name pattern, got {pattern!r}")
-        self.pattern = pattern
-        self.services = sorted(set(services), key=len, reverse=True)
-        parts = re.split(r"(\{service\}|\*)", pattern)
-        rx = []
-        for p in parts:
-            if p == "{service}":
-                rx.append(r"(?P<service>[^/]+?)")
-            elif p == "*":
-                rx.append(r".*")
-            else:
-                rx.append(re.escape(p))
-        self._rx = re.compile("".join(rx) + r"\Z", re.DOTALL)
-        self._has_service = "{service}" in pattern
-
-    def match(self, filename: str) -> tuple[bool, str | None]:
-        """(matches, service): does the name fit the pattern, and which service it names."""
-        if filename.startswith("."):
-            return False, None  # temp files of atomic writers
-        m = self._rx.match(filename)
-        if m is None:
-            return False, None
-        if not self._has_service:
-            return True, None
-        for name in self.services:
-            # Re-match with the known name substituted, so hyphenated names win over prefixes.
-            candidate = self.pattern.replace("{service}", name)
-            if _glob_match(candidate, filename):
-                return True, name
-        return True, m.group("service")
-
-    def filename(self, service: str, rest: str) -> str:
-        """The file name for `service` with `rest` in place of `*` (used by pprof_fetch)."""
-        name = self.pattern.replace("{service}", service)
-        if "*" in name:
-            return name.replace("*", rest, 1).replace("*", "")
-        stem, dot, ext = name.partition(".")
-        return f"{stem}-{rest}{dot}{ext}"
-
-
-_KIND_RE = re.compile(r"(?:^|[-_.])(cpu|profile|heap|allocs|block|mutex|goroutine)(?=[-_.]|$)")
-
-
-def profile_kind(filename: str) -> str | None:
-    """`cpu`/`heap`/... when the file name says which kind of profile it holds (pprof_fetch
-    names its captures so); None when it does not. Cheap: the file is not opened."""
-    m = _KIND_RE.search(filename)
-    if m is None:
-        return None
-    return "cpu" if m.group(1) == "profile" else m.group(1)
-
-
-def _glob_match(pattern: str, name: str) -> bool:
-    rx = ".*".join(re.escape(p) for p in pattern.split("*"))
-    return re.fullmatch(rx, name, re.DOTALL) is not None
 
 
 def check_complete(data: bytes, deep: bool = True) -> str | None:

@@ -194,7 +194,7 @@ class WarroomApp(App[int]):
         on the dashboard: an open flame screen follows the folder itself."""
         if self.screen is not self.dashboard:
             return
-        from tui.sources.pprof_watch import profile_kind
+        from tui.core.pprof.catalog import profile_kind
 
         for bad in [a for a in arrivals if not a.ok]:
             self.notify(f"profile not usable: {bad.error}", severity="warning", timeout=8)
@@ -383,7 +383,9 @@ class WarroomApp(App[int]):
             from tui.core.baseline.check import check_from_store
 
             baseline = BaselineStore(cfg.baseline.dir).current(service)
-            profile = newest_profile(cfg, service)
+            from tui.core.pprof.catalog import newest_of_each_kind, service_profiles
+
+            profiles = newest_of_each_kind(service_profiles(cfg, service))
             return check_from_store(
                 store,
                 service,
@@ -391,7 +393,7 @@ class WarroomApp(App[int]):
                 window,
                 now,
                 dict(cfg.baseline.min_effect) or None,
-                str(profile) if profile is not None else None,
+                list(profiles.values()),
                 spacing=float(cfg.rate_window),
             )
 
@@ -733,33 +735,13 @@ def newest_profile(
     kind: str | None = None,
     usable: Callable[[Path], bool] | None = None,
 ) -> Path | None:
-    """The newest file of `service` in profiles.dir by profiles.pattern (of `kind`, e.g.
-    `cpu`, when given; passing `usable`, newest first). Names are matched like the watcher
-    does, so service `api` does not take `api-gateway-cpu-1.pb.gz`."""
-    if not cfg.profiles.dir:
-        return None
-    from tui.sources.pprof_watch import ServicePattern, profile_kind
+    """The newest file of `service` (of `kind` when given) in profiles.dir that `usable`
+    accepts (all, when not given)."""
+    from tui.core.pprof.catalog import service_profiles
 
-    d = Path(cfg.profiles.dir).expanduser()
-    names = [s.name for s in cfg.services] + [e.service for e in cfg.profiles.endpoints]
-    try:
-        pattern = ServicePattern(cfg.profiles.pattern, [*names, service])
-        entries = list(d.iterdir()) if d.is_dir() else []
-    except (ValueError, OSError):
-        return None
-    found: list[tuple[float, str, Path]] = []
-    for p in entries:
-        ok, svc = pattern.match(p.name)
-        if not ok or svc not in (service, None) or (kind and profile_kind(p.name) != kind):
-            continue
-        try:
-            if p.is_file():
-                found.append((p.stat().st_mtime, p.name, p))
-        except OSError:  # removed while we looked
-            continue
-    for _mtime, _name, p in sorted(found, reverse=True):
-        if usable is None or usable(p):
-            return p
+    for f in service_profiles(cfg, service):
+        if (kind is None or f.kind == kind) and (usable is None or usable(f.path)):
+            return f.path
     return None
 
 
@@ -781,22 +763,33 @@ def _profile_opener() -> Callable[[Config, str, bool, Any], Screen[Any]] | None:
         return None
 
     def open_profile(cfg: Config, service: str, diff: bool, fetcher: Any = None) -> Screen[Any]:
-        """`f`: the newest profile; `d`: the newest of the baseline profile's kind vs it.
+        """`f`: the newest CPU profile (else the newest of any kind); `d`: the baseline's
+        CPU profile (else its first kind that has a current file) vs the newest of that kind.
         The screen follows profiles.dir (by profiles.pattern) and `c` uses `fetcher`."""
-        from tui.sources.pprof_watch import profile_kind
-
         profile_viewer = importlib.import_module("tui.ui.screens.profile_viewer")
-        base = _baseline_profile(cfg, service) if diff else None
-        kind = profile_kind(base.name) if base is not None else None
-        path = (newest_profile(cfg, service, kind, _whole_profile) if kind else None) or (
-            newest_profile(cfg, service, None, _whole_profile)
-        )
+        base: Path | None = None
+        if diff:
+            bases = baseline_profiles(cfg, service)
+            if not bases:
+                raise UserError(f"no baseline profile for {service}")
+            for kind, base_path in bases.items():  # CPU first
+                path = newest_profile(cfg, service, kind, _whole_profile)
+                if path is not None:
+                    base = base_path
+                    break
+            else:
+                raise UserError(
+                    f"no current {' or '.join(bases)} profile of {service} in profiles.dir "
+                    f"({cfg.profiles.dir or 'not configured'}) to diff with the baseline"
+                )
+        else:
+            path = newest_profile(cfg, service, "cpu", _whole_profile) or newest_profile(
+                cfg, service, None, _whole_profile
+            )
         if path is None:
             raise UserError(
                 f"no profile for {service} in profiles.dir ({cfg.profiles.dir or 'not configured'})"
             )
-        if diff and base is None:
-            raise UserError(f"no baseline profile for {service}")
         screen_cls: Any = profile_viewer.ProfileScreen
         return screen_cls(
             path,
@@ -810,28 +803,27 @@ def _profile_opener() -> Callable[[Config, str, bool, Any], Screen[Any]] | None:
     return open_profile
 
 
-def _baseline_profile(cfg: Config, service: str) -> Path | None:
-    """The service's current baseline profile; a damaged store or a missing file is a
-    UserError naming it (the dashboard shows it as a toast)."""
+def baseline_profiles(cfg: Config, service: str) -> dict[str, Path]:
+    """The service's current baseline profiles by kind, CPU first; a damaged store or a
+    missing file is a UserError naming it (the dashboard shows it as a toast)."""
     try:
         baseline = importlib.import_module("tui.core.baseline")
     except ModuleNotFoundError:
-        return None
-    store_cls = getattr(baseline, "BaselineStore", None)
-    if store_cls is None:
-        return None
+        return {}
+    from tui.core.pprof.catalog import by_kind
+
     try:
-        snap = store_cls(Path(cfg.baseline.dir).expanduser()).current(service)
+        snap = baseline.BaselineStore(Path(cfg.baseline.dir).expanduser()).current(service)
     except UserError:
         raise
     except (OSError, ValueError) as exc:
         raise UserError(f"baseline of {service} in {cfg.baseline.dir}: {exc}") from None
-    if snap is None or not snap.profile_files:
-        return None
-    path = Path(snap.profile_files[0])
-    if not path.is_file():
-        raise UserError(f"baseline profile of {service} is missing: {path}")
-    return path
+    if snap is None:
+        return {}
+    missing = [p for p in snap.profile_files if not Path(p).is_file()]
+    if missing:
+        raise UserError(f"baseline profile of {service} is missing: {missing[0]}")
+    return by_kind(snap.profile_files)
 
 
 def run_dashboard(cfg: Config) -> int:

@@ -2,7 +2,6 @@
 
 from tui.core.baseline.snapshot import (
     build_snapshot,
-    newest_profile,
     saturation_from_store,
     signals_from_record,
     signals_from_store,
@@ -14,7 +13,6 @@ __all__ = [
     "Snapshot",
     "SnapshotInfo",
     "build_snapshot",
-    "newest_profile",
     "saturation_from_store",
     "signals_from_record",
     "signals_from_store",

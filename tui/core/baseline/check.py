@@ -1,20 +1,22 @@
-"""Current window and newest profile of a service against its baseline: the CI gate's core.
+"""Current window and newest profiles of a service against its baseline: the CI gate's core.
 
 Used by `warroom check` and by the dashboard's regression pane (same rows, same verdicts).
 Signals are compared step sample against step sample with the regression statistics of
-tui/core/stats; the function level uses the pprof engine's `rank_regressions` when both the
-baseline and the service have a profile.
+tui/core/stats; the function level uses the pprof engine's `rank_regressions` on each kind of
+profile (CPU, heap, ...) both the baseline and the service have.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from os import PathLike
 from typing import Any
 
 from tui.core.baseline.store import Snapshot
 from tui.core.metrics.store import SIGNALS
+from tui.core.pprof.catalog import by_kind, kind_order
 from tui.core.stats.compare import (
     REGRESSION,
     compare_samples,
@@ -36,6 +38,7 @@ class FunctionRegression:
     p_value: float
     status: str  # both / new
     gate: bool  # counts as a REGRESSION for the exit code
+    kind: str = "cpu"  # which pair of profiles: cpu, heap, ...
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -123,7 +126,11 @@ def compare_signals(
 
 
 def function_regressions(
-    base_path: str, cur_path: str, min_pp: float = FUNCTION_MIN_PP, limit: int = 10
+    base_path: str,
+    cur_path: str,
+    min_pp: float = FUNCTION_MIN_PP,
+    limit: int = 10,
+    kind: str = "cpu",
 ) -> tuple[list[FunctionRegression], str]:
     """Top functions whose cumulative share grew significantly; (rows, note on what ran)."""
     from tui.core.pprof import load_profile, rank_regressions
@@ -133,7 +140,7 @@ def function_regressions(
         cur = load_profile(cur_path)
         report = rank_regressions(base, cur)
     except (UserError, ValueError) as exc:
-        return [], f"profiles not compared: {exc}"
+        return [], f"{kind}: profiles not compared: {exc}"
     out = []
     for r in report.regressions()[:limit]:
         out.append(
@@ -145,12 +152,12 @@ def function_regressions(
                 r.p_value,
                 r.status,
                 r.delta_cum_pp >= min_pp,
+                kind,
             )
         )
-    note = (
-        f"{report.sample_type} profiles: {len(report.regressions())} function(s) grew significantly"
-    )
-    return out, note
+    grew = len(report.regressions())
+    label = kind if report.sample_type == kind else f"{kind} ({report.sample_type})"
+    return out, f"{label}: {grew} function(s) grew significantly"
 
 
 def check_service(
@@ -158,14 +165,17 @@ def check_service(
     baseline: Snapshot | None,
     current: Mapping[str, Sequence[float]] | None,
     min_effects: Mapping[str, float] | None = None,
-    current_profile: str | None = None,
+    current_profiles: Iterable[str | PathLike[str]] = (),
     function_min_pp: float = FUNCTION_MIN_PP,
     current_saturated: Mapping[str, int] | None = None,
     current_step: float = 0.0,
     spacing: float | None = None,
 ) -> ServiceCheck:
     """Compare one service; with `spacing` (the rate window) samples are thinned to one per
-    spacing on both sides so that the test's independence assumption holds."""
+    spacing on both sides so that the test's independence assumption holds.
+
+    Profiles are compared kind by kind (CPU with CPU, heap with heap): `current_profiles` are
+    the newest of each kind, the baseline holds one of each kind it was taken with."""
     result = ServiceCheck(service, baseline)
     if baseline is None:
         result.notes.append(f"no baseline: take one with `warroom baseline refresh {service}`")
@@ -181,15 +191,37 @@ def check_service(
                 f"samples thinned to one per {spacing:g}s (the rate window) "
                 "so that neighbours share no data"
             )
-    if baseline.profile_files and current_profile:
-        result.functions, result.profile_note = function_regressions(
-            baseline.profile_files[0], current_profile, function_min_pp
-        )
-    elif current_profile and not baseline.profile_files:
-        result.profile_note = "baseline holds no profile"
-    elif baseline.profile_files and not current_profile:
-        result.profile_note = "no current profile"
+    result.functions, result.profile_note = compare_profiles(
+        baseline.profile_files, current_profiles, function_min_pp
+    )
     return result
+
+
+def compare_profiles(
+    base_files: Iterable[str | PathLike[str]],
+    cur_files: Iterable[str | PathLike[str]],
+    min_pp: float = FUNCTION_MIN_PP,
+) -> tuple[list[FunctionRegression], str]:
+    """Each kind both sides hold, compared; the note says what was compared and what not."""
+    base, cur = by_kind(base_files), by_kind(cur_files)
+    if not base and not cur:
+        return [], ""
+    if not base:
+        return [], "baseline holds no profile"
+    if not cur:
+        return [], "no current profile"
+    rows: list[FunctionRegression] = []
+    notes: list[str] = []
+    for kind in sorted(set(base) | set(cur), key=kind_order):
+        if kind not in cur:
+            notes.append(f"{kind}: no current profile")
+        elif kind not in base:
+            notes.append(f"{kind}: baseline holds no {kind} profile")
+        else:
+            found, note = function_regressions(str(base[kind]), str(cur[kind]), min_pp, kind=kind)
+            rows += found
+            notes.append(note)
+    return rows, "; ".join(notes)
 
 
 def check_from_store(
@@ -199,7 +231,7 @@ def check_from_store(
     window: float,
     now: float,
     min_effects: Mapping[str, float] | None = None,
-    current_profile: str | None = None,
+    current_profiles: Iterable[str | PathLike[str]] = (),
     spacing: float | None = None,
 ) -> ServiceCheck:
     """The dashboard's regression pane: the live MetricStore window against the baseline.
@@ -218,7 +250,7 @@ def check_from_store(
         baseline,
         current,
         min_effects,
-        current_profile,
+        current_profiles,
         current_saturated=saturated,
         current_step=step,
         spacing=spacing,

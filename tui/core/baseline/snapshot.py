@@ -1,6 +1,6 @@
 """Build baseline snapshots from what warroom already holds: a MetricStore window or a
 recording. `baseline_snapshot` is the one place that fills in the defaults (version, bench
-file, newest profile, saturation counts) for both `warroom baseline refresh` and the
+file, newest profile of each kind, saturation counts) for both `warroom baseline refresh` and the
 dashboard's `b` key, so the two take exactly the same snapshot and fail the same way.
 No network here: callers fetch; only the configured files are looked at.
 """
@@ -19,6 +19,7 @@ import numpy as np
 
 from tui.core.baseline.store import Snapshot, check_name
 from tui.core.metrics.store import FLAG_SATURATED, SIGNALS, MetricStore
+from tui.core.pprof.catalog import newest_of_each_kind, service_profiles
 from tui.errors import UserError
 
 if TYPE_CHECKING:
@@ -148,25 +149,6 @@ def signals_from_record(
     return out, infer_step(times), (times[0] if times else None), (times[-1] if times else None)
 
 
-def newest_profile(directory: str | None, pattern: str, service: str) -> str | None:
-    """Newest file (by mtime) in `directory` whose name fits `pattern` for `service`."""
-    if not directory:
-        return None
-    d = Path(directory).expanduser()
-    if not d.is_dir():
-        return None
-    glob = pattern.replace("{service}", service)
-    best: tuple[float, str] | None = None
-    for p in d.glob(glob):
-        try:
-            m = p.stat().st_mtime
-        except OSError:
-            continue
-        if p.is_file() and (best is None or m > best[0]):
-            best = (m, str(p))
-    return best[1] if best else None
-
-
 def _require_file(path: str, what: str) -> str:
     p = Path(path).expanduser()
     if not p.exists():
@@ -198,7 +180,8 @@ def baseline_snapshot(
     version: the argument, else the service's config, else the live `version` label (the
     same order as the action templates). bench: the argument, else `baseline.bench`; a named bench file that does not
     exist is an error (a baseline silently missing its benchmark would pass every later
-    `check`). profiles: the argument (each must exist), else the newest in `profiles.dir`.
+    `check`). profiles: the argument (each must exist), else the newest of each kind in
+`profiles.dir` (a baseline with only the heap capture could never gate CPU).
     """
     svc = next((s for s in cfg.services if s.name == service), None)
     if version is None and svc is not None:
@@ -211,8 +194,8 @@ def baseline_snapshot(
         where = f"{cfg.source}: " if cfg.source else ""
         bench = _require_file(cfg.baseline.bench, f"{where}baseline.bench")
     if profile_files is None:
-        newest = newest_profile(cfg.profiles.dir, cfg.profiles.pattern, service)
-        profiles = [newest] if newest else []
+        newest = newest_of_each_kind(service_profiles(cfg, service))
+        profiles = [str(p) for p in newest.values()]
     else:
         profiles = [_require_file(p, "profile file") for p in profile_files]
     return build_snapshot(

@@ -35,6 +35,7 @@ from tui.core.pprof import (
     load_profile,
     rank_regressions,
 )
+from tui.core.pprof.catalog import profile_kind
 from tui.core.pprof.flamegraph import (
     WIDTH_MODES,
     FlameTree,
@@ -45,7 +46,6 @@ from tui.core.pprof.flamegraph import (
     vanished_paths,
 )
 from tui.errors import UserError
-from tui.sources.pprof_watch import profile_kind
 from tui.ui.widgets.flamegraph import FlameGraph, compile_search
 from tui.ui.widgets.function_table import FunctionTable, RegressionRanking
 
@@ -615,7 +615,8 @@ class ProfileScreen(Screen[None]):
         folder; the service comes from the pattern (`{service}-*.pb.gz` by default). A file
         whose name does not fit the pattern is followed by name: replaced in place.
         """
-        from tui.sources.pprof_watch import PprofWatcher, ServicePattern
+        from tui.core.pprof.catalog import ServicePattern
+        from tui.sources.pprof_watch import PprofWatcher
 
         path = self.profile_path.resolve()
         folder = self.watch_dir or path.parent
