@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
 
@@ -55,43 +56,53 @@ def _latency(i: int, median: float = MEDIAN, sigma: float = SIGMA) -> float:
     return median * math.exp(sigma * NormalDist().inv_cdf(min(max(u, 1e-6), 1 - 1e-6)))
 
 
-def _record_sdk_latencies(
-    tmp_path: Path,
-    bounds: list[float],
-    latency: Callable[[int], float],
-    factor_at: Callable[[float], float],
-    record_s: float = RECORD_S,
-) -> tuple[float, list[dict]]:
-    """Run `warroom record` while the real SDK records `latency(i) * factor_at(t - start)`
-    at RATE req/s into `bounds`; returns the start time and the recorded lines."""
+@dataclass(frozen=True)
+class Load:
+    """One service's requests: `latency(i) * factor_at(seconds since start)` into `bounds`."""
+
+    service: str
+    bounds: list[float]
+    latency: Callable[[int], float]
+    factor_at: Callable[[float], float]
+
+
+def _record_sdk_latencies(tmp_path: Path, loads: list[Load]) -> tuple[float, list[dict]]:
+    """Run one `warroom record` while the real SDK records each load at RATE req/s (one
+    MeterProvider per service, as separate processes would); the start time and the lines."""
     port = free_port()
     cfg = tmp_path / "warroom.yaml"
     cfg.write_text(
         f"otlp:\n  http: 127.0.0.1:{port}\n  grpc: ''\n"
-        "refresh: 1s\nrate_window: 1s\n"
-        "services:\n  - name: checkout\n    otlp: {}\n"
-        "detector:\n  min_observations: 50\n"
+        "refresh: 1s\nrate_window: 1s\nservices:\n"
+        + "".join(f"  - name: {ld.service}\n    otlp: {{}}\n" for ld in loads)
+        + "detector:\n  min_observations: 50\n"
     )
     out = tmp_path / "rec.jsonl"
     proc = subprocess.Popen(
-        [str(WARROOM), "record", "-c", str(cfg), "--duration", f"{record_s}s", "--out", str(out)],
+        [str(WARROOM), "record", "-c", str(cfg), "--duration", f"{RECORD_S}s", "--out", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    provider = None
+    providers: list[MeterProvider] = []
+    exporters: list[OTLPMetricExporter] = []
     try:
         _wait_port(port)
-        exporter = OTLPMetricExporter(
-            endpoint=f"http://127.0.0.1:{port}/v1/metrics",
-            preferred_temporality={Histogram: AggregationTemporality.CUMULATIVE},
-            preferred_aggregation={Histogram: ExplicitBucketHistogramAggregation(bounds)},
-        )
-        reader = PeriodicExportingMetricReader(exporter, export_interval_millis=200)
-        provider = MeterProvider(
-            metric_readers=[reader], resource=Resource.create({"service.name": "checkout"})
-        )
-        hist = provider.get_meter("shop").create_histogram("http.server.request.duration", unit="s")
+        hists = []
+        for ld in loads:
+            exporter = OTLPMetricExporter(
+                endpoint=f"http://127.0.0.1:{port}/v1/metrics",
+                preferred_temporality={Histogram: AggregationTemporality.CUMULATIVE},
+                preferred_aggregation={Histogram: ExplicitBucketHistogramAggregation(ld.bounds)},
+            )
+            exporters.append(exporter)
+            reader = PeriodicExportingMetricReader(exporter, export_interval_millis=200)
+            provider = MeterProvider(
+                metric_readers=[reader], resource=Resource.create({"service.name": ld.service})
+            )
+            providers.append(provider)
+            meter = provider.get_meter("shop")
+            hists.append(meter.create_histogram("http.server.request.duration", unit="s"))
         started = time.time()
         stop = threading.Event()
 
@@ -99,17 +110,19 @@ def _record_sdk_latencies(
             i, tick = 0, 0.01
             next_t = time.monotonic()
             while not stop.is_set():
-                factor = factor_at(time.time() - started)
-                for _ in range(int(RATE * tick)):
-                    hist.record(latency(i) * factor, {"http.response.status_code": 200})
-                    i += 1
+                since = time.time() - started
+                for ld, hist in zip(loads, hists, strict=True):
+                    factor = ld.factor_at(since)
+                    for k in range(int(RATE * tick)):
+                        hist.record(ld.latency(i + k) * factor, {"http.response.status_code": 200})
+                i += int(RATE * tick)
                 next_t += tick
                 time.sleep(max(0.0, next_t - time.monotonic()))
 
         worker = threading.Thread(target=load, daemon=True)
         worker.start()
         try:
-            proc.wait(timeout=record_s + 20)
+            proc.wait(timeout=RECORD_S + 20)
         finally:
             stop.set()
             worker.join(5)
@@ -117,17 +130,46 @@ def _record_sdk_latencies(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        if provider is not None:
+        for exp in exporters:  # the receiver is gone: no final export retried for seconds
+            exp.shutdown()
+        for provider in providers:
             provider.shutdown()
     assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
     return started, [json.loads(line) for line in out.read_text().splitlines()]
 
 
-def test_otel_spike_reaches_warroom_record(tmp_path):
-    def factor_at(since: float) -> float:
-        return FACTOR if SPIKE_AT <= since < SPIKE_AT + SPIKE_LEN else 1.0
+DEF_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]  # client_golang's
+STEP_AT = 8.0
 
-    started, lines = _record_sdk_latencies(tmp_path, BOUNDS, _latency, factor_at)
+
+def _glitch_factor(since: float) -> float:
+    return FACTOR if SPIKE_AT <= since < SPIKE_AT + SPIKE_LEN else 1.0
+
+
+def _step_latency(i: int) -> float:
+    return _latency(i, median=0.104, sigma=0.6)  # P99 = 0.104 * e**(0.6 * 2.326) = 0.42
+
+
+def _step_factor(since: float) -> float:
+    return 5.6 if since >= STEP_AT else 1.0
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[float, list[dict]]:
+    """One 14 s recording of two services: `checkout` with a 0.4 s 4x burst on fine bounds,
+    `api` with a 5.6x step on client_golang's DefBuckets."""
+    return _record_sdk_latencies(
+        tmp_path_factory.mktemp("spike-record"),
+        [
+            Load("checkout", BOUNDS, _latency, _glitch_factor),
+            Load("api", DEF_BUCKETS, _step_latency, _step_factor),
+        ],
+    )
+
+
+def test_otel_spike_reaches_warroom_record(recorded):
+    started, all_lines = recorded
+    lines = [e for e in all_lines if e.get("service") == "checkout"]
     spike = (started + SPIKE_AT, started + SPIKE_AT + SPIKE_LEN)
     points = [
         e
@@ -160,17 +202,11 @@ def test_otel_spike_reaches_warroom_record(tmp_path):
 DEF_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]  # client_golang's
 
 
-def test_otel_step_on_defbuckets_is_sustained_within_8s(tmp_path):
+def test_otel_step_on_defbuckets_is_sustained_within_8s(recorded):
     """The trial's defect through OTLP: P99 about 0.42 s -> 2.4 s on DefBuckets bounds."""
-    step_at = 8.0
-
-    def latency(i: int) -> float:
-        return _latency(i, median=0.104, sigma=0.6)  # P99 = 0.104 * e**(0.6 * 2.326) = 0.42
-
-    def factor_at(since: float) -> float:
-        return 5.6 if since >= step_at else 1.0
-
-    started, lines = _record_sdk_latencies(tmp_path, DEF_BUCKETS, latency, factor_at, 14.0)
+    started, all_lines = recorded
+    lines = [e for e in all_lines if e.get("service") == "api"]
+    step_at = STEP_AT
     spikes = [e for e in lines if e["type"] == "spike"]
     points = [e for e in lines if e["type"] == "point" and e["signal"] == "p99"]
     before = [p["value"] for p in points if p["t"] < started + step_at]
