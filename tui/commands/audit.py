@@ -14,7 +14,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="example: warroom audit --since 1h; warroom audit --since 2026-01-31T14:00:00Z "
         "--format json | jq .",
     )
-    p.add_argument("-c", "--config", metavar="FILE", help="YAML config (for audit.path)")
+    p.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="YAML config (for audit.path)",
+    )
     p.add_argument("--file", metavar="PATH", help="audit log to read (default: audit.path)")
     p.add_argument(
         "--since",

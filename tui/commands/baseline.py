@@ -28,7 +28,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     bs = p.add_subparsers(dest="baseline_command", metavar="ACTION", required=True)
 
     def common(q: argparse.ArgumentParser) -> None:
-        q.add_argument("-c", "--config", help="config file (baseline.dir, services)")
+        q.add_argument(
+            "-c",
+            "--config",
+            default=argparse.SUPPRESS,
+            help="config file (baseline.dir, services)",
+        )
         q.add_argument("--dir", help="baseline directory (default: baseline.dir from config)")
 
     ls = bs.add_parser("list", help="every service's baselines, newest first")

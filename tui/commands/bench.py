@@ -23,7 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument(
         "--fail-on-regression", action="store_true", help="exit 1 when any row is a REGRESSION"
     )
-    c.add_argument("-c", "--config", help="config file (baseline.min_effect overrides)")
+    c.add_argument(
+        "-c",
+        "--config",
+        default=argparse.SUPPRESS,
+        help="config file (baseline.min_effect overrides)",
+    )
     c.set_defaults(func=run)
 
 

@@ -27,7 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "check",
         help="CI gate: live window and newest profiles vs the baseline; exit 1 on any REGRESSION",
     )
-    p.add_argument("-c", "--config", required=True, help="config file")
+    p.add_argument(
+        "-c",
+        "--config",
+        default=argparse.SUPPRESS,
+        help="config file (required, here or before the command)",
+    )
     p.add_argument("--service", action="append", help="only this service (repeatable)")
     p.add_argument("--window", help="current window to compare (default: the config window)")
     p.add_argument("--format", choices=("text", "json", "md"), default="text")
@@ -99,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
     from tui.core.pprof.catalog import newest_of_each_kind, service_profiles
     from tui.errors import UserError
 
+    if args.config is None:
+        raise UserError("check needs a config: warroom check -c FILE")
     cfg = load_config(args.config)
     try:
         window = float(parse_duration(args.window)) if args.window else float(cfg.window)

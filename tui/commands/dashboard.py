@@ -7,11 +7,14 @@ import argparse
 THEMES = ("warroom", "bastion", "wall", "paper")
 
 
-def add_dashboard_arguments(p: argparse.ArgumentParser) -> None:
+def add_dashboard_arguments(p: argparse.ArgumentParser, command: bool = False) -> None:
+    """The dashboard's options, on the top-level parser and on `warroom dashboard`; a
+    command's own -c keeps the top-level one when not given (SUPPRESS), as every command's."""
     p.add_argument(
         "-c",
         "--config",
         metavar="FILE",
+        default=argparse.SUPPRESS if command else None,
         help="YAML config (default: ./warroom.yaml when present, else built-in defaults)",
     )
     p.add_argument("--theme", choices=THEMES, help="colour theme (default: warroom)")
@@ -32,7 +35,7 @@ def add_dashboard_arguments(p: argparse.ArgumentParser) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("dashboard", help="open the live dashboard (the default)")
-    add_dashboard_arguments(p)
+    add_dashboard_arguments(p, command=True)
     p.set_defaults(func=run)
 
 

@@ -14,7 +14,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--speed", type=float, default=1.0, help="recording seconds per real second (default 1)"
     )
     p.add_argument(
-        "-c", "--config", metavar="FILE", help="config for service order, SLOs and theme (optional)"
+        "-c",
+        "--config",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="config for service order, SLOs and theme (optional)",
     )
     p.add_argument("--theme", choices=THEMES)
     p.set_defaults(func=run)
