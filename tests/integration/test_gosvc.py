@@ -175,3 +175,30 @@ def _wait_lines(out: Path, proc: subprocess.Popen[str], done, timeout: float) ->
             )
         time.sleep(0.2)
     raise AssertionError(f"condition not met in {timeout}s: {lines[-10:]}")
+
+
+async def test_readme_error_ratio_example_is_zero_for_a_healthy_service(
+    stack: tuple[GoService, str],
+) -> None:
+    """Issue 13 item 16: the README's error_ratio query, on a Go service serving no 5xx, is 0,
+    not an empty result shown as "–"."""
+    _, prom = stack
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    (example,) = [
+        ln.split("error_ratio: ", 1)[1] for ln in readme.splitlines() if "error_ratio: (" in ln
+    ]
+    # code 503: a 5xx the service never answered, so the numerator has no series at all
+    query = (
+        example.replace('job="checkout"', 'route="/api/cart"')
+        .replace('code=~"5.."', 'code="503"')
+        .replace("[1m]", "[5s]")
+    )
+    numerator = 'sum(rate(http_requests_total{route="/api/cart",code="503"}[5s]))'
+    assert _query(prom, numerator, time.time()) == []
+    cfg = parse_config(_config(prom) + f"      error_ratio: '{query}'\n")
+    source = PrometheusSource(cfg, MetricStore())
+    try:
+        got = await source.instant(math.floor(time.time()) - 1.0)
+    finally:
+        await source.aclose()
+    assert got["cart"]["error_ratio"] == (0.0, 0)
