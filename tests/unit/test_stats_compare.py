@@ -103,11 +103,12 @@ def test_directions_and_min_effects():
     assert better_direction("qps") == "higher"
     assert better_direction("p99") == "lower"
     assert resolve_min_effect("p99") == MinEffect(rel=0.08)
-    assert resolve_min_effect("qps").threshold(100) == 50  # at least 50/s
+    assert resolve_min_effect("qps").threshold(100) == 15
+    assert resolve_min_effect("qps").threshold(4) == 1  # at least 1/s
     assert resolve_min_effect("qps").threshold(1000) == 150
     assert resolve_min_effect("allocs/op").threshold(1e6) == 10
     assert resolve_min_effect("p99", {"p99": 0.2}) == MinEffect(rel=0.2)
-    assert resolve_min_effect("qps", {"qps": 0.3}) == MinEffect(rel=0.3, abs=50)
+    assert resolve_min_effect("qps", {"qps": 0.3}) == MinEffect(rel=0.3, abs=1)
     assert resolve_min_effect("allocs/op", {"allocs/op": 3}) == MinEffect(abs=3)
 
 
@@ -120,10 +121,16 @@ def test_verdict_regression_and_improvement_direction_aware():
     assert compare_samples(slow, BASE, "ns/op").verdict == IMPROVEMENT
     # for a throughput, going up is the improvement
     assert compare_samples(BASE, slow, "MB/s").verdict == IMPROVEMENT
-    # qps needs at least 50/s as well as 15%: +30% of 100/s is not enough, of 1000/s it is
-    assert compare_samples(BASE, slow, "qps").verdict == EQUIVALENT
-    big = [v * 10 for v in BASE]
-    assert compare_samples(big, [v * 1.3 for v in big], "qps").verdict == IMPROVEMENT
+    # qps: 15% and at least 1/s; +30% of 100/s is a change, +30% of 2/s is not
+    assert compare_samples(BASE, slow, "qps").verdict == IMPROVEMENT
+    tiny = [v / 50 for v in BASE]
+    assert compare_samples(tiny, [v * 1.3 for v in tiny], "qps").verdict == EQUIVALENT
+
+
+def test_a_traffic_drop_at_low_rates_is_a_regression():
+    """Issue 13 item 4: a -51% drop at 90 req/s was EQUIVALENT (the floor was 50 req/s)."""
+    base = [v * 0.9 for v in BASE]
+    assert compare_samples(base, [v * 0.49 for v in base], "qps").verdict == REGRESSION
 
 
 def test_verdict_equivalent_inconclusive_too_few():

@@ -71,7 +71,9 @@ DEFAULT_MIN_EFFECTS: dict[str, MinEffect] = {
     "p99": MinEffect(rel=0.08),
     "p95": MinEffect(rel=0.15),
     "p50": MinEffect(rel=0.25),
-    "qps": MinEffect(rel=0.15, abs=50.0),
+    # A traffic drop is an incident signal at any rate: the floor only keeps a service at a
+    # few requests a second from flagging every ±1 req/s (50/s hid a -51% drop below 330/s).
+    "qps": MinEffect(rel=0.15, abs=1.0),
     "error_ratio": MinEffect(abs=0.01),
     "allocs/op": MinEffect(abs=10.0),
     "ns/op": MinEffect(rel=0.05),
@@ -95,7 +97,7 @@ def resolve_min_effect(metric: str, overrides: Mapping[str, float] | None = None
     """Default minimum effect for a metric, replaced by a config override when present.
 
     An override is a fraction (0.08 = 8%) for relative metrics, keeping any absolute floor
-    (qps keeps its 50/s), and an absolute amount for absolute-only ones (allocs/op: 5).
+    (qps keeps its 1/s), and an absolute amount for absolute-only ones (allocs/op: 5).
     """
     default = DEFAULT_MIN_EFFECTS.get(metric, DEFAULT_MIN_EFFECT)
     if overrides and metric in overrides:
