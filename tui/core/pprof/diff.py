@@ -7,8 +7,9 @@ result give cur - base per function, and Profile.total() answers the base total,
 percentages are relative to the base, as pprof prints them.
 
 rank_regressions compares function shares (cum / total, flat / total). Whether a change is real
-is judged by a two-proportion z-test on sample counts (the profile's `count` sample type, else
-value / period), with Benjamini-Hochberg false discovery control at 5% over all functions.
+is judged by a two-proportion z-test on the events the profile sampled (significance.py: CPU
+ticks; Go heap records unscaled back to sampled allocations; no test for goroutine or
+contention profiles), with Benjamini-Hochberg false discovery control at 5% over all functions.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from tui.core.pprof.model import CallTree, Profile, build_tree
+from tui.core.pprof.significance import benjamini_hochberg, share_tests
 from tui.core.pprof.table import node_values
 from tui.errors import UserError
 
@@ -164,7 +166,8 @@ class RegressionRow:
     status: str  # both / new / vanished
 
     def to_dict(self) -> dict[str, object]:
-        return dict(self.__dict__)
+        """NaN (no test for this kind) is None: JSON has no NaN."""
+        return {k: None if isinstance(v, float) and v != v else v for k, v in self.__dict__.items()}
 
 
 @dataclass
@@ -173,7 +176,8 @@ class RegressionReport:
     unit: str
     base_total: int
     cur_total: int
-    count_type: str
+    count_type: str  # the events the test ran on, e.g. "inuse_space, sampled allocations (...)"
+    method: str = ""  # the test in one sentence (its events, counts, and what p means)
     rows: list[RegressionRow] = field(default_factory=list)  # present in both, by delta desc
     new: list[RegressionRow] = field(default_factory=list)
     vanished: list[RegressionRow] = field(default_factory=list)
@@ -189,19 +193,11 @@ class RegressionReport:
             "base_total": self.base_total,
             "cur_total": self.cur_total,
             "count_type": self.count_type,
+            "method": self.method,
             "functions": [r.to_dict() for r in self.rows],
             "new": [r.to_dict() for r in self.new],
             "vanished": [r.to_dict() for r in self.vanished],
         }
-
-
-def _count_index(p: Profile, t: int) -> int | None:
-    if p.sample_types[t][1] == "count":
-        return t
-    for i, (_n, u) in enumerate(p.sample_types):
-        if u == "count":
-            return i
-    return None
 
 
 def _by_name(p: Profile, t: int) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
@@ -209,44 +205,20 @@ def _by_name(p: Profile, t: int) -> tuple[dict[str, int], np.ndarray, np.ndarray
     return {n: i for i, n in enumerate(names)}, flat, cum
 
 
-def _two_prop(x1: float, n1: float, x2: float, n2: float) -> tuple[float, float]:
-    if n1 <= 0 or n2 <= 0:
-        return 0.0, 1.0
-    pool = (x1 + x2) / (n1 + n2)
-    se = math.sqrt(pool * (1 - pool) * (1 / n1 + 1 / n2)) if 0 < pool < 1 else 0.0
-    if se == 0:
-        return 0.0, 1.0
-    z = (x2 / n2 - x1 / n1) / se
-    return z, math.erfc(abs(z) / math.sqrt(2))
-
-
 def rank_regressions(
     base: Profile, cur: Profile, sample_index: int | None = None, alpha: float = 0.05
 ) -> RegressionReport:
     _check_compatible(base, cur)
     t = cur.default_index if sample_index is None else sample_index
-    ci = _count_index(cur, t)
     bidx, bflat, bcum = _by_name(base, t)
     cidx, cflat, ccum = _by_name(cur, t)
     btot, ctot = base.total(t), cur.total(t)
-    if ci is not None and ci != t:
-        bcidx, _bf, bcc = _by_name(base, ci)
-        ccidx, _cf, ccc = _by_name(cur, ci)
-        bn, cn = float(base.total(ci)), float(cur.total(ci))
-        count_type = cur.sample_types[ci][0]
-    else:
-        bcidx, bcc, ccidx, ccc = bidx, bcum, cidx, ccum
-        bn, cn = float(btot), float(ctot)
-        count_type = cur.sample_types[t][0]
-        per = float(cur.period) if ci is None and cur.period > 0 else 1.0
-        if ci is None:
-            bn, cn = bn / per, cn / per
-    per_c = float(cur.period) if ci is None and cur.period > 0 else 1.0
+    tests = share_tests(base, cur, t)
 
     def pct(v: int, tot: int) -> float:
         return 100.0 * v / tot if tot else 0.0
 
-    raw: list[tuple[str, int, int, int, int, float, float, str]] = []
+    raw: list[tuple[str, int, int, int, int, str]] = []
     for name in sorted(set(bidx) | set(cidx)):
         bi, ci_ = bidx.get(name), cidx.get(name)
         bf = int(bflat[bi]) if bi is not None else 0
@@ -255,31 +227,20 @@ def rank_regressions(
         cc = int(ccum[ci_]) if ci_ is not None else 0
         if bc == 0 and cc == 0 and bf == 0 and cf == 0:
             continue
-        bx = float(bcc[bcidx[name]]) if name in bcidx else 0.0
-        cx = float(ccc[ccidx[name]]) if name in ccidx else 0.0
-        if ci is None:
-            bx, cx = bx / per_c, cx / per_c
         status = "new" if bc == 0 and cc != 0 else "vanished" if cc == 0 and bc != 0 else "both"
-        raw.append((name, bf, cf, bc, cc, bx, cx, status))
-    zs = [_two_prop(bx, bn, cx, cn) for (_n, _a, _b, _c, _d, bx, cx, _s) in raw]
-    # Benjamini-Hochberg
-    m = len(zs)
-    order = sorted(range(m), key=lambda i: zs[i][1])
-    sig = [False] * m
-    cutoff = -1
-    for rank, i in enumerate(order, start=1):
-        if zs[i][1] <= alpha * rank / m:
-            cutoff = rank
-    for rank, i in enumerate(order, start=1):
-        sig[i] = rank <= cutoff
+        raw.append((name, bf, cf, bc, cc, status))
+    untested = (math.nan, math.nan)
+    zs = [tests.results.get(r[0], untested) for r in raw]
+    sig = benjamini_hochberg([p for _z, p in zs], alpha)
     report = RegressionReport(
         sample_type=cur.sample_types[t][0],
         unit=cur.sample_types[t][1],
         base_total=btot,
         cur_total=ctot,
-        count_type=count_type,
+        count_type=tests.label,
+        method=tests.method,
     )
-    for k, (name, bf, cf, bc, cc, _bx, _cx, status) in enumerate(raw):
+    for k, (name, bf, cf, bc, cc, status) in enumerate(raw):
         row = RegressionRow(
             name=name,
             base_flat=bf,
