@@ -123,3 +123,34 @@ async def test_b_on_the_real_dashboard_takes_the_shown_window_with_saturation(tm
     assert snap.saturated == {"p99": 5}  # auth at NOW-25 ... NOW-5 (filled_store)
     fin = [r for r in read_audit(cfg.audit.path).records if r["event"] == "finished"][-1]
     assert fin["action"] == "refresh_baseline" and fin["status"] == "ok"
+
+
+async def test_b_during_a_sustained_spike_warns_in_the_dialog(tmp_path):
+    """Issue 13 item 21: `b` took the incident as the baseline without a word. The real Hub's
+    detector is fed a steady P99 and then a 5x step until it says SUSTAINED."""
+    from tui.config import OTLPConfig
+    from tui.sources.hub import Hub
+
+    cfg = demo_config()
+    cfg.otlp = OTLPConfig(http="", grpc="")  # no receivers: only the detector is used
+    cfg.audit = AuditConfig(path=str(tmp_path / "audit.jsonl"))
+    cfg.baseline = BaselineConfig(dir=str(tmp_path / "bl"))
+    store = filled_store()
+    hub = Hub(cfg, store)
+    t = SHOWN - 300
+    for i in range(80):
+        value = 0.05 * (1 + 0.01 * (i % 5)) * (5 if i >= 60 else 1)
+        hub.spikes.observe("checkout", t + 2 * i, value, observations=5000)
+    assert hub.spikes.states()["checkout"] == "SUSTAINED"
+    app = WarroomApp(cfg, store=store, hub=hub, clock=lambda: SHOWN)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for_panes(app, pilot)
+        assert app.dashboard.table.selected == "checkout"
+        await pilot.press("b")
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmActionScreen))
+        extra = str(app.screen.query_one("#extra").render())
+        assert extra.startswith("⚠ checkout is in a SUSTAINED P99 spike"), extra
+        assert "new baseline:" in extra
+        await pilot.press("escape")
+        await _until(pilot, lambda: not isinstance(app.screen, ConfirmActionScreen))
+    assert BaselineStore(cfg.baseline.dir).current("checkout") is None

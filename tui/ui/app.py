@@ -311,6 +311,19 @@ class WarroomApp(App[int]):
             out.append(feed.status())
         return out + self.extra_statuses
 
+    def _baseline_warning(self, action: Any) -> str | None:
+        """A refresh taken during a SUSTAINED spike would make the incident the baseline."""
+        from tui.core.actions import REFRESH_BASELINE
+
+        if action.name != REFRESH_BASELINE or self._spike_states().get(action.service) != (
+            "SUSTAINED"
+        ):
+            return None
+        return (
+            f"{action.service} is in a SUSTAINED P99 spike: this window would make the "
+            "incident its baseline"
+        )
+
     def _spike_states(self) -> dict[str, str]:
         tracker = getattr(self.hub, "spikes", None)
         return dict(tracker.states()) if tracker is not None else {}
@@ -577,6 +590,7 @@ class WarroomApp(App[int]):
                 baseline_store=BaselineStore(self.cfg.baseline.dir),
                 now=self.clock(),  # the window the dashboard shows, not wall time
                 disabled=disabled,
+                warning=self._baseline_warning(action),
             )
         else:
             request_action(app, action, self.runner, log, disabled=disabled)

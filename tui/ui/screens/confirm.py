@@ -255,8 +255,10 @@ def request_builtin(
     on_done: Callable[[ActionResult], None] | None = None,
     debounce: float = OPEN_DEBOUNCE,
     disabled: str | None = None,
+    warning: str | None = None,
 ) -> None:
-    """`b` (refresh baseline) or the palette's restore: confirm with what it replaces, run."""
+    """`b` (refresh baseline) or the palette's restore: confirm with what it replaces, run.
+    `warning` is shown first in the dialog (the window holds an active incident)."""
     from tui.core.actions.baseline_ops import prepare_builtin
     from tui.errors import UserError
 
@@ -281,7 +283,7 @@ def request_builtin(
         runner,
         log,
         builtin=work,
-        extra_lines=lines,
+        extra_lines=[f"⚠ {warning}", *lines] if warning else lines,
         on_done=on_done,
         debounce=debounce,
     )
