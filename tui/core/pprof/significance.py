@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tui.core.pprof.model import Profile
+from tui.core.pprof.model import LabelSets, Profile
 from tui.core.pprof.table import line_keys
 
 # Kinds whose values are not sampled events, by sample type name: why there is no test.
@@ -62,20 +62,43 @@ def _heap_columns(p: Profile, t: int) -> tuple[int, int] | None:
         return None
 
 
-def heap_events(objects: np.ndarray, space: np.ndarray, rate: float) -> np.ndarray:
+def heap_events(
+    objects: np.ndarray, space: np.ndarray, rate: float, size: np.ndarray | None = None
+) -> np.ndarray:
     """Sampled allocations behind Go's scaled (objects, space) per record.
 
-    Go writes int64(count x scale); count / scale lies in (count - 1/scale, count], so the
-    ceiling (with a tolerance for the size read back from space / objects) is count exactly.
+    Go writes int64(count x scale) with the record's object size (its `bytes` label), so
+    objects / scale lies in (count - 1/scale, count] and its ceiling is count exactly. Without
+    the label the size is read back as space / objects, a little off: nearly exact.
     """
     obj = objects.astype(np.float64)
     if rate <= 1:  # Go: every allocation recorded, nothing scaled
         return obj
-    spc = space.astype(np.float64)
     live = obj > 0
-    size = np.where(live, spc / np.where(live, obj, 1.0), 0.0)
-    x = obj * -np.expm1(-size / rate)
-    return np.where(live, np.maximum(np.ceil(x - 1e-6 * (1.0 + x)), 1.0), 0.0)
+    est = np.where(live, space / np.where(live, obj, 1.0), 0.0)
+    if size is not None:
+        est = np.where(size > 0, size, est)
+    # 1 - exp(), as Go computes its scale: the same rounding (an ulp of exp is 1e-16 / frac)
+    frac = 1.0 - np.exp(-est / rate)
+    x = obj * frac
+    tol = x * (1e-12 + 1e-15 / np.where(frac > 0, frac, 1.0))
+    return np.where(live, np.maximum(np.ceil(x - tol), 1.0), 0.0)
+
+
+def _label_sizes(p: Profile) -> np.ndarray:
+    """Each row's numeric `bytes` label (Go's object size of the record), 0 where absent."""
+    ls = p.labelsets
+    if isinstance(ls, LabelSets):
+        per_set = np.zeros(len(ls), dtype=np.float64)
+        if "bytes" in ls.strings:
+            mask = (ls.key == ls.strings.index("bytes")) & (ls.sval == 0)
+            set_of = np.repeat(np.arange(len(ls)), np.diff(ls.start))
+            per_set[set_of[mask]] = ls.num[mask]
+    else:
+        per_set = np.array(
+            [float(dict(s.num_labels).get("bytes", ((0, ""),))[0][0]) for s in ls] or [0.0]
+        )
+    return per_set[p.row_labels] if p.row_labels.shape[0] else np.zeros(0)
 
 
 def basis(p: Profile, t: int) -> Basis:
@@ -84,7 +107,7 @@ def basis(p: Profile, t: int) -> Basis:
     cols = _heap_columns(p, t)
     if cols is not None:
         rate = float(p.period)
-        ev = heap_events(p.values[:, cols[0]], p.values[:, cols[1]], rate)
+        ev = heap_events(p.values[:, cols[0]], p.values[:, cols[1]], rate, _label_sizes(p))
         what = f"sampled allocations (rate {_kib(rate)})" if rate > 1 else "all allocations"
         return Basis(ev, f"{name}, {what}", name.startswith("alloc_"))
     if name in NO_TEST:
