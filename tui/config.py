@@ -81,6 +81,21 @@ def parse_duration(text: str | float | int) -> Duration:
     return Duration(value)
 
 
+def _with_unit(value: object, raw: str) -> str:
+    """A config duration must say its unit: `slo: {p99: 300}` meant 300 ms and was read as
+    five minutes. Zero needs none."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number:
+        try:
+            float(raw)
+            number = True
+        except ValueError:
+            pass
+    if number and float(raw) != 0:
+        raise ValueError(f"{raw} has no unit: write {raw}s, {raw}ms or {raw}m")
+    return raw
+
+
 def parse_size(text: str | int) -> Size:
     """Parse `64MiB`, `1kb`, `10MB` or a byte count into bytes; raise ValueError."""
     if isinstance(text, int) and not isinstance(text, bool):
@@ -334,11 +349,15 @@ class ServiceConfig:
 class ProfileEndpoint:
     service: str
     url: str  # base URL of the Go server, e.g. http://127.0.0.1:6060
-    kinds: list[Literal["profile", "heap", "allocs", "block", "mutex", "goroutine"]] = field(
+    kinds: list[Literal["profile", "cpu", "heap", "allocs", "block", "mutex", "goroutine"]] = field(
         default_factory=lambda: ["profile", "heap"]
     )
     seconds: Duration = Duration(10)
     every: Duration | None = None  # None: only on a key press
+
+    def __post_init__(self) -> None:
+        # `cpu` is what files, toasts and `check` call the endpoint Go serves as /profile
+        self.kinds = ["profile" if k == "cpu" else k for k in self.kinds]
 
 
 @dataclass
@@ -424,6 +443,14 @@ class Config:
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"services: duplicate service name(s): {', '.join(sorted(dup))}")
+        for i, ep in enumerate(self.profiles.endpoints):
+            if names and ep.service not in names:
+                close = difflib.get_close_matches(ep.service, names, 1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValueError(
+                    f"profiles.endpoints[{i}].service: {ep.service!r} is not a configured "
+                    f"service ({', '.join(names)}){hint}"
+                )
 
     def service(self, name: str) -> ServiceConfig | None:
         return next((s for s in self.services if s.name == name), None)
@@ -544,7 +571,7 @@ def _convert(node: yaml.Node, tp: Any, loc: _Loc) -> Any:
                 raise ValueError(f"{raw!r} is not {_describe(tp)}{hint}")
             return raw
         if tp is Duration:
-            return parse_duration(value if isinstance(value, (int, float)) else raw)
+            return parse_duration(_with_unit(value, raw))
         if tp is Size:
             return parse_size(value if isinstance(value, int) else raw)
         if tp is bool:
@@ -620,19 +647,28 @@ def _convert_dataclass(node: yaml.Node, cls: Any, loc: _Loc) -> Any:
         return cls(**kwargs)
     except ValueError as exc:
         # "key: message" from __post_init__ points at that key's own line when it was given;
-        # "key.sub: message" at the line of `sub` inside that key's mapping.
+        # "key.sub: message" at the line of `sub` inside that key's mapping, and
+        # "key[2].sub: message" inside the third item of that key's list.
         dotted, sep, rest = str(exc).partition(": ")
-        knode, sub, here = None, loc.path, node
+        at: yaml.Node | None = None
+        sub, here = loc.path, node
         for part in dotted.split(".") if sep else []:
+            name, _, index = part.partition("[")
             if not isinstance(here, yaml.MappingNode):
                 break
-            pair = next(((k, v) for k, v in here.value if str(k.value) == part), None)
+            pair = next(((k, v) for k, v in here.value if str(k.value) == name), None)
             if pair is None:
                 break
-            knode, here = pair
-            sub = f"{sub}.{part}" if sub else part
-        if knode is not None:
-            raise _Loc(loc.file, knode, sub).error(rest) from None
+            at, here = pair
+            sub = f"{sub}.{name}" if sub else name
+            if index:
+                i = int(index.rstrip("]"))
+                if not isinstance(here, yaml.SequenceNode) or i >= len(here.value):
+                    break
+                at = here = here.value[i]
+                sub = f"{sub}[{i}]"
+        if at is not None:
+            raise _Loc(loc.file, at, sub).error(rest) from None
         raise loc.error(str(exc)) from None
 
 

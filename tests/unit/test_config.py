@@ -246,7 +246,6 @@ def test_unreadable_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[st
         ("15m", 900),
         ("1h30m", 5400),
         ("250ms", 0.25),
-        ("2", 2),
         ("1.5s", 1.5),
         ("1d", 86400),
         ("1w", 604800),
@@ -256,6 +255,28 @@ def test_unreadable_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)
     assert parse_config(f"refresh: {text}\nrate_window: 1w\n").refresh == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        (
+            "services:\n  - name: api\n    slo: {p99: 300}\n",
+            "<config>:3: services[0].slo.p99: 300 has no unit: write 300s, 300ms or 300m",
+        ),
+        ("refresh: 2\n", "<config>:1: refresh: 2 has no unit"),
+        ("refresh: '1.5'\n", "<config>:1: refresh: 1.5 has no unit"),
+    ],
+)
+def test_a_config_duration_without_a_unit_is_refused(yaml_text: str, message: str) -> None:
+    """Issue 13 item 17: `p99: 300` (meant as ms) was five minutes."""
+    with pytest.raises(ConfigError) as exc:
+        parse_config(yaml_text)
+    assert str(exc.value).startswith(message)
+
+
+def test_the_command_line_keeps_unitless_seconds() -> None:
+    assert parse_duration("2") == 2  # `--window 300`: a flag whose help says seconds
 
 
 @pytest.mark.parametrize("text", ["5 s", "m5", "5x", "-5s", "", "5s3", "1h 30m"])
@@ -358,3 +379,23 @@ def test_profiles_keep() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config("profiles:\n  dir: /tmp/p\n  keep: -1\n", "e.yaml")
     assert str(info.value).startswith("e.yaml:3: profiles.keep:"), info.value
+
+
+def test_profile_endpoint_kinds_accept_cpu() -> None:
+    cfg = parse_config(
+        "services: [{name: api}]\nprofiles:\n  dir: /tmp/p\n"
+        "  endpoints: [{service: api, url: 'http://127.0.0.1:6060', kinds: [cpu, heap]}]\n"
+    )
+    assert cfg.profiles.endpoints[0].kinds == ["profile", "heap"]
+
+
+def test_profile_endpoint_of_no_configured_service_is_refused() -> None:
+    with pytest.raises(ConfigError) as exc:
+        parse_config(
+            "services: [{name: checkout}]\nprofiles:\n  dir: /tmp/p\n"
+            "  endpoints: [{service: chekout, url: 'http://127.0.0.1:6060'}]\n"
+        )
+    assert "profiles.endpoints[0].service: 'chekout' is not a configured service (checkout)" in str(
+        exc.value
+    )
+    assert "did you mean 'checkout'?" in str(exc.value)
