@@ -263,6 +263,9 @@ class ServicePrometheus:
     latency_histogram: str  # classic histogram name with an optional {label selector}
     qps: str | None = None  # PromQL
     error_ratio: str | None = None  # PromQL
+    # Leave out /debug/ requests (pprof captures: warroom's own `profile?seconds=N` would be a
+    # 10 s request in the P99) by the handler/route/path label, when the selector names none.
+    exclude_debug: bool = True
 
     def __post_init__(self) -> None:
         if not re.match(

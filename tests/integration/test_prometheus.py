@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.integration.conftest import LAT_ERRORS, LAT_REQUESTS
-from tests.servers import FaultyPrometheus
+from tests.servers import FaultyPrometheus, start_prometheus
 from tui.config import Config, parse_config
 from tui.core.metrics.quantile import bucket_quantile
 from tui.core.metrics.store import FLAG_SATURATED, MetricStore
@@ -108,7 +108,10 @@ def test_selector_splitting() -> None:
         'sum(rate(prometheus_http_request_duration_seconds_count{handler="/api/v1/query"}[5s]))'
     )
     lat = build_queries(cfg.services[1], 90.5)
-    assert lat.top_finite == 'max(sum by (le) (rate(wr_lat_bucket{le!="+Inf"}[90500ms])))'
+    debug = 'handler!~"/debug/.*",route!~"/debug/.*",path!~"/debug/.*"'
+    assert (
+        lat.top_finite == f'max(sum by (le) (rate(wr_lat_bucket{{{debug},le!="+Inf"}}[90500ms])))'
+    )
 
 
 def test_step_keeps_window_under_point_limit() -> None:
@@ -343,7 +346,7 @@ async def test_discovery_without_services(prometheus: str) -> None:
     assert list(src.queries) == ["warroom-test"]
     assert src.queries["warroom-test"].quantiles["p99"] == (
         "histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket"
-        '{job="warroom-test"}[5s])))'
+        '{job="warroom-test",handler!~"/debug/.*",route!~"/debug/.*",path!~"/debug/.*"}[5s])))'
     )
     assert store.services["warroom-test"].source == "prometheus"
     p99 = [p for p in points if p.signal == "p99"]
@@ -445,3 +448,58 @@ def test_snapshot_names_the_bad_query(
     err = capsys.readouterr().err
     assert err.startswith(f"warroom: prometheus {prometheus}: HTTP 400: bad_data: ")
     assert err.rstrip().endswith("(typo error_ratio)") and err.count("\n") == 1
+
+
+async def test_pprof_captures_are_left_out_of_the_p99(tmp_path: Path) -> None:
+    """Issue 13 item 6: warroom's own `profile?seconds=N` capture of a Go server is an N
+    second request in that server's latency histogram (Prometheus labels it
+    handler="/debug/*subpath"): a false spike at low traffic. Left out by default. A Prometheus
+    of its own: its only other requests are its scrapes of itself, low traffic."""
+    with start_prometheus(tmp_path) as prometheus:
+        await _capture_and_compare(prometheus)
+
+
+async def _capture_and_compare(prometheus: str) -> None:
+    port = prometheus.rsplit(":", 1)[1]
+    selector = f'prometheus_http_request_duration_seconds{{instance="127.0.0.1:{port}"}}'
+    debug = f'{{handler="/debug/*subpath",instance="127.0.0.1:{port}"}}'
+
+    async def debug_requests_scraped(query: str) -> None:
+        deadline = time.monotonic() + 30
+        while not httpx.get(f"{prometheus}/api/v1/query", params={"query": query}).json()["data"][
+            "result"
+        ]:
+            assert time.monotonic() < deadline, f"never true: {query}"
+            await asyncio.sleep(0.2)
+
+    # rate() ignores a series' first sample: a quick /debug/ request makes the series first
+    assert httpx.get(f"{prometheus}/debug/pprof/", timeout=10).status_code == 200
+    await debug_requests_scraped(f"prometheus_http_request_duration_seconds_count{debug}")
+    r = httpx.get(f"{prometheus}/debug/pprof/profile", params={"seconds": "2"}, timeout=30)
+    assert r.status_code == 200 and r.content[:2] == b"\x1f\x8b"
+    await debug_requests_scraped(
+        f"increase(prometheus_http_request_duration_seconds_count{debug}[60s]) > 0.5"
+    )
+
+    async def p99(exclude: bool) -> float:
+        cfg = make_config(
+            prometheus,
+            rate_window="60s",
+            services=f"""
+  - name: prom
+    prometheus:
+      latency_histogram: '{selector}'
+      exclude_debug: {"true" if exclude else "false"}
+""",
+        )
+        src = PrometheusSource(cfg, MetricStore())
+        try:
+            got = await src.instant(time.time())
+        finally:
+            await src.aclose()
+        value, _flags = got["prom"]["p99"]
+        assert value is not None
+        return value
+
+    assert await p99(exclude=False) > 1.0  # the 2 s capture is the P99 of all requests
+    assert await p99(exclude=True) < 1.0

@@ -89,6 +89,20 @@ def split_selector(latency_histogram: str) -> tuple[str, str]:
     return name, inner
 
 
+DEBUG_LABELS = ("handler", "route", "path")  # client_golang, Prometheus, common middlewares
+
+
+def without_debug(inner: str) -> str:
+    """The selector with `L!~"/debug/.*"` for each usual path label, unless it already
+    matches on one (the user chose the handlers). A series without the label is kept: its
+    empty value matches no /debug/."""
+    named = set(re.findall(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=|!=|=~|!~)", inner))
+    if named & set(DEBUG_LABELS):
+        return inner
+    extra = [f'{label}!~"/debug/.*"' for label in DEBUG_LABELS]
+    return ",".join(m for m in (inner, *extra) if m)
+
+
 def _series(name: str, inner: str, *extra: str) -> str:
     matchers = [m for m in (inner, *extra) if m]
     return f"{name}{{{','.join(matchers)}}}" if matchers else name
@@ -125,6 +139,8 @@ class ServiceQueries:
 def build_queries(svc: ServiceConfig, rate_window: float) -> ServiceQueries:
     assert svc.prometheus is not None
     name, inner = split_selector(svc.prometheus.latency_histogram)
+    if svc.prometheus.exclude_debug:
+        inner = without_debug(inner)
     rw = promql_duration(rate_window)
     bucket = _series(f"{name}_bucket", inner)
     quantiles = {
