@@ -202,8 +202,8 @@ def share_tests(base: Profile, cur: Profile, t: int) -> ShareTests:
     hold many of the same live objects. They are still tested as two samples, which is
     conservative (their shares differ less than independent samples' would), and the method
     says so. Testing the allocations between the captures against those before them instead
-    flags what no one calls a change (warm-up, the profile captures' own allocations): 37% of
-    capture pairs of the steady Go service, 77% of an idle Prometheus's.
+    flags what no one calls a change (warm-up, the profile captures' own allocations): it did
+    in 37% of capture pairs of the steady Go service and 77% of an idle Prometheus's.
     """
     bb, cb = basis(base, t), basis(cur, t)
     if bb.events is None or cb.events is None:
@@ -221,7 +221,7 @@ def share_tests(base: Profile, cur: Profile, t: int) -> ShareTests:
         shared = "the first's allocations" if cb.cumulative else "live objects"
         note += f"; two captures of one process share {shared}, so p is conservative"
     elif cb.cumulative:
-        note += f"; {name} counts since each process started"
+        note += f"; {name} counts since each process started: compare processes of like age"
     res = ShareTests(label, f"{kind} on {label} ({note}), BH 5%")
     zero = np.zeros(3)
     for n in set(fb) | set(fc):

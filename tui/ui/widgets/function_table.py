@@ -152,9 +152,12 @@ class RegressionRanking(DataTable[Any]):
         self.add_column("function", key="name")
 
     def set_report(self, report: Any, limit: int = 200) -> None:
-        """`report`: engine RegressionReport; regressions first, then improvements."""
+        """`report`: engine RegressionReport; regressions first, then improvements. The tooltip
+        says what the p-values tested (e.g. inuse_space's sampled allocations); "-" is no test
+        (goroutine and contention profiles)."""
         self._quiet = True
         self.clear()
+        self.tooltip = getattr(report, "method", "") or None
         rows = sorted(report.rows + report.new, key=lambda r: -r.delta_cum_pp)[:limit]
         for r in rows:
             mark = "new " if r.status == "new" else ""
@@ -167,7 +170,7 @@ class RegressionRanking(DataTable[Any]):
                 delta,
                 Text(f"{r.base_cum_pct:.2f}%", justify="right"),
                 Text(f"{r.cur_cum_pct:.2f}%", justify="right"),
-                Text(f"{r.p_value:.2g}", justify="right"),
+                Text("-" if r.p_value != r.p_value else f"{r.p_value:.2g}", justify="right"),
                 Text(mark + r.name, style="bold" if r.significant else ""),
                 key=r.name,
             )
