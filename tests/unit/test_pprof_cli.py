@@ -112,6 +112,20 @@ def test_regressions_exit_codes() -> None:
     assert r.returncode == 0
 
 
+def test_regressions_of_a_kind_without_a_test_say_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """A goroutine profile is a complete snapshot: no p-value is made up for it."""
+    g = str(FIX / "goroutine_contention.pb.gz")
+    assert main(["profile", g, "--base", g, "--regressions"]) == 0
+    out = capsys.readouterr().out
+    first, *rows = out.splitlines()
+    assert first.endswith(
+        "significance: no significance test for goroutine: goroutine counts "
+        "are a complete snapshot, not samples"
+    )
+    p_column = [r.split()[4] for r in rows if r.split() and r.split()[0][:1] in "+-"]
+    assert p_column and set(p_column) == {"-"}
+
+
 def test_folded_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["profile", str(FIX / "mutex_contention.pb.gz"), "--folded"]) == 0
     out = capsys.readouterr().out

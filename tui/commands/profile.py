@@ -234,7 +234,7 @@ def _print_regressions(report: Any, args: argparse.Namespace) -> None:
     print(
         f"{'**' if md else ''}{report.sample_type}{'**' if md else ''}: base total "
         f"{report.base_total}, current total {report.cur_total} ({report.unit}); "
-        f"significance: two-proportion test on {report.count_type}, BH 5%"
+        f"significance: {report.method or 'two-proportion test on ' + report.count_type}"
     )
     groups = (
         ("changed", rows, report.rows),
@@ -259,10 +259,15 @@ def _print_regressions(report: Any, args: argparse.Namespace) -> None:
             if md:
                 print(
                     f"| {r.delta_cum_pp:+.2f} | {r.base_cum_pct:.2f} | {r.cur_cum_pct:.2f} | "
-                    f"{r.delta_flat_pp:+.2f} | {r.p_value:.2g} | {sig} | `{r.name}` |"
+                    f"{r.delta_flat_pp:+.2f} | {_p(r.p_value)} | {sig} | `{r.name}` |"
                 )
             else:
                 print(
                     f"{r.delta_cum_pp:+9.2f} {r.base_cum_pct:9.2f} {r.cur_cum_pct:9.2f} "
-                    f"{r.delta_flat_pp:+9.2f} {r.p_value:9.2g} {sig:>3}  {r.name}"
+                    f"{r.delta_flat_pp:+9.2f} {_p(r.p_value):>9} {sig:>3}  {r.name}"
                 )
+
+
+def _p(value: float) -> str:
+    """A p-value as text; `-` where no test ran (goroutine and contention profiles)."""
+    return "-" if value != value else f"{value:.2g}"

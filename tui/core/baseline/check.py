@@ -155,9 +155,10 @@ def function_regressions(
                 kind,
             )
         )
-    grew = len(report.regressions())
     label = kind if report.sample_type == kind else f"{kind} ({report.sample_type})"
-    return out, f"{label}: {grew} function(s) grew significantly"
+    if report.method.startswith("no significance test"):
+        return out, f"{label}: {report.method}"
+    return out, f"{label}: {len(report.regressions())} function(s) grew significantly"
 
 
 def check_service(

@@ -177,11 +177,11 @@ def baseline_snapshot(
 ) -> Snapshot:
     """The snapshot both the CLI refresh and the dashboard key save, defaults filled in.
 
-    version: the argument, else the service's config, else the live `version` label (the
-    same order as the action templates). bench: the argument, else `baseline.bench`; a named bench file that does not
-    exist is an error (a baseline silently missing its benchmark would pass every later
-    `check`). profiles: the argument (each must exist), else the newest of each kind in
-`profiles.dir` (a baseline with only the heap capture could never gate CPU).
+        version: the argument, else the service's config, else the live `version` label (the
+        same order as the action templates). bench: the argument, else `baseline.bench`; a named bench file that does not
+        exist is an error (a baseline silently missing its benchmark would pass every later
+        `check`). profiles: the argument (each must exist), else the newest of each kind in
+    `profiles.dir` (a baseline with only the heap capture could never gate CPU).
     """
     svc = next((s for s in cfg.services if s.name == service), None)
     if version is None and svc is not None:
