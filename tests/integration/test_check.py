@@ -204,6 +204,9 @@ def test_no_baseline_and_bad_input(tmp_path: Path) -> None:
     assert r.stdout.rstrip().endswith("check: nothing compared (no baseline: api)")
     r = warroom("check", "-c", str(cfg), "--service", "web", "--from-record", str(rec))
     assert r.returncode == 2 and "unknown service 'web'" in r.stderr
+    missing = tmp_path / "gone-cpu.pb.gz"
+    r = warroom("check", "-c", str(cfg), "--from-record", str(rec), "--profile", str(missing))
+    assert r.returncode == 2 and r.stderr == f"warroom: --profile: {missing}: no such file\n"
     r = warroom("check", "-c", str(cfg), "--window", "later", "--from-record", str(rec))
     assert r.returncode == 2 and "--window" in r.stderr
 

@@ -12,6 +12,7 @@ from tui.core.pprof.catalog import (
     by_kind,
     kind_of,
     list_profiles,
+    newest,
     newest_of_each_kind,
     profile_kind,
 )
@@ -114,3 +115,16 @@ def test_by_kind_first_of_each_kind_cpu_first(tmp_path: Path) -> None:
     cpu = _put(tmp_path, "api-cpu-1.pb.gz", 1)
     cpu2 = _put(tmp_path, "api-cpu-2.pb.gz", 1)
     assert list(by_kind([heap, cpu, cpu2]).items()) == [("cpu", cpu), ("heap", heap)]
+
+
+def test_newest_of_a_kind_decodes_only_the_newest_unnamed_file(
+    fixtures_dir: Path, tmp_path: Path
+) -> None:
+    """`f`/`d` on a folder of unnamed profiles (go test, the demo): one decode, not one per file."""
+    old_cpu = _put(tmp_path, "api-1.pb.gz", 1000, fixtures_dir / "pprof" / "cpu_regexp.pb.gz")
+    _put(tmp_path, "api-2.pb.gz", 1001, fixtures_dir / "pprof" / "heap_prometheus.pb.gz")
+    files = list_profiles(tmp_path, PATTERN, "api")
+    assert newest(files, "heap") == tmp_path / "api-2.pb.gz"
+    assert newest(files, "cpu") is None  # the older unnamed file is taken to be of the same kind
+    assert newest(files) == tmp_path / "api-2.pb.gz"
+    assert newest(files, None, lambda p: p == old_cpu) == old_cpu

@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     from tui.commands.baseline import fetch_prometheus_window, open_store
     from tui.config import load_config, parse_duration
     from tui.core.baseline.check import check_service
-    from tui.core.baseline.snapshot import signals_from_record
+    from tui.core.baseline.snapshot import require_file, signals_from_record
     from tui.core.pprof.catalog import newest_of_each_kind, service_profiles
     from tui.errors import UserError
 
@@ -155,7 +155,9 @@ def run(args: argparse.Namespace) -> int:
                 current, step, _, saturated = asyncio.run(
                     fetch_prometheus_window(cfg, name, window, now)
                 )
-        profiles = args.profile or list(newest_of_each_kind(service_profiles(cfg, name)).values())
+        profiles = [require_file(p, "--profile") for p in args.profile or []] or list(
+            map(str, newest_of_each_kind(service_profiles(cfg, name)).values())
+        )
         res = check_service(
             name,
             baseline,

@@ -751,14 +751,9 @@ def newest_profile(
 ) -> Path | None:
     """The newest file of `service` (of `kind` when given) in profiles.dir that `usable`
     accepts (all, when not given)."""
-    from tui.core.pprof.catalog import UNKNOWN, kind_of, service_profiles
+    from tui.core.pprof.catalog import newest, service_profiles
 
-    for f in service_profiles(cfg, service):
-        # a file whose name says no kind (`go test -cpuprofile`, the demo) is decoded to learn it
-        of_kind = kind is None or f.kind == kind or (f.kind == UNKNOWN and kind_of(f.path) == kind)
-        if of_kind and (usable is None or usable(f.path)):
-            return f.path
-    return None
+    return newest(service_profiles(cfg, service), kind, usable)
 
 
 def _whole_profile(path: Path) -> bool:

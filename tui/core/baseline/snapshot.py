@@ -149,7 +149,7 @@ def signals_from_record(
     return out, infer_step(times), (times[0] if times else None), (times[-1] if times else None)
 
 
-def _require_file(path: str, what: str) -> str:
+def require_file(path: str, what: str) -> str:
     p = Path(path).expanduser()
     if not p.exists():
         raise UserError(f"{what}: {p}: no such file")
@@ -189,15 +189,15 @@ def baseline_snapshot(
     if version is None and labels:
         version = labels.get("version") or None
     if bench is not None:
-        bench = _require_file(bench, "bench file")
+        bench = require_file(bench, "bench file")
     elif cfg.baseline.bench:
         where = f"{cfg.source}: " if cfg.source else ""
-        bench = _require_file(cfg.baseline.bench, f"{where}baseline.bench")
+        bench = require_file(cfg.baseline.bench, f"{where}baseline.bench")
     if profile_files is None:
         newest = newest_of_each_kind(service_profiles(cfg, service))
         profiles = [str(p) for p in newest.values()]
     else:
-        profiles = [_require_file(p, "profile file") for p in profile_files]
+        profiles = [require_file(p, "profile file") for p in profile_files]
     return build_snapshot(
         service,
         signals,

@@ -8,9 +8,10 @@ inside do, read only when asked (`kind_of`), since decoding a folder of profiles
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,17 +54,27 @@ def kind_from_sample_types(sample_types: Iterable[tuple[str, str]], default: str
 
 
 def kind_of(path: str | os.PathLike[str]) -> str:
-    """The kind of a profile file: by name, else by decoding it (a file that does not decode
-    is `pprof`; whoever opens it reports why)."""
+    """The kind of a profile file: by name, else by decoding it once per version of the file
+    (the regression pane asks every few seconds); a file that does not decode is `pprof`,
+    whoever opens it reports why."""
     p = Path(path)
     named = profile_kind(p.name)
     if named is not None:
         return named
+    try:
+        st = p.stat()
+    except OSError:
+        return UNKNOWN
+    return _decoded_kind(str(p), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _decoded_kind(path: str, _mtime_ns: int, _size: int) -> str:
     from tui.core.pprof.decode import load_profile
     from tui.errors import UserError
 
     try:
-        prof = load_profile(p)
+        prof = load_profile(path)
     except (UserError, ValueError):
         return UNKNOWN
     default = prof.sample_types[prof.default_index][0] if prof.sample_types else ""
@@ -175,6 +186,26 @@ def list_profiles(
 
 def kind_order(kind: str) -> int:
     return KINDS.index(kind) if kind in KINDS else len(KINDS)
+
+
+def newest(
+    files: Iterable[ProfileFile],
+    kind: str | None = None,
+    usable: Callable[[Path], bool] | None = None,
+) -> Path | None:
+    """The first (newest) file of `kind` (any, when None) that `usable` accepts. Of the files
+    whose name says no kind only the newest is decoded, as in `newest_of_each_kind`."""
+    unnamed_seen = False
+    for f in files:
+        if kind is not None and f.kind != kind:
+            if f.kind != UNKNOWN or unnamed_seen:
+                continue
+            unnamed_seen = True
+            if kind_of(f.path) != kind:
+                continue
+        if usable is None or usable(f.path):
+            return f.path
+    return None
 
 
 def newest_of_each_kind(files: Iterable[ProfileFile]) -> dict[str, Path]:
