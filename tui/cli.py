@@ -12,27 +12,34 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from tui.errors import UserError
 
-# Order is the order shown in --help. Each module exposes `register(subparsers)`, which adds
-# its parser and sets `func` to a callable taking the parsed args and returning an exit code.
-COMMAND_MODULES = (
-    "dashboard",
-    "snapshot",
-    "record",
-    "replay",
-    "profile",
-    "bench",
-    "baseline",
-    "check",
-    "audit",
-    "config_check",
-    "demo",
-)
+if TYPE_CHECKING:
+    from typing import NoReturn
+
+# Command name -> its module in tui/commands; the order is the order shown in --help. Each
+# module exposes `register(subparsers)`, which adds the parser of that name and sets `func` to
+# a callable taking the parsed args and returning an exit code.
+COMMAND_MODULES = {
+    "dashboard": "dashboard",
+    "snapshot": "snapshot",
+    "record": "record",
+    "replay": "replay",
+    "profile": "profile",
+    "bench": "bench",
+    "baseline": "baseline",
+    "check": "check",
+    "audit": "audit",
+    "config": "config_check",
+    "demo": "demo",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or with `only` a command's name the same parser with that one
+    command registered: what parsing a command line that names it needs (see parser_for)."""
     from tui.commands import dashboard
 
     parser = argparse.ArgumentParser(
@@ -44,9 +51,45 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_dashboard_arguments(parser)
     parser.set_defaults(func=dashboard.run)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"tui.commands.{name}").register(sub)
+    for name, module in COMMAND_MODULES.items():
+        if only is None or name == only:
+            importlib.import_module(f"tui.commands.{module}").register(sub)
     return parser
+
+
+class _NotSure(Exception):
+    """The probe could not tell which command a command line names."""
+
+
+class _Probe(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _NotSure(message)
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command `argv` names, found as the whole parser would find it (the same top-level
+    options, the command as the first positional), or None: no command, help asked for
+    before it, or a mistake that the whole parser must report."""
+    from tui.commands import dashboard
+
+    probe = _Probe(prog="warroom", add_help=False)
+    probe.add_argument("-h", "--help", action="store_true")
+    dashboard.add_dashboard_arguments(probe)
+    probe.add_argument("rest", nargs=argparse.PARSER)
+    try:
+        ns, _ = probe.parse_known_args(list(argv))
+    except _NotSure:
+        return None
+    name = ns.rest[0]
+    return name if name in COMMAND_MODULES and not ns.help else None
+
+
+def parser_for(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser for this command line: with only its own command registered when it names
+    one, so `warroom profile F --top` does not import (or build the options of) the other
+    ten command modules. It parses exactly as build_parser() does (tests/unit/test_startup_imports.py);
+    --help, mistakes and the default dashboard get the whole parser."""
+    return build_parser(only=command_of(argv))
 
 
 EXIT_SIGPIPE = 128 + 13  # what a shell reports for a writer killed by SIGPIPE
@@ -88,8 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser_for(argv).parse_args(argv)
     try:
         code = args.func(args)
     except UserError as exc:

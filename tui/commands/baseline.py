@@ -10,7 +10,6 @@ refuse a configured bench file that is missing.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import math
 import sys
@@ -318,6 +317,8 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_refresh(args: argparse.Namespace) -> int:
+    import asyncio
+
     from tui.config import parse_duration
     from tui.errors import UserError
 

@@ -11,7 +11,6 @@ makes that 0). A service without a baseline is listed as "no baseline" in every 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -97,6 +96,8 @@ def no_baseline_error(missing: list[str], directory: str | os.PathLike[str]) -> 
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
     from tui.commands.baseline import fetch_prometheus_window, open_store
     from tui.config import load_config, parse_duration
     from tui.core.baseline.check import check_service

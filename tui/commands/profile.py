@@ -45,6 +45,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     mode.add_argument("--top", action="store_true", help="print the function table")
     mode.add_argument("--regressions", action="store_true", help="rank function regressions")
     mode.add_argument("--folded", action="store_true", help="print folded stacks")
+    p.add_argument(
+        "--max-inflated",
+        metavar="SIZE",
+        help="the most a gzipped profile may inflate to, a guard against gzip bombs "
+        "(default 512MiB)",
+    )
     p.add_argument("--format", choices=("text", "json", "md"), default="text")
     p.add_argument("--limit", type=int, metavar="N", help="at most N rows")
     p.add_argument(
@@ -113,10 +119,30 @@ def check_options(args: argparse.Namespace) -> None:
         raise UserError("--normalize needs --base BASEFILE")
 
 
+def max_inflated(args: argparse.Namespace) -> int | None:
+    """--max-inflated in bytes (None: the decoder's default)."""
+    from tui.errors import UserError
+
+    text = getattr(args, "max_inflated", None)
+    if text is None:
+        return None
+    from tui.config import parse_size
+
+    try:
+        size = int(parse_size(text))
+    except ValueError as exc:
+        raise UserError(f"--max-inflated: {exc}") from None
+    if size < 1:
+        raise UserError("--max-inflated: must be at least 1 byte")
+    return size
+
+
 def run(args: argparse.Namespace) -> int:
+    from tui.commands.numpy_threads import import_numpy
     from tui.errors import UserError
 
     check_options(args)
+    import_numpy()
     if not (args.top or args.regressions or args.folded):
         try:
             from tui.ui.screens.profile_viewer import run_profile_viewer
@@ -129,17 +155,13 @@ def run(args: argparse.Namespace) -> int:
             ) from None
         return int(run_profile_viewer(args) or 0)
 
-    from tui.core.pprof import (
-        apply_filters,
-        diff_profiles,
-        function_table,
-        load_profile,
-        rank_regressions,
-        to_folded,
-    )
+    # only the modules this invocation calls: --top needs neither diff nor significance
+    from tui.core.pprof.decode import load_profile
+    from tui.core.pprof.filters import apply_filters
 
-    cur = load_profile(args.file)
-    base = load_profile(args.base) if args.base else None
+    cap = max_inflated(args)
+    cur = load_profile(args.file, max_inflated=cap)
+    base = load_profile(args.base, max_inflated=cap) if args.base else None
     filters = filter_spec(args)
     t = cur.sample_index(args.sample_type)
     stype, unit = cur.sample_types[t]
@@ -148,17 +170,27 @@ def run(args: argparse.Namespace) -> int:
         if base is None:
             raise UserError("--regressions needs --base BASEFILE")
         base.sample_index(args.sample_type)
+        from tui.core.pprof.diff import rank_regressions
+
         report = rank_regressions(apply_filters(base, filters), apply_filters(cur, filters), t)
         _print_regressions(report, args)
         if args.fail_on is not None and report.regressions(args.fail_on):
             return 1
         return 0
 
-    prof = diff_profiles(base, cur, normalize=args.normalize) if base is not None else cur
+    prof = cur
+    if base is not None:
+        from tui.core.pprof.diff import diff_profiles
+
+        prof = diff_profiles(base, cur, normalize=args.normalize)
     prof = apply_filters(prof, filters)  # after the merge, as pprof filters the merged profile
     if args.folded:
+        from tui.core.pprof.folded import to_folded
+
         sys.stdout.write(to_folded(prof, t))
         return 0
+
+    from tui.core.pprof.table import function_table
 
     rows = function_table(prof, t, getattr(args, "granularity", "function"))
     total = prof.total(t)
