@@ -561,12 +561,18 @@ def test_hostile_folded_text_is_one_clear_error(data: bytes, message: str) -> No
 def test_gzip_bomb_stops_at_the_inflation_cap() -> None:
     import gzip
 
-    from tui.core.pprof.decode import gunzip_single
+    from tui.core.pprof.decode import _varint, gunzip_single
 
-    bomb = gzip.compress(b"\0" * (8 * 2**20))
+    # starts like a profile (a string-table entry of 8 MiB), so only the cap stops it
+    body = b"\x32" + _varint(8 * 2**20) + b"\0" * (8 * 2**20)
+    bomb = gzip.compress(body)
     with pytest.raises(UserError) as exc:
         gunzip_single(bomb, "bomb.pb.gz", max_inflated=2**20)
     assert str(exc.value) == (
-        "bomb.pb.gz: inflates past 1 MiB, more than any real profile (a gzip bomb?)"
+        "bomb.pb.gz: inflates past 1 MiB, the limit for one profile (a gzip bomb?); "
+        "`warroom profile --max-inflated SIZE` reads larger ones"
     )
-    assert gunzip_single(bomb, "ok.pb.gz", max_inflated=8 * 2**20) == b"\0" * (8 * 2**20)
+    assert gunzip_single(bomb, "ok.pb.gz", max_inflated=9 * 2**20) == body
+    # zeros are no protobuf: refused from the first slice, without inflating the rest
+    with pytest.raises(UserError, match=r"not a pprof profile \(gzip holds no protobuf"):
+        gunzip_single(gzip.compress(b"\0" * (8 * 2**20)), "zeros.pb.gz")

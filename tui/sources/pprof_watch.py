@@ -16,13 +16,13 @@ import asyncio
 import contextlib
 import os
 import time
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from tui.core.pprof.catalog import ServicePattern
+from tui.core.pprof.inflate import InflateError, inflate_gzip
 from tui.sources.base import SourceStatus
 
 if TYPE_CHECKING:  # watchfiles (with anyio) takes ~0.1 s to import: only when watching
@@ -54,13 +54,12 @@ def check_complete(data: bytes, deep: bool = True) -> str | None:
     if not data:
         return "empty file"
     if data[:2] == b"\x1f\x8b":
-        d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        # bounded: a gzip bomb in profiles.dir costs at most the cap, and only one slice of
+        # memory when not `deep`
         try:
-            raw = d.decompress(data)
-        except zlib.error as exc:
-            return f"corrupt gzip stream ({exc})"
-        if not d.eof:
-            return "truncated gzip stream"
+            raw, _rest = inflate_gzip(data, keep=deep)
+        except InflateError as exc:
+            return str(exc).replace(" (file ends mid-stream)", "")
         if not deep:
             return None if raw else "empty gzip stream"
     else:

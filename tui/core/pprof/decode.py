@@ -7,14 +7,15 @@ then finds sample boundaries from the sentinels with numpy. Stacks are interned 
 polynomial hash that is then verified element by element (exact, no collision risk).
 
 Errors a user can fix (missing file, not a profile, truncated or corrupt gzip, concatenated gzip
-members, dangling ids) raise UserError naming the file.
+members, dangling ids) raise UserError naming the file. Hostile input is bounded too: gzip
+inflation stops at a cap (inflate.py), numbers beyond 64 bits and value sums past int64 are
+refused, and so are stacks deeper than MAX_STACK_DEPTH (the call tree costs time per level).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import zlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -23,7 +24,9 @@ from google.protobuf import unknown_fields
 from google.protobuf.message import DecodeError
 
 from tui.core.pprof import schema
+from tui.core.pprof.inflate import MAX_INFLATED, InflateError, inflate_gzip
 from tui.core.pprof.model import LabelSets, Profile, sorted_unique, unique_inverse
+from tui.core.pprof.varint_check import overlong_varint
 from tui.errors import UserError
 
 # sentinel record placed after every sample: location_id = 2**64-1, value = INT64_MIN, label = b""
@@ -46,7 +49,8 @@ _SEP = (
 
 # upb names the internal message type in its decode errors ("Error parsing message with
 # type 'warroom.pprof.FastProfile': ..."); a user needs only what is wrong and where.
-MAX_INFLATED = 512 * 2**20  # real profiles inflate to tens of MiB (1M samples: ~150 MiB)
+INT64_MAX = 2**63 - 1  # pprof values are int64; sums of them too
+MAX_STACK_DEPTH = 8192  # frames per stack, inlined ones included (see check_depth)
 _UPB_PREFIX = re.compile(r"Error parsing message with type '[^']*': ?")
 
 
@@ -54,8 +58,14 @@ def _why(exc: DecodeError) -> str:
     return _UPB_PREFIX.sub("", str(exc)) or "corrupt protobuf"
 
 
-def load_profile(path_or_bytes: str | os.PathLike[str] | bytes, name: str | None = None) -> Profile:
-    """Load a profile from a path or from bytes (gzip or raw protobuf, or folded stacks)."""
+def load_profile(
+    path_or_bytes: str | os.PathLike[str] | bytes,
+    name: str | None = None,
+    max_inflated: int | None = None,
+) -> Profile:
+    """Load a profile from a path or from bytes (gzip or raw protobuf, or folded stacks).
+
+    `max_inflated`: the most a gzipped profile may inflate to (default MAX_INFLATED)."""
     if isinstance(path_or_bytes, bytes | bytearray | memoryview):
         data = bytes(path_or_bytes)
         label = name or "<bytes>"
@@ -69,14 +79,14 @@ def load_profile(path_or_bytes: str | os.PathLike[str] | bytes, name: str | None
             raise UserError(f"{label}: is a directory, not a profile") from None
         except OSError as exc:
             raise UserError(f"{label}: cannot read: {exc.strerror or exc}") from None
-    return decode_bytes(data, label)
+    return decode_bytes(data, label, max_inflated)
 
 
-def decode_bytes(data: bytes, label: str) -> Profile:
+def decode_bytes(data: bytes, label: str, max_inflated: int | None = None) -> Profile:
     if not data:
         raise UserError(f"{label}: empty file, not a profile")
     if data[:2] == b"\x1f\x8b":
-        data = gunzip_single(data, label)
+        data = gunzip_single(data, label, max_inflated)
         if not data:
             raise UserError(f"{label}: gzip holds no data, not a profile")
     elif _looks_folded(data):
@@ -101,25 +111,16 @@ def _utf8(data: bytes, label: str) -> str:
         ) from None
 
 
-def gunzip_single(data: bytes, label: str, max_inflated: int = MAX_INFLATED) -> bytes:
+def gunzip_single(data: bytes, label: str, max_inflated: int | None = None) -> bytes:
     """Decompress one gzip member; refuse concatenated members like pprof does.
 
-    Inflation stops at `max_inflated` bytes (checked while inflating, so a gzip bomb costs at
-    most that much memory and time, not its full size).
+    Inflation stops at `max_inflated` bytes (default MAX_INFLATED), checked while inflating:
+    a gzip bomb costs at most that much memory and time, not its full size.
     """
-    d = zlib.decompressobj(wbits=31)
     try:
-        out = d.decompress(data, max_inflated + 1)
-    except zlib.error as exc:
-        raise UserError(f"{label}: corrupt gzip stream ({exc})") from None
-    if len(out) > max_inflated:
-        raise UserError(
-            f"{label}: inflates past {max_inflated // 2**20} MiB, more than any real profile "
-            "(a gzip bomb?)"
-        )
-    if not d.eof:
-        raise UserError(f"{label}: truncated gzip stream (file ends mid-stream)")
-    rest = d.unused_data
+        out, rest = inflate_gzip(data, MAX_INFLATED if max_inflated is None else max_inflated)
+    except InflateError as exc:
+        raise UserError(f"{label}: {exc}") from None
     if rest:
         if rest[:2] == b"\x1f\x8b":
             raise UserError(
@@ -170,6 +171,11 @@ def decode_proto(data: bytes, label: str) -> Profile:
         raise UserError(
             f"{label}: not a pprof profile (protobuf decode failed: {_why(exc)})"
         ) from None
+    wide = overlong_varint(data)
+    if wide is not None:
+        raise UserError(
+            f"{label}: corrupt protobuf (the number at byte {wide} does not fit in 64 bits)"
+        )
     st = list(fp.string_table)
     if not st and not len(fp.sample_type) and not len(fp.sample):
         raise UserError(f"{label}: not a pprof profile (no string table, no sample types)")
@@ -301,6 +307,8 @@ def decode_proto(data: bytes, label: str) -> Profile:
     else:
         stack_of, stack_start, stack_locs = intern_sequences(loc_idx, sample_off)
         labelsets, labels_of = _labelsets(label_cols, nsamples, st, label)
+    check_depth(stack_start, stack_locs, line_start, label)
+    check_sums(values, sample_types, label)
     row_stack, row_labels, vals, row_abs = aggregate_rows(
         stack_of, labels_of, len(labelsets), values
     )
@@ -341,6 +349,39 @@ def decode_proto(data: bytes, label: str) -> Profile:
         source=label,
         raw_sample_count=nsamples,
     )
+
+
+def check_depth(
+    stack_start: np.ndarray, stack_locs: np.ndarray, line_start: np.ndarray, label: str
+) -> None:
+    """Refuse stacks deeper than MAX_STACK_DEPTH frames (inlined frames counted): the call tree
+    is built a level at a time, and a few deep stacks in a small hostile file would cost
+    seconds; Go itself records at most 1024 frames per stack."""
+    nlines = np.diff(line_start)
+    if stack_locs.shape[0] * (int(nlines.max()) if nlines.shape[0] else 1) <= MAX_STACK_DEPTH:
+        return
+    per = nlines[stack_locs]
+    cs = np.zeros(per.shape[0] + 1, dtype=np.int64)
+    np.cumsum(per, out=cs[1:])
+    depth = cs[stack_start[1:]] - cs[stack_start[:-1]]
+    deepest = int(depth.max()) if depth.shape[0] else 0
+    if deepest > MAX_STACK_DEPTH:
+        raise UserError(
+            f"{label}: a stack of {deepest} frames, deeper than the {MAX_STACK_DEPTH} "
+            "frames warroom reads (Go records at most 1024)"
+        )
+
+
+def check_sums(values: np.ndarray, sample_types: list[tuple[str, str]], label: str) -> None:
+    """Refuse a sample type whose values add up past int64 (totals would wrap)."""
+    if values.shape[0] == 0:
+        return
+    approx = np.abs(values.astype(np.float64)).sum(axis=0)
+    for t in np.flatnonzero(approx >= 2.0**62).tolist():
+        if sum(abs(v) for v in values[:, t].tolist()) > INT64_MAX:
+            raise UserError(
+                f"{label}: the values of sample type {sample_types[t][0]!r} add up past 64 bits"
+            )
 
 
 _PACK_MARK = b"\xff"  # a truncated varint: never a real packed location run

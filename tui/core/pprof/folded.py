@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tui.core.pprof.decode import aggregate_rows, intern_sequences
+from tui.core.pprof.decode import MAX_STACK_DEPTH, aggregate_rows, intern_sequences
 from tui.core.pprof.model import EMPTY_LABELS, Profile
 from tui.errors import UserError
 
@@ -44,6 +44,11 @@ def parse_folded(
         frames = [f for f in stack.strip().split(";") if f != ""]
         if not frames:
             raise UserError(f"{label}:{lineno}: empty stack")
+        if len(frames) > MAX_STACK_DEPTH:
+            raise UserError(
+                f"{label}:{lineno}: a stack of {len(frames)} frames, deeper than the "
+                f"{MAX_STACK_DEPTH} frames warroom reads"
+            )
         # profile stacks are leaf first
         for f in reversed(frames):
             flat.append(names.setdefault(f, len(names)))
