@@ -17,15 +17,14 @@ from typing import Any
 
 import grpc
 from google.protobuf.duration_pb2 import Duration
-from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2, status_pb2
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
 )
 
 from tui.config import OTLPConfig
 from tui.core.metrics.otlp import IngestResult, OTLPSink
+from tui.core.metrics.otlp_body import BodyError, parse
 from tui.errors import UserError
 from tui.sources.base import SourceStatus
 from tui.sources.otlp_http import RETRY_AFTER_S, IngestQueue, split_host_port
@@ -112,22 +111,11 @@ class OTLPGrpcReceiver:
                 await context.abort(
                     grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token"
                 )
-        req = ExportMetricsServiceRequest()
         try:
-            req.ParseFromString(raw)
-        except DecodeError as exc:
+            req = parse(raw, as_json=False)
+        except BodyError as exc:
             self._queue.bad_request()
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"request is not an OTLP ExportMetricsServiceRequest: {exc}",
-            )
-        if raw and not req.resource_metrics:
-            self._queue.bad_request()
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                "request is not an OTLP ExportMetricsServiceRequest: "
-                "no resource_metrics, only unknown fields",
-            )
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         fut = self._queue.submit(req)
         if fut is None:
             info = error_details_pb2.RetryInfo(retry_delay=Duration(seconds=RETRY_AFTER_S))

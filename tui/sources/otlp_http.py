@@ -4,8 +4,8 @@ Follows the OTLP/HTTP spec: protobuf (`application/x-protobuf`) and JSON (`appli
 bodies, gzip or deflate `Content-Encoding`, and answers in the request's encoding:
 200 with an ExportMetricsServiceResponse (`partial_success` counts the points refused, e.g. by
 the series cap), 400 with a google.rpc.Status for a body that does not decode, 401 without the
-configured bearer token, 413 above `otlp.max_body` (before or after decompression, so a zip bomb
-costs at most `max_body`), 415 for another content type or encoding, 429 with Retry-After when
+configured bearer token, 413 above `otlp.max_body` as sent or `otlp.max_inflated` (default
+max_body) once inflated (checked while inflating, so a zip bomb costs at most that), 415 for another content type or encoding, 429 with Retry-After when
 `otlp.queue_size` requests already wait to be stored (the exporter retries later; nothing is
 silently lost).
 
@@ -21,13 +21,11 @@ import errno
 import hmac
 import logging
 import time
-import zlib
 from collections import deque
 from typing import Any
 
 from aiohttp import web
 from google.protobuf import json_format
-from google.protobuf.message import DecodeError
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
@@ -36,6 +34,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 
 from tui.config import OTLPConfig
 from tui.core.metrics.otlp import IngestResult, OTLPSink
+from tui.core.metrics.otlp_body import BodyError, decode_body
 from tui.errors import UserError
 from tui.sources.base import SourceStatus
 
@@ -138,6 +137,7 @@ class OTLPHttpReceiver:
         self.sink = sink
         self.status = SourceStatus(name="otlp/http")
         self.max_body = int(cfg.max_body)
+        self.max_inflated = int(cfg.max_inflated or cfg.max_body)
         self._token = cfg.bearer_token.reveal() if cfg.bearer_token is not None else None
         self._queue = IngestQueue(sink, cfg.queue_size, self.status)
         self._runner: web.AppRunner | None = None
@@ -220,36 +220,10 @@ class OTLPHttpReceiver:
             if len(raw) > self.max_body:
                 return self._too_large(as_json)
         try:
-            body = self._decompress(bytes(raw), encoding)
-        except _TooLarge:
-            return self._too_large(as_json)
-        except zlib.error as exc:
+            req = decode_body(bytes(raw), as_json, encoding, self.max_inflated)
+        except BodyError as exc:
             self._queue.bad_request()
-            return self._status(400, _INVALID_ARGUMENT, f"bad {encoding} body: {exc}", as_json)
-        req = ExportMetricsServiceRequest()
-        try:
-            if as_json:
-                json_format.Parse(body.decode("utf-8"), req, ignore_unknown_fields=True)
-            else:
-                req.ParseFromString(body)
-        except (DecodeError, json_format.ParseError, UnicodeDecodeError, RecursionError) as exc:
-            self._queue.bad_request()
-            what = "JSON" if as_json else "protobuf"
-            return self._status(
-                400,
-                _INVALID_ARGUMENT,
-                f"body is not an OTLP ExportMetricsServiceRequest ({what}): {_one_line(exc)}",
-                as_json,
-            )
-        if body and not req.resource_metrics and not as_json:
-            self._queue.bad_request()
-            return self._status(
-                400,
-                _INVALID_ARGUMENT,
-                "body is not an OTLP ExportMetricsServiceRequest (protobuf): "
-                "no resource_metrics, only unknown fields",
-                as_json,
-            )
+            return self._status(exc.http, _INVALID_ARGUMENT, str(exc), as_json)
         fut = self._queue.submit(req)
         if fut is None:
             return self._status(
@@ -268,16 +242,6 @@ class OTLPHttpReceiver:
             resp.partial_success.rejected_data_points = res.rejected
             resp.partial_success.error_message = res.error_message
         return self._message(200, resp, as_json)
-
-    def _decompress(self, raw: bytes, encoding: str) -> bytes:
-        if encoding in ("", "identity"):
-            return raw
-        if encoding in ("gzip", "x-gzip"):
-            return _inflate(raw, 16 + zlib.MAX_WBITS, self.max_body)
-        try:  # deflate: zlib-wrapped per RFC 9110, raw deflate from some clients
-            return _inflate(raw, zlib.MAX_WBITS, self.max_body)
-        except zlib.error:
-            return _inflate(raw, -zlib.MAX_WBITS, self.max_body)
 
     def _too_large(self, as_json: bool) -> web.Response:
         self._queue.bad_request()
@@ -312,22 +276,3 @@ class OTLPHttpReceiver:
         return web.Response(
             status=http, body=msg.SerializeToString(), content_type=PROTOBUF, headers=headers
         )
-
-
-class _TooLarge(Exception):
-    pass
-
-
-def _inflate(raw: bytes, wbits: int, limit: int) -> bytes:
-    d = zlib.decompressobj(wbits)
-    out = d.decompress(raw, limit + 1)
-    if len(out) > limit:
-        raise _TooLarge
-    if not d.eof:
-        raise zlib.error("truncated stream")
-    return out
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return (text[:200] + "...") if len(text) > 200 else (text or type(exc).__name__)
