@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
 
-def go_pprof_top(path: Path, unit: str, args: Sequence[str] = ()) -> list[str]:
-    """The table rows (below the `flat flat% ...` header) of `go tool pprof -top`."""
+def go_pprof_top(
+    path: Path, unit: str, args: Sequence[str] = (), edgefraction: str = "0.001"
+) -> list[str]:
+    """The table rows (below the `flat flat% ...` header) of `go tool pprof -top`, every node,
+    with pprof's default edge fraction (which decides the (inline) labels) unless told."""
     out = subprocess.run(
         [
             "go",
@@ -17,7 +21,7 @@ def go_pprof_top(path: Path, unit: str, args: Sequence[str] = ()) -> list[str]:
             "-top",
             "-nodecount=1000000",
             "-nodefraction=0",
-            "-edgefraction=0",
+            f"-edgefraction={edgefraction}",
             f"-unit={unit}",
             *args,
             str(path),
@@ -33,3 +37,22 @@ def go_pprof_top(path: Path, unit: str, args: Sequence[str] = ()) -> list[str]:
 def without_byte_units(rows: list[str]) -> list[str]:
     """go prints counts with a forced B unit; compare the numbers, whitespace-normalised."""
     return [" ".join(ln.replace("B ", " ").split()) for ln in rows]
+
+
+def go_pprof_dot_names(path: Path) -> list[tuple[str, str]]:
+    """(full name, label name) of every node of `go tool pprof -dot`: the label is pprof's
+    ShortenFunctionName with `::` and `.` turned into line breaks (multilinePrintableName)."""
+    out = subprocess.run(
+        ["go", "tool", "pprof", "-dot", "-nodecount=1000000", "-nodefraction=0", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    value = re.compile(r"^(?:-?[\d.]+(?:[a-zA-Zµ]+)?|0) (?:\(|of )")
+    pairs = []
+    for m in re.finditer(r'^N\d+ \[label="(.*?)" id=.*? tooltip="(.*?) \([^()]*\)"', out, re.M):
+        parts = m.group(1).split("\\n")
+        cut = next(i for i, p in enumerate(parts) if value.match(p))
+        pairs.append((m.group(2), "\n".join(parts[:cut])))
+    return pairs

@@ -11,6 +11,7 @@ from rich.color import ColorType
 from rich.style import Style
 
 from tui.core.pprof.flamegraph import DIFF_NEW
+from tui.core.pprof.names import shorten
 from tui.errors import UserError
 from tui.sources.pprof_watch import ProfileArrival
 from tui.ui.screens.profile_viewer import (
@@ -254,6 +255,28 @@ async def test_table_linked_to_graph(fixtures_dir: Path) -> None:
         await pilot.pause()
         name = table.current_name()
         assert name is not None and g.flame.name(g.selected) == name
+
+
+async def test_table_shows_short_names_and_the_details_line_the_full_one(
+    fixtures_dir: Path,
+) -> None:
+    """Issue 13 item 9: a Prometheus heap profile's import paths (`github.com/prometheus/...`)
+    filled the column; rows show pprof's short name, selecting one names it in full."""
+    scr = ProfileScreen(P(fixtures_dir, "heap_prometheus.pb.gz"))
+    async with app_for(scr).run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, scr)
+        table = scr.query_one(FunctionTable)
+        await pilot.press("tab")
+        assert table.has_focus
+        names = [str(k.value) for k in table.rows]
+        row = next(i for i, n in enumerate(names) if n.startswith("github.com/prometheus/"))
+        table.move_cursor(row=row)
+        await pilot.pause()
+        full = table.current_name()
+        assert full is not None and full.startswith("github.com/prometheus/")
+        shown = str(table.get_row_at(table.cursor_row)[-1])
+        assert shown == shorten(full) and "/" not in shown.split(".")[0]
+        assert text(scr, "#details").startswith(full)
 
 
 async def test_truncated_profile_is_reported_not_fatal(fixtures_dir: Path, tmp_path: Path) -> None:

@@ -20,17 +20,15 @@ from tui.core.pprof.flamegraph import (
     color_class,
     diff_classes,
     diff_flame_tree,
-    fit_label,
     format_value,
     function_rows,
     layout,
     matched_share,
     node_matches,
-    package_of,
     search_frames,
-    short_names,
     vanished_paths,
 )
+from tui.core.pprof.names import fit_label, package_of, short_names
 
 
 def make_tree(parents: list[int], selfs: list[int], frames: list[int] | None = None) -> FlameTree:

@@ -141,6 +141,7 @@ def test_folded_output(capsys: pytest.CaptureFixture[str]) -> None:
         (["{fix}/cpu_regexp.pb.gz", "--top", "--focus", "("], "bad regular expression"),
         (["{fix}/cpu_regexp.pb.gz", "--base", "{fix}/heap_json.pb.gz", "--top"], "do not match"),
         (["{fix}/NOTICE", "--top"], "not a pprof profile"),
+        (["{fix}/cpu_regexp.pb.gz", "--top", "--edgefraction", "2"], "not between 0 and 1"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args: list[str], msg: str) -> None:

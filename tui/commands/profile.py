@@ -41,6 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="function",
         help="--top rows per function (default), per file, or per source line",
     )
+    p.add_argument(
+        "--edgefraction",
+        type=float,
+        metavar="F",
+        help="--top: drop call edges under F of the total before marking functions (inline), "
+        "as go tool pprof does (default 0.001, pprof's; 0: every edge counts)",
+    )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--top", action="store_true", help="print the function table")
     mode.add_argument("--regressions", action="store_true", help="rank function regressions")
@@ -108,6 +115,9 @@ def check_options(args: argparse.Namespace) -> None:
 
     if args.limit is not None and args.limit < 0:
         raise UserError("--limit: must be >= 0")
+    edges = getattr(args, "edgefraction", None)
+    if edges is not None and not 0 <= edges <= 1:
+        raise UserError(f"--edgefraction: {edges} is not between 0 and 1")
     if args.fail_on is not None and not args.regressions:
         raise UserError("--fail-on needs --regressions (and --base BASEFILE)")
     if args.normalize and args.regressions:
@@ -190,9 +200,11 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(to_folded(prof, t))
         return 0
 
-    from tui.core.pprof.table import function_table
+    from tui.core.pprof.table import PPROF_EDGE_FRACTION, function_table
 
-    rows = function_table(prof, t, getattr(args, "granularity", "function"))
+    edges = getattr(args, "edgefraction", None)
+    edges = PPROF_EDGE_FRACTION if edges is None else edges
+    rows = function_table(prof, t, getattr(args, "granularity", "function"), edges)
     total = prof.total(t)
     if args.limit is not None:
         rows = rows[: args.limit]

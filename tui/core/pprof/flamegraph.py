@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from tui.core.pprof.names import package_of
+
 ROOT_NAME = "root"
 
 # ---- trees ------------------------------------------------------------------------------
@@ -273,58 +275,6 @@ def layout(tree: FlameTree, root: int, width: int) -> FlameLayout:
 
 
 # ---- names, labels, colours -------------------------------------------------------------
-
-
-def _split_package(name: str) -> tuple[str, str]:
-    """('github.com/x/pkg', '(*T).M') for a Go symbol; ('', name) when there is no package."""
-    cut = len(name)
-    for ch in "([":
-        p = name.find(ch)
-        if p != -1:
-            cut = min(cut, p)
-    slash = name.rfind("/", 0, cut)
-    dot = name.find(".", slash + 1, cut if cut < len(name) else None)
-    if dot <= 0 or " " in name[:dot] or "::" in name[:dot]:
-        return "", name
-    return name[:dot], name[dot + 1 :]
-
-
-def package_of(name: str) -> str:
-    return _split_package(name)[0]
-
-
-def short_names(name: str) -> list[str]:
-    """Fallbacks from long to short: `github.com/x/pkg.(*T).M`, `pkg.(*T).M`, `M`."""
-    out = [name]
-    pkg, rest = _split_package(name)
-    if pkg:
-        short_pkg = pkg.rsplit("/", 1)[-1]
-        out.append(f"{short_pkg}.{rest}")
-        bare = rest
-        if bare.startswith("("):
-            close = bare.find(").")
-            if close != -1:
-                bare = bare[close + 2 :]
-        out.append(bare)
-    elif "::" in name:
-        out.append(name.rsplit("::", 1)[-1])
-    seen: list[str] = []
-    for s in out:
-        if s and s not in seen:
-            seen.append(s)
-    return seen
-
-
-def fit_label(name: str, width: int) -> str:
-    """The longest fallback name that fits in `width` cells, else the shortest cut with '…'."""
-    if width <= 0:
-        return ""
-    names = short_names(name)
-    for s in names:
-        if len(s) <= width:
-            return s
-    last = names[-1]
-    return last[: width - 1] + "…" if width > 1 else last[:1]
 
 
 def color_class(name: str, classes: int) -> int:

@@ -9,7 +9,10 @@ What pprof does (internal/graph.newGraph, Go 1.19 vendored copy) and we reproduc
 - an edge parent->node exists when they differ; it is "inline" when the node is not its
   location's outermost line. Only the first occurrence of an edge in a sample counts, and an
   edge stays inline only if every counted occurrence is inline. A node whose incoming edges are
-  all inline is marked `(inline)`, a mix gives `(partial-inline)`;
+  all inline is marked `(inline)`, a mix gives `(partial-inline)`. With an edge fraction f,
+  edges weighing less than f x total (summed once per sample) are dropped first, as pprof's
+  `-edgefraction` does (default 0.001 there; 0 here: labels from every edge, exact on any
+  profile, = `go tool pprof -top -nodefraction=0 -edgefraction=0`);
 - nodes with flat == 0 and cum == 0 are dropped; order: |flat| desc, name asc, |cum| desc;
 - the total is sum |v| over samples (over the base samples for a diff).
 Granularity "function" keys nodes by function name (file dropped, as pprof's default
@@ -28,6 +31,7 @@ import numpy as np
 from tui.core.pprof.model import CallTree, Profile
 
 GRANULARITIES = ("function", "file", "line")
+PPROF_EDGE_FRACTION = 0.001  # go tool pprof's -edgefraction default: what its labels show
 
 
 class FunctionRow(NamedTuple):
@@ -89,7 +93,7 @@ def line_keys(p: Profile, granularity: str) -> tuple[np.ndarray, list[str]]:
 
 
 def node_values(
-    p: Profile, sample_index: int, granularity: str = "function"
+    p: Profile, sample_index: int, granularity: str = "function", edge_cutoff: int = 0
 ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per node key: names, flat, cum, has-inline-in-edge, has-non-inline-in-edge."""
     keys_of_line, names = line_keys(p, granularity)
@@ -131,12 +135,23 @@ def node_values(
             _, first = np.unique(e_stack * (k * k) + ekey, return_index=True)
             ekey_f, inl_f = ekey[first], e_inl[first]
             uedge, inv = np.unique(ekey_f, return_inverse=True)
+            inv = inv.reshape(-1)
             all_inl = np.ones(uedge.shape[0], dtype=bool)
-            np.logical_and.at(all_inl, inv.reshape(-1), inl_f)
+            np.logical_and.at(all_inl, inv, inl_f)
+            kept = _heavy_edges(uedge.shape[0], inv, w[e_stack[first]], edge_cutoff)
             dst_node = uedge % k
-            inl_in[dst_node[all_inl]] = True
-            noninl_in[dst_node[~all_inl]] = True
+            inl_in[dst_node[all_inl & kept]] = True
+            noninl_in[dst_node[~all_inl & kept]] = True
     return names, flat, cum, inl_in, noninl_in
+
+
+def _heavy_edges(n_edges: int, edge_of: np.ndarray, weight: np.ndarray, cutoff: int) -> np.ndarray:
+    """Which edges pprof keeps: |summed weight| >= cutoff (TrimLowFrequencyEdges)."""
+    if cutoff <= 0:
+        return np.ones(n_edges, dtype=bool)
+    sums = np.zeros(n_edges, dtype=np.int64)
+    np.add.at(sums, edge_of, weight)
+    return np.abs(sums) >= cutoff
 
 
 def _nesting(tree: CallTree, key: np.ndarray, cache_name: str) -> np.ndarray:
@@ -167,7 +182,7 @@ def _nesting(tree: CallTree, key: np.ndarray, cache_name: str) -> np.ndarray:
 
 
 def node_values_tree(
-    p: Profile, t: int
+    p: Profile, t: int, edge_cutoff: int = 0
 ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """Function granularity from the call tree: O(nodes) per sample type after one sort.
 
@@ -241,6 +256,13 @@ def node_values_tree(
     cs = np.cumsum(nzc)
     live = ((cs[tree.end] - cs[:-1]) > 0)[e_nodes]
     e_src, e_dst, e_inl = e_src[live], e_dst[live], e_inl[live]
+    if edge_cutoff > 0:
+        # an edge's weight: the totals under its first occurrences, summed per (src, dst)
+        ek = e_src * k + e_dst
+        uek, inv = np.unique(ek, return_inverse=True)
+        inv = inv.reshape(-1)
+        kept = _heavy_edges(uek.shape[0], inv, total[e_nodes[live]], edge_cutoff)[inv]
+        e_src, e_dst, e_inl = e_src[kept], e_dst[kept], e_inl[kept]
     noninl_in[e_dst[~e_inl]] = True
     if e_inl.any():
         bmask = np.zeros(k, dtype=bool)
@@ -255,14 +277,20 @@ def node_values_tree(
 
 
 def function_table(
-    profile: Profile, sample_index: int | None = None, granularity: str = "function"
+    profile: Profile,
+    sample_index: int | None = None,
+    granularity: str = "function",
+    edge_fraction: float = 0.0,
 ) -> list[FunctionRow]:
-    """Rows as `go tool pprof -top` lists them: every node, sorted like pprof."""
+    """Rows as `go tool pprof -top -nodefraction=0` lists them: every node, sorted like pprof;
+    inline labels from the edges `-edgefraction=edge_fraction` keeps."""
     t = profile.default_index if sample_index is None else sample_index
-    got = node_values_tree(profile, t) if granularity == "function" else None
+    # pprof: |int64(float64(the graph's summed flat) * f)|, signed (a diff's cur - base)
+    cutoff = abs(int(float(profile.values[:, t].sum()) * edge_fraction)) if edge_fraction else 0
+    got = node_values_tree(profile, t, cutoff) if granularity == "function" else None
     sorted_names = got is not None
     if got is None:
-        got = node_values(profile, t, granularity)
+        got = node_values(profile, t, granularity, cutoff)
     names, flat, cum, inl_in, noninl_in = got
     n = len(names)
     flat, cum = flat[:n], cum[:n]

@@ -45,6 +45,7 @@ from tui.core.pprof.flamegraph import (
     format_value,
     vanished_paths,
 )
+from tui.core.pprof.table import PPROF_EDGE_FRACTION
 from tui.errors import UserError
 from tui.ui.widgets.flamegraph import FlameGraph, compile_search
 from tui.ui.widgets.function_table import FunctionTable, RegressionRanking
@@ -300,7 +301,7 @@ class ProfileScreen(Screen[None]):
         if base is not None:
             loaded.report = rank_regressions(base, cur, t)
         else:
-            loaded.rows = function_table(cur, t)
+            loaded.rows = function_table(cur, t, edge_fraction=PPROF_EDGE_FRACTION)
         if not worker.is_cancelled:
             self.app.call_from_thread(self._apply_table, loaded)
 
@@ -430,20 +431,20 @@ class ProfileScreen(Screen[None]):
             self._search_status()
 
     def on_function_table_function_chosen(self, event: FunctionTable.FunctionChosen) -> None:
-        """A row chosen in the table selects that function's widest frame in the graph."""
+        """A row chosen in the table selects that function's widest frame in the graph (whose
+        details line then names it in full); with no frame drawn, the line names it anyway."""
         graph, tree = self.graph, self.graph.flame
         if tree is None or graph.flame_layout is None:
             return
         if graph.selected is not None and tree.name(graph.selected) == event.name:
             return
-        try:
-            f = list(tree.names).index(event.name)
-        except ValueError:
-            return
-        lay = graph.flame_layout
-        cands = [int(n) for n in lay.node if int(tree.frame[int(n)]) == f]
+        names = list(tree.names)
+        f = names.index(event.name) if event.name in names else -1
+        cands = [int(n) for n in graph.flame_layout.node if int(tree.frame[int(n)]) == f]
         if cands:
             graph.select(max(cands, key=lambda n: int(tree.total[n])))
+        else:
+            self.query_one("#details", Static).update(f"{event.name}  (no frame in this view)")
 
     def on_regression_ranking_function_chosen(
         self, event: RegressionRanking.FunctionChosen

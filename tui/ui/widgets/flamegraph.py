@@ -30,13 +30,13 @@ from tui.core.pprof.flamegraph import (
     FlameLayout,
     FlameTree,
     color_class,
-    fit_label,
     format_value,
     layout,
     matched_share,
     node_matches,
     search_frames,
 )
+from tui.core.pprof.names import fit_label
 
 Orientation = Literal["icicle", "flame"]
 PACKAGE_CLASSES = 8

@@ -1,8 +1,9 @@
 """Side tables of the flame graph: functions (flat, cum, sortable) and the diff ranking.
 
-Both are DataTables keyed by function name, so the profile screen can move the cursor to the
-function selected in the graph, and select the function's widest frame in the graph when
-the cursor moves here (`FunctionChosen`).
+Both are DataTables keyed by the full function name, so the profile screen can move the cursor
+to the function selected in the graph, and select the function's widest frame in the graph
+when the cursor moves here (`FunctionChosen`). Rows show pprof's short name (no import path);
+the details line above the graph shows the full one.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from tui.core.pprof.flamegraph import format_value
+from tui.core.pprof.names import shorten
 
 SORTS = ("flat", "cum", "name")
 
@@ -80,7 +82,7 @@ class FunctionTable(DataTable[Any]):
         self._quiet = True
         self.clear()
         for name, flat, cum, label in shown:
-            title = f"{name} {label}" if label else name
+            title = f"{shorten(name)} {label}" if label else shorten(name)
             self.add_row(
                 Text(format_value(flat, self.unit), justify="right"),
                 Text(_pct(flat, self.total), justify="right"),
@@ -171,7 +173,7 @@ class RegressionRanking(DataTable[Any]):
                 Text(f"{r.base_cum_pct:.2f}%", justify="right"),
                 Text(f"{r.cur_cum_pct:.2f}%", justify="right"),
                 Text("-" if r.p_value != r.p_value else f"{r.p_value:.2g}", justify="right"),
-                Text(mark + r.name, style="bold" if r.significant else ""),
+                Text(mark + shorten(r.name), style="bold" if r.significant else ""),
                 key=r.name,
             )
         self._quiet = False

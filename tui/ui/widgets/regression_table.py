@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from tui.core.pprof.names import shorten
 from tui.core.stats.compare import (
     EQUIVALENT,
     IMPROVEMENT,
@@ -193,19 +194,34 @@ class RegressionTable(Vertical):
         if not self._functions:
             title.update(f"functions: {note or 'no significant growth'}")
             return
-        title.update(f"functions ({len(self._functions)} grew){': ' + note if note else ''}")
+        title.update(self._functions_title())
         bad = self._style_for(REGRESSION)
         warn = self._style_for(LIKELY_REGRESSION)
         for f in self._functions:
             style = bad if getattr(f, "gate", False) else warn
             table.add_row(
-                f.name,
+                shorten(f.name),
                 f"{f.base_cum_pct:.1f}%",
                 f"{f.cur_cum_pct:.1f}%",
                 Text(f"{f.delta_cum_pp:+.1f}", style=style),
                 f"{f.p_value:.2g}",
                 "new" if f.status == "new" else "",
+                key=f"{getattr(f, 'kind', '')}:{f.name}",
             )
+
+    def _functions_title(self, full_name: str = "") -> str:
+        """The count, the note, and the full name of the highlighted function (rows show
+        pprof's short name)."""
+        n = len(self._functions or ())
+        note = f": {self._function_note}" if self._function_note else ""
+        return f"functions ({n} grew){note}" + (f"  ·  {full_name}" if full_name else "")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id != "regression-functions" or not self._functions:
+            return
+        event.stop()
+        full = str(event.row_key.value or "").partition(":")[2]
+        self.query_one("#regression-functions-title", Static).update(self._functions_title(full))
 
     # -- sorting
 
