@@ -379,6 +379,8 @@ async def test_longest_state_is_not_truncated(size: tuple[int, int]) -> None:
     app = make_app()
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
+        await pilot.press("p")  # paused: the 1 s redraw must not put the real states back
+        assert app.paused
         table = app.screen.query_one(ServiceTable)
         rows = [replace(r, state="WARMING UP") for r in table.rows]
         table.set_rows(rows, NOW)
