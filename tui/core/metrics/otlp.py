@@ -232,6 +232,11 @@ class _Series:
     t: int = 0  # time_unix_nano of the newest point
 
 
+def _kind_of(entry: object) -> str:
+    """The metric kind of a route's series entry (a matrix row is a latency histogram)."""
+    return entry.kind if isinstance(entry, _Series) else "histogram"
+
+
 class _Route:
     """One displayed service: which OTLP service.name and latency metric feed it."""
 
@@ -425,6 +430,11 @@ class OTLPSink:
                     rej += 1
                     why = f"series cap reached ({self.max_series} series)"
                     continue
+            elif not isinstance(st, _Series) or st.kind != kind:
+                # the same name and attributes sent as another kind of metric: keep the first
+                rej += 1
+                why = f"{name}: a {kind} point for a series first seen as {_kind_of(st)}"
+                continue
             err = self._point(route, st, kind, dp, temporality, factor, latency)
             if err:
                 rej += 1
@@ -472,6 +482,10 @@ class OTLPSink:
             key = (name, tuple(map(ser, dp.attributes)))
             ent = series.get(key)
             bc = dp.bucket_counts
+            if isinstance(ent, _Series):  # first seen as another kind: keep that
+                rej += 1
+                why = f"{name}: a histogram point for a series first seen as {ent.kind}"
+                continue
             if ent is None:
                 bounds = tuple(dp.explicit_bounds)
                 if len(bc) not in (0, len(bounds) + 1):

@@ -55,7 +55,7 @@ def exponential_bucket_of(value: float, scale: int) -> Bucket | None:
         return None
     factor = 2.0**scale
     i = math.ceil(math.log2(value) * factor) - 1
-    return (2.0 ** (i / factor), 2.0 ** ((i + 1) / factor))
+    return (_exp2(i / factor), _exp2((i + 1) / factor))
 
 
 class QuantileResult(NamedTuple):
@@ -285,5 +285,13 @@ def exponential_quantile(
     log_lower = math.log2(abs(lower))
     log_upper = math.log2(abs(upper))
     if lower > 0:
-        return QuantileResult(2.0 ** (log_lower + (log_upper - log_lower) * fraction))
-    return QuantileResult(-(2.0 ** (log_upper + (log_lower - log_upper) * (1 - fraction))))
+        return QuantileResult(_exp2(log_lower + (log_upper - log_lower) * fraction))
+    return QuantileResult(-_exp2(log_upper + (log_lower - log_upper) * (1 - fraction)))
+
+
+def _exp2(x: float) -> float:
+    """2**x as Go's math.Exp2 gives it: +Inf past the largest float, not OverflowError."""
+    try:
+        return 2.0**x
+    except OverflowError:
+        return math.inf
