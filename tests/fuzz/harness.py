@@ -32,11 +32,11 @@ FUZZ_INFLATE_CAP = 4 * 2**20  # the decoders' inflation cap during the fuzz (bom
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def cases(quick: int) -> int:
-    """Cases of one input kind: `quick` in make test, >= 100,000 in make fuzz;
-    WARROOM_FUZZ_CASES=N sets N (a bounded run)."""
+def cases(quick: int, long: int = 100_000) -> int:
+    """Cases of one input kind: `quick` in make test, `long` (>= 100,000 for in-process
+    kinds) in make fuzz; WARROOM_FUZZ_CASES=N sets N (a bounded run)."""
     n = os.environ.get("WARROOM_FUZZ_CASES")
-    return int(n) if n else fuzz_cases(quick, 100_000)
+    return int(n) if n else fuzz_cases(quick, long)
 
 
 def rss() -> int:
