@@ -7,6 +7,7 @@ status 141, never 1, which means "a gate failed".
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
 import sys
@@ -67,3 +68,45 @@ def test_gate_status_survives_a_reader_that_reads_everything() -> None:
     bad = ROOT / "tests" / "data" / "configs" / "bad" / "typo_top.yaml"
     writer, _, out, err = pipeline(f"config check {shlex.quote(str(bad))}", "cat")
     assert writer == 2 and out == "" and err.startswith("warroom: ") and "Traceback" not in err
+
+
+@pytest.mark.skipif(not LARGE.is_file(), reason="shared pprof fixtures not present")
+@pytest.mark.parametrize(
+    ("name", "mode"), [("cpu_json_gogc5.pb.gz", "--folded"), ("large.cpu", "--top --format json")]
+)
+def test_one_big_write_into_head_exits_141(name: str, mode: str) -> None:
+    """Issue 13 item 18: `--folded` wrote its megabytes in one call; the short write into a
+    pipe whose reader had gone went unreported and the status was 0."""
+    writer, reader, out, err = pipeline(
+        f"profile {shlex.quote(str(PPROF / name))} {mode}", "head -c 100"
+    )
+    assert (writer, reader, len(out), err) == (141, 0, 100, "")
+
+
+@pytest.mark.skipif(not LARGE.is_file(), reason="shared pprof fixtures not present")
+def test_a_table_format_without_a_mode_is_the_table() -> None:
+    """`--format json` is a format of the table: it no longer opens the viewer into the pipe."""
+    writer, _, out, err = pipeline(f"profile {shlex.quote(str(LARGE))} --format json", "cat")
+    assert (writer, err) == (0, "") and out.startswith('{"sample_type": "cpu"')
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        ("profile {large}", "use --top, --regressions or --folded"),
+        ("-c {good}", "use `warroom snapshot` or `warroom record`"),
+        ("replay {rec}", "read it with jq"),
+    ],
+)
+def test_full_screen_apps_refuse_a_pipe(args: str, hint: str, tmp_path: Path) -> None:
+    """The viewer, the dashboard and replay drew escape codes into the pipe and waited for keys
+    that never come; they say what to use instead (one line, exit 2)."""
+    good = ROOT / "tests" / "data" / "configs" / "good" / "minimal.yaml"
+    rec = tmp_path / "r.jsonl"
+    point = {"t": 1000.0, "type": "point", "service": "api", "signal": "p99", "value": 0.1}
+    rec.write_text(json.dumps(point) + "\n")
+    q = shlex.quote
+    argv = args.format(large=q(str(LARGE)), good=q(str(good)), rec=q(str(rec)))
+    writer, _, out, err = pipeline(f"{argv} < /dev/null", "cat")
+    assert writer == 2 and out == "", (out, err)
+    assert len(err.splitlines()) == 1 and err.startswith("warroom: ") and hint in err, err

@@ -16,6 +16,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from tui.commands.output import write_out
+
 if TYPE_CHECKING:
     from tui.config import Config
     from tui.core.baseline.store import BaselineStore, Snapshot
@@ -238,7 +240,7 @@ def run_list(args: argparse.Namespace) -> int:
             for i in store.history(s)
         ]
     if args.format == "json":
-        print(json.dumps(out, indent=2))
+        write_out(json.dumps(out, indent=2) + "\n")
     else:
         if not any(out.values()):
             print(f"no baselines in {store.dir}")

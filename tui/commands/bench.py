@@ -6,7 +6,8 @@ Exit codes: 0 ok, 1 with --fail-on-regression when a row is REGRESSION, 2 bad in
 from __future__ import annotations
 
 import argparse
-import sys
+
+from tui.commands.output import write_out
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
     check_clean([old, new])
     result = compare_bench(old, new, overrides)
     if args.format == "text":
-        sys.stdout.write(config_header(old, new))
-    sys.stdout.write(render(result.tables, args.format, result.to_json()))
+        write_out(config_header(old, new))
+    write_out(render(result.tables, args.format, result.to_json()))
     if args.fail_on_regression and result.has_regression():
         return 1
     return 0

@@ -17,6 +17,8 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from tui.commands.output import write_out
+
 if TYPE_CHECKING:
     from tui.core.baseline.check import ServiceCheck
 
@@ -189,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     else:
-        sys.stdout.write(render_checks(results, args.format))
+        write_out(render_checks(results, args.format))
     return 1 if regression else 0
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import TYPE_CHECKING, Any
+
+from tui.commands.output import write_out
 
 if TYPE_CHECKING:
     from tui.core.pprof.filterspec import FilterSpec
@@ -153,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
 
     check_options(args)
     import_numpy()
+    if not (args.top or args.regressions or args.folded) and args.format != "text":
+        args.top = True  # `--format json|md` is a table's format: the viewer has none
     if not (args.top or args.regressions or args.folded):
         try:
             from tui.ui.screens.profile_viewer import run_profile_viewer
@@ -197,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
     if args.folded:
         from tui.core.pprof.folded import to_folded
 
-        sys.stdout.write(to_folded(prof, t))
+        write_out(to_folded(prof, t))
         return 0
 
     from tui.core.pprof.table import PPROF_EDGE_FRACTION, function_table
@@ -217,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
                 {"name": r.name, "flat": r.flat, "cum": r.cum, "inline": r.inline} for r in rows
             ],
         }
-        print(json.dumps(out))
+        write_out(json.dumps(out) + "\n")
         return 0
     if args.format == "md":
         print(f"**{stype}** ({unit}), total {format_value(total, unit)}\n")
@@ -272,7 +275,7 @@ def _print_regressions(report: Any, args: argparse.Namespace) -> None:
         d["failing"] = (
             [r.name for r in report.regressions(args.fail_on)] if args.fail_on is not None else []
         )
-        print(json.dumps(d))
+        write_out(json.dumps(d) + "\n")
         return
     md = args.format == "md"
     print(

@@ -36,6 +36,9 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     if args.theme:
         cfg.theme = args.theme
+    from tui.ui.terminal import require_terminal
+
+    require_terminal("a recording is JSON lines: read it with jq, or `warroom audit`")
     app = ReplayApp(cfg, recording, speed=args.speed, name=args.file)
     if recording.problem:
         app.call_later(app.notify, f"{args.file}: {recording.problem}", severity="warning")

@@ -21,6 +21,8 @@ import math
 import time
 from typing import Any
 
+from tui.commands.output import write_out
+
 SNAPSHOT_SIGNALS = ("p50", "p95", "p99", "qps", "error_ratio")
 
 
@@ -73,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UserError(f"--wait: {exc}") from None
     doc = asyncio.run(take_snapshot(cfg, wait, now=args.at))
-    print(json.dumps(doc) if args.format == "json" else to_markdown(doc))
+    write_out((json.dumps(doc) if args.format == "json" else to_markdown(doc)) + "\n")
     return 0
 
 

@@ -31,7 +31,7 @@ from tui.sources.base import SourceStatus
 from tui.ui.messages import ServiceSelected
 from tui.ui.screens.dashboard import DashboardScreen, ServiceDetail
 from tui.ui.screens.help import HelpScreen, binding_rows
-from tui.ui.terminal import prepare_terminal
+from tui.ui.terminal import prepare_terminal, require_terminal
 from tui.ui.theme import THEME_ORDER, load_themes, spark_height
 from tui.ui.widgets.service_table import SIGNALS, WINDOWS, build_rows
 from tui.ui.widgets.status_bar import StatusBar
@@ -839,6 +839,7 @@ def baseline_profiles(cfg: Config, service: str) -> dict[str, Path]:
 
 def run_dashboard(cfg: Config) -> int:
     """Run the dashboard until the user quits; the terminal is restored on every exit path."""
+    require_terminal("for output to a pipe use `warroom snapshot` or `warroom record`")
     app = WarroomApp(cfg)
     app.run()
     return int(app.return_code or 0)

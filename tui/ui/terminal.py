@@ -35,6 +35,21 @@ from textual.filter import Monochrome, NoColor
 HANGUP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
 
 
+def require_terminal(instead: str) -> None:
+    """A full-screen app into a pipe or a file writes escape codes nobody reads and waits for
+    keys that never come (`warroom profile F --format json | jq` hung): refuse, say what to use."""
+    try:
+        ok = os.isatty(sys.stdout.fileno()) and os.isatty(sys.stdin.fileno())
+    except (AttributeError, OSError, ValueError):
+        ok = False
+    if not ok:
+        from tui.errors import UserError
+
+        raise UserError(
+            f"this is a full-screen terminal app and stdin/stdout is not a terminal; {instead}"
+        )
+
+
 def prepare_terminal(app: App[Any]) -> None:
     """Apply warroom's terminal defaults to `app` (call once, from its `__init__`)."""
     if "TEXTUAL_ANIMATIONS" not in os.environ:

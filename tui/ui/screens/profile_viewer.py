@@ -768,6 +768,9 @@ def run_profile_viewer(args: argparse.Namespace) -> int:
         if value:
             tag_predicate(name, value)
     screen.preload(path, prof)
+    from tui.ui.terminal import require_terminal
+
+    require_terminal("for output to a pipe use --top, --regressions or --folded")
     app = ProfileViewerApp(screen, theme=getattr(args, "theme", None) or "warroom")
     app.run()
     return int(app.return_code or 0)
