@@ -9,7 +9,6 @@ to the base total, as `go tool pprof -diff_base` prints them.
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TYPE_CHECKING, Any
 
 from tui.commands.output import write_out
@@ -220,6 +219,8 @@ def run(args: argparse.Namespace) -> int:
                 {"name": r.name, "flat": r.flat, "cum": r.cum, "inline": r.inline} for r in rows
             ],
         }
+        import json
+
         write_out(json.dumps(out) + "\n")
         return 0
     if args.format == "md":
@@ -275,6 +276,8 @@ def _print_regressions(report: Any, args: argparse.Namespace) -> None:
         d["failing"] = (
             [r.name for r in report.regressions(args.fail_on)] if args.fail_on is not None else []
         )
+        import json
+
         write_out(json.dumps(d) + "\n")
         return
     md = args.format == "md"
