@@ -129,8 +129,15 @@ async def test_slow_server_never_stacks_requests(prometheus: str) -> None:
         )
         updates: list[float] = []
         hub = Hub(cfg, MetricStore(), on_update=lambda: updates.append(time.monotonic()))
+
+        def refreshes() -> int:
+            return len({f["end"][0] for _, _, f in list(proxy.spans) if "end" in f})
+
         async with hub:
-            await asyncio.sleep(3.5)
+            # several refreshes, however slow the machine: on a condition, not a fixed sleep
+            deadline = time.monotonic() + 30
+            while (len(updates) < 2 or refreshes() < 2) and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
     assert len(updates) >= 2
     # range queries of each refresh (the instant one is the bucket-layout look-up)
     spans = sorted((a, b, f["end"][0]) for a, b, f in proxy.spans if "end" in f)

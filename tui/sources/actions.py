@@ -82,6 +82,9 @@ class ActionRunner:
         self.who = who or user_at_host()
         self._running: dict[tuple[str, str], asyncio.subprocess.Process | None] = {}
         self._cancelled: set[tuple[str, str]] = set()
+        self._since: dict[tuple[str, str], float] = {}
+        self._actions: dict[tuple[str, str], ResolvedAction] = {}
+        self._abandoning: dict[tuple[str, str], asyncio.Future[None]] = {}
 
     # --- state -------------------------------------------------------------------------
 
@@ -90,6 +93,16 @@ class ActionRunner:
 
     def running(self) -> list[tuple[str, str]]:
         return list(self._running)
+
+    def running_for(self, now: float | None = None) -> list[tuple[str, str, float]]:
+        """(action, service, seconds running) of every run in progress, oldest first."""
+        now = time.monotonic() if now is None else now
+        return [(a, s, now - self._since.get((a, s), now)) for a, s in self._running]
+
+    def stoppable(self, action: str, service: str) -> bool:
+        """Only a command can be stopped; a built-in is instant, a webhook ends at its timeout."""
+        proc = self._running.get((action, service))
+        return proc is not None and proc.returncode is None
 
     # --- audit helpers -----------------------------------------------------------------
 
@@ -169,6 +182,8 @@ class ActionRunner:
         if action.kind == "builtin" and builtin is None:
             return self.refuse(action, f"{action.title} needs the dashboard's current window")
         self._running[key] = None  # claimed before the first await: a second press sees it
+        self._since[key] = time.monotonic()
+        self._actions[key] = action
         self._cancelled.discard(key)
         try:
             problem = self._try_audit("started", action)
@@ -185,7 +200,8 @@ class ActionRunner:
                     else:
                         result, extra = await self._run_http(action)
                 except asyncio.CancelledError:
-                    await self._abandon(action, key, time.monotonic() - t0)
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await asyncio.shield(self._abandon(action, key, time.monotonic() - t0))
                     raise
             else:
                 assert builtin is not None
@@ -206,6 +222,8 @@ class ActionRunner:
             return result
         finally:
             self._running.pop(key, None)
+            self._since.pop(key, None)
+            self._actions.pop(key, None)
             self._cancelled.discard(key)
 
     def _run_builtin(
@@ -271,6 +289,9 @@ class ActionRunner:
             _pump(proc.stdout, lambda t: emit("stdout", t)),
             _pump(proc.stderr, lambda t: emit("stderr", t)),
         )
+        # warroom quitting mid-run cancels this task and, with it, the readers: their outcome
+        # is read here, or asyncio prints "_GatheringFuture exception was never retrieved"
+        readers.add_done_callback(_retrieve)
         timed_out = False
         try:
             await asyncio.wait_for(proc.wait(), timeout=action.timeout)
@@ -288,9 +309,11 @@ class ActionRunner:
                 await readers
         dur = time.monotonic() - t0
         code = proc.returncode
+        extra: dict[str, Any] = {}
         if key in self._cancelled:
             status: Status = "cancelled"
             msg = f"{action.title} stopped by the operator after {dur:.1f}s"
+            extra["reason"] = "stopped by the operator: process group sent TERM, then KILL"
         elif timed_out:
             status = "timeout"
             msg = f"{action.title} timed out after {action.timeout:g}s; process group killed"
@@ -308,9 +331,34 @@ class ActionRunner:
             exit_code=code,
             duration=dur,
             output_tail=list(tail),
-        ), {}
+        ), extra
 
-    async def _abandon(self, action: ResolvedAction, key: tuple[str, str], dur: float) -> None:
+    async def shutdown(self) -> None:
+        """warroom is quitting: stop every running command and audit it. The workers that ran
+        them are cancelled and may never resume, so this is what the app awaits on unmount."""
+        now = time.monotonic()
+        for key, action in list(self._actions.items()):
+            if self._running.get(key) is not None:
+                self._abandon(action, key, now - self._since.get(key, now))
+        pending = list(self._abandoning.values())
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    def _abandon(
+        self, action: ResolvedAction, key: tuple[str, str], dur: float
+    ) -> asyncio.Future[None]:
+        """Kill and audit once per run, in a task of its own: the cancelled worker and the
+        app's shutdown both wait for the same one, and neither can cut it short."""
+        task = self._abandoning.get(key)
+        if task is None or task.done():
+            task = asyncio.ensure_future(self._kill_and_audit(action, key, dur))
+            self._abandoning[key] = task
+            task.add_done_callback(lambda _: self._abandoning.pop(key, None))
+        return task
+
+    async def _kill_and_audit(
+        self, action: ResolvedAction, key: tuple[str, str], dur: float
+    ) -> None:
         """The caller went away (warroom quitting) mid-run: kill the group, audit it."""
         proc = self._running.get(key)
         if proc is not None and proc.returncode is None:
@@ -401,6 +449,11 @@ def _decode(raw: bytes, charset: str | None) -> str:
         return raw.decode(charset or "utf-8", "replace")
     except LookupError:
         return raw.decode("utf-8", "replace")
+
+
+def _retrieve(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()
 
 
 def _signal_group(pgid: int, sig: int) -> None:

@@ -61,6 +61,7 @@ class WarroomApp(App[int]):
         Binding("x", "toggle_detail", "Detail pane", show=False, id="app.detail"),
         Binding("f", "profile(False)", "Flame", id="app.flame"),
         Binding("d", "profile(True)", "Diff flame", id="app.diff_flame"),
+        Binding("ctrl+k", "stop_action", "Stop action", show=False, id="app.stop_action"),
     ]
 
     def __init__(
@@ -221,6 +222,8 @@ class WarroomApp(App[int]):
         self.notify_store_updated()  # the status bar names it too
 
     async def on_unmount(self) -> None:
+        if self.runner is not None:  # a command still running is stopped and audited
+            await self.runner.shutdown()
         feed = getattr(self, "profile_feed", None)
         for source in (feed, self.alertmanager, self.hub):
             if source is not None:
@@ -340,7 +343,8 @@ class WarroomApp(App[int]):
         if not self.dashboard.query(StatusBar):
             return  # still composing, or already tearing down
         status = self.dashboard.status_bar
-        status.set_state(self.statuses(), self.store.dropped, self.paused)
+        running = self.runner.running_for() if self.runner is not None else ()
+        status.set_state(self.statuses(), self.store.dropped, self.paused, running=running)
         if self.paused:
             return
         now = self.clock()
@@ -607,6 +611,21 @@ class WarroomApp(App[int]):
         self.redraw_now()
 
     # --- actions -------------------------------------------------------------------------
+
+    def action_stop_action(self) -> None:
+        """ctrl+k: stop the running command (the selected service's, else the oldest): TERM to
+        its process group, KILL after the grace time; audited as cancelled by the operator."""
+        running = self.runner.running() if self.runner is not None else []
+        if not running:
+            self.notify("no action is running")
+            return
+        service = self._selected_service()
+        name, svc = next(((a, s) for a, s in running if s == service), running[0])
+        if not self.runner.stoppable(name, svc):
+            self.notify(f"{name} for {svc} cannot be stopped: it ends at its timeout")
+            return
+        self.notify(f"stopping {name} for {svc}: TERM, then KILL after {self.runner.grace:g}s")
+        self.run_worker(self.runner.stop(name, svc), group="action-stop", exit_on_error=False)
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused

@@ -8,6 +8,7 @@ would change every second.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -186,11 +187,19 @@ class StatusBar(CellLinesWidget):
         self.dropped = 0
         self.paused = False
         self.extra = ""
+        self.running: list[tuple[str, str, float]] = []
 
     def set_state(
-        self, statuses: list[SourceStatus], dropped: int, paused: bool, extra: str = ""
+        self,
+        statuses: list[SourceStatus],
+        dropped: int,
+        paused: bool,
+        extra: str = "",
+        running: Sequence[tuple[str, str, float]] = (),
     ) -> None:
+        """`running`: (action, service, seconds) of the actions in progress."""
         self.statuses, self.dropped, self.paused, self.extra = statuses, dropped, paused, extra
+        self.running = list(running)
         self.redraw()
 
     def component_style(self, key: str) -> Style:
@@ -206,6 +215,9 @@ class StatusBar(CellLinesWidget):
         healthy: list[_Part] = []
         if self.paused:
             bad.append(_Part([" PAUSED "], "paused", True, sep=" "))
+        for action, service, secs in self.running:  # something is changing production
+            what = f"▶ {action} {service} {secs:.0f}s"
+            bad.append(_Part([f"{what} · ctrl+k stops", f"{what} ^k", f"▶ {action}"], "warn", True))
         if self.dropped:  # short, and a cause of missing rows: never cut
             bad.append(_Part([f"dropped {self.dropped} series"], "bad", True))
         if not self.statuses:
