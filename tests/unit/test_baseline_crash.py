@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -12,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.baseline import BaselineStore
+from tests.conftest import fuzz_cases
+from tests.crash import kill_during, report_trials
+from tui.core.baseline import BaselineStore, build_snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,3 +73,52 @@ def test_sigkill_mid_write_loses_nothing(tmp_path, delay):
         json.loads(p.read_bytes())
     assert json.loads((store_dir / "api" / "current.json").read_text())["id"] == cur.id
     assert store.problems == []
+
+
+@pytest.mark.fuzz
+def test_sigkill_at_random_points_of_saves_keeps_the_store_loadable(tmp_path: Path) -> None:
+    """Repeated trials (50 in make test, 1,000 in make fuzz), all on one store: a saver killed
+    anywhere in a save (bench copy, snapshot write, pointer switch). After each, every
+    acknowledged save loads whole, `current` loads, no file under a real name is partial,
+    and the store reports no problem."""
+    bench = tmp_path / "bench.txt"
+    bench.write_text("BenchmarkA 1 1 ns/op\n" * 2000)
+    store_dir = tmp_path / "store"
+    rng = random.Random(7)
+    trials = fuzz_cases(50, 1000)
+    writer = BaselineStore(store_dir)
+
+    def save(i: int) -> str:
+        n = rng.choice([10, 300, 3000])
+        snap = build_snapshot(
+            "api",
+            {"p99": [0.001 * (k % 997) for k in range(n)], "qps": [float(i)] * n},
+            step=1,
+            version=f"v{i}",
+            taken_by="kill9-test",
+            bench=str(bench),
+        )
+        return f"{writer.save(snap)} {n}"
+
+    snapshots = store_dir / "api" / "snapshots"
+    seen: set[str] = set()
+    acked = 0
+    for trial in range(trials):
+        acks = kill_during(save, rng, first=trial * 1_000_000)
+        acked += len(acks)
+        store = BaselineStore(store_dir)
+        for ack in acks:  # every save that returned is there, whole
+            sid, n = ack.split()
+            snap = store.load("api", sid)
+            assert len(snap.signals["p99"]) == int(n)
+            assert snap.bench is not None
+            assert Path(snap.bench).stat().st_size == bench.stat().st_size
+        cur = store.current("api")
+        assert cur is not None
+        names = {p.name for p in snapshots.iterdir() if not p.name.startswith(".")}
+        for name in names - seen:  # no partial file under a real name: each new one parses
+            json.loads((snapshots / name).read_bytes())
+        seen = names
+        assert json.loads((store_dir / "api" / "current.json").read_text())["id"] == cur.id
+        assert store.problems == [], f"trial {trial}: {store.problems}"
+    report_trials("baseline save", trials, acked, 0, 0)
