@@ -8,7 +8,8 @@ import pytest
 from textual.app import App, ComposeResult
 
 from tui.core.stats.spikes import GLITCH, RECOVERED, SUSTAINED, SpikeEvent
-from tui.ui.widgets.events_pane import EventRow, EventsPane, format_ms
+from tui.core.units import latency
+from tui.ui.widgets.events_pane import EventRow, EventsPane
 
 
 class PaneApp(App[None]):
@@ -52,9 +53,9 @@ async def test_events_newest_first_with_value_baseline_ratio():
         )
         await pilot.pause()
         assert pane.row_count == 3  # the point record is not a spike
-        assert cells(pane, 0) == ["05:42:32", "db", RECOVERED, "≥ 2500 ms ?", "2500 ms", "1.00x"]
-        assert cells(pane, 1) == ["05:42:03", "web", SUSTAINED, "42.5 ms", "17.0 ms", "2.50x"]
-        assert cells(pane, 2) == ["05:41:02", "api", GLITCH, "312 ms", "100 ms", "3.12x"]
+        assert cells(pane, 0) == ["05:42:32", "db", RECOVERED, "≥ 2.5s ?", "2.5s", "1.00x"]
+        assert cells(pane, 1) == ["05:42:03", "web", SUSTAINED, "42.5ms", "17.0ms", "2.50x"]
+        assert cells(pane, 2) == ["05:41:02", "api", GLITCH, "312ms", "100ms", "3.12x"]
 
 
 async def test_events_are_bounded():
@@ -92,5 +93,6 @@ def test_bad_bound_is_refused():
         EventsPane(0)
 
 
-def test_format_ms():
-    assert (format_ms(0.0123), format_ms(0.25)) == ("12.3 ms", "250 ms")
+def test_events_say_latency_as_the_table_does():
+    """Issue 13 item 14: events said `6800 ms` where the table said `6.8s`."""
+    assert (latency(0.0123), latency(0.25), latency(6.8)) == ("12.3ms", "250ms", "6.8s")

@@ -310,7 +310,7 @@ def run_show(args: argparse.Namespace) -> int:
     print(f"{snap.service} {snap.id}  taken {_iso(snap.taken_at)} by {snap.taken_by}")
     print(f"  version: {snap.version or '-'}   step: {snap.step:g}s   source: {snap.source or '-'}")
     for k, s in sums.items():
-        print(f"  {k:<12} {fmt_summary(s.median, s.lo, s.hi, s.n)}")
+        print(f"  {k:<12} {fmt_summary(s.median, s.lo, s.hi, s.n, k)}")
     if snap.bench:
         print(f"  bench: {snap.bench}")
     for p in snap.profile_files:

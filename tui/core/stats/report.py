@@ -14,20 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tui.core import units
 from tui.core.stats.change import Change
 from tui.core.stats.compare import ComparisonRow, GeomeanRow
-
-_PREFIXES = [
-    (1e12, "T"),
-    (1e9, "G"),
-    (1e6, "M"),
-    (1e3, "k"),
-    (1.0, ""),
-    (1e-3, "m"),
-    (1e-6, "µ"),
-    (1e-9, "n"),
-    (1e-12, "p"),
-]
 
 
 @dataclass
@@ -39,29 +28,17 @@ class Table:
     geomean: GeomeanRow | None = None
 
 
-def fmt_value(v: float) -> str:
-    """4 significant digits with an SI prefix: 3655503 -> 3.656M, 0.000123 -> 123.0µ."""
-    if v is None or math.isnan(v):
-        return "-"
-    if math.isinf(v):
-        return "∞" if v > 0 else "-∞"
-    if v == 0:
-        return "0"
-    a = abs(v)
-    for scale, prefix in _PREFIXES:
-        if a >= scale * 0.9995:
-            x = v / scale
-            digits = 3 - math.floor(math.log10(abs(x))) if abs(x) >= 1 else 3
-            return f"{x:.{max(digits, 0)}f}{prefix}"
-    return f"{v:.3g}"
+def fmt_value(v: float, metric: str = "") -> str:
+    """`v` written in its metric's unit (tui.core.units): 0.07464 s of p99 -> 74.6ms."""
+    return units.of_metric(v, metric)
 
 
-def fmt_summary(median: float, lo: float, hi: float, n: int) -> str:
+def fmt_summary(median: float, lo: float, hi: float, n: int, metric: str = "") -> str:
     if n == 0:
         return "-"
     if math.isinf(lo) and math.isinf(hi):
-        return f"{fmt_value(median)} ±∞ n={n}"
-    return f"{fmt_value(median)} [{fmt_value(lo)}, {fmt_value(hi)}] n={n}"
+        return f"{fmt_value(median, metric)} n={n}, too few for an interval"
+    return f"{fmt_value(median, metric)} [{fmt_value(lo, metric)}, {fmt_value(hi, metric)}] n={n}"
 
 
 def fmt_pct(ratio: float) -> str:
@@ -72,25 +49,26 @@ def fmt_pct(ratio: float) -> str:
     return f"{(ratio - 1) * 100:+.1f}%"
 
 
-def fmt_change(change: Change) -> str:
+def fmt_change(change: Change, metric: str = "") -> str:
     """A ratio in percent when it was estimated on logs; otherwise (a sample holds zeros:
     error ratios, allocs/op) the shift in the metric's own unit, since a percentage of a
     near-zero base says nothing (an error ratio going 0.17% -> 0.37% is not "+290%")."""
     if not change.log_scale and math.isfinite(change.delta):
+        shift = _signed(change.delta, metric)
         if math.isinf(change.delta_lo) and math.isinf(change.delta_hi):
-            return f"{_signed(change.delta)} [±∞]"
-        return f"{_signed(change.delta)} [{_signed(change.delta_lo)}, {_signed(change.delta_hi)}]"
+            return f"{shift} (no interval)"
+        return f"{shift} [{_signed(change.delta_lo, metric)}, {_signed(change.delta_hi, metric)}]"
     ratio, lo, hi = change.ratio, change.lo, change.hi
     if ratio is None or math.isnan(ratio):
         return "?"
     if (lo <= 0 or math.isinf(lo) or math.isnan(lo)) and (math.isinf(hi) or math.isnan(hi)):
-        return f"{fmt_pct(ratio)} [±∞]"
+        return f"{fmt_pct(ratio)} (no interval)"
     return f"{fmt_pct(ratio)} [{fmt_pct(lo)}, {fmt_pct(hi)}]"
 
 
-def _signed(v: float) -> str:
-    text = fmt_value(v)
-    return text if text.startswith(("-", "0")) else "+" + text
+def _signed(v: float, metric: str = "") -> str:
+    text = fmt_value(v, metric)
+    return text if text.startswith("-") or v == 0 or text == "-" else "+" + text
 
 
 def fmt_p(p: float) -> str:
@@ -105,9 +83,9 @@ def row_cells(r: ComparisonRow) -> list[str]:
     """Cells in column order: name, base, current, change, p, q, verdict, notes."""
     return [
         r.name,
-        fmt_summary(r.base.median, r.base.lo, r.base.hi, r.base.n),
-        fmt_summary(r.current.median, r.current.lo, r.current.hi, r.current.n),
-        fmt_change(r.change),
+        fmt_summary(r.base.median, r.base.lo, r.base.hi, r.base.n, r.metric),
+        fmt_summary(r.current.median, r.current.lo, r.current.hi, r.current.n, r.metric),
+        fmt_change(r.change, r.metric),
         fmt_p(r.p),
         fmt_p(r.q),
         r.verdict,
@@ -121,8 +99,8 @@ HEADERS = ["", "base", "current", "change [95% CI]", "p", "q", "verdict", "notes
 def _geomean_cells(g: GeomeanRow) -> list[str]:
     return [
         "geomean",
-        fmt_value(g.base),
-        fmt_value(g.current),
+        fmt_value(g.base, g.metric),
+        fmt_value(g.current, g.metric),
         fmt_pct(g.ratio),
         "",
         "",

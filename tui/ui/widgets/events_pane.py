@@ -16,6 +16,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from tui.core.stats.spikes import GLITCH, RECOVERED, SUSTAINED, SpikeEvent
+from tui.core.units import latency
 
 _STATE_STYLE = {SUSTAINED: "bold red", GLITCH: "yellow", RECOVERED: "green"}
 
@@ -57,11 +58,6 @@ class EventRow:
             bool(ev.get("saturated", False)),
             bool(ev.get("low_confidence", False)),
         )
-
-
-def format_ms(seconds: float) -> str:
-    ms = seconds * 1000
-    return f"{ms:.0f} ms" if ms >= 100 else f"{ms:.1f} ms"
 
 
 class EventsPane(DataTable[str | Text]):
@@ -107,7 +103,7 @@ class EventsPane(DataTable[str | Text]):
     def _redraw(self) -> None:
         self.clear()
         for e in reversed(self.events):
-            value = ("≥ " if e.saturated else "") + format_ms(e.value)
+            value = latency(e.value, e.saturated)
             if e.low_confidence:
                 value += " ?"
             self.add_row(
@@ -115,6 +111,6 @@ class EventsPane(DataTable[str | Text]):
                 e.service,
                 Text(e.state, style=_STATE_STYLE.get(e.state, "")),
                 value,
-                format_ms(e.baseline),
+                latency(e.baseline),
                 f"{e.ratio:.2f}x",
             )

@@ -174,9 +174,9 @@ class RegressionTable(Vertical):
             table.add_row(
                 r.name,
                 Text(r.verdict, style=style),
-                Text(fmt_change(r.change), style=style),
-                fmt_summary(r.base.median, r.base.lo, r.base.hi, r.base.n),
-                fmt_summary(r.current.median, r.current.lo, r.current.hi, r.current.n),
+                Text(fmt_change(r.change, r.metric), style=style),
+                fmt_summary(r.base.median, r.base.lo, r.base.hi, r.base.n, r.metric),
+                fmt_summary(r.current.median, r.current.lo, r.current.hi, r.current.n, r.metric),
                 fmt_p(r.p),
                 fmt_p(r.q),
                 "; ".join(r.notes),

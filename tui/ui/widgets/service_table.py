@@ -7,7 +7,6 @@ on screen and refreshes only the changed spans of the changed lines, so at 50 se
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,6 +17,9 @@ from rich.style import Style
 from textual.binding import Binding, BindingType
 
 from tui.core.metrics.store import FLAG_SATURATED, MetricStore
+from tui.core.units import latency as format_latency
+from tui.core.units import qps as format_qps
+from tui.core.units import ratio as format_ratio
 from tui.ui.messages import ServiceSelected
 from tui.ui.widgets.sparkline import (
     BAR,
@@ -34,56 +36,6 @@ from tui.ui.widgets.sparkline import (
 )
 
 # --- formatting -----------------------------------------------------------------------------
-
-
-def _sig3(x: float) -> str:
-    if x >= 100:
-        return f"{x:.0f}"
-    if x >= 10:
-        return f"{x:.1f}"
-    return f"{x:.2f}"
-
-
-def format_latency(seconds: float | None, saturated: bool = False) -> str:
-    """'123ms', '1.23s', '850µs'; a saturated quantile is a lower bound: '≥ 2.5s'."""
-    if seconds is None or not math.isfinite(seconds):
-        return "–"
-    if seconds < 1e-3:
-        text = f"{seconds * 1e6:.0f}µs"
-    elif seconds < 1:
-        text = f"{_sig3(seconds * 1e3)}ms"
-    else:
-        text = f"{seconds:.3g}s" if seconds < 1000 else f"{seconds:.0f}s"
-    return f"≥ {text}" if saturated else text
-
-
-def format_qps(qps: float | None) -> str:
-    """Two significant digits ('9.7/s', '97/s', '970/s', '9.7k/s'): throughput is read as a
-    magnitude, and a third digit that flickers every refresh costs terminal output."""
-    if qps is None or not math.isfinite(qps):
-        return "–"
-    for scale, suffix in ((1e6, "M"), (1e3, "k"), (1.0, "")):
-        if qps >= scale or scale == 1.0:
-            x = qps / scale
-            if x >= 10 or x == 0:
-                return f"{x:.0f}{suffix}/s"
-            if x >= 0.1 or suffix:
-                return f"{x:.1f}{suffix}/s"
-            return f"{x:.2f}/s"
-    return "–"  # unreachable: the last scale always matches
-
-
-def format_ratio(r: float | None) -> str:
-    if r is None or not math.isfinite(r):
-        return "–"
-    pct = r * 100
-    if pct == 0:
-        return "0%"
-    if pct >= 10:
-        return f"{pct:.0f}%"
-    if pct >= 1:
-        return f"{pct:.1f}%"
-    return f"{pct:.2f}%"
 
 
 # --- the table ------------------------------------------------------------------------------
