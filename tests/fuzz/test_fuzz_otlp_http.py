@@ -83,6 +83,8 @@ async def test_fuzz_bodies_against_the_real_http_receiver() -> None:
                 tr.worst_wall = max(tr.worst_wall, wall)
                 statuses[resp.status_code] = statuses.get(resp.status_code, 0) + 1
             assert receiver.status.state == "listening"
+            tr.refused = sum(n for code, n in statuses.items() if code != 200)  # 400, 413
+            tr.accepted = statuses.get(200, 0)
             assert statuses.get(400) and statuses.get(200), statuses
             resp = await client.post(
                 url,
