@@ -82,3 +82,12 @@ def test_inflated_body_is_capped_while_inflating() -> None:
     with pytest.raises(BodyError, match=r"\(JSON\)"):
         decode_body(b'{"resourceMetrics":' + b"[" * 200_000, True, "identity", 1 << 20)
     assert decode_body(to_json(req), True, "identity", 1 << 20) == req
+
+
+def test_a_status_code_of_unicode_digits_is_not_a_crash() -> None:
+    # "²".isdigit() is True but int("²") raises: was a ValueError out of ingest
+    store = MetricStore()
+    sink = OTLPSink(store, Config(), started_at=time.time() - 1)
+    gauge = metrics_pb2.Metric(name="http.server.request.duration", unit="s")
+    gauge.gauge.data_points.add(attributes=[kv("http.response.status_code", "²")], as_int=0)
+    assert sink.ingest(one_metric(gauge)).accepted == 1

@@ -289,8 +289,8 @@ def _is_error(attrs: Any) -> bool:
             code: float
             if which == "int_value":
                 code = v.int_value
-            elif which == "string_value" and v.string_value.isdigit():
-                code = int(v.string_value)
+            elif which == "string_value" and v.string_value.isascii() and v.string_value.isdigit():
+                code = int(v.string_value)  # isdigit alone takes "²", which int() refuses
             elif which == "double_value":
                 code = v.double_value
             else:
