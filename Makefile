@@ -37,6 +37,7 @@ test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # The fuzz tests with the long profile (>= 100,000 cases per input kind, >= 1,000 kill -9 trials).
+# WARROOM_FUZZ_CASES=N bounds the cases per kind; WARROOM_FUZZ_REPORT=FILE collects the figures.
 fuzz: $(STAMP) system-deps
 	WARROOM_FUZZ=long $(BIN)/python -m pytest -q -p no:cacheprovider -m fuzz --timeout=0
 
