@@ -358,8 +358,9 @@ def check_depth(
     is built a level at a time, and a few deep stacks in a small hostile file would cost
     seconds; Go itself records at most 1024 frames per stack."""
     nlines = np.diff(line_start)
-    if stack_locs.shape[0] * (int(nlines.max()) if nlines.shape[0] else 1) <= MAX_STACK_DEPTH:
-        return
+    longest = int(np.diff(stack_start).max()) if stack_start.shape[0] > 1 else 0
+    if longest * (int(nlines.max()) if nlines.shape[0] else 1) <= MAX_STACK_DEPTH:
+        return  # the usual case: no stack can be that deep, whatever its locations
     per = nlines[stack_locs]
     cs = np.zeros(per.shape[0] + 1, dtype=np.int64)
     np.cumsum(per, out=cs[1:])
