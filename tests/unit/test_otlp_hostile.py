@@ -91,3 +91,41 @@ def test_a_status_code_of_unicode_digits_is_not_a_crash() -> None:
     gauge = metrics_pb2.Metric(name="http.server.request.duration", unit="s")
     gauge.gauge.data_points.add(attributes=[kv("http.response.status_code", "²")], as_int=0)
     assert sink.ingest(one_metric(gauge)).accepted == 1
+
+
+def expo_metric(offsets: list[int], temporality: int, start: int) -> metrics_pb2.Metric:
+    m = metrics_pb2.Metric(name="rpc.server.duration", unit="ms")
+    m.exponential_histogram.aggregation_temporality = temporality
+    for i, off in enumerate(offsets):
+        dp = m.exponential_histogram.data_points.add(
+            attributes=[kv("k", i)] if temporality == 1 else [],
+            start_time_unix_nano=start,
+            time_unix_nano=start + 10**9,
+            count=4,
+            scale=0,
+        )
+        dp.positive.offset = off
+        dp.positive.bucket_counts.extend([1, 1, 1, 1])
+    return m
+
+
+@pytest.mark.parametrize("temporality", [1, 2])  # delta: two series; cumulative: one, moved
+def test_exponential_offsets_far_apart_cost_no_huge_array(temporality: int) -> None:
+    # offsets are any int32: summing buckets at -2**31 and 2**31 - 8 took one array of
+    # 2**32 floats (32 GiB) before the accumulation was coarsened to fit
+    import resource
+
+    store = MetricStore()
+    sink = OTLPSink(store, Config(), started_at=time.time() - 1)
+    start = int(time.time() * 1e9)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if temporality == 1:
+        res = sink.ingest(one_metric(expo_metric([-(2**31), 2**31 - 8], 1, start)))
+        assert res.accepted == 2
+    else:
+        for off in (-(2**31), 2**31 - 8):
+            assert sink.ingest(one_metric(expo_metric([off], 2, start))).accepted == 1
+    sink.tick(1000.0)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 64 * 1024  # KiB
+    p99 = store.latest("svc", "p99")
+    assert p99 is not None and p99[1] > 0

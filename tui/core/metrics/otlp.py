@@ -98,6 +98,16 @@ class _ExpoAcc:
             self.pos_off, self.pos = _downscale(self.pos_off, self.pos, self.scale - scale)
             self.neg_off, self.neg = _downscale(self.neg_off, self.neg, self.scale - scale)
             self.scale = scale
+        # offsets far apart (they are any int32) would need an array of the whole span:
+        # coarsen both sides, as an SDK rescales past its bucket limit, until it fits
+        while _span(self.pos_off, self.pos, pos_off, pos) > MAX_EXPO_SPAN or (
+            _span(self.neg_off, self.neg, neg_off, neg) > MAX_EXPO_SPAN
+        ):
+            self.pos_off, self.pos = _downscale(self.pos_off, self.pos, 1)
+            self.neg_off, self.neg = _downscale(self.neg_off, self.neg, 1)
+            pos_off, pos = _downscale(pos_off, pos, 1)
+            neg_off, neg = _downscale(neg_off, neg, 1)
+            self.scale -= 1
         self.zero_count += zc
         self.zero_threshold = max(self.zero_threshold, zt)
         self.pos_off, self.pos = _aligned_add(self.pos_off, self.pos, pos_off, pos)
@@ -128,6 +138,16 @@ def _downscale(off: int, arr: np.ndarray, by: int) -> tuple[int, np.ndarray]:
     out = np.zeros(int(idx[-1]) - new_off + 1)
     np.add.at(out, idx - new_off, arr)
     return new_off, out
+
+
+MAX_EXPO_SPAN = 1 << 16  # buckets one exponential accumulation may span (SDKs keep 160)
+
+
+def _span(off: int, arr: np.ndarray, off2: int, arr2: np.ndarray) -> int:
+    """Buckets from the lowest to the highest index of two non-empty runs (0 if one is empty)."""
+    if arr.size == 0 or arr2.size == 0:
+        return 0
+    return max(off + arr.size, off2 + arr2.size) - min(off, off2)
 
 
 def _aligned_add(off: int, arr: np.ndarray, off2: int, arr2: np.ndarray) -> tuple[int, np.ndarray]:
@@ -658,9 +678,15 @@ class OTLPSink:
                 if ps > scale:  # the SDK rescaled its cumulative state: compare at the new scale
                     ppo, pp = _downscale(ppo, pp, ps - scale)
                     pno, pn = _downscale(pno, pn, ps - scale)
-                po, pd = _aligned_sub(dp.positive.offset, pos, ppo, pp)
-                no, nd = _aligned_sub(dp.negative.offset, neg, pno, pn)
-                if (pd < 0).any() or (nd < 0).any() or ps < scale:
+                # offsets moved further than any real histogram spans: a reset, not a delta
+                far = (
+                    _span(dp.positive.offset, pos, ppo, pp) > MAX_EXPO_SPAN
+                    or _span(dp.negative.offset, neg, pno, pn) > MAX_EXPO_SPAN
+                )
+                if not far:
+                    po, pd = _aligned_sub(dp.positive.offset, pos, ppo, pp)
+                    no, nd = _aligned_sub(dp.negative.offset, neg, pno, pn)
+                if far or (pd < 0).any() or (nd < 0).any() or ps < scale:
                     d, dcnt = cur, cnt
                 else:
                     d = (scale, float(dp.zero_count) - pzc, po, pd, no, nd)
