@@ -19,8 +19,8 @@ import pytest
 
 from tui.cli import COMMAND_MODULES, build_parser, command_of, parser_for
 
-FIXTURES = Path("/work/shared/fixtures/pprof")
 ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "pprof"  # as tests/conftest.py finds them
 
 # modules that `profile --top` must not import (a prefix matches its submodules too)
 NOT_FOR_TOP = (
