@@ -429,6 +429,9 @@ class Config:
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     read_only: bool = False
     theme: str = "warroom"
+    # sparkline scale: robust (clipped at 1.5x the 90th percentile, clipped cells topped with ↑),
+    # linear (0 to the max), log (three decades below the max)
+    spark_scale: Literal["robust", "linear", "log"] = "robust"
     max_series: int = 2000
     source: str | None = field(default=None, metadata={"internal": True})  # file it came from
 

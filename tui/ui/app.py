@@ -349,7 +349,7 @@ class WarroomApp(App[int]):
             return
         now = self.clock()
         table = self.dashboard.table
-        table.signal, table.window = self.signal, self.window
+        table.signal, table.window, table.scale = self.signal, self.window, self.cfg.spark_scale
         height = spark_height(self.current_theme)
         if table.row_height != height:  # the wall theme draws two-line sparklines
             table.row_height = height
@@ -372,7 +372,9 @@ class WarroomApp(App[int]):
         """Only the visible tab is brought up to date; hidden ones wait for activation."""
         tab = self.dashboard.active_tab()
         if tab == "tab-service":
-            self.dashboard.query_one(ServiceDetail).show(
+            detail = self.dashboard.query_one(ServiceDetail)
+            detail.scale = self.cfg.spark_scale
+            detail.show(
                 self.store, self.dashboard.table.selected, now, self.window
             )
         elif tab == "tab-regression":

@@ -53,6 +53,7 @@ class ServiceDetail(SlicedLines):
         self.service: str | None = None
         self.now = 0.0
         self.window = 900.0
+        self.scale = "robust"  # the config's spark_scale
 
     def show(self, store: MetricStore, service: str | None, now: float, window: float) -> None:
         self.store, self.service, self.now, self.window = store, service, now, window
@@ -89,7 +90,7 @@ class ServiceDetail(SlicedLines):
                 continue
             t, v, f = ring.since(self.now - self.window - 60)
             binned = bin_max(t, v, f, self.now, self.window, spark_w)
-            row = spark_rows(binned, 1)[0]
+            row = spark_rows(binned, 1, scale=self.scale)[0]
             line += [(ch, "spike" if k >= 2 else "spark") for ch, k in row]
             last = ring.last()
             assert last is not None

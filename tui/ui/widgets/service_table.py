@@ -122,6 +122,7 @@ class ServiceTable(SlicedLines, can_focus=True):
         self.signal = "p99"
         self.window = 900.0
         self.row_height = 1
+        self.scale = "robust"  # the config's spark_scale
         self.now = time.time()
 
     # data in
@@ -298,7 +299,7 @@ class ServiceTable(SlicedLines, can_focus=True):
         c = "+c" if selected else ""
         spikes = np.asarray(row.spike_times, dtype=np.float64) if row.spike_times else None
         binned = bin_max(row.t, row.v, row.f, self.now, self.window, spark_w, spikes)
-        rows = spark_rows(binned, self.row_height, marker_row=marker_row)
+        rows = spark_rows(binned, self.row_height, marker_row=marker_row, scale=self.scale)
         markers = rows.pop() if marker_row else None
         kind_key = {EMPTY: "spark", BAR: "spark", SPIKE: "spike", SATURATED: "saturated"}
         out: list[list[Cell]] = []

@@ -85,10 +85,39 @@ def spikes_in_window(spike_times: Iterable[float], now: float, window: float, wi
     return any(first_cell <= math.floor(t / step) <= last_cell for t in spike_times)
 
 
+SCALES = ("robust", "linear", "log")
+CLIP_FACTOR = 1.5  # robust: the scale ends at 1.5x the 90th percentile of the cells
+CLIPPED = "↑"  # the top of a cell above the scale: off the chart, not merely full
+LOG_SPAN = 1e3  # log: three decades below the top
+
+
+def scale_top(vals: np.ndarray, scale: str = "robust") -> float:
+    """Where the scale ends. `linear`: the max. `robust`: at most CLIP_FACTOR x the 90th
+    percentile, so one 6.4 s start-up point cannot flatten a 0.1 -> 0.9 s climb to ▁ for the
+    whole window (the cells above are drawn full and topped with CLIPPED) - but never below
+    the newest tenth of the cells: a spike happening now is drawn in full contrast, as the
+    linear scale draws it."""
+    finite = vals[np.isfinite(vals)]
+    if not finite.shape[0]:
+        return 0.0
+    top = float(finite.max())
+    if scale == "robust":
+        q90 = float(np.percentile(finite, 90))
+        recent = float(finite[-max(1, finite.shape[0] // 10) :].max())
+        if q90 > 0:
+            top = min(top, max(CLIP_FACTOR * q90, recent))
+    return top
+
+
 def spark_rows(
-    binned: Binned, height: int = 1, top: float | None = None, marker_row: bool = False
+    binned: Binned,
+    height: int = 1,
+    top: float | None = None,
+    marker_row: bool = False,
+    scale: str = "robust",
 ) -> list[list[tuple[str, int]]]:
-    """Rows of (character, kind) cells, top row first; scaled from 0 to `top` (default: max).
+    """Rows of (character, kind) cells, top row first; from 0 to `top` (default: scale_top),
+    or with `scale="log"` over the three decades below it.
 
     A saturated cell (quantile in the +Inf bucket) is drawn full height as SATURATED; a cell
     the detector marked is SPIKE; with `marker_row` a row of ▲ under spike cells follows.
@@ -98,13 +127,20 @@ def spark_rows(
     vals = binned.values
     finite = np.isfinite(vals)
     if top is None:
-        top = float(vals[finite].max()) if finite.any() else 0.0
+        top = scale_top(vals, scale)
     levels = 8 * height
     saturated = (binned.flags & FLAG_SATURATED) != 0
+    v = np.where(finite, vals, 0.0)
+    clipped = finite & (v > top * (1 + 1e-9)) & ~saturated
     if top <= 0:
         level = np.ones(len(vals), dtype=np.int64)
     else:
-        scaled = np.rint(np.where(finite, vals, 0.0) / top * levels)  # round half to even
+        if scale == "log":
+            floor = top / LOG_SPAN
+            frac = np.log(np.maximum(v, floor) / floor) / math.log(LOG_SPAN)
+        else:
+            frac = v / top
+        scaled = np.rint(frac * levels)  # round half to even
         level = np.clip(scaled, 1, levels).astype(np.int64)
     level[saturated] = levels
     kinds = np.where(binned.spikes, SPIKE, np.where(saturated, SATURATED, BAR)).tolist()
@@ -113,12 +149,14 @@ def spark_rows(
     for r in range(height):
         # row r (from the top) shows the part of `level` above (height - 1 - r) * 8
         parts = np.clip(level - (height - 1 - r) * 8, 0, 8).tolist()
-        rows.append(
-            [
-                (BARS[p], k if p > 0 else EMPTY) if d else (" ", EMPTY)
-                for p, k, d in zip(parts, kinds, drawn, strict=True)
-            ]
-        )
+        row = [
+            (BARS[p], k if p > 0 else EMPTY) if d else (" ", EMPTY)
+            for p, k, d in zip(parts, kinds, drawn, strict=True)
+        ]
+        if r == 0 and clipped.any():
+            for i in np.flatnonzero(clipped).tolist():
+                row[i] = (CLIPPED, row[i][1])
+        rows.append(row)
     if marker_row:
         rows.append([(MARKER, SPIKE) if m else (" ", EMPTY) for m in binned.spikes.tolist()])
     return rows
@@ -368,6 +406,7 @@ class Sparkline(CellLinesWidget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.marker_row = marker_row
+        self.scale = "robust"  # SCALES; the config's spark_scale
         self._data: tuple[np.ndarray, np.ndarray, np.ndarray] = (
             np.zeros(0),
             np.zeros(0),
@@ -402,5 +441,5 @@ class Sparkline(CellLinesWidget):
         binned = bin_max(t, v, f, self._now, self._window, width, self._spikes)
         return [
             [(ch, self._KEYS[k]) for ch, k in row]
-            for row in spark_rows(binned, height, marker_row=self.marker_row)
+            for row in spark_rows(binned, height, marker_row=self.marker_row, scale=self.scale)
         ]
