@@ -267,3 +267,9 @@ async def test_dashboard_alerts_tab_shows_every_row(am_url, size):
         for name in ("HighLatency", "ErrorRate", "DiskFull"):
             assert name in text, text
         assert "3 active" in text
+        # item 19: `?` says how to reach the tabs and what the Alerts tab's keys do
+        await pilot.press("question_mark")
+        await pilot.pause()
+        rows = dict((d, k) for k, d in app.screen.rows)
+        assert rows.get("Silence alert (Alerts tab)") == "s"
+        assert any(d.startswith("switch the detail tabs") for d in rows)

@@ -110,6 +110,12 @@ async def test_flame_keys(tmp_path: Path, fixtures_dir: Path) -> None:
 
         assert isinstance(app.screen, ProfileScreen)
         assert app.screen.profile_path == profiles / "checkout-1.pb.gz"
+        # item 19: the viewer's `?` lists the viewer's keys, not the dashboard's
+        await pilot.press("question_mark")
+        await pilot.pause()
+        described = {d for _, d in app.screen.rows}
+        assert "sample type" in described and "Quit" in described
+        assert not described & {"Zoom out", "P50/P95/P99", "Pause", "Diff flame"}
 
 
 async def test_regression_pane_compares_the_window_with_the_baseline(tmp_path: Path) -> None:

@@ -374,9 +374,7 @@ class WarroomApp(App[int]):
         if tab == "tab-service":
             detail = self.dashboard.query_one(ServiceDetail)
             detail.scale = self.cfg.spark_scale
-            detail.show(
-                self.store, self.dashboard.table.selected, now, self.window
-            )
+            detail.show(self.store, self.dashboard.table.selected, now, self.window)
         elif tab == "tab-regression":
             self._refresh_regression(self.dashboard.table.selected, now)
         elif tab == "tab-alerts":
@@ -669,7 +667,23 @@ class WarroomApp(App[int]):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        rows = binding_rows(self.screen.active_bindings)
+        on_dashboard = self.screen is self.dashboard
+        # another screen (the flame viewer) lists its own keys, not the dashboard's
+        bindings = {
+            k: b
+            for k, b in self.screen.active_bindings.items()
+            if on_dashboard or b.node is not self or b.binding.action in ("quit", "help")
+        }
+        rows = binding_rows(bindings)
+        if not on_dashboard:
+            self.push_screen(HelpScreen(rows))
+            return
+        rows.append(("tab, then ← →", "switch the detail tabs: Service, Regression, Alerts, ..."))
+        shown = {desc for _, desc in rows}
+        for pane in self.dashboard.query("#alerts-pane"):  # its keys work once it has focus
+            for b in type(pane).BINDINGS:
+                if isinstance(b, Binding) and b.show and b.description not in shown:
+                    rows.append((b.key, f"{b.description} (Alerts tab)"))
         service = self.dashboard.table.selected if self.dashboard.is_mounted else None
         for action, ok, reason in self.service_actions(service) if service else []:
             if action.key:
