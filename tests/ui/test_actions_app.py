@@ -151,6 +151,9 @@ async def test_wrong_name_cannot_confirm(paths):
         await pilot.pause(0.2)
         assert isinstance(app.screen, ConfirmActionScreen)
         assert app.screen.query_one("#confirm").disabled
+        # Enter on a wrong name says what is expected (it said nothing)
+        prompt = str(app.screen.query_one("#prompt", Static).render())
+        assert "'checkou' is not 'checkout'" in prompt and "Esc cancels" in prompt
         await pilot.press("escape")
         await pilot.pause()
     assert not marker.exists()

@@ -44,7 +44,7 @@ class ConfirmActionScreen(ModalScreen[bool]):
         background: $boost; padding: 0 1; margin-bottom: 1; height: auto;
     }
     ConfirmActionScreen #extra { margin-bottom: 1; height: auto; }
-    ConfirmActionScreen #prompt { margin-bottom: 0; }
+    ConfirmActionScreen #prompt { margin-bottom: 0; height: auto; }
     ConfirmActionScreen #buttons { height: auto; align: right middle; margin-top: 1; }
     ConfirmActionScreen Button { margin-left: 2; }
     """
@@ -146,6 +146,13 @@ class ConfirmActionScreen(ModalScreen[bool]):
     @on(Input.Submitted, "#typed")
     def _typed_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        if not self.typed_ok():  # Enter on a wrong name said nothing: say what is expected
+            typed = event.value or "nothing"
+            self.query_one("#prompt", Static).update(
+                f"{typed!r} is not {self.action_spec.service!r}: "
+                f"type {self.action_spec.service} to confirm, Esc cancels"
+            )
+            return
         self.attempt_confirm()
 
     def on_key(self, event: events.Key) -> None:
