@@ -399,3 +399,22 @@ def test_profile_endpoint_of_no_configured_service_is_refused() -> None:
         exc.value
     )
     assert "did you mean 'checkout'?" in str(exc.value)
+
+
+def test_check_summary_names_every_source(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 13 item 17: the sources summary left out Alertmanager and profile endpoints."""
+    cfg = tmp_path / "w.yaml"
+    cfg.write_text(
+        "services: [{name: checkout}]\n"
+        "alertmanager: {url: 'http://127.0.0.1:9093'}\n"
+        "profiles:\n"
+        "  dir: /var/tmp/profiles\n"
+        "  endpoints: [{service: checkout, url: 'http://127.0.0.1:6060', kinds: [cpu, heap]}]\n"
+    )
+    assert main(["config", "check", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert "alertmanager http://127.0.0.1:9093" in out
+    assert "pprof checkout http://127.0.0.1:6060 (" in out and "heap)" in out
+    assert "profiles dir /var/tmp/profiles" in out

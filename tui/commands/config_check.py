@@ -24,6 +24,12 @@ def run(args: argparse.Namespace) -> int:
         sources.append(f"otlp/http {cfg.otlp.http}")
     if cfg.otlp.grpc:
         sources.append(f"otlp/grpc {cfg.otlp.grpc}")
+    if cfg.alertmanager:
+        sources.append(f"alertmanager {cfg.alertmanager.url}")
+    for ep in cfg.profiles.endpoints:
+        sources.append(f"pprof {ep.service} {ep.url} ({', '.join(ep.kinds)})")
+    if cfg.profiles.dir:
+        sources.append(f"profiles dir {cfg.profiles.dir}")
     print(
         f"{args.file}: ok — {len(cfg.services)} service(s), refresh "
         f"{format_duration(cfg.refresh)}, window {format_duration(cfg.window)}; "
