@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -88,16 +89,43 @@ def test_demo_service_rejects_bad_incident() -> None:
     assert "demo service:" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_demo_service_exits_when_warroom_is_killed(tmp_path: Path) -> None:
-    """The child runs in its own session (so ^C reaches warroom first); if warroom dies
-    without stopping it (kill -9), it must notice and exit instead of lingering."""
+def test_demo_command_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No prometheus, then no go, on PATH: one line naming the package each, exit 2."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["demo", "--fast"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "warroom: demo: the prometheus command is not on PATH: "
+        "install prometheus (make demo does)\n"
+    )
+    prometheus = shutil.which("prometheus", path=os.defpath + ":/usr/bin")
+    assert prometheus is not None
+    (tmp_path / "prometheus").symlink_to(prometheus)
+    assert main(["demo", "--fast"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("warroom: gosvc: the go command is not on PATH: install golang-go")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_demo_children_exit_when_warroom_is_killed(tmp_path: Path) -> None:
+    """Every child runs in its own session (so ^C reaches warroom first); if warroom dies
+    without stopping them (kill -9), the OTLP demo service, the Go service and Prometheus
+    must all go too instead of lingering."""
     code = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from tui.commands.demo import start_demo_service\n"
-        f"p = start_demo_service('http://127.0.0.1:9', '3', 5.0, '', None, "
-        f"Path({str(tmp_path / 'demo.log')!r}))\n"
-        "print(p.pid, flush=True)\n"
+        "from tui.commands.demo import free_port, start_demo_service\n"
+        "from tui.demo.deploy import GoDeployer\n"
+        "from tui.demo.gobuild import build_gosvc\n"
+        "from tui.demo.prometheus import prometheus_binary, start_prometheus\n"
+        f"d = Path({str(tmp_path)!r})\n"
+        "p = start_demo_service('http://127.0.0.1:9', '3', 5.0, '', None, d / 'demo.log')\n"
+        "go = GoDeployer(build_gosvc(), d, 'checkout', f'127.0.0.1:{free_port()}', 5)\n"
+        "go.start()\n"
+        "prom = start_prometheus(prometheus_binary(), d, free_port(), [go.listen])\n"
+        "print(p.pid, go.proc.pid, prom.pid, flush=True)\n"
         "time.sleep(60)\n"
     )
     parent = subprocess.Popen(
@@ -107,16 +135,31 @@ def test_demo_service_exits_when_warroom_is_killed(tmp_path: Path) -> None:
         cwd=Path(__file__).resolve().parents[2],
     )
     assert parent.stdout is not None
-    child = int(parent.stdout.readline())
-    time.sleep(2)
+    children = [int(pid) for pid in parent.stdout.readline().split()]
+    assert len(children) == 3, "the stack did not start"
+    # the demo service takes its parent's pid once started: kill only after it said so
+    deadline = time.monotonic() + 30
+    log = tmp_path / "demo.log"
+    while not (log.exists() and "demo service:" in log.read_text()):
+        assert time.monotonic() < deadline, "the demo service did not start"
+        time.sleep(0.05)
     parent.kill()
     parent.wait()
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        try:
-            os.kill(child, 0)
-        except ProcessLookupError:
+        if not any(alive(pid) for pid in children):
             return
-        time.sleep(0.2)
-    os.kill(child, signal.SIGKILL)
-    pytest.fail("the demo service outlived its killed parent")
+        time.sleep(0.1)
+    left = [pid for pid in children if alive(pid)]
+    for pid in left:  # only what this test started, by pid
+        os.kill(pid, signal.SIGKILL)
+    pytest.fail(f"children outlived their killed parent: {left} of {children}")
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie, dead but not yet reaped by init, counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -1,9 +1,12 @@
 """`warroom demo --fast` end to end in a real terminal (tmux on a private socket).
 
-Everything is real: the demo service process (OpenTelemetry SDK) pushing OTLP into warroom's
-embedded receiver, the detector, the baseline store, the regression pane, the confirm dialog,
-the rollback command run by the action runner, and the audit log. The test only reads the
-screen and presses keys, like an operator; every wait is a poll with a deadline.
+Everything is real: checkout is the Go service (gosvc, run by the demo's deploy agent) scraped
+by a real Prometheus and profiled over its net/http/pprof; the other services are the OTLP
+demo process (OpenTelemetry SDK) pushing into warroom's embedded receiver; the detector, the
+baseline store, the regression pane, the confirm dialog, the rollback command run by the
+action runner (which restarts gosvc at the previous release), and the audit log. The test
+only reads the screen and presses keys, like an operator; every wait is a poll with a
+deadline. One demo run carries every assertion (the run is what costs time).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE = "checkout"
+HEALTHY = ("payments", "search")  # the OTLP services of `--services 3`
 
 
 class Terminal:
@@ -156,7 +160,15 @@ def row(screen: str, name: str) -> str:
 
 def test_demo_fast_plays_the_incident_end_to_end(demo: tuple[Terminal, Path]) -> None:
     term, state = demo
-    screen = term.screen
+    flagged: set[str] = set()  # healthy services ever shown SUSTAINED (issue 13 item 12)
+
+    def screen() -> str:
+        text = term.screen()
+        for name in HEALTHY:
+            if "SUSTAINED" in row(text, name):
+                flagged.add(name)
+        return text
+
     t0 = time.monotonic()
 
     wait_for("the banner of the first stage", lambda: "DEMO 1/5" in screen(), 30, screen)
@@ -167,6 +179,9 @@ def test_demo_fast_plays_the_incident_end_to_end(demo: tuple[Terminal, Path]) ->
     wait_for("the spike stage banner", lambda: "DEMO 4/5" in screen(), 10, screen)
     release = json.loads((state / "releases" / f"{SERVICE}.json").read_text())
     assert release["version"] == "1.4.3" and release["changed_by"] == "release"
+    slow = json.loads((state / "releases" / f"{SERVICE}.live.json").read_text())
+    assert slow["version"] == "1.4.3"  # the deploy agent runs gosvc -version 1.4.3
+    assert re.search(r"prometheus up", screen())  # checkout's P99 comes through Prometheus
 
     # d: the newest CPU profile against the baseline's shows the release's new function
     term.keys("d")
@@ -178,6 +193,7 @@ def test_demo_fast_plays_the_incident_end_to_end(demo: tuple[Terminal, Path]) ->
         15,
         screen,
     )
+    assert re.search(r"encoding/json|runtime\.mallocgc", screen())  # real Go frames
     term.keys("q")  # closes the viewer (Escape would need the terminal's escape-key delay)
     wait_for("the dashboard again", lambda: "DEMO 4/5" in screen(), 10, screen)
 
@@ -224,6 +240,7 @@ def test_demo_fast_plays_the_incident_end_to_end(demo: tuple[Terminal, Path]) ->
     wait_for("the recovery", lambda: "DEMO done" in screen(), 30, screen)
     live = json.loads((state / "releases" / f"{SERVICE}.live.json").read_text())
     assert live["version"] == "1.4.2" and live["slow"] is False
+    assert live["pid"] != slow["pid"]  # the rollback restarted the Go binary of 1.4.2
     assert "RECOVERED" in screen()
     wait_for(
         "checkout back to RECOVERED or ok",
@@ -238,6 +255,9 @@ def test_demo_fast_plays_the_incident_end_to_end(demo: tuple[Terminal, Path]) ->
     assert rollbacks[1]["status"] == "ok" and rollbacks[1]["exit"] == 0
     assert rollbacks[1]["argv"] == argv
     assert "audit.jsonl" in screen()  # the last banner says where the audit line is
+
+    assert f"(was pid {slow['pid']})" in " ".join(rollbacks[1]["output_tail"])
+    assert not flagged, f"healthy services flagged SUSTAINED: {sorted(flagged)}"
 
     term.keys("q")
     assert time.monotonic() - t0 < 120

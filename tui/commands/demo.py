@@ -1,9 +1,17 @@
-"""`warroom demo`: the dashboard against a real local workload.
+"""`warroom demo`: the dashboard against a real local workload, both of warroom's paths.
 
-Starts the demo service (tui/demo/service.py, OpenTelemetry SDK) as a child process pushing
-to warroom's embedded OTLP receiver on a free loopback port, writes a temporary config for it,
-opens the dashboard, and stops the child on every exit path. The incident it plays (baseline,
-slow release, rollback, recovery) is tui/demo/incident.py; `--fast` shortens its timeline.
+- The release's service (`--release`, default checkout) is the real Go service
+  (tui/demo/gosvc: client_golang DefBuckets histograms, net/http/pprof), built once by
+  tui/demo/gobuild.py and run by the deploy agent (tui/demo/deploy.py) at the version its
+  release file asks for. A real Prometheus (tui/demo/prometheus.py) scrapes it every second;
+  warroom reads its P99 from Prometheus and captures CPU and heap profiles from its pprof.
+- The other services are the OTLP demo service (tui/demo/service.py, OpenTelemetry SDK),
+  pushing to warroom's embedded receiver and writing CPU profiles of itself.
+
+It writes a config for all of that (in a temporary directory, or `--dir`), opens the
+dashboard, and stops every child on every exit path. The incident it plays (baseline, slow
+release, rollback, recovery) is tui/demo/incident.py; `--fast` shortens its timeline. A
+missing `go` or `prometheus` is one line saying what to install (exit 2).
 """
 
 from __future__ import annotations
@@ -12,19 +20,36 @@ import argparse
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tui.errors import UserError
 
+if TYPE_CHECKING:
+    import subprocess
+
 DEFAULT_RELEASE = "checkout"  # the first of the demo's default services: selected at start
+# The incident's settings (`--fast`): P99 over 2 s (two Prometheus scrapes at 1 s, ~300
+# requests at 150/s). Longer windows make the regression pane slower to turn (it keeps one
+# sample per rate window); with the default z a healthy service's P99 noise stays unflagged.
+INCIDENT_RATE_WINDOW = "2s"
+FAST_REFRESH = "0.5s"
+FAST_RATE = 150.0
+FAST_DETECTOR_WINDOW = 16
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="run the dashboard against a local demo service")
+    p = sub.add_parser(
+        "demo",
+        help="run the dashboard against a local Go service (via Prometheus) and OTLP services",
+        description="The release's service (checkout) is the real Go service of tui/demo/gosvc, "
+        "scraped every second by a local Prometheus and profiled over its net/http/pprof; the "
+        "others push OTLP. The demo ships its slow release 1.4.3 and waits for your rollback "
+        "(r), which restarts the Go binary of 1.4.2. Needs Debian's prometheus, golang-go and "
+        "golang-github-prometheus-client-golang-dev (make demo installs them); no network.",
+    )
     p.add_argument("--services", default="5", help="comma-separated names, or a count (default 5)")
     p.add_argument(
         "--rate",
@@ -33,7 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="requests/s per service (100 with the incident, 150 --fast, else 40)",
     )
     p.add_argument(
-        "--incident", default="", help="SERVICE:START_S:DURATION_S:FACTOR extra latency incident"
+        "--incident",
+        default="",
+        help="SERVICE:START_S:DURATION_S:FACTOR extra latency incident on an OTLP service",
     )
     p.add_argument(
         "--fast", action="store_true", help="short timeline: release after ~10s, short windows"
@@ -42,8 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--release",
         default=None,
         metavar="SERVICE",
-        help="the service whose slow release the demo ships (default: checkout when it is one "
-        "of the services; '' for no scenario)",
+        help="the service whose slow release the demo ships: the Go service, read through "
+        "Prometheus (default: checkout when it is one of the services; '' for no scenario, "
+        "the first service is then the Go one)",
     )
     p.add_argument(
         "--dir",
@@ -57,6 +85,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def free_port() -> int:
+    import socket
+
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -74,23 +104,43 @@ def demo_config_text(
     window: str = "15m",
     state: Path | None = None,
     detector_window: int | None = None,
+    go_service: str = "",
+    prometheus_url: str = "",
+    pprof_url: str = "",
+    capture: tuple[str, str] = ("5s", "10s"),
 ) -> str:
     """The YAML the demo runs with (also a worked example of a config). With `state`, the
     rollback action runs the demo's real rollback command, audited in that directory; with
-    `detector_window`, the detector is tuned for the incident's short rate windows."""
+    `detector_window`, the detector is tuned for the incident's short rate windows. With
+    `go_service`, that service is read from Prometheus at `prometheus_url` and profiled from
+    `pprof_url` (`capture`: CPU profile seconds, and how often), the others come over OTLP."""
     lines = [
         "# written by `warroom demo`",
         f"refresh: {refresh}",
         f"rate_window: {rate_window}",
         f"window: {window}",
+    ]
+    if go_service:
+        lines += ["prometheus:", f'  url: "{prometheus_url}"']
+    from tui.demo.prometheus import JOB
+
+    lines += [
         "otlp:",
         f'  http: "127.0.0.1:{port}"',
         '  grpc: ""',
         "profiles:",
         f'  dir: "{profiles}"',
-        "baseline:",
-        f'  dir: "{baselines}"',
     ]
+    if go_service and pprof_url:
+        lines += [
+            "  endpoints:",
+            f"    - service: {go_service}",
+            f'      url: "{pprof_url}"',
+            "      kinds: [profile, heap]",
+            f"      seconds: {capture[0]}",
+            f"      every: {capture[1]}",
+        ]
+    lines += ["baseline:", f'  dir: "{baselines}"']
     if state is not None:
         argv = [sys.executable, "-m", "tui.demo.rollback", "--state", str(state)]
         lines += [
@@ -106,15 +156,31 @@ def demo_config_text(
         lines += [
             "detector:",
             f"  window: {detector_window}",
-            "  z: 1  # the scale is at least the P99's bucket width: one bucket up is a hit",
             "  min_ratio: 2  # the release is 4x slower; P99 sampling noise stays under 2x",
         ]
     if theme:
         lines.append(f"theme: {theme}")
     lines.append("services:")
     for i, n in enumerate(names):
+        lines.append(f"  - name: {n}")
+        if n == go_service:
+            # every route but pprof's (left out by exclude_debug); 5xx share of the same
+            sel = f'job="{JOB}",route!~"/debug/.*"'
+            errors = (
+                f'(sum(rate(http_requests_total{{{sel},code=~"5.."}}[{rate_window}])) '
+                f"or vector(0)) / sum(rate(http_requests_total{{{sel}}}[{rate_window}]))"
+            )
+            lines += [
+                "    prometheus:",
+                f"      latency_histogram: 'http_request_duration_seconds{{job=\"{JOB}\"}}'",
+                f"      error_ratio: '{errors}'",
+                "    slo:",
+                "      p99: 120ms  # about twice the P99 of gosvc 1.4.2",
+                "      error_ratio: 0.02",
+            ]
+            continue
         slo_ms = 250 + 50 * (i % 5)  # about twice the demo's normal P99
-        lines += [f"  - name: {n}", "    slo:", f"      p99: {slo_ms}ms", "      error_ratio: 0.02"]
+        lines += ["    slo:", f"      p99: {slo_ms}ms", "      error_ratio: 0.02"]
     return "\n".join(lines) + "\n"
 
 
@@ -126,12 +192,13 @@ def start_demo_service(
     profiles: Path | None,
     log_path: Path,
     *,
-    state: Path | None = None,
     interval: float = 1.0,
     profile_every: float = 10.0,
 ) -> subprocess.Popen[bytes]:
     """The demo service as a child process in its own session (so a terminal ^C reaches
     warroom, which then stops it in order)."""
+    import subprocess
+
     argv = [
         sys.executable,
         "-m",
@@ -147,8 +214,6 @@ def start_demo_service(
         "--profile-every",
         str(profile_every),
     ]
-    if state is not None:
-        argv += ["--release-state", str(state)]
     if incident:
         argv += ["--incident", incident]
     if profiles is not None:
@@ -169,6 +234,8 @@ def start_demo_service(
 
 
 def stop_child(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+    import subprocess
+
     if proc.poll() is not None:
         return
     proc.terminate()
@@ -181,6 +248,10 @@ def stop_child(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tui.config import load_config
+    from tui.demo.deploy import GoDeployer
+    from tui.demo.gobuild import build_gosvc
+    from tui.demo.incident import release_path
+    from tui.demo.prometheus import prometheus_binary, start_prometheus, wait_scraped
     from tui.demo.service import service_names
 
     try:
@@ -196,6 +267,16 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(
             f"--release: {release!r} is not one of the demo services ({', '.join(names)})"
         )
+    go_service = release or names[0]
+    otlp_names = [n for n in names if n != go_service]
+    if args.incident and args.incident.split(":", 1)[0] == go_service:
+        raise UserError(
+            f"--incident: {go_service} is the Go service (its incident is the release); "
+            f"name one of the OTLP services ({', '.join(otlp_names) or 'none'})"
+        )
+    # What to install, before anything starts (exit 2, one line each).
+    prom_bin = prometheus_binary()
+    binary = build_gosvc()
     fast = args.fast
     keep = bool(args.dir)
     tmp = (
@@ -203,54 +284,92 @@ def run(args: argparse.Namespace) -> int:
         if keep
         else Path(tempfile.mkdtemp(prefix="warroom-demo-"))
     )
+    stack = DemoStack()
     try:
         tmp.mkdir(parents=True, exist_ok=True)
-        port = free_port()
+        port, go_port, prom_port = free_port(), free_port(), free_port()
         profiles, baselines = tmp / "profiles", tmp / "baselines"
         profiles.mkdir(exist_ok=True)
         cfg_path = tmp / "warroom.yaml"
         # With the incident (or --fast): short rate windows with many requests, so P99 moves
         # within a second or two of the release and its sampling noise stays well under the
-        # detector's min_ratio. Without: the demo's earlier steady settings.
+        # detector's min_ratio. Without: the demo's earlier steady settings. Prometheus
+        # scrapes every second, so its rate windows hold at least three scrapes.
         short = bool(release) or fast
+        rate = args.rate or ((FAST_RATE if fast else 100.0) if short else 40.0)
+        rate_window = INCIDENT_RATE_WINDOW if short else "30s"
+        go_addr = f"127.0.0.1:{go_port}"
         cfg_path.write_text(
             demo_config_text(
                 port,
                 names,
-                args.refresh or ("0.5s" if fast else "1s"),
+                args.refresh or (FAST_REFRESH if fast else "1s"),
                 profiles,
                 baselines,
                 args.theme,
-                rate_window=("2s" if fast else "3s") if short else "30s",
-                window="5m" if short else "15m",  # the incident fits in a few minutes
+                rate_window=rate_window,
+                window=("30s" if fast else "5m")
+                if short
+                else "15m",  # the regression pane compares this window
                 state=tmp,
-                detector_window=(16 if fast else 20) if short else None,
+                detector_window=(FAST_DETECTOR_WINDOW if fast else 20) if short else None,
+                go_service=go_service,
+                prometheus_url=f"http://127.0.0.1:{prom_port}",
+                pprof_url=f"http://{go_addr}",
+                capture=("2s", "3s") if fast else ("5s", "10s"),
             )
         )
         cfg = load_config(cfg_path)
-        child = start_demo_service(
-            f"http://127.0.0.1:{port}",
-            ",".join(names),
-            args.rate or ((150.0 if fast else 100.0) if short else 40.0),
-            args.incident,
-            profiles,
-            tmp / "demo-service.log",
-            state=tmp,
-            interval=0.5 if fast else 1.0,
-            profile_every=(2.0 if fast else 5.0) if short else 10.0,
+        # Prometheus first: it scrapes a new target only after its 5 s discovery throttle.
+        stack.children.append(start_prometheus(prom_bin, tmp, prom_port, [go_addr]))
+        if otlp_names:
+            stack.children.append(
+                start_demo_service(
+                    f"http://127.0.0.1:{port}",
+                    ",".join(otlp_names),
+                    rate,
+                    args.incident,
+                    profiles,
+                    tmp / "demo-service.log",
+                    interval=0.5 if fast else 1.0,
+                    profile_every=(2.0 if fast else 5.0) if short else 10.0,
+                )
+            )
+        # every run starts on 1.4.2, whatever an earlier run in the same --dir left behind
+        release_path(tmp, go_service).unlink(missing_ok=True)
+        stack.deployer = GoDeployer(binary, tmp, go_service, go_addr, rate)
+        stack.deployer.start()
+        print(
+            f"warroom demo: {go_service} (Go, {go_addr}) is up; waiting for Prometheus' "
+            "first scrape of it (about 5 s)",
+            file=sys.stderr,
+            flush=True,
         )
-        try:
-            if not release:
-                from tui.ui.app import run_dashboard
+        wait_scraped(f"http://127.0.0.1:{prom_port}")
+        if not release:
+            from tui.ui.app import run_dashboard
 
-                return run_dashboard(cfg)
-            from tui.demo.incident import Scenario, Timeline, run_demo_dashboard
+            return run_dashboard(cfg)
+        from tui.demo.incident import Scenario, Timeline, run_demo_dashboard
 
-            timeline = Timeline.fast() if fast else Timeline.normal()
-            scenario = Scenario(release, timeline, audit_path=cfg.audit.path)
-            return run_demo_dashboard(cfg, scenario, tmp, names)
-        finally:
-            stop_child(child)
+        timeline = Timeline.fast() if fast else Timeline.normal()
+        scenario = Scenario(release, timeline, audit_path=cfg.audit.path)
+        return run_demo_dashboard(cfg, scenario, tmp, names)
     finally:
+        stack.stop()
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+class DemoStack:
+    """What the demo started, stopped in reverse order on every exit path."""
+
+    def __init__(self) -> None:
+        self.children: list[subprocess.Popen[bytes]] = []
+        self.deployer: Any = None  # a GoDeployer once started
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            stop_child(child)
+        if self.deployer is not None:
+            self.deployer.stop()

@@ -1,16 +1,17 @@
 """The demo's incident: a timeline that takes a baseline, ships a slow release, and then waits
 for the operator's rollback and the recovery.
 
-Three processes share one small protocol, so that nothing in the demo is faked:
+Three parties share one small protocol, so that nothing in the demo is faked:
 
 - the scenario (inside `warroom demo`) writes the release file `DIR/releases/SERVICE.json`
   when the release ships;
-- the demo service (`python -m tui.demo.service --release-state DIR`) watches that file with a
-  `ReleaseWatcher`; version 1.4.3 runs `validate_cart_v2()`, a real CPU-burning code path, and
-  the service confirms which version it serves in `DIR/releases/SERVICE.live.json`;
+- the deploy agent (tui/demo/deploy.py) watches that file and runs the Go service's binary
+  at that version: gosvc 1.4.3 validates carts with `validate_cart_v2`, a real Go code path
+  (one JSON round trip of the whole cart per line item); it confirms the version and the new
+  process' pid in `DIR/releases/SERVICE.live.json`;
 - the rollback command (`python -m tui.demo.rollback --state DIR`), run by warroom's action
-  runner after the typed confirmation, writes the previous version back and waits for the
-  service's confirmation.
+  runner after the typed confirmation, writes the previous version back and waits for that
+  confirmation, i.e. for the previous release's binary to be serving again.
 
 `Scenario` is the timeline as a pure state machine (fed the elapsed time, the detector's state
 and the release file; it says what to do and what the banner says), so it is tested without a
@@ -34,7 +35,6 @@ from tui.errors import UserError
 GOOD_VERSION = "1.4.2"
 BAD_VERSION = "1.4.3"
 DEFAULT_SERVICE = "checkout"  # first in the demo's service list, so the dashboard selects it
-SLOWDOWN = 4.0  # latency factor of the slow release (its extra work is real CPU, see service)
 
 # Stages of the timeline, in order.
 STEADY = "steady"
@@ -64,7 +64,7 @@ class Release:
     service: str
     version: str
     previous: str | None
-    slow: bool  # the release's code path burns CPU (validate_cart_v2)
+    slow: bool  # the release runs the slow cart validation (gosvc validate_cart_v2)
     changed_at: float  # unix time
     changed_by: str  # "release" | "rollback"
 
@@ -157,75 +157,6 @@ def read_live(state_dir: str | os.PathLike[str], service: str) -> dict[str, Any]
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-class ReleaseWatcher:
-    """The demo service's view of its release file: cheap to ask every request batch.
-
-    It stats the file at most every `poll` seconds and re-reads it only when it changed; each
-    time the version it serves changes (and once at start) it confirms in the live file, which
-    is what the rollback command waits for.
-    """
-
-    def __init__(
-        self,
-        state_dir: str | os.PathLike[str],
-        service: str,
-        poll: float = 0.2,
-        clock: Callable[[], float] = time.monotonic,
-    ):
-        self.state_dir = Path(state_dir)
-        self.service = service
-        self.poll = poll
-        self.clock = clock
-        self.version = GOOD_VERSION
-        self.is_slow = False
-        self._stamp: tuple[int, int] | None = None
-        self._next = -math.inf
-        self._confirmed: str | None = None
-        self.error: str | None = None  # last unreadable release file (the old state stays)
-
-    def slow(self) -> bool:
-        """True while the slow release is live."""
-        now = self.clock()
-        if now >= self._next:
-            self._next = now + self.poll
-            self._check()
-        return self.is_slow
-
-    def _check(self) -> None:
-        path = release_path(self.state_dir, self.service)
-        try:
-            st = path.stat()
-            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_ino)
-        except FileNotFoundError:
-            stamp = None
-        if stamp != self._stamp or self._confirmed is None:
-            self._stamp = stamp
-            try:
-                rel = read_release(self.state_dir, self.service)
-                self.error = None
-            except ReleaseStateError as exc:
-                self.error = str(exc)
-                return
-            self.version = rel.version if rel is not None else GOOD_VERSION
-            self.is_slow = rel.slow if rel is not None else False
-        if self._confirmed != self.version:
-            self._confirm()
-
-    def _confirm(self) -> None:
-        data = {
-            "service": self.service,
-            "version": self.version,
-            "slow": self.is_slow,
-            "pid": os.getpid(),
-            "at": time.time(),
-        }
-        write_atomic(
-            live_path(self.state_dir, self.service),
-            (json.dumps(data, sort_keys=True) + "\n").encode(),
-        )
-        self._confirmed = self.version
 
 
 # --- the timeline -----------------------------------------------------------------------

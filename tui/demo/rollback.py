@@ -1,9 +1,9 @@
 """The demo's rollback command: `python -m tui.demo.rollback --state DIR [--service NAME]`.
 
 What warroom's `r` key runs in the demo (an exec action, after the typed confirmation). Like a
-real deploy tool it changes the desired state (the release file the demo service watches) and
-then waits for the service to confirm it serves the previous version, saying what it does at
-each step. Exit 0 when every rollback is confirmed, 1 when there is nothing to roll back or
+real deploy tool it changes the desired state (the release file the demo's deploy agent
+watches, tui/demo/deploy.py) and then waits until the previous release's Go binary is serving
+again (the agent's confirmation names the new process), saying what it does at each step. Exit 0 when every rollback is confirmed, 1 when there is nothing to roll back or
 the service did not confirm in time, 2 for bad arguments.
 """
 
@@ -36,12 +36,19 @@ def services_in(state_dir: Path) -> list[str]:
     )
 
 
-def wait_confirmed(state_dir: Path, service: str, version: str, timeout: float) -> dict | None:
-    """Poll the service's live file until it serves `version` (None on timeout)."""
+def wait_confirmed(
+    state_dir: Path, service: str, version: str, timeout: float, not_pid: object = None
+) -> dict | None:
+    """Poll the service's live file until a process other than `not_pid` (the one serving
+    before) serves `version`; None on timeout."""
     deadline = time.monotonic() + timeout
     while True:
         live = read_live(state_dir, service)
-        if live is not None and live.get("version") == version:
+        if (
+            live is not None
+            and live.get("version") == version
+            and (not_pid is None or live.get("pid") != not_pid)
+        ):
             return live
         if time.monotonic() >= deadline:
             return None
@@ -49,6 +56,7 @@ def wait_confirmed(state_dir: Path, service: str, version: str, timeout: float) 
 
 
 def rollback_one(state_dir: Path, service: str, wait: float) -> int:
+    old_pid = (read_live(state_dir, service) or {}).get("pid")
     before, after = roll_back(state_dir, service)
     print(
         f"{service}: rolling back {before.version} -> {after.version} "
@@ -61,16 +69,20 @@ def rollback_one(state_dir: Path, service: str, wait: float) -> int:
     )
     if wait <= 0:
         return 0
-    live = wait_confirmed(state_dir, service, after.version, wait)
+    live = wait_confirmed(state_dir, service, after.version, wait, not_pid=old_pid)
     if live is None:
         print(
             f"{service}: the service did not confirm {after.version} within {wait:g}s "
-            "(is the demo service running?)",
+            "(is `warroom demo` running?)",
             file=sys.stderr,
             flush=True,
         )
         return 1
-    print(f"{service}: pid {live.get('pid')} now serves {after.version}; rollback done", flush=True)
+    was = f" (was pid {old_pid})" if old_pid is not None else ""
+    print(
+        f"{service}: pid {live.get('pid')} now serves {after.version}{was}; rollback done",
+        flush=True,
+    )
     return 0
 
 

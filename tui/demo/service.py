@@ -7,15 +7,13 @@ MeterProvider per simulated service (each with its own `service.name` resource),
 receiver. Latencies are lognormal per route, as request latencies usually are; each service
 has a worker thread that really executes its route handlers (a little CPU per request) so the
 stack sampler writes real CPU profiles of it. An optional incident multiplies one service's
-latency for a while, so a spike can be watched arriving. With `--release-state DIR` each
-service follows its release file (tui/demo/incident.py): release 1.4.3 runs
-`validate_cart_v2()`, real extra hashing per request, and is that much slower.
+latency for a while, so a spike can be watched arriving. In the demo these are the services
+around the Go one (tui/demo/gosvc, read through Prometheus): the OTLP path of the dashboard.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import math
 import os
 import random
@@ -25,8 +23,6 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-from tui.demo.incident import SLOWDOWN, ReleaseWatcher
 
 # semantic conventions: http.server.request.duration advisory bucket boundaries (seconds)
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
@@ -73,21 +69,10 @@ def render_json(units: int) -> int:
     return _burn(units * 2)
 
 
-def validate_cart_v2(rounds: int) -> int:
-    """Release 1.4.3's cart validation: re-hashes the whole cart once per round where 1.4.2
-    hashed it once. Real CPU, so the sampled profile shows where the extra latency went."""
-    digest = b"cart-line-item" * 16
-    for _ in range(rounds):
-        digest = hashlib.sha256(digest).digest() * 8
-    return digest[0]
-
-
-def handle(route: Route, latency: float, v2_share: float = 0.0) -> None:
-    """Work for one request; `v2_share` of its latency is the slow release's validation."""
-    units = max(1, min(400, int(latency * (1 - v2_share) * 4000)))
+def handle(route: Route, latency: float) -> None:
+    """Work for one request, in proportion to its latency."""
+    units = max(1, min(400, int(latency * 4000)))
     parse_request(units)
-    if v2_share:
-        validate_cart_v2(max(1, min(2500, int(latency * v2_share * 25000))))
     if route.path != "/api/items/{id}":
         query_db(units)
     render_json(units)
@@ -105,7 +90,6 @@ class ServiceLoad:
         interval: float,
         incident: tuple[float, float, float] | None,
         seed: int,
-        release: ReleaseWatcher | None = None,
     ):
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         from opentelemetry.sdk.metrics import MeterProvider
@@ -118,7 +102,6 @@ class ServiceLoad:
         self.routes = routes_for(index)
         self.incident = incident  # (start offset s, duration s, latency factor)
         self.rng = random.Random(seed)
-        self.release = release  # the slow release, when its file says so
         exporter = OTLPMetricExporter(endpoint=f"{endpoint.rstrip('/')}/v1/metrics", timeout=5)
         reader = PeriodicExportingMetricReader(exporter, export_interval_millis=int(interval * 1e3))
         view = View(
@@ -155,14 +138,10 @@ class ServiceLoad:
                 n += 1
                 p *= self.rng.random()
             factor = self.factor()
-            slow = self.release is not None and self.release.slow()
-            v2_share = 1 - 1 / SLOWDOWN if slow else 0.0
             for _ in range(n):
                 route = self.rng.choices(self.routes, weights)[0]
                 latency = self.rng.lognormvariate(math.log(route.median * factor), route.sigma)
-                if slow:
-                    latency *= SLOWDOWN
-                handle(route, latency, v2_share)
+                handle(route, latency)
                 status = 500 if self.rng.random() < route.error_rate * factor else 200
                 self.duration.record(
                     latency,
@@ -219,11 +198,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--profile-every", type=float, default=10.0, help="seconds of samples per written profile"
     )
-    p.add_argument(
-        "--release-state",
-        default="",
-        help="follow the release files in DIR/releases (tui/demo/incident.py)",
-    )
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
     # Hand the GIL over within 0.5 ms (default 5): a worker's request burst is shorter than
@@ -248,7 +222,6 @@ def main(argv: list[str] | None = None) -> int:
             args.interval,
             incident if n == incident_for else None,
             args.seed + i,
-            ReleaseWatcher(args.release_state, n) if args.release_state else None,
         )
         for i, n in enumerate(names)
     ]
