@@ -8,18 +8,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.widgets import DataTable
+
 from tui.ui.screens.profile_viewer import ProfileScreen, ProfileViewerApp
 
 FIX = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "pprof"
 
 
 async def _wait_loaded(pilot) -> None:
+    """Loaded, and the side table filled and measured: a DataTable sizes its columns when
+    idle, so on a busy machine a snapshot could catch the rows in header-wide columns."""
     scr = pilot.app.profile_screen
-    for _ in range(400):
-        await pilot.pause(0.02)
+
+    def settled() -> bool:
         busy = [w for w in scr.workers if w.group == "profile-load" and not w.is_finished]
-        if scr.loaded is not None and not busy:
+        tables = [t for t in scr.query(DataTable) if t.display]
+        return (
+            scr.loaded is not None
+            and not busy
+            and all(t.row_count and not t._require_update_dimensions for t in tables)
+        )
+
+    for _ in range(1000):
+        await pilot.pause(0.02)
+        if settled():
             break
+    assert settled(), "the profile screen did not settle"
     await pilot.pause()
 
 

@@ -8,6 +8,7 @@ from tui.core.metrics.store import FLAG_SATURATED
 from tui.ui.widgets.service_table import build_rows, format_latency, format_qps, format_ratio
 from tui.ui.widgets.sparkline import (
     BAR,
+    CLIPPED,
     SATURATED,
     bin_max,
     diff_spans,
@@ -52,9 +53,13 @@ def test_max_per_cell_keeps_a_one_point_spike() -> None:
     f = np.zeros(600, dtype=np.uint8)
     binned = bin_max(t, v, f, now=1599.0, window=600, width=20)  # 30 s per cell
     assert binned.values.max() == 5.0
-    row = spark_rows(binned)[0]
+    row = spark_rows(binned, scale="linear")[0]
     assert [ch for ch, _ in row].count("█") == 1
     assert row[int(np.argmax(binned.values))] == ("█", BAR)
+    # the robust scale (the default) keeps it too, marked as off the scale
+    row = spark_rows(binned)[0]
+    assert [ch for ch, _ in row].count(CLIPPED) == 1
+    assert row[int(np.argmax(binned.values))] == (CLIPPED, BAR)
 
 
 def test_cells_are_aligned_to_absolute_time() -> None:

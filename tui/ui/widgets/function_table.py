@@ -26,6 +26,21 @@ def _pct(v: int, total: int) -> str:
     return f"{100 * v / total:.2f}%" if total else "-"
 
 
+def refill(
+    table: DataTable[Any], columns: Sequence[tuple[str, str]], rows: Sequence[tuple[list[Any], str]]
+) -> None:
+    """Replace columns and rows, each column as wide as its widest cell. DataTable measures
+    auto-width columns only when idle and keeps cells it drew before at the old widths, so on
+    a busy machine a ranking could stay drawn in header-wide columns (`+12.4 26.2 38.`)."""
+    table.clear(columns=True)
+    for label, key in columns:
+        i = len(table.columns)
+        width = max([len(label), *(len(str(cells[i])) for cells, _ in rows)])
+        table.add_column(label, key=key, width=width)
+    for cells, key in rows:
+        table.add_row(*cells, key=key)
+
+
 class FunctionTable(DataTable[Any]):
     """Functions of the profile with flat and cum; `f`/`c`/`a` sort by flat, cum, name.
 
@@ -54,12 +69,16 @@ class FunctionTable(DataTable[Any]):
         self._quiet = False
         self._echo: str | None = None
 
+    COLUMNS: ClassVar[list[tuple[str, str]]] = [
+        ("flat", "flat"),
+        ("flat%", "flatp"),
+        ("cum", "cum"),
+        ("cum%", "cump"),
+        ("function", "name"),
+    ]
+
     def on_mount(self) -> None:
-        self.add_column("flat", key="flat")
-        self.add_column("flat%", key="flatp")
-        self.add_column("cum", key="cum")
-        self.add_column("cum%", key="cump")
-        self.add_column("function", key="name")
+        refill(self, self.COLUMNS, [])
 
     def set_rows(self, rows: Sequence[Any], total: int, unit: str) -> None:
         """`rows`: engine FunctionRow(name, flat, cum, inline, inline_label)."""
@@ -79,18 +98,22 @@ class FunctionTable(DataTable[Any]):
         shown = ordered[: self.limit]
         if also is not None and all(r[0] != also for r in shown):
             shown += [r for r in ordered[self.limit :] if r[0] == also]
-        self._quiet = True
-        self.clear()
+        rows: list[tuple[list[Any], str]] = []
+        keys: set[str] = set()
         for name, flat, cum, label in shown:
             title = f"{shorten(name)} {label}" if label else shorten(name)
-            self.add_row(
+            row_key = name if label != "(inline)" or name not in keys else f"{name}#inl"
+            keys.add(row_key)
+            cells = [
                 Text(format_value(flat, self.unit), justify="right"),
                 Text(_pct(flat, self.total), justify="right"),
                 Text(format_value(cum, self.unit), justify="right"),
                 Text(_pct(cum, self.total), justify="right"),
                 title,
-                key=name if label != "(inline)" or not self._has(name) else f"{name}#inl",
-            )
+            ]
+            rows.append((cells, row_key))
+        self._quiet = True
+        refill(self, self.COLUMNS, rows)
         self._quiet = False
 
     def _has(self, key: str) -> bool:
@@ -146,36 +169,36 @@ class RegressionRanking(DataTable[Any]):
         self._quiet = False
         self._echo: str | None = None
 
+    COLUMNS: ClassVar[list[tuple[str, str]]] = [
+        ("Δ cum", "delta"),
+        ("base", "base"),
+        ("now", "cur"),
+        ("p", "p"),
+        ("function", "name"),
+    ]
+
     def on_mount(self) -> None:
-        self.add_column("Δ cum", key="delta")
-        self.add_column("base", key="base")
-        self.add_column("now", key="cur")
-        self.add_column("p", key="p")
-        self.add_column("function", key="name")
+        refill(self, self.COLUMNS, [])
 
     def set_report(self, report: Any, limit: int = 200) -> None:
         """`report`: engine RegressionReport; regressions first, then improvements. The tooltip
         says what the p-values tested (e.g. inuse_space's sampled allocations); "-" is no test
         (goroutine and contention profiles)."""
-        self._quiet = True
-        self.clear()
         self.tooltip = getattr(report, "method", "") or None
-        rows = sorted(report.rows + report.new, key=lambda r: -r.delta_cum_pp)[:limit]
-        for r in rows:
+        rows: list[tuple[list[Any], str]] = []
+        for r in sorted(report.rows + report.new, key=lambda r: -r.delta_cum_pp)[:limit]:
             mark = "new " if r.status == "new" else ""
-            delta = Text(
-                f"{r.delta_cum_pp:+.2f}pp",
-                justify="right",
-                style="bold" if r.significant else "dim",
-            )
-            self.add_row(
-                delta,
+            style = "bold" if r.significant else ""
+            cells = [
+                Text(f"{r.delta_cum_pp:+.2f}pp", justify="right", style=style or "dim"),
                 Text(f"{r.base_cum_pct:.2f}%", justify="right"),
                 Text(f"{r.cur_cum_pct:.2f}%", justify="right"),
                 Text("-" if r.p_value != r.p_value else f"{r.p_value:.2g}", justify="right"),
-                Text(mark + shorten(r.name), style="bold" if r.significant else ""),
-                key=r.name,
-            )
+                Text(mark + shorten(r.name), style=style),
+            ]
+            rows.append((cells, r.name))
+        self._quiet = True
+        refill(self, self.COLUMNS, rows)
         self._quiet = False
 
     def show_function(self, name: str) -> bool:
