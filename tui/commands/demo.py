@@ -277,6 +277,9 @@ def run(args: argparse.Namespace) -> int:
     # What to install, before anything starts (exit 2, one line each).
     prom_bin = prometheus_binary()
     binary = build_gosvc()
+    from tui.ui.terminal import require_terminal
+
+    require_terminal("the demo is the dashboard: run it in a terminal")
     fast = args.fast
     keep = bool(args.dir)
     tmp = (
