@@ -181,7 +181,8 @@ def test_demo_fast_plays_the_incident_end_to_end(demo: tuple[Terminal, Path]) ->
     assert release["version"] == "1.4.3" and release["changed_by"] == "release"
     slow = json.loads((state / "releases" / f"{SERVICE}.live.json").read_text())
     assert slow["version"] == "1.4.3"  # the deploy agent runs gosvc -version 1.4.3
-    assert re.search(r"prometheus up", screen())  # checkout's P99 comes through Prometheus
+    # checkout's P99 comes through Prometheus (waited for: a capture can land mid-frame)
+    wait_for("prometheus up in the status bar", lambda: "prometheus up" in screen(), 10, screen)
 
     # d: the newest CPU profile against the baseline's shows the release's new function
     term.keys("d")
@@ -193,7 +194,9 @@ def test_demo_fast_plays_the_incident_end_to_end(demo: tuple[Terminal, Path]) ->
         15,
         screen,
     )
-    assert re.search(r"encoding/json|runtime\.mallocgc", screen())  # real Go frames
+    wait_for(  # real Go frames
+        "Go frames", lambda: re.search(r"encoding/json|runtime\.mallocgc", screen()), 10, screen
+    )
     term.keys("q")  # closes the viewer (Escape would need the terminal's escape-key delay)
     wait_for("the dashboard again", lambda: "DEMO 4/5" in screen(), 10, screen)
 
@@ -223,10 +226,19 @@ def test_demo_fast_plays_the_incident_end_to_end(demo: tuple[Terminal, Path]) ->
     argv = [a.replace("{service}", SERVICE) for a in cfg["actions"]["rollback"]["exec"]]
     command = shlex.join(argv)
     term.keys("r")
-    wait_for("the typed confirmation", lambda: f"Type {SERVICE} to confirm" in screen(), 10, screen)
-    dialog = " ".join(line.strip(" █▌▐") for line in screen().splitlines())
-    assert "DANGEROUS: rollback checkout?" in dialog
-    assert command in " ".join(dialog.split()), dialog
+
+    def dialog() -> str:
+        return " ".join(" ".join(line.strip(" █▌▐") for line in screen().splitlines()).split())
+
+    wait_for(
+        "the dialog with the exact command and the typed confirmation",
+        lambda: all(
+            x in dialog()
+            for x in (f"Type {SERVICE} to confirm", "DANGEROUS: rollback checkout?", command)
+        ),
+        10,
+        screen,
+    )
     time.sleep(0.4)  # the dialog ignores confirmations in its first 300 ms (debounce)
     term.keys(SERVICE, literal=True)
     term.keys("Enter")
@@ -241,7 +253,7 @@ def test_demo_fast_plays_the_incident_end_to_end(demo: tuple[Terminal, Path]) ->
     live = json.loads((state / "releases" / f"{SERVICE}.live.json").read_text())
     assert live["version"] == "1.4.2" and live["slow"] is False
     assert live["pid"] != slow["pid"]  # the rollback restarted the Go binary of 1.4.2
-    assert "RECOVERED" in screen()
+    wait_for("RECOVERED on screen", lambda: "RECOVERED" in screen(), 10, screen)
     wait_for(
         "checkout back to RECOVERED or ok",
         lambda: re.search(r"(RECOVERED|ok)\s*$", row(screen(), SERVICE)),
@@ -254,7 +266,8 @@ def test_demo_fast_plays_the_incident_end_to_end(demo: tuple[Terminal, Path]) ->
     assert [r["event"] for r in rollbacks] == ["started", "finished"]
     assert rollbacks[1]["status"] == "ok" and rollbacks[1]["exit"] == 0
     assert rollbacks[1]["argv"] == argv
-    assert "audit.jsonl" in screen()  # the last banner says where the audit line is
+    # the last banner says where the audit line is
+    wait_for("the audit path in the banner", lambda: "audit.jsonl" in screen(), 10, screen)
 
     assert f"(was pid {slow['pid']})" in " ".join(rollbacks[1]["output_tail"])
     assert not flagged, f"healthy services flagged SUSTAINED: {sorted(flagged)}"
