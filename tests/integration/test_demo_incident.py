@@ -191,7 +191,7 @@ def test_demo_fast_plays_the_incident_end_to_end(demo: tuple[Terminal, Path]) ->
         # the side table cuts long names at its edge (seen: "__main__.validate_cart_v" when the
         # change column read "+14.20pp"; issue 13 item 9), so the last "2" may be cut
         lambda: re.search(r"\bnew\s+\S*validate_cart_v(2|\s|$)", screen(), re.MULTILINE),
-        15,
+        40,  # two profiles decoded and ranked beside a demo and a second test worker
         screen,
     )
     wait_for(  # real Go frames

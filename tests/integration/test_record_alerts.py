@@ -192,7 +192,12 @@ services:
         stderr=subprocess.PIPE,
     )
     try:
-        time.sleep(2.0)  # the recorder is up and flushing every refresh
+        # the recorder has started (its output exists: the audit log's end is taken before),
+        # however slow the machine; then a few of its refreshes pass
+        deadline = time.monotonic() + 30
+        while not out.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(2.0)
         started = make_record(
             "started",
             service="checkout",
@@ -210,6 +215,7 @@ services:
             who="alice@host",
             status="ok",
             exit_code=0,
+            ts=started["ts"] + 1.0,  # a second later: the replay steps between them apart
         )
         text = (json.dumps(finished) + "\n").encode()
         with audit.open("ab") as fh:  # half a line, a refresh or two, then the rest

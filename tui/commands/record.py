@@ -171,13 +171,16 @@ def run(args: argparse.Namespace) -> int:
         max_bytes = int(parse_size(args.max_size))
     except ValueError as exc:
         raise UserError(f"--max-size: {exc}") from None
+    # where the audit log ends before the output exists: a line appended once the recording's
+    # file is there is this recording's, however long the hub takes to start
+    audit = AuditTail(cfg.audit.path)
     writer: LineWriter | RecordingWriter
     if args.out.endswith(GZIP_SUFFIXES):
         writer = RecordingWriter(args.out, max_bytes=max_bytes)
     else:
         writer = LineWriter(args.out, max_bytes=max_bytes)
     try:
-        code = asyncio.run(record(cfg, duration, writer))
+        code = asyncio.run(record(cfg, duration, writer, audit))
     finally:
         writer.close()
     lines = writer.lines if isinstance(writer, LineWriter) else writer.written
@@ -193,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-async def record(cfg: Any, duration: float, writer: Any) -> int:
+async def record(cfg: Any, duration: float, writer: Any, audit: AuditTail | None = None) -> int:
     """Run the hub for `duration` seconds writing events; return the exit code."""
     import asyncio
     import contextlib
@@ -217,7 +220,7 @@ async def record(cfg: Any, duration: float, writer: Any) -> int:
 
     failed: list[UserError] = []
 
-    audit = AuditTail(cfg.audit.path)
+    audit = audit or AuditTail(cfg.audit.path)
 
     def flush() -> None:
         pending.extend(audit.read_new())
