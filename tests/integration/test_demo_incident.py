@@ -182,7 +182,7 @@ def test_demo_fast_plays_the_incident_end_to_end(demo: tuple[Terminal, Path]) ->
     slow = json.loads((state / "releases" / f"{SERVICE}.live.json").read_text())
     assert slow["version"] == "1.4.3"  # the deploy agent runs gosvc -version 1.4.3
     # checkout's P99 comes through Prometheus (waited for: a capture can land mid-frame)
-    wait_for("prometheus up in the status bar", lambda: "prometheus up" in screen(), 10, screen)
+    wait_for("prometheus up in the status bar", lambda: "prometheus up" in screen(), 30, screen)
 
     # d: the newest CPU profile against the baseline's shows the release's new function
     term.keys("d")

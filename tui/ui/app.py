@@ -43,8 +43,11 @@ REGRESSION_EVERY = 5.0  # seconds between regression re-checks of the same servi
 
 class WarroomApp(App[int]):
     TITLE = "warroom"
+    # toasts stand above the status bar and the footer: they covered the status bar (issue 13
+    # item 19), the line that says which source is down
     CSS = """
     Screen { background: $background; }
+    ToastRack { margin-bottom: 2; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
