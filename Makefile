@@ -31,12 +31,14 @@ demo: $(STAMP) system-deps
 	$(BIN)/warroom demo
 
 # Two workers (pytest-xdist), one test file per worker at a time: most tests wait on real
-# servers and terminals, so two cores run the suite in about two thirds of the time.
+# servers and terminals, so two cores run the suite in about two thirds of the time. Tests
+# marked `serial` (the whole demo in a terminal) run after, with the machine to themselves.
 test: $(STAMP) system-deps
 	$(BIN)/ruff check tui tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile -m 'not serial'
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m serial
 
 # The fuzz tests with the long profile (>= 100,000 cases per input kind, >= 1,000 kill -9 trials).
 # WARROOM_FUZZ_CASES=N bounds the cases per kind; WARROOM_FUZZ_REPORT=FILE collects the figures.

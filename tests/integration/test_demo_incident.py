@@ -158,6 +158,7 @@ def row(screen: str, name: str) -> str:
     return ""
 
 
+@pytest.mark.serial
 def test_demo_fast_plays_the_incident_end_to_end(demo: tuple[Terminal, Path]) -> None:
     term, state = demo
     flagged: set[str] = set()  # healthy services ever shown SUSTAINED (issue 13 item 12)
