@@ -24,6 +24,7 @@ from typing import Any
 
 from tests.conftest import FUZZ_LONG, fuzz_cases
 from tests.hostile import gzip_bomb
+from tui.core.pprof.decode import _varint as varint
 from tui.errors import UserError
 
 CASE_CPU_LIMIT_S = 2.0
@@ -115,16 +116,6 @@ class Tracker:
 # ---- wire-level mutations -------------------------------------------------------------------
 
 INTERESTING = [0, 1, 2, 127, 128, 2**31 - 1, 2**31, 2**32, 2**53, 2**63 - 1, 2**63, 2**64 - 1]
-
-
-def varint(v: int) -> bytes:
-    v &= 2**64 - 1
-    out = bytearray()
-    while v >= 0x80:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
 
 
 OVERLONG = [b"\xff" * 9 + b"\x7f", b"\xff" * 10 + b"\x01", b"\x80" * 9 + b"\x02"]

@@ -20,6 +20,7 @@ from tui.core.pprof import (
     rank_regressions,
     to_folded,
 )
+from tui.core.pprof.decode import _varint
 from tui.errors import UserError
 
 FIX = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "pprof"
@@ -270,15 +271,6 @@ def test_unpacked_encoding_is_accepted() -> None:
     out = prof_msg.SerializeToString() + b"\x12" + _varint(len(body)) + body
     prof = load_profile(out)
     assert table(prof) == {"m": (9, 9, "")}
-
-
-def _varint(v: int) -> bytes:
-    out = bytearray()
-    while v >= 0x80:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
 
 
 def test_labels_tagfocus_numeric_ranges_and_strings() -> None:

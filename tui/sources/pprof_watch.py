@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from tui.core.pprof.catalog import ServicePattern
-from tui.core.pprof.inflate import InflateError, inflate_gzip
+from tui.core.pprof.inflate import InflateError, inflate_gzip, read_varint
 from tui.sources.base import SourceStatus
 
 if TYPE_CHECKING:  # watchfiles (with anyio) takes ~0.1 s to import: only when watching
@@ -72,20 +72,20 @@ def _wire_error(buf: bytes) -> str | None:
     n = len(buf)
     pos = 0
     while pos < n:
-        key, pos = _varint(buf, pos)
+        key, pos = read_varint(buf, pos)
         if key < 0:
             return "truncated protobuf (field key)"
         wire = key & 7
         if key >> 3 == 0:
             return "not a pprof profile (field number 0)"
         if wire == 0:
-            _, pos = _varint(buf, pos)
-            if pos < 0:
+            value, pos = read_varint(buf, pos)
+            if value < 0:
                 return "truncated protobuf (varint)"
         elif wire == 1:
             pos += 8
         elif wire == 2:
-            length, pos = _varint(buf, pos)
+            length, pos = read_varint(buf, pos)
             if length < 0:
                 return "truncated protobuf (length)"
             pos += length
@@ -96,20 +96,6 @@ def _wire_error(buf: bytes) -> str | None:
         if pos > n:
             return "truncated protobuf"
     return None
-
-
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    n = len(buf)
-    while pos < n:
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return result, pos
-        shift += 7
-        if shift > 63:
-            return -1, -1
     return -1, -1
 
 

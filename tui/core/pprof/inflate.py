@@ -44,20 +44,20 @@ def protobuf_prefix_problem(buf: bytes) -> str | None:
     n = len(buf)
     pos = 0
     while pos < n:
-        key, pos = _varint(buf, pos)
+        key, pos = read_varint(buf, pos)
         if key < 0:
             return None if pos < 0 else "an over-long field key"
         if key >> 3 == 0:
             return "field number 0"
         wire = key & 7
         if wire == 0:
-            _, pos = _varint(buf, pos)
+            _, pos = read_varint(buf, pos)
             if pos < 0:
                 return None
         elif wire == 1:
             pos += 8
         elif wire == 2:
-            length, pos = _varint(buf, pos)
+            length, pos = read_varint(buf, pos)
             if length < 0:
                 return None
             pos += length
@@ -68,7 +68,7 @@ def protobuf_prefix_problem(buf: bytes) -> str | None:
     return None
 
 
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
     """(value, next position); (-1, -1) when `buf` ends inside it, (-1, pos) when it is
     longer than 10 bytes."""
     result = shift = 0
