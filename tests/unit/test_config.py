@@ -418,3 +418,11 @@ def test_check_summary_names_every_source(
     assert "alertmanager http://127.0.0.1:9093" in out
     assert "pprof checkout http://127.0.0.1:6060 (" in out and "heap)" in out
     assert "profiles dir /var/tmp/profiles" in out
+
+
+def test_an_unknown_spark_scale_is_named_with_the_choices(tmp_path: Path) -> None:
+    cfg = tmp_path / "w.yaml"
+    cfg.write_text("spark_scale: logarithmic\n")
+    with pytest.raises(ConfigError) as exc:
+        load_config(cfg)
+    assert f"{cfg}:1" in str(exc.value) and "'robust', 'linear', 'log'" in str(exc.value)
