@@ -100,7 +100,7 @@ def paths(tmp_path):
     return tmp_path / "runs.txt", tmp_path / "audit.jsonl"
 
 
-async def test_r_shows_exact_command_and_enter_cancels(paths):
+async def test_r_shows_exact_command_and_a_stray_enter_runs_nothing(paths):
     marker, audit = paths
     app = ActionsApp(_cfg(marker), audit)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -111,9 +111,14 @@ async def test_r_shows_exact_command_and_enter_cancels(paths):
         command = str(screen.query_one("#command", Static).render())
         assert command == f"{DATA}/record_run.sh {marker} deployment/checkout"
         assert "rollback checkout" in str(screen.query_one("#title", Static).render())
-        assert app.focused is not None and app.focused.id == "cancel"
+        assert app.focused is not None and app.focused.id == "typed"
         await pilot.pause(0.35)
-        await pilot.press("enter")  # the default: Cancel
+        await pilot.press("enter")  # a stray Enter: says what to type, runs nothing
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmActionScreen)
+        prompt = str(app.screen.query_one("#prompt", Static).render())
+        assert prompt == "Nothing typed: type checkout to confirm, Esc cancels"
+        await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmActionScreen)
     assert not marker.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import App
 from textual.widgets import Button, Input, Static
 
@@ -49,7 +50,7 @@ def _text(screen, sel):
     return str(screen.query_one(sel, Static).render())
 
 
-async def test_shows_exact_redacted_command_and_focuses_cancel():
+async def test_shows_exact_redacted_command_and_focuses_the_name():
     a = resolve_action(CFG, "payments", "rollback")
     app = Host(ConfirmActionScreen(a, extra_lines=["replaces baseline v1 (2026-01-01)"]))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -61,9 +62,40 @@ async def test_shows_exact_redacted_command_and_focuses_cancel():
         assert _text(s, "#title") == "DANGEROUS: rollback payments?"
         assert _text(s, "#prompt") == "Type payments to confirm:"
         assert _text(s, "#extra") == "replaces baseline v1 (2026-01-01)"
-        assert app.focused is s.query_one("#cancel", Button)
+        assert app.focused is s.query_one("#typed", Input)  # a name to type: its field
         assert s.query_one("#confirm", Button).disabled
         assert s.has_class("-dangerous")
+
+
+async def test_yes_no_dialog_focuses_cancel():
+    app = Host(ConfirmActionScreen(resolve_action(CFG, "payments", "deploy_hook")))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.focused is app.screen.query_one("#cancel", Button)
+
+
+async def test_keys_in_flight_from_a_button_are_not_lost():
+    """Letters typed on a button go to the name: also those the app forwarded to the button
+    before the first letter moved the focus, which reach the screen after it moved."""
+    clock = Clock()
+    screen = ConfirmActionScreen(resolve_action(CFG, "payments", "rollback"), clock=clock)
+    app = Host(screen)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        cancel = screen.query_one("#cancel", Button)
+        screen.set_focus(cancel)  # the user tabbed to Cancel
+        await pilot.pause()
+        cancel.post_message(events.Key("p", "p"))
+        await pilot.pause()  # the first letter moved the focus to the name
+        for ch in "ayments":  # forwarded to the button before that, delivered after
+            cancel.post_message(events.Key(ch, ch))
+        await pilot.pause()
+        assert screen.query_one("#typed", Input).value == "payments"
+        assert app.focused is screen.query_one("#typed", Input)
+        clock.t += 1
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.answers == [True]
 
 
 async def test_http_request_shown_redacted():

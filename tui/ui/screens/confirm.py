@@ -1,7 +1,9 @@
 """ConfirmActionScreen: the last gate before an action runs.
 
 It shows the action, the service and the exact argv or HTTP request (secrets masked), with
-Cancel focused so a stray Enter cancels. `confirm: type` actions need the service name typed.
+Cancel focused so a stray Enter cancels. `confirm: type` actions need the service name typed:
+there the name field has the focus from the start (a stray Enter can only say what to type),
+so keys typed at once all land in one widget, in order.
 Confirmation is debounced: nothing confirms in the first 300 ms, and a confirm key that
 arrives within 150 ms of the previous attempt is treated as auto-repeat from a held key and
 ignored (terminals send no key-release, so a fresh press is recognised by the gap).
@@ -100,8 +102,9 @@ class ConfirmActionScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self._opened = self._clock()
-        for cancel in self.query("#cancel").results(Button):  # gone if dismissed at once
-            cancel.focus()
+        first = "#typed" if self.needs_typing else "#cancel"
+        for widget in self.query(first):  # gone if dismissed at once
+            self.set_focus(widget)
 
     # --- confirmation logic --------------------------------------------------------------
 
@@ -147,10 +150,10 @@ class ConfirmActionScreen(ModalScreen[bool]):
     def _typed_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if not self.typed_ok():  # Enter on a wrong name said nothing: say what is expected
-            typed = event.value or "nothing"
+            service = self.action_spec.service
+            wrong = f"{event.value!r} is not {service!r}: " if event.value else "Nothing typed: "
             self.query_one("#prompt", Static).update(
-                f"{typed!r} is not {self.action_spec.service!r}: "
-                f"type {self.action_spec.service} to confirm, Esc cancels"
+                f"{wrong}type {service} to confirm, Esc cancels"
             )
             return
         self.attempt_confirm()
@@ -159,7 +162,9 @@ class ConfirmActionScreen(ModalScreen[bool]):
         """`y`/`n` answer a yes/no dialog; with a name to type, letters go to the input.
 
         Handled here rather than as bindings so that typing a name containing `n` or `y`
-        can never cancel or confirm.
+        can never cancel or confirm. A printable key reaching the screen was not the input's
+        (it takes every one it gets), so it is inserted even if the focus has moved meanwhile:
+        keys already on their way from a button are not lost.
         """
         if not self.needs_typing:
             if event.key in ("y", "n"):
@@ -172,11 +177,9 @@ class ConfirmActionScreen(ModalScreen[bool]):
         if not event.is_printable or not event.character:
             return
         typed = self.query_one("#typed", Input)
-        if typed.has_focus:
-            return
         event.stop()
         event.prevent_default()
-        typed.focus()
+        self.set_focus(typed)  # at once: the next key goes to the input, not via a button
         typed.insert_text_at_cursor(event.character)
 
 
