@@ -297,7 +297,9 @@ def run(args: argparse.Namespace) -> int:
         # With the incident (or --fast): short rate windows with many requests, so P99 moves
         # within a second or two of the release and its sampling noise stays well under the
         # detector's min_ratio. Without: the demo's earlier steady settings. Prometheus
-        # scrapes every second, so its rate windows hold at least three scrapes.
+        # scrapes once per dashboard refresh (so no refresh reads the same scrape twice, which
+        # the detector would count as two agreeing points), and its rate windows hold at
+        # least three scrapes.
         short = bool(release) or fast
         rate = args.rate or ((FAST_RATE if fast else 100.0) if short else 40.0)
         rate_window = INCIDENT_RATE_WINDOW if short else "30s"
@@ -324,7 +326,8 @@ def run(args: argparse.Namespace) -> int:
         )
         cfg = load_config(cfg_path)
         # Prometheus first: it scrapes a new target only after its 5 s discovery throttle.
-        stack.children.append(start_prometheus(prom_bin, tmp, prom_port, [go_addr]))
+        scrape = f"{round(cfg.refresh * 1000)}ms"  # Prometheus durations take no decimals
+        stack.children.append(start_prometheus(prom_bin, tmp, prom_port, [go_addr], scrape))
         if otlp_names:
             stack.children.append(
                 start_demo_service(
