@@ -3,6 +3,10 @@
 Drawn with the Line API. Every update renders the rows into cells, compares them with what is
 on screen and refreshes only the changed spans of the changed lines, so at 50 services and a
 1 s refresh the terminal receives a few bytes per row instead of whole rows.
+
+`/` filters the rows (case-insensitive substring of the name or of a `label=value`) with an
+editor drawn in the table's own top line, so it needs no extra widget and works in every
+theme; the filter is kept across refreshes until Esc clears it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 from rich.style import Style
+from textual import events
 from textual.binding import Binding, BindingType
 
 from tui.core.metrics.store import FLAG_SATURATED, MetricStore
@@ -57,6 +62,13 @@ class RowState:
     level: str  # "ok" | "warn" | "bad" | "" (no SLO) for the value colour
     err_level: str
     spike_times: list[float] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)  # the store's, e.g. version
+
+    def matches(self, needle: str) -> bool:
+        """`needle` (lower case) in the name or in one `label=value`."""
+        if needle in self.name.lower():
+            return True
+        return any(needle in f"{k}={v}".lower() for k, v in self.labels.items())
 
 
 WINDOWS = (300.0, 900.0, 3600.0, 21600.0)
@@ -84,6 +96,7 @@ class ServiceTable(SlicedLines, can_focus=True):
         Binding("pagedown", "cursor(10)", "Page down", show=False, id="cursor.pagedown"),
         Binding("home,g", "cursor_to(0)", "First service", show=False, id="cursor.first"),
         Binding("end,G", "cursor_to(-1)", "Last service", show=False, id="cursor.last"),
+        Binding("slash", "open_filter", "Filter services", show=False, id="services.filter"),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "service-table--header",
@@ -116,7 +129,10 @@ class ServiceTable(SlicedLines, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(5, id=id)
-        self.rows: list[RowState] = []
+        self.rows: list[RowState] = []  # the rows shown: all_rows narrowed by the filter
+        self.all_rows: list[RowState] = []
+        self.filter_text = ""
+        self.filter_open = False  # the filter line is taking keys
         self.cursor = 0
         self.top = 0
         self.signal = "p99"
@@ -127,16 +143,80 @@ class ServiceTable(SlicedLines, can_focus=True):
 
     # data in
     def set_rows(self, rows: list[RowState], now: float) -> None:
+        self.all_rows, self.now = rows, now
+        self._narrow(to_top=False)
+
+    def _narrow(self, to_top: bool) -> None:
+        """Show the rows the filter keeps. The selected service stays selected while it is
+        shown; once filtered out, the cursor goes to the best match (the first row) when the
+        filter changed, or stays at its place when the data did."""
         selected = self.selected
-        self.rows, self.now = rows, now
-        if selected is not None:
-            names = [r.name for r in rows]
-            if selected in names:
-                self.cursor = names.index(selected)
+        needle = self.filter_text.lower()
+        rows = [r for r in self.all_rows if r.matches(needle)] if needle else self.all_rows
+        self.rows = rows
+        names = [r.name for r in rows]
+        if selected is not None and selected in names:
+            self.cursor = names.index(selected)
+        elif to_top:
+            self.cursor = 0
         self.cursor = max(0, min(self.cursor, len(rows) - 1))
         if selected != self.selected:
             self.post_message(ServiceSelected(self.selected))
         self.redraw()
+
+    # the filter
+    @property
+    def filter_shown(self) -> bool:
+        return self.filter_open or bool(self.filter_text)
+
+    def filter_title(self) -> str:
+        """The filter line's text: 'filter: xyz (3 of 50)' and the keys that apply."""
+        count = f"({len(self.rows)} of {len(self.all_rows)})"
+        if self.filter_open:
+            return f" filter: {self.filter_text}▏ {count}  enter: keep  esc: clear"
+        return f" filter: {self.filter_text} {count}  /: edit  esc: clear"
+
+    def action_open_filter(self) -> None:
+        self.filter_open = True
+        self.redraw()
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text
+        self._narrow(to_top=True)
+
+    def clear_filter(self) -> None:
+        self.filter_open = False
+        self.set_filter("")
+
+    def on_key(self, event: events.Key) -> None:
+        """While the filter line is open it takes printable keys, backspace, enter and esc
+        (the dashboard's letter keys do not fire); arrows still move the cursor."""
+        if not self.filter_open:
+            if self.filter_text and event.key == "escape":
+                event.stop()
+                self.clear_filter()
+            return
+        key = event.key
+        if key == "escape":
+            self.clear_filter()
+        elif key == "enter":
+            self.filter_open = False
+            self.redraw()
+        elif key == "backspace":
+            self.set_filter(self.filter_text[:-1])
+        elif key == "ctrl+u":
+            self.set_filter("")
+        elif event.is_printable and event.character is not None:
+            self.set_filter(self.filter_text + event.character)
+        else:
+            return  # arrows, tab, ctrl+...: their usual meaning
+        event.stop()
+        event.prevent_default()
+
+    def on_blur(self) -> None:
+        if self.filter_open:  # focus moved on: the filter stays, the editing ends
+            self.filter_open = False
+            self.redraw()
 
     @property
     def selected(self) -> str | None:
@@ -154,7 +234,8 @@ class ServiceTable(SlicedLines, can_focus=True):
         ]
 
     def _avail(self) -> int:
-        return max(1, self.size.height - 1)  # the header takes one line
+        # the header takes one line, the filter line (while shown) another
+        return max(1, self.size.height - 1 - int(self.filter_shown))
 
     def _fit_count(self, heights: list[int], top: int) -> int:
         """How many whole rows from `top` fit on screen (at least one)."""
@@ -205,9 +286,9 @@ class ServiceTable(SlicedLines, can_focus=True):
 
     def row_at(self, y: int) -> int | None:
         """The row drawn at screen line `y` of the widget (None for the header or below)."""
-        if y < 1:
+        line = 1 + int(self.filter_shown)
+        if y < line:
             return None
-        line = 1
         heights = self._heights()
         for i in range(self.top, len(self.rows)):
             if line <= y < line + heights[i]:
@@ -268,6 +349,8 @@ class ServiceTable(SlicedLines, can_focus=True):
         header += text_cells("err", 7, "header", ">")
         header += text_cells("  state", 11, "header")
         lines = [_fit(header, width, "header")]
+        if self.filter_shown:
+            lines.insert(0, _fit(text_cells(self.filter_title(), width, "header"), width, "header"))
         heights = self._heights()
         self._scroll(heights)
         for i in range(self.top, self.top + self._fit_count(heights, self.top)):
@@ -278,13 +361,12 @@ class ServiceTable(SlicedLines, can_focus=True):
             )
             lines.extend(row_lines)
         if not self.rows:
-            lines.append(
-                _fit(
-                    text_cells("  waiting for data: no service has reported yet", width, "muted"),
-                    width,
-                    "muted",
-                )
+            empty = (
+                f"  no service matches {self.filter_text!r} (esc clears the filter)"
+                if self.all_rows
+                else "  waiting for data: no service has reported yet"
             )
+            lines.append(_fit(text_cells(empty, width, "muted"), width, "muted"))
         return lines
 
     def _row_lines(
@@ -417,6 +499,7 @@ def build_rows(
                 level=_level(value, slo_p99 if signal == "p99" else None),
                 err_level=_level(err, slo_err),
                 spike_times=(spikes or {}).get(name, []),
+                labels=dict(info.labels) if info is not None else {},
             )
         )
     return rows
