@@ -128,7 +128,7 @@ SCREENS: dict[str, ScreenCase] = {
         modal=True,
         via_dashboard=True,
     ),
-    "confirm": ScreenCase(  # `r` on the dashboard: the rollback dialog, Cancel focused
+    "confirm": ScreenCase(  # `r` on the dashboard: the rollback dialog, its name field focused
         _dashboard,
         ("checkout", "/bin/echo undo deployment/checkout", "Type checkout to confirm", "Cancel"),
         open_keys=("r",),

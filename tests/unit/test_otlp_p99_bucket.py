@@ -18,11 +18,11 @@ def test_explicit_bucket_is_the_one_holding_the_p99() -> None:
     assert store.services["svc"].p99_bucket == (0.1, 0.2)
 
 
-def test_no_bucket_for_first_or_inf_bucket() -> None:
+def test_the_first_bucket_starts_at_0() -> None:
     sink, store = make_sink()
-    sink.ingest(request([point([100, 0, 0], T0)]))  # all in (0, 0.1]: starts at 0
+    sink.ingest(request([point([100, 0, 0], T0)]))  # all in (0, 0.1]
     sink.tick(10.0)
-    assert store.services["svc"].p99_bucket is None
+    assert store.services["svc"].p99_bucket == (0.0, 0.1)
 
 
 def test_exponential_bucket_follows_the_scale_in_seconds() -> None:

@@ -223,7 +223,8 @@ def test_few_requests_cannot_resolve_small_moves():
 
 
 def test_bucket_of_says_nothing_where_the_bucket_says_nothing():
-    assert bucket_of(0.003, DEF_BUCKETS) is None  # first bucket starts at 0
+    assert bucket_of(0.003, DEF_BUCKETS) == (0.0, 0.005)  # the first bucket starts at 0
+    assert bucket_of(2.0, [0.0, 5.0, 10.0]) == (0.0, 5.0)  # also after an explicit 0 bound
     assert bucket_of(11.0, DEF_BUCKETS) is None  # +Inf bucket
     assert bucket_of(0.5, DEF_BUCKETS) == (0.25, 0.5)  # upper bounds are inclusive
     assert bucket_of(0.51, DEF_BUCKETS) == (0.5, 1.0)
@@ -450,3 +451,29 @@ def test_any_series_keeps_the_detector_consistent(points):
             if ev.state == SUSTAINED:
                 assert prev_state != (i - 1, SUSTAINED)
             prev_state = (i, ev.state)
+
+
+def test_a_p99_stuck_in_the_first_bucket_is_named_with_the_likely_cause():
+    """The OTel SDK's default bounds (meant for ms) on an instrument in seconds: every request
+    under 5 s shares the first bucket, so the P99 is interpolated and a 3x step cannot page.
+    The tracker says so after RECENT such points, and stops saying so once it moves out."""
+    otel_default_in_s = [0.0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000]
+    tracker = SpikeTracker(DetectorConfig())
+    for i in range(4):
+        tracker.observe("api", float(i), 4.95, bucket=bucket_of(4.95, otel_default_in_s))
+    assert tracker.layout_warnings() == {}  # not yet: RECENT points in a row
+    tracker.observe("api", 4.0, 4.95, bucket=bucket_of(4.95, otel_default_in_s))
+    warning = tracker.layout_warnings()["api"]
+    assert warning.startswith("P99 is inside the first histogram bucket (0, 5s]")
+    assert "milliseconds" in warning  # a first bucket of seconds: the unit is the likely cause
+    tracker.observe("api", 5.0, 7.0, bucket=bucket_of(7.0, otel_default_in_s))
+    assert tracker.layout_warnings() == {}
+    # a fast service on DefBuckets: the warning without the unit hint
+    for i in range(5):
+        tracker.observe("fast", float(i), 0.004, bucket=bucket_of(0.004, DEF_BUCKETS))
+    assert tracker.layout_warnings() == {
+        "fast": "P99 is inside the first histogram bucket (0, 5.00ms]: interpolated, not "
+        "measured, so no change below 5.00ms can be seen"
+    }
+    tracker.forget("fast")
+    assert tracker.layout_warnings() == {}

@@ -34,16 +34,16 @@ Bucket = tuple[float, float]  # (lower, upper] of the histogram bucket holding a
 def bucket_of(value: float, bounds: Sequence[float]) -> Bucket | None:
     """The bucket (lower, upper] of sorted explicit `bounds` that holds `value`.
 
-    None when it says nothing about the value's position: the first bucket starting at 0,
-    the +Inf bucket, or a value that is not a positive finite number. This is what the spike
-    detector is given as `bucket`.
+    The first bucket starts at 0 (as in Prometheus): (0, bounds[0]], or (0, b] after an
+    explicit 0 bound. None for the +Inf bucket or a value that is not a positive finite
+    number. This is what the spike detector is given as `bucket`.
     """
     if not (value > 0 and math.isfinite(value)):
         return None
     i = bisect_left(bounds, value)
-    if 0 < i < len(bounds) and bounds[i - 1] > 0 and math.isfinite(bounds[i]):
-        return (float(bounds[i - 1]), float(bounds[i]))
-    return None
+    if i == len(bounds) or not math.isfinite(bounds[i]) or bounds[i] <= 0:
+        return None
+    return (float(bounds[i - 1]) if i > 0 and bounds[i - 1] > 0 else 0.0, float(bounds[i]))
 
 
 def exponential_bucket_of(value: float, scale: int) -> Bucket | None:

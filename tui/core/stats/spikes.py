@@ -44,6 +44,12 @@ detector stays silent. A saturated P99 (the quantile landed in +Inf, so the valu
 lower bound) is always a candidate above the baseline and is labelled; a low-confidence point
 (too few observations) can be a GLITCH but never raises SUSTAINED on its own.
 
+A P99 that keeps landing in the histogram's first bucket (0, b] is interpolated between 0
+and b, not measured: nothing below b can be told apart, so no step under b can page. That is
+what the OTel SDK's default bounds (0, 5, 10, ... 10000, meant for milliseconds) do to an
+instrument recorded in seconds. After RECENT such points in a row the series is listed by
+`layout_warnings` with the bucket, so the UI can say why its P99 looks flat.
+
 The per-point path is O(log W) (bisect into a sorted window) and computes the MAD only for
 points that already passed the cheap ratio/delta checks, so the cost stays a few microseconds.
 """
@@ -59,6 +65,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui.core.metrics.quantile import Bucket
 from tui.core.metrics.store import FLAG_LOW_CONFIDENCE, FLAG_SATURATED, QUANTILE_SIGNALS
+from tui.core.units import latency
 from tui.errors import UserError
 
 if TYPE_CHECKING:
@@ -205,7 +212,16 @@ class _Baseline:
 
 
 class _Series:
-    __slots__ = ("back", "base", "bounds", "recent", "shift_from", "since_event", "state")
+    __slots__ = (
+        "back",
+        "base",
+        "bounds",
+        "first_bucket_run",
+        "recent",
+        "shift_from",
+        "since_event",
+        "state",
+    )
 
     def __init__(self, size: int):
         self.base = _Baseline(size)
@@ -216,6 +232,7 @@ class _Series:
         self.back: deque[bool] = deque(maxlen=RECENT)  # points back at the pre-shift level
         self.state = WARMING_UP
         self.since_event = 0  # points since the last hit or RECOVERED (for display decay)
+        self.first_bucket_run = 0  # points in a row whose P99 lay in the first bucket (0, b]
 
 
 class SpikeTracker:
@@ -236,6 +253,7 @@ class SpikeTracker:
         }
         self._series: dict[str, _Series] = {}
         self._stored: dict[str, float] = {}  # stored baseline P99 per service, for warm-up
+        self._coarse: dict[str, float] = {}  # service -> upper bound of the first bucket
 
     @classmethod
     def from_config(cls, cfg: Config) -> SpikeTracker:
@@ -287,13 +305,19 @@ class SpikeTracker:
             return None
         return math.exp(s.base.median())
 
+    def layout_warnings(self) -> dict[str, str]:
+        """Services whose P99 sits in the histogram's first bucket, and what that means."""
+        return {name: first_bucket_warning(upper) for name, upper in self._coarse.items()}
+
     def forget(self, service: str) -> None:
         """Drop a service's history (it vanished, or the operator accepted a new baseline)."""
         self._series.pop(service, None)
+        self._coarse.pop(service, None)
 
     def reset(self) -> None:
         """Drop every service's history (a replay scrubbed backwards); stored baselines stay."""
         self._series.clear()
+        self._coarse.clear()
 
     def observe(
         self,
@@ -329,6 +353,11 @@ class SpikeTracker:
         s.since_event += 1
         if bucket is not None:
             _remember_bounds(s.bounds, bucket)
+            s.first_bucket_run = s.first_bucket_run + 1 if _first_bucket(bucket) else 0
+            if s.first_bucket_run >= RECENT:
+                self._coarse[service] = bucket[1]
+            elif s.first_bucket_run == 0:
+                self._coarse.pop(service, None)
 
         if s.shift_from is not None:
             recovered = self._check_recovery(s, cfg, lx, value, bucket, saturated, observations)
@@ -512,6 +541,25 @@ class SpikeTracker:
 def _spread(base: _Baseline, med: float, cfg: _Settings) -> float:
     """The series' own noise in log space: robust (MAD), never below the noise floor."""
     return max(MAD_TO_SIGMA * base.mad(med), cfg.log_floor)
+
+
+def first_bucket_warning(upper: float) -> str:
+    """Why a P99 inside the first bucket (0, upper] cannot page, and the likely cause."""
+    hint = (
+        "; the OTel SDK's default bounds are milliseconds: an instrument in seconds needs "
+        "explicit bounds (e.g. 0.005 ... 10)"
+        if upper >= 1.0
+        else ""
+    )
+    return (
+        f"P99 is inside the first histogram bucket (0, {latency(upper)}]: interpolated, "
+        f"not measured, so no change below {latency(upper)} can be seen{hint}"
+    )
+
+
+def _first_bucket(bucket: Bucket) -> bool:
+    lower, upper = bucket
+    return lower <= 0 and 0 < upper < math.inf
 
 
 def _remember_bounds(bounds: list[float], bucket: Bucket) -> None:
