@@ -28,6 +28,38 @@ DEFAULT_CONFIG_NAME = "warroom.yaml"
 class ConfigError(UserError):
     """A config mistake, located: `FILE:LINE: key.path: message`."""
 
+    def __init__(self, message: str, line: int = 0):
+        super().__init__(message)
+        self.line = line  # 1-based line in the file; 0 when it has none (sorting)
+        self.problems = [message]
+
+
+class ConfigErrors(ConfigError):
+    """Every mistake of one file, in file order, like a compiler: one line each, then
+    `N errors in FILE`. The CLI prints a UserError as `warroom: MESSAGE`, so every line after the
+    first carries that prefix here and each line reads like the one-error case."""
+
+    def __init__(self, file: str, errors: list[ConfigError]):
+        problems = [p for e in errors for p in e.problems]
+        UserError.__init__(
+            self, "\nwarroom: ".join([*problems, f"{len(problems)} errors in {file}"])
+        )
+        self.line = errors[0].line
+        self.problems = problems
+
+
+class _Invalid(ValueError):
+    """Every problem a schema class found in its own values, each `key.path: message`."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _refuse(problems: list[str]) -> None:
+    if problems:
+        raise _Invalid(problems)
+
 
 # --- value types -------------------------------------------------------------------------
 
@@ -226,11 +258,16 @@ class PrometheusConfig:
     timeout: Duration = Duration(10)
 
     def __post_init__(self) -> None:
+        _refuse(self._problems())
+
+    def _problems(self, failed: frozenset[str] = frozenset()) -> list[str]:
+        out = []
         problem = _http_url_problem(self.url)
         if problem:
-            raise ValueError(f"url: {problem}")
+            out.append(f"url: {problem}")
         if self.bearer_token is not None and self.basic_auth is not None:
-            raise ValueError("basic_auth: set bearer_token or basic_auth, not both")
+            out.append("basic_auth: set bearer_token or basic_auth, not both")
+        return out
 
 
 @dataclass
@@ -243,13 +280,18 @@ class OTLPConfig:
     queue_size: int = 1024  # export requests waiting to be stored; beyond it: 429 / UNAVAILABLE
 
     def __post_init__(self) -> None:
+        _refuse(self._problems())
+
+    def _problems(self, failed: frozenset[str] = frozenset()) -> list[str]:
+        out = []
         for name in ("http", "grpc"):
             addr = getattr(self, name)
             if addr and not re.match(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$", addr):
-                raise ValueError(f"{name} must be HOST:PORT (or empty to disable), got {addr!r}")
+                out.append(f"{name} must be HOST:PORT (or empty to disable), got {addr!r}")
             # 0 lets the OS pick a free port (tests; the receiver reports the bound port)
-            if addr and int(addr.rsplit(":", 1)[1]) > 65535:
-                raise ValueError(f"{name}: port must be 1-65535, got {addr!r}")
+            elif addr and int(addr.rsplit(":", 1)[1]) > 65535:
+                out.append(f"{name}: port must be 1-65535, got {addr!r}")
+        return out
 
 
 @dataclass
@@ -268,13 +310,17 @@ class ServicePrometheus:
     exclude_debug: bool = True
 
     def __post_init__(self) -> None:
+        _refuse(self._problems())
+
+    def _problems(self, failed: frozenset[str] = frozenset()) -> list[str]:
         if not re.match(
             r"^\s*[a-zA-Z_:][a-zA-Z0-9_:]*\s*(\{.*\})?\s*$", self.latency_histogram, re.DOTALL
         ):
-            raise ValueError(
+            return [
                 f"latency_histogram: {self.latency_histogram!r} is not a histogram metric name "
                 'with an optional {label selector}, e.g. http_request_duration_seconds{job="api"}'
-            )
+            ]
+        return []
 
 
 @dataclass
@@ -294,12 +340,17 @@ class DetectorConfig:
     bell: bool = True
 
     def __post_init__(self) -> None:
+        _refuse(self._problems())
+
+    def _problems(self, failed: frozenset[str] = frozenset()) -> list[str]:
+        out = []
         if self.window < 5:
-            raise ValueError("window must be at least 5 points")
+            out.append("window must be at least 5 points")
         if self.z <= 0 or self.min_ratio < 1 or self.min_delta < 0 or self.noise_floor < 0:
-            raise ValueError("z must be > 0, min_ratio >= 1, min_delta and noise_floor >= 0")
+            out.append("z must be > 0, min_ratio >= 1, min_delta and noise_floor >= 0")
         if self.min_observations < 0:
-            raise ValueError("min_observations cannot be negative")
+            out.append("min_observations cannot be negative")
+        return out
 
 
 @dataclass
@@ -322,10 +373,16 @@ class ActionConfig:
     description: str | None = None
 
     def __post_init__(self) -> None:
+        _refuse(self._problems())
+
+    def _problems(self, failed: frozenset[str] = frozenset()) -> list[str]:
+        if failed & {"exec", "http"}:
+            return []  # given, but wrong: that error is reported already
         if (self.exec is None) == (self.http is None):
-            raise ValueError("an action needs exactly one of 'exec' (an argv list) or 'http'")
+            return ["an action needs exactly one of 'exec' (an argv list) or 'http'"]
         if self.exec is not None and not self.exec:
-            raise ValueError("exec must be a non-empty argv list")
+            return ["exec must be a non-empty argv list"]
+        return []
 
 
 @dataclass
@@ -342,24 +399,27 @@ class ServiceConfig:
     detector: DetectorConfig | None = None
 
     def __post_init__(self) -> None:
-        if not self.name.strip():
-            raise ValueError("name: must not be empty")
+        _refuse(self._problems())
         if self.prometheus is None and self.otlp is None:
             self.otlp = ServiceOTLP()
+
+    def _problems(self, failed: frozenset[str] = frozenset()) -> list[str]:
+        return [] if self.name.strip() else ["name: must not be empty"]
 
 
 @dataclass
 class ProfileEndpoint:
     service: str
     url: str  # base URL of the Go server, e.g. http://127.0.0.1:6060
-    kinds: list[Literal["profile", "cpu", "heap", "allocs", "block", "mutex", "goroutine"]] = field(
+    # cpu is the word of files, toasts and `check`; profile is Go's endpoint name; both mean it
+    kinds: list[Literal["cpu", "profile", "heap", "allocs", "block", "mutex", "goroutine"]] = field(
         default_factory=lambda: ["profile", "heap"]
     )
     seconds: Duration = Duration(10)
     every: Duration | None = None  # None: only on a key press
 
     def __post_init__(self) -> None:
-        # `cpu` is what files, toasts and `check` call the endpoint Go serves as /profile
+        # stored as the endpoint's name: /debug/pprof/profile
         self.kinds = ["profile" if k == "cpu" else k for k in self.kinds]
 
 
@@ -371,8 +431,10 @@ class ProfilesConfig:
     keep: int = 100  # captures kept per service and kind (0: all); others' files are never touched
 
     def __post_init__(self) -> None:
-        if self.keep < 0:
-            raise ValueError(f"keep: must be 0 (keep all) or more, got {self.keep}")
+        _refuse(self._problems())
+
+    def _problems(self, failed: frozenset[str] = frozenset()) -> list[str]:
+        return [f"keep: must be 0 (keep all) or more, got {self.keep}"] if self.keep < 0 else []
 
 
 @dataclass
@@ -382,12 +444,17 @@ class BaselineConfig:
     bench: str | None = None  # path of the latest `go test -bench` output to snapshot
 
     def __post_init__(self) -> None:
+        _refuse(self._problems())
+
+    def _problems(self, failed: frozenset[str] = frozenset()) -> list[str]:
+        out = []
         for key, value in self.min_effect.items():
             problem = _min_effect_key_problem(key)
             if problem:
-                raise ValueError(f"min_effect.{key}: {problem}")
-            if not (0 <= value < float("inf")):
-                raise ValueError(f"min_effect.{key}: must be a non-negative number, got {value}")
+                out.append(f"min_effect.{key}: {problem}")
+            elif not (0 <= value < float("inf")):
+                out.append(f"min_effect.{key}: must be a non-negative number, got {value}")
+        return out
 
 
 @dataclass
@@ -405,12 +472,17 @@ class AlertmanagerConfig:
     timeout: Duration = Duration(10)
 
     def __post_init__(self) -> None:
+        _refuse(self._problems())
+
+    def _problems(self, failed: frozenset[str] = frozenset()) -> list[str]:
+        out = []
         problem = _http_url_problem(self.url)
         if problem:
-            raise ValueError(f"url {problem}")
+            out.append(f"url {problem}")
         for f in self.filters:
             if not re.match(r'^\s*[A-Za-z_]\w*\s*(=~|!~|!=|=)\s*(".*"|[^"\s]\S*)\s*$', f):
-                raise ValueError(f'{f!r} is not a matcher (examples: severity="page", env!=dev)')
+                out.append(f'{f!r} is not a matcher (examples: severity="page", env!=dev)')
+        return out
 
 
 @dataclass
@@ -436,27 +508,36 @@ class Config:
     source: str | None = field(default=None, metadata={"internal": True})  # file it came from
 
     def __post_init__(self) -> None:
+        _refuse(self._problems())
+
+    def _problems(self, failed: frozenset[str] = frozenset()) -> list[str]:
+        out = []
         for name in ("refresh", "rate_window", "window"):
             if getattr(self, name) <= 0:
-                raise ValueError(f"{name}: must be positive")
+                out.append(f"{name}: must be positive")
         if self.max_series < 1:
-            raise ValueError(f"max_series: must be at least 1, got {self.max_series}")
-        if self.rate_window < self.refresh:
-            raise ValueError(
+            out.append(f"max_series: must be at least 1, got {self.max_series}")
+        if 0 < self.rate_window < self.refresh and not failed & {"refresh", "rate_window"}:
+            out.append(
                 f"rate_window: must be at least one refresh long ({format_duration(self.refresh)})"
             )
-        names = [s.name for s in self.services]
+        # a service whose name was itself wrong (already reported) is left out of both checks
+        names = [s.name for s in self.services if isinstance(s.name, str)]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
-            raise ValueError(f"services: duplicate service name(s): {', '.join(sorted(dup))}")
+            out.append(f"services: duplicate service name(s): {', '.join(sorted(dup))}")
+        # With no services configured they are discovered (OTLP, PROMETHEUS_URL): any name goes;
+        # with one name unreadable, an endpoint may well be meant for it.
+        complete = len(names) == len(self.services)
         for i, ep in enumerate(self.profiles.endpoints):
-            if names and ep.service not in names:
+            if names and complete and isinstance(ep.service, str) and ep.service not in names:
                 close = difflib.get_close_matches(ep.service, names, 1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise ValueError(
+                out.append(
                     f"profiles.endpoints[{i}].service: {ep.service!r} is not a configured "
                     f"service ({', '.join(names)}){hint}"
                 )
+        return out
 
     def service(self, name: str) -> ServiceConfig | None:
         return next((s for s in self.services if s.name == name), None)
@@ -466,14 +547,36 @@ class Config:
 
 
 class _Loc:
-    def __init__(self, file: str, node: yaml.Node | None, path: str):
+    """Where a value is (file, node, dotted key) and the list every error of the file goes to.
+
+    A bad value is reported and the walk goes on, so one run names every mistake: a scalar that
+    cannot be read raises ConfigError to its mapping or list, which records it; a list or
+    mapping with a bad item raises _Reported (already recorded) the same way."""
+
+    def __init__(
+        self,
+        file: str,
+        node: yaml.Node | None,
+        path: str,
+        errors: list[ConfigError] | None = None,
+    ):
         self.file, self.node, self.path = file, node, path
+        self.errors: list[ConfigError] = [] if errors is None else errors
+
+    def at(self, node: yaml.Node | None, path: str) -> _Loc:
+        return _Loc(self.file, node, path, self.errors)
 
     def error(self, message: str, node: yaml.Node | None = None) -> ConfigError:
         n = node or self.node
         line = f":{n.start_mark.line + 1}" if n is not None else ""
         where = f" {self.path}:" if self.path else ""
-        return ConfigError(f"{self.file}{line}:{where} {message}")
+        return ConfigError(
+            f"{self.file}{line}:{where} {message}", n.start_mark.line + 1 if n is not None else 0
+        )
+
+
+class _Reported(Exception):
+    """A value that cannot be used; its errors are in the file's list already."""
 
 
 def _describe(tp: Any) -> str:
@@ -523,15 +626,20 @@ def _convert(node: yaml.Node, tp: Any, loc: _Loc) -> Any:
             return None
         if len(options) == 1:
             return _convert(node, options[0], loc)
-        shaped: list[ConfigError] = []  # errors from options the node's shape fits
+        shaped: list[list[ConfigError]] = []  # errors from options the node's shape fits
         for opt in options:
+            trial = _Loc(loc.file, loc.node, loc.path)  # its own list: a failed try is no error
             try:
-                return _convert(node, opt, loc)
-            except ConfigError as exc:
+                value = _convert(node, opt, trial)
+            except (ConfigError, _Reported) as exc:
                 if _fits_shape(node, opt):
-                    shaped.append(exc)
-        if len(shaped) == 1:
-            raise shaped[0]  # e.g. "{env: TOKEN}: environment variable TOKEN is not set"
+                    shaped.append(trial.errors + ([exc] if isinstance(exc, ConfigError) else []))
+                continue
+            loc.errors.extend(trial.errors)
+            return value
+        if len(shaped) == 1:  # e.g. "{env: TOKEN}: environment variable TOKEN is not set"
+            loc.errors.extend(shaped[0])
+            raise _Reported
         raise loc.error("expected " + " or ".join(_describe(o) for o in options))
     if tp is Any:
         return _plain(node)
@@ -552,19 +660,17 @@ def _convert(node: yaml.Node, tp: Any, loc: _Loc) -> Any:
         if not isinstance(node, yaml.SequenceNode):
             raise loc.error(f"expected {_describe(tp)}")
         (item_tp,) = get_args(tp)
-        return [
-            _convert(item, item_tp, _Loc(loc.file, item, f"{loc.path}[{i}]"))
-            for i, item in enumerate(node.value)
-        ]
+        items = [(item, loc.at(item, f"{loc.path}[{i}]")) for i, item in enumerate(node.value)]
+        return _convert_all(items, item_tp, loc)
     if origin is dict:
         if not isinstance(node, yaml.MappingNode):
             raise loc.error(f"expected {_describe(tp)}")
         _, val_tp = get_args(tp)
-        out = {}
-        for knode, vnode in node.value:
-            key = str(knode.value)
-            out[key] = _convert(vnode, val_tp, _Loc(loc.file, vnode, f"{loc.path}.{key}"))
-        return out
+        keys = [str(k.value) for k, _ in node.value]
+        entries = [
+            (v, loc.at(v, f"{loc.path}.{k}")) for k, (_, v) in zip(keys, node.value, strict=True)
+        ]
+        return dict(zip(keys, _convert_all(entries, val_tp, loc), strict=True))
     if not isinstance(node, yaml.ScalarNode):
         raise loc.error(f"expected {_describe(tp)}")
     raw = node.value
@@ -601,6 +707,22 @@ def _convert(node: yaml.Node, tp: Any, loc: _Loc) -> Any:
     raise loc.error(f"unsupported type {tp!r}")
 
 
+def _convert_all(items: list[tuple[yaml.Node, _Loc]], tp: Any, loc: _Loc) -> list[Any]:
+    """Every item of a list or mapping read as `tp`, each bad one reported; _Reported if any."""
+    out, bad = [], False
+    for node, at in items:
+        try:
+            out.append(_convert(node, tp, at))
+        except ConfigError as exc:
+            loc.errors.append(exc)
+            bad = True
+        except _Reported:
+            bad = True
+    if bad:
+        raise _Reported
+    return out
+
+
 def _convert_secret(node: yaml.Node, loc: _Loc) -> Secret:
     if not isinstance(node, yaml.MappingNode) or len(node.value) != 1:
         raise loc.error(
@@ -627,6 +749,9 @@ def _convert_secret(node: yaml.Node, loc: _Loc) -> Secret:
 
 
 def _convert_dataclass(node: yaml.Node, cls: Any, loc: _Loc) -> Any:
+    """The dataclass `cls` read from a mapping. A key that cannot be read is reported and left
+    at its default, so the class's own checks still look at the others; the object is then
+    incomplete, but the file's errors are raised before anyone can use it."""
     if isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG:
         node = yaml.MappingNode("tag:yaml.org,2002:map", [], node.start_mark, node.end_mark)
     if not isinstance(node, yaml.MappingNode):
@@ -634,6 +759,8 @@ def _convert_dataclass(node: yaml.Node, cls: Any, loc: _Loc) -> Any:
     hints = get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
     kwargs: dict[str, Any] = {}
+    failed: set[str] = set()
+    suggested: set[str] = set()  # `latency_histgram` is not also a missing `latency_histogram`
     for knode, vnode in node.value:
         key = str(knode.value)
         sub = f"{loc.path}.{key}" if loc.path else key
@@ -641,45 +768,98 @@ def _convert_dataclass(node: yaml.Node, cls: Any, loc: _Loc) -> Any:
             close = difflib.get_close_matches(key, list(fields), 1, 0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             valid = "" if close else f" (valid keys: {', '.join(fields)})"
-            raise _Loc(loc.file, knode, sub).error(f"unknown key{hint}{valid}")
-        if key in kwargs:
-            raise _Loc(loc.file, knode, sub).error("key given twice")
-        kwargs[key] = _convert(vnode, hints[key], _Loc(loc.file, vnode, sub))
-    for name, f in fields.items():
-        missing = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        if missing and name not in kwargs:
-            raise loc.error(f"missing required key {name!r}")
+            suggested.update(close)
+            loc.errors.append(loc.at(knode, sub).error(f"unknown key{hint}{valid}"))
+            continue
+        if key in kwargs or key in failed:
+            loc.errors.append(loc.at(knode, sub).error("key given twice"))
+            continue
+        try:
+            kwargs[key] = _convert(vnode, hints[key], loc.at(vnode, sub))
+        except ConfigError as exc:
+            loc.errors.append(exc)
+            failed.add(key)
+        except _Reported:
+            failed.add(key)
+    required = {
+        name
+        for name, f in fields.items()
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
+    for name in sorted(required - kwargs.keys() - failed - suggested, key=list(fields).index):
+        loc.errors.append(loc.error(f"missing required key {name!r}"))
+    if failed or required - kwargs.keys():
+        return _incomplete(cls, kwargs, failed, required, node, loc)
     try:
         return cls(**kwargs)
+    except _Invalid as exc:
+        problems = exc.problems
     except ValueError as exc:
-        # "key: message" from __post_init__ points at that key's own line when it was given;
-        # "key.sub: message" at the line of `sub` inside that key's mapping, and
-        # "key[2].sub: message" inside the third item of that key's list.
-        dotted, sep, rest = str(exc).partition(": ")
-        at: yaml.Node | None = None
-        sub, here = loc.path, node
-        for part in dotted.split(".") if sep else []:
-            name, _, index = part.partition("[")
-            if not isinstance(here, yaml.MappingNode):
+        problems = [str(exc)]
+    for problem in problems:
+        loc.errors.append(_locate(problem, node, loc))
+    return _incomplete(cls, kwargs, set(), required, node, loc, check=False)
+
+
+def _incomplete(
+    cls: Any,
+    kwargs: dict[str, Any],
+    failed: set[str],
+    required: set[str],
+    node: yaml.MappingNode,
+    loc: _Loc,
+    check: bool = True,
+) -> Any:
+    """`cls` with the values that were read and defaults for the rest, built without its
+    __post_init__; its own checks run on what was read (with a required key missing, none:
+    they would look at a None). A key that failed is left out of the checks' findings."""
+    obj = cls.__new__(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in kwargs:
+            value = kwargs[f.name]
+        elif f.default_factory is not dataclasses.MISSING:
+            value = f.default_factory()
+        else:
+            value = None if f.default is dataclasses.MISSING else f.default
+        setattr(obj, f.name, value)
+    if check and not required - kwargs.keys() and hasattr(obj, "_problems"):
+        for problem in obj._problems(frozenset(failed)):
+            if problem.partition(": ")[0].split(".")[0].split("[")[0] not in failed:
+                loc.errors.append(_locate(problem, node, loc))
+    return obj
+
+
+def _locate(problem: str, node: yaml.MappingNode, loc: _Loc) -> ConfigError:
+    """A schema check's "key: message" at that key's own line when it was given;
+    "key.sub: message" at the line of `sub` inside that key's mapping, and
+    "key[2].sub: message" inside the third item of that key's list; else at the mapping."""
+    dotted, sep, rest = problem.partition(": ")
+    at: yaml.Node | None = None
+    sub: str = loc.path
+    here: yaml.Node = node
+    for part in dotted.split(".") if sep else []:
+        name, _, index = part.partition("[")
+        if not isinstance(here, yaml.MappingNode):
+            break
+        pair = next(((k, v) for k, v in here.value if str(k.value) == name), None)
+        if pair is None:
+            break
+        at, here = pair
+        sub = f"{sub}.{name}" if sub else name
+        if index:
+            i = int(index.rstrip("]"))
+            if not isinstance(here, yaml.SequenceNode) or i >= len(here.value):
                 break
-            pair = next(((k, v) for k, v in here.value if str(k.value) == name), None)
-            if pair is None:
-                break
-            at, here = pair
-            sub = f"{sub}.{name}" if sub else name
-            if index:
-                i = int(index.rstrip("]"))
-                if not isinstance(here, yaml.SequenceNode) or i >= len(here.value):
-                    break
-                at = here = here.value[i]
-                sub = f"{sub}[{i}]"
-        if at is not None:
-            raise _Loc(loc.file, at, sub).error(rest) from None
-        raise loc.error(str(exc)) from None
+            at = here = here.value[i]
+            sub = f"{sub}[{i}]"
+    if at is not None:
+        return loc.at(at, sub).error(rest)
+    return loc.error(problem)
 
 
 def parse_config(text: str, file: str = "<config>") -> Config:
-    """Parse and validate config text; raise ConfigError naming file, line and key."""
+    """Parse and validate config text; raise ConfigError naming file, line and key of every
+    mistake (ConfigErrors when there are several)."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -688,7 +868,8 @@ def parse_config(text: str, file: str = "<config>") -> Config:
         raise ConfigError(f"{file}{line}: not valid YAML: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{file}: not valid YAML: {exc}") from None
-    cfg = Config() if root is None else _convert_dataclass(root, Config, _Loc(file, root, ""))
+    loc = _Loc(file, root, "")
+    cfg = Config() if root is None else _convert_dataclass(root, Config, loc)
     cfg.source = file
     themes = known_themes()
     # checked here, not in Config: the UI and tests build Configs directly too
@@ -696,9 +877,15 @@ def parse_config(text: str, file: str = "<config>") -> Config:
         tnode = next(k for k, _ in root.value if str(k.value) == "theme")
         close = difflib.get_close_matches(cfg.theme, themes, 1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise _Loc(file, tnode, "theme").error(
-            f"unknown theme {cfg.theme!r}{hint} (available: {', '.join(themes)})"
+        loc.errors.append(
+            loc.at(tnode, "theme").error(
+                f"unknown theme {cfg.theme!r}{hint} (available: {', '.join(themes)})"
+            )
         )
+    if len(loc.errors) == 1:
+        raise loc.errors[0]
+    if loc.errors:
+        raise ConfigErrors(file, sorted(loc.errors, key=lambda e: e.line))
     return cfg
 
 

@@ -1,4 +1,4 @@
-"""`warroom config check FILE`: validate a config file; exit 0 when valid, 2 with the error."""
+"""`warroom config check FILE`: validate a config file; exit 0 when valid, 2 with every error."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("config", help="validate a config file")
     cs = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)
-    check = cs.add_parser("check", help="validate FILE: exit 0 when valid, 2 with the error")
+    check = cs.add_parser(
+        "check",
+        help="validate FILE: exit 0 when valid, else 2 with every error (FILE:LINE: key: why)",
+    )
     check.add_argument("file", help="YAML config file")
     check.set_defaults(func=run)
 
@@ -27,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     if cfg.alertmanager:
         sources.append(f"alertmanager {cfg.alertmanager.url}")
     for ep in cfg.profiles.endpoints:
-        sources.append(f"pprof {ep.service} {ep.url} ({', '.join(ep.kinds)})")
+        kinds = ("cpu" if k == "profile" else k for k in ep.kinds)  # the word files and toasts use
+        sources.append(f"pprof {ep.service} {ep.url} ({', '.join(kinds)})")
     if cfg.profiles.dir:
         sources.append(f"profiles dir {cfg.profiles.dir}")
     print(
