@@ -1,4 +1,5 @@
-"""`warroom profile FILE`: pprof analysis headless (--top, --regressions, --folded) or the viewer.
+"""`warroom profile FILE`: pprof analysis headless (--top, --regressions, --folded, --list,
+--speedscope) or the viewer.
 
 Exit codes: 0 ok, 1 a significant regression beyond --fail-on, 2 bad input (one line, no
 traceback). Text output has go tool pprof -top's columns and order; JSON values are in the
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "profile",
-        help="analyse a pprof profile: --top, --regressions, --folded, or the interactive viewer",
+        help="analyse a pprof profile: --top, --regressions, --folded, --list, --speedscope, "
+        "or the interactive viewer",
         description="Analyse a pprof profile (gzipped or raw profile.proto, or folded stacks).",
     )
     p.add_argument("file", help="profile file (.pb.gz, raw protobuf, or folded stacks text)")
@@ -52,6 +54,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     mode.add_argument("--top", action="store_true", help="print the function table")
     mode.add_argument("--regressions", action="store_true", help="rank function regressions")
     mode.add_argument("--folded", action="store_true", help="print folded stacks")
+    mode.add_argument(
+        "--list",
+        metavar="RE",
+        help="flat and cum per source line of the functions matching RE, as go tool pprof "
+        "-list prints them; source text read from disk when the file is there",
+    )
+    mode.add_argument(
+        "--speedscope",
+        metavar="OUT",
+        help="write speedscope's JSON (one sampled profile per sample type, or only "
+        "--sample-type's) to OUT, '-' for stdout; OUT is replaced whole or not at all",
+    )
     p.add_argument(
         "--max-inflated",
         metavar="SIZE",
@@ -79,34 +93,18 @@ def filter_spec(args: argparse.Namespace) -> FilterSpec:
     return FilterSpec(**{f.name: getattr(args, f.name, None) for f in fields(FilterSpec)})
 
 
-_SUFFIX = {"nanoseconds": "ns", "bytes": "B"}
-
-
 def format_value(v: int, unit: str) -> str:
-    if v == 0:
-        return "0"
-    return f"{v}{_SUFFIX.get(unit, '')}"
+    """A value in the profile's own unit, as go tool pprof prints it with -unit=<that unit>."""
+    from tui.core.pprof.listing import raw_value
+
+    return raw_value(v, unit)
 
 
 def percentage(value: int, total: int) -> str:
     """pprof measurement.Percentage."""
-    ratio = abs(value / total) * 100 if total else 0.0
-    if 99.95 <= ratio <= 100.05:
-        return "  100%"
-    if ratio >= 1.0:
-        return f"{ratio:5.2f}%"
-    return f"{_go_g2(ratio):>5}%"
+    from tui.core.pprof.listing import percentage as pprof_percentage
 
-
-def _go_g2(x: float) -> str:
-    """Go's %.2g (no trailing zeros, exponent as e-05)."""
-    s = f"{x:.2g}"
-    if "e" in s:
-        mant, exp = s.split("e")
-        sign = exp[0]
-        digits = exp[1:].lstrip("0").rjust(2, "0")
-        s = f"{mant}e{sign}{digits}"
-    return s
+    return pprof_percentage(value, total)
 
 
 def check_options(args: argparse.Namespace) -> None:
@@ -127,6 +125,10 @@ def check_options(args: argparse.Namespace) -> None:
         )
     if args.normalize and not args.base:
         raise UserError("--normalize needs --base BASEFILE")
+    if getattr(args, "speedscope", None) is not None and args.base:
+        raise UserError("--speedscope does not take --base: speedscope cannot draw a diff")
+    if getattr(args, "list", None) is not None and args.format == "md":
+        raise UserError("--list prints text or json, not md")
 
 
 def max_inflated(args: argparse.Namespace) -> int | None:
@@ -153,9 +155,10 @@ def run(args: argparse.Namespace) -> int:
 
     check_options(args)
     import_numpy()
-    if not (args.top or args.regressions or args.folded) and args.format != "text":
+    headless = getattr(args, "list", None) is not None or getattr(args, "speedscope", None)
+    if not (args.top or args.regressions or args.folded or headless) and args.format != "text":
         args.top = True  # `--format json|md` is a table's format: the viewer has none
-    if not (args.top or args.regressions or args.folded):
+    if not (args.top or args.regressions or args.folded or headless):
         try:
             from tui.ui.screens.profile_viewer import run_profile_viewer
         except ModuleNotFoundError as exc:
@@ -196,6 +199,12 @@ def run(args: argparse.Namespace) -> int:
 
         prof = diff_profiles(base, cur, normalize=args.normalize)
     prof = apply_filters(prof, filters)  # after the merge, as pprof filters the merged profile
+    if getattr(args, "speedscope", None):
+        _write_speedscope(prof, args, t)
+        return 0
+    if getattr(args, "list", None) is not None:
+        _print_listing(prof, args, t)
+        return 0
     if args.folded:
         from tui.core.pprof.folded import to_folded
 
@@ -254,6 +263,70 @@ def run(args: argparse.Namespace) -> int:
             f"{percentage(r.cum, total)}  {r.name}{inl}"
         )
     return 0
+
+
+def _write_speedscope(prof: Any, args: argparse.Namespace, t: int) -> None:
+    """--speedscope OUT: every sample type (the default one shown first in speedscope), or
+    only --sample-type's."""
+    import json
+    from pathlib import Path
+
+    from tui.core.pprof.speedscope import to_speedscope, write_speedscope
+    from tui.errors import UserError
+
+    chosen = [t] if args.sample_type else None
+    try:
+        doc = to_speedscope(prof, chosen, name=Path(args.file).name, active=t)
+    except ValueError as exc:
+        raise UserError(f"--speedscope: {exc}") from None
+    if args.speedscope == "-":
+        write_out(json.dumps(doc, separators=(",", ":")) + "\n")
+        return
+    out = write_speedscope(doc, args.speedscope)
+    kinds = ", ".join(p["name"].rsplit(" ", 1)[-1] for p in doc["profiles"])
+    print(f"wrote {out}: {kinds}; {len(doc['shared']['frames'])} frames")
+
+
+def _print_listing(prof: Any, args: argparse.Namespace, t: int) -> None:
+    """--list RE: pprof's annotated source, or JSON with the same numbers."""
+    import re
+
+    from tui.core.pprof.listing import listing_text, source_listing
+    from tui.errors import UserError
+
+    try:
+        listing = source_listing(prof, t, args.list)
+    except re.error as exc:
+        raise UserError(f"--list: bad regex {args.list!r}: {exc}") from None
+    if not listing.names:
+        raise UserError(f"--list: no function with samples matches {args.list!r}")
+    stype, unit = prof.sample_types[t]
+    if args.format == "json":
+        import json
+
+        doc = {
+            "sample_type": stype,
+            "unit": unit,
+            "total": listing.total,
+            "routines": [
+                {
+                    "function": r.name,
+                    "file": r.file,
+                    "flat": r.flat,
+                    "cum": r.cum,
+                    "error": r.error,
+                    "lines": [
+                        {"line": ln.lineno, "flat": ln.flat, "cum": ln.cum, "text": ln.text}
+                        for ln in r.lines
+                    ],
+                }
+                for r in listing.routines
+            ],
+            "no_source": listing.no_source,
+        }
+        write_out(json.dumps(doc) + "\n")
+        return
+    write_out(listing_text(listing, unit))
 
 
 def _print_regressions(report: Any, args: argparse.Namespace) -> None:
