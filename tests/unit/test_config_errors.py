@@ -335,3 +335,14 @@ def test_a_config_built_in_code_names_every_problem() -> None:
             services=parse_config("services: [{name: a}]\n").services,
             profiles=ProfilesConfig(endpoints=endpoints),
         )
+
+
+def test_a_name_twice_in_a_mapping_of_names_is_refused() -> None:
+    """YAML keeps the last of two equal keys: the first action (or header) would be lost."""
+    assert problems(
+        "actions:\n  rollback: {exec: [a]}\n  rollback: {exec: [b]}\n"
+        "services:\n  - name: api\n    labels: {team: a, team: b}\n"
+    ) == [
+        "e.yaml:3: actions.rollback: key given twice",
+        "e.yaml:6: services[0].labels.team: key given twice",
+    ]
