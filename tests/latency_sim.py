@@ -73,10 +73,10 @@ def _edges(layout: Layout, lo: float, hi: float) -> np.ndarray:
     return 2.0 ** (np.arange(first, last + 1) / factor)
 
 
-def _probabilities(edges: np.ndarray, median: float) -> np.ndarray:
+def _probabilities(edges: np.ndarray, median: float, sigma: float = SIGMA) -> np.ndarray:
     """Probability of each bucket (finite ones, then +Inf) for lognormal latencies."""
     with np.errstate(divide="ignore"):  # a bound at 0 (OTel defaults) is log -inf: cdf 0
-        z = (np.log(edges) - math.log(median)) / SIGMA
+        z = (np.log(edges) - math.log(median)) / sigma
     cdf = 0.5 * (1.0 + np.vectorize(math.erf)(z / math.sqrt(2.0)))
     p = np.diff(np.concatenate([[0.0], cdf, [1.0]]))
     return np.clip(p, 0.0, None)
@@ -87,6 +87,7 @@ class Series:
     """One simulated P99 series, a point per second."""
 
     value: np.ndarray  # P99 seconds, NaN without requests
+    p95: np.ndarray  # P95 of the same window (what the hub passes along with the P99)
     saturated: np.ndarray  # bool: landed in +Inf
     lower: np.ndarray  # bucket holding the P99 (lower, upper]; NaN where it says nothing
     upper: np.ndarray
@@ -108,24 +109,28 @@ def simulate(
     step_at: int | None = None,
     factor: float = 1.0,
     window: int = WINDOW,
+    sigma: float = SIGMA,
 ) -> Series:
     """P99 per second; from `step_at` on, latencies are `factor` times slower.
+
+    `sigma` is the lognormal shape: 0.6 (a P99 about 4x the median) by default, 1.2 for a
+    heavy tail (P99 16x the median, tail index about 2 at the P99).
 
     The step is a step of the P99 series itself: every window from `step_at` on holds only
     slowed requests (what an operator calls "the P99 went from x to 2x"), so detection delay
     is the detector's own, not the rate window filling up.
     """
-    median = layout.p99 / math.exp(SIGMA * Z99)
+    median = layout.p99 / math.exp(sigma * Z99)
     top = max(factor, 1.0)
     # buckets from the 90th percentile to 3x the P99 (a request beyond is 4 sigma out) ...
-    edges = _edges(layout, median * math.exp(SIGMA * 1.28), layout.p99 * top * 3)
+    edges = _edges(layout, median * math.exp(sigma * 1.28), layout.p99 * top * 3)
     if layout.exponential:
         edges = np.concatenate([[median], edges])  # ... everything under them in one bucket
     rng = np.random.default_rng(seed)
-    levels = [_probabilities(edges, median)]
+    levels = [_probabilities(edges, median, sigma)]
     if step_at is not None:
-        levels.append(_probabilities(edges, median * factor))
-    out = [np.empty(seconds) for _ in range(4)]
+        levels.append(_probabilities(edges, median * factor, sigma))
+    out = [np.empty(seconds) for _ in range(5)]
     obs = np.empty(seconds)
     chunk = 4096
     carry: list[np.ndarray | None] = [None] * len(levels)
@@ -145,22 +150,25 @@ def simulate(
         if step_at is not None:
             t = np.arange(start, start + n)[:, None]
             win = np.where(t >= step_at, wins[1], wins[0])
-        v, sat, lo, up = _p99(win, edges, layout.exponential)
+        v, sat, lo, up = _quantile(win, edges, layout.exponential)
         sl = slice(start, start + n)
         out[0][sl], out[1][sl], out[2][sl], out[3][sl] = v, sat, lo, up
+        out[4][sl] = _quantile(win, edges, layout.exponential, 0.95)[0]
         obs[sl] = win.sum(axis=1)
         for j, i in enumerate(samples_at):
             if start <= i < start + n:
                 samples[j] = win[i - start]
-    return Series(out[0], out[1].astype(bool), out[2], out[3], obs, edges, samples, samples_at)
+    return Series(
+        out[0], out[4], out[1].astype(bool), out[2], out[3], obs, edges, samples, samples_at
+    )
 
 
-def _p99(win: np.ndarray, edges: np.ndarray, exponential: bool):
-    """Vectorised histogram_quantile(0.99) over rows of window counts."""
+def _quantile(win: np.ndarray, edges: np.ndarray, exponential: bool, q: float = 0.99):
+    """Vectorised histogram_quantile(q) over rows of window counts."""
     nb = len(edges)
     cum = np.cumsum(win, axis=1)
     total = cum[:, -1]
-    rank = 0.99 * total
+    rank = q * total
     finite = cum[:, :-1]
     reached = finite >= rank[:, None]
     idx = np.argmax(reached, axis=1)
@@ -181,7 +189,7 @@ def _p99(win: np.ndarray, edges: np.ndarray, exponential: bool):
     saturated = ~inside
     value = np.where(saturated, edges[-1], value)
     value = np.where(total > 0, value, np.nan)
-    known = inside & (idx > 0) & (lower > 0)
+    known = inside & (lower > 0) if exponential else inside  # explicit: (0, b] counts too
     return (
         value,
         saturated,

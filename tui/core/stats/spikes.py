@@ -13,7 +13,12 @@ so any deviation would be "infinitely" significant. Instead, per series, on log(
 What the request count can tell. A P99 over n requests rests on the n/100 above it; their
 count is Poisson noise, and a window's P99 is correlated with the next 60 (the rate window),
 so the MAD of 30 points underestimates it at low traffic. The rise must also exceed what that
-count can fake at z (`_resolution`): about 1.5x at 20 req/s, 1.1x at 200 req/s.
+count can fake at z (`_resolution`): about 1.5x at 20 req/s, 1.1x at 200 req/s. How far
+the quantile moves for a given change in that count depends on the tail's steepness
+(P(X > x) ~ x**-a): 3.5 is assumed; when the caller passes the P95 with each P99, the
+series' own a = ln(5) / ln(P99 / P95) (median of its recent points) replaces it when it is
+heavier, never when lighter (inside one bucket, interpolation flattens P99 / P95 and would
+make the estimate look light). A heavy tail at low traffic then needs a bigger move.
 
 What buckets can tell. A quantile from a histogram is only known to lie in its bucket; where
 inside is linear interpolation, which assumes the requests spread evenly. So, when the caller
@@ -61,6 +66,7 @@ from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from statistics import median
 from typing import TYPE_CHECKING, Any
 
 from tui.core.metrics.quantile import Bucket
@@ -86,6 +92,7 @@ MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard
 # Local tail index of request latency at its P99 (P(X > x) ~ x**-a): about 4.5 for a lognormal
 # with a P99 4x its median; 3.5 assumes a heavier tail, as real latency tails often are.
 TAIL_INDEX = 3.5
+MIN_TAIL_INDEX = 1.0  # estimates below this (P99 over 5x the P95) are taken as 1
 
 
 MAX_BOUNDS = 512  # bucket bounds remembered per series (a layout change past this is rare)
@@ -221,6 +228,7 @@ class _Series:
         "shift_from",
         "since_event",
         "state",
+        "tail",
     )
 
     def __init__(self, size: int):
@@ -233,6 +241,7 @@ class _Series:
         self.state = WARMING_UP
         self.since_event = 0  # points since the last hit or RECOVERED (for display decay)
         self.first_bucket_run = 0  # points in a row whose P99 lay in the first bucket (0, b]
+        self.tail: deque[float] = deque(maxlen=size)  # recent tail-index estimates
 
 
 class SpikeTracker:
@@ -246,6 +255,7 @@ class SpikeTracker:
     ):
         self.signal = signal
         self._tail_share = 1.0 - QUANTILE_SIGNALS.get(signal, 0.99)
+        self._log_share_ratio = math.log((1.0 - QUANTILE_SIGNALS["p95"]) / self._tail_share)
         self._default = _Settings.of(default, "detector")
         self._per_service = {
             name: _Settings.of(c, f"services[{name}].detector")
@@ -328,6 +338,7 @@ class SpikeTracker:
         bucket: Bucket | None = None,
         observations: float | None = None,
         baseline_p99: float | None = None,
+        p95: float | None = None,
     ) -> SpikeEvent | None:
         """Judge one P99 point; return the event it causes, if any.
 
@@ -336,7 +347,8 @@ class SpikeTracker:
         `tui.core.metrics.quantile.bucket_of`);
         `observations` is the request count behind the point (below min_observations the
         point is low-confidence); `baseline_p99` is the stored baseline, used while warming
-        up. Values that are not positive finite numbers (no traffic) are ignored.
+        up; `p95` is the P95 of the same window, for the tail's steepness (`_resolution`).
+        Values that are not positive finite numbers (no traffic) are ignored.
         """
         if not (value > 0 and math.isfinite(value)):
             return None
@@ -351,6 +363,8 @@ class SpikeTracker:
             or (observations is not None and observations < cfg.min_observations)
         )
         s.since_event += 1
+        if p95 is not None and 0 < p95 < value and math.isfinite(p95):
+            s.tail.append(self._log_share_ratio / math.log(value / p95))
         if bucket is not None:
             _remember_bounds(s.bounds, bucket)
             s.first_bucket_run = s.first_bucket_run + 1 if _first_bucket(bucket) else 0
@@ -393,26 +407,30 @@ class SpikeTracker:
             z = (lx - med) / _spread(base, med, cfg)
             hit = (
                 z > cfg.z
-                and lx - med > self._resolution(observations, cfg.z)
+                and lx - med > self._resolution(observations, cfg.z, s.tail)
                 and _measurable(lx - med, ref, bucket, s.bounds)
             )
         return self._classify(s, t, service, lx, value, ref, hit, saturated, confident, z)
 
     # --- internals ---------------------------------------------------------------------
 
-    def _resolution(self, observations: float | None, z: float) -> float:
+    def _resolution(self, observations: float | None, z: float, tail: deque[float]) -> float:
         """The smallest log-rise a quantile from `observations` requests can show at `z`.
 
         Only k = (1 - q) * n requests lie above the quantile; their count is Poisson, so
         (variance-stabilised) it can drop to (sqrt(k) - z/2)**2 by chance, and the quantile
-        then rises by log(k / that) / TAIL_INDEX. At 20 req/s over 60 s (k = 12) this is
-        about 1.5x, at 200 req/s about 1.1x: low traffic cannot resolve small moves.
+        then rises by log(k / that) / a, a the tail index. At 20 req/s over 60 s (k = 12)
+        this is about 1.5x, at 200 req/s about 1.1x (a = 3.5): low traffic cannot resolve
+        small moves, and a heavier tail (smaller a, from the series' P95/P99) even less.
         """
         if observations is None or observations <= 0:
             return 0.0
         root = math.sqrt(self._tail_share * observations)
         low = max(root - z / 2.0, root / 4.0)
-        return 2.0 * math.log(root / low) / TAIL_INDEX
+        a = TAIL_INDEX
+        if tail:
+            a = min(TAIL_INDEX, max(MIN_TAIL_INDEX, median(tail)))
+        return 2.0 * math.log(root / low) / a
 
     def _classify(
         self,
@@ -522,7 +540,7 @@ class SpikeTracker:
         else:
             back = (
                 (lx - med) / _spread(old, med, cfg) <= cfg.z
-                or lx - med <= self._resolution(observations, cfg.z)
+                or lx - med <= self._resolution(observations, cfg.z, s.tail)
                 or not _measurable(lx - med, ref, bucket, s.bounds)
             )
         s.back.append(back)
