@@ -23,6 +23,9 @@ import numpy as np
 from tui.core.pprof.names import package_of
 
 ROOT_NAME = "root"
+# Sibling order: "name" (alphabetical, pprof's flame graph) or "heavy" (widest first,
+# speedscope's left heavy view). Only offsets change: node ids, zoom and selection stay.
+ORDERS = ("name", "heavy")
 
 # ---- trees ------------------------------------------------------------------------------
 
@@ -45,6 +48,7 @@ class FlameTree:
     files: Sequence[str] = ()
     lines: Sequence[int] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    order: str = "name"
     _start: np.ndarray | None = None
     _by_width: np.ndarray | None = None
     _sorted_neg: np.ndarray | None = None
@@ -111,8 +115,23 @@ class FlameTree:
     def start(self) -> np.ndarray:
         """Absolute offset of every node: children left to right, the parent's self last."""
         if self._start is None:
-            self._start = absolute_offsets(self.parent, self.end, self.total)
+            self._start = self.offsets(self.order)
         return self._start
+
+    def set_order(self, order: str, start: np.ndarray | None = None) -> None:
+        """Lay siblings out by name or heaviest first: `start` from `offsets(order)` computed
+        in a worker thread, else recomputed when next needed."""
+        if order not in ORDERS:
+            raise ValueError(f"sibling order must be one of {', '.join(ORDERS)}, got {order!r}")
+        if order != self.order or start is not None:
+            self.order = order
+            self._start = start
+
+    def offsets(self, order: str) -> np.ndarray:
+        """The offsets of `order` without touching this tree's cached ones."""
+        if order == "heavy":
+            return heavy_offsets(self.parent, self.end, self.total)
+        return absolute_offsets(self.parent, self.end, self.total)
 
     @property
     def by_width(self) -> np.ndarray:
@@ -146,6 +165,31 @@ def absolute_offsets(parent: np.ndarray, end: np.ndarray, total: np.ndarray) -> 
     np.subtract.at(diff, end.astype(np.int64), self_)
     anc = np.cumsum(diff)[:n]
     return before[:n] - anc
+
+
+def heavy_offsets(parent: np.ndarray, end: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """Offsets with each node's children widest first (ties by name: preorder), self last.
+
+    A child's place inside its parent is the sum of its heavier siblings; a node's absolute
+    offset sums those places along its path, added over subtree ranges with a difference array.
+    """
+    n = total.shape[0]
+    total = total.astype(np.int64, copy=False)
+    rel = np.zeros(n, dtype=np.int64)
+    if n > 1:
+        kids = np.arange(1, n, dtype=np.int64)
+        par = parent[1:].astype(np.int64)
+        order = np.lexsort((kids, -total[1:], par))
+        k, p, w = kids[order], par[order], total[1:][order]
+        cs = np.cumsum(w)
+        first = np.ones(k.shape[0], dtype=bool)
+        first[1:] = p[1:] != p[:-1]
+        grp = np.maximum.accumulate(np.where(first, np.arange(k.shape[0]), 0))
+        rel[k] = cs - w - (cs[grp] - w[grp])
+    diff = np.zeros(n + 1, dtype=np.int64)
+    diff[:n] += rel
+    np.subtract.at(diff, end.astype(np.int64), rel)
+    return np.cumsum(diff)[:n]
 
 
 # ---- layout -----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -260,13 +261,14 @@ def _go_g2(x: float) -> str:
     return s
 
 
-def listing_text(listing: Listing, unit: str) -> str:
-    """The listing in `go tool pprof -list` text (values in the profile's unit)."""
+def listing_text(listing: Listing, unit: str, value: Callable[[int, str], str] = raw_value) -> str:
+    """The listing in `go tool pprof -list` text: values in the profile's unit, or as `value`
+    writes them (the viewer scales them: 1.4s)."""
 
     def val(v: int) -> str:
-        return "." if v == 0 else raw_value(v, unit)
+        return "." if v == 0 else value(v, unit)
 
-    out = [f"Total: {raw_value(listing.total, unit)}"]
+    out = [f"Total: {value(listing.total, unit)}"]
     by_name: dict[str, list[Routine]] = {}
     for r in listing.routines:
         by_name.setdefault(r.name, []).append(r)
@@ -277,7 +279,7 @@ def listing_text(listing: Listing, unit: str) -> str:
         for r in by_name[name]:
             out.append(f"ROUTINE ======================== {r.name} in {r.file}")
             out.append(
-                f"{raw_value(r.flat, unit):>10} {raw_value(r.cum, unit):>10} (flat, cum) "
+                f"{value(r.flat, unit):>10} {value(r.cum, unit):>10} (flat, cum) "
                 f"{percentage(r.cum, listing.total)} of Total"
             )
             if r.error is not None:

@@ -178,6 +178,7 @@ class FlameGraph(ScrollView, can_focus=True):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.flame: FlameTree | None = None
+        self.sibling_order = "name"  # or "heavy": speedscope's left heavy (FlameTree.set_order)
         self.unit = ""
         self.orientation: Orientation = orientation
         self.zoom_root = 0
@@ -210,6 +211,7 @@ class FlameGraph(ScrollView, can_focus=True):
                 None if self.selected is None else old.path(self.selected),
             )
         self.flame, self.unit, self.diff_class = tree, unit, diff_class
+        tree.set_order(self.sibling_order)
         self._name_class = {}
         self.zoom_root, self.history, self.selected = 0, [], 0
         if paths is not None:
@@ -223,6 +225,13 @@ class FlameGraph(ScrollView, can_focus=True):
             self.match_nodes = node_matches(tree, search_frames(tree.names, self.search_pattern))
         self._relayout()
         self.post_message(self.Selected(self, self.selected))
+
+    def set_sibling_order(self, order: str) -> None:
+        """Siblings by name or heaviest first; node ids stay, so zoom and selection do too."""
+        self.sibling_order = order
+        if self.flame is not None:
+            self.flame.set_order(order)
+            self._relayout()
 
     def _width(self) -> int:
         return max(1, self.scrollable_content_region.width or self.size.width or 80)
