@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import os
 import types
 from pathlib import Path
@@ -273,6 +274,12 @@ def _convert_secret(node: yaml.Node, loc: _Loc) -> Secret:
     raise loc.error(f"unknown secret source {kind!r}: use env or file")
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """The field types of a schema class (evaluating its string annotations is slow)."""
+    return get_type_hints(cls)
+
+
 def _convert_dataclass(node: yaml.Node, cls: Any, loc: _Loc) -> Any:
     """The dataclass `cls` read from a mapping. A key that cannot be read is reported and left
     at its default, so the class's own checks still look at the others; the object is then
@@ -281,7 +288,7 @@ def _convert_dataclass(node: yaml.Node, cls: Any, loc: _Loc) -> Any:
         node = yaml.MappingNode("tag:yaml.org,2002:map", [], node.start_mark, node.end_mark)
     if not isinstance(node, yaml.MappingNode):
         raise loc.error("expected a mapping")
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
     kwargs: dict[str, Any] = {}
     failed: set[str] = set()
