@@ -487,7 +487,7 @@ async def test_bearer_token_is_sent(misbehaving, monkeypatch):
         assert await src.refresh_once() == []
     finally:
         await src.stop()
-    assert _Misbehaving.seen_auth == ["Bearer s3cret"]
+    assert _Misbehaving.seen_auth == ["Bearer s3cret"] * 2  # GET alerts, GET silences
 
 
 async def test_silence_refused_by_alertmanager_is_reported_and_audited(misbehaving, tmp_path):

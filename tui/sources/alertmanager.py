@@ -7,7 +7,9 @@ good alerts and shows since when they are stale.
 
 Silences go to `POST /api/v2/silences` with one equality matcher per label of the alert (the
 same silence the Alertmanager UI pre-fills), `createdBy` = user@host, and are written to the
-audit log whether they succeed or not. With `push_spikes`, SUSTAINED spikes fire a
+audit log whether they succeed or not. Each refresh also lists the active and pending
+silences (`GET /api/v2/silences`); expiring one is `DELETE /api/v2/silence/{id}`, audited the
+same way. With `push_spikes`, SUSTAINED spikes fire a
 `WarroomP99Spike` alert that is re-posted every refresh until RECOVERED resolves it (the
 way Prometheus keeps an alert alive), GLITCHes fire one that resolves on its own.
 """
@@ -203,8 +205,65 @@ class SilenceResult:
         )
 
 
+def format_matchers(matchers: Iterable[Mapping[str, Any]]) -> str:
+    """API v2 matchers as Alertmanager writes them: `a="x", b=~"y|z"`."""
+    ops = {(True, False): "=", (False, False): "!=", (True, True): "=~", (False, True): "!~"}
+    return ", ".join(
+        f"{m.get('name', '')}{ops[(bool(m.get('isEqual', True)), bool(m.get('isRegex')))]}"
+        f'"{m.get("value", "")}"'
+        for m in matchers
+    )
+
+
+@dataclass(frozen=True)
+class Silence:
+    """One silence as the pane lists it."""
+
+    id: str
+    matchers: tuple[dict[str, Any], ...]
+    state: str  # active | pending | expired
+    starts_at: float | None
+    ends_at: float | None
+    created_by: str
+    comment: str
+
+    @property
+    def service(self) -> str:
+        """The `service` an equality matcher names (the audit log's service field)."""
+        for m in self.matchers:
+            if m.get("name") == GROUP_LABEL and m.get("isEqual", True) and not m.get("isRegex"):
+                return str(m.get("value", ""))
+        return NO_SERVICE
+
+    def remaining(self, now: float | None = None) -> float | None:
+        if self.ends_at is None:
+            return None
+        return max(0.0, self.ends_at - (time.time() if now is None else now))
+
+    @classmethod
+    def from_api(cls, obj: Any) -> Silence:
+        """A gettableSilence -> Silence; ValueError when it has no id or matchers."""
+        if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+            raise ValueError("silence has no id")
+        matchers, status = obj.get("matchers"), obj.get("status") or {}
+        if not isinstance(matchers, list) or not all(isinstance(m, dict) for m in matchers):
+            raise ValueError("silence matchers are not a list of objects")
+        if not isinstance(status, dict):
+            raise ValueError("silence status is not an object")
+        return cls(
+            id=obj["id"],
+            matchers=tuple(matchers),
+            state=str(status.get("state", "")),
+            starts_at=_parse_time(obj.get("startsAt")),
+            ends_at=_parse_time(obj.get("endsAt")),
+            created_by=str(obj.get("createdBy", "")),
+            comment=str(obj.get("comment", "")),
+        )
+
+
 class AlertmanagerSource:
-    """Polls alerts, creates silences and pushes spikes; never raises out of its loop."""
+    """Polls alerts and silences, creates and expires silences and pushes spikes; never
+    raises out of its loop."""
 
     def __init__(
         self,
@@ -220,6 +279,8 @@ class AlertmanagerSource:
         self.audit_path = audit_path
         self.status = SourceStatus(name="alertmanager")
         self.alerts: list[Alert] = []
+        self.silences: list[Silence] = []  # active and pending, soonest to end first
+        self.silences_error = ""  # why `silences` is not current ("" when it is)
         self.failures = 0  # consecutive failed refreshes (drives the backoff)
         headers = {"Accept": "application/json"}
         if cfg.bearer_token is not None:
@@ -290,9 +351,32 @@ class AlertmanagerSource:
         self.status.counters["malformed"] = bad
         return alerts
 
+    async def fetch_silences(self) -> list[Silence]:
+        """One `GET /api/v2/silences`: the active and pending ones, soonest to end first."""
+        data = await self._request("GET", "/api/v2/silences")
+        if not isinstance(data, list):
+            raise AlertmanagerError("GET /api/v2/silences: expected a JSON list")
+        out = []
+        for obj in data:
+            with contextlib.suppress(ValueError):
+                sil = Silence.from_api(obj)
+                if sil.state in ("active", "pending"):
+                    out.append(sil)
+        out.sort(key=lambda s: (s.state != "active", s.ends_at or 0.0, s.id))
+        return out
+
+    async def refresh_silences(self) -> None:
+        """Bring `silences` up to date; a failure keeps the last list and says why."""
+        try:
+            self.silences = await self.fetch_silences()
+            self.silences_error = ""
+        except AlertmanagerError as exc:
+            self.silences_error = str(exc)
+
     async def refresh_once(self) -> list[Alert] | None:
-        """Push pending spikes, fetch alerts, update status, then call on_update (with the
-        last good alerts when this refresh failed). None when Alertmanager failed."""
+        """Push pending spikes, fetch alerts and silences, update status, then call
+        on_update (with the last good alerts when this refresh failed). None when
+        Alertmanager failed."""
         t0 = time.monotonic()
         try:
             if self.cfg.push_spikes:
@@ -300,6 +384,7 @@ class AlertmanagerSource:
             alerts = await self.fetch_alerts()
         except AlertmanagerError as exc:
             self.failures += 1
+            self.silences_error = str(exc)
             self.status.failed(str(exc))
             self.status.counters["retry_in"] = self.next_delay()
             if self.on_update is not None:  # the last good alerts, now stale: read `status`
@@ -307,6 +392,7 @@ class AlertmanagerSource:
             return None
         self.failures = 0
         self.alerts = alerts
+        await self.refresh_silences()  # a failure here is said in the pane, alerts still count
         active = sum(1 for a in alerts if a.state == "active")
         # counts go in counters: a non-empty detail reads as a warning in the status bar
         self.status.ok("up", "", latency=time.monotonic() - t0)
@@ -366,6 +452,39 @@ class AlertmanagerSource:
         self._wake.set()  # show the alert as suppressed without waiting a full refresh
         return SilenceResult(data["silenceID"], matchers, start, start + duration, who)
 
+    async def expire(self, silence: Silence, who: str | None = None) -> None:
+        """Expire `silence` now (`DELETE /api/v2/silence/{id}`); audit-logged either way.
+
+        Raises AlertmanagerError when Alertmanager refuses or is unreachable.
+        """
+        who = who or user_at_host()
+        matchers = list(silence.matchers)
+        target = {"kind": "silence", "matchers": matchers}
+
+        def audit(event: Literal["started", "finished"], status: str) -> None:
+            self._record(
+                event,
+                silence.service,
+                "expire-silence",
+                target,
+                who,
+                status,
+                silence_id=silence.id,
+                comment=silence.comment or None,
+            )
+
+        audit("started", "requested")
+        try:
+            if not re.fullmatch(r"[A-Za-z0-9-]+", silence.id):  # it goes into the URL path
+                raise AlertmanagerError(f"silence id {silence.id!r} is not a UUID")
+            await self._request("DELETE", f"/api/v2/silence/{silence.id}")
+        except AlertmanagerError as exc:
+            audit("finished", f"error: {exc}")
+            raise
+        audit("finished", "ok")
+        self.silences = [s for s in self.silences if s.id != silence.id]
+        self._wake.set()  # show its alerts active again without waiting a full refresh
+
     def _audit(
         self,
         event: Literal["started", "finished"],
@@ -377,19 +496,34 @@ class AlertmanagerSource:
         status: str,
         silence_id: str | None = None,
     ) -> None:
+        target = {"kind": "silence", "matchers": matchers, "duration": duration}
+        self._record(
+            event,
+            alert.service,
+            "silence",
+            target,
+            who,
+            status,
+            silence_id=silence_id,
+            alertname=alert.name or None,
+            comment=comment,
+        )
+
+    def _record(
+        self,
+        event: Literal["started", "finished"],
+        service: str,
+        action: str,
+        target: Mapping[str, Any],
+        who: str,
+        status: str,
+        **extra: Any,
+    ) -> None:
         """Audit lines in the actions audit log's format (`warroom audit` reads them)."""
         if not self.audit_path:
             return
         record = make_record(
-            event,
-            service=alert.service,
-            action="silence",
-            target={"kind": "silence", "matchers": matchers, "duration": duration},
-            who=who,
-            status=status,
-            silence_id=silence_id,
-            alertname=alert.name or None,
-            comment=comment,
+            event, service=service, action=action, target=target, who=who, status=status, **extra
         )
         append_record(self.audit_path, record)
 

@@ -1,12 +1,13 @@
-"""Confirm a silence: shows exactly what will be sent, Cancel has the focus.
+"""Confirm a silence, or expiring one: shows exactly what will be sent, Cancel has the focus.
 
 The dialog returns a `SilenceRequest` (or None when cancelled); the app then calls
 `AlertmanagerSource.silence(...)`. Enter in a field moves on instead of confirming, so a
-stray Enter never silences anything.
+stray Enter never silences anything. `ExpireSilenceScreen` returns True to expire.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -17,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from tui.config import format_duration, parse_duration
-from tui.sources.alertmanager import Alert, user_at_host
+from tui.sources.alertmanager import Alert, Silence, format_matchers, user_at_host
 
 
 @dataclass(frozen=True)
@@ -113,3 +114,58 @@ class SilenceScreen(ModalScreen[SilenceRequest | None]):
             self.query_one("#silence-comment", Input).focus()
             return None
         return SilenceRequest(self.alert, duration, comment, self.created_by)
+
+
+def _clock_time(t: float | None) -> str:
+    return "?" if t is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+
+
+class ExpireSilenceScreen(ModalScreen[bool]):
+    """Expire a silence: what it matches, who made it and why; True to expire."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="expire.cancel"),
+    ]
+    DEFAULT_CSS = """
+    ExpireSilenceScreen { align: center middle; }
+    ExpireSilenceScreen > Vertical { width: 80%; max-width: 100; height: auto;
+        border: thick $warning; background: $surface; padding: 0 1; }
+    ExpireSilenceScreen #expire-title { text-style: bold; }
+    ExpireSilenceScreen Horizontal { height: auto; align-horizontal: right; }
+    ExpireSilenceScreen Button { margin: 0 1; }
+    """
+
+    def __init__(self, silence: Silence, who: str | None = None) -> None:
+        super().__init__()
+        self.silence = silence
+        self.who = who or user_at_host()
+
+    def compose(self) -> ComposeResult:
+        s = self.silence
+        with Vertical():
+            yield Label(
+                f"Expire silence {s.id[:8]} now? Its alerts notify again.",
+                id="expire-title",
+                markup=False,
+            )
+            yield Static(f"matchers:   {format_matchers(s.matchers)}", markup=False)
+            yield Static(
+                f"{s.state + ':':<12}{_clock_time(s.starts_at)} to {_clock_time(s.ends_at)}",
+                markup=False,
+            )
+            yield Static(f"createdBy:  {s.created_by}", markup=False)
+            yield Static(f"comment:    {s.comment}", markup=False)
+            yield Static(f"expired by: {self.who}", id="expire-who", markup=False)
+            with Horizontal():
+                yield Button("Expire", variant="warning", id="expire-confirm")
+                yield Button("Cancel", variant="primary", id="expire-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#expire-cancel", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "expire-confirm")
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
