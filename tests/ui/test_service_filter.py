@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tui.ui.app import WarroomApp
 from tui.ui.widgets.service_table import ServiceTable
 
-from .dashboard_data import NOW, filled_store, make_app
+from .dashboard_data import NOW, demo_config, filled_store, make_app
 
 
 def screen_text(app: WarroomApp) -> str:
@@ -18,8 +20,10 @@ def shown(table: ServiceTable) -> list[str]:
 
 async def test_slash_filters_by_name_and_label_and_esc_clears() -> None:
     store = filled_store()
-    store.services["payments"].labels["team"] = "Money"
-    app = make_app(store=store)
+    store.services["payments"].labels["team"] = "Money"  # a label a source reported
+    cfg = demo_config()
+    cfg.services[2] = replace(cfg.services[2], namespace="web", labels={"tier": "edge"})
+    app = WarroomApp(cfg, store=store, clock=lambda: NOW)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         table = app.screen.query_one(ServiceTable)
@@ -46,15 +50,25 @@ async def test_slash_filters_by_name_and_label_and_esc_clears() -> None:
         await pilot.press("ctrl+u", *"team=money")
         assert shown(table) == ["payments"]
         assert "(1 of 12)" in screen_text(app)
+        # and the config's labels, namespace and version
+        await pilot.press("ctrl+u", *"tier=ed")
+        assert shown(table) == ["search"]
+        await pilot.press("ctrl+u", *"namespace=web")
+        assert shown(table) == ["search"]
+        await pilot.press("ctrl+u", *"team=money")
 
         # enter keeps the filter and gives the keys back to the dashboard
         await pilot.press("enter", "s")
         assert app.signal != "p99" and shown(table) == ["payments"]
         assert " filter: team=money (1 of 12)  /: edit  esc: clear" in screen_text(app)
 
+        # a click lands on the row drawn there: the filter line pushes the rows down
+        assert table.row_at(0) is None and table.row_at(1) is None and table.row_at(2) == 0
+
         await pilot.press("escape")
         assert shown(table) == everything and table.filter_text == ""
         assert table.selected == "payments"
+        assert table.row_at(1) == 0
         assert "filter:" not in screen_text(app)
 
 

@@ -64,11 +64,12 @@ class RowState:
     spike_times: list[float] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)  # the store's, e.g. version
 
-    def matches(self, needle: str) -> bool:
+    def matches(self, needle: str, more_labels: dict[str, str] | None = None) -> bool:
         """`needle` (lower case) in the name or in one `label=value`."""
         if needle in self.name.lower():
             return True
-        return any(needle in f"{k}={v}".lower() for k, v in self.labels.items())
+        labels = {**self.labels, **(more_labels or {})}
+        return any(needle in f"{k}={v}".lower() for k, v in labels.items())
 
 
 WINDOWS = (300.0, 900.0, 3600.0, 21600.0)
@@ -152,7 +153,10 @@ class ServiceTable(SlicedLines, can_focus=True):
         filter changed, or stays at its place when the data did."""
         selected = self.selected
         needle = self.filter_text.lower()
-        rows = [r for r in self.all_rows if r.matches(needle)] if needle else self.all_rows
+        rows = self.all_rows
+        if needle:
+            configured = self._configured_labels()
+            rows = [r for r in rows if r.matches(needle, configured.get(r.name, {}))]
         self.rows = rows
         names = [r.name for r in rows]
         if selected is not None and selected in names:
@@ -165,6 +169,19 @@ class ServiceTable(SlicedLines, can_focus=True):
         self.redraw()
 
     # the filter
+    def _configured_labels(self) -> dict[str, dict[str, str]]:
+        """The config's labels per service (`labels:`, `namespace:`, `version:`), which the
+        filter matches too; none before the table is mounted in an app with a config."""
+        cfg = getattr(self.app, "cfg", None) if self.is_mounted else None
+        out: dict[str, dict[str, str]] = {}
+        for svc in getattr(cfg, "services", None) or ():
+            labels = dict(getattr(svc, "labels", None) or {})
+            for key in ("namespace", "version"):
+                if getattr(svc, key, None):
+                    labels[key] = str(getattr(svc, key))
+            out[svc.name] = labels
+        return out
+
     @property
     def filter_shown(self) -> bool:
         return self.filter_open or bool(self.filter_text)
