@@ -5,6 +5,8 @@
   `refresh`, or the source's capped backoff while it fails.
 - OTLP: the receivers (HTTP and gRPC) ingest pushes into an `OTLPSink`; a second loop calls
   `sink.tick(now)` every `refresh` to turn the bucket deltas into p50/p95/p99, qps, error ratio.
+- Go runtime signals (the dashboard asks for them with `go_runtime=True`): the Prometheus
+  source tails them into the same store under `go.*` names, in the same refresh.
 - After each refresh: every new p99 point goes to the spike tracker, events go to `on_event`
   (spike lines, and point lines when `emit_points=True`, which `warroom record` uses), then
   `on_update()` tells the UI to redraw.
@@ -53,14 +55,17 @@ class Hub:
         *,
         emit_points: bool = False,
         start_otlp: bool = True,
+        go_runtime: bool = False,
     ):
+        """`go_runtime`: also tail each Prometheus service's Go runtime signals (GC pause,
+        scheduler latency, goroutines, heap, GC CPU) into the store, for the dashboard."""
         self.cfg = cfg
         self.store = store
         self.on_update = on_update
         self.on_event = on_event
         self.emit_points = emit_points
         self.prometheus: PrometheusSource | None = (
-            PrometheusSource(cfg, store) if cfg.prometheus is not None else None
+            PrometheusSource(cfg, store, runtime=go_runtime) if cfg.prometheus is not None else None
         )
         self.sink: Any = None
         self.receivers: list[Any] = []

@@ -16,6 +16,12 @@ highest finite bucket, after Prometheus' own monotonicity fix) — and the compa
 here, in the same float64 arithmetic Prometheus uses. The +Inf rate also gives the number of
 observations in the window, which marks low-confidence quantiles.
 
+Go runtime signals (GC pause, scheduler latency, goroutines, heap, GC CPU; see
+tui.core.metrics.go_runtime): a probe now and then asks which runtime series the processes
+exporting a service's histogram have; the chosen expressions are then tailed like the latency
+signals, on their own cursor, into the same store under `go.*` signal names. A service with no
+Go runtime series gets no such query and no such series.
+
 Faults (unreachable, timeout, HTTP errors, non-JSON, wrong shape, `status: error`) never raise
 out of `refresh`: they go to `status` (with `stale_since`) and the next refresh is delayed by a
 capped exponential backoff; the first good answer clears it, with no restart.
@@ -41,6 +47,7 @@ from tui.config import (
     ServiceConfig,
     ServicePrometheus,
 )
+from tui.core.metrics import go_runtime
 from tui.core.metrics.quantile import Bucket, bucket_of
 from tui.core.metrics.store import (
     FLAG_LOW_CONFIDENCE,
@@ -125,6 +132,7 @@ class ServiceQueries:
     qps: str
     error_ratio: str | None
     layout: str = ""  # the bucket bounds (`le` values) the histogram has, for the detector
+    targets: str = ""  # the (job, instance) pairs exporting the histogram: its Go processes
 
     def all(self) -> dict[str, str]:
         out = dict(self.quantiles)
@@ -153,7 +161,10 @@ def build_queries(svc: ServiceConfig, rate_window: float) -> ServiceQueries:
     top = f"max(sum by (le) (rate({finite_buckets}[{rw}])))"
     qps = svc.prometheus.qps or f"sum(rate({_series(name + '_count', inner)}[{rw}]))"
     layout = f"count by (le) ({bucket})"
-    return ServiceQueries(svc.name, quantiles, total, top, qps, svc.prometheus.error_ratio, layout)
+    targets = go_runtime.target_set(bucket)
+    return ServiceQueries(
+        svc.name, quantiles, total, top, qps, svc.prometheus.error_ratio, layout, targets
+    )
 
 
 def choose_step(refresh: float, window: float) -> float:
@@ -358,7 +369,16 @@ class Point:
 class PrometheusSource:
     """Tails every Prometheus-backed service into a MetricStore (source="prometheus")."""
 
-    def __init__(self, cfg: Config, store: MetricStore, client: PrometheusClient | None = None):
+    def __init__(
+        self,
+        cfg: Config,
+        store: MetricStore,
+        client: PrometheusClient | None = None,
+        *,
+        runtime: bool = False,
+    ):
+        """`runtime`: also tail the Go runtime signals (the dashboard shows them; headless
+        commands and recordings keep to the latency signals)."""
         if cfg.prometheus is None:
             raise ValueError("config has no prometheus section")
         self.cfg = cfg
@@ -387,6 +407,10 @@ class PrometheusSource:
         self._discovered_at: float | None = None
         # service -> (time looked, sorted finite `le` bounds): the bucket of each p99 point
         self._layouts: dict[str, tuple[float, list[float]]] = {}
+        # service -> (time probed, {go.* signal: PromQL}); empty when it exports no runtime series
+        self.with_runtime = runtime
+        self.runtime: dict[str, tuple[float, dict[str, str]]] = {}
+        self._rt_cursor: dict[str, float] = {}  # service -> last runtime step received
 
     # -- scheduling
 
@@ -403,11 +427,13 @@ class PrometheusSource:
 
     # -- tailing
 
-    def _range_for(self, service: str, now: float) -> tuple[float, float] | None:
+    def _range_for(
+        self, service: str, now: float, cursor: dict[str, float] | None = None
+    ) -> tuple[float, float] | None:
         step = self.step
         end = math.floor(now / step) * step
         first = math.floor((now - self.cfg.window) / step) * step
-        last = self._cursor.get(service)
+        last = (self._cursor if cursor is None else cursor).get(service)
         start = first if last is None else max(last + step, first)
         if start > end:
             return None
@@ -439,23 +465,34 @@ class PrometheusSource:
                 self._ok(0.0, ["no service found: set services[].prometheus in the config"])
                 return []
         plan: list[tuple[str, str, tuple[float, float]]] = []
+        exprs: dict[tuple[str, str], str] = {}
         for name, sq in self.queries.items():
             rng = self._range_for(name, now)
             if rng is None:
                 continue
             plan.extend((name, sig, rng) for sig in sq.all())
-        if not plan:
+            exprs.update(((name, sig), e) for sig, e in sq.all().items())
+        rt_plan: list[tuple[str, str, tuple[float, float]]] = []
+        for name, (_, rt_queries) in self.runtime.items():
+            rng = self._range_for(name, now, self._rt_cursor) if rt_queries else None
+            if rng is not None:
+                rt_plan.extend((name, sig, rng) for sig in rt_queries)
+                exprs.update(((name, sig), e) for sig, e in rt_queries.items())
+        if not plan and not rt_plan:
             return []
         t0 = time.monotonic()
         tasks = [
-            self._run(self.client.query_range, self.queries[n].all()[sig], a, b, self.step)
-            for n, sig, (a, b) in plan
+            self._run(self.client.query_range, exprs[(n, sig)], a, b, self.step)
+            for n, sig, (a, b) in plan + rt_plan
         ]
-        # the bucket-layout look-up (rare) rides along with the range queries, not before them
-        _, results = await asyncio.gather(
-            self._refresh_layouts(now), asyncio.gather(*tasks, return_exceptions=True)
+        # the bucket-layout and runtime look-ups (rare) ride along with the range queries
+        _, _, all_results = await asyncio.gather(
+            self._refresh_layouts(now),
+            self._refresh_runtime(now),
+            asyncio.gather(*tasks, return_exceptions=True),
         )
         latency = time.monotonic() - t0
+        results, rt_results = all_results[: len(plan)], all_results[len(plan) :]
         by_service: dict[str, dict[str, QueryResult]] = {}
         errors: dict[str, tuple[str, PrometheusError]] = {}  # service -> first failed query
         for (name, sig, _), res in zip(plan, results, strict=True):
@@ -483,6 +520,7 @@ class PrometheusSource:
         # and is named in the status; the others carry on without backoff.
         for name, (sig, err) in errors.items():
             warnings.append(f"{name} {sig.lstrip('_')}: {err.detail}")
+        points.extend(self._runtime_points(rt_plan, rt_results, warnings))
         points.sort(key=lambda p: p.t)
         for p in points:
             self.store.add(p.service, p.signal, p.t, p.value, p.flags, source="prometheus")
@@ -515,6 +553,67 @@ class PrometheusSource:
                 self._layouts[name] = (now - LAYOUT_EVERY + LAYOUT_RETRY, old)
             else:
                 raise res
+
+    async def _refresh_runtime(self, now: float) -> None:
+        """Probe which Go runtime series each service's processes export: every LAYOUT_EVERY
+        once found, every DISCOVERY_EVERY while there are none (a service deployed later),
+        LAYOUT_RETRY after a failure (the old choice is kept)."""
+        due = []
+        for name, sq in self.queries.items():
+            probed, found = self.runtime.get(name, (-math.inf, {}))
+            every = LAYOUT_EVERY if found else DISCOVERY_EVERY
+            if sq.targets and now - probed >= every:
+                due.append((name, sq.targets))
+        if not due or not self.with_runtime:
+            return
+        results = await asyncio.gather(
+            *(self._run(self.client.query, go_runtime.probe_query(ts), now) for _, ts in due),
+            return_exceptions=True,
+        )
+        rw = float(self.cfg.rate_window)
+        for (name, targets), res in zip(due, results, strict=True):
+            if isinstance(res, QueryResult):
+                names = [labels.get("__name__", "") for labels, _ in res.series]
+                chosen = go_runtime.queries(go_runtime.choose(names), targets, rw)
+                old = self.runtime.get(name, (0.0, {}))[1]
+                if chosen != old:
+                    self._rt_cursor.pop(name, None)  # new expressions: fetch their whole window
+                self.runtime[name] = (now, chosen)
+            elif isinstance(res, PrometheusError):
+                old = self.runtime.get(name, (0.0, {}))[1]
+                self.runtime[name] = (now - DISCOVERY_EVERY + LAYOUT_RETRY, old)
+            else:
+                raise res
+
+    def _runtime_points(
+        self,
+        plan: list[tuple[str, str, tuple[float, float]]],
+        results: list[Any],
+        warnings: list[str],
+    ) -> list[Point]:
+        """Store the runtime answers of the services whose runtime queries all succeeded; a
+        refused one is a warning and its service's runtime cursor stays put (retried next)."""
+        answers: dict[str, dict[str, QueryResult]] = {}
+        failed: dict[str, tuple[str, PrometheusError]] = {}
+        for (name, sig, _), res in zip(plan, results, strict=True):
+            if isinstance(res, PrometheusError):
+                failed.setdefault(name, (sig, res))
+            elif isinstance(res, BaseException):
+                raise res
+            else:
+                answers.setdefault(name, {})[sig] = res
+        out: list[Point] = []
+        for name, by_sig in answers.items():
+            if name in failed:
+                continue
+            for sig, res in by_sig.items():
+                for t, v in sorted(_one_series(res, sig, name, warnings).items()):
+                    if math.isfinite(v):  # NaN: no GC (or no request) in the window
+                        out.append(Point(name, sig, t, v))
+            self._rt_cursor[name] = next(rng[1] for n, _, rng in plan if n == name)
+        for name, (sig, err) in failed.items():
+            warnings.append(f"{name} {sig}: {err.detail}")
+        return out
 
     def _points(self, name: str, series: dict[str, dict[float, float]]) -> list[Point]:
         total, top = series.get("_total", {}), series.get("_top", {})

@@ -29,7 +29,7 @@ from tui.core.metrics.store import MetricStore, retention_capacity
 from tui.errors import UserError
 from tui.sources.base import SourceStatus
 from tui.ui.messages import ServiceSelected
-from tui.ui.screens.dashboard import DashboardScreen, ServiceDetail
+from tui.ui.screens.dashboard import DashboardScreen
 from tui.ui.screens.help import HelpScreen, binding_rows
 from tui.ui.terminal import prepare_terminal, require_terminal
 from tui.ui.theme import THEME_ORDER, load_themes, spark_height
@@ -176,7 +176,7 @@ class WarroomApp(App[int]):
                 self.extra_statuses = [SourceStatus("sources", "error", f"missing {exc.name}")]
                 self.notify_store_updated()
                 return
-            self.hub = module.Hub(self.cfg, self.store)
+            self.hub = module.Hub(self.cfg, self.store, go_runtime=True)
         if getattr(self.hub, "on_update", None) is None:
             self.hub.on_update = self.notify_store_updated
         if getattr(self.hub, "on_event", None) is None:
@@ -375,9 +375,9 @@ class WarroomApp(App[int]):
         """Only the visible tab is brought up to date; hidden ones wait for activation."""
         tab = self.dashboard.active_tab()
         if tab == "tab-service":
-            detail = self.dashboard.query_one(ServiceDetail)
-            detail.scale = self.cfg.spark_scale
-            detail.show(self.store, self.dashboard.table.selected, now, self.window)
+            self.dashboard.show_service(
+                self.store, self.dashboard.table.selected, now, self.window, self.cfg.spark_scale
+            )
         elif tab == "tab-regression":
             self._refresh_regression(self.dashboard.table.selected, now)
         elif tab == "tab-alerts":

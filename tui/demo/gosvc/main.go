@@ -19,8 +19,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 type options struct {
@@ -42,7 +45,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.addrFile, "addr-file", "", "write the bound host:port to this file once serving")
 	fs.StringVar(&o.version, "version", goodVersion, "release to run: "+goodVersion+" or "+slowVersion+" (slow cart validation)")
 	fs.StringVar(&o.revision, "revision", "", "revision label of gosvc_build_info (default: derived from -version)")
-	fs.BoolVar(&o.runtimeMetrics, "runtime-metrics", false, "also export runtime/metrics GC and scheduler histograms (go_gc_pauses_seconds, go_sched_latencies_seconds)")
+	fs.BoolVar(&o.runtimeMetrics, "runtime-metrics", false, "also export runtime/metrics GC and scheduler histograms (go_gc_pauses_seconds, go_sched_latencies_seconds) and go_memstats_gc_cpu_fraction")
 	fs.Float64Var(&o.loadRPS, "load", 0, "built-in load generator: requests per second to this service (0: none)")
 	fs.StringVar(&o.loadMix, "load-mix", defaultMix, "route=weight,... mix of the load generator")
 	fs.Int64Var(&o.seed, "seed", 1, "seed of the latency and cart generators")
@@ -85,7 +88,11 @@ func main() {
 
 func run(o options) error {
 	svc := newService(o.version, o.seed)
-	mux := svc.routes(newMetrics(o.version, o.revision, o.runtimeMetrics))
+	m := newMetrics(o.version, o.revision, o.runtimeMetrics)
+	if o.runtimeMetrics {
+		m.registry.MustRegister(gcCPUFraction())
+	}
+	mux := svc.routes(m)
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return err
@@ -120,6 +127,21 @@ func run(o options) error {
 		srv.Close() // a CPU profile still being captured: do not wait for it
 	}
 	return nil
+}
+
+// gcCPUFraction is the GC's share of the available CPU since the process started, under the
+// name client_golang exported it before 1.12 (many services still run such versions). Go 1.19's
+// runtime/metrics has no GC CPU counter (/cpu/classes/gc arrived in Go 1.20), so with Debian's
+// Go this gauge is the only GC CPU signal there is; ReadMemStats runs only when scraped.
+func gcCPUFraction() prometheus.GaugeFunc {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "go_memstats_gc_cpu_fraction",
+		Help: "The fraction of this program's available CPU time used by the GC since the program started.",
+	}, func() float64 {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.GCCPUFraction
+	})
 }
 
 // watchParent stops the service when its parent exits (warroom killed with -9 must not leave

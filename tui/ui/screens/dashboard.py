@@ -12,11 +12,13 @@ from typing import Any, ClassVar
 from rich.style import Style
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, TabbedContent, TabPane
 
 from tui.core.metrics.store import FLAG_SATURATED, MetricStore
+from tui.ui.widgets.runtime_panel import RuntimePanel
 from tui.ui.widgets.service_table import (
     ServiceTable,
     format_latency,
@@ -28,7 +30,8 @@ from tui.ui.widgets.status_bar import StatusBar
 
 
 class ServiceDetail(SlicedLines):
-    """P50, P95, P99, QPS and error ratio of the selected service, each with its own line."""
+    """P50, P95, P99, QPS and error ratio of the selected service, each with its own line;
+    its Go runtime signals (RuntimePanel) beside them when the service has any."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "service-detail--label",
@@ -38,7 +41,7 @@ class ServiceDetail(SlicedLines):
         "service-detail--muted",
     }
     DEFAULT_CSS = """
-    ServiceDetail { height: 1fr; }
+    ServiceDetail { height: 1fr; width: 1fr; }
     ServiceDetail > .service-detail--label { color: $text-muted; text-style: bold; }
     ServiceDetail > .service-detail--spark { color: $spark; }
     ServiceDetail > .service-detail--spike { color: $error; text-style: bold; }
@@ -119,6 +122,9 @@ class DashboardScreen(Screen[None]):
     DashboardScreen #detail.-hidden { display: none; }
     DashboardScreen ContentSwitcher { height: 1fr; }
     DashboardScreen TabPane { padding: 0; }
+    DashboardScreen #service-row { height: 1fr; }
+    DashboardScreen #runtime { display: none; }
+    DashboardScreen #runtime.-shown { display: block; }
     """
 
     def __init__(self, extra_panes: list[tuple[str, str, Widget]] | None = None) -> None:
@@ -128,8 +134,9 @@ class DashboardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield ServiceTable(id="services")
         with TabbedContent(id="detail"):
-            with TabPane("Service", id="tab-service"):
+            with TabPane("Service", id="tab-service"), Horizontal(id="service-row"):
                 yield ServiceDetail(id="service-detail")
+                yield RuntimePanel(id="runtime")
             for title, pane_id, widget in self.extra_panes:
                 with TabPane(title, id=pane_id):
                     yield widget
@@ -144,6 +151,17 @@ class DashboardScreen(Screen[None]):
         redraw = getattr(self.app, "redraw_now", None)
         if redraw is not None:
             self.call_after_refresh(redraw)
+
+    def show_service(
+        self, store: MetricStore, service: str | None, now: float, window: float, scale: str
+    ) -> None:
+        """Bring the Service tab up to date: latency lines, and the runtime panel beside them
+        only while the service has runtime series."""
+        detail = self.query_one(ServiceDetail)
+        runtime = self.query_one(RuntimePanel)
+        detail.scale = runtime.scale = scale
+        runtime.set_class(runtime.show(store, service, now, window), "-shown")
+        detail.show(store, service, now, window)
 
     @property
     def table(self) -> ServiceTable:

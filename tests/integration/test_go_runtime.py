@@ -1,0 +1,162 @@
+"""Go runtime signals end to end: a real Prometheus scrapes two real Go services (gosvc with
+client_golang's runtime/metrics histograms, and gosvc with the default collector only); warroom's
+GC pause, scheduler latency, goroutines, heap and GC CPU equal Prometheus' own answers to
+independently written queries at the same instants.
+
+Prometheus is itself a Go service in the same job: the goroutines warroom shows must be the
+service's own, not summed with Prometheus' (the join on job and instance does that).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from tests.gosvc import GoService, start_gosvc
+from tests.servers import start_prometheus, wait_for_scrape
+from tui.config import parse_config
+from tui.core.metrics.store import MetricStore
+from tui.sources.prometheus import PrometheusSource
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Stack:
+    full: GoService  # -runtime-metrics
+    plain: GoService  # client_golang's default Go collector
+    prom: str
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    d = tmp_path_factory.mktemp("goruntime")
+    (d / "full").mkdir()
+    (d / "plain").mkdir()
+    with (
+        start_gosvc(d / "full", "-runtime-metrics", "-load", "100") as full,
+        start_gosvc(d / "plain", "-load", "50") as plain,
+        start_prometheus(d, [full.target, plain.target]) as prom,
+    ):
+        # a GC in the last minute on each (the load allocates), and a few scrapes for rate()
+        for svc in (full, plain):
+            wait_for_scrape(
+                prom, f'increase(go_gc_duration_seconds_count{{instance="{svc.target}"}}[30s]) > 0'
+            )
+        wait_for_scrape(
+            prom,
+            f'count_over_time(go_sched_latencies_seconds_count{{instance="{full.target}"}}[10s])'
+            " >= 6",
+            timeout=30,
+        )
+        yield Stack(full, plain, prom)
+
+
+def _config(s: Stack) -> str:
+    return (
+        f'prometheus:\n  url: "{s.prom}"\notlp: {{http: "", grpc: ""}}\n'
+        "refresh: 1s\nrate_window: 5s\nwindow: 30s\nservices:\n"
+        f"  - name: full\n    prometheus:\n      latency_histogram: "
+        f"'http_request_duration_seconds{{instance=\"{s.full.target}\"}}'\n"
+        f"  - name: plain\n    prometheus:\n      latency_histogram: "
+        f"'http_request_duration_seconds{{instance=\"{s.plain.target}\"}}'\n"
+        "  - name: ghost\n    prometheus:\n      latency_histogram: 'no_such_histogram_seconds'\n"
+    )
+
+
+def _instant(prom: str, promql: str, t: float) -> float:
+    r = httpx.post(f"{prom}/api/v1/query", data={"query": promql, "time": f"{t:.3f}"}, timeout=5)
+    r.raise_for_status()
+    result = r.json()["data"]["result"]
+    assert len(result) == 1, (promql, result)
+    return float(result[0]["value"][1])
+
+
+async def test_runtime_signals_equal_prometheus(stack: Stack) -> None:
+    store = MetricStore()
+    source = PrometheusSource(parse_config(_config(stack)), store, runtime=True)
+    now = math.floor(time.time()) - 1.0  # a second old: every scrape up to it is in
+    try:
+        await source.refresh(now)  # the latency window, and the probe of runtime series
+        points = await source.refresh(now)  # the runtime window (its own cursor)
+    finally:
+        await source.aclose()
+    assert sorted(source.runtime["full"][1]) == [
+        "go.gc_life",
+        "go.gc_p99",
+        "go.goroutines",
+        "go.heap_inuse",
+        "go.sched_p99",
+    ]
+    assert sorted(source.runtime["plain"][1]) == ["go.gc_max", "go.goroutines", "go.heap_inuse"]
+    assert source.runtime["ghost"][1] == {}  # no Go process exports its histogram: nothing
+    assert not [k for s, k in store._series if s == "ghost"]
+    assert {p.signal for p in points} <= set(source.runtime["full"][1]) | {"go.gc_max"}
+
+    full, plain = (f'instance="{stack.full.target}"', f'instance="{stack.plain.target}"')
+    theirs = {
+        (
+            "full",
+            "go.gc_p99",
+        ): f"histogram_quantile(0.99, rate(go_gc_pauses_seconds_bucket{{{full}}}[1m]))",
+        ("full", "go.sched_p99"): (
+            f"histogram_quantile(0.99, rate(go_sched_latencies_seconds_bucket{{{full}}}[5s]))"
+        ),
+        ("full", "go.goroutines"): f"go_goroutines{{{full}}}",
+        ("full", "go.heap_inuse"): f"go_memstats_heap_inuse_bytes{{{full}}}",
+        ("full", "go.gc_life"): f"go_memstats_gc_cpu_fraction{{{full}}}",
+        ("plain", "go.gc_max"): f'go_gc_duration_seconds{{{plain},quantile="1"}}',
+        ("plain", "go.goroutines"): f"go_goroutines{{{plain}}}",
+        ("plain", "go.heap_inuse"): f"go_memstats_heap_inuse_bytes{{{plain}}}",
+    }
+    for (service, key), promql in theirs.items():
+        ring = store.series(service, key)
+        assert ring is not None and len(ring), (service, key)
+        ts, vs, _ = ring.since(-math.inf)
+        assert ts[-1] == now  # the newest step is the refresh's instant (step 1 s)
+        for t, v in list(zip(ts.tolist(), vs.tolist(), strict=True))[-3:]:
+            assert v == _instant(stack.prom, promql, t), (service, key, t)
+    # Prometheus' own goroutines are in the same job: the join kept them out
+    prom_goroutines = _instant(stack.prom, 'sum(go_goroutines{job="warroom-test"})', now)
+    assert store.latest("full", "go.goroutines")[1] < prom_goroutines  # type: ignore[index]
+    assert 0 < store.latest("full", "go.sched_p99")[1] < 0.1  # type: ignore[index]
+
+
+async def test_dashboard_service_tab_shows_the_runtime_of_the_real_service(stack: Stack) -> None:
+    """The app's own Hub polls the real Prometheus; the Service tab draws the runtime lines
+    with the values Prometheus gives for the newest step."""
+    from tui.ui.app import WarroomApp
+    from tui.ui.widgets.runtime_panel import RuntimePanel
+
+    cfg = parse_config(_config(stack))
+    app = WarroomApp(cfg)
+    async with app.run_test(size=(160, 48)) as pilot:
+        panel = app.dashboard.query_one(RuntimePanel)
+        deadline = time.monotonic() + 15
+        while len(panel.keys()) < 5 and time.monotonic() < deadline:
+            await pilot.pause(0.1)
+        assert panel.keys() == [
+            "go.gc_p99",
+            "go.sched_p99",
+            "go.goroutines",
+            "go.heap_inuse",
+            "go.gc_life",
+        ]
+        for _ in range(5):  # a refresh landing between the draw and the look: draw again
+            before = app.store.latest("full", "go.goroutines")
+            app.redraw_now()
+            await pilot.pause()
+            lines = [s.text for s in app.screen._compositor.render_strips()]
+            if app.store.latest("full", "go.goroutines") == before:
+                break
+        assert panel.display and before is not None
+        t, goroutines, _ = before
+        drawn = next(ln for ln in lines if " gorout " in ln)
+        theirs = _instant(stack.prom, f'go_goroutines{{instance="{stack.full.target}"}}', t)
+        assert goroutines == theirs
+        assert drawn.rstrip().endswith(f" {theirs:.0f}")

@@ -1,0 +1,202 @@
+"""Go runtime signals of a Prometheus-backed service: which client_golang series to read, the
+PromQL for each, and how its value is written.
+
+"Is it my code or the runtime?" needs GC pauses, scheduler latency, goroutines, heap and GC CPU
+next to the service's latency. client_golang exports them under different names depending on
+its version and options, so each signal is a list of definitions, best first; a probe tells
+which series the service's processes export and the first definition present is used. A
+signal none of whose series exists is not shown at all (no empty lines for a non-Go backend).
+
+The runtime series carry the process' target labels, not the latency histogram's own labels
+(route, code), so they are tied to the service by the processes that export its histogram:
+`METRIC and on (job, instance) count by (job, instance) (HISTOGRAM_bucket{...})` (the "target
+set"). PromQL does the join and the aggregation, so a Thanos or Mimir backend works the same.
+
+Honest names: `go_gc_duration_seconds` is a summary of the last 256 pauses with quantiles 0,
+.25, .5, .75 and 1 only, so without the runtime/metrics histogram the dashboard shows its
+maximum ("gc max"), never a P99 it does not have. `go_memstats_gc_cpu_fraction` (client_golang
+before 1.12) is the GC's share of CPU since the process started ("gc life"); the windowed
+fraction needs Go 1.20's `/cpu/classes` counters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tui.core import units
+
+PREFIX = "go."  # store signal names: "go.gc_p99", never clashing with p50..error_ratio
+GC_WINDOW_MIN = 60.0  # seconds: GCs are seconds apart; a 5 s rate of pauses is mostly empty
+
+
+@dataclass(frozen=True)
+class RuntimeSignal:
+    """One way to compute one runtime signal; `metric` is the series it needs."""
+
+    key: str  # store signal name
+    group: str  # what it measures: gc_pause, sched_latency, goroutines, heap_inuse, gc_cpu
+    label: str  # dashboard label, at most 7 characters
+    unit: str  # "seconds" | "bytes" | "count" | "ratio"
+    metric: str  # the series whose presence selects this definition
+    template: str  # PromQL; {m} the metric, {w} the rate window, {ts} `on (...) target set`
+    gc_window: bool  # rate over at least GC_WINDOW_MIN
+    meaning: str  # one line for the help, the README and json output
+
+    def promql(self, target_set: str, rate_window: float) -> str:
+        """The expression for a service whose processes are `target_set` (a PromQL vector
+        with job and instance labels)."""
+        w = max(rate_window, GC_WINDOW_MIN) if self.gc_window else rate_window
+        return self.template.format(
+            m=self.metric, w=_duration(w), ts=f"on (job, instance) {target_set}"
+        )
+
+
+def _hist_p99(
+    key: str, group: str, label: str, metric: str, gc: bool, meaning: str
+) -> RuntimeSignal:
+    return RuntimeSignal(
+        key=PREFIX + key,
+        group=group,
+        label=label,
+        unit="seconds",
+        metric=f"{metric}_bucket",
+        template="histogram_quantile(0.99, sum by (le) (rate({m}[{w}]) and {ts}))",
+        gc_window=gc,
+        meaning=meaning,
+    )
+
+
+# Best first within each group; groups in display order.
+DEFINITIONS: tuple[RuntimeSignal, ...] = (
+    _hist_p99(
+        "gc_p99",
+        "gc_pause",
+        "gc p99",
+        "go_sched_pauses_total_gc_seconds",  # Go >= 1.22 runtime/metrics name
+        True,
+        "P99 of GC stop-the-world pauses over the rate window (at least 1m)",
+    ),
+    _hist_p99(
+        "gc_p99",
+        "gc_pause",
+        "gc p99",
+        "go_gc_pauses_seconds",  # runtime/metrics /gc/pauses:seconds (Go 1.17-1.21)
+        True,
+        "P99 of GC stop-the-world pauses over the rate window (at least 1m)",
+    ),
+    RuntimeSignal(
+        key=PREFIX + "gc_max",
+        group="gc_pause",
+        label="gc max",
+        unit="seconds",
+        metric="go_gc_duration_seconds",
+        template='max({m}{{quantile="1"}} and {ts})',
+        gc_window=False,
+        meaning="longest of the last 256 GC pauses (the summary has no P99)",
+    ),
+    _hist_p99(
+        "sched_p99",
+        "sched_latency",
+        "sch p99",
+        "go_sched_latencies_seconds",
+        False,
+        "P99 of the time runnable goroutines waited for a thread, over the rate window",
+    ),
+    RuntimeSignal(
+        key=PREFIX + "goroutines",
+        group="goroutines",
+        label="gorout",
+        unit="count",
+        metric="go_goroutines",
+        template="sum({m} and {ts})",
+        gc_window=False,
+        meaning="goroutines, summed over the service's processes",
+    ),
+    RuntimeSignal(
+        key=PREFIX + "heap_inuse",
+        group="heap_inuse",
+        label="heap",
+        unit="bytes",
+        metric="go_memstats_heap_inuse_bytes",
+        template="sum({m} and {ts})",
+        gc_window=False,
+        meaning="heap bytes in in-use spans, summed over the service's processes",
+    ),
+    RuntimeSignal(
+        key=PREFIX + "gc_cpu",
+        group="gc_cpu",
+        label="gc cpu",
+        unit="ratio",
+        metric="go_cpu_classes_gc_total_cpu_seconds_total",
+        template=(
+            "sum(rate({m}[{w}]) and {ts})"
+            " / sum(rate(go_cpu_classes_total_cpu_seconds_total[{w}]) and {ts})"
+        ),
+        gc_window=True,
+        meaning="share of the available CPU (GOMAXPROCS x time) spent in GC, over the window",
+    ),
+    RuntimeSignal(
+        key=PREFIX + "gc_life",
+        group="gc_cpu",
+        label="gc life",
+        unit="ratio",
+        metric="go_memstats_gc_cpu_fraction",
+        template="max({m} and {ts})",
+        gc_window=False,
+        meaning="share of the available CPU spent in GC since the process started",
+    ),
+)
+
+GROUPS: tuple[str, ...] = tuple(dict.fromkeys(d.group for d in DEFINITIONS))
+KEYS: tuple[str, ...] = tuple(dict.fromkeys(d.key for d in DEFINITIONS))
+PROBE_METRICS: tuple[str, ...] = tuple(dict.fromkeys(d.metric for d in DEFINITIONS))
+BY_KEY: dict[str, RuntimeSignal] = {d.key: d for d in DEFINITIONS}  # the last of a key: same unit
+
+
+def _duration(seconds: float) -> str:
+    ms = round(seconds * 1000)
+    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
+
+
+def target_set(histogram_bucket_selector: str) -> str:
+    """The processes of a service: the (job, instance) pairs exporting its latency buckets."""
+    return f"count by (job, instance) ({histogram_bucket_selector})"
+
+
+def probe_query(targets: str) -> str:
+    """Which runtime series the service's processes export: one series per metric name."""
+    names = "|".join(PROBE_METRICS)
+    return f'count by (__name__) ({{__name__=~"{names}"}} and on (job, instance) {targets})'
+
+
+def choose(present: Iterable[str]) -> list[RuntimeSignal]:
+    """The best definition of each group whose series exists, in display order."""
+    have = set(present)
+    out: list[RuntimeSignal] = []
+    for group in GROUPS:
+        for d in DEFINITIONS:
+            if d.group == group and d.metric in have:
+                out.append(d)
+                break
+    return out
+
+
+def queries(signals: Iterable[RuntimeSignal], targets: str, rate_window: float) -> dict[str, str]:
+    """{store signal name: PromQL} for the chosen definitions."""
+    return {d.key: d.promql(targets, rate_window) for d in signals}
+
+
+def format_value(key: str, value: float | None) -> str:
+    """A runtime value in its unit: '85.1µs', '35', '3.73MiB', '0.52%'."""
+    d = BY_KEY.get(key)
+    unit = d.unit if d is not None else "count"
+    if unit == "seconds":
+        return units.latency(value)
+    if unit == "bytes":
+        return units.size(value)
+    if unit == "ratio":
+        return units.ratio(value)
+    if value is None or value != value:
+        return units.NONE
+    return f"{value:.0f}" if abs(value) < 10_000 else units.si(value)
