@@ -20,6 +20,7 @@ from typing import Any, Literal
 import yaml
 
 from tui.config_values import Duration as Duration
+from tui.config_values import Latency as Latency
 from tui.config_values import Secret as Secret
 from tui.config_values import Size as Size
 from tui.config_values import format_duration as format_duration
@@ -155,7 +156,7 @@ class OTLPConfig:
 
 @dataclass
 class SLOConfig:
-    p99: Duration | None = None
+    p99: Latency | None = None
     error_ratio: float | None = None
 
 
@@ -193,7 +194,7 @@ class DetectorConfig:
     window: int = 30
     z: float = 3.5
     min_ratio: float = 1.2
-    min_delta: Duration = Duration(0.005)
+    min_delta: Latency = Latency(0.005)
     noise_floor: float = 0.05
     min_observations: int = 50
     bell: bool = True

@@ -8,6 +8,7 @@ environment variable or a file and never printed.
 
 from __future__ import annotations
 
+import math
 import re
 
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|s|m|h|d|w)")
@@ -28,6 +29,11 @@ _SIZE_UNITS = {"": 1, "b": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**
 
 class Duration(float):
     """Seconds, written in config as `5s`, `15m`, `1h30m`, `250ms` or a plain number."""
+
+
+class Latency(Duration):
+    """A duration that is a latency (an SLO's P99, the detector's smallest change): the same
+    seconds, but a number written without a unit gets latency-sized suggestions."""
 
 
 class Size(int):
@@ -60,19 +66,29 @@ def parse_duration(text: str | float | int) -> Duration:
     return Duration(value)
 
 
-def with_unit(value: object, raw: str) -> str:
-    """A config duration must say its unit: `slo: {p99: 300}` meant 300 ms and was read as
-    five minutes. Zero needs none."""
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not number:
+def with_unit(value: object, raw: str, latency: bool = False) -> str:
+    """`raw` when it is a duration with a unit (or 0); a bare number is refused, with the
+    units it may have meant: `slo: {p99: 300}` meant 300 ms and was read as five minutes. For
+    a latency a small number is likely seconds (Prometheus' unit) and a large one ms."""
+    number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if number is None:
         try:
-            float(raw)
-            number = True
+            number = float(raw)
         except ValueError:
-            pass
-    if number and float(raw) != 0:
-        raise ValueError(f"{raw} has no unit: write {raw}s, {raw}ms or {raw}m")
-    return raw
+            return raw  # text: parse_duration says whether it is a duration
+    if number == 0:
+        return raw
+    if not math.isfinite(number):
+        raise ValueError(f"{raw!r} is not a duration (examples: 5s, 15m, 1h30m, 250ms)")
+    if number < 0:
+        raise ValueError("a duration cannot be negative")
+    if not latency:
+        hint = f"{raw}s, {raw}ms or {raw}m"
+    elif number < 10:
+        hint = f"{raw}s ({number * 1000:g}ms) or {raw}ms"
+    else:
+        hint = f"{raw}ms ({number / 1000:g}s) or {raw}s"
+    raise ValueError(f"{raw} has no unit: write {hint}")
 
 
 def parse_size(text: str | int) -> Size:

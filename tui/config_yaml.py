@@ -20,7 +20,15 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_
 
 import yaml
 
-from tui.config_values import Duration, Secret, Size, parse_duration, parse_size, with_unit
+from tui.config_values import (
+    Duration,
+    Latency,
+    Secret,
+    Size,
+    parse_duration,
+    parse_size,
+    with_unit,
+)
 from tui.errors import UserError
 
 T = TypeVar("T")
@@ -98,6 +106,8 @@ class _Reported(Exception):
 
 
 def _describe(tp: Any) -> str:
+    if tp is Latency:
+        return "a duration like 250ms or 1.5s"
     if tp is Duration:
         return "a duration like 5s or 15m"
     if tp is Size:
@@ -208,8 +218,8 @@ def _convert(node: yaml.Node, tp: Any, loc: _Loc) -> Any:
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise ValueError(f"{raw!r} is not {_describe(tp)}{hint}")
             return raw
-        if tp is Duration:
-            return parse_duration(with_unit(value, raw))
+        if tp is Duration or tp is Latency:
+            return tp(parse_duration(with_unit(value, raw, latency=tp is Latency)))
         if tp is Size:
             return parse_size(value if isinstance(value, int) else raw)
         if tp is bool:

@@ -262,7 +262,7 @@ def test_durations(text: str, seconds: float) -> None:
     [
         (
             "services:\n  - name: api\n    slo: {p99: 300}\n",
-            "<config>:3: services[0].slo.p99: 300 has no unit: write 300s, 300ms or 300m",
+            "<config>:3: services[0].slo.p99: 300 has no unit: write 300ms (0.3s) or 300s",
         ),
         ("refresh: 2\n", "<config>:1: refresh: 2 has no unit"),
         ("refresh: '1.5'\n", "<config>:1: refresh: 1.5 has no unit"),

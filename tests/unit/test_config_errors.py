@@ -42,7 +42,7 @@ theme: bastian
 
 MANY_ERRORS = [
     "{f}:1: refresh: 2 has no unit: write 2s, 2ms or 2m",
-    "{f}:4: services[0].slo.p99: 300 has no unit: write 300s, 300ms or 300m",
+    "{f}:4: services[0].slo.p99: 300 has no unit: write 300ms (0.3s) or 300s",
     "{f}:5: services[0].detector: window must be at least 5 points",
     "{f}:7: services[1].prometheus.latency_histgram: unknown key; did you mean "
     "'latency_histogram'?",
@@ -119,7 +119,7 @@ def test_one_error_stays_one_line(tmp_path: Path) -> None:
     r = run(tmp_path, "config", "check", str(p))
     assert r.returncode == 2
     assert r.stderr == (
-        f"warroom: {p}:3: services[0].slo.p99: 300 has no unit: write 300s, 300ms or 300m\n"
+        f"warroom: {p}:3: services[0].slo.p99: 300 has no unit: write 300ms (0.3s) or 300s\n"
     )
 
 
@@ -277,8 +277,8 @@ def test_a_duration_without_a_unit_is_refused_wherever_one_is_read() -> None:
     )
     assert got == [
         "e.yaml:1: prometheus.timeout: 10 has no unit: write 10s, 10ms or 10m",
-        "e.yaml:4: services[0].slo.p99: 0.3 has no unit: write 0.3s, 0.3ms or 0.3m",
-        "e.yaml:5: services[0].detector.min_delta: 5 has no unit: write 5s, 5ms or 5m",
+        "e.yaml:4: services[0].slo.p99: 0.3 has no unit: write 0.3s (300ms) or 0.3ms",
+        "e.yaml:5: services[0].detector.min_delta: 5 has no unit: write 5s (5000ms) or 5ms",
         "e.yaml:6: services[0].actions.restart.timeout: 60 has no unit: write 60s, 60ms or 60m",
         "e.yaml:8: profiles.endpoints[0].seconds: 10 has no unit: write 10s, 10ms or 10m",
         "e.yaml:8: profiles.endpoints[0].every: 300 has no unit: write 300s, 300ms or 300m",
@@ -346,3 +346,25 @@ def test_a_name_twice_in_a_mapping_of_names_is_refused() -> None:
         "e.yaml:3: actions.rollback: key given twice",
         "e.yaml:6: services[0].labels.team: key given twice",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # a latency: a large bare number is likely ms, a small one seconds (Prometheus' unit)
+        ("slo: {p99: 250}", "slo.p99: 250 has no unit: write 250ms (0.25s) or 250s"),
+        ("slo: {p99: 1.5}", "slo.p99: 1.5 has no unit: write 1.5s (1500ms) or 1.5ms"),
+        ("detector: {min_delta: 20}", "detector.min_delta: 20 has no unit: write 20ms (0.02s)"),
+        # any other duration: every unit
+        (
+            "actions: {x: {exec: [a], timeout: 30}}",
+            "timeout: 30 has no unit: write 30s, 30ms or 30m",
+        ),
+        ("slo: {p99: -300}", "slo.p99: a duration cannot be negative"),
+        ("slo: {p99: .inf}", "slo.p99: '.inf' is not a duration (examples: 5s, 15m"),
+        ("slo: {p99: [300ms]}", "slo.p99: expected a duration like 250ms or 1.5s"),
+    ],
+)
+def test_a_bare_number_gets_the_units_it_may_have_meant(text: str, message: str) -> None:
+    (got,) = problems(f"services:\n  - name: api\n    {text}\n")
+    assert got.startswith("e.yaml:3: services[0].") and message in got, got
