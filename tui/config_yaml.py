@@ -413,7 +413,8 @@ def compose(text: str, file: str) -> yaml.Node | None:
 
 def read_dataclass(root: yaml.Node, cls: type[T], file: str, errors: list[ConfigError]) -> T:
     """`cls` read from `root`; every mistake is added to `errors`, and with any there the
-    object may be incomplete: raise them (raise_errors) before it is used."""
+    object may be incomplete: raise them (raise_errors) before it is used. A root that is not
+    a mapping is the one error: ConfigError, raised."""
     return _convert_dataclass(root, cls, _Loc(file, root, "", errors))
 
 
