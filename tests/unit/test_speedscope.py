@@ -194,3 +194,6 @@ def test_existing_file_is_replaced_whole(tmp_path: Path) -> None:
     assert main(["profile", str(FIX / "cpu_regexp.pb.gz"), "--speedscope", str(out)]) == 0
     check_speedscope_file(json.loads(out.read_text()))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # not the temp file's private 0600

@@ -130,9 +130,23 @@ def write_speedscope(doc: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     data = json.dumps(doc, separators=(",", ":")).encode()
     try:
         write_atomic(target, data)
+        # the temp file was private (0600); an export is for sharing: the umask's usual mode
+        os.chmod(target, 0o666 & ~_umask())
     except OSError as exc:
         raise UserError(f"{target}: cannot write: {exc.strerror or exc}") from None
     return target
+
+
+def _umask() -> int:
+    """The process umask, read without os.umask's set-and-restore (not thread-safe: the
+    viewer writes from a worker thread)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
 
 
 def default_path(profile_path: str | os.PathLike[str]) -> Path:
