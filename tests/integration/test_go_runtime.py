@@ -13,12 +13,14 @@ import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
 
 from tests.gosvc import GoService, start_gosvc
-from tests.servers import start_prometheus, wait_for_scrape
+from tests.servers import FaultyPrometheus, start_prometheus, wait_for_scrape
 from tui.config import parse_config
 from tui.core.metrics.store import MetricStore
 from tui.sources.prometheus import PrometheusSource
@@ -160,3 +162,56 @@ async def test_dashboard_service_tab_shows_the_runtime_of_the_real_service(stack
         theirs = _instant(stack.prom, f'go_goroutines{{instance="{stack.full.target}"}}', t)
         assert goroutines == theirs
         assert drawn.rstrip().endswith(f" {theirs:.0f}")
+
+
+class RefusingRuntime(FaultyPrometheus):
+    """Forwards to the real Prometheus, but refuses every query on a Go runtime series while
+    `refuse` is set (a backend that rejects the join, or a query limit hit)."""
+
+    refuse = True
+
+    def _answer(self, h: Any, body: bytes) -> None:
+        if self.refuse and "go_" in " ".join(parse_qs(body.decode()).get("query", [])):
+            h.send_body(
+                422,
+                b'{"status":"error","errorType":"execution","error":"too many samples"}',
+                "application/json",
+            )
+        else:
+            super()._answer(h, body)
+
+
+async def test_refused_runtime_queries_never_cost_latency_points(stack: Stack) -> None:
+    """A refused probe is retried 30 s later; a refused runtime range query is a warning, the
+    latency signals carry on, and the runtime gap is filled once answered."""
+    proxy = RefusingRuntime(stack.prom)
+    with proxy:
+        cfg = parse_config(_config(stack).replace(stack.prom, proxy.url))
+        src = PrometheusSource(cfg, MetricStore(), runtime=True)
+        store = src.store
+        try:
+            t0 = math.floor(time.time()) - 1.0
+            assert any(p.signal == "p99" for p in await src.refresh(t0))
+            assert src.status.state == "up" and src.status.detail == ""
+            assert src.runtime["full"][1] == {}  # refused: nothing chosen, retried later
+            proxy.refuse = False
+            await src.refresh(t0 + 29)
+            assert src.runtime["full"][1] == {}  # not yet due
+            await src.refresh(t0 + 30)  # probed
+            await src.refresh(t0 + 30)  # the runtime window
+            assert store.latest("full", "go.goroutines") is not None
+            newest = store.latest("full", "go.goroutines")
+
+            proxy.refuse = True
+            points = await src.refresh(t0 + 32)
+            assert not [p for p in points if p.signal.startswith("go.")]
+            assert src.status.state == "up"
+            assert "full go." in src.status.detail and "too many samples" in src.status.detail
+            assert store.latest("full", "go.goroutines") == newest
+
+            proxy.refuse = False
+            points = await src.refresh(t0 + 32)
+            assert {p.signal for p in points} >= {"go.goroutines", "go.heap_inuse"}
+            assert src.status.detail == ""
+        finally:
+            await src.aclose()
