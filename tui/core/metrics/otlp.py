@@ -11,7 +11,9 @@ as count delta / time, and the error ratio from points whose attributes say 5xx
 
 Speed: explicit-bucket histograms are handled per metric in numpy batches (one array for all
 points' bucket counts, one vectorised subtraction against the previous counts, kept as rows of
-a matrix), so the Python work per point is a dict lookup and a few list appends.
+a matrix), read through `otlp_view.histogram_points` (attributes, bucket counts and bounds as
+bytes, no Python object per bucket), so the Python work per point is a dict lookup and a few
+list appends.
 
 Not thread-safe by design: the receivers call `ingest` and the hub calls `tick` from one
 asyncio loop, and both run to completion without awaiting, so they never interleave.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import struct
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -33,6 +36,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
 from tui.config import Config
+from tui.core.metrics.otlp_view import attribute_signature, columns, histogram_points
 from tui.core.metrics.quantile import (
     MAX_SCHEMA,
     Bucket,
@@ -207,12 +211,32 @@ class _Slice:
 class _Matrix:
     """Previous cumulative bucket counts of every series sharing one bucket layout, as rows."""
 
-    __slots__ = ("bounds_raw", "bounds_s", "count", "err", "n", "nb", "prev", "seen", "start")
+    __slots__ = (
+        "bc_bytes",
+        "bounds_bytes",
+        "bounds_raw",
+        "bounds_s",
+        "count",
+        "err",
+        "n",
+        "nb",
+        "prev",
+        "seen",
+        "start",
+    )
 
     def __init__(self, bounds_raw: tuple[float, ...], factor: float) -> None:
         self.bounds_raw = list(bounds_raw)
         self.bounds_s = tuple(b * factor for b in bounds_raw)
         self.nb = len(bounds_raw) + 1
+        self.bc_bytes = 8 * self.nb  # bucket counts as packed fixed64
+        # the bounds as packed doubles (what histogram_points gives); None when a bound is NaN,
+        # which never equals itself, so such a point always takes the float comparison
+        self.bounds_bytes = (
+            None
+            if any(math.isnan(b) for b in bounds_raw)
+            else struct.pack(f"<{len(bounds_raw)}d", *bounds_raw)
+        )
         self.n = 0
         cap = 8
         self.prev = np.zeros((cap, self.nb))
@@ -272,6 +296,11 @@ class _Route:
         self.last_data: float | None = None
         self.matrices: dict[tuple[str, tuple[float, ...]], _Matrix] = {}
         self.series: dict[tuple[str, tuple[bytes, ...]], Any] = {}  # -> (matrix,row) | _Series
+        # latency metric name -> (attribute signature, matrix, rows, generation) of its last
+        # request when all its points were plain rows of one matrix: the next request with the
+        # same signature skips the point-by-point loop (see otlp_view.columns)
+        self.fast: dict[str, tuple[bytes, _Matrix, np.ndarray, int]] = {}
+        self.generation = 0  # bumped when a series moves to another matrix
 
     def is_latency(self, name: str, unit: str, kind: str) -> bool:
         """Pick the latency histogram: configured name, else the default, else any s/ms one."""
@@ -347,6 +376,7 @@ class OTLPSink:
         self.dropped_series = 0  # distinct series refused by the cap
         self.rejected_points = 0
         self.accepted_points = 0
+        self.batched_points = 0  # of those, taken whole-request (otlp_view.columns): for tests
         self._refused: set[tuple[str, str, tuple[bytes, ...]]] = set()
         self._routes: dict[str, _Route | None] = {}  # OTLP service.name -> route (None: ignore)
         self._configured: dict[str, tuple[str, str | None, int]] = {}
@@ -438,7 +468,7 @@ class OTLPSink:
         if latency:
             route.pending.touched = True
         if kind == "histogram" and latency:
-            return self._explicit(route, name, factor, points, temporality)
+            return self._explicit(route, name, factor, data, temporality)
         acc = rej = 0
         why = ""
         for dp in points:
@@ -489,119 +519,168 @@ class OTLPSink:
             self.store.ensure_service(route.name, "otlp")
 
     def _explicit(
-        self, route: _Route, name: str, factor: float, points: Any, temporality: int
+        self, route: _Route, name: str, factor: float, data: Any, temporality: int
     ) -> tuple[int, int, str]:
-        """Explicit-bucket latency histogram: one numpy batch per bucket layout."""
+        """Explicit-bucket latency histogram: one numpy batch per bucket layout.
+
+        The hot loop reads the points through `histogram_points` (attributes, bucket counts and
+        bounds as bytes); the full message of a point is read only where a rarer path needs it
+        (a new series, a changed layout).
+        """
         self._register(route)
+        serialized = data.SerializeToString()
+        points = data.data_points
+        n = len(points)
+        signature = attribute_signature(serialized)
+        fast = route.fast.get(name)
+        if fast is not None and fast[0] == signature and fast[3] == route.generation:
+            # The same series in the same order as a request before, all rows of one matrix:
+            # no per-point Python work, if every point has that matrix's plain layout.
+            _, fmat, fast_rows, _ = fast
+            assert fmat.bounds_bytes is not None
+            cols = columns(serialized, n, fmat.nb, fmat.bounds_bytes)
+            if cols is not None:
+                starts_a, counts_a, buckets = cols
+                cur = buckets.astype(np.float64)
+                self._apply(route, fmat, fast_rows, cur, counts_a, starts_a, temporality)
+                self.batched_points += n
+                return n, 0, ""
         rej = flagged = 0
         why = ""
-        batches: dict[_Matrix, tuple[_Matrix, list[int], list[float], list[float], list[int]]] = {}
+        batches: dict[_Matrix, tuple[_Matrix, list[int], list[bytes], list[int], list[int]]] = {}
         series = route.series
-        ser = _KV_SERIALIZE
-        for dp in points:
-            key = (name, tuple(map(ser, dp.attributes)))
+        last: _Matrix | None = None
+        rows: list[int] = []
+        raw: list[bytes] = []
+        counts: list[int] = []
+        starts: list[int] = []
+        for i, dp in enumerate(histogram_points(serialized)):
+            key = (name, tuple(dp.attributes))
             ent = series.get(key)
-            bc = dp.bucket_counts
-            if isinstance(ent, _Series):  # first seen as another kind: keep that
-                rej += 1
-                why = f"{name}: a histogram point for a series first seen as {ent.kind}"
-                continue
-            if ent is None:
-                bounds = tuple(dp.explicit_bounds)
-                if len(bc) not in (0, len(bounds) + 1):
+            if ent.__class__ is not tuple:  # not yet a matrix row: a new series, or another kind
+                if isinstance(ent, _Series):  # first seen as another kind: keep that
                     rej += 1
-                    why = f"{name}: {len(bc)} bucket counts for {len(bounds)} bounds"
+                    why = f"{name}: a histogram point for a series first seen as {ent.kind}"
                     continue
-                if any(not (a < b) for a, b in itertools.pairwise(bounds)) or any(
-                    math.isnan(b) or math.isinf(b) for b in bounds
-                ):
-                    rej += 1
-                    why = f"{name}: explicit bounds not strictly increasing and finite"
-                    continue
-                mkey = (name, bounds)
-                mat = route.matrices.get(mkey)
-                if mat is None:
-                    mat = route.matrices[mkey] = _Matrix(bounds, factor)
-                if not self._admit(route, key):
-                    rej += 1
-                    why = f"series cap reached ({self.max_series} series)"
-                    continue
-                ent = series[key] = (mat, mat.new_row(_is_error(dp.attributes)))
+                if ent is None:
+                    full = points[i]
+                    bounds = tuple(full.explicit_bounds)
+                    nbc = len(full.bucket_counts)
+                    if nbc not in (0, len(bounds) + 1):
+                        rej += 1
+                        why = f"{name}: {nbc} bucket counts for {len(bounds)} bounds"
+                        continue
+                    if any(not (a < b) for a, b in itertools.pairwise(bounds)) or any(
+                        math.isnan(b) or math.isinf(b) for b in bounds
+                    ):
+                        rej += 1
+                        why = f"{name}: explicit bounds not strictly increasing and finite"
+                        continue
+                    mkey = (name, bounds)
+                    mat = route.matrices.get(mkey)
+                    if mat is None:
+                        mat = route.matrices[mkey] = _Matrix(bounds, factor)
+                    if not self._admit(route, key):
+                        rej += 1
+                        why = f"series cap reached ({self.max_series} series)"
+                        continue
+                    ent = series[key] = (mat, mat.new_row(_is_error(full.attributes)))
             mat, row = ent
             if dp.flags & NO_RECORDED_VALUE:
                 mat.seen[row] = False  # the series ended; the next point starts afresh
                 flagged += 1
                 continue
-            if not bc:
-                if dp.count:  # count without buckets: no quantile can come from it
-                    rej += 1
-                    why = f"{name}: histogram point without bucket counts"
-                else:
-                    flagged += 1
-                continue
-            if len(bc) != mat.nb or dp.explicit_bounds != mat.bounds_raw:
-                # The layout changed: move the series to the matrix of its new layout.
-                bounds = tuple(dp.explicit_bounds)
-                if len(bc) != len(bounds) + 1:
-                    rej += 1
-                    why = f"{name}: {len(bc)} bucket counts for {len(bounds)} bounds"
+            bc = dp.bucket_counts
+            if len(bc) != mat.bc_bytes or dp.explicit_bounds != mat.bounds_bytes:
+                if not bc:
+                    if dp.count:  # count without buckets: no quantile can come from it
+                        rej += 1
+                        why = f"{name}: histogram point without bucket counts"
+                    else:
+                        flagged += 1
                     continue
-                mkey = (name, bounds)
-                mat = route.matrices.get(mkey) or route.matrices.setdefault(
-                    mkey, _Matrix(bounds, factor)
-                )
-                ent = series[key] = (mat, mat.new_row(_is_error(dp.attributes)))
-                row = ent[1]
-            b = batches.get(mat)
-            if b is None:
-                b = batches[mat] = (mat, [], [], [], [])
-            b[1].append(row)
-            b[2].extend(bc)
-            b[3].append(dp.count)
-            b[4].append(dp.start_time_unix_nano)
+                # Not byte for byte the matrix's layout; compare as floats (0.0 == -0.0).
+                full = points[i]
+                nbc = len(full.bucket_counts)
+                if nbc != mat.nb or full.explicit_bounds != mat.bounds_raw:
+                    # The layout changed: move the series to the matrix of its new layout.
+                    bounds = tuple(full.explicit_bounds)
+                    if nbc != len(bounds) + 1:
+                        rej += 1
+                        why = f"{name}: {nbc} bucket counts for {len(bounds)} bounds"
+                        continue
+                    mkey = (name, bounds)
+                    mat = route.matrices.get(mkey) or route.matrices.setdefault(
+                        mkey, _Matrix(bounds, factor)
+                    )
+                    ent = series[key] = (mat, mat.new_row(_is_error(full.attributes)))
+                    row = ent[1]
+                    route.generation += 1  # a series moved: remembered row lists are stale
+            if mat is not last:  # points of one layout come together: one lookup per run
+                b = batches.get(mat)
+                if b is None:
+                    b = batches[mat] = (mat, [], [], [], [])
+                _, rows, raw, counts, starts = b
+                last = mat
+            rows.append(row)
+            raw.append(bc)
+            counts.append(dp.count)
+            starts.append(dp.start_time_unix_nano)
         acc = flagged
-        for mat, rows, flat, counts, starts in batches.values():
+        for mat, rows, raw, counts, starts in batches.values():
             acc += len(rows)
+            cur = np.frombuffer(b"".join(raw), dtype="<u8").astype(np.float64)
+            cur = cur.reshape(len(rows), mat.nb)
             if len(set(rows)) != len(rows):  # a series twice in one request: points in order
-                for i, r in enumerate(rows):
+                for j, r in enumerate(rows):
                     self._apply(
                         route,
                         mat,
                         [r],
-                        flat[i * mat.nb : (i + 1) * mat.nb],
-                        counts[i : i + 1],
-                        starts[i : i + 1],
+                        cur[j : j + 1],
+                        counts[j : j + 1],
+                        starts[j : j + 1],
                         temporality,
                     )
             else:
-                self._apply(route, mat, rows, flat, counts, starts, temporality)
+                self._apply(route, mat, rows, cur, counts, starts, temporality)
+        route.fast.pop(name, None)
+        if not rej and not flagged and len(batches) == 1:
+            mat, rows, _, _, _ = next(iter(batches.values()))
+            if len(rows) == n and mat.bounds_bytes is not None and len(set(rows)) == n:
+                route.fast[name] = (signature, mat, np.asarray(rows, np.intp), route.generation)
         return acc, rej, why
 
     def _apply(
         self,
         route: _Route,
         mat: _Matrix,
-        rows: list[int],
-        flat: list[float],
-        counts: list[float],
-        starts: list[int],
+        rows: list[int] | np.ndarray,
+        cur: np.ndarray,
+        counts: list[int] | np.ndarray,
+        starts: list[int] | np.ndarray,
         temporality: int,
     ) -> None:
         r = np.asarray(rows, dtype=np.intp)
-        cur = np.asarray(flat, dtype=np.float64).reshape(len(rows), mat.nb)
         cnt = np.asarray(counts, dtype=np.float64)
         if temporality == TEMPORALITY_DELTA:
             delta, dcnt = cur, cnt
         else:
             st = np.asarray(starts, dtype=np.uint64)
             seen = mat.seen[r]
-            reset = (st != mat.start[r]) | (cnt < mat.count[r])
-            # A series first seen counts in full only if it started after we began listening.
-            fresh = ~seen & (st >= self.started_ns) & (st > 0)
-            whole = (seen & reset) | fresh
-            keep = seen & ~reset
-            delta = np.where(whole[:, None], cur, np.where(keep[:, None], cur - mat.prev[r], 0.0))
-            dcnt = np.where(whole, cnt, np.where(keep, cnt - mat.count[r], 0.0))
+            prev_cnt = mat.count[r]
+            reset = (st != mat.start[r]) | (cnt < prev_cnt)
+            if seen.all() and not reset.any():  # the steady state: every point a plain delta
+                delta, dcnt = cur - mat.prev[r], cnt - prev_cnt
+            else:
+                # A series first seen counts in full only if it started after we began listening.
+                fresh = ~seen & (st >= self.started_ns) & (st > 0)
+                whole = (seen & reset) | fresh
+                keep = seen & ~reset
+                delta = np.where(
+                    whole[:, None], cur, np.where(keep[:, None], cur - mat.prev[r], 0.0)
+                )
+                dcnt = np.where(whole, cnt, np.where(keep, cnt - prev_cnt, 0.0))
             mat.prev[r] = cur
             mat.count[r] = cnt
             mat.start[r] = st
