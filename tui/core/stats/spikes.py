@@ -16,9 +16,10 @@ so the MAD of 30 points underestimates it at low traffic. The rise must also exc
 count can fake at z (`_resolution`): about 1.5x at 20 req/s, 1.1x at 200 req/s. How far
 the quantile moves for a given change in that count depends on the tail's steepness
 (P(X > x) ~ x**-a): 3.5 is assumed; when the caller passes the P95 with each P99, the
-series' own a = ln(5) / ln(P99 / P95) (median of its recent points) replaces it when it is
-heavier, never when lighter (inside one bucket, interpolation flattens P99 / P95 and would
-make the estimate look light). A heavy tail at low traffic then needs a bigger move.
+series' own a = ln(5) / ln(P99 / P95), each point's clipped to [1, 3.5] and averaged over
+its last TAIL_MEMORY points, replaces it: only ever heavier, never lighter (inside one
+bucket, interpolation flattens P99 / P95 and would make the tail look light). A heavy tail
+at low traffic then needs a bigger move.
 
 What buckets can tell. A quantile from a histogram is only known to lie in its bucket; where
 inside is linear interpolation, which assumes the requests spread evenly. So, when the caller
@@ -66,7 +67,6 @@ from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-from statistics import median
 from typing import TYPE_CHECKING, Any
 
 from tui.core.metrics.quantile import Bucket
@@ -93,6 +93,9 @@ MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard
 # with a P99 4x its median; 3.5 assumes a heavier tail, as real latency tails often are.
 TAIL_INDEX = 3.5
 MIN_TAIL_INDEX = 1.0  # estimates below this (P99 over 5x the P95) are taken as 1
+# Tail estimates are averaged over about this many points (10 min at a 1 s refresh): one
+# window's P95/P99 rests on a few dozen requests at low traffic, and the windows overlap.
+TAIL_MEMORY = 600
 
 
 MAX_BOUNDS = 512  # bucket bounds remembered per series (a layout change past this is rare)
@@ -229,6 +232,7 @@ class _Series:
         "since_event",
         "state",
         "tail",
+        "tail_n",
     )
 
     def __init__(self, size: int):
@@ -241,7 +245,8 @@ class _Series:
         self.state = WARMING_UP
         self.since_event = 0  # points since the last hit or RECOVERED (for display decay)
         self.first_bucket_run = 0  # points in a row whose P99 lay in the first bucket (0, b]
-        self.tail: deque[float] = deque(maxlen=size)  # recent tail-index estimates
+        self.tail = TAIL_INDEX  # mean of recent tail-index estimates (each clipped)
+        self.tail_n = 0  # estimates behind it, up to TAIL_MEMORY
 
 
 class SpikeTracker:
@@ -364,7 +369,9 @@ class SpikeTracker:
         )
         s.since_event += 1
         if p95 is not None and 0 < p95 < value and math.isfinite(p95):
-            s.tail.append(self._log_share_ratio / math.log(value / p95))
+            a = min(TAIL_INDEX, max(MIN_TAIL_INDEX, self._log_share_ratio / math.log(value / p95)))
+            s.tail_n = min(s.tail_n + 1, TAIL_MEMORY)
+            s.tail += (a - s.tail) / s.tail_n
         if bucket is not None:
             _remember_bounds(s.bounds, bucket)
             s.first_bucket_run = s.first_bucket_run + 1 if _first_bucket(bucket) else 0
@@ -414,7 +421,7 @@ class SpikeTracker:
 
     # --- internals ---------------------------------------------------------------------
 
-    def _resolution(self, observations: float | None, z: float, tail: deque[float]) -> float:
+    def _resolution(self, observations: float | None, z: float, tail: float) -> float:
         """The smallest log-rise a quantile from `observations` requests can show at `z`.
 
         Only k = (1 - q) * n requests lie above the quantile; their count is Poisson, so
@@ -427,10 +434,7 @@ class SpikeTracker:
             return 0.0
         root = math.sqrt(self._tail_share * observations)
         low = max(root - z / 2.0, root / 4.0)
-        a = TAIL_INDEX
-        if tail:
-            a = min(TAIL_INDEX, max(MIN_TAIL_INDEX, median(tail)))
-        return 2.0 * math.log(root / low) / a
+        return 2.0 * math.log(root / low) / tail
 
     def _classify(
         self,
