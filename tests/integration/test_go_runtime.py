@@ -9,10 +9,12 @@ service's own, not summed with Prometheus' (the join on job and instance does th
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -21,6 +23,7 @@ import pytest
 
 from tests.gosvc import GoService, start_gosvc
 from tests.servers import FaultyPrometheus, start_prometheus, wait_for_scrape
+from tui.cli import main
 from tui.config import parse_config
 from tui.core.metrics.store import MetricStore
 from tui.sources.prometheus import PrometheusSource
@@ -215,3 +218,37 @@ async def test_refused_runtime_queries_never_cost_latency_points(stack: Stack) -
             assert src.status.detail == ""
         finally:
             await src.aclose()
+
+
+def test_snapshot_json_and_md_carry_the_runtime_signals(
+    stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "warroom.yaml"
+    cfg.write_text(_config(stack))
+    assert main(["snapshot", "-c", str(cfg), "--format", "json", "--go-runtime"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    rows = {s["name"]: s for s in doc["services"]}
+    assert "go_runtime" not in rows["ghost"]  # not a Go process's histogram: no key at all
+    assert list(rows["plain"]["go_runtime"]) == ["gc_max", "goroutines", "heap_inuse"]
+    full = rows["full"]["go_runtime"]
+    assert list(full) == ["gc_p99", "sched_p99", "goroutines", "heap_inuse", "gc_life"]
+    inst = f'instance="{stack.full.target}"'
+    t = doc["time"]
+    assert full["goroutines"] == _instant(stack.prom, f"go_goroutines{{{inst}}}", t)
+    assert full["sched_p99"] == _instant(
+        stack.prom,
+        f"histogram_quantile(0.99, rate(go_sched_latencies_seconds_bucket{{{inst}}}[5s]))",
+        t,
+    )
+    assert rows["plain"]["go_runtime"]["gc_max"] == _instant(
+        stack.prom, f'go_gc_duration_seconds{{instance="{stack.plain.target}",quantile="1"}}', t
+    )
+
+    assert main(["snapshot", "-c", str(cfg), "--format", "json"]) == 0  # not asked: not there
+    assert all("go_runtime" not in s for s in json.loads(capsys.readouterr().out)["services"])
+
+    assert main(["snapshot", "-c", str(cfg), "--format", "md", "--go-runtime"]) == 0
+    md = capsys.readouterr().out.splitlines()
+    assert "| service | Go runtime |" in md
+    line = next(ln for ln in md if ln.startswith("| plain | gc max "))
+    assert " · gorout " in line and " · heap " in line and "sch p99" not in line

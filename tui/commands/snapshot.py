@@ -11,6 +11,12 @@ receivers and listens for `--wait` (default: two refresh periods when any OTLP s
 configured or none is, else 0) before computing them from the deltas received, exactly as
 the dashboard's refresh does; a service that sent nothing (or a single cumulative push, which
 has no delta yet) gets nulls. An unreachable or failing Prometheus is an error (exit 2).
+
+With `--go-runtime`, a Prometheus service whose processes export Go runtime metrics also gets
+`go_runtime`
+({gc_p99 | gc_max, sched_p99, goroutines, heap_inuse, gc_cpu | gc_life}, the dashboard's
+runtime lines, see tui.core.metrics.go_runtime), best effort: a refused runtime query only
+leaves its signal out.
 """
 
 from __future__ import annotations
@@ -54,6 +60,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="evaluate Prometheus services at this past time instead of now "
         "(OTLP services are then null: pushes cannot be replayed)",
     )
+    p.add_argument(
+        "--go-runtime",
+        action="store_true",
+        help="also report each Prometheus service's Go runtime signals (GC pause, scheduler "
+        "latency, goroutines, heap in use, GC CPU) when its processes export them",
+    )
     p.set_defaults(func=run)
 
 
@@ -74,15 +86,18 @@ def run(args: argparse.Namespace) -> int:
             wait = float(parse_duration(args.wait))
         except ValueError as exc:
             raise UserError(f"--wait: {exc}") from None
-    doc = asyncio.run(take_snapshot(cfg, wait, now=args.at))
+    doc = asyncio.run(take_snapshot(cfg, wait, now=args.at, go_runtime=args.go_runtime))
     write_out((json.dumps(doc) if args.format == "json" else to_markdown(doc)) + "\n")
     return 0
 
 
-async def take_snapshot(cfg: Any, wait: float, now: float | None = None) -> dict[str, Any]:
+async def take_snapshot(
+    cfg: Any, wait: float, now: float | None = None, go_runtime: bool = False
+) -> dict[str, Any]:
     """The snapshot document (see module docstring); raises UserError when a source fails."""
     import asyncio
 
+    from tui.core.metrics import go_runtime as gr
     from tui.core.metrics.store import FLAG_SATURATED, MetricStore
     from tui.errors import UserError
     from tui.sources.hub import Hub
@@ -99,12 +114,15 @@ async def take_snapshot(cfg: Any, wait: float, now: float | None = None) -> dict
                 await asyncio.sleep(wait)
         t = round(time.time() if now is None else now, 3)
         prom: dict[str, dict[str, tuple[float | None, int]]] = {}
+        runtime: dict[str, dict[str, float | None]] = {}
         if hub.prometheus is not None:
             try:
                 if hub.prometheus.discover:
                     await hub.prometheus.discover_services(t)
                 if hub.prometheus.queries:
                     prom = await hub.prometheus.instant(t)
+                    if go_runtime:
+                        runtime = await hub.prometheus.instant_runtime(t)
             except PrometheusError:
                 url = cfg.prometheus.url if cfg.prometheus else "?"
                 raise UserError(f"prometheus {url}: {hub.prometheus.status.detail}") from None
@@ -140,21 +158,16 @@ async def take_snapshot(cfg: Any, wait: float, now: float | None = None) -> dict
                 else:
                     row[sig] = None
             row["p99_saturated"] = bool(p99_flags & FLAG_SATURATED) and row["p99"] is not None
-        services.append(
-            {
-                k: row[k]
-                for k in (
-                    "name",
-                    "source",
-                    "p50",
-                    "p95",
-                    "p99",
-                    "qps",
-                    "error_ratio",
-                    "p99_saturated",
-                )
+        out = {
+            k: row[k]
+            for k in ("name", "source", "p50", "p95", "p99", "qps", "error_ratio", "p99_saturated")
+        }
+        if runtime.get(name):
+            out["go_runtime"] = {
+                k.removeprefix(gr.PREFIX): v
+                for k, v in sorted(runtime[name].items(), key=lambda kv: gr.KEYS.index(kv[0]))
             }
-        )
+        services.append(out)
     return {"time": t, "services": services}
 
 
@@ -183,4 +196,15 @@ def to_markdown(doc: dict[str, Any]) -> str:
         )
     if not doc["services"]:
         lines.append("| (no services) | | | | | | |")
+    runtime = [s for s in doc["services"] if s.get("go_runtime")]
+    if runtime:
+        from tui.core.metrics import go_runtime
+
+        lines += ["", "| service | Go runtime |", "|---|---|"]
+        for s in runtime:
+            cells = []
+            for k, v in s["go_runtime"].items():
+                key = go_runtime.PREFIX + k
+                cells.append(f"{go_runtime.BY_KEY[key].label} {go_runtime.format_value(key, v)}")
+            lines.append(f"| {s['name']} | {' · '.join(cells)} |")
     return "\n".join(lines)

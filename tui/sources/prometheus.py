@@ -713,6 +713,40 @@ class PrometheusSource:
             out[name] = row
         return out
 
+    async def instant_runtime(self, t: float) -> dict[str, dict[str, float | None]]:
+        """Each service's Go runtime signals at `t`: {service: {go.* signal: value}}, only for
+        services that export them. Best effort: a refused probe or query leaves that signal
+        (or service) out; the latency answer of `instant` is what must not fail."""
+        services = [(n, sq.targets) for n, sq in self.queries.items() if sq.targets]
+        probes = await asyncio.gather(
+            *(self._run(self.client.query, go_runtime.probe_query(ts), t) for _, ts in services),
+            return_exceptions=True,
+        )
+        plan: list[tuple[str, str, str]] = []
+        for (name, targets), res in zip(services, probes, strict=True):
+            if isinstance(res, QueryResult):
+                names = [labels.get("__name__", "") for labels, _ in res.series]
+                chosen = go_runtime.choose(names)
+                rw = float(self.cfg.rate_window)
+                plan.extend(
+                    (name, k, e) for k, e in go_runtime.queries(chosen, targets, rw).items()
+                )
+            elif not isinstance(res, PrometheusError):
+                raise res
+        answers = await asyncio.gather(
+            *(self._run(self.client.query, expr, t) for _, _, expr in plan),
+            return_exceptions=True,
+        )
+        out: dict[str, dict[str, float | None]] = {}
+        for (name, key, _), res in zip(plan, answers, strict=True):
+            if isinstance(res, QueryResult):
+                values = _one_series(res, key, name, [])
+                v = next(iter(values.values()), None)
+                out.setdefault(name, {})[key] = v if v is not None and math.isfinite(v) else None
+            elif not isinstance(res, PrometheusError):
+                raise res
+        return out
+
     # -- status
 
     def _ok(self, latency: float, warnings: list[str]) -> None:
