@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -228,10 +229,15 @@ async def client_http(
         nxt = warm
         after_warm()
         deadline = time.perf_counter() + seconds
+        half = deadline - seconds / 2
 
         async def worker() -> None:
             nonlocal nxt, points
+            nonlocal half
             while time.perf_counter() < deadline:
+                if time.perf_counter() > half:  # the RSS half way, once
+                    half = math.inf
+                    after_warm()
                 body, npts = bodies[nxt % len(bodies)], POINTS[nxt % len(bodies)]
                 nxt += 1
                 t = time.perf_counter()
@@ -264,10 +270,15 @@ async def client_grpc(
         nxt = warm
         after_warm()
         deadline = time.perf_counter() + seconds
+        half = deadline - seconds / 2
 
         async def worker() -> None:
             nonlocal nxt, points
+            nonlocal half
             while time.perf_counter() < deadline:
+                if time.perf_counter() > half:  # the RSS half way, once
+                    half = math.inf
+                    after_warm()
                 body, npts = bodies[nxt % len(bodies)], POINTS[nxt % len(bodies)]
                 nxt += 1
                 t = time.perf_counter()
@@ -362,6 +373,7 @@ def run_once(
         # than wall time to other work on a shared machine
         "points_per_cpu_s": points / max(end["cpu_s"] - warmed[0]["cpu_s"], 1e-9),
         "rss_start_mib": warmed[0]["rss_mib"],
+        "rss_half_mib": warmed[-1]["rss_mib"],
         "rss_end_mib": end["rss_mib"],
     }
 
@@ -375,7 +387,7 @@ def main() -> int:
     ap.add_argument("--workload", choices=tuple(WORKLOADS), action="append")
     ap.add_argument("--server", choices=("warroom", "warroom-grpc", "parse"), action="append")
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--seconds", type=float, default=4.0, help="per run (100k: at least 15)")
     ap.add_argument("--conns", type=int, default=2, help="keep-alive connections (in flight)")
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--json", action="store_true")
@@ -384,42 +396,78 @@ def main() -> int:
         serve_main(args.serve, args.port_file, args.max_series, args.profile)
         return 0
     rows = []
-    for workload in args.workload or ["1000", "100"]:
+    for workload in args.workload or list(DEFAULT_PLAN):
         steps = 3 if workload == "100k" else args.steps
         bodies = bodies_for(workload, steps)
         POINTS[:] = [count_points(b) for b in bodies]
         warm = WORKLOADS[workload][2]  # one pass over every series before the clock starts
         res: dict[str, dict[str, float]] = {}
-        for kind in args.server or ["warroom", "parse"]:
-            if args.profile:
-                runs = [
-                    run_once(
-                        kind, bodies, args.conns, args.seconds, warm, args.max_series, args.profile
-                    )
-                ]
-            else:
-                runs = [
-                    run_once(kind, bodies, args.conns, args.seconds, warm, args.max_series)
-                    for _ in range(args.runs)
-                ]
+        for kind in args.server or DEFAULT_PLAN[workload]:
+            n = 1 if args.profile or workload == "100k" else args.runs
+            seconds = max(args.seconds, 15.0) if workload == "100k" else args.seconds
+            runs = [
+                run_once(kind, bodies, args.conns, seconds, warm, args.max_series, args.profile)
+                for _ in range(n)
+            ]
             med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
             each = ", ".join(f"{r['points_per_s']:,.0f}" for r in runs)
             res[kind] = med
             if not args.json:
                 print(
-                    f"{workload:>5}-point requests  {kind:<12} {med['points_per_s']:>10,.0f} "
+                    f"{workload:>6}-point requests  {kind:<12} {med['points_per_s']:>10,.0f} "
                     f"points/s ({med['points_per_cpu_s']:>10,.0f} per server CPU s)  "
                     f"p50 {med['p50_ms']:6.1f} ms  p99 {med['p99_ms']:6.1f} ms  "
-                    f"RSS {med['rss_start_mib']:.0f} -> {med['rss_end_mib']:.0f} MiB  "
-                    f"({len(runs)} runs x {args.seconds:g} s, {args.conns} connections; "
-                    f"each: {each})",
+                    f"RSS {med['rss_start_mib']:.0f} -> {med['rss_half_mib']:.0f} -> "
+                    f"{med['rss_end_mib']:.0f} MiB  "
+                    f"({n} runs x {seconds:g} s, {args.conns} connections; each: {each})",
                     flush=True,
                 )
-        for kind, med in res.items():
-            rows.append({"workload": workload, "server": kind, **med})
+        rows.extend(json_rows(workload, res))
     if args.json:
         print(json.dumps(rows))
     return 0
+
+
+# workload -> servers measured by default (`make bench`)
+DEFAULT_PLAN = {
+    "1000": ("warroom", "warroom-grpc", "parse"),
+    "1000x1": ("warroom", "warroom-grpc", "parse"),
+    "100": ("warroom", "warroom-grpc", "parse"),
+    "100x1": ("warroom", "warroom-grpc", "parse"),
+    "100k": ("warroom",),
+}
+LIMITS = {"1000": ">= 300000", "1000x1": ">= 300000", "100": ">= 100000", "100x1": ">= 100000"}
+
+
+def json_rows(workload: str, res: dict[str, dict[str, float]]) -> list[dict[str, object]]:
+    """Rows for run_all.py: the receivers' points/s, the parse-only server as reference."""
+    services, series, _ = WORKLOADS[workload]
+    shape = f"{services} services x {series}" if workload != "100k" else "100,000 series"
+    ref = res.get("parse")
+    out: list[dict[str, object]] = []
+    for kind in ("warroom", "warroom-grpc"):
+        med = res.get(kind)
+        if med is None:
+            continue
+        proto = "gRPC" if kind == "warroom-grpc" else "HTTP"
+        reference = f"p99 {med['p99_ms']:.1f} ms"
+        if ref is not None and kind == "warroom":
+            reference += f"; parse-only aiohttp server {ref['points_per_s']:.3g}/s"
+        if workload == "100k":
+            reference += (
+                f"; RSS {med['rss_start_mib']:.0f} -> {med['rss_half_mib']:.0f} -> "
+                f"{med['rss_end_mib']:.0f} MiB"
+            )
+        out.append(
+            {
+                "figure": f"OTLP/{proto} through the receiver, {shape} per request (points/s)",
+                "value": round(med["points_per_s"]),
+                "unit": "points/s",
+                "limit": LIMITS.get(workload, ""),
+                "reference": reference,
+            }
+        )
+    return out
 
 
 if __name__ == "__main__":

@@ -373,3 +373,16 @@ async def test_port_in_use_is_a_user_error(rig: Rig) -> None:
 
 def test_free_port_helper_is_loopback() -> None:
     assert 0 < free_port() < 65536
+
+
+async def test_points_per_second_counts_the_points_stored_in_the_last_ten_seconds(
+    rig: Rig,
+) -> None:
+    body = one_point_request(n_series=300).SerializeToString()
+    async with httpx.AsyncClient() as c:
+        for _ in range(3):
+            assert (await c.post(rig.url, content=body, headers=PB)).status_code == 200
+    counters = rig.receiver.status.counters
+    assert counters["accepted"] == 900
+    # 900 points over the time since the receiver started, counted as at least 1 s, at most 10
+    assert 90 <= counters["points_per_s"] <= 900

@@ -67,6 +67,7 @@ class IngestQueue:
         )
         self._task: asyncio.Task[None] | None = None
         self._recent: deque[tuple[float, int]] = deque()
+        self._recent_sum = 0  # points in _recent, kept as they come and go (not summed per request)
         self._started = time.monotonic()
         for k in ("points_per_s", "accepted", "rejected", "requests", "throttled", "bad_requests"):
             status.counters[k] = 0
@@ -117,6 +118,7 @@ class IngestQueue:
             c["accepted"] += res.accepted
             c["rejected"] += res.rejected
             self._recent.append((time.monotonic(), res.accepted))
+            self._recent_sum += res.accepted
             self._rate()
             if not fut.done():
                 fut.set_result(res)
@@ -124,9 +126,9 @@ class IngestQueue:
     def _rate(self) -> None:
         now = time.monotonic()
         while self._recent and self._recent[0][0] < now - RATE_WINDOW_S:
-            self._recent.popleft()
+            self._recent_sum -= self._recent.popleft()[1]
         span = min(RATE_WINDOW_S, max(now - self._started, 1.0))
-        self.status.counters["points_per_s"] = sum(n for _, n in self._recent) / span
+        self.status.counters["points_per_s"] = self._recent_sum / span
 
 
 class OTLPHttpReceiver:
