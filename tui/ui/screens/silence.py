@@ -74,8 +74,8 @@ class SilenceScreen(ModalScreen[SilenceRequest | None]):
             )
             yield Static("", id="silence-error")
             with Horizontal():
+                yield Button("Cancel", id="silence-cancel")  # as in every dialog: Cancel first
                 yield Button("Silence", variant="warning", id="silence-confirm")
-                yield Button("Cancel", variant="primary", id="silence-cancel")
 
     def on_mount(self) -> None:
         self.query_one("#silence-cancel", Button).focus()
@@ -157,8 +157,8 @@ class ExpireSilenceScreen(ModalScreen[bool]):
             yield Static(f"comment:    {s.comment}", markup=False)
             yield Static(f"expired by: {self.who}", id="expire-who", markup=False)
             with Horizontal():
+                yield Button("Cancel", id="expire-cancel")
                 yield Button("Expire", variant="warning", id="expire-confirm")
-                yield Button("Cancel", variant="primary", id="expire-cancel")
 
     def on_mount(self) -> None:
         self.query_one("#expire-cancel", Button).focus()
