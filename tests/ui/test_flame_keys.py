@@ -144,7 +144,7 @@ async def test_export_beside_the_profile_and_to_a_path(fixtures_dir: Path, tmp_p
         ]
 
 
-async def test_export_of_a_diff_is_refused(fixtures_dir: Path, tmp_path: Path) -> None:
+async def test_diff_view_left_heavy_and_export_refused(fixtures_dir: Path, tmp_path: Path) -> None:
     scr = ProfileScreen(
         copy_fixture(fixtures_dir, tmp_path, "cpu_json_gogc5.pb.gz"),
         fixtures_dir / "pprof" / "cpu_json_gogc100.pb.gz",
@@ -152,6 +152,13 @@ async def test_export_of_a_diff_is_refused(fixtures_dir: Path, tmp_path: Path) -
     app = ProfileViewerApp(scr, theme="warroom", watch=False)
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: loaded(scr), "the profile")
+        await pilot.press("L")
+        g = scr.graph
+        await until(pilot, lambda: g.flame is not None and g.flame.order == "heavy", "left-heavy")
+        assert siblings_heaviest_first(g)
+        await pilot.press("w")  # another width mode: a new tree, in the same order
+        await until(pilot, lambda: scr.width_mode == "base", "the base width")
+        assert g.flame is not None and g.flame.order == "heavy" and siblings_heaviest_first(g)
         await pilot.press("e")
         assert text(scr, "#status").startswith("speedscope cannot draw a diff")
         assert sorted(p.name for p in tmp_path.iterdir()) == ["cpu_json_gogc5.pb.gz"]

@@ -68,7 +68,7 @@ def clean_path(path: str) -> str:
 
 def _trim(path: str, search: str) -> str:
     """pprof's trimPath without -trim_path: drop up to the working directory's base name."""
-    want = "/" + os.path.basename(search.rstrip("/") or "/") + "/"
+    want = "/" + (os.path.basename(search.rstrip("/")) or "/") + "/"  # Go's Base("/") is "/"
     found = path.find(want)
     if found != -1:
         return path[found + len(want) :]

@@ -538,6 +538,8 @@ class ProfileScreen(Screen[None]):
     def _sandwich(self, tree: FlameTree, frame_id: int) -> None:
         callers = callers_tree(tree, frame_id)
         callees = callees_tree(tree, frame_id)
+        callers.set_order(self.sibling_order)
+        callees.set_order(self.sibling_order)
         callers.warm()
         callees.warm()
         if not get_current_worker().is_cancelled:
@@ -580,6 +582,7 @@ class ProfileScreen(Screen[None]):
         i = WIDTH_MODES.index(self.width_mode)
         self.width_mode = WIDTH_MODES[(i + 1) % len(WIDTH_MODES)]
         tree = diff_flame_tree(self.loaded.diff, self.width_mode)
+        tree.set_order(self.sibling_order)
         tree.warm()
         self.loaded.tree = tree
         self.graph.set_tree(tree, self.loaded.unit, diff_class=tree.extra["class"])
