@@ -360,3 +360,20 @@ async def test_dashboard_alerts_tab_lists_silences_and_help_has_the_keys(am_url)
         assert rows.get("Expire silence (Alerts tab)") == "e"
         assert rows.get("Copy runbook URL (Alerts tab)") == "c"
         assert rows.get("Filter services") == "/"
+
+
+async def test_a_source_without_silences_never_lists_them(am_url):
+    """`warroom record` keeps alerts only: its source skips GET /api/v2/silences."""
+    tag = f"nosil-{free_port()}"
+    post_alert(am_url, tag)
+    create_silence(am_url, tag)
+    cfg = AlertmanagerConfig(url=am_url, filters=[f'test="{tag}"'])
+    listing, alerts_only = AlertmanagerSource(cfg), AlertmanagerSource(cfg, with_silences=False)
+    try:
+        assert await listing.refresh_once() is not None
+        assert any(s.comment == "deploy" for s in listing.silences)
+        assert await alerts_only.refresh_once() is not None
+        assert alerts_only.silences == [] and alerts_only.silences_error == ""
+    finally:
+        await listing.stop()
+        await alerts_only.stop()

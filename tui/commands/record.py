@@ -313,5 +313,5 @@ def _alerts_recorder(cfg: Any, pending: list[dict[str, Any]], flush: Any) -> Any
             pending.append({"t": time.time(), "type": "alerts", "alerts": records})
             flush()
 
-    source = AlertmanagerSource(cfg.alertmanager, on_update=on_alerts)
+    source = AlertmanagerSource(cfg.alertmanager, on_update=on_alerts, with_silences=False)
     return source

@@ -271,8 +271,11 @@ class AlertmanagerSource:
         on_update: Callable[[list[Alert]], None] | None = None,
         audit_path: str | None = None,
         client: httpx.AsyncClient | None = None,
+        with_silences: bool = True,
     ):
+        """`with_silences=False` skips the silences list (`record` has no one to show it)."""
         self.cfg = cfg
+        self.with_silences = with_silences
         self.base_url = cfg.url.rstrip("/")
         self.filters = [parse_matcher(f) for f in cfg.filters]  # validate early
         self.on_update = on_update
@@ -392,7 +395,8 @@ class AlertmanagerSource:
             return None
         self.failures = 0
         self.alerts = alerts
-        await self.refresh_silences()  # a failure here is said in the pane, alerts still count
+        if self.with_silences:  # a failure here is said in the pane, alerts still count
+            await self.refresh_silences()
         active = sum(1 for a in alerts if a.state == "active")
         # counts go in counters: a non-empty detail reads as a warning in the status bar
         self.status.ok("up", "", latency=time.monotonic() - t0)
