@@ -122,3 +122,46 @@ def test_bad_list_input_is_one_line(
     assert err.startswith("warroom: ") and err.count("\n") == 1
     if message is not None:
         assert err == f"warroom: {message}\n"
+
+
+@needs_go
+@pytest.mark.parametrize(
+    ("mine", "theirs"),
+    [
+        # a diff: current minus base, percentages of the base total
+        (["--base", str(FIX / "cpu_json_gogc100.pb.gz")], ["-diff_base"]),
+        # filters before the listing, as pprof applies them
+        (
+            [
+                "--base",
+                str(FIX / "cpu_json_gogc100.pb.gz"),
+                "--focus",
+                "Unmarshal",
+                "--hide",
+                "runtime",
+            ],
+            ["-focus", "Unmarshal", "-hide", "runtime", "-diff_base"],
+        ),
+    ],
+)
+def test_list_of_a_diff_and_filters_equals_go_tool_pprof(
+    mine: list[str],
+    theirs: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    cur, base = FIX / "cpu_json_gogc5.pb.gz", FIX / "cpu_json_gogc100.pb.gz"
+    assert main(["profile", str(cur), *mine, "--list", "json"]) == 0
+    out = capsys.readouterr().out
+    go = subprocess.run(
+        ["go", "tool", "pprof", "-list", "json", "-unit=ns", *theirs, str(base), str(cur)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=tmp_path,
+    ).stdout
+    assert "ROUTINE" in go and "-" in go  # some lines did shrink
+    assert _as_pprof_prints(out) == go
