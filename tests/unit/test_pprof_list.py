@@ -111,6 +111,7 @@ def test_json_has_the_same_numbers(capsys: pytest.CaptureFixture[str]) -> None:
         ),
         (["--list", "zzzz"], "--list: no function with samples matches 'zzzz'"),
         (["--list", ".", "--format", "md"], "--list prints text or json, not md"),
+        (["--list", ".", "--limit", "2"], "--limit does not apply to --list"),
         (["--list", ".", "--sample-type", "nope"], None),
     ],
 )

@@ -197,3 +197,23 @@ def test_existing_file_is_replaced_whole(tmp_path: Path) -> None:
     umask = os.umask(0)
     os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # not the temp file's private 0600
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "json"], "--speedscope writes speedscope's JSON: --format does not apply"),
+        (["--limit", "3"], "--limit does not apply to --speedscope"),
+        (["--sample-type", "nope"], None),
+    ],
+)
+def test_options_that_do_not_apply_are_one_line(
+    args: list[str], message: str | None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "p.json"
+    assert main(["profile", str(FIX / "cpu_regexp.pb.gz"), "--speedscope", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("warroom: ") and err.count("\n") == 1
+    if message is not None:
+        assert err == f"warroom: {message}\n"
+    assert not out.exists()

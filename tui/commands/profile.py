@@ -129,6 +129,11 @@ def check_options(args: argparse.Namespace) -> None:
         raise UserError("--speedscope does not take --base: speedscope cannot draw a diff")
     if getattr(args, "list", None) is not None and args.format == "md":
         raise UserError("--list prints text or json, not md")
+    for mode in ("list", "speedscope"):
+        if getattr(args, mode, None) is not None and args.limit is not None:
+            raise UserError(f"--limit does not apply to --{mode}")
+    if getattr(args, "speedscope", None) is not None and args.format != "text":
+        raise UserError("--speedscope writes speedscope's JSON: --format does not apply")
 
 
 def max_inflated(args: argparse.Namespace) -> int | None:
