@@ -3,6 +3,8 @@ has them (a service without runtime series keeps the tab exactly as before)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from tui.core.metrics import go_runtime
@@ -56,3 +58,13 @@ async def test_service_tab_shows_runtime_signals_of_a_go_service() -> None:
         text = screen_text(app)
         assert all(f" {d.label} " not in text for d in go_runtime.DEFINITIONS)
         assert " p50 " in text
+
+
+def test_runtime_panel_snapshot_bastion_80x24(snap_compare: Any) -> None:
+    """The two columns at the smallest supported size, in the SSH theme."""
+    app = make_app("bastion", store=runtime_store())
+
+    async def ready(pilot: Any) -> None:
+        await wait_for_panes(app, pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
