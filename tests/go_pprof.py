@@ -1,4 +1,4 @@
-"""The reference: `go tool pprof -top` on a file, every row, in a forced unit."""
+"""The reference: `go tool pprof -top` on a file, every row, in its default unit or a forced one."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from pathlib import Path
 
 
 def go_pprof_top(
-    path: Path, unit: str, args: Sequence[str] = (), edgefraction: str = "0.001"
+    path: Path, unit: str | None = None, args: Sequence[str] = (), edgefraction: str = "0.001"
 ) -> list[str]:
     """The table rows (below the `flat flat% ...` header) of `go tool pprof -top`, every node,
-    with pprof's default edge fraction (which decides the (inline) labels) unless told."""
+    with pprof's default unit ("minimum") and edge fraction (which decides the (inline)
+    labels) unless told."""
     out = subprocess.run(
         [
             "go",
@@ -22,7 +23,7 @@ def go_pprof_top(
             "-nodecount=1000000",
             "-nodefraction=0",
             f"-edgefraction={edgefraction}",
-            f"-unit={unit}",
+            *([f"-unit={unit}"] if unit else []),
             *args,
             str(path),
         ],
@@ -34,9 +35,24 @@ def go_pprof_top(
     return out[next(i for i, ln in enumerate(out) if ln.strip().startswith("flat")) + 1 :]
 
 
-def without_byte_units(rows: list[str]) -> list[str]:
-    """go prints counts with a forced B unit; compare the numbers, whitespace-normalised."""
-    return [" ".join(ln.replace("B ", " ").split()) for ln in rows]
+def go_pprof_total_line(path: Path, sample_index: str) -> str:
+    """`Showing nodes accounting for X, P% of T total` of `go tool pprof -top` (every node)."""
+    out = subprocess.run(
+        [
+            "go",
+            "tool",
+            "pprof",
+            "-top",
+            "-nodefraction=0",
+            f"-sample_index={sample_index}",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.splitlines()
+    return next(ln for ln in out if ln.startswith("Showing nodes"))
 
 
 def go_pprof_dot_names(path: Path) -> list[tuple[str, str]]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.go_pprof import go_pprof_top, without_byte_units
+from tests.go_pprof import go_pprof_top
 from tests.gosvc import GoService, start_gosvc
 from tests.servers import start_prometheus, wait_for_scrape
 from tui.cli import main
@@ -108,12 +108,12 @@ async def test_captured_profiles_match_go_tool_pprof(
     finally:
         await fetcher.stop()
     assert cap.ok and cap.path is not None, cap.error
-    body = go_pprof_top(cap.path, unit)
-    assert main(["profile", str(cap.path), "--top"]) == 0
-    mine = capsys.readouterr().out.splitlines()[3:]
-    if unit == "B":
-        body, mine = without_byte_units(body), without_byte_units(mine)
-    assert mine == body
+    for forced in (None, unit):  # pprof's default unit, and the profile's own
+        body = go_pprof_top(cap.path, forced)
+        argv = ["profile", str(cap.path), "--top", *(["--unit", forced] if forced else [])]
+        assert main(argv) == 0
+        mine = capsys.readouterr().out.splitlines()[3:]
+        assert mine == body
     frames = " ".join(body)
     assert "main." in frames  # the service's own Go code is in it
     if kind == "heap":

@@ -44,6 +44,9 @@ def _as_pprof_prints(text: str) -> str:
     [
         # no start lines in the profile: 5 lines above the first sampled one
         ("cpu_regexp.pb.gz", r"regexp\.", "ns", ""),
+        # pprof's default unit: every value scaled on its own (1.40s, 10ms)
+        ("cpu_regexp.pb.gz", r"regexp\.", "", ""),
+        ("heap_json.pb.gz", "json", "", "alloc_space"),
         ("cpu_regexp.pb.gz", r"^runtime\.mallocgc$", "", "samples"),
         # start lines (Go's heap profiles carry them): from the func line
         ("heap_json.pb.gz", "json", "B", "alloc_space"),
@@ -65,6 +68,7 @@ def test_list_equals_go_tool_pprof(
     monkeypatch.chdir(tmp_path)  # both look for relative source paths from here
     args = ["profile", str(FIX / file), "--list", regex]
     args += ["--sample-type", sample_type] if sample_type else []
+    args += ["--unit", unit] if unit else []
     assert main(args) == 0
     mine = capsys.readouterr().out
     go = _go_list(FIX / file, regex, unit, tmp_path, sample_type)
@@ -154,7 +158,7 @@ def test_list_of_a_diff_and_filters_equals_go_tool_pprof(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     cur, base = FIX / "cpu_json_gogc5.pb.gz", FIX / "cpu_json_gogc100.pb.gz"
-    assert main(["profile", str(cur), *mine, "--list", "json"]) == 0
+    assert main(["profile", str(cur), *mine, "--list", "json", "--unit", "ns"]) == 0
     out = capsys.readouterr().out
     go = subprocess.run(
         ["go", "tool", "pprof", "-list", "json", "-unit=ns", *theirs, str(base), str(cur)],

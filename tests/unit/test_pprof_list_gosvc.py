@@ -32,7 +32,8 @@ def test_list_of_a_live_go_service_equals_go_tool_pprof(
     prof.write_bytes(r.content)
     monkeypatch.chdir(tmp_path)
     for regex in (r"^main\.", r"^runtime\.mallocgc$|^crypto/sha256\.block"):
-        assert main(["profile", str(prof), "--list", regex, "--sample-type", "cpu"]) in (0, 2)
+        argv = ["profile", str(prof), "--list", regex, "--sample-type", "cpu", "--unit", "ns"]
+        assert main(argv) in (0, 2)
         out, err = capsys.readouterr()
         go = subprocess.run(
             ["go", "tool", "pprof", "-list", regex, "-unit=ns", "-sample_index=cpu", str(prof)],

@@ -2,8 +2,9 @@
 --speedscope) or the viewer.
 
 Exit codes: 0 ok, 1 a significant regression beyond --fail-on, 2 bad input (one line, no
-traceback). Text output has go tool pprof -top's columns and order; JSON values are in the
-profile's own unit. With --base, values are current minus base and percentages are relative
+traceback). Text output has go tool pprof -top's columns and order, and its units (--unit,
+default pprof's "minimum": one unit for the report, picked from its smallest value); JSON
+values are in the profile's own unit. With --base, values are current minus base and percentages are relative
 to the base total, as `go tool pprof -diff_base` prints them.
 """
 
@@ -50,6 +51,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="--top: drop call edges under F of the total before marking functions (inline), "
         "as go tool pprof does (default 0.001, pprof's; 0: every edge counts)",
     )
+    p.add_argument(
+        "--unit",
+        default="minimum",
+        metavar="UNIT",
+        help="text and md values in UNIT (ns, ms, s, B, kB, MB, ...), as go tool pprof -unit: "
+        "'minimum' (default) one unit for the whole report, 'auto' each value its own",
+    )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--top", action="store_true", help="print the function table")
     mode.add_argument("--regressions", action="store_true", help="rank function regressions")
@@ -93,16 +101,20 @@ def filter_spec(args: argparse.Namespace) -> FilterSpec:
     return FilterSpec(**{f.name: getattr(args, f.name, None) for f in fields(FilterSpec)})
 
 
-def format_value(v: int, unit: str) -> str:
-    """A value in the profile's own unit, as go tool pprof prints it with -unit=<that unit>."""
-    from tui.core.pprof.listing import raw_value
+def value_formatter(args: argparse.Namespace, unit: str, rows: Any, total: int) -> Any:
+    """v -> label as go tool pprof -top prints it with -unit=args.unit: for "minimum" one
+    unit chosen from the shown rows (pprof's selectOutputUnit)."""
+    from tui.core.pprof.measurement import output_unit, scaled_label
 
-    return raw_value(v, unit)
+    to = args.unit
+    if to == "minimum":
+        to = output_unit(((r.flat, r.cum) for r in rows), total, unit)
+    return lambda v: scaled_label(v, unit, to)
 
 
 def percentage(value: int, total: int) -> str:
     """pprof measurement.Percentage."""
-    from tui.core.pprof.listing import percentage as pprof_percentage
+    from tui.core.pprof.measurement import percentage as pprof_percentage
 
     return pprof_percentage(value, total)
 
@@ -237,8 +249,9 @@ def run(args: argparse.Namespace) -> int:
 
         write_out(json.dumps(out) + "\n")
         return 0
+    fmt = value_formatter(args, unit, rows, total)
     if args.format == "md":
-        print(f"**{stype}** ({unit}), total {format_value(total, unit)}\n")
+        print(f"**{stype}** ({unit}), total {fmt(total)}\n")
         print("| flat | flat% | sum% | cum | cum% | function |")
         print("|---:|---:|---:|---:|---:|---|")
         acc = 0
@@ -246,16 +259,16 @@ def run(args: argparse.Namespace) -> int:
             acc += r.flat
             name = r.name.replace("|", "\\|") + (f" {r.inline_label}" if r.inline_label else "")
             print(
-                f"| {format_value(r.flat, unit)} | {percentage(r.flat, total).strip()} | "
-                f"{percentage(acc, total).strip()} | {format_value(r.cum, unit)} | "
+                f"| {fmt(r.flat)} | {percentage(r.flat, total).strip()} | "
+                f"{percentage(acc, total).strip()} | {fmt(r.cum)} | "
                 f"{percentage(r.cum, total).strip()} | `{name}` |"
             )
         return 0
     shown = sum(r.flat for r in rows)
     print(f"Type: {stype}")
     print(
-        f"Showing nodes accounting for {format_value(shown, unit)}, "
-        f"{percentage(shown, total).strip()} of {format_value(total, unit)} total"
+        f"Showing nodes accounting for {fmt(shown)}, "
+        f"{percentage(shown, total).strip()} of {fmt(total)} total"
     )
     print(f"{'flat':>10} {'flat':>5}% {'sum':>5}% {'cum':>10} {'cum':>5}%")
     acc = 0
@@ -263,8 +276,8 @@ def run(args: argparse.Namespace) -> int:
         acc += r.flat
         inl = f" {r.inline_label}" if r.inline_label else ""
         print(
-            f"{format_value(r.flat, unit):>10} {percentage(r.flat, total)} "
-            f"{percentage(acc, total)} {format_value(r.cum, unit):>10} "
+            f"{fmt(r.flat):>10} {percentage(r.flat, total)} "
+            f"{percentage(acc, total)} {fmt(r.cum):>10} "
             f"{percentage(r.cum, total)}  {r.name}{inl}"
         )
     return 0
@@ -331,7 +344,10 @@ def _print_listing(prof: Any, args: argparse.Namespace, t: int) -> None:
         }
         write_out(json.dumps(doc) + "\n")
         return
-    write_out(listing_text(listing, unit))
+    from tui.core.pprof.measurement import scaled_label
+
+    # pprof's -list picks no report unit: with "minimum" every value is scaled on its own
+    write_out(listing_text(listing, unit, lambda v, u: scaled_label(v, u, args.unit)))
 
 
 def _print_regressions(report: Any, args: argparse.Namespace) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tui.core.pprof.measurement import own_unit, percentage
 from tui.core.pprof.model import Profile, sorted_unique, unique_inverse
 
 MARGIN = 5  # pprof's lines before the first and after the last sampled line
@@ -230,40 +231,9 @@ def _routine(
 
 # ---- text, as go tool pprof -list prints it ---------------------------------------------
 
-_SUFFIX = {"nanoseconds": "ns", "bytes": "B"}
-
-
-def raw_value(v: int, unit: str) -> str:
-    """A value in the profile's own unit, as pprof prints it with -unit=<that unit>."""
-    if v == 0:
-        return "0"
-    return f"{v}{_SUFFIX.get(unit, '')}"
-
-
-def percentage(value: int, total: int) -> str:
-    """pprof measurement.Percentage."""
-    ratio = abs(value / total) * 100 if total else 0.0
-    if 99.95 <= ratio <= 100.05:
-        return "  100%"
-    if ratio >= 1.0:
-        return f"{ratio:5.2f}%"
-    return f"{_go_g2(ratio):>5}%"
-
-
-def _go_g2(x: float) -> str:
-    """Go's %.2g (no trailing zeros, exponent as e-05)."""
-    s = f"{x:.2g}"
-    if "e" in s:
-        mant, exp = s.split("e")
-        sign = exp[0]
-        digits = exp[1:].lstrip("0").rjust(2, "0")
-        s = f"{mant}e{sign}{digits}"
-    return s
-
-
-def listing_text(listing: Listing, unit: str, value: Callable[[int, str], str] = raw_value) -> str:
-    """The listing in `go tool pprof -list` text: values in the profile's unit, or as `value`
-    writes them (the viewer scales them: 1.4s)."""
+def listing_text(listing: Listing, unit: str, value: Callable[[int, str], str] = own_unit) -> str:
+    """The listing in `go tool pprof -list` text: values in the profile's unit (pprof's
+    `-unit=<that unit>`), or as `value` writes them (`-unit`, the viewer's 1.4s)."""
 
     def val(v: int) -> str:
         return "." if v == 0 else value(v, unit)
