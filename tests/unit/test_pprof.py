@@ -100,8 +100,8 @@ def test_cli_text_body_is_byte_identical(stem: str, capsys: pytest.CaptureFixtur
         ]
     else:
         argv = ["profile", str(FIX / f"{stem}.pb.gz"), "--top"]
-    # the expected files are `go tool pprof -top -nodefraction=0 -edgefraction=0`
-    assert main([*argv, "--edgefraction", "0"]) == 0
+    # the expected files are `go tool pprof -top -nodefraction=0 -edgefraction=0 -unit=ns`
+    assert main([*argv, "--edgefraction", "0", "--unit", "ns"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[3:] == body
 
