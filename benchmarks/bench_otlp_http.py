@@ -442,7 +442,9 @@ LIMITS = {"1000": ">= 300000", "1000x1": ">= 300000", "100": ">= 100000", "100x1
 def json_rows(workload: str, res: dict[str, dict[str, float]]) -> list[dict[str, object]]:
     """Rows for run_all.py: the receivers' points/s, the parse-only server as reference."""
     services, series, _ = WORKLOADS[workload]
-    shape = f"{services} services x {series}" if workload != "100k" else "100,000 series"
+    shape = f"{services} service{'s' if services > 1 else ''} x {series} series"
+    if workload == "100k":
+        shape = "100,000 series, 1,000"
     ref = res.get("parse")
     out: list[dict[str, object]] = []
     for kind in ("warroom", "warroom-grpc"):
