@@ -161,3 +161,38 @@ async def test_regression_pane_compares_the_window_with_the_baseline(tmp_path: P
         assert "payments: no baseline yet" in str(
             app.screen.query_one("#regression-title").render()
         )
+
+
+async def test_F_picks_two_profiles_and_opens_their_diff(
+    tmp_path: Path, fixtures_dir: Path
+) -> None:
+    """Issue 13 item 2: a picker (kind x time) instead of "the newest file"."""
+    import os
+
+    from tui.ui.screens.profile_picker import ProfilePickerScreen
+    from tui.ui.screens.profile_viewer import ProfileScreen
+
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    old, new = profiles / "checkout-cpu-1.pb.gz", profiles / "checkout-cpu-2.pb.gz"
+    shutil.copy(fixtures_dir / "pprof" / "cpu_json_gogc100.pb.gz", old)
+    shutil.copy(fixtures_dir / "pprof" / "cpu_json_gogc5.pb.gz", new)
+    os.utime(old, (NOW - 600, NOW - 600))
+    os.utime(new, (NOW - 60, NOW - 60))
+    cfg = demo_config()
+    cfg.profiles = ProfilesConfig(dir=str(profiles))
+    cfg.baseline.dir = str(tmp_path / "baselines")
+    app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for_panes(app, pilot)
+        await pilot.press("F")
+        for _ in range(50):
+            if isinstance(app.screen, ProfilePickerScreen):
+                break
+            await pilot.pause(0.05)
+        assert isinstance(app.screen, ProfilePickerScreen)
+        assert [r.path for r in app.screen.rows] == [new, old]  # newest first
+        await pilot.press("down", "b", "up", "enter")  # the older one is the base
+        await pilot.pause()
+        assert isinstance(app.screen, ProfileScreen)
+        assert (app.screen.profile_path, app.screen.base_path) == (new, old)

@@ -64,6 +64,7 @@ class WarroomApp(App[int]):
         Binding("x", "toggle_detail", "Detail pane", show=False, id="app.detail"),
         Binding("f", "profile(False)", "Flame", id="app.flame"),
         Binding("d", "profile(True)", "Diff flame", id="app.diff_flame"),
+        Binding("F", "pick_profiles", "Choose profiles", show=False, id="app.pick_profiles"),
         Binding("ctrl+k", "stop_action", "Stop action", show=False, id="app.stop_action"),
     ]
 
@@ -717,6 +718,50 @@ class WarroomApp(App[int]):
             return
         self.push_screen(screen)
 
+    def action_pick_profiles(self) -> None:
+        """`F`: the selected service's profiles and its baseline's, to choose from; listed
+        in a thread (a folder on a slow disk must not freeze the dashboard)."""
+        service = self.dashboard.table.selected if self.dashboard.is_mounted else None
+        if service is None:
+            self.notify("no service selected", severity="warning")
+            return
+        cfg = self.cfg
+        feed = getattr(self, "profile_feed", None)
+
+        def work() -> Any:
+            from tui.core.pprof.catalog import service_profiles
+            from tui.ui.screens.profile_picker import picker_rows
+
+            try:
+                snap = baseline_snapshot(cfg, service)
+            except UserError as exc:
+                self.call_from_thread(self.notify, str(exc), severity="warning", timeout=6)
+                snap = None
+            bases = _profiles_by_kind(snap) if snap is not None else {}
+            return picker_rows(service_profiles(cfg, service), bases, snap.id if snap else "")
+
+        def chosen(choice: Any) -> None:
+            if choice is None:
+                return
+            from tui.ui.screens.profile_viewer import ProfileScreen
+
+            self.push_screen(
+                ProfileScreen(
+                    choice.current,
+                    base=choice.base,
+                    service=service,
+                    fetcher=feed.fetcher if feed is not None else None,
+                )
+            )
+
+        async def go() -> None:
+            from tui.ui.screens.profile_picker import ProfilePickerScreen
+
+            rows = await asyncio.to_thread(work)
+            self.push_screen(ProfilePickerScreen(service, rows), chosen)
+
+        self.run_worker(go(), group="picker", exclusive=True, exit_on_error=False)
+
     # --- command palette -----------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -852,27 +897,32 @@ def _profile_opener() -> Callable[[Config, str, bool, Any], Screen[Any]] | None:
     return open_profile
 
 
-def baseline_profiles(cfg: Config, service: str) -> dict[str, Path]:
-    """The service's current baseline profiles by kind, CPU first; a damaged store or a
-    missing file is a UserError naming it (the dashboard shows it as a toast)."""
-    try:
-        baseline = importlib.import_module("tui.core.baseline")
-    except ModuleNotFoundError:
-        return {}
-    from tui.core.pprof.catalog import by_kind
+def baseline_snapshot(cfg: Config, service: str) -> Any:
+    """The service's current baseline (None without one); a damaged store is a UserError."""
+    from tui.core.baseline import BaselineStore
 
     try:
-        snap = baseline.BaselineStore(Path(cfg.baseline.dir).expanduser()).current(service)
+        return BaselineStore(Path(cfg.baseline.dir).expanduser()).current(service)
     except UserError:
         raise
     except (OSError, ValueError) as exc:
         raise UserError(f"baseline of {service} in {cfg.baseline.dir}: {exc}") from None
-    if snap is None:
-        return {}
+
+
+def _profiles_by_kind(snap: Any) -> dict[str, Path]:
+    from tui.core.pprof.catalog import by_kind
+
     missing = [p for p in snap.profile_files if not Path(p).is_file()]
     if missing:
-        raise UserError(f"baseline profile of {service} is missing: {missing[0]}")
+        raise UserError(f"baseline profile of {snap.service} is missing: {missing[0]}")
     return by_kind(snap.profile_files)
+
+
+def baseline_profiles(cfg: Config, service: str) -> dict[str, Path]:
+    """The service's current baseline profiles by kind, CPU first; a damaged store or a
+    missing file is a UserError naming it (the dashboard shows it as a toast)."""
+    snap = baseline_snapshot(cfg, service)
+    return _profiles_by_kind(snap) if snap is not None else {}
 
 
 def run_dashboard(cfg: Config) -> int:
