@@ -13,6 +13,8 @@ import math
 import random
 import struct
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
@@ -166,3 +168,72 @@ def test_columns_refuse_any_point_of_another_shape() -> None:
             p.bucket_counts.append(1)
         assert columns(histogram(pts), SERIES, nb, packed) is None, change
     assert columns(histogram(points(0, 2)), SERIES - 1, nb, packed) is None
+
+
+MUTATIONS = ("none", "flag", "zero_count", "no_start", "reset", "layout", "drop", "extra", "delta")
+
+
+def mutated(step: int, changes: list[tuple[int, str]]) -> list[metrics_pb2.HistogramDataPoint]:
+    """30 steady series of one service at `step`, with the drawn changes applied."""
+    pts = points(2, step)
+    for i, change in changes:
+        p = pts[i % len(pts)]
+        if change == "flag":
+            p.flags = 1
+        elif change == "zero_count":
+            p.count = 0
+            del p.bucket_counts[:]
+            p.bucket_counts.extend([0] * (len(BOUNDS) + 1))
+        elif change == "no_start":
+            p.start_time_unix_nano = 0
+        elif change == "reset":
+            p.start_time_unix_nano += 1
+        elif change == "layout":
+            del p.explicit_bounds[-1]
+            del p.bucket_counts[-1]
+        elif change == "extra":
+            pts.append(metrics_pb2.HistogramDataPoint(attributes=attrs(100 + i), count=1))
+            pts[-1].bucket_counts.extend([1] + [0] * len(BOUNDS))
+            pts[-1].explicit_bounds.extend(BOUNDS)
+            pts[-1].start_time_unix_nano = T0
+    if any(c == "drop" for _, c in changes):
+        del pts[changes[0][0] % len(pts)]
+    return pts
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(0, 40), st.sampled_from(MUTATIONS)), max_size=3),
+        min_size=2,
+        max_size=6,
+    )
+)
+def test_any_sequence_of_changes_stores_the_same_as_point_by_point(
+    steps: list[list[tuple[int, str]]],
+) -> None:
+    fast, fast_store = make_sink()
+    slow, slow_store = make_sink()
+    rng = random.Random(len(steps))
+    for step, changes in enumerate(steps):
+        temporality = 1 if any(c == "delta" for _, c in changes) else 2
+        for sink, shuffle in ((fast, None), (slow, rng)):
+            pts = mutated(step, changes)
+            if shuffle is not None:
+                shuffle.shuffle(pts)
+            hist = metrics_pb2.Histogram(aggregation_temporality=temporality, data_points=pts)
+            req = ExportMetricsServiceRequest()
+            rm = req.resource_metrics.add()
+            rm.resource.attributes.add(key="service.name").value.string_value = "svc"
+            m = rm.scope_metrics.add().metrics.add(name="http.server.request.duration", unit="s")
+            m.histogram.CopyFrom(hist)
+            sink.ingest(req)
+            sink.tick(5.0 * (step + 1))
+    for signal in SIGNALS:
+        ra, rb = fast_store.series("svc", signal), slow_store.series("svc", signal)
+        assert (ra is None) == (rb is None)
+        if ra is not None and rb is not None:
+            va, vb = ra.arrays()[1].tolist(), rb.arrays()[1].tolist()
+            assert [x if not math.isnan(x) else "nan" for x in va] == [
+                x if not math.isnan(x) else "nan" for x in vb
+            ], signal
