@@ -188,7 +188,7 @@ def serve_main(kind: str, port_file: str, max_series: int, profile: str | None) 
     if profile:
         import cProfile
 
-        prof = cProfile.Profile()
+        prof = cProfile.Profile(time.process_time)  # CPU time: preemption by others not counted
         prof.enable()
         try:
             asyncio.run(serve(kind, port_file, max_series))
