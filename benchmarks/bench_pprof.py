@@ -4,7 +4,8 @@ Figures (medians of --runs, default 5):
 - large.cpu: load + call tree + function table (in-process, imports excluded), and the whole
   `warroom profile large.cpu --top` command; reference: `go tool pprof -top` wall time.
 - the 1,000,000-sample profile from gen_big_profile.py (.bench/big.pb.gz, generated when
-  missing): load + tree + table in a fresh process, its peak RSS, then switching sample type
+  missing; in Go's runtime record order, as real profiles come): load + tree + table in a
+  fresh process, its peak RSS, then switching sample type
   (tree totals + table for the other type) and a focus filter (filter + tree + table).
   go tool pprof needs minutes on that file, so its reference there is a single run.
 Run alone for a readable report; --json prints a JSON list of rows on the last line.
@@ -29,7 +30,7 @@ BIG = ROOT / ".bench" / "big.pb.gz"
 
 def child(path: str) -> None:
     """One measured pass in this (fresh) process; prints a JSON dict."""
-    from tui.core.pprof import apply_filters, function_table, load_profile
+    from tui.core.pprof import FilterSpec, apply_filters, function_table, load_profile
 
     t0 = time.perf_counter()
     p = load_profile(path)
@@ -42,7 +43,7 @@ def child(path: str) -> None:
     tree.total(other)
     function_table(p, other)
     t4 = time.perf_counter()
-    q = apply_filters(p, focus="rand")
+    q = apply_filters(p, FilterSpec(focus="rand"))
     q.tree.total(q.default_index)
     function_table(q, q.default_index)
     t5 = time.perf_counter()

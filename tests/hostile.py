@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 import zlib
 
-from tui.core.pprof.decode import _varint
+from tui.core.pprof.wire import varint as _varint
 
 
 def gzip_bomb(inflated: int, head: bytes | None = None) -> bytes:

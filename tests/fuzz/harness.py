@@ -24,7 +24,7 @@ from typing import Any
 
 from tests.conftest import FUZZ_LONG, fuzz_cases
 from tests.hostile import gzip_bomb
-from tui.core.pprof.decode import _varint as varint
+from tui.core.pprof.wire import varint
 from tui.errors import UserError
 
 CASE_CPU_LIMIT_S = 2.0

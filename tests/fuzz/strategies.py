@@ -16,7 +16,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
 from tui.core.pprof import schema
-from tui.core.pprof.decode import MAX_STACK_DEPTH
+from tui.core.pprof.limits import MAX_STACK_DEPTH
 
 names = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from tests.fuzz.harness import FUZZ_INFLATE_CAP, Tracker, cases, compress, mutate
 from tests.fuzz.strategies import PprofCase, folded_texts, pprof_profiles
-from tui.core.pprof.decode import decode_bytes
+from tui.core.pprof.load import decode_bytes
 from tui.core.pprof.model import Profile
 from tui.core.pprof.table import function_table
 

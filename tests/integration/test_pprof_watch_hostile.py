@@ -16,8 +16,8 @@ import pytest
 from tests.hostile import gzip_bomb
 from tests.integration.test_pprof_watch import Collector
 from tui.core.atomic import write_atomic
-from tui.core.pprof.decode import load_profile
 from tui.core.pprof.inflate import MAX_INFLATED
+from tui.core.pprof.load import load_profile
 from tui.errors import UserError
 from tui.sources.pprof_watch import PprofWatcher
 

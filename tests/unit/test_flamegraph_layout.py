@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.core.pprof.decode import load_profile
 from tui.core.pprof.flamegraph import (
     DIFF_NEW,
     DIFF_VANISHED,
@@ -28,6 +27,7 @@ from tui.core.pprof.flamegraph import (
     search_frames,
     vanished_paths,
 )
+from tui.core.pprof.load import load_profile
 from tui.core.pprof.names import fit_label, package_of, short_names
 
 

@@ -20,7 +20,7 @@ from tui.core.pprof import (
     rank_regressions,
     to_folded,
 )
-from tui.core.pprof.decode import _varint
+from tui.core.pprof.wire import varint as _varint
 from tui.errors import UserError
 
 FIX = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "pprof"
@@ -544,7 +544,7 @@ def test_filter_spec_from_lists_ors_regexes_and_keeps_the_last_tag_filter() -> N
     ],
 )
 def test_hostile_folded_text_is_one_clear_error(data: bytes, message: str) -> None:
-    from tui.core.pprof.decode import decode_bytes
+    from tui.core.pprof.load import decode_bytes
 
     with pytest.raises(UserError) as exc:
         decode_bytes(data, "x")
@@ -554,7 +554,8 @@ def test_hostile_folded_text_is_one_clear_error(data: bytes, message: str) -> No
 def test_gzip_bomb_stops_at_the_inflation_cap() -> None:
     import gzip
 
-    from tui.core.pprof.decode import _varint, gunzip_single
+    from tui.core.pprof.load import gunzip_single
+    from tui.core.pprof.wire import varint as _varint
 
     # starts like a profile (a string-table entry of 8 MiB), so only the cap stops it
     body = b"\x32" + _varint(8 * 2**20) + b"\0" * (8 * 2**20)

@@ -16,9 +16,11 @@ import pytest
 
 from tests.hostile import gzip_bomb
 from tui.core.pprof import schema
-from tui.core.pprof.decode import MAX_STACK_DEPTH, _varint, decode_bytes
 from tui.core.pprof.inflate import inflate_gzip, protobuf_prefix_problem
+from tui.core.pprof.limits import MAX_STACK_DEPTH
+from tui.core.pprof.load import decode_bytes
 from tui.core.pprof.varint_check import overlong_varint
+from tui.core.pprof.wire import varint as _varint
 from tui.errors import UserError
 
 FIX = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "pprof"

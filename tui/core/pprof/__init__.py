@@ -10,6 +10,10 @@ Pure (numpy + protobuf): no Textual, no network. Public API:
   DiffTree, rank_regressions(base, cur, sample_index) -> RegressionReport
 - to_folded(profile, sample_index) / parse_folded(text)
 
+Where things live: load.py reads a file (gzip, folded or protobuf) and applies its
+drop_frames; decode.py turns profile.proto into the model (its docstring maps the decoder's
+modules: records, layout, samples, arrays, limits, wire); model.py holds Profile and the tree.
+
 The names are imported on first use (PEP 562): importing any submodule runs this file first,
 and `warroom profile --top` should not pay for diff and significance testing it never calls.
 """
@@ -20,7 +24,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tui.core.pprof.decode import load_profile
     from tui.core.pprof.diff import (
         DiffTree,
         RegressionReport,
@@ -32,12 +35,13 @@ if TYPE_CHECKING:
     from tui.core.pprof.filters import apply_filters
     from tui.core.pprof.filterspec import FilterSpec
     from tui.core.pprof.folded import parse_folded, to_folded
+    from tui.core.pprof.load import load_profile
     from tui.core.pprof.model import CallTree, Frames, LabelSet, Profile
     from tui.core.pprof.table import FunctionRow, function_table
 
 # public name -> the submodule that defines it
 _HOME = {
-    "load_profile": "decode",
+    "load_profile": "load",
     "CallTree": "model",
     "Frames": "model",
     "LabelSet": "model",

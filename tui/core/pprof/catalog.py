@@ -70,7 +70,7 @@ def kind_of(path: str | os.PathLike[str]) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _decoded_kind(path: str, _mtime_ns: int, _size: int) -> str:
-    from tui.core.pprof.decode import load_profile
+    from tui.core.pprof.load import load_profile
     from tui.errors import UserError
 
     try:

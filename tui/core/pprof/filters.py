@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from tui.core.pprof.decode import aggregate_rows, intern_sequences
+from tui.core.pprof.arrays import aggregate_rows, intern_sequences
 from tui.core.pprof.filterspec import FilterSpec, compile_filter
 from tui.core.pprof.model import Profile
 from tui.errors import UserError

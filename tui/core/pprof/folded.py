@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from tui.core.pprof.decode import MAX_STACK_DEPTH, aggregate_rows, intern_sequences
+from tui.core.pprof.arrays import aggregate_rows, intern_sequences
+from tui.core.pprof.limits import INT64_MAX, MAX_STACK_DEPTH
 from tui.core.pprof.model import EMPTY_LABELS, Profile
 from tui.errors import UserError
-
-INT64_MAX = 2**63 - 1  # pprof values are int64; sums of them too
 
 
 def parse_folded(
