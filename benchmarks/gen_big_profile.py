@@ -169,7 +169,8 @@ def generate(n: int, out: Path, seed: int = 1, tails: int = 4000) -> Path:
             + size_labels[nbytes[i]]
         )
         parts.append(_field(_SAMPLE, smp))
-    for lid in loc_rec:  # the few no sample uses (runtime/pprof writes none; large.cpu has them)
+    for lid in loc_rec:  # those no sample uses (a small --samples leaves some; runtime/pprof
+        # would write none, but the function table keeps all of large.cpu's functions)
         if lid not in seen_loc:
             emit_location(lid)
     parts.append(trailer)
