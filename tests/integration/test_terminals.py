@@ -110,6 +110,7 @@ class ScreenCase:
     tall_texts: tuple[str, ...] = ()  # also on the screen from 40 rows up (no scrolling)
     modal: bool = False  # a centred box over the dashboard rather than a full-screen frame
     via_dashboard: bool = False  # `t` is not the theme key here: go back, switch, reopen
+    own_text: str = ""  # a modal's text that the dashboard behind it never shows
 
 
 def _dashboard(d: Path) -> list[str]:
@@ -124,6 +125,7 @@ SCREENS: dict[str, ScreenCase] = {
         _dashboard,
         ("warroom keys", "Quit", "Help", "Pause", "Zoom in"),
         open_keys=("?",),
+        own_text="warroom keys",
         tall_texts=("Theme", "close this help"),
         modal=True,
         via_dashboard=True,
@@ -132,6 +134,7 @@ SCREENS: dict[str, ScreenCase] = {
         _dashboard,
         ("checkout", "/bin/echo undo deployment/checkout", "Type checkout to confirm", "Cancel"),
         open_keys=("r",),
+        own_text="Type checkout to confirm",
         modal=True,
         via_dashboard=True,
     ),
@@ -223,7 +226,11 @@ def drawn(*checks: Callable[[str], bool]) -> Callable[[str], bool]:
 def switch_theme(t: Tmux, case: ScreenCase, name: str) -> None:
     if case.via_dashboard:  # `t` is the dashboard's: close the screen, switch, reopen it
         t.keys("Escape")
-        t.wait_for(*SCREENS["dashboard"].texts)
+        # the dashboard stays drawn (dimmed) behind a modal: wait for the modal to go
+        t.wait_for(
+            *SCREENS["dashboard"].texts,
+            check=lambda s: not case.own_text or case.own_text not in s,
+        )
         t.keys("t")
         t.wait_for(f"theme: {name}")
         t.keys(*case.open_keys)
@@ -285,7 +292,10 @@ def test_screen_in_every_theme_and_size(screen: str, workdir: Path) -> None:
                 assert "Traceback" not in strip_escapes(shot)
         if case.open_keys:
             t.keys("Escape")
-            t.wait_for(*SCREENS["dashboard"].texts)
+            t.wait_for(
+                *SCREENS["dashboard"].texts,
+                check=lambda s: not case.own_text or case.own_text not in s,
+            )
         assert_clean_quit(t)
 
 

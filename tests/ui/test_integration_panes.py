@@ -196,3 +196,19 @@ async def test_F_picks_two_profiles_and_opens_their_diff(
         await pilot.pause()
         assert isinstance(app.screen, ProfileScreen)
         assert (app.screen.profile_path, app.screen.base_path) == (new, old)
+
+
+async def test_a_dialog_dims_the_dashboard_rather_than_blanking_it(tmp_path: Path) -> None:
+    """Issue 13 item 19: behind the rollback confirm the service rows stayed blank."""
+    cfg = demo_config()
+    cfg.audit = AuditConfig(path=str(tmp_path / "audit.jsonl"))
+    cfg.actions = {"rollback": ActionConfig(exec=["/bin/echo", "undo", "{service}"])}
+    app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for_panes(app, pilot)
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmActionScreen)
+        shown = app.export_screenshot()
+        assert "DANGEROUS: rollback checkout?" in shown.replace("&#160;", " ")
+        assert "svc-05" in shown  # a service row beside the dialog, still drawn

@@ -44,9 +44,12 @@ REGRESSION_EVERY = 5.0  # seconds between regression re-checks of the same servi
 class WarroomApp(App[int]):
     TITLE = "warroom"
     # toasts stand above the status bar and the footer: they covered the status bar (issue 13
-    # item 19), the line that says which source is down
+    # item 19), the line that says which source is down; a dialog dims the dashboard behind
+    # it rather than blanking it (the sparkline stays in view while confirming)
     CSS = """
     Screen { background: $background; }
+    ModalScreen { background: $background 60%; }
+    ModalScreen:ansi { background: transparent; }
     ToastRack { margin-bottom: 2; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
