@@ -78,7 +78,7 @@ def test_inline_labels_follow_the_edge_fraction_as_pprof(
     assert any("(inline)" in ln for ln in body)
 
 
-FIXTURE_FILES = sorted(p.name for p in FIX.glob("*.pb.gz")) + ["large.cpu"]
+FIXTURE_FILES = [*sorted(p.name for p in FIX.glob("*.pb.gz")), "large.cpu"]
 
 
 @pytest.mark.parametrize("file", FIXTURE_FILES)
@@ -87,7 +87,7 @@ def test_default_units_equal_go_tool_pprof_for_every_sample_type(
 ) -> None:
     """Issue 13 item 14: pprof prints 0.24s where warroom printed 240000000ns. Without -unit
     pprof picks one unit per report from its smallest value ("minimum")."""
-    from tui.core.pprof.decode import load_profile
+    from tui.core.pprof.load import load_profile
 
     for stype, _ in load_profile(FIX / file).sample_types:
         body = go_pprof_top(FIX / file, None, ["-sample_index", stype])

@@ -188,8 +188,8 @@ def run(args: argparse.Namespace) -> int:
         return int(run_profile_viewer(args) or 0)
 
     # only the modules this invocation calls: --top needs neither diff nor significance
-    from tui.core.pprof.decode import load_profile
     from tui.core.pprof.filters import apply_filters
+    from tui.core.pprof.load import load_profile
 
     cap = max_inflated(args)
     cur = load_profile(args.file, max_inflated=cap)

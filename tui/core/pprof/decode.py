@@ -278,13 +278,3 @@ def decode_proto(data: bytes, label: str) -> Profile:
         **funcs,
         **locs,
     )
-
-
-def __getattr__(name: str) -> Any:
-    """`load_profile` still imported from here (tui/commands/profile.py): its home is load.py,
-    which imports this module, so it is looked up on first use."""
-    if name == "load_profile":
-        from tui.core.pprof.load import load_profile
-
-        return load_profile
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -231,6 +231,7 @@ def _routine(
 
 # ---- text, as go tool pprof -list prints it ---------------------------------------------
 
+
 def listing_text(listing: Listing, unit: str, value: Callable[[int, str], str] = own_unit) -> str:
     """The listing in `go tool pprof -list` text: values in the profile's unit (pprof's
     `-unit=<that unit>`), or as `value` writes them (`-unit`, the viewer's 1.4s)."""
