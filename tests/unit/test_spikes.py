@@ -477,3 +477,17 @@ def test_a_p99_stuck_in_the_first_bucket_is_named_with_the_likely_cause():
     }
     tracker.forget("fast")
     assert tracker.layout_warnings() == {}
+
+
+def test_the_hub_hands_each_p99_its_p95() -> None:
+    """The tail index is read from the P95 of the same refresh: the hub pairs them."""
+    from tui.config import parse_config
+    from tui.core.metrics.store import MetricStore
+    from tui.sources.hub import Hub
+    from tui.sources.prometheus import Point
+
+    hub = Hub(parse_config("services: [{name: api}]"), MetricStore(), start_otlp=False)
+    points = [Point("api", sig, 10.0, v) for sig, v in (("p95", 0.2), ("p99", 0.5))]
+    hub._publish(points)
+    # ln 5 / ln(0.5 / 0.2) = 1.76: heavier than the assumed 3.5, so it is the one used
+    assert hub.spikes._series["api"].tail == pytest.approx(math.log(5) / math.log(2.5))

@@ -202,8 +202,9 @@ class Hub:
     def _new_otlp_points(self) -> list[Point]:
         """Points the sink stored since the last look (the store is the sink's only output)."""
         out: list[Point] = []
-        # Only what someone consumes: every signal for `record`, p99 for the spike tracker.
-        signals = SIGNALS if self.emit_points else ("p99",) if self.spikes is not None else ()
+        # Only what someone consumes: every signal for `record`, p99 and p95 (the tail's
+        # steepness) for the spike tracker.
+        signals = SIGNALS if self.emit_points else ("p95", "p99") if self.spikes is not None else ()
         for name, info in self.store.services.items():
             if info.source != "otlp":
                 continue
@@ -234,6 +235,7 @@ class Hub:
     def _publish(self, points: list[Point]) -> None:
         """Spike detection on new p99 points, events out, then one on_update."""
         events: list[dict[str, Any]] = []
+        p95 = {(p.service, p.t): p.value for p in points if p.signal == "p95"}
         for p in points:
             if not math.isfinite(p.value):
                 continue
@@ -255,6 +257,7 @@ class Hub:
                     flags=p.flags,
                     observations=p.observations,
                     bucket=p.bucket,
+                    p95=p95.get((p.service, p.t)),
                 )
                 if ev is not None:
                     events.append(ev.to_record())
