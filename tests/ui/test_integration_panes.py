@@ -212,3 +212,31 @@ async def test_a_dialog_dims_the_dashboard_rather_than_blanking_it(tmp_path: Pat
         shown = app.export_screenshot()
         assert "DANGEROUS: rollback checkout?" in shown.replace("&#160;", " ")
         assert "svc-05" in shown  # a service row beside the dialog, still drawn
+
+
+async def test_a_p99_stuck_in_the_first_bucket_is_said_once_and_shown_under_it() -> None:
+    """Issue 12: the OTel SDK's millisecond bounds on an instrument in seconds leave every
+    request in (0, 5s]; the P99 looks calm whatever happens. The dashboard says so."""
+    from tui.core.metrics.quantile import bucket_of
+    from tui.sources.hub import Hub
+    from tui.sources.prometheus import Point
+    from tui.ui.screens.dashboard import ServiceDetail
+
+    cfg, store = demo_config(), filled_store()
+    hub = Hub(cfg, store, start_otlp=False)
+    bounds = [0.0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000]
+    app = WarroomApp(cfg, store=store, hub=hub, clock=lambda: NOW, start_sources=False)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await wait_for_panes(app, pilot)
+        for i in range(5):
+            hub._publish(
+                [Point("checkout", "p99", NOW - 5 + i, 4.9, bucket=bucket_of(4.9, bounds))]
+            )
+        app.redraw_now()
+        app.redraw_now()
+        await pilot.pause()
+        toasts = [n.message for n in app._notifications if "first histogram bucket" in n.message]
+        assert len(toasts) == 1 and toasts[0].startswith("checkout: P99 is inside")
+        detail = app.screen.query_one(ServiceDetail)
+        last = "".join(ch for ch, _ in detail.build_lines()[-1]).strip()
+        assert last.startswith("⚠ P99 is inside the first histogram bucket (0, 5s]")

@@ -168,6 +168,10 @@ class ReplayedStates:
     def states(self) -> dict[str, str]:
         return dict(self._state)
 
+    def layout_warnings(self) -> dict[str, str]:
+        """None: a recording keeps no buckets (the live tracker's same-named method)."""
+        return {}
+
     def reset(self) -> None:
         """Forget everything: a backward scrub re-applies the recording from its start."""
         self._state.clear()

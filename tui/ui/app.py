@@ -123,6 +123,7 @@ class WarroomApp(App[int]):
         self.window = min(float(cfg.window), max(WINDOWS))
         self.windows = tuple(sorted({*WINDOWS, self.window}))
         self.events: deque[dict[str, Any]] = deque(maxlen=MAX_EVENTS)
+        self._layout_warned: set[str] = set()  # services whose layout warning was toasted
         self.spike_times: dict[str, deque[float]] = {}
         self._sustained: list[str] = []
         self._regression_key: tuple[str, float, int] | None = (
@@ -338,6 +339,16 @@ class WarroomApp(App[int]):
         tracker = getattr(self.hub, "spikes", None)
         return dict(tracker.states()) if tracker is not None else {}
 
+    def _layout_warnings(self) -> dict[str, str]:
+        """Services whose P99 cannot move (it sits in the first histogram bucket); each is
+        said once in a toast, and stays on the Service tab while it holds."""
+        tracker = getattr(self.hub, "spikes", None)
+        warnings = dict(tracker.layout_warnings()) if tracker is not None else {}
+        for service in warnings.keys() - self._layout_warned:
+            self.notify(f"{service}: {warnings[service]}", severity="warning", timeout=15)
+        self._layout_warned = set(warnings)
+        return warnings
+
     # --- drawing -------------------------------------------------------------------------
 
     def redraw_now(self) -> None:
@@ -378,9 +389,16 @@ class WarroomApp(App[int]):
     def _refresh_detail(self, now: float) -> None:
         """Only the visible tab is brought up to date; hidden ones wait for activation."""
         tab = self.dashboard.active_tab()
+        warnings = self._layout_warnings()
         if tab == "tab-service":
+            selected = self.dashboard.table.selected
             self.dashboard.show_service(
-                self.store, self.dashboard.table.selected, now, self.window, self.cfg.spark_scale
+                self.store,
+                selected,
+                now,
+                self.window,
+                self.cfg.spark_scale,
+                note=warnings.get(selected or "", ""),
             )
         elif tab == "tab-regression":
             self._refresh_regression(self.dashboard.table.selected, now)

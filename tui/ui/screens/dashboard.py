@@ -57,6 +57,7 @@ class ServiceDetail(SlicedLines):
         self.now = 0.0
         self.window = 900.0
         self.scale = "robust"  # the config's spark_scale
+        self.note = ""  # a warning under the lines: why the P99 cannot be trusted
 
     def show(self, store: MetricStore, service: str | None, now: float, window: float) -> None:
         self.store, self.service, self.now, self.window = store, service, now, window
@@ -105,6 +106,8 @@ class ServiceDetail(SlicedLines):
                 text = format_latency(last[1], bool(last[2] & FLAG_SATURATED))
             line += text_cells(text, 10, "value", ">")
             lines.append(line[:width])
+        if self.note:
+            lines.append(text_cells(f" ⚠ {self.note}", width, "spike"))
         return [line + [(" ", "blank")] * (width - len(line)) for line in lines]
 
 
@@ -153,13 +156,21 @@ class DashboardScreen(Screen[None]):
             self.call_after_refresh(redraw)
 
     def show_service(
-        self, store: MetricStore, service: str | None, now: float, window: float, scale: str
+        self,
+        store: MetricStore,
+        service: str | None,
+        now: float,
+        window: float,
+        scale: str,
+        note: str = "",
     ) -> None:
-        """Bring the Service tab up to date: latency lines, and the runtime panel beside them
-        only while the service has runtime series."""
+        """Bring the Service tab up to date: latency lines (and `note`, a warning about
+        them, under them), and the runtime panel beside them only while the service has
+        runtime series."""
         detail = self.query_one(ServiceDetail)
         runtime = self.query_one(RuntimePanel)
         detail.scale = runtime.scale = scale
+        detail.note = note
         runtime.set_class(runtime.show(store, service, now, window), "-shown")
         detail.show(store, service, now, window)
 
