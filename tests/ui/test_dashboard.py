@@ -387,3 +387,18 @@ async def test_longest_state_is_not_truncated(size: tuple[int, int]) -> None:
         await pilot.pause()
         text = screen_text(app)
         assert text.count("WARMING UP") >= min(len(rows), 3), text
+
+
+async def test_an_80_column_footer_keeps_flame_and_diff() -> None:
+    """Issue 13 item 19: at 80 columns the footer dropped f and d, the keys of an incident."""
+    from textual.widgets import Footer
+
+    from .dashboard_data import NOW, demo_config, filled_store
+
+    app = WarroomApp(demo_config("bastion"), store=filled_store(), clock=lambda: NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        keys = {k.key_display: k.region for k in app.screen.query_one(Footer).query("FooterKey")}
+        palette = keys.pop("^p")
+        shown = [k for k, r in keys.items() if r.right <= palette.x]
+        assert {"q", "?", "f", "d"} <= set(shown)

@@ -55,6 +55,9 @@ class WarroomApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Help", id="app.help"),
+        # f and d before the view keys: an 80-column footer has room for six keys
+        Binding("f", "profile(False)", "Flame", id="app.flame"),
+        Binding("d", "profile(True)", "Diff flame", id="app.diff_flame"),
         Binding("p,space", "toggle_pause", "Pause", id="app.pause"),
         Binding("s", "cycle_signal", "P50/P95/P99", id="app.signal"),
         Binding("1", "signal('p50')", "Show P50", show=False, id="app.signal.p50"),
@@ -65,8 +68,6 @@ class WarroomApp(App[int]):
         Binding("w", "cycle_window", "Window", show=False, id="app.window"),
         Binding("t", "cycle_theme", "Theme", id="app.theme"),
         Binding("x", "toggle_detail", "Detail pane", show=False, id="app.detail"),
-        Binding("f", "profile(False)", "Flame", id="app.flame"),
-        Binding("d", "profile(True)", "Diff flame", id="app.diff_flame"),
         Binding("F", "pick_profiles", "Choose profiles", show=False, id="app.pick_profiles"),
         Binding("ctrl+k", "stop_action", "Stop action", show=False, id="app.stop_action"),
     ]
