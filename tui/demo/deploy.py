@@ -132,6 +132,7 @@ class GoDeployer:
                     f"{self.load_rps:g}",
                     "-seed",
                     str(self.seed),
+                    "-runtime-metrics",  # all five Go runtime lines in the Service tab
                     "-exit-with-parent",
                 ],
                 stdout=out,
