@@ -1,0 +1,140 @@
+"""The hub's view of releases: versions and marks in, record lines out, comparisons when due.
+
+The marks file (`warroom mark`) is an append-only JSON-lines file that the dashboard and
+`record` tail by offset, so a mark written by another shell appears at the next refresh. A
+line that is not a release is skipped and counted (named in `problems`), never fatal: the
+file is shared by hand-written tools too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tui.core.atomic import append_json_line
+from tui.core.metrics.store import MetricStore
+from tui.core.releases import (
+    FlapNotice,
+    Release,
+    ReleaseComparison,
+    ReleaseLog,
+    compare_release,
+    due_at,
+)
+
+MAX_PENDING = 200  # comparisons waiting for their after window
+MAX_MARK_BYTES = 1 << 20  # read at most this much of the marks file per refresh
+
+
+def marks_path(audit_path: str) -> Path:
+    """The releases file beside the audit log, in warroom's state directory."""
+    return Path(audit_path).expanduser().parent / "releases.jsonl"
+
+
+def append_mark(path: str | os.PathLike[str], release: Release) -> None:
+    append_json_line(path, release.to_record())
+
+
+@dataclass
+class MarksReader:
+    """Reads the lines appended to the marks file since the last call."""
+
+    path: Path
+    offset: int = 0
+    problems: list[str] = field(default_factory=list)
+    _inode: int | None = None
+
+    def read_new(self) -> list[Release]:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return []
+        if st.st_ino != self._inode or st.st_size < self.offset:  # replaced or truncated
+            self._inode, self.offset = st.st_ino, 0
+        if st.st_size == self.offset:
+            return []
+        with open(self.path, "rb") as fh:
+            fh.seek(self.offset)
+            data = fh.read(MAX_MARK_BYTES)
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            return []  # a line still being written
+        self.offset += cut + 1
+        out = []
+        for i, line in enumerate(data[: cut + 1].splitlines()):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                if not isinstance(rec, dict):
+                    raise ValueError("not an object")
+                out.append(Release.from_record(rec))
+            except ValueError as exc:
+                if len(self.problems) < 10:
+                    self.problems.append(f"{self.path}: line skipped ({exc}) near line {i + 1}")
+        return out
+
+
+class ReleaseTimeline:
+    """Feeds a ReleaseLog and schedules each release's before/after comparison."""
+
+    def __init__(
+        self,
+        store: MetricStore,
+        window: float,
+        rate_window: float,
+        marks: Path | None = None,
+        log: ReleaseLog | None = None,
+    ) -> None:
+        self.store = store
+        self.window = window  # seconds on each side of a release
+        self.rate_window = rate_window
+        self.log = log or ReleaseLog()
+        self.marks = MarksReader(marks) if marks is not None else None
+        self._pending: list[Release] = []
+        self.comparisons: dict[tuple[str, float], ReleaseComparison] = {}
+
+    def observe(
+        self, versions: dict[str, tuple[str, str]], t: float, source: str
+    ) -> list[dict[str, Any]]:
+        """{service: (version, revision)} of one refresh from one source -> record lines."""
+        out: list[Release | FlapNotice] = []
+        for service, (version, revision) in versions.items():
+            out += self.log.observe(service, version, revision, t, source)
+        return self._records(out)
+
+    def add(self, release: Release) -> list[dict[str, Any]]:
+        return self._records(self.log.add(release))
+
+    def read_marks(self) -> list[dict[str, Any]]:
+        if self.marks is None:
+            return []
+        out: list[Release | FlapNotice] = []
+        for rel in self.marks.read_new():
+            out += self.log.add(rel)
+        return self._records(out)
+
+    def _records(self, events: list[Release | FlapNotice]) -> list[dict[str, Any]]:
+        for e in events:
+            if isinstance(e, Release):
+                self._pending.append(e)
+                del self._pending[:-MAX_PENDING]
+        return [e.to_record() for e in events]
+
+    def tick(self, now: float) -> list[dict[str, Any]]:
+        """Comparisons whose after window is complete at `now`, as record lines."""
+        due = [r for r in self._pending if due_at(r, self.window, self.rate_window) <= now]
+        if not due:
+            return []
+        self._pending = [r for r in self._pending if r not in due]
+        out = []
+        for rel in due:
+            cmp = compare_release(self.store, rel, self.window, self.rate_window)
+            self.comparisons[(rel.service, rel.t)] = cmp
+            while len(self.comparisons) > MAX_PENDING:
+                self.comparisons.pop(next(iter(self.comparisons)))
+            out.append(cmp.to_record())
+        return out
