@@ -11,7 +11,7 @@ from tui.errors import UserError
 from tui.ui.app import WarroomApp
 from tui.ui.screens.help import HelpScreen
 from tui.ui.theme import ThemeError, load_theme_file, load_themes
-from tui.ui.widgets.service_table import ServiceTable
+from tui.ui.widgets.service_table import ServiceTable, format_latency
 from tui.ui.widgets.status_bar import StatusBar
 
 from .dashboard_data import NOW, demo_config, filled_store, make_app
@@ -402,3 +402,35 @@ async def test_an_80_column_footer_keeps_flame_and_diff() -> None:
         palette = keys.pop("^p")
         shown = [k for k, r in keys.items() if r.right <= palette.x]
         assert {"q", "?", "f", "d"} <= set(shown)
+
+
+async def test_crosshair_reads_time_and_every_value_at_a_cell() -> None:
+    """Issue 13, also wanted: a crosshair on the Service tab's sparklines."""
+    import numpy as np
+
+    from tui.ui.screens.dashboard import ServiceDetail
+    from tui.ui.widgets.sparkline import bin_max
+
+    from .dashboard_data import NOW, demo_config, filled_store
+
+    store = filled_store()
+    app = WarroomApp(demo_config(), store=store, clock=lambda: NOW)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        detail = app.screen.query_one(ServiceDetail)
+        detail.focus()
+        await pilot.pause()
+        assert not any("⌖" in "".join(c for c, _ in ln) for ln in detail.build_lines())
+        await pilot.press("left", "left", "left")  # the newest cell, then two back
+        lines = ["".join(c for c, _ in ln) for ln in detail.build_lines()]
+        readout = next(ln for ln in lines if "⌖" in ln)
+        w = detail._spark_width()
+        t, v, f = store.series("checkout", "p99").since(NOW - app.window - 60)
+        cell = bin_max(t, v, f, NOW, app.window, w)
+        expected = format_latency(float(cell.values[w - 3]))
+        assert f"p99 {expected}" in readout and "ago)" in readout
+        keys = [k for ln in detail.build_lines() for _, k in ln]
+        assert keys.count("cursor") == 5  # one cell on each of the five lines
+        assert np.isfinite(cell.values[w - 3])
+        await pilot.press("escape")
+        assert not any("⌖" in "".join(c for c, _ in ln) for ln in detail.build_lines())

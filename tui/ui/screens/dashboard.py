@@ -7,6 +7,7 @@ redraws only what is visible: the table's visible rows and the active detail tab
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 from rich.style import Style
@@ -25,15 +26,34 @@ from tui.ui.widgets.service_table import (
     format_qps,
     format_ratio,
 )
-from tui.ui.widgets.sparkline import Cell, SlicedLines, bin_max, spark_rows, text_cells
+from tui.ui.widgets.sparkline import (
+    Cell,
+    SlicedLines,
+    bin_max,
+    cell_step,
+    spark_rows,
+    text_cells,
+)
 from tui.ui.widgets.status_bar import StatusBar
 
 
 class ServiceDetail(SlicedLines):
     """P50, P95, P99, QPS and error ratio of the selected service, each with its own line;
-    its Go runtime signals (RuntimePanel) beside them when the service has any."""
+    its Go runtime signals (RuntimePanel) beside them when the service has any.
 
+    Focused (tab), ←/→ move a crosshair over the lines: its column is drawn reversed and a
+    line under them gives that cell's time and every signal's value there (the cell's max,
+    as the sparkline draws it). It stays that many cells from the newest one; Esc hides it.
+    """
+
+    can_focus = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left,h", "crosshair(1)", "Crosshair earlier", show=False, id="detail.earlier"),
+        Binding("right,l", "crosshair(-1)", "Crosshair later", show=False, id="detail.later"),
+        Binding("escape", "hide_crosshair", "Hide crosshair", show=False, id="detail.hide"),
+    ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "service-detail--cursor",
         "service-detail--label",
         "service-detail--spark",
         "service-detail--spike",
@@ -47,6 +67,7 @@ class ServiceDetail(SlicedLines):
     ServiceDetail > .service-detail--spike { color: $error; text-style: bold; }
     ServiceDetail > .service-detail--value { color: $foreground; }
     ServiceDetail > .service-detail--muted { color: $muted; }
+    ServiceDetail > .service-detail--cursor { color: $foreground; text-style: reverse; }
     """
     SIGNALS = ("p50", "p95", "p99", "qps", "error_ratio")
 
@@ -58,6 +79,17 @@ class ServiceDetail(SlicedLines):
         self.window = 900.0
         self.scale = "robust"  # the config's spark_scale
         self.note = ""  # a warning under the lines: why the P99 cannot be trusted
+        self.crosshair: int | None = None  # cells back from the newest one, None: hidden
+
+    def action_crosshair(self, step: int) -> None:
+        last = self._spark_width() - 1
+        at = (0 if step > 0 else last) if self.crosshair is None else self.crosshair + step
+        self.crosshair = min(max(at, 0), last)
+        self.redraw()
+
+    def action_hide_crosshair(self) -> None:
+        self.crosshair = None
+        self.redraw()
 
     def show(self, store: MetricStore, service: str | None, now: float, window: float) -> None:
         self.store, self.service, self.now, self.window = store, service, now, window
@@ -86,29 +118,51 @@ class ServiceDetail(SlicedLines):
             return [text_cells(" no service selected", width, "muted")]  # padded by text_cells
         lines = []
         spark_w = self._spark_width()
+        at = None if self.crosshair is None else spark_w - 1 - min(self.crosshair, spark_w - 1)
+        readout: list[str] = []
         for sig in self.SIGNALS:
             ring = self.store.series(self.service, sig)
-            line = text_cells(f" {sig.replace('error_ratio', 'err')}", 8, "label")
+            label = sig.replace("error_ratio", "err")
+            line = text_cells(f" {label}", 8, "label")
             if ring is None or not len(ring):
                 lines.append(line + text_cells("no data", width - 8, "muted"))
                 continue
             t, v, f = ring.since(self.now - self.window - 60)
             binned = bin_max(t, v, f, self.now, self.window, spark_w)
             row = spark_rows(binned, 1, scale=self.scale)[0]
-            line += [(ch, "spike" if k >= 2 else "spark") for ch, k in row]
+            cells = [(ch, "spike" if k >= 2 else "spark") for ch, k in row]
+            if at is not None:
+                cells[at] = (cells[at][0], "cursor")
+                readout.append(f"{label} {_value_text(sig, binned.values[at], binned.flags[at])}")
+            line += cells
             last = ring.last()
             assert last is not None
-            if sig == "qps":
-                text = format_qps(last[1])
-            elif sig == "error_ratio":
-                text = format_ratio(last[1])
-            else:
-                text = format_latency(last[1], bool(last[2] & FLAG_SATURATED))
-            line += text_cells(text, 10, "value", ">")
+            line += text_cells(_value_text(sig, last[1], last[2]), 10, "value", ">")
             lines.append(line[:width])
+        if at is not None:
+            step = cell_step(self.window, spark_w)
+            start = (int(self.now // step) - (spark_w - 1 - at)) * step
+            clock = time.strftime("%H:%M:%S", time.localtime(start))
+            ago = _ago(self.now - start)
+            lines.append(text_cells(f" ⌖ {clock} ({ago}): " + "  ".join(readout), width, "value"))
         if self.note:
             lines.append(text_cells(f" ⚠ {self.note}", width, "spike"))
         return [line + [(" ", "blank")] * (width - len(line)) for line in lines]
+
+
+def _value_text(signal: str, value: float, flags: int) -> str:
+    if value != value:  # NaN: no point in that cell
+        return "–"
+    if signal == "qps":
+        return format_qps(value)
+    if signal == "error_ratio":
+        return format_ratio(value)
+    return format_latency(value, bool(int(flags) & FLAG_SATURATED))
+
+
+def _ago(seconds: float) -> str:
+    s = max(0, int(seconds))
+    return f"{s}s ago" if s < 120 else f"{s // 60}m ago" if s < 7200 else f"{s // 3600}h ago"
 
 
 class DashboardScreen(Screen[None]):
