@@ -108,6 +108,12 @@ async def test_captured_profiles_match_go_tool_pprof(
     finally:
         await fetcher.stop()
     assert cap.ok and cap.path is not None, cap.error
+    # the dashboard marks CPU captures on the timeline: the window the target was profiled
+    windows = list(fetcher.cpu_windows.get("cart", ()))
+    if kind == "profile":
+        assert len(windows) == 1 and windows[0][1] - windows[0][0] >= 1.0
+    else:
+        assert windows == []
     for forced in (None, unit):  # pprof's default unit, and the profile's own
         body = go_pprof_top(cap.path, forced)
         argv = ["profile", str(cap.path), "--top", *(["--unit", forced] if forced else [])]

@@ -434,3 +434,28 @@ async def test_crosshair_reads_time_and_every_value_at_a_cell() -> None:
         assert np.isfinite(cell.values[w - 3])
         await pilot.press("escape")
         assert not any("⌖" in "".join(c for c, _ in ln) for ln in detail.build_lines())
+
+
+async def test_cpu_captures_are_marked_under_the_lines() -> None:
+    """Issue 13 item 6: warroom's own CPU captures make the target work; mark when."""
+    from tui.ui.screens.dashboard import ServiceDetail
+    from tui.ui.widgets.sparkline import cell_step
+
+    from .dashboard_data import NOW, demo_config, filled_store
+
+    app = WarroomApp(demo_config(), store=filled_store(), clock=lambda: NOW)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        detail = app.screen.query_one(ServiceDetail)
+        assert not any("pprof" in "".join(c for c, _ in ln) for ln in detail.build_lines())
+        w = detail._spark_width()
+        step = cell_step(detail.window, w)
+        start = (int(NOW // step) - 10) * step  # the 11th cell from the newest, for 2 cells
+        detail.captures = [(start + 1, start + 2 * step - 1), (NOW - 90_000, NOW - 89_990)]
+        line = next(
+            "".join(c for c, _ in ln)
+            for ln in detail.build_lines()
+            if "".join(c for c, _ in ln).startswith(" pprof")
+        )
+        marks = line[8 : 8 + w]
+        assert marks.count("━") == 2 and marks.index("━") == w - 11  # the old one is not drawn

@@ -14,6 +14,7 @@ import contextlib
 import os
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from tui.sources.pprof_watch import PprofWatcher, ProfileArrival, check_complete
 KINDS = ("profile", "heap", "allocs", "block", "mutex", "goroutine")
 # File-name word per kind: `profile` is the CPU profile.
 KIND_WORD = {"profile": "cpu"}
+CPU_WINDOWS_KEPT = 72  # CPU capture windows kept per service (6 h at one per 5 min)
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,9 @@ class PprofFetcher:
         self._client: httpx.AsyncClient | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._cpu_locks: dict[str, asyncio.Lock] = {}
+        # (start, end) of each recent CPU capture per service: the target did extra work then,
+        # and its latency may show it (the dashboard marks these on the timeline)
+        self.cpu_windows: dict[str, deque[tuple[float, float]]] = {}
 
     def endpoint(self, service: str) -> ProfileEndpoint | None:
         return next((e for e in self.endpoints if e.service == service), None)
@@ -181,6 +186,9 @@ class PprofFetcher:
     # -- internals --------------------------------------------------------------------------
 
     def _done(self, cap: Capture) -> Capture:
+        if cap.kind == "profile" and cap.duration > 0:
+            windows = self.cpu_windows.setdefault(cap.service, deque(maxlen=CPU_WINDOWS_KEPT))
+            windows.append((cap.started, cap.started + cap.duration))
         if cap.ok:
             self.status.ok("up", f"{cap.service} {cap.kind} {cap.size} B", cap.duration)
             self.status.counters["captures"] = self.status.counters.get("captures", 0) + 1

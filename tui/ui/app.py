@@ -340,6 +340,14 @@ class WarroomApp(App[int]):
         tracker = getattr(self.hub, "spikes", None)
         return dict(tracker.states()) if tracker is not None else {}
 
+    def _capture_windows(self, service: str | None) -> list[tuple[float, float]]:
+        """When warroom captured `service`'s CPU profile lately (its latency may show it)."""
+        feed = getattr(self, "profile_feed", None)
+        fetcher = feed.fetcher if feed is not None else None
+        if fetcher is None or service is None:
+            return []
+        return list(fetcher.cpu_windows.get(service, ()))
+
     def _layout_warnings(self) -> dict[str, str]:
         """Services whose P99 cannot move (it sits in the first histogram bucket); each is
         said once in a toast, and stays on the Service tab while it holds."""
@@ -400,6 +408,7 @@ class WarroomApp(App[int]):
                 self.window,
                 self.cfg.spark_scale,
                 note=warnings.get(selected or "", ""),
+                captures=self._capture_windows(selected),
             )
         elif tab == "tab-regression":
             self._refresh_regression(self.dashboard.table.selected, now)

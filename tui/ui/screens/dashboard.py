@@ -41,6 +41,9 @@ class ServiceDetail(SlicedLines):
     """P50, P95, P99, QPS and error ratio of the selected service, each with its own line;
     its Go runtime signals (RuntimePanel) beside them when the service has any.
 
+    A `pprof` line marks the cells in which warroom was capturing the service's CPU profile
+    (`profile?seconds=N` makes the target work, and its latency may show it).
+
     Focused (tab), ←/→ move a crosshair over the lines: its column is drawn reversed and a
     line under them gives that cell's time and every signal's value there (the cell's max,
     as the sparkline draws it). It stays that many cells from the newest one; Esc hides it.
@@ -80,12 +83,25 @@ class ServiceDetail(SlicedLines):
         self.scale = "robust"  # the config's spark_scale
         self.note = ""  # a warning under the lines: why the P99 cannot be trusted
         self.crosshair: int | None = None  # cells back from the newest one, None: hidden
+        self.captures: list[tuple[float, float]] = []  # (start, end) of recent CPU captures
 
     def action_crosshair(self, step: int) -> None:
         last = self._spark_width() - 1
         at = (0 if step > 0 else last) if self.crosshair is None else self.crosshair + step
         self.crosshair = min(max(at, 0), last)
         self.redraw()
+
+    def _capture_cells(self, width: int) -> list[Cell]:
+        """'━' in each cell a CPU capture overlapped; [] when none is in view."""
+        step = cell_step(self.window, width)
+        first = (int(self.now // step) - width + 1) * step
+        seen = [(a, b) for a, b in self.captures if b >= first and a <= self.now]
+        if not seen:
+            return []
+        return [
+            ("━" if _overlaps(first + i * step, first + (i + 1) * step, seen) else " ", "muted")
+            for i in range(width)
+        ]
 
     def action_hide_crosshair(self) -> None:
         self.crosshair = None
@@ -139,6 +155,10 @@ class ServiceDetail(SlicedLines):
             assert last is not None
             line += text_cells(_value_text(sig, last[1], last[2]), 10, "value", ">")
             lines.append(line[:width])
+        marks = self._capture_cells(spark_w)
+        if marks:
+            line = text_cells(" pprof", 8, "label") + marks
+            lines.append(line + text_cells("capturing", 10, "muted", ">"))
         if at is not None:
             step = cell_step(self.window, spark_w)
             start = (int(self.now // step) - (spark_w - 1 - at)) * step
@@ -163,6 +183,10 @@ def _value_text(signal: str, value: float, flags: int) -> str:
 def _ago(seconds: float) -> str:
     s = max(0, int(seconds))
     return f"{s}s ago" if s < 120 else f"{s // 60}m ago" if s < 7200 else f"{s // 3600}h ago"
+
+
+def _overlaps(start: float, end: float, windows: list[tuple[float, float]]) -> bool:
+    return any(a < end and b >= start for a, b in windows)
 
 
 class DashboardScreen(Screen[None]):
@@ -217,6 +241,7 @@ class DashboardScreen(Screen[None]):
         window: float,
         scale: str,
         note: str = "",
+        captures: list[tuple[float, float]] | tuple[()] = (),
     ) -> None:
         """Bring the Service tab up to date: latency lines (and `note`, a warning about
         them, under them), and the runtime panel beside them only while the service has
@@ -225,6 +250,7 @@ class DashboardScreen(Screen[None]):
         runtime = self.query_one(RuntimePanel)
         detail.scale = runtime.scale = scale
         detail.note = note
+        detail.captures = list(captures)
         runtime.set_class(runtime.show(store, service, now, window), "-shown")
         detail.show(store, service, now, window)
 
