@@ -168,6 +168,9 @@ class ServicePrometheus:
     # Leave out /debug/ requests (pprof captures: warroom's own `profile?seconds=N` would be a
     # 10 s request in the P99) by the handler/route/path label, when the selector names none.
     exclude_debug: bool = True
+    # The label naming the route (the route view, Enter); default: the first of route,
+    # http_route, handler, path that the histogram has.
+    route_label: str | None = None
 
     def __post_init__(self) -> None:
         refuse(self._problems())
@@ -180,6 +183,10 @@ class ServicePrometheus:
                 f"latency_histogram: {self.latency_histogram!r} is not a histogram metric name "
                 'with an optional {label selector}, e.g. http_request_duration_seconds{job="api"}'
             ]
+        if self.route_label is not None and not re.match(
+            r"^[a-zA-Z_][a-zA-Z0-9_]*$", self.route_label
+        ):
+            return [f"route_label: {self.route_label!r} is not a Prometheus label name"]
         return []
 
 

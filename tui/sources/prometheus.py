@@ -144,11 +144,19 @@ class ServiceQueries:
         return out
 
 
-def build_queries(svc: ServiceConfig, rate_window: float) -> ServiceQueries:
+def service_selector(svc: ServiceConfig) -> tuple[str, str]:
+    """(histogram name, label matchers) warroom reads for `svc`, the `/debug/` exclusion
+    applied: the per-service queries and the route view select the same requests."""
     assert svc.prometheus is not None
     name, inner = split_selector(svc.prometheus.latency_histogram)
     if svc.prometheus.exclude_debug:
         inner = without_debug(inner)
+    return name, inner
+
+
+def build_queries(svc: ServiceConfig, rate_window: float) -> ServiceQueries:
+    assert svc.prometheus is not None
+    name, inner = service_selector(svc)
     rw = promql_duration(rate_window)
     bucket = _series(f"{name}_bucket", inner)
     quantiles = {
@@ -352,6 +360,14 @@ def _parse_data(data: Any) -> list[tuple[dict[str, str], list[tuple[float, float
     return out
 
 
+def backoff_delay(base: float, failures: int) -> float:
+    """Seconds until the next attempt: `base`, or after failures a capped exponential backoff."""
+    if failures == 0:
+        return base
+    cap = max(base, min(BACKOFF_CAP, 16 * base))
+    return float(min(base * 2 ** min(failures, 30), cap))
+
+
 # --- the source --------------------------------------------------------------------------
 
 
@@ -404,6 +420,7 @@ class PrometheusSource:
         # With no Prometheus service configured, find them: every job exposing a standard
         # HTTP server latency histogram becomes a service named after the job.
         self.discover = not self.services
+        self.discovered: dict[str, ServiceConfig] = {}  # job -> the service made for it
         self._discovered_at: float | None = None
         # service -> (time looked, sorted finite `le` bounds): the bucket of each p99 point
         self._layouts: dict[str, tuple[float, list[float]]] = {}
@@ -412,15 +429,16 @@ class PrometheusSource:
         self.runtime: dict[str, tuple[float, dict[str, str]]] = {}
         self._rt_cursor: dict[str, float] = {}  # service -> last runtime step received
 
+    def service_config(self, name: str) -> ServiceConfig | None:
+        """The Prometheus config of a service, configured or discovered (the route view's)."""
+        svc = self.cfg.service(name) or self.discovered.get(name)
+        return svc if svc is not None and svc.prometheus is not None else None
+
     # -- scheduling
 
     def next_delay(self) -> float:
         """Seconds until the next refresh: `refresh`, or a capped exponential backoff."""
-        base = float(self.cfg.refresh)
-        if self.failures == 0:
-            return base
-        cap = max(base, min(BACKOFF_CAP, 16 * base))
-        return float(min(base * 2 ** min(self.failures, 30), cap))
+        return backoff_delay(float(self.cfg.refresh), self.failures)
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -671,6 +689,7 @@ class PrometheusSource:
                 prometheus=ServicePrometheus(latency_histogram=f'{found[job]}{{job="{escaped}"}}'),
             )
             self.queries[job] = build_queries(svc, self.cfg.rate_window)
+            self.discovered[job] = svc
             self.store.ensure_service(job, "prometheus")
 
     # -- one instant answer (snapshot)
