@@ -123,7 +123,7 @@ SCREENS: dict[str, ScreenCase] = {
     ),
     "help": ScreenCase(
         _dashboard,
-        ("warroom keys", "Quit", "Help", "Pause", "Zoom in"),
+        ("warroom keys", "Quit", "Help", "Pause", "Flame"),
         open_keys=("?",),
         own_text="warroom keys",
         tall_texts=("Theme", "close this help"),

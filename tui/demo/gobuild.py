@@ -1,7 +1,7 @@
 """Build the Go demo/test service (tui/demo/gosvc) once per source and toolchain.
 
 The binary is cached under the XDG cache (``~/.cache/warroom/gosvc-<hash>/gosvc``), keyed by a
-hash of the Go sources, the `go version` and the GOPATH, so tests and the demo pay the build
+hash of the Go sources and their folder, the `go version` and the GOPATH, so tests and the demo pay the build
 once and an edited main.go is never served stale. Each build writes a temporary name and then
 renames it into place: concurrent builds (parallel test sessions, a demo started twice) never
 see half a binary. Go runs in GOPATH mode against Debian's client_golang: no network, no module
@@ -75,10 +75,13 @@ def _go_version(go: str) -> str:
 
 
 def _build_key(go: str, gopath: Path) -> str:
-    """Hash of what the binary depends on: every source file, the toolchain, the GOPATH."""
+    """Hash of what the binary depends on: every source file and where it is (the binary
+    records the paths), the toolchain, the GOPATH."""
     digest = hashlib.sha256()
     digest.update(_go_version(go).encode())
     digest.update(str(gopath).encode())
+    # the binary names its source files by path (pprof -list reads them): one build per tree
+    digest.update(str(SOURCE_DIR.resolve()).encode())
     for path in sorted(SOURCE_DIR.glob("*.go")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
