@@ -32,6 +32,7 @@ COMMAND_MODULES = {
     "baseline": "baseline",
     "check": "check",
     "audit": "audit",
+    "mark": "mark",
     "config": "config_check",
     "demo": "demo",
 }

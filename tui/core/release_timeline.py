@@ -88,10 +88,12 @@ class ReleaseTimeline:
         rate_window: float,
         marks: Path | None = None,
         log: ReleaseLog | None = None,
+        guard: float = 0.0,
     ) -> None:
         self.store = store
         self.window = window  # seconds on each side of a release
         self.rate_window = rate_window
+        self.guard = guard  # seconds left out before a release (see compare_release)
         self.log = log or ReleaseLog()
         self.marks = MarksReader(marks) if marks is not None else None
         self._pending: list[Release] = []
@@ -132,7 +134,7 @@ class ReleaseTimeline:
         self._pending = [r for r in self._pending if r not in due]
         out = []
         for rel in due:
-            cmp = compare_release(self.store, rel, self.window, self.rate_window)
+            cmp = compare_release(self.store, rel, self.window, self.rate_window, self.guard)
             self.comparisons[(rel.service, rel.t)] = cmp
             while len(self.comparisons) > MAX_PENDING:
                 self.comparisons.pop(next(iter(self.comparisons)))

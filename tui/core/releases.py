@@ -268,14 +268,15 @@ def compare_windows(
 
 
 def compare_release(
-    store: MetricStore, release: Release, window: float, rate_window: float
+    store: MetricStore, release: Release, window: float, rate_window: float, guard: float = 0.0
 ) -> ReleaseComparison:
     """`window` seconds before the release against `window` seconds after it. The after
     window starts one rate window late: a quantile over a rate window that straddles the
-    release mixes both versions' requests."""
+    release mixes both versions' requests. The before window ends `guard` seconds early: a
+    detected release is seen up to a scrape and a refresh after the new version served."""
     from tui.core.baseline.snapshot import signals_from_store
 
-    b0, b1 = release.t - window, release.t - 1e-6
+    b0, b1 = release.t - guard - window, release.t - guard - 1e-6
     a0, a1 = release.t + rate_window, release.t + rate_window + window - 1e-6
     before, step_b = signals_from_store(store, release.service, b0, b1)
     after, step_a = signals_from_store(store, release.service, a0, a1)

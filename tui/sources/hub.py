@@ -31,6 +31,7 @@ from tui.config import Config
 from tui.core.metrics.store import SIGNALS, MetricStore
 from tui.sources.base import SourceStatus
 from tui.sources.prometheus import Point, PrometheusSource
+from tui.sources.releases import ReleaseWatcher
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class Hub:
             per = {s.name: s.detector for s in cfg.services if s.detector is not None}
             self.spikes = tracker_cls(cfg.detector, per)
         self._seen: dict[tuple[str, str], float] = {}  # OTLP series -> newest t already seen
+        self.releases = ReleaseWatcher(cfg, store, self.prometheus, self.sink)
         self._tasks: list[asyncio.Task[None]] = []
         self._running = False
 
@@ -172,18 +174,24 @@ class Hub:
         """One refresh of every source at `now` (tests, snapshot, and the loops' body)."""
         now = time.time() if now is None else now
         new: list[Point] = []
+        releases: list[dict[str, Any]] = []
         if self.prometheus is not None:
             new.extend(await self.prometheus.refresh(now))
+            releases += await self.releases.poll_prometheus(now)
         if self.sink is not None:
             self.sink.tick(now)
             new.extend(self._new_otlp_points())
-        self._publish(new)
+            releases += self.releases.poll_otlp(now)
+        if self.prometheus is None and self.sink is None:
+            releases += self.releases.poll_marks(now)
+        self._publish(new, releases)
 
     async def _prometheus_loop(self) -> None:
         assert self.prometheus is not None
         while self._running:
             try:
-                self._publish(await self.prometheus.refresh())
+                points = await self.prometheus.refresh()
+                self._publish(points, await self.releases.poll_prometheus(time.time()))
             except Exception as exc:  # a bug must not kill the loop silently
                 log.exception("prometheus refresh failed")
                 self.prometheus.status.failed(f"internal error: {exc}", "error")
@@ -194,8 +202,9 @@ class Hub:
         while self._running:
             await asyncio.sleep(float(self.cfg.refresh))
             try:
-                self.sink.tick(time.time())
-                self._publish(self._new_otlp_points())
+                now = time.time()
+                self.sink.tick(now)
+                self._publish(self._new_otlp_points(), self.releases.poll_otlp(now))
             except Exception:
                 log.exception("OTLP tick failed")
 
@@ -232,9 +241,10 @@ class Hub:
                     self._seen[(name, sig)] = float(ts[-1])
         return out
 
-    def _publish(self, points: list[Point]) -> None:
-        """Spike detection on new p99 points, events out, then one on_update."""
-        events: list[dict[str, Any]] = []
+    def _publish(self, points: list[Point], extra: list[dict[str, Any]] | None = None) -> None:
+        """Spike detection on new p99 points, events out (`extra`: release lines), then one
+        on_update."""
+        events: list[dict[str, Any]] = list(extra or ())
         p95 = {(p.service, p.t): p.value for p in points if p.signal == "p95"}
         for p in points:
             if not math.isfinite(p.value):

@@ -378,6 +378,7 @@ class OTLPSink:
         self.accepted_points = 0
         self.batched_points = 0  # of those, taken whole-request (otlp_view.columns): for tests
         self._refused: set[tuple[str, str, tuple[bytes, ...]]] = set()
+        self.versions: dict[str, str] = {}  # service -> resource service.version, newest push
         self._routes: dict[str, _Route | None] = {}  # OTLP service.name -> route (None: ignore)
         self._configured: dict[str, tuple[str, str | None, int]] = {}
         prom_names = set()
@@ -419,11 +420,12 @@ class OTLPSink:
         accepted = rejected = 0
         problems: dict[str, int] = {}
         for rm in request.resource_metrics:
-            service = ""
+            service = version = ""
             for kv in rm.resource.attributes:
                 if kv.key == "service.name":
                     service = kv.value.string_value
-                    break
+                elif kv.key == "service.version":
+                    version = kv.value.string_value
             service = service or "unknown_service"
             if service not in self._routes and len(self._routes) >= self.max_series:
                 n = sum(_count_points(m) for sm in rm.scope_metrics for m in sm.metrics)
@@ -432,6 +434,8 @@ class OTLPSink:
                 problems[why] = problems.get(why, 0) + n
                 continue
             route = self._route(service)
+            if route is not None and version:  # bounded: one per route
+                self.versions[route.name] = version
             for sm in rm.scope_metrics:
                 for m in sm.metrics:
                     a, r, why = self._metric(route, m)

@@ -1,0 +1,89 @@
+"""A release of the real Go service under a real Prometheus: gosvc restarted at another
+-version on the same address is one release (from `gosvc_build_info`) and, one window later,
+a before/after comparison line with the regression table's verdict."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.gosvc import start_gosvc
+from tests.servers import start_prometheus, wait_for_scrape
+from tui.config import parse_config
+from tui.core.metrics.store import MetricStore
+from tui.sources.hub import Hub
+
+pytestmark = pytest.mark.integration
+
+CART = 'http_request_duration_seconds{route="/api/cart"}'
+
+
+def _config(prom: str, audit: Path) -> str:
+    return (
+        f'prometheus:\n  url: "{prom}"\notlp: {{http: "", grpc: ""}}\n'
+        f"refresh: 500ms\nrate_window: 1s\nwindow: 10s\naudit: {{path: '{audit}'}}\n"
+        f"services:\n  - name: cart\n    prometheus:\n      latency_histogram: '{CART}'\n"
+    )
+
+
+async def _wait(events: list[dict[str, Any]], kind: str, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [e for e in events if e.get("type") == kind]
+        if found:
+            return found[0]
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"no {kind} event in {timeout}s: {events}")
+
+
+async def test_restart_at_another_version_is_one_release_and_a_verdict(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with start_gosvc(tmp_path / "a", "-load", "200", "-version", "1.4.2") as old:
+        old.control("/api/cart", latency_ms=20.0, jitter=0.2)
+        addr = old.target
+        with start_prometheus(tmp_path, [addr], scrape_interval="500ms") as prom:
+            # the before window (5 s) and its guard (1.5 s) must already be in Prometheus
+            wait_for_scrape(
+                prom,
+                'count_over_time(http_request_duration_seconds_bucket{route="/api/cart",'
+                'le="+Inf"}[10s]) >= 13',
+                timeout=20,
+            )
+            events: list[dict[str, Any]] = []
+            cfg = parse_config(_config(prom, tmp_path / "state" / "audit.jsonl"))
+            hub = Hub(cfg, MetricStore(), on_event=events.append)
+            await hub.start()
+            try:
+                log = hub.releases.timeline.log
+                deadline = time.monotonic() + 10
+                while log.current("cart", "build_info") != "1.4.2":  # the running one is seen
+                    assert time.monotonic() < deadline, "gosvc_build_info never seen"
+                    await asyncio.sleep(0.1)
+                old.proc.terminate()
+                old.proc.wait(timeout=10)
+                with start_gosvc(
+                    tmp_path / "b", "-load", "200", "-version", "1.4.3", "-listen", addr
+                ) as new:
+                    new.control("/api/cart", latency_ms=80.0, jitter=0.2)
+                    release = await _wait(events, "release", timeout=10)
+                    verdict = await _wait(events, "release_compare", timeout=15)
+            finally:
+                await hub.stop()
+    assert (release["service"], release["version"], release["previous"]) == (
+        "cart",
+        "1.4.3",
+        "1.4.2",
+    )
+    assert release["source"] == "build_info" and release["revision"]
+    assert [e["type"] for e in events].count("release") == 1
+    rows = {r["name"]: r for r in verdict["rows"]}
+    assert rows["p99"]["verdict"] == "REGRESSION", verdict
+    assert rows["p99"]["change"]["lo"] > 1.5
+    assert (
+        verdict["message"].startswith("cart 1.4.3: P99 +") and "(REGRESSION)" in verdict["message"]
+    )
