@@ -29,6 +29,10 @@ from tui.sources.pprof_fetch import endpoint_url
 pytestmark = pytest.mark.integration
 
 CAPTURES = 10  # per steady process: 45 pairs within each, 100 across the two
+# 1000 req/s through 4 connections: the pool fills during the warm-up and never dials again.
+# Unbounded, a loaded machine (more requests in flight) made the load generator dial new
+# connections, and their buffers really grew the heap at net/http.(*Transport).dialConn.
+LOAD = ("-load", "1000", "-load-conns", "4")
 REQUESTS_BETWEEN = 60  # requests served between two captures (about 0.3 s at 200 req/s)
 MAX_FALSE = 0.05
 TYPES = ("inuse_space", "alloc_space")
@@ -99,9 +103,9 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[GoServic
     for name in "abc":
         (d / name).mkdir()
     with (
-        start_gosvc(d / "a", "-load", "1000", "-seed", "1") as a,
-        start_gosvc(d / "b", "-load", "1000", "-seed", "2") as b,
-        start_gosvc(d / "c", "-load", "1000", "-seed", "3", "-load-mix", "/api/pay=1") as c,
+        start_gosvc(d / "a", *LOAD, "-seed", "1") as a,
+        start_gosvc(d / "b", *LOAD, "-seed", "2") as b,
+        start_gosvc(d / "c", *LOAD, "-seed", "3", "-load-mix", "/api/pay=1") as c,
     ):
         for svc in (a, b, c):
             for route in ROUTES:

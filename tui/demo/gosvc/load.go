@@ -63,14 +63,14 @@ type load struct {
 	dropped  atomic.Int64
 }
 
-func newLoad(base string, rps float64, mix []mixEntry, seed int64) *load {
+func newLoad(base string, rps float64, mix []mixEntry, seed int64, conns int) *load {
 	l := &load{base: base, rps: rps, mix: mix, rng: rand.New(rand.NewSource(seed + 7))}
 	for _, m := range mix {
 		l.total += m.weight
 	}
 	l.client = &http.Client{
 		Timeout:   30 * time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: maxInFlight},
+		Transport: &http.Transport{MaxIdleConnsPerHost: maxInFlight, MaxConnsPerHost: conns},
 	}
 	return l
 }

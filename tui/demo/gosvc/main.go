@@ -34,6 +34,7 @@ type options struct {
 	runtimeMetrics bool
 	loadRPS        float64
 	loadMix        string
+	loadConns      int
 	seed           int64
 	exitWithParent bool
 }
@@ -48,6 +49,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.runtimeMetrics, "runtime-metrics", false, "also export runtime/metrics GC and scheduler histograms (go_gc_pauses_seconds, go_sched_latencies_seconds) and go_memstats_gc_cpu_fraction")
 	fs.Float64Var(&o.loadRPS, "load", 0, "built-in load generator: requests per second to this service (0: none)")
 	fs.StringVar(&o.loadMix, "load-mix", defaultMix, "route=weight,... mix of the load generator")
+	fs.IntVar(&o.loadConns, "load-conns", 0, "at most this many connections for the load generator (0: as many as requests in flight); a small pool fills at once and never dials again, so its buffers stay a constant part of the heap")
 	fs.Int64Var(&o.seed, "seed", 1, "seed of the latency and cart generators")
 	fs.BoolVar(&o.exitWithParent, "exit-with-parent", false, "exit when the parent process is gone")
 	if err := fs.Parse(args); err != nil {
@@ -64,6 +66,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.loadRPS < 0 || o.loadRPS > 5000 {
 		return o, fmt.Errorf("-load: %g requests/s is not between 0 and 5000", o.loadRPS)
+	}
+	if o.loadConns < 0 {
+		return o, fmt.Errorf("-load-conns: %d is negative", o.loadConns)
 	}
 	if _, err := parseMix(o.loadMix); err != nil {
 		return o, fmt.Errorf("-load-mix: %v", err)
@@ -111,7 +116,7 @@ func run(o options) error {
 	defer stop()
 	if o.loadRPS > 0 {
 		mix, _ := parseMix(o.loadMix)
-		go newLoad("http://"+addr, o.loadRPS, mix, o.seed).run(ctx)
+		go newLoad("http://"+addr, o.loadRPS, mix, o.seed, o.loadConns).run(ctx)
 	}
 	if o.exitWithParent {
 		go watchParent(stop)
