@@ -124,3 +124,16 @@ def test_marks_reader_skips_bad_lines_and_waits_for_a_whole_line(tmp_path) -> No
     with open(path, "a") as fh:
         fh.write('ice": "s", "version": "2"}\n')
     assert [r.version for r in reader.read_new()] == ["2"]
+
+
+def test_history_keeps_releases_and_their_verdicts_bounded() -> None:
+    from tui.core.release_timeline import ReleaseHistory
+
+    h = ReleaseHistory(keep=3)
+    for i in range(10):
+        assert h.apply(Release("s", f"1.{i}", "", float(i), "mark").to_record())
+    assert [n.release.version for n in h.of("s")] == ["1.7", "1.8", "1.9"]
+    assert h.apply({"type": "release_compare", "service": "s", "release_t": 9.0, "message": "m"})
+    assert h.of("s")[-1].verdict == "m" and h.of("other") == []
+    assert not h.apply({"type": "spike", "service": "s"})
+    assert not h.apply({"type": "release", "service": "s", "t": 1})  # no version: ignored

@@ -140,3 +140,55 @@ class ReleaseTimeline:
                 self.comparisons.pop(next(iter(self.comparisons)))
             out.append(cmp.to_record())
         return out
+
+
+@dataclass
+class ReleaseNote:
+    """A release as the Service tab lists it: when, what, and the verdict once known."""
+
+    release: Release
+    verdict: str = ""  # the comparison's message, when its after window is done
+
+
+class ReleaseHistory:
+    """The UI's bounded memory of release record lines (live or replayed), per service."""
+
+    def __init__(self, keep: int = 20, max_services: int = 1000) -> None:
+        self.keep = keep
+        self.max_services = max_services
+        self._notes: dict[str, list[ReleaseNote]] = {}
+        self.flapping: dict[str, str] = {}  # service -> the flap notice's message
+
+    def apply(self, event: dict[str, Any]) -> bool:
+        """Take one record line; True when it was a release line (of any kind)."""
+        kind = event.get("type")
+        service = str(event.get("service", ""))
+        if kind == "release":
+            try:
+                rel = Release.from_record(event)
+            except ValueError:
+                return False
+            notes = self._notes.setdefault(service, [])
+            if len(self._notes) > self.max_services:
+                self._notes.pop(next(iter(self._notes)))
+            notes.append(ReleaseNote(rel))
+            del notes[: -self.keep]
+            self.flapping.pop(service, None)
+            return True
+        if kind == "release_compare":
+            for note in self._notes.get(service, []):
+                if note.release.t == event.get("release_t"):
+                    note.verdict = str(event.get("message", ""))
+            return True
+        if kind == "release_flap":
+            versions = event.get("versions") or []
+            self.flapping[service] = "version flapping: " + " / ".join(map(str, versions))
+            return True
+        return False
+
+    def of(self, service: str | None) -> list[ReleaseNote]:
+        return list(self._notes.get(service or "", []))
+
+    def clear(self) -> None:
+        self._notes.clear()
+        self.flapping.clear()

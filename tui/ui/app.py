@@ -26,6 +26,7 @@ from textual.widgets import TabbedContent, TabPane
 
 from tui.config import Config, format_duration
 from tui.core.metrics.store import MetricStore, retention_capacity
+from tui.core.release_timeline import ReleaseHistory
 from tui.errors import UserError
 from tui.sources.base import SourceStatus
 from tui.ui.messages import ServiceSelected
@@ -126,6 +127,7 @@ class WarroomApp(App[int]):
         self.events: deque[dict[str, Any]] = deque(maxlen=MAX_EVENTS)
         self._layout_warned: set[str] = set()  # services whose layout warning was toasted
         self.spike_times: dict[str, deque[float]] = {}
+        self.release_history = ReleaseHistory()
         self._sustained: list[str] = []
         self._regression_key: tuple[str, float, int] | None = (
             None  # services gone SUSTAINED since the last notice
@@ -261,6 +263,9 @@ class WarroomApp(App[int]):
             self._alerts_updated(alerts_of(event))
             return
         self.events.append(event)
+        if self.release_history.apply(event):
+            self._release_event(event)
+            return
         if event.get("type") != "spike":
             return
         service = str(event.get("service"))
@@ -275,9 +280,20 @@ class WarroomApp(App[int]):
         if events_pane is not None and hasattr(events_pane, "add_event"):
             events_pane.add_event(event)
 
+    def _release_event(self, event: dict[str, Any]) -> None:
+        """A release, flap notice or before/after verdict: the events pane lists it, the
+        Service tab marks it."""
+        if event.get("type") == "release_compare" and "REGRESSION" in str(event.get("message")):
+            self.notify(str(event["message"]), title="release", severity="warning", timeout=10)
+        events_pane = self.dashboard.pane("tab-events") if self.dashboard.is_mounted else None
+        if events_pane is not None and hasattr(events_pane, "add_event"):
+            events_pane.add_event(event)
+        self.notify_store_updated()
+
     def reset_events(self) -> None:
         """Forget the spikes and alerts shown so far, so re-sent ones are not shown twice."""
         self.events.clear()
+        self.release_history.clear()
         self.spike_times.clear()
         self._sustained.clear()
         self.alerts = []
@@ -409,6 +425,8 @@ class WarroomApp(App[int]):
                 self.cfg.spark_scale,
                 note=warnings.get(selected or "", ""),
                 captures=self._capture_windows(selected),
+                releases=self.release_history.of(selected),
+                release_flap=self.release_history.flapping.get(selected or "", ""),
             )
         elif tab == "tab-regression":
             self._refresh_regression(self.dashboard.table.selected, now)

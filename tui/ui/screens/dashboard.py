@@ -19,6 +19,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, TabbedContent, TabPane
 
 from tui.core.metrics.store import FLAG_SATURATED, MetricStore
+from tui.core.release_timeline import ReleaseNote
 from tui.ui.widgets.runtime_panel import RuntimePanel
 from tui.ui.widgets.service_table import (
     ServiceTable,
@@ -31,6 +32,7 @@ from tui.ui.widgets.sparkline import (
     SlicedLines,
     bin_max,
     cell_step,
+    release_cells,
     spark_rows,
     text_cells,
 )
@@ -62,6 +64,7 @@ class ServiceDetail(SlicedLines):
         "service-detail--spike",
         "service-detail--value",
         "service-detail--muted",
+        "service-detail--release",
     }
     DEFAULT_CSS = """
     ServiceDetail { height: 1fr; width: 1fr; }
@@ -71,6 +74,7 @@ class ServiceDetail(SlicedLines):
     ServiceDetail > .service-detail--value { color: $foreground; }
     ServiceDetail > .service-detail--muted { color: $muted; }
     ServiceDetail > .service-detail--cursor { color: $foreground; text-style: reverse; }
+    ServiceDetail > .service-detail--release { color: $accent; text-style: bold; }
     """
     SIGNALS = ("p50", "p95", "p99", "qps", "error_ratio")
 
@@ -84,6 +88,8 @@ class ServiceDetail(SlicedLines):
         self.note = ""  # a warning under the lines: why the P99 cannot be trusted
         self.crosshair: int | None = None  # cells back from the newest one, None: hidden
         self.captures: list[tuple[float, float]] = []  # (start, end) of recent CPU captures
+        self.releases: list[ReleaseNote] = []  # the service's releases, oldest first
+        self.release_flap = ""  # the flap notice while its version flaps
 
     def action_crosshair(self, step: int) -> None:
         last = self._spark_width() - 1
@@ -159,6 +165,7 @@ class ServiceDetail(SlicedLines):
         if marks:
             line = text_cells(" pprof", 8, "label") + marks
             lines.append(line + text_cells("capturing", 10, "muted", ">"))
+        lines += self._release_lines(spark_w, width)
         if at is not None:
             step = cell_step(self.window, spark_w)
             start = (int(self.now // step) - (spark_w - 1 - at)) * step
@@ -168,6 +175,22 @@ class ServiceDetail(SlicedLines):
         if self.note:
             lines.append(text_cells(f" ⚠ {self.note}", width, "spike"))
         return [line + [(" ", "blank")] * (width - len(line)) for line in lines]
+
+    def _release_lines(self, spark_w: int, width: int) -> list[list[Cell]]:
+        """A `release` line of │ under the sparklines' release cells, then the newest three
+        releases with their time and before/after verdict."""
+        at = [(n.release.t, n.release.version) for n in self.releases]
+        marks = release_cells(at, self.now, self.window, spark_w, "release")
+        out = [text_cells(" release", 8, "label") + marks] if marks else []
+        for n in self.releases[-3:][::-1]:
+            r = n.release
+            clock = time.strftime("%H:%M:%S", time.localtime(r.t))
+            verdict = n.verdict.split(": ", 1)[-1] if n.verdict else "comparing before/after"
+            text = f" │ {clock} ({_ago(self.now - r.t)}) {r.label()} [{r.source}]: {verdict}"
+            out.append(text_cells(text, width, "release"))
+        if self.release_flap:
+            out.append(text_cells(f" ⚠ {self.release_flap}", width, "spike"))
+        return out
 
 
 def _value_text(signal: str, value: float, flags: int) -> str:
@@ -242,6 +265,8 @@ class DashboardScreen(Screen[None]):
         scale: str,
         note: str = "",
         captures: list[tuple[float, float]] | tuple[()] = (),
+        releases: list[ReleaseNote] | tuple[()] = (),
+        release_flap: str = "",
     ) -> None:
         """Bring the Service tab up to date: latency lines (and `note`, a warning about
         them, under them), and the runtime panel beside them only while the service has
@@ -251,6 +276,7 @@ class DashboardScreen(Screen[None]):
         detail.scale = runtime.scale = scale
         detail.note = note
         detail.captures = list(captures)
+        detail.releases, detail.release_flap = list(releases), release_flap
         runtime.set_class(runtime.show(store, service, now, window), "-shown")
         detail.show(store, service, now, window)
 

@@ -1,7 +1,9 @@
-"""The events pane: spike events, newest first, bounded.
+"""The events pane: spike events and releases, newest first, bounded.
 
-Fed by the app from the hub's `on_event` records (or SpikeEvent objects directly); it keeps
-at most `max_events`, so a days-long wall-screen session cannot grow it.
+Fed by the app from the hub's `on_event` records (or SpikeEvent objects directly): spikes,
+and the release lines of tui.core.releases (a release, a flap notice, the before/after
+verdict "1.4.3: P99 +240% [+180%, +310%] (REGRESSION)"). It keeps at most `max_events`, so
+a days-long wall-screen session cannot grow it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,33 @@ from tui.core.stats.spikes import GLITCH, RECOVERED, SUSTAINED, SpikeEvent
 from tui.core.units import latency
 
 _STATE_STYLE = {SUSTAINED: "bold red", GLITCH: "yellow", RECOVERED: "green"}
+RELEASE_KINDS = ("release", "release_flap", "release_compare")
+_NOTE_STYLE = {"RELEASE": "bold cyan", "FLAPPING": "yellow", "REGRESSION": "bold red"}
+
+
+@dataclass(frozen=True, slots=True)
+class NoteRow:
+    """A release line: its state word and one text that spans the value columns."""
+
+    t: float
+    service: str
+    state: str
+    text: str
+
+    @classmethod
+    def of(cls, ev: Mapping[str, Any]) -> NoteRow:
+        t, service, kind = float(ev["t"]), str(ev.get("service", "")), ev.get("type")
+        if kind == "release":
+            prev = f" (was {ev['previous']})" if ev.get("previous") else ""
+            rev = f" {ev['revision']}" if ev.get("revision") else ""
+            return cls(t, service, "RELEASE", f"{ev['version']}{rev}{prev} [{ev.get('source')}]")
+        if kind == "release_flap":
+            versions = " / ".join(str(v) for v in ev.get("versions") or [])
+            return cls(t, service, "FLAPPING", f"version flapping: {versions}")
+        message = str(ev.get("message", ""))
+        verdicts = [r.get("verdict", "") for r in ev.get("rows") or [] if isinstance(r, dict)]
+        state = verdicts[0] if verdicts else "RELEASE"
+        return cls(t, service, state, message.split(" ", 1)[-1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,18 +107,24 @@ class EventsPane(DataTable[str | Text]):
         super().__init__(cursor_type="row", name=name, id=id, classes=classes)
         if max_events <= 0:
             raise ValueError("max_events must be positive")
-        self.events: deque[EventRow] = deque(maxlen=max_events)  # oldest first
+        self.events: deque[EventRow | NoteRow] = deque(maxlen=max_events)  # oldest first
 
     def add_event(self, ev: SpikeEvent | Mapping[str, Any]) -> None:
         self.add_events([ev])
 
     def add_events(self, events: Iterable[SpikeEvent | Mapping[str, Any]]) -> None:
-        """Append events (non-spike records are ignored) and redraw once."""
+        """Append events (records other than spikes and releases are ignored), redraw once."""
         added = False
         for ev in events:
-            if isinstance(ev, Mapping) and ev.get("type") != "spike":
+            if isinstance(ev, Mapping) and ev.get("type") in RELEASE_KINDS:
+                try:
+                    self.events.append(NoteRow.of(ev))
+                except (KeyError, TypeError, ValueError):
+                    continue  # a damaged replayed line: not worth a crash
+            elif isinstance(ev, Mapping) and ev.get("type") != "spike":
                 continue
-            self.events.append(EventRow.of(ev))
+            else:
+                self.events.append(EventRow.of(ev))
             added = True
         if added and self.is_mounted:
             self._redraw()
@@ -103,6 +138,16 @@ class EventsPane(DataTable[str | Text]):
     def _redraw(self) -> None:
         self.clear()
         for e in reversed(self.events):
+            if isinstance(e, NoteRow):
+                self.add_row(
+                    time.strftime("%H:%M:%S", time.localtime(e.t)),
+                    e.service,
+                    Text(e.state, style=_NOTE_STYLE.get(e.state, "")),
+                    e.text,
+                    "",
+                    "",
+                )
+                continue
             value = latency(e.value, e.saturated)
             if e.low_confidence:
                 value += " ?"

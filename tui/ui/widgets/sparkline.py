@@ -443,3 +443,30 @@ class Sparkline(CellLinesWidget):
             [(ch, self._KEYS[k]) for ch, k in row]
             for row in spark_rows(binned, height, marker_row=self.marker_row, scale=self.scale)
         ]
+
+
+RELEASE_GLYPH = "│"  # box drawing: in every terminal font, the Linux console's too
+
+
+def release_cells(
+    releases: Iterable[tuple[float, str]], now: float, window: float, width: int, key: str
+) -> list[Cell]:
+    """A line under a sparkline: RELEASE_GLYPH in the cell of each release (same cell
+    arithmetic as `bin_max`), its label written after it while the next release leaves
+    room; [] when no release is in view."""
+    step = cell_step(window, width)
+    first_cell = math.floor(now / step) - width + 1
+    at = sorted(
+        (math.floor(t / step) - first_cell, label)
+        for t, label in releases
+        if 0 <= math.floor(t / step) - first_cell < width
+    )
+    if not at:
+        return []
+    cells: list[Cell] = [(" ", "blank")] * width
+    for j, (i, label) in enumerate(at):
+        cells[i] = (RELEASE_GLYPH, key)
+        end = at[j + 1][0] if j + 1 < len(at) else width
+        for k, ch in enumerate(label[: max(0, end - i - 1)]):
+            cells[i + 1 + k] = (ch, key)
+    return cells

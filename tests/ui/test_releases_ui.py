@@ -1,0 +1,74 @@
+"""Releases in the dashboard: a │ under the Service tab's sparklines at the release's cell,
+the releases listed with their time and verdict, and the lines in the events pane."""
+
+from __future__ import annotations
+
+import pytest
+
+from tui.core.releases import Release
+from tui.ui.app import WarroomApp
+from tui.ui.screens.dashboard import ServiceDetail
+from tui.ui.widgets.events_pane import EventsPane, NoteRow
+from tui.ui.widgets.sparkline import RELEASE_GLYPH, cell_step, release_cells
+
+from .dashboard_data import NOW, make_app, wait_for_panes
+
+
+def screen_text(app: WarroomApp) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+COMPARE = {
+    "t": NOW - 10,
+    "type": "release_compare",
+    "service": "checkout",
+    "version": "1.4.3",
+    "release_t": NOW - 120,
+    "rows": [{"name": "p99", "verdict": "REGRESSION"}, {"name": "p95", "verdict": "REGRESSION"}],
+    "message": "checkout 1.4.3: P99 +240% [+180%, +310%] (REGRESSION), P95 +120% [+90%, "
+    "+150%] (REGRESSION)",
+}
+
+
+@pytest.mark.parametrize("theme", ["warroom", "bastion"])
+async def test_release_marker_list_and_events(theme: str) -> None:
+    app = make_app(theme)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await wait_for_panes(app, pilot)
+        assert app.dashboard.table.selected == "checkout"  # the first row
+        rel = Release("checkout", "1.4.3", "9b7d013", NOW - 120, "build_info", "1.4.2")
+        app.on_source_event(rel.to_record())
+        app.on_source_event(COMPARE)
+        app.on_source_event(
+            {"t": NOW, "type": "release_flap", "service": "search", "versions": ["2", "3"]}
+        )
+        app.redraw_now()
+        await pilot.pause()
+        detail = app.screen.query_one(ServiceDetail)
+        text = screen_text(app)
+        line = next(x for x in text.splitlines() if x.lstrip().startswith("release"))
+        # the glyph sits in the cell of NOW - 120: the sparkline's own cell arithmetic
+        spark_w = detail._spark_width()
+        step = cell_step(app.window, spark_w)
+        cell = spark_w - 1 - (int(NOW // step) - int((NOW - 120) // step))
+        start = line.index("release") - 1  # the label column is 8 wide from here
+        assert line[start + 8 + cell] == RELEASE_GLYPH and line.count(RELEASE_GLYPH) == 1
+        assert line[start + 8 + cell + 1 :].startswith("1.4.3")
+        listed = next(x for x in text.splitlines() if "1.4.3 (9b7d013) [build_info]" in x)
+        assert "(2m ago)" in listed and "P99 +240% [+180%, +310%] (REGRESSION)" in listed
+        pane = app.screen.query_one(EventsPane)
+        notes = [e for e in pane.events if isinstance(e, NoteRow)]
+        assert [(n.service, n.state) for n in notes] == [
+            ("checkout", "RELEASE"),
+            ("checkout", "REGRESSION"),
+            ("search", "FLAPPING"),
+        ]
+        assert notes[1].text.startswith("1.4.3: P99 +240%")
+        assert any("P99 +240%" in n.message for n in app._notifications)
+
+
+def test_release_cells_bounds_and_labels() -> None:
+    cells = release_cells([(100.0, "v1"), (103.0, "v2"), (5000.0, "later")], 110.0, 20.0, 20, "r")
+    text = "".join(ch for ch, _ in cells)
+    assert text.count(RELEASE_GLYPH) == 2 and "│v1│v2" in text  # v1's label cut at v2
+    assert release_cells([(0.0, "old")], 1000.0, 20.0, 20, "r") == []
