@@ -10,8 +10,9 @@ import asyncio
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -198,3 +199,62 @@ async def test_routes_with_regex_and_quote_characters_each_get_their_own_row(sta
     theirs = _query(stack.prom, 'sum by (route) (rate(wr_odd_bucket{le="+Inf"}[5s]))', now)
     assert got == {r["metric"]["route"]: float(r["value"][1]) for r in theirs}
     assert set(got) == set(ODD)
+
+
+async def _until(pilot: Any, done: Callable[[], bool], timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, "condition not met"
+        await pilot.pause(0.1)
+
+
+async def test_enter_opens_the_routes_screen_at_80x24_in_bastion(stack: Stack) -> None:
+    """The real app and Hub: Enter on a service opens its routes, drawn in the bastion theme
+    inside 80x24 in contribution order; help lists Enter; Esc goes back."""
+    from tui.ui.app import WarroomApp
+    from tui.ui.screens.help import HelpScreen
+    from tui.ui.screens.routes import RoutesScreen
+
+    text = _config(stack)
+    typo = text[text.index("  - name: typo") :]
+    cfg = parse_config(text.split("  - name: many")[0] + typo + "theme: bastion\n")
+    app = WarroomApp(cfg)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.dashboard.table
+        await _until(pilot, lambda: table.selected == "shop" and app.hub is not None)
+        await pilot.press("question_mark")
+        await _until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert isinstance(app.screen, HelpScreen)
+        assert ("⏎", "Routes of the service") in app.screen.rows
+        await pilot.press("escape")
+        await _until(pilot, lambda: app.screen is app.dashboard)
+        table.focus()
+        await pilot.press("enter")
+        await _until(pilot, lambda: isinstance(app.screen, RoutesScreen))
+        screen = app.screen
+        assert isinstance(screen, RoutesScreen)
+        await _until(pilot, lambda: screen.refreshes >= 1)
+        await pilot.pause()
+        lines = [s.text for s in screen._compositor.render_strips()]
+        view = screen.table.view
+        assert view is not None and view.error is None
+        assert lines[0].startswith("Routes of shop by route: ")
+        assert lines[1].split()[:4] == ["route", "P50", "P95", "P99"]
+        drawn = [ln.split()[0] for ln in lines[2 : 2 + len(view.rows)]]
+        assert drawn == [r.route for r in view.rows]  # contribution order
+        assert "esc" in lines[-1].lower() and "Back" in lines[-1]
+        assert all(len(ln) <= 80 for ln in lines) and len(lines) == 24
+        await pilot.press("escape")
+        await _until(pilot, lambda: app.screen is app.dashboard)
+        # a route label the histogram does not have: the screen says so, in one line
+        table.move_cursor([r.name for r in table.rows].index("typo"))
+        await pilot.press("enter")
+        await _until(pilot, lambda: isinstance(app.screen, RoutesScreen))
+        typo_screen = app.screen
+        assert isinstance(typo_screen, RoutesScreen)
+        await _until(pilot, lambda: typo_screen.refreshes >= 1)
+        await pilot.pause()
+        lines = [s.text for s in typo_screen._compositor.render_strips()]
+        assert lines[1].startswith("warroom: http_request_duration_seconds has no label 'endpoint'")
+        await pilot.press("escape")
+        await _until(pilot, lambda: app.screen is app.dashboard)

@@ -750,6 +750,23 @@ class WarroomApp(App[int]):
                 )
         self.push_screen(HelpScreen(rows))
 
+    def action_open_routes(self) -> None:
+        """Enter on a service: its routes (tui.ui.screens.routes), polled while open."""
+        service = self.dashboard.table.selected if self.dashboard.is_mounted else None
+        if service is None:
+            self.notify("no service selected", severity="warning")
+            return
+        source = getattr(self.hub, "prometheus", None)
+        if source is None or source.service_config(service) is None:
+            self.notify(f"{service}: routes need a Prometheus histogram", severity="warning")
+            return
+        from tui.sources.routes import RoutesPoller
+        from tui.ui.screens.routes import RoutesScreen
+
+        # the window Prometheus is asked for (the zoom levels beyond it would be empty)
+        window = float(self.cfg.window)
+        self.push_screen(RoutesScreen(RoutesPoller(source, service), window, self.clock))
+
     def action_profile(self, diff: bool) -> None:
         service = self.dashboard.table.selected if self.dashboard.is_mounted else None
         if service is None:

@@ -98,6 +98,9 @@ class ServiceTable(SlicedLines, can_focus=True):
         Binding("home,g", "cursor_to(0)", "First service", show=False, id="cursor.first"),
         Binding("end,G", "cursor_to(-1)", "Last service", show=False, id="cursor.last"),
         Binding("slash", "open_filter", "Filter services", show=False, id="services.filter"),
+        Binding(
+            "enter", "app.open_routes", "Routes of the service", show=False, id="services.routes"
+        ),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "service-table--header",
