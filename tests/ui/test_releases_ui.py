@@ -9,6 +9,7 @@ from tui.core.releases import Release
 from tui.ui.app import WarroomApp
 from tui.ui.screens.dashboard import ServiceDetail
 from tui.ui.widgets.events_pane import EventsPane, NoteRow
+from tui.ui.widgets.service_table import ServiceTable
 from tui.ui.widgets.sparkline import RELEASE_GLYPH, cell_step, release_cells
 
 from .dashboard_data import NOW, make_app, wait_for_panes
@@ -56,6 +57,19 @@ async def test_release_marker_list_and_events(theme: str) -> None:
         assert line[start + 8 + cell + 1 :].startswith("1.4.3")
         listed = next(x for x in text.splitlines() if "1.4.3 (9b7d013) [build_info]" in x)
         assert "(2m ago)" in listed and "P99 +240% [+180%, +310%] (REGRESSION)" in listed
+        # the service table: a marker line under checkout's row, │ at the same cell, styled
+        table = app.screen.query_one(ServiceTable)
+        name_w, table_w = table._layout()
+        tstep = cell_step(app.window, table_w)
+        tcell = table_w - 1 - (int(NOW // tstep) - int((NOW - 120) // tstep))
+        lines = table.build_lines()
+        joined = ["".join(ch for ch, _ in line) for line in lines]
+        row = next(i for i, x in enumerate(joined) if x[1:].startswith("checkout "))
+        marker = lines[row + 1]
+        assert marker[name_w + 2 + tcell][0] == RELEASE_GLYPH
+        assert marker[name_w + 2 + tcell][1].startswith("release")
+        assert joined[row + 1][name_w + 3 + tcell :].startswith("1.4.3")
+        assert sum(x.count(RELEASE_GLYPH) for x in joined) == 1
         pane = app.screen.query_one(EventsPane)
         notes = [e for e in pane.events if isinstance(e, NoteRow)]
         assert [(n.service, n.state) for n in notes] == [

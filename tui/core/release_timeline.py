@@ -189,6 +189,10 @@ class ReleaseHistory:
     def of(self, service: str | None) -> list[ReleaseNote]:
         return list(self._notes.get(service or "", []))
 
+    def markers(self) -> dict[str, list[tuple[float, str]]]:
+        """{service: [(t, version)]}: what the sparklines mark."""
+        return {s: [(n.release.t, n.release.version) for n in ns] for s, ns in self._notes.items()}
+
     def clear(self) -> None:
         self._notes.clear()
         self.flapping.clear()

@@ -406,6 +406,7 @@ class WarroomApp(App[int]):
             stale_after=max(3 * float(self.cfg.refresh), 10.0),
             states=self._spike_states(),
             spikes={k: list(v) for k, v in self.spike_times.items()},
+            releases=self.release_history.markers(),
         )
         table.set_rows(rows, now)
         self._refresh_detail(now)

@@ -29,12 +29,14 @@ from tui.ui.messages import ServiceSelected
 from tui.ui.widgets.sparkline import (
     BAR,
     EMPTY,
+    RELEASE_GLYPH,
     SATURATED,
     SPIKE,
     Cell,
     SlicedLines,
     bin_max,
     cell_step,
+    release_cells,
     spark_rows,
     spikes_in_window,
     text_cells,
@@ -62,6 +64,7 @@ class RowState:
     level: str  # "ok" | "warn" | "bad" | "" (no SLO) for the value colour
     err_level: str
     spike_times: list[float] = field(default_factory=list)
+    releases: list[tuple[float, str]] = field(default_factory=list)  # (t, version): a │
     labels: dict[str, str] = field(default_factory=dict)  # the store's, e.g. version
 
     def matches(self, needle: str, more_labels: dict[str, str] | None = None) -> bool:
@@ -114,6 +117,7 @@ class ServiceTable(SlicedLines, can_focus=True):
         "service-table--muted",
         "service-table--cursor",
         "service-table--value",
+        "service-table--release",
     }
     DEFAULT_CSS = """
     ServiceTable { height: 1fr; background: $surface; layout: horizontal; }
@@ -127,6 +131,7 @@ class ServiceTable(SlicedLines, can_focus=True):
     ServiceTable > .service-table--warn { color: $warning; text-style: bold; }
     ServiceTable > .service-table--bad { color: $error; text-style: bold reverse; }
     ServiceTable > .service-table--muted { color: $muted; }
+    ServiceTable > .service-table--release { color: $accent; text-style: bold; }
     ServiceTable > .service-table--cursor { background: $primary 35%; }
     ServiceTable:focus > .service-table--cursor { background: $primary 55%; }
     """
@@ -249,7 +254,12 @@ class ServiceTable(SlicedLines, can_focus=True):
         _, spark_w = self._layout()
         now, window = self.now, self.window
         return [
-            self.row_height + int(spikes_in_window(r.spike_times, now, window, spark_w))
+            self.row_height
+            + int(
+                spikes_in_window(
+                    [*r.spike_times, *(t for t, _ in r.releases)], now, window, spark_w
+                )
+            )
             for r in self.rows
         ]
 
@@ -436,6 +446,11 @@ class ServiceTable(SlicedLines, can_focus=True):
             # ▲ under each cell the detector marked, in the spike colour; the rest blank
             line = [(" ", "name" + c)] * (name_w + 2)
             line += [(ch, ("spike" if k == SPIKE else "spark") + c) for ch, k in markers]
+            cells = release_cells(row.releases, self.now, self.window, spark_w, "")
+            for i, (ch, _) in enumerate(cells):
+                blank = line[name_w + 2 + i][0] == " "  # a ▲ is not written over
+                if ch == RELEASE_GLYPH or (ch != " " and blank):
+                    line[name_w + 2 + i] = (ch, "release" + c)
             out.append(_fit(line, width, "value" + c))
         return out
 
@@ -471,6 +486,7 @@ def build_rows(
     stale_after: float,
     states: dict[str, str] | None = None,
     spikes: dict[str, list[float]] | None = None,
+    releases: dict[str, list[tuple[float, str]]] | None = None,
 ) -> list[RowState]:
     """One RowState per (name, slo_p99, slo_error_ratio), in the given order."""
     rows = []
@@ -519,6 +535,7 @@ def build_rows(
                 level=_level(value, slo_p99 if signal == "p99" else None),
                 err_level=_level(err, slo_err),
                 spike_times=(spikes or {}).get(name, []),
+                releases=(releases or {}).get(name, []),
                 labels=dict(info.labels) if info is not None else {},
             )
         )
