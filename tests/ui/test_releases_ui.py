@@ -86,3 +86,35 @@ def test_release_cells_bounds_and_labels() -> None:
     text = "".join(ch for ch, _ in cells)
     assert text.count(RELEASE_GLYPH) == 2 and "│v1│v2" in text  # v1's label cut at v2
     assert release_cells([(0.0, "old")], 1000.0, 20.0, 20, "r") == []
+
+
+async def test_replayed_release_lines_mark_the_row_and_survive_a_scrub_back() -> None:
+    """`record` writes release lines; `replay` shows them as live does, and a scrub back
+    before the release takes the marker away (it comes again when the release is re-sent)."""
+    from tui.config import parse_config
+    from tui.core.recording import Recording
+    from tui.ui.replay import ReplayApp
+
+    t0 = 1_800_000_000.0
+    events: list[dict] = [
+        {"t": t0 + i, "type": "point", "service": "checkout", "signal": "p99", "value": 0.1}
+        for i in range(200)
+    ]
+    events.append(Release("checkout", "2.0.0", "", t0 + 100, "mark", "1.9.0").to_record())
+    events.sort(key=lambda e: e["t"])
+    app = ReplayApp(parse_config("services:\n  - name: checkout\n"), Recording(events))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for_panes(app, pilot)
+        app.driver.paused = True
+        app.driver.seek(t0 + 150)
+        await pilot.pause()
+        app.redraw_now()
+        await pilot.pause()
+        text = ["".join(ch for ch, _ in line) for line in app.dashboard.table.build_lines()]
+        assert sum(x.count(RELEASE_GLYPH) for x in text) == 1 and any("│2." in x for x in text)
+        app.driver.seek(t0 + 50)
+        await pilot.pause()
+        app.redraw_now()
+        await pilot.pause()
+        text = ["".join(ch for ch, _ in line) for line in app.dashboard.table.build_lines()]
+        assert not any(RELEASE_GLYPH in x for x in text)
