@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.gosvc import GoService, start_gosvc
-from tests.servers import ExpositionServer, start_prometheus, wait_for_scrape
+from tests.servers import ExpositionServer, FaultyPrometheus, start_prometheus, wait_for_scrape
 from tui.config import parse_config
 from tui.core.metrics.routes import OTHER, TOP_ROUTES
 from tui.core.metrics.store import MetricStore
@@ -258,3 +258,30 @@ async def test_enter_opens_the_routes_screen_at_80x24_in_bastion(stack: Stack) -
         assert lines[1].startswith("warroom: http_request_duration_seconds has no label 'endpoint'")
         await pilot.press("escape")
         await _until(pilot, lambda: app.screen is app.dashboard)
+
+
+async def test_a_failing_server_keeps_the_last_view_and_backs_off(stack: Stack) -> None:
+    """500s and garbage from the server: the last good view stays, the status says why, the
+    next attempt waits longer; the first good answer clears it."""
+    proxy = FaultyPrometheus(stack.prom)
+    with proxy:
+        cfg = parse_config(_config(stack).replace(stack.prom, proxy.url))
+        source = PrometheusSource(cfg, MetricStore())
+        poller = RoutesPoller(source, "shop")
+        try:
+            good = await poller.refresh()
+            assert good.rows and poller.status.state == "up" and poller.next_delay() == 1.0
+            for mode, state, detail in (
+                ("500", "down", "HTTP 500"),
+                ("garbage", "error", "not JSON"),
+            ):
+                proxy.mode = mode
+                assert await poller.refresh() is good
+                assert poller.status.state == state and detail in poller.status.detail
+            assert poller.failures == 2 and poller.next_delay() == 4.0
+            proxy.mode = "ok"
+            again = await poller.refresh()
+            assert again is not good and again.rows and poller.status.state == "up"
+            assert poller.next_delay() == 1.0
+        finally:
+            await source.aclose()
