@@ -8,50 +8,36 @@ from collections.abc import Sequence
 from pathlib import Path
 
 
+def _go_pprof_top(path: Path, *flags: str) -> list[str]:
+    """The lines `go tool pprof -top -nodefraction=0 FLAGS path` prints."""
+    return subprocess.run(
+        ["go", "tool", "pprof", "-top", "-nodefraction=0", *flags, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.splitlines()
+
+
 def go_pprof_top(
     path: Path, unit: str | None = None, args: Sequence[str] = (), edgefraction: str = "0.001"
 ) -> list[str]:
     """The table rows (below the `flat flat% ...` header) of `go tool pprof -top`, every node,
     with pprof's default unit ("minimum") and edge fraction (which decides the (inline)
     labels) unless told."""
-    out = subprocess.run(
-        [
-            "go",
-            "tool",
-            "pprof",
-            "-top",
-            "-nodecount=1000000",
-            "-nodefraction=0",
-            f"-edgefraction={edgefraction}",
-            *([f"-unit={unit}"] if unit else []),
-            *args,
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout.splitlines()
+    out = _go_pprof_top(
+        path,
+        "-nodecount=1000000",
+        f"-edgefraction={edgefraction}",
+        *([f"-unit={unit}"] if unit else []),
+        *args,
+    )
     return out[next(i for i, ln in enumerate(out) if ln.strip().startswith("flat")) + 1 :]
 
 
 def go_pprof_total_line(path: Path, sample_index: str) -> str:
     """`Showing nodes accounting for X, P% of T total` of `go tool pprof -top` (every node)."""
-    out = subprocess.run(
-        [
-            "go",
-            "tool",
-            "pprof",
-            "-top",
-            "-nodefraction=0",
-            f"-sample_index={sample_index}",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout.splitlines()
+    out = _go_pprof_top(path, f"-sample_index={sample_index}")
     return next(ln for ln in out if ln.startswith("Showing nodes"))
 
 

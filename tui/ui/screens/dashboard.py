@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
-from rich.style import Style
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -57,6 +56,7 @@ class ServiceDetail(SlicedLines):
         Binding("right,l", "crosshair(-1)", "Crosshair later", show=False, id="detail.later"),
         Binding("escape", "hide_crosshair", "Hide crosshair", show=False, id="detail.hide"),
     ]
+    COMPONENT_PREFIX = "service-detail"
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "service-detail--cursor",
         "service-detail--label",
@@ -116,15 +116,6 @@ class ServiceDetail(SlicedLines):
     def show(self, store: MetricStore, service: str | None, now: float, window: float) -> None:
         self.store, self.service, self.now, self.window = store, service, now, window
         self.redraw()
-
-    def component_style(self, key: str) -> Style:
-        style = self._style_cache.get(key)
-        if style is None:
-            style = self.rich_style
-            if key != "blank":
-                style += self.get_component_rich_style(f"service-detail--{key}")
-            self._style_cache[key] = style
-        return style
 
     def _spark_width(self) -> int:
         return max(4, self.size.width - 8 - 10)

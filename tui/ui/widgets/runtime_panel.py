@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.style import Style
-
 from tui.core.metrics import go_runtime
 from tui.core.metrics.store import MetricStore
 from tui.ui.widgets.sparkline import Cell, SlicedLines, bin_max, spark_rows, text_cells
@@ -22,6 +20,7 @@ VALUE_W = 10
 class RuntimePanel(SlicedLines):
     """One line per runtime signal the service has, in go_runtime's display order."""
 
+    COMPONENT_PREFIX = "runtime-panel"
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "runtime-panel--label",
         "runtime-panel--spark",
@@ -58,15 +57,6 @@ class RuntimePanel(SlicedLines):
 
     def on_show(self) -> None:
         self.redraw()
-
-    def component_style(self, key: str) -> Style:
-        style = self._style_cache.get(key)
-        if style is None:
-            style = self.rich_style
-            if key != "blank":
-                style += self.get_component_rich_style(f"runtime-panel--{key}")
-            self._style_cache[key] = style
-        return style
 
     def _spark_width(self) -> int:
         return max(4, self.size.width - LABEL_W - VALUE_W)

@@ -224,9 +224,18 @@ class CellLinesWidget(Widget):
     def build_lines(self) -> list[list[Cell]]:
         """Every line of the widget as (character, style key) cells."""
 
-    @abstractmethod
+    COMPONENT_PREFIX = ""  # "service-detail": key "spark" is the service-detail--spark class
+
     def component_style(self, key: str) -> Style:
-        """The Rich style a cell's style key stands for in the current theme."""
+        """The Rich style a cell's style key stands for in the current theme: the widget's
+        style plus its `COMPONENT_PREFIX--key` component class ("blank": the widget's own)."""
+        style = self._style_cache.get(key)
+        if style is None:
+            style = self.rich_style
+            if key != "blank":
+                style += self.get_component_rich_style(f"{self.COMPONENT_PREFIX}--{key}")
+            self._style_cache[key] = style
+        return style
 
     def style_of(self, key: str) -> Style:
         style = self._style_cache.get(key)
@@ -337,9 +346,18 @@ class SlicedLines(Widget):
     def column_edges(self) -> list[int]:
         """The n + 1 x positions that cut the lines into the n column widgets."""
 
-    @abstractmethod
+    COMPONENT_PREFIX = ""  # "service-detail": key "spark" is the service-detail--spark class
+
     def component_style(self, key: str) -> Style:
-        """The Rich style a cell's style key stands for in the current theme."""
+        """The Rich style a cell's style key stands for in the current theme: the widget's
+        style plus its `COMPONENT_PREFIX--key` component class ("blank": the widget's own)."""
+        style = self._style_cache.get(key)
+        if style is None:
+            style = self.rich_style
+            if key != "blank":
+                style += self.get_component_rich_style(f"{self.COMPONENT_PREFIX}--{key}")
+            self._style_cache[key] = style
+        return style
 
     def compose(self) -> ComposeResult:
         yield from self._slices
