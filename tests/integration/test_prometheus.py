@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.integration.conftest import LAT_ERRORS, LAT_REQUESTS
-from tests.servers import FaultyPrometheus, start_prometheus
+from tests.servers import FaultyPrometheus, start_prometheus, wait_for_scrape
 from tui.config import Config, parse_config
 from tui.core.metrics.quantile import bucket_quantile
 from tui.core.metrics.store import FLAG_SATURATED, MetricStore
@@ -127,6 +127,9 @@ async def test_first_window_then_only_new_steps(prometheus: str, proxy: FaultyPr
     cfg = make_config(proxy.url, window="20s")
     store = MetricStore()
     src = PrometheusSource(cfg, store)
+    p99_query = build_queries(cfg.services[0], 5).quantiles["p99"]
+    # A fresh session Prometheus may hold a single rate()-able step so far: wait for three.
+    wait_for_scrape(prometheus, f"count_over_time((({p99_query}) > 0)[20s:1s]) >= 3", timeout=30)
     try:
         now = time.time() - 1.5  # every scrape up to `now` is surely ingested
         first = await src.refresh(now)
@@ -146,9 +149,7 @@ async def test_first_window_then_only_new_steps(prometheus: str, proxy: FaultyPr
         # The same values Prometheus gives for the same range, step by step.
         (end,) = ends
         (start,) = starts
-        expected = query_range(
-            prometheus, build_queries(cfg.services[0], 5).quantiles["p99"], start, end, 1
-        )
+        expected = query_range(prometheus, p99_query, start, end, 1)
         assert {p.t: p.value for p in p99} == {
             t: v for t, v in expected.items() if math.isfinite(v)
         }

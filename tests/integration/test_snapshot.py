@@ -88,7 +88,9 @@ def test_now_and_markdown(
     assert before - 0.01 <= doc["time"] <= time.time()
     lat = doc["services"][1]
     assert lat["p99"] == 0.2 and lat["p99_saturated"] is True
-    assert 0 < doc["services"][0]["p99"] <= 0.1
+    prom = doc["services"][0]
+    # Prometheus' own query latency: how slow depends on the machine, so only its shape.
+    assert 0 < prom["p99"] <= 120 and prom["p99_saturated"] is False
 
     code, out, _ = run_snapshot(capsys, "-c", str(cfg), "--format", "md")
     assert code == 0

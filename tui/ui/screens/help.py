@@ -7,9 +7,11 @@ from typing import ClassVar
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Container, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+WIDE = 110  # columns from which the keys are drawn side by side in two columns
 
 
 def binding_rows(app_bindings: dict) -> list[tuple[str, str]]:
@@ -26,15 +28,37 @@ def binding_rows(app_bindings: dict) -> list[tuple[str, str]]:
     return [(" / ".join(keys), desc) for (desc, _), keys in by_action.items()]
 
 
+def keys_table(rows: list[tuple[str, str]]) -> Table:
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column("key", style="bold", no_wrap=True)
+    table.add_column("what")
+    for keys, desc in rows:
+        table.add_row(keys, desc)
+    return table
+
+
 class HelpScreen(ModalScreen[None]):
+    """The keys in one column, or two side by side once the terminal is wide enough to hold
+    them, so a 40-row screen shows every key without scrolling."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "dismiss", "Close help", id="help.close"),
+    ]
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (WIDE, "-wide"),
     ]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll { width: 64; max-width: 95%; height: auto; max-height: 90%;
-        border: round $primary; background: $surface; padding: 0 1; }
-    HelpScreen #help-table { width: 100%; height: auto; }
+        border: round $primary; background: $surface; padding: 0 1;
+        border-title-align: center; border-subtitle-align: center; }
+    HelpScreen.-wide > VerticalScroll { width: 124; }
+    HelpScreen #help-columns { height: auto; }
+    HelpScreen .help-column { width: 100%; height: auto; }
+    HelpScreen.-wide #help-columns { layout: horizontal; }
+    HelpScreen.-wide .help-column { width: 1fr; }
+    HelpScreen.-wide #help-right { padding-left: 2; }
     """
 
     def __init__(self, rows: list[tuple[str, str]]) -> None:
@@ -42,15 +66,13 @@ class HelpScreen(ModalScreen[None]):
         self.rows = rows
 
     def compose(self) -> ComposeResult:
-        table = Table(title="warroom keys", box=None, show_header=False, pad_edge=False)
-        table.add_column("key", style="bold", no_wrap=True)
-        table.add_column("what")
-        for keys, desc in self.rows:
-            table.add_row(keys, desc)
-        table.add_row("", "")
-        table.add_row("esc / q / ?", "close this help")
-        with VerticalScroll():
-            yield Static(table, id="help-table")
+        half = (len(self.rows) + 1) // 2
+        with VerticalScroll() as scroll:
+            scroll.border_title = "warroom keys"
+            scroll.border_subtitle = "esc / q / ? close this help"
+            with Container(id="help-columns"):
+                yield Static(keys_table(self.rows[:half]), classes="help-column", id="help-left")
+                yield Static(keys_table(self.rows[half:]), classes="help-column", id="help-right")
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)
