@@ -436,6 +436,23 @@ async def test_crosshair_reads_time_and_every_value_at_a_cell() -> None:
         assert not any("⌖" in "".join(c for c, _ in ln) for ln in detail.build_lines())
 
 
+async def test_the_crosshair_readout_is_on_screen_at_80x24() -> None:
+    """The readout comes before the lines: below them it fell off the short 80x24 pane."""
+    from tui.ui.screens.dashboard import ServiceDetail
+
+    from .dashboard_data import NOW, demo_config, filled_store
+
+    app = WarroomApp(demo_config("bastion"), store=filled_store(), clock=lambda: NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        detail = app.screen.query_one(ServiceDetail)
+        detail.captures = [(NOW - 300, NOW - 240)]  # a `pprof` line under the five
+        detail.focus()
+        await pilot.press("left", "left")
+        await pilot.pause()
+        assert "⌖" in screen_text(app) and " err " in screen_text(app)
+
+
 async def test_cpu_captures_are_marked_under_the_lines() -> None:
     """Issue 13 item 6: warroom's own CPU captures make the target work; mark when."""
     from tui.ui.screens.dashboard import ServiceDetail

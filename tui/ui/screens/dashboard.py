@@ -46,7 +46,7 @@ class ServiceDetail(SlicedLines):
     (`profile?seconds=N` makes the target work, and its latency may show it).
 
     Focused (tab), ←/→ move a crosshair over the lines: its column is drawn reversed and a
-    line under them gives that cell's time and every signal's value there (the cell's max,
+    line above them gives that cell's time and every signal's value there (the cell's max,
     as the sparkline draws it). It stays that many cells from the newest one; Esc hides it.
     """
 
@@ -157,12 +157,13 @@ class ServiceDetail(SlicedLines):
             line = text_cells(" pprof", 8, "label") + marks
             lines.append(line + text_cells("capturing", 10, "muted", ">"))
         lines += self._release_lines(spark_w, width)
-        if at is not None:
+        if at is not None:  # first, so that a short pane (80x24) still shows it
             step = cell_step(self.window, spark_w)
             start = (int(self.now // step) - (spark_w - 1 - at)) * step
             clock = time.strftime("%H:%M:%S", time.localtime(start))
             ago = _ago(self.now - start)
-            lines.append(text_cells(f" ⌖ {clock} ({ago}): " + "  ".join(readout), width, "value"))
+            text = f" ⌖ {clock} ({ago}): " + "  ".join(readout)
+            lines.insert(0, text_cells(text, width, "value"))
         if self.note:
             lines.append(text_cells(f" ⚠ {self.note}", width, "spike"))
         return [line + [(" ", "blank")] * (width - len(line)) for line in lines]
