@@ -69,21 +69,17 @@ def _hist_p99(
 
 # Best first within each group; groups in display order.
 DEFINITIONS: tuple[RuntimeSignal, ...] = (
-    _hist_p99(
-        "gc_p99",
-        "gc_pause",
-        "gc p99",
-        "go_sched_pauses_total_gc_seconds",  # Go >= 1.22 runtime/metrics name
-        True,
-        "P99 of GC stop-the-world pauses over the rate window (at least 1m)",
-    ),
-    _hist_p99(
-        "gc_p99",
-        "gc_pause",
-        "gc p99",
-        "go_gc_pauses_seconds",  # runtime/metrics /gc/pauses:seconds (Go 1.17-1.21)
-        True,
-        "P99 of GC stop-the-world pauses over the rate window (at least 1m)",
+    *(
+        _hist_p99(
+            "gc_p99",
+            "gc_pause",
+            "gc p99",
+            metric,
+            True,
+            "P99 of GC stop-the-world pauses over the rate window (at least 1m)",
+        )
+        # Go >= 1.22's runtime/metrics name, then /gc/pauses:seconds of Go 1.17-1.21
+        for metric in ("go_sched_pauses_total_gc_seconds", "go_gc_pauses_seconds")
     ),
     RuntimeSignal(
         key=PREFIX + "gc_max",
