@@ -52,96 +52,40 @@ class RuntimeSignal:
         )
 
 
-def _hist_p99(
-    key: str, group: str, label: str, metric: str, gc: bool, meaning: str
-) -> RuntimeSignal:
-    return RuntimeSignal(
-        key=PREFIX + key,
-        group=group,
-        label=label,
-        unit="seconds",
-        metric=f"{metric}_bucket",
-        template="histogram_quantile(0.99, sum by (le) (rate({m}[{w}]) and {ts}))",
-        gc_window=gc,
-        meaning=meaning,
-    )
-
+_HIST_P99 = "histogram_quantile(0.99, sum by (le) (rate({m}[{w}]) and {ts}))"
+_GC_P99 = "P99 of GC stop-the-world pauses over the rate window (at least 1m)"
 
 # Best first within each group; groups in display order.
-DEFINITIONS: tuple[RuntimeSignal, ...] = (
-    *(
-        _hist_p99(
-            "gc_p99",
-            "gc_pause",
-            "gc p99",
-            metric,
-            True,
-            "P99 of GC stop-the-world pauses over the rate window (at least 1m)",
-        )
-        # Go >= 1.22's runtime/metrics name, then /gc/pauses:seconds of Go 1.17-1.21
-        for metric in ("go_sched_pauses_total_gc_seconds", "go_gc_pauses_seconds")
-    ),
-    RuntimeSignal(
-        key=PREFIX + "gc_max",
-        group="gc_pause",
-        label="gc max",
-        unit="seconds",
-        metric="go_gc_duration_seconds",
-        template='max({m}{{quantile="1"}} and {ts})',
-        gc_window=False,
-        meaning="longest of the last 256 GC pauses (the summary has no P99)",
-    ),
-    _hist_p99(
-        "sched_p99",
-        "sched_latency",
-        "sch p99",
-        "go_sched_latencies_seconds",
-        False,
-        "P99 of the time runnable goroutines waited for a thread, over the rate window",
-    ),
-    RuntimeSignal(
-        key=PREFIX + "goroutines",
-        group="goroutines",
-        label="gorout",
-        unit="count",
-        metric="go_goroutines",
-        template="sum({m} and {ts})",
-        gc_window=False,
-        meaning="goroutines, summed over the service's processes",
-    ),
-    RuntimeSignal(
-        key=PREFIX + "heap_inuse",
-        group="heap_inuse",
-        label="heap",
-        unit="bytes",
-        metric="go_memstats_heap_inuse_bytes",
-        template="sum({m} and {ts})",
-        gc_window=False,
-        meaning="heap bytes in in-use spans, summed over the service's processes",
-    ),
-    RuntimeSignal(
-        key=PREFIX + "gc_cpu",
-        group="gc_cpu",
-        label="gc cpu",
-        unit="ratio",
-        metric="go_cpu_classes_gc_total_cpu_seconds_total",
-        template=(
-            "sum(rate({m}[{w}]) and {ts})"
-            " / sum(rate(go_cpu_classes_total_cpu_seconds_total[{w}]) and {ts})"
-        ),
-        gc_window=True,
-        meaning="share of the available CPU (GOMAXPROCS x time) spent in GC, over the window",
-    ),
-    RuntimeSignal(
-        key=PREFIX + "gc_life",
-        group="gc_cpu",
-        label="gc life",
-        unit="ratio",
-        metric="go_memstats_gc_cpu_fraction",
-        template="max({m} and {ts})",
-        gc_window=False,
-        meaning="share of the available CPU spent in GC since the process started",
-    ),
+# (key, group, label, unit, metric, template, gc_window, meaning)
+_TABLE: tuple[tuple[str, str, str, str, str, str, bool, str], ...] = (
+    # Go >= 1.22's runtime/metrics name, then /gc/pauses:seconds of Go 1.17-1.21
+    ("gc_p99", "gc_pause", "gc p99", "seconds", "go_sched_pauses_total_gc_seconds_bucket",
+     _HIST_P99, True, _GC_P99),
+    ("gc_p99", "gc_pause", "gc p99", "seconds", "go_gc_pauses_seconds_bucket",
+     _HIST_P99, True, _GC_P99),
+    ("gc_max", "gc_pause", "gc max", "seconds", "go_gc_duration_seconds",
+     'max({m}{{quantile="1"}} and {ts})', False,
+     "longest of the last 256 GC pauses (the summary has no P99)"),
+    ("sched_p99", "sched_latency", "sch p99", "seconds", "go_sched_latencies_seconds_bucket",
+     _HIST_P99, False,
+     "P99 of the time runnable goroutines waited for a thread, over the rate window"),
+    ("goroutines", "goroutines", "gorout", "count", "go_goroutines",
+     "sum({m} and {ts})", False, "goroutines, summed over the service's processes"),
+    ("heap_inuse", "heap_inuse", "heap", "bytes", "go_memstats_heap_inuse_bytes",
+     "sum({m} and {ts})", False,
+     "heap bytes in in-use spans, summed over the service's processes"),
+    ("gc_cpu", "gc_cpu", "gc cpu", "ratio", "go_cpu_classes_gc_total_cpu_seconds_total",
+     "sum(rate({m}[{w}]) and {ts})"
+     " / sum(rate(go_cpu_classes_total_cpu_seconds_total[{w}]) and {ts})", True,
+     "share of the available CPU (GOMAXPROCS x time) spent in GC, over the window"),
+    ("gc_life", "gc_cpu", "gc life", "ratio", "go_memstats_gc_cpu_fraction",
+     "max({m} and {ts})", False,
+     "share of the available CPU spent in GC since the process started"),
+)  # fmt: skip
+
+DEFINITIONS: tuple[RuntimeSignal, ...] = tuple(
+    RuntimeSignal(PREFIX + k, group, label, unit, metric, template, gc, meaning)
+    for k, group, label, unit, metric, template, gc, meaning in _TABLE
 )
 
 GROUPS: tuple[str, ...] = tuple(dict.fromkeys(d.group for d in DEFINITIONS))
