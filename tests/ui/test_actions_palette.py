@@ -21,7 +21,7 @@ from tui.ui.screens.confirm import ConfirmActionScreen
 from .dashboard_data import NOW, demo_config, filled_store, wait_for_panes
 
 
-async def _until(pilot, cond, timeout=5.0, what="condition"):
+async def _until(pilot, cond, timeout=15.0, what="condition"):
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while not cond():
@@ -187,13 +187,20 @@ async def test_read_only_real_app_r_refused_palette_says_why(
         await wait_for_panes(app, pilot)
         assert app.dashboard.table.selected == "checkout"
         await pilot.press("r")
-        await pilot.pause(0.2)
+        await _until(
+            pilot,
+            lambda: any(f"rollback refused: {reason}" in n.message for n in app._notifications),
+            what="the refusal",
+        )
         assert app.screen is app.dashboard  # no dialog
-        assert any(f"rollback refused: {reason}" in n.message for n in app._notifications)
         help_text = await _palette(pilot, app, "roll back", "Roll back checkout (disabled)")
         assert help_text == f"disabled: {reason}"
         await _choose(pilot, app, "Roll back checkout (disabled)")
-        await pilot.pause(0.2)
+        await _until(
+            pilot,
+            lambda: sum("rollback refused" in n.message for n in app._notifications) == 2,
+            what="the second refusal",
+        )
         assert app.screen is app.dashboard  # still no dialog
         # refreshing a baseline is not dangerous: still offered in read-only mode
         refresh_help = await _palette(
