@@ -206,6 +206,19 @@ def cells_to_strip(cells: list[Cell], style_of: Callable[[str], Style], width: i
     return Strip(segs, width).crop(0, width)
 
 
+def prefixed_style(widget: Widget, prefix: str, cache: dict[str, Style], key: str) -> Style:
+    """The Rich style a cell's style key stands for in the current theme: the widget's style
+    plus its `PREFIX--key` component class ("blank": the widget's own), cached in `cache`
+    (cleared when the theme changes)."""
+    style = cache.get(key)
+    if style is None:
+        style = widget.rich_style
+        if key != "blank":
+            style += widget.get_component_rich_style(f"{prefix}--{key}")
+        cache[key] = style
+    return style
+
+
 class CellLinesWidget(Widget):
     """Base for Line-API widgets that redraw only changed cells.
 
@@ -227,15 +240,7 @@ class CellLinesWidget(Widget):
     COMPONENT_PREFIX = ""  # "service-detail": key "spark" is the service-detail--spark class
 
     def component_style(self, key: str) -> Style:
-        """The Rich style a cell's style key stands for in the current theme: the widget's
-        style plus its `COMPONENT_PREFIX--key` component class ("blank": the widget's own)."""
-        style = self._style_cache.get(key)
-        if style is None:
-            style = self.rich_style
-            if key != "blank":
-                style += self.get_component_rich_style(f"{self.COMPONENT_PREFIX}--{key}")
-            self._style_cache[key] = style
-        return style
+        return prefixed_style(self, self.COMPONENT_PREFIX, self._style_cache, key)
 
     def style_of(self, key: str) -> Style:
         style = self._style_cache.get(key)
@@ -349,15 +354,7 @@ class SlicedLines(Widget):
     COMPONENT_PREFIX = ""  # "service-detail": key "spark" is the service-detail--spark class
 
     def component_style(self, key: str) -> Style:
-        """The Rich style a cell's style key stands for in the current theme: the widget's
-        style plus its `COMPONENT_PREFIX--key` component class ("blank": the widget's own)."""
-        style = self._style_cache.get(key)
-        if style is None:
-            style = self.rich_style
-            if key != "blank":
-                style += self.get_component_rich_style(f"{self.COMPONENT_PREFIX}--{key}")
-            self._style_cache[key] = style
-        return style
+        return prefixed_style(self, self.COMPONENT_PREFIX, self._style_cache, key)
 
     def compose(self) -> ComposeResult:
         yield from self._slices
