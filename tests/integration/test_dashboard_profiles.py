@@ -132,15 +132,15 @@ async def test_profile_written_into_the_folder_is_announced(
         assert scr.watch_dir == folder and scr.pattern == cfg.profiles.pattern
         await until(pilot, lambda: scr.loaded is not None, "the profile to load")
         assert scr.loaded is not None and scr.loaded.path == fresh
-        n = len(toasts(app))
         write_atomic(folder / "checkout-cpu-4.pb.gz", cpu)
         await until(
             pilot,
             lambda: scr.loaded is not None and scr.loaded.path.name == "checkout-cpu-4.pb.gz",
             "the screen to follow",
         )
-        await pilot.pause(0.5)
-        assert len(toasts(app)) == n  # no "f to open" toast over the open flame screen
+        await pilot.pause(0.5)  # a toast would come with the same watcher event
+        # no "f to open" toast over the open flame screen (older toasts may have timed out)
+        assert not any("checkout-cpu-4" in t for t in toasts(app))
 
 
 async def test_scheduled_capture_lands_in_the_folder_and_is_announced(
