@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 
+from tui.core.pprof.tagfilter import tag_predicate
 from tui.errors import UserError
 
 REGEX_FILTERS = ("focus", "ignore", "hide", "show", "show_from", "prune_from")
@@ -48,8 +49,6 @@ class FilterSpec:
 
     def check(self) -> None:
         """Raise UserError naming the flag when a regex or a tag filter does not parse."""
-        from tui.core.pprof.filters import tag_predicate
-
         for name, value in self.items():
             if name in TAG_FILTERS:
                 tag_predicate(name, value)

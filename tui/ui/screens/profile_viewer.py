@@ -909,7 +909,7 @@ def run_profile_viewer(args: argparse.Namespace) -> int:
     path = Path(args.file)
     screen = screen_from_args(args)
     from tui.core.pprof import load_profile
-    from tui.core.pprof.filters import tag_predicate  # raises UserError on a bad filter
+    from tui.core.pprof.tagfilter import tag_predicate  # raises UserError on a bad filter
 
     # Decode up front: a wrong path or a corrupt file is one line and exit 2, not a blank UI.
     prof = load_profile(path)
