@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from tui.commands.output import write_out
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tui.core.pprof.filterspec import FilterSpec
 
 
@@ -176,15 +178,8 @@ def run(args: argparse.Namespace) -> int:
     if not (args.top or args.regressions or args.folded or headless) and args.format != "text":
         args.top = True  # `--format json|md` is a table's format: the viewer has none
     if not (args.top or args.regressions or args.folded or headless):
-        try:
-            from tui.ui.screens.profile_viewer import run_profile_viewer
-        except ModuleNotFoundError as exc:
-            if exc.name not in ("tui.ui.screens.profile_viewer", "textual"):
-                raise
-            raise UserError(
-                "the interactive profile viewer is not available in this build; "
-                "use --top, --regressions or --folded"
-            ) from None
+        from tui.ui.screens.profile_viewer import run_profile_viewer
+
         return int(run_profile_viewer(args) or 0)
 
     # only the modules this invocation calls: --top needs neither diff nor significance
@@ -196,7 +191,6 @@ def run(args: argparse.Namespace) -> int:
     base = load_profile(args.base, max_inflated=cap) if args.base else None
     filters = filter_spec(args)
     t = cur.sample_index(args.sample_type)
-    stype, unit = cur.sample_types[t]
 
     if args.regressions:
         if base is None:
@@ -228,8 +222,15 @@ def run(args: argparse.Namespace) -> int:
         write_out(to_folded(prof, t))
         return 0
 
+    _print_top(prof, args, t)
+    return 0
+
+
+def _print_top(prof: Any, args: argparse.Namespace, t: int) -> None:
+    """--top: the function table as go tool pprof -top prints it, or as json / md."""
     from tui.core.pprof.table import PPROF_EDGE_FRACTION, function_table
 
+    stype, unit = prof.sample_types[t]
     edges = getattr(args, "edgefraction", None)
     edges = PPROF_EDGE_FRACTION if edges is None else edges
     rows = function_table(prof, t, getattr(args, "granularity", "function"), edges)
@@ -248,39 +249,48 @@ def run(args: argparse.Namespace) -> int:
         import json
 
         write_out(json.dumps(out) + "\n")
-        return 0
+        return
     fmt = value_formatter(args, unit, rows, total)
-    if args.format == "md":
-        print(f"**{stype}** ({unit}), total {fmt(total)}\n")
-        print("| flat | flat% | sum% | cum | cum% | function |")
-        print("|---:|---:|---:|---:|---:|---|")
-        acc = 0
-        for r in rows:
-            acc += r.flat
-            name = r.name.replace("|", "\\|") + (f" {r.inline_label}" if r.inline_label else "")
-            print(
-                f"| {fmt(r.flat)} | {percentage(r.flat, total).strip()} | "
-                f"{percentage(acc, total).strip()} | {fmt(r.cum)} | "
-                f"{percentage(r.cum, total).strip()} | `{name}` |"
-            )
-        return 0
-    shown = sum(r.flat for r in rows)
-    print(f"Type: {stype}")
-    print(
-        f"Showing nodes accounting for {fmt(shown)}, "
-        f"{percentage(shown, total).strip()} of {fmt(total)} total"
+    lines = _top_md(rows, total, fmt) if args.format == "md" else _top_text(rows, total, fmt)
+    header = (
+        [f"**{stype}** ({unit}), total {fmt(total)}\n"]
+        if args.format == "md"
+        else [f"Type: {stype}"]
     )
-    print(f"{'flat':>10} {'flat':>5}% {'sum':>5}% {'cum':>10} {'cum':>5}%")
+    print("\n".join(header + lines))
+
+
+def _top_md(rows: list[Any], total: int, fmt: Callable[[int], str]) -> list[str]:
+    out = ["| flat | flat% | sum% | cum | cum% | function |", "|---:|---:|---:|---:|---:|---|"]
+    acc = 0
+    for r in rows:
+        acc += r.flat
+        name = r.name.replace("|", "\\|") + (f" {r.inline_label}" if r.inline_label else "")
+        out.append(
+            f"| {fmt(r.flat)} | {percentage(r.flat, total).strip()} | "
+            f"{percentage(acc, total).strip()} | {fmt(r.cum)} | "
+            f"{percentage(r.cum, total).strip()} | `{name}` |"
+        )
+    return out
+
+
+def _top_text(rows: list[Any], total: int, fmt: Callable[[int], str]) -> list[str]:
+    shown = sum(r.flat for r in rows)
+    out = [
+        f"Showing nodes accounting for {fmt(shown)}, "
+        f"{percentage(shown, total).strip()} of {fmt(total)} total",
+        f"{'flat':>10} {'flat':>5}% {'sum':>5}% {'cum':>10} {'cum':>5}%",
+    ]
     acc = 0
     for r in rows:
         acc += r.flat
         inl = f" {r.inline_label}" if r.inline_label else ""
-        print(
+        out.append(
             f"{fmt(r.flat):>10} {percentage(r.flat, total)} "
             f"{percentage(acc, total)} {fmt(r.cum):>10} "
             f"{percentage(r.cum, total)}  {r.name}{inl}"
         )
-    return 0
+    return out
 
 
 def _write_speedscope(prof: Any, args: argparse.Namespace, t: int) -> None:
