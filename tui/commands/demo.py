@@ -122,8 +122,6 @@ def demo_config_text(
     ]
     if go_service:
         lines += ["prometheus:", f'  url: "{prometheus_url}"']
-    from tui.demo.prometheus import JOB
-
     lines += [
         "otlp:",
         f'  http: "127.0.0.1:{port}"',
@@ -142,16 +140,7 @@ def demo_config_text(
         ]
     lines += ["baseline:", f'  dir: "{baselines}"']
     if state is not None:
-        argv = [sys.executable, "-m", "tui.demo.rollback", "--state", str(state)]
-        lines += [
-            "audit:",
-            f"  path: {json.dumps(str(state / 'audit.jsonl'))}",
-            "actions:",
-            "  rollback:",
-            f"    exec: {json.dumps([*argv, '--service', '{service}'])}",
-            "    timeout: 30s",
-            '    description: "demo: put the previous release back, wait for the service"',
-        ]
+        lines += _rollback_lines(state)
     if detector_window is not None:
         lines += [
             "detector:",
@@ -164,24 +153,45 @@ def demo_config_text(
     for i, n in enumerate(names):
         lines.append(f"  - name: {n}")
         if n == go_service:
-            # every route but pprof's (left out by exclude_debug); 5xx share of the same
-            sel = f'job="{JOB}",route!~"/debug/.*"'
-            errors = (
-                f'(sum(rate(http_requests_total{{{sel},code=~"5.."}}[{rate_window}])) '
-                f"or vector(0)) / sum(rate(http_requests_total{{{sel}}}[{rate_window}]))"
-            )
-            lines += [
-                "    prometheus:",
-                f"      latency_histogram: 'http_request_duration_seconds{{job=\"{JOB}\"}}'",
-                f"      error_ratio: '{errors}'",
-                "    slo:",
-                "      p99: 120ms  # about twice the P99 of gosvc 1.4.2",
-                "      error_ratio: 0.02",
-            ]
+            lines += _go_service_lines(rate_window)
             continue
         slo_ms = 250 + 50 * (i % 5)  # about twice the demo's normal P99
         lines += ["    slo:", f"      p99: {slo_ms}ms", "      error_ratio: 0.02"]
     return "\n".join(lines) + "\n"
+
+
+def _rollback_lines(state: Path) -> list[str]:
+    """The audit log and the rollback action: the demo's real rollback command."""
+    argv = [sys.executable, "-m", "tui.demo.rollback", "--state", str(state)]
+    return [
+        "audit:",
+        f"  path: {json.dumps(str(state / 'audit.jsonl'))}",
+        "actions:",
+        "  rollback:",
+        f"    exec: {json.dumps([*argv, '--service', '{service}'])}",
+        "    timeout: 30s",
+        '    description: "demo: put the previous release back, wait for the service"',
+    ]
+
+
+def _go_service_lines(rate_window: str) -> list[str]:
+    """The Go service's entry: read from Prometheus, every route but pprof's (left out by
+    exclude_debug), the error ratio the 5xx share of the same requests."""
+    from tui.demo.prometheus import JOB
+
+    sel = f'job="{JOB}",route!~"/debug/.*"'
+    errors = (
+        f'(sum(rate(http_requests_total{{{sel},code=~"5.."}}[{rate_window}])) '
+        f"or vector(0)) / sum(rate(http_requests_total{{{sel}}}[{rate_window}]))"
+    )
+    return [
+        "    prometheus:",
+        f"      latency_histogram: 'http_request_duration_seconds{{job=\"{JOB}\"}}'",
+        f"      error_ratio: '{errors}'",
+        "    slo:",
+        "      p99: 120ms  # about twice the P99 of gosvc 1.4.2",
+        "      error_ratio: 0.02",
+    ]
 
 
 def start_demo_service(
@@ -246,12 +256,9 @@ def stop_child(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
         proc.wait()
 
 
-def run(args: argparse.Namespace) -> int:
-    from tui.config import load_config
-    from tui.demo.deploy import GoDeployer
-    from tui.demo.gobuild import build_gosvc
-    from tui.demo.incident import release_path
-    from tui.demo.prometheus import prometheus_binary, start_prometheus, wait_scraped
+def _services(args: argparse.Namespace) -> tuple[list[str], str, str]:
+    """(all service names, the service that gets the release or "", the Go service) from
+    --services, --release and --incident; UserError naming the flag when they disagree."""
     from tui.demo.service import service_names
 
     try:
@@ -268,12 +275,24 @@ def run(args: argparse.Namespace) -> int:
             f"--release: {release!r} is not one of the demo services ({', '.join(names)})"
         )
     go_service = release or names[0]
-    otlp_names = [n for n in names if n != go_service]
     if args.incident and args.incident.split(":", 1)[0] == go_service:
+        others = [n for n in names if n != go_service]
         raise UserError(
             f"--incident: {go_service} is the Go service (its incident is the release); "
-            f"name one of the OTLP services ({', '.join(otlp_names) or 'none'})"
+            f"name one of the OTLP services ({', '.join(others) or 'none'})"
         )
+    return names, release, go_service
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui.config import load_config
+    from tui.demo.deploy import GoDeployer
+    from tui.demo.gobuild import build_gosvc
+    from tui.demo.incident import release_path
+    from tui.demo.prometheus import prometheus_binary, start_prometheus, wait_scraped
+
+    names, release, go_service = _services(args)
+    otlp_names = [n for n in names if n != go_service]
     # What to install, before anything starts (exit 2, one line each).
     prom_bin = prometheus_binary()
     binary = build_gosvc()
