@@ -323,6 +323,19 @@ def resolve_action(
             description=BUILTINS[name],
             **common,
         )
+    return _resolve_configured(ac, d, values, svc_name, common)
+
+
+def _resolve_configured(
+    ac: ActionConfig,
+    d: ActionDefaults,
+    values: dict[str, Any],
+    svc_name: str,
+    common: dict[str, Any],
+) -> ResolvedAction:
+    """An action the config defines (exec or http): its templates rendered with `values`,
+    secrets masked in what is shown; a template error or a refused value is carried in the
+    result (the dialog says it), never raised."""
     kind: Kind = "exec" if ac.exec is not None else "http"
     dangerous = ac.dangerous if ac.dangerous is not None else d.dangerous
     confirm = ac.confirm or d.confirm
