@@ -486,18 +486,44 @@ def _mapping_file(p: Profile, loc: int) -> str:
 
 
 def build_tree(p: Profile) -> CallTree:
-    frames = p.frames
+    """The preorder call tree of `p`'s stacks, built a level at a time with numpy: nodes in
+    BFS order per level, then subtree sizes bottom-up and preorder positions top-down."""
+    parent_bfs, frame_bfs, level_of, leaf = _bfs_levels(p)
+    n = int(sum(ids.shape[0] for ids in level_of))
+    parent = np.concatenate(parent_bfs)
+    frame = np.concatenate(frame_bfs)
+    pos, size, depth = _preorder(level_of, parent_bfs, n)
+    inv_order = np.empty(n, dtype=np.int64)
+    inv_order[pos] = np.arange(n, dtype=np.int64)
+    pre_parent = np.where(parent[inv_order] >= 0, pos[np.maximum(parent[inv_order], 0)], -1)
+    leaf_pre = pos[leaf][p.row_stack] if p.row_stack.shape[0] else np.zeros(0, dtype=np.int64)
+    tree = CallTree(
+        p.frames,
+        frame[inv_order].astype(np.int32),
+        pre_parent.astype(np.int32),
+        depth[inv_order].astype(np.int32),
+        (pos + size)[inv_order].astype(np.int32),
+        _self_values(p, leaf_pre, n),
+    )
+    tree.row_node = leaf_pre
+    return tree
+
+
+def _bfs_levels(
+    p: Profile,
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """Per depth: each new node's parent, frame and id (node 0 the root); and each stack's
+    leaf node (the root when empty)."""
     line_frame = p.line_frame
     offs, entries = p.stack_lines
     s = offs.shape[0] - 1
-    nframes = max(len(frames), 1)
+    nframes = max(len(p.frames), 1)
     paths = line_frame[entries].astype(np.int64) if entries.shape[0] else np.zeros(0, np.int64)
     lens = np.diff(offs)
-    # BFS levels: node ids in creation order; node 0 = root
     parent_bfs: list[np.ndarray] = [np.array([-1], dtype=np.int64)]
     frame_bfs: list[np.ndarray] = [np.array([-1], dtype=np.int64)]
     level_of: list[np.ndarray] = [np.array([0], dtype=np.int64)]
-    leaf = np.zeros(s, dtype=np.int64)  # leaf node of each stack (root when empty)
+    leaf = np.zeros(s, dtype=np.int64)
     nonempty = lens > 0
     cur_a = np.zeros(int(nonempty.sum()), dtype=np.int64)
     len_a = lens[nonempty]
@@ -530,10 +556,13 @@ def build_tree(p: Profile) -> CallTree:
         next_id += uniq.shape[0]
     if s:
         leaf[nonempty] = leaf_at[offs[:-1][nonempty]]
-    n = next_id
-    parent = np.concatenate(parent_bfs)
-    frame = np.concatenate(frame_bfs)
-    # subtree sizes bottom-up, then preorder positions top-down
+    return parent_bfs, frame_bfs, level_of, leaf
+
+
+def _preorder(
+    level_of: list[np.ndarray], parent_bfs: list[np.ndarray], n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(preorder position, subtree size, depth) of each BFS node id."""
     size = np.ones(n, dtype=np.int64)
     for ids, par in zip(reversed(level_of[1:]), reversed(parent_bfs[1:]), strict=True):
         # parents of one level are the previous level's contiguous id range
@@ -552,34 +581,20 @@ def build_tree(p: Profile) -> CallTree:
         before = cs - sz - (cs[grp_start] - sz[grp_start])
         pos[ids] = pos[par] + 1 + before
         depth[ids] = lvl
-    inv_order = np.empty(n, dtype=np.int64)
-    inv_order[pos] = np.arange(n, dtype=np.int64)
-    pre_parent = np.where(parent[inv_order] >= 0, pos[np.maximum(parent[inv_order], 0)], -1)
-    pre_frame = frame[inv_order]
-    pre_depth = depth[inv_order]
-    pre_end = (pos + size)[inv_order]
-    # self values: each row lands on its stack's leaf node
-    t = p.n_types
-    self_values = np.zeros((n, t), dtype=np.int64)
-    if p.row_stack.shape[0]:
-        leaf_pre = pos[leaf][p.row_stack]
-        if float(np.abs(p.values).sum(dtype=np.float64)) < 2.0**52:
-            # float64 sums are exact below 2**53: bincount is far faster than add.at
-            for j in range(t):
-                self_values[:, j] = np.bincount(
-                    leaf_pre, weights=p.values[:, j], minlength=n
-                ).astype(np.int64)
-        else:
-            np.add.at(self_values, leaf_pre, p.values)
+    return pos, size, depth
+
+
+def _self_values(p: Profile, leaf_pre: np.ndarray, n: int) -> np.ndarray:
+    """Each aggregated row's values on its stack's leaf node (preorder index `leaf_pre`)."""
+    self_values = np.zeros((n, p.n_types), dtype=np.int64)
+    if not leaf_pre.shape[0]:
+        return self_values
+    if float(np.abs(p.values).sum(dtype=np.float64)) < 2.0**52:
+        # float64 sums are exact below 2**53: bincount is far faster than add.at
+        for j in range(p.n_types):
+            self_values[:, j] = np.bincount(leaf_pre, weights=p.values[:, j], minlength=n).astype(
+                np.int64
+            )
     else:
-        leaf_pre = np.zeros(0, dtype=np.int64)
-    tree = CallTree(
-        frames,
-        pre_frame.astype(np.int32),
-        pre_parent.astype(np.int32),
-        pre_depth.astype(np.int32),
-        pre_end.astype(np.int32),
-        self_values,
-    )
-    tree.row_node = leaf_pre
-    return tree
+        np.add.at(self_values, leaf_pre, p.values)
+    return self_values
