@@ -181,6 +181,42 @@ def _nesting(tree: CallTree, key: np.ndarray, cache_name: str) -> np.ndarray:
     return top
 
 
+def _function_edges(
+    tree: CallTree, key: np.ndarray, top: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(node, caller key, callee key, inlined) of each edge parent function -> node function
+    where they differ, type-independent and cached on the tree. An edge repeated on one path
+    counts only at its first (rootmost) occurrence; liveness only ever removes whole
+    subtrees, so the rootmost occurrence is the same among live nodes."""
+    n = len(tree)
+    frames = tree.frames
+    cached = tree.cache.get("edges:function")
+    if cached is None:
+        par = tree.parent.astype(np.int64)
+        src_key = np.where(par > 0, key[np.maximum(par, 0)], -1)
+        emask = (par > 0) & (src_key != key)
+        emask[0] = False
+        e_nodes = np.flatnonzero(emask)
+        e_src, e_dst = src_key[e_nodes], key[e_nodes]
+        nested = ~top[e_nodes]
+        if nested.any():
+            # membership by a mask over function keys (0 <= key < k): no sort, no np.unique
+            rec = np.zeros(k, dtype=bool)
+            rec[e_dst[nested]] = True
+            sub = rec[e_dst]
+            ekey_full = np.full(n, -1, dtype=np.int64)
+            ekey_full[e_nodes[sub]] = e_src[sub] * k + e_dst[sub]
+            # nodes without a candidate edge get unique negative keys so they never nest
+            fill = np.flatnonzero(ekey_full < 0)
+            ekey_full[fill] = -1 - fill
+            first = _nesting(tree, ekey_full, "top:edge")[e_nodes]
+            e_nodes, e_src, e_dst = e_nodes[first], e_src[first], e_dst[first]
+        e_inl = np.asarray(frames.inlines, dtype=bool)[tree.frame[e_nodes]]
+        cached = (e_nodes, e_src, e_dst, e_inl)
+        tree.cache["edges:function"] = cached
+    return cached  # type: ignore[return-value]
+
+
 def node_values_tree(
     p: Profile, t: int, edge_cutoff: int = 0
 ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
@@ -220,34 +256,7 @@ def node_values_tree(
     top = _nesting(tree, key, "top:function")
     nodes = np.flatnonzero(top[1:]) + 1
     np.add.at(cum, key[nodes], total[nodes])
-    # edges (type-independent, cached): parent function -> node function where they differ;
-    # an edge repeated on one path counts only at its first (rootmost) occurrence. Liveness
-    # only ever removes whole subtrees, so the rootmost occurrence is the same among live nodes.
-    cached = tree.cache.get("edges:function")
-    if cached is None:
-        par = tree.parent.astype(np.int64)
-        src_key = np.where(par > 0, key[np.maximum(par, 0)], -1)
-        emask = (par > 0) & (src_key != key)
-        emask[0] = False
-        e_nodes = np.flatnonzero(emask)
-        e_src, e_dst = src_key[e_nodes], key[e_nodes]
-        nested = ~top[e_nodes]
-        if nested.any():
-            # membership by a mask over function keys (0 <= key < k): no sort, no np.unique
-            rec = np.zeros(k, dtype=bool)
-            rec[e_dst[nested]] = True
-            sub = rec[e_dst]
-            ekey_full = np.full(n, -1, dtype=np.int64)
-            ekey_full[e_nodes[sub]] = e_src[sub] * k + e_dst[sub]
-            # nodes without a candidate edge get unique negative keys so they never nest
-            fill = np.flatnonzero(ekey_full < 0)
-            ekey_full[fill] = -1 - fill
-            first = _nesting(tree, ekey_full, "top:edge")[e_nodes]
-            e_nodes, e_src, e_dst = e_nodes[first], e_src[first], e_dst[first]
-        e_inl = np.asarray(frames.inlines, dtype=bool)[tree.frame[e_nodes]]
-        cached = (e_nodes, e_src, e_dst, e_inl)
-        tree.cache["edges:function"] = cached
-    e_nodes, e_src, e_dst, e_inl = cached  # type: ignore[misc]
+    e_nodes, e_src, e_dst, e_inl = _function_edges(tree, key, top, k)
     # only edges under samples with a nonzero value of this type exist in pprof's graph
     col = p.values[:, t]
     nzc = np.zeros(n + 1, dtype=np.int64)
