@@ -89,70 +89,15 @@ def parse_bench_text(text: str, path: str = "<input>") -> BenchFile:
             fields = line[len("Benchmark") :].split()
             if len(fields) <= 1:
                 continue  # bare name (go test -v), or "Benchmark" alone
-            name = fields[0]
-            try:
-                iters = int(fields[1])
-                if iters < 0:
-                    raise ValueError
-            except ValueError:
-                out.errors.append(
-                    f"{where}: parsing iteration count: {fields[1]!r} is not a non-negative integer"
-                )
-                continue
-            pairs = fields[2:]
-            if not pairs:
-                out.errors.append(f"{where}: missing measurements")
-                continue
-            if len(pairs) % 2:
-                out.errors.append(f"{where}: missing unit after {pairs[-1]!r}")
-                continue
-            values: list[tuple[float, str]] = []
-            bad = None
-            for i in range(0, len(pairs), 2):
-                try:
-                    values.append((_parse_float(pairs[i]), pairs[i + 1]))
-                except ValueError:
-                    bad = pairs[i]
-                    break
-            if bad is not None:
-                out.errors.append(f"{where}: parsing measurement: {bad!r} is not a finite number")
-                continue
-            m = _PROCS_RE.match(name)
-            base_name, procs = (m.group(1), int(m.group(2))) if m else (name, None)
-            out.results.append(
-                BenchResult(
-                    name,
-                    base_name,
-                    procs,
-                    iters,
-                    tuple(values),
-                    tuple(config.items()),
-                    path,
-                    lineno,
-                )
-            )
+            got = _result(fields, config, path, lineno)
+            if isinstance(got, str):
+                out.errors.append(f"{where}: {got}")
+            else:
+                out.results.append(got)
             continue
         fields = line.split()
         if fields and fields[0] == "Unit":
-            if len(fields) < 2:
-                out.errors.append(f"{where}: missing unit")
-                continue
-            unit = fields[1]
-            meta = out.units.setdefault(unit, {})
-            for kv in fields[2:]:
-                key, eq, value = kv.partition("=")
-                if not eq or not key:
-                    out.errors.append(f"{where}: expected key=value, got {kv!r}")
-                    continue
-                if key in meta and meta[key] != value:
-                    out.errors.append(
-                        f"{where}: metadata {key} of unit {unit} already set to {meta[key]}"
-                    )
-                    continue
-                if key == "better" and value not in ("higher", "lower"):
-                    out.errors.append(f"{where}: better must be higher or lower, got {value!r}")
-                    continue
-                meta[key] = value
+            out.errors += [f"{where}: {e}" for e in _unit_metadata(fields, out.units)]
             continue
         cfg_kv = _parse_config_line(line)
         if cfg_kv is not None:
@@ -162,6 +107,53 @@ def parse_bench_text(text: str, path: str = "<input>") -> BenchFile:
             else:
                 config.pop(key, None)
     return out
+
+
+def _result(fields: list[str], config: dict[str, str], path: str, lineno: int) -> BenchResult | str:
+    """A `BenchmarkNAME ITERS VALUE UNIT...` line (without "Benchmark"), or why not."""
+    name = fields[0]
+    try:
+        iters = int(fields[1])
+        if iters < 0:
+            raise ValueError
+    except ValueError:
+        return f"parsing iteration count: {fields[1]!r} is not a non-negative integer"
+    pairs = fields[2:]
+    if not pairs:
+        return "missing measurements"
+    if len(pairs) % 2:
+        return f"missing unit after {pairs[-1]!r}"
+    values: list[tuple[float, str]] = []
+    for i in range(0, len(pairs), 2):
+        try:
+            values.append((_parse_float(pairs[i]), pairs[i + 1]))
+        except ValueError:
+            return f"parsing measurement: {pairs[i]!r} is not a finite number"
+    m = _PROCS_RE.match(name)
+    base_name, procs = (m.group(1), int(m.group(2))) if m else (name, None)
+    return BenchResult(
+        name, base_name, procs, iters, tuple(values), tuple(config.items()), path, lineno
+    )
+
+
+def _unit_metadata(fields: list[str], units: dict[str, dict[str, str]]) -> list[str]:
+    """A `Unit UNIT key=value...` line into `units`; the problems found."""
+    if len(fields) < 2:
+        return ["missing unit"]
+    unit = fields[1]
+    meta = units.setdefault(unit, {})
+    errors = []
+    for kv in fields[2:]:
+        key, eq, value = kv.partition("=")
+        if not eq or not key:
+            errors.append(f"expected key=value, got {kv!r}")
+        elif key in meta and meta[key] != value:
+            errors.append(f"metadata {key} of unit {unit} already set to {meta[key]}")
+        elif key == "better" and value not in ("higher", "lower"):
+            errors.append(f"better must be higher or lower, got {value!r}")
+        else:
+            meta[key] = value
+    return errors
 
 
 def read_bench_file(path: str | Path) -> BenchFile:
