@@ -16,13 +16,12 @@ import random
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 
-from tests.fuzz.harness import FUZZ_INFLATE_CAP, Tracker, cases
+from tests.fuzz.harness import FUZZ_INFLATE_CAP, Tracker, cases, run_examples
 from tests.fuzz.otlp_cases import body, check_exact, exact_request, now_ns, to_json
 from tests.fuzz.strategies import otlp_requests
 from tui.config import Config
@@ -61,15 +60,9 @@ class Pipeline:
 
 def test_fuzz_otlp_bodies() -> None:
     tr = Tracker("otlp body (protobuf/JSON, gzip/deflate)", cases(800))
+    examples = math.ceil(tr.target / (1 + MUTANTS))
     run = Pipeline()
 
-    @settings(
-        max_examples=math.ceil(tr.target / (1 + MUTANTS)),
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(req=otlp_requests(), seed=st.integers(0, 2**32 - 1))
     def one(req: ExportMetricsServiceRequest, seed: int) -> None:
         rng = random.Random(seed)
         raw, as_json, enc = body(req, rng, mutated=False)
@@ -85,7 +78,7 @@ def test_fuzz_otlp_bodies() -> None:
             bad = body(req, rng)
             tr.case(lambda b=bad: run(*b))
 
-    one()
+    run_examples(tr, examples, one, req=otlp_requests(), seed=st.integers(0, 2**32 - 1))
     tr.finish()
     assert tr.refused and tr.accepted
     # the sink that took the last cases still computes exact numbers
@@ -99,15 +92,9 @@ def test_fuzz_otlp_grpc_messages() -> None:
     from tests.fuzz.harness import mutate
 
     tr = Tracker("otlp gRPC message", cases(500))
+    examples = math.ceil(tr.target / (1 + MUTANTS))
     sink = OTLPSink(MetricStore(), Config(), started_at=time.time() - 1)
 
-    @settings(
-        max_examples=math.ceil(tr.target / (1 + MUTANTS)),
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(req=otlp_requests(), seed=st.integers(0, 2**32 - 1))
     def one(req: ExportMetricsServiceRequest, seed: int) -> None:
         rng = random.Random(seed)
         data = req.SerializeToString()
@@ -116,5 +103,5 @@ def test_fuzz_otlp_grpc_messages() -> None:
             if got is not None:
                 sink.ingest(got)
 
-    one()
+    run_examples(tr, examples, one, req=otlp_requests(), seed=st.integers(0, 2**32 - 1))
     tr.finish()

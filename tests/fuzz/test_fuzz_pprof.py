@@ -15,10 +15,9 @@ import random
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fuzz.harness import FUZZ_INFLATE_CAP, Tracker, cases, compress, mutate
+from tests.fuzz.harness import FUZZ_INFLATE_CAP, Tracker, cases, compress, mutate, run_examples
 from tests.fuzz.strategies import PprofCase, folded_texts, pprof_profiles
 from tui.core.pprof.load import decode_bytes
 from tui.core.pprof.model import Profile
@@ -29,13 +28,9 @@ pytestmark = pytest.mark.fuzz
 MUTANTS = 4  # mutated variants per generated input (each one case)
 
 
-def fuzz_settings(target: int) -> settings:
-    return settings(
-        max_examples=math.ceil(target / (1 + MUTANTS)),
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+def examples(tr: Tracker) -> int:
+    """Generated inputs for the batch: each is one case, plus MUTANTS damaged ones."""
+    return math.ceil(tr.target / (1 + MUTANTS))
 
 
 def top(data: bytes) -> tuple[Profile, list[tuple[str, int, int]]]:
@@ -61,8 +56,6 @@ def run_batch(kind: str, quick: int, fixtures_dir: Path, wrap: bool) -> Tracker:
     ref, ref_rows, ref_total = reference(fixtures_dir)
     tr = Tracker(kind, cases(quick))
 
-    @fuzz_settings(tr.target)
-    @given(case=pprof_profiles(), seed=st.integers(0, 2**32 - 1))
     def one(case: PprofCase, seed: int) -> None:
         rng = random.Random(seed)
         data = gzip.compress(case.data, mtime=0) if wrap else case.data
@@ -76,7 +69,7 @@ def run_batch(kind: str, quick: int, fixtures_dir: Path, wrap: bool) -> Tracker:
                 bad = mutate(case.data, rng)
             tr.case(lambda b=bad: top(b))
 
-    one()
+    run_examples(tr, examples(tr), one, case=pprof_profiles(), seed=st.integers(0, 2**32 - 1))
     tr.finish()
     prof, rows = top(ref)
     assert rows == ref_rows and prof.total(prof.default_index) == ref_total
@@ -109,8 +102,6 @@ def test_fuzz_folded_text(fixtures_dir: Path) -> None:
         b"1" * 5000,
     ]
 
-    @fuzz_settings(tr.target)
-    @given(text=folded_texts(), seed=st.integers(0, 2**32 - 1))
     def one(text: tuple[bytes, int], seed: int) -> None:
         data, total = text
         got = tr.case(lambda: top(data))
@@ -124,7 +115,7 @@ def test_fuzz_folded_text(fixtures_dir: Path) -> None:
                 bad = bad[:i] + rng.choice(hostile) + bad[i:]
             tr.case(lambda b=bad: top(b))
 
-    one()
+    run_examples(tr, examples(tr), one, text=folded_texts(), seed=st.integers(0, 2**32 - 1))
     tr.finish()
     prof, rows = top(ref)
     assert rows == ref_rows and prof.total(prof.default_index) == ref_total
