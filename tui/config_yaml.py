@@ -16,7 +16,7 @@ import functools
 import os
 import types
 from pathlib import Path
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
 import yaml
 
@@ -415,7 +415,7 @@ def read_dataclass(root: yaml.Node, cls: type[T], file: str, errors: list[Config
     """`cls` read from `root`; every mistake is added to `errors`, and with any there the
     object may be incomplete: raise them (raise_errors) before it is used. A root that is not
     a mapping is the one error: ConfigError, raised."""
-    return _convert_dataclass(root, cls, _Loc(file, root, "", errors))
+    return cast(T, _convert_dataclass(root, cls, _Loc(file, root, "", errors)))
 
 
 def located(file: str, node: yaml.Node, path: str, message: str) -> ConfigError:

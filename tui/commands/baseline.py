@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from tui.core.metrics.store import MetricStore
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("baseline", help="list, show, refresh or restore baselines")
     bs = p.add_subparsers(dest="baseline_command", metavar="ACTION", required=True)
 

@@ -10,7 +10,7 @@ import argparse
 from tui.commands.output import write_out
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("bench", help="compare Go benchmark results")
     bs = p.add_subparsers(dest="bench_command", metavar="ACTION", required=True)
     c = bs.add_parser(

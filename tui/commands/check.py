@@ -15,7 +15,7 @@ import json
 import os
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tui.commands.output import write_out
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from tui.core.baseline.check import ServiceCheck
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "check",
         help="CI gate: live window and newest profiles vs the baseline; exit 1 on any REGRESSION",
@@ -195,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if regression else 0
 
 
-def render_checks(results: list, fmt: str) -> str:
+def render_checks(results: list[Any], fmt: str) -> str:
     from tui.core.stats.report import render
 
     out: list[str] = []

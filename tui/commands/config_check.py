@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("config", help="validate a config file")
     cs = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     check = cs.add_parser(

@@ -33,7 +33,7 @@ def add_dashboard_arguments(p: argparse.ArgumentParser, command: bool = False) -
     )
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("dashboard", help="open the live dashboard (the default)")
     add_dashboard_arguments(p, command=True)
     p.set_defaults(func=run)

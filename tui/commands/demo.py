@@ -40,7 +40,7 @@ FAST_RATE = 150.0
 FAST_DETECTOR_WINDOW = 16
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "demo",
         help="run the dashboard against a local Go service (via Prometheus) and OTLP services",

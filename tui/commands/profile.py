@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from tui.core.pprof.filterspec import FilterSpec
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "profile",
         help="analyse a pprof profile: --top, --regressions, --folded, --list, --speedscope, "

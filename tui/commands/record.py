@@ -25,7 +25,7 @@ import os
 from typing import Any
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("record", help="run every source headless and write JSON lines")
     p.add_argument(
         "-c",

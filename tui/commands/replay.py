@@ -7,7 +7,7 @@ import argparse
 from tui.commands.dashboard import THEMES
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("replay", help="replay a recording in the dashboard (actions disabled)")
     p.add_argument("file", help="a recording from `warroom record` (.jsonl or .jsonl.gz)")
     p.add_argument(

@@ -32,7 +32,7 @@ from tui.commands.output import write_out
 SNAPSHOT_SIGNALS = ("p50", "p95", "p99", "qps", "error_ratio")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "snapshot",
         help="print every service's p50/p95/p99, qps and error ratio now (json or markdown)",

@@ -13,6 +13,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from tui.demo.incident import (
     ReleaseStateError,
@@ -38,7 +39,7 @@ def services_in(state_dir: Path) -> list[str]:
 
 def wait_confirmed(
     state_dir: Path, service: str, version: str, timeout: float, not_pid: object = None
-) -> dict | None:
+) -> dict[str, Any] | None:
     """Poll the service's live file until a process other than `not_pid` (the one serving
     before) serves `version`; None on timeout."""
     deadline = time.monotonic() + timeout

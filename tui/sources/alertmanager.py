@@ -315,7 +315,7 @@ class AlertmanagerSource:
         refresh = float(self.cfg.refresh)
         if self.failures == 0:
             return refresh
-        return min(refresh * 2 ** (self.failures - 1), max(MAX_BACKOFF, refresh))
+        return float(min(refresh * 2 ** (self.failures - 1), max(MAX_BACKOFF, refresh)))
 
     async def _loop(self) -> None:
         """Re-armed after each refresh; a wake-up (spike, silence) refreshes early, but at

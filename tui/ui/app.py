@@ -951,8 +951,7 @@ def _profile_opener() -> Callable[[Config, str, bool, Any], Screen[Any]] | None:
             raise UserError(
                 f"no profile for {service} in profiles.dir ({cfg.profiles.dir or 'not configured'})"
             )
-        screen_cls: Any = profile_viewer.ProfileScreen
-        return screen_cls(
+        screen: Screen[Any] = profile_viewer.ProfileScreen(
             path,
             base=base,
             service=service,
@@ -960,6 +959,7 @@ def _profile_opener() -> Callable[[Config, str, bool, Any], Screen[Any]] | None:
             watch_dir=cfg.profiles.dir,
             pattern=cfg.profiles.pattern,
         )
+        return screen
 
     return open_profile
 

@@ -292,6 +292,6 @@ def exponential_quantile(
 def _exp2(x: float) -> float:
     """2**x as Go's math.Exp2 gives it: +Inf past the largest float, not OverflowError."""
     try:
-        return 2.0**x
+        return float(2.0**x)
     except OverflowError:
         return math.inf

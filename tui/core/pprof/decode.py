@@ -175,7 +175,9 @@ def _mappings(fp: Any, st: list[str], label: str) -> tuple[np.ndarray, list[str]
     return np.asarray(ids, dtype=np.uint64), files, builds
 
 
-def _locations(fp: Any, funcs: dict[str, Any], mapping_ids: np.ndarray, label: str):
+def _locations(
+    fp: Any, funcs: dict[str, Any], mapping_ids: np.ndarray, label: str
+) -> tuple[dict[str, Any], np.ndarray]:
     loc_id, loc_mapid, loc_address, line_start, line_fid, line_no = records.locations(
         list(fp.location), label
     )

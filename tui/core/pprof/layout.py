@@ -19,7 +19,7 @@ from google.protobuf.message import DecodeError
 from tui.core.pprof import schema
 from tui.core.pprof.arrays import fixed_runs, group_spans, interner, varints_at
 from tui.core.pprof.model import LabelSets
-from tui.core.pprof.samples import flat_labels
+from tui.core.pprof.samples import DecodedSamples, flat_labels
 from tui.core.pprof.wire import LOC_SENTINEL, SAMPLE_SEP, VAL_SENTINEL, varint
 from tui.errors import UserError
 
@@ -29,7 +29,9 @@ _MAX_UNPACKED = 8  # unpacked location ids per sample read here (Go writes at mo
 _MAX_RUN = 2**40  # a longer packed run is no sample of a real profile
 
 
-def decode_samples_layout(fp: object, ntypes: int, st: list[str], label: str):
+def decode_samples_layout(
+    fp: object, ntypes: int, st: list[str], label: str
+) -> DecodedSamples | None:
     """Same result as samples.decode_samples_packed, or None to take that path."""
     blobs = fp.sample  # type: ignore[attr-defined]
     n = len(blobs)

@@ -18,10 +18,11 @@ so switching sample type never rebuilds it. Node identity is the call path of fr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import ne
+from typing import cast
 
 import numpy as np
 
@@ -96,10 +97,10 @@ class LabelSets:
         return (self[i] for i in range(len(self)))
 
     def __add__(self, other: object) -> list[LabelSet]:
-        return list(self) + list(other)  # type: ignore[call-overload]
+        return [*self, *cast(Iterable[LabelSet], other)]
 
     def __radd__(self, other: object) -> list[LabelSet]:
-        return list(other) + list(self)  # type: ignore[call-overload]
+        return [*cast(Iterable[LabelSet], other), *self]
 
 
 class Frames:

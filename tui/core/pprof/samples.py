@@ -47,7 +47,14 @@ _PSEP = (
 _LAB_MARK = b"\x08\x81" + b"\x80" * 8 + b"\x01"
 
 
-def decode_samples_packed(fp: object, ntypes: int, st: list[str], label: str):
+# (stack of each sample, location ids, stack offsets, values, label sets, label set of each
+# sample, samples): what both sample decoders hand decode.py
+DecodedSamples = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, LabelSets, np.ndarray, int]
+
+
+def decode_samples_packed(
+    fp: object, ntypes: int, st: list[str], label: str
+) -> DecodedSamples | None:
     """Samples whose location ids are packed (as Go writes them), grouped by stack bytes.
 
     Returns (stack id per sample, location ids of the distinct stacks (flat), their offsets,
@@ -186,7 +193,7 @@ def _labelsets_from_records(
     lmarks: np.ndarray,
     st: list[str],
     label: str,
-):
+) -> tuple[LabelSets, np.ndarray]:
     """LabelSets for the distinct per-sample label sequences; set 0 is the empty set."""
     n = seq.shape[0]
     nst = len(st)

@@ -9,7 +9,9 @@ is a UserError before any profile is read (filterspec checks it; filters applies
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
+from tui.core.pprof.model import LabelSet
 from tui.errors import UserError
 
 _RANGE_RX = re.compile(r"([+-]?\d+)(\w*)")
@@ -64,7 +66,7 @@ def _default_unit(key: str) -> str:
     return "bytes" if key in ("bytes", "alignment", "request") else key
 
 
-def parse_tag_range(value: str):
+def parse_tag_range(value: str) -> Callable[[int, str], bool] | None:
     """A numeric range predicate (value, unit) -> bool, or None when value is not a range."""
     ms = list(_RANGE_RX.finditer(value))[:2]
     if not ms:
@@ -87,7 +89,7 @@ def parse_tag_range(value: str):
     return lambda v, u: (lambda b: b[1] == lo_u and lo_v <= b[0] <= hi_v)(_to_base(v, u))
 
 
-def tag_predicate(name: str, value: str):
+def tag_predicate(name: str, value: str) -> Callable[[LabelSet], bool]:
     """The predicate of a tagfocus/tagignore value over a LabelSet; UserError when bad."""
     want_key = ""
     if "=" in value:
@@ -95,7 +97,7 @@ def tag_predicate(name: str, value: str):
     rng = parse_tag_range(value)
     if rng is not None:
 
-        def num_match(ls) -> bool:
+        def num_match(ls: LabelSet) -> bool:
             for key, vals in ls.num_labels:
                 if want_key and key != want_key:
                     continue
@@ -111,13 +113,13 @@ def tag_predicate(name: str, value: str):
         raise UserError(f"--{name}: bad regular expression {value!r}: {exc}") from None
     if not want_key:
 
-        def str_match_all(ls) -> bool:
+        def str_match_all(ls: LabelSet) -> bool:
             pairs = [f"{k}:{v}" for k, vals in ls.str_labels for v in vals]
             return all(any(rx.search(s) for s in pairs) for rx in rxs)
 
         return str_match_all
 
-    def str_match_key(ls) -> bool:
+    def str_match_key(ls: LabelSet) -> bool:
         vals = dict(ls.str_labels).get(want_key)
         if vals is None:
             return False

@@ -19,13 +19,11 @@ from textual.widgets import Footer, TabbedContent, TabPane
 
 from tui.core.metrics.store import FLAG_SATURATED, MetricStore
 from tui.core.release_timeline import ReleaseNote
+from tui.core.units import latency as format_latency
+from tui.core.units import qps as format_qps
+from tui.core.units import ratio as format_ratio
 from tui.ui.widgets.runtime_panel import RuntimePanel
-from tui.ui.widgets.service_table import (
-    ServiceTable,
-    format_latency,
-    format_qps,
-    format_ratio,
-)
+from tui.ui.widgets.service_table import ServiceTable
 from tui.ui.widgets.sparkline import (
     Cell,
     SlicedLines,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.table import Table
 from textual.app import ComposeResult
@@ -11,10 +12,13 @@ from textual.containers import Container, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+if TYPE_CHECKING:
+    from textual.binding import ActiveBinding
+
 WIDE = 110  # columns from which the keys are drawn side by side in two columns
 
 
-def binding_rows(app_bindings: dict) -> list[tuple[str, str]]:
+def binding_rows(app_bindings: Mapping[str, ActiveBinding]) -> list[tuple[str, str]]:
     """(keys, description) per action, keys of one action joined: 'up / k  Up'."""
     by_action: dict[tuple[str, str], list[str]] = {}
     for key, active in app_bindings.items():
