@@ -19,12 +19,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
+from textual.actions import SkipAction
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.keys import format_key
 from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane
 
 from tui.config import Config, format_duration
+from tui.config_keys import ACTION_PREFIX, normalize
 from tui.core.metrics.store import MetricStore, retention_capacity
 from tui.core.release_timeline import ReleaseHistory
 from tui.errors import UserError
@@ -71,6 +74,14 @@ class WarroomApp(App[int]):
         Binding("x", "toggle_detail", "Detail pane", show=False, id="app.detail"),
         Binding("F", "pick_profiles", "Choose profiles", show=False, id="app.pick_profiles"),
         Binding("ctrl+k", "stop_action", "Stop action", show=False, id="app.stop_action"),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Command palette",
+            show=False,
+            priority=True,
+            id="app.command_palette",
+        ),
     ]
 
     def __init__(
@@ -85,6 +96,8 @@ class WarroomApp(App[int]):
         """`store`/`hub` None: the app makes its own (the Hub is imported after the first
         frame so start-up stays fast). Tests pass a filled store and a fixed `clock`."""
         super().__init__()
+        self.keymap = dict(cfg.keys)  # binding id -> keys, from the `keys:` section
+        self.set_keymap(self.keymap)
         prepare_terminal(self)  # NO_COLOR, no animations, SIGHUP/SIGCONT-safe exit
         if "TEXTUAL_ANIMATIONS" not in os.environ:
             self.animation_level = "none"
@@ -141,7 +154,7 @@ class WarroomApp(App[int]):
         self.alertmanager: Any = None
         self.runner: Any = None
         self.panes_ready = False  # the other panes are added after the first frame
-        self.dashboard = DashboardScreen()
+        self.dashboard = DashboardScreen(action_bindings=self._action_bindings())
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -224,10 +237,11 @@ class WarroomApp(App[int]):
             text = f"new {what(good[0])}: {good[0].path.name}"
         else:
             text = f"{len(good)} new profiles: " + ", ".join(what(a) for a in good[:4])
+        key = self.key_display("app.flame")
         hint = (
-            "f to open"
+            f"{key} to open"
             if not services or selected in services
-            else (f"select {services[0]} and press f to open")
+            else (f"select {services[0]} and press {key} to open")
         )
         self.notify(f"{text} — {hint}", title="profile", timeout=8)
         self.notify_store_updated()  # the status bar names it too
@@ -555,15 +569,50 @@ class WarroomApp(App[int]):
 
     # --- operator actions (issue 7) ------------------------------------------------------
 
-    def _reserved_keys(self) -> dict[str, str]:
+    def _declared_bindings(self) -> list[Binding]:
+        """The app's own bindings (its class and the classes it extends) and the service
+        table's, as declared: the keys an action's key must not take."""
         from tui.ui.widgets.service_table import ServiceTable
 
+        classes = [*type(self).__mro__, ServiceTable]
+        found = [b for cls in classes for b in cls.__dict__.get("BINDINGS", ())]
+        return [b for b in found if isinstance(b, Binding)]
+
+    def _keys_of(self, binding: Binding) -> list[str]:
+        """A binding's keys under the keymap (`keys:`), as Textual names them."""
+        keys = self.keymap.get(binding.id, binding.key) if binding.id else binding.key
+        return normalize(keys)
+
+    def key_display(self, binding_id: str) -> str:
+        """How the footer shows the first key of one of the app's bindings (after `keys:`)."""
+        binding = next(b for b in self._declared_bindings() if b.id == binding_id)
+        return self.get_key_display(Binding(self._keys_of(binding)[0], binding.action))
+
+    def _reserved_keys(self) -> dict[str, str]:
         out: dict[str, str] = {}
-        for b in [*self.BINDINGS, *ServiceTable.BINDINGS]:
-            if isinstance(b, Binding):
-                for key in b.key.split(","):
-                    out[key.strip()] = b.description or b.action
+        for b in self._declared_bindings():
+            for key in self._keys_of(b):  # both spellings: an action's key may be `?` or `plus`
+                out[key] = out[format_key(key)] = b.description or b.action
         return out
+
+    def _action_bindings(self) -> list[Binding]:
+        """One dashboard binding per configured action key (rollback `r`, baseline refresh
+        `b`, ...): the selected service decides what it runs (`action_service_action`).
+        A key the dashboard keeps (`keys:` may have moved one onto it) gets none."""
+        from tui.core.actions.spec import configured_keys
+
+        reserved = self._reserved_keys()
+        return [
+            Binding(
+                key,
+                f"app.service_action({name!r}, {key!r})",
+                name.replace("_", " "),
+                show=False,
+                id=f"{ACTION_PREFIX}{name}",
+            )
+            for name, key in configured_keys(self.cfg)
+            if key not in reserved
+        ]
 
     def service_actions(self, service: str) -> list[tuple[Any, bool, str | None]]:
         """(action, bindable, reason) for the selected service, [] when actions are absent."""
@@ -596,30 +645,19 @@ class WarroomApp(App[int]):
     def _selected_service(self) -> str | None:
         return self.dashboard.table.selected if self.dashboard.is_mounted else None
 
-    def _key_to_action(self, key: str) -> tuple[Any, str | None] | None:
-        """(action, refusal) for a key; a disabled action keeps its key to say why."""
+    def action_service_action(self, name: str, key: str) -> None:
+        """An action key on the dashboard: the selected service's action `name` when its key
+        is `key`; a disabled one keeps its key to say why. Otherwise the key is let by."""
         service = self._selected_service()
-        if service is None:
-            return None
-        for action, ok, reason in self.service_actions(service):
-            if action.key != key:
+        for action, ok, reason in self.service_actions(service) if service else []:
+            if action.name != name or action.key != key:
                 continue
-            refusal = self._action_refusal(service, action, ok, reason)
+            refusal = self._action_refusal(action.service, action, ok, reason)
             if ok or refusal:
-                return action, refusal
+                self.run_service_action(action, refusal)
+                return
             # the key belongs to a dashboard binding or an earlier action: leave it there
-        return None
-
-    def on_key(self, event: Any) -> None:
-        """Keys of configured actions (rollback `r`, baseline refresh `b`, ...)."""
-        if self.screen is not self.dashboard:
-            return
-        found = self._key_to_action(event.key)
-        if found is None:
-            return
-        event.stop()
-        action, disabled = found
-        self.run_service_action(action, disabled)
+        raise SkipAction()
 
     def run_service_action(self, action: Any, disabled: str | None = None) -> None:
         from tui.sources.actions import ActionRunner
@@ -723,10 +761,12 @@ class WarroomApp(App[int]):
             return
         on_dashboard = self.screen is self.dashboard
         # another screen (the flame viewer) lists its own keys, not the dashboard's
+        # action keys are listed below with what they do for the selected service
         bindings = {
             k: b
             for k, b in self.screen.active_bindings.items()
-            if on_dashboard or b.node is not self or b.binding.action in ("quit", "help")
+            if (on_dashboard or b.node is not self or b.binding.action in ("quit", "help"))
+            and not (b.binding.id or "").startswith(ACTION_PREFIX)
         }
         rows = binding_rows(bindings)
         if not on_dashboard:

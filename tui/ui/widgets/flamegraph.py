@@ -141,16 +141,16 @@ class FlameGraph(ScrollView, can_focus=True):
     """An interactive flame graph of a `FlameTree`; posts `Selected` and `Zoomed`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left,h", "move(-1)", "left", show=False),
-        Binding("right,l", "move(1)", "right", show=False),
-        Binding("up,k", "vertical(-1)", "up", show=False),
-        Binding("down,j", "vertical(1)", "down", show=False),
-        Binding("enter", "zoom", "zoom"),
-        Binding("escape", "zoom_back", "back"),
-        Binding("home", "zoom_root", "top", show=False),
-        Binding("n", "next_match(1)", "next", show=False),
-        Binding("N", "next_match(-1)", "prev", show=False),
-        Binding("o", "toggle_orientation", "flip"),
+        Binding("left,h", "move(-1)", "left", show=False, id="graph.left"),
+        Binding("right,l", "move(1)", "right", show=False, id="graph.right"),
+        Binding("up,k", "vertical(-1)", "up", show=False, id="graph.up"),
+        Binding("down,j", "vertical(1)", "down", show=False, id="graph.down"),
+        Binding("enter", "zoom", "zoom", id="graph.zoom"),
+        Binding("escape", "zoom_back", "back", id="graph.zoom_back"),
+        Binding("home", "zoom_root", "top", show=False, id="graph.zoom_root"),
+        Binding("n", "next_match(1)", "next", show=False, id="graph.next_match"),
+        Binding("N", "next_match(-1)", "prev", show=False, id="graph.previous_match"),
+        Binding("o", "toggle_orientation", "flip", id="graph.flip"),
     ]
     DEFAULT_CSS = """
     FlameGraph { height: 1fr; scrollbar-size-vertical: 1; overflow-x: hidden; }
