@@ -23,6 +23,7 @@ from textual.actions import SkipAction
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.keys import format_key
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane
 
@@ -47,6 +48,11 @@ REGRESSION_EVERY = 5.0  # seconds between regression re-checks of the same servi
 
 class WarroomApp(App[int]):
     TITLE = "warroom"
+    # What the dashboard shows; each change redraws through its watcher.
+    paused: var[bool] = var(False, init=False)
+    signal: var[str] = var("p99", init=False)
+    window: var[float] = var(900.0, init=False)  # seconds of the sparklines
+    selected_service: var[str | None] = var(None, init=False)  # follows the service table
     # toasts stand above the status bar and the footer: they covered the status bar (issue 13
     # item 19), the line that says which source is down; a dialog dims the dashboard behind
     # it rather than blanking it (the sparkline stays in view while confirming)
@@ -131,11 +137,9 @@ class WarroomApp(App[int]):
             from textual.filter import Monochrome, NoColor
 
             self._filters = [NoColor() if isinstance(f, Monochrome) else f for f in self._filters]
-        self.paused = False
-        self.signal = "p99"
         # The configured window is a zoom level of its own (up to the store's 6 h), so a
         # `window: 30m` shows 30m, the span Prometheus is asked for.
-        self.window = min(float(cfg.window), max(WINDOWS))
+        self.set_reactive(WarroomApp.window, min(float(cfg.window), max(WINDOWS)))
         self.windows = tuple(sorted({*WINDOWS, self.window}))
         self.events: deque[dict[str, Any]] = deque(maxlen=MAX_EVENTS)
         self._layout_warned: set[str] = set()  # services whose layout warning was toasted
@@ -692,8 +696,20 @@ class WarroomApp(App[int]):
             request_action(app, action, self.runner, log, disabled=disabled)
 
     def on_service_selected(self, message: ServiceSelected) -> None:
+        self.selected_service = message.service
+
+    def watch_selected_service(self) -> None:
         if self.dashboard.is_mounted and not self.paused:
             self._refresh_detail(self.clock())
+
+    def watch_paused(self) -> None:
+        self.redraw_now()
+
+    def watch_signal(self) -> None:
+        self.redraw_now()
+
+    def watch_window(self) -> None:
+        self.redraw_now()
 
     def on_tabbed_content_tab_activated(self) -> None:
         if not self.paused:
@@ -721,19 +737,16 @@ class WarroomApp(App[int]):
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
-        self.redraw_now()
 
     def action_signal(self, signal_name: str) -> None:
         if signal_name in SIGNALS:
             self.signal = signal_name
-            self.redraw_now()
 
     def action_cycle_signal(self) -> None:
         self.action_signal(SIGNALS[(SIGNALS.index(self.signal) + 1) % len(SIGNALS)])
 
     def set_window(self, seconds: float) -> None:
         self.window = seconds
-        self.redraw_now()
 
     def action_zoom(self, direction: int) -> None:
         i = self.windows.index(self.window) if self.window in self.windows else 1
