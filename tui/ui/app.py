@@ -553,23 +553,20 @@ class WarroomApp(App[int]):
             self.notify("alertmanager is not configured", severity="warning")
             return
 
-        def answered(req: Any) -> None:
+        async def ask_and_silence() -> None:
+            from tui.sources.alertmanager import AlertmanagerError
+
+            req = await self.push_screen_wait(SilenceScreen(message.alert))
             if req is None:
                 return
+            try:
+                res = await source.silence(req.alert, req.duration, req.comment, req.created_by)
+            except (AlertmanagerError, UserError) as exc:
+                self.notify(f"silence failed: {exc}", severity="error")
+                return
+            self.notify(res.summary(), severity="information")
 
-            async def go() -> None:
-                from tui.sources.alertmanager import AlertmanagerError
-
-                try:
-                    res = await source.silence(req.alert, req.duration, req.comment, req.created_by)
-                except (AlertmanagerError, UserError) as exc:
-                    self.notify(f"silence failed: {exc}", severity="error")
-                    return
-                self.notify(res.summary(), severity="information")
-
-            self.run_worker(go(), group="silence", exit_on_error=False)
-
-        self.push_screen(SilenceScreen(message.alert), answered)
+        self.run_worker(ask_and_silence(), group="silence", exit_on_error=False)
 
     # --- operator actions (issue 7) ------------------------------------------------------
 
@@ -665,7 +662,7 @@ class WarroomApp(App[int]):
 
     def run_service_action(self, action: Any, disabled: str | None = None) -> None:
         from tui.sources.actions import ActionRunner
-        from tui.ui.screens.confirm import request_action, request_builtin
+        from tui.ui.action_flow import request_action, request_builtin
 
         app: Any = self  # App[int]: the helpers take App[object]
         log = self.dashboard.pane("tab-actions")
