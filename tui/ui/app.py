@@ -53,15 +53,7 @@ class WarroomApp(App[int]):
     signal: var[str] = var("p99", init=False)
     window: var[float] = var(900.0, init=False)  # seconds of the sparklines
     selected_service: var[str | None] = var(None, init=False)  # follows the service table
-    # toasts stand above the status bar and the footer: they covered the status bar (issue 13
-    # item 19), the line that says which source is down; a dialog dims the dashboard behind
-    # it rather than blanking it (the sparkline stays in view while confirming)
-    CSS = """
-    Screen { background: $background; }
-    ModalScreen { background: $background 60%; }
-    ModalScreen:ansi { background: transparent; }
-    ToastRack { margin-bottom: 2; }
-    """
+    CSS_PATH = "warroom.tcss"  # beside this file; packaged with tui/
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Help", id="app.help"),
