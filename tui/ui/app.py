@@ -34,6 +34,7 @@ from tui.core.release_timeline import ReleaseHistory
 from tui.errors import UserError
 from tui.sources.base import SourceStatus
 from tui.ui.messages import ServiceSelected
+from tui.ui.palette import ServiceCommands, action_title
 from tui.ui.screens.dashboard import DashboardScreen
 from tui.ui.screens.help import HelpScreen, binding_rows
 from tui.ui.terminal import prepare_terminal, require_terminal
@@ -54,6 +55,7 @@ class WarroomApp(App[int]):
     window: var[float] = var(900.0, init=False)  # seconds of the sparklines
     selected_service: var[str | None] = var(None, init=False)  # follows the service table
     CSS_PATH = "warroom.tcss"  # beside this file; packaged with tui/
+    COMMANDS = App.COMMANDS | {ServiceCommands}  # per-service palette entries, by name
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Help", id="app.help"),
@@ -75,7 +77,7 @@ class WarroomApp(App[int]):
         Binding(
             "ctrl+p",
             "command_palette",
-            "Command palette",
+            "palette",  # Textual's own binding's words: the footer ends with "^p palette"
             show=False,
             priority=True,
             id="app.command_palette",
@@ -419,6 +421,9 @@ class WarroomApp(App[int]):
             releases=self.release_history.markers(),
         )
         table.set_rows(rows, now)
+        # the rows may have moved the cursor (a filter, a service gone): the detail follows
+        # below, so without the watcher's own refresh
+        self.set_reactive(WarroomApp.selected_service, table.selected)
         self._refresh_detail(now)
         self.redraws += 1
 
@@ -793,9 +798,9 @@ class WarroomApp(App[int]):
                 )
         self.push_screen(HelpScreen(rows))
 
-    def action_open_routes(self) -> None:
-        """Enter on a service: its routes (tui.ui.screens.routes), polled while open."""
-        service = self.dashboard.table.selected if self.dashboard.is_mounted else None
+    def action_open_routes(self, service: str | None = None) -> None:
+        """Enter on a service (or the palette naming one): its routes, polled while open."""
+        service = service or self._selected_service()
         if service is None:
             self.notify("no service selected", severity="warning")
             return
@@ -810,8 +815,8 @@ class WarroomApp(App[int]):
         window = float(self.cfg.window)
         self.push_screen(RoutesScreen(RoutesPoller(source, service), window, self.clock))
 
-    def action_profile(self, diff: bool) -> None:
-        service = self.dashboard.table.selected if self.dashboard.is_mounted else None
+    def action_profile(self, diff: bool, service: str | None = None) -> None:
+        service = service or self._selected_service()
         if service is None:
             self.notify("no service selected", severity="warning")
             return
@@ -909,7 +914,7 @@ class WarroomApp(App[int]):
             return
         for action, ok, reason in self.service_actions(service):
             refusal = self._action_refusal(service, action, ok, reason)
-            title = self._palette_title(action)
+            title = action_title(action.name, action.service)
             if refusal:
                 title, help_text = f"{title} (disabled)", f"disabled: {refusal}"
             else:
@@ -923,16 +928,12 @@ class WarroomApp(App[int]):
                 title, help_text, lambda a=action, r=refusal: self.run_service_action(a, r)
             )
 
-    @staticmethod
-    def _palette_title(action: Any) -> str:
-        """`Roll back checkout`, `Restore previous baseline of checkout`, `Run purge cache for checkout`."""
-        fixed = {
-            "rollback": "Roll back {s}",
-            "refresh_baseline": "Refresh baseline of {s}",
-            "restore_baseline": "Restore previous baseline of {s}",
-        }
-        template = fixed.get(action.name, "Run {t} for {s}")
-        return template.format(s=action.service, t=action.title)
+    def run_named_action(self, service: str, name: str) -> None:
+        """The palette's entry for another service's action: resolved now, with its labels."""
+        for action, ok, reason in self.service_actions(service):
+            if action.name == name:
+                self.run_service_action(action, self._action_refusal(service, action, ok, reason))
+                return
 
 
 def newest_profile(
