@@ -9,7 +9,7 @@ from pathlib import Path
 from tui.config import ActionConfig, AuditConfig
 from tui.core.actions.audit import read_audit
 from tui.ui.app import WarroomApp
-from tui.ui.palette import service_commands
+from tui.ui.palette import ServiceCommands
 from tui.ui.screens.confirm import ConfirmActionScreen
 
 from .dashboard_data import NOW, demo_config, filled_store, wait_for_panes
@@ -35,7 +35,7 @@ async def test_roll_back_a_service_that_is_not_selected(tmp_path: Path) -> None:
         assert app.dashboard.table.selected == "checkout"
         title = "Roll back payments"
         help_text = await _palette(pilot, app, "roll back payments", title)
-        assert help_text == "rollback for payments: shows the command and asks first"
+        assert help_text.endswith("· key r · type confirm")  # the command, then how it asks
         await _choose(pilot, app, title)
         await _until(pilot, lambda: isinstance(app.screen, ConfirmActionScreen), what="dialog")
         dialog = app.screen
@@ -77,11 +77,19 @@ async def test_flame_and_routes_of_a_named_service(tmp_path: Path) -> None:
 
 
 async def test_the_selected_service_actions_are_listed_once(tmp_path: Path) -> None:
+    """The selected service's actions are system commands (resolved, with their key); the
+    provider adds the others', disabled ones saying so, as the system commands do."""
     app, _ = _app(tmp_path)
+    app.cfg.services[2].read_only = True  # search
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for_panes(app, pilot)
-        titles = [title for title, _, _ in service_commands(app)]
-        assert "Roll back checkout" not in titles  # the system commands list it, resolved
-        assert "Roll back payments" in titles and "Routes of checkout" in titles
+        provider = ServiceCommands(app.screen)
+        hits = [(hit.text, hit.help) async for hit in provider.search("roll back")]
+        titles = [title for title, _ in hits]
+        assert "Roll back checkout" not in titles and "Roll back payments" in titles
+        assert (
+            "Roll back search (disabled)",
+            "disabled: search is read-only in the config: rollback is dangerous",
+        ) in hits
         system = [c.title for c in app.get_system_commands(app.screen)]
         assert system.count("Roll back checkout") == 1

@@ -15,7 +15,8 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -910,8 +911,11 @@ class WarroomApp(App[int]):
         its key: the only way to actions without a key (restore previous baseline), and a
         disabled one says why (choosing it is refused and audited, as its key is)."""
         service = self._selected_service()
-        if service is None:
-            return
+        for title, help_text, run in self.action_entries(service) if service else []:
+            yield SystemCommand(title, help_text, run)
+
+    def action_entries(self, service: str) -> Iterator[tuple[str, str, Callable[[], None]]]:
+        """(palette title, help, run) of each of `service`'s actions, resolved now."""
         for action, ok, reason in self.service_actions(service):
             refusal = self._action_refusal(service, action, ok, reason)
             title = action_title(action.name, action.service)
@@ -924,16 +928,7 @@ class WarroomApp(App[int]):
                     f"{action.confirm} confirm",
                 ]
                 help_text = " · ".join([what, *[n for n in notes if n]])
-            yield SystemCommand(
-                title, help_text, lambda a=action, r=refusal: self.run_service_action(a, r)
-            )
-
-    def run_named_action(self, service: str, name: str) -> None:
-        """The palette's entry for another service's action: resolved now, with its labels."""
-        for action, ok, reason in self.service_actions(service):
-            if action.name == name:
-                self.run_service_action(action, self._action_refusal(service, action, ok, reason))
-                return
+            yield title, help_text, partial(self.run_service_action, action, refusal)
 
 
 def newest_profile(

@@ -2,10 +2,10 @@
 
 `ctrl+p`, then `roll back payments`, `flame payments`, `routes payments`: what selecting the
 service and pressing the key does, through the same confirm dialog, refusals and audit. The
-selected service's actions stay among the app's system commands (with their key and
-confirm mode, resolved: `WarroomApp._action_commands`); this provider adds every other
-service's actions, resolved only when chosen (50 services make 300 entries a keystroke),
-and each service's flame graph, diff flame graph and routes.
+selected service's actions stay among the app's system commands (`WarroomApp._action_commands`);
+this provider adds each service's flame graph, diff flame graph and routes, and every other
+service's actions (`WarroomApp.action_entries`), resolved only for a service whose titles
+match what is typed: 50 services make 300 entries a keystroke.
 """
 
 from __future__ import annotations
@@ -28,11 +28,8 @@ def action_title(name: str, service: str) -> str:
     return ACTION_TITLES.get(name, "Run {t} for {s}").format(s=service, t=name.replace("_", " "))
 
 
-def service_commands(app: Any) -> Iterator[tuple[str, str, Callable[[], None]]]:
-    """(title, help, run) for every listed service: views for all, actions for the others."""
-    from tui.core.actions.spec import action_configs, find_service
-
-    selected = app.selected_service
+def view_commands(app: Any) -> Iterator[tuple[str, str, Callable[[], None]]]:
+    """(title, help, run): each listed service's flame graph, diff flame graph and routes."""
     for service, _, _ in app.service_list():
         yield (
             f"Flame graph of {service}",
@@ -49,14 +46,15 @@ def service_commands(app: Any) -> Iterator[tuple[str, str, Callable[[], None]]]:
             "latency per route, from its Prometheus histogram",
             partial(app.action_open_routes, service),
         )
-        if service == selected:
-            continue
-        for name in action_configs(app.cfg, find_service(app.cfg, service)):
-            yield (
-                action_title(name, service),
-                f"{name.replace('_', ' ')} for {service}: shows the command and asks first",
-                partial(app.run_named_action, service, name),
-            )
+
+
+def other_services(app: Any) -> Iterator[tuple[str, list[str]]]:
+    """(service, its action names) for each listed service but the selected one."""
+    from tui.core.actions.spec import action_configs, find_service
+
+    for service, _, _ in app.service_list():
+        if service != app.selected_service:
+            yield service, list(action_configs(app.cfg, find_service(app.cfg, service)))
 
 
 class ServiceCommands(Provider):
@@ -67,7 +65,12 @@ class ServiceCommands(Provider):
         if self.screen is not getattr(app, "dashboard", None):
             return
         matcher = self.matcher(query)
-        for title, help_text, run in service_commands(app):
+        entries = list(view_commands(app))
+        for service, names in other_services(app):
+            # resolved (labels, refusals) only for a service whose titles match at all
+            if any(matcher.match(action_title(name, service)) > 0 for name in names):
+                entries += app.action_entries(service)
+        for title, help_text, run in entries:
             score = matcher.match(title)
             if score > 0:
                 yield Hit(score, matcher.highlight(title), run, text=title, help=help_text)
