@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import os
-import signal
 import threading
 import time
 from collections import deque
@@ -100,8 +98,6 @@ class WarroomApp(App[int]):
         self.keymap = dict(cfg.keys)  # binding id -> keys, from the `keys:` section
         self.set_keymap(self.keymap)
         prepare_terminal(self)  # NO_COLOR, no animations, SIGHUP/SIGCONT-safe exit
-        if "TEXTUAL_ANIMATIONS" not in os.environ:
-            self.animation_level = "none"
         self.cfg = cfg
         self.store = (
             store
@@ -124,14 +120,6 @@ class WarroomApp(App[int]):
         for theme in self.themes.values():
             self.register_theme(theme)
         self.theme = cfg.theme
-        if self.no_color:
-            # NO_COLOR means no colour codes at all. Textual picks its Monochrome filter
-            # (grey truecolor) for non-ANSI themes, which would also paint the ANSI theme's
-            # default colours black on black; NoColor leaves the terminal's own colours and
-            # keeps bold/reverse, which is what the SLO and cursor cues also rely on.
-            from textual.filter import Monochrome, NoColor
-
-            self._filters = [NoColor() if isinstance(f, Monochrome) else f for f in self._filters]
         # The configured window is a zoom level of its own (up to the store's 6 h), so a
         # `window: 30m` shows 30m, the span Prometheus is asked for.
         self.set_reactive(WarroomApp.window, min(float(cfg.window), max(WINDOWS)))
@@ -162,11 +150,6 @@ class WarroomApp(App[int]):
         self.push_screen(self.dashboard)
         self.theme_changed_signal.subscribe(self, lambda _theme: self._apply_theme())
         self._apply_theme()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGHUP, signal.SIGTERM):
-            # NotImplementedError: a loop without signal support (not a stub)
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self.exit)
         self.set_interval(min(1.0, float(self.cfg.refresh)), self.redraw_now)
         self.call_after_refresh(self.redraw_now)
 
@@ -190,12 +173,7 @@ class WarroomApp(App[int]):
             )
             self.run_worker(self.profile_feed.start(), name="profiles", exit_on_error=False)
         if self.hub is None:
-            try:
-                module = await asyncio.to_thread(importlib.import_module, "tui.sources.hub")
-            except ModuleNotFoundError as exc:
-                self.extra_statuses = [SourceStatus("sources", "error", f"missing {exc.name}")]
-                self.notify_store_updated()
-                return
+            module = await asyncio.to_thread(importlib.import_module, "tui.sources.hub")
             self.hub = module.Hub(self.cfg, self.store, go_runtime=True)
         if getattr(self.hub, "on_update", None) is None:
             self.hub.on_update = self.notify_store_updated
@@ -516,26 +494,21 @@ class WarroomApp(App[int]):
             self.panes_ready = True
 
     def _make_extra_panes(self) -> list[tuple[str, str, Any]]:
-        """The other engineers' panes, when installed: regression table, events, alerts,
-        action log."""
-        panes: list[tuple[str, str, Any]] = []
-        with contextlib.suppress(ModuleNotFoundError):
-            from tui.ui.widgets.regression_table import RegressionTable
+        """The panes imported after the first frame: regression table, events, alerts (with
+        Alertmanager), action log."""
+        from tui.ui.widgets.action_log import ActionLog
+        from tui.ui.widgets.events_pane import EventsPane
+        from tui.ui.widgets.regression_table import RegressionTable
 
-            panes.append(("Regression", "tab-regression", RegressionTable(id="regression")))
-        with contextlib.suppress(ModuleNotFoundError):
-            from tui.ui.widgets.events_pane import EventsPane
-
-            panes.append(("Events", "tab-events", EventsPane(id="events-pane")))
+        panes: list[tuple[str, str, Any]] = [
+            ("Regression", "tab-regression", RegressionTable(id="regression")),
+            ("Events", "tab-events", EventsPane(id="events-pane")),
+        ]
         if self.cfg.alertmanager is not None:
-            with contextlib.suppress(ModuleNotFoundError):
-                from tui.ui.widgets.alerts_pane import AlertsPane
+            from tui.ui.widgets.alerts_pane import AlertsPane
 
-                panes.append(("Alerts", "tab-alerts", AlertsPane(id="alerts-pane")))
-        with contextlib.suppress(ModuleNotFoundError):
-            from tui.ui.widgets.action_log import ActionLog
-
-            panes.append(("Actions", "tab-actions", ActionLog(id="action-log")))
+            panes.append(("Alerts", "tab-alerts", AlertsPane(id="alerts-pane")))
+        panes.append(("Actions", "tab-actions", ActionLog(id="action-log")))
         return panes
 
     def _alerts_updated(self, alerts: list[Any]) -> None:
@@ -614,11 +587,9 @@ class WarroomApp(App[int]):
         ]
 
     def service_actions(self, service: str) -> list[tuple[Any, bool, str | None]]:
-        """(action, bindable, reason) for the selected service, [] when actions are absent."""
-        try:
-            from tui.core.actions.spec import bindable_actions
-        except ModuleNotFoundError:
-            return []
+        """(action, bindable, reason) for `service`, [] when its actions cannot be resolved."""
+        from tui.core.actions.spec import bindable_actions
+
         info = self.store.services.get(service)
         labels = dict(info.labels) if info is not None else {}
         try:
@@ -821,13 +792,9 @@ class WarroomApp(App[int]):
         if service is None:
             self.notify("no service selected", severity="warning")
             return
-        opener = _profile_opener()
-        if opener is None:
-            self.notify("the flame graph viewer is not installed", severity="warning")
-            return
         feed = getattr(self, "profile_feed", None)
         try:  # with the fetcher, `c` in the flame screen captures this service now
-            screen = opener(self.cfg, service, diff, feed.fetcher if feed is not None else None)
+            screen = open_profile(self.cfg, service, diff, feed.fetcher if feed else None)
         except UserError as exc:
             self.notify(str(exc), severity="warning", timeout=6)
             return
@@ -954,52 +921,43 @@ def _whole_profile(path: Path) -> bool:
         return False
 
 
-def _profile_opener() -> Callable[[Config, str, bool, Any], Screen[Any]] | None:
-    """A function building the flame-graph screen for a service, when the viewer exists."""
-    try:
-        importlib.import_module("tui.ui.screens.profile_viewer")
-    except ModuleNotFoundError:
-        return None
+def open_profile(cfg: Config, service: str, diff: bool, fetcher: Any = None) -> Screen[Any]:
+    """`f`: the newest CPU profile (else the newest of any kind); `d`: the baseline's
+    CPU profile (else its first kind that has a current file) vs the newest of that kind.
+    The screen follows profiles.dir (by profiles.pattern) and `c` uses `fetcher`."""
+    from tui.ui.screens.profile_viewer import ProfileScreen
 
-    def open_profile(cfg: Config, service: str, diff: bool, fetcher: Any = None) -> Screen[Any]:
-        """`f`: the newest CPU profile (else the newest of any kind); `d`: the baseline's
-        CPU profile (else its first kind that has a current file) vs the newest of that kind.
-        The screen follows profiles.dir (by profiles.pattern) and `c` uses `fetcher`."""
-        profile_viewer = importlib.import_module("tui.ui.screens.profile_viewer")
-        base: Path | None = None
-        if diff:
-            bases = baseline_profiles(cfg, service)
-            if not bases:
-                raise UserError(f"no baseline profile for {service}")
-            for kind, base_path in bases.items():  # CPU first
-                path = newest_profile(cfg, service, kind, _whole_profile)
-                if path is not None:
-                    base = base_path
-                    break
-            else:
-                raise UserError(
-                    f"no current {' or '.join(bases)} profile of {service} in profiles.dir "
-                    f"({cfg.profiles.dir or 'not configured'}) to diff with the baseline"
-                )
+    base: Path | None = None
+    if diff:
+        bases = baseline_profiles(cfg, service)
+        if not bases:
+            raise UserError(f"no baseline profile for {service}")
+        for kind, base_path in bases.items():  # CPU first
+            path = newest_profile(cfg, service, kind, _whole_profile)
+            if path is not None:
+                base = base_path
+                break
         else:
-            path = newest_profile(cfg, service, "cpu", _whole_profile) or newest_profile(
-                cfg, service, None, _whole_profile
-            )
-        if path is None:
             raise UserError(
-                f"no profile for {service} in profiles.dir ({cfg.profiles.dir or 'not configured'})"
+                f"no current {' or '.join(bases)} profile of {service} in profiles.dir "
+                f"({cfg.profiles.dir or 'not configured'}) to diff with the baseline"
             )
-        screen_cls: Any = profile_viewer.ProfileScreen
-        return screen_cls(
-            path,
-            base=base,
-            service=service,
-            fetcher=fetcher,
-            watch_dir=cfg.profiles.dir,
-            pattern=cfg.profiles.pattern,
+    else:
+        path = newest_profile(cfg, service, "cpu", _whole_profile) or newest_profile(
+            cfg, service, None, _whole_profile
         )
-
-    return open_profile
+    if path is None:
+        raise UserError(
+            f"no profile for {service} in profiles.dir ({cfg.profiles.dir or 'not configured'})"
+        )
+    return ProfileScreen(
+        path,
+        base=base,
+        service=service,
+        fetcher=fetcher,
+        watch_dir=cfg.profiles.dir,
+        pattern=cfg.profiles.pattern,
+    )
 
 
 def baseline_snapshot(cfg: Config, service: str) -> Any:
