@@ -46,6 +46,8 @@ def test_an_action_key_is_pointed_to_the_actions_section() -> None:
         ("ctrl+", "'ctrl+' is not a key"),
         ("cmd+r", "'cmd+r': unknown modifier 'cmd' (modifiers: ctrl, shift, alt, meta"),
         ("'a,,b'", "'a,,b' has an empty key (keys are separated by commas: 'p,space')"),
+        ('""', "'' has an empty key"),
+        ("Ctrl+h", "'Ctrl+h': unknown modifier 'Ctrl'"),  # Textual's modifiers are lower case
     ],
 )
 def test_a_value_that_is_not_a_key(value: str, why: str) -> None:
@@ -81,6 +83,7 @@ def test_keys_other_views_use_are_free() -> None:
 
 def test_not_a_mapping_or_not_a_string() -> None:
     assert problems("keys: [q]\n") == ["k.yaml:1: keys: expected a mapping"]
+    assert problems("keys:\n") == ["k.yaml:1: keys: expected a mapping, got nothing"]
     assert problems("keys:\n  app.quit: [q, x]\n") == ["k.yaml:2: keys.app.quit: expected a string"]
 
 
