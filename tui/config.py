@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import yaml
 
+from tui.config_keys import check_keys
 from tui.config_values import Duration as Duration
 from tui.config_values import Latency as Latency
 from tui.config_values import Secret as Secret
@@ -372,6 +373,7 @@ class Config:
     # linear (0 to the max), log (three decades below the max)
     spark_scale: Literal["robust", "linear", "log"] = "robust"
     max_series: int = 2000
+    keys: dict[str, str] = field(default_factory=dict)  # binding id -> keys (tui/config_keys.py)
     source: str | None = field(default=None, metadata={"internal": True})  # file it came from
 
     def __post_init__(self) -> None:
@@ -431,6 +433,8 @@ def parse_config(text: str, file: str = "<config>") -> Config:
                 f"unknown theme {cfg.theme!r}{hint} (available: {', '.join(themes)})",
             )
         )
+    if root is not None:
+        errors += check_keys(root, file)
     raise_errors(file, errors)
     return cfg
 

@@ -13,7 +13,8 @@ from tui.config import parse_config
 from tui.core.actions import bindable_actions, resolve_action
 from tui.core.actions.audit import read_audit
 from tui.sources.actions import ActionRunner
-from tui.ui.screens.confirm import ConfirmActionScreen, request_action, request_builtin
+from tui.ui.action_flow import request_action, request_builtin
+from tui.ui.screens.confirm import ConfirmActionScreen
 from tui.ui.widgets.action_log import ActionLog
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "actions"

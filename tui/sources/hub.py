@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import math
 import time
@@ -29,21 +28,12 @@ from typing import Any
 
 from tui.config import Config
 from tui.core.metrics.store import SIGNALS, MetricStore
+from tui.core.stats.spikes import SpikeTracker
 from tui.sources.base import SourceStatus
 from tui.sources.prometheus import Point, PrometheusSource
 from tui.sources.releases import ReleaseWatcher
 
 log = logging.getLogger(__name__)
-
-
-def _optional(module: str, name: str) -> Any:
-    """`module.name`, or None while that module has not been written/installed."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module.startswith(exc.name):
-            return None
-        raise
 
 
 class Hub:
@@ -72,33 +62,30 @@ class Hub:
         self.receivers: list[Any] = []
         if start_otlp:
             self._make_otlp()
-        tracker_cls = _optional("tui.core.stats.spikes", "SpikeTracker")
-        self.spikes: Any = None
-        if tracker_cls is not None:
-            per = {s.name: s.detector for s in cfg.services if s.detector is not None}
-            self.spikes = tracker_cls(cfg.detector, per)
+        per = {s.name: s.detector for s in cfg.services if s.detector is not None}
+        self.spikes = SpikeTracker(cfg.detector, per)
         self._seen: dict[tuple[str, str], float] = {}  # OTLP series -> newest t already seen
         self.releases = ReleaseWatcher(cfg, store, self.prometheus, self.sink)
         self._tasks: list[asyncio.Task[None]] = []
         self._running = False
 
     def _make_otlp(self) -> None:
-        """The sink and the receivers, when an address is set and the module is there."""
-        sink_cls = _optional("tui.core.metrics.otlp", "OTLPSink")
-        if sink_cls is None:
-            return
-        classes = [
-            _optional(module, cls)
-            for addr, module, cls in (
-                (self.cfg.otlp.http, "tui.sources.otlp_http", "OTLPHttpReceiver"),
-                (self.cfg.otlp.grpc, "tui.sources.otlp_grpc", "OTLPGrpcReceiver"),
-            )
-            if addr
-        ]
-        classes = [c for c in classes if c is not None]
+        """The sink and the receivers of the addresses that are set (each receiver's module,
+        aiohttp's or grpc's, is imported only when its address is)."""
+        classes: list[Any] = []
+        if self.cfg.otlp.http:
+            from tui.sources.otlp_http import OTLPHttpReceiver
+
+            classes.append(OTLPHttpReceiver)
+        if self.cfg.otlp.grpc:
+            from tui.sources.otlp_grpc import OTLPGrpcReceiver
+
+            classes.append(OTLPGrpcReceiver)
         if not classes:
             return  # nothing can push to a sink: no tick loop either
-        self.sink = sink_cls(self.store, self.cfg)
+        from tui.core.metrics.otlp import OTLPSink
+
+        self.sink = OTLPSink(self.store, self.cfg)
         self.receivers = [c(self.cfg.otlp, self.sink) for c in classes]
 
     # -- lifecycle
@@ -125,12 +112,13 @@ class Hub:
 
     def _load_baselines(self) -> None:
         """Stored baseline P99s let the spike detector judge points while it warms up."""
-        store_cls = _optional("tui.core.baseline.store", "BaselineStore")
+        from tui.core.baseline.store import BaselineStore
+
         directory = Path(self.cfg.baseline.dir).expanduser()
-        if self.spikes is None or store_cls is None or not directory.is_dir():
+        if not directory.is_dir():
             return
         try:
-            self.spikes.load_baselines(store_cls(directory))
+            self.spikes.load_baselines(BaselineStore(directory))
         except Exception as exc:  # a damaged baseline must not stop live monitoring
             log.info("baselines not loaded: %s", exc)
 

@@ -10,26 +10,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import os
-import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
+from textual.actions import SkipAction
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.keys import format_key
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane
 
 from tui.config import Config, format_duration
+from tui.config_keys import ACTION_PREFIX, normalize
 from tui.core.metrics.store import MetricStore, retention_capacity
 from tui.core.release_timeline import ReleaseHistory
 from tui.errors import UserError
 from tui.sources.base import SourceStatus
 from tui.ui.messages import ServiceSelected
+from tui.ui.palette import ServiceCommands, action_title
 from tui.ui.screens.dashboard import DashboardScreen
 from tui.ui.screens.help import HelpScreen, binding_rows
 from tui.ui.terminal import prepare_terminal, require_terminal
@@ -44,15 +48,13 @@ REGRESSION_EVERY = 5.0  # seconds between regression re-checks of the same servi
 
 class WarroomApp(App[int]):
     TITLE = "warroom"
-    # toasts stand above the status bar and the footer: they covered the status bar (issue 13
-    # item 19), the line that says which source is down; a dialog dims the dashboard behind
-    # it rather than blanking it (the sparkline stays in view while confirming)
-    CSS = """
-    Screen { background: $background; }
-    ModalScreen { background: $background 60%; }
-    ModalScreen:ansi { background: transparent; }
-    ToastRack { margin-bottom: 2; }
-    """
+    # What the dashboard shows; each change redraws through its watcher.
+    paused: var[bool] = var(False, init=False)
+    signal: var[str] = var("p99", init=False)
+    window: var[float] = var(900.0, init=False)  # seconds of the sparklines
+    selected_service: var[str | None] = var(None, init=False)  # follows the service table
+    CSS_PATH = "warroom.tcss"  # beside this file; packaged with tui/
+    COMMANDS = App.COMMANDS | {ServiceCommands}  # per-service palette entries, by name
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Help", id="app.help"),
@@ -71,6 +73,14 @@ class WarroomApp(App[int]):
         Binding("x", "toggle_detail", "Detail pane", show=False, id="app.detail"),
         Binding("F", "pick_profiles", "Choose profiles", show=False, id="app.pick_profiles"),
         Binding("ctrl+k", "stop_action", "Stop action", show=False, id="app.stop_action"),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "palette",  # Textual's own binding's words: the footer ends with "^p palette"
+            show=False,
+            priority=True,
+            id="app.command_palette",
+        ),
     ]
 
     def __init__(
@@ -85,9 +95,9 @@ class WarroomApp(App[int]):
         """`store`/`hub` None: the app makes its own (the Hub is imported after the first
         frame so start-up stays fast). Tests pass a filled store and a fixed `clock`."""
         super().__init__()
+        self.keymap = dict(cfg.keys)  # binding id -> keys, from the `keys:` section
+        self.set_keymap(self.keymap)
         prepare_terminal(self)  # NO_COLOR, no animations, SIGHUP/SIGCONT-safe exit
-        if "TEXTUAL_ANIMATIONS" not in os.environ:
-            self.animation_level = "none"
         self.cfg = cfg
         self.store = (
             store
@@ -110,19 +120,9 @@ class WarroomApp(App[int]):
         for theme in self.themes.values():
             self.register_theme(theme)
         self.theme = cfg.theme
-        if self.no_color:
-            # NO_COLOR means no colour codes at all. Textual picks its Monochrome filter
-            # (grey truecolor) for non-ANSI themes, which would also paint the ANSI theme's
-            # default colours black on black; NoColor leaves the terminal's own colours and
-            # keeps bold/reverse, which is what the SLO and cursor cues also rely on.
-            from textual.filter import Monochrome, NoColor
-
-            self._filters = [NoColor() if isinstance(f, Monochrome) else f for f in self._filters]
-        self.paused = False
-        self.signal = "p99"
         # The configured window is a zoom level of its own (up to the store's 6 h), so a
         # `window: 30m` shows 30m, the span Prometheus is asked for.
-        self.window = min(float(cfg.window), max(WINDOWS))
+        self.set_reactive(WarroomApp.window, min(float(cfg.window), max(WINDOWS)))
         self.windows = tuple(sorted({*WINDOWS, self.window}))
         self.events: deque[dict[str, Any]] = deque(maxlen=MAX_EVENTS)
         self._layout_warned: set[str] = set()  # services whose layout warning was toasted
@@ -141,7 +141,7 @@ class WarroomApp(App[int]):
         self.alertmanager: Any = None
         self.runner: Any = None
         self.panes_ready = False  # the other panes are added after the first frame
-        self.dashboard = DashboardScreen()
+        self.dashboard = DashboardScreen(action_bindings=self._action_bindings())
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -150,11 +150,6 @@ class WarroomApp(App[int]):
         self.push_screen(self.dashboard)
         self.theme_changed_signal.subscribe(self, lambda _theme: self._apply_theme())
         self._apply_theme()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGHUP, signal.SIGTERM):
-            # NotImplementedError: a loop without signal support (not a stub)
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self.exit)
         self.set_interval(min(1.0, float(self.cfg.refresh)), self.redraw_now)
         self.call_after_refresh(self.redraw_now)
 
@@ -178,12 +173,7 @@ class WarroomApp(App[int]):
             )
             self.run_worker(self.profile_feed.start(), name="profiles", exit_on_error=False)
         if self.hub is None:
-            try:
-                module = await asyncio.to_thread(importlib.import_module, "tui.sources.hub")
-            except ModuleNotFoundError as exc:
-                self.extra_statuses = [SourceStatus("sources", "error", f"missing {exc.name}")]
-                self.notify_store_updated()
-                return
+            module = await asyncio.to_thread(importlib.import_module, "tui.sources.hub")
             self.hub = module.Hub(self.cfg, self.store, go_runtime=True)
         if getattr(self.hub, "on_update", None) is None:
             self.hub.on_update = self.notify_store_updated
@@ -224,10 +214,11 @@ class WarroomApp(App[int]):
             text = f"new {what(good[0])}: {good[0].path.name}"
         else:
             text = f"{len(good)} new profiles: " + ", ".join(what(a) for a in good[:4])
+        key = self.key_display("app.flame")
         hint = (
-            "f to open"
+            f"{key} to open"
             if not services or selected in services
-            else (f"select {services[0]} and press f to open")
+            else (f"select {services[0]} and press {key} to open")
         )
         self.notify(f"{text} — {hint}", title="profile", timeout=8)
         self.notify_store_updated()  # the status bar names it too
@@ -409,6 +400,9 @@ class WarroomApp(App[int]):
             releases=self.release_history.markers(),
         )
         table.set_rows(rows, now)
+        # the rows may have moved the cursor (a filter, a service gone): the detail follows
+        # below, so without the watcher's own refresh
+        self.set_reactive(WarroomApp.selected_service, table.selected)
         self._refresh_detail(now)
         self.redraws += 1
 
@@ -500,26 +494,21 @@ class WarroomApp(App[int]):
             self.panes_ready = True
 
     def _make_extra_panes(self) -> list[tuple[str, str, Any]]:
-        """The other engineers' panes, when installed: regression table, events, alerts,
-        action log."""
-        panes: list[tuple[str, str, Any]] = []
-        with contextlib.suppress(ModuleNotFoundError):
-            from tui.ui.widgets.regression_table import RegressionTable
+        """The panes imported after the first frame: regression table, events, alerts (with
+        Alertmanager), action log."""
+        from tui.ui.widgets.action_log import ActionLog
+        from tui.ui.widgets.events_pane import EventsPane
+        from tui.ui.widgets.regression_table import RegressionTable
 
-            panes.append(("Regression", "tab-regression", RegressionTable(id="regression")))
-        with contextlib.suppress(ModuleNotFoundError):
-            from tui.ui.widgets.events_pane import EventsPane
-
-            panes.append(("Events", "tab-events", EventsPane(id="events-pane")))
+        panes: list[tuple[str, str, Any]] = [
+            ("Regression", "tab-regression", RegressionTable(id="regression")),
+            ("Events", "tab-events", EventsPane(id="events-pane")),
+        ]
         if self.cfg.alertmanager is not None:
-            with contextlib.suppress(ModuleNotFoundError):
-                from tui.ui.widgets.alerts_pane import AlertsPane
+            from tui.ui.widgets.alerts_pane import AlertsPane
 
-                panes.append(("Alerts", "tab-alerts", AlertsPane(id="alerts-pane")))
-        with contextlib.suppress(ModuleNotFoundError):
-            from tui.ui.widgets.action_log import ActionLog
-
-            panes.append(("Actions", "tab-actions", ActionLog(id="action-log")))
+            panes.append(("Alerts", "tab-alerts", AlertsPane(id="alerts-pane")))
+        panes.append(("Actions", "tab-actions", ActionLog(id="action-log")))
         return panes
 
     def _alerts_updated(self, alerts: list[Any]) -> None:
@@ -535,42 +524,72 @@ class WarroomApp(App[int]):
             self.notify("alertmanager is not configured", severity="warning")
             return
 
-        def answered(req: Any) -> None:
+        async def ask_and_silence() -> None:
+            from tui.sources.alertmanager import AlertmanagerError
+
+            req = await self.push_screen_wait(SilenceScreen(message.alert))
             if req is None:
                 return
+            try:
+                res = await source.silence(req.alert, req.duration, req.comment, req.created_by)
+            except (AlertmanagerError, UserError) as exc:
+                self.notify(f"silence failed: {exc}", severity="error")
+                return
+            self.notify(res.summary(), severity="information")
 
-            async def go() -> None:
-                from tui.sources.alertmanager import AlertmanagerError
-
-                try:
-                    res = await source.silence(req.alert, req.duration, req.comment, req.created_by)
-                except (AlertmanagerError, UserError) as exc:
-                    self.notify(f"silence failed: {exc}", severity="error")
-                    return
-                self.notify(res.summary(), severity="information")
-
-            self.run_worker(go(), group="silence", exit_on_error=False)
-
-        self.push_screen(SilenceScreen(message.alert), answered)
+        self.run_worker(ask_and_silence(), group="silence", exit_on_error=False)
 
     # --- operator actions (issue 7) ------------------------------------------------------
 
-    def _reserved_keys(self) -> dict[str, str]:
+    def _declared_bindings(self) -> list[Binding]:
+        """The app's own bindings (its class and the classes it extends) and the service
+        table's, as declared: the keys an action's key must not take."""
         from tui.ui.widgets.service_table import ServiceTable
 
+        classes = [*type(self).__mro__, ServiceTable]
+        found = [b for cls in classes for b in cls.__dict__.get("BINDINGS", ())]
+        return [b for b in found if isinstance(b, Binding)]
+
+    def _keys_of(self, binding: Binding) -> list[str]:
+        """A binding's keys under the keymap (`keys:`), as Textual names them."""
+        keys = self.keymap.get(binding.id, binding.key) if binding.id else binding.key
+        return normalize(keys)
+
+    def key_display(self, binding_id: str) -> str:
+        """How the footer shows the first key of one of the app's bindings (after `keys:`)."""
+        binding = next(b for b in self._declared_bindings() if b.id == binding_id)
+        return self.get_key_display(Binding(self._keys_of(binding)[0], binding.action))
+
+    def _reserved_keys(self) -> dict[str, str]:
         out: dict[str, str] = {}
-        for b in [*self.BINDINGS, *ServiceTable.BINDINGS]:
-            if isinstance(b, Binding):
-                for key in b.key.split(","):
-                    out[key.strip()] = b.description or b.action
+        for b in self._declared_bindings():
+            for key in self._keys_of(b):  # both spellings: an action's key may be `?` or `plus`
+                out[key] = out[format_key(key)] = b.description or b.action
         return out
 
+    def _action_bindings(self) -> list[Binding]:
+        """One dashboard binding per configured action key (rollback `r`, baseline refresh
+        `b`, ...): the selected service decides what it runs (`action_service_action`).
+        A key the dashboard keeps (`keys:` may have moved one onto it) gets none."""
+        from tui.core.actions.spec import configured_keys
+
+        reserved = self._reserved_keys()
+        return [
+            Binding(
+                key,
+                f"app.service_action({name!r}, {key!r})",
+                name.replace("_", " "),
+                show=False,
+                id=f"{ACTION_PREFIX}{name}",
+            )
+            for name, key in configured_keys(self.cfg)
+            if key not in reserved
+        ]
+
     def service_actions(self, service: str) -> list[tuple[Any, bool, str | None]]:
-        """(action, bindable, reason) for the selected service, [] when actions are absent."""
-        try:
-            from tui.core.actions.spec import bindable_actions
-        except ModuleNotFoundError:
-            return []
+        """(action, bindable, reason) for `service`, [] when its actions cannot be resolved."""
+        from tui.core.actions.spec import bindable_actions
+
         info = self.store.services.get(service)
         labels = dict(info.labels) if info is not None else {}
         try:
@@ -596,34 +615,23 @@ class WarroomApp(App[int]):
     def _selected_service(self) -> str | None:
         return self.dashboard.table.selected if self.dashboard.is_mounted else None
 
-    def _key_to_action(self, key: str) -> tuple[Any, str | None] | None:
-        """(action, refusal) for a key; a disabled action keeps its key to say why."""
+    def action_service_action(self, name: str, key: str) -> None:
+        """An action key on the dashboard: the selected service's action `name` when its key
+        is `key`; a disabled one keeps its key to say why. Otherwise the key is let by."""
         service = self._selected_service()
-        if service is None:
-            return None
-        for action, ok, reason in self.service_actions(service):
-            if action.key != key:
+        for action, ok, reason in self.service_actions(service) if service else []:
+            if action.name != name or action.key != key:
                 continue
-            refusal = self._action_refusal(service, action, ok, reason)
+            refusal = self._action_refusal(action.service, action, ok, reason)
             if ok or refusal:
-                return action, refusal
+                self.run_service_action(action, refusal)
+                return
             # the key belongs to a dashboard binding or an earlier action: leave it there
-        return None
-
-    def on_key(self, event: Any) -> None:
-        """Keys of configured actions (rollback `r`, baseline refresh `b`, ...)."""
-        if self.screen is not self.dashboard:
-            return
-        found = self._key_to_action(event.key)
-        if found is None:
-            return
-        event.stop()
-        action, disabled = found
-        self.run_service_action(action, disabled)
+        raise SkipAction()
 
     def run_service_action(self, action: Any, disabled: str | None = None) -> None:
         from tui.sources.actions import ActionRunner
-        from tui.ui.screens.confirm import request_action, request_builtin
+        from tui.ui.action_flow import request_action, request_builtin
 
         app: Any = self  # App[int]: the helpers take App[object]
         log = self.dashboard.pane("tab-actions")
@@ -654,8 +662,20 @@ class WarroomApp(App[int]):
             request_action(app, action, self.runner, log, disabled=disabled)
 
     def on_service_selected(self, message: ServiceSelected) -> None:
+        self.selected_service = message.service
+
+    def watch_selected_service(self) -> None:
         if self.dashboard.is_mounted and not self.paused:
             self._refresh_detail(self.clock())
+
+    def watch_paused(self) -> None:
+        self.redraw_now()
+
+    def watch_signal(self) -> None:
+        self.redraw_now()
+
+    def watch_window(self) -> None:
+        self.redraw_now()
 
     def on_tabbed_content_tab_activated(self) -> None:
         if not self.paused:
@@ -683,19 +703,16 @@ class WarroomApp(App[int]):
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
-        self.redraw_now()
 
     def action_signal(self, signal_name: str) -> None:
         if signal_name in SIGNALS:
             self.signal = signal_name
-            self.redraw_now()
 
     def action_cycle_signal(self) -> None:
         self.action_signal(SIGNALS[(SIGNALS.index(self.signal) + 1) % len(SIGNALS)])
 
     def set_window(self, seconds: float) -> None:
         self.window = seconds
-        self.redraw_now()
 
     def action_zoom(self, direction: int) -> None:
         i = self.windows.index(self.window) if self.window in self.windows else 1
@@ -723,10 +740,12 @@ class WarroomApp(App[int]):
             return
         on_dashboard = self.screen is self.dashboard
         # another screen (the flame viewer) lists its own keys, not the dashboard's
+        # action keys are listed below with what they do for the selected service
         bindings = {
             k: b
             for k, b in self.screen.active_bindings.items()
-            if on_dashboard or b.node is not self or b.binding.action in ("quit", "help")
+            if (on_dashboard or b.node is not self or b.binding.action in ("quit", "help"))
+            and not (b.binding.id or "").startswith(ACTION_PREFIX)
         }
         rows = binding_rows(bindings)
         if not on_dashboard:
@@ -751,9 +770,9 @@ class WarroomApp(App[int]):
                 )
         self.push_screen(HelpScreen(rows))
 
-    def action_open_routes(self) -> None:
-        """Enter on a service: its routes (tui.ui.screens.routes), polled while open."""
-        service = self.dashboard.table.selected if self.dashboard.is_mounted else None
+    def action_open_routes(self, service: str | None = None) -> None:
+        """Enter on a service (or the palette naming one): its routes, polled while open."""
+        service = service or self._selected_service()
         if service is None:
             self.notify("no service selected", severity="warning")
             return
@@ -768,18 +787,14 @@ class WarroomApp(App[int]):
         window = float(self.cfg.window)
         self.push_screen(RoutesScreen(RoutesPoller(source, service), window, self.clock))
 
-    def action_profile(self, diff: bool) -> None:
-        service = self.dashboard.table.selected if self.dashboard.is_mounted else None
+    def action_profile(self, diff: bool, service: str | None = None) -> None:
+        service = service or self._selected_service()
         if service is None:
             self.notify("no service selected", severity="warning")
             return
-        opener = _profile_opener()
-        if opener is None:
-            self.notify("the flame graph viewer is not installed", severity="warning")
-            return
         feed = getattr(self, "profile_feed", None)
         try:  # with the fetcher, `c` in the flame screen captures this service now
-            screen = opener(self.cfg, service, diff, feed.fetcher if feed is not None else None)
+            screen = open_profile(self.cfg, service, diff, feed.fetcher if feed else None)
         except UserError as exc:
             self.notify(str(exc), severity="warning", timeout=6)
             return
@@ -863,11 +878,14 @@ class WarroomApp(App[int]):
         its key: the only way to actions without a key (restore previous baseline), and a
         disabled one says why (choosing it is refused and audited, as its key is)."""
         service = self._selected_service()
-        if service is None:
-            return
+        for title, help_text, run in self.action_entries(service) if service else []:
+            yield SystemCommand(title, help_text, run)
+
+    def action_entries(self, service: str) -> Iterator[tuple[str, str, Callable[[], None]]]:
+        """(palette title, help, run) of each of `service`'s actions, resolved now."""
         for action, ok, reason in self.service_actions(service):
             refusal = self._action_refusal(service, action, ok, reason)
-            title = self._palette_title(action)
+            title = action_title(action.name, action.service)
             if refusal:
                 title, help_text = f"{title} (disabled)", f"disabled: {refusal}"
             else:
@@ -877,20 +895,7 @@ class WarroomApp(App[int]):
                     f"{action.confirm} confirm",
                 ]
                 help_text = " · ".join([what, *[n for n in notes if n]])
-            yield SystemCommand(
-                title, help_text, lambda a=action, r=refusal: self.run_service_action(a, r)
-            )
-
-    @staticmethod
-    def _palette_title(action: Any) -> str:
-        """`Roll back checkout`, `Restore previous baseline of checkout`, `Run purge cache for checkout`."""
-        fixed = {
-            "rollback": "Roll back {s}",
-            "refresh_baseline": "Refresh baseline of {s}",
-            "restore_baseline": "Restore previous baseline of {s}",
-        }
-        template = fixed.get(action.name, "Run {t} for {s}")
-        return template.format(s=action.service, t=action.title)
+            yield title, help_text, partial(self.run_service_action, action, refusal)
 
 
 def newest_profile(
@@ -916,52 +921,43 @@ def _whole_profile(path: Path) -> bool:
         return False
 
 
-def _profile_opener() -> Callable[[Config, str, bool, Any], Screen[Any]] | None:
-    """A function building the flame-graph screen for a service, when the viewer exists."""
-    try:
-        importlib.import_module("tui.ui.screens.profile_viewer")
-    except ModuleNotFoundError:
-        return None
+def open_profile(cfg: Config, service: str, diff: bool, fetcher: Any = None) -> Screen[Any]:
+    """`f`: the newest CPU profile (else the newest of any kind); `d`: the baseline's
+    CPU profile (else its first kind that has a current file) vs the newest of that kind.
+    The screen follows profiles.dir (by profiles.pattern) and `c` uses `fetcher`."""
+    from tui.ui.screens.profile_viewer import ProfileScreen
 
-    def open_profile(cfg: Config, service: str, diff: bool, fetcher: Any = None) -> Screen[Any]:
-        """`f`: the newest CPU profile (else the newest of any kind); `d`: the baseline's
-        CPU profile (else its first kind that has a current file) vs the newest of that kind.
-        The screen follows profiles.dir (by profiles.pattern) and `c` uses `fetcher`."""
-        profile_viewer = importlib.import_module("tui.ui.screens.profile_viewer")
-        base: Path | None = None
-        if diff:
-            bases = baseline_profiles(cfg, service)
-            if not bases:
-                raise UserError(f"no baseline profile for {service}")
-            for kind, base_path in bases.items():  # CPU first
-                path = newest_profile(cfg, service, kind, _whole_profile)
-                if path is not None:
-                    base = base_path
-                    break
-            else:
-                raise UserError(
-                    f"no current {' or '.join(bases)} profile of {service} in profiles.dir "
-                    f"({cfg.profiles.dir or 'not configured'}) to diff with the baseline"
-                )
+    base: Path | None = None
+    if diff:
+        bases = baseline_profiles(cfg, service)
+        if not bases:
+            raise UserError(f"no baseline profile for {service}")
+        for kind, base_path in bases.items():  # CPU first
+            path = newest_profile(cfg, service, kind, _whole_profile)
+            if path is not None:
+                base = base_path
+                break
         else:
-            path = newest_profile(cfg, service, "cpu", _whole_profile) or newest_profile(
-                cfg, service, None, _whole_profile
-            )
-        if path is None:
             raise UserError(
-                f"no profile for {service} in profiles.dir ({cfg.profiles.dir or 'not configured'})"
+                f"no current {' or '.join(bases)} profile of {service} in profiles.dir "
+                f"({cfg.profiles.dir or 'not configured'}) to diff with the baseline"
             )
-        screen: Screen[Any] = profile_viewer.ProfileScreen(
-            path,
-            base=base,
-            service=service,
-            fetcher=fetcher,
-            watch_dir=cfg.profiles.dir,
-            pattern=cfg.profiles.pattern,
+    else:
+        path = newest_profile(cfg, service, "cpu", _whole_profile) or newest_profile(
+            cfg, service, None, _whole_profile
         )
-        return screen
-
-    return open_profile
+    if path is None:
+        raise UserError(
+            f"no profile for {service} in profiles.dir ({cfg.profiles.dir or 'not configured'})"
+        )
+    return ProfileScreen(
+        path,
+        base=base,
+        service=service,
+        fetcher=fetcher,
+        watch_dir=cfg.profiles.dir,
+        pattern=cfg.profiles.pattern,
+    )
 
 
 def baseline_snapshot(cfg: Config, service: str) -> Any:

@@ -450,3 +450,16 @@ def bindable_actions(
             taken[a.key] = a.title
         out.append((a, reason is None, reason))
     return out
+
+
+def configured_keys(cfg: Config) -> list[tuple[str, str]]:
+    """Every (action name, key) some service may bind, configured or discovered: the
+    dashboard declares one binding for each, and the selected service decides what it runs."""
+    out: list[tuple[str, str]] = []
+    for svc in [*cfg.services, ServiceConfig(name="discovered")]:
+        for name, ac in action_configs(cfg, svc).items():
+            default = DEFAULTS.get(name, CUSTOM_DEFAULTS).key
+            key = ac.key if ac is not None and ac.key is not None else default
+            if key and (name, key) not in out:
+                out.append((name, key))
+    return out

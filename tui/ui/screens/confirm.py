@@ -13,19 +13,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import events, on
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from tui.config import Config
 from tui.core.actions.spec import ResolvedAction
-from tui.sources.actions import ActionResult, ActionRunner, BuiltinOutcome
-from tui.ui.widgets.action_log import ActionLog
 
 OPEN_DEBOUNCE = 0.3
 REPEAT_GAP = 0.15
@@ -181,119 +178,3 @@ class ConfirmActionScreen(ModalScreen[bool]):
         event.prevent_default()
         self.set_focus(typed)  # at once: the next key goes to the input, not via a button
         typed.insert_text_at_cursor(event.character)
-
-
-def request_action(
-    app: App[object],
-    action: ResolvedAction,
-    runner: ActionRunner,
-    log: ActionLog | None = None,
-    *,
-    builtin: Callable[[], BuiltinOutcome] | None = None,
-    extra_lines: Sequence[str] = (),
-    on_done: Callable[[ActionResult], None] | None = None,
-    debounce: float = OPEN_DEBOUNCE,
-    disabled: str | None = None,
-) -> None:
-    """What a bound action key does: refuse, or confirm, then run in a worker; all audited.
-
-    The dashboard calls this from its key handler with an action from `bindable_actions`
-    (resolved with the selected service's live labels). Refusals (unsafe template values,
-    already running) are audited and shown at once; `confirm: none` runs without a dialog.
-    `disabled` is the reason from `bindable_actions` when a palette entry is not enabled
-    (read-only mode): the attempt is refused and audited, never run.
-    """
-
-    def finish(res: ActionResult) -> None:
-        if log is not None:
-            log.show_result(res)
-        mild = res.status in ("busy", "cancelled")
-        app.notify(
-            res.message, severity="information" if res.ok else "warning" if mild else "error"
-        )
-        if on_done is not None:
-            on_done(res)
-
-    if disabled:
-        finish(runner.refuse(action, disabled))
-        return
-    if action.refusal or action.config_error:
-        finish(runner.refuse(action, action.refusal or f"config: {action.config_error}"))
-        return
-    if runner.is_running(action.name, action.service):
-        finish(runner.refuse(action, f"already running: {action.title} for {action.service}"))
-        return
-
-    async def go() -> None:
-        if log is not None:
-            log.begin(action)
-        finish(await runner.run(action, builtin))
-
-    def start() -> None:
-        app.run_worker(
-            go(),
-            group="actions",
-            description=f"{action.name} {action.service}",
-            exit_on_error=False,
-        )
-
-    if action.confirm == "none":
-        start()
-        return
-
-    def answered(ok: bool | None) -> None:
-        if ok:
-            start()
-        else:
-            finish(runner.cancel(action))
-
-    app.push_screen(
-        ConfirmActionScreen(action, extra_lines=extra_lines, debounce=debounce), answered
-    )
-
-
-def request_builtin(
-    app: App[object],
-    action: ResolvedAction,
-    runner: ActionRunner,
-    log: ActionLog | None,
-    *,
-    cfg: Config,
-    metric_store: Any,
-    baseline_store: Any,
-    now: float | None = None,
-    on_done: Callable[[ActionResult], None] | None = None,
-    debounce: float = OPEN_DEBOUNCE,
-    disabled: str | None = None,
-    warning: str | None = None,
-) -> None:
-    """`b` (refresh baseline) or the palette's restore: confirm with what it replaces, run.
-    `warning` is shown first in the dialog (the window holds an active incident)."""
-    from tui.core.actions.baseline_ops import prepare_builtin
-    from tui.errors import UserError
-
-    if disabled:
-        request_action(app, action, runner, log, on_done=on_done, disabled=disabled)
-        return
-    try:
-        work, lines = prepare_builtin(
-            cfg, action, metric_store, baseline_store, time.time() if now is None else now
-        )
-    except UserError as exc:
-        res = runner.refuse(action, str(exc))
-        if log is not None:
-            log.show_result(res)
-        app.notify(res.message, severity="warning")
-        if on_done is not None:
-            on_done(res)
-        return
-    request_action(
-        app,
-        action,
-        runner,
-        log,
-        builtin=work,
-        extra_lines=[f"⚠ {warning}", *lines] if warning else lines,
-        on_done=on_done,
-        debounce=debounce,
-    )

@@ -11,7 +11,7 @@ import time
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import Binding, BindingsMap, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widget import Widget
@@ -221,9 +221,17 @@ class DashboardScreen(Screen[None]):
     DashboardScreen #runtime.-shown { display: block; }
     """
 
-    def __init__(self, extra_panes: list[tuple[str, str, Widget]] | None = None) -> None:
+    def __init__(
+        self,
+        extra_panes: list[tuple[str, str, Widget]] | None = None,
+        action_bindings: list[Binding] | None = None,
+    ) -> None:
+        """`action_bindings`: the configured actions' keys, known only from the config, so
+        added to this screen's own (the app's keymap applies to them as to any other)."""
         super().__init__()
         self.extra_panes = extra_panes or []
+        if action_bindings:
+            self._bindings = BindingsMap.merge([self._bindings, BindingsMap(action_bindings)])
 
     def compose(self) -> ComposeResult:
         yield ServiceTable(id="services")

@@ -70,10 +70,18 @@ class HelpScreen(ModalScreen[None]):
         half = (len(self.rows) + 1) // 2
         with VerticalScroll() as scroll:
             scroll.border_title = "warroom keys"
-            scroll.border_subtitle = "esc / q / ? close this help"
             with Container(id="help-columns"):
                 yield Static(keys_table(self.rows[:half]), classes="help-column", id="help-left")
                 yield Static(keys_table(self.rows[half:]), classes="help-column", id="help-right")
+
+    def on_mount(self) -> None:
+        """The close keys as they are bound now (`keys:` may have remapped help.close)."""
+        close = [
+            self.app.get_key_display(Binding(key, b.binding.action))
+            for key, b in self.active_bindings.items()
+            if b.binding.id == "help.close"
+        ]
+        self.query_one(VerticalScroll).border_subtitle = f"{' / '.join(close)} close this help"
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

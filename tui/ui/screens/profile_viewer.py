@@ -98,24 +98,24 @@ class ProfileScreen(Screen[None]):
     """Flame graph of `profile_path`, diffed against `base_path` when given."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "search", "search"),
-        Binding("s", "sample_type", "sample type"),
-        Binding("i", "invert", "sandwich"),
-        Binding("F", "filter('focus')", "focus"),
-        Binding("I", "filter('ignore')", "ignore"),
-        Binding("H", "filter('hide')", "hide"),
-        Binding("r", "reset_filters", "reset", show=False),
-        Binding("w", "width_mode", "width", show=False),
-        Binding("t", "toggle_table", "table"),
-        Binding("tab", "switch_focus", "graph/table", show=False),
-        Binding("z", "toggle_follow", "follow"),
-        Binding("L", "left_heavy", "left-heavy / by name", show=False),
-        Binding("v", "source", "source lines of the function", show=False),
-        Binding("e", "export", "speedscope JSON beside the profile", show=False),
-        Binding("E", "export_to", "speedscope JSON to a path", show=False),
-        Binding("c", "capture", "capture", show=False),
-        Binding("escape", "back", "back", show=False),
-        Binding("q", "close", "close"),
+        Binding("slash", "search", "search", id="flame.search"),
+        Binding("s", "sample_type", "sample type", id="flame.sample_type"),
+        Binding("i", "invert", "sandwich", id="flame.sandwich"),
+        Binding("F", "filter('focus')", "focus", id="flame.focus"),
+        Binding("I", "filter('ignore')", "ignore", id="flame.ignore"),
+        Binding("H", "filter('hide')", "hide", id="flame.hide"),
+        Binding("r", "reset_filters", "reset", show=False, id="flame.reset"),
+        Binding("w", "width_mode", "width", show=False, id="flame.width"),
+        Binding("t", "toggle_table", "table", id="flame.table"),
+        Binding("tab", "switch_focus", "graph/table", show=False, id="flame.switch_focus"),
+        Binding("z", "toggle_follow", "follow", id="flame.follow"),
+        Binding("L", "left_heavy", "left-heavy / by name", show=False, id="flame.left_heavy"),
+        Binding("v", "source", "source lines of the function", show=False, id="flame.source"),
+        Binding("e", "export", "speedscope JSON beside the profile", show=False, id="flame.export"),
+        Binding("E", "export_to", "speedscope JSON to a path", show=False, id="flame.export_to"),
+        Binding("c", "capture", "capture", show=False, id="flame.capture"),
+        Binding("escape", "back", "back", show=False, id="flame.back"),
+        Binding("q", "close", "close", id="flame.close"),
     ]
     DEFAULT_CSS = """
     ProfileScreen { layout: vertical; }
@@ -832,7 +832,7 @@ class SourceListing(ModalScreen[None]):
     """`v`'s panel: flat and cum per source line of one function, Esc/q/v to close."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,v", "dismiss", "close the listing"),
+        Binding("escape,q,v", "dismiss", "close the listing", id="listing.close"),
     ]
     DEFAULT_CSS = """
     SourceListing { align: center middle; }

@@ -332,11 +332,11 @@ class AlertsPane(Vertical):
             return
         who = user_at_host()
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.run_worker(self.expire(silence, who), group="expire", exit_on_error=False)
+        async def confirm_and_expire() -> None:
+            if await self.app.push_screen_wait(ExpireSilenceScreen(silence, who)):
+                await self.expire(silence, who)
 
-        self.app.push_screen(ExpireSilenceScreen(silence, who), answered)
+        self.run_worker(confirm_and_expire(), group="expire", exit_on_error=False)
 
     async def expire(self, silence: Silence, who: str | None = None) -> bool:
         """Expire through the source; a failure is a line in the pane and a toast."""

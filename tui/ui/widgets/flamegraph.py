@@ -17,6 +17,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.color import Color
 from textual.events import Click, Resize
 from textual.geometry import Size
@@ -40,6 +41,7 @@ from tui.core.pprof.names import fit_label
 
 Orientation = Literal["icicle", "flame"]
 PACKAGE_CLASSES = 8
+LINE_CACHE = 1024  # rendered rows kept: more than any terminal shows of a flame graph
 
 _ANSI_PACKAGES = [
     "ansi_yellow",
@@ -141,16 +143,16 @@ class FlameGraph(ScrollView, can_focus=True):
     """An interactive flame graph of a `FlameTree`; posts `Selected` and `Zoomed`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left,h", "move(-1)", "left", show=False),
-        Binding("right,l", "move(1)", "right", show=False),
-        Binding("up,k", "vertical(-1)", "up", show=False),
-        Binding("down,j", "vertical(1)", "down", show=False),
-        Binding("enter", "zoom", "zoom"),
-        Binding("escape", "zoom_back", "back"),
-        Binding("home", "zoom_root", "top", show=False),
-        Binding("n", "next_match(1)", "next", show=False),
-        Binding("N", "next_match(-1)", "prev", show=False),
-        Binding("o", "toggle_orientation", "flip"),
+        Binding("left,h", "move(-1)", "left", show=False, id="graph.left"),
+        Binding("right,l", "move(1)", "right", show=False, id="graph.right"),
+        Binding("up,k", "vertical(-1)", "up", show=False, id="graph.up"),
+        Binding("down,j", "vertical(1)", "down", show=False, id="graph.down"),
+        Binding("enter", "zoom", "zoom", id="graph.zoom"),
+        Binding("escape", "zoom_back", "back", id="graph.zoom_back"),
+        Binding("home", "zoom_root", "top", show=False, id="graph.zoom_root"),
+        Binding("n", "next_match(1)", "next", show=False, id="graph.next_match"),
+        Binding("N", "next_match(-1)", "prev", show=False, id="graph.previous_match"),
+        Binding("o", "toggle_orientation", "flip", id="graph.flip"),
     ]
     DEFAULT_CSS = """
     FlameGraph { height: 1fr; scrollbar-size-vertical: 1; overflow-x: hidden; }
@@ -188,7 +190,7 @@ class FlameGraph(ScrollView, can_focus=True):
         self.match_nodes: np.ndarray | None = None
         self.search_pattern = ""
         self.flame_layout: FlameLayout | None = None
-        self._strips: dict[int, Strip] = {}
+        self._strips: LRUCache[int, Strip] = LRUCache(LINE_CACHE)  # rendered rows
         self._palette: Palette | None = None
         self._name_class: dict[int, int] = {}
 
@@ -309,7 +311,7 @@ class FlameGraph(ScrollView, can_focus=True):
         strip = self._strips.get(vy)
         if strip is None:
             strip = self._render_row(vy)
-            self._strips[vy] = strip
+            self._strips.set(vy, strip)
         return strip.crop(scroll_x, scroll_x + width)
 
     def _render_row(self, vy: int) -> Strip:
@@ -364,7 +366,7 @@ class FlameGraph(ScrollView, can_focus=True):
         cell = self.flame_layout.cells(node)
         if cell is not None:
             y = self.row_to_y(cell[0])
-            self._strips.pop(y, None)
+            self._strips.discard(y)
             self.refresh_lines(y)
 
     # -- selection and zoom -------------------------------------------------------------------

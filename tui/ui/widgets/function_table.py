@@ -49,9 +49,9 @@ class FunctionTable(DataTable[Any]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f", "sort('flat')", "by flat", show=False),
-        Binding("c", "sort('cum')", "by cum", show=False),
-        Binding("a", "sort('name')", "by name", show=False),
+        Binding("f", "sort('flat')", "by flat", show=False, id="functions.by_flat"),
+        Binding("c", "sort('cum')", "by cum", show=False, id="functions.by_cum"),
+        Binding("a", "sort('name')", "by name", show=False, id="functions.by_name"),
     ]
 
     class FunctionChosen(Message):

@@ -17,6 +17,7 @@ import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from textual.app import ComposeResult
+from textual.cache import LRUCache
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -24,6 +25,7 @@ from textual.widget import Widget
 from tui.core.metrics.store import FLAG_SATURATED
 
 BARS = " ▁▂▃▄▅▆▇█"
+LINE_CACHE = 1024  # rendered lines kept per widget: more than any terminal shows
 MARKER = "▲"
 
 # Cell kinds, mapped to component classes by the widgets that draw them.
@@ -230,7 +232,8 @@ class CellLinesWidget(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._lines: list[list[Cell]] = []
-        self._strips: dict[int, Strip] = {}
+        # rendered lines; bounded, as the design asks of every line cache
+        self._strips: LRUCache[int, Strip] = LRUCache(LINE_CACHE)
         self._style_cache: dict[str, Style] = {}
 
     @abstractmethod
@@ -265,18 +268,19 @@ class CellLinesWidget(Widget):
                 x0 = line_spans[0][0]
                 x1 = line_spans[-1][0] + line_spans[-1][1]
                 regions.append(Region(x0, y, x1 - x0, 1))
-                self._strips.pop(y, None)
+                self._strips.discard(y)
                 spans += 1
         for y in range(len(new), len(old)):
             regions.append(Region(0, y, self.size.width, 1))
-            self._strips.pop(y, None)
+            self._strips.discard(y)
         self._lines = new
         if regions:
             self.refresh(*regions)
         return spans
 
     def on_resize(self) -> None:
-        self._lines, self._strips = [], {}
+        self._lines = []
+        self._strips.clear()
         self.redraw()
         self.refresh()
 
@@ -293,7 +297,7 @@ class CellLinesWidget(Widget):
                 strip = cells_to_strip(self._lines[y], self.style_of, width)
             else:
                 strip = Strip.blank(width, self.style_of("blank"))
-            self._strips[y] = strip
+            self._strips.set(y, strip)
         return strip
 
 
@@ -318,11 +322,13 @@ class _Slice(CellLinesWidget):
         return self.owner.component_style(key)
 
     def on_resize(self) -> None:
-        self._lines, self._strips = [], {}
+        self._lines = []
+        self._strips.clear()
         self.refresh()
 
     def forget(self) -> None:
-        self._lines, self._strips = [], {}
+        self._lines = []
+        self._strips.clear()
         self.refresh()
 
 

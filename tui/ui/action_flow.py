@@ -1,0 +1,152 @@
+"""What an action key does: refuse, or confirm and run, as one worker; every outcome audited.
+
+What can be refused at once (a disabled palette entry, unsafe template values, the action
+already running) is refused and shown at once. Otherwise one worker of the "actions" group
+asks with `push_screen_wait` (the modal is tui/ui/screens/confirm.py; `confirm: none` skips
+it) and then runs the action through the ActionRunner, which audits it. The baseline
+built-ins prepare their work and the dialog's lines first, in the same worker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from textual.app import App
+from textual.notifications import SeverityLevel
+
+from tui.config import Config
+from tui.core.actions.spec import ResolvedAction
+from tui.errors import UserError
+from tui.sources.actions import ActionResult, ActionRunner, BuiltinOutcome
+from tui.ui.screens.confirm import OPEN_DEBOUNCE, ConfirmActionScreen
+from tui.ui.widgets.action_log import ActionLog
+
+Report = Callable[[ActionResult], None]
+
+
+def request_action(
+    app: App[object],
+    action: ResolvedAction,
+    runner: ActionRunner,
+    log: ActionLog | None = None,
+    *,
+    builtin: Callable[[], BuiltinOutcome] | None = None,
+    extra_lines: Sequence[str] = (),
+    on_done: Report | None = None,
+    debounce: float = OPEN_DEBOUNCE,
+    disabled: str | None = None,
+) -> None:
+    """Refuse `action` at once, or start the worker that confirms and runs it.
+
+    `action` comes from `bindable_actions` (resolved with the selected service's live
+    labels); `disabled` is its reason there when a palette entry is not enabled (read-only
+    mode): the attempt is refused and audited, never run.
+    """
+    report = _reporter(app, log, on_done)
+    refusal = _refusal(action, runner, disabled)
+    if refusal is not None:
+        report(runner.refuse(action, refusal))
+        return
+    flow = confirm_and_run(app, action, runner, log, builtin, extra_lines, report, debounce)
+    _start(app, action, flow)
+
+
+def request_builtin(
+    app: App[object],
+    action: ResolvedAction,
+    runner: ActionRunner,
+    log: ActionLog | None,
+    *,
+    cfg: Config,
+    metric_store: Any,
+    baseline_store: Any,
+    now: float | None = None,
+    on_done: Report | None = None,
+    debounce: float = OPEN_DEBOUNCE,
+    disabled: str | None = None,
+    warning: str | None = None,
+) -> None:
+    """`b` (refresh baseline) or the palette's restore: confirm with what it replaces, run.
+    `warning` is shown first in the dialog (the window holds an active incident)."""
+    if disabled:
+        request_action(app, action, runner, log, on_done=on_done, disabled=disabled)
+        return
+    when = time.time() if now is None else now
+    report = _reporter(app, log, on_done)
+
+    async def flow() -> None:
+        from tui.core.actions.baseline_ops import prepare_builtin
+
+        try:
+            work, lines = prepare_builtin(cfg, action, metric_store, baseline_store, when)
+        except UserError as exc:  # nothing to snapshot, or a damaged store: said, audited
+            report(runner.refuse(action, str(exc)), "warning")
+            return
+        refusal = _refusal(action, runner, None)
+        if refusal is not None:
+            report(runner.refuse(action, refusal))
+            return
+        shown = [f"⚠ {warning}", *lines] if warning else lines
+        await confirm_and_run(app, action, runner, log, work, shown, report, debounce)
+
+    _start(app, action, flow())
+
+
+async def confirm_and_run(
+    app: App[object],
+    action: ResolvedAction,
+    runner: ActionRunner,
+    log: ActionLog | None,
+    builtin: Callable[[], BuiltinOutcome] | None,
+    extra_lines: Sequence[str],
+    report: Report,
+    debounce: float,
+) -> None:
+    """The dialog (unless `confirm: none`), then the run; a cancel is audited too. Runs in
+    a worker: `push_screen_wait` needs one."""
+    if action.confirm != "none":
+        dialog = ConfirmActionScreen(action, extra_lines=extra_lines, debounce=debounce)
+        if not await app.push_screen_wait(dialog):
+            report(runner.cancel(action))
+            return
+    if log is not None:
+        log.begin(action)
+    report(await runner.run(action, builtin))
+
+
+def _refusal(action: ResolvedAction, runner: ActionRunner, disabled: str | None) -> str | None:
+    if disabled:
+        return disabled
+    if action.refusal or action.config_error:
+        return action.refusal or f"config: {action.config_error}"
+    if runner.is_running(action.name, action.service):
+        return f"already running: {action.title} for {action.service}"
+    return None
+
+
+def _reporter(
+    app: App[object], log: ActionLog | None, on_done: Report | None
+) -> Callable[..., None]:
+    """The one place an outcome is shown: the action log, a toast, then `on_done`."""
+
+    def report(res: ActionResult, severity: SeverityLevel | None = None) -> None:
+        if log is not None:
+            log.show_result(res)
+        mild = res.status in ("busy", "cancelled")
+        shown: SeverityLevel = "information" if res.ok else "warning" if mild else "error"
+        app.notify(res.message, severity=severity or shown)
+        if on_done is not None:
+            on_done(res)
+
+    return report
+
+
+def _start(app: App[object], action: ResolvedAction, flow: Any) -> None:
+    app.run_worker(
+        flow,
+        group="actions",
+        description=f"{action.name} {action.service}",
+        exit_on_error=False,
+    )
