@@ -18,6 +18,7 @@ from textual.widgets import Static
 
 from tests.integration.test_alertmanager import iso, post_alerts, run_alertmanager
 from tests.servers import free_port
+from tests.waits import until as wait_until
 from tui.config import AlertmanagerConfig
 from tui.core.actions.audit import read_audit
 from tui.sources.alertmanager import AlertmanagerSource, Silence, format_matchers, user_at_host
@@ -94,14 +95,6 @@ def mine(pane: AlertsPane, tag: str) -> list[Silence]:
 
 def text_of(app: App[None], selector: str) -> str:
     return str(app.query_one(selector, Static).render())
-
-
-async def wait_until(pilot: object, cond: object, what: str) -> None:
-    for _ in range(100):
-        if cond():  # type: ignore[operator]
-            return
-        await pilot.pause(0.05)  # type: ignore[attr-defined]
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_silences_listed_then_one_expired_from_the_pane(am_url, tmp_path):

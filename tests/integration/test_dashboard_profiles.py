@@ -4,8 +4,6 @@ Go server (Debian's prometheus serves /debug/pprof), fresh files announced, `f`/
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ import pytest
 from tests.integration.test_pprof_fetch import prometheus  # noqa: F401  (module fixture)
 from tests.servers import free_port
 from tests.ui.dashboard_data import NOW, filled_store
+from tests.waits import until
 from tui.config import (
     AuditConfig,
     BaselineConfig,
@@ -44,14 +43,6 @@ def config(tmp_path: Path, services: list[str], **profiles: Any) -> Config:
         baseline=BaselineConfig(dir=str(tmp_path / "baselines")),
         audit=AuditConfig(path=str(tmp_path / "audit.jsonl")),
     )
-
-
-async def until(pilot: Any, cond: Callable[[], object], what: str, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
 
 
 def toasts(app: WarroomApp) -> list[str]:

@@ -10,15 +10,15 @@ import asyncio
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.gosvc import GoService, start_gosvc
 from tests.servers import ExpositionServer, FaultyPrometheus, start_prometheus, wait_for_scrape
+from tests.waits import until as _until
 from tui.config import parse_config
 from tui.core.metrics.routes import OTHER, TOP_ROUTES
 from tui.core.metrics.store import MetricStore
@@ -202,13 +202,6 @@ async def test_routes_with_regex_and_quote_characters_each_get_their_own_row(sta
     theirs = _query(stack.prom, 'sum by (route) (rate(wr_odd_bucket{le="+Inf"}[5s]))', now)
     assert got == {r["metric"]["route"]: float(r["value"][1]) for r in theirs}
     assert set(got) == set(ODD)
-
-
-async def _until(pilot: Any, done: Callable[[], bool], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert time.monotonic() < deadline, "condition not met"
-        await pilot.pause(0.1)
 
 
 async def test_enter_opens_the_routes_screen_at_80x24_in_bastion(stack: Stack) -> None:

@@ -10,11 +10,11 @@ import gc
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.waits import until
 from tui.config import ActionConfig, AuditConfig
 from tui.ui.app import WarroomApp
 from tui.ui.widgets.action_log import ActionLog
@@ -31,14 +31,6 @@ def hanging_app(tmp_path: Path) -> WarroomApp:
         "restart": ActionConfig(exec=[sys.executable, "-c", HANG], confirm="none", key="e")
     }
     return WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
-
-
-async def until(pilot, cond, what: str, timeout: float = 15.0) -> None:
-    end = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
 
 
 def screen_text(app: WarroomApp) -> str:

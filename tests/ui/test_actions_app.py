@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Input, Static
 
+from tests.waits import until as _until
 from tui.config import parse_config
 from tui.core.actions import bindable_actions, resolve_action
 from tui.core.actions.audit import read_audit
@@ -88,14 +88,6 @@ def _cfg(marker: Path, extra: str = "") -> object:
     )
 
 
-async def _until(pilot, cond, timeout=5.0):
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond():
-        assert loop.time() < end, "condition not reached"
-        await pilot.pause(0.02)
-
-
 @pytest.fixture
 def paths(tmp_path):
     return tmp_path / "runs.txt", tmp_path / "audit.jsonl"
@@ -154,7 +146,11 @@ async def test_wrong_name_cannot_confirm(paths):
         await pilot.press("r")
         await pilot.pause(0.35)
         await pilot.press(*"checkou", "enter")
-        await pilot.pause(0.2)
+        await _until(
+            pilot,
+            lambda: "'checkou' is not" in str(app.screen.query_one("#prompt", Static).render()),
+            "the prompt for the wrong name",
+        )
         assert isinstance(app.screen, ConfirmActionScreen)
         assert app.screen.query_one("#confirm").disabled
         # Enter on a wrong name says what is expected (it said nothing)
@@ -209,7 +205,7 @@ async def test_injected_label_refused_without_dialog(paths):
     app = ActionsApp(_cfg(marker), audit, service="a; rm -rf /")
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("r")
-        await pilot.pause(0.2)
+        await _until(pilot, lambda: app.results, "the refusal")
         assert not isinstance(app.screen, ConfirmActionScreen)
         assert app.results[0].status == "refused"
         assert "'a; rm -rf /'" in app.query_one(ActionLog).status_text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.waits import until as _until
 from tui.config import AuditConfig, BaselineConfig, parse_config
 from tui.core.actions.audit import read_audit
 from tui.core.baseline.store import BaselineStore
@@ -11,7 +12,7 @@ from tui.ui.screens.confirm import ConfirmActionScreen
 
 from .dashboard_data import NOW as SHOWN
 from .dashboard_data import demo_config, filled_store, wait_for_panes
-from .test_actions_app import ActionsApp, _until
+from .test_actions_app import ActionsApp
 
 NOW = 1_800_000_000.0
 
@@ -68,7 +69,7 @@ async def test_b_with_empty_window_is_refused_and_audited(tmp_path):
     )
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("b")
-        await pilot.pause(0.1)
+        await _until(pilot, lambda: app.results)
         assert not isinstance(app.screen, ConfirmActionScreen)
         assert app.results[0].status == "refused"
     (rec,) = read_audit(audit).records
@@ -86,7 +87,7 @@ async def test_b_with_missing_bench_file_is_refused_and_audited(tmp_path):
     app = ActionsApp(cfg, audit, metric_store=_metrics("v2"), baseline_store=bstore, now=NOW)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("b")
-        await pilot.pause(0.1)
+        await _until(pilot, lambda: app.results)
         assert not isinstance(app.screen, ConfirmActionScreen)
         (res,) = app.results
         assert res.status == "refused"

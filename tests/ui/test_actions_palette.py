@@ -4,7 +4,6 @@ and the same read-only refusal as its key, all audited."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 from textual.command import CommandList, CommandPalette
 
+from tests.waits import until as _until
 from tui.config import ActionConfig, AuditConfig, BaselineConfig, parse_config
 from tui.core.actions.audit import read_audit
 from tui.core.baseline import BaselineStore, build_snapshot
@@ -19,14 +19,6 @@ from tui.ui.app import WarroomApp
 from tui.ui.screens.confirm import ConfirmActionScreen
 
 from .dashboard_data import NOW, demo_config, filled_store, wait_for_panes
-
-
-async def _until(pilot, cond, timeout=15.0, what="condition"):
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond():
-        assert loop.time() < end, f"{what} not reached"
-        await pilot.pause(0.05)
 
 
 def _hits(app) -> list[tuple[str, str]]:

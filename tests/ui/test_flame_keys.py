@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from tests.waits import until
 from tui.ui.screens.help import binding_rows
 from tui.ui.screens.profile_viewer import ProfileScreen, ProfileViewerApp, SourceListing
 from tui.ui.widgets.flamegraph import FlameGraph
-
-
-async def until(pilot, cond: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        await pilot.pause(0.02)
-        if cond():
-            await pilot.pause()
-            return
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def loaded(scr: ProfileScreen) -> bool:

@@ -3,7 +3,6 @@ does, and `?` lists the new one; the config's id table mirrors the bindings the 
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import inspect
 import pkgutil
@@ -13,6 +12,7 @@ from textual.app import App
 from textual.binding import Binding
 
 import tui.ui
+from tests.waits import until
 from tui.config import parse_config
 from tui.config_keys import BINDINGS
 from tui.ui.app import WarroomApp
@@ -49,14 +49,6 @@ def test_config_knows_every_binding_id_and_its_default() -> None:
 def app_with(keys: str, extra: str = "") -> WarroomApp:
     cfg = parse_config(f"{SERVICES}{extra}keys:\n{keys}", "keys.yaml")
     return WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
-
-
-async def until(pilot, cond, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond():
-        assert loop.time() < end, "condition not reached"
-        await pilot.pause(0.02)
 
 
 async def open_help(pilot, app: WarroomApp) -> HelpScreen:

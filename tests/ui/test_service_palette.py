@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from tests.waits import until as _until
 from tui.config import ActionConfig, AuditConfig
 from tui.core.actions.audit import read_audit
 from tui.ui.app import WarroomApp
@@ -13,7 +14,7 @@ from tui.ui.palette import ServiceCommands
 from tui.ui.screens.confirm import ConfirmActionScreen
 
 from .dashboard_data import NOW, demo_config, filled_store, wait_for_panes
-from .test_actions_palette import _choose, _palette, _until
+from .test_actions_palette import _choose, _palette
 
 
 def _app(tmp_path: Path) -> tuple[WarroomApp, Path]:
