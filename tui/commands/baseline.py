@@ -10,12 +10,14 @@ refuse a configured bench file that is missing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from tui.commands.baseline_pick import add_release_options, pick
 from tui.commands.output import write_out
 
 if TYPE_CHECKING:
@@ -48,6 +50,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sh.add_argument("service")
     sh.add_argument("id", nargs="?", help="snapshot id (default: the current one)")
     sh.add_argument("--format", choices=("text", "json"), default="text")
+    add_release_options(sh, "show")
     sh.set_defaults(func=run_show)
 
     rf = bs.add_parser("refresh", help="snapshot SERVICE's current window as its new baseline")
@@ -79,7 +82,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rs = bs.add_parser("restore", help="make an older baseline current again")
     common(rs)
     rs.add_argument("service")
-    rs.add_argument("id")
+    rs.add_argument("id", nargs="?", help="snapshot id (or --previous-release)")
+    add_release_options(rs, "restore")
     rs.set_defaults(func=run_restore)
 
 
@@ -129,30 +133,17 @@ async def fetch_prometheus_window(
     return signals, step or source.step, now - window, saturated
 
 
-async def fetch_version_label(cfg: Config, service: str, now: float | None = None) -> str | None:
-    """The `version` label of the service's latency series, when exactly one is live.
+def record_version(events: list[dict[str, Any]], service: str) -> tuple[str, str, str] | None:
+    """(version, revision, "record") of the newest release line of `service` in a recording."""
+    from tui.core.releases import Release, newest_release
 
-    Several versions at once (a rollout in progress) or none: None, and the caller says so.
-    Errors are not fatal here: a baseline without a version is still a baseline.
-    """
-    from tui.sources.prometheus import PrometheusClient, PrometheusError, split_selector
-
-    svc = next((s for s in cfg.services if s.name == service), None)
-    if cfg.prometheus is None or svc is None or svc.prometheus is None:
-        return None
-    name, inner = split_selector(svc.prometheus.latency_histogram)
-    series = f"{name}_count{{{inner}}}" if inner else f"{name}_count"
-    client = PrometheusClient(cfg.prometheus)
-    try:
-        res = await client.query(
-            f"count by (version) ({series})", time.time() if now is None else now
-        )
-    except PrometheusError:
-        return None
-    finally:
-        await client.aclose()
-    versions = {labels.get("version") for labels, _ in res.series} - {None, ""}
-    return versions.pop() if len(versions) == 1 else None
+    releases = []
+    for e in events:
+        if e.get("type") == "release" and e.get("service") == service:
+            with contextlib.suppress(ValueError):
+                releases.append(Release.from_record(e))
+    rel = newest_release(releases, service)
+    return (rel.version, rel.revision, "record") if rel is not None else None
 
 
 def take_baseline(
@@ -171,11 +162,13 @@ def take_baseline(
     store: BaselineStore | None = None,
     metric_store: MetricStore | None = None,
     saturated: dict[str, int] | None = None,
+    revision: str = "",
+    version_source: str = "",
 ) -> tuple[str, Snapshot]:
     """Build and save a snapshot as the service's current baseline; return (id, snapshot).
 
-    Defaults (`baseline_snapshot`): version from the service config, else the `version`
-    label the live store holds; bench from `baseline.bench` (missing: UserError); profile: the
+    Defaults (`baseline_snapshot`): `version` (found where `version_source` says), else the
+    service config, else the `version` label the live store holds; bench from `baseline.bench` (missing: UserError); profile: the
     newest file in `profiles.dir` for the service.
     """
     from tui.core.baseline.snapshot import baseline_snapshot
@@ -195,6 +188,8 @@ def take_baseline(
         start=start,
         source=source,
         saturated=saturated,
+        revision=revision,
+        version_source=version_source,
     )
     st = store or open_store(cfg)
     sid = st.save(snap)
@@ -215,6 +210,14 @@ def _warn(store: BaselineStore) -> None:
         print(f"warroom: warning: {p}", file=sys.stderr)
 
 
+def _version_text(snap: Any) -> str:
+    """`1.4.3 (abc123, build_info)`: the version, its revision and where it was found."""
+    if not snap.version:
+        return "-"
+    extra = [x for x in (snap.revision, snap.version_source) if x]
+    return f"{snap.version} ({', '.join(extra)})" if extra else snap.version
+
+
 def _iso(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(t))
 
@@ -232,6 +235,8 @@ def run_list(args: argparse.Namespace) -> int:
                 "taken_at": i.taken_at,
                 "taken_by": i.taken_by,
                 "version": i.version,
+                "revision": i.revision,
+                "routes": i.routes,
                 "signals": i.signals,
                 "bench": i.has_bench,
                 "profiles": i.profiles,
@@ -253,12 +258,13 @@ def run_list(args: argparse.Namespace) -> int:
                     for x, on in (
                         ("bench", r["bench"]),
                         (f"{r['profiles']} profile(s)", r["profiles"]),
+                        (f"{r['routes']} route(s)", r["routes"]),
                     )
                     if on
                 ]
                 print(
                     f"  {'*' if r['current'] else ' '} {r['id']}  {_iso(r['taken_at'])}  "
-                    f"version={r['version'] or '-'}  by={r['taken_by']}  n={n}"
+                    f"version={r['version'] or '-'}{'@' + r['revision'] if r['revision'] else ''}  by={r['taken_by']}  n={n}"
                     + (f"  {', '.join(extras)}" if extras else "")
                 )
     _warn(store)
@@ -266,24 +272,28 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from tui.core.metrics.routes import OTHER
     from tui.core.stats.median import summarize
     from tui.core.stats.report import fmt_summary
     from tui.errors import UserError
 
     cfg = _cfg(args)
     store = open_store(cfg, args.dir)
-    snap = store.load(args.service, args.id) if args.id else store.current(args.service)
+    snap, note = pick(cfg, store, args)
     _warn(store)
     if snap is None:
         raise UserError(
             f"{args.service}: no baseline in {store.dir}; take one with "
             f"`warroom baseline refresh {args.service}`"
         )
-    sums = {k: summarize(v) for k, v in snap.signals.items()}
     if args.format == "json":
 
         def num(v: float) -> float | None:
             return v if math.isfinite(v) else None
+
+        def summary(values: list[float]) -> dict[str, Any]:
+            s = summarize(values)
+            return {"median": num(s.median), "lo": num(s.lo), "hi": num(s.hi), "n": s.n}
 
         print(
             json.dumps(
@@ -298,19 +308,35 @@ def run_show(args: argparse.Namespace) -> int:
                     "source": snap.source,
                     "bench": snap.bench,
                     "profile_files": snap.profile_files,
-                    "signals": {
-                        k: {"median": num(s.median), "lo": num(s.lo), "hi": num(s.hi), "n": s.n}
-                        for k, s in sums.items()
+                    "signals": {k: summary(v) for k, v in snap.signals.items()},
+                    "revision": snap.revision,
+                    "version_source": snap.version_source,
+                    "route_label": snap.route_label or None,
+                    "routes": {
+                        r: {k: summary(v) for k, v in sigs.items()}
+                        for r, sigs in snap.routes.items()
                     },
+                    "runtime": {k: summary(v) for k, v in snap.runtime.items()},
+                    "picked": "id" if args.id else (note or "current"),
                 },
                 indent=2,
             )
         )
         return 0
-    print(f"{snap.service} {snap.id}  taken {_iso(snap.taken_at)} by {snap.taken_by}")
-    print(f"  version: {snap.version or '-'}   step: {snap.step:g}s   source: {snap.source or '-'}")
-    for k, s in sums.items():
+    print(
+        f"{snap.service} {snap.id}  taken {_iso(snap.taken_at)} by {snap.taken_by}"
+        + (f"  ({note})" if note else "")
+    )
+    print(f"  version: {_version_text(snap)}   step: {snap.step:g}s   source: {snap.source or '-'}")
+    for k, v in [*snap.signals.items(), *snap.runtime.items()]:
+        s = summarize(v)
         print(f"  {k:<12} {fmt_summary(s.median, s.lo, s.hi, s.n, k)}")
+    if snap.routes:
+        print(f"  routes by {snap.route_label} (p99):")
+        for route, sigs in snap.routes.items():
+            s = summarize(sigs.get("p99", []))
+            other = f" ({snap.other_routes} routes)" if route == OTHER else ""
+            print(f"    {route}{other}  {fmt_summary(s.median, s.lo, s.hi, s.n, 'p99')}")
     if snap.bench:
         print(f"  bench: {snap.bench}")
     for p in snap.profile_files:
@@ -330,6 +356,9 @@ def run_refresh(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(f"--window: {exc}") from None
     saturated: dict[str, int] = {}
+    svc = cfg.service(args.service)
+    detect = args.version_label is None and (svc is None or svc.version is None)
+    found: tuple[str, str, str] | None = None
     if args.from_record:
         from tui.core.baseline.snapshot import signals_from_record
         from tui.core.recording import read_recording
@@ -337,6 +366,7 @@ def run_refresh(args: argparse.Namespace) -> int:
         rec = read_recording(args.from_record)
         signals, step, start, _ = signals_from_record(rec.events, args.service, window)
         source = f"record {args.from_record}"
+        found = record_version(rec.events, args.service) if detect else None
         if rec.problem:
             print(f"warroom: warning: {args.from_record}: {rec.problem}", file=sys.stderr)
     else:
@@ -344,9 +374,10 @@ def run_refresh(args: argparse.Namespace) -> int:
             fetch_prometheus_window(cfg, args.service, window)
         )
         source = f"prometheus {cfg.prometheus.url if cfg.prometheus else ''}"
-        svc = next((s for s in cfg.services if s.name == args.service), None)
-        if args.version_label is None and (svc is None or svc.version is None):
-            args.version_label = asyncio.run(fetch_version_label(cfg, args.service))
+        if detect:
+            from tui.sources.releases import running_version
+
+            found = asyncio.run(running_version(cfg, args.service, time.time()))
     profiles = [] if args.no_profile else args.profile
     store = open_store(cfg, args.dir)
     sid, snap = take_baseline(
@@ -357,7 +388,9 @@ def run_refresh(args: argparse.Namespace) -> int:
         start=start,
         window=window,
         source=source,
-        version=args.version_label,
+        version=found[0] if found else args.version_label,
+        revision=found[1] if found else "",
+        version_source=found[2] if found else "",
         taken_by=args.by,
         bench=args.bench,
         profile_files=profiles,
@@ -370,6 +403,8 @@ def run_refresh(args: argparse.Namespace) -> int:
         f"{', '.join(snap.signals)}; version {snap.version or '-'}"
         + (f"; bench {snap.bench}" if snap.bench else "")
         + (f"; {len(snap.profile_files)} profile(s)" if snap.profile_files else "")
+        + (f"; version from {snap.version_source}" if snap.version_source else "")
+        + (f", revision {snap.revision}" if snap.revision else "")
         + ")"
     )
     _warn(store)
@@ -379,10 +414,12 @@ def run_refresh(args: argparse.Namespace) -> int:
 def run_restore(args: argparse.Namespace) -> int:
     cfg = _cfg(args)
     store = open_store(cfg, args.dir)
-    snap = store.restore(args.service, args.id)
+    picked, note = pick(cfg, store, args, need_id=True)
+    assert picked is not None and picked.id is not None  # pick raises rather than None here
+    snap = store.restore(args.service, picked.id)
     print(
         f"{args.service}: baseline {snap.id} (taken {_iso(snap.taken_at)}, version "
-        f"{snap.version or '-'}) is current again"
+        f"{_version_text(snap)}) is current again" + (f" ({note})" if note else "")
     )
     _warn(store)
     return 0

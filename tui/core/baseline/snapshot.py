@@ -58,6 +58,8 @@ def build_snapshot(
     source: str = "",
     note: str = "",
     saturated: Mapping[str, int] | None = None,
+    revision: str = "",
+    version_source: str = "",
 ) -> Snapshot:
     """Validate and assemble a Snapshot; refuse one without a single usable sample."""
     check_name("service", service)
@@ -82,6 +84,8 @@ def build_snapshot(
         source=source,
         note=note,
         saturated={k: int(v) for k, v in (saturated or {}).items() if v},
+        revision=revision,
+        version_source=version_source if version is not None else "",
     )
 
 
@@ -174,20 +178,25 @@ def baseline_snapshot(
     start: float | None = None,
     source: str = "",
     saturated: Mapping[str, int] | None = None,
+    revision: str = "",
+    version_source: str = "",
 ) -> Snapshot:
     """The snapshot both the CLI refresh and the dashboard key save, defaults filled in.
 
-        version: the argument, else the service's config, else the live `version` label (the
-        same order as the action templates). bench: the argument, else `baseline.bench`; a named bench file that does not
+        version: the argument (its `version_source` says where the caller found it: cli,
+        build_info, otlp, mark, record), else the service's config, else the live `version`
+        label (the same order as the action templates). bench: the argument, else `baseline.bench`; a named bench file that does not
         exist is an error (a baseline silently missing its benchmark would pass every later
         `check`). profiles: the argument (each must exist), else the newest of each kind in
     `profiles.dir` (a baseline with only the heap capture could never gate CPU).
     """
     svc = next((s for s in cfg.services if s.name == service), None)
-    if version is None and svc is not None:
-        version = svc.version or svc.labels.get("version")
-    if version is None and labels:
-        version = labels.get("version") or None
+    if version is not None:
+        version_source = version_source or "cli"
+    elif svc is not None and (svc.version or svc.labels.get("version")):
+        version, version_source, revision = svc.version or svc.labels["version"], "config", ""
+    elif labels and labels.get("version"):
+        version, version_source, revision = labels["version"], "label", ""
     if bench is not None:
         bench = require_file(bench, "bench file")
     elif cfg.baseline.bench:
@@ -211,6 +220,8 @@ def baseline_snapshot(
         start=start,
         source=source,
         saturated=saturated,
+        revision=revision,
+        version_source=version_source,
     )
 
 
