@@ -21,6 +21,7 @@ from tui.commands.baseline_pick import add_release_options, pick
 from tui.commands.output import write_out
 
 if TYPE_CHECKING:
+    from tui.commands.live_window import LiveWindow
     from tui.config import Config
     from tui.core.baseline.store import BaselineStore, Snapshot
     from tui.core.metrics.store import MetricStore
@@ -99,38 +100,14 @@ def open_store(cfg: Config, directory: str | None = None) -> BaselineStore:
 async def fetch_prometheus_window(
     cfg: Config, service: str, window: float, now: float | None = None
 ) -> tuple[dict[str, list[float]], float, float, dict[str, int]]:
-    """Fetch one service's last `window` seconds from Prometheus (query_range per step).
+    """One service's last `window` seconds from Prometheus (query_range per step): (signals,
+    step, start, saturated counts per signal). UserError when Prometheus is not configured
+    for the service or does not answer. `live_window.fetch_live_window` adds routes and the
+    Go runtime."""
+    from tui.commands.live_window import fetch_live_window
 
-    Returns (signals, step, start, saturated counts per signal). Raises UserError when Prometheus is not configured for the
-    service or does not answer (the status line says why).
-    """
-    import dataclasses
-
-    from tui.config import Duration
-    from tui.core.baseline.snapshot import saturation_from_store, signals_from_store
-    from tui.core.metrics.store import MetricStore
-    from tui.errors import UserError
-    from tui.sources.prometheus import PrometheusSource
-
-    svc = next((s for s in cfg.services if s.name == service), None)
-    if svc is None:
-        known = ", ".join(s.name for s in cfg.services) or "none"
-        raise UserError(f"unknown service {service!r} (configured: {known})")
-    if cfg.prometheus is None or svc.prometheus is None:
-        raise UserError(f"{service}: no Prometheus queries configured; use --from-record FILE")
-    now = time.time() if now is None else now
-    sub = dataclasses.replace(cfg, services=[svc], window=Duration(window))
-    store = MetricStore(capacity=max(64, int(window / max(float(cfg.refresh), 1)) + 64))
-    source = PrometheusSource(sub, store)
-    try:
-        await source.refresh(now)
-    finally:
-        await source.aclose()
-    if source.failures:
-        raise UserError(f"prometheus {cfg.prometheus.url}: {source.status.detail}")
-    signals, step = signals_from_store(store, service, now - window, now)
-    saturated = saturation_from_store(store, service, now - window, now)
-    return signals, step or source.step, now - window, saturated
+    w = await fetch_live_window(cfg, service, window, now)
+    return w.signals, w.step, w.start, w.saturated
 
 
 def record_version(events: list[dict[str, Any]], service: str) -> tuple[str, str, str] | None:
@@ -164,12 +141,14 @@ def take_baseline(
     saturated: dict[str, int] | None = None,
     revision: str = "",
     version_source: str = "",
+    live: LiveWindow | None = None,
 ) -> tuple[str, Snapshot]:
     """Build and save a snapshot as the service's current baseline; return (id, snapshot).
 
     Defaults (`baseline_snapshot`): `version` (found where `version_source` says), else the
     service config, else the `version` label the live store holds; bench from `baseline.bench` (missing: UserError); profile: the
-    newest file in `profiles.dir` for the service.
+    newest file in `profiles.dir` for the service. `live`: its routes and Go runtime series
+    are kept too.
     """
     from tui.core.baseline.snapshot import baseline_snapshot
 
@@ -191,6 +170,10 @@ def take_baseline(
         revision=revision,
         version_source=version_source,
     )
+    if live is not None:
+        snap.runtime = dict(live.runtime)
+        snap.route_label, snap.routes = live.route_label, dict(live.routes)
+        snap.other_routes = live.other_routes
     st = store or open_store(cfg)
     sid = st.save(snap)
     return sid, snap
@@ -359,6 +342,7 @@ def run_refresh(args: argparse.Namespace) -> int:
     svc = cfg.service(args.service)
     detect = args.version_label is None and (svc is None or svc.version is None)
     found: tuple[str, str, str] | None = None
+    live: LiveWindow | None = None
     if args.from_record:
         from tui.core.baseline.snapshot import signals_from_record
         from tui.core.recording import read_recording
@@ -370,9 +354,10 @@ def run_refresh(args: argparse.Namespace) -> int:
         if rec.problem:
             print(f"warroom: warning: {args.from_record}: {rec.problem}", file=sys.stderr)
     else:
-        signals, step, start, saturated = asyncio.run(
-            fetch_prometheus_window(cfg, args.service, window)
-        )
+        from tui.commands.live_window import fetch_live_window
+
+        live = asyncio.run(fetch_live_window(cfg, args.service, window, routes=True, runtime=True))
+        signals, step, start, saturated = live.signals, live.step, live.start, live.saturated
         source = f"prometheus {cfg.prometheus.url if cfg.prometheus else ''}"
         if detect:
             from tui.sources.releases import running_version
@@ -396,6 +381,7 @@ def run_refresh(args: argparse.Namespace) -> int:
         profile_files=profiles,
         store=store,
         saturated=saturated,
+        live=live,
     )
     n = max((len(v) for v in snap.signals.values()), default=0)
     print(
@@ -405,8 +391,12 @@ def run_refresh(args: argparse.Namespace) -> int:
         + (f"; {len(snap.profile_files)} profile(s)" if snap.profile_files else "")
         + (f"; version from {snap.version_source}" if snap.version_source else "")
         + (f", revision {snap.revision}" if snap.revision else "")
+        + (f"; {len(snap.routes)} routes by {snap.route_label}" if snap.routes else "")
+        + (f"; Go runtime: {', '.join(snap.runtime)}" if snap.runtime else "")
         + ")"
     )
+    if live is not None and live.route_error:
+        print(f"warroom: warning: no per-route baseline: {live.route_error}", file=sys.stderr)
     _warn(store)
     return 0
 
