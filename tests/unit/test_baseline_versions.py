@@ -115,3 +115,22 @@ def test_a_damaged_new_field_is_reported_and_skipped(
     cur = store.current("api")
     assert cur is not None and cur.id == good  # the pointer's target is corrupt: newest readable
     assert any(message in p and str(path) in p for p in store.problems), store.problems
+
+
+def test_b_keys_its_baseline_by_the_detected_release() -> None:
+    from tui.config import parse_config
+    from tui.core.actions.baseline_ops import release_alternative, snapshot_for_refresh
+    from tui.core.metrics.store import MetricStore
+
+    cfg = parse_config("services:\n  - name: api\n  - name: web\n    version: '2.0'\n")
+    metrics = MetricStore()
+    for i in range(10):
+        metrics.add("api", "p99", 1000 + i, 0.1)
+        metrics.add("web", "p99", 1000 + i, 0.1)
+    snap = snapshot_for_refresh(cfg, metrics, "api", 1010, running=("1.5.0", "build_info"))
+    assert (snap.version, snap.version_source) == ("1.5.0", "build_info")
+    snap = snapshot_for_refresh(cfg, metrics, "web", 1010, version="2.0", running=("9", "otlp"))
+    assert (snap.version, snap.version_source) == ("2.0", "config")  # the config wins
+    snap = snapshot_for_refresh(cfg, metrics, "api", 1010)
+    assert (snap.version, snap.version_source) == (None, "")
+    assert release_alternative(object(), "api", "1.5.0") is None  # a store without releases
