@@ -256,3 +256,42 @@ def test_an_unknown_breakdown(stack: Stack, command: str) -> None:
     r = warroom(command, "-c", str(stack.cfg), "--by", "endpoint")
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr == "warroom: --by: 'endpoint' is not one of service, route\n"
+
+
+def test_check_against_the_previous_release(stack: Stack, tmp_path: Path) -> None:
+    store = BaselineStore(tmp_path / "rel")
+    for i, version in enumerate(("1.4.1", "1.4.2")):
+        store.save(
+            build_snapshot(
+                "shop",
+                {"p99": [0.05] * 10},
+                step=1,
+                taken_by="t",
+                version=version,
+                taken_at=1e9 + i,
+            )
+        )
+    args = ("-c", str(stack.cfg), "--dir", str(tmp_path / "rel"), "--service", "shop")
+    # gosvc runs 1.4.2 (its gosvc_build_info): the release before it is 1.4.1
+    r = warroom("check", *args, "--baseline", "previous-release", "--format", "json")
+    assert r.returncode in (0, 1), r.stderr
+    assert json.loads(r.stdout)["services"][0]["baseline"]["version"] == "1.4.1"
+    r = warroom("check", *args, "--format", "json")
+    assert json.loads(r.stdout)["services"][0]["baseline"]["version"] == "1.4.2"
+    only = BaselineStore(tmp_path / "only")
+    only.save(build_snapshot("shop", {"p99": [0.05] * 10}, step=1, taken_by="t", version="1.4.2"))
+    r = warroom(
+        "check",
+        "-c",
+        str(stack.cfg),
+        "--dir",
+        str(tmp_path / "only"),
+        "--baseline",
+        "previous-release",
+    )
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stdout + r.stderr
+    assert "shop: no baseline of a release before 1.4.2 in " in r.stderr
+    assert "(versions with a baseline: 1.4.2)" in r.stderr
+    r = warroom("check", "-c", str(stack.cfg), "--baseline", "last-week")
+    assert r.returncode == 2
+    assert r.stderr == "warroom: --baseline: 'last-week' is not one of current, previous-release\n"

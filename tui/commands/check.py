@@ -70,6 +70,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="cum-share growth (percentage points) that fails the gate (default 5)",
     )
     p.add_argument(
+        "--baseline",
+        default="current",
+        metavar="current|previous-release",
+        help="previous-release: compare with the baseline of the release before the one "
+        "running now (detected from *_build_info, `warroom mark` or the version label), "
+        "e.g. right after a deploy (default: each service's current baseline)",
+    )
+    p.add_argument(
         "--by",
         default="service",
         metavar="service|route",
@@ -85,6 +93,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 NO_BASELINE = "no baseline"
+BASELINE_CHOICES = ("current", "previous-release")
 
 
 def service_status(r: ServiceCheck) -> str:
@@ -120,6 +129,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.by not in BREAKDOWNS:
         raise UserError(f"--by: {args.by!r} is not one of {', '.join(BREAKDOWNS)}")
+    if args.baseline not in BASELINE_CHOICES:
+        raise UserError(
+            f"--baseline: {args.baseline!r} is not one of {', '.join(BASELINE_CHOICES)}"
+        )
     if args.config is None:
         raise UserError("check needs a config: warroom check -c FILE")
     cfg = load_config(args.config)
@@ -154,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"warroom: warning: {p}", file=sys.stderr)
     missing = [r.service for r in results if r.baseline is None]
     if missing and len(missing) == len(results) and not args.allow_missing:
+        if args.baseline == "previous-release":
+            raise UserError(f"check: {'; '.join(r.notes[0] for r in results)}")
         raise UserError(no_baseline_error(missing, store.dir))
     regression = any(r.has_regression() for r in results)
     if args.format == "json":
@@ -189,7 +204,7 @@ def check_one(
     from tui.core.pprof.catalog import newest_of_each_kind, service_profiles
     from tui.errors import UserError
 
-    baseline = store.current(name)
+    baseline, why_none = pick_baseline(cfg, args, store, name)
     live: LiveWindow | None = None
     current = None
     step = 0.0
@@ -224,14 +239,32 @@ def check_one(
         current_step=step,
         spacing=spacing,
     )
-    if unmeasured:
-        res.notes = [unmeasured]
+    if unmeasured or why_none:
+        res.notes = [unmeasured or why_none]
     if baseline is not None and live is not None:
         add_breakdowns(res, baseline, live, cfg, args, spacing)
     elif baseline is not None and args.by == "route":
         why = unmeasured or "a recording holds no per-route signals"
         res.notes.append(f"routes not compared: {why}")
     return res
+
+
+def pick_baseline(cfg: Any, args: argparse.Namespace, store: Any, name: str) -> tuple[Any, str]:
+    """(the baseline to compare with, or None and why): the current one, or with
+    --baseline previous-release the release before the running one. Asked for by name
+    (--service), a missing previous release is an error, not a pass."""
+    from tui.commands.baseline_pick import previous_release
+    from tui.errors import UserError
+
+    if args.baseline == "current":
+        return store.current(name), ""
+    try:
+        snap, _ = previous_release(cfg, store, name, None)
+    except UserError as exc:
+        if args.service:
+            raise
+        return None, str(exc)
+    return snap, ""
 
 
 def add_breakdowns(
