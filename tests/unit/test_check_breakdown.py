@@ -88,3 +88,60 @@ def test_runtime_rows_explain_and_never_gate() -> None:
     assert "Go runtime now: gorout 500 (the baseline holds none to compare)" in render_checks(
         [res], "text"
     )
+
+
+def test_by_route_from_a_recording_or_for_otlp_says_why_not(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tui.core.baseline import BaselineStore
+
+    root = Path(__file__).resolve().parents[2]
+    cfg = tmp_path / "w.yaml"
+    cfg.write_text(
+        f'otlp: {{http: "", grpc: ""}}\nbaseline: {{dir: {tmp_path / "b"}}}\n'
+        "services:\n  - name: pay\n    otlp: {latency_metric: http.server.request.duration}\n"
+    )
+    BaselineStore(tmp_path / "b").save(build_snapshot("pay", {"p99": STEADY}, step=1, taken_by="t"))
+    rec = tmp_path / "rec.jsonl"
+    rec.write_text(
+        "".join(
+            json.dumps(
+                {"t": 100 + i, "type": "point", "service": "pay", "signal": "p99", "value": v}
+            )
+            + "\n"
+            for i, v in enumerate(STEADY)
+        )
+    )
+
+    def warroom(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tui.cli", *args],
+            capture_output=True,
+            text=True,
+            cwd=root,
+            timeout=60,
+        )
+
+    r = warroom(
+        "check",
+        "-c",
+        str(cfg),
+        "--by",
+        "route",
+        "--from-record",
+        str(rec),
+        "--format",
+        "json",
+        "--independent",
+        "0",
+    )
+    assert r.returncode == 0, r.stderr
+    (svc,) = json.loads(r.stdout)["services"]
+    assert "routes not compared: a recording holds no per-route signals" in svc["notes"]
+    r = warroom("snapshot", "-c", str(cfg), "--by", "route", "--wait", "0")
+    assert r.returncode == 0, r.stderr
+    (svc,) = json.loads(r.stdout)["services"]
+    assert svc["routes_error"] == "pay: OTLP services are not broken down by route"

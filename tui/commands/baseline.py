@@ -1,5 +1,10 @@
 """`warroom baseline list|show|refresh|restore`: the versioned baseline store, headless.
 
+Baselines are keyed by the release they were taken on (version, revision, where that was
+found); `show`/`restore --previous-release` pick the baseline of the release before the
+running one (tui.commands.baseline_pick). A Prometheus refresh keeps the per-route breakdown and
+the Go runtime series too (tui.commands.live_window).
+
 `refresh` snapshots a service's current window (from Prometheus, or from a `warroom record`
 file with --from-record), plus an optional benchmark output and the newest profile file, and
 makes it current. The snapshot comes from `tui.core.baseline.snapshot.baseline_snapshot`,
@@ -75,7 +80,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rf.add_argument(
         "--version",
         dest="version_label",
-        help="version label (default: the service's version in config)",
+        help="the version to key it by (default: the service's version in config, else "
+        "what the release detection sees: *_build_info, the newest `warroom mark`, the "
+        "version label; from a recording, its newest release line)",
     )
     rf.add_argument("--by", help="who takes it (default: user@host)")
     rf.set_defaults(func=run_refresh)

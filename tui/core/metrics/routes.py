@@ -203,7 +203,8 @@ def rank(rows: list[RouteRow]) -> list[RouteRow]:
     Contribution = the route's share of the service's requests now x (its P99 now - its P99 at
     the window's start, see `window_start`), in seconds: the amount the route adds to a
     request's tail latency. It is measured against the window's start, not a stored baseline
-    (baselines do not hold per-route signals). A route with no P99 contributes 0; ties (all 0,
+    (a view must rank without one; `warroom check --by route` compares with the baseline's
+    routes, tui.core.baseline.breakdown). A route with no P99 contributes 0; ties (all 0,
     a quiet service) go by traffic.
     """
     total = sum(r.last("qps") or 0.0 for r in rows)
