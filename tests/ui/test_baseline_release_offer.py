@@ -107,3 +107,12 @@ def test_the_dashboard_keys_b_by_the_detected_release(tmp_path) -> None:
         {"t": NOW, "type": "release", "service": "checkout", "version": "1.5.0", "source": "mark"}
     )
     assert app._running_version("checkout") == ("1.5.0", "mark")
+    app.release_history.apply(
+        {
+            "t": NOW + 5,
+            "type": "release_flap",
+            "service": "checkout",
+            "versions": ["1.5.0", "1.5.1"],
+        }
+    )
+    assert app._running_version("checkout") is None

@@ -332,7 +332,10 @@ class WarroomApp(App[int]):
 
     def _running_version(self, service: str) -> tuple[str, str] | None:
         """(version, source) the release detection sees for `service` (a replay: the newest
-        recorded release), for `b`'s new baseline and its "previous release" offer."""
+        recorded release), for `b`'s new baseline and its "previous release" offer. None while
+        the version flaps: a baseline must not be keyed by whichever flip came last."""
+        if service in self.release_history.flapping:
+            return None
         releases = getattr(self.hub, "releases", None)
         log = getattr(getattr(releases, "timeline", None), "log", None)
         for source in ("build_info", "otlp"):
