@@ -197,6 +197,25 @@ def test_baseline_keeps_version_routes_and_runtime_then_check_names_a_slowed_rou
         assert rows["/api/pay p99"]["route"] == "/api/pay" and doc["routes"]["regression"]
         assert {f"{route} p99" for route in ROUTES} <= set(rows)
         assert doc["runtime"]["gates"] is False and doc["runtime"]["rows"]
+        r = warroom(
+            "check",
+            "-c",
+            str(stack.cfg),
+            "--service",
+            "shop",
+            "--by",
+            "route",
+            "--format",
+            "md",
+            "--independent",
+            "2",
+        )
+        assert (
+            r.returncode == 1
+            and "### shop by route" in r.stdout
+            and "### shop Go runtime" in r.stdout
+        )
+        assert "| /api/pay p99 | " in r.stdout
         # the service level alone is unchanged: no routes key, exit codes as before
         r = warroom(
             "check",
