@@ -122,7 +122,7 @@ async def take_snapshot(
     import asyncio
 
     from tui.core.metrics import go_runtime as gr
-    from tui.core.metrics.store import FLAG_SATURATED, MetricStore
+    from tui.core.metrics.store import MetricStore
     from tui.errors import UserError
     from tui.sources.hub import Hub
     from tui.sources.prometheus import PrometheusError
@@ -158,37 +158,11 @@ async def take_snapshot(
     finally:
         await hub.stop()
 
-    services: list[dict[str, Any]] = []
     names = [s.name for s in cfg.services]
     names += [n for n in store.names() if n not in names]
-    for name in names:
-        if name in prom:
-            row: dict[str, Any] = {"name": name, "source": "prometheus"}
-            flags = 0
-            for sig in SNAPSHOT_SIGNALS:
-                value, f = prom[name].get(sig, (None, 0))
-                row[sig] = value
-                if sig == "p99":
-                    flags = f
-            row["p99_saturated"] = bool(flags & FLAG_SATURATED) and row["p99"] is not None
-        else:
-            info = store.services.get(name)
-            row = {"name": name, "source": info.source if info else "otlp"}
-            fresh_after = t - float(cfg.refresh)
-            p99_flags = 0
-            for sig in SNAPSHOT_SIGNALS:
-                last = store.latest(name, sig)
-                if last is not None and last[0] >= fresh_after and math.isfinite(last[1]):
-                    row[sig] = last[1]
-                    if sig == "p99":
-                        p99_flags = last[2]
-                else:
-                    row[sig] = None
-            row["p99_saturated"] = bool(p99_flags & FLAG_SATURATED) and row["p99"] is not None
-        out = {
-            k: row[k]
-            for k in ("name", "source", "p50", "p95", "p99", "qps", "error_ratio", "p99_saturated")
-        }
+    services = [_service_row(cfg, store, name, t, prom.get(name)) for name in names]
+    for out in services:
+        name = out["name"]
         if runtime.get(name):
             out["go_runtime"] = {
                 k.removeprefix(gr.PREFIX): v
@@ -199,8 +173,41 @@ async def take_snapshot(
                 routes.get(name)
                 or {"routes_error": f"{name}: OTLP services are not broken down by route"}
             )
-        services.append(out)
     return {"time": t, "services": services}
+
+
+def _service_row(
+    cfg: Any, store: Any, name: str, t: float, prom: dict[str, tuple[float | None, int]] | None
+) -> dict[str, Any]:
+    """One service's latency signals: Prometheus' instant answers, else the store's fresh
+    OTLP values (None when older than one refresh)."""
+    from tui.core.metrics.store import FLAG_SATURATED
+
+    if prom is not None:
+        row: dict[str, Any] = {"name": name, "source": "prometheus"}
+        flags = 0
+        for sig in SNAPSHOT_SIGNALS:
+            value, f = prom.get(sig, (None, 0))
+            row[sig] = value
+            if sig == "p99":
+                flags = f
+        row["p99_saturated"] = bool(flags & FLAG_SATURATED) and row["p99"] is not None
+    else:
+        info = store.services.get(name)
+        row = {"name": name, "source": info.source if info else "otlp"}
+        fresh_after = t - float(cfg.refresh)
+        p99_flags = 0
+        for sig in SNAPSHOT_SIGNALS:
+            last = store.latest(name, sig)
+            if last is not None and last[0] >= fresh_after and math.isfinite(last[1]):
+                row[sig] = last[1]
+                if sig == "p99":
+                    p99_flags = last[2]
+            else:
+                row[sig] = None
+        row["p99_saturated"] = bool(p99_flags & FLAG_SATURATED) and row["p99"] is not None
+    keys = ("name", "source", "p50", "p95", "p99", "qps", "error_ratio", "p99_saturated")
+    return {k: row[k] for k in keys}
 
 
 async def route_breakdowns(prometheus: Any, t: float) -> dict[str, dict[str, Any]]:
