@@ -76,6 +76,12 @@ def test_runtime_rows_explain_and_never_gate() -> None:
         "shop", b.runtime, {"go.goroutines": [500.0] * 10}, base_step=1, current_step=1
     )
     assert table is not None and [r.name for r in table.rows] == ["goroutines"]
+    gc = compare_runtime(
+        "shop", b.runtime, {"go.gc_p99": [0.0012] * 10}, base_step=1, current_step=1
+    )
+    from tui.core.stats.report import render
+
+    assert "1.00ms" in render([gc], "text") and "1.20ms" in render([gc], "text")  # in seconds
     assert table.rows[0].verdict == "REGRESSION"
     res = check_service("shop", b, {"p99": STEADY})
     res.runtime, res.runtime_now = table, runtime_now({"go.goroutines": [480.0, 500.0]})
