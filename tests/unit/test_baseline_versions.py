@@ -127,8 +127,10 @@ def test_b_keys_its_baseline_by_the_detected_release() -> None:
     for i in range(10):
         metrics.add("api", "p99", 1000 + i, 0.1)
         metrics.add("web", "p99", 1000 + i, 0.1)
+        metrics.add("api", "go.goroutines", 1000 + i, 40.0 + i)
     snap = snapshot_for_refresh(cfg, metrics, "api", 1010, running=("1.5.0", "build_info"))
     assert (snap.version, snap.version_source) == ("1.5.0", "build_info")
+    assert snap.runtime == {"go.goroutines": [40.0 + i for i in range(10)]}  # as refresh keeps
     snap = snapshot_for_refresh(cfg, metrics, "web", 1010, version="2.0", running=("9", "otlp"))
     assert (snap.version, snap.version_source) == ("2.0", "config")  # the config wins
     snap = snapshot_for_refresh(cfg, metrics, "api", 1010)

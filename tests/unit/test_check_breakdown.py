@@ -8,6 +8,7 @@ from tui.commands.check import render_checks
 from tui.core.baseline import build_snapshot
 from tui.core.baseline.breakdown import compare_routes, compare_runtime, runtime_now
 from tui.core.baseline.check import check_service
+from tui.core.stats.report import render
 
 STEADY = [0.050, 0.051, 0.049, 0.050, 0.052, 0.048, 0.050, 0.051, 0.049, 0.050]
 SLOW = [v * 4 for v in STEADY]
@@ -79,8 +80,6 @@ def test_runtime_rows_explain_and_never_gate() -> None:
     gc = compare_runtime(
         "shop", b.runtime, {"go.gc_p99": [0.0012] * 10}, base_step=1, current_step=1
     )
-    from tui.core.stats.report import render
-
     assert "1.00ms" in render([gc], "text") and "1.20ms" in render([gc], "text")  # in seconds
     assert table.rows[0].verdict == "REGRESSION"
     res = check_service("shop", b, {"p99": STEADY})

@@ -59,8 +59,11 @@ async def fetch_live_window(
     import dataclasses
 
     from tui.config import Duration
-    from tui.core.baseline.snapshot import saturation_from_store, signals_from_store
-    from tui.core.metrics import go_runtime
+    from tui.core.baseline.snapshot import (
+        runtime_from_store,
+        saturation_from_store,
+        signals_from_store,
+    )
     from tui.core.metrics.store import MetricStore
     from tui.errors import UserError
     from tui.sources.prometheus import PrometheusError, PrometheusSource
@@ -90,12 +93,7 @@ async def fetch_live_window(
             now - window,
             saturation_from_store(store, service, now - window, now),
         )
-        for key in go_runtime.KEYS:
-            ring = store.series(service, key)
-            if ring is not None:
-                t, v, _ = ring.since(now - window)
-                if len(v[t <= now]):
-                    out.runtime[key] = [float(x) for x in v[t <= now]]
+        out.runtime = runtime_from_store(store, service, now - window, now)
         if routes:
             try:
                 view = await RoutesPoller(source, service).fetch(now)

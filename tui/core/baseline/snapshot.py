@@ -233,10 +233,11 @@ def snapshot_from_store(
     end: float,
     **kwargs: Any,
 ) -> Snapshot:
-    """`baseline_snapshot` of a MetricStore window [start, end], saturation counts included."""
+    """`baseline_snapshot` of a MetricStore window [start, end], saturation counts and the Go
+    runtime series included."""
     signals, step = signals_from_store(store, service, start, end)
     info = store.services.get(service)
-    return baseline_snapshot(
+    snap = baseline_snapshot(
         cfg,
         service,
         signals,
@@ -246,3 +247,21 @@ def snapshot_from_store(
         saturated=saturation_from_store(store, service, start, end),
         **kwargs,
     )
+    snap.runtime = runtime_from_store(store, service, start, end)
+    return snap
+
+
+def runtime_from_store(
+    store: MetricStore, service: str, start: float, end: float
+) -> dict[str, list[float]]:
+    """The Go runtime series (go.*) the dashboard tails, for `b`'s baseline as `refresh` has."""
+    from tui.core.metrics.go_runtime import KEYS
+
+    out: dict[str, list[float]] = {}
+    for key in KEYS:
+        ring = store.series(service, key)
+        if ring is not None:
+            t, v, _ = ring.since(start)
+            if (t <= end).any():
+                out[key] = [float(x) for x in v[t <= end]]
+    return out
