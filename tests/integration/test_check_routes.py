@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.gosvc import GoService, start_gosvc
-from tests.servers import ExpositionServer, start_prometheus, wait_for_scrape
+from tests.servers import ExpositionServer, FaultyPrometheus, start_prometheus, wait_for_scrape
 from tui.core.baseline import BaselineStore, build_snapshot
 
 pytestmark = pytest.mark.integration
@@ -314,3 +314,28 @@ def test_check_against_the_previous_release(stack: Stack, tmp_path: Path) -> Non
     r = warroom("check", "-c", str(stack.cfg), "--baseline", "last-week")
     assert r.returncode == 2
     assert r.stderr == "warroom: --baseline: 'last-week' is not one of current, previous-release\n"
+
+
+def test_a_refused_route_query_is_one_line(stack: Stack, tmp_path: Path) -> None:
+    """Range queries pass, instant ones (the route label probe) are refused: the route
+    breakdown cannot be had, and the gate says so instead of passing on the service level."""
+    BaselineStore(tmp_path / "b").save(
+        build_snapshot("shop", {"p99": [0.05] * 10}, step=1, taken_by="t")
+    )
+    with FaultyPrometheus(stack.prom, mode="refuse-instant") as faulty:
+        cfg = tmp_path / "w.yaml"
+        cfg.write_text(stack.cfg.read_text().replace(stack.prom, faulty.url))
+        r = warroom(
+            "check",
+            "-c",
+            str(cfg),
+            "--dir",
+            str(tmp_path / "b"),
+            "--service",
+            "shop",
+            "--by",
+            "route",
+        )
+        assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stdout + r.stderr
+        assert r.stderr.startswith(f"warroom: prometheus {faulty.url}: routes: ")
+        assert "too many samples" in r.stderr

@@ -212,12 +212,18 @@ def _service_row(
 
 async def route_breakdowns(prometheus: Any, t: float) -> dict[str, dict[str, Any]]:
     """{service: {"routes": {...}} or {"routes_error": "..."}} for every Prometheus service.
-    Raises PrometheusError when the server fails (the caller says so, exit 2)."""
+    UserError (exit 2) when the server fails a route query: a partial breakdown is no answer."""
+    from tui.errors import UserError
+    from tui.sources.prometheus import PrometheusError
     from tui.sources.routes import RoutesPoller
 
     out: dict[str, dict[str, Any]] = {}
     for name in list(prometheus.queries):  # one service at a time: each asks up to 4 at once
-        view = await RoutesPoller(prometheus, name).instant(t)
+        try:
+            view = await RoutesPoller(prometheus, name).instant(t)
+        except PrometheusError as exc:
+            url = prometheus.cfg.prometheus.url
+            raise UserError(f"prometheus {url}: routes of {name}: {exc.detail}") from None
         if view.error:
             out[name] = {"routes_error": f"{name}: {view.error}"}
             continue
