@@ -34,7 +34,15 @@ def plain_text(counter: list[int] = [0]) -> str:  # noqa: B006 - the scrape coun
     """`wr_plain`: a histogram without any route label, growing by 10 requests a scrape."""
     counter[0] += 10
     body = "".join(f'wr_plain_bucket{{le="{le}"}} {counter[0]}\n' for le in ("0.1", "+Inf"))
-    return f"# TYPE wr_plain histogram\n{body}wr_plain_count {counter[0]}\n"
+    sat = "".join(  # wr_sat: /slow's requests all above the last finite bound, /fast's below
+        f'wr_sat_bucket{{route="{r}",le="{le}"}} {counter[0] if r == "/fast" or le == "+Inf" else 0}\n'
+        for r in ("/slow", "/fast")
+        for le in ("0.1", "+Inf")
+    )
+    return (
+        f"# TYPE wr_plain histogram\n{body}wr_plain_count {counter[0]}\n"
+        f"# TYPE wr_sat histogram\n{sat}"
+    )
 
 
 @dataclass
@@ -74,6 +82,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             f"  - name: shop\n    prometheus:\n      latency_histogram: "
             f"'http_request_duration_seconds{{instance=\"{svc.target}\"}}'\n"
             "  - name: plain\n    prometheus: {latency_histogram: wr_plain}\n"
+            "  - name: sat\n    prometheus: {latency_histogram: wr_sat}\n"
         )
         sel = f'http_request_duration_seconds_count{{instance="{svc.target}",route="/api/pay"}}'
         wait_for_scrape(prom, f"count_over_time({sel}[{WINDOW + 4}s]) >= {WINDOW}", timeout=90)
@@ -107,7 +116,7 @@ def test_snapshot_by_route_equals_prometheus(stack: Stack) -> None:
     at = round(time.time() - 2, 3)
     r = warroom("snapshot", "-c", str(stack.cfg), "--by", "route", "--at", str(at))
     assert r.returncode == 0, r.stderr
-    shop, plain = json.loads(r.stdout)["services"]
+    shop, plain, sat = json.loads(r.stdout)["services"]
     routes = shop["routes"]
     assert routes["label"] == "route" and routes["other"] == 0 and routes["total"] >= 3
     rows = {row["route"]: row for row in routes["rows"]}
@@ -127,12 +136,49 @@ def test_snapshot_by_route_equals_prometheus(stack: Stack) -> None:
         "plain: wr_plain has none of the labels route, http_route, handler, path; "
         "set services[].prometheus.route_label"
     )
+    # a route whose P99 is in the +Inf bucket: the highest finite bound, marked as a floor
+    sat_rows = {row["route"]: row for row in sat["routes"]["rows"]}
+    want = query(
+        stack.prom, "histogram_quantile(0.99, sum by (le, route) (rate(wr_sat_bucket[2s])))", at
+    )
+    assert sat_rows["/slow"]["p99"] == want["/slow"] == 0.1 and sat_rows["/slow"]["p99_saturated"]
+    assert sat_rows["/fast"]["p99"] == want["/fast"] and not sat_rows["/fast"]["p99_saturated"]
     md = warroom(
         "snapshot", "-c", str(stack.cfg), "--by", "route", "--format", "md", "--at", str(at)
     )
     assert md.returncode == 0, md.stderr
     assert "### shop by route" in md.stdout and "| /api/pay | " in md.stdout
     assert "plain: no routes: plain: wr_plain has none of the labels" in md.stdout
+    assert "| /slow | " in md.stdout and "| ≥ 100.0 ms | " in md.stdout
+
+
+def test_a_saturated_route_says_so_in_the_baseline_and_the_check(
+    stack: Stack, tmp_path: Path
+) -> None:
+    args = ("-c", str(stack.cfg), "--dir", str(tmp_path / "b"))
+    r = warroom("baseline", "refresh", "sat", *args, "--no-profile")
+    assert r.returncode == 0, r.stderr
+    snap = BaselineStore(tmp_path / "b").current("sat")
+    assert snap is not None and snap.route_saturated["/slow"]["p99"] == len(
+        snap.routes["/slow"]["p99"]
+    )
+    assert "/fast" not in snap.route_saturated
+    r = warroom(
+        "check",
+        *args,
+        "--service",
+        "sat",
+        "--by",
+        "route",
+        "--format",
+        "json",
+        "--independent",
+        "0",
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = {row["name"]: row for row in json.loads(r.stdout)["services"][0]["routes"]["rows"]}
+    assert any(n.startswith("saturated (≥ bound): base ") for n in rows["/slow p99"]["notes"])
+    assert not any("saturated" in n for n in rows["/fast p99"]["notes"])
 
 
 def test_baseline_keeps_version_routes_and_runtime_then_check_names_a_slowed_route(

@@ -55,6 +55,7 @@ def test_new_fields_round_trip_and_an_old_reader_still_finds_its_fields(tmp_path
         route_label="route",
         routes={"/pay": {"p99": [0.3, math.nan]}, "other": {"qps": [4.0, 5.0]}},
         other_routes=7,
+        route_saturated={"/pay": {"p99": 1}},
         runtime={"go.gc_p99": [0.001, 0.002]},
     )
     sid = store.save(s)
@@ -66,6 +67,7 @@ def test_new_fields_round_trip_and_an_old_reader_still_finds_its_fields(tmp_path
         7,
     )
     assert got.routes["/pay"]["p99"][0] == 0.3 and math.isnan(got.routes["/pay"]["p99"][1])
+    assert got.route_saturated == {"/pay": {"p99": 1}}
     assert got.routes["other"] == {"qps": [4.0, 5.0]} and got.runtime == {
         "go.gc_p99": [0.001, 0.002]
     }
@@ -98,6 +100,11 @@ def test_previous_release_is_the_newest_baseline_of_another_version(tmp_path: Pa
         ("routes", {"label": "r", "signals": {"/a": [1]}}, "routes.signals./a is not a map"),
         ("routes", {"label": "r", "signals": {"/a": {"p99": ["x"]}}}, "routes.signals./a.p99"),
         ("routes", {"label": "r", "other_routes": -1, "signals": {}}, "'routes.other_routes'"),
+        (
+            "routes",
+            {"label": "r", "signals": {}, "saturated": {"/a": {"p99": "x"}}},
+            "'routes.saturated'",
+        ),
         ("runtime", [], "field 'runtime' is not a map"),
         ("revision", 5, "field 'revision' is not a string"),
     ],

@@ -181,6 +181,7 @@ def take_baseline(
         snap.runtime = dict(live.runtime)
         snap.route_label, snap.routes = live.route_label, dict(live.routes)
         snap.other_routes = live.other_routes
+        snap.route_saturated = {r: c for r, c in live.route_saturated.items() if c}
     st = store or open_store(cfg)
     sid = st.save(snap)
     return sid, snap

@@ -292,6 +292,7 @@ def add_breakdowns(
                 live.routes,
                 live.route_label,
                 current_other=live.other_routes,
+                current_saturated=live.route_saturated,
                 min_effects=cfg.baseline.min_effect,
                 current_step=live.step,
                 spacing=spacing,

@@ -28,6 +28,7 @@ class LiveWindow:
     route_label: str = ""
     routes: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     other_routes: int = 0  # routes the "other" entry sums
+    route_saturated: dict[str, dict[str, int]] = field(default_factory=dict)
     route_error: str | None = None  # why there is no breakdown (no route label, ...)
 
 
@@ -40,6 +41,7 @@ def route_samples(
         sigs = {
             sig: [v for t, v in pts if start <= t <= end and math.isfinite(v)]
             for sig, pts in row.series.items()
+            if not sig.startswith("_")  # helper series (the `_top` bucket rate)
         }
         out[row.route] = {k: v for k, v in sigs.items() if v}
     return out
@@ -64,6 +66,7 @@ async def fetch_live_window(
         saturation_from_store,
         signals_from_store,
     )
+    from tui.core.metrics.routes import saturated_counts
     from tui.core.metrics.store import MetricStore
     from tui.errors import UserError
     from tui.sources.prometheus import PrometheusError, PrometheusSource
@@ -103,6 +106,9 @@ async def fetch_live_window(
             if view.error is None:
                 out.route_label, out.other_routes = view.label, view.other
                 out.routes = route_samples(view.rows, now - window, now)
+                out.route_saturated = {
+                    r.route: saturated_counts(r, now - window, now) for r in view.rows
+                }
     finally:
         await source.aclose()
     return out

@@ -213,6 +213,7 @@ def _service_row(
 async def route_breakdowns(prometheus: Any, t: float) -> dict[str, dict[str, Any]]:
     """{service: {"routes": {...}} or {"routes_error": "..."}} for every Prometheus service.
     UserError (exit 2) when the server fails a route query: a partial breakdown is no answer."""
+    from tui.core.metrics.routes import saturated_counts
     from tui.errors import UserError
     from tui.sources.prometheus import PrometheusError
     from tui.sources.routes import RoutesPoller
@@ -231,8 +232,8 @@ async def route_breakdowns(prometheus: Any, t: float) -> dict[str, dict[str, Any
         for row in view.rows:
             cells: dict[str, Any] = {"route": row.route, "routes": row.routes}
             for sig in SNAPSHOT_SIGNALS:
-                v = row.last(sig)
-                cells[sig] = v
+                cells[sig] = row.last(sig)
+            cells["p99_saturated"] = cells["p99"] is not None and "p99" in saturated_counts(row)
             rows.append(cells)
         out[name] = {
             "routes": {"label": view.label, "total": view.routes, "other": view.other, "rows": rows}
@@ -304,6 +305,6 @@ def _routes_markdown(services: list[dict[str, Any]]) -> list[str]:
             err = "—" if row["error_ratio"] is None else f"{row['error_ratio'] * 100:.2f}%"
             lines.append(
                 f"| {name} | {_latency(row['p50'])} | {_latency(row['p95'])} | "
-                f"{_latency(row['p99'])} | {qps} | {err} |"
+                f"{_latency(row['p99'], row['p99_saturated'])} | {qps} | {err} |"
             )
     return lines

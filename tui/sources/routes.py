@@ -107,13 +107,14 @@ class RoutesPoller:
     async def fetch(self, now: float) -> RouteView:
         """The window's view at `now` without the backoff bookkeeping, for headless callers
         (`baseline refresh`, `check --by route`): a Prometheus fault raises PrometheusError,
-        a missing route label is `view.error`."""
-        return await self._fetch(now)
+        a missing route label is `view.error`. Rows carry a `_top` series too (the highest
+        finite bucket's rate: `saturated_counts`)."""
+        return await self._fetch(now, saturation=True)
 
     async def instant(self, t: float) -> RouteView:
         """Each route's values at `t` (one point per series), from instant queries: exactly
         Prometheus' own `histogram_quantile(q, sum by (le, ROUTE) (...))` at `t`."""
-        plan = await self._plan(t)
+        plan = await self._plan(t, saturation=True)
         if isinstance(plan, RouteView):
             return plan
         label, routes, other, top, queries = plan
@@ -124,7 +125,7 @@ class RoutesPoller:
         return self._view(label, routes, other, top, zip(keys, answers, strict=True), t)
 
     async def _plan(
-        self, now: float
+        self, now: float, saturation: bool = False
     ) -> RouteView | tuple[str, int, int, list[str], dict[str, str]]:
         """(label, routes, other, top routes, queries), or a RouteView saying why not."""
         client = self.source.client
@@ -148,12 +149,12 @@ class RoutesPoller:
         routes = int(count_res.series[0][1][0][1]) if count_res.series else 0
         other = max(0, routes - len(top))
         queries = route_queries(
-            self.name, self.inner, label, rw, top, status, with_other=other > 0
+            self.name, self.inner, label, rw, top, status, other > 0, saturation
         ).all()
         return label, routes, other, top, queries
 
-    async def _fetch(self, now: float) -> RouteView:
-        plan = await self._plan(now)
+    async def _fetch(self, now: float, saturation: bool = False) -> RouteView:
+        plan = await self._plan(now, saturation)
         if isinstance(plan, RouteView):
             return plan
         label, routes, other, top, queries = plan

@@ -71,6 +71,7 @@ def compare_routes(
     label: str,
     *,
     current_other: int = 0,
+    current_saturated: Mapping[str, Mapping[str, int]] | None = None,
     min_effects: Mapping[str, float] | None = None,
     current_step: float = 0.0,
     spacing: float | None = None,
@@ -105,6 +106,12 @@ def compare_routes(
                 row.notes.insert(0, "route not in baseline" if not base else "not in baseline")
             elif not row.current.n:
                 row.notes.insert(0, "no current samples")
+            sb = baseline.route_saturated.get(route, {}).get(sig, 0)
+            sc = (current_saturated or {}).get(route, {}).get(sig, 0)
+            if sb or sc:
+                row.notes.append(
+                    f"saturated (≥ bound): base {sb}/{row.base.n}, current {sc}/{row.current.n}"
+                )
             if route == OTHER:
                 row.notes.append(
                     f"sums the routes outside the top: base {baseline.other_routes}, "

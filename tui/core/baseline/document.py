@@ -44,6 +44,7 @@ class Snapshot:
     # route -> signal -> samples (same step as `signals`); "other" sums the rest
     routes: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     other_routes: int = 0  # how many routes the "other" entry sums
+    route_saturated: dict[str, dict[str, int]] = field(default_factory=dict)  # as `saturated`
     runtime: dict[str, list[float]] = field(default_factory=dict)  # go.* signal -> samples
 
 
@@ -112,6 +113,7 @@ def snapshot_to_json(s: Snapshot, rel_bench: str | None, rel_profiles: list[str]
         doc["routes"] = {
             "label": s.route_label,
             "other_routes": s.other_routes,
+            "saturated": {r: dict(c) for r, c in s.route_saturated.items() if c},
             "signals": {
                 r: {k: _floats_out(list(v)) for k, v in sigs.items()}
                 for r, sigs in s.routes.items()
@@ -180,14 +182,18 @@ def snapshot_from_json(data: bytes, root: Path) -> Snapshot:
         route_label=routes[0],
         routes=routes[1],
         other_routes=routes[2],
+        route_saturated=routes[3],
         runtime={str(k): _floats_in(v, f"runtime.{k}") for k, v in runtime.items()},
     )
 
 
-def _routes_in(doc: Any) -> tuple[str, dict[str, dict[str, list[float]]], int]:
-    """(label, route -> signal -> samples, other count) of the optional `routes` field."""
+def _routes_in(
+    doc: Any,
+) -> tuple[str, dict[str, dict[str, list[float]]], int, dict[str, dict[str, int]]]:
+    """(label, route -> signal -> samples, other count, route -> signal -> saturated count)
+    of the optional `routes` field."""
     if doc is None:
-        return "", {}, 0
+        return "", {}, 0, {}
     if not isinstance(doc, dict) or not isinstance(doc.get("signals"), dict):
         raise ValueError("field 'routes' is not a map with 'signals'")
     label, other = doc.get("label"), doc.get("other_routes", 0)
@@ -202,4 +208,11 @@ def _routes_in(doc: Any) -> tuple[str, dict[str, dict[str, list[float]]], int]:
         out[str(route)] = {
             str(k): _floats_in(v, f"routes.signals.{route}.{k}") for k, v in sigs.items()
         }
-    return label, out, other
+    saturated = doc.get("saturated", {})
+    if not isinstance(saturated, dict) or not all(
+        isinstance(c, dict)
+        and all(isinstance(n, int) and not isinstance(n, bool) for n in c.values())
+        for c in saturated.values()
+    ):
+        raise ValueError("field 'routes.saturated' is not a map of counts per route")
+    return label, out, other, {str(r): dict(c) for r, c in saturated.items()}
