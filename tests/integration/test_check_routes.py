@@ -30,19 +30,25 @@ ROUTES = ("/api/cart", "/api/order/create", "/api/pay")
 WINDOW = 16  # seconds: the config window of every command here
 
 
-def plain_text(counter: list[int] = [0]) -> str:  # noqa: B006 - the scrape count, kept across calls
-    """`wr_plain`: a histogram without any route label, growing by 10 requests a scrape."""
-    counter[0] += 10
-    body = "".join(f'wr_plain_bucket{{le="{le}"}} {counter[0]}\n' for le in ("0.1", "+Inf"))
-    sat = "".join(  # wr_sat: /slow's requests all above the last finite bound, /fast's below
-        f'wr_sat_bucket{{route="{r}",le="{le}"}} {counter[0] if r == "/fast" or le == "+Inf" else 0}\n'
-        for r in ("/slow", "/fast")
-        for le in ("0.1", "+Inf")
-    )
-    return (
-        f"# TYPE wr_plain histogram\n{body}wr_plain_count {counter[0]}\n"
-        f"# TYPE wr_sat histogram\n{sat}"
-    )
+class Exposition:
+    """`wr_plain`: a histogram without any route label; `wr_sat`: /slow's requests all above
+    the last finite bound, /fast's below. Each scrape adds 10 requests to every series."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def text(self) -> str:
+        self.n += 10
+        n = self.n
+        plain = "".join(f'wr_plain_bucket{{le="{le}"}} {n}\n' for le in ("0.1", "+Inf"))
+        sat = "".join(
+            f'wr_sat_bucket{{route="{r}",le="{le}"}} {n if r == "/fast" or le == "+Inf" else 0}\n'
+            for r in ("/slow", "/fast")
+            for le in ("0.1", "+Inf")
+        )
+        return (
+            f"# TYPE wr_plain histogram\n{plain}wr_plain_count {n}\n# TYPE wr_sat histogram\n{sat}"
+        )
 
 
 @dataclass
@@ -67,7 +73,7 @@ def warroom(*args: str) -> subprocess.CompletedProcess[str]:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     d = tmp_path_factory.mktemp("check-routes")
     plain = ExpositionServer()
-    plain.set(plain_text)
+    plain.set(Exposition().text)
     with (
         plain,
         start_gosvc(d, "-load", "200", "-runtime-metrics", "-version", "1.4.2") as svc,
