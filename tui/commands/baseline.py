@@ -1,5 +1,10 @@
 """`warroom baseline list|show|refresh|restore`: the versioned baseline store, headless.
 
+Baselines are keyed by the release they were taken on (version, revision, where that was
+found); `show`/`restore --previous-release` pick the baseline of the release before the
+running one (tui.commands.baseline_pick). A Prometheus refresh keeps the per-route breakdown and
+the Go runtime series too (tui.commands.live_window).
+
 `refresh` snapshots a service's current window (from Prometheus, or from a `warroom record`
 file with --from-record), plus an optional benchmark output and the newest profile file, and
 makes it current. The snapshot comes from `tui.core.baseline.snapshot.baseline_snapshot`,
@@ -10,15 +15,18 @@ refuse a configured bench file that is missing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from tui.commands.baseline_pick import add_release_options, pick
 from tui.commands.output import write_out
 
 if TYPE_CHECKING:
+    from tui.commands.live_window import LiveWindow
     from tui.config import Config
     from tui.core.baseline.store import BaselineStore, Snapshot
     from tui.core.metrics.store import MetricStore
@@ -48,6 +56,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sh.add_argument("service")
     sh.add_argument("id", nargs="?", help="snapshot id (default: the current one)")
     sh.add_argument("--format", choices=("text", "json"), default="text")
+    add_release_options(sh, "show")
     sh.set_defaults(func=run_show)
 
     rf = bs.add_parser("refresh", help="snapshot SERVICE's current window as its new baseline")
@@ -71,7 +80,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rf.add_argument(
         "--version",
         dest="version_label",
-        help="version label (default: the service's version in config)",
+        help="the version to key it by (default: the service's version in config, else "
+        "what the release detection sees: *_build_info, the newest `warroom mark`, the "
+        "version label; from a recording, its newest release line)",
     )
     rf.add_argument("--by", help="who takes it (default: user@host)")
     rf.set_defaults(func=run_refresh)
@@ -79,7 +90,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rs = bs.add_parser("restore", help="make an older baseline current again")
     common(rs)
     rs.add_argument("service")
-    rs.add_argument("id")
+    rs.add_argument("id", nargs="?", help="snapshot id (or --previous-release)")
+    add_release_options(rs, "restore")
     rs.set_defaults(func=run_restore)
 
 
@@ -95,64 +107,27 @@ def open_store(cfg: Config, directory: str | None = None) -> BaselineStore:
 async def fetch_prometheus_window(
     cfg: Config, service: str, window: float, now: float | None = None
 ) -> tuple[dict[str, list[float]], float, float, dict[str, int]]:
-    """Fetch one service's last `window` seconds from Prometheus (query_range per step).
+    """One service's last `window` seconds from Prometheus (query_range per step): (signals,
+    step, start, saturated counts per signal). UserError when Prometheus is not configured
+    for the service or does not answer. `live_window.fetch_live_window` adds routes and the
+    Go runtime."""
+    from tui.commands.live_window import fetch_live_window
 
-    Returns (signals, step, start, saturated counts per signal). Raises UserError when Prometheus is not configured for the
-    service or does not answer (the status line says why).
-    """
-    import dataclasses
-
-    from tui.config import Duration
-    from tui.core.baseline.snapshot import saturation_from_store, signals_from_store
-    from tui.core.metrics.store import MetricStore
-    from tui.errors import UserError
-    from tui.sources.prometheus import PrometheusSource
-
-    svc = next((s for s in cfg.services if s.name == service), None)
-    if svc is None:
-        known = ", ".join(s.name for s in cfg.services) or "none"
-        raise UserError(f"unknown service {service!r} (configured: {known})")
-    if cfg.prometheus is None or svc.prometheus is None:
-        raise UserError(f"{service}: no Prometheus queries configured; use --from-record FILE")
-    now = time.time() if now is None else now
-    sub = dataclasses.replace(cfg, services=[svc], window=Duration(window))
-    store = MetricStore(capacity=max(64, int(window / max(float(cfg.refresh), 1)) + 64))
-    source = PrometheusSource(sub, store)
-    try:
-        await source.refresh(now)
-    finally:
-        await source.aclose()
-    if source.failures:
-        raise UserError(f"prometheus {cfg.prometheus.url}: {source.status.detail}")
-    signals, step = signals_from_store(store, service, now - window, now)
-    saturated = saturation_from_store(store, service, now - window, now)
-    return signals, step or source.step, now - window, saturated
+    w = await fetch_live_window(cfg, service, window, now)
+    return w.signals, w.step, w.start, w.saturated
 
 
-async def fetch_version_label(cfg: Config, service: str, now: float | None = None) -> str | None:
-    """The `version` label of the service's latency series, when exactly one is live.
+def record_version(events: list[dict[str, Any]], service: str) -> tuple[str, str, str] | None:
+    """(version, revision, "record") of the newest release line of `service` in a recording."""
+    from tui.core.releases import Release, newest_release
 
-    Several versions at once (a rollout in progress) or none: None, and the caller says so.
-    Errors are not fatal here: a baseline without a version is still a baseline.
-    """
-    from tui.sources.prometheus import PrometheusClient, PrometheusError, split_selector
-
-    svc = next((s for s in cfg.services if s.name == service), None)
-    if cfg.prometheus is None or svc is None or svc.prometheus is None:
-        return None
-    name, inner = split_selector(svc.prometheus.latency_histogram)
-    series = f"{name}_count{{{inner}}}" if inner else f"{name}_count"
-    client = PrometheusClient(cfg.prometheus)
-    try:
-        res = await client.query(
-            f"count by (version) ({series})", time.time() if now is None else now
-        )
-    except PrometheusError:
-        return None
-    finally:
-        await client.aclose()
-    versions = {labels.get("version") for labels, _ in res.series} - {None, ""}
-    return versions.pop() if len(versions) == 1 else None
+    releases = []
+    for e in events:
+        if e.get("type") == "release" and e.get("service") == service:
+            with contextlib.suppress(ValueError):
+                releases.append(Release.from_record(e))
+    rel = newest_release(releases, service)
+    return (rel.version, rel.revision, "record") if rel is not None else None
 
 
 def take_baseline(
@@ -171,12 +146,16 @@ def take_baseline(
     store: BaselineStore | None = None,
     metric_store: MetricStore | None = None,
     saturated: dict[str, int] | None = None,
+    revision: str = "",
+    version_source: str = "",
+    live: LiveWindow | None = None,
 ) -> tuple[str, Snapshot]:
     """Build and save a snapshot as the service's current baseline; return (id, snapshot).
 
-    Defaults (`baseline_snapshot`): version from the service config, else the `version`
-    label the live store holds; bench from `baseline.bench` (missing: UserError); profile: the
-    newest file in `profiles.dir` for the service.
+    Defaults (`baseline_snapshot`): `version` (found where `version_source` says), else the
+    service config, else the `version` label the live store holds; bench from `baseline.bench` (missing: UserError); profile: the
+    newest file in `profiles.dir` for the service. `live`: its routes and Go runtime series
+    are kept too.
     """
     from tui.core.baseline.snapshot import baseline_snapshot
 
@@ -195,7 +174,14 @@ def take_baseline(
         start=start,
         source=source,
         saturated=saturated,
+        revision=revision,
+        version_source=version_source,
     )
+    if live is not None:
+        snap.runtime = dict(live.runtime)
+        snap.route_label, snap.routes = live.route_label, dict(live.routes)
+        snap.other_routes = live.other_routes
+        snap.route_saturated = {r: c for r, c in live.route_saturated.items() if c}
     st = store or open_store(cfg)
     sid = st.save(snap)
     return sid, snap
@@ -215,6 +201,14 @@ def _warn(store: BaselineStore) -> None:
         print(f"warroom: warning: {p}", file=sys.stderr)
 
 
+def _version_text(snap: Any) -> str:
+    """`1.4.3 (abc123, build_info)`: the version, its revision and where it was found."""
+    if not snap.version:
+        return "-"
+    extra = [x for x in (snap.revision, snap.version_source) if x]
+    return f"{snap.version} ({', '.join(extra)})" if extra else snap.version
+
+
 def _iso(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(t))
 
@@ -232,6 +226,8 @@ def run_list(args: argparse.Namespace) -> int:
                 "taken_at": i.taken_at,
                 "taken_by": i.taken_by,
                 "version": i.version,
+                "revision": i.revision,
+                "routes": i.routes,
                 "signals": i.signals,
                 "bench": i.has_bench,
                 "profiles": i.profiles,
@@ -253,12 +249,13 @@ def run_list(args: argparse.Namespace) -> int:
                     for x, on in (
                         ("bench", r["bench"]),
                         (f"{r['profiles']} profile(s)", r["profiles"]),
+                        (f"{r['routes']} route(s)", r["routes"]),
                     )
                     if on
                 ]
                 print(
                     f"  {'*' if r['current'] else ' '} {r['id']}  {_iso(r['taken_at'])}  "
-                    f"version={r['version'] or '-'}  by={r['taken_by']}  n={n}"
+                    f"version={r['version'] or '-'}{'@' + r['revision'] if r['revision'] else ''}  by={r['taken_by']}  n={n}"
                     + (f"  {', '.join(extras)}" if extras else "")
                 )
     _warn(store)
@@ -266,24 +263,28 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from tui.core.metrics.routes import OTHER
     from tui.core.stats.median import summarize
     from tui.core.stats.report import fmt_summary
     from tui.errors import UserError
 
     cfg = _cfg(args)
     store = open_store(cfg, args.dir)
-    snap = store.load(args.service, args.id) if args.id else store.current(args.service)
+    snap, note = pick(cfg, store, args)
     _warn(store)
     if snap is None:
         raise UserError(
             f"{args.service}: no baseline in {store.dir}; take one with "
             f"`warroom baseline refresh {args.service}`"
         )
-    sums = {k: summarize(v) for k, v in snap.signals.items()}
     if args.format == "json":
 
         def num(v: float) -> float | None:
             return v if math.isfinite(v) else None
+
+        def summary(values: list[float]) -> dict[str, Any]:
+            s = summarize(values)
+            return {"median": num(s.median), "lo": num(s.lo), "hi": num(s.hi), "n": s.n}
 
         print(
             json.dumps(
@@ -298,19 +299,35 @@ def run_show(args: argparse.Namespace) -> int:
                     "source": snap.source,
                     "bench": snap.bench,
                     "profile_files": snap.profile_files,
-                    "signals": {
-                        k: {"median": num(s.median), "lo": num(s.lo), "hi": num(s.hi), "n": s.n}
-                        for k, s in sums.items()
+                    "signals": {k: summary(v) for k, v in snap.signals.items()},
+                    "revision": snap.revision,
+                    "version_source": snap.version_source,
+                    "route_label": snap.route_label or None,
+                    "routes": {
+                        r: {k: summary(v) for k, v in sigs.items()}
+                        for r, sigs in snap.routes.items()
                     },
+                    "runtime": {k: summary(v) for k, v in snap.runtime.items()},
+                    "picked": "id" if args.id else (note or "current"),
                 },
                 indent=2,
             )
         )
         return 0
-    print(f"{snap.service} {snap.id}  taken {_iso(snap.taken_at)} by {snap.taken_by}")
-    print(f"  version: {snap.version or '-'}   step: {snap.step:g}s   source: {snap.source or '-'}")
-    for k, s in sums.items():
+    print(
+        f"{snap.service} {snap.id}  taken {_iso(snap.taken_at)} by {snap.taken_by}"
+        + (f"  ({note})" if note else "")
+    )
+    print(f"  version: {_version_text(snap)}   step: {snap.step:g}s   source: {snap.source or '-'}")
+    for k, v in [*snap.signals.items(), *snap.runtime.items()]:
+        s = summarize(v)
         print(f"  {k:<12} {fmt_summary(s.median, s.lo, s.hi, s.n, k)}")
+    if snap.routes:
+        print(f"  routes by {snap.route_label} (p99):")
+        for route, sigs in snap.routes.items():
+            s = summarize(sigs.get("p99", []))
+            other = f" ({snap.other_routes} routes)" if route == OTHER else ""
+            print(f"    {route}{other}  {fmt_summary(s.median, s.lo, s.hi, s.n, 'p99')}")
     if snap.bench:
         print(f"  bench: {snap.bench}")
     for p in snap.profile_files:
@@ -330,6 +347,10 @@ def run_refresh(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(f"--window: {exc}") from None
     saturated: dict[str, int] = {}
+    svc = cfg.service(args.service)
+    detect = args.version_label is None and (svc is None or svc.version is None)
+    found: tuple[str, str, str] | None = None
+    live: LiveWindow | None = None
     if args.from_record:
         from tui.core.baseline.snapshot import signals_from_record
         from tui.core.recording import read_recording
@@ -337,16 +358,19 @@ def run_refresh(args: argparse.Namespace) -> int:
         rec = read_recording(args.from_record)
         signals, step, start, _ = signals_from_record(rec.events, args.service, window)
         source = f"record {args.from_record}"
+        found = record_version(rec.events, args.service) if detect else None
         if rec.problem:
             print(f"warroom: warning: {args.from_record}: {rec.problem}", file=sys.stderr)
     else:
-        signals, step, start, saturated = asyncio.run(
-            fetch_prometheus_window(cfg, args.service, window)
-        )
+        from tui.commands.live_window import fetch_live_window
+
+        live = asyncio.run(fetch_live_window(cfg, args.service, window, routes=True, runtime=True))
+        signals, step, start, saturated = live.signals, live.step, live.start, live.saturated
         source = f"prometheus {cfg.prometheus.url if cfg.prometheus else ''}"
-        svc = next((s for s in cfg.services if s.name == args.service), None)
-        if args.version_label is None and (svc is None or svc.version is None):
-            args.version_label = asyncio.run(fetch_version_label(cfg, args.service))
+        if detect:
+            from tui.sources.releases import running_version
+
+            found = asyncio.run(running_version(cfg, args.service, time.time()))
     profiles = [] if args.no_profile else args.profile
     store = open_store(cfg, args.dir)
     sid, snap = take_baseline(
@@ -357,12 +381,15 @@ def run_refresh(args: argparse.Namespace) -> int:
         start=start,
         window=window,
         source=source,
-        version=args.version_label,
+        version=found[0] if found else args.version_label,
+        revision=found[1] if found else "",
+        version_source=found[2] if found else "",
         taken_by=args.by,
         bench=args.bench,
         profile_files=profiles,
         store=store,
         saturated=saturated,
+        live=live,
     )
     n = max((len(v) for v in snap.signals.values()), default=0)
     print(
@@ -370,8 +397,14 @@ def run_refresh(args: argparse.Namespace) -> int:
         f"{', '.join(snap.signals)}; version {snap.version or '-'}"
         + (f"; bench {snap.bench}" if snap.bench else "")
         + (f"; {len(snap.profile_files)} profile(s)" if snap.profile_files else "")
+        + (f"; version from {snap.version_source}" if snap.version_source else "")
+        + (f", revision {snap.revision}" if snap.revision else "")
+        + (f"; {len(snap.routes)} routes by {snap.route_label}" if snap.routes else "")
+        + (f"; Go runtime: {', '.join(snap.runtime)}" if snap.runtime else "")
         + ")"
     )
+    if live is not None and live.route_error:
+        print(f"warroom: warning: no per-route baseline: {live.route_error}", file=sys.stderr)
     _warn(store)
     return 0
 
@@ -379,10 +412,12 @@ def run_refresh(args: argparse.Namespace) -> int:
 def run_restore(args: argparse.Namespace) -> int:
     cfg = _cfg(args)
     store = open_store(cfg, args.dir)
-    snap = store.restore(args.service, args.id)
+    picked, note = pick(cfg, store, args, need_id=True)
+    assert picked is not None and picked.id is not None  # pick raises rather than None here
+    snap = store.restore(args.service, picked.id)
     print(
         f"{args.service}: baseline {snap.id} (taken {_iso(snap.taken_at)}, version "
-        f"{snap.version or '-'}) is current again"
+        f"{_version_text(snap)}) is current again" + (f" ({note})" if note else "")
     )
     _warn(store)
     return 0

@@ -6,6 +6,13 @@ Exit codes: 0 no regression, 1 any REGRESSION (a signal, or a function whose cum
 grew significantly by --function-min-pp points or more), 2 bad input or an unreachable source,
 or no baseline for any selected service (a wrong --dir must not pass a CI gate; --allow-missing
 makes that 0). A service without a baseline is listed as "no baseline" in every format.
+
+`--by route` adds each Prometheus service's routes (tui.core.baseline.breakdown): a REGRESSION
+on any reported route is exit 1 too, and the verdict line names it. A service whose histogram
+has no route label, or whose baseline holds no routes, gets a note; asked for by name
+(--service), that is exit 2, since the gate could not measure what it was asked to.
+Go runtime rows (GC pause, scheduler latency, goroutines, heap, GC CPU) are shown where the
+service's processes export them; they explain and never change the exit code.
 """
 
 from __future__ import annotations
@@ -63,6 +70,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="cum-share growth (percentage points) that fails the gate (default 5)",
     )
     p.add_argument(
+        "--baseline",
+        default="current",
+        metavar="current|previous-release",
+        help="previous-release: compare with the baseline of the release before the one "
+        "running now (detected from *_build_info, `warroom mark` or the version label), "
+        "e.g. right after a deploy (default: each service's current baseline)",
+    )
+    p.add_argument(
+        "--by",
+        default="service",
+        metavar="service|route",
+        help="route: also compare each route (the route view's breakdown) with the baseline's; "
+        "a REGRESSION on any route fails the gate (default: service)",
+    )
+    p.add_argument(
         "--allow-missing",
         action="store_true",
         help="exit 0 even when no selected service has a baseline (default: exit 2)",
@@ -71,6 +93,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 NO_BASELINE = "no baseline"
+BASELINE_CHOICES = ("current", "previous-release")
 
 
 def service_status(r: ServiceCheck) -> str:
@@ -98,15 +121,18 @@ def no_baseline_error(missing: list[str], directory: str | os.PathLike[str]) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    import asyncio
 
-    from tui.commands.baseline import fetch_prometheus_window, open_store
+    from tui.commands.baseline import open_store
     from tui.config import load_config, parse_duration
-    from tui.core.baseline.check import check_service
-    from tui.core.baseline.snapshot import require_file, signals_from_record
-    from tui.core.pprof.catalog import newest_of_each_kind, service_profiles
+    from tui.core.baseline.breakdown import BREAKDOWNS
     from tui.errors import UserError
 
+    if args.by not in BREAKDOWNS:
+        raise UserError(f"--by: {args.by!r} is not one of {', '.join(BREAKDOWNS)}")
+    if args.baseline not in BASELINE_CHOICES:
+        raise UserError(
+            f"--baseline: {args.baseline!r} is not one of {', '.join(BASELINE_CHOICES)}"
+        )
     if args.config is None:
         raise UserError("check needs a config: warroom check -c FILE")
     cfg = load_config(args.config)
@@ -136,49 +162,13 @@ def run(args: argparse.Namespace) -> int:
     # independent samples: one per rate window (0 turns thinning off, e.g. for record files
     # whose points are already independent)
     spacing = float(cfg.rate_window) if args.independent is None else args.independent
-    results: list[ServiceCheck] = []
-    for name in wanted:
-        baseline = store.current(name)
-        current = None
-        saturated: dict[str, int] = {}
-        step = 0.0
-        unmeasured = ""
-        svc = next(s for s in cfg.services if s.name == name)
-        if baseline is not None:
-            if events is not None:
-                current, step, _, _ = signals_from_record(events, name, window)
-            elif cfg.prometheus is None or svc.prometheus is None:
-                unmeasured = (
-                    "no Prometheus queries for this service (OTLP only?): give its "
-                    "window with --from-record FILE"
-                )
-                if args.service:  # asked for by name: a gate that cannot measure must not pass
-                    raise UserError(f"{name}: {unmeasured}")
-            else:
-                current, step, _, saturated = asyncio.run(
-                    fetch_prometheus_window(cfg, name, window, now)
-                )
-        profiles = [require_file(p, "--profile") for p in args.profile or []] or list(
-            map(str, newest_of_each_kind(service_profiles(cfg, name)).values())
-        )
-        res = check_service(
-            name,
-            baseline,
-            current,
-            cfg.baseline.min_effect,
-            profiles,
-            args.function_min_pp,
-            current_saturated=saturated,
-            current_step=step,
-            spacing=spacing,
-        )
-        if unmeasured:
-            res.notes = [unmeasured]
-        results.append(res)
+    results = [check_one(cfg, args, store, name, window, now, spacing, events) for name in wanted]
     for p in store.problems:
         print(f"warroom: warning: {p}", file=sys.stderr)
     missing = [r.service for r in results if r.baseline is None]
     if missing and len(missing) == len(results) and not args.allow_missing:
+        if args.baseline == "previous-release":
+            raise UserError(f"check: {'; '.join(r.notes[0] for r in results)}")
         raise UserError(no_baseline_error(missing, store.dir))
     regression = any(r.has_regression() for r in results)
     if args.format == "json":
@@ -193,6 +183,131 @@ def run(args: argparse.Namespace) -> int:
     else:
         write_out(render_checks(results, args.format))
     return 1 if regression else 0
+
+
+def check_one(
+    cfg: Any,
+    args: argparse.Namespace,
+    store: Any,
+    name: str,
+    window: float,
+    now: float,
+    spacing: float,
+    events: list[dict[str, Any]] | None,
+) -> ServiceCheck:
+    """One service against its baseline: signals, profiles, routes (--by route), runtime."""
+    import asyncio
+
+    from tui.commands.live_window import LiveWindow, fetch_live_window
+    from tui.core.baseline.check import check_service
+    from tui.core.baseline.snapshot import require_file, signals_from_record
+    from tui.core.pprof.catalog import newest_of_each_kind, service_profiles
+    from tui.errors import UserError
+
+    baseline, why_none = pick_baseline(cfg, args, store, name)
+    live: LiveWindow | None = None
+    current = None
+    step = 0.0
+    unmeasured = ""
+    svc = cfg.service(name)
+    if baseline is not None:
+        if events is not None:
+            current, step, _, _ = signals_from_record(events, name, window)
+        elif cfg.prometheus is None or svc.prometheus is None:
+            unmeasured = (
+                "no Prometheus queries for this service (OTLP only?): give its "
+                "window with --from-record FILE"
+            )
+            if args.service:  # asked for by name: a gate that cannot measure must not pass
+                raise UserError(f"{name}: {unmeasured}")
+        else:
+            live = asyncio.run(
+                fetch_live_window(cfg, name, window, now, routes=args.by == "route", runtime=True)
+            )
+            current, step = live.signals, live.step
+    profiles = [require_file(p, "--profile") for p in args.profile or []] or list(
+        map(str, newest_of_each_kind(service_profiles(cfg, name)).values())
+    )
+    res = check_service(
+        name,
+        baseline,
+        current,
+        cfg.baseline.min_effect,
+        profiles,
+        args.function_min_pp,
+        current_saturated=live.saturated if live is not None else {},
+        current_step=step,
+        spacing=spacing,
+    )
+    if unmeasured or why_none:
+        res.notes = [unmeasured or why_none]
+    if baseline is not None and live is not None:
+        add_breakdowns(res, baseline, live, cfg, args, spacing)
+    elif baseline is not None and args.by == "route":
+        why = unmeasured or "a recording holds no per-route signals"
+        res.notes.append(f"routes not compared: {why}")
+    return res
+
+
+def pick_baseline(cfg: Any, args: argparse.Namespace, store: Any, name: str) -> tuple[Any, str]:
+    """(the baseline to compare with, or None and why): the current one, or with
+    --baseline previous-release the release before the running one. Asked for by name
+    (--service), a missing previous release is an error, not a pass."""
+    from tui.commands.baseline_pick import previous_release
+    from tui.errors import UserError
+
+    if args.baseline == "current":
+        return store.current(name), ""
+    try:
+        snap, _ = previous_release(cfg, store, name, None)
+    except UserError as exc:
+        if args.service:
+            raise
+        return None, str(exc)
+    return snap, ""
+
+
+def add_breakdowns(
+    res: ServiceCheck, baseline: Any, live: Any, cfg: Any, args: argparse.Namespace, spacing: float
+) -> None:
+    """The route rows (--by route) and the Go runtime rows of a live window."""
+    from tui.core.baseline.breakdown import (
+        RouteComparison,
+        compare_routes,
+        compare_runtime,
+        runtime_now,
+    )
+    from tui.errors import UserError
+
+    name = res.service
+    if args.by == "route":
+        if live.route_error:
+            if args.service:
+                raise UserError(f"{name}: --by route: {live.route_error}")
+            res.routes = RouteComparison(notes=[f"routes not compared: {live.route_error}"])
+        else:
+            res.routes = compare_routes(
+                name,
+                baseline,
+                live.routes,
+                live.route_label,
+                current_other=live.other_routes,
+                current_saturated=live.route_saturated,
+                min_effects=cfg.baseline.min_effect,
+                current_step=live.step,
+                spacing=spacing,
+            )
+            if args.service and res.routes.table is None:
+                raise UserError(f"{name}: --by route: {res.routes.notes[0]}")
+    res.runtime = compare_runtime(
+        name,
+        baseline.runtime,
+        live.runtime,
+        base_step=baseline.step,
+        current_step=live.step,
+        spacing=spacing,
+    )
+    res.runtime_now = runtime_now(live.runtime)
 
 
 def render_checks(results: list[Any], fmt: str) -> str:
@@ -218,8 +333,12 @@ def render_checks(results: list[Any], fmt: str) -> str:
                 f"{f.cur_cum_pct:.1f}% ({f.delta_cum_pp:+.1f} pp, p={f.p_value:.2g}"
                 f"{', new' if f.status == 'new' else ''})"
             )
+        out += render_breakdowns(r, fmt)
         out.append("")
     verdict = "REGRESSION" if any(r.has_regression() for r in results) else "no regression"
+    routes = [f"{r.service} {n}" for r in results if r.routes for n in r.routes.regressions()]
+    if routes:
+        verdict += f" (routes: {', '.join(routes)})"
     missing = [r.service for r in results if r.baseline is None]
     if missing and len(missing) == len(results):
         verdict = "nothing compared"
@@ -227,3 +346,27 @@ def render_checks(results: list[Any], fmt: str) -> str:
         verdict += f" ({NO_BASELINE}: {', '.join(missing)})"
     out.append(f"check: {verdict}")
     return "\n".join(out) + "\n"
+
+
+def render_breakdowns(r: ServiceCheck, fmt: str) -> list[str]:
+    """The route table (or why there is none) and the Go runtime rows of one service."""
+    from tui.core.metrics import go_runtime
+    from tui.core.stats.report import render
+
+    out: list[str] = []
+    if r.routes is not None:
+        for n in r.routes.notes:
+            out.append(f"  note: {n}")
+        if r.routes.table is not None:
+            out.append(render([r.routes.table], fmt).rstrip("\n"))
+    if r.runtime is not None:
+        out.append(render([r.runtime], fmt).rstrip("\n"))
+        out.append("  (Go runtime rows explain a change; they do not fail the gate)")
+    elif r.runtime_now:
+        now = " · ".join(
+            f"{go_runtime.BY_KEY[go_runtime.PREFIX + k].label} "
+            f"{go_runtime.format_value(go_runtime.PREFIX + k, v)}"
+            for k, v in r.runtime_now.items()
+        )
+        out.append(f"  Go runtime now: {now} (the baseline holds none to compare)")
+    return out

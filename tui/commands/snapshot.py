@@ -17,6 +17,12 @@ With `--go-runtime`, a Prometheus service whose processes export Go runtime metr
 ({gc_p99 | gc_max, sched_p99, goroutines, heap_inuse, gc_cpu | gc_life}, the dashboard's
 runtime lines, see tui.core.metrics.go_runtime), best effort: a refused runtime query only
 leaves its signal out.
+
+With `--by route`, each Prometheus service also gets `routes` (the route view's breakdown at
+`time`: label, how many routes, the top 20 by traffic and one "other" row summing the rest),
+each value exactly Prometheus' `histogram_quantile(q, sum by (le, ROUTE) (rate(...)))`; a
+service whose histogram has no route label gets `routes_error` instead (one line saying what
+it has), an OTLP service likewise.
 """
 
 from __future__ import annotations
@@ -66,6 +72,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="also report each Prometheus service's Go runtime signals (GC pause, scheduler "
         "latency, goroutines, heap in use, GC CPU) when its processes export them",
     )
+    p.add_argument(
+        "--by",
+        default="service",
+        metavar="service|route",
+        help="route: also break each Prometheus service down by route (top 20 by traffic "
+        "and one 'other' row; default: service)",
+    )
     p.set_defaults(func=run)
 
 
@@ -73,8 +86,11 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
 
     from tui.config import load_config, parse_duration
+    from tui.core.baseline.breakdown import BREAKDOWNS
     from tui.errors import UserError
 
+    if args.by not in BREAKDOWNS:
+        raise UserError(f"--by: {args.by!r} is not one of {', '.join(BREAKDOWNS)}")
     cfg = load_config(getattr(args, "config", None))
     otlp_expected = not cfg.services or any(s.otlp is not None for s in cfg.services)
     if args.at is not None and not (math.isfinite(args.at) and 0 < args.at <= time.time()):
@@ -86,19 +102,27 @@ def run(args: argparse.Namespace) -> int:
             wait = float(parse_duration(args.wait))
         except ValueError as exc:
             raise UserError(f"--wait: {exc}") from None
-    doc = asyncio.run(take_snapshot(cfg, wait, now=args.at, go_runtime=args.go_runtime))
+    doc = asyncio.run(
+        take_snapshot(
+            cfg, wait, now=args.at, go_runtime=args.go_runtime, by_route=args.by == "route"
+        )
+    )
     write_out((json.dumps(doc) if args.format == "json" else to_markdown(doc)) + "\n")
     return 0
 
 
 async def take_snapshot(
-    cfg: Any, wait: float, now: float | None = None, go_runtime: bool = False
+    cfg: Any,
+    wait: float,
+    now: float | None = None,
+    go_runtime: bool = False,
+    by_route: bool = False,
 ) -> dict[str, Any]:
     """The snapshot document (see module docstring); raises UserError when a source fails."""
     import asyncio
 
     from tui.core.metrics import go_runtime as gr
-    from tui.core.metrics.store import FLAG_SATURATED, MetricStore
+    from tui.core.metrics.store import MetricStore
     from tui.errors import UserError
     from tui.sources.hub import Hub
     from tui.sources.prometheus import PrometheusError
@@ -115,6 +139,7 @@ async def take_snapshot(
         t = round(time.time() if now is None else now, 3)
         prom: dict[str, dict[str, tuple[float | None, int]]] = {}
         runtime: dict[str, dict[str, float | None]] = {}
+        routes: dict[str, dict[str, Any]] = {}
         if hub.prometheus is not None:
             try:
                 if hub.prometheus.discover:
@@ -123,6 +148,8 @@ async def take_snapshot(
                     prom = await hub.prometheus.instant(t)
                     if go_runtime:
                         runtime = await hub.prometheus.instant_runtime(t)
+                    if by_route:
+                        routes = await route_breakdowns(hub.prometheus, t)
             except PrometheusError:
                 url = cfg.prometheus.url if cfg.prometheus else "?"
                 raise UserError(f"prometheus {url}: {hub.prometheus.status.detail}") from None
@@ -131,44 +158,87 @@ async def take_snapshot(
     finally:
         await hub.stop()
 
-    services: list[dict[str, Any]] = []
     names = [s.name for s in cfg.services]
     names += [n for n in store.names() if n not in names]
-    for name in names:
-        if name in prom:
-            row: dict[str, Any] = {"name": name, "source": "prometheus"}
-            flags = 0
-            for sig in SNAPSHOT_SIGNALS:
-                value, f = prom[name].get(sig, (None, 0))
-                row[sig] = value
-                if sig == "p99":
-                    flags = f
-            row["p99_saturated"] = bool(flags & FLAG_SATURATED) and row["p99"] is not None
-        else:
-            info = store.services.get(name)
-            row = {"name": name, "source": info.source if info else "otlp"}
-            fresh_after = t - float(cfg.refresh)
-            p99_flags = 0
-            for sig in SNAPSHOT_SIGNALS:
-                last = store.latest(name, sig)
-                if last is not None and last[0] >= fresh_after and math.isfinite(last[1]):
-                    row[sig] = last[1]
-                    if sig == "p99":
-                        p99_flags = last[2]
-                else:
-                    row[sig] = None
-            row["p99_saturated"] = bool(p99_flags & FLAG_SATURATED) and row["p99"] is not None
-        out = {
-            k: row[k]
-            for k in ("name", "source", "p50", "p95", "p99", "qps", "error_ratio", "p99_saturated")
-        }
+    services = [_service_row(cfg, store, name, t, prom.get(name)) for name in names]
+    for out in services:
+        name = out["name"]
         if runtime.get(name):
             out["go_runtime"] = {
                 k.removeprefix(gr.PREFIX): v
                 for k, v in sorted(runtime[name].items(), key=lambda kv: gr.KEYS.index(kv[0]))
             }
-        services.append(out)
+        if by_route:
+            out.update(
+                routes.get(name)
+                or {"routes_error": f"{name}: OTLP services are not broken down by route"}
+            )
     return {"time": t, "services": services}
+
+
+def _service_row(
+    cfg: Any, store: Any, name: str, t: float, prom: dict[str, tuple[float | None, int]] | None
+) -> dict[str, Any]:
+    """One service's latency signals: Prometheus' instant answers, else the store's fresh
+    OTLP values (None when older than one refresh)."""
+    from tui.core.metrics.store import FLAG_SATURATED
+
+    if prom is not None:
+        row: dict[str, Any] = {"name": name, "source": "prometheus"}
+        flags = 0
+        for sig in SNAPSHOT_SIGNALS:
+            value, f = prom.get(sig, (None, 0))
+            row[sig] = value
+            if sig == "p99":
+                flags = f
+        row["p99_saturated"] = bool(flags & FLAG_SATURATED) and row["p99"] is not None
+    else:
+        info = store.services.get(name)
+        row = {"name": name, "source": info.source if info else "otlp"}
+        fresh_after = t - float(cfg.refresh)
+        p99_flags = 0
+        for sig in SNAPSHOT_SIGNALS:
+            last = store.latest(name, sig)
+            if last is not None and last[0] >= fresh_after and math.isfinite(last[1]):
+                row[sig] = last[1]
+                if sig == "p99":
+                    p99_flags = last[2]
+            else:
+                row[sig] = None
+        row["p99_saturated"] = bool(p99_flags & FLAG_SATURATED) and row["p99"] is not None
+    keys = ("name", "source", "p50", "p95", "p99", "qps", "error_ratio", "p99_saturated")
+    return {k: row[k] for k in keys}
+
+
+async def route_breakdowns(prometheus: Any, t: float) -> dict[str, dict[str, Any]]:
+    """{service: {"routes": {...}} or {"routes_error": "..."}} for every Prometheus service.
+    UserError (exit 2) when the server fails a route query: a partial breakdown is no answer."""
+    from tui.core.metrics.routes import saturated_counts
+    from tui.errors import UserError
+    from tui.sources.prometheus import PrometheusError
+    from tui.sources.routes import RoutesPoller
+
+    out: dict[str, dict[str, Any]] = {}
+    for name in list(prometheus.queries):  # one service at a time: each asks up to 4 at once
+        try:
+            view = await RoutesPoller(prometheus, name).instant(t)
+        except PrometheusError as exc:
+            url = prometheus.cfg.prometheus.url
+            raise UserError(f"prometheus {url}: routes of {name}: {exc.detail}") from None
+        if view.error:
+            out[name] = {"routes_error": f"{name}: {view.error}"}
+            continue
+        rows = []
+        for row in view.rows:
+            cells: dict[str, Any] = {"route": row.route, "routes": row.routes}
+            for sig in SNAPSHOT_SIGNALS:
+                cells[sig] = row.last(sig)
+            cells["p99_saturated"] = cells["p99"] is not None and "p99" in saturated_counts(row)
+            rows.append(cells)
+        out[name] = {
+            "routes": {"label": view.label, "total": view.routes, "other": view.other, "rows": rows}
+        }
+    return out
 
 
 def _latency(v: float | None, saturated: bool = False) -> str:
@@ -196,6 +266,7 @@ def to_markdown(doc: dict[str, Any]) -> str:
         )
     if not doc["services"]:
         lines.append("| (no services) | | | | | | |")
+    lines += _routes_markdown(doc["services"])
     runtime = [s for s in doc["services"] if s.get("go_runtime")]
     if runtime:
         from tui.core.metrics import go_runtime
@@ -208,3 +279,32 @@ def to_markdown(doc: dict[str, Any]) -> str:
                 cells.append(f"{go_runtime.BY_KEY[key].label} {go_runtime.format_value(key, v)}")
             lines.append(f"| {s['name']} | {' · '.join(cells)} |")
     return "\n".join(lines)
+
+
+def _routes_markdown(services: list[dict[str, Any]]) -> list[str]:
+    """One table per service broken down by route, or the line saying why it is not."""
+    lines: list[str] = []
+    for s in services:
+        if s.get("routes_error"):
+            lines += ["", f"{s['name']}: no routes: {s['routes_error']}"]
+        r = s.get("routes")
+        if not r:
+            continue
+        lines += [
+            "",
+            f"### {s['name']} by {r['label']} ({r['total']} routes)",
+            "",
+            "| route | p50 | p95 | p99 | qps | error ratio |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for row in r["rows"]:
+            name = row["route"].replace("|", "\\|")
+            if row["routes"] > 1:
+                name += f" ({row['routes']} routes)"
+            qps = "—" if row["qps"] is None else f"{row['qps']:.2f}"
+            err = "—" if row["error_ratio"] is None else f"{row['error_ratio'] * 100:.2f}%"
+            lines.append(
+                f"| {name} | {_latency(row['p50'])} | {_latency(row['p95'])} | "
+                f"{_latency(row['p99'], row['p99_saturated'])} | {qps} | {err} |"
+            )
+    return lines

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict, deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,6 +200,15 @@ class ReleaseLog:
     def _bound(self, d: OrderedDict[Any, Any]) -> None:
         while len(d) > self.max_services:
             d.popitem(last=False)
+
+
+def newest_release(
+    releases: Iterable[Release], service: str, until: float = math.inf
+) -> Release | None:
+    """The service's latest release at or before `until` (what ran then, as far as the
+    releases say): a baseline taken from a recording or beside `warroom mark` is keyed by it."""
+    mine = [r for r in releases if r.service == service and r.t <= until]
+    return max(mine, key=lambda r: r.t) if mine else None
 
 
 # -- before / after ------------------------------------------------------------------------

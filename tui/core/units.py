@@ -104,6 +104,14 @@ def size(n: float | None) -> str:
 
 
 _LATENCY_SIGNALS = {"p50", "p95", "p99", "p999", "latency", "s", "sec", "seconds", "sec/op"}
+# metric -> "seconds" | "bytes" | "ratio" | "count", for metrics another module defines
+_DEFINED: dict[str, str] = {}
+
+
+def define_metric(metric: str, unit: str) -> None:
+    """Let `of_metric` write `metric` in `unit` (the Go runtime signals define theirs), so a
+    regression row of GC pauses reads 1.2ms, not 1.200m."""
+    _DEFINED[metric.lower()] = unit
 
 
 def of_metric(v: float | None, metric: str) -> str:
@@ -114,6 +122,7 @@ def of_metric(v: float | None, metric: str) -> str:
     if isinstance(v, float) and math.isinf(v):
         return "∞" if v > 0 else "-∞"
     m = metric.lower()
+    m = _DEFINED.get(m, m)
     if m in _LATENCY_SIGNALS:
         return latency(v)
     if m in ("ns/op", "ns"):

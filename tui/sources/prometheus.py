@@ -48,7 +48,7 @@ from tui.config import (
     ServicePrometheus,
 )
 from tui.core.metrics import go_runtime
-from tui.core.metrics.quantile import Bucket, bucket_of
+from tui.core.metrics.quantile import Bucket, bucket_of, is_saturated
 from tui.core.metrics.store import (
     FLAG_LOW_CONFIDENCE,
     FLAG_SATURATED,
@@ -181,14 +181,6 @@ def choose_step(refresh: float, window: float) -> float:
     if window / step + 1 > MAX_POINTS:
         step = float(math.ceil(window / (MAX_POINTS - 1)))
     return step
-
-
-def is_saturated(q: float, total: float | None, top: float | None) -> bool:
-    """Prometheus' condition for a quantile landing in the +Inf bucket."""
-    if total is None or top is None or math.isnan(total) or math.isnan(top):
-        return False  # no +Inf or no finite bucket: histogram_quantile is NaN anyway
-    observations = max(total, top)  # Prometheus forces cumulative counts monotonic
-    return observations > 0 and q * observations > top
 
 
 # --- HTTP client -------------------------------------------------------------------------

@@ -22,8 +22,16 @@ from typing import Any
 
 from tui.config import Config
 from tui.core.metrics.store import MetricStore
-from tui.core.release_timeline import ReleaseTimeline, marks_path
-from tui.sources.prometheus import PrometheusError, PrometheusSource, QueryResult
+from tui.core.release_timeline import MarksReader, ReleaseTimeline, marks_path
+from tui.core.releases import newest_release
+from tui.sources.prometheus import (
+    PrometheusClient,
+    PrometheusError,
+    PrometheusSource,
+    QueryResult,
+    build_queries,
+    split_selector,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,3 +112,43 @@ class ReleaseWatcher:
     def poll_marks(self, now: float) -> list[dict[str, Any]]:
         """New marks, and the comparisons whose after window is complete."""
         return self.timeline.read_marks() + self.timeline.tick(now)
+
+
+async def running_version(cfg: Config, service: str, now: float) -> tuple[str, str, str] | None:
+    """(version, revision, source) the service runs at `now`, for a baseline to be keyed by.
+
+    The same answers the release timeline uses, in this order: the `*_build_info` majority of
+    the processes exporting its latency histogram (source "build_info"), the newest
+    `warroom mark` of it ("mark"), and the `version` label of its latency series when exactly
+    one is live ("label"; several at once is a rollout in progress). None when nothing says;
+    a Prometheus fault is not fatal here: a baseline without a version is still a baseline.
+    """
+    svc = cfg.service(service)
+    if cfg.prometheus is not None and svc is not None and svc.prometheus is not None:
+        client = PrometheusClient(cfg.prometheus)
+        try:
+            found = await _prometheus_version(client, svc, float(cfg.rate_window), now)
+        finally:
+            await client.aclose()
+        if found is not None:
+            return found
+    marks = MarksReader(marks_path(cfg.audit.path))
+    mark = newest_release(marks.read_new(), service, now)
+    return (mark.version, mark.revision, "mark") if mark is not None else None
+
+
+async def _prometheus_version(
+    client: PrometheusClient, svc: Any, rate_window: float, now: float
+) -> tuple[str, str, str] | None:
+    try:
+        res = await client.query(build_info_query(build_queries(svc, rate_window).targets), now)
+        found = majority_version(res)
+        if found is not None:
+            return (found[0], found[1], "build_info")
+        name, inner = split_selector(svc.prometheus.latency_histogram)
+        series = f"{name}_count{{{inner}}}" if inner else f"{name}_count"
+        res = await client.query(f"count by (version) ({series})", now)
+    except (PrometheusError, ValueError):
+        return None
+    versions = {labels.get("version", "") for labels, _ in res.series} - {""}
+    return (versions.pop(), "", "label") if len(versions) == 1 else None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,7 +104,30 @@ class RoutesPoller:
         self.view = view
         return view
 
-    async def _fetch(self, now: float) -> RouteView:
+    async def fetch(self, now: float) -> RouteView:
+        """The window's view at `now` without the backoff bookkeeping, for headless callers
+        (`baseline refresh`, `check --by route`): a Prometheus fault raises PrometheusError,
+        a missing route label is `view.error`. Rows carry a `_top` series too (the highest
+        finite bucket's rate: `saturated_counts`)."""
+        return await self._fetch(now, saturation=True)
+
+    async def instant(self, t: float) -> RouteView:
+        """Each route's values at `t` (one point per series), from instant queries: exactly
+        Prometheus' own `histogram_quantile(q, sum by (le, ROUTE) (...))` at `t`."""
+        plan = await self._plan(t, saturation=True)
+        if isinstance(plan, RouteView):
+            return plan
+        label, routes, other, top, queries = plan
+        keys = list(queries)
+        answers = await asyncio.gather(
+            *(self._ask(self.source.client.query, queries[k], t) for k in keys)
+        )
+        return self._view(label, routes, other, top, zip(keys, answers, strict=True), t)
+
+    async def _plan(
+        self, now: float, saturation: bool = False
+    ) -> RouteView | tuple[str, int, int, list[str], dict[str, str]]:
+        """(label, routes, other, top routes, queries), or a RouteView saying why not."""
         client = self.source.client
         if self.labels is None:
             probe = await client.query(label_probe(self.name, self.inner, self.configured), now)
@@ -125,22 +149,40 @@ class RoutesPoller:
         routes = int(count_res.series[0][1][0][1]) if count_res.series else 0
         other = max(0, routes - len(top))
         queries = route_queries(
-            self.name, self.inner, label, rw, top, status, with_other=other > 0
+            self.name, self.inner, label, rw, top, status, other > 0, saturation
         ).all()
+        return label, routes, other, top, queries
+
+    async def _fetch(self, now: float, saturation: bool = False) -> RouteView:
+        plan = await self._plan(now, saturation)
+        if isinstance(plan, RouteView):
+            return plan
+        label, routes, other, top, queries = plan
         step = self.source.step
         end = math.floor(now / step) * step
         start = math.floor((now - float(self.source.cfg.window)) / step) * step
         keys = list(queries)
         answers = await asyncio.gather(
-            *(self._ask(client.query_range, queries[k], start, end, step) for k in keys)
+            *(self._ask(self.source.client.query_range, queries[k], start, end, step) for k in keys)
         )
+        return self._view(label, routes, other, top, zip(keys, answers, strict=True), end)
+
+    def _view(
+        self,
+        label: str,
+        routes: int,
+        other: int,
+        top: list[str],
+        answers: Iterable[tuple[str, QueryResult]],
+        t: float,
+    ) -> RouteView:
         rows: dict[str, RouteRow] = {r or NO_ROUTE: RouteRow(r or NO_ROUTE, {}) for r in top}
         if other:
             rows[OTHER] = RouteRow(OTHER, {}, routes=other)
-        for key, res in zip(keys, answers, strict=True):
+        for key, res in answers:
             kind, signal = key.split(":", 1)
             for labels, pts in res.series:
                 route = OTHER if kind == "other" else (labels.get(label, "") or NO_ROUTE)
                 if route in rows:
                     rows[route].series[signal] = pts
-        return RouteView(self.service, label, rank(list(rows.values())), routes, other, end)
+        return RouteView(self.service, label, rank(list(rows.values())), routes, other, t)

@@ -67,9 +67,12 @@ def request_builtin(
     debounce: float = OPEN_DEBOUNCE,
     disabled: str | None = None,
     warning: str | None = None,
+    running: tuple[str, str] | None = None,
 ) -> None:
     """`b` (refresh baseline) or the palette's restore: confirm with what it replaces, run.
-    `warning` is shown first in the dialog (the window holds an active incident)."""
+    `warning` is shown first in the dialog (the window holds an active incident). `running`:
+    (version, source) the release detection sees; when the store has the baseline of the
+    release before it, the dialog offers it too (`p`)."""
     if disabled:
         request_action(app, action, runner, log, on_done=on_done, disabled=disabled)
         return
@@ -80,7 +83,7 @@ def request_builtin(
         from tui.core.actions.baseline_ops import prepare_builtin
 
         try:
-            work, lines = prepare_builtin(cfg, action, metric_store, baseline_store, when)
+            work, lines = prepare_builtin(cfg, action, metric_store, baseline_store, when, running)
         except UserError as exc:  # nothing to snapshot, or a damaged store: said, audited
             report(runner.refuse(action, str(exc)), "warning")
             return
@@ -88,8 +91,11 @@ def request_builtin(
         if refusal is not None:
             report(runner.refuse(action, refusal))
             return
-        shown = [f"⚠ {warning}", *lines] if warning else lines
-        await confirm_and_run(app, action, runner, log, work, shown, report, debounce)
+        alt = _release_alternative(app, action, runner, log, baseline_store, running, on_done)
+        shown = [*([f"⚠ {warning}"] if warning else []), *lines, *(alt[2] if alt else [])]
+        await confirm_and_run(
+            app, action, runner, log, work, shown, report, debounce, alt[:2] if alt else None
+        )
 
     _start(app, action, flow())
 
@@ -103,17 +109,59 @@ async def confirm_and_run(
     extra_lines: Sequence[str],
     report: Report,
     debounce: float,
+    alternative: tuple[str, Callable[[], None]] | None = None,
 ) -> None:
     """The dialog (unless `confirm: none`), then the run; a cancel is audited too. Runs in
-    a worker: `push_screen_wait` needs one."""
+    a worker: `push_screen_wait` needs one. `alternative`: the dialog's second answer (it
+    starts its own action; this one is then audited as cancelled)."""
     if action.confirm != "none":
-        dialog = ConfirmActionScreen(action, extra_lines=extra_lines, debounce=debounce)
+        dialog = ConfirmActionScreen(
+            action, extra_lines=extra_lines, debounce=debounce, alternative=alternative
+        )
         if not await app.push_screen_wait(dialog):
             report(runner.cancel(action))
             return
     if log is not None:
         log.begin(action)
     report(await runner.run(action, builtin))
+
+
+def _release_alternative(
+    app: App[object],
+    action: ResolvedAction,
+    runner: ActionRunner,
+    log: ActionLog | None,
+    baseline_store: Any,
+    running: tuple[str, str] | None,
+    on_done: Report | None,
+) -> tuple[str, Callable[[], None], list[str]] | None:
+    """(button, what it does, dialog lines) for `b`'s "use the previous release's baseline":
+    it runs as its own audited action, `use_release_baseline`."""
+    import dataclasses
+
+    from tui.core.actions.baseline_ops import (
+        describe,
+        release_alternative,
+        use_release_baseline,
+    )
+    from tui.core.actions.spec import REFRESH_BASELINE
+
+    if action.name != REFRESH_BASELINE:
+        return None
+    version = action.version or (running[0] if running else None)
+    prev = release_alternative(baseline_store, action.service, version)
+    if prev is None:
+        return None
+    use = dataclasses.replace(action, name="use_release_baseline", confirm="none", key=None)
+
+    def work() -> BuiltinOutcome:
+        return use_release_baseline(baseline_store, action.service, prev)
+
+    def run() -> None:
+        request_action(app, use, runner, log, builtin=work, on_done=on_done)
+
+    lines = [f"or (p) use the previous release's baseline: {describe(prev)}"]
+    return f"Use {prev.version} baseline", run, lines
 
 
 def _refusal(action: ResolvedAction, runner: ActionRunner, disabled: str | None) -> str | None:

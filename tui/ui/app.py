@@ -330,6 +330,21 @@ class WarroomApp(App[int]):
             out.append(feed.status())
         return out + self.extra_statuses
 
+    def _running_version(self, service: str) -> tuple[str, str] | None:
+        """(version, source) the release detection sees for `service` (a replay: the newest
+        recorded release), for `b`'s new baseline and its "previous release" offer. None while
+        the version flaps: a baseline must not be keyed by whichever flip came last."""
+        if service in self.release_history.flapping:
+            return None
+        releases = getattr(self.hub, "releases", None)
+        log = getattr(getattr(releases, "timeline", None), "log", None)
+        for source in ("build_info", "otlp"):
+            version = log.current(service, source) if log is not None else None
+            if version:
+                return version, source
+        notes = self.release_history.of(service)
+        return (notes[-1].release.version, notes[-1].release.source) if notes else None
+
     def _baseline_warning(self, action: Any) -> str | None:
         """A refresh taken during a SUSTAINED spike would make the incident the baseline."""
         from tui.core.actions import REFRESH_BASELINE
@@ -657,6 +672,7 @@ class WarroomApp(App[int]):
                 now=self.clock(),  # the window the dashboard shows, not wall time
                 disabled=disabled,
                 warning=self._baseline_warning(action),
+                running=self._running_version(action.service),
             )
         else:
             request_action(app, action, self.runner, log, disabled=disabled)

@@ -152,6 +152,36 @@ def restore_previous(store: BaselineStoreLike, service: str) -> BuiltinOutcome:
     )
 
 
+def release_alternative(store: Any, service: str, version: str | None) -> Any | None:
+    """`b`'s other choice: the baseline of the release before `version` (the one the new
+    baseline would be keyed by), when the store has one and it is not current already."""
+    if not version or not hasattr(store, "previous_release"):
+        return None
+    prev = store.previous_release(service, version)
+    current = store.current(service)
+    if prev is None or (current is not None and current.id == prev.id):
+        return None
+    return prev
+
+
+def use_release_baseline(store: BaselineStoreLike, service: str, snap: Any) -> BuiltinOutcome:
+    """Make the previous release's baseline current instead of taking a new one."""
+    old = store.current(service)
+    store.restore(service, snap.id)
+    return BuiltinOutcome(
+        lines=[
+            f"baseline {snap.id} of release {snap.version} is current for {service}: "
+            f"{describe(snap)}",
+            f"replaced: {describe(old)}",
+        ],
+        baseline_versions={
+            "replaced": getattr(old, "version", None),
+            "restored": snap.version,
+            "restored_id": snap.id,
+        },
+    )
+
+
 def snapshot_for_refresh(
     cfg: Any,
     store: Any,
@@ -160,15 +190,24 @@ def snapshot_for_refresh(
     *,
     version: str | None = None,
     taken_by: str | None = None,
+    running: tuple[str, str] | None = None,
 ) -> Any:
     """The selected service's current window (cfg.window seconds up to `now`) as a Snapshot.
 
     The same `baseline_snapshot` as `warroom baseline refresh`: saturation counts, newest
     profile, the configured bench file. Raises UserError when the window holds no samples
     or the configured bench file is missing: the key refuses, says why, and audits it.
+    `running`: (version, source) the release detection sees, used when `version` is None.
     """
     from tui.core.baseline.snapshot import snapshot_from_store
 
+    source = ""
+    if version is None and running is not None:
+        version, source = running
+    elif version is not None:  # the action's {version}: the config's, else the live label's
+        svc = cfg.service(service)
+        configured = (svc.version, svc.labels.get("version")) if svc is not None else ()
+        source = "config" if version in configured else "label"
     return snapshot_from_store(
         cfg,
         store,
@@ -180,6 +219,7 @@ def snapshot_for_refresh(
         taken_at=now,
         window=float(cfg.window),
         source="dashboard window",
+        version_source=source,
     )
 
 
@@ -189,6 +229,7 @@ def prepare_builtin(
     metric_store: Any,
     baseline_store: BaselineStoreLike,
     now: float,
+    running: tuple[str, str] | None = None,
 ) -> tuple[Callable[[], BuiltinOutcome], list[str]]:
     """(work to run, lines for the confirm dialog) for a baseline built-in.
 
@@ -197,7 +238,9 @@ def prepare_builtin(
     """
     service = action.service
     if action.name == REFRESH_BASELINE:
-        snap = snapshot_for_refresh(cfg, metric_store, service, now, version=action.version)
+        snap = snapshot_for_refresh(
+            cfg, metric_store, service, now, version=action.version, running=running
+        )
         return (lambda: refresh(baseline_store, snap)), refresh_plan(baseline_store, snap)
     if action.name == RESTORE_BASELINE:
         if previous(baseline_store, service) is None:

@@ -52,10 +52,25 @@ class ServiceCheck:
     functions: list[FunctionRegression] = field(default_factory=list)
     profile_note: str = ""
     notes: list[str] = field(default_factory=list)
+    routes: Any = None  # breakdown.RouteComparison with `check --by route`, else None
+    runtime: Table | None = None  # Go runtime rows (explain, never gate)
+    runtime_now: dict[str, float] = field(default_factory=dict)  # newest runtime values
 
     def has_regression(self) -> bool:
         rows = self.table.rows if self.table else []
-        return any(r.verdict == REGRESSION for r in rows) or any(f.gate for f in self.functions)
+        routes = self.routes is not None and bool(self.routes.regressions())
+        return (
+            any(r.verdict == REGRESSION for r in rows)
+            or any(f.gate for f in self.functions)
+            or routes
+        )
+
+    def regressions(self) -> list[str]:
+        """What failed, named: `p99`, `route /api/pay p99`, `cpu main.f`."""
+        rows = self.table.rows if self.table else []
+        out = [r.name for r in rows if r.verdict == REGRESSION]
+        out += [f"route {n}" for n in (self.routes.regressions() if self.routes else [])]
+        return out + [f"{f.kind} {f.name}" for f in self.functions if f.gate]
 
     def to_json(self) -> dict[str, Any]:
         b = self.baseline
@@ -69,6 +84,18 @@ class ServiceCheck:
             "profile_note": self.profile_note,
             "notes": list(self.notes),
             "regression": self.has_regression(),
+            **({"routes": self.routes.to_json()} if self.routes is not None else {}),
+            **(
+                {
+                    "runtime": {
+                        "rows": [r.to_json() for r in self.runtime.rows] if self.runtime else [],
+                        "now": dict(self.runtime_now),
+                        "gates": False,
+                    }
+                }
+                if self.runtime is not None or self.runtime_now
+                else {}
+            ),
         }
 
 

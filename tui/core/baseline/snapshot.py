@@ -58,6 +58,8 @@ def build_snapshot(
     source: str = "",
     note: str = "",
     saturated: Mapping[str, int] | None = None,
+    revision: str = "",
+    version_source: str = "",
 ) -> Snapshot:
     """Validate and assemble a Snapshot; refuse one without a single usable sample."""
     check_name("service", service)
@@ -82,6 +84,8 @@ def build_snapshot(
         source=source,
         note=note,
         saturated={k: int(v) for k, v in (saturated or {}).items() if v},
+        revision=revision,
+        version_source=version_source if version is not None else "",
     )
 
 
@@ -174,20 +178,25 @@ def baseline_snapshot(
     start: float | None = None,
     source: str = "",
     saturated: Mapping[str, int] | None = None,
+    revision: str = "",
+    version_source: str = "",
 ) -> Snapshot:
     """The snapshot both the CLI refresh and the dashboard key save, defaults filled in.
 
-        version: the argument, else the service's config, else the live `version` label (the
-        same order as the action templates). bench: the argument, else `baseline.bench`; a named bench file that does not
+        version: the argument (its `version_source` says where the caller found it: cli,
+        build_info, otlp, mark, record), else the service's config, else the live `version`
+        label (the same order as the action templates). bench: the argument, else `baseline.bench`; a named bench file that does not
         exist is an error (a baseline silently missing its benchmark would pass every later
         `check`). profiles: the argument (each must exist), else the newest of each kind in
     `profiles.dir` (a baseline with only the heap capture could never gate CPU).
     """
     svc = next((s for s in cfg.services if s.name == service), None)
-    if version is None and svc is not None:
-        version = svc.version or svc.labels.get("version")
-    if version is None and labels:
-        version = labels.get("version") or None
+    if version is not None:
+        version_source = version_source or "cli"
+    elif svc is not None and (svc.version or svc.labels.get("version")):
+        version, version_source, revision = svc.version or svc.labels["version"], "config", ""
+    elif labels and labels.get("version"):
+        version, version_source, revision = labels["version"], "label", ""
     if bench is not None:
         bench = require_file(bench, "bench file")
     elif cfg.baseline.bench:
@@ -211,6 +220,8 @@ def baseline_snapshot(
         start=start,
         source=source,
         saturated=saturated,
+        revision=revision,
+        version_source=version_source,
     )
 
 
@@ -222,10 +233,11 @@ def snapshot_from_store(
     end: float,
     **kwargs: Any,
 ) -> Snapshot:
-    """`baseline_snapshot` of a MetricStore window [start, end], saturation counts included."""
+    """`baseline_snapshot` of a MetricStore window [start, end], saturation counts and the Go
+    runtime series included."""
     signals, step = signals_from_store(store, service, start, end)
     info = store.services.get(service)
-    return baseline_snapshot(
+    snap = baseline_snapshot(
         cfg,
         service,
         signals,
@@ -235,3 +247,21 @@ def snapshot_from_store(
         saturated=saturation_from_store(store, service, start, end),
         **kwargs,
     )
+    snap.runtime = runtime_from_store(store, service, start, end)
+    return snap
+
+
+def runtime_from_store(
+    store: MetricStore, service: str, start: float, end: float
+) -> dict[str, list[float]]:
+    """The Go runtime series (go.*) the dashboard tails, for `b`'s baseline as `refresh` has."""
+    from tui.core.metrics.go_runtime import KEYS
+
+    out: dict[str, list[float]] = {}
+    for key in KEYS:
+        ring = store.series(service, key)
+        if ring is not None:
+            t, v, _ = ring.since(start)
+            if (t <= end).any():
+                out[key] = [float(x) for x in v[t <= end]]
+    return out

@@ -6,6 +6,8 @@ Layout under `baseline.dir`:
     <service>/files/<id>/<name>     copies of its benchmark output and profile files
     <service>/current.json          {"id": ...}: the pointer to the current baseline
 
+The snapshot document itself (fields, JSON, compatibility) is tui.core.baseline.document.
+
 Every file is written with `write_atomic` (temp file, fsync, rename, fsync dir), in the order
 files -> snapshot -> pointer, so a crash at any point leaves either the previous state or the
 new snapshot fully there; a reader never sees half a file (temp files start with "." and are
@@ -18,146 +20,23 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import secrets
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from tui.core.atomic import write_atomic
+from tui.core.baseline.document import (
+    FORMAT,
+    NAME_RE,
+    Snapshot,
+    SnapshotInfo,
+    check_name,
+    snapshot_from_json,
+    snapshot_to_json,
+)
 from tui.errors import UserError
 
-FORMAT = "warroom-baseline/1"
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-
-
-@dataclass
-class Snapshot:
-    service: str
-    version: str | None
-    taken_at: float  # unix time
-    taken_by: str
-    signals: dict[str, list[float]]  # signal -> per-step samples (nan = gap)
-    step: float  # seconds between samples
-    bench: str | None = None  # path: a source file to copy in on save; the copy after load
-    profile_files: list[str] = field(default_factory=list)  # likewise
-    id: str | None = None  # set by save / load
-    window: float | None = None  # seconds covered
-    start: float | None = None  # unix time of the first step
-    source: str = ""  # where the samples came from, e.g. "prometheus http://..."
-    note: str = ""
-    # signal -> how many samples were saturated (quantile in the +Inf bucket: the value is the
-    # highest finite bound, a floor, not a measurement)
-    saturated: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SnapshotInfo:
-    id: str
-    service: str
-    version: str | None
-    taken_at: float
-    taken_by: str
-    current: bool
-    signals: dict[str, int]  # signal -> number of samples (gaps excluded)
-    has_bench: bool
-    profiles: int
-    source: str
-
-
-def check_name(kind: str, name: str) -> str:
-    """Service names and ids become path components: refuse anything that could escape."""
-    if not isinstance(name, str) or not _NAME_RE.match(name) or ".." in name:
-        raise UserError(f"{kind} {name!r}: use letters, digits, '.', '_' and '-' only")
-    return name
-
-
-def _floats_out(values: list[float]) -> list[float | None]:
-    return [float(v) if math.isfinite(v) else None for v in values]
-
-
-def _floats_in(values: Any, where: str) -> list[float]:
-    if not isinstance(values, list):
-        raise ValueError(f"{where} is not a list")
-    out = []
-    for v in values:
-        if v is None:
-            out.append(math.nan)
-        elif isinstance(v, (int, float)) and not isinstance(v, bool):
-            out.append(float(v))
-        else:
-            raise ValueError(f"{where} holds {v!r}, not a number")
-    return out
-
-
-def snapshot_to_json(s: Snapshot, rel_bench: str | None, rel_profiles: list[str]) -> bytes:
-    doc = {
-        "format": FORMAT,
-        "id": s.id,
-        "service": s.service,
-        "version": s.version,
-        "taken_at": s.taken_at,
-        "taken_by": s.taken_by,
-        "step": s.step,
-        "window": s.window,
-        "start": s.start,
-        "source": s.source,
-        "note": s.note,
-        "signals": {k: _floats_out(list(v)) for k, v in s.signals.items()},
-        "bench": rel_bench,
-        "profile_files": rel_profiles,
-        "saturated": {k: int(v) for k, v in s.saturated.items() if v},
-    }
-    return (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode()
-
-
-def snapshot_from_json(data: bytes, root: Path) -> Snapshot:
-    """Parse and validate; raise ValueError with what is wrong (the caller adds the path)."""
-    try:
-        doc = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"not JSON ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ValueError(f"not a {FORMAT} document")
-    for key, types in (
-        ("service", str),
-        ("taken_at", (int, float)),
-        ("taken_by", str),
-        ("step", (int, float)),
-        ("signals", dict),
-        ("id", str),
-    ):
-        if not isinstance(doc.get(key), types):
-            raise ValueError(f"field {key!r} missing or of the wrong type")
-    signals = {str(k): _floats_in(v, f"signals.{k}") for k, v in doc["signals"].items()}
-    bench = doc.get("bench")
-    profiles = doc.get("profile_files") or []
-    if bench is not None and not isinstance(bench, str):
-        raise ValueError("field 'bench' is not a string")
-    if not isinstance(profiles, list) or not all(isinstance(p, str) for p in profiles):
-        raise ValueError("field 'profile_files' is not a list of strings")
-    saturated = doc.get("saturated") or {}
-    if not isinstance(saturated, dict) or not all(
-        isinstance(v, int) and not isinstance(v, bool) for v in saturated.values()
-    ):
-        raise ValueError("field 'saturated' is not a map of counts")
-    return Snapshot(
-        service=doc["service"],
-        version=doc.get("version"),
-        taken_at=float(doc["taken_at"]),
-        taken_by=doc["taken_by"],
-        signals=signals,
-        step=float(doc["step"]),
-        bench=str(root / bench) if bench else None,
-        profile_files=[str(root / p) for p in profiles],
-        id=doc["id"],
-        window=doc.get("window"),
-        start=doc.get("start"),
-        source=doc.get("source") or "",
-        note=doc.get("note") or "",
-        saturated={str(k): int(v) for k, v in saturated.items()},
-    )
+__all__ = ["FORMAT", "BaselineStore", "Snapshot", "SnapshotInfo", "check_name"]
 
 
 class BaselineStore:
@@ -191,7 +70,7 @@ class BaselineStore:
         return sorted(
             p.name
             for p in self.dir.iterdir()
-            if p.is_dir() and _NAME_RE.match(p.name) and (p / "snapshots").is_dir()
+            if p.is_dir() and NAME_RE.match(p.name) and (p / "snapshots").is_dir()
         )
 
     def _read(self, service: str, sid: str) -> Snapshot | None:
@@ -220,7 +99,7 @@ class BaselineStore:
         return [
             p.stem
             for p in d.iterdir()
-            if p.suffix == ".json" and not p.name.startswith(".") and _NAME_RE.match(p.stem)
+            if p.suffix == ".json" and not p.name.startswith(".") and NAME_RE.match(p.stem)
         ]
 
     def _snapshots(self, service: str) -> list[Snapshot]:
@@ -265,6 +144,27 @@ class BaselineStore:
             raise UserError(f"{path}: no usable baseline {sid!r} for {service} (recent: {known})")
         return snap
 
+    def of_version(self, service: str, version: str) -> Snapshot | None:
+        """The newest readable baseline taken while `version` ran, or None."""
+        return next((s for s in self._snapshots(service) if s.version == version), None)
+
+    def previous_release(self, service: str, running: str | None = None) -> Snapshot | None:
+        """The baseline of the release before `running` (default: the current baseline's
+        version): the newest readable baseline taken on any other known version.
+
+        Recency, not version order: after a rollback from 1.5.0 to 1.4.3 the release before
+        1.5.0 is whichever ran last, and version strings have no order every team shares.
+        None when the reference version is unknown or no other version has a baseline.
+        """
+        if running is None:
+            cur = self.current(service)
+            running = cur.version if cur is not None else None
+        if not running:
+            return None
+        return next(
+            (s for s in self._snapshots(service) if s.version and s.version != running), None
+        )
+
     def history(self, service: str) -> list[SnapshotInfo]:
         cur = self.current(service)
         out = []
@@ -284,6 +184,8 @@ class BaselineStore:
                     has_bench=s.bench is not None,
                     profiles=len(s.profile_files),
                     source=s.source,
+                    revision=s.revision,
+                    routes=len(s.routes),
                 )
             )
         return out
@@ -305,7 +207,7 @@ class BaselineStore:
             raise UserError(f"{path}: no such file to copy into the baseline") from None
         except OSError as exc:
             raise UserError(f"{path}: cannot read: {exc.strerror}") from None
-        name = path.name if _NAME_RE.match(path.name) else "file"
+        name = path.name if NAME_RE.match(path.name) else "file"
         base, n = name, 1
         while name in used:
             n += 1

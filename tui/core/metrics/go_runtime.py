@@ -92,6 +92,8 @@ GROUPS: tuple[str, ...] = tuple(dict.fromkeys(d.group for d in DEFINITIONS))
 KEYS: tuple[str, ...] = tuple(dict.fromkeys(d.key for d in DEFINITIONS))
 PROBE_METRICS: tuple[str, ...] = tuple(dict.fromkeys(d.metric for d in DEFINITIONS))
 BY_KEY: dict[str, RuntimeSignal] = {d.key: d for d in DEFINITIONS}  # the last of a key: same unit
+for _d in DEFINITIONS:  # `check` rows name them without the prefix: gc_p99 is in seconds
+    units.define_metric(_d.key.removeprefix(PREFIX), _d.unit)
 
 
 def _duration(seconds: float) -> str:

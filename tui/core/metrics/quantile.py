@@ -295,3 +295,12 @@ def _exp2(x: float) -> float:
         return float(2.0**x)
     except OverflowError:
         return math.inf
+
+
+def is_saturated(q: float, total: float | None, top: float | None) -> bool:
+    """Prometheus' condition for a quantile landing in the +Inf bucket: `total` is the rate
+    of the +Inf bucket, `top` the highest finite bucket's (the service level and each route)."""
+    if total is None or top is None or math.isnan(total) or math.isnan(top):
+        return False  # no +Inf or no finite bucket: histogram_quantile is NaN anyway
+    observations = max(total, top)  # Prometheus forces cumulative counts monotonic
+    return observations > 0 and q * observations > top

@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from tui.core.metrics.quantile import is_saturated
 from tui.core.metrics.store import QUANTILE_SIGNALS
 
 ROUTE_LABELS = ("route", "http_route", "handler", "path")  # first one the histogram has wins
@@ -95,6 +96,10 @@ class RouteQueries:
     other_quantiles: dict[str, str] = field(default_factory=dict)  # empty: no other routes
     other_qps: str = ""
     other_error_ratio: str | None = None
+    # rate of the highest finite bucket (with `qps`, the +Inf rate: is a quantile saturated?);
+    # empty unless asked for (headless callers: the route view does not mark saturation)
+    top_finite: str = ""
+    other_top_finite: str = ""
 
     def all(self) -> dict[str, str]:
         out = {f"route:{k}": v for k, v in self.quantiles.items()}
@@ -106,6 +111,10 @@ class RouteQueries:
             out["other:qps"] = self.other_qps
         if self.other_error_ratio:
             out["other:error_ratio"] = self.other_error_ratio
+        if self.top_finite:
+            out["route:_top"] = self.top_finite
+        if self.other_top_finite:
+            out["other:_top"] = self.other_top_finite
         return out
 
 
@@ -129,6 +138,7 @@ def route_queries(
     top: Sequence[str],
     status: str | None = None,
     with_other: bool = True,
+    saturation: bool = False,
 ) -> RouteQueries:
     """P50/P95/P99, QPS and error ratio by route for the routes `top`, and the same summed over
     every other route (when `with_other`): `histogram_quantile(q, sum by (le, L) (rate(X_bucket
@@ -156,15 +166,41 @@ def route_queries(
         num = f"(sum{by} (rate({bad}[{rw}])) or 0 * sum{by} (rate({inf}[{rw}])))"
         return f"{num} / sum{by} (rate({inf}[{rw}]))"
 
+    def top_finite(matcher: str, by: str) -> str:
+        finite = series(f"{name}_bucket", inner, 'le!="+Inf"', matcher)
+        return f"max{by} (sum by (le{', ' + label if by else ''}) (rate({finite}[{rw}])))"
+
     by = f" by ({label})"
+    other = with_other and bool(top)
     return RouteQueries(
         quantiles(keep, f"le, {label}"),
         qps(keep, by),
         errors(keep, by),
-        quantiles(rest, "le") if with_other and top else {},
-        qps(rest, "") if with_other and top else "",
-        errors(rest, "") if with_other and top else None,
+        quantiles(rest, "le") if other else {},
+        qps(rest, "") if other else "",
+        errors(rest, "") if other else None,
+        top_finite(keep, by) if saturation else "",
+        top_finite(rest, "") if saturation and other else "",
     )
+
+
+def saturated_counts(
+    row: RouteRow, start: float = -math.inf, end: float = math.inf
+) -> dict[str, int]:
+    """How many of the row's quantile points with start <= t <= end sit in the +Inf bucket (a
+    floor, "≥ bound"), per signal; needs the row's `_top` series (route_queries(saturation=True))."""
+    total = dict(row.series.get("qps", []))
+    top = dict(row.series.get("_top", []))
+    out: dict[str, int] = {}
+    for sig, q in QUANTILE_SIGNALS.items():
+        n = sum(
+            1
+            for t, v in row.series.get(sig, [])
+            if start <= t <= end and math.isfinite(v) and is_saturated(q, total.get(t), top.get(t))
+        )
+        if n:
+            out[sig] = n
+    return out
 
 
 # --- ranking -------------------------------------------------------------------------------
@@ -203,7 +239,8 @@ def rank(rows: list[RouteRow]) -> list[RouteRow]:
     Contribution = the route's share of the service's requests now x (its P99 now - its P99 at
     the window's start, see `window_start`), in seconds: the amount the route adds to a
     request's tail latency. It is measured against the window's start, not a stored baseline
-    (baselines do not hold per-route signals). A route with no P99 contributes 0; ties (all 0,
+    (a view must rank without one; `warroom check --by route` compares with the baseline's
+    routes, tui.core.baseline.breakdown). A route with no P99 contributes 0; ties (all 0,
     a quiet service) go by traffic.
     """
     total = sum(r.last("qps") or 0.0 for r in rows)

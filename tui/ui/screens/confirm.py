@@ -60,10 +60,15 @@ class ConfirmActionScreen(ModalScreen[bool]):
         debounce: float = OPEN_DEBOUNCE,
         repeat_gap: float = REPEAT_GAP,
         clock: Callable[[], float] = time.monotonic,
+        alternative: tuple[str, Callable[[], None]] | None = None,
     ) -> None:
+        """`alternative`: (button label, what it does) — a second way to answer, e.g. `b`'s
+        "use the previous release's baseline"; `p` presses it. It dismisses with False (the
+        action itself did not run) after calling its function."""
         super().__init__(classes="-dangerous" if action.dangerous else "")
         self.action_spec = action
         self.extra_lines = list(extra_lines)
+        self.alternative = alternative
         self.debounce = debounce
         self.repeat_gap = repeat_gap
         self._clock = clock
@@ -90,6 +95,8 @@ class ConfirmActionScreen(ModalScreen[bool]):
                 yield Input(placeholder="service name", id="typed", select_on_focus=False)
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel")
+                if self.alternative is not None:
+                    yield Button(self.alternative[0], id="alternative")
                 yield Button(
                     f"Run {a.title}",
                     id="confirm",
@@ -124,6 +131,19 @@ class ConfirmActionScreen(ModalScreen[bool]):
         self.dismiss(True)
         return True
 
+    def attempt_alternative(self) -> bool:
+        """The alternative answer, debounced like a confirmation."""
+        now = self._clock()
+        previous, self._last_attempt = self._last_attempt, now
+        if self._done or self.alternative is None or now - self._opened < self.debounce:
+            return False
+        if previous is not None and now - previous < self.repeat_gap:
+            return False
+        self._done = True
+        self.alternative[1]()
+        self.dismiss(False)
+        return True
+
     def action_cancel(self) -> None:
         if not self._done:
             self._done = True
@@ -133,6 +153,11 @@ class ConfirmActionScreen(ModalScreen[bool]):
     def _cancel_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.action_cancel()
+
+    @on(Button.Pressed, "#alternative")
+    def _alternative_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.attempt_alternative()
 
     @on(Button.Pressed, "#confirm")
     def _confirm_pressed(self, event: Button.Pressed) -> None:
@@ -164,10 +189,12 @@ class ConfirmActionScreen(ModalScreen[bool]):
         keys already on their way from a button are not lost.
         """
         if not self.needs_typing:
-            if event.key in ("y", "n"):
+            if event.key in ("y", "n") or (event.key == "p" and self.alternative is not None):
                 event.stop()
                 if event.key == "y":
                     self.attempt_confirm()
+                elif event.key == "p":
+                    self.attempt_alternative()
                 else:
                     self.action_cancel()
             return

@@ -1,0 +1,171 @@
+"""`warroom baseline` keyed by release, as a real process: refresh records the version the
+release lines say, show/restore answer "the baseline of the previous release", on a store
+written before versioned baselines too; bad combinations are one line and exit 2."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+V1_STORE = ROOT / "tests" / "data" / "baselines" / "v1"
+
+
+def warroom(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+
+
+@pytest.fixture()
+def cfg(tmp_path: Path) -> Path:
+    shutil.copytree(V1_STORE, tmp_path / "store")
+    path = tmp_path / "w.yaml"
+    path.write_text(
+        "services:\n  - name: checkout\n  - name: search\n"
+        f"baseline:\n  dir: {tmp_path / 'store'}\naudit:\n  path: {tmp_path / 'audit.jsonl'}\n"
+    )
+    return path
+
+
+def record(tmp_path: Path, releases: list[tuple[float, str, str]]) -> Path:
+    rec = tmp_path / "rec.jsonl"
+    lines = [
+        {"t": 2000 + 5 * i, "type": "point", "service": "checkout", "signal": "p99", "value": 0.06}
+        for i in range(40)
+    ]
+    lines += [
+        {
+            "t": t,
+            "type": "release",
+            "service": "checkout",
+            "version": v,
+            "revision": r,
+            "source": "build_info",
+            "previous": "",
+        }
+        for t, v, r in releases
+    ]
+    rec.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    return rec
+
+
+def test_refresh_from_a_recording_is_keyed_by_its_newest_release(cfg: Path, tmp_path: Path) -> None:
+    rec = record(tmp_path, [(2010, "1.5.0", "aa11"), (2100, "1.5.1", "bb22")])
+    r = warroom(
+        "baseline",
+        "refresh",
+        "checkout",
+        "-c",
+        str(cfg),
+        "--from-record",
+        str(rec),
+        "--window",
+        "10m",
+        "--no-profile",
+    )
+    assert r.returncode == 0, r.stderr
+    assert "; version 1.5.1; version from record, revision bb22)" in r.stdout
+    doc = json.loads(
+        warroom("baseline", "show", "checkout", "-c", str(cfg), "--format", "json").stdout
+    )
+    assert (doc["version"], doc["revision"], doc["version_source"]) == ("1.5.1", "bb22", "record")
+    assert doc["picked"] == "current" and doc["routes"] == {}
+    # an explicit --version wins over the recording and says where it came from
+    r = warroom(
+        "baseline",
+        "refresh",
+        "checkout",
+        "-c",
+        str(cfg),
+        "--from-record",
+        str(rec),
+        "--window",
+        "10m",
+        "--no-profile",
+        "--version",
+        "1.5.1-hotfix",
+    )
+    assert "version 1.5.1-hotfix; version from cli)" in r.stdout, r.stdout + r.stderr
+
+
+def test_previous_release_on_an_old_store(cfg: Path, tmp_path: Path) -> None:
+    # the old store's current baseline is 1.4.2; its previous release is 1.4.1
+    r = warroom("baseline", "show", "checkout", "-c", str(cfg), "--previous-release")
+    assert r.returncode == 0, r.stderr
+    assert "version: 1.4.1" in r.stdout and "(previous release before 1.4.2)" in r.stdout
+    # 1.5.0 deployed over a 1.4.2 baseline: the previous release is 1.4.2 itself
+    r = warroom(
+        "baseline",
+        "show",
+        "checkout",
+        "-c",
+        str(cfg),
+        "--previous-release",
+        "--running",
+        "1.5.0",
+        "--format",
+        "json",
+    )
+    doc = json.loads(r.stdout)
+    assert doc["version"] == "1.4.2" and doc["picked"] == "previous release before 1.5.0"
+    r = warroom("baseline", "restore", "checkout", "-c", str(cfg), "--previous-release")
+    assert r.returncode == 0, r.stderr
+    assert "version 1.4.1) is current again (previous release before 1.4.2)" in r.stdout
+    listed = json.loads(warroom("baseline", "list", "-c", str(cfg), "--format", "json").stdout)
+    assert [(b["version"], b["current"]) for b in listed["checkout"]] == [
+        ("1.4.2", False),
+        ("1.4.1", True),
+    ]
+
+
+def test_a_mark_keys_the_previous_release(cfg: Path) -> None:
+    # no Prometheus: the running version is the newest `warroom mark` of the service
+    r = warroom("mark", "checkout", "1.4.2", "-c", str(cfg))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(
+        warroom(
+            "baseline", "show", "checkout", "-c", str(cfg), "--previous-release", "--format", "json"
+        ).stdout
+    )
+    assert doc["version"] == "1.4.1" and doc["picked"] == "previous release before 1.4.2"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("show", "checkout", "x", "--previous-release"),
+            "give a baseline ID or --previous-release, not both",
+        ),
+        (("show", "checkout", "--running", "1"), "--running goes with --previous-release"),
+        (("restore", "checkout"), "restore checkout: give a baseline ID or --previous-release"),
+        (
+            ("show", "search", "--previous-release"),
+            "search: --previous-release: the running version is unknown",
+        ),
+        (
+            ("show", "search", "--previous-release", "--running", "1.0"),
+            "(versions with a baseline: none)",
+        ),
+        (
+            ("restore", "nosuch", "--previous-release", "--running", "2"),
+            "nosuch: no baseline of a release before 2",
+        ),
+    ],
+)
+def test_bad_input_is_one_line(cfg: Path, args: tuple[str, ...], message: str) -> None:
+    r = warroom("baseline", *args, "-c", str(cfg))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.startswith("warroom: ") and message in r.stderr and r.stderr.count("\n") == 1, (
+        r.stderr
+    )

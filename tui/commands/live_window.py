@@ -1,0 +1,114 @@
+"""One service's last `window` from Prometheus for the headless commands (`baseline refresh`,
+`check`): the latency signals as the dashboard tails them, and on request the Go runtime
+series and the per-route breakdown the route view shows, all over the same window and step.
+
+Only the latency answer must succeed: a missing route label is `route_error` (the caller
+decides whether that fails), and a refused runtime query leaves that signal out.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tui.config import Config
+    from tui.core.metrics.routes import RouteRow
+
+
+@dataclass
+class LiveWindow:
+    signals: dict[str, list[float]]
+    step: float
+    start: float
+    saturated: dict[str, int]
+    runtime: dict[str, list[float]] = field(default_factory=dict)  # go.* signal -> samples
+    route_label: str = ""
+    routes: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    other_routes: int = 0  # routes the "other" entry sums
+    route_saturated: dict[str, dict[str, int]] = field(default_factory=dict)
+    route_error: str | None = None  # why there is no breakdown (no route label, ...)
+
+
+def route_samples(
+    rows: list[RouteRow], start: float, end: float
+) -> dict[str, dict[str, list[float]]]:
+    """{route: {signal: finite values with start <= t <= end}} of a route view's rows."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for row in rows:
+        sigs = {
+            sig: [v for t, v in pts if start <= t <= end and math.isfinite(v)]
+            for sig, pts in row.series.items()
+            if not sig.startswith("_")  # helper series (the `_top` bucket rate)
+        }
+        out[row.route] = {k: v for k, v in sigs.items() if v}
+    return out
+
+
+async def fetch_live_window(
+    cfg: Config,
+    service: str,
+    window: float,
+    now: float | None = None,
+    *,
+    routes: bool = False,
+    runtime: bool = False,
+) -> LiveWindow:
+    """Fetch it (see the module docstring). Raises UserError when Prometheus is not
+    configured for the service or does not answer (the message says why)."""
+    import dataclasses
+
+    from tui.config import Duration
+    from tui.core.baseline.snapshot import (
+        runtime_from_store,
+        saturation_from_store,
+        signals_from_store,
+    )
+    from tui.core.metrics.routes import saturated_counts
+    from tui.core.metrics.store import MetricStore
+    from tui.errors import UserError
+    from tui.sources.prometheus import PrometheusError, PrometheusSource
+    from tui.sources.routes import RoutesPoller
+
+    svc = cfg.service(service)
+    if svc is None:
+        known = ", ".join(s.name for s in cfg.services) or "none"
+        raise UserError(f"unknown service {service!r} (configured: {known})")
+    if cfg.prometheus is None or svc.prometheus is None:
+        raise UserError(f"{service}: no Prometheus queries configured; use --from-record FILE")
+    now = time.time() if now is None else now
+    sub = dataclasses.replace(cfg, services=[svc], window=Duration(window))
+    store = MetricStore(capacity=max(64, int(window / max(float(cfg.refresh), 1)) + 64))
+    source = PrometheusSource(sub, store, runtime=runtime)
+    out: LiveWindow
+    try:
+        await source.refresh(now)
+        if source.failures:
+            raise UserError(f"prometheus {cfg.prometheus.url}: {source.status.detail}")
+        if runtime and source.runtime.get(service, (0, {}))[1]:
+            await source.refresh(now)  # the first refresh only probed which series exist
+        signals, step = signals_from_store(store, service, now - window, now)
+        out = LiveWindow(
+            signals,
+            step or source.step,
+            now - window,
+            saturation_from_store(store, service, now - window, now),
+        )
+        out.runtime = runtime_from_store(store, service, now - window, now)
+        if routes:
+            try:
+                view = await RoutesPoller(source, service).fetch(now)
+            except PrometheusError as exc:
+                raise UserError(f"prometheus {cfg.prometheus.url}: routes: {exc.detail}") from None
+            out.route_error = view.error
+            if view.error is None:
+                out.route_label, out.other_routes = view.label, view.other
+                out.routes = route_samples(view.rows, now - window, now)
+                out.route_saturated = {
+                    r.route: saturated_counts(r, now - window, now) for r in view.rows
+                }
+    finally:
+        await source.aclose()
+    return out
