@@ -280,6 +280,8 @@ class WarroomApp(App[int]):
             self._release_event(event)
         elif isinstance(event, SpikeEvent):
             self._list_event(event)
+            if self.alertmanager is not None:  # with push_spikes, fired as an alert too
+                self.alertmanager.submit_spike(event)
 
     def _list_event(self, event: SourceEvent) -> None:
         events_pane = self.dashboard.pane("tab-events") if self.dashboard.is_mounted else None
