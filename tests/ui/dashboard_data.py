@@ -77,7 +77,9 @@ async def until(pilot: object, cond: Callable[[], object], what: str, timeout: f
 
 async def delivered(app: WarroomApp) -> None:
     """Every message posted to the app so far has been handled: the sources' events reach
-    the app as messages, and a callback queued behind them runs after them."""
+    the app as messages, and a callback queued behind them runs after them (one loop turn
+    first: a post from another thread is queued by a callback the loop has yet to run)."""
+    await asyncio.sleep(0)
     done = asyncio.Event()
     app.call_later(done.set)
     await asyncio.wait_for(done.wait(), timeout=15)

@@ -478,3 +478,36 @@ async def test_cpu_captures_are_marked_under_the_lines() -> None:
         )
         marks = line[8 : 8 + w]
         assert marks.count("━") == 2 and marks.index("━") == w - 11  # the old one is not drawn
+
+
+async def test_source_events_from_another_thread_arrive_in_order_and_coalesce() -> None:
+    """The sources' sink may be called from any thread: each event is a message, and a burst
+    of refreshes (StoreUpdated) becomes a handful of redraws, not one each."""
+    import threading
+
+    from tui.core.events import PointBatch
+    from tui.core.stats.spikes import SpikeEvent
+
+    from .dashboard_data import delivered, until, wait_for_panes
+
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for_panes(app, pilot)
+        before = app.redraws
+        spikes = [
+            SpikeEvent(NOW - 60 + i, "checkout", "p99", "GLITCH", 0.9, 0.1, 9.0) for i in range(5)
+        ]
+
+        def burst() -> None:
+            for i in range(500):
+                app.post_source_event(PointBatch())
+                if i % 100 == 0:
+                    app.post_source_event(spikes[i // 100])
+
+        thread = threading.Thread(target=burst)
+        thread.start()
+        thread.join()
+        await delivered(app)
+        assert app.spike_history.times_of("checkout") == [s.t for s in spikes]
+        await until(pilot, lambda: app.redraws > before, "a redraw")
+        assert app.redraws - before < 50
