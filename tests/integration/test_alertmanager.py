@@ -555,3 +555,37 @@ def test_created_by_is_user_at_host():
     who = user_at_host()
     user, _, host = who.partition("@")
     assert user and host
+
+
+async def test_the_dashboard_pushes_its_spikes(am_url, tmp_path):
+    """push_spikes in the dashboard: a spike the sources hand the app reaches Alertmanager
+    (README: "warroom's own spikes fire WarroomP99Spike alerts"), and comes back in the list."""
+    from tui.core.metrics.store import MetricStore
+    from tui.sources.hub import Hub
+    from tui.ui.app import WarroomApp
+
+    service = f"svc-{free_port()}"
+    cfg = parse_config(
+        f"""
+otlp: {{http: "", grpc: ""}}
+baseline: {{dir: "{tmp_path / "baselines"}"}}
+audit: {{path: "{tmp_path / "audit.jsonl"}"}}
+alertmanager: {{url: "{am_url}", refresh: 1s, push_spikes: true, filters: ['service="{service}"']}}
+services:
+  - name: {service}
+"""
+    )
+    store = MetricStore()
+    app = WarroomApp(cfg, store=store, hub=Hub(cfg, store, start_otlp=False))
+    async with app.run_test(size=(120, 30)) as pilot:
+        deadline = time.monotonic() + 15
+        while app.alertmanager is None or app.alertmanager.status.state != "up":
+            assert time.monotonic() < deadline, "the alertmanager source to start"
+            await pilot.pause(0.05)
+        app.post_source_event(SpikeEvent(time.time(), service, "p99", SUSTAINED, 0.3, 0.1, 3.0))
+        while not [a for a in app.alerts if a.name == SPIKE_ALERTNAME]:
+            assert time.monotonic() < deadline + 15, "the pushed spike in the alerts list"
+            await pilot.pause(0.05)
+    assert [(a.labels["service"], a.labels["severity"]) for a in app.alerts] == [
+        (service, "critical")
+    ]

@@ -325,8 +325,8 @@ async def test_d_diffs_the_newest_profile_of_the_baselines_kind(
         await until(pilot, lambda: app.screen is app.dashboard, "back on the dashboard")
         # A baseline whose profile file went missing is a one-line notice, not a crash.
         scr.base_path.unlink()
-        await pilot.press("d")
-        await pilot.pause()
+        await pilot.press("d")  # looked up in a worker thread
+        await until(pilot, lambda: any("is missing" in t for t in toasts(app)), "the notice")
         assert app.screen is app.dashboard
         assert any(t.startswith("baseline profile of checkout is missing: ") for t in toasts(app))
 

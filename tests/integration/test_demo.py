@@ -18,6 +18,7 @@ from tests.servers import free_port
 from tui.cli import main
 from tui.commands.demo import demo_config_text, start_demo_service, stop_child
 from tui.config import load_config
+from tui.core.events import PointBatch
 from tui.core.metrics.store import MetricStore
 from tui.sources.hub import Hub
 
@@ -40,7 +41,9 @@ async def test_demo_service_data_reaches_the_dashboard_store(tmp_path: Path) -> 
     cfg = load_config(cfg_path)
     store = MetricStore()
     updates = []
-    hub = Hub(cfg, store, on_update=lambda: updates.append(time.time()))
+    hub = Hub(
+        cfg, store, lambda e: updates.append(time.time()) if isinstance(e, PointBatch) else None
+    )
     await hub.start()
     child = start_demo_service(
         f"http://127.0.0.1:{port}", "checkout,payments", 60.0, "", None, tmp_path / "demo.log"

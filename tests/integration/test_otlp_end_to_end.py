@@ -19,6 +19,7 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 
 from tui.config import Config, OTLPConfig
+from tui.core.events import record_lines
 from tui.core.metrics.store import MetricStore
 from tui.sources.hub import Hub
 from tui.sources.otlp_grpc import OTLPGrpcReceiver
@@ -31,7 +32,7 @@ async def test_hub_runs_both_receivers_and_stores_sdk_pushes() -> None:
     cfg = Config(otlp=OTLPConfig(http="127.0.0.1:0", grpc="127.0.0.1:0"), refresh=1)
     store = MetricStore()
     events: list[dict[str, Any]] = []
-    hub = Hub(cfg, store, on_event=events.append, emit_points=True)
+    hub = Hub(cfg, store, event_sink=lambda e: events.extend(record_lines(e)), emit_points=True)
     await hub.start()
     providers: list[MeterProvider] = []
     try:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tui.core.atomic import write_atomic
+from tui.core.events import NewProfile
 from tui.core.pprof.catalog import ServicePattern
 from tui.sources.pprof_watch import PprofWatcher, ProfileArrival, check_complete
 
@@ -168,9 +169,13 @@ async def test_feed_announces_a_stream_once_then_after_quiet(
     from tui.sources.pprof_fetch import ProfileFeed
 
     (tmp_path / "api-cpu-0.pb.gz").write_bytes(cpu_bytes)  # there before: never news
-    batches: list[list[ProfileArrival]] = []
+    batches: list[list[NewProfile]] = []
     feed = ProfileFeed(
-        ProfilesConfig(dir=str(tmp_path)), ["api", "db"], batches.append, batch=0.3, quiet=2.0
+        ProfilesConfig(dir=str(tmp_path)),
+        ["api", "db"],
+        lambda event: batches.append(list(event.files)),
+        batch=0.3,
+        quiet=2.0,
     )
     await feed.start()
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from tests.integration.conftest import LAT_ERRORS, LAT_REQUESTS
 from tests.servers import FaultyPrometheus, start_prometheus, wait_for_scrape
 from tui.config import Config, parse_config
+from tui.core.events import PointBatch, SourceEvent, record_lines
 from tui.core.metrics.quantile import bucket_quantile
 from tui.core.metrics.store import FLAG_SATURATED, MetricStore
 from tui.sources.hub import Hub
@@ -311,13 +312,13 @@ async def test_hub_loop_feeds_store_and_calls_back(prometheus: str) -> None:
     store = MetricStore()
     updates: list[float] = []
     events: list[dict] = []
-    hub = Hub(
-        cfg,
-        store,
-        on_update=lambda: updates.append(time.monotonic()),
-        on_event=events.append,
-        emit_points=True,
-    )
+
+    def sink(e: SourceEvent) -> None:  # record-style lines, and the time of each refresh
+        events.extend(record_lines(e))
+        if isinstance(e, PointBatch):
+            updates.append(time.monotonic())
+
+    hub = Hub(cfg, store, sink, emit_points=True)
     async with hub:
         deadline = time.monotonic() + 10
         while len(updates) < 3 and time.monotonic() < deadline:

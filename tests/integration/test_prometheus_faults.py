@@ -14,6 +14,7 @@ import pytest
 
 from tests.integration.test_prometheus import make_config
 from tests.servers import FaultyPrometheus, free_port
+from tui.core.events import PointBatch
 from tui.core.metrics.store import MetricStore
 from tui.sources.hub import Hub
 from tui.sources.prometheus import PrometheusSource
@@ -128,7 +129,11 @@ async def test_slow_server_never_stacks_requests(prometheus: str) -> None:
             services=ONE_SERVICE,
         )
         updates: list[float] = []
-        hub = Hub(cfg, MetricStore(), on_update=lambda: updates.append(time.monotonic()))
+        hub = Hub(
+            cfg,
+            MetricStore(),
+            lambda e: updates.append(time.monotonic()) if isinstance(e, PointBatch) else None,
+        )
 
         def refreshes() -> int:
             return len({f["end"][0] for _, _, f in list(proxy.spans) if "end" in f})

@@ -10,6 +10,7 @@ import pytest
 from tests.integration.test_prometheus import make_config
 from tests.servers import wait_for_scrape
 from tui.core.baseline.store import BaselineStore, Snapshot
+from tui.core.events import record_lines
 from tui.core.metrics.store import MetricStore
 from tui.sources.hub import Hub
 
@@ -28,7 +29,7 @@ async def test_spikes_from_prometheus_reach_on_event(prometheus: str) -> None:
     wait_for_scrape(prometheus, "count_over_time(wr_spiky_count[60s]) >= 40", timeout=60)
     cfg = make_config(prometheus, window="60s", rate_window="3s", services=SPIKY)
     events: list[dict] = []
-    hub = Hub(cfg, MetricStore(), on_event=events.append)
+    hub = Hub(cfg, MetricStore(), event_sink=lambda e: events.extend(record_lines(e)))
     try:
         await hub.refresh_once(time.time() - 1.5)
     finally:
@@ -69,7 +70,7 @@ async def test_stored_baseline_judges_points_while_warming_up(
                 )
             )
         events: list[dict] = []
-        hub = Hub(cfg, MetricStore(), on_event=events.append)
+        hub = Hub(cfg, MetricStore(), event_sink=lambda e, out=events: out.extend(record_lines(e)))
         await hub.start(loops=False)
         try:
             await hub.refresh_once(time.time() - 1.5)

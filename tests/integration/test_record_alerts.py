@@ -20,6 +20,7 @@ from textual.widgets import Log
 from tests.conftest import ROOT
 from tests.integration.test_alertmanager import alert, post_alerts, run_alertmanager
 from tests.servers import free_port
+from tests.ui.dashboard_data import delivered
 from tui.config import parse_config
 from tui.core.actions.audit import append_record, make_record
 from tui.core.recording import read_recording
@@ -127,7 +128,7 @@ async def test_record_alerts_and_replay_them(am_url: str, tmp_path: Path) -> Non
     first_both = next(e["t"] for e in lines if len(e["alerts"]) == 2)
     async with app.run_test(size=(120, 30)) as pilot:
         for _ in range(100):
-            if app.panes_ready and app.driver.on_event is not None:
+            if app.panes_ready and app.driver.event_sink is not None:
                 break
             await pilot.pause(0.02)
         app.driver.paused = True
@@ -136,6 +137,7 @@ async def test_record_alerts_and_replay_them(am_url: str, tmp_path: Path) -> Non
         assert pane is not None
         for t in (recording.end, lines[0]["t"], recording.end, first_both - 0.001, first_both):
             app.driver.seek(t)
+            await delivered(app)  # its events reach the app as messages
             await pilot.pause()
             app.redraw_now()
             await pilot.pause()
@@ -240,7 +242,7 @@ services:
     assert "alice@host rollback checkout finished (ok)" in want[1]
     async with app.run_test(size=(120, 30)) as pilot:
         for _ in range(100):
-            if app.panes_ready and app.driver.on_event is not None:
+            if app.panes_ready and app.driver.event_sink is not None:
                 break
             await pilot.pause(0.02)
         app.driver.paused = True
@@ -254,6 +256,7 @@ services:
             (recording.end, 2),
         ):
             app.driver.seek(t)
+            await delivered(app)  # its events reach the app as messages
             await pilot.pause()
             assert app.replayed_actions == want[:n], t
             assert list(log.lines) == want[:n], t

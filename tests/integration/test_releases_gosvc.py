@@ -14,6 +14,7 @@ import pytest
 from tests.gosvc import start_gosvc
 from tests.servers import start_prometheus, wait_for_scrape
 from tui.config import parse_config
+from tui.core.events import record_lines
 from tui.core.metrics.store import MetricStore
 from tui.sources.hub import Hub
 
@@ -58,7 +59,7 @@ async def test_restart_at_another_version_is_one_release_and_a_verdict(tmp_path:
             )
             events: list[dict[str, Any]] = []
             cfg = parse_config(_config(prom, tmp_path / "state" / "audit.jsonl"))
-            hub = Hub(cfg, MetricStore(), on_event=events.append)
+            hub = Hub(cfg, MetricStore(), event_sink=lambda e: events.extend(record_lines(e)))
             await hub.start()
             try:
                 log = hub.releases.timeline.log

@@ -18,6 +18,7 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 
 from tui.config import AuditConfig, Config, OTLPConfig
+from tui.core.events import record_lines
 from tui.core.metrics.store import MetricStore
 from tui.sources.hub import Hub
 from tui.sources.otlp_http import OTLPHttpReceiver
@@ -49,7 +50,7 @@ async def test_sdk_service_version_change_is_one_release(tmp_path: Path) -> None
         audit=AuditConfig(path=str(tmp_path / "audit.jsonl")),
     )
     events: list[dict[str, Any]] = []
-    hub = Hub(cfg, MetricStore(), on_event=events.append)
+    hub = Hub(cfg, MetricStore(), event_sink=lambda e: events.extend(record_lines(e)))
     await hub.start(loops=False)
     try:
         http = next(r for r in hub.receivers if isinstance(r, OTLPHttpReceiver))
@@ -95,7 +96,9 @@ def test_mark_through_the_cli_reaches_the_hub(tmp_path: Path) -> None:
     from tui.config import load_config
 
     events: list[dict[str, Any]] = []
-    hub = Hub(load_config(str(conf)), MetricStore(), on_event=events.append)
+    hub = Hub(
+        load_config(str(conf)), MetricStore(), event_sink=lambda e: events.extend(record_lines(e))
+    )
     asyncio.run(hub.refresh_once(rec["t"] + 1))
     assert [(e["type"], e["version"]) for e in events] == [("release", "v1.4.3")]
 

@@ -21,6 +21,7 @@ from tests.servers import free_port
 from tui.cli import main
 from tui.commands.snapshot import take_snapshot
 from tui.config import parse_config
+from tui.core.events import record_lines
 from tui.core.metrics.quantile import bucket_quantile
 from tui.core.metrics.store import MetricStore
 from tui.sources.hub import Hub
@@ -183,7 +184,7 @@ async def test_hub_runs_prometheus_and_otlp_together(prometheus: str) -> None:
     )
     store = MetricStore()
     events: list[dict] = []
-    hub = Hub(cfg, store, on_event=events.append, emit_points=True)
+    hub = Hub(cfg, store, event_sink=lambda e: events.extend(record_lines(e)), emit_points=True)
     async with hub:
         pusher = Pusher(port, every=0.3).__enter__()
         try:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
+
 import numpy as np
 
 from tui.config import Config, Duration, ServiceConfig, SLOConfig
@@ -60,3 +64,22 @@ async def wait_for_panes(app: WarroomApp, pilot: object) -> None:
         await pilot.pause(0.05)  # type: ignore[attr-defined]
     assert app.panes_ready
     await pilot.pause()  # type: ignore[attr-defined]
+
+
+async def until(pilot: object, cond: Callable[[], object], what: str, timeout: float = 15) -> None:
+    """Wait on a condition (a worker's result, a toast), with a generous deadline."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)  # type: ignore[attr-defined]
+
+
+async def delivered(app: WarroomApp) -> None:
+    """Every message posted to the app so far has been handled: the sources' events reach
+    the app as messages, and a callback queued behind them runs after them (one loop turn
+    first: a post from another thread is queued by a callback the loop has yet to run)."""
+    await asyncio.sleep(0)
+    done = asyncio.Event()
+    app.call_later(done.set)
+    await asyncio.wait_for(done.wait(), timeout=15)

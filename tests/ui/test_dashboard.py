@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tui.core.events import event_from_record
 from tui.core.metrics.store import MetricStore
 from tui.errors import UserError
 from tui.ui.app import WarroomApp
@@ -292,8 +293,9 @@ async def test_spike_marker_row_only_under_a_service_with_a_spike_in_view() -> N
         await pilot.pause()
         before = screen_text(app).splitlines()
         assert "▲" not in "\n".join(before)
-        app.on_source_event(_glitch("checkout", NOW - 40))
-        app.on_source_event(_glitch("payments", NOW - 2000))  # outside the 15m window
+        app.on_source_event(event_from_record(_glitch("checkout", NOW - 40)))
+        # outside the 15m window
+        app.on_source_event(event_from_record(_glitch("payments", NOW - 2000)))
         app.redraw_now()
         await pilot.pause()
         lines = screen_text(app).splitlines()
@@ -313,8 +315,8 @@ async def test_spike_marker_row_only_under_a_service_with_a_spike_in_view() -> N
         # once the spike has left the window, the row is one line again
         await pilot.press("plus")  # 5m window: NOW - 40 still in view
         assert len(_row_block(screen_text(app).splitlines(), "checkout")) == 2
-        app.spike_times["checkout"].clear()
-        app.on_source_event(_glitch("checkout", NOW - 600))  # in 15m, not in 5m
+        app.spike_history.forget_times("checkout")
+        app.on_source_event(event_from_record(_glitch("checkout", NOW - 600)))  # in 15m, not in 5m
         app.redraw_now()
         await pilot.pause()
         assert "▲" not in screen_text(app)
@@ -327,11 +329,11 @@ async def test_a_recovery_is_listed_but_marks_no_cell() -> None:
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
         recovered = {**_glitch("checkout", NOW - 40), "state": "RECOVERED", "value": 0.1}
-        app.on_source_event(recovered)
+        app.on_source_event(event_from_record(recovered))
         app.redraw_now()
         await pilot.pause()
         assert "▲" not in screen_text(app)
-        assert list(app.events) == [recovered]
+        assert [e.to_record() for e in app.spike_history.events] == [recovered]
 
 
 async def test_marker_rows_keep_the_cursor_on_screen_when_scrolling() -> None:
@@ -345,7 +347,7 @@ async def test_marker_rows_keep_the_cursor_on_screen_when_scrolling() -> None:
         plain = table._visible_rows()
         names = [r.name for r in table.rows]
         for name in names[-6:] + names[:3]:
-            app.on_source_event(_glitch(name, NOW - 30))
+            app.on_source_event(event_from_record(_glitch(name, NOW - 30)))
         app.redraw_now()
         await pilot.pause()
         assert table._visible_rows() < plain
@@ -476,3 +478,36 @@ async def test_cpu_captures_are_marked_under_the_lines() -> None:
         )
         marks = line[8 : 8 + w]
         assert marks.count("━") == 2 and marks.index("━") == w - 11  # the old one is not drawn
+
+
+async def test_source_events_from_another_thread_arrive_in_order_and_coalesce() -> None:
+    """The sources' sink may be called from any thread: each event is a message, and a burst
+    of refreshes (StoreUpdated) becomes a handful of redraws, not one each."""
+    import threading
+
+    from tui.core.events import PointBatch
+    from tui.core.stats.spikes import SpikeEvent
+
+    from .dashboard_data import delivered, until, wait_for_panes
+
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for_panes(app, pilot)
+        before = app.redraws
+        spikes = [
+            SpikeEvent(NOW - 60 + i, "checkout", "p99", "GLITCH", 0.9, 0.1, 9.0) for i in range(5)
+        ]
+
+        def burst() -> None:
+            for i in range(500):
+                app.post_source_event(PointBatch())
+                if i % 100 == 0:
+                    app.post_source_event(spikes[i // 100])
+
+        thread = threading.Thread(target=burst)
+        thread.start()
+        thread.join()
+        await delivered(app)
+        assert app.spike_history.times_of("checkout") == [s.t for s in spikes]
+        await until(pilot, lambda: app.redraws > before, "a redraw")
+        assert app.redraws - before < 50

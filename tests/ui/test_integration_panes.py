@@ -8,13 +8,14 @@ import sys
 from pathlib import Path
 
 from tui.config import ActionConfig, AuditConfig, ProfilesConfig
+from tui.core.events import event_from_record, event_or_line
 from tui.ui.app import WarroomApp
 from tui.ui.screens.confirm import ConfirmActionScreen
 from tui.ui.widgets.action_log import ActionLog
 from tui.ui.widgets.events_pane import EventsPane
 from tui.ui.widgets.service_table import ServiceTable
 
-from .dashboard_data import NOW, demo_config, filled_store, wait_for_panes
+from .dashboard_data import NOW, demo_config, filled_store, until, wait_for_panes
 
 
 def spike(service: str, state: str, t: float = NOW - 20) -> dict[str, object]:
@@ -33,10 +34,11 @@ async def test_spike_events_fill_the_events_pane_and_mark_the_sparkline() -> Non
     app = WarroomApp(demo_config(), store=filled_store(), clock=lambda: NOW)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for_panes(app, pilot)
-        app.on_source_event(spike("checkout", "SUSTAINED"))
+        app.on_source_event(event_from_record(spike("checkout", "SUSTAINED")))
         for i in range(6):
-            app.on_source_event(spike(f"svc-{i:02d}", "SUSTAINED"))
-        app.on_source_event({"t": NOW, "type": "point", "service": "x"})  # not a spike
+            app.on_source_event(event_from_record(spike(f"svc-{i:02d}", "SUSTAINED")))
+        not_a_spike = event_or_line({"t": NOW, "type": "point", "service": "x"})
+        app.on_source_event(not_a_spike)
         app.redraw_now()
         await pilot.pause(1.3)
         pane = app.screen.query_one(EventsPane)
@@ -93,8 +95,8 @@ async def test_flame_keys(tmp_path: Path, fixtures_dir: Path) -> None:
     app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for_panes(app, pilot)
-        await pilot.press("f")
-        await pilot.pause()
+        await pilot.press("f")  # looked up in a worker thread
+        await until(pilot, lambda: app._notifications, "the toast")
         assert app.screen is app.dashboard
         assert any("no profile for checkout" in n.message for n in app._notifications)
     profiles = tmp_path / "profiles"
@@ -105,9 +107,9 @@ async def test_flame_keys(tmp_path: Path, fixtures_dir: Path) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for_panes(app, pilot)
         await pilot.press("f")
-        await pilot.pause()
         from tui.ui.screens.profile_viewer import ProfileScreen
 
+        await until(pilot, lambda: isinstance(app.screen, ProfileScreen), "the flame screen")
         assert isinstance(app.screen, ProfileScreen)
         assert app.screen.profile_path == profiles / "checkout-1.pb.gz"
         # item 19: the viewer's `?` lists the viewer's keys, not the dashboard's

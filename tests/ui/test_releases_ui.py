@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tui.core.events import event_from_record
 from tui.core.releases import Release
 from tui.ui.app import WarroomApp
 from tui.ui.screens.dashboard import ServiceDetail
@@ -38,10 +39,12 @@ async def test_release_marker_list_and_events(theme: str) -> None:
         await wait_for_panes(app, pilot)
         assert app.dashboard.table.selected == "checkout"  # the first row
         rel = Release("checkout", "1.4.3", "9b7d013", NOW - 120, "build_info", "1.4.2")
-        app.on_source_event(rel.to_record())
-        app.on_source_event(COMPARE)
+        app.on_source_event(rel)
+        app.on_source_event(event_from_record(COMPARE))
         app.on_source_event(
-            {"t": NOW, "type": "release_flap", "service": "search", "versions": ["2", "3"]}
+            event_from_record(
+                {"t": NOW, "type": "release_flap", "service": "search", "versions": ["2", "3"]}
+            )
         )
         app.redraw_now()
         await pilot.pause()

@@ -6,12 +6,15 @@ import math
 from pathlib import Path
 
 from tui.config import parse_config
+from tui.core.events import RecordLines
 from tui.core.metrics.store import MetricStore
 from tui.core.recording import Recording
 from tui.sources.hub import Hub
 from tui.sources.prometheus import Point
 from tui.ui.app import WarroomApp
 from tui.ui.replay import ReplayApp
+
+from .dashboard_data import delivered
 
 T0 = 1_800_000_000.0
 CONFIG = """
@@ -136,22 +139,16 @@ def _steps() -> list[list[Point]]:
 
 def _recorded(cfg_text: str) -> list[dict]:
     """What `warroom record` writes for these refreshes: the Hub's point and spike lines."""
-    lines: list[dict] = []
-    hub = Hub(
-        parse_config(cfg_text),
-        MetricStore(),
-        on_event=lines.append,
-        emit_points=True,
-        start_otlp=False,
-    )
+    lines = RecordLines()  # as `warroom record` orders them
+    hub = Hub(parse_config(cfg_text), MetricStore(), lines, emit_points=True, start_otlp=False)
     for step in _steps():
         hub._publish(step)
-    return lines
+    return lines.take()
 
 
 async def _settle(app: WarroomApp, pilot: object) -> None:
     for _ in range(100):  # sources started and the detail panes added (workers)
-        if app.panes_ready and app.hub is not None and app.hub.on_event is not None:
+        if app.panes_ready and app.hub is not None and app.hub.event_sink is not None:
             break
         await pilot.pause(0.02)  # type: ignore[attr-defined]
     assert app.panes_ready
@@ -190,7 +187,7 @@ async def test_replayed_spikes_match_live_after_scrubbing(tmp_path: Path) -> Non
             for p in step:
                 live_store.add(p.service, p.signal, p.t, p.value, source="prometheus")
             hub._publish(step)
-        await pilot.pause()
+        await delivered(live)  # the hub's events reach the app as messages
         live.redraw_now()
         await pilot.pause()
         live_lines, live_events = _screen_lines(live), _events_rows(live)
@@ -205,6 +202,7 @@ async def test_replayed_spikes_match_live_after_scrubbing(tmp_path: Path) -> Non
         replay.driver.paused = True
         for t in (at + 60, at - 30, at + 60, T0 + 101, at):  # scrub back and forth
             replay.driver.seek(t)
+            await delivered(replay)
             await pilot.pause()
             if t == T0 + 101:
                 replay.redraw_now()
@@ -212,7 +210,7 @@ async def test_replayed_spikes_match_live_after_scrubbing(tmp_path: Path) -> Non
         replay.redraw_now()
         await pilot.pause()
         replay_lines, replay_events = _screen_lines(replay), _events_rows(replay)
-        spike_marks = list(replay.spike_times["checkout"])
+        spike_marks = replay.spike_history.times_of("checkout")
     assert replay_events == live_events  # each spike exactly once, however one scrubbed
     assert spike_marks == [r[0] for r in live_events]
     assert replay_lines == live_lines
@@ -239,7 +237,7 @@ async def test_scrubbing_back_does_not_ring_again(tmp_path: Path) -> None:
         app.driver.seek(sustained_at + 5)
         await pilot.pause(1.3)
         assert toasts() == 1
-        assert list(app.spike_times["checkout"]).count(sustained_at) == 1
+        assert app.spike_history.times_of("checkout").count(sustained_at) == 1
 
 
 async def test_no_action_runs_in_a_replay(tmp_path: Path) -> None:

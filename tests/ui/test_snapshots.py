@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tui.core.events import event_from_record
+
 from .dashboard_data import make_app, wait_for_panes
 
 
@@ -48,15 +50,17 @@ def test_dashboard_snapshot_spike_markers(
         await wait_for_panes(app, pilot)
         for t in (NOW - 50, NOW - 45, NOW - 40):
             app.on_source_event(
-                {
-                    "t": t,
-                    "type": "spike",
-                    "service": "checkout",
-                    "signal": "p99",
-                    "state": "GLITCH",
-                    "value": 0.9,
-                    "baseline": 0.1,
-                }
+                event_from_record(
+                    {
+                        "t": t,
+                        "type": "spike",
+                        "service": "checkout",
+                        "signal": "p99",
+                        "state": "GLITCH",
+                        "value": 0.9,
+                        "baseline": 0.1,
+                    }
+                )
             )
         app.redraw_now()
         await pilot.pause()

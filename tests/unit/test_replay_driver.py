@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+from tui.core.events import PointBatch, record_lines
 from tui.core.metrics.store import MetricStore
 from tui.core.recording import Recording
 from tui.sources.replay import ReplayDriver
@@ -28,7 +29,7 @@ def test_starts_with_the_first_instant_applied() -> None:
 
 def test_seek_forward_backward_and_events() -> None:
     store, seen = MetricStore(), []
-    d = ReplayDriver(_recording(), store, on_event=seen.append)
+    d = ReplayDriver(_recording(), store, event_sink=lambda e: seen.extend(record_lines(e)))
     d.seek(140)
     ring = store.series("api", "p99")
     assert ring is not None and len(ring) == 41
@@ -54,7 +55,11 @@ def test_step_pauses_and_moves() -> None:
 async def test_runs_at_speed_and_stops() -> None:
     updates = []
     d = ReplayDriver(
-        _recording(), MetricStore(), speed=40.0, on_update=lambda: updates.append(1), tick=0.05
+        _recording(),
+        MetricStore(),
+        speed=40.0,
+        event_sink=lambda e: updates.append(1) if isinstance(e, PointBatch) else None,
+        tick=0.05,
     )
     await d.start()
     await asyncio.sleep(0.3)
@@ -86,7 +91,7 @@ def _spiky() -> Recording:
 
 def test_backward_seek_resets_then_resends_each_event_once() -> None:
     seen: list[dict] = []
-    d = ReplayDriver(_spiky(), MetricStore(), on_event=seen.append)
+    d = ReplayDriver(_spiky(), MetricStore(), event_sink=lambda e: seen.extend(record_lines(e)))
     d.seek(150)
     d.seek(125)
     d.seek(150)
@@ -128,7 +133,7 @@ async def test_events_before_a_listener_are_held_for_it() -> None:
     d.seek(105)
     d.seek(102)  # a scrub before anyone listens: only what is before 102 stays held
     seen: list[dict] = []
-    d.on_event = seen.append
+    d.event_sink = lambda e: seen.extend(record_lines(e))
     await d.start()
     await d.stop()
     assert [e["t"] for e in seen] == [100.0]

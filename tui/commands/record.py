@@ -124,6 +124,7 @@ class AuditTail:
 
     def read_new(self) -> list[dict[str, Any]]:
         from tui.core.actions.audit import parse_lines
+        from tui.core.events import AuditLine
 
         try:
             size = self.path.stat().st_size
@@ -141,10 +142,7 @@ class AuditTail:
             return []
         whole = data[: data.rfind(b"\n") + 1]  # a line still being written waits its turn
         self.offset += len(whole)
-        return [
-            {"t": float(rec["ts"]), "type": "action", "record": rec}
-            for rec in parse_lines(whole).records
-        ]
+        return [AuditLine(float(rec["ts"]), rec).to_record() for rec in parse_lines(whole).records]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -205,6 +203,7 @@ async def record(cfg: Any, duration: float, writer: Any, audit: AuditTail | None
     import sys
     import time
 
+    from tui.core.events import RecordLines
     from tui.core.metrics.store import MetricStore, retention_capacity
     from tui.errors import UserError
     from tui.sources.hub import Hub
@@ -212,7 +211,8 @@ async def record(cfg: Any, duration: float, writer: Any, audit: AuditTail | None
     started = time.time()
     pending: list[dict[str, Any]] = []
     store = MetricStore(capacity=retention_capacity(float(cfg.refresh)), max_series=cfg.max_series)
-    hub = Hub(cfg, store, emit_points=True, on_event=pending.append)
+    hub_lines = RecordLines(on_batch=lambda: flush())  # the hub's events as lines, in order
+    hub = Hub(cfg, store, hub_lines, emit_points=True)
     # Prometheus' first answer covers the whole window: keep only steps (and the spikes
     # they raise) from the start of the recording on.
     step = hub.prometheus.step if hub.prometheus is not None else float(cfg.refresh)
@@ -223,6 +223,7 @@ async def record(cfg: Any, duration: float, writer: Any, audit: AuditTail | None
     audit = audit or AuditTail(cfg.audit.path)
 
     def flush() -> None:
+        pending.extend(hub_lines.take())
         pending.extend(audit.read_new())
         batch = [e for e in pending if e["t"] >= since]
         pending.clear()
@@ -234,7 +235,6 @@ async def record(cfg: Any, duration: float, writer: Any, audit: AuditTail | None
             failed.append(exc)
             stop.set()
 
-    hub.on_update = flush
     alerts = _alerts_recorder(cfg, pending, flush)
     stop = asyncio.Event()
     code = 0
@@ -295,6 +295,7 @@ def _alerts_recorder(cfg: Any, pending: list[dict[str, Any]], flush: Any) -> Any
         return None
     import time
 
+    from tui.core.events import Alerts
     from tui.sources.alertmanager import AlertmanagerSource
     from tui.sources.replay import alert_record
 
@@ -310,7 +311,7 @@ def _alerts_recorder(cfg: Any, pending: list[dict[str, Any]], flush: Any) -> Any
         )
         if records != last:
             last = records
-            pending.append({"t": time.time(), "type": "alerts", "alerts": records})
+            pending.append(Alerts(time.time(), tuple(records)).to_record())
             flush()
 
     source = AlertmanagerSource(cfg.alertmanager, on_update=on_alerts, with_silences=False)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from tui.core.events import check_line
 from tui.core.stats.spikes import GLITCH, OK, RECENT, RECOVERED, SUSTAINED
 from tui.errors import UserError
 
@@ -201,36 +202,6 @@ def _decompressed_lines(path: Path) -> tuple[Iterator[bytes], list[str]]:
     return iter(io.BytesIO(b"".join(parts)).readlines()), problems
 
 
-# What replay reads from each kind of line (other kinds are kept and passed on as they are).
-_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # (strings, numbers)
-    "point": (("service", "signal"), ("value",)),
-    "spike": (("service", "state"), ("value", "baseline")),
-}
-_FIELDS_PROBLEM = {
-    "point": "a point event needs 'service' and 'signal' (strings) and a numeric 'value'",
-    "spike": "a spike event needs 'service' and 'state' (strings) and numeric 'value' and "
-    "'baseline'",
-}
-
-
-def _fields_ok(event: dict[str, Any], kind: str) -> bool:
-    strings, numbers = _FIELDS[kind]
-    return all(isinstance(event.get(k), str) for k in strings) and all(
-        isinstance(event.get(k), (int, float)) and not isinstance(event.get(k), bool)
-        for k in numbers
-    )
-
-
-def _alerts_ok(alerts: Any) -> bool:
-    return isinstance(alerts, list) and all(
-        isinstance(a, dict)
-        and isinstance(a.get("labels"), dict)
-        and isinstance(a.get("annotations", {}), dict)
-        and isinstance(a.get("status", {}), dict)
-        for a in alerts
-    )
-
-
 def read_recording(path: str | os.PathLike[str]) -> Recording:
     """Read a recording (plain or gzip). Malformed lines raise with their line number, except a
     torn final line, which a crash can leave and is reported as a problem instead."""
@@ -248,20 +219,9 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
             continue
         try:
             event = json.loads(line)
-            if not isinstance(event, dict) or not isinstance(event.get("t"), (int, float)):
+            if not isinstance(event, dict):
                 raise ValueError("an event needs a numeric 't'")
-            if not isinstance(event.get("type"), str):
-                raise ValueError("an event needs a string 'type'")
-            problem = _FIELDS_PROBLEM.get(event["type"])
-            if problem is not None and not _fields_ok(event, event["type"]):
-                raise ValueError(problem)
-            if event["type"] == "alerts" and not _alerts_ok(event.get("alerts")):
-                raise ValueError(
-                    "an alerts event needs 'alerts': a list of objects with "
-                    "'labels' and 'annotations' objects"
-                )
-            if event["type"] == "action" and not isinstance(event.get("record"), dict):
-                raise ValueError("an action event needs 'record': an audit log record")
+            check_line(event)
         except ValueError as exc:
             if i == len(all_lines) and not line.endswith(b"\n"):
                 problems.append(f"line {i}: torn last line skipped")

@@ -7,9 +7,10 @@
   `sink.tick(now)` every `refresh` to turn the bucket deltas into p50/p95/p99, qps, error ratio.
 - Go runtime signals (the dashboard asks for them with `go_runtime=True`): the Prometheus
   source tails them into the same store under `go.*` names, in the same refresh.
-- After each refresh: every new p99 point goes to the spike tracker, events go to `on_event`
-  (spike lines, and point lines when `emit_points=True`, which `warroom record` uses), then
-  `on_update()` tells the UI to redraw.
+- After each refresh: every new p99 point goes to the spike tracker, and the refresh's typed
+  events (tui.core.events) go to the one `event_sink`: releases, spikes, then a closing
+  `PointBatch` (carrying the points as record lines when `emit_points=True`, which
+  `warroom record` uses) that tells the UI to redraw.
 
 The OTLP and spike modules are imported when present, so the hub works with whatever sources
 are installed.
@@ -22,11 +23,12 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tui.config import Config
+from tui.core.events import EventSink, PointBatch, SourceEvent, event_or_line
+from tui.core.events import Point as RecordPoint
 from tui.core.metrics.store import SIGNALS, MetricStore
 from tui.core.stats.spikes import SpikeTracker
 from tui.sources.base import SourceStatus
@@ -41,19 +43,18 @@ class Hub:
         self,
         cfg: Config,
         store: MetricStore,
-        on_update: Callable[[], None] | None = None,
-        on_event: Callable[[dict[str, Any]], None] | None = None,
+        event_sink: EventSink | None = None,
         *,
         emit_points: bool = False,
         start_otlp: bool = True,
         go_runtime: bool = False,
     ):
-        """`go_runtime`: also tail each Prometheus service's Go runtime signals (GC pause,
+        """`event_sink`: called with every event, in the hub's event loop (the app's sink
+        posts them on as messages). `go_runtime`: also tail each Prometheus service's Go runtime signals (GC pause,
         scheduler latency, goroutines, heap, GC CPU) into the store, for the dashboard."""
         self.cfg = cfg
         self.store = store
-        self.on_update = on_update
-        self.on_event = on_event
+        self.event_sink = event_sink
         self.emit_points = emit_points
         self.prometheus: PrometheusSource | None = (
             PrometheusSource(cfg, store, runtime=go_runtime) if cfg.prometheus is not None else None
@@ -230,23 +231,16 @@ class Hub:
         return out
 
     def _publish(self, points: list[Point], extra: list[dict[str, Any]] | None = None) -> None:
-        """Spike detection on new p99 points, events out (`extra`: release lines), then one
-        on_update."""
-        events: list[dict[str, Any]] = list(extra or ())
+        """Spike detection on new p99 points, then the events out (`extra`: release lines),
+        closed by one PointBatch."""
+        events: list[SourceEvent] = [event_or_line(rec) for rec in extra or ()]
+        lines: list[RecordPoint] = []
         p95 = {(p.service, p.t): p.value for p in points if p.signal == "p95"}
         for p in points:
             if not math.isfinite(p.value):
                 continue
-            if self.emit_points:
-                events.append(
-                    {
-                        "t": p.t,
-                        "type": "point",
-                        "service": p.service,
-                        "signal": p.signal,
-                        "value": p.value,
-                    }
-                )
+            if self.emit_points:  # the documented line: no flags, no bucket
+                lines.append(RecordPoint(p.t, p.service, p.signal, p.value))
             if self.spikes is not None and p.signal == "p99":
                 ev = self.spikes.observe(
                     p.service,
@@ -258,9 +252,9 @@ class Hub:
                     p95=p95.get((p.service, p.t)),
                 )
                 if ev is not None:
-                    events.append(ev.to_record())
-        if self.on_event is not None:
-            for e in events:
-                self.on_event(e)
-        if self.on_update is not None:
-            self.on_update()
+                    events.append(ev)
+        if self.event_sink is None:
+            return
+        for e in events:
+            self.event_sink(e)
+        self.event_sink(PointBatch(tuple(lines)))

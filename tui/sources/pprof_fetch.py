@@ -23,6 +23,7 @@ import httpx
 
 from tui.config import ProfileEndpoint, ProfilesConfig
 from tui.core.atomic import write_atomic
+from tui.core.events import NewProfile, ProfilesArrived
 from tui.core.pprof.catalog import ServicePattern, profile_kind
 from tui.sources.base import SourceStatus
 from tui.sources.pprof_watch import PprofWatcher, ProfileArrival, check_complete
@@ -230,8 +231,9 @@ class _FetchError(Exception):
 class ProfileFeed:
     """`profiles.dir` watched and `profiles.endpoints` captured into it, as one source.
 
-    Fresh (new or replaced) profiles reach `on_fresh` in batches of `batch` seconds, so one
-    capture round (CPU then heap) is one announcement; files already there at start are not
+    Fresh (new or replaced) profiles reach `on_fresh` as one `ProfilesArrived` event
+    (tui.core.events) per `batch` seconds, so one capture round (CPU then heap) is one
+    announcement; files already there at start are not
     fresh. A service whose profiles keep coming (a capture every minute, a sampler every
     10 s) is news once, then again only after `quiet` seconds without one: a schedule must
     not bury the dashboard in toasts (the flame screen follows every file regardless).
@@ -244,7 +246,7 @@ class ProfileFeed:
         self,
         cfg: ProfilesConfig,
         services: Iterable[str],
-        on_fresh: Callable[[list[ProfileArrival]], None],
+        on_fresh: Callable[[ProfilesArrived], None],
         batch: float = 0.3,
         fresh_for: float = 60.0,
         quiet: float = 300.0,
@@ -346,7 +348,13 @@ class ProfileFeed:
         if batch:
             # the watcher reports one batch of file events in no set order: announce them in
             # the order they were written (a capture round: CPU, then heap)
-            self.on_fresh(sorted(batch, key=lambda a: (a.mtime, a.path.name)))
+            ordered = sorted(batch, key=lambda a: (a.mtime, a.path.name))
+            self.on_fresh(
+                ProfilesArrived(
+                    time.time(),
+                    tuple(NewProfile(a.path, a.service, a.ok, a.error) for a in ordered),
+                )
+            )
 
     def _captured(self, cap: Capture) -> None:
         """Saved captures are announced by the watcher; only without one, from here."""

@@ -2,9 +2,11 @@
 
 `ReplayDriver` has the Hub's shape (start, stop, statuses, now, `spikes.states()`) so the
 dashboard runs the same code live and in replay; the app disables actions when its source is a
-replay. Non-point events (spike, alerts, action lines) go to `on_event` in time order; a
-backward scrub first sends `{"t", "type": "reset"}` (drop what was shown) and then every event
-up to the new position again, so a spike is shown once however often one scrubs.
+replay. Point lines go into the store; every other line goes to `event_sink` as the typed
+event it was recorded from (tui.core.events), in time order, and each move of the clock ends
+with a `PointBatch` (redraw). A backward scrub first sends a `Reset` (drop what was shown) and
+then every event up to the new position again, so a spike is shown once however often one
+scrubs.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tui.core.events import Alerts, EventSink, PointBatch, Reset, SourceEvent, event_or_line
 from tui.core.metrics.store import MetricStore
 from tui.core.recording import Recording, ReplayedStates
 from tui.sources.base import SourceStatus
@@ -30,8 +33,7 @@ class ReplayDriver:
         recording: Recording,
         store: MetricStore,
         speed: float = 1.0,
-        on_update: Callable[[], None] | None = None,
-        on_event: Callable[[dict[str, Any]], None] | None = None,
+        event_sink: EventSink | None = None,
         tick: float = 0.25,
         name: str = "replay",
     ):
@@ -40,15 +42,14 @@ class ReplayDriver:
         self.recording = recording
         self.store = store
         self.speed = speed
-        self.on_update = on_update
-        self.on_event = on_event
+        self.event_sink = event_sink
         self.tick = tick
         self.paused = False
         self.position = recording.start  # recording time shown on screen
         self.status = SourceStatus(name=name, state="up", detail=Path(name).name)
         self._task: asyncio.Task[None] | None = None
         self.spikes = ReplayedStates()  # the state column, as the Hub's SpikeTracker gives it
-        self._undelivered: list[dict[str, Any]] = []  # events applied before on_event was set
+        self._undelivered: list[SourceEvent] = []  # events applied before a sink was set
         self._apply(self.recording.until(self.position))
 
     # --- the clock ---------------------------------------------------------------------
@@ -78,15 +79,15 @@ class ReplayDriver:
             self.store.clear()
             self.spikes.reset()
             self._undelivered.clear()
-            if self.on_event:
-                self.on_event({"t": t, "type": "reset"})
+            if self.event_sink:
+                self.event_sink(Reset(t))
             self._apply(self.recording.until(t))
         else:
             self._apply(self.recording.between(self.position, t))
         self.position = t
         self._describe()
-        if self.on_update:
-            self.on_update()
+        if self.event_sink:
+            self.event_sink(PointBatch())
 
     def advance(self, wall_seconds: float) -> None:
         """Advance by `wall_seconds` of real time scaled by `speed` (no-op when paused)."""
@@ -106,17 +107,17 @@ class ReplayDriver:
                     int(e.get("flags", 0)),
                     source=e.get("source", "replay"),
                 )
-            elif self.on_event:
-                self.on_event(e)
+            elif self.event_sink:
+                self.event_sink(event_or_line(e))
             else:
-                self._undelivered.append(e)
+                self._undelivered.append(event_or_line(e))
 
     def _deliver_held(self) -> None:
         """Events applied before anyone listened (the first instant, a seek before start)."""
-        if self.on_event and self._undelivered:
+        if self.event_sink and self._undelivered:
             held, self._undelivered = self._undelivered, []
             for e in held:
-                self.on_event(e)
+                self.event_sink(e)
 
     def _describe(self) -> None:
         clock = time.strftime("%H:%M:%S", time.localtime(self.position))
@@ -175,8 +176,10 @@ def alert_record(alert: Any) -> dict[str, Any]:
     }
 
 
-def alerts_of(event: Mapping[str, Any]) -> list[Any]:
-    """The alerts of a `{"type": "alerts"}` line (read_recording has checked its shape)."""
+def alerts_of(event: Alerts | Mapping[str, Any]) -> list[Any]:
+    """The alerts of an `Alerts` event or its `{"type": "alerts"}` line (read_recording has
+    checked its shape), parsed as Alertmanager's answers are."""
     from tui.sources.alertmanager import Alert  # httpx: only when a recording has alerts
 
-    return [Alert.from_api(a) for a in event.get("alerts", ())]
+    alerts = event.alerts if isinstance(event, Alerts) else event.get("alerts", ())
+    return [Alert.from_api(a) for a in alerts]

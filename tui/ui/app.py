@@ -1,8 +1,11 @@
 """The Textual app: owns the store and the Hub, coalesces updates, redraws what is visible.
 
-Data flows one way: the Hub's sources write into the MetricStore in the app's event loop and
-call `notify_store_updated()`; the app coalesces those calls into one redraw, skipped while
-paused or while a modal screen covers the dashboard. Widgets never fetch.
+Data flows one way: the Hub's sources write into the MetricStore and hand their typed events
+(tui.core.events) to `post_source_event`, which posts them as Textual messages (thread-safe).
+A refresh's closing `PointBatch` becomes a `StoreUpdated` message; those are coalesced into
+one redraw, skipped while paused or while a modal screen covers the dashboard. Spike history
+lives in tui.core.spike_history; profile and baseline look-ups on disk in
+tui.sources.profile_lookup, called in worker threads. Widgets never fetch.
 """
 
 from __future__ import annotations
@@ -10,12 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
-from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.actions import SkipAction
@@ -28,11 +28,22 @@ from textual.widgets import TabbedContent, TabPane
 
 from tui.config import Config, format_duration
 from tui.config_keys import ACTION_PREFIX, normalize
+from tui.core.events import (
+    RELEASE_EVENTS,
+    Alerts,
+    PointBatch,
+    ProfilesArrived,
+    ReleaseVerdict,
+    Reset,
+    SourceEvent,
+)
 from tui.core.metrics.store import MetricStore, retention_capacity
 from tui.core.release_timeline import ReleaseHistory
+from tui.core.spike_history import SpikeHistory
+from tui.core.stats.spikes import SpikeEvent
 from tui.errors import UserError
 from tui.sources.base import SourceStatus
-from tui.ui.messages import ServiceSelected
+from tui.ui.messages import ServiceSelected, SourceEventPosted, StoreUpdated
 from tui.ui.palette import ServiceCommands, action_title
 from tui.ui.screens.dashboard import DashboardScreen
 from tui.ui.screens.help import HelpScreen, binding_rows
@@ -42,8 +53,7 @@ from tui.ui.widgets.service_table import SIGNALS, WINDOWS, build_rows
 from tui.ui.widgets.status_bar import StatusBar
 
 COALESCE = 0.05  # seconds: Hub updates closer than this become one redraw
-MAX_EVENTS = 500
-REGRESSION_EVERY = 5.0  # seconds between regression re-checks of the same service  # spike events kept for the events pane and the sparkline markers
+REGRESSION_EVERY = 5.0  # seconds between regression re-checks of the same service
 
 
 class WarroomApp(App[int]):
@@ -124,19 +134,14 @@ class WarroomApp(App[int]):
         # `window: 30m` shows 30m, the span Prometheus is asked for.
         self.set_reactive(WarroomApp.window, min(float(cfg.window), max(WINDOWS)))
         self.windows = tuple(sorted({*WINDOWS, self.window}))
-        self.events: deque[dict[str, Any]] = deque(maxlen=MAX_EVENTS)
+        self.spike_history = SpikeHistory()  # the events pane's list, the spike markers
         self._layout_warned: set[str] = set()  # services whose layout warning was toasted
-        self.spike_times: dict[str, deque[float]] = {}
         self.release_history = ReleaseHistory()
-        self._sustained: list[str] = []
-        self._regression_key: tuple[str, float, int] | None = (
-            None  # services gone SUSTAINED since the last notice
-        )
+        self._regression_key: tuple[str, float, int] | None = None
         self.extra_statuses: list[SourceStatus] = []
         self.redraws = 0
         self._redraw_scheduled = False
         self._sources_started = False
-        self._thread_id = threading.get_ident()
         self.alerts: list[Any] = []
         self.alertmanager: Any = None
         self.runner: Any = None
@@ -146,7 +151,6 @@ class WarroomApp(App[int]):
     # --- lifecycle ---------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self._thread_id = threading.get_ident()
         self.push_screen(self.dashboard)
         self.theme_changed_signal.subscribe(self, lambda _theme: self._apply_theme())
         self._apply_theme()
@@ -169,16 +173,14 @@ class WarroomApp(App[int]):
 
             # Its own worker: scanning a big folder or a dead endpoint never delays the Hub.
             self.profile_feed = ProfileFeed(
-                profiles, [s.name for s in self.cfg.services], self._profiles_arrived
+                profiles, [s.name for s in self.cfg.services], self.post_source_event
             )
             self.run_worker(self.profile_feed.start(), name="profiles", exit_on_error=False)
         if self.hub is None:
             module = await asyncio.to_thread(importlib.import_module, "tui.sources.hub")
-            self.hub = module.Hub(self.cfg, self.store, go_runtime=True)
-        if getattr(self.hub, "on_update", None) is None:
-            self.hub.on_update = self.notify_store_updated
-        if getattr(self.hub, "on_event", None) is None:
-            self.hub.on_event = self.on_source_event
+            self.hub = module.Hub(self.cfg, self.store, self.post_source_event, go_runtime=True)
+        if self.hub.event_sink is None:  # a Hub or replay made by the caller
+            self.hub.event_sink = self.post_source_event
         await self.hub.start()
         if self.cfg.alertmanager is not None and self.alertmanager is None:
             from tui.sources.alertmanager import AlertmanagerSource
@@ -191,16 +193,16 @@ class WarroomApp(App[int]):
             await self.alertmanager.start()
         self.notify_store_updated()
 
-    def _profiles_arrived(self, arrivals: list[Any]) -> None:
-        """ProfileFeed callback: one toast per batch (a capture round is one notice). Only
-        on the dashboard: an open flame screen follows the folder itself."""
+    def _profiles_arrived(self, event: ProfilesArrived) -> None:
+        """New profiles: one toast per batch (a capture round is one notice). Only on the
+        dashboard: an open flame screen follows the folder itself."""
         if self.screen is not self.dashboard:
             return
         from tui.core.pprof.catalog import profile_kind
 
-        for bad in [a for a in arrivals if not a.ok]:
+        for bad in [a for a in event.files if not a.ok]:
             self.notify(f"profile not usable: {bad.error}", severity="warning", timeout=8)
-        good = [a for a in arrivals if a.ok]
+        good = [a for a in event.files if a.ok]
         if not good:
             return
 
@@ -234,59 +236,70 @@ class WarroomApp(App[int]):
 
     # --- data in -------------------------------------------------------------------------
 
+    def post_source_event(self, event: SourceEvent) -> None:
+        """The sources' sink, from any thread: each event becomes a message (post_message is
+        thread-safe); a refresh's closing PointBatch becomes a coalescing StoreUpdated."""
+        if isinstance(event, PointBatch):
+            self.post_message(StoreUpdated())
+        else:
+            self.post_message(SourceEventPosted(event))
+
     def notify_store_updated(self) -> None:
-        """Hub callback after each refresh: schedule one coalesced redraw (thread-safe)."""
-        if threading.get_ident() != self._thread_id:
-            self.call_from_thread(self.notify_store_updated)
-            return
+        """Schedule one coalesced redraw (from any thread)."""
+        self.post_message(StoreUpdated())
+
+    def on_store_updated(self, message: StoreUpdated) -> None:
         if not self._redraw_scheduled:
             self._redraw_scheduled = True
             self.set_timer(COALESCE, self.redraw_now)
 
-    def on_source_event(self, event: dict[str, Any]) -> None:
-        """Hub callback for record-style events; spikes mark sparklines and may ring."""
-        if event.get("type") == "reset":  # a replay scrubbed back: events up to t come again
+    def on_source_event_posted(self, message: SourceEventPosted) -> None:
+        self.on_source_event(message.event)
+
+    def on_source_event(self, event: SourceEvent) -> None:
+        """One source event: spikes mark sparklines and may ring, releases mark the Service
+        tab, both are listed in the events pane."""
+        if isinstance(event, Reset):  # a replay scrubbed back: events up to t come again
             self.reset_events()
             return
-        if event.get("type") == "alerts":  # a recording's alerts: what Alertmanager said at t
+        if isinstance(event, Alerts):  # a recording's alerts: what Alertmanager said at t
             from tui.sources.replay import alerts_of
 
             self._alerts_updated(alerts_of(event))
             return
-        self.events.append(event)
-        if self.release_history.apply(event):
+        if isinstance(event, ProfilesArrived):
+            self._profiles_arrived(event)
+            return
+        if isinstance(event, PointBatch):
+            self.notify_store_updated()
+            return
+        if self.spike_history.add(event):  # the first SUSTAINED since the last notice
+            self.set_timer(1.0, self._announce_sustained)
+        if isinstance(event, RELEASE_EVENTS):
+            self.release_history.apply(event.to_record())
             self._release_event(event)
-            return
-        if event.get("type") != "spike":
-            return
-        service = str(event.get("service"))
-        if event.get("state") != "RECOVERED":  # a recovery is listed, but marks no spike cell
-            times = self.spike_times.setdefault(service, deque(maxlen=MAX_EVENTS))
-            times.append(float(event["t"]))
-        if event.get("state") == "SUSTAINED":
-            if not self._sustained:
-                self.set_timer(1.0, self._announce_sustained)
-            self._sustained.append(service)
+        elif isinstance(event, SpikeEvent):
+            self._list_event(event)
+            if self.alertmanager is not None:  # with push_spikes, fired as an alert too
+                self.alertmanager.submit_spike(event)
+
+    def _list_event(self, event: SourceEvent) -> None:
         events_pane = self.dashboard.pane("tab-events") if self.dashboard.is_mounted else None
         if events_pane is not None and hasattr(events_pane, "add_event"):
             events_pane.add_event(event)
 
-    def _release_event(self, event: dict[str, Any]) -> None:
+    def _release_event(self, event: SourceEvent) -> None:
         """A release, flap notice or before/after verdict: the events pane lists it, the
         Service tab marks it."""
-        if event.get("type") == "release_compare" and "REGRESSION" in str(event.get("message")):
-            self.notify(str(event["message"]), title="release", severity="warning", timeout=10)
-        events_pane = self.dashboard.pane("tab-events") if self.dashboard.is_mounted else None
-        if events_pane is not None and hasattr(events_pane, "add_event"):
-            events_pane.add_event(event)
+        if isinstance(event, ReleaseVerdict) and "REGRESSION" in event.message:
+            self.notify(event.message, title="release", severity="warning", timeout=10)
+        self._list_event(event)
         self.notify_store_updated()
 
     def reset_events(self) -> None:
         """Forget the spikes and alerts shown so far, so re-sent ones are not shown twice."""
-        self.events.clear()
+        self.spike_history.clear()
         self.release_history.clear()
-        self.spike_times.clear()
-        self._sustained.clear()
         self.alerts = []
         events_pane = self.dashboard.pane("tab-events") if self.dashboard.is_mounted else None
         if events_pane is not None and hasattr(events_pane, "events"):
@@ -297,7 +310,7 @@ class WarroomApp(App[int]):
     def _announce_sustained(self) -> None:
         """One bell and one toast per second for however many services went SUSTAINED, so
         a shared cause (a bad deploy across 50 services) is one notice, not fifty."""
-        names, self._sustained = sorted(set(self._sustained)), []
+        names = self.spike_history.take_sustained()
         if not names:
             return
         bells = []
@@ -411,7 +424,7 @@ class WarroomApp(App[int]):
             now,
             stale_after=max(3 * float(self.cfg.refresh), 10.0),
             states=self._spike_states(),
-            spikes={k: list(v) for k, v in self.spike_times.items()},
+            spikes=self.spike_history.times(),
             releases=self.release_history.markers(),
         )
         table.set_rows(rows, now)
@@ -459,13 +472,10 @@ class WarroomApp(App[int]):
         cfg, store, window = self.cfg, self.store, self.window
 
         def work() -> Any:
-            from tui.core.baseline import BaselineStore
             from tui.core.baseline.check import check_from_store
+            from tui.sources.profile_lookup import regression_inputs
 
-            baseline = BaselineStore(cfg.baseline.dir).current(service)
-            from tui.core.pprof.catalog import newest_of_each_kind, service_profiles
-
-            profiles = newest_of_each_kind(service_profiles(cfg, service))
+            baseline, profiles = regression_inputs(cfg, service)
             return check_from_store(
                 store,
                 service,
@@ -473,7 +483,7 @@ class WarroomApp(App[int]):
                 window,
                 now,
                 dict(cfg.baseline.min_effect) or None,
-                list(profiles.values()),
+                profiles,
                 spacing=float(cfg.rate_window),
             )
 
@@ -504,7 +514,7 @@ class WarroomApp(App[int]):
                 await detail.add_pane(TabPane(title, widget, id=pane_id))
                 self.dashboard.extra_panes.append((title, pane_id, widget))
                 if pane_id == "tab-events":  # spikes that arrived before the pane existed
-                    widget.add_events(list(self.events))
+                    widget.add_events(list(self.spike_history.events))
         finally:
             self.panes_ready = True
 
@@ -804,17 +814,34 @@ class WarroomApp(App[int]):
         self.push_screen(RoutesScreen(RoutesPoller(source, service), window, self.clock))
 
     def action_profile(self, diff: bool, service: str | None = None) -> None:
+        """`f`/`d`: the flame graph of the newest profile (`d`: against the baseline's),
+        looked up in a thread (tui.sources.profile_lookup) so a slow disk never blocks."""
         service = service or self._selected_service()
         if service is None:
             self.notify("no service selected", severity="warning")
             return
-        feed = getattr(self, "profile_feed", None)
-        try:  # with the fetcher, `c` in the flame screen captures this service now
-            screen = open_profile(self.cfg, service, diff, feed.fetcher if feed else None)
-        except UserError as exc:
-            self.notify(str(exc), severity="warning", timeout=6)
-            return
-        self.push_screen(screen)
+        from tui.sources.profile_lookup import profile_to_open
+        from tui.ui.screens.profile_viewer import ProfileScreen
+
+        cfg, feed = self.cfg, getattr(self, "profile_feed", None)
+
+        async def go() -> None:
+            try:
+                choice = await asyncio.to_thread(profile_to_open, cfg, service, diff)
+                screen = ProfileScreen(  # with the fetcher, `c` in it captures this service
+                    choice.path,
+                    base=choice.base,
+                    service=service,
+                    fetcher=feed.fetcher if feed is not None else None,
+                    watch_dir=cfg.profiles.dir,
+                    pattern=cfg.profiles.pattern,
+                )
+            except UserError as exc:
+                self.notify(str(exc), severity="warning", timeout=6)
+                return
+            self.push_screen(screen)
+
+        self.run_worker(go(), group="profile", exclusive=True, exit_on_error=False)
 
     def action_pick_profiles(self) -> None:
         """`F`: the selected service's profiles and its baseline's, to choose from; listed
@@ -827,16 +854,13 @@ class WarroomApp(App[int]):
         feed = getattr(self, "profile_feed", None)
 
         def work() -> Any:
-            from tui.core.pprof.catalog import service_profiles
+            from tui.sources.profile_lookup import picker_sources
             from tui.ui.screens.profile_picker import picker_rows
 
-            try:
-                snap = baseline_snapshot(cfg, service)
-            except UserError as exc:
-                self.call_from_thread(self.notify, str(exc), severity="warning", timeout=6)
-                snap = None
-            bases = _profiles_by_kind(snap) if snap is not None else {}
-            return picker_rows(service_profiles(cfg, service), bases, snap.id if snap else "")
+            found = picker_sources(cfg, service)
+            if found.problem is not None:
+                self.call_from_thread(self.notify, found.problem, severity="warning", timeout=6)
+            return picker_rows(found.files, found.baseline, found.baseline_id)
 
         def chosen(choice: Any) -> None:
             if choice is None:
@@ -912,96 +936,6 @@ class WarroomApp(App[int]):
                 ]
                 help_text = " · ".join([what, *[n for n in notes if n]])
             yield title, help_text, partial(self.run_service_action, action, refusal)
-
-
-def newest_profile(
-    cfg: Config,
-    service: str,
-    kind: str | None = None,
-    usable: Callable[[Path], bool] | None = None,
-) -> Path | None:
-    """The newest file of `service` (of `kind` when given) in profiles.dir that `usable`
-    accepts (all, when not given)."""
-    from tui.core.pprof.catalog import newest, service_profiles
-
-    return newest(service_profiles(cfg, service), kind, usable)
-
-
-def _whole_profile(path: Path) -> bool:
-    """Cheap check (gzip trailer, top-level protobuf) so `f` skips a half-written file."""
-    from tui.sources.pprof_watch import check_complete
-
-    try:
-        return check_complete(path.read_bytes(), deep=False) is None
-    except OSError:
-        return False
-
-
-def open_profile(cfg: Config, service: str, diff: bool, fetcher: Any = None) -> Screen[Any]:
-    """`f`: the newest CPU profile (else the newest of any kind); `d`: the baseline's
-    CPU profile (else its first kind that has a current file) vs the newest of that kind.
-    The screen follows profiles.dir (by profiles.pattern) and `c` uses `fetcher`."""
-    from tui.ui.screens.profile_viewer import ProfileScreen
-
-    base: Path | None = None
-    if diff:
-        bases = baseline_profiles(cfg, service)
-        if not bases:
-            raise UserError(f"no baseline profile for {service}")
-        for kind, base_path in bases.items():  # CPU first
-            path = newest_profile(cfg, service, kind, _whole_profile)
-            if path is not None:
-                base = base_path
-                break
-        else:
-            raise UserError(
-                f"no current {' or '.join(bases)} profile of {service} in profiles.dir "
-                f"({cfg.profiles.dir or 'not configured'}) to diff with the baseline"
-            )
-    else:
-        path = newest_profile(cfg, service, "cpu", _whole_profile) or newest_profile(
-            cfg, service, None, _whole_profile
-        )
-    if path is None:
-        raise UserError(
-            f"no profile for {service} in profiles.dir ({cfg.profiles.dir or 'not configured'})"
-        )
-    return ProfileScreen(
-        path,
-        base=base,
-        service=service,
-        fetcher=fetcher,
-        watch_dir=cfg.profiles.dir,
-        pattern=cfg.profiles.pattern,
-    )
-
-
-def baseline_snapshot(cfg: Config, service: str) -> Any:
-    """The service's current baseline (None without one); a damaged store is a UserError."""
-    from tui.core.baseline import BaselineStore
-
-    try:
-        return BaselineStore(Path(cfg.baseline.dir).expanduser()).current(service)
-    except UserError:
-        raise
-    except (OSError, ValueError) as exc:
-        raise UserError(f"baseline of {service} in {cfg.baseline.dir}: {exc}") from None
-
-
-def _profiles_by_kind(snap: Any) -> dict[str, Path]:
-    from tui.core.pprof.catalog import by_kind
-
-    missing = [p for p in snap.profile_files if not Path(p).is_file()]
-    if missing:
-        raise UserError(f"baseline profile of {snap.service} is missing: {missing[0]}")
-    return by_kind(snap.profile_files)
-
-
-def baseline_profiles(cfg: Config, service: str) -> dict[str, Path]:
-    """The service's current baseline profiles by kind, CPU first; a damaged store or a
-    missing file is a UserError naming it (the dashboard shows it as a toast)."""
-    snap = baseline_snapshot(cfg, service)
-    return _profiles_by_kind(snap) if snap is not None else {}
 
 
 def run_dashboard(cfg: Config) -> int:

@@ -17,8 +17,10 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from tui.config import Config
+from tui.core.events import AuditLine, Reset, SourceEvent
 from tui.core.metrics.store import MetricStore
 from tui.core.recording import Recording
+from tui.core.stats.spikes import SpikeEvent
 from tui.sources.replay import ReplayDriver
 from tui.ui.app import WarroomApp
 
@@ -127,21 +129,20 @@ class ReplayApp(WarroomApp):
 
     # --- recorded operator actions (audit lines): listed in the actions pane, never run ----
 
-    def on_source_event(self, event: dict[str, Any]) -> None:
-        kind = event.get("type")
-        if kind == "action":
-            line = action_line(event["record"])
+    def on_source_event(self, event: SourceEvent) -> None:
+        if isinstance(event, AuditLine):
+            line = action_line(dict(event.record))
             self.replayed_actions.append(line)
             self._action_output(lambda log: log.write_line(line))
             return
-        if kind == "reset":  # scrubbed back: the actions up to t are sent again
+        if isinstance(event, Reset):  # scrubbed back: the actions up to t are sent again
             self.replayed_actions.clear()
             self._action_output(lambda log: log.clear())
         super().on_source_event(event)
-        if kind == "spike":
-            key = (event.get("t"), event.get("service"), event.get("state"))
+        if isinstance(event, SpikeEvent):
+            key = (event.t, event.service, event.state)
             if key in self._rung:  # shown again after a scrub back: marked, not rung again
-                self._sustained = [s for s in self._sustained if s != event.get("service")]
+                self.spike_history.forget_sustained(event.service)
             self._rung.add(key)
 
     def _action_output(self, do: Any) -> None:

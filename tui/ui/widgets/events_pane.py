@@ -1,6 +1,6 @@
 """The events pane: spike events and releases, newest first, bounded.
 
-Fed by the app from the hub's `on_event` records (or SpikeEvent objects directly): spikes,
+Fed by the app with the sources' typed events (tui.core.events; record lines also do): spikes,
 and the release lines of tui.core.releases (a release, a flap notice, the before/after
 verdict "1.4.3: P99 +240% [+180%, +310%] (REGRESSION)"). It keeps at most `max_events`, so
 a days-long wall-screen session cannot grow it.
@@ -17,6 +17,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
+from tui.core.events import RELEASE_EVENTS, SourceEvent
 from tui.core.stats.spikes import GLITCH, RECOVERED, SUSTAINED, SpikeEvent
 from tui.core.units import latency
 
@@ -109,19 +110,24 @@ class EventsPane(DataTable[str | Text]):
             raise ValueError("max_events must be positive")
         self.events: deque[EventRow | NoteRow] = deque(maxlen=max_events)  # oldest first
 
-    def add_event(self, ev: SpikeEvent | Mapping[str, Any]) -> None:
+    def add_event(self, ev: SourceEvent | Mapping[str, Any]) -> None:
         self.add_events([ev])
 
-    def add_events(self, events: Iterable[SpikeEvent | Mapping[str, Any]]) -> None:
-        """Append events (records other than spikes and releases are ignored), redraw once."""
+    def add_events(self, events: Iterable[SourceEvent | Mapping[str, Any]]) -> None:
+        """Append events (typed or as record lines; other than spikes and releases they are
+        ignored), redraw once."""
         added = False
-        for ev in events:
+        for item in events:
+            # a typed release event (tui.core.events) is listed from its record line
+            ev = item.to_record() if isinstance(item, RELEASE_EVENTS) else item
             if isinstance(ev, Mapping) and ev.get("type") in RELEASE_KINDS:
                 try:
                     self.events.append(NoteRow.of(ev))
                 except (KeyError, TypeError, ValueError):
                     continue  # a damaged replayed line: not worth a crash
-            elif isinstance(ev, Mapping) and ev.get("type") != "spike":
+            elif not isinstance(ev, (SpikeEvent, Mapping)) or (
+                isinstance(ev, Mapping) and ev.get("type") != "spike"
+            ):
                 continue
             else:
                 self.events.append(EventRow.of(ev))
