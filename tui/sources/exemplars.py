@@ -2,7 +2,9 @@
 
 Asked for one service at a time, and only when a view wants them: the route view while it is
 open, the Service tab's service while it spikes. Each ask covers the time since the previous
-one, so a busy histogram's exemplars (one per bucket per scrape) are fetched once.
+one and OVERLAP seconds before it: an exemplar carries the time of its request, and Prometheus
+stores it only at the next scrape, so one that arrives late is still found (the log drops
+the ones it has already).
 
 A Prometheus without exemplar storage (it needs `--enable-feature=exemplar-storage`, and the
 target must be scraped as OpenMetrics, the only format that carries them) answers an empty
@@ -28,6 +30,7 @@ NO_EXEMPLARS = (
 )
 NO_TRACE_LABEL = f"exemplars carry no trace id label ({', '.join(TRACE_ID_LABELS)})"
 MAX_SPAN = 900.0  # seconds asked for at most (the first ask, or after a long pause)
+OVERLAP = 15.0  # seconds each ask reaches back before the previous one: a scrape interval
 
 
 def _first(labels: dict[str, Any], names: tuple[str, ...]) -> str:
@@ -49,7 +52,7 @@ class PrometheusExemplars:
         if svc is None or svc.prometheus is None:
             return 0
         name, inner = service_selector(svc)
-        start = max(self._since.get(service, now - MAX_SPAN), now - MAX_SPAN)
+        start = max(self._since.get(service, now - MAX_SPAN) - OVERLAP, now - MAX_SPAN)
         try:
             data = await self.source.client.query_exemplars(
                 series(f"{name}_bucket", inner), start, now
