@@ -18,7 +18,7 @@ import logging
 from typing import Any
 
 from tui.core.metrics.exemplars import SPAN_ID_LABELS, TRACE_ID_LABELS
-from tui.core.metrics.routes import series
+from tui.core.metrics.routes import ROUTE_LABELS, series
 from tui.core.metrics.store import MetricStore
 from tui.sources.prometheus import PrometheusError, PrometheusSource, service_selector
 
@@ -47,7 +47,9 @@ class PrometheusExemplars:
         self._said: set[str] = set()
 
     async def fetch(self, service: str, now: float, route_label: str = "") -> int:
-        """Ask for the exemplars of `service` since the last ask; returns how many were new."""
+        """Ask for the exemplars of `service` since the last ask; returns how many were new.
+        `route_label`: the series label naming the route (default: the first of ROUTE_LABELS
+        the series has)."""
         svc = self.source.service_config(service)
         if svc is None or svc.prometheus is None:
             return 0
@@ -83,7 +85,8 @@ class PrometheusExemplars:
         book = self.store.exemplars
         for entry in data:
             series_labels = entry.get("seriesLabels") or {}
-            route = str(series_labels.get(route_label, "")) if route_label else ""
+            label = route_label or next((k for k in ROUTE_LABELS if k in series_labels), "")
+            route = str(series_labels.get(label, "")) if label else ""
             for ex in entry.get("exemplars") or []:
                 found += 1
                 labels = ex.get("labels") or {}
