@@ -127,3 +127,23 @@ async def test_a_404_from_the_exemplar_api_is_one_line_and_the_rows_stay(stack: 
         view = await _views(proxy.url, stack.svc, lambda v: bool(v.rows))
     assert view.error is None and view.rows
     assert view.exemplar_note.startswith("exemplars: HTTP 404"), view.exemplar_note
+
+
+async def test_the_hub_asks_for_a_services_exemplars_while_it_spikes(stack: Stack) -> None:
+    """Only a spiking service's exemplars are asked for (the Service tab's trace line)."""
+    from tui.sources.hub import Hub
+
+    store = MetricStore()
+    hub = Hub(parse_config(_config(stack.with_exemplars, stack.svc)), store, start_otlp=False)
+    try:
+        now = time.time()
+        await hub.spike_exemplars(now)
+        assert store.exemplars.count("shop") == 0  # calm: nothing asked
+        for i, p99 in enumerate([0.05] * 12 + [0.5] * 4):  # the detector's own API
+            hub.spikes.observe("shop", now - 16 + i, p99)
+        assert hub.spikes.state("shop") == "SUSTAINED"
+        await hub.spike_exemplars(now)
+        slowest = store.exemplars.slowest("shop", now - 900, n=1)
+        assert slowest and slowest[0].route in ("/api/cart", "/api/order/create", "/api/pay")
+    finally:
+        await hub.stop()
