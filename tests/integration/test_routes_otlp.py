@@ -131,6 +131,13 @@ async def test_routes_of_an_sdk_service_and_the_trace_of_its_slowest_request(
     slowest = view.slowest["/api/pay"]
     assert slowest and slowest[0].trace_id == slow_trace and slowest[0].value == 0.9
     assert all(e.route == "/api/cart" for e in view.slowest["/api/cart"])
+    # a tick without new pushes, inside the rate window: the rows are still there
+    await pusher.hub.refresh_once(T0 + 0.5)
+    again = await OTLPRoutesPoller(pusher.hub.sink, "shop").refresh(T0 + 0.5)
+    assert {r.route: r.last("p99") for r in again.rows} == {
+        "/api/pay": _p99(pay),
+        "/api/cart": _p99(cart),
+    }
 
 
 async def test_a_route_that_slows_down_spikes_on_its_own_row(pusher: Pusher) -> None:

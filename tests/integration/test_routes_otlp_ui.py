@@ -50,6 +50,7 @@ def _lines(screen: Any) -> list[str]:
 
 async def test_trace_ids_in_the_service_tab_and_the_route_view_and_y_copies_them() -> None:
     from tui.ui.app import WarroomApp
+    from tui.ui.screens.help import HelpScreen
     from tui.ui.screens.routes import RoutesScreen
 
     app = WarroomApp(parse_config(CONFIG))
@@ -82,6 +83,11 @@ async def test_trace_ids_in_the_service_tab_and_the_route_view_and_y_copies_them
             assert trace_line.lstrip().startswith("trace") and "/api/pay" in trace_line
             await pilot.press("y")
             assert app.clipboard == slow
+            await pilot.press("question_mark")
+            await _until(pilot, lambda: isinstance(app.screen, HelpScreen))
+            assert ("y", "Copy trace id") in app.screen.rows
+            await pilot.press("escape")
+            await _until(pilot, lambda: app.screen is app.dashboard)
             table.focus()
             await pilot.press("enter")
             await _until(pilot, lambda: isinstance(app.screen, RoutesScreen))

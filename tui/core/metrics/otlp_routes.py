@@ -88,7 +88,7 @@ class OTLPRoutes:
         self.history: dict[str, _History] = {}
         self.routes_now = 0  # routes with requests in the last rate_window
         self.other_now = 0  # of which summed into "other"
-        self.t = 0.0  # time of the newest tick with data
+        self.t = 0.0  # time of the newest rows (a tick with requests in its rate window)
 
     def route_id(self, attributes: Any) -> int:
         name = route_of(attributes)
@@ -143,7 +143,6 @@ class OTLPRoutes:
                 self._slices.append(
                     (now, layouts, busy, self._count[busy].copy(), self._errors[busy].copy())
                 )
-                self.t = now
             self._pending = {}
             self._count = np.zeros(len(self._count))
             self._errors = np.zeros(len(self._count))
@@ -171,6 +170,7 @@ class OTLPRoutes:
         top = order[:TOP_ROUTES]
         rest = order[TOP_ROUTES:]
         self.routes_now, self.other_now = len(active), len(rest)
+        self.t = now  # the rows of this tick are the view's until the next one with data
         for rid in top.tolist():
             name = self.names[rid]
             hist = self._history(name, now)
