@@ -85,7 +85,11 @@ def exemplars(serialized: bytes) -> list[tuple[int, list[bytes]]]:
     """(point index, its exemplars as serialized `Exemplar`s) of the points that have any."""
     if _EXEMPLAR_TAG not in serialized:
         return []
-    points = _Exemplars.FromString(serialized).data_points
+    view = _Exemplars.FromString(serialized)
+    view.DiscardUnknownFields()
+    points = view.data_points
+    if view.ByteSize() == 2 * len(points):  # every point an empty record (tag, length 0)
+        return []
     return [(i, list(p.exemplars)) for i, p in enumerate(points) if p.exemplars]
 
 
