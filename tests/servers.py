@@ -222,6 +222,23 @@ class ExpositionServer(LoopbackServer):
         h.send_body(200, text.encode(), "text/plain; version=0.0.4")
 
 
+BAD_EXEMPLARS = json.dumps(
+    {
+        "status": "success",
+        "data": [
+            {
+                "seriesLabels": {"__name__": "x_bucket", "route": "/pay", "le": "1"},
+                "exemplars": [
+                    {"labels": {"trace_id": "not-hex"}, "value": "0.9", "timestamp": 1.0},
+                    {"labels": {"trace_id": "0" * 32}, "value": "0.8", "timestamp": 1.0},
+                    {"labels": {"user": "alice"}, "value": "0.7", "timestamp": 1.0},
+                ],
+            }
+        ],
+    }
+).encode()
+
+
 class FaultyPrometheus(LoopbackServer):
     """A Prometheus API endpoint that misbehaves on demand, then behaves again.
 
@@ -231,7 +248,8 @@ class FaultyPrometheus(LoopbackServer):
     forwards, "warn" forwards and adds a `warnings` entry, "refuse-instant" refuses instant
     queries (/api/v1/query) as "error" does and forwards range queries, "no-exemplars" answers
     404 to /api/v1/query_exemplars (a Prometheus before 2.26, a proxy without that API) and
-    forwards the rest.
+    forwards the rest; "bad-exemplars" answers exemplars whose trace ids are malformed or
+    missing, "exemplar-shape" exemplar data of the wrong shape.
     """
 
     def __init__(
@@ -274,6 +292,10 @@ class FaultyPrometheus(LoopbackServer):
             h.send_body(500, b"internal server error\n", "text/plain")
         elif mode == "no-exemplars" and h.path.split("?")[0] == "/api/v1/query_exemplars":
             h.send_body(404, b"404 page not found\n", "text/plain")
+        elif mode == "bad-exemplars" and h.path.split("?")[0] == "/api/v1/query_exemplars":
+            h.send_body(200, BAD_EXEMPLARS, "application/json")
+        elif mode == "exemplar-shape" and h.path.split("?")[0] == "/api/v1/query_exemplars":
+            h.send_body(200, b'{"status":"success","data":{"oops":1}}', "application/json")
         elif mode == "garbage":
             h.send_body(200, b"<html>not prometheus</html>", "text/html")
         elif mode == "shape":

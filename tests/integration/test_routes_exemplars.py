@@ -19,7 +19,7 @@ from tests.gosvc import GoService, start_gosvc
 from tests.servers import FaultyPrometheus, start_prometheus, wait_for_scrape
 from tui.config import parse_config
 from tui.core.metrics.store import MetricStore
-from tui.sources.exemplars import NO_EXEMPLARS
+from tui.sources.exemplars import NO_EXEMPLARS, NO_TRACE_LABEL
 from tui.sources.prometheus import PrometheusSource
 from tui.sources.routes import RoutesPoller, RouteView
 
@@ -147,3 +147,17 @@ async def test_the_hub_asks_for_a_services_exemplars_while_it_spikes(stack: Stac
         assert slowest and slowest[0].route in ("/api/cart", "/api/order/create", "/api/pay")
     finally:
         await hub.stop()
+
+
+async def test_malformed_or_missing_trace_ids_and_a_bad_shape_are_one_line_each(
+    stack: Stack,
+) -> None:
+    """A backend answering exemplars without usable trace ids, or data of the wrong shape:
+    nothing is shown as a trace, the note says why, the rows stay."""
+    with FaultyPrometheus(stack.with_exemplars, mode="bad-exemplars") as proxy:
+        view = await _views(proxy.url, stack.svc, lambda v: bool(v.rows))
+        assert view.exemplar_note == NO_TRACE_LABEL and not any(view.slowest.values())
+        proxy.mode = "exemplar-shape"
+        view = await _views(proxy.url, stack.svc, lambda v: bool(v.rows))
+    assert view.error is None and view.rows
+    assert view.exemplar_note.startswith("exemplars: unexpected answer shape"), view.exemplar_note

@@ -28,7 +28,10 @@ NO_EXEMPLARS = (
     "Prometheus returned no exemplars: it stores them with --enable-feature=exemplar-storage, "
     "from targets scraped as OpenMetrics that attach them (client_golang: ObserveWithExemplar)"
 )
-NO_TRACE_LABEL = f"exemplars carry no trace id label ({', '.join(TRACE_ID_LABELS)})"
+NO_TRACE_LABEL = (
+    f"exemplars carry no valid trace id (a {' or '.join(TRACE_ID_LABELS)} label of 16 or 32 "
+    "hex digits, not all zero)"
+)
 MAX_SPAN = 900.0  # seconds asked for at most (the first ask, or after a long pause)
 OVERLAP = 15.0  # seconds each ask reaches back before the previous one: a scrape interval
 
