@@ -48,11 +48,15 @@ PROMETHEUS_BIN = "/usr/bin/prometheus"
 
 @contextlib.contextmanager
 def start_prometheus(
-    tmp_path: Path, scrape_targets: Sequence[str] = (), scrape_interval: str = "1s"
+    tmp_path: Path,
+    scrape_targets: Sequence[str] = (),
+    scrape_interval: str = "1s",
+    extra_args: Sequence[str] = (),
 ) -> Iterator[str]:
     """Run the real Prometheus on a free loopback port, scraping itself and `scrape_targets`.
 
     Yields its base URL. Storage lives in `tmp_path`; the process is killed on exit.
+    `extra_args`, e.g. "--enable-feature=exemplar-storage", go on its command line.
     """
     if not os.access(PROMETHEUS_BIN, os.X_OK):
         raise RuntimeError(f"{PROMETHEUS_BIN} not installed (apt-get install prometheus)")
@@ -76,6 +80,7 @@ def start_prometheus(
             f"--storage.tsdb.path={tmp_path / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}",
             "--log.level=warn",
+            *extra_args,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -217,6 +222,23 @@ class ExpositionServer(LoopbackServer):
         h.send_body(200, text.encode(), "text/plain; version=0.0.4")
 
 
+BAD_EXEMPLARS = json.dumps(
+    {
+        "status": "success",
+        "data": [
+            {
+                "seriesLabels": {"__name__": "x_bucket", "route": "/pay", "le": "1"},
+                "exemplars": [
+                    {"labels": {"trace_id": "not-hex"}, "value": "0.9", "timestamp": 1.0},
+                    {"labels": {"trace_id": "0" * 32}, "value": "0.8", "timestamp": 1.0},
+                    {"labels": {"user": "alice"}, "value": "0.7", "timestamp": 1.0},
+                ],
+            }
+        ],
+    }
+).encode()
+
+
 class FaultyPrometheus(LoopbackServer):
     """A Prometheus API endpoint that misbehaves on demand, then behaves again.
 
@@ -224,7 +246,10 @@ class FaultyPrometheus(LoopbackServer):
     plain-text 500, "garbage" a 200 that is not JSON, "shape" JSON of the wrong shape,
     "error" a Prometheus-style `status: error` (HTTP 422), "slow" sleeps `delay` seconds then
     forwards, "warn" forwards and adds a `warnings` entry, "refuse-instant" refuses instant
-    queries (/api/v1/query) as "error" does and forwards range queries.
+    queries (/api/v1/query) as "error" does and forwards range queries, "no-exemplars" answers
+    404 to /api/v1/query_exemplars (a Prometheus before 2.26, a proxy without that API) and
+    forwards the rest; "bad-exemplars" answers exemplars whose trace ids are malformed or
+    missing, "exemplar-shape" exemplar data of the wrong shape.
     """
 
     def __init__(
@@ -265,6 +290,12 @@ class FaultyPrometheus(LoopbackServer):
         mode = self.mode
         if mode == "500":
             h.send_body(500, b"internal server error\n", "text/plain")
+        elif mode == "no-exemplars" and h.path.split("?")[0] == "/api/v1/query_exemplars":
+            h.send_body(404, b"404 page not found\n", "text/plain")
+        elif mode == "bad-exemplars" and h.path.split("?")[0] == "/api/v1/query_exemplars":
+            h.send_body(200, BAD_EXEMPLARS, "application/json")
+        elif mode == "exemplar-shape" and h.path.split("?")[0] == "/api/v1/query_exemplars":
+            h.send_body(200, b'{"status":"success","data":{"oops":1}}', "application/json")
         elif mode == "garbage":
             h.send_body(200, b"<html>not prometheus</html>", "text/html")
         elif mode == "shape":

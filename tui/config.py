@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -90,6 +91,33 @@ def _min_effect_key_problem(key: str) -> str | None:
         f"unknown signal or unit{hint} (signals: {', '.join(MIN_EFFECT_SIGNALS)}; "
         "bench units look like ns/op, B/op, allocs/op, MB/s)"
     )
+
+
+TRACE_URL_FIELDS = ("trace_id", "span_id", "service")  # what a trace_url template may name
+
+
+def trace_url_problem(template: str) -> str | None:
+    """Why `template` cannot be a trace_url, or None. It must be an http(s) URL naming
+    {trace_id}; the other fields it may use are {span_id} and {service}."""
+    if not re.match(r"^https?://[^/\s]+", template):
+        return f"must start with http:// or https:// and a host, got {template!r}"
+    try:
+        parts = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(template)]
+    except ValueError as exc:
+        return f"is not a valid template ({exc}): {template!r}"
+    fields = [f for f, _, _ in parts if f is not None]
+    specs = [(spec, conv) for f, spec, conv in parts if f is not None]
+    unknown = sorted({f for f in fields if f not in TRACE_URL_FIELDS})
+    if unknown:
+        return (
+            f"unknown field {{{unknown[0]}}} (fields: "
+            f"{', '.join('{' + f + '}' for f in TRACE_URL_FIELDS)}), got {template!r}"
+        )
+    if any(spec or conv for spec, conv in specs):
+        return f"fields take no format spec or conversion, got {template!r}"
+    if "trace_id" not in fields:
+        return f"must contain {{trace_id}}, got {template!r}"
+    return None
 
 
 # --- schema ------------------------------------------------------------------------------
@@ -374,6 +402,9 @@ class Config:
     spark_scale: Literal["robust", "linear", "log"] = "robust"
     max_series: int = 2000
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> keys (tui/config_keys.py)
+    # the tracing UI's page of one trace, e.g. https://tempo.example/trace/{trace_id}: shown
+    # beside exemplars' trace ids (route view, Service tab); fields {trace_id} {span_id} {service}
+    trace_url: str | None = None
     source: str | None = field(default=None, metadata={"internal": True})  # file it came from
 
     def __post_init__(self) -> None:
@@ -386,6 +417,10 @@ class Config:
                 out.append(f"{name}: must be positive")
         if self.max_series < 1:
             out.append(f"max_series: must be at least 1, got {self.max_series}")
+        if isinstance(self.trace_url, str):
+            problem = trace_url_problem(self.trace_url)
+            if problem:
+                out.append(f"trace_url: {problem}")
         if 0 < self.rate_window < self.refresh and not failed & {"refresh", "rate_window"}:
             out.append(
                 f"rate_window: must be at least one refresh long ({format_duration(self.refresh)})"

@@ -34,7 +34,14 @@ def add_dashboard_arguments(p: argparse.ArgumentParser, command: bool = False) -
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("dashboard", help="open the live dashboard (the default)")
+    p = sub.add_parser(
+        "dashboard",
+        help="open the live dashboard (the default)",
+        epilog="In the dashboard ? lists every key. Enter opens a service's routes (Prometheus "
+        "route label, OTLP http.route); y copies the slowest recent request's trace id "
+        "(exemplars; OSC 52), shown with the config's trace_url, e.g. "
+        "trace_url: https://tempo.example/trace/{trace_id}",
+    )
     add_dashboard_arguments(p, command=True)
     p.set_defaults(func=run)
 

@@ -32,10 +32,12 @@ from tui.core.events import Point as RecordPoint
 from tui.core.metrics.store import SIGNALS, MetricStore
 from tui.core.stats.spikes import SpikeTracker
 from tui.sources.base import SourceStatus
+from tui.sources.exemplars import PrometheusExemplars
 from tui.sources.prometheus import Point, PrometheusSource
 from tui.sources.releases import ReleaseWatcher
 
 log = logging.getLogger(__name__)
+MAX_SPIKE_ASKS = 8  # services in a spike whose exemplars one refresh asks Prometheus for
 
 
 class Hub:
@@ -67,6 +69,9 @@ class Hub:
         self.spikes = SpikeTracker(cfg.detector, per)
         self._seen: dict[tuple[str, str], float] = {}  # OTLP series -> newest t already seen
         self.releases = ReleaseWatcher(cfg, store, self.prometheus, self.sink)
+        self.exemplars = (
+            PrometheusExemplars(self.prometheus, store) if self.prometheus is not None else None
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self._running = False
 
@@ -174,6 +179,7 @@ class Hub:
         if self.prometheus is None and self.sink is None:
             releases += self.releases.poll_marks(now)
         self._publish(new, releases)
+        await self.spike_exemplars(now)
 
     async def _prometheus_loop(self) -> None:
         assert self.prometheus is not None
@@ -181,11 +187,24 @@ class Hub:
             try:
                 points = await self.prometheus.refresh()
                 self._publish(points, await self.releases.poll_prometheus(time.time()))
+                await self.spike_exemplars(time.time())
             except Exception as exc:  # a bug must not kill the loop silently
                 log.exception("prometheus refresh failed")
                 self.prometheus.status.failed(f"internal error: {exc}", "error")
                 self.prometheus.failures += 1
             await asyncio.sleep(self.prometheus.next_delay())
+
+    async def spike_exemplars(self, now: float) -> None:
+        """Exemplars (slow requests' trace ids, for the Service tab) of the Prometheus services
+        in a spike: asked only then, a few services at a time. OTLP pushes carry their own."""
+        if self.exemplars is None or self.spikes is None or self.prometheus is None:
+            return
+        spiking = [
+            name
+            for name, state in self.spikes.states().items()
+            if state in ("GLITCH", "SUSTAINED") and self.prometheus.service_config(name)
+        ]
+        await asyncio.gather(*(self.exemplars.fetch(s, now) for s in spiking[:MAX_SPIKE_ASKS]))
 
     async def _otlp_loop(self) -> None:
         while self._running:

@@ -275,7 +275,21 @@ class PrometheusClient:
         }
         return await self._post("/api/v1/query_range", form)
 
+    async def query_exemplars(self, promql: str, start: float, end: float) -> Any:
+        """`/api/v1/query_exemplars`: the answer's `data` as sent (a list of series)."""
+        form = {"query": promql, "start": _fmt_time(start), "end": _fmt_time(end)}
+        data, _ = await self._answer("/api/v1/query_exemplars", form)
+        return data
+
     async def _post(self, path: str, form: dict[str, str]) -> QueryResult:
+        data, warnings = await self._answer(path, form)
+        try:
+            return QueryResult(_parse_data(data), warnings)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise PrometheusError(f"unexpected answer shape: {exc}", "error") from None
+
+    async def _answer(self, path: str, form: dict[str, str]) -> tuple[Any, list[str]]:
+        """POST `form` to `path`: the answer's data and warnings, or PrometheusError."""
         if self.setup_error:
             raise PrometheusError(self.setup_error, "error")
         try:
@@ -314,10 +328,9 @@ class PrometheusClient:
         if resp.status_code >= 400:
             raise PrometheusError(f"HTTP {resp.status_code}")
         warnings = body.get("warnings") or []
-        try:
-            return QueryResult(_parse_data(body["data"]), [str(w) for w in warnings])
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise PrometheusError(f"unexpected answer shape: {exc}", "error") from None
+        if "data" not in body:
+            raise PrometheusError("unexpected answer shape: no data", "error")
+        return body["data"], [str(w) for w in warnings] if isinstance(warnings, list) else []
 
 
 def _fmt_time(t: float) -> str:

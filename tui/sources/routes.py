@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui.core.metrics.exemplars import Exemplar, ExemplarLog
 from tui.core.metrics.routes import (
     OTHER,
     TOP_ROUTES,
@@ -32,7 +33,9 @@ from tui.core.metrics.routes import (
     route_queries,
     top_routes_query,
 )
+from tui.core.stats.route_spikes import RouteSpikes
 from tui.sources.base import SourceStatus
+from tui.sources.exemplars import PrometheusExemplars
 from tui.sources.prometheus import (
     PrometheusError,
     PrometheusSource,
@@ -56,6 +59,32 @@ class RouteView:
     other: int = 0  # of which summed into the "other" row
     t: float = 0.0  # end of the window fetched
     error: str | None = None
+    slowest: dict[str, list[Exemplar]] = field(default_factory=dict)  # row -> slowest requests
+    exemplar_note: str = ""  # why there are no exemplars, when the source says
+
+
+def decorate(
+    view: RouteView, spikes: RouteSpikes, book: ExemplarLog, since: float, per_row: int = 3
+) -> RouteView:
+    """Judge the rows' P99 with their own spike detectors and attach each row's slowest
+    recent requests (the "other" row: those of routes without a row)."""
+    if view.error:
+        return view
+    spikes.observe(view.rows)
+    named = {r.route for r in view.rows if r.route != OTHER}
+    for row in view.rows:
+        keep = _others(named) if row.route == OTHER else _on(row.route)
+        view.slowest[row.route] = book.slowest(view.service, since, per_row, keep)
+    view.exemplar_note = book.notes.get(view.service, "")
+    return view
+
+
+def _on(route: str) -> Callable[[Exemplar], bool]:
+    return lambda e: e.route == route
+
+
+def _others(named: set[str]) -> Callable[[Exemplar], bool]:
+    return lambda e: e.route not in named
 
 
 class RoutesPoller:
@@ -75,6 +104,9 @@ class RoutesPoller:
         self.labels: tuple[str, str | None] | None = None
         self.view = RouteView(service)
         self._sem = asyncio.Semaphore(4)
+        cfg = source.cfg
+        self.spikes = RouteSpikes(svc.detector or cfg.detector, float(cfg.rate_window))
+        self.exemplars = PrometheusExemplars(source, source.store)
 
     def next_delay(self) -> float:
         return backoff_delay(float(self.source.cfg.refresh), self.failures)
@@ -165,7 +197,11 @@ class RoutesPoller:
         answers = await asyncio.gather(
             *(self._ask(self.source.client.query_range, queries[k], start, end, step) for k in keys)
         )
-        return self._view(label, routes, other, top, zip(keys, answers, strict=True), end)
+        view = self._view(label, routes, other, top, zip(keys, answers, strict=True), end)
+        # the live view only: its slowest requests and each route's own spike state
+        await self.exemplars.fetch(self.service, now, label)
+        since = now - float(self.source.cfg.window)
+        return decorate(view, self.spikes, self.source.store.exemplars, since)
 
     def _view(
         self,

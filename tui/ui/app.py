@@ -802,16 +802,13 @@ class WarroomApp(App[int]):
         if service is None:
             self.notify("no service selected", severity="warning")
             return
-        source = getattr(self.hub, "prometheus", None)
-        if source is None or source.service_config(service) is None:
-            self.notify(f"{service}: routes need a Prometheus histogram", severity="warning")
-            return
-        from tui.sources.routes import RoutesPoller
-        from tui.ui.screens.routes import RoutesScreen
+        from tui.ui.screens.routes import routes_screen
 
-        # the window Prometheus is asked for (the zoom levels beyond it would be empty)
-        window = float(self.cfg.window)
-        self.push_screen(RoutesScreen(RoutesPoller(source, service), window, self.clock))
+        screen = routes_screen(self.hub, self.cfg, service, self.clock)
+        if isinstance(screen, str):
+            self.notify(screen, severity="warning")
+            return
+        self.push_screen(screen)
 
     def action_profile(self, diff: bool, service: str | None = None) -> None:
         """`f`/`d`: the flame graph of the newest profile (`d`: against the baseline's),

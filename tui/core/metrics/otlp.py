@@ -36,7 +36,14 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
 from tui.config import Config
-from tui.core.metrics.otlp_view import attribute_signature, columns, histogram_points
+from tui.core.metrics.otlp_exemplars import add_exemplars
+from tui.core.metrics.otlp_routes import OTLPRoutes, route_of
+from tui.core.metrics.otlp_view import (
+    attribute_signature,
+    columns,
+    exemplars,
+    histogram_points,
+)
 from tui.core.metrics.quantile import (
     MAX_SCHEMA,
     Bucket,
@@ -220,7 +227,10 @@ class _Matrix:
         "err",
         "n",
         "nb",
+        "pcount",
+        "pending",
         "prev",
+        "route",
         "seen",
         "start",
     )
@@ -244,8 +254,13 @@ class _Matrix:
         self.start = np.zeros(cap, dtype=np.uint64)
         self.seen = np.zeros(cap, dtype=bool)
         self.err = np.zeros(cap, dtype=bool)
+        self.route = np.zeros(cap, dtype=np.intp)  # route id (OTLPRoutes) of each row
+        # each row's deltas since the last tick, grouped by route then (OTLPRoutes.add): a
+        # row-wise add per request is cheap, a group-by per request is not
+        self.pending = np.zeros((cap, self.nb))
+        self.pcount = np.zeros(cap)
 
-    def new_row(self, is_error: bool) -> int:
+    def new_row(self, is_error: bool, route_id: int = 0) -> int:
         if self.n == len(self.count):
             cap = 2 * self.n
             self.prev = np.resize(self.prev, (cap, self.nb))
@@ -253,6 +268,9 @@ class _Matrix:
             self.start = np.resize(self.start, cap)
             self.seen = np.resize(self.seen, cap)
             self.err = np.resize(self.err, cap)
+            self.route = np.resize(self.route, cap)
+            self.pending = np.resize(self.pending, (cap, self.nb))
+            self.pcount = np.resize(self.pcount, cap)
         row = self.n
         self.n += 1
         self.prev[row] = 0
@@ -260,7 +278,20 @@ class _Matrix:
         self.start[row] = 0
         self.seen[row] = False
         self.err[row] = is_error
+        self.route[row] = route_id
+        self.pending[row] = 0
+        self.pcount[row] = 0
         return row
+
+    def take_pending(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(rows, their deltas, their counts) since the last call, None when nothing came."""
+        rows = np.nonzero(self.pcount[: self.n])[0]
+        if not len(rows):
+            return None
+        out = (rows, self.pending[rows].copy(), self.pcount[rows].copy())
+        self.pending[rows] = 0
+        self.pcount[rows] = 0
+        return out
 
 
 @dataclass
@@ -284,8 +315,11 @@ def _kind_of(entry: object) -> str:
 class _Route:
     """One displayed service: which OTLP service.name and latency metric feed it."""
 
-    def __init__(self, name: str, latency_metric: str | None, min_obs: int) -> None:
+    def __init__(
+        self, name: str, latency_metric: str | None, min_obs: int, by_route: OTLPRoutes
+    ) -> None:
         self.name = name
+        self.by_route = by_route  # the latency histogram by http.route (the route view)
         self.latency_metric = latency_metric  # None: http.server.request.duration, else s/ms
         self.chosen: str | None = latency_metric
         self.min_obs = min_obs
@@ -403,11 +437,21 @@ class OTLPSink:
         route: _Route | None = None
         conf = self._configured.get(service)
         if conf is not None:
-            route = _Route(conf[0], conf[1], conf[2])
+            route = _Route(conf[0], conf[1], conf[2], self._new_routes())
         elif self._discover and service not in self._reserved:
-            route = _Route(service, None, self.cfg.detector.min_observations)
+            route = _Route(service, None, self.cfg.detector.min_observations, self._new_routes())
         self._routes[service] = route
         return route
+
+    def _new_routes(self) -> OTLPRoutes:
+        return OTLPRoutes(self.rate_window, float(self.cfg.window), self.refresh)
+
+    def route_breakdown(self, service: str) -> OTLPRoutes | None:
+        """The per-route breakdown of a displayed service, None when no push named it."""
+        for r in self._routes.values():
+            if r is not None and r.name == service:
+                return r.by_route
+        return None
 
     def routes(self) -> list[str]:
         """Displayed names of the services seen so far with a latency metric."""
@@ -548,6 +592,7 @@ class OTLPSink:
                 cur = buckets.astype(np.float64)
                 self._apply(route, fmat, fast_rows, cur, counts_a, starts_a, temporality)
                 self.batched_points += n
+                self._explicit_exemplars(route, name, serialized, factor)
                 return n, 0, ""
         rej = flagged = 0
         why = ""
@@ -588,7 +633,8 @@ class OTLPSink:
                         rej += 1
                         why = f"series cap reached ({self.max_series} series)"
                         continue
-                    ent = series[key] = (mat, mat.new_row(_is_error(full.attributes)))
+                    rid = route.by_route.route_id(full.attributes)
+                    ent = series[key] = (mat, mat.new_row(_is_error(full.attributes), rid))
             mat, row = ent
             if dp.flags & NO_RECORDED_VALUE:
                 mat.seen[row] = False  # the series ended; the next point starts afresh
@@ -617,7 +663,8 @@ class OTLPSink:
                     mat = route.matrices.get(mkey) or route.matrices.setdefault(
                         mkey, _Matrix(bounds, factor)
                     )
-                    ent = series[key] = (mat, mat.new_row(_is_error(full.attributes)))
+                    rid = route.by_route.route_id(full.attributes)
+                    ent = series[key] = (mat, mat.new_row(_is_error(full.attributes), rid))
                     row = ent[1]
                     route.generation += 1  # a series moved: remembered row lists are stale
             if mat is not last:  # points of one layout come together: one lookup per run
@@ -648,12 +695,29 @@ class OTLPSink:
                     )
             else:
                 self._apply(route, mat, rows, cur, counts, starts, temporality)
+        self._explicit_exemplars(route, name, serialized, factor)
         route.fast.pop(name, None)
         if not rej and not flagged and len(batches) == 1:
             mat, rows, _, _, _ = next(iter(batches.values()))
             if len(rows) == n and mat.bounds_bytes is not None and len(set(rows)) == n:
                 route.fast[name] = (signature, mat, np.asarray(rows, np.intp), route.generation)
         return acc, rej, why
+
+    def _explicit_exemplars(
+        self, route: _Route, name: str, serialized: bytes, factor: float
+    ) -> None:
+        """The exemplars of a latency histogram's points, each with its series' route."""
+        found = exemplars(serialized)
+        if not found:
+            return
+        views = histogram_points(serialized)
+        for i, raws in found:
+            ent = route.series.get((name, tuple(views[i].attributes)))
+            if ent.__class__ is not tuple:
+                continue  # the point was refused: its exemplars go with it
+            mat, row = ent
+            where = route.by_route.names[int(mat.route[row])]
+            add_exemplars(self.store.exemplars, route.name, where, raws, factor)
 
     def _apply(
         self,
@@ -693,6 +757,8 @@ class OTLPSink:
         sl.add_explicit(mat.bounds_s, delta.sum(axis=0))
         sl.count += float(dcnt.sum())
         errs = mat.err[r]
+        mat.pending[r] += delta  # rows are distinct within one call (see _explicit)
+        mat.pcount[r] += dcnt
         if errs.any():
             sl.errors += float(dcnt[errs].sum())
 
@@ -737,6 +803,9 @@ class OTLPSink:
                     sl.errors += dcnt
             return ""
         # exponential histogram
+        if latency and dp.exemplars:
+            where = route_of(dp.attributes)
+            add_exemplars(self.store.exemplars, route.name, where, dp.exemplars, factor)
         scale = dp.scale
         if not -10 <= scale <= 20:
             return f"exponential histogram scale {scale} outside [-10, 20]"
@@ -857,6 +926,12 @@ class OTLPSink:
         since = now - self.refresh if route.since is None else route.since
         span = min(self.rate_window, max(now - since, 1e-9))
         store.add(route.name, "qps", now, w.count / span, 0, source="otlp")
+        for mat in route.matrices.values():
+            taken = mat.take_pending()
+            if taken is not None:
+                rows, delta, dcnt = taken
+                route.by_route.add(mat.bounds_s, mat.route[rows], delta, dcnt, mat.err[rows])
+        route.by_route.tick(now, span)
         ratio = w.errors / w.count if w.count > 0 else math.nan
         store.add(route.name, "error_ratio", now, ratio, low, source="otlp")
         info.last_update = route.last_data

@@ -46,6 +46,7 @@ _VIEWS = {  # view name -> the point fields it declares (the others are discarde
     "Points": {f[0] for f in _POINT_FIELDS},
     "Attributes": {"attributes"},
     "Columns": {"start_time_unix_nano", "count", "bucket_counts", "explicit_bounds", "flags"},
+    "Exemplars": {"exemplars"},
 }
 
 
@@ -76,6 +77,20 @@ def _build() -> dict[str, Any]:
 
 _CLASSES = _build()
 _Points, _Attributes, _Columns = _CLASSES["Points"], _CLASSES["Attributes"], _CLASSES["Columns"]
+_Exemplars = _CLASSES["Exemplars"]
+_EXEMPLAR_TAG = b"\x42"  # field 8, length-delimited: absent from the bytes, no point has one
+
+
+def exemplars(serialized: bytes) -> list[tuple[int, list[bytes]]]:
+    """(point index, its exemplars as serialized `Exemplar`s) of the points that have any."""
+    if _EXEMPLAR_TAG not in serialized:
+        return []
+    view = _Exemplars.FromString(serialized)
+    view.DiscardUnknownFields()
+    points = view.data_points
+    if view.ByteSize() == 2 * len(points):  # every point an empty record (tag, length 0)
+        return []
+    return [(i, list(p.exemplars)) for i, p in enumerate(points) if p.exemplars]
 
 
 def histogram_points(serialized: bytes) -> Any:

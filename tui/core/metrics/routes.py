@@ -216,6 +216,7 @@ class RouteRow:
     share: float = 0.0  # of the service's requests per second, now
     change: float | None = None  # P99 now / P99 at the window's start - 1
     contribution: float = 0.0  # share x P99 change in seconds
+    state: str = ""  # the route's own P99 spike detector (tui.core.stats.route_spikes)
 
     def last(self, signal: str) -> float | None:
         pts = [v for _, v in self.series.get(signal, []) if math.isfinite(v)]

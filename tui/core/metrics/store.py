@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tui.core.metrics.exemplars import ExemplarLog
 from tui.core.metrics.ring import Ring
 
 SIGNALS = ("p50", "p95", "p99", "qps", "error_ratio")
@@ -46,6 +47,7 @@ class MetricStore:
         self.dropped = 0  # series refused because of max_series
         self.services: dict[str, ServiceInfo] = {}
         self._series: dict[tuple[str, str], Ring] = {}
+        self.exemplars = ExemplarLog()  # slow requests' trace ids, bounded per service
 
     def ensure_service(self, name: str, source: str) -> ServiceInfo | None:
         """Register a service (None when the series cap would be exceeded)."""
@@ -85,6 +87,7 @@ class MetricStore:
         """Forget every series (a replay scrubbing backwards rebuilds from the start)."""
         self.services.clear()
         self._series.clear()
+        self.exemplars.clear()
         self.dropped = 0
 
     def series(self, service: str, signal: str) -> Ring | None:

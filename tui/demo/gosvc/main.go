@@ -32,6 +32,7 @@ type options struct {
 	version        string
 	revision       string
 	runtimeMetrics bool
+	exemplars      bool
 	loadRPS        float64
 	loadMix        string
 	loadConns      int
@@ -47,6 +48,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.version, "version", goodVersion, "release to run: "+goodVersion+" or "+slowVersion+" (slow cart validation)")
 	fs.StringVar(&o.revision, "revision", "", "revision label of gosvc_build_info (default: derived from -version)")
 	fs.BoolVar(&o.runtimeMetrics, "runtime-metrics", false, "also export runtime/metrics GC and scheduler histograms (go_gc_pauses_seconds, go_sched_latencies_seconds) and go_memstats_gc_cpu_fraction")
+	fs.BoolVar(&o.exemplars, "exemplars", false, "put each request's trace id (its traceparent header's, else random; answered in X-Trace-Id) on its latency observation as an exemplar, and serve /metrics as OpenMetrics, the format that carries them")
 	fs.Float64Var(&o.loadRPS, "load", 0, "built-in load generator: requests per second to this service (0: none)")
 	fs.StringVar(&o.loadMix, "load-mix", defaultMix, "route=weight,... mix of the load generator")
 	fs.IntVar(&o.loadConns, "load-conns", 0, "at most this many connections for the load generator (0: as many as requests in flight); a small pool fills at once and never dials again, so its buffers stay a constant part of the heap")
@@ -93,7 +95,7 @@ func main() {
 
 func run(o options) error {
 	svc := newService(o.version, o.seed)
-	m := newMetrics(o.version, o.revision, o.runtimeMetrics)
+	m := newMetrics(o.version, o.revision, o.runtimeMetrics, o.exemplars)
 	if o.runtimeMetrics {
 		m.registry.MustRegister(gcCPUFraction())
 	}

@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, TabbedContent, TabPane
 
+from tui.core.metrics.exemplars import Exemplar, trace_link
 from tui.core.metrics.store import FLAG_SATURATED, MetricStore
 from tui.core.release_timeline import ReleaseNote
 from tui.core.units import latency as format_latency
@@ -46,6 +47,10 @@ class ServiceDetail(SlicedLines):
     Focused (tab), ←/→ move a crosshair over the lines: its column is drawn reversed and a
     line above them gives that cell's time and every signal's value there (the cell's max,
     as the sparkline draws it). It stays that many cells from the newest one; Esc hides it.
+
+    A `trace` line names the slowest request in the window that the backend kept an exemplar
+    of (OTLP pushes carry them; Prometheus is asked while the service spikes): its latency,
+    route, trace id and the config's trace_url; `y` copies the trace id.
     """
 
     can_focus = True
@@ -155,6 +160,7 @@ class ServiceDetail(SlicedLines):
             line = text_cells(" pprof", 8, "label") + marks
             lines.append(line + text_cells("capturing", 10, "muted", ">"))
         lines += self._release_lines(spark_w, width)
+        lines += self._trace_lines(width)
         if at is not None:  # first, so that a short pane (80x24) still shows it
             step = cell_step(self.window, spark_w)
             start = (int(self.now // step) - (spark_w - 1 - at)) * step
@@ -165,6 +171,28 @@ class ServiceDetail(SlicedLines):
         if self.note:
             lines.append(text_cells(f" ⚠ {self.note}", width, "spike"))
         return [line + [(" ", "blank")] * (width - len(line)) for line in lines]
+
+    def slowest(self) -> Exemplar | None:
+        """The slowest request with an exemplar in the window, None when there is none."""
+        if self.store is None or self.service is None:
+            return None
+        found = self.store.exemplars.slowest(self.service, self.now - self.window, n=1)
+        return found[0] if found else None
+
+    def trace_url(self, ex: Exemplar) -> str:
+        cfg = getattr(self.app, "cfg", None)
+        return trace_link(getattr(cfg, "trace_url", None), ex, self.service or "")
+
+    def _trace_lines(self, width: int) -> list[list[Cell]]:
+        """The slowest request's trace (the line is there only when an exemplar is)."""
+        ex = self.slowest()
+        if ex is None:
+            note = self.store.exemplars.notes.get(self.service or "") if self.store else ""
+            return [text_cells(" trace   " + note, width, "muted")] if note else []
+        where = f" {ex.route}" if ex.route else ""
+        url = self.trace_url(ex)
+        text = f" trace   slowest {format_latency(ex.value)}{where} {ex.trace_id} {url}".rstrip()
+        return [text_cells(text + " (y copies)", width, "value")]
 
     def _release_lines(self, spark_w: int, width: int) -> list[list[Cell]]:
         """A `release` line of │ under the sparklines' release cells, then the newest three
@@ -204,6 +232,7 @@ def _overlaps(start: float, end: float, windows: list[tuple[float, float]]) -> b
 
 class DashboardScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "copy_trace", "Copy trace id", show=False, id="detail.copy_trace"),
         Binding("tab", "app.focus_next", "Next pane", show=False, id="focus.next"),
         Binding(
             "shift+tab", "app.focus_previous", "Previous pane", show=False, id="focus.previous"
@@ -277,6 +306,22 @@ class DashboardScreen(Screen[None]):
         detail.releases, detail.release_flap = list(releases), release_flap
         runtime.set_class(runtime.show(store, service, now, window), "-shown")
         detail.show(store, service, now, window)
+
+    def action_copy_trace(self) -> None:
+        """Copy the selected service's slowest recent trace id to the clipboard (OSC 52)."""
+        detail = self.query_one(ServiceDetail)
+        ex = detail.slowest()
+        if ex is None:
+            self.app.bell()
+            service = detail.service or "no service"
+            note = detail.store.exemplars.notes.get(service) if detail.store else None
+            why = note or "no exemplars in the window (the backend kept none)"
+            self.notify(f"{service}: no trace id to copy: {why}", severity="warning")
+            return
+        self.app.copy_to_clipboard(ex.trace_id)
+        url = detail.trace_url(ex)
+        text = f"copied trace id {ex.trace_id} ({format_latency(ex.value)} on {detail.service})"
+        self.notify(text + (f": {url}" if url else ""), title="clipboard")
 
     @property
     def table(self) -> ServiceTable:

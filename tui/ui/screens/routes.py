@@ -3,8 +3,13 @@
 Each row has P50/P95/P99 sparklines over the window (the dashboard's binning and glyphs, one
 scale per column so routes compare at a glance), the P99 now, QPS, error ratio and the P99
 change since the window's start (see tui.core.metrics.routes.rank). The busiest routes get a
-row; the rest are one "other" row that says how many routes it sums. The screen polls only
-this service (tui.sources.routes.RoutesPoller) and stops when it closes; Esc goes back.
+row; the rest are one "other" row that says how many routes it sums. Each row's own P99 spike
+detector marks the end of its name (▲ SUSTAINED, ! GLITCH, ↓ RECOVERED). Under the rows, the selected
+row (↑/↓) says its state and lists its slowest recent requests' trace ids (exemplars, when the
+backend has them), with the config's trace_url; `y` copies the slowest one's trace id (OSC 52,
+so it works over SSH) and `o` opens its trace_url. The screen polls only this service
+(tui.sources.routes.RoutesPoller for Prometheus, tui.sources.otlp_routes.OTLPRoutesPoller for
+OTLP) and stops when it closes; Esc goes back.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import asyncio
 import math
 import time
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from rich.style import Style
@@ -22,8 +27,11 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from tui.config import Config
+from tui.core.metrics.exemplars import Exemplar, trace_link
 from tui.core.metrics.routes import OTHER, RouteRow
 from tui.core.units import latency, qps, ratio
+from tui.sources.otlp_routes import OTLPRoutesPoller
 from tui.sources.routes import RoutesPoller, RouteView
 from tui.ui.widgets.sparkline import (
     BAR,
@@ -38,6 +46,8 @@ from tui.ui.widgets.sparkline import (
 
 SPARK_SIGNALS = ("p50", "p95", "p99")
 VALUE_W = 7  # P99 now, QPS, error ratio, change
+STATE_MARK = {"SUSTAINED": "▲", "GLITCH": "!", "RECOVERED": "↓"}  # after the route's name
+DETAIL_LINES = 4  # under the rows: the selected row's state, then its slowest requests
 
 
 def change_text(change: float | None) -> str:
@@ -58,6 +68,7 @@ class RouteTable(CellLinesWidget):
         "route-table--value",
         "route-table--muted",
         "route-table--bad",
+        "route-table--cursor",
     }
     DEFAULT_CSS = """
     RouteTable { height: 1fr; background: $surface; }
@@ -69,6 +80,7 @@ class RouteTable(CellLinesWidget):
     RouteTable > .route-table--value { color: $foreground; }
     RouteTable > .route-table--muted { color: $text-muted; }
     RouteTable > .route-table--bad { color: $error; text-style: bold; }
+    RouteTable > .route-table--cursor { color: $foreground; text-style: reverse; }
     """
 
     def __init__(self, service: str, window: float, *, id: str | None = None) -> None:
@@ -77,10 +89,28 @@ class RouteTable(CellLinesWidget):
         self.window = window
         self.view: RouteView | None = None
         self.status = "loading…"
+        self.cursor = 0  # the selected row
+        self.trace_url: str | None = None
 
     def show(self, view: RouteView | None, status: str = "") -> None:
         self.view, self.status = view, status
+        self.move(0)
+
+    def move(self, step: int) -> None:
+        rows = len(self.view.rows) if self.view is not None else 0
+        self.cursor = min(max(self.cursor + step, 0), max(rows - 1, 0))
         self.redraw()
+
+    @property
+    def selected(self) -> RouteRow | None:
+        view = self.view
+        if view is None or view.error or not view.rows:
+            return None
+        return view.rows[min(self.cursor, len(view.rows) - 1)]
+
+    def slowest(self) -> list[Exemplar]:
+        row = self.selected
+        return self.view.slowest.get(row.route, []) if row is not None and self.view else []
 
     def component_style(self, key: str) -> Style:
         if key == "blank":
@@ -124,11 +154,16 @@ class RouteTable(CellLinesWidget):
             sig: max((scale_top(_values(r, sig)) for r in view.rows), default=0.0)
             for sig in SPARK_SIGNALS
         }
-        room = max(0, self.size.height - len(lines))
+        detail = self._detail_lines(width)
+        room = max(0, self.size.height - len(lines) - len(detail))
         shown = view.rows if len(view.rows) <= room else view.rows[: max(0, room - 1)]
+        chosen = self.selected
         for row in shown:
             label = f"{OTHER} ({row.routes} routes)" if row.route == OTHER else row.route
-            line = text_cells(label, name_w, "muted" if row.route == OTHER else "name")
+            mark = STATE_MARK.get(row.state, " ")
+            key = "muted" if row.route == OTHER else "name"
+            line = text_cells(label, name_w - 2, "cursor" if row is chosen else key)
+            line += text_cells(mark, 2, "bad" if mark != " " else key, ">")
             for sig in SPARK_SIGNALS:
                 line.append((" ", "blank"))
                 line += self._spark(row, sig, view.t, spark_w, tops[sig])
@@ -144,6 +179,30 @@ class RouteTable(CellLinesWidget):
             lines.append(line)
         if len(shown) < len(view.rows):
             lines.append(text_cells(f"… {len(view.rows) - len(shown)} more rows", width, "muted"))
+        return lines + detail
+
+    def _detail_lines(self, width: int) -> list[list[Cell]]:
+        """The selected row's spike state and its slowest recent requests (exemplars)."""
+        row, view = self.selected, self.view
+        if row is None or view is None:
+            return []
+        name = f"{OTHER} ({row.routes} routes)" if row.route == OTHER else row.route
+        state = row.state or "WARMING UP"
+        spiking = state in ("SUSTAINED", "GLITCH")
+        slow = self.slowest()
+        head = f"▸ {name}: P99 {state}"
+        if slow:
+            head += " · slowest requests (y copies" + (", o opens)" if self.trace_url else ")")
+        lines = [text_cells(head, width, "bad" if spiking else "value")]
+        for ex in slow[: DETAIL_LINES - 2]:
+            text = f"  {latency(ex.value):>7}  trace {ex.trace_id}"
+            lines.append(text_cells(text, width, "value"))
+        url = trace_link(self.trace_url, slow[0], view.service) if slow else ""
+        if url:
+            lines.append(text_cells(f"  {url}", width, "value"))
+        if not slow:
+            why = view.exemplar_note or "no exemplars for this row in the window"
+            lines.append(text_cells(f"  trace ids: {why}", width, "muted"))
         return lines
 
     def _spark(self, row: RouteRow, signal: str, now: float, width: int, top: float) -> list[Cell]:
@@ -163,19 +222,56 @@ def _values(row: RouteRow, signal: str) -> np.ndarray:
 class RoutesScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="routes.back"),
+        Binding("y", "copy_trace", "Copy trace id", id="routes.copy_trace"),
+        Binding("o", "open_trace", "Open trace", show=False, id="routes.open_trace"),
+        Binding("down,j", "move(1)", "Next route", show=False, id="routes.down"),
+        Binding("up,k", "move(-1)", "Previous route", show=False, id="routes.up"),
     ]
 
     def __init__(
         self,
-        poller: RoutesPoller,
+        poller: RoutesPoller | OTLPRoutesPoller,
         window: float,
         clock: Callable[[], float] = time.time,
+        trace_url: str | None = None,
     ) -> None:
         super().__init__()
         self.poller = poller
         self.clock = clock
         self.table = RouteTable(poller.service, window, id="routes")
+        self.table.trace_url = trace_url
         self.refreshes = 0
+
+    def action_move(self, step: int) -> None:
+        self.table.move(step)
+
+    def action_copy_trace(self) -> None:
+        """Copy the selected row's slowest recent trace id to the clipboard (OSC 52)."""
+        slow, row = self.table.slowest(), self.table.selected
+        if not slow or row is None:
+            self.app.bell()
+            view = self.table.view
+            why = (view.exemplar_note if view is not None else "") or "no exemplars for this row"
+            self.notify(f"no trace id to copy: {why}", severity="warning")
+            return
+        ex = slow[0]
+        self.app.copy_to_clipboard(ex.trace_id)
+        url = trace_link(self.table.trace_url, ex, self.poller.service)
+        where = "other routes" if row.route == OTHER else row.route
+        text = f"copied trace id {ex.trace_id} ({latency(ex.value)} on {where})"
+        self.notify(text + (f": {url}" if url else ""), title="clipboard")
+
+    def action_open_trace(self) -> None:
+        """Open the selected row's slowest trace in the tracing UI (the trace_url template)."""
+        slow = self.table.slowest()
+        if not self.table.trace_url or not slow:
+            self.app.bell()
+            why = "set trace_url in the config" if not self.table.trace_url else "no exemplars"
+            self.notify(f"no trace to open: {why}", severity="warning")
+            return
+        url = trace_link(self.table.trace_url, slow[0], self.poller.service)
+        self.app.open_url(url)
+        self.notify(f"opened {url}", title="trace")
 
     def compose(self) -> ComposeResult:
         yield self.table
@@ -193,3 +289,21 @@ class RoutesScreen(Screen[None]):
             self.refreshes += 1
             self.table.show(view, note)
             await asyncio.sleep(self.poller.next_delay())
+
+
+def routes_screen(
+    hub: Any, cfg: Config, service: str, clock: Callable[[], float] = time.time
+) -> RoutesScreen | str:
+    """The route view of `service` from the Hub's sources, or why there is none."""
+    source = getattr(hub, "prometheus", None)
+    poller: RoutesPoller | OTLPRoutesPoller
+    if source is not None and source.service_config(service) is not None:
+        poller = RoutesPoller(source, service)
+    else:
+        sink = getattr(hub, "sink", None)
+        info = sink.store.services.get(service) if sink is not None else None
+        if info is None or info.source != "otlp":
+            return f"{service}: routes need a Prometheus histogram or OTLP pushes"
+        poller = OTLPRoutesPoller(sink, service)
+    # the window Prometheus is asked for (the zoom levels beyond it would be empty)
+    return RoutesScreen(poller, float(cfg.window), clock, cfg.trace_url)

@@ -1,0 +1,225 @@
+"""Per-route breakdown of one OTLP service's latency histogram, by the `http.route` attribute.
+
+The OTLP sink hands every explicit-bucket delta it computes for the service to `add`, with the
+route id of each series (`route_id`, from the point's attributes, assigned once per series).
+`tick(now)` closes the slice, as the sink does for the whole service, and computes over the
+last `rate_window`: each route's request rate, the busiest TOP_ROUTES routes' P50/P95/P99
+(exactly as `histogram_quantile` over `sum by (le, http.route)`), QPS and error ratio, and the
+same for the rest summed into one "other" row that counts its routes. Those points go into
+short rings, so the route view opened later has the window's history of its routes.
+
+Bounded by construction: route ids exist only for series the sink admitted (its max_series
+cap), a slice holds only the routes that had requests in it, and history is kept for at most
+HISTORY_ROUTES rows (the top routes now, "other", and a few that just left the top), each
+ring holding one window of points. Quantiles use the route's own bucket layout; a route whose
+series disagree on their layout is judged by the layout holding most of its requests.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+from tui.core.metrics.quantile import bucket_quantile
+from tui.core.metrics.routes import OTHER, TOP_ROUTES, RouteRow
+from tui.core.metrics.store import QUANTILE_SIGNALS
+
+ROUTE_ATTRIBUTES = ("http.route", "url.template")  # semantic conventions, first present wins
+NO_ROUTE = "(no route)"
+HISTORY_ROUTES = TOP_ROUTES + 12  # rows with a history ring: the top, "other", recent leavers
+SIGNALS = (*QUANTILE_SIGNALS, "qps", "error_ratio")
+MAX_ROUTE_NAME = 200  # characters of a route kept (a runaway attribute is not a key)
+
+
+def route_of(attributes: Any) -> str:
+    """The route of a point's attributes (protobuf KeyValues), NO_ROUTE when it has none."""
+    for kv in attributes:
+        if kv.key in ROUTE_ATTRIBUTES and kv.value.WhichOneof("value") == "string_value":
+            return kv.value.string_value[:MAX_ROUTE_NAME] or NO_ROUTE
+    return NO_ROUTE
+
+
+class _History:
+    """One row's points over the window: times and the five signals, preallocated."""
+
+    __slots__ = ("last_top", "n", "start", "t", "v")
+
+    def __init__(self, capacity: int) -> None:
+        self.t = np.zeros(capacity)
+        self.v = np.full((capacity, len(SIGNALS)), math.nan)
+        self.n = 0
+        self.start = 0
+        self.last_top = 0.0
+
+    def append(self, t: float, values: list[float]) -> None:
+        cap = len(self.t)
+        i = (self.start + self.n) % cap
+        self.t[i], self.v[i] = t, values
+        if self.n < cap:
+            self.n += 1
+        else:
+            self.start = (self.start + 1) % cap
+
+    def series(self) -> dict[str, list[tuple[float, float]]]:
+        idx = (self.start + np.arange(self.n)) % len(self.t)
+        ts = self.t[idx].tolist()
+        return {
+            sig: list(zip(ts, self.v[idx, j].tolist(), strict=True))
+            for j, sig in enumerate(SIGNALS)
+        }
+
+
+class OTLPRoutes:
+    """Route ids, per-tick per-route bucket deltas and the top routes' history of one service."""
+
+    def __init__(self, rate_window: float, window: float, refresh: float) -> None:
+        self.rate_window = rate_window
+        self.capacity = max(8, int(window / max(refresh, 0.01)) + 2)
+        self.names: list[str] = []
+        self.ids: dict[str, int] = {}
+        # pending slice: bounds (seconds) -> (routes x buckets) counts, and per-route totals
+        self._pending: dict[tuple[float, ...], np.ndarray] = {}
+        self._count = np.zeros(0)
+        self._errors = np.zeros(0)
+        self._slices: deque[tuple[float, dict[tuple[float, ...], Any], Any, Any, Any]] = deque()
+        self.history: dict[str, _History] = {}
+        self.routes_now = 0  # routes with requests in the last rate_window
+        self.other_now = 0  # of which summed into "other"
+        self.t = 0.0  # time of the newest rows (a tick with requests in its rate window)
+
+    def route_id(self, attributes: Any) -> int:
+        name = route_of(attributes)
+        rid = self.ids.get(name)
+        if rid is None:
+            rid = self.ids[name] = len(self.names)
+            self.names.append(name)
+        return rid
+
+    def add(
+        self,
+        bounds: tuple[float, ...],
+        ids: np.ndarray,
+        delta: np.ndarray,
+        dcount: np.ndarray,
+        errors: np.ndarray,
+    ) -> None:
+        """Bucket deltas `delta` (rows x buckets) of series on routes `ids` in one layout."""
+        if not len(ids):
+            return
+        if len(self._count) < len(self.names):
+            count = np.zeros(max(len(self.names), 2 * len(self._count), 8))
+            count[: len(self._count)] = self._count
+            errs = np.zeros(len(count))
+            errs[: len(self._errors)] = self._errors
+            self._count, self._errors = count, errs
+        cap = len(self._count)
+        acc = self._pending.get(bounds)
+        if acc is None or len(acc) < cap:
+            grown = np.zeros((cap, len(bounds) + 1))
+            if acc is not None:
+                grown[: len(acc)] = acc
+            acc = self._pending[bounds] = grown
+        np.add.at(acc, ids, delta)
+        np.add.at(self._count, ids, dcount)
+        if errors.any():
+            np.add.at(self._errors, ids[errors], dcount[errors])
+
+    def tick(self, now: float, span: float) -> None:
+        """Close the pending slice; drop slices older than rate_window; update the history.
+
+        `span`: the seconds the window's counts cover (the sink's, so the rows' QPS add up
+        to the service's)."""
+        if self._pending:
+            busy = np.nonzero(self._count)[0]
+            layouts = {}
+            for b, acc in self._pending.items():
+                rows = np.nonzero(acc[: len(self._count)].any(axis=1))[0]
+                if len(rows):
+                    layouts[b] = (rows, acc[rows].copy())
+            if len(busy) or layouts:
+                self._slices.append(
+                    (now, layouts, busy, self._count[busy].copy(), self._errors[busy].copy())
+                )
+            self._pending = {}
+            self._count = np.zeros(len(self._count))
+            self._errors = np.zeros(len(self._count))
+        horizon = now - self.rate_window
+        while self._slices and self._slices[0][0] <= horizon:
+            self._slices.popleft()
+        if not self._slices:
+            return
+        self._record(now, span)
+
+    def _record(self, now: float, span: float) -> None:
+        n = len(self.names)
+        count, errors = np.zeros(n), np.zeros(n)
+        buckets: dict[tuple[float, ...], np.ndarray] = {}
+        for _, layouts, busy, c, e in self._slices:
+            count[busy] += c
+            errors[busy] += e
+            for b, (rows, acc) in layouts.items():
+                total = buckets.get(b)
+                if total is None:
+                    total = buckets[b] = np.zeros((n, len(b) + 1))
+                total[rows] += acc
+        active = np.nonzero(count > 0)[0]
+        order = active[np.argsort(-count[active], kind="stable")]
+        top = order[:TOP_ROUTES]
+        rest = order[TOP_ROUTES:]
+        self.routes_now, self.other_now = len(active), len(rest)
+        self.t = now  # the rows of this tick are the view's until the next one with data
+        for rid in top.tolist():
+            name = self.names[rid]
+            hist = self._history(name, now)
+            hist.last_top = now
+            hist.append(now, _signals(buckets, [rid], count[rid], errors[rid], span))
+        if len(rest):
+            hist = self._history(OTHER, now)
+            hist.last_top = now
+            c, e = float(count[rest].sum()), float(errors[rest].sum())
+            hist.append(now, _signals(buckets, rest, c, e, span))
+
+    def _history(self, name: str, now: float) -> _History:
+        hist = self.history.get(name)
+        if hist is None:
+            if len(self.history) >= HISTORY_ROUTES:  # evict the row out of the top longest
+                oldest = min(self.history, key=lambda k: self.history[k].last_top)
+                del self.history[oldest]
+            hist = self.history[name] = _History(self.capacity)
+        return hist
+
+    def rows(self) -> list[RouteRow]:
+        """The rows now: the routes in the top at the newest tick, and "other"."""
+        out = []
+        for name, hist in self.history.items():
+            if hist.last_top == self.t and hist.n:
+                routes = self.other_now if name == OTHER else 1
+                out.append(RouteRow(name, hist.series(), routes=routes))
+        return out
+
+
+def _signals(
+    buckets: dict[tuple[float, ...], np.ndarray],
+    rows: Any,
+    count: float,
+    errors: float,
+    span: float,
+) -> list[float]:
+    """P50/P95/P99 from the layout holding most of `rows`' requests, QPS and error ratio."""
+    best: np.ndarray | None = None
+    best_bounds: tuple[float, ...] = ()
+    for b, total in buckets.items():
+        summed = total[rows].sum(axis=0)
+        if best is None or summed.sum() > best.sum():
+            best, best_bounds = summed, b
+    quantiles = [math.nan] * len(QUANTILE_SIGNALS)
+    if best is not None and best.sum() > 0:
+        bounds = [*best_bounds, math.inf]
+        cum = np.cumsum(best).tolist()
+        quantiles = [bucket_quantile(q, bounds, cum).value for q in QUANTILE_SIGNALS.values()]
+    qps = count / span if span > 0 else math.nan
+    ratio = errors / count if count > 0 else math.nan
+    return [*quantiles, qps, ratio]

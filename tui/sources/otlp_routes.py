@@ -1,0 +1,70 @@
+"""The route view of an OTLP service: its `http.route` breakdown, read from the OTLP sink.
+
+The pushes already carry every route's buckets, so nothing is fetched: `refresh` reads the
+rows the sink keeps for the service (tui.core.metrics.otlp_routes: the top routes by traffic
+and one counted "other" row, with the window's history), ranks them like the Prometheus view,
+runs the per-route spike detectors and attaches the slowest exemplars the pushes carried.
+Same interface as RoutesPoller: `refresh(now) -> RouteView`, `next_delay()`, `status`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tui.core.metrics.otlp_routes import NO_ROUTE, ROUTE_ATTRIBUTES
+from tui.core.metrics.routes import rank
+from tui.core.stats.route_spikes import RouteSpikes
+from tui.sources.base import SourceStatus
+from tui.sources.routes import RouteView, decorate
+
+LABEL = "http.route"
+
+
+class OTLPRoutesPoller:
+    """Reads one OTLP service's routes from the sink, once per refresh."""
+
+    def __init__(self, sink: Any, service: str) -> None:
+        self.sink = sink
+        self.service = service
+        cfg = sink.cfg
+        svc = cfg.service(service)
+        detector = svc.detector if svc is not None and svc.detector else cfg.detector
+        self.refresh_s = float(cfg.refresh)
+        self.window = float(cfg.window)
+        self.spikes = RouteSpikes(detector, float(cfg.rate_window))
+        self.status = SourceStatus(name=f"routes/{service}")
+        self.failures = 0
+        self.view = RouteView(service)
+
+    def next_delay(self) -> float:
+        return self.refresh_s
+
+    async def refresh(self, now: float | None = None) -> RouteView:
+        now = time.time() if now is None else now
+        view = self._read(now)
+        if view.error:
+            self.status.failed(view.error, "error")
+        else:
+            self.status.ok("up", f"{len(view.rows)} rows, {view.routes} routes")
+        self.view = view
+        return view
+
+    def _read(self, now: float) -> RouteView:
+        breakdown = self.sink.route_breakdown(self.service)
+        if breakdown is None or not breakdown.history:
+            why = (
+                f"{self.service}: no per-route data yet (routes come from explicit-bucket "
+                f"latency histograms pushed over OTLP, by {' or '.join(ROUTE_ATTRIBUTES)})"
+            )
+            return RouteView(self.service, error=why, t=now)
+        rows = breakdown.rows()
+        if rows and all(r.route == NO_ROUTE for r in rows):
+            why = (
+                f"{self.service}: its latency histogram's points carry no "
+                f"{' or '.join(ROUTE_ATTRIBUTES)} attribute"
+            )
+            return RouteView(self.service, error=why, t=now)
+        other = breakdown.other_now
+        view = RouteView(self.service, LABEL, rank(rows), breakdown.routes_now, other, breakdown.t)
+        return decorate(view, self.spikes, self.sink.store.exemplars, now - self.window)
