@@ -191,7 +191,7 @@ async def test_scheduled_capture_lands_in_the_folder_and_is_announced(
         assert 1 <= len(news) <= 2 and feed.arrivals >= 4
         await pilot.press("down", "s")  # the keyboard stays live meanwhile
         assert app.signal == "p50"
-    assert feed.fetcher._tasks == []  # stopped with the app
+    assert feed.fetcher._loops == []  # stopped with the app
 
 
 async def test_dead_endpoint_is_a_status_not_a_crash(tmp_path: Path) -> None:

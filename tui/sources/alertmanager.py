@@ -16,7 +16,6 @@ way Prometheus keeps an alert alive), GLITCHes fire one that resolves on its own
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import getpass
 import logging
@@ -35,7 +34,7 @@ from tui.config import AlertmanagerConfig, format_duration
 from tui.core.actions.audit import append_record, make_record
 from tui.core.stats.spikes import GLITCH, RECOVERED, SUSTAINED, SpikeEvent
 from tui.errors import UserError
-from tui.sources.base import SourceStatus
+from tui.sources.base import Backoff, RefreshLoop, SourceStatus
 
 SPIKE_ALERTNAME = "WarroomP99Spike"
 GROUP_LABEL = "service"
@@ -284,7 +283,9 @@ class AlertmanagerSource:
         self.alerts: list[Alert] = []
         self.silences: list[Silence] = []  # active and pending, soonest to end first
         self.silences_error = ""  # why `silences` is not current ("" when it is)
-        self.failures = 0  # consecutive failed refreshes (drives the backoff)
+        # the refresh period, doubled per consecutive failure (the first retry after one
+        # period) up to MAX_BACKOFF
+        self.backoff = Backoff(float(cfg.refresh), float(cfg.refresh), MAX_BACKOFF)
         headers = {"Accept": "application/json"}
         if cfg.bearer_token is not None:
             headers["Authorization"] = f"Bearer {cfg.bearer_token.reveal()}"
@@ -292,50 +293,30 @@ class AlertmanagerSource:
         self._client = client or httpx.AsyncClient(timeout=float(cfg.timeout), headers=headers)
         self._pending: deque[SpikeEvent] = deque(maxlen=1000)
         self._firing: dict[str, tuple[float, str]] = {}  # service -> (startsAt, summary)
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        # a wake-up (spike, silence) refreshes early, but at most once per MIN_INTERVAL and
+        # never while backing off from a failing Alertmanager
+        self._loop = RefreshLoop(
+            "alertmanager", self.refresh_once, self.backoff, self.status, min_interval=MIN_INTERVAL
+        )
 
     # --- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="alertmanager")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
         if self._own_client:
             await self._client.aclose()
 
+    @property
+    def failures(self) -> int:
+        """Consecutive failed refreshes (what the backoff counts)."""
+        return self.backoff.failures
+
     def next_delay(self) -> float:
         """The refresh period, doubled per consecutive failure up to MAX_BACKOFF."""
-        refresh = float(self.cfg.refresh)
-        if self.failures == 0:
-            return refresh
-        return float(min(refresh * 2 ** (self.failures - 1), max(MAX_BACKOFF, refresh)))
-
-    async def _loop(self) -> None:
-        """Re-armed after each refresh; a wake-up (spike, silence) refreshes early, but at
-        most once per MIN_INTERVAL and never while backing off from a failing Alertmanager."""
-        while True:
-            started = time.monotonic()
-            try:
-                await self.refresh_once()
-            except Exception as exc:  # a bug in a callback must not end the loop silently
-                log.exception("alertmanager refresh failed")
-                self.status.failed(f"internal error: {type(exc).__name__}: {exc}", "error")
-            self._wake.clear()
-            if self.failures:
-                await asyncio.sleep(self.next_delay())
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.next_delay())
-            rest = min(MIN_INTERVAL, self.next_delay()) - (time.monotonic() - started)
-            if rest > 0:
-                await asyncio.sleep(rest)
+        return self.backoff.delay()
 
     # --- alerts ------------------------------------------------------------------------
 
@@ -386,14 +367,14 @@ class AlertmanagerSource:
                 await self._push_pending()
             alerts = await self.fetch_alerts()
         except AlertmanagerError as exc:
-            self.failures += 1
+            self.backoff.failed()
             self.silences_error = str(exc)
             self.status.failed(str(exc))
             self.status.counters["retry_in"] = self.next_delay()
             if self.on_update is not None:  # the last good alerts, now stale: read `status`
                 self.on_update(self.alerts)
             return None
-        self.failures = 0
+        self.backoff.succeeded()
         self.alerts = alerts
         if self.with_silences:  # a failure here is said in the pane, alerts still count
             await self.refresh_silences()
@@ -453,7 +434,7 @@ class AlertmanagerSource:
         self._audit(
             "finished", alert, matchers, duration, who, comment.strip(), "ok", data["silenceID"]
         )
-        self._wake.set()  # show the alert as suppressed without waiting a full refresh
+        self._loop.wake()  # show the alert as suppressed without waiting a full refresh
         return SilenceResult(data["silenceID"], matchers, start, start + duration, who)
 
     async def expire(self, silence: Silence, who: str | None = None) -> None:
@@ -487,7 +468,7 @@ class AlertmanagerSource:
             raise
         audit("finished", "ok")
         self.silences = [s for s in self.silences if s.id != silence.id]
-        self._wake.set()  # show its alerts active again without waiting a full refresh
+        self._loop.wake()  # show its alerts active again without waiting a full refresh
 
     def _audit(
         self,
@@ -545,7 +526,7 @@ class AlertmanagerSource:
                 return
             event = SpikeEvent.from_record(event)
         self._pending.append(event)
-        self._wake.set()
+        self._loop.wake()
 
     @property
     def pending_spikes(self) -> int:

@@ -1,7 +1,7 @@
 """The hub: runs every configured source against one MetricStore, headless or under the UI.
 
-- Prometheus: one refresh loop, re-armed after each refresh *finishes* (sleep after completion,
-  never an interval), so a slow server never has two requests of ours in flight; the delay is
+- Prometheus: one `RefreshLoop` (tui/sources/base.py), re-armed after each refresh *finishes*
+  (never an interval), so a slow server never has two requests of ours in flight; the delay is
   `refresh`, or the source's capped backoff while it fails.
 - OTLP: the receivers (HTTP and gRPC) ingest pushes into an `OTLPSink`; a second loop calls
   `sink.tick(now)` every `refresh` to turn the bucket deltas into p50/p95/p99, qps, error ratio.
@@ -31,7 +31,7 @@ from tui.core.events import EventSink, PointBatch, SourceEvent, event_or_line
 from tui.core.events import Point as RecordPoint
 from tui.core.metrics.store import SIGNALS, MetricStore
 from tui.core.stats.spikes import SpikeTracker
-from tui.sources.base import SourceStatus
+from tui.sources.base import Backoff, RefreshLoop, SourceStatus
 from tui.sources.exemplars import PrometheusExemplars
 from tui.sources.prometheus import Point, PrometheusSource
 from tui.sources.releases import ReleaseWatcher
@@ -72,7 +72,7 @@ class Hub:
         self.exemplars = (
             PrometheusExemplars(self.prometheus, store) if self.prometheus is not None else None
         )
-        self._tasks: list[asyncio.Task[None]] = []
+        self._loops: list[RefreshLoop] = []
         self._running = False
 
     def _make_otlp(self) -> None:
@@ -112,9 +112,15 @@ class Hub:
         if not loops:
             return
         if self.prometheus is not None:
-            self._tasks.append(asyncio.create_task(self._prometheus_loop(), name="prometheus"))
+            p = self.prometheus
+            self._loops.append(
+                RefreshLoop("prometheus", self._refresh_prometheus, p.backoff, p.status)
+            )
         if self.sink is not None:
-            self._tasks.append(asyncio.create_task(self._otlp_loop(), name="otlp-tick"))
+            tick = Backoff.fixed(float(self.cfg.refresh))
+            self._loops.append(RefreshLoop("otlp-tick", self._tick_otlp, tick, wait_first=True))
+        for loop in self._loops:
+            loop.start()
 
     def _load_baselines(self) -> None:
         """Stored baseline P99s let the spike detector judge points while it warms up."""
@@ -130,12 +136,9 @@ class Hub:
 
     async def stop(self) -> None:
         self._running = False
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        for loop in self._loops:
+            await loop.stop()
+        self._loops.clear()
         for r in self.receivers:
             with contextlib.suppress(Exception):
                 await r.stop()
@@ -181,18 +184,12 @@ class Hub:
         self._publish(new, releases)
         await self.spike_exemplars(now)
 
-    async def _prometheus_loop(self) -> None:
+    async def _refresh_prometheus(self) -> None:
+        """The Prometheus loop's body (its RefreshLoop waits the source's backoff)."""
         assert self.prometheus is not None
-        while self._running:
-            try:
-                points = await self.prometheus.refresh()
-                self._publish(points, await self.releases.poll_prometheus(time.time()))
-                await self.spike_exemplars(time.time())
-            except Exception as exc:  # a bug must not kill the loop silently
-                log.exception("prometheus refresh failed")
-                self.prometheus.status.failed(f"internal error: {exc}", "error")
-                self.prometheus.failures += 1
-            await asyncio.sleep(self.prometheus.next_delay())
+        points = await self.prometheus.refresh()
+        self._publish(points, await self.releases.poll_prometheus(time.time()))
+        await self.spike_exemplars(time.time())
 
     async def spike_exemplars(self, now: float) -> None:
         """Exemplars (slow requests' trace ids, for the Service tab) of the Prometheus services
@@ -206,15 +203,11 @@ class Hub:
         ]
         await asyncio.gather(*(self.exemplars.fetch(s, now) for s in spiking[:MAX_SPIKE_ASKS]))
 
-    async def _otlp_loop(self) -> None:
-        while self._running:
-            await asyncio.sleep(float(self.cfg.refresh))
-            try:
-                now = time.time()
-                self.sink.tick(now)
-                self._publish(self._new_otlp_points(), self.releases.poll_otlp(now))
-            except Exception:
-                log.exception("OTLP tick failed")
+    async def _tick_otlp(self) -> None:
+        """The OTLP loop's body, every `refresh` (a bug is logged by the loop)."""
+        now = time.time()
+        self.sink.tick(now)
+        self._publish(self._new_otlp_points(), self.releases.poll_otlp(now))
 
     def _new_otlp_points(self) -> list[Point]:
         """Points the sink stored since the last look (the store is the sink's only output)."""

@@ -1,6 +1,7 @@
 """Embedded OTLP/gRPC metrics receiver: `MetricsService/Export` on loopback (grpc.aio).
 
-Same sink and the same bounded ingest queue as the HTTP receiver. The request is taken as raw
+Same sink, bounded ingest queue, token check and limits as the HTTP receiver (all in
+otlp_common.py). The request is taken as raw
 bytes and decoded here, so garbage gets INVALID_ARGUMENT with a clear message rather than
 gRPC's generic deserialisation error. A full queue answers RESOURCE_EXHAUSTED with a RetryInfo
 (what the OTLP spec asks for the exporter to retry), a missing or wrong bearer token
@@ -11,7 +12,6 @@ UNAUTHENTICATED, and messages above `otlp.max_body` are refused by gRPC itself
 from __future__ import annotations
 
 import errno
-import hmac
 import socket
 from typing import Any
 
@@ -26,8 +26,7 @@ from tui.config import OTLPConfig
 from tui.core.metrics.otlp import IngestResult, OTLPSink
 from tui.core.metrics.otlp_body import BodyError, parse
 from tui.errors import UserError
-from tui.sources.base import SourceStatus
-from tui.sources.otlp_http import RETRY_AFTER_S, IngestQueue, split_host_port
+from tui.sources.otlp_common import RETRY_AFTER_S, OTLPReceiver, split_host_port
 
 SERVICE = "opentelemetry.proto.collector.metrics.v1.MetricsService"
 
@@ -45,24 +44,14 @@ def _port_in_use(host: str, port: int) -> bool:
     return False
 
 
-class OTLPGrpcReceiver:
+class OTLPGrpcReceiver(OTLPReceiver):
     """`OTLPGrpcReceiver(cfg.otlp, sink)`; `await start()` binds `cfg.grpc` (port 0 allowed)."""
 
-    def __init__(self, cfg: OTLPConfig, sink: OTLPSink) -> None:
-        self.cfg = cfg
-        self.sink = sink
-        self.status = SourceStatus(name="otlp/grpc")
-        self.max_body = int(cfg.max_body)
-        self._token = cfg.bearer_token.reveal() if cfg.bearer_token is not None else None
-        self._queue = IngestQueue(sink, cfg.queue_size, self.status)
-        self._server: grpc.aio.Server | None = None
-        self._address: tuple[str, int] | None = None
+    status_name = "otlp/grpc"
 
-    @property
-    def bound_address(self) -> tuple[str, int]:
-        if self._address is None:
-            raise RuntimeError("receiver not started")
-        return self._address
+    def __init__(self, cfg: OTLPConfig, sink: OTLPSink) -> None:
+        super().__init__(cfg, sink)
+        self._server: grpc.aio.Server | None = None
 
     async def start(self) -> None:
         host, port = split_host_port(self.cfg.grpc)
@@ -92,9 +81,7 @@ class OTLPGrpcReceiver:
             raise UserError(f"otlp.grpc: cannot listen on {self.cfg.grpc}: {why}")
         await server.start()
         self._server = server
-        self._address = (host, int(bound))
-        self._queue.start()
-        self.status.ok("listening", f"{host}:{bound}")
+        self._listening(host, int(bound))
 
     async def stop(self) -> None:
         await self._queue.stop()
@@ -104,13 +91,9 @@ class OTLPGrpcReceiver:
         self.status.state = "down"
 
     async def _export(self, raw: bytes, context: Any) -> ExportMetricsServiceResponse:
-        if self._token is not None:
-            md = dict(context.invocation_metadata() or ())
-            auth = str(md.get("authorization", ""))
-            if not hmac.compare_digest(auth.encode(), f"Bearer {self._token}".encode()):
-                await context.abort(
-                    grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token"
-                )
+        metadata = dict(context.invocation_metadata() or ())
+        if not self.authorized(str(metadata.get("authorization", ""))):
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
         try:
             req = parse(raw, as_json=False)
         except BodyError as exc:
@@ -119,7 +102,7 @@ class OTLPGrpcReceiver:
         fut = self._queue.submit(req)
         if fut is None:
             info = error_details_pb2.RetryInfo(retry_delay=Duration(seconds=RETRY_AFTER_S))
-            msg = f"ingest queue full ({self.cfg.queue_size} requests); retry later"
+            msg = self.queue_full()
             st = status_pb2.Status(code=grpc.StatusCode.RESOURCE_EXHAUSTED.value[0], message=msg)
             st.details.add().Pack(info)
             await context.abort(
@@ -132,8 +115,4 @@ class OTLPGrpcReceiver:
             )
         assert fut is not None
         res: IngestResult = await fut
-        resp = ExportMetricsServiceResponse()
-        if res.rejected:
-            resp.partial_success.rejected_data_points = res.rejected
-            resp.partial_success.error_message = res.error_message
-        return resp
+        return self.reply(res)

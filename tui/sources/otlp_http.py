@@ -15,141 +15,35 @@ hub's tick never interleave.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import errno
-import hmac
 import logging
-import time
-from collections import deque
 from typing import Any
 
 from aiohttp import web
 from google.protobuf import json_format
 from google.rpc import status_pb2
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceRequest,
-    ExportMetricsServiceResponse,
-)
 
 from tui.config import OTLPConfig
 from tui.core.metrics.otlp import IngestResult, OTLPSink
 from tui.core.metrics.otlp_body import BodyError, decode_body
 from tui.errors import UserError
-from tui.sources.base import SourceStatus
+from tui.sources.otlp_common import RETRY_AFTER_S, OTLPReceiver, split_host_port
 
 log = logging.getLogger(__name__)
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
-RETRY_AFTER_S = 1
-RATE_WINDOW_S = 10.0  # points/s in the status bar: average over the last 10 s
 _INVALID_ARGUMENT, _UNAUTHENTICATED, _RESOURCE_EXHAUSTED, _UNIMPLEMENTED = 3, 16, 8, 12
 
 
-def split_host_port(addr: str) -> tuple[str, int]:
-    host, _, port = addr.rpartition(":")
-    return host.strip("[]"), int(port)
-
-
-class IngestQueue:
-    """Bounded queue of decoded requests in front of the sink, with the receivers' counters.
-
-    Shared shape for HTTP and gRPC: `submit` returns None when the queue is full (-> 429 /
-    RESOURCE_EXHAUSTED), else a future resolved with the sink's IngestResult.
-    """
-
-    def __init__(self, sink: OTLPSink, size: int, status: SourceStatus) -> None:
-        self.sink = sink
-        self.status = status
-        self._queue: asyncio.Queue[tuple[ExportMetricsServiceRequest, asyncio.Future[Any]]] = (
-            asyncio.Queue(maxsize=max(1, size))
-        )
-        self._task: asyncio.Task[None] | None = None
-        self._recent: deque[tuple[float, int]] = deque()
-        self._recent_sum = 0  # points in _recent, kept as they come and go (not summed per request)
-        self._started = time.monotonic()
-        for k in ("points_per_s", "accepted", "rejected", "requests", "throttled", "bad_requests"):
-            status.counters[k] = 0
-
-    def start(self) -> None:
-        self._started = time.monotonic()
-        self._task = asyncio.create_task(self._work(), name=f"{self.status.name}-ingest")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        while not self._queue.empty():  # requests still waiting: answer them, do not hang
-            _, fut = self._queue.get_nowait()
-            if not fut.done():
-                fut.set_exception(RuntimeError("receiver stopping"))
-
-    def submit(self, req: ExportMetricsServiceRequest) -> asyncio.Future[Any] | None:
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        try:
-            self._queue.put_nowait((req, fut))
-        except asyncio.QueueFull:
-            self.status.counters["throttled"] += 1
-            return None
-        return fut
-
-    def bad_request(self) -> None:
-        self.status.counters["bad_requests"] += 1
-
-    async def _work(self) -> None:
-        while True:
-            try:
-                req, fut = await asyncio.wait_for(self._queue.get(), 1.0)
-            except TimeoutError:
-                self._rate()
-                continue
-            try:
-                res = self.sink.ingest(req)
-            except Exception as exc:  # a sink bug answers 500, it does not kill the receiver
-                log.exception("OTLP ingest failed")
-                if not fut.done():
-                    fut.set_exception(exc)
-                continue
-            c = self.status.counters
-            c["requests"] += 1
-            c["accepted"] += res.accepted
-            c["rejected"] += res.rejected
-            self._recent.append((time.monotonic(), res.accepted))
-            self._recent_sum += res.accepted
-            self._rate()
-            if not fut.done():
-                fut.set_result(res)
-
-    def _rate(self) -> None:
-        now = time.monotonic()
-        while self._recent and self._recent[0][0] < now - RATE_WINDOW_S:
-            self._recent_sum -= self._recent.popleft()[1]
-        span = min(RATE_WINDOW_S, max(now - self._started, 1.0))
-        self.status.counters["points_per_s"] = self._recent_sum / span
-
-
-class OTLPHttpReceiver:
+class OTLPHttpReceiver(OTLPReceiver):
     """`OTLPHttpReceiver(cfg.otlp, sink)`; `await start()` binds `cfg.http` (port 0 allowed)."""
 
-    def __init__(self, cfg: OTLPConfig, sink: OTLPSink) -> None:
-        self.cfg = cfg
-        self.sink = sink
-        self.status = SourceStatus(name="otlp/http")
-        self.max_body = int(cfg.max_body)
-        self.max_inflated = int(cfg.max_inflated or cfg.max_body)
-        self._token = cfg.bearer_token.reveal() if cfg.bearer_token is not None else None
-        self._queue = IngestQueue(sink, cfg.queue_size, self.status)
-        self._runner: web.AppRunner | None = None
-        self._address: tuple[str, int] | None = None
+    status_name = "otlp/http"
 
-    @property
-    def bound_address(self) -> tuple[str, int]:
-        if self._address is None:
-            raise RuntimeError("receiver not started")
-        return self._address
+    def __init__(self, cfg: OTLPConfig, sink: OTLPSink) -> None:
+        super().__init__(cfg, sink)
+        self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
         host, port = split_host_port(self.cfg.http)
@@ -169,9 +63,7 @@ class OTLPHttpReceiver:
             raise UserError(f"otlp.http: cannot listen on {self.cfg.http}: {why}") from None
         self._runner = runner
         addrs = runner.addresses
-        self._address = (str(addrs[0][0]), int(addrs[0][1])) if addrs else (host, port)
-        self._queue.start()
-        self.status.ok("listening", f"{self._address[0]}:{self._address[1]}")
+        self._listening(*((str(addrs[0][0]), int(addrs[0][1])) if addrs else (host, port)))
 
     async def stop(self) -> None:
         await self._queue.stop()
@@ -185,16 +77,14 @@ class OTLPHttpReceiver:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         ctype = request.content_type.lower()
         as_json = ctype == JSON
-        if self._token is not None:
-            auth = request.headers.get("Authorization", "")
-            if not hmac.compare_digest(auth.encode(), f"Bearer {self._token}".encode()):
-                return self._status(
-                    401,
-                    _UNAUTHENTICATED,
-                    "missing or wrong bearer token",
-                    as_json,
-                    {"WWW-Authenticate": "Bearer"},
-                )
+        if not self.authorized(request.headers.get("Authorization", "")):
+            return self._status(
+                401,
+                _UNAUTHENTICATED,
+                "missing or wrong bearer token",
+                as_json,
+                {"WWW-Authenticate": "Bearer"},
+            )
         if ctype == "application/protobuf":  # what some clients send; same bytes
             ctype = PROTOBUF
         if ctype not in (PROTOBUF, JSON):
@@ -231,7 +121,7 @@ class OTLPHttpReceiver:
             return self._status(
                 429,
                 _RESOURCE_EXHAUSTED,
-                f"ingest queue full ({self.cfg.queue_size} requests); retry later",
+                self.queue_full(),
                 as_json,
                 {"Retry-After": str(RETRY_AFTER_S)},
             )
@@ -239,11 +129,7 @@ class OTLPHttpReceiver:
             res: IngestResult = await fut
         except Exception as exc:
             return self._status(500, 13, f"internal error while storing: {exc}", as_json)
-        resp = ExportMetricsServiceResponse()
-        if res.rejected:
-            resp.partial_success.rejected_data_points = res.rejected
-            resp.partial_success.error_message = res.error_message
-        return self._message(200, resp, as_json)
+        return self._message(200, self.reply(res), as_json)
 
     def _too_large(self, as_json: bool) -> web.Response:
         self._queue.bad_request()

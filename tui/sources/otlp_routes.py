@@ -4,7 +4,8 @@ The pushes already carry every route's buckets, so nothing is fetched: `refresh`
 rows the sink keeps for the service (tui.core.metrics.otlp_routes: the top routes by traffic
 and one counted "other" row, with the window's history), ranks them like the Prometheus view,
 runs the per-route spike detectors and attaches the slowest exemplars the pushes carried.
-Same interface as RoutesPoller: `refresh(now) -> RouteView`, `next_delay()`, `status`.
+Same interface as RoutesPoller: `refresh(now) -> RouteView`, `next_delay()`, `backoff`,
+`status`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from tui.core.metrics.otlp_routes import NO_ROUTE, ROUTE_ATTRIBUTES
 from tui.core.metrics.routes import rank
 from tui.core.stats.route_spikes import RouteSpikes
-from tui.sources.base import SourceStatus
+from tui.sources.base import Backoff, SourceStatus
 from tui.sources.routes import RouteView, decorate
 
 LABEL = "http.route"
@@ -36,9 +37,10 @@ class OTLPRoutesPoller:
         self.status = SourceStatus(name=f"routes/{service}")
         self.failures = 0
         self.view = RouteView(service)
+        self.backoff = Backoff.fixed(self.refresh_s)  # reading the sink cannot fail
 
     def next_delay(self) -> float:
-        return self.refresh_s
+        return self.backoff.delay()
 
     async def refresh(self, now: float | None = None) -> RouteView:
         now = time.time() if now is None else now

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import re
 import time
@@ -25,7 +26,7 @@ from tui.config import ProfileEndpoint, ProfilesConfig
 from tui.core.atomic import write_atomic
 from tui.core.events import NewProfile, ProfilesArrived
 from tui.core.pprof.catalog import ServicePattern, profile_kind
-from tui.sources.base import SourceStatus
+from tui.sources.base import Backoff, RefreshLoop, SourceStatus
 from tui.sources.pprof_watch import PprofWatcher, ProfileArrival, check_complete
 
 KINDS = ("profile", "heap", "allocs", "block", "mutex", "goroutine")
@@ -88,7 +89,7 @@ class PprofFetcher:
         self.timeout = timeout
         self.status = SourceStatus("pprof/fetch")
         self._client: httpx.AsyncClient | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._loops: list[RefreshLoop] = []
         self._cpu_locks: dict[str, asyncio.Lock] = {}
         # (start, end) of each recent CPU capture per service: the target did extra work then,
         # and its latency may show it (the dashboard marks these on the timeline)
@@ -98,19 +99,25 @@ class PprofFetcher:
         return next((e for e in self.endpoints if e.service == service), None)
 
     async def start(self) -> None:
-        """Start one re-armed capture loop per endpoint that has `every` set."""
+        """Start one re-armed capture loop per endpoint that has `every` set: a capture round
+        every `every` seconds after the last one ended, failed or not (a schedule of minutes
+        needs no backoff; a bug is said in `status`)."""
         for ep in self.endpoints:
             if ep.every:
-                self._tasks.append(asyncio.create_task(self._loop(ep), name=f"pprof-{ep.service}"))
+                loop = RefreshLoop(
+                    f"pprof-{ep.service}",
+                    functools.partial(self.capture_service, ep.service),
+                    Backoff.fixed(float(ep.every)),
+                    self.status,
+                )
+                self._loops.append(loop)
+                loop.start()
         self.status.ok("up", f"{len(self.endpoints)} endpoint(s)")
 
     async def stop(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
-        self._tasks.clear()
+        for loop in self._loops:
+            await loop.stop()
+        self._loops.clear()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -213,15 +220,6 @@ class PprofFetcher:
             body = r.text.strip().splitlines()[0][:120] if r.text.strip() else ""
             raise _FetchError(f"HTTP {r.status_code} from {url}" + (f": {body}" if body else ""))
         return r.content
-
-    async def _loop(self, ep: ProfileEndpoint) -> None:
-        assert ep.every
-        while True:
-            try:
-                await self.capture_service(ep.service)
-            except Exception as exc:  # a bug in a callback must not end the schedule
-                self.status.failed(f"{ep.service}: capture failed: {exc}", "error")
-            await asyncio.sleep(float(ep.every))
 
 
 class _FetchError(Exception):

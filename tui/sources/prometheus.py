@@ -56,7 +56,7 @@ from tui.core.metrics.store import (
     MetricStore,
 )
 from tui.errors import UserError
-from tui.sources.base import SourceStatus, State
+from tui.sources.base import Backoff, SourceStatus, State
 
 MAX_POINTS = 11_000  # Prometheus refuses range queries with more points per series
 MAX_CONCURRENT = 4  # queries in flight at once against one server
@@ -365,12 +365,10 @@ def _parse_data(data: Any) -> list[tuple[dict[str, str], list[tuple[float, float
     return out
 
 
-def backoff_delay(base: float, failures: int) -> float:
-    """Seconds until the next attempt: `base`, or after failures a capped exponential backoff."""
-    if failures == 0:
-        return base
-    cap = max(base, min(BACKOFF_CAP, 16 * base))
-    return float(min(base * 2 ** min(failures, 30), cap))
+def refresh_backoff(refresh: float) -> Backoff:
+    """Prometheus' backoff: `refresh`, then from twice it doubling per failure up to 16 times
+    it, never over BACKOFF_CAP (the route view's poller waits the same)."""
+    return Backoff(refresh, 2 * refresh, min(BACKOFF_CAP, 16 * refresh))
 
 
 # --- the source --------------------------------------------------------------------------
@@ -407,7 +405,7 @@ class PrometheusSource:
         self.client = client or PrometheusClient(cfg.prometheus)
         self.status = SourceStatus(name="prometheus", detail=cfg.prometheus.url)
         self.step = choose_step(cfg.refresh, cfg.window)
-        self.failures = 0
+        self.backoff = refresh_backoff(float(cfg.refresh))
         self.warnings: list[str] = []
         self.services = [s for s in cfg.services if s.prometheus is not None]
         self.queries: dict[str, ServiceQueries] = {}
@@ -441,9 +439,18 @@ class PrometheusSource:
 
     # -- scheduling
 
+    @property
+    def failures(self) -> int:
+        """Consecutive failed refreshes (what the backoff counts)."""
+        return self.backoff.failures
+
+    @failures.setter
+    def failures(self, n: int) -> None:
+        self.backoff.failures = n
+
     def next_delay(self) -> float:
         """Seconds until the next refresh: `refresh`, or a capped exponential backoff."""
-        return backoff_delay(float(self.cfg.refresh), self.failures)
+        return self.backoff.delay()
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -774,7 +781,7 @@ class PrometheusSource:
     # -- status
 
     def _ok(self, latency: float, warnings: list[str]) -> None:
-        self.failures = 0
+        self.backoff.succeeded()
         self.warnings = warnings
         detail = f"warning: {'; '.join(warnings)}" if warnings else ""
         self.status.ok("up", detail, latency)
@@ -782,7 +789,7 @@ class PrometheusSource:
         self.status.counters["backoff_s"] = 0.0
 
     def _fail(self, err: PrometheusError, service: str, signal: str) -> None:
-        self.failures += 1
+        self.backoff.failed()
         what = "" if err.state == "down" else f" ({service} {signal.lstrip('_')})"
         state: State = "down" if err.state == "down" else "error"
         self.status.failed(f"{err.detail}{what}", state)

@@ -5,7 +5,10 @@
   `prometheus_build_info` in the same job is not taken), counted by `version` and
   `revision`; the version most processes run is the service's (a rolling deploy flips when
   half the fleet has the new one). `go_build_info` is left out: its version is the Go
-  module's, usually `(devel)`, not the release.
+  module's, usually `(devel)`, not the release. Finding the gauges matches every metric
+  name, so it is a probe run now and then (as the Go runtime probe is); each refresh asks
+  only for the gauges found, by name, so a restart at a new version is seen at once. No
+  version query is sent while the source is failing.
 - OTLP: the resource attribute `service.version` of the newest push (the sink keeps it).
 - Marks: the lines `warroom mark` appends to the releases file.
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from typing import Any
 
 from tui.config import Config
@@ -25,6 +29,9 @@ from tui.core.metrics.store import MetricStore
 from tui.core.release_timeline import MarksReader, ReleaseTimeline, marks_path
 from tui.core.releases import newest_release
 from tui.sources.prometheus import (
+    DISCOVERY_EVERY,
+    LAYOUT_EVERY,
+    LAYOUT_RETRY,
     PrometheusClient,
     PrometheusError,
     PrometheusSource,
@@ -38,12 +45,24 @@ log = logging.getLogger(__name__)
 COMPARE_WINDOW = 300.0  # seconds each side of a release, at most half the dashboard window
 
 
-def build_info_query(targets: str) -> str:
-    """Processes per (version, revision) among the service's processes."""
-    return (
-        'count by (version, revision) ({__name__=~".+_build_info",__name__!="go_build_info"} '
-        f"and on (job, instance) {targets})"
-    )
+BUILD_INFO_ANY = '{__name__=~".+_build_info",__name__!="go_build_info"}'
+
+
+def build_info_names_query(targets: str) -> str:
+    """Which `*_build_info` gauges the service's processes export (a match on every metric
+    name: the probe, asked now and then)."""
+    return f"count by (__name__) ({BUILD_INFO_ANY} and on (job, instance) {targets})"
+
+
+def build_info_query(targets: str, names: tuple[str, ...] = ()) -> str:
+    """Processes per (version, revision) among the service's processes, from the gauges
+    `names` the probe found (metric names: nothing in them is special to a regex); without
+    names every `*_build_info` gauge (a one-off look-up, e.g. `baseline refresh`)."""
+    if not names:
+        gauges = BUILD_INFO_ANY
+    else:
+        gauges = names[0] if len(names) == 1 else '{__name__=~"' + "|".join(names) + '"}'
+    return f"count by (version, revision) ({gauges} and on (job, instance) {targets})"
 
 
 def majority_version(res: QueryResult) -> tuple[str, str] | None:
@@ -83,18 +102,30 @@ class ReleaseWatcher:
             marks=marks_path(cfg.audit.path),
             guard=float(cfg.refresh) + rate_window,
         )
+        # service -> (time probed, the `*_build_info` gauges its processes export)
+        self._gauges: dict[str, tuple[float, tuple[str, ...]]] = {}
+        self._failing = False  # the source was failing at the last poll
 
     async def poll_prometheus(self, now: float) -> list[dict[str, Any]]:
+        """The version of each Prometheus service, from the gauges its probe found; nothing
+        while the source is failing (its backoff must mean fewer requests)."""
         if self.prometheus is None:
             return []
         src = self.prometheus
-        names = [(n, q.targets) for n, q in src.queries.items() if q.targets]
+        if src.failures:
+            self._failing = True
+            return self.poll_marks(now)
+        await self._probe_names(now)
+        asked = [
+            (name, build_info_query(src.queries[name].targets, gauges))
+            for name, (_, gauges) in self._gauges.items()
+            if gauges and name in src.queries
+        ]
         results = await asyncio.gather(
-            *(src.client.query(build_info_query(ts), now) for _, ts in names),
-            return_exceptions=True,
+            *(src.client.query(q, now) for _, q in asked), return_exceptions=True
         )
         versions: dict[str, tuple[str, str]] = {}
-        for (name, _), res in zip(names, results, strict=True):
+        for (name, _), res in zip(asked, results, strict=True):
             if isinstance(res, QueryResult):
                 found = majority_version(res)
                 if found is not None:
@@ -102,6 +133,33 @@ class ReleaseWatcher:
             elif not isinstance(res, PrometheusError):
                 raise res
         return self.timeline.observe(versions, now, "build_info") + self.poll_marks(now)
+
+    async def _probe_names(self, now: float) -> None:
+        """Ask which `*_build_info` gauges each service's processes export: at start, at once
+        after the source's failure clears, then every LAYOUT_EVERY once found, every
+        DISCOVERY_EVERY while there are none, LAYOUT_RETRY after a failed probe (the old
+        answer is kept), like the Go runtime probe."""
+        assert self.prometheus is not None
+        src, cleared, self._failing = self.prometheus, self._failing, False
+        due = []
+        for name, sq in src.queries.items():
+            probed, gauges = self._gauges.get(name, (-math.inf, ()))
+            every = LAYOUT_EVERY if gauges else DISCOVERY_EVERY
+            if sq.targets and (cleared or now - probed >= every):
+                due.append((name, sq.targets))
+        results = await asyncio.gather(
+            *(src.client.query(build_info_names_query(ts), now) for _, ts in due),
+            return_exceptions=True,
+        )
+        for (name, _), res in zip(due, results, strict=True):
+            old = self._gauges.get(name, (0.0, ()))[1]
+            if isinstance(res, QueryResult):
+                found = sorted({labels.get("__name__", "") for labels, _ in res.series} - {""})
+                self._gauges[name] = (now, tuple(found))
+            elif isinstance(res, PrometheusError):
+                self._gauges[name] = (now - DISCOVERY_EVERY + LAYOUT_RETRY, old)
+            else:
+                raise res
 
     def poll_otlp(self, now: float) -> list[dict[str, Any]]:
         """The `service.version` of each OTLP service's newest push (after `sink.tick`)."""

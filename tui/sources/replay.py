@@ -11,8 +11,6 @@ scrubs.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -22,7 +20,7 @@ from typing import Any
 from tui.core.events import Alerts, EventSink, PointBatch, Reset, SourceEvent, event_or_line
 from tui.core.metrics.store import MetricStore
 from tui.core.recording import Recording, ReplayedStates
-from tui.sources.base import SourceStatus
+from tui.sources.base import Backoff, RefreshLoop, SourceStatus
 
 
 class ReplayDriver:
@@ -47,7 +45,10 @@ class ReplayDriver:
         self.paused = False
         self.position = recording.start  # recording time shown on screen
         self.status = SourceStatus(name=name, state="up", detail=Path(name).name)
-        self._task: asyncio.Task[None] | None = None
+        self._last_tick = time.monotonic()
+        self._loop = RefreshLoop(
+            name, self._tick, Backoff.fixed(tick), self.status, wait_first=True
+        )
         self.spikes = ReplayedStates()  # the state column, as the Hub's SpikeTracker gives it
         self._undelivered: list[SourceEvent] = []  # events applied before a sink was set
         self._apply(self.recording.until(self.position))
@@ -134,22 +135,17 @@ class ReplayDriver:
     async def start(self) -> None:
         self._deliver_held()
         self._describe()
-        self._task = asyncio.create_task(self._run())
+        self._last_tick = time.monotonic()
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
-    async def _run(self) -> None:
-        last = time.monotonic()
-        while True:
-            await asyncio.sleep(self.tick)
-            now = time.monotonic()
-            self.advance(now - last)
-            last = now
+    async def _tick(self) -> None:
+        """Every `tick`: move the clock by the wall time since the last tick."""
+        now = time.monotonic()
+        self.advance(now - self._last_tick)
+        self._last_tick = now
 
 
 # --- alerts lines ----------------------------------------------------------------------

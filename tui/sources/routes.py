@@ -40,8 +40,8 @@ from tui.sources.prometheus import (
     PrometheusError,
     PrometheusSource,
     QueryResult,
-    backoff_delay,
     promql_duration,
+    refresh_backoff,
     service_selector,
 )
 
@@ -88,7 +88,8 @@ def _others(named: set[str]) -> Callable[[Exemplar], bool]:
 
 
 class RoutesPoller:
-    """Polls one service's routes; `refresh()` then wait `next_delay()`, as the UI's worker does."""
+    """Polls one service's routes: the UI's worker runs `refresh` in a RefreshLoop on
+    `backoff` (the Prometheus source's formula)."""
 
     def __init__(self, source: PrometheusSource, service: str, top: int = TOP_ROUTES):
         svc = source.service_config(service)
@@ -100,7 +101,7 @@ class RoutesPoller:
         self.name, self.inner = service_selector(svc)
         self.configured = svc.prometheus.route_label
         self.status = SourceStatus(name=f"routes/{service}")
-        self.failures = 0
+        self.backoff = refresh_backoff(float(source.cfg.refresh))
         self.labels: tuple[str, str | None] | None = None
         self.view = RouteView(service)
         self._sem = asyncio.Semaphore(4)
@@ -108,8 +109,12 @@ class RoutesPoller:
         self.spikes = RouteSpikes(svc.detector or cfg.detector, float(cfg.rate_window))
         self.exemplars = PrometheusExemplars(source, source.store)
 
+    @property
+    def failures(self) -> int:
+        return self.backoff.failures
+
     def next_delay(self) -> float:
-        return backoff_delay(float(self.source.cfg.refresh), self.failures)
+        return self.backoff.delay()
 
     async def _ask(self, fn: Any, *args: Any) -> QueryResult:
         async with self._sem:
@@ -123,10 +128,10 @@ class RoutesPoller:
         try:
             view = await self._fetch(now)
         except PrometheusError as exc:
-            self.failures += 1
+            self.backoff.failed()
             self.status.failed(exc.detail, "down" if exc.state == "down" else "error")
             return self.view
-        self.failures = 0
+        self.backoff.succeeded()
         if view.error:
             self.status.failed(view.error, "error")
         else:

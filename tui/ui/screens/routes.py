@@ -14,7 +14,6 @@ OTLP) and stops when it closes; Esc goes back.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from tui.config import Config
 from tui.core.metrics.exemplars import Exemplar, trace_link
 from tui.core.metrics.routes import OTHER, RouteRow
 from tui.core.units import latency, qps, ratio
+from tui.sources.base import RefreshLoop
 from tui.sources.otlp_routes import OTLPRoutesPoller
 from tui.sources.routes import RoutesPoller, RouteView
 from tui.ui.widgets.sparkline import (
@@ -281,14 +281,16 @@ class RoutesScreen(Screen[None]):
         self.run_worker(self._poll(), group="routes", exclusive=True, exit_on_error=False)
 
     async def _poll(self) -> None:
-        """Refresh, draw, wait; the worker ends with the screen."""
-        while True:
-            view = await self.poller.refresh(self.clock())
-            status = self.poller.status
-            note = "" if status.state == "up" else f"{status.state}: {status.detail}"
-            self.refreshes += 1
-            self.table.show(view, note)
-            await asyncio.sleep(self.poller.next_delay())
+        """Refresh, draw, wait the poller's backoff; the worker ends with the screen."""
+        name = self.poller.status.name
+        await RefreshLoop(name, self._refresh, self.poller.backoff, self.poller.status).run()
+
+    async def _refresh(self) -> None:
+        view = await self.poller.refresh(self.clock())
+        status = self.poller.status
+        note = "" if status.state == "up" else f"{status.state}: {status.detail}"
+        self.refreshes += 1
+        self.table.show(view, note)
 
 
 def routes_screen(
