@@ -285,21 +285,16 @@ def _services(args: argparse.Namespace) -> tuple[list[str], str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.config import load_config
-    from tui.demo.deploy import GoDeployer
     from tui.demo.gobuild import build_gosvc
-    from tui.demo.incident import release_path
-    from tui.demo.prometheus import prometheus_binary, start_prometheus, wait_scraped
+    from tui.demo.prometheus import prometheus_binary
 
     names, release, go_service = _services(args)
-    otlp_names = [n for n in names if n != go_service]
     # What to install, before anything starts (exit 2, one line each).
     prom_bin = prometheus_binary()
     binary = build_gosvc()
     from tui.ui.terminal import require_terminal
 
     require_terminal("the demo is the dashboard: run it in a terminal")
-    fast = args.fast
     keep = bool(args.dir)
     tmp = (
         Path(args.dir).expanduser().resolve()
@@ -308,82 +303,105 @@ def run(args: argparse.Namespace) -> int:
     )
     stack = DemoStack()
     try:
-        tmp.mkdir(parents=True, exist_ok=True)
-        port, go_port, prom_port = free_port(), free_port(), free_port()
-        profiles, baselines = tmp / "profiles", tmp / "baselines"
-        profiles.mkdir(exist_ok=True)
-        cfg_path = tmp / "warroom.yaml"
-        # With the incident (or --fast): short rate windows with many requests, so P99 moves
-        # within a second or two of the release and its sampling noise stays well under the
-        # detector's min_ratio. Without: the demo's earlier steady settings. Prometheus
-        # scrapes once per dashboard refresh (so no refresh reads the same scrape twice, which
-        # the detector would count as two agreeing points), and its rate windows hold at
-        # least three scrapes.
-        short = bool(release) or fast
-        rate = args.rate or ((FAST_RATE if fast else 100.0) if short else 40.0)
-        rate_window = INCIDENT_RATE_WINDOW if short else "30s"
-        go_addr = f"127.0.0.1:{go_port}"
-        cfg_path.write_text(
-            demo_config_text(
-                port,
-                names,
-                args.refresh or (FAST_REFRESH if fast else "1s"),
-                profiles,
-                baselines,
-                args.theme,
-                rate_window=rate_window,
-                window=("30s" if fast else "5m")
-                if short
-                else "15m",  # the regression pane compares this window
-                state=tmp,
-                detector_window=(FAST_DETECTOR_WINDOW if fast else 20) if short else None,
-                go_service=go_service,
-                prometheus_url=f"http://127.0.0.1:{prom_port}",
-                pprof_url=f"http://{go_addr}",
-                capture=("2s", "3s") if fast else ("5s", "10s"),
-            )
-        )
-        cfg = load_config(cfg_path)
-        # Prometheus first: it scrapes a new target only after its 5 s discovery throttle.
-        scrape = f"{round(cfg.refresh * 1000)}ms"  # Prometheus durations take no decimals
-        stack.children.append(start_prometheus(prom_bin, tmp, prom_port, [go_addr], scrape))
-        if otlp_names:
-            stack.children.append(
-                start_demo_service(
-                    f"http://127.0.0.1:{port}",
-                    ",".join(otlp_names),
-                    rate,
-                    args.incident,
-                    profiles,
-                    tmp / "demo-service.log",
-                    interval=0.5 if fast else 1.0,
-                    profile_every=(2.0 if fast else 5.0) if short else 10.0,
-                )
-            )
-        # every run starts on 1.4.2, whatever an earlier run in the same --dir left behind
-        release_path(tmp, go_service).unlink(missing_ok=True)
-        stack.deployer = GoDeployer(binary, tmp, go_service, go_addr, rate)
-        stack.deployer.start()
-        print(
-            f"warroom demo: {go_service} (Go, {go_addr}) is up; waiting for Prometheus' "
-            "first scrape of it (about 5 s)",
-            file=sys.stderr,
-            flush=True,
-        )
-        wait_scraped(f"http://127.0.0.1:{prom_port}")
-        if not release:
-            from tui.ui.app import run_dashboard
-
-            return run_dashboard(cfg)
-        from tui.demo.incident import Scenario, Timeline, run_demo_dashboard
-
-        timeline = Timeline.fast() if fast else Timeline.normal()
-        scenario = Scenario(release, timeline, audit_path=cfg.audit.path)
-        return run_demo_dashboard(cfg, scenario, tmp, names)
+        return _run_stack(args, tmp, stack, names, release, go_service, prom_bin, binary)
     finally:
         stack.stop()
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run_stack(
+    args: argparse.Namespace,
+    tmp: Path,
+    stack: DemoStack,
+    names: list[str],
+    release: str,
+    go_service: str,
+    prom_bin: str,
+    binary: Path,
+) -> int:
+    """Write the config, start Prometheus, the OTLP demo service and the Go service into
+    `stack`, wait for the first scrape, then run the dashboard (the incident's, with a
+    release)."""
+    from tui.config import load_config
+    from tui.demo.deploy import GoDeployer
+    from tui.demo.incident import release_path
+    from tui.demo.prometheus import start_prometheus, wait_scraped
+
+    fast = args.fast
+    otlp_names = [n for n in names if n != go_service]
+    tmp.mkdir(parents=True, exist_ok=True)
+    port, go_port, prom_port = free_port(), free_port(), free_port()
+    profiles, baselines = tmp / "profiles", tmp / "baselines"
+    profiles.mkdir(exist_ok=True)
+    cfg_path = tmp / "warroom.yaml"
+    # With the incident (or --fast): short rate windows with many requests, so P99 moves
+    # within a second or two of the release and its sampling noise stays well under the
+    # detector's min_ratio. Without: the demo's earlier steady settings. Prometheus
+    # scrapes once per dashboard refresh (so no refresh reads the same scrape twice, which
+    # the detector would count as two agreeing points), and its rate windows hold at
+    # least three scrapes.
+    short = bool(release) or fast
+    rate = args.rate or ((FAST_RATE if fast else 100.0) if short else 40.0)
+    rate_window = INCIDENT_RATE_WINDOW if short else "30s"
+    go_addr = f"127.0.0.1:{go_port}"
+    cfg_path.write_text(
+        demo_config_text(
+            port,
+            names,
+            args.refresh or (FAST_REFRESH if fast else "1s"),
+            profiles,
+            baselines,
+            args.theme,
+            rate_window=rate_window,
+            window=("30s" if fast else "5m")
+            if short
+            else "15m",  # the regression pane compares this window
+            state=tmp,
+            detector_window=(FAST_DETECTOR_WINDOW if fast else 20) if short else None,
+            go_service=go_service,
+            prometheus_url=f"http://127.0.0.1:{prom_port}",
+            pprof_url=f"http://{go_addr}",
+            capture=("2s", "3s") if fast else ("5s", "10s"),
+        )
+    )
+    cfg = load_config(cfg_path)
+    # Prometheus first: it scrapes a new target only after its 5 s discovery throttle.
+    scrape = f"{round(cfg.refresh * 1000)}ms"  # Prometheus durations take no decimals
+    stack.children.append(start_prometheus(prom_bin, tmp, prom_port, [go_addr], scrape))
+    if otlp_names:
+        stack.children.append(
+            start_demo_service(
+                f"http://127.0.0.1:{port}",
+                ",".join(otlp_names),
+                rate,
+                args.incident,
+                profiles,
+                tmp / "demo-service.log",
+                interval=0.5 if fast else 1.0,
+                profile_every=(2.0 if fast else 5.0) if short else 10.0,
+            )
+        )
+    # every run starts on 1.4.2, whatever an earlier run in the same --dir left behind
+    release_path(tmp, go_service).unlink(missing_ok=True)
+    stack.deployer = GoDeployer(binary, tmp, go_service, go_addr, rate)
+    stack.deployer.start()
+    print(
+        f"warroom demo: {go_service} (Go, {go_addr}) is up; waiting for Prometheus' "
+        "first scrape of it (about 5 s)",
+        file=sys.stderr,
+        flush=True,
+    )
+    wait_scraped(f"http://127.0.0.1:{prom_port}")
+    if not release:
+        from tui.ui.app import run_dashboard
+
+        return run_dashboard(cfg)
+    from tui.demo.incident import Scenario, Timeline, run_demo_dashboard
+
+    timeline = Timeline.fast() if fast else Timeline.normal()
+    scenario = Scenario(release, timeline, audit_path=cfg.audit.path)
+    return run_demo_dashboard(cfg, scenario, tmp, names)
 
 
 class DemoStack:

@@ -16,6 +16,7 @@ import importlib
 import time
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.actions import SkipAction
@@ -63,7 +64,9 @@ class WarroomApp(App[int]):
     signal: var[str] = var("p99", init=False)
     window: var[float] = var(900.0, init=False)  # seconds of the sparklines
     selected_service: var[str | None] = var(None, init=False)  # follows the service table
-    CSS_PATH = "warroom.tcss"  # beside this file; packaged with tui/
+    # Absolute: Textual resolves a relative CSS_PATH beside the module of the class it runs,
+    # and the demo's and replay's apps subclass this one from other folders.
+    CSS_PATH = str(Path(__file__).with_name("warroom.tcss"))
     COMMANDS = App.COMMANDS | {ServiceCommands}  # per-service palette entries, by name
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
