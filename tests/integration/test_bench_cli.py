@@ -5,28 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli import warroom
 from tui.core.stats.mannwhitney import mann_whitney_u
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "bench"
 OLD = DATA / "json_gogc100.txt"
 NEW = DATA / "json_gogc5.txt"
-
-
-def warroom(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-    )
 
 
 def _values(path: Path, name: str, unit: str) -> list[float]:

@@ -5,31 +5,18 @@ REGRESSION, 2 when the source is unreachable or the input is bad."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli import warroom
 from tests.servers import free_port, wait_for_scrape
 from tui.core.baseline import BaselineStore, build_snapshot
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-PPROF = Path("/work/shared/fixtures/pprof")
-if not PPROF.is_dir():
-    PPROF = ROOT.parent / "shared" / "fixtures" / "pprof"
-
-
-def warroom(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
+PPROF = ROOT.parent / "shared" / "fixtures" / "pprof"
 
 
 def write_config(tmp: Path, url: str) -> Path:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.cli import warroom
 from tests.gosvc import GoService, start_gosvc
 from tests.servers import ExpositionServer, FaultyPrometheus, start_prometheus, wait_for_scrape
 from tui.core.baseline import BaselineStore, build_snapshot
@@ -57,16 +56,6 @@ class Stack:
     prom: str
     cfg: Path
     store: Path
-
-
-def warroom(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")

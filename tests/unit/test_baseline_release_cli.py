@@ -6,24 +6,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli import warroom
+
 ROOT = Path(__file__).resolve().parents[2]
 V1_STORE = ROOT / "tests" / "data" / "baselines" / "v1"
-
-
-def warroom(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-    )
 
 
 @pytest.fixture()

@@ -16,9 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PPROF = Path("/work/shared/fixtures/pprof")
-if not PPROF.is_dir():
-    PPROF = ROOT.parent / "shared" / "fixtures" / "pprof"
+PPROF = ROOT.parent / "shared" / "fixtures" / "pprof"
 LARGE = PPROF / "large.cpu"
 
 

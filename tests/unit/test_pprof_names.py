@@ -9,9 +9,7 @@ import pytest
 from tests.go_pprof import go_pprof_dot_names
 from tui.core.pprof.names import shorten
 
-PPROF = Path("/work/shared/fixtures/pprof")
-if not PPROF.is_dir():
-    PPROF = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "pprof"
+PPROF = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "pprof"
 FIXTURES = sorted(p for p in PPROF.glob("*") if p.is_file() and p.name != "NOTICE")
 
 
