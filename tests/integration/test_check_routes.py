@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -198,59 +199,30 @@ def test_baseline_keeps_version_routes_and_runtime_then_check_names_a_slowed_rou
     assert len(mine) >= WINDOW - 2
     assert any(theirs[i : i + len(mine)] == mine for i in range(len(theirs))), (mine, theirs)
 
+    def check_shop(*extra: str) -> subprocess.CompletedProcess[str]:
+        return warroom(
+            "check", "-c", str(stack.cfg), "--service", "shop", *extra, "--independent", "2"
+        )
+
     stack.svc.control("/api/pay", latency_ms=400)
     try:
         pay = f"histogram_quantile(0.99, sum by (le) (rate({bucket(stack, '/api/pay')}[2s])))"
         wait_for_scrape(stack.prom, f"min_over_time(({pay})[{WINDOW}s:1s]) > 0.3", timeout=60)
-        r = warroom(
-            "check",
-            "-c",
-            str(stack.cfg),
-            "--service",
-            "shop",
-            "--by",
-            "route",
-            "--independent",
-            "2",
-        )
+        r = check_shop("--by", "route")
         assert r.returncode == 1, r.stdout + r.stderr
         verdict = r.stdout.rstrip().splitlines()[-1]
         assert verdict.startswith("check: REGRESSION (routes: shop /api/pay p"), verdict
         assert "shop /api/pay p99" in verdict
         assert "shop by route" in r.stdout and "shop Go runtime" in r.stdout
         assert "(Go runtime rows explain a change; they do not fail the gate)" in r.stdout
-        r = warroom(
-            "check",
-            "-c",
-            str(stack.cfg),
-            "--service",
-            "shop",
-            "--by",
-            "route",
-            "--format",
-            "json",
-            "--independent",
-            "2",
-        )
+        r = check_shop("--by", "route", "--format", "json")
         doc = json.loads(r.stdout)["services"][0]
         rows = {row["name"]: row for row in doc["routes"]["rows"]}
         assert rows["/api/pay p99"]["verdict"] == "REGRESSION"
         assert rows["/api/pay p99"]["route"] == "/api/pay" and doc["routes"]["regression"]
         assert {f"{route} p99" for route in ROUTES} <= set(rows)
         assert doc["runtime"]["gates"] is False and doc["runtime"]["rows"]
-        r = warroom(
-            "check",
-            "-c",
-            str(stack.cfg),
-            "--service",
-            "shop",
-            "--by",
-            "route",
-            "--format",
-            "md",
-            "--independent",
-            "2",
-        )
+        r = check_shop("--by", "route", "--format", "md")
         assert (
             r.returncode == 1
             and "### shop by route" in r.stdout
@@ -258,17 +230,7 @@ def test_baseline_keeps_version_routes_and_runtime_then_check_names_a_slowed_rou
         )
         assert "| /api/pay p99 | " in r.stdout
         # the service level alone is unchanged: no routes key, exit codes as before
-        r = warroom(
-            "check",
-            "-c",
-            str(stack.cfg),
-            "--service",
-            "shop",
-            "--format",
-            "json",
-            "--independent",
-            "2",
-        )
+        r = check_shop("--format", "json")
         assert "routes" not in json.loads(r.stdout)["services"][0]
     finally:
         stack.svc.control("/api/pay", latency_ms=16)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -49,20 +50,17 @@ def record(tmp_path: Path, releases: list[tuple[float, str, str]]) -> Path:
     return rec
 
 
+def refresh_from_record(cfg: Path, rec: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`baseline refresh checkout` from a recording's last 10 minutes, without a profile."""
+    return warroom(
+        "baseline", "refresh", "checkout", "-c", str(cfg), "--from-record", str(rec),
+        "--window", "10m", "--no-profile", *extra,
+    )  # fmt: skip
+
+
 def test_refresh_from_a_recording_is_keyed_by_its_newest_release(cfg: Path, tmp_path: Path) -> None:
     rec = record(tmp_path, [(2010, "1.5.0", "aa11"), (2100, "1.5.1", "bb22")])
-    r = warroom(
-        "baseline",
-        "refresh",
-        "checkout",
-        "-c",
-        str(cfg),
-        "--from-record",
-        str(rec),
-        "--window",
-        "10m",
-        "--no-profile",
-    )
+    r = refresh_from_record(cfg, rec)
     assert r.returncode == 0, r.stderr
     assert "; version 1.5.1; version from record, revision bb22)" in r.stdout
     doc = json.loads(
@@ -71,20 +69,7 @@ def test_refresh_from_a_recording_is_keyed_by_its_newest_release(cfg: Path, tmp_
     assert (doc["version"], doc["revision"], doc["version_source"]) == ("1.5.1", "bb22", "record")
     assert doc["picked"] == "current" and doc["routes"] == {}
     # an explicit --version wins over the recording and says where it came from
-    r = warroom(
-        "baseline",
-        "refresh",
-        "checkout",
-        "-c",
-        str(cfg),
-        "--from-record",
-        str(rec),
-        "--window",
-        "10m",
-        "--no-profile",
-        "--version",
-        "1.5.1-hotfix",
-    )
+    r = refresh_from_record(cfg, rec, "--version", "1.5.1-hotfix")
     assert "version 1.5.1-hotfix; version from cli)" in r.stdout, r.stdout + r.stderr
 
 
