@@ -3,63 +3,35 @@
 Knows nothing of Textual: output goes to a callback line by line, the result comes back as
 an `ActionResult`, and every start, finish, refusal and cancellation is appended to the
 audit log before the call returns. No shell is ever involved: argv goes straight to exec.
+
+Where it lives: the runner, its audit trail and the process-group handling here; the result
+types in action_results.py, the webhook request in webhook.py; what an action is (templating,
+checks, redaction, the audit record) in tui/core/actions.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Literal
-
-import httpx
 
 from tui.core.actions.audit import TAIL_LINES, append_record, make_record, user_at_host
 from tui.core.actions.redact import redact_text
 from tui.core.actions.spec import BuiltinOutcome, ResolvedAction
 from tui.errors import UserError
+from tui.sources.action_results import ActionOutput, ActionResult, OutputCallback, Status
+from tui.sources.webhook import call_webhook
 
+# the result types live in action_results; the UI and tests take them from here with the runner
 __all__ = ["ActionOutput", "ActionResult", "ActionRunner", "BuiltinOutcome"]
 
-Status = Literal["ok", "failed", "timeout", "refused", "busy", "cancelled", "error"]
-BODY_EXCERPT = 500  # characters of a webhook's answer shown and audited
-BODY_READ_LIMIT = 64 * 1024  # bytes read from a webhook's answer at most
 TAIL_LINE_CHARS = 500  # an audited output line is cut here (the pane shows it whole)
-
-
-@dataclass(frozen=True)
-class ActionOutput:
-    """One line for the action-log pane; stream is stdout, stderr or info (our own notes)."""
-
-    action: str
-    service: str
-    stream: Literal["stdout", "stderr", "info"]
-    text: str
-
-
-@dataclass
-class ActionResult:
-    action: str
-    service: str
-    status: Status
-    message: str
-    exit_code: int | None = None
-    http_status: int | None = None
-    duration: float = 0.0
-    output_tail: list[str] = field(default_factory=list)
-    body_excerpt: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-
-OutputCallback = Callable[[ActionOutput], None]
 
 
 class ActionRunner:
@@ -198,7 +170,8 @@ class ActionRunner:
                     if action.kind == "exec":
                         result, extra = await self._run_exec(action)
                     else:
-                        result, extra = await self._run_http(action)
+                        stdout = functools.partial(self._emit, action, "stdout")
+                        result, extra = await call_webhook(action, stdout), {}
                 except asyncio.CancelledError:
                     with contextlib.suppress(asyncio.CancelledError):
                         await asyncio.shield(self._abandon(action, key, time.monotonic() - t0))
@@ -253,19 +226,10 @@ class ActionRunner:
 
     async def _run_exec(self, action: ResolvedAction) -> tuple[ActionResult, dict[str, Any]]:
         key = (action.name, action.service)
-        secrets = action.secret_values()
         tail: deque[str] = deque(maxlen=TAIL_LINES)
         t0 = time.monotonic()
-        env = {**os.environ, **action.env}
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *action.argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env=env,
-                start_new_session=True,  # its own process group: a timeout kills them all
-            )
+            proc = await _spawn(action)
         except OSError as exc:
             msg = f"cannot start {action.argv[0]}: {exc.strerror or exc}"
             return ActionResult(
@@ -277,6 +241,7 @@ class ActionRunner:
                 output_tail=[msg],
             ), {}
         self._running[key] = proc
+        secrets = action.secret_values()
 
         def emit(stream: Literal["stdout", "stderr"], text: str) -> None:
             text = redact_text(text, secrets)
@@ -292,9 +257,31 @@ class ActionRunner:
         # warroom quitting mid-run cancels this task and, with it, the readers: their outcome
         # is read here, or asyncio prints "_GatheringFuture exception was never retrieved"
         readers.add_done_callback(_retrieve)
+        timed_out = await self._wait(proc, readers, action.timeout, key)
+        dur = time.monotonic() - t0
+        code = proc.returncode
+        status, msg, extra = self._exec_outcome(action, key, timed_out, code, dur)
+        return ActionResult(
+            action.name,
+            action.service,
+            status,
+            msg,
+            exit_code=code,
+            duration=dur,
+            output_tail=list(tail),
+        ), extra
+
+    async def _wait(
+        self,
+        proc: asyncio.subprocess.Process,
+        readers: asyncio.Future[Any],
+        timeout: float,
+        key: tuple[str, str],
+    ) -> bool:
+        """Wait for the command and its output; True when it timed out (not when stopped)."""
         timed_out = False
         try:
-            await asyncio.wait_for(proc.wait(), timeout=action.timeout)
+            await asyncio.wait_for(proc.wait(), timeout=timeout)
         except TimeoutError:
             timed_out = key not in self._cancelled
             await self._kill_group(proc)
@@ -307,8 +294,17 @@ class ActionRunner:
             readers.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await readers
-        dur = time.monotonic() - t0
-        code = proc.returncode
+        return timed_out
+
+    def _exec_outcome(
+        self,
+        action: ResolvedAction,
+        key: tuple[str, str],
+        timed_out: bool,
+        code: int | None,
+        dur: float,
+    ) -> tuple[Status, str, dict[str, Any]]:
+        """The status, message and extra audit fields of a finished command."""
         extra: dict[str, Any] = {}
         if key in self._cancelled:
             status: Status = "cancelled"
@@ -323,15 +319,7 @@ class ActionRunner:
             status = "failed"
             how = f"signal {-code}" if code is not None and code < 0 else f"exit {code}"
             msg = f"{action.title} failed: {how} in {dur:.1f}s"
-        return ActionResult(
-            action.name,
-            action.service,
-            status,
-            msg,
-            exit_code=code,
-            duration=dur,
-            output_tail=list(tail),
-        ), extra
+        return status, msg, extra
 
     async def shutdown(self) -> None:
         """warroom is quitting: stop every running command and audit it. The workers that ran
@@ -385,70 +373,17 @@ class ActionRunner:
         _signal_group(proc.pid, signal.SIGKILL)
         await proc.wait()
 
-    async def _run_http(self, action: ResolvedAction) -> tuple[ActionResult, dict[str, Any]]:
-        assert action.url is not None and action.method is not None
-        secrets = action.secret_values()
-        t0 = time.monotonic()
-        try:
-            # httpx's timeout bounds each phase (connect, each read), not the request: a
-            # server trickling a byte per read would never trip it. The wall-clock limit
-            # covers connect, send and the bounded body read together.
-            async with (
-                asyncio.timeout(action.timeout),
-                httpx.AsyncClient(timeout=action.timeout) as client,
-                client.stream(
-                    action.method, action.url, headers=dict(action.headers), json=action.json
-                ) as resp,
-            ):
-                raw = b""
-                async for chunk in resp.aiter_bytes():
-                    raw += chunk
-                    if len(raw) >= BODY_READ_LIMIT:
-                        break  # a webhook that answers with megabytes: the start is enough
-        except (httpx.TimeoutException, TimeoutError):
-            dur = time.monotonic() - t0
-            msg = (
-                f"{action.title} timed out after {action.timeout:g}s: no complete answer "
-                f"from {action.redacted_url()}"
-            )
-            return ActionResult(
-                action.name, action.service, "timeout", msg, duration=dur, output_tail=[msg]
-            ), {}
-        except httpx.HTTPError as exc:
-            dur = time.monotonic() - t0
-            msg = f"{action.title}: request to {action.redacted_url()} failed: {type(exc).__name__}: {redact_text(str(exc), secrets)}"
-            return ActionResult(
-                action.name, action.service, "error", msg, duration=dur, output_tail=[msg]
-            ), {}
-        dur = time.monotonic() - t0
-        body = redact_text(_decode(raw, resp.charset_encoding)[:BODY_EXCERPT], secrets)
-        lines = [f"HTTP {resp.status_code} {resp.reason_phrase}", *body.splitlines()]
-        for line in lines:
-            self._emit(action, "stdout", line)
-        ok = resp.is_success
-        msg = (
-            f"{action.title}: HTTP {resp.status_code} in {dur:.1f}s"
-            if ok
-            else f"{action.title} failed: HTTP {resp.status_code} in {dur:.1f}s"
-        )
-        return ActionResult(
-            action.name,
-            action.service,
-            "ok" if ok else "failed",
-            msg,
-            http_status=resp.status_code,
-            duration=dur,
-            output_tail=lines[-TAIL_LINES:],
-            body_excerpt=body,
-        ), {}
 
-
-def _decode(raw: bytes, charset: str | None) -> str:
-    """Decode a webhook answer; an unknown charset falls back to UTF-8 with replacements."""
-    try:
-        return raw.decode(charset or "utf-8", "replace")
-    except LookupError:
-        return raw.decode("utf-8", "replace")
+async def _spawn(action: ResolvedAction) -> asyncio.subprocess.Process:
+    """Exec the argv (no shell) in a process group of its own: a timeout kills them all."""
+    return await asyncio.create_subprocess_exec(
+        *action.argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **action.env},
+        start_new_session=True,
+    )
 
 
 def _retrieve(fut: asyncio.Future[Any]) -> None:
