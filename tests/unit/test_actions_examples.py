@@ -11,7 +11,8 @@ import pytest
 
 from tui.config import ServiceConfig, load_config
 from tui.core.actions import bindable_actions, resolve_action
-from tui.core.actions.spec import TEMPLATE_NAMES, action_configs
+from tui.core.actions.spec import action_configs
+from tui.core.actions.templating import TEMPLATE_NAMES
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SECTION = "### Actions: roll back or refresh the baseline in one key"

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from tui.core.actions.audit import parse_since
-    from tui.core.actions.spec import SAFE_VALUE
+    from tui.core.actions.templating import SAFE_VALUE
     from tui.core.release_timeline import append_mark, marks_path
     from tui.core.releases import Release
     from tui.errors import UserError

@@ -4,15 +4,16 @@ Nothing runs through a shell, and every template value is checked against a stri
 before it is substituted, so a series label like `a; rm -rf /` can never become part of a
 command: the action refuses and names the value instead. Resolution is pure; running lives in
 `tui/sources/actions.py`.
+
+Where it lives: `ResolvedAction`, the built-ins and their defaults, resolution and which keys
+bind here; placeholders, the value pattern and substitution in templating.py.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
-import re
 import shlex
-import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -27,9 +28,8 @@ from tui.core.actions.redact import (
     redact_json,
     redact_url,
 )
+from tui.core.actions.templating import Refused, json_strings, placeholders, render, render_json
 
-SAFE_VALUE = re.compile(r"^[A-Za-z0-9._:/@+-]{1,253}$")
-TEMPLATE_NAMES = ("service", "namespace", "version", "baseline_version", "revision", "user")
 ROLLBACK = "rollback"
 REFRESH_BASELINE = "refresh_baseline"
 RESTORE_BASELINE = "restore_baseline"
@@ -163,67 +163,6 @@ class BuiltinOutcome:
 
     lines: list[str]
     baseline_versions: dict[str, str | None]
-
-
-class _Refused(Exception):
-    pass
-
-
-def _fields(template: str) -> list[str]:
-    """Placeholder names in `template`; ValueError for a broken or unknown placeholder."""
-    names = []
-    for _, name, spec, conv in string.Formatter().parse(template):
-        if name is None:
-            continue
-        if name not in TEMPLATE_NAMES:
-            raise ValueError(
-                f"unknown placeholder {{{name}}} in {template!r} "
-                f"(known: {', '.join('{' + n + '}' for n in TEMPLATE_NAMES)})"
-            )
-        if spec or conv:
-            raise ValueError(f"placeholder {{{name}}} in {template!r} takes no format")
-        names.append(name)
-    return names
-
-
-def check_value(name: str, value: str | None, service: str) -> str:
-    """Return `value` when safe to substitute; raise _Refused naming it otherwise."""
-    if value is None or value == "":
-        raise _Refused(f"the template needs {{{name}}} but {service!r} has no {name}")
-    if not SAFE_VALUE.fullmatch(value):  # fullmatch: `$` alone lets a trailing \n through
-        raise _Refused(
-            f"unsafe value for {{{name}}}: {value!r} (allowed: 1-253 of A-Z a-z 0-9 . _ : / @ + -)"
-        )
-    return value
-
-
-def _render(template: str | Secret, values: Mapping[str, str | None], service: str) -> str:
-    """Substitute checked values; a secret is used as is (it is never a template)."""
-    if isinstance(template, Secret):
-        return template.reveal()
-    names = _fields(template)
-    checked = {n: check_value(n, values.get(n), service) for n in names}
-    return template.format_map(checked)
-
-
-def _render_json(value: Any, values: Mapping[str, str | None], service: str) -> Any:
-    if isinstance(value, str):
-        return _render(value, values, service)
-    if isinstance(value, list):
-        return [_render_json(v, values, service) for v in value]
-    if isinstance(value, dict):
-        return {k: _render_json(v, values, service) for k, v in value.items()}
-    return value
-
-
-def _json_strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [s for v in value for s in _json_strings(v)]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _json_strings(v)]
-    return []
 
 
 def current_user() -> str:
@@ -361,9 +300,9 @@ def _resolve_configured(
     try:
         templates = [t for t in [*exec_, *ac.env.values()] if isinstance(t, str)]
         if ac.http is not None:
-            templates += [ac.http.url, *_json_strings(ac.http.json)]
+            templates += [ac.http.url, *json_strings(ac.http.json)]
             templates += [v for v in headers.values() if isinstance(v, str)]
-        used = sorted({n for t in templates for n in _fields(t)})
+        used = sorted({n for t in templates for n in placeholders(t)})
     except ValueError as exc:
         return ResolvedAction(
             argv=shown_argv,
@@ -374,22 +313,22 @@ def _resolve_configured(
         )
     try:
         if ac.exec is not None:
-            argv = tuple(_render(a, values, svc_name) for a in ac.exec)
-            env = {k: _render(v, values, svc_name) for k, v in ac.env.items()}
+            argv = tuple(render(a, values, svc_name) for a in ac.exec)
+            env = {k: render(v, values, svc_name) for k, v in ac.env.items()}
             return ResolvedAction(
                 argv=argv, env=env, values={n: str(values[n]) for n in used}, **base
             )
         assert ac.http is not None
         return ResolvedAction(
             method=ac.http.method,
-            url=_render(ac.http.url, values, svc_name),
-            headers={k: _render(v, values, svc_name) for k, v in headers.items()},
-            json=_render_json(ac.http.json, values, svc_name),
-            env={k: _render(v, values, svc_name) for k, v in ac.env.items()},
+            url=render(ac.http.url, values, svc_name),
+            headers={k: render(v, values, svc_name) for k, v in headers.items()},
+            json=render_json(ac.http.json, values, svc_name),
+            env={k: render(v, values, svc_name) for k, v in ac.env.items()},
             values={n: str(values[n]) for n in used},
             **base,
         )
-    except _Refused as exc:
+    except Refused as exc:
         return ResolvedAction(
             argv=shown_argv,
             url=ac.http.url if ac.http else None,
