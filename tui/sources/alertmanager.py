@@ -12,252 +12,61 @@ silences (`GET /api/v2/silences`); expiring one is `DELETE /api/v2/silence/{id}`
 same way. With `push_spikes`, SUSTAINED spikes fire a
 `WarroomP99Spike` alert that is re-posted every refresh until RECOVERED resolves it (the
 way Prometheus keeps an alert alive), GLITCHes fire one that resolves on its own.
+
+Where it lives: the source (loop, requests, silences, spike alerts, audit) here; the API's
+values (`Alert`, `Silence`, matchers, times) in alertmanager_model.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import getpass
 import logging
 import re
-import socket
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import httpx
 
-from tui.config import AlertmanagerConfig, format_duration
-from tui.core.actions.audit import append_record, make_record
+from tui.config import AlertmanagerConfig
+from tui.core.actions.audit import append_record, make_record, user_at_host
 from tui.core.stats.spikes import GLITCH, RECOVERED, SUSTAINED, SpikeEvent
-from tui.errors import UserError
+from tui.sources.alertmanager_model import (
+    NO_SERVICE,
+    Alert,
+    AlertmanagerConfigError,
+    AlertmanagerError,
+    Silence,
+    SilenceResult,
+    format_matchers,
+    format_time,
+    group_by_service,
+    parse_matcher,
+)
 from tui.sources.base import Backoff, RefreshLoop, SourceStatus
 
+# the API's values live in alertmanager_model; the UI and tests take them from here
+__all__ = [
+    "NO_SERVICE",
+    "SPIKE_ALERTNAME",
+    "Alert",
+    "AlertmanagerConfigError",
+    "AlertmanagerError",
+    "AlertmanagerSource",
+    "Silence",
+    "SilenceResult",
+    "format_matchers",
+    "group_by_service",
+    "parse_matcher",
+    "user_at_host",
+]
+
 SPIKE_ALERTNAME = "WarroomP99Spike"
-GROUP_LABEL = "service"
-NO_SERVICE = "(no service)"
 GLITCH_ALERT_TTL = 300.0  # a GLITCH alert resolves itself after 5 minutes
 MAX_BACKOFF = 300.0
 MIN_INTERVAL = 1.0  # seconds between refreshes, even when woken early
-_MATCHER_RE = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(".*"|[^"\s]\S*)\s*$')
-_FRACTION_RE = re.compile(r"\.(\d{6})\d+")
 log = logging.getLogger(__name__)
-
-
-class AlertmanagerError(Exception):
-    """Alertmanager could not be reached or answered something unusable (message is shown)."""
-
-
-class AlertmanagerConfigError(UserError):
-    """A filter matcher or silence request that Alertmanager would reject, caught before sending."""
-
-
-def parse_matcher(text: str) -> dict[str, Any]:
-    """`severity="page"` / `service=~"api|web"` -> an API v2 matcher object; UserError if bad."""
-    m = _MATCHER_RE.match(text)
-    if not m:
-        raise AlertmanagerConfigError(
-            f"alertmanager.filters: {text!r} is not a matcher "
-            '(examples: severity="page", service=~"api|web")'
-        )
-    name, op, value = m.groups()
-    if value.startswith('"'):
-        value = value[1:-1]
-    if "~" in op:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise AlertmanagerConfigError(
-                f"alertmanager.filters: {text!r}: bad regular expression: {exc}"
-            ) from None
-    return {"name": name, "value": value, "isRegex": "~" in op, "isEqual": not op.startswith("!")}
-
-
-def user_at_host() -> str:
-    """The operator as Alertmanager's `createdBy` expects it: user@host."""
-    try:
-        user = getpass.getuser()
-    except (OSError, KeyError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
-
-
-def _parse_time(text: Any) -> float | None:
-    """RFC 3339 (Go writes nanoseconds, Python reads microseconds) -> unix seconds."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return datetime.fromisoformat(_FRACTION_RE.sub(r".\1", text)).timestamp()
-    except ValueError:
-        return None
-
-
-def _format_time(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One alert as the pane shows it."""
-
-    fingerprint: str
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    state: str  # active | suppressed | unprocessed
-    starts_at: float | None
-    ends_at: float | None = None
-    silenced_by: tuple[str, ...] = ()
-    inhibited_by: tuple[str, ...] = ()
-
-    @property
-    def name(self) -> str:
-        return self.labels.get("alertname", "")
-
-    @property
-    def service(self) -> str:
-        return self.labels.get(GROUP_LABEL) or NO_SERVICE
-
-    @property
-    def summary(self) -> str:
-        return self.annotations.get("summary") or self.annotations.get("description", "")
-
-    def age(self, now: float | None = None) -> float | None:
-        if self.starts_at is None:
-            return None
-        return max(0.0, (time.time() if now is None else now) - self.starts_at)
-
-    def matchers(self) -> list[dict[str, Any]]:
-        """Equality matchers on every label: a silence for exactly this alert."""
-        return [
-            {"name": k, "value": v, "isRegex": False, "isEqual": True}
-            for k, v in sorted(self.labels.items())
-        ]
-
-    @classmethod
-    def from_api(cls, obj: Any) -> Alert:
-        """A gettableAlert -> Alert; ValueError when it lacks what the pane needs."""
-        if not isinstance(obj, dict):
-            raise ValueError("alert is not an object")
-        labels, annotations = obj.get("labels"), obj.get("annotations") or {}
-        status = obj.get("status") or {}
-        if not isinstance(labels, dict) or not isinstance(annotations, dict):
-            raise ValueError("alert labels/annotations are not objects")
-        if not isinstance(status, dict):
-            raise ValueError("alert status is not an object")
-        return cls(
-            fingerprint=str(obj.get("fingerprint", "")),
-            labels={str(k): str(v) for k, v in labels.items()},
-            annotations={str(k): str(v) for k, v in annotations.items()},
-            state=str(status.get("state", "unprocessed")),
-            starts_at=_parse_time(obj.get("startsAt")),
-            ends_at=_parse_time(obj.get("endsAt")),
-            silenced_by=tuple(status.get("silencedBy") or ()),
-            inhibited_by=tuple(status.get("inhibitedBy") or ()),
-        )
-
-
-@dataclass
-class AlertGroup:
-    service: str
-    alerts: list[Alert] = field(default_factory=list)
-
-    @property
-    def active(self) -> int:
-        return sum(1 for a in self.alerts if a.state == "active")
-
-
-def group_by_service(alerts: Iterable[Alert]) -> list[AlertGroup]:
-    """Groups by the `service` label: groups with active alerts first, then by name;
-    inside a group active before suppressed, newest first."""
-    groups: dict[str, AlertGroup] = {}
-    for a in alerts:
-        groups.setdefault(a.service, AlertGroup(a.service)).alerts.append(a)
-    for g in groups.values():
-        g.alerts.sort(key=lambda a: (a.state != "active", -(a.starts_at or 0.0), a.name))
-    return sorted(groups.values(), key=lambda g: (g.active == 0, g.service))
-
-
-@dataclass(frozen=True)
-class SilenceResult:
-    silence_id: str
-    matchers: list[dict[str, Any]]
-    starts_at: float
-    ends_at: float
-    created_by: str
-
-    def summary(self) -> str:
-        """The operator's confirmation: what is silenced, for how long, under which id."""
-        what = (
-            ", ".join(
-                f"{m['name']}{'=' if m.get('isEqual', True) else '!='}{m['value']}"
-                for m in self.matchers
-                if m.get("name") in ("alertname", "service", "job", "instance")
-            )
-            or f"{len(self.matchers)} matchers"
-        )
-        return (
-            f"silenced {what} for {format_duration(self.ends_at - self.starts_at)} "
-            f"(silence {self.silence_id[:8]})"
-        )
-
-
-def format_matchers(matchers: Iterable[Mapping[str, Any]]) -> str:
-    """API v2 matchers as Alertmanager writes them: `a="x", b=~"y|z"`."""
-    ops = {(True, False): "=", (False, False): "!=", (True, True): "=~", (False, True): "!~"}
-    return ", ".join(
-        f"{m.get('name', '')}{ops[(bool(m.get('isEqual', True)), bool(m.get('isRegex')))]}"
-        f'"{m.get("value", "")}"'
-        for m in matchers
-    )
-
-
-@dataclass(frozen=True)
-class Silence:
-    """One silence as the pane lists it."""
-
-    id: str
-    matchers: tuple[dict[str, Any], ...]
-    state: str  # active | pending | expired
-    starts_at: float | None
-    ends_at: float | None
-    created_by: str
-    comment: str
-
-    @property
-    def service(self) -> str:
-        """The `service` an equality matcher names (the audit log's service field)."""
-        for m in self.matchers:
-            if m.get("name") == GROUP_LABEL and m.get("isEqual", True) and not m.get("isRegex"):
-                return str(m.get("value", ""))
-        return NO_SERVICE
-
-    def remaining(self, now: float | None = None) -> float | None:
-        if self.ends_at is None:
-            return None
-        return max(0.0, self.ends_at - (time.time() if now is None else now))
-
-    @classmethod
-    def from_api(cls, obj: Any) -> Silence:
-        """A gettableSilence -> Silence; ValueError when it has no id or matchers."""
-        if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
-            raise ValueError("silence has no id")
-        matchers, status = obj.get("matchers"), obj.get("status") or {}
-        if not isinstance(matchers, list) or not all(isinstance(m, dict) for m in matchers):
-            raise ValueError("silence matchers are not a list of objects")
-        if not isinstance(status, dict):
-            raise ValueError("silence status is not an object")
-        return cls(
-            id=obj["id"],
-            matchers=tuple(matchers),
-            state=str(status.get("state", "")),
-            starts_at=_parse_time(obj.get("startsAt")),
-            ends_at=_parse_time(obj.get("endsAt")),
-            created_by=str(obj.get("createdBy", "")),
-            comment=str(obj.get("comment", "")),
-        )
 
 
 class AlertmanagerSource:
@@ -415,8 +224,8 @@ class AlertmanagerSource:
         matchers = alert.matchers()
         body = {
             "matchers": matchers,
-            "startsAt": _format_time(start),
-            "endsAt": _format_time(start + duration),
+            "startsAt": format_time(start),
+            "endsAt": format_time(start + duration),
             "createdBy": who,
             "comment": comment.strip(),
         }
@@ -550,8 +359,8 @@ class AlertmanagerSource:
                 "source": "warroom",
             },
             "annotations": {"summary": summary},
-            "startsAt": _format_time(starts_at),
-            "endsAt": _format_time(ends_at),
+            "startsAt": format_time(starts_at),
+            "endsAt": format_time(ends_at),
         }
 
     async def _push_pending(self) -> None:
@@ -587,8 +396,8 @@ class AlertmanagerSource:
                         "source": "warroom",
                     },
                     "annotations": {"summary": summary},
-                    "startsAt": _format_time(start),
-                    "endsAt": _format_time(now + keepalive),
+                    "startsAt": format_time(start),
+                    "endsAt": format_time(now + keepalive),
                 }
             )
         if not batch:
