@@ -17,7 +17,7 @@ from tests.servers import free_port
 from tui.core.atomic import write_atomic
 from tui.demo.deploy import GoDeployer
 from tui.demo.gobuild import build_gosvc
-from tui.demo.incident import read_live, release_path, ship_release
+from tui.demo.release_file import read_live, release_path, ship_release
 
 pytestmark = pytest.mark.integration
 

@@ -19,9 +19,7 @@ from tui.core.metrics.store import MetricStore
 from tui.core.pprof import load_profile
 from tui.core.pprof.encode import Frame, encode_cpu_profile
 from tui.demo.incident import (
-    BAD_VERSION,
     BASELINE,
-    GOOD_VERSION,
     RECOVERED,
     RELEASED,
     ROLLED_BACK,
@@ -29,16 +27,20 @@ from tui.demo.incident import (
     SPIKE,
     STEADY,
     TAKE_BASELINE,
-    Release,
-    ReleaseStateError,
     Scenario,
     Timeline,
     audited_rollback,
+    take_baseline,
+)
+from tui.demo.release_file import (
+    BAD_VERSION,
+    GOOD_VERSION,
+    Release,
+    ReleaseStateError,
     read_release,
     release_path,
     roll_back,
     ship_release,
-    take_baseline,
 )
 from tui.errors import UserError
 

@@ -325,8 +325,8 @@ def _run_stack(
     release)."""
     from tui.config import load_config
     from tui.demo.deploy import GoDeployer
-    from tui.demo.incident import release_path
     from tui.demo.prometheus import start_prometheus, wait_scraped
+    from tui.demo.release_file import release_path
 
     fast = args.fast
     otlp_names = [n for n in names if n != go_service]

@@ -1,7 +1,7 @@
 """The demo's deploy agent: runs the Go service's desired release, one real process per release.
 
 What a deploy system's node agent does, small: the release file `DIR/releases/SERVICE.json`
-(tui/demo/incident.py) says which version should run; the agent runs the gosvc binary with
+(tui/demo/release_file.py) says which version should run; the agent runs the gosvc binary with
 `-version` of it on a fixed loopback address (so Prometheus' static target stays right), and
 when the file changes it stops that process and starts the other release's. Once the new
 process answers /control with the version asked for, the agent confirms it in
@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from tui.core.atomic import write_atomic
-from tui.demo.incident import (
+from tui.demo.release_file import (
     BAD_VERSION,
     GOOD_VERSION,
     ReleaseStateError,

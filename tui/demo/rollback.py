@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tui.demo.incident import (
+from tui.demo.release_file import (
     ReleaseStateError,
     read_live,
     read_release,
