@@ -148,27 +148,7 @@ def _plain(node: yaml.Node) -> Any:
 def _convert(node: yaml.Node, tp: Any, loc: _Loc) -> Any:
     origin = get_origin(tp)
     if origin in (Union, types.UnionType):
-        options = [a for a in get_args(tp) if a is not type(None)]
-        is_null = isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG
-        if is_null and type(None) in get_args(tp):
-            return None
-        if len(options) == 1:
-            return _convert(node, options[0], loc)
-        shaped: list[list[ConfigError]] = []  # errors from options the node's shape fits
-        for opt in options:
-            trial = _Loc(loc.file, loc.node, loc.path)  # its own list: a failed try is no error
-            try:
-                value = _convert(node, opt, trial)
-            except (ConfigError, _Reported) as exc:
-                if _fits_shape(node, opt):
-                    shaped.append(trial.errors + ([exc] if isinstance(exc, ConfigError) else []))
-                continue
-            loc.errors.extend(trial.errors)
-            return value
-        if len(shaped) == 1:  # e.g. "{env: TOKEN}: environment variable TOKEN is not set"
-            loc.errors.extend(shaped[0])
-            raise _Reported
-        raise loc.error("expected " + " or ".join(_describe(o) for o in options))
+        return _convert_union(node, tp, loc)
     if tp is Any:
         return _plain(node)
     if (
@@ -191,24 +171,61 @@ def _convert(node: yaml.Node, tp: Any, loc: _Loc) -> Any:
         items = [(item, loc.at(item, f"{loc.path}[{i}]")) for i, item in enumerate(node.value)]
         return _convert_all(items, item_tp, loc)
     if origin is dict:
-        if not isinstance(node, yaml.MappingNode):
-            raise loc.error(f"expected {_describe(tp)}")
-        _, val_tp = get_args(tp)
-        keys, entries, twice = [], [], False
-        for knode, vnode in node.value:
-            key = str(knode.value)
-            if key in keys:  # YAML keeps the last one: an action or header would be lost
-                loc.errors.append(loc.at(knode, f"{loc.path}.{key}").error("key given twice"))
-                twice = True
-                continue
-            keys.append(key)
-            entries.append((vnode, loc.at(vnode, f"{loc.path}.{key}")))
-        out = dict(zip(keys, _convert_all(entries, val_tp, loc), strict=True))
-        if twice:
-            raise _Reported
-        return out
+        return _convert_dict(node, tp, loc)
+    return _convert_scalar(node, tp, loc)
+
+
+def _convert_union(node: yaml.Node, tp: Any, loc: _Loc) -> Any:
+    """The first option of `X | Y | None` that reads the node; null is None when allowed. When
+    only one option fits the node's shape, its errors are the ones reported."""
+    options = [a for a in get_args(tp) if a is not type(None)]
+    is_null = isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG
+    if is_null and type(None) in get_args(tp):
+        return None
+    if len(options) == 1:
+        return _convert(node, options[0], loc)
+    shaped: list[list[ConfigError]] = []  # errors from options the node's shape fits
+    for opt in options:
+        trial = _Loc(loc.file, loc.node, loc.path)  # its own list: a failed try is no error
+        try:
+            value = _convert(node, opt, trial)
+        except (ConfigError, _Reported) as exc:
+            if _fits_shape(node, opt):
+                shaped.append(trial.errors + ([exc] if isinstance(exc, ConfigError) else []))
+            continue
+        loc.errors.extend(trial.errors)
+        return value
+    if len(shaped) == 1:  # e.g. "{env: TOKEN}: environment variable TOKEN is not set"
+        loc.errors.extend(shaped[0])
+        raise _Reported
+    raise loc.error("expected " + " or ".join(_describe(o) for o in options))
+
+
+def _convert_dict(node: yaml.Node, tp: Any, loc: _Loc) -> Any:
+    """A `dict[str, T]` from a mapping; a key given twice is an error (YAML keeps the last)."""
+    if not isinstance(node, yaml.MappingNode):
+        raise loc.error(f"expected {_describe(tp)}")
+    _, val_tp = get_args(tp)
+    keys, entries, twice = [], [], False
+    for knode, vnode in node.value:
+        key = str(knode.value)
+        if key in keys:  # YAML keeps the last one: an action or header would be lost
+            loc.errors.append(loc.at(knode, f"{loc.path}.{key}").error("key given twice"))
+            twice = True
+            continue
+        keys.append(key)
+        entries.append((vnode, loc.at(vnode, f"{loc.path}.{key}")))
+    out = dict(zip(keys, _convert_all(entries, val_tp, loc), strict=True))
+    if twice:
+        raise _Reported
+    return out
+
+
+def _convert_scalar(node: yaml.Node, tp: Any, loc: _Loc) -> Any:
+    """A literal, duration, size, bool, number or string from a scalar, checked as written."""
     if not isinstance(node, yaml.ScalarNode):
         raise loc.error(f"expected {_describe(tp)}")
+    origin = get_origin(tp)
     raw = node.value
     value = _plain(node)
     try:
