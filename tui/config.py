@@ -6,6 +6,12 @@ the closest valid one as a suggestion, and all of a file's mistakes are reported
 Durations (`5s`, `15m`, `1h30m`, `250ms`) and sizes (`64MiB`, `1kb`) parse into seconds and
 bytes (tui/config_values.py). Secrets are never literal: `{env: NAME}` or `{file: PATH}`, and
 they print as `***`.
+
+Where it lives: `Config`, the metric sources (Prometheus, OTLP), services and the detector
+here; the sections of what warroom does (actions, profiles, baseline, audit, Alertmanager) in
+config_operations.py, re-exported here; shared value checks in config_checks.py; the reader
+in config_yaml.py, durations, sizes and secrets in config_values.py, key bindings in
+config_keys.py.
 """
 
 from __future__ import annotations
@@ -13,14 +19,21 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import string
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import yaml
 
+from tui.config_checks import http_url_problem, known_themes, trace_url_problem
 from tui.config_keys import check_keys
+from tui.config_operations import ActionConfig as ActionConfig
+from tui.config_operations import AlertmanagerConfig as AlertmanagerConfig
+from tui.config_operations import AuditConfig as AuditConfig
+from tui.config_operations import BaselineConfig as BaselineConfig
+from tui.config_operations import HttpAction as HttpAction
+from tui.config_operations import ProfileEndpoint as ProfileEndpoint
+from tui.config_operations import ProfilesConfig as ProfilesConfig
 from tui.config_values import Duration as Duration
 from tui.config_values import Latency as Latency
 from tui.config_values import Secret as Secret
@@ -33,91 +46,6 @@ from tui.config_yaml import ConfigErrors as ConfigErrors
 from tui.config_yaml import compose, located, raise_errors, read_dataclass, refuse
 
 DEFAULT_CONFIG_NAME = "warroom.yaml"
-
-
-def _http_url_problem(url: str) -> str | None:
-    """Why `url` cannot be an http(s) base URL, or None: a scheme and a host are required."""
-    from urllib.parse import urlsplit
-
-    if not re.match(r"^https?://", url):
-        return f"must start with http:// or https://, got {url!r}"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
-    except ValueError:
-        return f"has a bad port (1-65535), got {url!r}"
-    if not parts.hostname:
-        return f"has no host, got {url!r}"
-    return None
-
-
-# Known names for baseline.min_effect keys. Signals are matched exactly by the regression
-# check (tui/core/metrics/store.py SIGNALS); bench units are whatever `go test -bench` prints,
-# custom units from b.ReportMetric included, so any UNIT/UNIT key is a unit. These mirror
-# tui/core (config must not import numpy-heavy modules); tests/unit/test_config.py checks that.
-MIN_EFFECT_SIGNALS = ("p50", "p95", "p99", "qps", "error_ratio")
-MIN_EFFECT_UNITS = ("ns/op", "sec/op", "B/op", "allocs/op", "MB/s", "B/s")
-
-# Built-in theme names (themes/*.yaml; tui/ui/theme.py THEME_ORDER). config.py must not
-# import textual, so the loader compares against these plus any theme file found on disk.
-THEME_NAMES = ("warroom", "bastion", "wall", "paper")
-
-
-def known_themes() -> list[str]:
-    """Built-in theme names, then any other theme file beside the package (same search as
-    tui/ui/theme.py themes_dir)."""
-    here = Path(__file__).resolve()
-    names = list(THEME_NAMES)
-    for d in (here.parents[1] / "themes", here.parent / "_themes"):
-        if d.is_dir():
-            names += sorted(p.stem for p in d.glob("*.yaml") if p.stem not in names)
-            break
-    return names
-
-
-def _min_effect_key_problem(key: str) -> str | None:
-    """Why `key` cannot be a baseline.min_effect key (it would silently never apply), or None."""
-    if key in MIN_EFFECT_SIGNALS or key in MIN_EFFECT_UNITS:
-        return None
-    known = [*MIN_EFFECT_SIGNALS, *MIN_EFFECT_UNITS]
-    if "/" in key and key.count("/") == 1 and all(key.split("/")):
-        same_case = [u for u in MIN_EFFECT_UNITS if u.lower() == key.lower()]
-        if same_case:  # units are case-sensitive: b/op never matches B/op
-            return f"unknown unit; did you mean {same_case[0]!r}?"
-        return None  # a custom bench unit (b.ReportMetric), e.g. items/op or req/s
-    close = difflib.get_close_matches(key, known, 1, 0.5)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return (
-        f"unknown signal or unit{hint} (signals: {', '.join(MIN_EFFECT_SIGNALS)}; "
-        "bench units look like ns/op, B/op, allocs/op, MB/s)"
-    )
-
-
-TRACE_URL_FIELDS = ("trace_id", "span_id", "service")  # what a trace_url template may name
-
-
-def trace_url_problem(template: str) -> str | None:
-    """Why `template` cannot be a trace_url, or None. It must be an http(s) URL naming
-    {trace_id}; the other fields it may use are {span_id} and {service}."""
-    if not re.match(r"^https?://[^/\s]+", template):
-        return f"must start with http:// or https:// and a host, got {template!r}"
-    try:
-        parts = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(template)]
-    except ValueError as exc:
-        return f"is not a valid template ({exc}): {template!r}"
-    fields = [f for f, _, _ in parts if f is not None]
-    specs = [(spec, conv) for f, spec, conv in parts if f is not None]
-    unknown = sorted({f for f in fields if f not in TRACE_URL_FIELDS})
-    if unknown:
-        return (
-            f"unknown field {{{unknown[0]}}} (fields: "
-            f"{', '.join('{' + f + '}' for f in TRACE_URL_FIELDS)}), got {template!r}"
-        )
-    if any(spec or conv for spec, conv in specs):
-        return f"fields take no format spec or conversion, got {template!r}"
-    if "trace_id" not in fields:
-        return f"must contain {{trace_id}}, got {template!r}"
-    return None
 
 
 # --- schema ------------------------------------------------------------------------------
@@ -151,7 +79,7 @@ class PrometheusConfig:
 
     def _problems(self, failed: frozenset[str] = frozenset()) -> list[str]:
         out = []
-        problem = _http_url_problem(self.url)
+        problem = http_url_problem(self.url)
         if problem:
             out.append(f"url: {problem}")
         if self.bearer_token is not None and self.basic_auth is not None:
@@ -250,38 +178,6 @@ class DetectorConfig:
 
 
 @dataclass
-class HttpAction:
-    url: str
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
-    headers: dict[str, str | Secret] = field(default_factory=dict)  # Secret: {env: NAME}
-    json: Any = None
-
-
-@dataclass
-class ActionConfig:
-    exec: list[str | Secret] | None = None
-    http: HttpAction | None = None
-    timeout: Duration = Duration(120)
-    confirm: Literal["none", "yes", "type"] | None = None  # None: per-action default
-    dangerous: bool | None = None  # None: per-action default (rollback is dangerous)
-    key: str | None = None
-    env: dict[str, str | Secret] = field(default_factory=dict)
-    description: str | None = None
-
-    def __post_init__(self) -> None:
-        refuse(self._problems())
-
-    def _problems(self, failed: frozenset[str] = frozenset()) -> list[str]:
-        if failed & {"exec", "http"}:
-            return []  # given, but wrong: that error is reported already
-        if (self.exec is None) == (self.http is None):
-            return ["an action needs exactly one of 'exec' (an argv list) or 'http'"]
-        if self.exec is not None and not self.exec:
-            return ["exec must be a non-empty argv list"]
-        return []
-
-
-@dataclass
 class ServiceConfig:
     name: str
     prometheus: ServicePrometheus | None = None
@@ -301,84 +197,6 @@ class ServiceConfig:
 
     def _problems(self, failed: frozenset[str] = frozenset()) -> list[str]:
         return [] if self.name.strip() else ["name: must not be empty"]
-
-
-@dataclass
-class ProfileEndpoint:
-    service: str
-    url: str  # base URL of the Go server, e.g. http://127.0.0.1:6060
-    # cpu is the word of files, toasts and `check`; profile is Go's endpoint name; both mean it
-    kinds: list[Literal["cpu", "profile", "heap", "allocs", "block", "mutex", "goroutine"]] = field(
-        default_factory=lambda: ["profile", "heap"]
-    )
-    seconds: Duration = Duration(10)
-    every: Duration | None = None  # None: only on a key press
-
-    def __post_init__(self) -> None:
-        # stored as the endpoint's name: /debug/pprof/profile
-        self.kinds = ["profile" if k == "cpu" else k for k in self.kinds]
-
-
-@dataclass
-class ProfilesConfig:
-    dir: str | None = None
-    pattern: str = "{service}-*.pb.gz"
-    endpoints: list[ProfileEndpoint] = field(default_factory=list)
-    keep: int = 100  # captures kept per service and kind (0: all); others' files are never touched
-
-    def __post_init__(self) -> None:
-        refuse(self._problems())
-
-    def _problems(self, failed: frozenset[str] = frozenset()) -> list[str]:
-        return [f"keep: must be 0 (keep all) or more, got {self.keep}"] if self.keep < 0 else []
-
-
-@dataclass
-class BaselineConfig:
-    dir: str = "~/.local/state/warroom/baselines"
-    min_effect: dict[str, float] = field(default_factory=dict)  # per signal/unit overrides
-    bench: str | None = None  # path of the latest `go test -bench` output to snapshot
-
-    def __post_init__(self) -> None:
-        refuse(self._problems())
-
-    def _problems(self, failed: frozenset[str] = frozenset()) -> list[str]:
-        out = []
-        for key, value in self.min_effect.items():
-            problem = _min_effect_key_problem(key)
-            if problem:
-                out.append(f"min_effect.{key}: {problem}")
-            elif not (0 <= value < float("inf")):
-                out.append(f"min_effect.{key}: must be a non-negative number, got {value}")
-        return out
-
-
-@dataclass
-class AuditConfig:
-    path: str = "~/.local/state/warroom/audit.jsonl"
-
-
-@dataclass
-class AlertmanagerConfig:
-    url: str
-    filters: list[str] = field(default_factory=list)  # matchers, e.g. 'severity="page"'
-    refresh: Duration = Duration(15)
-    push_spikes: bool = False
-    bearer_token: Secret | None = None
-    timeout: Duration = Duration(10)
-
-    def __post_init__(self) -> None:
-        refuse(self._problems())
-
-    def _problems(self, failed: frozenset[str] = frozenset()) -> list[str]:
-        out = []
-        problem = _http_url_problem(self.url)
-        if problem:
-            out.append(f"url {problem}")
-        for f in self.filters:
-            if not re.match(r'^\s*[A-Za-z_]\w*\s*(=~|!~|!=|=)\s*(".*"|[^"\s]\S*)\s*$', f):
-                out.append(f'{f!r} is not a matcher (examples: severity="page", env!=dev)')
-        return out
 
 
 @dataclass

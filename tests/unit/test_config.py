@@ -362,7 +362,7 @@ def test_otlp_port_edges_and_custom_bench_units() -> None:
 
 def test_known_names_match_the_code_that_uses_them() -> None:
     """config.py keeps copies (it must not import numpy or textual); they must not drift."""
-    from tui.config import MIN_EFFECT_SIGNALS, MIN_EFFECT_UNITS, THEME_NAMES, known_themes
+    from tui.config_checks import MIN_EFFECT_SIGNALS, MIN_EFFECT_UNITS, THEME_NAMES, known_themes
     from tui.core.metrics.store import SIGNALS
     from tui.core.stats.compare import DEFAULT_MIN_EFFECTS
     from tui.ui.theme import THEME_ORDER, themes_dir
