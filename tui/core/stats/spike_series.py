@@ -138,9 +138,7 @@ class Baseline:
         return s[h] if n % 2 else 0.5 * (s[h - 1] + s[h])
 
     def mad(self, med: float) -> float:
-        dev = sorted([abs(v - med) for v in self.sorted])
-        n, h = len(dev), len(dev) // 2
-        return dev[h] if n % 2 else 0.5 * (dev[h - 1] + dev[h])
+        return sorted_median(sorted([abs(v - med) for v in self.sorted]))
 
     def copy(self) -> Baseline:
         return Baseline(self.size, list(self.order))
@@ -173,22 +171,29 @@ class Series:
         self.tail = TAIL_INDEX  # mean of recent tail-index estimates (each clipped)
         self.tail_n = 0  # estimates behind it, up to TAIL_MEMORY
 
-    def learn(
-        self, value: float, p95: float | None, bucket: Bucket | None, log_share_ratio: float
-    ) -> None:
-        """Fold one point's tail-index estimate and bucket into what the series knows.
+    def recover(self, lx: float) -> None:
+        """Back at the pre-shift level: its baseline (plus this point) is the baseline again."""
+        assert self.shift_from is not None
+        self.base = self.shift_from
+        self.base.add(lx)
+        self.shift_from = None
+        self.back.clear()
+        self.recent.clear()
+        self.state = RECOVERED
+        self.since_event = 0
 
-        The estimate a = ln((1 - 0.95) / (1 - q)) / ln(value / p95) is clipped to
-        [MIN_TAIL_INDEX, TAIL_INDEX] and averaged over TAIL_MEMORY points; the bucket's
-        bounds are remembered and first-bucket points counted in a row.
-        """
-        if p95 is not None and 0 < p95 < value and math.isfinite(p95):
-            a = min(TAIL_INDEX, max(MIN_TAIL_INDEX, log_share_ratio / math.log(value / p95)))
-            self.tail_n = min(self.tail_n + 1, TAIL_MEMORY)
-            self.tail += (a - self.tail) / self.tail_n
-        if bucket is not None:
-            remember_bounds(self.bounds, bucket)
-            self.first_bucket_run = self.first_bucket_run + 1 if is_first_bucket(bucket) else 0
+    def learn_tail(self, a: float) -> None:
+        """Fold one tail-index estimate a = ln((1 - 0.95) / (1 - q)) / ln(P(q) / P95) into the
+        series' mean over TAIL_MEMORY points, clipped to [MIN_TAIL_INDEX, TAIL_INDEX]."""
+        a = min(TAIL_INDEX, max(MIN_TAIL_INDEX, a))
+        self.tail_n = min(self.tail_n + 1, TAIL_MEMORY)
+        self.tail += (a - self.tail) / self.tail_n
+
+
+def sorted_median(s: list[float]) -> float:
+    """The median of an already sorted, non-empty list."""
+    n, h = len(s), len(s) // 2
+    return s[h] if n % 2 else 0.5 * (s[h - 1] + s[h])
 
 
 def spread(base: Baseline, med: float, cfg: Settings) -> float:

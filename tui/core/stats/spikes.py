@@ -33,13 +33,11 @@ detector stays silent. A saturated P99 (the quantile landed in +Inf, so the valu
 lower bound) is always a candidate above the baseline and is labelled; a low-confidence point
 (too few observations) can be a GLITCH but never raises SUSTAINED on its own.
 
-
 The per-point path is O(log W) (bisect into a sorted window) and computes the MAD only for
 points that already passed the cheap ratio/delta checks, so the cost stays a few microseconds.
 
-Where it lives: here the tracker and its `SpikeEvent`; in tui.core.stats.spike_series the
-per-series memory (`Series`, `Baseline`, `Settings`), the state names, window sizes and the
-bucket tests, with what buckets can tell.
+Where it lives: here the tracker and `SpikeEvent`; in spike_series.py the per-series memory,
+the state names (exported from here too), window sizes and the bucket tests.
 """
 
 from __future__ import annotations
@@ -66,7 +64,10 @@ from tui.core.stats.spike_series import (
     Series,
     Settings,
     first_bucket_warning,
+    is_first_bucket,
     measurable,
+    remember_bounds,
+    sorted_median,
     spread,
 )
 
@@ -74,7 +75,6 @@ if TYPE_CHECKING:
     from tui.config import Config, DetectorConfig
     from tui.core.baseline.store import BaselineStore
 
-# the state names and the settings error are defined beside the per-series memory, used from here
 __all__ = [
     "GLITCH",
     "OK",
@@ -179,8 +179,7 @@ class SpikeTracker:
                 if v > 0 and math.isfinite(v)
             )
             if values:
-                n, h = len(values), len(values) // 2
-                loaded[service] = values[h] if n % 2 else 0.5 * (values[h - 1] + values[h])
+                loaded[service] = sorted_median(values)
                 self.set_baseline(service, loaded[service])
         return loaded
 
@@ -250,11 +249,15 @@ class SpikeTracker:
             or (observations is not None and observations < cfg.min_observations)
         )
         s.since_event += 1
-        s.learn(value, p95, bucket, self._log_share_ratio)
-        if bucket is not None and s.first_bucket_run >= RECENT:
-            self._coarse[service] = bucket[1]
-        elif bucket is not None and s.first_bucket_run == 0:
-            self._coarse.pop(service, None)
+        if p95 is not None and 0 < p95 < value and math.isfinite(p95):
+            s.learn_tail(self._log_share_ratio / math.log(value / p95))
+        if bucket is not None:
+            remember_bounds(s.bounds, bucket)
+            s.first_bucket_run = s.first_bucket_run + 1 if is_first_bucket(bucket) else 0
+            if s.first_bucket_run >= RECENT:
+                self._coarse[service] = bucket[1]
+            elif s.first_bucket_run == 0:
+                self._coarse.pop(service, None)
 
         if s.shift_from is not None:
             recovered = self._check_recovery(s, cfg, lx, value, bucket, saturated, observations)
@@ -438,11 +441,5 @@ class SpikeTracker:
         s.back.append(back)
         if not back or sum(s.back) < SUSTAIN_HITS:
             return None
-        s.base = old
-        s.base.add(lx)
-        s.shift_from = None
-        s.back.clear()
-        s.recent.clear()
-        s.state = RECOVERED
-        s.since_event = 0
+        s.recover(lx)
         return ref
