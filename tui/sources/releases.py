@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 COMPARE_WINDOW = 300.0  # seconds each side of a release, at most half the dashboard window
 
 
+RELEASE_ROUTES = 10  # top routes by traffic compared at a release (the rest are not)
+MAX_JUDGED = 4  # release comparisons with routes per refresh (each costs ~12 range queries)
+
 BUILD_INFO_ANY = '{__name__=~".+_build_info",__name__!="go_build_info"}'
 
 
@@ -105,6 +108,7 @@ class ReleaseWatcher:
         # service -> (time probed, the `*_build_info` gauges its processes export)
         self._gauges: dict[str, tuple[float, tuple[str, ...]]] = {}
         self._failing = False  # the source was failing at the last poll
+        self._pollers: dict[str, Any] = {}  # service -> RoutesPoller, for release verdicts
 
     async def poll_prometheus(self, now: float) -> list[dict[str, Any]]:
         """The version of each Prometheus service, from the gauges its probe found; nothing
@@ -132,7 +136,41 @@ class ReleaseWatcher:
                     versions[name] = found
             elif not isinstance(res, PrometheusError):
                 raise res
-        return self.timeline.observe(versions, now, "build_info") + self.poll_marks(now)
+        out = self.timeline.observe(versions, now, "build_info") + self.timeline.read_marks()
+        return out + self.timeline.tick(now, self._prometheus_service) + await self._judge(now)
+
+    def _prometheus_service(self, service: str) -> bool:
+        return self.prometheus is not None and self.prometheus.service_config(service) is not None
+
+    async def _judge(self, now: float) -> list[dict[str, Any]]:
+        """The due comparisons of Prometheus services, each with its routes' before and after
+        (the route view's top routes, asked once per release); a route fault or a histogram
+        without a route label leaves the service-level verdict, with a note."""
+        due = self.timeline.due(now, lambda s: not self._prometheus_service(s))
+        src, out = self.prometheus, []
+        if src is None:
+            return []
+        for rel in due[:MAX_JUDGED]:
+            poller = self._pollers.get(rel.service)
+            if poller is None:
+                from tui.sources.routes import RoutesPoller
+
+                poller = RoutesPoller(src, rel.service, top=RELEASE_ROUTES)
+                self._pollers[rel.service] = poller
+            (b0, _), (_, a1) = self.timeline.windows(rel)
+            try:
+                view = await poller.between(b0, a1, now)
+            except PrometheusError as exc:
+                out.append(self.timeline.judge(rel, route_note=f"routes not read: {exc.detail}"))
+                continue
+            if view.error:
+                out.append(self.timeline.judge(rel, route_note=view.error))
+                continue
+            series = {r.route: r.series for r in view.rows}
+            out.append(self.timeline.judge(rel, series, src.step, view.label))
+        for rel in due[MAX_JUDGED:]:  # a burst of releases: the rest at the next refresh
+            self.timeline.add_pending(rel)
+        return out
 
     async def _probe_names(self, now: float) -> None:
         """Ask which `*_build_info` gauges each service's processes export: at start, at once
@@ -168,8 +206,10 @@ class ReleaseWatcher:
         return out + self.poll_marks(now)
 
     def poll_marks(self, now: float) -> list[dict[str, Any]]:
-        """New marks, and the comparisons whose after window is complete."""
-        return self.timeline.read_marks() + self.timeline.tick(now)
+        """New marks, and the comparisons whose after window is complete (a Prometheus
+        service's wait for a Prometheus refresh: it adds the routes, and none is asked while
+        the source fails)."""
+        return self.timeline.read_marks() + self.timeline.tick(now, self._prometheus_service)
 
 
 async def running_version(cfg: Config, service: str, now: float) -> tuple[str, str, str] | None:
