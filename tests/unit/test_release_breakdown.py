@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from tui.core.events import ReleaseVerdict, event_from_record
 from tui.core.metrics.store import MetricStore
-from tui.core.release_breakdown import NAMED_ROUTES, routes_text, route_rows
+from tui.core.release_breakdown import NAMED_ROUTES, route_rows, routes_text
 from tui.core.releases import Release, compare_release
 
 T = 1_000_000.0
