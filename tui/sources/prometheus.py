@@ -396,8 +396,8 @@ class PrometheusSource:
         *,
         runtime: bool = False,
     ):
-        """`runtime`: also tail the Go runtime signals (the dashboard shows them; headless
-        commands and recordings keep to the latency signals)."""
+        """`runtime`: also tail the Go runtime signals (the dashboard shows them, `record`
+        writes them; `snapshot` and `check` ask once instead)."""
         if cfg.prometheus is None:
             raise ValueError("config has no prometheus section")
         self.cfg = cfg
