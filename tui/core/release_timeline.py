@@ -212,7 +212,9 @@ class ReleaseHistory:
                     note.verdict = str(event.get("message", ""))
             return True
         if kind == "release_flap":
-            versions = event.get("versions") or []
+            versions = event.get("versions")
+            if not isinstance(versions, list):
+                return False  # a damaged line (read_recording names it)
             self.flapping[service] = "version flapping: " + " / ".join(map(str, versions))
             return True
         return False
