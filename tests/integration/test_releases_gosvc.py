@@ -15,10 +15,12 @@ import pytest
 
 from tests.gosvc import start_gosvc
 from tests.servers import start_prometheus, wait_for_scrape
-from tui.config import parse_config
+from tui.config import Config, parse_config
 from tui.core.events import record_lines
 from tui.core.metrics.store import MetricStore
 from tui.sources.hub import Hub
+from tui.sources.prometheus import PrometheusSource
+from tui.sources.releases import ReleaseWatcher, running_version
 
 pytestmark = pytest.mark.integration
 
@@ -41,6 +43,41 @@ async def _wait(events: list[dict[str, Any]], kind: str, timeout: float) -> dict
             return found[0]
         await asyncio.sleep(0.1)
     raise TimeoutError(f"no {kind} event in {timeout}s: {events}")
+
+
+def _with_query(prom: str, audit: Path, query: str) -> Config:
+    service = f"      version_query: '{query}'\n      version_label: release\n"
+    return parse_config(_config(prom, audit) + service, "warroom.yaml")
+
+
+async def _version_query_checks(prom: str, audit: Path) -> None:
+    """A configured version_query is asked instead of `*_build_info` (here a label_replace of
+    gosvc's own gauge under another label), by the release watcher and for a baseline's key;
+    one Prometheus refuses is said in the source's status, naming the key, and is no version."""
+    good = _with_query(
+        prom, audit, 'label_replace(gosvc_build_info, "release", "v$1", "version", "(.*)")'
+    )
+    now = time.time()
+    assert await running_version(good, "shop", now) == ("v1.4.2", "", "query")
+    store = MetricStore()
+    source = PrometheusSource(good, store)
+    try:
+        watcher = ReleaseWatcher(good, store, source)
+        await watcher.poll_prometheus(now)
+        assert watcher.timeline.log.current("shop", "query") == "v1.4.2"
+        assert watcher.timeline.log.current("shop", "build_info") is None  # not asked
+    finally:
+        await source.aclose()
+    bad = _with_query(prom, audit, "rate(gosvc_build_info)")  # no range: Prometheus refuses it
+    assert await running_version(bad, "shop", now) is None
+    source = PrometheusSource(bad, store)
+    try:
+        await ReleaseWatcher(bad, store, source).poll_prometheus(now)
+        detail = source.status.detail
+        assert "shop services[].prometheus.version_query: " in detail, detail
+        assert "range vector" in detail, detail
+    finally:
+        await source.aclose()
 
 
 async def test_restart_at_another_version_is_one_release_and_a_verdict(tmp_path: Path) -> None:
@@ -81,6 +118,7 @@ async def test_restart_at_another_version_is_one_release_and_a_verdict(tmp_path:
                     new.control("/api/pay", latency_ms=150.0, jitter=0.2)
                     release = await _wait(events, "release", timeout=10)
                     verdict = await _wait(events, "release_compare", timeout=15)
+                    await _version_query_checks(prom, tmp_path / "q" / "audit.jsonl")
             finally:
                 await hub.stop()
     assert (release["service"], release["version"], release["previous"]) == (

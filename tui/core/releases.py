@@ -27,7 +27,7 @@ from tui.core.baseline.check import thin
 from tui.core.metrics.store import MetricStore
 from tui.core.stats.compare import ComparisonRow, compare_samples, finalize_table
 
-SOURCES = ("build_info", "otlp", "mark", "config")
+SOURCES = ("build_info", "query", "otlp", "mark", "config")  # "query": a version_query
 FLAP_WITHIN = 3  # observations: a version back (or changed again) sooner than this flaps
 DEDUPE_SECONDS = 600.0  # the same version from another source this soon is the same release
 KEEP = 50  # releases remembered per service
