@@ -65,6 +65,57 @@ class BasicAuth:
     password: Secret
 
 
+def version_query_problems(query: str | None, label: str) -> list[str]:
+    """Why a `version_query` (PromQL whose `version_label` names the running version, with
+    `{service}` standing for the service's name) or its label cannot be used."""
+    out = []
+    if not re.match(r"^[a-zA-Z_][a-zA-Z0-9_]*$", label):
+        out.append(f"version_label: {label!r} is not a Prometheus label name")
+    if query is None:
+        return out
+    if not query.strip():
+        return [*out, "version_query: empty (leave it out to use the *_build_info gauges)"]
+    # `{word}` is no PromQL (a selector holds matchers), so it can only be a placeholder
+    names = set(re.findall(r"\{(\w+)\}", query)) - {"service"}
+    if names:
+        out.append(f"version_query: unknown placeholder {{{sorted(names)[0]}}} (only {{service}})")
+    problem = promql_shape_problem(query)
+    if problem:
+        out.append(f"version_query: {problem}")
+    return out
+
+
+def promql_shape_problem(query: str) -> str | None:
+    """An unbalanced bracket or an unterminated string in PromQL (what is sure to be refused
+    before a Prometheus sees it; the rest Prometheus itself says, at the first refresh)."""
+    closing = {")": "(", "]": "[", "}": "{"}
+    stack: list[tuple[str, int]] = []
+    quote: str | None = None
+    escaped = False
+    for i, ch in enumerate(query):
+        if quote is not None:
+            if escaped:
+                escaped = False
+            elif ch == "\\" and quote != "`":
+                escaped = True
+            elif ch == quote:
+                quote = None
+            continue
+        if ch in "\"'`":
+            quote, start = ch, i
+        elif ch in "([{":
+            stack.append((ch, i))
+        elif ch in closing:
+            if not stack or stack[-1][0] != closing[ch]:
+                return f"unexpected {ch!r} at character {i + 1}"
+            stack.pop()
+    if quote is not None:
+        return f"unterminated string starting at character {start + 1}"
+    if stack:
+        return f"unclosed {stack[-1][0]!r} at character {stack[-1][1] + 1}"
+    return None
+
+
 @dataclass
 class PrometheusConfig:
     url: str
@@ -73,6 +124,11 @@ class PrometheusConfig:
     headers: dict[str, str] = field(default_factory=dict)
     tls: TLSConfig = field(default_factory=TLSConfig)
     timeout: Duration = Duration(10)
+    # Which version each service runs, when `*_build_info` does not say: PromQL whose
+    # `version_label` names it, `{service}` standing for the service's name (a service's own
+    # `prometheus.version_query` wins).
+    version_query: str | None = None
+    version_label: str = "version"
 
     def __post_init__(self) -> None:
         refuse(self._problems())
@@ -84,7 +140,7 @@ class PrometheusConfig:
             out.append(f"url: {problem}")
         if self.bearer_token is not None and self.basic_auth is not None:
             out.append("basic_auth: set bearer_token or basic_auth, not both")
-        return out
+        return out + version_query_problems(self.version_query, self.version_label)
 
 
 @dataclass
@@ -128,6 +184,10 @@ class ServicePrometheus:
     # The label naming the route (the route view, Enter); default: the first of route,
     # http_route, handler, path that the histogram has.
     route_label: str | None = None
+    # PromQL whose `version_label` names the version the service runs, instead of its
+    # processes' `*_build_info` gauges (releases, and the version a baseline is keyed by)
+    version_query: str | None = None
+    version_label: str = "version"
 
     def __post_init__(self) -> None:
         refuse(self._problems())
@@ -144,7 +204,7 @@ class ServicePrometheus:
             r"^[a-zA-Z_][a-zA-Z0-9_]*$", self.route_label
         ):
             return [f"route_label: {self.route_label!r} is not a Prometheus label name"]
-        return []
+        return version_query_problems(self.version_query, self.version_label)
 
 
 @dataclass

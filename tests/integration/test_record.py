@@ -17,6 +17,9 @@ from tests.conftest import ROOT
 from tests.integration.test_snapshot import write_config
 from tests.servers import free_port
 from tui.cli import main
+from tui.core.metrics.store import MetricStore
+from tui.core.recording import read_recording
+from tui.sources.replay import ReplayDriver
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +40,8 @@ def check_points(lines: list[dict], since: float) -> None:
             continue
         assert list(e) == ["t", "type", "service", "signal", "value"]
         assert isinstance(e["t"], float) and e["t"] >= math.floor(since)
-        assert e["service"] in ("prom", "lat") and e["signal"] in SIGNALS
+        assert e["service"] in ("prom", "lat")
+        assert e["signal"] in SIGNALS or e["signal"].startswith("go."), e
         assert isinstance(e["value"], float) and math.isfinite(e["value"])
         key = (e["service"], e["signal"])
         assert e["t"] > last.get(key, -1), "a step recorded twice or out of order"
@@ -63,6 +67,15 @@ def test_record_writes_points_for_the_duration(
     assert all(e["value"] == 0.2 for e in lat_p99)
     assert {e["signal"] for e in points if e["service"] == "lat"} == SIGNALS
     assert {e["signal"] for e in points if e["service"] == "prom"} >= {"p50", "p99", "qps"}
+    # Prometheus is a Go process: its runtime signals are recorded, and a replay stores them
+    # where the Service tab's runtime panel reads them (an exposition server has none)
+    runtime = {e["signal"] for e in points if e["signal"].startswith("go.")}
+    assert {"go.goroutines", "go.heap_inuse"} <= runtime, runtime
+    assert all(e["service"] == "prom" for e in points if e["signal"] in runtime)
+    store = MetricStore()
+    ReplayDriver(read_recording(out), store).seek(math.inf)
+    ring = store.series("prom", "go.goroutines")
+    assert ring is not None and len(ring) >= 2
 
     # Recording again appends; the first recording is kept as it was.
     first = out.read_bytes()

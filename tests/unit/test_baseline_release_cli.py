@@ -144,3 +144,41 @@ def test_bad_input_is_one_line(cfg: Path, args: tuple[str, ...], message: str) -
     assert r.stderr.startswith("warroom: ") and message in r.stderr and r.stderr.count("\n") == 1, (
         r.stderr
     )
+
+
+def test_check_previous_release_from_a_recording_is_relative_to_its_release(
+    cfg: Path, tmp_path: Path
+) -> None:
+    # the store's current baseline is 1.4.2, the recording ran 1.5.1: the previous release
+    # is 1.4.2 (relative to what the recording ran), not 1.4.1 (relative to the baseline)
+    rec = record(tmp_path, [(2010, "1.5.0", "aa11"), (2100, "1.5.1", "bb22")])
+    args = ("check", "-c", str(cfg), "--service", "checkout", "--from-record", str(rec))
+    r = warroom(*args, "--baseline", "previous-release", "--window", "10m", "--format", "json")
+    assert r.returncode in (0, 1), r.stderr
+    doc = json.loads(r.stdout)["services"][0]
+    assert doc["baseline"]["version"] == "1.4.2", doc["baseline"]
+    # a recording without a release line of the service: the current baseline's version
+    bare = tmp_path / "bare.jsonl"
+    bare.write_text("".join(x for x in rec.read_text().splitlines(True) if '"point"' in x))
+    r = warroom(*args[:-1], str(bare), "--baseline", "previous-release", "--window", "10m",
+                "--format", "json")  # fmt: skip
+    assert json.loads(r.stdout)["services"][0]["baseline"]["version"] == "1.4.1", r.stderr
+
+
+def test_check_previous_release_from_a_recording_without_an_older_release(
+    cfg: Path, tmp_path: Path
+) -> None:
+    # only 1.5.1 (what the recording ran) has a baseline: asked by name, a missing previous
+    # release is one line and exit 2, not a pass; the recording and the store are untouched
+    rec = record(tmp_path, [(2010, "1.5.1", "bb22")])
+    shutil.rmtree(tmp_path / "store")
+    assert refresh_from_record(cfg, rec).returncode == 0
+    before = rec.read_bytes(), sorted((tmp_path / "store").rglob("*"))
+    r = warroom(
+        "check", "-c", str(cfg), "--service", "checkout", "--from-record", str(rec),
+        "--baseline", "previous-release", "--window", "10m",
+    )  # fmt: skip
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.startswith("warroom: checkout: no baseline of a release before 1.5.1"), r.stderr
+    assert "(versions with a baseline: 1.5.1)" in r.stderr and "Traceback" not in r.stderr
+    assert (rec.read_bytes(), sorted((tmp_path / "store").rglob("*"))) == before

@@ -204,7 +204,7 @@ def check_one(
     from tui.core.pprof.catalog import newest_of_each_kind, service_profiles
     from tui.errors import UserError
 
-    baseline, why_none = pick_baseline(cfg, args, store, name)
+    baseline, why_none = pick_baseline(cfg, args, store, name, events)
     live: LiveWindow | None = None
     current = None
     step = 0.0
@@ -249,22 +249,46 @@ def check_one(
     return res
 
 
-def pick_baseline(cfg: Any, args: argparse.Namespace, store: Any, name: str) -> tuple[Any, str]:
+def pick_baseline(
+    cfg: Any,
+    args: argparse.Namespace,
+    store: Any,
+    name: str,
+    events: list[dict[str, Any]] | None = None,
+) -> tuple[Any, str]:
     """(the baseline to compare with, or None and why): the current one, or with
-    --baseline previous-release the release before the running one. Asked for by name
-    (--service), a missing previous release is an error, not a pass."""
+    --baseline previous-release the release before the running one: with --from-record the
+    recording's newest release line of the service (what ran in the window judged), else the
+    live one. Asked for by name (--service), a missing previous release is an error, not a
+    pass."""
     from tui.commands.baseline_pick import previous_release
     from tui.errors import UserError
 
     if args.baseline == "current":
         return store.current(name), ""
+    running = recorded_version(events, name) if events is not None else None
     try:
-        snap, _ = previous_release(cfg, store, name, None)
+        snap, _ = previous_release(cfg, store, name, running)
     except UserError as exc:
         if args.service:
             raise
         return None, str(exc)
     return snap, ""
+
+
+def recorded_version(events: list[dict[str, Any]], name: str) -> str | None:
+    """The version the recording's newest release line of `name` says (None: no such line)."""
+    from tui.core.releases import Release, newest_release
+
+    releases = []
+    for e in events:
+        if e.get("type") == "release" and e.get("service") == name:
+            try:
+                releases.append(Release.from_record(e))
+            except ValueError:
+                continue  # a damaged line: read_recording passed it on; it names nothing
+    newest = newest_release(releases, name)
+    return newest.version if newest is not None else None
 
 
 def add_breakdowns(

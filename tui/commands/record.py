@@ -1,7 +1,8 @@
 """`warroom record -c FILE --duration 30s --out FILE.jsonl`: run the sources headless, log JSON lines.
 
 Lines: `{"t", "type": "point", "service", "signal", "value"}` for every new observation
-(Prometheus steps and OTLP refreshes from the start of the recording on), plus
+(Prometheus steps and OTLP refreshes from the start of the recording on; a Prometheus Go
+service's runtime signals too, as `go.*` signals), plus
 `{"t", "type": "spike", ...}` from the spike detector, and with `alertmanager` configured
 `{"t", "type": "alerts", "alerts": [...]}` (API v2 alert objects) whenever the set of alerts
 changes, and `{"t", "type": "action", "record": {...}}` for each line appended to the audit log
@@ -200,7 +201,6 @@ async def record(cfg: Any, duration: float, writer: Any, audit: AuditTail | None
     import contextlib
     import math
     import signal
-    import sys
     import time
 
     from tui.core.events import RecordLines
@@ -212,7 +212,9 @@ async def record(cfg: Any, duration: float, writer: Any, audit: AuditTail | None
     pending: list[dict[str, Any]] = []
     store = MetricStore(capacity=retention_capacity(float(cfg.refresh)), max_series=cfg.max_series)
     hub_lines = RecordLines(on_batch=lambda: flush())  # the hub's events as lines, in order
-    hub = Hub(cfg, store, hub_lines, emit_points=True)
+    # with the Go runtime signals: a replay shows them beside the latency, and a release's
+    # before/after line carries their rows
+    hub = Hub(cfg, store, hub_lines, emit_points=True, go_runtime=True)
     # Prometheus' first answer covers the whole window: keep only steps (and the spikes
     # they raise) from the start of the recording on.
     step = hub.prometheus.step if hub.prometheus is not None else float(cfg.refresh)
@@ -248,7 +250,7 @@ async def record(cfg: Any, duration: float, writer: Any, audit: AuditTail | None
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal, sig)
     at_end: list[tuple[str, str, str]] = []
-    never, never_detail = False, ""
+    never: str | None = None
     try:
         await hub.start()
         for problem in hub.receiver_errors():
@@ -261,23 +263,39 @@ async def record(cfg: Any, duration: float, writer: Any, audit: AuditTail | None
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         # before stop(): stopping marks every receiver "down", which is no news
-        sources = [*hub.statuses(), *([alerts.status] if alerts is not None else [])]
-        at_end = [(st.name, st.state, st.detail) for st in sources]
-        prom = hub.prometheus.status if hub.prometheus is not None else None
-        never = prom is not None and prom.last_ok is None and prom.state in ("down", "error")
-        never_detail = prom.detail if prom is not None else ""
+        at_end, never = _end_states(hub, alerts)
         if alerts is not None:
             await alerts.stop()
         await hub.stop()
         flush()
     if failed:
         raise failed[0]
+    return _report(code, audit, at_end, never)
+
+
+def _end_states(hub: Any, alerts: Any) -> tuple[list[tuple[str, str, str]], str | None]:
+    """Each source's (name, state, detail) at the end, and Prometheus' detail when it never
+    answered during the whole recording (else None)."""
+    sources = [*hub.statuses(), *([alerts.status] if alerts is not None else [])]
+    prom = hub.prometheus.status if hub.prometheus is not None else None
+    never = None
+    if prom is not None and prom.last_ok is None and prom.state in ("down", "error"):
+        never = str(prom.detail)
+    return [(st.name, st.state, st.detail) for st in sources], never
+
+
+def _report(
+    code: int, audit: AuditTail, at_end: list[tuple[str, str, str]], never: str | None
+) -> int:
+    """Warnings on stderr; a recording in which Prometheus never answered is a failure."""
+    import sys
+
     if audit.problem:
         print(f"warroom: warning: {audit.problem}", file=sys.stderr)
-    if never:
+    if never is not None:
         # nothing from the main source for the whole run: a recording of nothing is a failure
         print(
-            f"warroom: error: prometheus never answered during the recording: {never_detail}",
+            f"warroom: error: prometheus never answered during the recording: {never}",
             file=sys.stderr,
         )
         return code or 1

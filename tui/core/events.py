@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeGuard
 
@@ -152,9 +152,13 @@ class ReleaseVerdict:
     release_t: float | None
     rows: tuple[Mapping[str, Any], ...]
     message: str
+    # the per-route rows (each with its "route") and the Go runtime rows, when there were any
+    routes: tuple[Mapping[str, Any], ...] = ()
+    runtime: tuple[Mapping[str, Any], ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)  # route_label, route_note
 
     def to_record(self) -> dict[str, Any]:
-        return {
+        rec: dict[str, Any] = {
             "t": self.t,
             "type": "release_compare",
             "service": self.service,
@@ -162,20 +166,34 @@ class ReleaseVerdict:
             "release_t": self.release_t,
             "rows": [dict(r) for r in self.rows],
             "message": self.message,
+            **self.extra,
         }
+        if self.routes or "route_label" in self.extra:
+            rec["routes"] = [dict(r) for r in self.routes]
+        if self.runtime:
+            rec["runtime"] = [dict(r) for r in self.runtime]
+        return rec
 
     @classmethod
     def from_record(cls, rec: Mapping[str, Any]) -> ReleaseVerdict:
-        rows = rec.get("rows") or []
         release_t = rec.get("release_t")
+        extra = {k: str(rec[k]) for k in ("route_label", "route_note") if k in rec}
         return cls(
             float(rec["t"]),
             str(rec.get("service", "")),
             str(rec.get("version", "")),
             float(release_t) if _number(release_t) else None,
-            tuple(r for r in rows if isinstance(r, dict)) if isinstance(rows, list) else (),
+            _objects(rec.get("rows")),
             str(rec.get("message", "")),
+            _objects(rec.get("routes")),
+            _objects(rec.get("runtime")),
+            extra,
         )
+
+
+def _objects(rows: Any) -> tuple[Mapping[str, Any], ...]:
+    """The objects of a list of rows (a damaged line's other items are left out)."""
+    return tuple(r for r in rows if isinstance(r, dict)) if isinstance(rows, list) else ()
 
 
 @dataclass(frozen=True, slots=True)

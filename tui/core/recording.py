@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from tui.core.events import check_line
+from tui.core.events import check_line, event_from_record
 from tui.core.stats.spikes import GLITCH, OK, RECENT, RECOVERED, SUSTAINED
 from tui.errors import UserError
 
@@ -202,6 +202,22 @@ def _decompressed_lines(path: Path) -> tuple[Iterator[bytes], list[str]]:
     return iter(io.BytesIO(b"".join(parts)).readlines()), problems
 
 
+MAX_PROBLEMS = 10  # damaged lines named in `Recording.problem`
+SHOWN_KINDS = ("release", "release_flap", "release_compare", "profiles")
+
+
+def _damaged(event: dict[str, Any]) -> str | None:
+    """Why a line of a kind replay shows but does not check field by field (check_line)
+    cannot be read as that kind, or None. The line is kept (a newer warroom may read it)."""
+    if event.get("type") not in SHOWN_KINDS:
+        return None
+    try:
+        event_from_record(event)
+    except (ValueError, KeyError, TypeError) as exc:
+        return str(exc)
+    return None
+
+
 def read_recording(path: str | os.PathLike[str]) -> Recording:
     """Read a recording (plain or gzip). Malformed lines raise with their line number, except a
     torn final line, which a crash can leave and is reported as a problem instead."""
@@ -228,6 +244,9 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
                 break
             raise UserError(f"{p}:{i}: not a recording event: {exc}") from None
         events.append(event)
+        damaged = _damaged(event)
+        if damaged and len(problems) < MAX_PROBLEMS:
+            problems.append(f"line {i}: {event['type']} line not shown ({damaged})")
     if not events:
         raise UserError(f"{p}: the recording holds no events")
     return Recording(events, "; ".join(problems) or None)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tui.core.atomic import append_json_line
 from tui.core.metrics.store import MetricStore
+from tui.core.release_breakdown import RouteSeries
 from tui.core.releases import (
     FlapNotice,
     Release,
@@ -23,6 +25,7 @@ from tui.core.releases import (
     ReleaseLog,
     compare_release,
     due_at,
+    release_windows,
 )
 
 MAX_PENDING = 200  # comparisons waiting for their after window
@@ -126,20 +129,48 @@ class ReleaseTimeline:
                 del self._pending[:-MAX_PENDING]
         return [e.to_record() for e in events]
 
-    def tick(self, now: float) -> list[dict[str, Any]]:
-        """Comparisons whose after window is complete at `now`, as record lines."""
-        due = [r for r in self._pending if due_at(r, self.window, self.rate_window) <= now]
-        if not due:
-            return []
+    def add_pending(self, release: Release) -> None:
+        """Put back a due release that was not judged yet."""
+        self._pending.append(release)
+
+    def tick(
+        self, now: float, skip: Callable[[str], bool] = lambda service: False
+    ) -> list[dict[str, Any]]:
+        """Comparisons whose after window is complete at `now`, as record lines (those of the
+        services `skip` names wait: their source judges them with its route breakdown)."""
+        return [self.judge(rel) for rel in self.due(now, skip)]
+
+    def due(self, now: float, skip: Callable[[str], bool] = lambda service: False) -> list[Release]:
+        """The releases whose after window is complete at `now`, taken off the pending list."""
+        due = [
+            r
+            for r in self._pending
+            if due_at(r, self.window, self.rate_window) <= now and not skip(r.service)
+        ]
         self._pending = [r for r in self._pending if r not in due]
-        out = []
-        for rel in due:
-            cmp = compare_release(self.store, rel, self.window, self.rate_window, self.guard)
-            self.comparisons[(rel.service, rel.t)] = cmp
-            while len(self.comparisons) > MAX_PENDING:
-                self.comparisons.pop(next(iter(self.comparisons)))
-            out.append(cmp.to_record())
-        return out
+        return due
+
+    def windows(self, release: Release) -> tuple[tuple[float, float], tuple[float, float]]:
+        return release_windows(release, self.window, self.rate_window, self.guard)
+
+    def judge(
+        self,
+        rel: Release,
+        routes: RouteSeries | None = None,
+        route_step: float = 0.0,
+        route_label: str = "",
+        route_note: str = "",
+    ) -> dict[str, Any]:
+        """The comparison of one due release as its record line; `routes` is the source's
+        per-route breakdown over both windows (tui.core.release_breakdown)."""
+        cmp = compare_release(
+            self.store, rel, self.window, self.rate_window, self.guard, routes, route_step
+        )
+        cmp.route_label, cmp.route_note = route_label, route_note
+        self.comparisons[(rel.service, rel.t)] = cmp
+        while len(self.comparisons) > MAX_PENDING:
+            self.comparisons.pop(next(iter(self.comparisons)))
+        return cmp.to_record()
 
 
 @dataclass
@@ -181,7 +212,9 @@ class ReleaseHistory:
                     note.verdict = str(event.get("message", ""))
             return True
         if kind == "release_flap":
-            versions = event.get("versions") or []
+            versions = event.get("versions")
+            if not isinstance(versions, list):
+                return False  # a damaged line (read_recording names it)
             self.flapping[service] = "version flapping: " + " / ".join(map(str, versions))
             return True
         return False

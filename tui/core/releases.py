@@ -22,11 +22,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui.core import release_breakdown as breakdown
 from tui.core.baseline.check import thin
 from tui.core.metrics.store import MetricStore
 from tui.core.stats.compare import ComparisonRow, compare_samples, finalize_table
 
-SOURCES = ("build_info", "otlp", "mark", "config")
+SOURCES = ("build_info", "query", "otlp", "mark", "config")  # "query": a version_query
 FLAP_WITHIN = 3  # observations: a version back (or changed again) sooner than this flaps
 DEDUPE_SECONDS = 600.0  # the same version from another source this soon is the same release
 KEEP = 50  # releases remembered per service
@@ -220,15 +221,22 @@ class ReleaseComparison:
     rows: list[ComparisonRow]
     before: tuple[float, float]
     after: tuple[float, float]
+    routes: list[ComparisonRow] = field(default_factory=list)  # `ROUTE p99` rows, one family
+    route_label: str = ""
+    route_note: str = ""  # why there are no route rows, when it is worth saying
+    runtime: list[ComparisonRow] = field(default_factory=list)  # go.* rows: explain, never gate
 
     def message(self) -> str:
-        """`checkout 1.4.3: P99 +240% [+180%, +310%] (REGRESSION), P95 ...`"""
+        """`checkout 1.4.3: P99 +240% [+180%, +310%] (REGRESSION), P95 ...; P99 +400%
+        (REGRESSION) on /pay; runtime: gc_p99 +250%`"""
         parts = [_row_text(r) for r in self.rows]
         head = f"{self.release.service} {self.release.version}"
-        return f"{head}: {', '.join(parts)}" if parts else f"{head}: no samples to compare"
+        text = f"{head}: {', '.join(parts)}" if parts else f"{head}: no samples to compare"
+        extra = [breakdown.routes_text(self.routes), breakdown.runtime_text(self.runtime)]
+        return "; ".join([text, *(e for e in extra if e)])
 
     def to_record(self) -> dict[str, Any]:
-        return {
+        rec: dict[str, Any] = {
             "t": self.after[1],
             "type": "release_compare",
             "service": self.release.service,
@@ -237,10 +245,17 @@ class ReleaseComparison:
             "rows": [r.to_json() for r in self.rows],
             "message": self.message(),
         }
+        if self.routes or self.route_note:
+            rec["route_label"] = self.route_label
+            rec["routes"] = breakdown.rows_json(self.routes, by_route=True)
+            if self.route_note:
+                rec["route_note"] = self.route_note
+        if self.runtime:
+            rec["runtime"] = breakdown.rows_json(self.runtime)
+        return rec
 
 
-def _pct(ratio: float) -> str:
-    return f"{(ratio - 1) * 100:+.0f}%" if math.isfinite(ratio) else "?"
+_pct = breakdown.pct
 
 
 def _row_text(r: ComparisonRow) -> str:
@@ -276,21 +291,58 @@ def compare_windows(
     return ReleaseComparison(release, finalize_table(rows), windows[0], windows[1])
 
 
-def compare_release(
-    store: MetricStore, release: Release, window: float, rate_window: float, guard: float = 0.0
-) -> ReleaseComparison:
-    """`window` seconds before the release against `window` seconds after it. The after
-    window starts one rate window late: a quantile over a rate window that straddles the
-    release mixes both versions' requests. The before window ends `guard` seconds early: a
-    detected release is seen up to a scrape and a refresh after the new version served."""
-    from tui.core.baseline.snapshot import signals_from_store
+def release_windows(
+    release: Release, window: float, rate_window: float, guard: float = 0.0
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(before, after) of a release: `window` seconds each side. The after window starts one
+    rate window late: a quantile over a rate window that straddles the release mixes both
+    versions' requests. The before window ends `guard` seconds early: a detected release is
+    seen up to a scrape and a refresh after the new version served."""
+    before = (release.t - guard - window, release.t - guard - 1e-6)
+    after = (release.t + rate_window, release.t + rate_window + window - 1e-6)
+    return before, after
 
-    b0, b1 = release.t - guard - window, release.t - guard - 1e-6
-    a0, a1 = release.t + rate_window, release.t + rate_window + window - 1e-6
+
+def compare_release(
+    store: MetricStore,
+    release: Release,
+    window: float,
+    rate_window: float,
+    guard: float = 0.0,
+    routes: breakdown.RouteSeries | None = None,
+    route_step: float = 0.0,
+) -> ReleaseComparison:
+    """`window` seconds before the release against `window` seconds after it (see
+    `release_windows`): the service's P99/P95 from the store, the routes' from `routes`
+    (route -> signal -> [(t, v)] over both windows, when the source has a breakdown), and
+    the Go runtime signals the store holds."""
+    from tui.core.baseline.snapshot import infer_step, signals_from_store
+
+    (b0, b1), (a0, a1) = release_windows(release, window, rate_window, guard)
     before, step_b = signals_from_store(store, release.service, b0, b1)
     after, step_a = signals_from_store(store, release.service, a0, a1)
     step = step_b or step_a
-    return compare_windows(release, before, after, step, rate_window, ((b0, b1), (a0, a1)))
+    out = compare_windows(release, before, after, step, rate_window, ((b0, b1), (a0, a1)))
+    if routes:
+        rb, ra = breakdown.split_windows(routes, (b0, b1), (a0, a1))
+        out.routes = breakdown.route_rows(rb, ra, route_step or step, rate_window)
+    rt_b = breakdown.runtime_from_store(store, release.service, b0, b1)
+    rt_a = breakdown.runtime_from_store(store, release.service, a0, a1)
+    rt_step = infer_step(_times(store, release.service, b0, a1)) or step
+    out.runtime = breakdown.runtime_rows(rt_b, rt_a, rt_step, rate_window)
+    return out
+
+
+def _times(store: MetricStore, service: str, start: float, end: float) -> list[float]:
+    """The times of the service's first runtime series in [start, end] (its step)."""
+    from tui.core.metrics import go_runtime
+
+    for key in go_runtime.KEYS:
+        ring = store.series(service, key)
+        if ring is not None:
+            t, _, _ = ring.since(start)
+            return [float(x) for x in t[t <= end]]
+    return []
 
 
 def due_at(release: Release, window: float, rate_window: float) -> float:

@@ -5,7 +5,7 @@
   `refresh`, or the source's capped backoff while it fails.
 - OTLP: the receivers (HTTP and gRPC) ingest pushes into an `OTLPSink`; a second loop calls
   `sink.tick(now)` every `refresh` to turn the bucket deltas into p50/p95/p99, qps, error ratio.
-- Go runtime signals (the dashboard asks for them with `go_runtime=True`): the Prometheus
+- Go runtime signals (the dashboard and `record` ask for them with `go_runtime=True`): the Prometheus
   source tails them into the same store under `go.*` names, in the same refresh.
 - After each refresh: every new p99 point goes to the spike tracker, and the refresh's typed
   events (tui.core.events) go to the one `event_sink`: releases, spikes, then a closing

@@ -8,13 +8,10 @@ ask only for the steps after the last one received and append them. Steps sit on
 (multiples of `step`), so successive requests line up and never overlap. `step` is `refresh`,
 raised when needed so that a window never exceeds Prometheus' 11,000 points per series.
 
-Saturation ("≥ bound"): Prometheus answers the highest finite bound when the quantile's rank
-falls in the +Inf bucket, i.e. when `q * total > count(highest finite bucket)`. Two extra
-server-side aggregates per service give exactly those terms — `sum(rate(SEL_bucket{le="+Inf"}))`
-and `max(sum by (le) (rate(SEL_bucket{le!="+Inf"})))` (cumulative buckets: the max is the
-highest finite bucket, after Prometheus' own monotonicity fix) — and the comparison is done
-here, in the same float64 arithmetic Prometheus uses. The +Inf rate also gives the number of
-observations in the window, which marks low-confidence quantiles.
+Saturation ("≥ bound", see tui/sources/prometheus_queries.py): the comparison of the two
+saturation aggregates is done here, in the same float64 arithmetic Prometheus uses. The +Inf
+rate also gives the number of observations in the window, which marks low-confidence
+quantiles.
 
 Go runtime signals (GC pause, scheduler latency, goroutines, heap, GC CPU; see
 tui.core.metrics.go_runtime): a probe now and then asks which runtime series the processes
@@ -25,30 +22,20 @@ Go runtime series gets no such query and no such series.
 Faults (unreachable, timeout, HTTP errors, non-JSON, wrong shape, `status: error`) never raise
 out of `refresh`: they go to `status` (with `stale_since`) and the next refresh is delayed by a
 capped exponential backoff; the first good answer clears it, with no restart.
+
+The HTTP client and its answers live in tui/sources/prometheus_client.py, the PromQL in
+tui/sources/prometheus_queries.py, the Go runtime tail in tui/sources/prometheus_runtime.py;
+their public names are importable from here too.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import math
-import re
-import ssl
 import time
-from dataclasses import dataclass, field
-from typing import Any
 
-import httpx
-
-from tui.config import (
-    Config,
-    DetectorConfig,
-    PrometheusConfig,
-    ServiceConfig,
-    ServicePrometheus,
-)
-from tui.core.metrics import go_runtime
-from tui.core.metrics.quantile import Bucket, bucket_of, is_saturated
+from tui.config import Config, DetectorConfig, ServiceConfig, ServicePrometheus
+from tui.core.metrics.quantile import bucket_of, is_saturated
 from tui.core.metrics.store import (
     FLAG_LOW_CONFIDENCE,
     FLAG_SATURATED,
@@ -57,312 +44,61 @@ from tui.core.metrics.store import (
 )
 from tui.errors import UserError
 from tui.sources.base import Backoff, SourceStatus, State
+from tui.sources.prometheus_client import (
+    Point,
+    PrometheusClient,
+    PrometheusError,
+    QueryResult,
+    _parse_data,
+    _parse_value,
+    one_series,
+)
+from tui.sources.prometheus_queries import (
+    DEBUG_LABELS,
+    MAX_POINTS,
+    ServiceQueries,
+    build_queries,
+    choose_step,
+    promql_duration,
+    service_selector,
+    split_selector,
+    without_debug,
+)
+from tui.sources.prometheus_runtime import (
+    DISCOVERY_EVERY,
+    LAYOUT_EVERY,
+    LAYOUT_RETRY,
+    RuntimeTail,
+)
 
-MAX_POINTS = 11_000  # Prometheus refuses range queries with more points per series
+__all__ = [
+    "DEBUG_LABELS",
+    "DISCOVERY_EVERY",
+    "LAYOUT_EVERY",
+    "LAYOUT_RETRY",
+    "MAX_POINTS",
+    "Point",
+    "PrometheusClient",
+    "PrometheusError",
+    "PrometheusSource",
+    "QueryResult",
+    "ServiceQueries",
+    "_parse_data",
+    "_parse_value",
+    "build_queries",
+    "choose_step",
+    "is_saturated",
+    "promql_duration",
+    "refresh_backoff",
+    "service_selector",
+    "split_selector",
+    "without_debug",
+]
+
 MAX_CONCURRENT = 4  # queries in flight at once against one server
 DISCOVER_METRICS = ("http_server_request_duration_seconds", "http_request_duration_seconds")
-DISCOVERY_EVERY = 60.0  # seconds between looks for new jobs when discovering
-LAYOUT_EVERY = 300.0  # seconds between looks at a histogram's bucket bounds (rarely change)
-LAYOUT_RETRY = 30.0  # seconds before looking again after a failed look
 MAX_DISCOVERED = 50
 BACKOFF_CAP = 60.0  # seconds; never wait longer than this between attempts
-
-_METRIC_RE = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{(.*)\})?\s*$", re.DOTALL)
-
-
-class PrometheusError(Exception):
-    """A failed query, with a one-line `detail` for the status bar and the source `state`."""
-
-    def __init__(self, detail: str, state: str = "down"):
-        super().__init__(detail)
-        self.detail = detail
-        self.state = state
-
-
-# --- PromQL construction -----------------------------------------------------------------
-
-
-def split_selector(latency_histogram: str) -> tuple[str, str]:
-    """`name{a="b"}` -> (`name`, `a="b"`). Raise ValueError when it is not that shape."""
-    m = _METRIC_RE.match(latency_histogram)
-    if not m:
-        raise ValueError(
-            f"{latency_histogram!r} is not a histogram metric name with an optional "
-            '{label selector}, e.g. http_request_duration_seconds{job="api"}'
-        )
-    name, inner = m.group(1), (m.group(3) or "").strip().rstrip(",").strip()
-    if name.endswith("_bucket"):  # accept the bucket series name too
-        name = name[: -len("_bucket")]
-    return name, inner
-
-
-DEBUG_LABELS = ("handler", "route", "path")  # client_golang, Prometheus, common middlewares
-
-
-def without_debug(inner: str) -> str:
-    """The selector with `L!~"/debug/.*"` for each usual path label, unless it already
-    matches on one (the user chose the handlers). A series without the label is kept: its
-    empty value matches no /debug/."""
-    named = set(re.findall(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=|!=|=~|!~)", inner))
-    if named & set(DEBUG_LABELS):
-        return inner
-    extra = [f'{label}!~"/debug/.*"' for label in DEBUG_LABELS]
-    return ",".join(m for m in (inner, *extra) if m)
-
-
-def _series(name: str, inner: str, *extra: str) -> str:
-    matchers = [m for m in (inner, *extra) if m]
-    return f"{name}{{{','.join(matchers)}}}" if matchers else name
-
-
-def promql_duration(seconds: float) -> str:
-    """Seconds -> PromQL duration literal (whole seconds when possible, else ms)."""
-    ms = round(seconds * 1000)
-    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
-
-
-@dataclass(frozen=True)
-class ServiceQueries:
-    """Every PromQL expression warroom evaluates for one service."""
-
-    service: str
-    quantiles: dict[str, str]  # signal -> histogram_quantile(...)
-    total: str  # rate of the +Inf bucket: observations per second
-    top_finite: str  # rate of the highest finite bucket
-    qps: str
-    error_ratio: str | None
-    layout: str = ""  # the bucket bounds (`le` values) the histogram has, for the detector
-    targets: str = ""  # the (job, instance) pairs exporting the histogram: its Go processes
-
-    def all(self) -> dict[str, str]:
-        out = dict(self.quantiles)
-        out["_total"] = self.total
-        out["_top"] = self.top_finite
-        out["qps"] = self.qps
-        if self.error_ratio:
-            out["error_ratio"] = self.error_ratio
-        return out
-
-
-def service_selector(svc: ServiceConfig) -> tuple[str, str]:
-    """(histogram name, label matchers) warroom reads for `svc`, the `/debug/` exclusion
-    applied: the per-service queries and the route view select the same requests."""
-    assert svc.prometheus is not None
-    name, inner = split_selector(svc.prometheus.latency_histogram)
-    if svc.prometheus.exclude_debug:
-        inner = without_debug(inner)
-    return name, inner
-
-
-def build_queries(svc: ServiceConfig, rate_window: float) -> ServiceQueries:
-    assert svc.prometheus is not None
-    name, inner = service_selector(svc)
-    rw = promql_duration(rate_window)
-    bucket = _series(f"{name}_bucket", inner)
-    quantiles = {
-        sig: f"histogram_quantile({q}, sum by (le) (rate({bucket}[{rw}])))"
-        for sig, q in QUANTILE_SIGNALS.items()
-    }
-    inf_bucket = _series(f"{name}_bucket", inner, 'le="+Inf"')
-    finite_buckets = _series(f"{name}_bucket", inner, 'le!="+Inf"')
-    total = f"sum(rate({inf_bucket}[{rw}]))"
-    top = f"max(sum by (le) (rate({finite_buckets}[{rw}])))"
-    qps = svc.prometheus.qps or f"sum(rate({_series(name + '_count', inner)}[{rw}]))"
-    layout = f"count by (le) ({bucket})"
-    targets = go_runtime.target_set(bucket)
-    return ServiceQueries(
-        svc.name, quantiles, total, top, qps, svc.prometheus.error_ratio, layout, targets
-    )
-
-
-def choose_step(refresh: float, window: float) -> float:
-    """The refresh period, raised so that `window` holds at most MAX_POINTS steps."""
-    step = float(refresh)
-    if window / step + 1 > MAX_POINTS:
-        step = float(math.ceil(window / (MAX_POINTS - 1)))
-    return step
-
-
-# --- HTTP client -------------------------------------------------------------------------
-
-
-def _ssl_context(cfg: PrometheusConfig) -> ssl.SSLContext | bool:
-    tls = cfg.tls
-    if not cfg.url.startswith("https://"):
-        return True
-    try:
-        ctx = ssl.create_default_context(cafile=tls.ca_file)
-        if tls.cert_file:
-            ctx.load_cert_chain(tls.cert_file, tls.key_file)
-    except (OSError, ssl.SSLError) as exc:
-        what = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        files = ", ".join(f for f in (tls.ca_file, tls.cert_file, tls.key_file) if f)
-        raise UserError(f"prometheus.tls: cannot load {files}: {what}") from None
-    if tls.insecure_skip_verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
-def _parse_value(raw: Any) -> float:
-    """A sample value: a string ("1.5", "NaN", "+Inf", "-Inf") per the API, or a number."""
-    if isinstance(raw, bool):
-        raise ValueError("boolean sample value")
-    if isinstance(raw, (int, float)):
-        return float(raw)
-    if isinstance(raw, str):
-        return float(raw)  # Python's float() reads NaN, +Inf, -Inf exactly as Prometheus writes
-    raise ValueError(f"sample value {raw!r} is not a string")
-
-
-@dataclass
-class QueryResult:
-    series: list[tuple[dict[str, str], list[tuple[float, float]]]]
-    warnings: list[str] = field(default_factory=list)
-
-
-class PrometheusClient:
-    """Thin async client for /api/v1/query and /api/v1/query_range, with auth, TLS, timeouts.
-
-    Queries are POSTed as a form so PromQL of any length fits. Every failure is raised as
-    PrometheusError with a status-bar line; nothing else escapes.
-    """
-
-    def __init__(self, cfg: PrometheusConfig):
-        self.cfg = cfg
-        self.base = cfg.url.rstrip("/")
-        headers = dict(cfg.headers)
-        auth: httpx.Auth | None = None
-        if cfg.bearer_token is not None:
-            headers["Authorization"] = f"Bearer {cfg.bearer_token.reveal()}"
-        if cfg.basic_auth is not None:
-            auth = httpx.BasicAuth(cfg.basic_auth.username, cfg.basic_auth.password.reveal())
-        # A certificate that cannot be loaded is reported by every query (status bar, snapshot
-        # error) rather than raised here, so the dashboard still opens and says why.
-        self.setup_error: str | None = None
-        try:
-            verify = _ssl_context(cfg)
-        except UserError as exc:
-            self.setup_error, verify = str(exc), True
-        self._kwargs: dict[str, Any] = {
-            "headers": headers,
-            "auth": auth,
-            "timeout": httpx.Timeout(float(cfg.timeout)),
-            "verify": verify,
-            "follow_redirects": True,
-        }
-        self._client: httpx.AsyncClient | None = None
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(**self._kwargs)
-        return self._client
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    async def query(self, promql: str, t: float) -> QueryResult:
-        return await self._post("/api/v1/query", {"query": promql, "time": _fmt_time(t)})
-
-    async def query_range(self, promql: str, start: float, end: float, step: float) -> QueryResult:
-        form = {
-            "query": promql,
-            "start": _fmt_time(start),
-            "end": _fmt_time(end),
-            "step": f"{step:g}",
-        }
-        return await self._post("/api/v1/query_range", form)
-
-    async def query_exemplars(self, promql: str, start: float, end: float) -> Any:
-        """`/api/v1/query_exemplars`: the answer's `data` as sent (a list of series)."""
-        form = {"query": promql, "start": _fmt_time(start), "end": _fmt_time(end)}
-        data, _ = await self._answer("/api/v1/query_exemplars", form)
-        return data
-
-    async def _post(self, path: str, form: dict[str, str]) -> QueryResult:
-        data, warnings = await self._answer(path, form)
-        try:
-            return QueryResult(_parse_data(data), warnings)
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise PrometheusError(f"unexpected answer shape: {exc}", "error") from None
-
-    async def _answer(self, path: str, form: dict[str, str]) -> tuple[Any, list[str]]:
-        """POST `form` to `path`: the answer's data and warnings, or PrometheusError."""
-        if self.setup_error:
-            raise PrometheusError(self.setup_error, "error")
-        try:
-            resp = await self._http().post(self.base + path, data=form)
-        except httpx.TimeoutException:
-            raise PrometheusError(f"timeout after {float(self.cfg.timeout):g}s") from None
-        except httpx.ConnectError as exc:
-            text = str(exc) or type(exc).__name__
-            if "SSL" in text or "CERTIFICATE" in text.upper():
-                raise PrometheusError(f"TLS error: {text}", "error") from None
-            raise PrometheusError(f"unreachable: {text}") from None
-        except httpx.HTTPError as exc:
-            text = str(exc) or type(exc).__name__
-            if "SSL" in text:
-                raise PrometheusError(f"TLS error: {text}", "error") from None
-            raise PrometheusError(f"{type(exc).__name__}: {text}") from None
-        except ssl.SSLError as exc:  # TLS 1.3 refusals can surface on the first read, unwrapped
-            raise PrometheusError(f"TLS error: {exc}", "error") from None
-        except OSError as exc:
-            raise PrometheusError(f"connection error: {exc}") from None
-        try:
-            body = resp.json()
-        except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-            snippet = resp.text[:60].replace("\n", " ") if resp.content else "empty body"
-            if resp.status_code >= 400:
-                raise PrometheusError(f"HTTP {resp.status_code}: {snippet}") from None
-            raise PrometheusError(f"garbage answer (not JSON): {snippet!r}", "error") from None
-        if not isinstance(body, dict) or body.get("status") not in ("success", "error"):
-            raise PrometheusError("unexpected answer: no status field", "error")
-        if body["status"] == "error":
-            kind = body.get("errorType", "error")
-            msg = str(body.get("error", "")).replace("\n", " ")
-            prefix = f"HTTP {resp.status_code}: " if resp.status_code >= 400 else ""
-            state = "down" if resp.status_code >= 500 or kind == "unavailable" else "error"
-            raise PrometheusError(f"{prefix}{kind}: {msg}", state)
-        if resp.status_code >= 400:
-            raise PrometheusError(f"HTTP {resp.status_code}")
-        warnings = body.get("warnings") or []
-        if "data" not in body:
-            raise PrometheusError("unexpected answer shape: no data", "error")
-        return body["data"], [str(w) for w in warnings] if isinstance(warnings, list) else []
-
-
-def _fmt_time(t: float) -> str:
-    return f"{t:.3f}"
-
-
-def _parse_data(data: Any) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
-    """matrix / vector / scalar -> [(labels, [(t, v), ...])], validating as it goes."""
-    if not isinstance(data, dict):
-        raise TypeError("data is not an object")
-    kind, result = data["resultType"], data["result"]
-    if kind == "scalar":
-        return [({}, [(float(result[0]), _parse_value(result[1]))])]
-    if kind not in ("matrix", "vector"):
-        raise ValueError(f"resultType {kind!r}")
-    if not isinstance(result, list):
-        raise TypeError("result is not a list")
-    out = []
-    for item in result:
-        labels = item["metric"]
-        if not isinstance(labels, dict):
-            raise TypeError("metric is not an object")
-        raw = item["values"] if kind == "matrix" else [item["value"]]
-        if not isinstance(raw, list):
-            raise TypeError("values is not a list")
-        points = []
-        for pair in raw:
-            if not isinstance(pair, list) or len(pair) != 2:
-                raise TypeError("a sample is not [time, value]")
-            points.append((float(pair[0]), _parse_value(pair[1])))
-        out.append(({str(k): str(v) for k, v in labels.items()}, points))
-    return out
 
 
 def refresh_backoff(refresh: float) -> Backoff:
@@ -374,18 +110,7 @@ def refresh_backoff(refresh: float) -> Backoff:
 # --- the source --------------------------------------------------------------------------
 
 
-@dataclass
-class Point:
-    service: str
-    signal: str
-    t: float
-    value: float
-    flags: int = 0
-    observations: float | None = None  # requests in the rate window at t, when known
-    bucket: Bucket | None = None  # (lower, upper] holding a p99, when known
-
-
-class PrometheusSource:
+class PrometheusSource(RuntimeTail):
     """Tails every Prometheus-backed service into a MetricStore (source="prometheus")."""
 
     def __init__(
@@ -396,8 +121,8 @@ class PrometheusSource:
         *,
         runtime: bool = False,
     ):
-        """`runtime`: also tail the Go runtime signals (the dashboard shows them; headless
-        commands and recordings keep to the latency signals)."""
+        """`runtime`: also tail the Go runtime signals (the dashboard shows them, `record`
+        writes them; `snapshot` and `check` ask once instead)."""
         if cfg.prometheus is None:
             raise ValueError("config has no prometheus section")
         self.cfg = cfg
@@ -469,13 +194,6 @@ class PrometheusSource:
             return None
         return start, end
 
-    async def _run(self, fn: Any, *args: Any) -> QueryResult:
-        """Call `fn(*args)` under the concurrency limit (created inside, so a cancelled wait
-        leaves no coroutine un-awaited)."""
-        async with self._sem:
-            result: QueryResult = await fn(*args)
-            return result
-
     async def refresh(self, now: float | None = None) -> list[Point]:
         """Fetch the new steps for every service; all or nothing, so a retry never duplicates.
 
@@ -541,7 +259,7 @@ class PrometheusSource:
         points: list[Point] = []
         warnings: list[str] = []
         for name, answers in ok.items():
-            series = {sig: _one_series(r, sig, name, warnings) for sig, r in answers.items()}
+            series = {sig: one_series(r, sig, name, warnings) for sig, r in answers.items()}
             for r in answers.values():
                 warnings.extend(w for w in r.warnings if w not in warnings)
             points.extend(self._points(name, series))
@@ -583,67 +301,6 @@ class PrometheusSource:
                 self._layouts[name] = (now - LAYOUT_EVERY + LAYOUT_RETRY, old)
             else:
                 raise res
-
-    async def _refresh_runtime(self, now: float) -> None:
-        """Probe which Go runtime series each service's processes export: every LAYOUT_EVERY
-        once found, every DISCOVERY_EVERY while there are none (a service deployed later),
-        LAYOUT_RETRY after a failure (the old choice is kept)."""
-        due = []
-        for name, sq in self.queries.items():
-            probed, found = self.runtime.get(name, (-math.inf, {}))
-            every = LAYOUT_EVERY if found else DISCOVERY_EVERY
-            if sq.targets and now - probed >= every:
-                due.append((name, sq.targets))
-        if not due or not self.with_runtime:
-            return
-        results = await asyncio.gather(
-            *(self._run(self.client.query, go_runtime.probe_query(ts), now) for _, ts in due),
-            return_exceptions=True,
-        )
-        rw = float(self.cfg.rate_window)
-        for (name, targets), res in zip(due, results, strict=True):
-            if isinstance(res, QueryResult):
-                names = [labels.get("__name__", "") for labels, _ in res.series]
-                chosen = go_runtime.queries(go_runtime.choose(names), targets, rw)
-                old = self.runtime.get(name, (0.0, {}))[1]
-                if chosen != old:
-                    self._rt_cursor.pop(name, None)  # new expressions: fetch their whole window
-                self.runtime[name] = (now, chosen)
-            elif isinstance(res, PrometheusError):
-                old = self.runtime.get(name, (0.0, {}))[1]
-                self.runtime[name] = (now - DISCOVERY_EVERY + LAYOUT_RETRY, old)
-            else:
-                raise res
-
-    def _runtime_points(
-        self,
-        plan: list[tuple[str, str, tuple[float, float]]],
-        results: list[Any],
-        warnings: list[str],
-    ) -> list[Point]:
-        """Store the runtime answers of the services whose runtime queries all succeeded; a
-        refused one is a warning and its service's runtime cursor stays put (retried next)."""
-        answers: dict[str, dict[str, QueryResult]] = {}
-        failed: dict[str, tuple[str, PrometheusError]] = {}
-        for (name, sig, _), res in zip(plan, results, strict=True):
-            if isinstance(res, PrometheusError):
-                failed.setdefault(name, (sig, res))
-            elif isinstance(res, BaseException):
-                raise res
-            else:
-                answers.setdefault(name, {})[sig] = res
-        out: list[Point] = []
-        for name, by_sig in answers.items():
-            if name in failed:
-                continue
-            for sig, res in by_sig.items():
-                for t, v in sorted(_one_series(res, sig, name, warnings).items()):
-                    if math.isfinite(v):  # NaN: no GC (or no request) in the window
-                        out.append(Point(name, sig, t, v))
-            self._rt_cursor[name] = next(rng[1] for n, _, rng in plan if n == name)
-        for name, (sig, err) in failed.items():
-            warnings.append(f"{name} {sig}: {err.detail}")
-        return out
 
     def _points(self, name: str, series: dict[str, dict[float, float]]) -> list[Point]:
         total, top = series.get("_total", {}), series.get("_top", {})
@@ -728,7 +385,7 @@ class PrometheusSource:
         for (name, sig, _), res in zip(plan, results, strict=True):
             assert isinstance(res, QueryResult)
             warnings.extend(w for w in res.warnings if w not in warnings)
-            values = _one_series(res, sig, name, warnings)
+            values = one_series(res, sig, name, warnings)
             answers.setdefault(name, {})[sig] = next(iter(values.values()), None)
         self._ok(time.monotonic() - t0, warnings)
         out: dict[str, dict[str, tuple[float | None, int]]] = {}
@@ -742,40 +399,6 @@ class PrometheusSource:
                 flags = FLAG_SATURATED if q is not None and is_saturated(q, total, top) else 0
                 row[sig] = (v if v is not None and math.isfinite(v) else None, flags)
             out[name] = row
-        return out
-
-    async def instant_runtime(self, t: float) -> dict[str, dict[str, float | None]]:
-        """Each service's Go runtime signals at `t`: {service: {go.* signal: value}}, only for
-        services that export them. Best effort: a refused probe or query leaves that signal
-        (or service) out; the latency answer of `instant` is what must not fail."""
-        services = [(n, sq.targets) for n, sq in self.queries.items() if sq.targets]
-        probes = await asyncio.gather(
-            *(self._run(self.client.query, go_runtime.probe_query(ts), t) for _, ts in services),
-            return_exceptions=True,
-        )
-        plan: list[tuple[str, str, str]] = []
-        for (name, targets), res in zip(services, probes, strict=True):
-            if isinstance(res, QueryResult):
-                names = [labels.get("__name__", "") for labels, _ in res.series]
-                chosen = go_runtime.choose(names)
-                rw = float(self.cfg.rate_window)
-                plan.extend(
-                    (name, k, e) for k, e in go_runtime.queries(chosen, targets, rw).items()
-                )
-            elif not isinstance(res, PrometheusError):
-                raise res
-        answers = await asyncio.gather(
-            *(self._run(self.client.query, expr, t) for _, _, expr in plan),
-            return_exceptions=True,
-        )
-        out: dict[str, dict[str, float | None]] = {}
-        for (name, key, _), res in zip(plan, answers, strict=True):
-            if isinstance(res, QueryResult):
-                values = _one_series(res, key, name, [])
-                v = next(iter(values.values()), None)
-                out.setdefault(name, {})[key] = v if v is not None and math.isfinite(v) else None
-            elif not isinstance(res, PrometheusError):
-                raise res
         return out
 
     # -- status
@@ -803,26 +426,3 @@ def _le(raw: str | None) -> float:
         return float(raw) if raw is not None else math.inf
     except ValueError:
         return math.inf
-
-
-def _one_series(
-    res: QueryResult, signal: str, service: str, warnings: list[str]
-) -> dict[float, float]:
-    """The answer's single series as {t: v}.
-
-    The built-in expressions aggregate to one series; a user's PromQL might not. For qps the
-    series are summed (per-instance rates add up); for anything else the first is kept and a
-    warning says so, since ratios do not add.
-    """
-    series = sorted(res.series, key=lambda s: sorted(s[0].items()))
-    if len(series) > 1 and signal != "qps":
-        warnings.append(
-            f"{service} {signal}: query returned {len(series)} series, "
-            "showing the first; aggregate it to one"
-        )
-        series = series[:1]
-    out: dict[float, float] = {}
-    for _, pts in series:
-        for t, v in pts:
-            out[t] = out[t] + v if t in out else v
-    return out

@@ -1,5 +1,8 @@
 """Which version each service runs, asked of its sources once per refresh.
 
+- Prometheus, when the service has a `version_query` (its own or the global one): that
+  PromQL, counted by its `version_label`, instead of the gauges below (source "query"); a
+  query Prometheus refuses is a warning in the source's status naming the key.
 - Prometheus: the `*_build_info` gauges of the processes that export the service's latency
   histogram (the same `(job, instance)` tie as the Go runtime signals, so Prometheus' own
   `prometheus_build_info` in the same job is not taken), counted by `version` and
@@ -24,7 +27,7 @@ import logging
 import math
 from typing import Any
 
-from tui.config import Config
+from tui.config import Config, ServiceConfig
 from tui.core.metrics.store import MetricStore
 from tui.core.release_timeline import MarksReader, ReleaseTimeline, marks_path
 from tui.core.releases import newest_release
@@ -44,6 +47,9 @@ log = logging.getLogger(__name__)
 
 COMPARE_WINDOW = 300.0  # seconds each side of a release, at most half the dashboard window
 
+
+RELEASE_ROUTES = 10  # top routes by traffic compared at a release (the rest are not)
+MAX_JUDGED = 4  # release comparisons with routes per refresh (each costs ~12 range queries)
 
 BUILD_INFO_ANY = '{__name__=~".+_build_info",__name__!="go_build_info"}'
 
@@ -65,12 +71,25 @@ def build_info_query(targets: str, names: tuple[str, ...] = ()) -> str:
     return f"count by (version, revision) ({gauges} and on (job, instance) {targets})"
 
 
-def majority_version(res: QueryResult) -> tuple[str, str] | None:
+def configured_query(cfg: Config, svc: ServiceConfig | None) -> tuple[str, str] | None:
+    """(PromQL counting processes per version, its version label) of the service's
+    `version_query`, else the global one's (`{service}` filled in); None: use build_info."""
+    if svc is None or svc.prometheus is None:
+        return None
+    own, glob = svc.prometheus, cfg.prometheus
+    for where in (own, glob):
+        if where is not None and where.version_query:
+            expr = where.version_query.replace("{service}", svc.name)
+            return f"count by ({where.version_label}) ({expr})", where.version_label
+    return None
+
+
+def majority_version(res: QueryResult, label: str = "version") -> tuple[str, str] | None:
     """The (version, revision) most processes report; ties go to the highest version text,
     so an even split does not flip between refreshes."""
     best: tuple[float, str, str] | None = None
     for labels, pts in res.series:
-        version, revision = labels.get("version", ""), labels.get("revision", "")
+        version, revision = labels.get(label, ""), labels.get("revision", "")
         if not (version or revision) or not pts:
             continue
         key = (pts[-1][1], version, revision)
@@ -105,6 +124,14 @@ class ReleaseWatcher:
         # service -> (time probed, the `*_build_info` gauges its processes export)
         self._gauges: dict[str, tuple[float, tuple[str, ...]]] = {}
         self._failing = False  # the source was failing at the last poll
+        self._pollers: dict[str, Any] = {}  # service -> RoutesPoller, for release verdicts
+        self.cfg = cfg
+        # service -> (its version_query's PromQL, version label): asked instead of build_info
+        self._configured: dict[str, tuple[str, str]] = {}
+        for svc in cfg.services:
+            found = configured_query(cfg, svc)
+            if found is not None and prometheus is not None:
+                self._configured[svc.name] = found
 
     async def poll_prometheus(self, now: float) -> list[dict[str, Any]]:
         """The version of each Prometheus service, from the gauges its probe found; nothing
@@ -117,22 +144,72 @@ class ReleaseWatcher:
             return self.poll_marks(now)
         await self._probe_names(now)
         asked = [
-            (name, build_info_query(src.queries[name].targets, gauges))
+            (name, build_info_query(src.queries[name].targets, gauges), "version")
             for name, (_, gauges) in self._gauges.items()
-            if gauges and name in src.queries
+            if gauges and name in src.queries and name not in self._configured
         ]
+        own = [(name, q, label) for name, (q, label) in self._configured.items()]
         results = await asyncio.gather(
-            *(src.client.query(q, now) for _, q in asked), return_exceptions=True
+            *(src.client.query(q, now) for _, q, _ in asked + own), return_exceptions=True
         )
         versions: dict[str, tuple[str, str]] = {}
-        for (name, _), res in zip(asked, results, strict=True):
-            if isinstance(res, QueryResult):
-                found = majority_version(res)
-                if found is not None:
-                    versions[name] = found
-            elif not isinstance(res, PrometheusError):
+        by_query: dict[str, tuple[str, str]] = {}
+        for (name, _, label), res in zip(asked + own, results, strict=True):
+            found = majority_version(res, label) if isinstance(res, QueryResult) else None
+            if found is not None:
+                (by_query if name in self._configured else versions)[name] = found
+            elif isinstance(res, PrometheusError) and name in self._configured:
+                self._refused(name, res)
+            elif isinstance(res, BaseException) and not isinstance(res, PrometheusError):
                 raise res
-        return self.timeline.observe(versions, now, "build_info") + self.poll_marks(now)
+        out = self.timeline.observe(versions, now, "build_info")
+        out += self.timeline.observe(by_query, now, "query") + self.timeline.read_marks()
+        return out + self.timeline.tick(now, self._prometheus_service) + await self._judge(now)
+
+    def _refused(self, service: str, err: PrometheusError) -> None:
+        """Prometheus refused a configured version_query: said in the source's status (its
+        syntax was checked when the config was read; this is what only Prometheus knows)."""
+        svc = self.cfg.service(service)
+        own = svc is not None and svc.prometheus is not None and svc.prometheus.version_query
+        key = "services[].prometheus.version_query" if own else "prometheus.version_query"
+        note = f"{service} {key}: {err.detail}"
+        assert self.prometheus is not None
+        status = self.prometheus.status
+        if note not in status.detail:
+            status.detail = f"{status.detail}; warning: {note}" if status.detail else note
+
+    def _prometheus_service(self, service: str) -> bool:
+        return self.prometheus is not None and self.prometheus.service_config(service) is not None
+
+    async def _judge(self, now: float) -> list[dict[str, Any]]:
+        """The due comparisons of Prometheus services, each with its routes' before and after
+        (the route view's top routes, asked once per release); a route fault or a histogram
+        without a route label leaves the service-level verdict, with a note."""
+        due = self.timeline.due(now, lambda s: not self._prometheus_service(s))
+        src, out = self.prometheus, []
+        if src is None:
+            return []
+        for rel in due[:MAX_JUDGED]:
+            poller = self._pollers.get(rel.service)
+            if poller is None:
+                from tui.sources.routes import RoutesPoller
+
+                poller = RoutesPoller(src, rel.service, top=RELEASE_ROUTES)
+                self._pollers[rel.service] = poller
+            (b0, _), (_, a1) = self.timeline.windows(rel)
+            try:
+                view = await poller.between(b0, a1, now)
+            except PrometheusError as exc:
+                out.append(self.timeline.judge(rel, route_note=f"routes not read: {exc.detail}"))
+                continue
+            if view.error:
+                out.append(self.timeline.judge(rel, route_note=view.error))
+                continue
+            series = {r.route: r.series for r in view.rows}
+            out.append(self.timeline.judge(rel, series, src.step, view.label))
+        for rel in due[MAX_JUDGED:]:  # a burst of releases: the rest at the next refresh
+            self.timeline.add_pending(rel)
+        return out
 
     async def _probe_names(self, now: float) -> None:
         """Ask which `*_build_info` gauges each service's processes export: at start, at once
@@ -168,14 +245,17 @@ class ReleaseWatcher:
         return out + self.poll_marks(now)
 
     def poll_marks(self, now: float) -> list[dict[str, Any]]:
-        """New marks, and the comparisons whose after window is complete."""
-        return self.timeline.read_marks() + self.timeline.tick(now)
+        """New marks, and the comparisons whose after window is complete (a Prometheus
+        service's wait for a Prometheus refresh: it adds the routes, and none is asked while
+        the source fails)."""
+        return self.timeline.read_marks() + self.timeline.tick(now, self._prometheus_service)
 
 
 async def running_version(cfg: Config, service: str, now: float) -> tuple[str, str, str] | None:
     """(version, revision, source) the service runs at `now`, for a baseline to be keyed by.
 
-    The same answers the release timeline uses, in this order: the `*_build_info` majority of
+    The same answers the release timeline uses, in this order: the `version_query` answer
+    when one is configured (source "query", and nothing else is asked), the `*_build_info` majority of
     the processes exporting its latency histogram (source "build_info"), the newest
     `warroom mark` of it ("mark"), and the `version` label of its latency series when exactly
     one is live ("label"; several at once is a rollout in progress). None when nothing says;
@@ -185,7 +265,7 @@ async def running_version(cfg: Config, service: str, now: float) -> tuple[str, s
     if cfg.prometheus is not None and svc is not None and svc.prometheus is not None:
         client = PrometheusClient(cfg.prometheus)
         try:
-            found = await _prometheus_version(client, svc, float(cfg.rate_window), now)
+            found = await _prometheus_version(client, cfg, svc, float(cfg.rate_window), now)
         finally:
             await client.aclose()
         if found is not None:
@@ -196,9 +276,14 @@ async def running_version(cfg: Config, service: str, now: float) -> tuple[str, s
 
 
 async def _prometheus_version(
-    client: PrometheusClient, svc: Any, rate_window: float, now: float
+    client: PrometheusClient, cfg: Config, svc: Any, rate_window: float, now: float
 ) -> tuple[str, str, str] | None:
+    own = configured_query(cfg, svc)
     try:
+        if own is not None:
+            res = await client.query(own[0], now)
+            found = majority_version(res, own[1])
+            return (found[0], found[1], "query") if found is not None else None
         res = await client.query(build_info_query(build_queries(svc, rate_window).targets), now)
         found = majority_version(res)
         if found is not None:

@@ -194,19 +194,37 @@ class RoutesPoller:
         plan = await self._plan(now, saturation)
         if isinstance(plan, RouteView):
             return plan
-        label, routes, other, top, queries = plan
         step = self.source.step
         end = math.floor(now / step) * step
         start = math.floor((now - float(self.source.cfg.window)) / step) * step
+        view = await self._range(plan, start, end)
+        # the live view only: its slowest requests and each route's own spike state
+        await self.exemplars.fetch(self.service, now, view.label)
+        since = now - float(self.source.cfg.window)
+        return decorate(view, self.spikes, self.source.store.exemplars, since)
+
+    async def between(self, start: float, end: float, now: float) -> RouteView:
+        """Each top route's series over [start, end] (the routes busiest at `now`), without
+        the live view's spike detectors and exemplars: a release's before and after windows.
+        A Prometheus fault raises PrometheusError; a missing route label is `view.error`."""
+        plan = await self._plan(now)
+        if isinstance(plan, RouteView):
+            return plan
+        step = self.source.step
+        return await self._range(
+            plan, math.floor(start / step) * step, math.ceil(end / step) * step
+        )
+
+    async def _range(
+        self, plan: tuple[str, int, int, list[str], dict[str, str]], start: float, end: float
+    ) -> RouteView:
+        label, routes, other, top, queries = plan
+        step = self.source.step
         keys = list(queries)
         answers = await asyncio.gather(
             *(self._ask(self.source.client.query_range, queries[k], start, end, step) for k in keys)
         )
-        view = self._view(label, routes, other, top, zip(keys, answers, strict=True), end)
-        # the live view only: its slowest requests and each route's own spike state
-        await self.exemplars.fetch(self.service, now, label)
-        since = now - float(self.source.cfg.window)
-        return decorate(view, self.spikes, self.source.store.exemplars, since)
+        return self._view(label, routes, other, top, zip(keys, answers, strict=True), end)
 
     def _view(
         self,

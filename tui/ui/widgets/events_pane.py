@@ -48,6 +48,9 @@ class NoteRow:
         message = str(ev.get("message", ""))
         verdicts = [r.get("verdict", "") for r in ev.get("rows") or [] if isinstance(r, dict)]
         state = verdicts[0] if verdicts else "RELEASE"
+        routes = [r for r in ev.get("routes") or [] if isinstance(r, dict)]
+        if any(r.get("verdict") == "REGRESSION" for r in routes):
+            state = "REGRESSION"  # "P99 +240% (REGRESSION) on /pay": the service may hide it
         return cls(t, service, state, message.split(" ", 1)[-1])
 
 
