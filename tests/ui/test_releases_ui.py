@@ -121,3 +121,22 @@ async def test_replayed_release_lines_mark_the_row_and_survive_a_scrub_back() ->
         await pilot.pause()
         text = ["".join(ch for ch, _ in line) for line in app.dashboard.table.build_lines()]
         assert not any(RELEASE_GLYPH in x for x in text)
+
+
+def test_a_route_regression_makes_the_release_line_a_regression() -> None:
+    """The service's own P99 may hide a slow route (a small share of the traffic): the
+    events pane's state follows the worst of the service and route rows, and names the route."""
+    line = {
+        **COMPARE,
+        "rows": [{"name": "p99", "verdict": "EQUIVALENT"}],
+        "routes": [
+            {"name": "/pay p99", "route": "/pay", "verdict": "REGRESSION"},
+            {"name": "/cart p99", "route": "/cart", "verdict": "EQUIVALENT"},
+        ],
+        "route_label": "route",
+        "message": "checkout 1.4.3: P99 +2% [-1%, +4%] (EQUIVALENT); P99 +240% (REGRESSION) on /pay",
+    }
+    note = NoteRow.of(event_from_record(line).to_record())
+    assert note.state == "REGRESSION" and note.text.endswith("(REGRESSION) on /pay")
+    quiet = {**line, "routes": [{"name": "/cart p99", "route": "/cart", "verdict": "EQUIVALENT"}]}
+    assert NoteRow.of(quiet).state == "EQUIVALENT"
