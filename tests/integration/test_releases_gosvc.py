@@ -68,6 +68,19 @@ async def _version_query_checks(prom: str, audit: Path) -> None:
         assert watcher.timeline.log.current("shop", "build_info") is None  # not asked
     finally:
         await source.aclose()
+    # the global one, for a discovered service (no services configured): {service} is the job
+    glob = parse_config(
+        f'prometheus:\n  url: "{prom}"\n  version_query: \'gosvc_build_info{{job="{{service}}"}}\'\n'
+        f"otlp: {{http: '', grpc: ''}}\naudit: {{path: '{audit}'}}\n"
+    )
+    source = PrometheusSource(glob, store)
+    try:
+        await source.discover_services(now)
+        watcher = ReleaseWatcher(glob, store, source)
+        await watcher.poll_prometheus(now)
+        assert watcher.timeline.log.current("warroom-test", "query") == "1.4.2"
+    finally:
+        await source.aclose()
     bad = _with_query(prom, audit, "rate(gosvc_build_info)")  # no range: Prometheus refuses it
     assert await running_version(bad, "shop", now) is None
     source = PrometheusSource(bad, store)

@@ -126,9 +126,13 @@ def runtime_rows(
         if not (before.get(key) and after.get(key)):
             continue
         name = key.removeprefix(go_runtime.PREFIX)
+        # a signal rated over at least GC_WINDOW_MIN shares data with neighbours that close
+        apart = (
+            max(spacing, go_runtime.GC_WINDOW_MIN) if go_runtime.BY_KEY[key].gc_window else spacing
+        )
         row = compare_samples(
-            thin(before[key], step, spacing),
-            thin(after[key], step, spacing),
+            thin(before[key], step, apart),
+            thin(after[key], step, apart),
             name,
             resolve_min_effect(name),
             name=name,

@@ -128,10 +128,6 @@ class ReleaseWatcher:
         self.cfg = cfg
         # service -> (its version_query's PromQL, version label): asked instead of build_info
         self._configured: dict[str, tuple[str, str]] = {}
-        for svc in cfg.services:
-            found = configured_query(cfg, svc)
-            if found is not None and prometheus is not None:
-                self._configured[svc.name] = found
 
     async def poll_prometheus(self, now: float) -> list[dict[str, Any]]:
         """The version of each Prometheus service, from the gauges its probe found; nothing
@@ -142,6 +138,10 @@ class ReleaseWatcher:
         if src.failures:
             self._failing = True
             return self.poll_marks(now)
+        for name in src.queries:  # discovered services get the global version_query too
+            found = configured_query(self.cfg, src.service_config(name))
+            if found is not None:
+                self._configured[name] = found
         await self._probe_names(now)
         asked = [
             (name, build_info_query(src.queries[name].targets, gauges), "version")
@@ -222,7 +222,7 @@ class ReleaseWatcher:
         for name, sq in src.queries.items():
             probed, gauges = self._gauges.get(name, (-math.inf, ()))
             every = LAYOUT_EVERY if gauges else DISCOVERY_EVERY
-            if sq.targets and (cleared or now - probed >= every):
+            if sq.targets and name not in self._configured and (cleared or now - probed >= every):
                 due.append((name, sq.targets))
         results = await asyncio.gather(
             *(src.client.query(build_info_names_query(ts), now) for _, ts in due),
