@@ -81,7 +81,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--version",
         dest="version_label",
         help="the version to key it by (default: the service's version in config, else "
-        "what the release detection sees: *_build_info, the newest `warroom mark`, the "
+        "what the release detection sees: version_query, *_build_info, the newest `warroom "
+        "mark`, the "
         "version label; from a recording, its newest release line)",
     )
     rf.add_argument("--by", help="who takes it (default: user@host)")

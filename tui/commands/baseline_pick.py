@@ -2,7 +2,7 @@
 one, or the baseline of the previous release.
 
 "Previous release" is relative to the version the service runs now (`--running`, else what
-the release detection says: build_info, a `warroom mark`, the latency series' version label),
+the release detection says: version_query or build_info, a `warroom mark`, the version label),
 else to the current baseline's version, and the answer says which reference it used: after a
 1.5.0 deploy over a 1.4.3 baseline, the previous release is 1.4.3, not the one before it.
 """
@@ -29,7 +29,8 @@ def add_release_options(p: argparse.ArgumentParser, verb: str) -> None:
         "--running",
         metavar="VERSION",
         help="the version running now, for --previous-release (default: detected from "
-        "*_build_info, `warroom mark` or the version label; else the current baseline's)",
+        "version_query, *_build_info, `warroom mark` or the version label; else the current "
+        "baseline's)",
     )
 
 
@@ -58,9 +59,9 @@ def previous_release(
     ref = running_reference(cfg, store, service, running)
     if not ref:
         raise UserError(
-            f"{service}: --previous-release: the running version is unknown (no *_build_info, "
-            "mark or version label, and the current baseline has no version); pass --running "
-            "VERSION"
+            f"{service}: --previous-release: the running version is unknown (no "
+            "version_query, *_build_info, mark or version label, and the current baseline "
+            "has no version); pass --running VERSION"
         )
     snap = store.previous_release(service, ref)
     if snap is None:

@@ -74,8 +74,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default="current",
         metavar="current|previous-release",
         help="previous-release: compare with the baseline of the release before the one "
-        "running now (detected from *_build_info, `warroom mark` or the version label), "
-        "e.g. right after a deploy (default: each service's current baseline)",
+        "running now (detected from version_query, *_build_info, `warroom mark` or the "
+        "version label; with --from-record, the recording's newest release line), e.g. right "
+        "after a deploy (default: each service's current baseline)",
     )
     p.add_argument(
         "--by",
