@@ -3,7 +3,9 @@
 What lives where:
 - base.py: `SourceStatus`, the one `Backoff` and `RefreshLoop` every loop runs on;
 - hub.py: runs every configured source against one MetricStore (headless or under the UI);
-- metrics in: prometheus.py (PromQL over the HTTP API), otlp_http.py / otlp_grpc.py on
+- metrics in: prometheus.py (PromQL over the HTTP API: the source, on prometheus_client.py
+  for the client and its answers, prometheus_queries.py for the PromQL, prometheus_runtime.py
+  for the Go runtime tail), otlp_http.py / otlp_grpc.py on
   otlp_common.py (the embedded OTLP receivers), replay.py (a recording on a clock);
 - per service, on demand: routes.py / otlp_routes.py (the route view), exemplars.py,
   releases.py (which version runs);
