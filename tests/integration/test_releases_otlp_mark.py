@@ -120,3 +120,54 @@ def test_mark_refuses_bad_input_in_one_line(argv: list[str], message: str, tmp_p
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("warroom: ")
     assert message in done.stderr, done.stderr
     assert not list(tmp_path.iterdir())
+
+
+async def test_sdk_release_verdict_names_the_slowed_route(tmp_path: Path) -> None:
+    """Two SDK 'processes' of `pay` (2.2.9 then 2.3.0, as a restart at a new version is), each
+    pushing /fast and /slow by `http.route`; 2.3.0 slows /slow only. One window after the
+    release, its line names /slow (the sink's per-route history), not /fast."""
+    import random
+
+    cfg = Config(
+        otlp=OTLPConfig(http="127.0.0.1:0", grpc=""),
+        refresh=1,
+        rate_window=1,
+        window=20,
+        audit=AuditConfig(path=str(tmp_path / "audit.jsonl")),
+    )
+    events: list[dict[str, Any]] = []
+    hub = Hub(cfg, MetricStore(), event_sink=lambda e: events.extend(record_lines(e)))
+    await hub.start(loops=False)
+    rng = random.Random(7)
+    t = float(int(time.time()))
+    try:
+        http = next(r for r in hub.receivers if isinstance(r, OTLPHttpReceiver))
+        host, port = http.bound_address
+        endpoint = f"http://{host}:{port}/v1/metrics"
+        for version, ticks, slow_ms in (("2.2.9", range(15), 4.0), ("2.3.0", range(15, 30), 300.0)):
+            provider = MeterProvider(
+                metric_readers=[
+                    PeriodicExportingMetricReader(
+                        OTLPMetricExporter(endpoint=endpoint), export_interval_millis=3_600_000
+                    )
+                ],
+                resource=Resource.create({"service.name": "pay", "service.version": version}),
+            )
+            h = provider.get_meter("r").create_histogram("http.server.request.duration", unit="ms")
+            for i in ticks:
+                for _ in range(rng.randint(80, 120)):
+                    h.record(rng.uniform(2.0, 6.0), {"http.route": "/fast"})
+                    h.record(slow_ms * rng.uniform(0.6, 1.4), {"http.route": "/slow"})
+                assert await asyncio.to_thread(provider.force_flush, 10_000)
+                await hub.refresh_once(t + i)
+            await asyncio.to_thread(provider.shutdown)
+    finally:
+        await hub.stop()
+    (release,) = [e for e in events if e["type"] == "release"]
+    assert (release["version"], release["t"]) == ("2.3.0", t + 15)
+    (verdict,) = [e for e in events if e["type"] == "release_compare"]
+    assert verdict["route_label"] == "http.route"
+    by_route = {(r["route"], r["unit"]): r["verdict"] for r in verdict["routes"]}
+    assert by_route[("/slow", "p99")] == "REGRESSION", verdict["routes"]
+    assert by_route.get(("/fast", "p99")) != "REGRESSION", verdict["routes"]
+    assert "(REGRESSION) on /slow" in verdict["message"] and "on /fast" not in verdict["message"]

@@ -49,6 +49,7 @@ COMPARE_WINDOW = 300.0  # seconds each side of a release, at most half the dashb
 
 
 RELEASE_ROUTES = 10  # top routes by traffic compared at a release (the rest are not)
+OTLP_ROUTE = "http.route"  # the OTLP route breakdown's attribute (tui.core.metrics.otlp_routes)
 MAX_JUDGED = 4  # release comparisons with routes per refresh (each costs ~12 range queries)
 
 BUILD_INFO_ANY = '{__name__=~".+_build_info",__name__!="go_build_info"}'
@@ -164,7 +165,7 @@ class ReleaseWatcher:
                 raise res
         out = self.timeline.observe(versions, now, "build_info")
         out += self.timeline.observe(by_query, now, "query") + self.timeline.read_marks()
-        return out + self.timeline.tick(now, self._prometheus_service) + await self._judge(now)
+        return out + self._judge_local(now) + await self._judge(now)
 
     def _refused(self, service: str, err: PrometheusError) -> None:
         """Prometheus refused a configured version_query: said in the source's status (its
@@ -244,11 +245,28 @@ class ReleaseWatcher:
         out = self.timeline.observe({s: (v, "") for s, v in versions.items()}, now, "otlp")
         return out + self.poll_marks(now)
 
+    def _judge_local(self, now: float) -> list[dict[str, Any]]:
+        """The due comparisons of the other services (OTLP ones, marks of services no source
+        has); an OTLP service's routes come from the sink's per-route history (`http.route`),
+        which holds one window, so the oldest part of a long before window may be gone."""
+        out = []
+        for rel in self.timeline.due(now, self._prometheus_service):
+            breakdown = None
+            if self.sink is not None and hasattr(self.sink, "route_breakdown"):
+                breakdown = self.sink.route_breakdown(rel.service)
+            rows = breakdown.rows() if breakdown is not None else []
+            if not rows:
+                out.append(self.timeline.judge(rel))
+                continue
+            series = {r.route: r.series for r in rows}
+            out.append(self.timeline.judge(rel, series, float(self.cfg.refresh), OTLP_ROUTE))
+        return out
+
     def poll_marks(self, now: float) -> list[dict[str, Any]]:
         """New marks, and the comparisons whose after window is complete (a Prometheus
         service's wait for a Prometheus refresh: it adds the routes, and none is asked while
         the source fails)."""
-        return self.timeline.read_marks() + self.timeline.tick(now, self._prometheus_service)
+        return self.timeline.read_marks() + self._judge_local(now)
 
 
 async def running_version(cfg: Config, service: str, now: float) -> tuple[str, str, str] | None:
