@@ -62,3 +62,22 @@ def test_no_routes_and_no_runtime_keep_the_old_line() -> None:
     rec = compare_release(store, rel, 15.0, 1.0).to_record()
     assert "routes" not in rec and "runtime" not in rec and ";" not in rec["message"]
     assert routes_text(route_rows({}, {}, 1.0, 1.0)) == ""
+
+
+def test_the_before_window_skips_a_restarts_gap() -> None:
+    """The old process stopped well before the new one served (a slow restart): nothing was
+    measured just before the release, so "before" is the newest window that has samples."""
+    rel = Release("shop", "1.4.3", "", T, "build_info", "1.4.2")
+    store = MetricStore()
+    for i in range(26):  # T-40 .. T-15, then nothing until the release
+        store.add("shop", "p99", T - 40 + i, 0.1 * (1 + (i % 4) * 0.01))
+    for i in range(1, 21):
+        store.add("shop", "p99", T + i, 0.3 * (1 + (i % 4) * 0.01))
+    cmp = compare_release(store, rel, 10.0, 1.0, guard=2.0)
+    assert cmp.before[1] == T - 15 and cmp.rows[0].verdict == "REGRESSION", cmp.message()
+    # a gap longer than BEFORE_REACH windows is not bridged: no samples before
+    far = MetricStore()
+    far.add("shop", "p99", T - 100, 0.1)
+    for i in range(1, 21):
+        far.add("shop", "p99", T + i, 0.3)
+    assert "no samples before" in compare_release(far, rel, 10.0, 1.0, guard=2.0).message()

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from tui.core import release_breakdown as breakdown
 from tui.core.baseline.check import thin
 from tui.core.metrics.store import MetricStore
@@ -33,6 +35,7 @@ DEDUPE_SECONDS = 600.0  # the same version from another source this soon is the 
 KEEP = 50  # releases remembered per service
 MAX_SERVICES = 1000
 COMPARED_SIGNALS = ("p99", "p95")
+BEFORE_REACH = 2  # windows: how far back the before window may move past a gap
 
 
 @dataclass(frozen=True)
@@ -297,7 +300,9 @@ def release_windows(
     """(before, after) of a release: `window` seconds each side. The after window starts one
     rate window late: a quantile over a rate window that straddles the release mixes both
     versions' requests. The before window ends `guard` seconds early: a detected release is
-    seen up to a scrape and a refresh after the new version served."""
+    seen up to a scrape and a refresh after the new version served. `compare_release` moves
+    it back to the newest sample when the service served nothing just before (a restart's
+    gap), at most BEFORE_REACH windows: a source's breakdown must cover that much."""
     before = (release.t - guard - window, release.t - guard - 1e-6)
     after = (release.t + rate_window, release.t + rate_window + window - 1e-6)
     return before, after
@@ -319,6 +324,9 @@ def compare_release(
     from tui.core.baseline.snapshot import infer_step, signals_from_store
 
     (b0, b1), (a0, a1) = release_windows(release, window, rate_window, guard)
+    last = newest_sample(store, release.service, b1, b1 - BEFORE_REACH * window)
+    if last is not None:  # a restart's gap (nothing served, no samples) is not "before"
+        b0, b1 = last - window + 1e-6, last
     before, step_b = signals_from_store(store, release.service, b0, b1)
     after, step_a = signals_from_store(store, release.service, a0, a1)
     step = step_b or step_a
@@ -331,6 +339,19 @@ def compare_release(
     rt_step = infer_step(_times(store, release.service, b0, a1)) or step
     out.runtime = breakdown.runtime_rows(rt_b, rt_a, rt_step, rate_window)
     return out
+
+
+def newest_sample(store: MetricStore, service: str, until: float, since: float) -> float | None:
+    """The time of the service's newest finite P99 (else P95) sample in [since, until]."""
+    for sig in COMPARED_SIGNALS:
+        ring = store.series(service, sig)
+        if ring is None:
+            continue
+        t, v, _ = ring.since(since)
+        keep = (t <= until) & np.isfinite(v)
+        if keep.any():
+            return float(t[keep].max())
+    return None
 
 
 def _times(store: MetricStore, service: str, start: float, end: float) -> list[float]:

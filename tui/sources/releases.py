@@ -30,7 +30,7 @@ from typing import Any
 from tui.config import Config, ServiceConfig
 from tui.core.metrics.store import MetricStore
 from tui.core.release_timeline import MarksReader, ReleaseTimeline, marks_path
-from tui.core.releases import newest_release
+from tui.core.releases import BEFORE_REACH, newest_release
 from tui.sources.prometheus import (
     DISCOVERY_EVERY,
     LAYOUT_EVERY,
@@ -198,8 +198,9 @@ class ReleaseWatcher:
                 poller = RoutesPoller(src, rel.service, top=RELEASE_ROUTES)
                 self._pollers[rel.service] = poller
             (b0, _), (_, a1) = self.timeline.windows(rel)
+            reach = BEFORE_REACH * self.timeline.window  # the before window may move back
             try:
-                view = await poller.between(b0, a1, now)
+                view = await poller.between(b0 - reach, a1, now)
             except PrometheusError as exc:
                 out.append(self.timeline.judge(rel, route_note=f"routes not read: {exc.detail}"))
                 continue
