@@ -159,7 +159,7 @@ class _Server(ThreadingHTTPServer):
 class LoopbackServer:
     """A real HTTP server on 127.0.0.1 in a thread; subclasses implement `respond`."""
 
-    def __init__(self, port: int | None = None, tls: ssl.SSLContext | None = None):
+    def __init__(self, port: int | None = None, tls: ssl.SSLContext | None = None) -> None:
         self.port = port or free_port()
         self.tls = tls
         self._httpd: _Server | None = None
@@ -201,7 +201,7 @@ class ExpositionServer(LoopbackServer):
     move between scrapes exactly as the test decides).
     """
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None) -> None:
         super().__init__(port)
         self._lock = threading.Lock()
         self._text: str | Callable[[], str] = ""
@@ -259,7 +259,7 @@ class FaultyPrometheus(LoopbackServer):
         delay: float = 5.0,
         port: int | None = None,
         tls: ssl.SSLContext | None = None,
-    ):
+    ) -> None:
         super().__init__(port, tls)
         self.upstream = upstream
         self.mode = mode

@@ -31,7 +31,7 @@ RUNBOOK = "https://runbooks.example/checkout/high-latency"
 
 
 @pytest.fixture(scope="module")
-def am_url(tmp_path_factory):
+def am_url(tmp_path_factory: pytest.TempPathFactory):
     with run_alertmanager(tmp_path_factory.mktemp("alertmanager-silences")) as url:
         yield url
 
@@ -97,7 +97,7 @@ def text_of(app: App[None], selector: str) -> str:
     return str(app.query_one(selector, Static).render())
 
 
-async def test_silences_listed_then_one_expired_from_the_pane(am_url, tmp_path):
+async def test_silences_listed_then_one_expired_from_the_pane(am_url: str, tmp_path: Path) -> None:
     tag = f"sil-{free_port()}"
     post_alert(am_url, tag, summary="checkout P99 above SLO")
     active_id = create_silence(am_url, tag)
@@ -187,7 +187,7 @@ async def test_silences_listed_then_one_expired_from_the_pane(am_url, tmp_path):
     assert (finished["event"], finished["status"]) == ("finished", "ok")
 
 
-async def test_annotations_shown_and_runbook_copied(am_url):
+async def test_annotations_shown_and_runbook_copied(am_url: str) -> None:
     tag = f"ann-{free_port()}"
     post_alert(
         am_url,
@@ -234,7 +234,7 @@ async def test_annotations_shown_and_runbook_copied(am_url):
         await src.stop()
 
 
-async def test_dead_alertmanager_while_listing_is_a_line_not_a_traceback():
+async def test_dead_alertmanager_while_listing_is_a_line_not_a_traceback() -> None:
     src = AlertmanagerSource(AlertmanagerConfig(url=f"http://127.0.0.1:{free_port()}"))
     app = PaneApp(src)
     try:
@@ -258,7 +258,7 @@ async def test_dead_alertmanager_while_listing_is_a_line_not_a_traceback():
         await src.stop()
 
 
-async def test_alertmanager_gone_when_expiring_says_so_and_audits(tmp_path: Path):
+async def test_alertmanager_gone_when_expiring_says_so_and_audits(tmp_path: Path) -> None:
     audit = tmp_path / "audit.jsonl"
     tag = f"gone-{free_port()}"
     with run_alertmanager(tmp_path / "am") as url:
@@ -297,7 +297,7 @@ async def test_alertmanager_gone_when_expiring_says_so_and_audits(tmp_path: Path
     assert finished["status"].startswith("error: DELETE /api/v2/silence/")
 
 
-def test_silences_from_the_api_skip_what_is_unusable():
+def test_silences_from_the_api_skip_what_is_unusable() -> None:
     good = {
         "id": "0f4c",
         "status": {"state": "active"},
@@ -320,7 +320,7 @@ def test_silences_from_the_api_skip_what_is_unusable():
     assert format_matchers(ops) == 'a!="1", b!~"x|y"'
 
 
-async def test_dashboard_alerts_tab_lists_silences_and_help_has_the_keys(am_url):
+async def test_dashboard_alerts_tab_lists_silences_and_help_has_the_keys(am_url: str) -> None:
     """Wired through the real app: the pane finds the app's Alertmanager source."""
     import dataclasses
 
@@ -355,7 +355,7 @@ async def test_dashboard_alerts_tab_lists_silences_and_help_has_the_keys(am_url)
         assert rows.get("Filter services") == "/"
 
 
-async def test_a_source_without_silences_never_lists_them(am_url):
+async def test_a_source_without_silences_never_lists_them(am_url: str) -> None:
     """`warroom record` keeps alerts only: its source skips GET /api/v2/silences."""
     tag = f"nosil-{free_port()}"
     post_alert(am_url, tag)

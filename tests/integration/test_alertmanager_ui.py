@@ -8,6 +8,7 @@ The test app wires them exactly as the dashboard should: the source's alerts go 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def am_url(tmp_path_factory):
+def am_url(tmp_path_factory: pytest.TempPathFactory):
     with run_alertmanager(tmp_path_factory.mktemp("alertmanager-ui")) as url:
         yield url
 
@@ -60,7 +61,9 @@ class AlertsApp(App[None]):
         self.push_screen(SilenceScreen(message.alert, created_by="carol@wall"), done)
 
 
-async def test_pane_groups_alerts_and_silence_is_confirmed_first(am_url, tmp_path):
+async def test_pane_groups_alerts_and_silence_is_confirmed_first(
+    am_url: str, tmp_path: Path
+) -> None:
     tag = f"ui-{free_port()}"
     now = time.time()
     post_alerts(
@@ -155,7 +158,7 @@ async def test_pane_groups_alerts_and_silence_is_confirmed_first(am_url, tmp_pat
     assert rec["duration"] == 1800 and rec["status"] == "ok"
 
 
-async def test_enter_in_a_field_never_confirms_and_escape_cancels(am_url):
+async def test_enter_in_a_field_never_confirms_and_escape_cancels(am_url: str) -> None:
     tag = f"ui-{free_port()}"
     post_alerts(am_url, [alert("Slow", "web", "page", "web slow", time.time(), test=tag)])
     src = AlertmanagerSource(AlertmanagerConfig(url=am_url, filters=[f'test="{tag}"']))
@@ -183,7 +186,7 @@ async def test_enter_in_a_field_never_confirms_and_escape_cancels(am_url):
     assert not [s for s in silences if any(m["value"] == tag for m in s["matchers"])]
 
 
-async def test_pane_shows_a_dead_alertmanager_and_keeps_last_alerts():
+async def test_pane_shows_a_dead_alertmanager_and_keeps_last_alerts() -> None:
     src = AlertmanagerSource(AlertmanagerConfig(url=f"http://127.0.0.1:{free_port()}"))
     app = AlertsApp(src)
     try:
@@ -204,7 +207,7 @@ async def test_pane_shows_a_dead_alertmanager_and_keeps_last_alerts():
         await src.stop()
 
 
-async def test_alerts_given_before_the_pane_is_mounted_are_shown():
+async def test_alerts_given_before_the_pane_is_mounted_are_shown() -> None:
     pane = AlertsPane()
     early = Alert(
         "f1", {"alertname": "Early", "service": "api"}, {"summary": "s"}, "active", time.time() - 5
@@ -223,7 +226,7 @@ async def test_alerts_given_before_the_pane_is_mounted_are_shown():
         )
 
 
-def test_format_age():
+def test_format_age() -> None:
     assert [format_age(s) for s in (None, 5, 125, 3 * 3600 + 300, 2 * 86400 + 4 * 3600)] == [
         "?",
         "5s",
@@ -234,7 +237,7 @@ def test_format_age():
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
-async def test_dashboard_alerts_tab_shows_every_row(am_url, size):
+async def test_dashboard_alerts_tab_shows_every_row(am_url: str, size) -> None:
     """Issue 13 item 1: the header counted the alerts but the table was one line high."""
     import dataclasses
 

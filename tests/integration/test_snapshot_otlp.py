@@ -52,7 +52,7 @@ services:
 class Pusher:
     """A real OTel SDK app pushing `LATENCIES` once per `every` seconds (delta temporality)."""
 
-    def __init__(self, port: int, every: float = 0.5):
+    def __init__(self, port: int, every: float = 0.5) -> None:
         exporter = OTLPMetricExporter(
             endpoint=f"http://127.0.0.1:{port}/v1/metrics",
             preferred_temporality={Histogram: AggregationTemporality.DELTA},

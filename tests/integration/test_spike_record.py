@@ -167,7 +167,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[float, list[dict
     )
 
 
-def test_otel_spike_reaches_warroom_record(recorded):
+def test_otel_spike_reaches_warroom_record(recorded) -> None:
     started, all_lines = recorded
     lines = [e for e in all_lines if e.get("service") == "checkout"]
     spike = (started + SPIKE_AT, started + SPIKE_AT + SPIKE_LEN)
@@ -202,7 +202,7 @@ def test_otel_spike_reaches_warroom_record(recorded):
 DEF_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]  # client_golang's
 
 
-def test_otel_step_on_defbuckets_is_sustained_within_8s(recorded):
+def test_otel_step_on_defbuckets_is_sustained_within_8s(recorded) -> None:
     """The trial's defect through OTLP: P99 about 0.42 s -> 2.4 s on DefBuckets bounds."""
     started, all_lines = recorded
     lines = [e for e in all_lines if e.get("service") == "api"]

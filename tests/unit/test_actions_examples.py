@@ -40,7 +40,7 @@ def readme_yaml_blocks() -> list[str]:
 
 
 @pytest.fixture(params=range(len(readme_yaml_blocks())))
-def cfg(request, monkeypatch, tmp_path):
+def cfg(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     monkeypatch.setenv("CI_TOKEN", TOKEN)
     path = tmp_path / "warroom.yaml"
     path.write_text(readme_yaml_blocks()[request.param])
@@ -57,7 +57,7 @@ def _all_actions(cfg):
                 yield svc, name
 
 
-def test_every_example_resolves_with_its_values_substituted(cfg):
+def test_every_example_resolves_with_its_values_substituted(cfg) -> None:
     seen = list(_all_actions(cfg))
     assert seen
     for svc, name in seen:
@@ -71,7 +71,7 @@ def test_every_example_resolves_with_its_values_substituted(cfg):
                 assert svc.namespace in a.argv, (svc.name, a.argv)
 
 
-def test_examples_cover_the_four_promised_tools(cfg):
+def test_examples_cover_the_four_promised_tools(cfg) -> None:
     kinds = set()
     for svc, name in _all_actions(cfg):
         a = resolve_action(cfg, svc, name, baseline_version="v1.4.2")
@@ -86,14 +86,14 @@ def test_examples_cover_the_four_promised_tools(cfg):
     assert kinds == {"kubectl rollout undo", "argo rollouts undo", "helm rollback", "webhook"}
 
 
-def test_rollback_defaults_are_the_safe_ones(cfg):
+def test_rollback_defaults_are_the_safe_ones(cfg) -> None:
     for svc, name in _all_actions(cfg):
         a = resolve_action(cfg, svc, name)
         if name == "rollback":
             assert (a.key, a.confirm, a.dangerous) == ("r", "type", True), svc.name
 
 
-def test_read_only_service_has_rollback_disabled(cfg):
+def test_read_only_service_has_rollback_disabled(cfg) -> None:
     ro = [s for s in cfg.services if s.read_only]
     for svc in ro:
         rows = {a.name: (ok, why) for a, ok, why in bindable_actions(cfg, svc)}
@@ -103,7 +103,7 @@ def test_read_only_service_has_rollback_disabled(cfg):
         )
 
 
-def test_webhook_secret_is_sent_but_never_shown(cfg):
+def test_webhook_secret_is_sent_but_never_shown(cfg) -> None:
     hooks = [
         (svc, name)
         for svc, name in _all_actions(cfg)
@@ -119,7 +119,9 @@ def test_webhook_secret_is_sent_but_never_shown(cfg):
         assert a.url is not None and a.url.startswith("https://")
 
 
-def test_without_the_token_the_config_names_the_variable(monkeypatch, tmp_path):
+def test_without_the_token_the_config_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("CI_TOKEN", raising=False)
     from tui.errors import UserError
 

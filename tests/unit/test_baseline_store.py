@@ -18,7 +18,7 @@ from tui.core.metrics.store import MetricStore
 from tui.errors import UserError
 
 
-def snap(service="api", version="v1", t=1000.0, **kw):
+def snap(service: str = "api", version: str = "v1", t: float = 1000.0, **kw):
     return build_snapshot(
         service,
         {"p99": [0.2, 0.21, math.nan, 0.19], "qps": [100, 110]},
@@ -30,7 +30,7 @@ def snap(service="api", version="v1", t=1000.0, **kw):
     )
 
 
-def test_save_load_current_history_restore(tmp_path):
+def test_save_load_current_history_restore(tmp_path: Path) -> None:
     store = BaselineStore(tmp_path)
     assert store.current("api") is None and store.history("api") == []
     a = store.save(snap(t=1000))
@@ -51,7 +51,7 @@ def test_save_load_current_history_restore(tmp_path):
     assert store.problems == []
 
 
-def test_files_are_copied_in(tmp_path):
+def test_files_are_copied_in(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
     (src / "bench.txt").write_text("BenchmarkA 1 1 ns/op\n")
@@ -68,7 +68,7 @@ def test_files_are_copied_in(tmp_path):
         store.save(snap(bench=str(src / "gone.txt")))
 
 
-def test_corrupt_snapshot_reported_skipped_never_overwritten(tmp_path):
+def test_corrupt_snapshot_reported_skipped_never_overwritten(tmp_path: Path) -> None:
     store = BaselineStore(tmp_path)
     a = store.save(snap(t=1000))
     b = store.save(snap(t=2000))
@@ -86,7 +86,7 @@ def test_corrupt_snapshot_reported_skipped_never_overwritten(tmp_path):
         fresh.restore("api", b)
 
 
-def test_wrong_types_are_corrupt(tmp_path):
+def test_wrong_types_are_corrupt(tmp_path: Path) -> None:
     store = BaselineStore(tmp_path)
     a = store.save(snap())
     path = tmp_path / "api" / "snapshots" / f"{a}.json"
@@ -98,7 +98,7 @@ def test_wrong_types_are_corrupt(tmp_path):
     assert any("signals.p99" in p for p in fresh.problems)
 
 
-def test_corrupt_pointer_falls_back_and_is_kept_aside(tmp_path):
+def test_corrupt_pointer_falls_back_and_is_kept_aside(tmp_path: Path) -> None:
     store = BaselineStore(tmp_path)
     a = store.save(snap(t=1000))
     pointer = tmp_path / "api" / "current.json"
@@ -112,7 +112,7 @@ def test_corrupt_pointer_falls_back_and_is_kept_aside(tmp_path):
     assert json.loads(pointer.read_text()) == {"id": b}
 
 
-def test_bad_names_refused(tmp_path):
+def test_bad_names_refused(tmp_path: Path) -> None:
     store = BaselineStore(tmp_path)
     for name in ("../etc", "a/b", "", ".hidden", "x" * 200):
         with pytest.raises(UserError):
@@ -121,12 +121,12 @@ def test_bad_names_refused(tmp_path):
         store.load("api", "../../x")
 
 
-def test_build_snapshot_needs_samples():
+def test_build_snapshot_needs_samples() -> None:
     with pytest.raises(UserError, match="no samples"):
         build_snapshot("api", {"p99": [math.nan]}, step=5, source="record r.jsonl")
 
 
-def test_signals_from_record_and_store():
+def test_signals_from_record_and_store() -> None:
     events = [
         {"t": 100 + 5 * i, "type": "point", "service": s, "signal": "p99", "value": i}
         for i in range(10)

@@ -4,6 +4,8 @@ Go runtime rows that never gate."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tui.commands.check import render_checks
 from tui.core.baseline import build_snapshot
 from tui.core.baseline.breakdown import compare_routes, compare_runtime, runtime_now
@@ -95,7 +97,7 @@ def test_runtime_rows_explain_and_never_gate() -> None:
     )
 
 
-def test_by_route_from_a_recording_or_for_otlp_says_why_not(tmp_path) -> None:
+def test_by_route_from_a_recording_or_for_otlp_says_why_not(tmp_path: Path) -> None:
     import json
     import subprocess
     import sys

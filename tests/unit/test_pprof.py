@@ -72,7 +72,9 @@ def test_every_expected_file_is_covered() -> None:
 
 
 @pytest.mark.parametrize(("stem", "file", "stype", "base"), CASES, ids=[c[0] for c in CASES])
-def test_top_matches_go_tool_pprof(stem: str, file: str, stype: str | None, base: str | None):
+def test_top_matches_go_tool_pprof(
+    stem: str, file: str, stype: str | None, base: str | None
+) -> None:
     total, expected, _ = parse_expected(EXPECTED / f"{stem}.top.txt")
     prof = load_profile(FIX / file)
     if base is not None:
@@ -126,7 +128,7 @@ def test_tree_totals_match_function_table_and_switch_type() -> None:
 class PB:
     """Build profile.proto bytes by hand with the runtime schema."""
 
-    def __init__(self, types=(("samples", "count"), ("cpu", "nanoseconds"))):
+    def __init__(self, types=(("samples", "count"), ("cpu", "nanoseconds"))) -> None:
         from tui.core.pprof import schema
 
         self.schema = schema
@@ -176,7 +178,7 @@ class PB:
         return gzip.compress(raw) if gz else raw
 
 
-def table(prof, t=1):
+def table(prof, t: int = 1):
     return {r.name: (r.flat, r.cum, r.inline_label) for r in function_table(prof, t)}
 
 

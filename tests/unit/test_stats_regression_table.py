@@ -38,7 +38,7 @@ class Host(App[None]):
         yield RegressionTable(id="rt")
 
 
-async def test_rows_colours_and_sorting():
+async def test_rows_colours_and_sorting() -> None:
     app = Host()
     async with app.run_test(size=(140, 30)) as pilot:
         rt = app.query_one(RegressionTable)
@@ -66,7 +66,7 @@ async def test_rows_colours_and_sorting():
         assert rt.sort_state[0] != "metric"
 
 
-async def test_function_section():
+async def test_function_section() -> None:
     app = Host()
     async with app.run_test(size=(140, 30)) as pilot:
         rt = app.query_one(RegressionTable)
