@@ -22,6 +22,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.sdk.metrics import Histogram, MeterProvider
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -184,11 +185,13 @@ def _request(routes: int, step: int, exemplar_ids: list[bytes] | None = None) ->
     metric = metrics_pb2.Metric(
         name="http.server.request.duration",
         unit="s",
-        histogram=metrics_pb2.Histogram(aggregation_temporality=1, data_points=points),
+        histogram=metrics_pb2.Histogram(
+            aggregation_temporality=metrics_pb2.AGGREGATION_TEMPORALITY_DELTA, data_points=points
+        ),
     )
     service = KeyValue(key="service.name", value=AnyValue(string_value="many"))
     rm = metrics_pb2.ResourceMetrics(
-        resource={"attributes": [service]},
+        resource=resource_pb2.Resource(attributes=[service]),
         scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[metric])],
     )
     return ExportMetricsServiceRequest(resource_metrics=[rm]).SerializeToString()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tui.core.actions.audit import (
+    Event,
     append_record,
     format_text,
     make_record,
@@ -19,7 +21,7 @@ from tui.errors import UserError
 NOW = 1_800_000_000.0
 
 
-def _rec(event: str = "finished", ts=NOW, **kw):
+def _rec(event: Event = "finished", ts: float = NOW, **kw: Any) -> dict[str, Any]:
     return make_record(
         event,
         service="checkout",
@@ -44,7 +46,7 @@ def test_record_fields() -> None:
     assert r["event"] == "finished" and r["user"] == "alice@host"
     assert r["argv"][0] == "kubectl" and "reason" not in r
     with pytest.raises(ValueError):
-        make_record("exploded", service="s", action="a", target={})
+        make_record("exploded", service="s", action="a", target={})  # type: ignore[arg-type]
 
 
 def test_append_and_read_back_in_order(tmp_path: Path) -> None:

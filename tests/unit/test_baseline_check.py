@@ -64,6 +64,7 @@ def test_saturation_is_noted_from_store_and_snapshot(tmp_path: Path) -> None:
     sid = store.save(base)
     assert store.load("api", sid).saturated == {"p99": 20}  # kept on disk
     res = check_from_store(ms, "api", store.load("api", sid), window=60, now=1019)
+    assert res.table is not None
     row = res.table.rows[0]
     assert row.notes == ["saturated (≥ bound): base 20/20, current 10/20"]
 
@@ -84,6 +85,7 @@ def test_thinning_applies_to_both_sides_and_is_noted() -> None:
     )
     cur = {"p99": [0.1 + 0.001 * (i % 7) for i in range(120)]}
     res = check_service("api", base, cur, current_step=5, spacing=60)
+    assert res.table is not None
     row = res.table.rows[0]
     assert (row.base.n, row.current.n) == (10, 10)
     assert res.notes == [
@@ -122,7 +124,7 @@ def test_profiles_are_compared_kind_with_kind(fixtures_dir: Path, tmp_path: Path
 
     pp = fixtures_dir / "pprof"
 
-    def put(src, name):
+    def put(src: str, name: str) -> str:
         shutil.copyfile(pp / src, tmp_path / name)
         return str(tmp_path / name)
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tui.core.baseline import (
     BaselineStore,
+    Snapshot,
     build_snapshot,
     signals_from_record,
     signals_from_store,
@@ -18,7 +20,7 @@ from tui.core.metrics.store import MetricStore
 from tui.errors import UserError
 
 
-def snap(service: str = "api", version: str = "v1", t: float = 1000.0, **kw):
+def snap(service: str = "api", version: str = "v1", t: float = 1000.0, **kw: Any) -> Snapshot:
     return build_snapshot(
         service,
         {"p99": [0.2, 0.21, math.nan, 0.19], "qps": [100, 110]},
@@ -45,7 +47,8 @@ def test_save_load_current_history_restore(tmp_path: Path) -> None:
     assert [h.current for h in hist] == [True, False]
     assert hist[0].signals == {"p99": 3, "qps": 2}  # gaps are not samples
     store.restore("api", a)
-    assert store.current("api").id == a
+    cur = store.current("api")
+    assert cur is not None and cur.id == a
     assert [h.id for h in store.history("api")] == [b, a]  # history is kept
     assert store.services() == ["api"]
     assert store.problems == []
@@ -81,7 +84,8 @@ def test_corrupt_snapshot_reported_skipped_never_overwritten(tmp_path: Path) -> 
     assert [h.id for h in fresh.history("api")] == [a]
     c = fresh.save(snap(t=3000))
     assert bad.read_bytes() == b'{"format": "warroom-baseline/1", "id": tru'  # untouched
-    assert fresh.current("api").id == c
+    cur = fresh.current("api")
+    assert cur is not None and cur.id == c
     with pytest.raises(UserError, match="no usable baseline"):
         fresh.restore("api", b)
 
@@ -104,7 +108,8 @@ def test_corrupt_pointer_falls_back_and_is_kept_aside(tmp_path: Path) -> None:
     pointer = tmp_path / "api" / "current.json"
     pointer.write_text("garbage")
     fresh = BaselineStore(tmp_path)
-    assert fresh.current("api").id == a
+    cur = fresh.current("api")
+    assert cur is not None and cur.id == a
     assert any("corrupt current pointer" in p for p in fresh.problems)
     b = fresh.save(snap(t=2000))
     kept = list((tmp_path / "api").glob("current.json.corrupt-*"))

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from tui.core.pprof.flamegraph import (
     DIFF_NEW,
     DIFF_VANISHED,
+    FlameLayout,
     FlameTree,
     absolute_offsets,
     callees_tree,
@@ -68,7 +69,7 @@ def regexp_tree(fixtures_dir: Path) -> FlameTree:
     return FlameTree.from_call_tree(p.tree, p.default_index)
 
 
-def check_nesting(tree: FlameTree, lay) -> None:
+def check_nesting(tree: FlameTree, lay: FlameLayout) -> None:
     pos = {int(n): i for i, n in enumerate(lay.node)}
     for i, n in enumerate(lay.node.tolist()):
         assert lay.x1[i] > lay.x0[i]

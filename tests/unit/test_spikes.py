@@ -8,8 +8,10 @@ histogram buckets. Spikes are then injected at known points.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 import pytest
@@ -49,8 +51,10 @@ def steady_p99(
     return np.array([median_s * math.exp(sigma * _ND.inv_cdf(float(x))) for x in u])
 
 
-def feed(tracker: SpikeTracker, values, service: str = "api", **kw) -> list[tuple[int, SpikeEvent]]:
-    out = []
+def feed(
+    tracker: SpikeTracker, values: Iterable[float], service: str = "api", **kw: Any
+) -> list[tuple[int, SpikeEvent]]:
+    out: list[tuple[int, SpikeEvent]] = []
     for i, v in enumerate(values):
         ev = tracker.observe(service, float(i), float(v), **kw)
         if ev is not None:
@@ -173,8 +177,10 @@ DEF_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 OTEL_MS = [b / 1000 for b in (0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000)]
 
 
-def feed_bucketed(tracker: SpikeTracker, values, bounds) -> list[tuple[int, SpikeEvent]]:
-    out = []
+def feed_bucketed(
+    tracker: SpikeTracker, values: Iterable[float], bounds: Sequence[float]
+) -> list[tuple[int, SpikeEvent]]:
+    out: list[tuple[int, SpikeEvent]] = []
     for i, v in enumerate(values):
         ev = tracker.observe("api", float(i), float(v), bucket=bucket_of(float(v), bounds))
         if ev is not None:
@@ -365,7 +371,7 @@ def test_from_config_takes_service_overrides() -> None:
         ("min_observations", -1, "min_observations cannot be negative"),
     ],
 )
-def test_impossible_settings_are_a_clear_user_error(field, value, message) -> None:
+def test_impossible_settings_are_a_clear_user_error(field: str, value: float, message: str) -> None:
     """Settings changed after loading (the config file itself is checked on load, below)."""
     det = DetectorConfig()
     setattr(det, field, value)
@@ -391,14 +397,16 @@ def test_impossible_settings_are_a_clear_user_error(field, value, message) -> No
         ),
     ],
 )
-def test_impossible_settings_in_the_config_file_name_file_line_and_key(yaml_text, message) -> None:
+def test_impossible_settings_in_the_config_file_name_file_line_and_key(
+    yaml_text: str, message: str
+) -> None:
     with pytest.raises(ConfigError) as exc:
         parse_config(yaml_text, "w.yaml")
     assert str(exc.value) == message
 
 
 @pytest.mark.parametrize("bad", [0.0, -1.0, math.nan, math.inf])
-def test_points_without_a_meaningful_p99_are_ignored(bad) -> None:
+def test_points_without_a_meaningful_p99_are_ignored(bad: float) -> None:
     tracker = SpikeTracker(DetectorConfig())
     feed(tracker, [0.1] * 40)
     assert tracker.observe("api", 40.0, bad) is None
@@ -437,7 +445,9 @@ def test_record_line_has_exactly_the_documented_keys() -> None:
         max_size=120,
     )
 )
-def test_any_series_keeps_the_detector_consistent(points) -> None:
+def test_any_series_keeps_the_detector_consistent(
+    points: list[tuple[float, int, float | None]],
+) -> None:
     tracker = SpikeTracker(DetectorConfig())
     prev_state = None
     for i, (v, flags, obs) in enumerate(points):

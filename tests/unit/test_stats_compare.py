@@ -30,11 +30,11 @@ from tui.core.stats.median import quantile_ci_orders, summarize
 
 def _coverage(n: int, lo: int, hi: int) -> float:
     """P(lo <= #values below the median < hi) for Binomial(n, 1/2)."""
-    return sum(math.comb(n, k) for k in range(max(lo, 0), min(hi, n + 1))) / 2**n
+    return sum(math.comb(n, k) for k in range(max(lo, 0), min(hi, n + 1))) / float(2**n)
 
 
 @pytest.mark.parametrize("n", range(1, 31))
-def test_median_interval_exact_orders(n) -> None:
+def test_median_interval_exact_orders(n: int) -> None:
     lo, hi, conf = quantile_ci_orders(n)
     assert conf == pytest.approx(_coverage(n, lo, hi), rel=1e-12)
     if lo >= 1 and hi <= n:
@@ -54,7 +54,7 @@ def test_median_interval_benchstat_thresholds() -> None:
 
 
 @pytest.mark.parametrize("n", [31, 40, 64, 100, 1000])
-def test_median_interval_normal_approximation(n) -> None:
+def test_median_interval_normal_approximation(n: int) -> None:
     lo, hi, _ = quantile_ci_orders(n)
     assert 1 <= lo < n / 2 < hi <= n
     assert _coverage(n, lo, hi) >= 0.94  # the approximation is close to exact coverage
@@ -189,7 +189,7 @@ def test_geomean_row_paired_only() -> None:
     st.lists(st.floats(1, 1e6), min_size=2, max_size=15),
     st.floats(0.01, 100),
 )
-def test_change_scale_equivariance(x, y, k) -> None:
+def test_change_scale_equivariance(x: list[float], y: list[float], k: float) -> None:
     """Scaling both samples leaves the ratio, p and verdict alone (relative effects)."""
     a = compare_samples(x, y, "ns/op")
     b = compare_samples([v * k for v in x], [v * k for v in y], "ns/op")
@@ -217,7 +217,7 @@ def test_median_orders_match_go_moremath_quantile_ci() -> None:
     st.lists(st.floats(1, 1e6), min_size=1, max_size=12),
     st.lists(st.floats(1, 1e6), min_size=1, max_size=12),
 )
-def test_hodges_lehmann_antisymmetric(x, y) -> None:
+def test_hodges_lehmann_antisymmetric(x: list[float], y: list[float]) -> None:
     """Swapping base and current inverts the ratio and its interval."""
     a, b = hodges_lehmann(x, y), hodges_lehmann(y, x)
     assert a.ratio * b.ratio == pytest.approx(1.0, rel=1e-9)

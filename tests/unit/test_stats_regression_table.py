@@ -7,13 +7,13 @@ from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Static
 
 from tui.core.baseline.check import FunctionRegression
-from tui.core.stats.compare import compare_samples, finalize_table
+from tui.core.stats.compare import ComparisonRow, compare_samples, finalize_table
 from tui.ui.widgets.regression_table import RegressionTable
 
 BASE = [0.100, 0.101, 0.099, 0.1005, 0.0995, 0.1002, 0.0998, 0.1001]
 
 
-def rows():
+def rows() -> list[ComparisonRow]:
     return finalize_table(
         [
             compare_samples(BASE, [v * 1.5 for v in BASE], "p99", name="p99"),
