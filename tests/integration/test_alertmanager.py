@@ -18,13 +18,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import httpx
 import pytest
 
 from tests.servers import free_port, stop_process, wait_http
-from tui.config import AlertmanagerConfig, ConfigError, parse_config
+from tui.config import AlertmanagerConfig, ConfigError, Duration, parse_config
 from tui.core.actions.audit import read_audit
 from tui.core.stats.spikes import GLITCH, RECOVERED, SUSTAINED, SpikeEvent
 from tui.errors import UserError
@@ -91,14 +91,14 @@ def iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat()
 
 
-def post_alerts(url: str, alerts: list[dict]) -> None:
+def post_alerts(url: str, alerts: list[dict[str, Any]]) -> None:
     r = httpx.post(f"{url}/api/v2/alerts", json=alerts, timeout=5)
     r.raise_for_status()
 
 
 def alert(
     name: str, service: str | None, severity: str, summary: str, started: float, **labels: str
-) -> dict:
+) -> dict[str, Any]:
     lab = {"alertname": name, "severity": severity, **labels}
     if service is not None:
         lab["service"] = service
@@ -113,10 +113,11 @@ def alert(
 @pytest.fixture
 def uniq(request: pytest.FixtureRequest) -> str:
     """A label value unique to the test, so tests sharing one Alertmanager do not mix."""
-    return request.node.name.replace("[", "_").replace("]", "_")
+    name: str = request.node.name
+    return name.replace("[", "_").replace("]", "_")
 
 
-async def test_alerts_listed_and_grouped_by_service(am_url: str, uniq) -> None:
+async def test_alerts_listed_and_grouped_by_service(am_url: str, uniq: str) -> None:
     now = time.time()
     post_alerts(
         am_url,
@@ -127,7 +128,7 @@ async def test_alerts_listed_and_grouped_by_service(am_url: str, uniq) -> None:
             alert("Watchdog", None, "none", "always firing", now - 900, test=uniq),
         ],
     )
-    updates = []
+    updates: list[list[Alert]] = []
     src = AlertmanagerSource(
         AlertmanagerConfig(url=am_url, filters=[f'test="{uniq}"']), on_update=updates.append
     )
@@ -149,7 +150,7 @@ async def test_alerts_listed_and_grouped_by_service(am_url: str, uniq) -> None:
     assert by_name["Watchdog"].service == NO_SERVICE
 
 
-async def test_filters_from_config_reach_alertmanager(am_url: str, uniq) -> None:
+async def test_filters_from_config_reach_alertmanager(am_url: str, uniq: str) -> None:
     now = time.time()
     post_alerts(
         am_url,
@@ -171,7 +172,7 @@ async def test_filters_from_config_reach_alertmanager(am_url: str, uniq) -> None
 
 
 async def test_silence_posts_matchers_and_suppresses_the_alert(
-    am_url: str, uniq, tmp_path: Path
+    am_url: str, uniq: str, tmp_path: Path
 ) -> None:
     post_alerts(am_url, [alert("HighLatency", "api", "page", "slow", time.time(), test=uniq)])
     audit = tmp_path / "audit.jsonl"
@@ -227,7 +228,7 @@ async def test_silence_posts_matchers_and_suppresses_the_alert(
     assert finished["silence_id"] == res.silence_id and "silence_id" not in started
 
 
-async def test_no_audit_trail_no_silence(am_url: str, uniq, tmp_path: Path) -> None:
+async def test_no_audit_trail_no_silence(am_url: str, uniq: str, tmp_path: Path) -> None:
     """An audit log that cannot be written stops the silence before it is sent."""
     post_alerts(am_url, [alert("Y", "api", "page", "y", time.time(), test=uniq)])
     src = AlertmanagerSource(
@@ -244,7 +245,7 @@ async def test_no_audit_trail_no_silence(am_url: str, uniq, tmp_path: Path) -> N
 
 
 async def test_silence_without_comment_or_duration_is_refused_before_sending(
-    am_url: str, uniq
+    am_url: str, uniq: str
 ) -> None:
     post_alerts(am_url, [alert("X", "api", "page", "x", time.time(), test=uniq)])
     src = AlertmanagerSource(AlertmanagerConfig(url=am_url, filters=[f'test="{uniq}"']))
@@ -303,7 +304,9 @@ async def test_push_spikes_off_pushes_nothing(am_url: str) -> None:
 
 async def test_dead_alertmanager_is_a_state_then_recovers(tmp_path: Path) -> None:
     port = free_port()  # nothing listens here: connection refused
-    cfg = AlertmanagerConfig(url=f"http://127.0.0.1:{port}", refresh=2.0, timeout=2.0)
+    cfg = AlertmanagerConfig(
+        url=f"http://127.0.0.1:{port}", refresh=Duration(2.0), timeout=Duration(2.0)
+    )
     updates: list[tuple[int, str]] = []
     src = AlertmanagerSource(
         cfg,
@@ -330,7 +333,8 @@ async def test_dead_alertmanager_is_a_state_then_recovers(tmp_path: Path) -> Non
         with run_alertmanager(tmp_path / "am", port=port):
             alerts = await src.refresh_once()
             assert alerts is not None
-            assert src.status.state == "up" and src.status.stale_since is None
+            recovered = src.status  # a new name: mypy still holds the "down" asserted above
+            assert recovered.state == "up" and recovered.stale_since is None
             assert src.failures == 0 and src.next_delay() == 2.0
     finally:
         await src.stop()
@@ -338,7 +342,7 @@ async def test_dead_alertmanager_is_a_state_then_recovers(tmp_path: Path) -> Non
 
 async def test_loop_runs_rearmed_and_stops(am_url: str) -> None:
     seen: list[int] = []
-    cfg = AlertmanagerConfig(url=am_url, refresh=0.2, filters=['service="nobody"'])
+    cfg = AlertmanagerConfig(url=am_url, refresh=Duration(0.2), filters=['service="nobody"'])
     src = AlertmanagerSource(cfg, on_update=lambda alerts: seen.append(len(alerts)))
     await src.start()
     try:
@@ -352,7 +356,9 @@ async def test_loop_runs_rearmed_and_stops(am_url: str) -> None:
 
 
 async def test_spikes_do_not_defeat_the_backoff_of_a_dead_alertmanager() -> None:
-    cfg = AlertmanagerConfig(url=f"http://127.0.0.1:{free_port()}", refresh=0.1, push_spikes=True)
+    cfg = AlertmanagerConfig(
+        url=f"http://127.0.0.1:{free_port()}", refresh=Duration(0.1), push_spikes=True
+    )
     src = AlertmanagerSource(cfg)
     await src.start()
     try:
@@ -416,12 +422,12 @@ class _Misbehaving(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args) -> None:
+    def log_message(self, *args: Any) -> None:
         pass
 
 
 @pytest.fixture
-def misbehaving():
+def misbehaving() -> Iterator[ThreadingHTTPServer]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Misbehaving)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -438,7 +444,9 @@ def misbehaving():
         ("shape", "GET /api/v2/alerts: expected a JSON list"),
     ],
 )
-async def test_misbehaving_alertmanager_is_a_state_not_a_crash(misbehaving, mode, detail) -> None:
+async def test_misbehaving_alertmanager_is_a_state_not_a_crash(
+    misbehaving: ThreadingHTTPServer, mode: str, detail: str
+) -> None:
     _Misbehaving.mode = mode
     src = AlertmanagerSource(AlertmanagerConfig(url=f"http://127.0.0.1:{misbehaving.server_port}"))
     try:
@@ -448,7 +456,7 @@ async def test_misbehaving_alertmanager_is_a_state_not_a_crash(misbehaving, mode
     assert src.status.state == "down" and src.status.detail == detail
 
 
-async def test_malformed_alerts_are_skipped_and_counted(misbehaving) -> None:
+async def test_malformed_alerts_are_skipped_and_counted(misbehaving: ThreadingHTTPServer) -> None:
     _Misbehaving.mode = "partial"
     src = AlertmanagerSource(AlertmanagerConfig(url=f"http://127.0.0.1:{misbehaving.server_port}"))
     try:
@@ -463,10 +471,10 @@ async def test_malformed_alerts_are_skipped_and_counted(misbehaving) -> None:
     )
 
 
-async def test_slow_alertmanager_times_out_as_a_state(misbehaving) -> None:
+async def test_slow_alertmanager_times_out_as_a_state(misbehaving: ThreadingHTTPServer) -> None:
     _Misbehaving.mode = "slow"
     url = f"http://127.0.0.1:{misbehaving.server_port}"
-    src = AlertmanagerSource(AlertmanagerConfig(url=url, timeout=0.2))
+    src = AlertmanagerSource(AlertmanagerConfig(url=url, timeout=Duration(0.2)))
     try:
         t0 = time.monotonic()
         assert await src.refresh_once() is None
@@ -477,7 +485,9 @@ async def test_slow_alertmanager_times_out_as_a_state(misbehaving) -> None:
     assert src.status.detail == "GET /api/v2/alerts: timed out"
 
 
-async def test_bearer_token_is_sent(misbehaving, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_bearer_token_is_sent(
+    misbehaving: ThreadingHTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _Misbehaving.mode = "ok"
     _Misbehaving.seen_auth.clear()
     monkeypatch.setenv("WR_AM_TOKEN", "s3cret")
@@ -495,7 +505,7 @@ async def test_bearer_token_is_sent(misbehaving, monkeypatch: pytest.MonkeyPatch
 
 
 async def test_silence_refused_by_alertmanager_is_reported_and_audited(
-    misbehaving, tmp_path: Path
+    misbehaving: ThreadingHTTPServer, tmp_path: Path
 ) -> None:
     url = f"http://127.0.0.1:{misbehaving.server_port}"
     src = AlertmanagerSource(AlertmanagerConfig(url=url), audit_path=str(tmp_path / "a.jsonl"))
@@ -514,7 +524,7 @@ BAD_FILTERS = ["severity", 'sev erity="x"', '="x"', 'a="unclosed']
 
 
 @pytest.mark.parametrize("bad", BAD_FILTERS)
-def test_bad_filter_is_a_clear_user_error(bad) -> None:
+def test_bad_filter_is_a_clear_user_error(bad: str) -> None:
     """Filters changed after loading are checked again by the source."""
     cfg = AlertmanagerConfig(url="http://127.0.0.1:9")
     cfg.filters = [bad]
@@ -524,7 +534,7 @@ def test_bad_filter_is_a_clear_user_error(bad) -> None:
 
 
 @pytest.mark.parametrize("bad", BAD_FILTERS)
-def test_bad_filter_in_the_config_file_names_file_and_line(bad) -> None:
+def test_bad_filter_in_the_config_file_names_file_and_line(bad: str) -> None:
     text = f"alertmanager:\n  url: http://127.0.0.1:9093\n  filters: [{json.dumps(bad)}]\n"
     with pytest.raises(ConfigError) as exc:
         parse_config(text, "w.yaml")

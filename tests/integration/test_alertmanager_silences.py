@@ -9,19 +9,21 @@ expiring, are the dead one.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from textual.app import App, ComposeResult
-from textual.widgets import Static
+from textual.widgets import Static, TabbedContent
 
 from tests.integration.test_alertmanager import iso, post_alerts, run_alertmanager
 from tests.servers import free_port
 from tests.waits import until as wait_until
-from tui.config import AlertmanagerConfig
+from tui.config import AlertmanagerConfig, Duration
 from tui.core.actions.audit import read_audit
 from tui.sources.alertmanager import AlertmanagerSource, Silence, format_matchers, user_at_host
+from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.silence import ExpireSilenceScreen
 from tui.ui.widgets.alerts_pane import AlertsPane
 
@@ -31,7 +33,7 @@ RUNBOOK = "https://runbooks.example/checkout/high-latency"
 
 
 @pytest.fixture(scope="module")
-def am_url(tmp_path_factory: pytest.TempPathFactory):
+def am_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with run_alertmanager(tmp_path_factory.mktemp("alertmanager-silences")) as url:
         yield url
 
@@ -310,7 +312,14 @@ def test_silences_from_the_api_skip_what_is_unusable() -> None:
     s = Silence.from_api(good)
     assert s.service == "api" and s.ends_at is not None and s.starts_at is not None
     assert s.ends_at - s.starts_at == pytest.approx(3600 - 0.123456, abs=1e-3)
-    for bad in ({}, {"id": 3}, {**good, "matchers": "x"}, {**good, "status": "active"}, []):
+    bad_answers: list[object] = [
+        {},
+        {"id": 3},
+        {**good, "matchers": "x"},
+        {**good, "status": "active"},
+        [],
+    ]
+    for bad in bad_answers:
         with pytest.raises(ValueError):
             Silence.from_api(bad)
     ops = [
@@ -332,7 +341,7 @@ async def test_dashboard_alerts_tab_lists_silences_and_help_has_the_keys(am_url:
     silence_id = create_silence(am_url, tag)
     cfg = dataclasses.replace(
         demo_config(),
-        alertmanager=AlertmanagerConfig(url=am_url, filters=[f'test="{tag}"'], refresh=1),
+        alertmanager=AlertmanagerConfig(url=am_url, filters=[f'test="{tag}"'], refresh=Duration(1)),
     )
     app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW, start_sources=True)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -340,7 +349,7 @@ async def test_dashboard_alerts_tab_lists_silences_and_help_has_the_keys(am_url:
             pilot, lambda: app.panes_ready and app.alertmanager is not None, "the source"
         )
         await wait_until(pilot, lambda: len(app.alerts) == 1, "the alert")
-        app.dashboard.query_one("#detail").active = "tab-alerts"
+        app.dashboard.query_one("#detail", TabbedContent).active = "tab-alerts"
         pane = app.dashboard.query_one(AlertsPane)
         await wait_until(pilot, lambda: silence_id in [s.id for s in pane.silence_rows], "it")
         await pilot.pause()
@@ -349,7 +358,9 @@ async def test_dashboard_alerts_tab_lists_silences_and_help_has_the_keys(am_url:
         assert f"runbook: {RUNBOOK}" in text
         await pilot.press("question_mark")
         await pilot.pause()
-        rows = dict((d, k) for k, d in app.screen.rows)
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        rows = dict((d, k) for k, d in help_screen.rows)
         assert rows.get("Expire silence (Alerts tab)") == "e"
         assert rows.get("Copy runbook URL (Alerts tab)") == "c"
         assert rows.get("Filter services") == "/"

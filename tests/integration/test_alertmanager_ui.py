@@ -8,18 +8,20 @@ The test app wires them exactly as the dashboard should: the source's alerts go 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from textual.app import App, ComposeResult
-from textual.widgets import Input, Static
+from textual.widgets import Input, Static, TabbedContent
 
 from tests.integration.test_alertmanager import alert, post_alerts, run_alertmanager
 from tests.servers import free_port
-from tui.config import AlertmanagerConfig
+from tui.config import AlertmanagerConfig, Duration
 from tui.core.actions.audit import read_audit
 from tui.sources.alertmanager import Alert, AlertmanagerSource
+from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.silence import SilenceRequest, SilenceScreen
 from tui.ui.widgets.alerts_pane import AlertsPane, format_age
 
@@ -27,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def am_url(tmp_path_factory: pytest.TempPathFactory):
+def am_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with run_alertmanager(tmp_path_factory.mktemp("alertmanager-ui")) as url:
         yield url
 
@@ -237,7 +239,7 @@ def test_format_age() -> None:
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
-async def test_dashboard_alerts_tab_shows_every_row(am_url: str, size) -> None:
+async def test_dashboard_alerts_tab_shows_every_row(am_url: str, size: tuple[int, int]) -> None:
     """Issue 13 item 1: the header counted the alerts but the table was one line high."""
     import dataclasses
 
@@ -256,7 +258,7 @@ async def test_dashboard_alerts_tab_shows_every_row(am_url: str, size) -> None:
     )
     cfg = dataclasses.replace(
         demo_config(),
-        alertmanager=AlertmanagerConfig(url=am_url, filters=[f'test="{tag}"'], refresh=1),
+        alertmanager=AlertmanagerConfig(url=am_url, filters=[f'test="{tag}"'], refresh=Duration(1)),
     )
     app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW, start_sources=True)
     async with app.run_test(size=size) as pilot:
@@ -264,7 +266,7 @@ async def test_dashboard_alerts_tab_shows_every_row(am_url: str, size) -> None:
             if app.panes_ready and len(app.alerts) == 3:
                 break
             await pilot.pause(0.05)
-        app.dashboard.query_one("#detail").active = "tab-alerts"
+        app.dashboard.query_one("#detail", TabbedContent).active = "tab-alerts"
         await pilot.pause()
         text = "\n".join(s.text for s in app.screen._compositor.render_strips())
         for name in ("HighLatency", "ErrorRate", "DiskFull"):
@@ -273,6 +275,8 @@ async def test_dashboard_alerts_tab_shows_every_row(am_url: str, size) -> None:
         # item 19: `?` says how to reach the tabs and what the Alerts tab's keys do
         await pilot.press("question_mark")
         await pilot.pause()
-        rows = dict((d, k) for k, d in app.screen.rows)
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        rows = dict((d, k) for k, d in help_screen.rows)
         assert rows.get("Silence alert (Alerts tab)") == "s"
         assert any(d.startswith("switch the detail tabs") for d in rows)

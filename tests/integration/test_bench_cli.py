@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,13 +30,14 @@ def _values(path: Path, name: str, unit: str) -> list[float]:
 
 
 @pytest.fixture(scope="module")
-def as_json() -> dict:
+def as_json() -> dict[str, Any]:
     proc = warroom("bench", "compare", str(OLD), str(NEW), "--format", "json")
     assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    report: dict[str, Any] = json.loads(proc.stdout)
+    return report
 
 
-def test_json_schema_and_values(as_json) -> None:
+def test_json_schema_and_values(as_json: dict[str, Any]) -> None:
     rows = as_json["rows"]
     assert len(rows) == 16  # 4 benchmarks x 4 units
     for r in rows:

@@ -10,6 +10,7 @@ import math
 import time
 import zlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +27,7 @@ from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.sdk.metrics import Histogram, MeterProvider
 from opentelemetry.sdk.metrics.export import AggregationTemporality, PeriodicExportingMetricReader
 from opentelemetry.sdk.metrics.view import (
+    Aggregation,
     ExplicitBucketHistogramAggregation,
     ExponentialBucketHistogramAggregation,
 )
@@ -72,15 +74,15 @@ def provider_for(
     url: str,
     service: str,
     temporality: AggregationTemporality,
-    aggregation: object,
-    **exporter_kw: object,
+    aggregation: Aggregation,
+    **exporter_kw: Any,
 ) -> MeterProvider:
     exporter = OTLPMetricExporter(
         endpoint=url,
         preferred_temporality={Histogram: temporality},
         preferred_aggregation={Histogram: aggregation},
         **exporter_kw,
-    )  # type: ignore[arg-type]
+    )
     reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
     return MeterProvider(
         metric_readers=[reader], resource=Resource.create({"service.name": service})

@@ -31,7 +31,7 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
-from tui.config import Config, DetectorConfig, OTLPConfig
+from tui.config import Config, DetectorConfig, Duration, OTLPConfig
 from tui.core.metrics.otlp_routes import HISTORY_ROUTES
 from tui.core.metrics.quantile import bucket_quantile
 from tui.core.metrics.routes import OTHER, TOP_ROUTES
@@ -71,9 +71,9 @@ class Pusher:
 async def pusher() -> AsyncIterator[Pusher]:
     cfg = Config(
         otlp=OTLPConfig(http="127.0.0.1:0", grpc=""),
-        refresh=REFRESH,
-        rate_window=REFRESH,
-        window=60,
+        refresh=Duration(REFRESH),
+        rate_window=Duration(REFRESH),
+        window=Duration(60),
         detector=DetectorConfig(min_observations=1),
     )
     store = MetricStore()
@@ -194,7 +194,8 @@ def _request(routes: int, step: int, exemplar_ids: list[bytes] | None = None) ->
         resource=resource_pb2.Resource(attributes=[service]),
         scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[metric])],
     )
-    return ExportMetricsServiceRequest(resource_metrics=[rm]).SerializeToString()
+    body: bytes = ExportMetricsServiceRequest(resource_metrics=[rm]).SerializeToString()
+    return body
 
 
 async def _post(url: str, body: bytes) -> httpx.Response:
@@ -207,8 +208,8 @@ async def _post(url: str, body: bytes) -> httpx.Response:
 async def test_ten_thousand_routes_stay_a_bounded_top_and_one_other_row() -> None:
     cfg = Config(
         otlp=OTLPConfig(http="127.0.0.1:0", grpc=""),
-        refresh=REFRESH,
-        rate_window=REFRESH,
+        refresh=Duration(REFRESH),
+        rate_window=Duration(REFRESH),
         max_series=20_000,
     )
     store = MetricStore(max_series=20_000)

@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
@@ -183,7 +184,7 @@ async def test_hub_runs_prometheus_and_otlp_together(prometheus: str) -> None:
         )
     )
     store = MetricStore()
-    events: list[dict] = []
+    events: list[dict[str, Any]] = []
     hub = Hub(cfg, store, event_sink=lambda e: events.extend(record_lines(e)), emit_points=True)
     async with hub:
         pusher = Pusher(port, every=0.3).__enter__()
