@@ -86,6 +86,39 @@ def _almost_equal(a: float, b: float, eps: float) -> bool:
     return diff / min(abs_sum, 1.7976931348623157e308) < eps
 
 
+def _coalesce_buckets(pairs: list[tuple[float, float]]) -> tuple[list[float], list[float]]:
+    """Prometheus `coalesceBuckets`: sorted (bound, count) pairs, equal bounds summed."""
+    bounds: list[float] = []
+    cum: list[float] = []
+    for b, c in pairs:
+        if bounds and b == bounds[-1]:
+            cum[-1] += c
+        else:
+            bounds.append(b)
+            cum.append(c)
+    return bounds, cum
+
+
+def _ensure_monotonic(cum: list[float]) -> bool:
+    """Prometheus `ensureMonotonicAndIgnoreSmallDeltas`, in place; True when a count that
+    fell had to be raised (the result is then flagged as forced)."""
+    forced = False
+    prev = cum[0]
+    for i in range(1, len(cum)):
+        cur = cum[i]
+        if cur == prev:
+            continue
+        if _almost_equal(prev, cur, SMALL_DELTA_TOLERANCE):
+            cum[i] = prev
+            continue
+        if cur < prev:
+            cum[i] = prev
+            forced = True
+            continue
+        prev = cur
+    return forced
+
+
 def bucket_quantile(
     q: float, upper_bounds: Sequence[float], counts: Sequence[float]
 ) -> QuantileResult:
@@ -111,30 +144,8 @@ def bucket_quantile(
     )
     if not math.isinf(pairs[-1][0]) or pairs[-1][0] < 0:
         return QuantileResult(math.nan)
-    # coalesceBuckets
-    bounds: list[float] = []
-    cum: list[float] = []
-    for b, c in pairs:
-        if bounds and b == bounds[-1]:
-            cum[-1] += c
-        else:
-            bounds.append(b)
-            cum.append(c)
-    # ensureMonotonicAndIgnoreSmallDeltas
-    forced = False
-    prev = cum[0]
-    for i in range(1, len(cum)):
-        cur = cum[i]
-        if cur == prev:
-            continue
-        if _almost_equal(prev, cur, SMALL_DELTA_TOLERANCE):
-            cum[i] = prev
-            continue
-        if cur < prev:
-            cum[i] = prev
-            forced = True
-            continue
-        prev = cur
+    bounds, cum = _coalesce_buckets(pairs)
+    forced = _ensure_monotonic(cum)
     if len(bounds) < 2:
         return QuantileResult(math.nan)
     observations = cum[-1]
