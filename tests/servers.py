@@ -1,4 +1,4 @@
-"""Start real servers for tests: free loopback ports and readiness waits."""
+"""Start real servers for tests: loopback ports and readiness waits."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ import httpx
 
 
 def free_port() -> int:
+    """A loopback port nothing listens on now: for an endpoint that must be dead, or a server
+    that only takes a port number (Prometheus, a deploy restarted on its address). Another
+    process can take it before it is used: a server that can bind port 0 and report the port
+    it got (LoopbackServer, the OTLP receivers' `bound_address`, gosvc's -addr-file) does that."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -160,20 +164,30 @@ class LoopbackServer:
     """A real HTTP server on 127.0.0.1 in a thread; subclasses implement `respond`."""
 
     def __init__(self, port: int | None = None, tls: ssl.SSLContext | None = None) -> None:
-        self.port = port or free_port()
         self.tls = tls
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
+        if port is None:
+            # bound now, on a port the kernel picks: known before `start`, and no other test
+            # can take it in between (as it could a port found free and bound later)
+            self._httpd = self._bind(0)
+            port = int(self._httpd.server_address[1])
+        self.port = port
 
     @property
     def url(self) -> str:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
-        self._httpd = _Server(("127.0.0.1", self.port), _Handler)
-        self._httpd.owner = self
+    def _bind(self, port: int) -> _Server:
+        httpd = _Server(("127.0.0.1", port), _Handler)
+        httpd.owner = self
         if self.tls is not None:
-            self._httpd.socket = self.tls.wrap_socket(self._httpd.socket, server_side=True)
+            httpd.socket = self.tls.wrap_socket(httpd.socket, server_side=True)
+        return httpd
+
+    def start(self) -> None:
+        if self._httpd is None:  # stopped, or given a port: bind it (again)
+            self._httpd = self._bind(self.port)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
 

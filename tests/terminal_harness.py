@@ -165,7 +165,7 @@ class Tmux:
 
     def start(
         self,
-        argv: Iterable[str],
+        argv: Iterable[str | os.PathLike[str]],
         env: Mapping[str, str] | None = None,
         cwd: str | os.PathLike[str] | None = None,
         exit_file: str | os.PathLike[str] | None = None,

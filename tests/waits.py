@@ -15,6 +15,8 @@ from typing import Any
 
 from textual.pilot import Pilot
 
+from tui.ui.screens.confirm import ConfirmActionScreen
+
 
 async def until(
     pilot: Pilot[Any],
@@ -41,3 +43,17 @@ async def eventually(
         if loop.time() > end:
             raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+async def armed_dialog(pilot: Pilot[Any], timeout: float = 15.0) -> ConfirmActionScreen:
+    """The confirmation dialog on top, past its opening debounce: a key pressed now counts
+    (instead of a pause that outlasts the debounce on an idle machine only)."""
+    await until(
+        pilot,
+        lambda: isinstance(pilot.app.screen, ConfirmActionScreen) and pilot.app.screen.armed,
+        "the confirmation dialog, past its debounce",
+        timeout,
+    )
+    dialog = pilot.app.screen
+    assert isinstance(dialog, ConfirmActionScreen)
+    return dialog

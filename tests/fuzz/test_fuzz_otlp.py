@@ -11,6 +11,7 @@ batch gives exact numbers.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import time
@@ -76,7 +77,7 @@ def test_fuzz_otlp_bodies() -> None:
                 assert got.SerializeToString(deterministic=True) == want
         for _ in range(MUTANTS):
             bad = body(req, rng)
-            tr.case(lambda b=bad: run(*b))
+            tr.case(functools.partial(run, *bad))
 
     run_examples(tr, examples, one, req=otlp_requests(), seed=st.integers(0, 2**32 - 1))
     tr.finish()
@@ -99,7 +100,7 @@ def test_fuzz_otlp_grpc_messages() -> None:
         rng = random.Random(seed)
         data = req.SerializeToString()
         for raw in [data, *(mutate(data, rng) for _ in range(MUTANTS))]:
-            got = tr.case(lambda r=raw: parse(r, as_json=False))
+            got = tr.case(functools.partial(parse, raw, as_json=False))
             if got is not None:
                 sink.ingest(got)
 

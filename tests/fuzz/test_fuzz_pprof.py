@@ -9,6 +9,7 @@ after the batch gives exactly the numbers it gave before it.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import math
 import random
@@ -67,7 +68,7 @@ def run_batch(kind: str, quick: int, fixtures_dir: Path, wrap: bool) -> Tracker:
                 bad = compress(mutate(case.data, rng) if rng.random() < 0.7 else case.data, rng)
             else:
                 bad = mutate(case.data, rng)
-            tr.case(lambda b=bad: top(b))
+            tr.case(functools.partial(top, bad))
 
     run_examples(tr, examples(tr), one, case=pprof_profiles(), seed=st.integers(0, 2**32 - 1))
     tr.finish()
@@ -113,7 +114,7 @@ def test_fuzz_folded_text(fixtures_dir: Path) -> None:
             if rng.random() < 0.5:
                 i = rng.randrange(len(bad) + 1)
                 bad = bad[:i] + rng.choice(hostile) + bad[i:]
-            tr.case(lambda b=bad: top(b))
+            tr.case(functools.partial(top, bad))
 
     run_examples(tr, examples(tr), one, text=folded_texts(), seed=st.integers(0, 2**32 - 1))
     tr.finish()

@@ -18,6 +18,7 @@ from textual.widgets import Input, Static, TabbedContent
 
 from tests.integration.test_alertmanager import alert, post_alerts, run_alertmanager
 from tests.servers import free_port
+from tests.waits import until
 from tui.config import AlertmanagerConfig, Duration
 from tui.core.actions.audit import read_audit
 from tui.sources.alertmanager import Alert, AlertmanagerSource
@@ -127,10 +128,7 @@ async def test_pane_groups_alerts_and_silence_is_confirmed_first(
             screen.query_one("#silence-comment", Input).value = "fix deploying"
             await pilot.pause(0.3)  # a Button ignores clicks during its 0.2 s press effect
             await pilot.click("#silence-confirm")
-            for _ in range(50):
-                await pilot.pause(0.1)
-                if app.results[1:]:
-                    break
+            await until(pilot, lambda: app.results[1:], "the silence's id", timeout=10)
             assert len(app.results) == 2
             silence_id = app.results[1]
             silences = httpx.get(f"{am_url}/api/v2/silences", timeout=5).json()
@@ -262,10 +260,7 @@ async def test_dashboard_alerts_tab_shows_every_row(am_url: str, size: tuple[int
     )
     app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW, start_sources=True)
     async with app.run_test(size=size) as pilot:
-        for _ in range(100):
-            if app.panes_ready and len(app.alerts) == 3:
-                break
-            await pilot.pause(0.05)
+        await until(pilot, lambda: app.panes_ready and len(app.alerts) == 3, "the three alerts")
         app.dashboard.query_one("#detail", TabbedContent).active = "tab-alerts"
         await pilot.pause()
         text = "\n".join(s.text for s in app.screen._compositor.render_strips())

@@ -83,7 +83,7 @@ class _Bad(http.server.BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def bad_server(fixtures_dir: Path) -> Iterator[str]:
     _Bad.good = (fixtures_dir / "pprof" / "heap_json.pb.gz").read_bytes()
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), _Bad)
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Bad)
     srv.daemon_threads = True
     t = threading.Thread(target=srv.serve_forever, daemon=True)
     t.start()

@@ -20,7 +20,6 @@ from textual.widgets import Log
 
 from tests.conftest import ROOT
 from tests.integration.test_alertmanager import alert, post_alerts, run_alertmanager
-from tests.servers import free_port
 from tests.ui.dashboard_data import delivered
 from tui.config import parse_config
 from tui.core.actions.audit import append_record, make_record
@@ -40,7 +39,7 @@ def am_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def _config(am_url: str, run: str) -> str:
     return f"""
-otlp: {{http: "127.0.0.1:{free_port()}", grpc: ""}}
+otlp: {{http: "127.0.0.1:0", grpc: ""}}
 refresh: 1s
 alertmanager:
   url: "{am_url}"
@@ -169,7 +168,7 @@ async def test_record_audit_lines_and_list_them_in_replay(tmp_path: Path) -> Non
     )
     cfg = tmp_path / "w.yaml"
     cfg.write_text(f"""
-otlp: {{http: "127.0.0.1:{free_port()}", grpc: ""}}
+otlp: {{http: "127.0.0.1:0", grpc: ""}}
 refresh: 1s
 audit: {{path: "{audit}"}}
 services:

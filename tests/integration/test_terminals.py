@@ -60,12 +60,12 @@ MODES_TO_RESET = ("1000", "1002", "1003", "1004", "1006", "1015", "1049", "2004"
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A config with two services, receivers on free loopback ports, state under tmp, and a
+    """A config with two services, receivers on loopback ports the kernel picks, state under tmp, and a
     four-minute recording with a P99 spike on checkout."""
     d = tmp_path_factory.mktemp("terminals")
     cfg = {
         "services": [{"name": "checkout"}, {"name": "search"}],
-        "otlp": {"http": f"127.0.0.1:{free_port()}", "grpc": f"127.0.0.1:{free_port()}"},
+        "otlp": {"http": "127.0.0.1:0", "grpc": "127.0.0.1:0"},
         "audit": {"path": str(d / "audit.jsonl")},
         "baseline": {"dir": str(d / "baselines")},
         "profiles": {"dir": str(d / "profiles")},

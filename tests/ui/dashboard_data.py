@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+from textual.pilot import Pilot
 
+from tests.waits import until
 from tui.config import Config, Duration, Latency, ServiceConfig, SLOConfig
 from tui.core.metrics.store import FLAG_SATURATED, MetricStore
 from tui.ui.app import WarroomApp
@@ -56,23 +57,10 @@ def make_app(theme: str = "warroom", store: MetricStore | None = None) -> Warroo
     return WarroomApp(demo_config(theme), store=store or filled_store(), clock=lambda: NOW)
 
 
-async def wait_for_panes(app: WarroomApp, pilot: object) -> None:
+async def wait_for_panes(app: WarroomApp, pilot: Pilot[Any]) -> None:
     """The detail panes are added after the first frame; wait for them."""
-    for _ in range(100):
-        if app.panes_ready:
-            break
-        await pilot.pause(0.05)  # type: ignore[attr-defined]
-    assert app.panes_ready
-    await pilot.pause()  # type: ignore[attr-defined]
-
-
-async def until(pilot: object, cond: Callable[[], object], what: str, timeout: float = 15) -> None:
-    """Wait on a condition (a worker's result, a toast), with a generous deadline."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)  # type: ignore[attr-defined]
+    await until(pilot, lambda: app.panes_ready, "the detail panes")
+    await pilot.pause()
 
 
 async def delivered(app: WarroomApp) -> None:
@@ -83,3 +71,11 @@ async def delivered(app: WarroomApp) -> None:
     done = asyncio.Event()
     app.call_later(done.set)
     await asyncio.wait_for(done.wait(), timeout=15)
+
+
+async def redraw_done(app: WarroomApp, pilot: Pilot[Any]) -> None:
+    """The updates posted so far have had their coalesced redraw (or its skip, when paused or
+    under a modal) and the screen shows it: what "nothing changed" is checked after."""
+    await delivered(app)
+    await until(pilot, lambda: not app._redraw_scheduled, "the coalesced redraw")
+    await pilot.pause()

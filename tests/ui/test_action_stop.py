@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,12 +38,14 @@ def screen_text(app: WarroomApp) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
-def audit(tmp_path: Path) -> list[dict]:
+def audit(tmp_path: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
-async def test_ctrl_k_stops_a_hung_action_term_then_kill(tmp_path: Path, size) -> None:
+async def test_ctrl_k_stops_a_hung_action_term_then_kill(
+    tmp_path: Path, size: tuple[int, int]
+) -> None:
     app = hanging_app(tmp_path)
     async with app.run_test(size=size) as pilot:
         await wait_for_panes(app, pilot)

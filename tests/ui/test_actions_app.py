@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Input, Static
 
+from tests.waits import armed_dialog
 from tests.waits import until as _until
-from tui.config import parse_config
+from tui.config import Config, parse_config
 from tui.core.actions import bindable_actions, resolve_action
 from tui.core.actions.audit import read_audit
-from tui.sources.actions import ActionRunner
+from tui.core.baseline import BaselineStore
+from tui.core.metrics.store import MetricStore
+from tui.sources.actions import ActionResult, ActionRunner
 from tui.ui.action_flow import request_action, request_builtin
 from tui.ui.screens.confirm import ConfirmActionScreen
 from tui.ui.widgets.action_log import ActionLog
@@ -26,18 +30,18 @@ class ActionsApp(App[None]):
 
     def __init__(
         self,
-        cfg,
-        audit_path,
+        cfg: Config,
+        audit_path: Path,
         service: str = "checkout",
-        labels=None,
-        metric_store=None,
-        baseline_store=None,
-        now=None,
+        labels: Mapping[str, str] | None = None,
+        metric_store: MetricStore | None = None,
+        baseline_store: BaselineStore | None = None,
+        now: float | None = None,
     ) -> None:
         super().__init__()
         self.cfg, self.audit_path, self.service, self.labels = cfg, audit_path, service, labels
         self.metric_store, self.baseline_store, self.now = metric_store, baseline_store, now
-        self.results = []
+        self.results: list[ActionResult] = []
 
     def compose(self) -> ComposeResult:
         yield Static(id="keys", markup=False)
@@ -76,7 +80,7 @@ class ActionsApp(App[None]):
             request_action(self, action, self.runner, log, on_done=self.results.append)
 
 
-def _cfg(marker: Path, extra: str = "") -> object:
+def _cfg(marker: Path, extra: str = "") -> Config:
     return parse_config(
         "actions:\n  rollback:\n"
         f"    exec: [{DATA}/record_run.sh, '{marker}', 'deployment/{{service}}']\n"
@@ -89,11 +93,13 @@ def _cfg(marker: Path, extra: str = "") -> object:
 
 
 @pytest.fixture
-def paths(tmp_path: Path):
+def paths(tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path / "runs.txt", tmp_path / "audit.jsonl"
 
 
-async def test_r_shows_exact_command_and_a_stray_enter_runs_nothing(paths) -> None:
+async def test_r_shows_exact_command_and_a_stray_enter_runs_nothing(
+    paths: tuple[Path, Path],
+) -> None:
     marker, audit = paths
     app = ActionsApp(_cfg(marker), audit)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -105,7 +111,7 @@ async def test_r_shows_exact_command_and_a_stray_enter_runs_nothing(paths) -> No
         assert command == f"{DATA}/record_run.sh {marker} deployment/checkout"
         assert "rollback checkout" in str(screen.query_one("#title", Static).render())
         assert app.focused is not None and app.focused.id == "typed"
-        await pilot.pause(0.35)
+        await armed_dialog(pilot)
         await pilot.press("enter")  # a stray Enter: says what to type, runs nothing
         await pilot.pause()
         assert isinstance(app.screen, ConfirmActionScreen)
@@ -118,12 +124,12 @@ async def test_r_shows_exact_command_and_a_stray_enter_runs_nothing(paths) -> No
     assert [r["event"] for r in read_audit(audit).records] == ["cancelled"]
 
 
-async def test_type_name_and_confirm_runs_and_audits(paths) -> None:
+async def test_type_name_and_confirm_runs_and_audits(paths: tuple[Path, Path]) -> None:
     marker, audit = paths
     app = ActionsApp(_cfg(marker), audit)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("r")
-        await pilot.pause(0.35)
+        await armed_dialog(pilot)
         await pilot.press(*"checkout")
         assert app.screen.query_one("#typed", Input).value == "checkout"
         await pilot.press("enter")
@@ -139,12 +145,12 @@ async def test_type_name_and_confirm_runs_and_audits(paths) -> None:
     assert recs[1]["output_tail"] == ["rolled back deployment/checkout", "now at previous revision"]
 
 
-async def test_wrong_name_cannot_confirm(paths) -> None:
+async def test_wrong_name_cannot_confirm(paths: tuple[Path, Path]) -> None:
     marker, audit = paths
     app = ActionsApp(_cfg(marker), audit)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("r")
-        await pilot.pause(0.35)
+        await armed_dialog(pilot)
         await pilot.press(*"checkou", "enter")
         await _until(
             pilot,
@@ -162,7 +168,7 @@ async def test_wrong_name_cannot_confirm(paths) -> None:
     assert [r["event"] for r in read_audit(audit).records] == ["cancelled"]
 
 
-async def test_r_twice_fast_opens_one_dialog(paths) -> None:
+async def test_r_twice_fast_opens_one_dialog(paths: tuple[Path, Path]) -> None:
     marker, audit = paths
     app = ActionsApp(_cfg(marker), audit)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -172,7 +178,7 @@ async def test_r_twice_fast_opens_one_dialog(paths) -> None:
         assert app.screen.query_one("#typed", Input).value == "r"
 
 
-async def test_no_confirm_action_pressed_twice_runs_once(paths) -> None:
+async def test_no_confirm_action_pressed_twice_runs_once(paths: tuple[Path, Path]) -> None:
     marker, audit = paths
     app = ActionsApp(_cfg(marker), audit)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -184,7 +190,7 @@ async def test_no_confirm_action_pressed_twice_runs_once(paths) -> None:
     assert [r["event"] for r in read_audit(audit).records] == ["started", "refused", "finished"]
 
 
-async def test_read_only_nothing_dangerous_bound(paths) -> None:
+async def test_read_only_nothing_dangerous_bound(paths: tuple[Path, Path]) -> None:
     marker, audit = paths
     cfg = _cfg(marker)
     cfg.read_only = True
@@ -198,7 +204,7 @@ async def test_read_only_nothing_dangerous_bound(paths) -> None:
     assert not marker.exists() and read_audit(audit).records == []
 
 
-async def test_injected_label_refused_without_dialog(paths) -> None:
+async def test_injected_label_refused_without_dialog(paths: tuple[Path, Path]) -> None:
     """A discovered service is named by its series' label (OTLP service.name): a hostile one
     must not reach the command."""
     marker, audit = paths
@@ -214,7 +220,7 @@ async def test_injected_label_refused_without_dialog(paths) -> None:
     assert rec["event"] == "refused" and "unsafe value for {service}" in rec["reason"]
 
 
-async def test_disabled_palette_entry_is_refused_and_audited(paths) -> None:
+async def test_disabled_palette_entry_is_refused_and_audited(paths: tuple[Path, Path]) -> None:
     marker, audit = paths
     cfg = _cfg(marker)
     cfg.read_only = True
@@ -237,7 +243,7 @@ async def test_disabled_palette_entry_is_refused_and_audited(paths) -> None:
     assert rec["event"] == "refused" and rec["reason"].startswith("read-only mode")
 
 
-async def test_escape_sequences_in_output_are_stripped(paths) -> None:
+async def test_escape_sequences_in_output_are_stripped(paths: tuple[Path, Path]) -> None:
     _, audit = paths
     cfg = parse_config(
         "actions:\n  show:\n    exec: [/usr/bin/printf, '\\033[31mred\\033[0m\\tok\\a\\n']\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.waits import armed_dialog
 from tests.waits import until as _until
 from tui.config import AuditConfig, BaselineConfig, parse_config
 from tui.core.actions.audit import read_audit
@@ -19,7 +20,7 @@ from .test_actions_app import ActionsApp
 NOW = 1_800_000_000.0
 
 
-def _metrics(version, now=NOW):
+def _metrics(version: str, now: float = NOW) -> MetricStore:
     m = MetricStore()
     for i in range(20):
         m.add("checkout", "p99", now - 100 + i * 5, 0.25)
@@ -37,7 +38,7 @@ async def test_b_refreshes_baseline_and_shows_what_it_replaces(tmp_path: Path) -
     )
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("b")
-        await pilot.pause(0.35)
+        await armed_dialog(pilot)
         await pilot.press("y")
         await _until(pilot, lambda: app.results)
         assert app.results[0].ok, app.results[0].message
@@ -45,7 +46,7 @@ async def test_b_refreshes_baseline_and_shows_what_it_replaces(tmp_path: Path) -
     app = ActionsApp(cfg, audit, metric_store=_metrics("v2"), baseline_store=bstore, now=NOW)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("b")
-        await pilot.pause(0.35)
+        await armed_dialog(pilot)
         screen = app.screen
         assert isinstance(screen, ConfirmActionScreen)
         extra = str(screen.query_one("#extra").render())
@@ -53,7 +54,8 @@ async def test_b_refreshes_baseline_and_shows_what_it_replaces(tmp_path: Path) -
         await pilot.press("y")
         await _until(pilot, lambda: app.results)
         assert app.results[0].ok
-    assert bstore.current("checkout").version == "v2"
+    current = bstore.current("checkout")
+    assert current is not None and current.version == "v2"
     fin = [r for r in read_audit(audit).records if r["event"] == "finished"][-1]
     assert fin["action"] == "refresh_baseline"
     assert fin["baseline_versions"]["replaced"] == "v1" and fin["baseline_versions"]["new"] == "v2"
@@ -119,10 +121,11 @@ async def test_b_on_the_real_dashboard_takes_the_shown_window_with_saturation(
         await pilot.press("b")
         await _until(pilot, lambda: isinstance(app.screen, ConfirmActionScreen))
         assert "new baseline:  unversioned" in str(app.screen.query_one("#extra").render())
-        await pilot.pause(0.35)
+        await armed_dialog(pilot)
         await pilot.press("y")
         await _until(pilot, lambda: BaselineStore(cfg.baseline.dir).current("auth") is not None)
     snap = BaselineStore(cfg.baseline.dir).current("auth")
+    assert snap is not None
     assert snap.taken_at == SHOWN and snap.window == 900.0
     assert len(snap.signals["p99"]) == 180  # 15 min of 5 s steps, the whole shown window
     assert snap.saturated == {"p99": 5}  # auth at NOW-25 ... NOW-5 (filled_store)

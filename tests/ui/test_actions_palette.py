@@ -7,28 +7,32 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from textual.command import CommandList, CommandPalette
+from textual.app import App
+from textual.command import Command, CommandList, CommandPalette
+from textual.pilot import Pilot
 
+from tests.waits import armed_dialog
 from tests.waits import until as _until
 from tui.config import ActionConfig, AuditConfig, BaselineConfig, parse_config
 from tui.core.actions.audit import read_audit
-from tui.core.baseline import BaselineStore, build_snapshot
+from tui.core.baseline import BaselineStore, Snapshot, build_snapshot
 from tui.ui.app import WarroomApp
 from tui.ui.screens.confirm import ConfirmActionScreen
 
 from .dashboard_data import NOW, demo_config, filled_store, wait_for_panes
 
 
-def _hits(app) -> list[tuple[str, str]]:
+def _hits(app: App[Any]) -> list[tuple[str, str]]:
     if not isinstance(app.screen, CommandPalette):
         return []
     options = app.screen.query_one(CommandList).options
-    return [(str(o.hit.text), str(o.hit.help)) for o in options]
+    return [(str(o.hit.text), str(o.hit.help)) for o in options if isinstance(o, Command)]
 
 
-async def _palette(pilot, app, query: str, title: str) -> str:
+async def _palette(pilot: Pilot[Any], app: App[Any], query: str, title: str) -> str:
     """Open the palette, type `query`, wait for `title`; return its help line."""
     await pilot.press("ctrl+p")
     await _until(pilot, lambda: isinstance(app.screen, CommandPalette), what="palette")
@@ -40,12 +44,12 @@ async def _palette(pilot, app, query: str, title: str) -> str:
     return dict(_hits(app))[title]
 
 
-def _gathering(app) -> bool:
+def _gathering(app: App[Any]) -> bool:
     group = CommandPalette._GATHER_COMMANDS_GROUP
     return any(w.group == group and not w.is_finished for w in app.workers)
 
 
-async def _choose(pilot, app, title: str) -> None:
+async def _choose(pilot: Pilot[Any], app: App[Any], title: str) -> None:
     """Move the highlight to `title` with the arrow keys and press Enter."""
     command_list = app.screen.query_one(CommandList)
     for _ in range(len(_hits(app)) + 1):
@@ -57,7 +61,12 @@ async def _choose(pilot, app, title: str) -> None:
     await _until(pilot, lambda: not isinstance(app.screen, CommandPalette), what="palette closed")
 
 
-def _snapshot(version: str, taken_at: float):
+def _current_id(store: BaselineStore) -> str | None:
+    current = store.current("checkout")
+    return None if current is None else current.id
+
+
+def _snapshot(version: str, taken_at: float) -> Snapshot:
     return build_snapshot(
         "checkout",
         {"p99": [0.1 + 0.001 * (i % 5) for i in range(40)]},
@@ -75,7 +84,7 @@ async def test_palette_restores_the_previous_baseline(tmp_path: Path) -> None:
     bstore = BaselineStore(cfg.baseline.dir)
     v1 = bstore.save(_snapshot("v1.4.1", NOW - 7200))
     v2 = bstore.save(_snapshot("v1.4.2", NOW - 3600))
-    assert bstore.current("checkout").id == v2
+    assert _current_id(bstore) == v2
     app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for_panes(app, pilot)
@@ -88,12 +97,12 @@ async def test_palette_restores_the_previous_baseline(tmp_path: Path) -> None:
         dialog = app.screen
         extra = str(dialog.query_one("#extra").render())
         assert "restore:       v1.4.1" in extra and "replaces:      v1.4.2" in extra
-        assert bstore.current("checkout").id == v2  # nothing happens before the confirm
-        await pilot.pause(0.35)  # past the dialog's debounce
+        assert _current_id(bstore) == v2  # nothing happens before the confirm
+        await armed_dialog(pilot)
         await pilot.press("y")
         await _until(
             pilot,
-            lambda: BaselineStore(cfg.baseline.dir).current("checkout").id == v1,
+            lambda: _current_id(BaselineStore(cfg.baseline.dir)) == v1,
             what="previous baseline current",
         )
         await _until(pilot, lambda: app.runner is not None and not app.runner.running())
@@ -217,13 +226,11 @@ async def test_read_only_real_app_r_refused_palette_says_why(
 
 
 def _flag_config(tmp_path: Path, read_only: bool) -> tuple[Path, Path, Path]:
-    from tests.servers import free_port
-
     marker, audit = tmp_path / "rolled-back", tmp_path / "audit.jsonl"
     cfg = tmp_path / "warroom.yaml"
     cfg.write_text(
         ("read_only: true\n" if read_only else "")
-        + f"otlp: {{http: '127.0.0.1:{free_port()}', grpc: '127.0.0.1:{free_port()}'}}\n"
+        + "otlp: {http: '127.0.0.1:0', grpc: '127.0.0.1:0'}\n"
         + f"audit: {{path: {audit}}}\nbaseline: {{dir: {tmp_path / 'baselines'}}}\n"
         + f"actions:\n  rollback:\n    exec: [/usr/bin/touch, '{marker}']\n"
         + "services:\n  - name: checkout\n"

@@ -4,8 +4,15 @@ it, audited), and says nothing of it when there is none or it is current already
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
+from textual.app import App
+from textual.pilot import Pilot
+from textual.widgets import Button
+
+from tests.waits import until as _until
 from tui.config import parse_config
 from tui.core.actions.audit import read_audit
 from tui.core.baseline import BaselineStore, build_snapshot
@@ -13,7 +20,7 @@ from tui.core.metrics.store import MetricStore
 from tui.ui.app import WarroomApp
 from tui.ui.screens.confirm import ConfirmActionScreen
 
-from .test_actions_app import ActionsApp, _until
+from .test_actions_app import ActionsApp
 
 NOW = 1_800_000_000.0
 
@@ -25,7 +32,7 @@ def _metrics() -> MetricStore:
     return m
 
 
-def _store(tmp_path: Path, versions):
+def _store(tmp_path: Path, versions: Iterable[str | None]) -> BaselineStore:
     store = BaselineStore(tmp_path / "bl")
     for i, v in enumerate(versions):
         store.save(
@@ -41,7 +48,7 @@ def _store(tmp_path: Path, versions):
     return store
 
 
-async def _dialog(app, pilot) -> ConfirmActionScreen:
+async def _dialog(app: App[Any], pilot: Pilot[Any]) -> ConfirmActionScreen:
     await pilot.press("b")
     await _until(pilot, lambda: isinstance(app.screen, ConfirmActionScreen))
     screen = app.screen
@@ -66,7 +73,7 @@ async def test_p_uses_the_previous_release_baseline(tmp_path: Path) -> None:
         screen = await _dialog(app, pilot)
         extra = str(screen.query_one("#extra").render())
         assert "or (p) use the previous release's baseline: 1.4.2 taken" in extra
-        assert str(screen.query_one("#alternative").label) == "Use 1.4.2 baseline"
+        assert str(screen.query_one("#alternative", Button).label) == "Use 1.4.2 baseline"
         await pilot.press("p")
         await _until(pilot, lambda: len(app.results) == 2)
     cur = store.current("checkout")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import events
 from textual.app import App
+from textual.screen import Screen
 from textual.widgets import Button, Input, Static
 
 from tui.config import parse_config
@@ -46,7 +49,7 @@ class Host(App[None]):
         self.push_screen(self.dialog, self.answers.append)
 
 
-def _text(screen, sel):
+def _text(screen: Screen[Any], sel: str) -> str:
     return str(screen.query_one(sel, Static).render())
 
 

@@ -5,17 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.widgets._footer import FooterKey
 
+from tests.waits import until
 from tui.core.events import event_from_record
 from tui.core.metrics.store import MetricStore
+from tui.core.stats.spikes import SpikeEvent
+from tui.core.units import latency as format_latency
 from tui.errors import UserError
 from tui.ui.app import WarroomApp
 from tui.ui.screens.help import HelpScreen
 from tui.ui.theme import ThemeError, load_theme_file, load_themes
-from tui.ui.widgets.service_table import ServiceTable, format_latency
+from tui.ui.widgets.service_table import ServiceTable
 from tui.ui.widgets.status_bar import StatusBar
 
-from .dashboard_data import NOW, demo_config, filled_store, make_app
+from .dashboard_data import NOW, demo_config, filled_store, make_app, redraw_done
 
 
 def screen_text(app: WarroomApp) -> str:
@@ -85,11 +89,11 @@ async def test_pause_freezes_the_table() -> None:
         store.add("checkout", "p99", NOW, 9.0)
         store.add("brand-new", "p99", NOW, 0.1)
         app.notify_store_updated()
-        await pilot.pause(0.2)
+        await redraw_done(app, pilot)
         assert "brand-new" not in screen_text(app)
         assert screen_text(app) == before
         await pilot.press("p")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: "brand-new" in screen_text(app), "the table after the pause")
         assert not app.paused and "brand-new" in screen_text(app)
         assert "9s" in screen_text(app)
 
@@ -104,10 +108,10 @@ async def test_no_redraw_under_a_modal() -> None:
         redraws = app.redraws
         store.add("checkout", "p99", NOW, 9.0)
         app.notify_store_updated()
-        await pilot.pause(0.2)
+        await redraw_done(app, pilot)
         assert app.redraws == redraws
         await pilot.press("escape")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: app.redraws > redraws, "a redraw after the modal")
         assert app.redraws > redraws
 
 
@@ -333,7 +337,8 @@ async def test_a_recovery_is_listed_but_marks_no_cell() -> None:
         app.redraw_now()
         await pilot.pause()
         assert "▲" not in screen_text(app)
-        assert [e.to_record() for e in app.spike_history.events] == [recovered]
+        (event,) = app.spike_history.events
+        assert isinstance(event, SpikeEvent) and event.to_record() == recovered
 
 
 async def test_marker_rows_keep_the_cursor_on_screen_when_scrolling() -> None:
@@ -400,7 +405,7 @@ async def test_an_80_column_footer_keeps_flame_and_diff() -> None:
     app = WarroomApp(demo_config("bastion"), store=filled_store(), clock=lambda: NOW)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        keys = {k.key_display: k.region for k in app.screen.query_one(Footer).query("FooterKey")}
+        keys = {k.key_display: k.region for k in app.screen.query_one(Footer).query(FooterKey)}
         palette = keys.pop("^p")
         shown = [k for k, r in keys.items() if r.right <= palette.x]
         assert {"q", "?", "f", "d"} <= set(shown)
@@ -427,7 +432,9 @@ async def test_crosshair_reads_time_and_every_value_at_a_cell() -> None:
         lines = ["".join(c for c, _ in ln) for ln in detail.build_lines()]
         readout = next(ln for ln in lines if "⌖" in ln)
         w = detail._spark_width()
-        t, v, f = store.series("checkout", "p99").since(NOW - app.window - 60)
+        ring = store.series("checkout", "p99")
+        assert ring is not None
+        t, v, f = ring.since(NOW - app.window - 60)
         cell = bin_max(t, v, f, NOW, app.window, w)
         expected = format_latency(float(cell.values[w - 3]))
         assert f"p99 {expected}" in readout and "ago)" in readout
@@ -486,9 +493,8 @@ async def test_source_events_from_another_thread_arrive_in_order_and_coalesce() 
     import threading
 
     from tui.core.events import PointBatch
-    from tui.core.stats.spikes import SpikeEvent
 
-    from .dashboard_data import delivered, until, wait_for_panes
+    from .dashboard_data import delivered, wait_for_panes
 
     app = make_app()
     async with app.run_test(size=(120, 30)) as pilot:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from textual.app import App
 from textual.screen import ModalScreen
@@ -25,7 +27,7 @@ SILENCE = Silence(
 )
 
 
-def dialogs() -> list[tuple[str, ModalScreen[object], str]]:
+def dialogs() -> list[tuple[str, ModalScreen[Any], str]]:
     return [
         (
             "confirm",

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.color import ColorType
 from rich.style import Style
+from textual.pilot import Pilot
+from textual.widgets import DataTable
 
 from tui.core.pprof.flamegraph import DIFF_NEW
 from tui.core.pprof.names import shorten
@@ -28,7 +31,7 @@ def P(fixtures_dir: Path, name: str) -> Path:
     return fixtures_dir / "pprof" / name
 
 
-async def loaded(pilot, scr: ProfileScreen, timeout: float = 20.0) -> None:
+async def loaded(pilot: Pilot[Any], scr: ProfileScreen, timeout: float = 20.0) -> None:
     """Wait until the screen's load worker is done (the folder watcher runs on)."""
     deadline = time.monotonic() + timeout
     await pilot.pause()
@@ -143,7 +146,10 @@ async def test_diff_colours_and_width_modes(fixtures_dir: Path) -> None:
         assert worse.isdisjoint(better)
         assert {s.bgcolor for s in segment_styles(g, gc)} <= worse
         # bastion: only the terminal's own 16 ANSI colours are used
-        assert all(s.bgcolor.type == ColorType.STANDARD for s in segment_styles(g, gc))
+        assert all(
+            s.bgcolor is not None and s.bgcolor.type == ColorType.STANDARD
+            for s in segment_styles(g, gc)
+        )
         # every drawn node is coloured by its class
         lay = g.flame_layout
         assert lay is not None
@@ -153,10 +159,10 @@ async def test_diff_colours_and_width_modes(fixtures_dir: Path) -> None:
                 assert {s.bgcolor for s in segment_styles(g, node)} == {want}
         assert "vs cpu_json_gogc100.pb.gz (width: current)" in text(scr, "#title")
         assert text(scr, "#vanished").startswith("vanished paths")
-        assert scr.query_one("#ranking").row_count > 10
+        assert scr.query_one("#ranking", DataTable).row_count > 10
         await pilot.press("w")
         assert "(width: base)" in text(scr, "#title")
-        assert int(g.flame.total[0]) == int(g.flame.extra["base"][0])
+        assert g.flame is not None and int(g.flame.total[0]) == int(g.flame.extra["base"][0])
         await pilot.press("w")
         assert "(width: both)" in text(scr, "#title")
         classes = set(g.diff_class.tolist())
@@ -228,7 +234,7 @@ async def test_focus_ignore_from_selected_frame(fixtures_dir: Path) -> None:
         await loaded(pilot, scr)
         assert int(g.flame.total[0]) == 33_370_000_000
         await pilot.press("n")  # the search is still on: step to the match again
-        assert g.flame.name(g.selected) == "regexp.(*Regexp).backtrack"
+        assert g.selected is not None and g.flame.name(g.selected) == "regexp.(*Regexp).backtrack"
         await pilot.press("I")
         await loaded(pilot, scr)
         assert int(g.flame.total[0]) == 33_370_000_000 - 9_250_000_000

@@ -6,16 +6,21 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
+from textual.screen import Screen
+
+from tests.waits import until
 from tui.config import ActionConfig, AuditConfig, ProfilesConfig
 from tui.core.events import event_from_record, event_or_line
 from tui.ui.app import WarroomApp
 from tui.ui.screens.confirm import ConfirmActionScreen
+from tui.ui.screens.help import HelpScreen
 from tui.ui.widgets.action_log import ActionLog
 from tui.ui.widgets.events_pane import EventsPane
 from tui.ui.widgets.service_table import ServiceTable
 
-from .dashboard_data import NOW, demo_config, filled_store, until, wait_for_panes
+from .dashboard_data import NOW, demo_config, filled_store, wait_for_panes
 
 
 def spike(service: str, state: str, t: float = NOW - 20) -> dict[str, object]:
@@ -40,14 +45,29 @@ async def test_spike_events_fill_the_events_pane_and_mark_the_sparkline() -> Non
         not_a_spike = event_or_line({"t": NOW, "type": "point", "service": "x"})
         app.on_source_event(not_a_spike)
         app.redraw_now()
-        await pilot.pause(1.3)
         pane = app.screen.query_one(EventsPane)
+        table = app.screen.query_one(ServiceTable)
+
+        def marks() -> set[str]:
+            return {k for sl in table._slices for line in sl._lines for _, k in line}
+
+        def toasts() -> list[str]:
+            return [n.message for n in app._notifications if "SUSTAINED" in n.message]
+
+        # the toast gathers the spikes of one second (a timer): wait for it, not for a second
+        await until(
+            pilot,
+            lambda: (
+                len(pane.events) == 7
+                and any(k.startswith("spike") for k in marks())
+                and bool(toasts())
+            ),
+            "the spikes in the events pane, the sparkline's mark and the toast",
+        )
         assert (pane.events[0].service, pane.events[0].state) == ("checkout", "SUSTAINED")
         assert len(pane.events) == 7
-        table = app.screen.query_one(ServiceTable)
-        keys = {k for sl in table._slices for line in sl._lines for _, k in line}
-        assert any(k.startswith("spike") for k in keys)
-        sustained = [n.message for n in app._notifications if "SUSTAINED" in n.message]
+        assert any(k.startswith("spike") for k in marks())
+        sustained = toasts()
         assert sustained == ["P99 SUSTAINED spike: checkout, svc-00, svc-01, svc-02 and 3 more"]
 
 
@@ -63,11 +83,11 @@ async def test_action_key_runs_through_the_runner_into_the_log(tmp_path: Path) -
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for_panes(app, pilot)
         await pilot.press("e")
-        for _ in range(50):
-            await pilot.pause(0.1)
-            if app.runner is not None and not app.runner.running():
-                break
         log = app.screen.query_one(ActionLog)
+        await until(pilot, lambda: "restarting checkout" in log.lines, "the action's output")
+        await until(
+            pilot, lambda: app.runner is not None and not app.runner.running(), "the run's end"
+        )
         assert "restarting checkout" in log.lines
         records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
         assert {r.get("service") for r in records} == {"checkout"}
@@ -87,7 +107,8 @@ async def test_rollback_asks_for_confirmation_first(tmp_path: Path) -> None:
         assert isinstance(app.screen, ConfirmActionScreen)
         await pilot.press("escape")
         await pilot.pause()
-        assert app.screen is app.dashboard
+        after_escape: Screen[Any] = app.screen
+        assert after_escape is app.dashboard
 
 
 async def test_flame_keys(tmp_path: Path, fixtures_dir: Path) -> None:
@@ -115,7 +136,9 @@ async def test_flame_keys(tmp_path: Path, fixtures_dir: Path) -> None:
         # item 19: the viewer's `?` lists the viewer's keys, not the dashboard's
         await pilot.press("question_mark")
         await pilot.pause()
-        described = {d for _, d in app.screen.rows}
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        described = {d for _, d in help_screen.rows}
         assert "sample type" in described and "Quit" in described
         assert not described & {"Zoom out", "P50/P95/P99", "Pause", "Diff flame"}
 

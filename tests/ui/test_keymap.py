@@ -7,9 +7,11 @@ import importlib
 import inspect
 import pkgutil
 from pathlib import Path
+from typing import Any
 
 from textual.app import App
 from textual.binding import Binding
+from textual.pilot import Pilot
 
 import tui.ui
 from tests.waits import until
@@ -51,7 +53,7 @@ def app_with(keys: str, extra: str = "") -> WarroomApp:
     return WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
 
 
-async def open_help(pilot, app: WarroomApp) -> HelpScreen:
+async def open_help(pilot: Pilot[Any], app: WarroomApp) -> HelpScreen:
     await pilot.press("question_mark")
     await until(pilot, lambda: isinstance(app.screen, HelpScreen))
     assert isinstance(app.screen, HelpScreen)

@@ -3,6 +3,8 @@ the releases listed with their time and verdict, and the lines in the events pan
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tui.core.events import event_from_record
@@ -99,7 +101,7 @@ async def test_replayed_release_lines_mark_the_row_and_survive_a_scrub_back() ->
     from tui.ui.replay import ReplayApp
 
     t0 = 1_800_000_000.0
-    events: list[dict] = [
+    events: list[dict[str, Any]] = [
         {"t": t0 + i, "type": "point", "service": "checkout", "signal": "p99", "value": 0.1}
         for i in range(200)
     ]

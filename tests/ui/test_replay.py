@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
+from textual.pilot import Pilot
+
+from tests.waits import until
 from tui.config import parse_config
 from tui.core.events import RecordLines
 from tui.core.metrics.store import MetricStore
@@ -24,7 +28,7 @@ services:
 """
 
 
-def _events() -> list[dict]:
+def _events() -> list[dict[str, Any]]:
     out = []
     for i in range(240):
         for svc, base in (("checkout", 0.120), ("search", 0.045)):
@@ -89,8 +93,7 @@ async def test_keys_pause_step_and_scrub() -> None:
         assert app.driver.now() == T0
         await pilot.press("greater_than_sign")
         assert app.driver.speed == 2.0
-        await pilot.pause(0.3)
-        assert "REPLAY" in str(app.timeline.render())
+        await until(pilot, lambda: "REPLAY" in str(app.timeline.render()), "the timeline")
 
 
 def test_replay_disables_actions() -> None:
@@ -137,7 +140,7 @@ def _steps() -> list[list[Point]]:
     return out
 
 
-def _recorded(cfg_text: str) -> list[dict]:
+def _recorded(cfg_text: str) -> list[dict[str, Any]]:
     """What `warroom record` writes for these refreshes: the Hub's point and spike lines."""
     lines = RecordLines()  # as `warroom record` orders them
     hub = Hub(parse_config(cfg_text), MetricStore(), lines, emit_points=True, start_otlp=False)
@@ -146,15 +149,16 @@ def _recorded(cfg_text: str) -> list[dict]:
     return lines.take()
 
 
-async def _settle(app: WarroomApp, pilot: object) -> None:
-    for _ in range(100):  # sources started and the detail panes added (workers)
-        if app.panes_ready and app.hub is not None and app.hub.event_sink is not None:
-            break
-        await pilot.pause(0.02)  # type: ignore[attr-defined]
-    assert app.panes_ready
+async def _settle(app: WarroomApp, pilot: Pilot[Any]) -> None:
+    """Sources started and the detail panes added (workers)."""
+    await until(
+        pilot,
+        lambda: app.panes_ready and app.hub is not None and app.hub.event_sink is not None,
+        "the panes and the replay's sink",
+    )
 
 
-def _events_rows(app: WarroomApp) -> list[tuple]:
+def _events_rows(app: WarroomApp) -> list[tuple[object, ...]]:
     pane = app.dashboard.pane("tab-events")
     assert pane is not None and pane.row_count == len(pane.events)
     return [(e.t, e.service, e.state, e.value, e.baseline) for e in pane.events]
@@ -231,11 +235,11 @@ async def test_scrubbing_back_does_not_ring_again(tmp_path: Path) -> None:
         await _settle(app, pilot)
         app.driver.paused = True
         app.driver.seek(sustained_at + 1)
-        await pilot.pause(1.3)
+        await until(pilot, lambda: toasts() >= 1, "the SUSTAINED toast (a 1 s timer gathers them)")
         assert toasts() == 1
         app.driver.seek(sustained_at - 10)
         app.driver.seek(sustained_at + 5)
-        await pilot.pause(1.3)
+        await pilot.pause(1.3)  # past the 1 s announcement timer: nothing more may come
         assert toasts() == 1
         assert app.spike_history.times_of("checkout").count(sustained_at) == 1
 

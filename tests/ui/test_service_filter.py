@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tui.ui.app import WarroomApp
+from tui.ui.screens.help import HelpScreen
 from tui.ui.widgets.service_table import ServiceTable
 
 from .dashboard_data import NOW, demo_config, filled_store, make_app
@@ -114,5 +115,7 @@ async def test_help_lists_the_filter_key() -> None:
         await pilot.pause()
         await pilot.press("question_mark")
         await pilot.pause()
-        rows = dict((d, k) for k, d in app.screen.rows)
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        rows = dict((d, k) for k, d in help_screen.rows)
         assert rows.get("Filter services") == "/"

@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from tui.core.metrics.store import FLAG_SATURATED
-from tui.ui.widgets.service_table import build_rows, format_latency, format_qps, format_ratio
+from tui.core.units import latency as format_latency
+from tui.core.units import qps as format_qps
+from tui.core.units import ratio as format_ratio
+from tui.ui.widgets.service_table import build_rows
 from tui.ui.widgets.sparkline import (
     BAR,
     CLIPPED,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
+import time
 from typing import Any
 
+from tests.waits import eventually
 from tui.core.events import PointBatch, record_lines
 from tui.core.metrics.store import MetricStore
 from tui.core.recording import Recording
@@ -62,10 +63,14 @@ async def test_runs_at_speed_and_stops() -> None:
         event_sink=lambda e: updates.append(1) if isinstance(e, PointBatch) else None,
         tick=0.05,
     )
+    t0 = time.monotonic()
     await d.start()
-    await asyncio.sleep(0.3)
+    start = d.now()
+    await eventually(lambda: d.now() >= start + 5, "the replay clock moving at 40x")
     await d.stop()
-    assert 105 <= d.now() <= 125
+    wall = time.monotonic() - t0
+    # the recording's time runs at 40x the wall clock, measured rather than assumed
+    assert 5 <= d.now() - start <= 40 * wall
     assert updates
     assert "×40" in d.statuses()[0].detail
 

@@ -27,7 +27,7 @@ Report = Callable[[ActionResult], None]
 
 
 def request_action(
-    app: App[object],
+    app: App[Any],
     action: ResolvedAction,
     runner: ActionRunner,
     log: ActionLog | None = None,
@@ -54,7 +54,7 @@ def request_action(
 
 
 def request_builtin(
-    app: App[object],
+    app: App[Any],
     action: ResolvedAction,
     runner: ActionRunner,
     log: ActionLog | None,
@@ -101,7 +101,7 @@ def request_builtin(
 
 
 async def confirm_and_run(
-    app: App[object],
+    app: App[Any],
     action: ResolvedAction,
     runner: ActionRunner,
     log: ActionLog | None,
@@ -127,7 +127,7 @@ async def confirm_and_run(
 
 
 def _release_alternative(
-    app: App[object],
+    app: App[Any],
     action: ResolvedAction,
     runner: ActionRunner,
     log: ActionLog | None,
@@ -174,9 +174,7 @@ def _refusal(action: ResolvedAction, runner: ActionRunner, disabled: str | None)
     return None
 
 
-def _reporter(
-    app: App[object], log: ActionLog | None, on_done: Report | None
-) -> Callable[..., None]:
+def _reporter(app: App[Any], log: ActionLog | None, on_done: Report | None) -> Callable[..., None]:
     """The one place an outcome is shown: the action log, a toast, then `on_done`."""
 
     def report(res: ActionResult, severity: SeverityLevel | None = None) -> None:
@@ -191,7 +189,7 @@ def _reporter(
     return report
 
 
-def _start(app: App[object], action: ResolvedAction, flow: Any) -> None:
+def _start(app: App[Any], action: ResolvedAction, flow: Any) -> None:
     app.run_worker(
         flow,
         group="actions",

@@ -77,6 +77,11 @@ class ConfirmActionScreen(ModalScreen[bool]):
         self._done = False
 
     @property
+    def armed(self) -> bool:
+        """The debounce after opening is over: a confirmation now counts."""
+        return self._clock() - self._opened >= self.debounce
+
+    @property
     def needs_typing(self) -> bool:
         return self.action_spec.confirm == "type"
 
