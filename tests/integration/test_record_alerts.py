@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Log
+from textual.widgets import Log, TabbedContent
 
 from tests.conftest import ROOT
 from tests.integration.test_alertmanager import alert, post_alerts, run_alertmanager
 from tests.ui.dashboard_data import delivered
+from tests.waits import until
 from tui.config import parse_config
 from tui.core.actions.audit import append_record, make_record
 from tui.core.recording import read_recording
@@ -127,12 +128,13 @@ async def test_record_alerts_and_replay_them(am_url: str, tmp_path: Path) -> Non
     assert app.cfg.alertmanager is None  # a replay asks no Alertmanager anything
     first_both = next(e["t"] for e in lines if len(e["alerts"]) == 2)
     async with app.run_test(size=(120, 30)) as pilot:
-        for _ in range(100):
-            if app.panes_ready and app.driver.event_sink is not None:
-                break
-            await pilot.pause(0.02)
+        await until(
+            pilot,
+            lambda: app.panes_ready and app.driver.event_sink is not None,
+            "the panes and the replay's sink",
+        )
         app.driver.paused = True
-        app.dashboard.query_one("#detail").active = "tab-alerts"  # type: ignore[attr-defined]
+        app.dashboard.query_one("#detail", TabbedContent).active = "tab-alerts"
         pane = app.dashboard.pane("tab-alerts")
         assert pane is not None
         for t in (recording.end, lines[0]["t"], recording.end, first_both - 0.001, first_both):
@@ -241,10 +243,11 @@ services:
     want = [action_line(started), action_line(finished)]
     assert "alice@host rollback checkout finished (ok)" in want[1]
     async with app.run_test(size=(120, 30)) as pilot:
-        for _ in range(100):
-            if app.panes_ready and app.driver.event_sink is not None:
-                break
-            await pilot.pause(0.02)
+        await until(
+            pilot,
+            lambda: app.panes_ready and app.driver.event_sink is not None,
+            "the panes and the replay's sink",
+        )
         app.driver.paused = True
         log = app.dashboard.query_one("#action-output", Log)
         # the recording starts at the first action (no service pushed any metrics)

@@ -13,6 +13,7 @@ from rich.style import Style
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
+from tests.waits import until
 from tui.core.pprof.flamegraph import DIFF_NEW
 from tui.core.pprof.names import shorten
 from tui.errors import UserError
@@ -533,10 +534,16 @@ async def test_cli_filters_reach_the_viewer(fixtures_dir: Path) -> None:
         title = text(scr, "#title")
         for k, v in filters.items():
             assert f"{k}={v}" in title
-        await pilot.press("r")  # reset drops them all
+        filtered = scr.loaded.cur
+        await pilot.press("r")  # reset drops them all: a new load
+        await until(
+            pilot,
+            lambda: scr.loaded is not None and scr.loaded.cur is not filtered,
+            "the profile loaded again without the filters",
+            timeout=20,
+        )
         await loaded(pilot, scr)
-        await pilot.pause(0.2)
-        await loaded(pilot, scr)
+        assert scr.loaded is not None
         assert function_table(scr.loaded.cur, t) == function_table(raw, t)
 
 

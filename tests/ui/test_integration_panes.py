@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.screen import Screen
+from textual.widgets import TabbedContent
 
 from tests.waits import until
 from tui.config import ActionConfig, AuditConfig, ProfilesConfig
@@ -166,12 +167,9 @@ async def test_regression_pane_compares_the_window_with_the_baseline(tmp_path: P
     app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for_panes(app, pilot)
-        app.screen.query_one("#detail").active = "tab-regression"  # type: ignore[attr-defined]
+        app.screen.query_one("#detail", TabbedContent).active = "tab-regression"
         pane = app.screen.query_one(RegressionTable)
-        for _ in range(40):
-            await pilot.pause(0.1)
-            if pane._rows:
-                break
+        await until(pilot, lambda: pane._rows, "the regression rows")
         from tui.core.stats.compare import VERDICTS
 
         verdicts = {r.name: r.verdict for r in pane._rows}
@@ -179,10 +177,11 @@ async def test_regression_pane_compares_the_window_with_the_baseline(tmp_path: P
         assert set(verdicts.values()) <= set(VERDICTS)
         assert "vs baseline" in str(app.screen.query_one("#regression-title").render())
         await pilot.press("down")  # payments has no baseline
-        for _ in range(40):
-            await pilot.pause(0.1)
-            if "no baseline" in str(app.screen.query_one("#regression-title").render()):
-                break
+        await until(
+            pilot,
+            lambda: "no baseline" in str(app.screen.query_one("#regression-title").render()),
+            "payments' regression title",
+        )
         assert "payments: no baseline yet" in str(
             app.screen.query_one("#regression-title").render()
         )
@@ -211,10 +210,7 @@ async def test_F_picks_two_profiles_and_opens_their_diff(
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for_panes(app, pilot)
         await pilot.press("F")
-        for _ in range(50):
-            if isinstance(app.screen, ProfilePickerScreen):
-                break
-            await pilot.pause(0.05)
+        await until(pilot, lambda: isinstance(app.screen, ProfilePickerScreen), "the picker")
         assert isinstance(app.screen, ProfilePickerScreen)
         assert [r.path for r in app.screen.rows] == [new, old]  # newest first
         await pilot.press("down", "b", "up", "enter")  # the older one is the base
