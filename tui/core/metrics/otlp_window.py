@@ -1,0 +1,103 @@
+"""Windows of one OTLP service's latency deltas, and the quantiles read from them.
+
+The sink (`tui.core.metrics.otlp`) adds every latency delta of a service to its pending
+`Slice`; `tick` closes the slice and merges the slices of the last `rate_window` into one
+window, from which `window_quantile` answers P50/P95/P99 exactly as Prometheus'
+`histogram_quantile(q, sum by (le) (increase(...)))` would: explicit buckets of every layout
+side by side (as `sum by (le)` does), else the exponential histogram holding most requests,
+else a summary's latest quantiles. `p99_bucket` names the bucket the P99 fell in, which the
+spike detector trusts as the quantile's resolution.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tui.core.metrics.otlp_expo import ExpoAcc
+from tui.core.metrics.quantile import (
+    MAX_SCHEMA,
+    Bucket,
+    QuantileResult,
+    bucket_of,
+    bucket_quantile,
+    exponential_bucket_of,
+    exponential_quantile,
+)
+
+
+class Slice:
+    """Latency deltas of one service between two ticks."""
+
+    __slots__ = ("count", "errors", "explicit", "expo", "summary", "touched")
+
+    def __init__(self) -> None:
+        self.explicit: dict[tuple[float, ...], np.ndarray] = {}  # bounds in seconds -> counts
+        self.expo: dict[float, ExpoAcc] = {}  # unit factor -> buckets in the metric's unit
+        self.summary: dict[float, float] = {}  # quantile -> latest value, seconds
+        self.count = 0.0
+        self.errors = 0.0
+        self.touched = False  # any point arrived, even one with zero new requests
+
+    def add_explicit(self, bounds: tuple[float, ...], counts: np.ndarray) -> None:
+        acc = self.explicit.get(bounds)
+        if acc is None:
+            self.explicit[bounds] = counts.astype(np.float64, copy=True)
+        else:
+            acc += counts
+
+    def merge(self, other: Slice) -> None:
+        for b, c in other.explicit.items():
+            self.add_explicit(b, c)
+        for f, e in other.expo.items():
+            mine = self.expo.get(f)
+            if mine is None:
+                mine = self.expo[f] = ExpoAcc(e.scale)
+            mine.merge(e)
+        self.summary.update(other.summary)
+        self.count += other.count
+        self.errors += other.errors
+        self.touched = self.touched or other.touched
+
+
+def p99_bucket(value: float, w: Slice) -> Bucket | None:
+    """The bucket (lower, upper], seconds, that holds `value`: what the spike detector trusts.
+
+    A quantile cannot be resolved finer than its bucket, so a move inside one bucket is judged
+    against its width. None when unknown: no finite positive bucket (first bucket from 0,
+    +Inf), or a summary.
+    """
+    if w.explicit:
+        return bucket_of(value, sorted({b for bs in w.explicit for b in bs}))
+    best = max(w.expo.items(), key=lambda kv: kv[1].total, default=None)
+    if best is None:
+        return None
+    factor, acc = best
+    bucket = exponential_bucket_of(value / factor, min(acc.scale, MAX_SCHEMA))
+    return None if bucket is None else (bucket[0] * factor, bucket[1] * factor)
+
+
+def window_quantile(q: float, w: Slice) -> QuantileResult:
+    """Quantile over one window: explicit buckets as `sum by (le)`, else exponential."""
+    exp_total = sum(e.total for e in w.expo.values())
+    exp_best = max(w.expo.items(), key=lambda kv: kv[1].total, default=None)
+    explicit_total = sum(float(c.sum()) for c in w.explicit.values())
+    if w.explicit and explicit_total >= exp_total:
+        bounds: list[float] = []
+        cum: list[float] = []
+        for b, c in w.explicit.items():
+            bounds.extend(b)
+            bounds.append(math.inf)
+            cum.extend(np.cumsum(c).tolist())
+        return bucket_quantile(q, bounds, cum)
+    if exp_best is not None:
+        factor, e = exp_best
+        r = exponential_quantile(
+            q, e.scale, e.zero_threshold, e.zero_count, e.pos_off, e.pos, e.neg_off, e.neg
+        )
+        return QuantileResult(r.value * factor, r.saturated, r.forced_monotonic)
+    if w.summary:
+        v = w.summary.get(q)
+        return QuantileResult(v if v is not None else math.nan)
+    return QuantileResult(math.nan)
