@@ -47,7 +47,8 @@ from tui.core.metrics.otlp_series import (
     is_error_point,
     kind_of,
 )
-from tui.core.metrics.otlp_window import Slice, p99_bucket, window_quantile
+from tui.core.metrics.otlp_window import Slice, p99_bucket, window_quantiles
+from tui.core.metrics.quantile import QuantileResult
 from tui.core.metrics.store import (
     FLAG_LOW_CONFIDENCE,
     FLAG_SATURATED,
@@ -282,6 +283,7 @@ class OTLPSink:
     def tick(self, now: float) -> None:
         """Close the pending slices and store p50/p95/p99, qps and error_ratio at `now`."""
         horizon = now - self.rate_window
+        due: list[tuple[ServiceState, Slice]] = []
         for service in self._services.values():
             if service is None:
                 continue
@@ -298,16 +300,21 @@ class OTLPSink:
             window = Slice()
             for _, s in service.slices:
                 window.merge(s)
-            self._store(service, window, now)
+            due.append((service, window))
+        qs = list(QUANTILE_SIGNALS.values())
+        quantiles = window_quantiles(qs, [w for _, w in due])  # all services' at once
+        for (service, window), results in zip(due, quantiles, strict=True):
+            self._store(service, window, results, now)
 
-    def _store(self, service: ServiceState, w: Slice, now: float) -> None:
+    def _store(
+        self, service: ServiceState, w: Slice, quantiles: list[QuantileResult], now: float
+    ) -> None:
         store = self.store
         info = store.ensure_service(service.name, "otlp")
         if info is None:
             return
         low = FLAG_LOW_CONFIDENCE if w.count < service.min_obs else 0
-        for sig, q in QUANTILE_SIGNALS.items():
-            res = window_quantile(q, w)
+        for sig, res in zip(QUANTILE_SIGNALS, quantiles, strict=True):
             flags = low | (FLAG_SATURATED if res.saturated else 0)
             store.add(service.name, sig, now, res.value, flags, source="otlp")
             if sig == "p99":

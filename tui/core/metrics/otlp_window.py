@@ -12,6 +12,7 @@ spike detector trusts as the quantile's resolution.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from tui.core.metrics.quantile import (
     QuantileResult,
     bucket_of,
     bucket_quantile,
+    bucket_quantiles,
     exponential_bucket_of,
     exponential_quantile,
 )
@@ -76,6 +78,35 @@ def p99_bucket(value: float, w: Slice) -> Bucket | None:
     factor, acc = best
     bucket = exponential_bucket_of(value / factor, min(acc.scale, MAX_SCHEMA))
     return None if bucket is None else (bucket[0] * factor, bucket[1] * factor)
+
+
+def window_quantiles(qs: Sequence[float], windows: Sequence[Slice]) -> list[list[QuantileResult]]:
+    """`window_quantile` of every q for every window: the windows whose explicit buckets all
+    have one layout (the usual case) in one `bucket_quantiles` call per layout, bit for bit
+    the same; the others one by one. Only `value` and `saturated` are set."""
+    out: list[list[QuantileResult]] = [[] for _ in windows]
+    by_layout: dict[tuple[float, ...], list[int]] = {}
+    for i, w in enumerate(windows):
+        if len(w.explicit) == 1 and _explicit_wins(w):
+            by_layout.setdefault(next(iter(w.explicit)), []).append(i)
+        else:
+            out[i] = [window_quantile(q, w) for q in qs]
+    for bounds, idx in by_layout.items():
+        cum = np.cumsum(np.stack([windows[i].explicit[bounds] for i in idx]), axis=1)
+        values, saturated = bucket_quantiles(qs, [*bounds, math.inf], cum)
+        for row, i in enumerate(idx):
+            out[i] = [
+                QuantileResult(v, s)
+                for v, s in zip(values[row].tolist(), saturated[row].tolist(), strict=True)
+            ]
+    return out
+
+
+def _explicit_wins(w: Slice) -> bool:
+    """The window's quantiles come from its explicit buckets (as `window_quantile` decides)."""
+    exp_total = sum(e.total for e in w.expo.values())
+    explicit_total = sum(float(c.sum()) for c in w.explicit.values())
+    return bool(w.explicit) and explicit_total >= exp_total
 
 
 def window_quantile(q: float, w: Slice) -> QuantileResult:
