@@ -290,17 +290,13 @@ class OTLPSink:
             if service.pending.touched:
                 if service.since is None:
                     service.since = now - self.refresh
-                service.slices.append((now, service.pending))
+                service.window.append(now, service.pending)
                 service.pending = Slice()
                 service.last_data = now
-            while service.slices and service.slices[0][0] <= horizon:
-                service.slices.popleft()
+            service.window.expire(horizon)
             if service.last_data is None or service.last_data <= horizon or not service.chosen:
                 continue  # nothing within the window: the UI shows the service as stale
-            window = Slice()
-            for _, s in service.slices:
-                window.merge(s)
-            due.append((service, window))
+            due.append((service, service.window.merged()))
         qs = list(QUANTILE_SIGNALS.values())
         quantiles = window_quantiles(qs, [w for _, w in due])  # all services' at once
         for (service, window), results in zip(due, quantiles, strict=True):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import struct
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +24,7 @@ import numpy as np
 
 from tui.core.metrics.otlp_expo import ExpoPoint
 from tui.core.metrics.otlp_routes import OTLPRoutes
-from tui.core.metrics.otlp_window import Slice
+from tui.core.metrics.otlp_window import Slice, Window
 from tui.core.metrics.store import MetricStore
 
 DEFAULT_LATENCY_METRIC = "http.server.request.duration"
@@ -197,7 +196,7 @@ class ServiceState:
         self.since: float | None = None  # first slice's start: QPS over a shorter span until a
         # full window has passed
         self.pending = Slice()
-        self.slices: deque[tuple[float, Slice]] = deque()
+        self.window = Window()  # the closed slices of the last rate_window
         self.last_data: float | None = None
         self.matrices: dict[tuple[str, tuple[float, ...]], Matrix] = {}
         self.series: dict[SeriesKey, Series | Row] = {}
@@ -217,7 +216,7 @@ class ServiceState:
             return False
         if name == DEFAULT_LATENCY_METRIC:
             if self.chosen is not None:  # a fallback was in use: switch, forget its window
-                self.pending, self.slices = Slice(), deque()
+                self.pending, self.window = Slice(), Window()
             self.chosen = name
             return True
         if self.chosen is None and unit in DISCOVERY_UNITS and kind != "summary":

@@ -12,6 +12,7 @@ spike detector trusts as the quantile's resolution.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Sequence
 
 import numpy as np
@@ -52,15 +53,107 @@ class Slice:
     def merge(self, other: Slice) -> None:
         for b, c in other.explicit.items():
             self.add_explicit(b, c)
+        self.merge_expo(other)
+        self.summary.update(other.summary)
+        self.count += other.count
+        self.errors += other.errors
+        self.touched = self.touched or other.touched
+
+    def merge_expo(self, other: Slice) -> None:
         for f, e in other.expo.items():
             mine = self.expo.get(f)
             if mine is None:
                 mine = self.expo[f] = ExpoAcc(e.scale)
             mine.merge(e)
-        self.summary.update(other.summary)
-        self.count += other.count
-        self.errors += other.errors
-        self.touched = self.touched or other.touched
+
+
+class Window:
+    """A service's slices of the last rate_window, and their sum kept as slices come and go.
+
+    `merged()` is what merging the slices oldest first gives, bit for bit: the explicit
+    buckets, count and errors come from running sums while every value is an integer and the
+    window's largest values add up to less than 2**52 (then any order of additions is exact),
+    else from merging; exponential buckets and summaries are always merged from the slices
+    that have them (rare beside explicit buckets, and their scales and "latest" need order).
+    """
+
+    def __init__(self) -> None:
+        self.slices: deque[tuple[float, Slice]] = deque()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._explicit: dict[tuple[float, ...], np.ndarray] = {}
+        self._live: dict[tuple[float, ...], int] = {}
+        self._count = 0.0
+        self._errors = 0.0
+        self._inexact = 0  # slices in the window with a value that is not an integer
+        self._magnitude = 0.0
+        self._stale = False  # the running sums saw inexact values: rebuild before use
+
+    def append(self, t: float, sl: Slice) -> None:
+        self.slices.append((t, sl))
+        self._apply(sl, 1)
+
+    def expire(self, horizon: float) -> None:
+        """Drop the slices closed at or before `horizon`."""
+        while self.slices and self.slices[0][0] <= horizon:
+            self._apply(self.slices.popleft()[1], -1)
+
+    def _apply(self, sl: Slice, sign: int) -> None:
+        values = [sl.count, sl.errors, *(float(np.abs(c).max()) for c in sl.explicit.values())]
+        integral = all(math.isfinite(v) and v == math.floor(v) for v in values[:2]) and all(
+            bool(np.isfinite(c).all() and (c == np.floor(c)).all()) for c in sl.explicit.values()
+        )
+        if not integral:
+            self._inexact += sign
+            self._stale = True
+            return
+        self._magnitude += sign * sum(abs(v) for v in values)
+        self._count += sign * sl.count
+        self._errors += sign * sl.errors
+        for b, c in sl.explicit.items():
+            self._live[b] = self._live.get(b, 0) + sign
+            total = self._explicit.get(b)
+            if total is None:
+                self._explicit[b] = c.astype(np.float64, copy=True)
+            elif sign > 0:
+                total += c
+            else:
+                total -= c
+            if not self._live[b]:
+                del self._live[b], self._explicit[b]
+        if self._magnitude >= 2.0**52:
+            self._stale = True
+
+    @property
+    def _exact(self) -> bool:
+        return self._inexact == 0 and self._magnitude < 2.0**52
+
+    def merged(self) -> Slice:
+        """The window as one slice."""
+        if self._stale and self._exact:
+            self._rebuild()
+        if not self._exact:
+            window = Slice()
+            for _, sl in self.slices:
+                window.merge(sl)
+            return window
+        window = Slice()
+        window.count, window.errors = self._count, self._errors
+        for _, sl in self.slices:
+            for b in sl.explicit:
+                if b not in window.explicit:
+                    window.explicit[b] = self._explicit[b].copy()
+            if sl.expo:
+                window.merge_expo(sl)
+            window.summary.update(sl.summary)
+            window.touched = window.touched or sl.touched
+        return window
+
+    def _rebuild(self) -> None:
+        self._reset()
+        for _, sl in self.slices:
+            self._apply(sl, 1)
 
 
 def p99_bucket(value: float, w: Slice) -> Bucket | None:
