@@ -37,15 +37,10 @@ from tui.core.pprof import (
     rank_regressions,
 )
 from tui.core.pprof.catalog import profile_kind
-from tui.core.pprof.flamegraph import (
-    WIDTH_MODES,
-    FlameTree,
-    callees_tree,
-    callers_tree,
-    diff_flame_tree,
-    format_value,
-    vanished_paths,
-)
+from tui.core.pprof.flamecallers import callees_tree, callers_tree
+from tui.core.pprof.flamediff import WIDTH_MODES, diff_flame_tree, vanished_paths
+from tui.core.pprof.flamegraph import format_value
+from tui.core.pprof.flametree import FlameTree
 from tui.core.pprof.table import PPROF_EDGE_FRACTION
 from tui.errors import UserError
 from tui.ui.widgets.flamegraph import FlameGraph, compile_search
