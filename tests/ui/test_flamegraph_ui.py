@@ -10,7 +10,7 @@ import pytest
 from rich.color import ColorType
 from rich.style import Style
 
-from tui.core.pprof.flamegraph import DIFF_NEW
+from tui.core.pprof.flamediff import DIFF_NEW
 from tui.core.pprof.names import shorten
 from tui.errors import UserError
 from tui.sources.pprof_watch import ProfileArrival

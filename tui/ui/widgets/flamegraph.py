@@ -25,11 +25,9 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.core.pprof.flamediff import DIFF_NEW, DIFF_VANISHED
 from tui.core.pprof.flamegraph import (
-    DIFF_NEW,
-    DIFF_VANISHED,
     FlameLayout,
-    FlameTree,
     color_class,
     format_value,
     layout,
@@ -37,6 +35,7 @@ from tui.core.pprof.flamegraph import (
     node_matches,
     search_frames,
 )
+from tui.core.pprof.flametree import FlameTree
 from tui.core.pprof.names import fit_label
 
 Orientation = Literal["icicle", "flame"]
