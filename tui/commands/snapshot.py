@@ -18,11 +18,14 @@ With `--go-runtime`, a Prometheus service whose processes export Go runtime metr
 runtime lines, see tui.core.metrics.go_runtime), best effort: a refused runtime query only
 leaves its signal out.
 
-With `--by route`, each Prometheus service also gets `routes` (the route view's breakdown at
-`time`: label, how many routes, the top 20 by traffic and one "other" row summing the rest),
-each value exactly Prometheus' `histogram_quantile(q, sum by (le, ROUTE) (rate(...)))`; a
-service whose histogram has no route label gets `routes_error` instead (one line saying what
-it has), an OTLP service likewise.
+With `--by route`, each service also gets `routes` (the route view's breakdown at `time`:
+label, how many routes, the top 20 by traffic and one "other" row summing the rest). A
+Prometheus service's values are exactly Prometheus' `histogram_quantile(q, sum by (le, ROUTE)
+(rate(...)))`; an OTLP service's come from the pushes received during `--wait`, grouped by
+`http.route` (else `url.template`) over the last `rate_window`, as the route view computes them.
+A service whose histogram has no route label, or that pushed nothing by route while the
+snapshot listened, gets `routes_error` instead (one line saying why). A Prometheus that fails
+a route query is an error (exit 2, naming the service): a partial breakdown is no answer.
 """
 
 from __future__ import annotations
@@ -76,8 +79,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--by",
         default="service",
         metavar="service|route",
-        help="route: also break each Prometheus service down by route (top 20 by traffic "
-        "and one 'other' row; default: service)",
+        help="route: also break each service down by route (Prometheus: its route label; "
+        "OTLP: http.route of the pushes received during --wait); top 20 by traffic and one "
+        "'other' row (default: service)",
     )
     p.set_defaults(func=run)
 
@@ -155,6 +159,8 @@ async def take_snapshot(
                 raise UserError(f"prometheus {url}: {hub.prometheus.status.detail}") from None
         if hub.sink is not None and now is None:
             hub.sink.tick(t)
+            if by_route:
+                routes.update(otlp_breakdowns(hub.sink, store, routes, t))
     finally:
         await hub.stop()
 
@@ -169,10 +175,7 @@ async def take_snapshot(
                 for k, v in sorted(runtime[name].items(), key=lambda kv: gr.KEYS.index(kv[0]))
             }
         if by_route:
-            out.update(
-                routes.get(name)
-                or {"routes_error": f"{name}: OTLP services are not broken down by route"}
-            )
+            out.update(routes.get(name) or {"routes_error": _no_routes(cfg, name, now, wait)})
     return {"time": t, "services": services}
 
 
@@ -208,6 +211,50 @@ def _service_row(
         row["p99_saturated"] = bool(p99_flags & FLAG_SATURATED) and row["p99"] is not None
     keys = ("name", "source", "p50", "p95", "p99", "qps", "error_ratio", "p99_saturated")
     return {k: row[k] for k in keys}
+
+
+def _no_routes(cfg: Any, name: str, at: float | None, wait: float) -> str:
+    """Why a service no source broke down has no routes."""
+    if at is not None:
+        return f"{name}: no routes at --at: OTLP pushes cannot be replayed"
+    if not (cfg.otlp.http or cfg.otlp.grpc):
+        return f"{name}: no source breaks it down by route (both OTLP receivers are off)"
+    if wait <= 0:
+        return f"{name}: no routes: the snapshot did not listen for OTLP pushes (--wait 0)"
+    return f"{name}: nothing pushed its latency by route while the snapshot listened"
+
+
+def otlp_breakdowns(
+    sink: Any, store: Any, known: dict[str, Any], t: float
+) -> dict[str, dict[str, Any]]:
+    """{service: {"routes": ...} | {"routes_error": ...}} for the OTLP services the sink
+    computed: each row's values of the tick at `t`, as the route view shows them."""
+    from tui.sources.otlp_routes import breakdown_view
+
+    out: dict[str, dict[str, Any]] = {}
+    for name, info in store.services.items():
+        if info.source != "otlp" or name in known:
+            continue
+        view = breakdown_view(sink, name, t)
+        if view.error:
+            out[name] = {"routes_error": view.error}
+            continue
+        rows = []
+        for row in view.rows:
+            cells: dict[str, Any] = {"route": row.route, "routes": row.routes}
+            for sig in SNAPSHOT_SIGNALS:
+                cells[sig] = _value_at(row.series.get(sig, []), t)
+            cells["p99_saturated"] = False  # OTLP route rows keep no +Inf share (see README)
+            rows.append(cells)
+        out[name] = {
+            "routes": {"label": view.label, "total": view.routes, "other": view.other, "rows": rows}
+        }
+    return out
+
+
+def _value_at(points: list[tuple[float, float]], t: float) -> float | None:
+    """The point of the tick at `t` (None: that tick had no finite value, or none at all)."""
+    return points[-1][1] if points and points[-1][0] == t and math.isfinite(points[-1][1]) else None
 
 
 async def route_breakdowns(prometheus: Any, t: float) -> dict[str, dict[str, Any]]:

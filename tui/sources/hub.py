@@ -10,7 +10,8 @@
 - After each refresh: every new p99 point goes to the spike tracker, and the refresh's typed
   events (tui.core.events) go to the one `event_sink`: releases, spikes, then a closing
   `PointBatch` (carrying the points as record lines when `emit_points=True`, which
-  `warroom record` uses) that tells the UI to redraw.
+  `warroom record` uses; then each OTLP service's route rows go out too, as
+  `{"type": "routes"}` lines) that tells the UI to redraw.
 
 The OTLP and spike modules are imported when present, so the hub works with whatever sources
 are installed.
@@ -68,6 +69,7 @@ class Hub:
         per = {s.name: s.detector for s in cfg.services if s.detector is not None}
         self.spikes = SpikeTracker(cfg.detector, per)
         self._seen: dict[tuple[str, str], float] = {}  # OTLP series -> newest t already seen
+        self._routes_seen: dict[str, float] = {}  # OTLP service -> newest route tick recorded
         self.releases = ReleaseWatcher(cfg, store, self.prometheus, self.sink)
         self.exemplars = (
             PrometheusExemplars(self.prometheus, store) if self.prometheus is not None else None
@@ -178,7 +180,7 @@ class Hub:
         if self.sink is not None:
             self.sink.tick(now)
             new.extend(self._new_otlp_points())
-            releases += self.releases.poll_otlp(now)
+            releases += self.releases.poll_otlp(now) + self._new_route_lines()
         if self.prometheus is None and self.sink is None:
             releases += self.releases.poll_marks(now)
         self._publish(new, releases)
@@ -207,7 +209,18 @@ class Hub:
         """The OTLP loop's body, every `refresh` (a bug is logged by the loop)."""
         now = time.time()
         self.sink.tick(now)
-        self._publish(self._new_otlp_points(), self.releases.poll_otlp(now))
+        extra = self.releases.poll_otlp(now) + self._new_route_lines()
+        self._publish(self._new_otlp_points(), extra)
+
+    def _new_route_lines(self) -> list[dict[str, Any]]:
+        """For `record`: each OTLP service's route rows of a new tick, one line a service
+        (the breakdown `baseline refresh --from-record` and `check --by route` read back)."""
+        if not self.emit_points or self.sink is None:
+            return []
+        from tui.sources.otlp_routes import new_route_lines
+
+        names = [n for n, info in self.store.services.items() if info.source == "otlp"]
+        return new_route_lines(self.sink, names, self._routes_seen)
 
     def _new_otlp_points(self) -> list[Point]:
         """Points the sink stored since the last look (the store is the sink's only output)."""
