@@ -14,9 +14,11 @@ has no delta yet) gets nulls. An unreachable or failing Prometheus is an error (
 
 With `--go-runtime`, a Prometheus service whose processes export Go runtime metrics also gets
 `go_runtime`
-({gc_p99 | gc_max, sched_p99, goroutines, heap_inuse, gc_cpu | gc_life}, the dashboard's
-runtime lines, see tui.core.metrics.go_runtime), best effort: a refused runtime query only
-leaves its signal out.
+({gc_p99 | gc_max, sched_p99, goroutines, heap_inuse, mem_used, gc_cpu | gc_life}, the
+dashboard's runtime lines, see tui.core.metrics.go_runtime), best effort: a refused runtime
+query only leaves its signal out. An OTLP service gets the ones OTel's Go runtime
+instrumentation pushed during `--wait` (tui.core.metrics.otlp_runtime): gauges from one push,
+a P99 from the bucket deltas of two cumulative pushes (or of delta ones).
 
 With `--by route`, each service also gets `routes` (the route view's breakdown at `time`:
 label, how many routes, the top 20 by traffic and one "other" row summing the rest). A
@@ -72,7 +74,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--go-runtime",
         action="store_true",
-        help="also report each Prometheus service's Go runtime signals (GC pause, scheduler "
+        help="also report each service's Go runtime signals (GC pause, scheduler "
         "latency, goroutines, heap in use, GC CPU) when its processes export them",
     )
     p.add_argument(
@@ -132,7 +134,7 @@ async def take_snapshot(
     from tui.sources.prometheus import PrometheusError
 
     store = MetricStore(max_series=cfg.max_series)
-    hub = Hub(cfg, store, start_otlp=wait > 0)
+    hub = Hub(cfg, store, start_otlp=wait > 0, go_runtime=go_runtime)
     try:
         if wait > 0:
             await hub.start(loops=False)
@@ -159,6 +161,9 @@ async def take_snapshot(
                 raise UserError(f"prometheus {url}: {hub.prometheus.status.detail}") from None
         if hub.sink is not None and now is None:
             hub.sink.tick(t)
+            if hub.runtime is not None:
+                hub.runtime.tick(t)
+                runtime.update(otlp_runtime(store, prom, t))
             if by_route:
                 routes.update(otlp_breakdowns(hub.sink, store, routes, t))
     finally:
@@ -249,6 +254,24 @@ def otlp_breakdowns(
         out[name] = {
             "routes": {"label": view.label, "total": view.routes, "other": view.other, "rows": rows}
         }
+    return out
+
+
+def otlp_runtime(store: Any, prom: dict[str, Any], t: float) -> dict[str, dict[str, float | None]]:
+    """The OTLP services' Go runtime signals stored by the tick at `t` (otlp_runtime)."""
+    from tui.core.metrics.go_runtime import KEYS
+
+    out: dict[str, dict[str, float | None]] = {}
+    for name, info in store.services.items():
+        if info.source != "otlp" or name in prom:
+            continue
+        values = {}
+        for key in KEYS:
+            last = store.latest(name, key)
+            if last is not None and last[0] == t:
+                values[key] = last[1]
+        if values:
+            out[name] = values
     return out
 
 
