@@ -149,7 +149,9 @@ def test_by_route_from_a_recording_or_for_otlp_says_why_not(tmp_path) -> None:
     r = warroom("snapshot", "-c", str(cfg), "--by", "route", "--wait", "0")
     assert r.returncode == 0, r.stderr
     (svc,) = json.loads(r.stdout)["services"]
-    assert svc["routes_error"] == "pay: OTLP services are not broken down by route"
+    assert svc["routes_error"] == (
+        "pay: no source breaks it down by route (both OTLP receivers are off)"
+    )
 
 
 def test_runtime_rows_rated_over_a_minute_are_thinned_to_one_a_minute() -> None:
