@@ -8,11 +8,12 @@ import pytest
 
 from tui.core.events import event_from_record
 from tui.core.metrics.store import MetricStore
+from tui.core.units import latency as format_latency
 from tui.errors import UserError
 from tui.ui.app import WarroomApp
 from tui.ui.screens.help import HelpScreen
 from tui.ui.theme import ThemeError, load_theme_file, load_themes
-from tui.ui.widgets.service_table import ServiceTable, format_latency
+from tui.ui.widgets.service_table import ServiceTable
 from tui.ui.widgets.status_bar import StatusBar
 
 from .dashboard_data import NOW, demo_config, filled_store, make_app
