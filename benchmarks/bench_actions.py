@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from tui.config import parse_config
 from tui.core.actions import resolve_action
@@ -21,7 +22,7 @@ from tui.sources.actions import ActionRunner
 RUNS = 5
 
 
-def _record(i: int) -> dict:
+def _record(i: int) -> dict[str, Any]:
     return make_record(
         "finished",
         service="checkout",

@@ -22,10 +22,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from textual._compositor import CompositorUpdate  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 
 from tui.core.atomic import write_atomic  # noqa: E402
@@ -80,7 +82,7 @@ async def _graph_figures(path: Path) -> tuple[float, float, int, float]:
                 graph.render_line(y)
             zoom.append(time.perf_counter() - t0)
             await pilot.pause()
-        repaint = []
+        repaint: list[float] = []
         compositor = app.screen._compositor
         for _ in range(RUNS):  # through Textual: compositor + the terminal bytes it writes
             graph._strips.clear()
@@ -88,8 +90,8 @@ async def _graph_figures(path: Path) -> tuple[float, float, int, float]:
             graph._styles_cache.clear()
             t0 = time.perf_counter()
             update = compositor.render_update(full=True)
-            assert update is not None
-            out = update.render_segments(app.console)  # type: ignore[attr-defined]
+            assert isinstance(update, CompositorUpdate)
+            out = update.render_segments(app.console)
             repaint.append(time.perf_counter() - t0)
             assert len(out) > 200 * 10
         return (
@@ -157,11 +159,11 @@ def main() -> int:
     args = ap.parse_args()
     if not BIG.exists():
         sys.path.insert(0, str(ROOT / "benchmarks"))
-        import gen_big_profile  # type: ignore[import-not-found]
+        import gen_big_profile
 
         BIG.parent.mkdir(exist_ok=True)
         gen_big_profile.generate(1_000_000, BIG)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for label, path, lim_redraw, lim_zoom in (
         ("large.cpu", LARGE, 15, 50),
         ("1M samples", BIG, 30, 100),

@@ -77,7 +77,8 @@ def measure(capacity: int | None) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, *arg], capture_output=True, text=True, check=True, cwd=ROOT
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    figures: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def main() -> int:

@@ -27,6 +27,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from tui.config import Config
 from tui.config_values import Duration
@@ -69,19 +70,23 @@ def build(
         m = metrics_pb2.Metric(
             name="http.server.request.duration",
             unit="s",
-            histogram=metrics_pb2.Histogram(aggregation_temporality=2, data_points=pts),
+            histogram=metrics_pb2.Histogram(
+                aggregation_temporality=metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE,
+                data_points=pts,
+            ),
         )
         rms.append(
             metrics_pb2.ResourceMetrics(
-                resource={
-                    "attributes": [
+                resource=Resource(
+                    attributes=[
                         KeyValue(key="service.name", value=AnyValue(string_value=f"svc-{s}"))
                     ]
-                },
+                ),
                 scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[m])],
             )
         )
-    return ExportMetricsServiceRequest(resource_metrics=rms).SerializeToString()
+    body: bytes = ExportMetricsServiceRequest(resource_metrics=rms).SerializeToString()
+    return body
 
 
 def run_once(bodies: list[bytes], mode: str) -> float:

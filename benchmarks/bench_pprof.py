@@ -74,7 +74,8 @@ def _child_run(path: Path) -> dict[str, float]:
         check=True,
         cwd=ROOT,
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    figures: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def _wall(cmd: list[str], timeout: float = 900.0) -> float:

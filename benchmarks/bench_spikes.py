@@ -19,13 +19,14 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.latency_sim import LAYOUTS, SIGMA, Layout, Series, simulate
-from tui.config import DetectorConfig, Duration
+from tui.config import DetectorConfig, Latency
 from tui.core.metrics.store import FLAG_SATURATED
 from tui.core.stats.spikes import GLITCH, SUSTAINED, SpikeTracker
 
@@ -75,7 +76,7 @@ def false_events(
     cfg: DetectorConfig | None = None,
     sigma: float = SIGMA,
     with_p95: bool = True,
-):
+) -> tuple[int, int]:
     """(GLITCH, SUSTAINED) over one simulated steady day."""
     got = events(simulate(layout, rate, DAY, seed, sigma=sigma), cfg, with_p95)
     return sum(s == GLITCH for _, s in got), sum(s == SUSTAINED for _, s in got)
@@ -115,7 +116,7 @@ def worst_case_per_point(n: int) -> float:
     """Every point passes the cheap ratio/delta checks, so the MAD is computed each time:
     a slowly rising series with the ratio and delta gates open and z out of reach, so no
     point is ever flagged and each one joins the baseline window."""
-    tracker = SpikeTracker(DetectorConfig(window=30, min_ratio=1.0, min_delta=Duration(0.0), z=1e9))
+    tracker = SpikeTracker(DetectorConfig(window=30, min_ratio=1.0, min_delta=Latency(0.0), z=1e9))
     values = (0.1 * np.exp(np.linspace(0.0, 1.0, n))).tolist()
     t0 = time.process_time()
     for t, v in enumerate(values):
@@ -131,9 +132,9 @@ def main() -> int:
     worst = statistics.median(worst_case_per_point(50_000) for _ in range(RUNS))
     refresh_share = per_point_500 * 500 / 1.0  # one point per series per 1 s refresh
 
-    table = []  # per layout: false events per day, detection delay per factor
+    table: list[dict[str, Any]] = []  # per layout: false events per day, detection delay per factor
     for layout in LAYOUTS:
-        row: dict[str, object] = {"layout": layout.name}
+        row: dict[str, Any] = {"layout": layout.name}
         for rate in TRAFFIC:
             g, su = false_events(layout, rate, seed=5)
             row[f"glitch/day@{rate:g}"] = g
@@ -146,19 +147,8 @@ def main() -> int:
                     len(found) / len(delays),
                 )
         table.append(row)
-    total_sustained = sum(
-        int(r[f"sustained/day@{rate:g}"])
-        for r in table
-        for rate in TRAFFIC  # type: ignore[call-overload]
-    )
-    worst_glitch = (
-        max(
-            int(r[f"glitch/day@{rate:g}"])
-            for r in table
-            for rate in TRAFFIC  # type: ignore[call-overload]
-        )
-        / 24.0
-    )
+    total_sustained = sum(int(r[f"sustained/day@{rate:g}"]) for r in table for rate in TRAFFIC)
+    worst_glitch = max(int(r[f"glitch/day@{rate:g}"]) for r in table for rate in TRAFFIC) / 24.0
     low = {
         min_obs: false_events(LAYOUTS[0], LOW_TRAFFIC, 5, DetectorConfig(min_observations=min_obs))
         for min_obs in (50, 500)
@@ -221,7 +211,7 @@ def main() -> int:
     for r in table:
         for rate in TRAFFIC:
             for factor in FACTORS:
-                median, rate_found = r[f"{factor:g}x@{rate:g}"]  # type: ignore[misc]
+                median, rate_found = r[f"{factor:g}x@{rate:g}"]
                 rows.append(
                     {
                         "figure": f"{r['layout']}: {factor:g}x P99 step at {rate:g} req/s, "
@@ -252,7 +242,7 @@ def main() -> int:
         for r in table:
             cells = ""
             for factor in FACTORS:
-                median, found = r[f"{factor:g}x@{rate:g}"]  # type: ignore[misc]
+                median, found = r[f"{factor:g}x@{rate:g}"]
                 cells += f"{'-' if median is None else f'{median:g}':>8} {found:>4.0%} "
             print(
                 f"    {r['layout']:<44}{r[f'glitch/day@{rate:g}']:>6}"

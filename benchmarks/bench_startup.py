@@ -33,6 +33,7 @@ import sys
 import termios
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "pprof"
@@ -147,7 +148,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--only", help="fixtures whose name contains this")
     args = ap.parse_args()
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     report: list[str] = []
     go = shutil.which("go")
     files = [f for f in fixtures() if not args.only or args.only in f.name]

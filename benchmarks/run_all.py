@@ -15,6 +15,7 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,7 +39,7 @@ def main() -> int:
     scripts = sorted(HERE.glob("bench_*.py"))
     if only:
         scripts = [s for s in scripts if any(o in s.stem for o in only)]
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     failed = []
     for script in scripts:
         print(f"running {script.name} ...", file=sys.stderr, flush=True)

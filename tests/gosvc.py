@@ -18,7 +18,7 @@ from tui.demo.gobuild import build_gosvc
 class GoService:
     """A running gosvc process: its base URL, its scrape target and its /control knob."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], addr: str, log: Path):
+    def __init__(self, proc: subprocess.Popen[bytes], addr: str, log: Path) -> None:
         self.proc = proc
         self.target = addr  # host:port, as Prometheus' static_configs want it
         self.url = f"http://{addr}"

@@ -163,7 +163,9 @@ def simulate(
     )
 
 
-def _quantile(win: np.ndarray, edges: np.ndarray, exponential: bool, q: float = 0.99):
+def _quantile(
+    win: np.ndarray, edges: np.ndarray, exponential: bool, q: float = 0.99
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Vectorised histogram_quantile(q) over rows of window counts."""
     nb = len(edges)
     cum = np.cumsum(win, axis=1)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs
 
 import httpx
@@ -159,7 +159,7 @@ class _Server(ThreadingHTTPServer):
 class LoopbackServer:
     """A real HTTP server on 127.0.0.1 in a thread; subclasses implement `respond`."""
 
-    def __init__(self, port: int | None = None, tls: ssl.SSLContext | None = None):
+    def __init__(self, port: int | None = None, tls: ssl.SSLContext | None = None) -> None:
         self.port = port or free_port()
         self.tls = tls
         self._httpd: _Server | None = None
@@ -183,7 +183,7 @@ class LoopbackServer:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> LoopbackServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -201,7 +201,7 @@ class ExpositionServer(LoopbackServer):
     move between scrapes exactly as the test decides).
     """
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None) -> None:
         super().__init__(port)
         self._lock = threading.Lock()
         self._text: str | Callable[[], str] = ""
@@ -285,7 +285,7 @@ class FaultyPrometheus(LoopbackServer):
         port: int | None = None,
         tls: ssl.SSLContext | None = None,
         match: str = "",
-    ):
+    ) -> None:
         super().__init__(port, tls)
         self.upstream = upstream
         self.mode = mode

@@ -25,13 +25,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 WARROOM = ROOT / ".venv" / "bin" / "warroom"
 if not WARROOM.exists():  # an installed checkout without the Makefile's .venv
     WARROOM = Path(shutil.which("warroom") or sys.prefix + "/bin/warroom")
 
+T = TypeVar("T")
 _counter = itertools.count()
 _SGR = re.compile(r"\x1b\[([0-9;:]*)m")
 
@@ -45,8 +46,11 @@ def slowdown() -> float:
 
 
 def wait_until(
-    probe: Callable[[], Any], timeout: float, what: str, describe: Callable[[], str] | None = None
-) -> Any:
+    probe: Callable[[], T | None],
+    timeout: float,
+    what: str,
+    describe: Callable[[], str] | None = None,
+) -> T:
     """Poll `probe` until it returns something truthy; fail with `what` and the last state."""
     deadline = time.monotonic() + timeout
     while True:

@@ -1,8 +1,10 @@
-"""Waiting in Pilot tests: on a condition, never on the clock.
+"""Waiting in tests: on a condition, never on the clock.
 
-A fixed `pilot.pause(0.2)` before an assertion passes on an idle laptop and fails on a loaded
-CI machine; `until` polls the condition instead and, when it never holds, fails naming what
-it waited for. (Outside an app, `tests.terminal_harness.wait_until` does the same.)
+A fixed `pilot.pause(0.2)` or `asyncio.sleep(0.5)` before an assertion passes on an idle
+laptop and fails on a loaded CI machine; these poll the condition instead and, when it never
+holds, fail naming what they waited for. `until` runs a Textual app (Pilot) between looks,
+`eventually` any asyncio code. (Outside an event loop, `tests.terminal_harness.wait_until`
+does the same.)
 """
 
 from __future__ import annotations
@@ -11,9 +13,14 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from textual.pilot import Pilot
+
 
 async def until(
-    pilot: Any, cond: Callable[[], object], what: str = "the condition", timeout: float = 15.0
+    pilot: Pilot[Any],
+    cond: Callable[[], object],
+    what: str = "the condition",
+    timeout: float = 15.0,
 ) -> None:
     """Let the app run until `cond()` is truthy; AssertionError after `timeout` seconds."""
     loop = asyncio.get_running_loop()
@@ -22,3 +29,15 @@ async def until(
         if loop.time() > end:
             raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
         await pilot.pause(0.02)
+
+
+async def eventually(
+    cond: Callable[[], object], what: str = "the condition", timeout: float = 15.0
+) -> None:
+    """Let the event loop run until `cond()` is truthy; AssertionError after `timeout` s."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not cond():
+        if loop.time() > end:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        await asyncio.sleep(0.02)

@@ -48,14 +48,15 @@ class ActionConfig:
         return []
 
 
+# cpu is the word of files, toasts and `check`; profile is Go's endpoint name; both mean it
+ProfileKind = Literal["cpu", "profile", "heap", "allocs", "block", "mutex", "goroutine"]
+
+
 @dataclass
 class ProfileEndpoint:
     service: str
     url: str  # base URL of the Go server, e.g. http://127.0.0.1:6060
-    # cpu is the word of files, toasts and `check`; profile is Go's endpoint name; both mean it
-    kinds: list[Literal["cpu", "profile", "heap", "allocs", "block", "mutex", "goroutine"]] = field(
-        default_factory=lambda: ["profile", "heap"]
-    )
+    kinds: list[ProfileKind] = field(default_factory=lambda: ["profile", "heap"])
     seconds: Duration = Duration(10)
     every: Duration | None = None  # None: only on a key press
 

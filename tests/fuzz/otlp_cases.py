@@ -12,6 +12,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from opentelemetry.proto.metrics.v1 import metrics_pb2
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from tests.fuzz.harness import compress, deflate, mutate
 from tests.fuzz.strategies import kv
@@ -24,7 +25,8 @@ COUNTS = [50, 40, 0, 0, 0, 9, 0, 0, 1]
 
 
 def to_json(req: ExportMetricsServiceRequest) -> bytes:
-    return json_format.MessageToJson(req, indent=None).encode()
+    text: str = json_format.MessageToJson(req, indent=None)
+    return text.encode()
 
 
 def mutate_json(text: bytes, rng: random.Random) -> bytes:
@@ -123,10 +125,12 @@ def exact_request(start_ns: int) -> ExportMetricsServiceRequest:
     m = metrics_pb2.Metric(
         name="http.server.request.duration",
         unit="s",
-        histogram=metrics_pb2.Histogram(aggregation_temporality=2, data_points=[dp]),
+        histogram=metrics_pb2.Histogram(
+            aggregation_temporality=metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE, data_points=[dp]
+        ),
     )
     rm = metrics_pb2.ResourceMetrics(
-        resource={"attributes": [kv("service.name", EXACT_SERVICE)]},
+        resource=Resource(attributes=[kv("service.name", EXACT_SERVICE)]),
         scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[m])],
     )
     return ExportMetricsServiceRequest(resource_metrics=[rm])

@@ -165,7 +165,7 @@ def metric(draw: st.DrawFn) -> metrics_pb2.Metric:
     kind = draw(
         st.sampled_from(["histogram", "exponential_histogram", "sum", "gauge", "summary", "none"])
     )
-    temporality = draw(st.integers(0, 3))
+    temporality = metrics_pb2.AggregationTemporality.ValueType(draw(st.integers(0, 3)))
     m = metrics_pb2.Metric(name=name, unit=unit)
     npts = draw(st.integers(0, 4))
     if kind == "histogram":

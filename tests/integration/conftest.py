@@ -99,11 +99,11 @@ class Histograms:
         for case, buckets in STATIC_CASES.items():
             out += [f'wr_static_bucket{{case="{case}",le="{le}"}} {c!r}' for le, c in buckets]
         out.append("# TYPE wr_rate_bucket untyped")
-        for case, (les, inc, reset) in RATE_CASES.items():
+        for case, (les, steps, reset) in RATE_CASES.items():
             k = n % reset if reset else n
             out += [
                 f'wr_rate_bucket{{case="{case}",le="{le}"}} {d * k!r}'
-                for le, d in zip(les, inc, strict=True)
+                for le, d in zip(les, steps, strict=True)
             ]
         out.append("# TYPE wr_lat histogram")
         les, inc = LAT

@@ -7,13 +7,14 @@ import json
 import os
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
-from tui.config import parse_config
+from tui.config import Config, parse_config
 from tui.core.actions import resolve_action
 from tui.core.actions.audit import read_audit
 from tui.sources.actions import ActionOutput, ActionRunner
@@ -21,7 +22,7 @@ from tui.sources.actions import ActionOutput, ActionRunner
 DATA = Path(__file__).resolve().parents[1] / "data" / "actions"
 
 
-def _cfg(actions_yaml: str):
+def _cfg(actions_yaml: str) -> Config:
     return parse_config(
         "actions:\n" + actions_yaml + "services:\n  - name: checkout\n    namespace: shop\n"
     )
@@ -63,11 +64,11 @@ class Collector:
 
 
 @pytest.fixture
-def audit(tmp_path):
+def audit(tmp_path: Path) -> Path:
     return tmp_path / "audit.jsonl"
 
 
-async def test_success_streams_stdout_and_stderr(audit):
+async def test_success_streams_stdout_and_stderr(audit: Path) -> None:
     cfg = _cfg(
         f"  rollback:\n    exec: [{DATA}/chatty.sh, '0', 'deployment/{{service}}']\n    confirm: none\n"
     )
@@ -90,7 +91,7 @@ async def test_success_streams_stdout_and_stderr(audit):
     assert fin["baseline_versions"] == {"baseline": "v1"}
 
 
-async def test_nonzero_exit_is_failed(audit):
+async def test_nonzero_exit_is_failed(audit: Path) -> None:
     cfg = _cfg(f"  rollback:\n    exec: [{DATA}/chatty.sh, '3', x]\n")
     res = await ActionRunner(audit).run(resolve_action(cfg, "checkout", "rollback"))
     assert res.status == "failed" and res.exit_code == 3
@@ -98,14 +99,14 @@ async def test_nonzero_exit_is_failed(audit):
     assert read_audit(audit).records[-1]["exit"] == 3
 
 
-async def test_missing_program_is_an_error_not_a_crash(audit):
+async def test_missing_program_is_an_error_not_a_crash(audit: Path) -> None:
     cfg = _cfg("  rollback:\n    exec: [/nonexistent/kubectl, rollout]\n")
     res = await ActionRunner(audit).run(resolve_action(cfg, "checkout", "rollback"))
     assert res.status == "error" and "cannot start /nonexistent/kubectl" in res.message
     assert [r["event"] for r in read_audit(audit).records] == ["started", "finished"]
 
 
-async def test_timeout_kills_group_term_then_kill_no_orphans(audit):
+async def test_timeout_kills_group_term_then_kill_no_orphans(audit: Path) -> None:
     cfg = _cfg(f"  rollback:\n    exec: [{DATA}/ignore_term.sh]\n    timeout: 0.5s\n")
     out = Collector()
     runner = ActionRunner(audit, out, grace=0.5)
@@ -122,7 +123,7 @@ async def test_timeout_kills_group_term_then_kill_no_orphans(audit):
     assert read_audit(audit).records[-1]["status"] == "timeout"
 
 
-async def test_timeout_term_is_enough_for_a_polite_process(audit):
+async def test_timeout_term_is_enough_for_a_polite_process(audit: Path) -> None:
     cfg = _cfg(f"  rollback:\n    exec: [{DATA}/sleeper.sh]\n    timeout: 0.3s\n")
     out = Collector()
     t0 = time.monotonic()
@@ -133,7 +134,7 @@ async def test_timeout_term_is_enough_for_a_polite_process(audit):
         assert _dies(int(line.split()[1]))
 
 
-async def test_second_run_while_running_is_refused(audit):
+async def test_second_run_while_running_is_refused(audit: Path) -> None:
     cfg = _cfg(f"  rollback:\n    exec: [{DATA}/sleeper.sh]\n    timeout: 0.5s\n")
     runner = ActionRunner(audit, grace=0.2)
     action = resolve_action(cfg, "checkout", "rollback")
@@ -150,7 +151,7 @@ async def test_second_run_while_running_is_refused(audit):
     assert not runner.is_running("rollback", "payments") and other.service == "payments"
 
 
-async def test_operator_stop_cancels_the_group(audit):
+async def test_operator_stop_cancels_the_group(audit: Path) -> None:
     cfg = _cfg(f"  rollback:\n    exec: [{DATA}/sleeper.sh]\n")
     out = Collector()
     runner = ActionRunner(audit, out, grace=0.5)
@@ -166,7 +167,7 @@ async def test_operator_stop_cancels_the_group(audit):
     assert not await runner.stop("rollback", "checkout")
 
 
-async def test_injection_refused_nothing_runs_and_audited(audit, tmp_path):
+async def test_injection_refused_nothing_runs_and_audited(audit: Path, tmp_path: Path) -> None:
     """A discovered service is named by its series' label (OTLP service.name), and labels
     fill values the config leaves out: `a; rm -rf /` in either is refused before exec."""
     marker = tmp_path / "ran"
@@ -192,7 +193,7 @@ async def test_injection_refused_nothing_runs_and_audited(audit, tmp_path):
     assert out.texts("info")[0].startswith("refused: unsafe value")
 
 
-async def test_env_additions_and_secret_scrubbed_from_output(audit):
+async def test_env_additions_and_secret_scrubbed_from_output(audit: Path) -> None:
     cfg = _cfg(
         f"  rollback:\n    exec: [{DATA}/env_echo.sh, '--token=sekrit99', '{{namespace}}']\n"
         "    env: {DEPLOY_TARGET: '{service}'}\n"
@@ -205,7 +206,7 @@ async def test_env_additions_and_secret_scrubbed_from_output(audit):
     assert "sekrit99" not in text and "--token=***" in text
 
 
-async def test_cancel_at_dialog_is_audited(audit):
+async def test_cancel_at_dialog_is_audited(audit: Path) -> None:
     cfg = _cfg("  rollback:\n    exec: [true]\n")
     res = ActionRunner(audit).cancel(resolve_action(cfg, "checkout", "rollback"))
     assert res.status == "cancelled"
@@ -216,12 +217,12 @@ async def test_cancel_at_dialog_is_audited(audit):
 
 
 class _Hook(BaseHTTPRequestHandler):
-    received: ClassVar[list[dict]] = []
+    received: ClassVar[list[dict[str, Any]]] = []
 
-    def log_message(self, *args):  # keep test output quiet
+    def log_message(self, *args: Any) -> None:  # keep test output quiet
         pass
 
-    def do_POST(self):
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         _Hook.received.append(
             {"path": self.path, "headers": dict(self.headers), "json": json.loads(body or b"null")}
@@ -245,7 +246,7 @@ class _Hook(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the slow case: the client gave up (its timeout) before we answered
 
-    def _trickle(self):
+    def _trickle(self) -> None:
         """Headers at once, then one body byte every 0.2 s: each read is quick, the whole
         answer takes 3 s (httpx's per-read timeout never trips on it)."""
         try:
@@ -264,7 +265,7 @@ class _Hook(BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def hook_url():
+def hook_url() -> Iterator[str]:
     srv = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
     srv.daemon_threads = True
     t = threading.Thread(target=srv.serve_forever, daemon=True)
@@ -274,7 +275,7 @@ def hook_url():
     srv.server_close()
 
 
-def _hook_cfg(url: str, path: str, timeout: str = "5s"):
+def _hook_cfg(url: str, path: str, timeout: str = "5s") -> Config:
     return _cfg(
         "  notify:\n    key: n\n    timeout: " + timeout + "\n    http:\n"
         f"      url: '{url}{path}?token=tok12345'\n"
@@ -283,7 +284,7 @@ def _hook_cfg(url: str, path: str, timeout: str = "5s"):
     )
 
 
-async def test_webhook_200(audit, hook_url):
+async def test_webhook_200(audit: Path, hook_url: str) -> None:
     out = Collector()
     action = resolve_action(
         _hook_cfg(hook_url, "/trigger/{service}"), "checkout", "notify", user="bob"
@@ -301,7 +302,7 @@ async def test_webhook_200(audit, hook_url):
     assert "tok12345" not in audit.read_text() and "abcdef99" not in audit.read_text()
 
 
-async def test_webhook_500_shows_status_and_body(audit, hook_url):
+async def test_webhook_500_shows_status_and_body(audit: Path, hook_url: str) -> None:
     action = resolve_action(_hook_cfg(hook_url, "/fail"), "checkout", "notify")
     res = await ActionRunner(audit).run(action)
     assert res.status == "failed" and res.http_status == 500
@@ -310,7 +311,7 @@ async def test_webhook_500_shows_status_and_body(audit, hook_url):
     assert read_audit(audit).records[-1]["status"] == "failed"
 
 
-async def test_webhook_slow_past_timeout(audit, hook_url):
+async def test_webhook_slow_past_timeout(audit: Path, hook_url: str) -> None:
     action = resolve_action(_hook_cfg(hook_url, "/slow", "0.3s"), "checkout", "notify")
     t0 = time.monotonic()
     res = await ActionRunner(audit).run(action)
@@ -318,7 +319,7 @@ async def test_webhook_slow_past_timeout(audit, hook_url):
     assert "timed out after 0.3s" in res.message and "tok12345" not in res.message
 
 
-async def test_webhook_trickling_body_hits_the_wall_clock_limit(audit, hook_url):
+async def test_webhook_trickling_body_hits_the_wall_clock_limit(audit: Path, hook_url: str) -> None:
     """One byte every 0.2 s against 0.5 s: httpx alone returned "ok" after 3 s."""
     _Hook.trickled.clear()
     action = resolve_action(_hook_cfg(hook_url, "/trickle", "0.5s"), "checkout", "notify")
@@ -334,7 +335,7 @@ async def test_webhook_trickling_body_hits_the_wall_clock_limit(audit, hook_url)
     assert fin["output_tail"] == [res.message]
 
 
-async def test_webhook_connection_refused(audit):
+async def test_webhook_connection_refused(audit: Path) -> None:
     from tests.servers import free_port
 
     action = resolve_action(
@@ -345,7 +346,7 @@ async def test_webhook_connection_refused(audit):
     assert read_audit(audit).records[-1]["status"] == "error"
 
 
-async def test_unwritable_audit_log_means_the_action_does_not_run(tmp_path):
+async def test_unwritable_audit_log_means_the_action_does_not_run(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
     marker = tmp_path / "ran"
@@ -360,7 +361,7 @@ async def test_unwritable_audit_log_means_the_action_does_not_run(tmp_path):
     assert "cannot write the audit log" in out.texts("info")[0]
 
 
-async def test_caller_cancelled_mid_run_kills_group_and_audits(audit):
+async def test_caller_cancelled_mid_run_kills_group_and_audits(audit: Path) -> None:
     cfg = _cfg(f"  rollback:\n    exec: [{DATA}/ignore_term.sh]\n")
     out = Collector()
     runner = ActionRunner(audit, out, grace=0.3)
@@ -381,13 +382,13 @@ async def test_caller_cancelled_mid_run_kills_group_and_audits(audit):
     assert not runner.is_running("rollback", "checkout")
 
 
-async def test_webhook_huge_body_with_bogus_charset(audit, hook_url):
+async def test_webhook_huge_body_with_bogus_charset(audit: Path, hook_url: str) -> None:
     action = resolve_action(_hook_cfg(hook_url, "/big"), "checkout", "notify")
     res = await ActionRunner(audit).run(action)
     assert res.status == "ok" and res.body_excerpt == "x" * 500
 
 
-async def test_long_output_line_cut_in_audit_tail(audit, tmp_path):
+async def test_long_output_line_cut_in_audit_tail(audit: Path, tmp_path: Path) -> None:
     cfg = _cfg("  rollback:\n    exec: [/usr/bin/printf, '%02000d\\n', '7']\n")
     out = Collector()
     res = await ActionRunner(audit, out).run(resolve_action(cfg, "checkout", "rollback"))

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WRITER = ROOT / "tests" / "data" / "actions" / "audit_writer.py"
 
 
-def test_kill_9_mid_write_leaves_no_corrupt_line(tmp_path):
+def test_kill_9_mid_write_leaves_no_corrupt_line(tmp_path: Path) -> None:
     """A kill can tear the line being written (a write of a few KB is cut between pages): at
     most that last line, which the next writer mends into an `interrupted` record. No line is
     ever unreadable once a writer has been back, and no complete record is lost."""

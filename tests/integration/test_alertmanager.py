@@ -18,13 +18,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import httpx
 import pytest
 
 from tests.servers import free_port, stop_process, wait_http
-from tui.config import AlertmanagerConfig, ConfigError, parse_config
+from tui.config import AlertmanagerConfig, ConfigError, Duration, parse_config
 from tui.core.actions.audit import read_audit
 from tui.core.stats.spikes import GLITCH, RECOVERED, SUSTAINED, SpikeEvent
 from tui.errors import UserError
@@ -82,7 +82,7 @@ def run_alertmanager(tmp: Path, port: int | None = None) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def am_url(tmp_path_factory) -> Iterator[str]:
+def am_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with run_alertmanager(tmp_path_factory.mktemp("alertmanager")) as url:
         yield url
 
@@ -91,14 +91,14 @@ def iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat()
 
 
-def post_alerts(url: str, alerts: list[dict]) -> None:
+def post_alerts(url: str, alerts: list[dict[str, Any]]) -> None:
     r = httpx.post(f"{url}/api/v2/alerts", json=alerts, timeout=5)
     r.raise_for_status()
 
 
 def alert(
     name: str, service: str | None, severity: str, summary: str, started: float, **labels: str
-) -> dict:
+) -> dict[str, Any]:
     lab = {"alertname": name, "severity": severity, **labels}
     if service is not None:
         lab["service"] = service
@@ -111,12 +111,13 @@ def alert(
 
 
 @pytest.fixture
-def uniq(request) -> str:
+def uniq(request: pytest.FixtureRequest) -> str:
     """A label value unique to the test, so tests sharing one Alertmanager do not mix."""
-    return request.node.name.replace("[", "_").replace("]", "_")
+    name: str = request.node.name
+    return name.replace("[", "_").replace("]", "_")
 
 
-async def test_alerts_listed_and_grouped_by_service(am_url, uniq):
+async def test_alerts_listed_and_grouped_by_service(am_url: str, uniq: str) -> None:
     now = time.time()
     post_alerts(
         am_url,
@@ -127,7 +128,7 @@ async def test_alerts_listed_and_grouped_by_service(am_url, uniq):
             alert("Watchdog", None, "none", "always firing", now - 900, test=uniq),
         ],
     )
-    updates = []
+    updates: list[list[Alert]] = []
     src = AlertmanagerSource(
         AlertmanagerConfig(url=am_url, filters=[f'test="{uniq}"']), on_update=updates.append
     )
@@ -149,7 +150,7 @@ async def test_alerts_listed_and_grouped_by_service(am_url, uniq):
     assert by_name["Watchdog"].service == NO_SERVICE
 
 
-async def test_filters_from_config_reach_alertmanager(am_url, uniq):
+async def test_filters_from_config_reach_alertmanager(am_url: str, uniq: str) -> None:
     now = time.time()
     post_alerts(
         am_url,
@@ -170,7 +171,9 @@ async def test_filters_from_config_reach_alertmanager(am_url, uniq):
     assert [a.name for a in alerts] == ["A"]
 
 
-async def test_silence_posts_matchers_and_suppresses_the_alert(am_url, uniq, tmp_path):
+async def test_silence_posts_matchers_and_suppresses_the_alert(
+    am_url: str, uniq: str, tmp_path: Path
+) -> None:
     post_alerts(am_url, [alert("HighLatency", "api", "page", "slow", time.time(), test=uniq)])
     audit = tmp_path / "audit.jsonl"
     src = AlertmanagerSource(
@@ -225,7 +228,7 @@ async def test_silence_posts_matchers_and_suppresses_the_alert(am_url, uniq, tmp
     assert finished["silence_id"] == res.silence_id and "silence_id" not in started
 
 
-async def test_no_audit_trail_no_silence(am_url, uniq, tmp_path):
+async def test_no_audit_trail_no_silence(am_url: str, uniq: str, tmp_path: Path) -> None:
     """An audit log that cannot be written stops the silence before it is sent."""
     post_alerts(am_url, [alert("Y", "api", "page", "y", time.time(), test=uniq)])
     src = AlertmanagerSource(
@@ -241,7 +244,9 @@ async def test_no_audit_trail_no_silence(am_url, uniq, tmp_path):
     assert not [s for s in silences if any(m["value"] == uniq for m in s["matchers"])]
 
 
-async def test_silence_without_comment_or_duration_is_refused_before_sending(am_url, uniq):
+async def test_silence_without_comment_or_duration_is_refused_before_sending(
+    am_url: str, uniq: str
+) -> None:
     post_alerts(am_url, [alert("X", "api", "page", "x", time.time(), test=uniq)])
     src = AlertmanagerSource(AlertmanagerConfig(url=am_url, filters=[f'test="{uniq}"']))
     try:
@@ -256,7 +261,7 @@ async def test_silence_without_comment_or_duration_is_refused_before_sending(am_
     assert not [s for s in silences if any(m["value"] == uniq for m in s["matchers"])]
 
 
-async def test_spikes_pushed_as_alerts_and_resolved_on_recovery(am_url):
+async def test_spikes_pushed_as_alerts_and_resolved_on_recovery(am_url: str) -> None:
     service = f"svc-{free_port()}"
     src = AlertmanagerSource(
         AlertmanagerConfig(url=am_url, push_spikes=True, filters=[f'service="{service}"'])
@@ -287,7 +292,7 @@ async def test_spikes_pushed_as_alerts_and_resolved_on_recovery(am_url):
         await src.stop()
 
 
-async def test_push_spikes_off_pushes_nothing(am_url):
+async def test_push_spikes_off_pushes_nothing(am_url: str) -> None:
     service = f"svc-{free_port()}"
     src = AlertmanagerSource(AlertmanagerConfig(url=am_url, filters=[f'service="{service}"']))
     try:
@@ -297,9 +302,11 @@ async def test_push_spikes_off_pushes_nothing(am_url):
         await src.stop()
 
 
-async def test_dead_alertmanager_is_a_state_then_recovers(tmp_path):
+async def test_dead_alertmanager_is_a_state_then_recovers(tmp_path: Path) -> None:
     port = free_port()  # nothing listens here: connection refused
-    cfg = AlertmanagerConfig(url=f"http://127.0.0.1:{port}", refresh=2.0, timeout=2.0)
+    cfg = AlertmanagerConfig(
+        url=f"http://127.0.0.1:{port}", refresh=Duration(2.0), timeout=Duration(2.0)
+    )
     updates: list[tuple[int, str]] = []
     src = AlertmanagerSource(
         cfg,
@@ -326,15 +333,16 @@ async def test_dead_alertmanager_is_a_state_then_recovers(tmp_path):
         with run_alertmanager(tmp_path / "am", port=port):
             alerts = await src.refresh_once()
             assert alerts is not None
-            assert src.status.state == "up" and src.status.stale_since is None
+            recovered = src.status  # a new name: mypy still holds the "down" asserted above
+            assert recovered.state == "up" and recovered.stale_since is None
             assert src.failures == 0 and src.next_delay() == 2.0
     finally:
         await src.stop()
 
 
-async def test_loop_runs_rearmed_and_stops(am_url):
+async def test_loop_runs_rearmed_and_stops(am_url: str) -> None:
     seen: list[int] = []
-    cfg = AlertmanagerConfig(url=am_url, refresh=0.2, filters=['service="nobody"'])
+    cfg = AlertmanagerConfig(url=am_url, refresh=Duration(0.2), filters=['service="nobody"'])
     src = AlertmanagerSource(cfg, on_update=lambda alerts: seen.append(len(alerts)))
     await src.start()
     try:
@@ -347,8 +355,10 @@ async def test_loop_runs_rearmed_and_stops(am_url):
     assert src.status.state == "up"
 
 
-async def test_spikes_do_not_defeat_the_backoff_of_a_dead_alertmanager():
-    cfg = AlertmanagerConfig(url=f"http://127.0.0.1:{free_port()}", refresh=0.1, push_spikes=True)
+async def test_spikes_do_not_defeat_the_backoff_of_a_dead_alertmanager() -> None:
+    cfg = AlertmanagerConfig(
+        url=f"http://127.0.0.1:{free_port()}", refresh=Duration(0.1), push_spikes=True
+    )
     src = AlertmanagerSource(cfg)
     await src.start()
     try:
@@ -367,7 +377,7 @@ class _Misbehaving(BaseHTTPRequestHandler):
     mode = "500"
     seen_auth: ClassVar[list[str | None]] = []
 
-    def do_POST(self):
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         body = b"bad matcher format: x\n"
         self.send_response(400)
@@ -375,7 +385,7 @@ class _Misbehaving(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self):
+    def do_GET(self) -> None:
         type(self).seen_auth.append(self.headers.get("Authorization"))
         if type(self).mode == "slow":
             time.sleep(1.0)
@@ -412,12 +422,12 @@ class _Misbehaving(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args):
+    def log_message(self, *args: Any) -> None:
         pass
 
 
 @pytest.fixture
-def misbehaving():
+def misbehaving() -> Iterator[ThreadingHTTPServer]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Misbehaving)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -434,7 +444,9 @@ def misbehaving():
         ("shape", "GET /api/v2/alerts: expected a JSON list"),
     ],
 )
-async def test_misbehaving_alertmanager_is_a_state_not_a_crash(misbehaving, mode, detail):
+async def test_misbehaving_alertmanager_is_a_state_not_a_crash(
+    misbehaving: ThreadingHTTPServer, mode: str, detail: str
+) -> None:
     _Misbehaving.mode = mode
     src = AlertmanagerSource(AlertmanagerConfig(url=f"http://127.0.0.1:{misbehaving.server_port}"))
     try:
@@ -444,7 +456,7 @@ async def test_misbehaving_alertmanager_is_a_state_not_a_crash(misbehaving, mode
     assert src.status.state == "down" and src.status.detail == detail
 
 
-async def test_malformed_alerts_are_skipped_and_counted(misbehaving):
+async def test_malformed_alerts_are_skipped_and_counted(misbehaving: ThreadingHTTPServer) -> None:
     _Misbehaving.mode = "partial"
     src = AlertmanagerSource(AlertmanagerConfig(url=f"http://127.0.0.1:{misbehaving.server_port}"))
     try:
@@ -459,10 +471,10 @@ async def test_malformed_alerts_are_skipped_and_counted(misbehaving):
     )
 
 
-async def test_slow_alertmanager_times_out_as_a_state(misbehaving):
+async def test_slow_alertmanager_times_out_as_a_state(misbehaving: ThreadingHTTPServer) -> None:
     _Misbehaving.mode = "slow"
     url = f"http://127.0.0.1:{misbehaving.server_port}"
-    src = AlertmanagerSource(AlertmanagerConfig(url=url, timeout=0.2))
+    src = AlertmanagerSource(AlertmanagerConfig(url=url, timeout=Duration(0.2)))
     try:
         t0 = time.monotonic()
         assert await src.refresh_once() is None
@@ -473,7 +485,9 @@ async def test_slow_alertmanager_times_out_as_a_state(misbehaving):
     assert src.status.detail == "GET /api/v2/alerts: timed out"
 
 
-async def test_bearer_token_is_sent(misbehaving, monkeypatch):
+async def test_bearer_token_is_sent(
+    misbehaving: ThreadingHTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _Misbehaving.mode = "ok"
     _Misbehaving.seen_auth.clear()
     monkeypatch.setenv("WR_AM_TOKEN", "s3cret")
@@ -490,7 +504,9 @@ async def test_bearer_token_is_sent(misbehaving, monkeypatch):
     assert _Misbehaving.seen_auth == ["Bearer s3cret"] * 2  # GET alerts, GET silences
 
 
-async def test_silence_refused_by_alertmanager_is_reported_and_audited(misbehaving, tmp_path):
+async def test_silence_refused_by_alertmanager_is_reported_and_audited(
+    misbehaving: ThreadingHTTPServer, tmp_path: Path
+) -> None:
     url = f"http://127.0.0.1:{misbehaving.server_port}"
     src = AlertmanagerSource(AlertmanagerConfig(url=url), audit_path=str(tmp_path / "a.jsonl"))
     target = Alert("f", {"alertname": "X", "service": "api"}, {}, "active", time.time())
@@ -508,7 +524,7 @@ BAD_FILTERS = ["severity", 'sev erity="x"', '="x"', 'a="unclosed']
 
 
 @pytest.mark.parametrize("bad", BAD_FILTERS)
-def test_bad_filter_is_a_clear_user_error(bad):
+def test_bad_filter_is_a_clear_user_error(bad: str) -> None:
     """Filters changed after loading are checked again by the source."""
     cfg = AlertmanagerConfig(url="http://127.0.0.1:9")
     cfg.filters = [bad]
@@ -518,24 +534,24 @@ def test_bad_filter_is_a_clear_user_error(bad):
 
 
 @pytest.mark.parametrize("bad", BAD_FILTERS)
-def test_bad_filter_in_the_config_file_names_file_and_line(bad):
+def test_bad_filter_in_the_config_file_names_file_and_line(bad: str) -> None:
     text = f"alertmanager:\n  url: http://127.0.0.1:9093\n  filters: [{json.dumps(bad)}]\n"
     with pytest.raises(ConfigError) as exc:
         parse_config(text, "w.yaml")
     assert str(exc.value).startswith(f"w.yaml:2: alertmanager: {bad!r} is not a matcher")
 
 
-def test_alertmanager_url_must_be_http():
+def test_alertmanager_url_must_be_http() -> None:
     with pytest.raises(ConfigError, match=r"w.yaml:2: alertmanager: url must start with http"):
         parse_config("alertmanager:\n  url: 127.0.0.1:9093\n", "w.yaml")
 
 
-def test_bad_regex_filter_is_a_clear_user_error():
+def test_bad_regex_filter_is_a_clear_user_error() -> None:
     with pytest.raises(UserError, match=r"bad regular expression"):
         parse_matcher('service=~"(api"')
 
 
-def test_parse_matcher_forms():
+def test_parse_matcher_forms() -> None:
     assert parse_matcher('severity="page"') == {
         "name": "severity",
         "value": "page",
@@ -551,13 +567,13 @@ def test_parse_matcher_forms():
     }
 
 
-def test_created_by_is_user_at_host():
+def test_created_by_is_user_at_host() -> None:
     who = user_at_host()
     user, _, host = who.partition("@")
     assert user and host
 
 
-async def test_the_dashboard_pushes_its_spikes(am_url, tmp_path):
+async def test_the_dashboard_pushes_its_spikes(am_url: str, tmp_path: Path) -> None:
     """push_spikes in the dashboard: a spike the sources hand the app reaches Alertmanager
     (README: "warroom's own spikes fire WarroomP99Spike alerts"), and comes back in the list."""
     from tui.core.metrics.store import MetricStore

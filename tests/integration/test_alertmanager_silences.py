@@ -9,19 +9,21 @@ expiring, are the dead one.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from textual.app import App, ComposeResult
-from textual.widgets import Static
+from textual.widgets import Static, TabbedContent
 
 from tests.integration.test_alertmanager import iso, post_alerts, run_alertmanager
 from tests.servers import free_port
 from tests.waits import until as wait_until
-from tui.config import AlertmanagerConfig
+from tui.config import AlertmanagerConfig, Duration
 from tui.core.actions.audit import read_audit
 from tui.sources.alertmanager import AlertmanagerSource, Silence, format_matchers, user_at_host
+from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.silence import ExpireSilenceScreen
 from tui.ui.widgets.alerts_pane import AlertsPane
 
@@ -31,7 +33,7 @@ RUNBOOK = "https://runbooks.example/checkout/high-latency"
 
 
 @pytest.fixture(scope="module")
-def am_url(tmp_path_factory):
+def am_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with run_alertmanager(tmp_path_factory.mktemp("alertmanager-silences")) as url:
         yield url
 
@@ -97,7 +99,7 @@ def text_of(app: App[None], selector: str) -> str:
     return str(app.query_one(selector, Static).render())
 
 
-async def test_silences_listed_then_one_expired_from_the_pane(am_url, tmp_path):
+async def test_silences_listed_then_one_expired_from_the_pane(am_url: str, tmp_path: Path) -> None:
     tag = f"sil-{free_port()}"
     post_alert(am_url, tag, summary="checkout P99 above SLO")
     active_id = create_silence(am_url, tag)
@@ -187,7 +189,7 @@ async def test_silences_listed_then_one_expired_from_the_pane(am_url, tmp_path):
     assert (finished["event"], finished["status"]) == ("finished", "ok")
 
 
-async def test_annotations_shown_and_runbook_copied(am_url):
+async def test_annotations_shown_and_runbook_copied(am_url: str) -> None:
     tag = f"ann-{free_port()}"
     post_alert(
         am_url,
@@ -234,7 +236,7 @@ async def test_annotations_shown_and_runbook_copied(am_url):
         await src.stop()
 
 
-async def test_dead_alertmanager_while_listing_is_a_line_not_a_traceback():
+async def test_dead_alertmanager_while_listing_is_a_line_not_a_traceback() -> None:
     src = AlertmanagerSource(AlertmanagerConfig(url=f"http://127.0.0.1:{free_port()}"))
     app = PaneApp(src)
     try:
@@ -258,7 +260,7 @@ async def test_dead_alertmanager_while_listing_is_a_line_not_a_traceback():
         await src.stop()
 
 
-async def test_alertmanager_gone_when_expiring_says_so_and_audits(tmp_path: Path):
+async def test_alertmanager_gone_when_expiring_says_so_and_audits(tmp_path: Path) -> None:
     audit = tmp_path / "audit.jsonl"
     tag = f"gone-{free_port()}"
     with run_alertmanager(tmp_path / "am") as url:
@@ -297,7 +299,7 @@ async def test_alertmanager_gone_when_expiring_says_so_and_audits(tmp_path: Path
     assert finished["status"].startswith("error: DELETE /api/v2/silence/")
 
 
-def test_silences_from_the_api_skip_what_is_unusable():
+def test_silences_from_the_api_skip_what_is_unusable() -> None:
     good = {
         "id": "0f4c",
         "status": {"state": "active"},
@@ -310,7 +312,14 @@ def test_silences_from_the_api_skip_what_is_unusable():
     s = Silence.from_api(good)
     assert s.service == "api" and s.ends_at is not None and s.starts_at is not None
     assert s.ends_at - s.starts_at == pytest.approx(3600 - 0.123456, abs=1e-3)
-    for bad in ({}, {"id": 3}, {**good, "matchers": "x"}, {**good, "status": "active"}, []):
+    bad_answers: list[object] = [
+        {},
+        {"id": 3},
+        {**good, "matchers": "x"},
+        {**good, "status": "active"},
+        [],
+    ]
+    for bad in bad_answers:
         with pytest.raises(ValueError):
             Silence.from_api(bad)
     ops = [
@@ -320,7 +329,7 @@ def test_silences_from_the_api_skip_what_is_unusable():
     assert format_matchers(ops) == 'a!="1", b!~"x|y"'
 
 
-async def test_dashboard_alerts_tab_lists_silences_and_help_has_the_keys(am_url):
+async def test_dashboard_alerts_tab_lists_silences_and_help_has_the_keys(am_url: str) -> None:
     """Wired through the real app: the pane finds the app's Alertmanager source."""
     import dataclasses
 
@@ -332,7 +341,7 @@ async def test_dashboard_alerts_tab_lists_silences_and_help_has_the_keys(am_url)
     silence_id = create_silence(am_url, tag)
     cfg = dataclasses.replace(
         demo_config(),
-        alertmanager=AlertmanagerConfig(url=am_url, filters=[f'test="{tag}"'], refresh=1),
+        alertmanager=AlertmanagerConfig(url=am_url, filters=[f'test="{tag}"'], refresh=Duration(1)),
     )
     app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW, start_sources=True)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -340,7 +349,7 @@ async def test_dashboard_alerts_tab_lists_silences_and_help_has_the_keys(am_url)
             pilot, lambda: app.panes_ready and app.alertmanager is not None, "the source"
         )
         await wait_until(pilot, lambda: len(app.alerts) == 1, "the alert")
-        app.dashboard.query_one("#detail").active = "tab-alerts"
+        app.dashboard.query_one("#detail", TabbedContent).active = "tab-alerts"
         pane = app.dashboard.query_one(AlertsPane)
         await wait_until(pilot, lambda: silence_id in [s.id for s in pane.silence_rows], "it")
         await pilot.pause()
@@ -349,13 +358,15 @@ async def test_dashboard_alerts_tab_lists_silences_and_help_has_the_keys(am_url)
         assert f"runbook: {RUNBOOK}" in text
         await pilot.press("question_mark")
         await pilot.pause()
-        rows = dict((d, k) for k, d in app.screen.rows)
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        rows = dict((d, k) for k, d in help_screen.rows)
         assert rows.get("Expire silence (Alerts tab)") == "e"
         assert rows.get("Copy runbook URL (Alerts tab)") == "c"
         assert rows.get("Filter services") == "/"
 
 
-async def test_a_source_without_silences_never_lists_them(am_url):
+async def test_a_source_without_silences_never_lists_them(am_url: str) -> None:
     """`warroom record` keeps alerts only: its source skips GET /api/v2/silences."""
     tag = f"nosil-{free_port()}"
     post_alert(am_url, tag)

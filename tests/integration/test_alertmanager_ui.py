@@ -8,17 +8,20 @@ The test app wires them exactly as the dashboard should: the source's alerts go 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from textual.app import App, ComposeResult
-from textual.widgets import Input, Static
+from textual.widgets import Input, Static, TabbedContent
 
 from tests.integration.test_alertmanager import alert, post_alerts, run_alertmanager
 from tests.servers import free_port
-from tui.config import AlertmanagerConfig
+from tui.config import AlertmanagerConfig, Duration
 from tui.core.actions.audit import read_audit
 from tui.sources.alertmanager import Alert, AlertmanagerSource
+from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.silence import SilenceRequest, SilenceScreen
 from tui.ui.widgets.alerts_pane import AlertsPane, format_age
 
@@ -26,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def am_url(tmp_path_factory):
+def am_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with run_alertmanager(tmp_path_factory.mktemp("alertmanager-ui")) as url:
         yield url
 
@@ -60,7 +63,9 @@ class AlertsApp(App[None]):
         self.push_screen(SilenceScreen(message.alert, created_by="carol@wall"), done)
 
 
-async def test_pane_groups_alerts_and_silence_is_confirmed_first(am_url, tmp_path):
+async def test_pane_groups_alerts_and_silence_is_confirmed_first(
+    am_url: str, tmp_path: Path
+) -> None:
     tag = f"ui-{free_port()}"
     now = time.time()
     post_alerts(
@@ -155,7 +160,7 @@ async def test_pane_groups_alerts_and_silence_is_confirmed_first(am_url, tmp_pat
     assert rec["duration"] == 1800 and rec["status"] == "ok"
 
 
-async def test_enter_in_a_field_never_confirms_and_escape_cancels(am_url):
+async def test_enter_in_a_field_never_confirms_and_escape_cancels(am_url: str) -> None:
     tag = f"ui-{free_port()}"
     post_alerts(am_url, [alert("Slow", "web", "page", "web slow", time.time(), test=tag)])
     src = AlertmanagerSource(AlertmanagerConfig(url=am_url, filters=[f'test="{tag}"']))
@@ -183,7 +188,7 @@ async def test_enter_in_a_field_never_confirms_and_escape_cancels(am_url):
     assert not [s for s in silences if any(m["value"] == tag for m in s["matchers"])]
 
 
-async def test_pane_shows_a_dead_alertmanager_and_keeps_last_alerts():
+async def test_pane_shows_a_dead_alertmanager_and_keeps_last_alerts() -> None:
     src = AlertmanagerSource(AlertmanagerConfig(url=f"http://127.0.0.1:{free_port()}"))
     app = AlertsApp(src)
     try:
@@ -204,7 +209,7 @@ async def test_pane_shows_a_dead_alertmanager_and_keeps_last_alerts():
         await src.stop()
 
 
-async def test_alerts_given_before_the_pane_is_mounted_are_shown():
+async def test_alerts_given_before_the_pane_is_mounted_are_shown() -> None:
     pane = AlertsPane()
     early = Alert(
         "f1", {"alertname": "Early", "service": "api"}, {"summary": "s"}, "active", time.time() - 5
@@ -223,7 +228,7 @@ async def test_alerts_given_before_the_pane_is_mounted_are_shown():
         )
 
 
-def test_format_age():
+def test_format_age() -> None:
     assert [format_age(s) for s in (None, 5, 125, 3 * 3600 + 300, 2 * 86400 + 4 * 3600)] == [
         "?",
         "5s",
@@ -234,7 +239,7 @@ def test_format_age():
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
-async def test_dashboard_alerts_tab_shows_every_row(am_url, size):
+async def test_dashboard_alerts_tab_shows_every_row(am_url: str, size: tuple[int, int]) -> None:
     """Issue 13 item 1: the header counted the alerts but the table was one line high."""
     import dataclasses
 
@@ -253,7 +258,7 @@ async def test_dashboard_alerts_tab_shows_every_row(am_url, size):
     )
     cfg = dataclasses.replace(
         demo_config(),
-        alertmanager=AlertmanagerConfig(url=am_url, filters=[f'test="{tag}"'], refresh=1),
+        alertmanager=AlertmanagerConfig(url=am_url, filters=[f'test="{tag}"'], refresh=Duration(1)),
     )
     app = WarroomApp(cfg, store=filled_store(), clock=lambda: NOW, start_sources=True)
     async with app.run_test(size=size) as pilot:
@@ -261,7 +266,7 @@ async def test_dashboard_alerts_tab_shows_every_row(am_url, size):
             if app.panes_ready and len(app.alerts) == 3:
                 break
             await pilot.pause(0.05)
-        app.dashboard.query_one("#detail").active = "tab-alerts"
+        app.dashboard.query_one("#detail", TabbedContent).active = "tab-alerts"
         await pilot.pause()
         text = "\n".join(s.text for s in app.screen._compositor.render_strips())
         for name in ("HighLatency", "ErrorRate", "DiskFull"):
@@ -270,6 +275,8 @@ async def test_dashboard_alerts_tab_shows_every_row(am_url, size):
         # item 19: `?` says how to reach the tabs and what the Alerts tab's keys do
         await pilot.press("question_mark")
         await pilot.pause()
-        rows = dict((d, k) for k, d in app.screen.rows)
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        rows = dict((d, k) for k, d in help_screen.rows)
         assert rows.get("Silence alert (Alerts tab)") == "s"
         assert any(d.startswith("switch the detail tabs") for d in rows)

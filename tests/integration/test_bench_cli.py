@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,13 +30,14 @@ def _values(path: Path, name: str, unit: str) -> list[float]:
 
 
 @pytest.fixture(scope="module")
-def as_json() -> dict:
+def as_json() -> dict[str, Any]:
     proc = warroom("bench", "compare", str(OLD), str(NEW), "--format", "json")
     assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    report: dict[str, Any] = json.loads(proc.stdout)
+    return report
 
 
-def test_json_schema_and_values(as_json):
+def test_json_schema_and_values(as_json: dict[str, Any]) -> None:
     rows = as_json["rows"]
     assert len(rows) == 16  # 4 benchmarks x 4 units
     for r in rows:
@@ -60,7 +62,7 @@ def test_json_schema_and_values(as_json):
     assert as_json["geomean"]["allocs/op"]["n"] == 3  # the 0 allocs/op row cannot enter
 
 
-def test_text_tables_per_unit():
+def test_text_tables_per_unit() -> None:
     proc = warroom("bench", "compare", str(OLD), str(NEW))
     assert proc.returncode == 0
     out = proc.stdout
@@ -70,12 +72,12 @@ def test_text_tables_per_unit():
     assert out.startswith("goos: linux\ngoarch: amd64\npkg: encoding/json\ncpu: AMD EPYC\n\n")
 
 
-def test_fail_on_regression_exit_code():
+def test_fail_on_regression_exit_code() -> None:
     assert warroom("bench", "compare", str(OLD), str(NEW), "--fail-on-regression").returncode == 1
     assert warroom("bench", "compare", str(OLD), str(OLD), "--fail-on-regression").returncode == 0
 
 
-def test_md_and_csv():
+def test_md_and_csv() -> None:
     md = warroom("bench", "compare", str(OLD), str(NEW), "--format", "md").stdout
     assert md.startswith("### ns/op") and "| CodeDecoder-2 |" in md
     text = warroom("bench", "compare", str(OLD), str(NEW), "--format", "csv").stdout
@@ -83,7 +85,7 @@ def test_md_and_csv():
     assert len(rows) == 16 and rows[0]["unit"] == "ns/op" and rows[0]["base_n"] == "6"
 
 
-def test_bad_input_exit_2_with_file_line(tmp_path):
+def test_bad_input_exit_2_with_file_line(tmp_path: Path) -> None:
     proc = warroom("bench", "compare", str(DATA / "bad_lines.txt"), str(NEW))
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
@@ -97,7 +99,7 @@ def test_bad_input_exit_2_with_file_line(tmp_path):
     assert proc.returncode == 2 and proc.stdout == ""
 
 
-def test_min_effect_override_from_config(tmp_path):
+def test_min_effect_override_from_config(tmp_path: Path) -> None:
     cfg = tmp_path / "w.yaml"
     cfg.write_text(
         "baseline:\n  min_effect:\n    ns/op: 5.0\n    MB/s: 5.0\n    B/op: 5.0\n"

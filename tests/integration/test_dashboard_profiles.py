@@ -176,11 +176,12 @@ async def test_scheduled_capture_lands_in_the_folder_and_is_announced(
         await until(pilot, lambda: feed_status(app).detail.startswith("new "), "the status")
         assert feed_status(app).state == "up"
         feed = app.profile_feed
-        assert feed.fetcher is not None and feed.fetcher.status.counters["captures"] >= 2
+        fetcher = feed.fetcher
+        assert fetcher is not None and fetcher.status.counters["captures"] >= 2
         # Re-armed: a second round follows the first.
         await until(
             pilot,
-            lambda: feed.fetcher.status.counters["captures"] >= 4,
+            lambda: fetcher.status.counters["captures"] >= 4,
             "a second scheduled round",
             timeout=30,
         )
@@ -191,7 +192,7 @@ async def test_scheduled_capture_lands_in_the_folder_and_is_announced(
         assert 1 <= len(news) <= 2 and feed.arrivals >= 4
         await pilot.press("down", "s")  # the keyboard stays live meanwhile
         assert app.signal == "p50"
-    assert feed.fetcher._loops == []  # stopped with the app
+    assert fetcher._loops == []  # stopped with the app
 
 
 async def test_dead_endpoint_is_a_status_not_a_crash(tmp_path: Path) -> None:
@@ -353,9 +354,11 @@ async def test_baseline_keeps_each_kind_and_d_diffs_cpu_with_cpu(
         first = await fetcher.capture_service("prom")  # CPU, then heap (the newest file)
         assert [c.ok for c in first] == [True, True], [c.error for c in first]
         snap = baseline_snapshot(cfg, "prom", {"p99": [0.01] * 10}, 5.0, taken_by="t@h")
+        cpu, heap = first[0].path, first[1].path
+        assert cpu is not None and heap is not None
         assert {k: p.name for k, p in by_kind(snap.profile_files).items()} == {
-            "cpu": first[0].path.name,
-            "heap": first[1].path.name,
+            "cpu": cpu.name,
+            "heap": heap.name,
         }
         BaselineStore(cfg.baseline.dir).save(snap)
         second = await fetcher.capture_service("prom")
@@ -377,4 +380,5 @@ async def test_baseline_keeps_each_kind_and_d_diffs_cpu_with_cpu(
         await until(pilot, lambda: app.screen is app.dashboard, "back on the dashboard")
         await pilot.press("f")  # `f` also opens the newest CPU profile
         await until(pilot, lambda: isinstance(app.screen, ProfileScreen), "the flame screen")
-        assert app.screen.profile_path == second[0].path
+        flame = app.screen
+        assert isinstance(flame, ProfileScreen) and flame.profile_path == second[0].path

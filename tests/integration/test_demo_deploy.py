@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -44,7 +45,7 @@ def build_info(d: GoDeployer) -> str:
     return next(line for line in text.splitlines() if line.startswith("gosvc_build_info{"))
 
 
-def wait_live(state: Path, version: str, not_pid: int, timeout: float = 20) -> dict:
+def wait_live(state: Path, version: str, not_pid: int, timeout: float = 20) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         live = read_live(state, "checkout")

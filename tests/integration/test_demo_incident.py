@@ -39,7 +39,7 @@ HEALTHY = ("payments", "search")  # the OTLP services of `--services 3`
 class Terminal:
     """One tmux session on a private server (`tmux -L warroom-demo-<pid>`)."""
 
-    def __init__(self, width: int, height: int):
+    def __init__(self, width: int, height: int) -> None:
         self.socket = f"warroom-demo-{os.getpid()}"
         self.width, self.height = width, height
         self.socket_path: str | None = None
@@ -321,7 +321,7 @@ def theme_error_colour() -> int:
 class BaselineProbe:
     """The demo's baseline store, read as `warroom baseline` would."""
 
-    def __init__(self, state: Path):
+    def __init__(self, state: Path) -> None:
         self.dir = state / "baselines"
 
     def current(self) -> bool:

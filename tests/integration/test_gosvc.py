@@ -11,8 +11,9 @@ import math
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,6 +23,7 @@ from tests.gosvc import GoService, start_gosvc
 from tests.servers import start_prometheus, wait_for_scrape
 from tui.cli import main
 from tui.config import ProfileEndpoint, parse_config
+from tui.config_operations import ProfileKind
 from tui.core.metrics.quantile import bucket_quantile
 from tui.core.metrics.store import MetricStore
 from tui.sources.pprof_fetch import PprofFetcher
@@ -61,10 +63,10 @@ def _config(prom: str, rate_window: str = "5s") -> str:
     )
 
 
-def _query(prom: str, promql: str, t: float) -> list[dict]:
+def _query(prom: str, promql: str, t: float) -> list[dict[str, Any]]:
     r = httpx.post(f"{prom}/api/v1/query", data={"query": promql, "time": f"{t:.3f}"}, timeout=5)
     r.raise_for_status()
-    result: list[dict] = r.json()["data"]["result"]
+    result: list[dict[str, Any]] = r.json()["data"]["result"]
     return result
 
 
@@ -97,7 +99,10 @@ async def test_p99_equals_prometheus_histogram_quantile(stack: tuple[GoService, 
 
 @pytest.mark.parametrize("kind", ["profile", "heap"])
 async def test_captured_profiles_match_go_tool_pprof(
-    stack: tuple[GoService, str], tmp_path: Path, kind: str, capsys: pytest.CaptureFixture[str]
+    stack: tuple[GoService, str],
+    tmp_path: Path,
+    kind: ProfileKind,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     svc, _ = stack
     unit = "ns" if kind == "profile" else "B"
@@ -162,13 +167,18 @@ def test_latency_step_in_go_service_is_a_spike_line_within_8s(
     assert 0.25 < sustained["baseline"] < 0.5 and sustained["value"] > 1.0
 
 
-def _p99(lines: list[dict]) -> list[dict]:
+def _p99(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in lines if e["type"] == "point" and e["signal"] == "p99"]
 
 
-def _wait_lines(out: Path, proc: subprocess.Popen[str], done, timeout: float) -> list[dict]:
+def _wait_lines(
+    out: Path,
+    proc: subprocess.Popen[str],
+    done: Callable[[list[dict[str, Any]]], bool],
+    timeout: float,
+) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
-    lines: list[dict] = []
+    lines: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         if out.exists():
             text = out.read_text()

@@ -12,6 +12,7 @@ flagged: a third process that validates no carts against one that keeps its last
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import itertools
 import re
 import time
@@ -57,6 +58,10 @@ def _gc_cycles(svc: GoService) -> int:
     return int(float(m.group(1)))
 
 
+def _served_at_least(svc: GoService, n: int) -> bool:
+    return _served(svc) >= n
+
+
 def _wait(what: str, done: Callable[[], bool], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not done():
@@ -82,7 +87,7 @@ def _steady_captures(svc: GoService, d: Path, count: int = CAPTURES) -> list[Pro
     out = []
     for i in range(count):
         want = _served(svc) + REQUESTS_BETWEEN
-        _wait(f"{REQUESTS_BETWEEN} requests", lambda w=want: _served(svc) >= w)
+        _wait(f"{REQUESTS_BETWEEN} requests", functools.partial(_served_at_least, svc, want))
         out.append(_heap(svc, d / f"heap-{i:02d}.pb.gz", cycles=1))
     return out
 

@@ -18,7 +18,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 
-from tui.config import Config, OTLPConfig
+from tui.config import Config, Duration, OTLPConfig
 from tui.core.events import record_lines
 from tui.core.metrics.store import MetricStore
 from tui.sources.hub import Hub
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 
 async def test_hub_runs_both_receivers_and_stores_sdk_pushes() -> None:
-    cfg = Config(otlp=OTLPConfig(http="127.0.0.1:0", grpc="127.0.0.1:0"), refresh=1)
+    cfg = Config(otlp=OTLPConfig(http="127.0.0.1:0", grpc="127.0.0.1:0"), refresh=Duration(1))
     store = MetricStore()
     events: list[dict[str, Any]] = []
     hub = Hub(cfg, store, event_sink=lambda e: events.extend(record_lines(e)), emit_points=True)

@@ -17,6 +17,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.sdk.metrics import Histogram, MeterProvider
 from opentelemetry.sdk.metrics.export import AggregationTemporality, PeriodicExportingMetricReader
 from opentelemetry.sdk.metrics.view import (
+    Aggregation,
     ExplicitBucketHistogramAggregation,
     ExponentialBucketHistogramAggregation,
 )
@@ -58,7 +59,7 @@ async def push(
     target: str,
     service: str,
     temporality: AggregationTemporality,
-    aggregation: object,
+    aggregation: Aggregation,
     values: list[float],
     unit: str = "s",
     headers: dict[str, str] | None = None,
@@ -71,7 +72,7 @@ async def push(
         compression=compression,
         preferred_temporality={Histogram: temporality},
         preferred_aggregation={Histogram: aggregation},
-    )  # type: ignore[arg-type]
+    )
     reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
     provider = MeterProvider(
         metric_readers=[reader], resource=Resource.create({"service.name": service})

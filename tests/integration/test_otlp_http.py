@@ -10,6 +10,7 @@ import math
 import time
 import zlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -22,9 +23,11 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.sdk.metrics import Histogram, MeterProvider
 from opentelemetry.sdk.metrics.export import AggregationTemporality, PeriodicExportingMetricReader
 from opentelemetry.sdk.metrics.view import (
+    Aggregation,
     ExplicitBucketHistogramAggregation,
     ExponentialBucketHistogramAggregation,
 )
@@ -71,15 +74,15 @@ def provider_for(
     url: str,
     service: str,
     temporality: AggregationTemporality,
-    aggregation: object,
-    **exporter_kw: object,
+    aggregation: Aggregation,
+    **exporter_kw: Any,
 ) -> MeterProvider:
     exporter = OTLPMetricExporter(
         endpoint=url,
         preferred_temporality={Histogram: temporality},
         preferred_aggregation={Histogram: aggregation},
         **exporter_kw,
-    )  # type: ignore[arg-type]
+    )
     reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
     return MeterProvider(
         metric_readers=[reader], resource=Resource.create({"service.name": service})
@@ -185,16 +188,16 @@ def one_point_request(service: str = "svc", n_series: int = 1) -> ExportMetricsS
     m = metrics_pb2.Metric(
         name="http.server.request.duration",
         unit="s",
-        histogram=metrics_pb2.Histogram(aggregation_temporality=2, data_points=pts),
+        histogram=metrics_pb2.Histogram(
+            aggregation_temporality=metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE, data_points=pts
+        ),
     )
     return ExportMetricsServiceRequest(
         resource_metrics=[
             metrics_pb2.ResourceMetrics(
-                resource={
-                    "attributes": [
-                        KeyValue(key="service.name", value=AnyValue(string_value=service))
-                    ]
-                },
+                resource=resource_pb2.Resource(
+                    attributes=[KeyValue(key="service.name", value=AnyValue(string_value=service))]
+                ),
                 scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[m])],
             )
         ]

@@ -16,6 +16,7 @@ import pytest
 
 from tests.servers import free_port, wait_http
 from tui.config import Duration, ProfileEndpoint
+from tui.core.events import ProfilesArrived
 from tui.core.pprof.catalog import ServicePattern
 from tui.sources.pprof_fetch import Capture, PprofFetcher, endpoint_url
 from tui.sources.pprof_watch import check_complete
@@ -247,8 +248,8 @@ async def test_profile_feed_setup_problems_are_states(tmp_path: Path) -> None:
     from tui.config import ProfilesConfig
     from tui.sources.pprof_fetch import ProfileFeed
 
-    def fresh(batch: list[object]) -> None:
-        raise AssertionError(f"nothing should arrive: {batch}")
+    def fresh(event: ProfilesArrived) -> None:
+        raise AssertionError(f"nothing should arrive: {event}")
 
     (tmp_path / "afile").write_text("x")
     ep = ProfileEndpoint(service="s", url="http://127.0.0.1:1", every=Duration(1))

@@ -7,7 +7,9 @@ import itertools
 import json
 import math
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -69,7 +71,7 @@ services:{services}
 """)
 
 
-def query_range(url: str, promql: str, start: float, end: float, step: float) -> dict:
+def query_range(url: str, promql: str, start: float, end: float, step: float) -> dict[float, float]:
     r = httpx.post(
         f"{url}/api/v1/query_range",
         timeout=10,
@@ -82,7 +84,7 @@ def query_range(url: str, promql: str, start: float, end: float, step: float) ->
 
 
 @pytest.fixture
-def proxy(prometheus: str):
+def proxy(prometheus: str) -> Iterator[FaultyPrometheus]:
     with FaultyPrometheus(prometheus) as server:
         yield server
 
@@ -311,7 +313,7 @@ async def test_hub_loop_feeds_store_and_calls_back(prometheus: str) -> None:
     cfg = make_config(prometheus, window="10s")
     store = MetricStore()
     updates: list[float] = []
-    events: list[dict] = []
+    events: list[dict[str, Any]] = []
 
     def sink(e: SourceEvent) -> None:  # record-style lines, and the time of each refresh
         events.extend(record_lines(e))

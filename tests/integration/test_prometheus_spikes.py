@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.integration.test_prometheus import make_config
 from tests.servers import wait_for_scrape
 from tui.core.baseline.store import BaselineStore, Snapshot
-from tui.core.events import record_lines
+from tui.core.events import SourceEvent, record_lines
 from tui.core.metrics.store import MetricStore
 from tui.sources.hub import Hub
 
@@ -23,12 +25,16 @@ SPIKY = """
 """
 
 
+def _record_into(out: list[dict[str, Any]], event: SourceEvent) -> None:
+    out.extend(record_lines(event))
+
+
 async def test_spikes_from_prometheus_reach_on_event(prometheus: str) -> None:
     # One full slow phase plus its lead-in must be in Prometheus (the exposition cycles
     # every 20 scrapes); later tests in a session usually find it there already.
     wait_for_scrape(prometheus, "count_over_time(wr_spiky_count[60s]) >= 40", timeout=60)
     cfg = make_config(prometheus, window="60s", rate_window="3s", services=SPIKY)
-    events: list[dict] = []
+    events: list[dict[str, Any]] = []
     hub = Hub(cfg, MetricStore(), event_sink=lambda e: events.extend(record_lines(e)))
     try:
         await hub.refresh_once(time.time() - 1.5)
@@ -55,7 +61,7 @@ async def test_stored_baseline_judges_points_while_warming_up(
     prometheus: {latency_histogram: wr_lat}
 """
     cfg = make_config(prometheus, window="10s", services=services)
-    found: dict[str, list[dict]] = {}
+    found: dict[str, list[dict[str, Any]]] = {}
     for label, with_baseline in (("without", False), ("with", True)):
         cfg.baseline.dir = str(tmp_path / label)
         if with_baseline:
@@ -69,8 +75,8 @@ async def test_stored_baseline_judges_points_while_warming_up(
                     step=5.0,
                 )
             )
-        events: list[dict] = []
-        hub = Hub(cfg, MetricStore(), event_sink=lambda e, out=events: out.extend(record_lines(e)))
+        events: list[dict[str, Any]] = []
+        hub = Hub(cfg, MetricStore(), event_sink=functools.partial(_record_into, events))
         await hub.start(loops=False)
         try:
             await hub.refresh_once(time.time() - 1.5)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
+from typing import Any
 
 import httpx
 import pytest
@@ -24,11 +25,12 @@ pytestmark = pytest.mark.integration
 QS = [0.0, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0]
 
 
-def _query(url: str, promql: str, t: float) -> list[dict]:
+def _query(url: str, promql: str, t: float) -> list[dict[str, Any]]:
     r = httpx.post(f"{url}/api/v1/query", data={"query": promql, "time": f"{t:.3f}"}, timeout=10)
     body = r.json()
     assert body["status"] == "success", body
-    return body["data"]["result"]
+    result: list[dict[str, Any]] = body["data"]["result"]
+    return result
 
 
 def _same(a: float, b: float) -> bool:

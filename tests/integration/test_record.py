@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,13 +27,13 @@ pytestmark = pytest.mark.integration
 SIGNALS = {"p50", "p95", "p99", "qps", "error_ratio"}
 
 
-def read_lines(path: Path) -> list[dict]:
+def read_lines(path: Path) -> list[dict[str, Any]]:
     data = path.read_bytes()
     assert data == b"" or data.endswith(b"\n"), "the file ends in a partial line"
     return [json.loads(line) for line in data.decode().splitlines()]
 
 
-def check_points(lines: list[dict], since: float) -> None:
+def check_points(lines: list[dict[str, Any]], since: float) -> None:
     last: dict[tuple[str, str], float] = {}
     for e in lines:
         assert e["type"] in ("point", "spike")

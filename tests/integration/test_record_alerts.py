@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import Log
@@ -50,14 +51,14 @@ services:
 """
 
 
-def _alerts_lines(path: Path) -> list[dict]:
+def _alerts_lines(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     lines = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
     return [e for e in lines if e["type"] == "alerts"]
 
 
-def _names(line: dict) -> set[str]:
+def _names(line: dict[str, Any]) -> set[str]:
     return {a["labels"]["alertname"] for a in line["alerts"]}
 
 

@@ -17,7 +17,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 
-from tui.config import AuditConfig, Config, OTLPConfig
+from tui.config import AuditConfig, Config, Duration, OTLPConfig
 from tui.core.events import record_lines
 from tui.core.metrics.store import MetricStore
 from tui.sources.hub import Hub
@@ -46,7 +46,7 @@ async def _push(endpoint: str, version: str, n: int = 200) -> None:
 async def test_sdk_service_version_change_is_one_release(tmp_path: Path) -> None:
     cfg = Config(
         otlp=OTLPConfig(http="127.0.0.1:0", grpc=""),
-        refresh=1,
+        refresh=Duration(1),
         audit=AuditConfig(path=str(tmp_path / "audit.jsonl")),
     )
     events: list[dict[str, Any]] = []
@@ -130,9 +130,9 @@ async def test_sdk_release_verdict_names_the_slowed_route(tmp_path: Path) -> Non
 
     cfg = Config(
         otlp=OTLPConfig(http="127.0.0.1:0", grpc=""),
-        refresh=1,
-        rate_window=1,
-        window=20,
+        refresh=Duration(1),
+        rate_window=Duration(1),
+        window=Duration(20),
         audit=AuditConfig(path=str(tmp_path / "audit.jsonl")),
     )
     events: list[dict[str, Any]] = []

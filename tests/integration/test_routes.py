@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -100,10 +101,10 @@ def _config(s: Stack) -> str:
     )
 
 
-def _query(prom: str, promql: str, t: float) -> list[dict]:
+def _query(prom: str, promql: str, t: float) -> list[dict[str, Any]]:
     r = httpx.post(f"{prom}/api/v1/query", data={"query": promql, "time": f"{t:.3f}"}, timeout=10)
     r.raise_for_status()
-    out: list[dict] = r.json()["data"]["result"]
+    out: list[dict[str, Any]] = r.json()["data"]["result"]
     return out
 
 

@@ -22,6 +22,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.sdk.metrics import Histogram, MeterProvider
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -30,7 +31,7 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
-from tui.config import Config, DetectorConfig, OTLPConfig
+from tui.config import Config, DetectorConfig, Duration, OTLPConfig
 from tui.core.metrics.otlp_routes import HISTORY_ROUTES
 from tui.core.metrics.quantile import bucket_quantile
 from tui.core.metrics.routes import OTHER, TOP_ROUTES
@@ -70,9 +71,9 @@ class Pusher:
 async def pusher() -> AsyncIterator[Pusher]:
     cfg = Config(
         otlp=OTLPConfig(http="127.0.0.1:0", grpc=""),
-        refresh=REFRESH,
-        rate_window=REFRESH,
-        window=60,
+        refresh=Duration(REFRESH),
+        rate_window=Duration(REFRESH),
+        window=Duration(60),
         detector=DetectorConfig(min_observations=1),
     )
     store = MetricStore()
@@ -184,14 +185,17 @@ def _request(routes: int, step: int, exemplar_ids: list[bytes] | None = None) ->
     metric = metrics_pb2.Metric(
         name="http.server.request.duration",
         unit="s",
-        histogram=metrics_pb2.Histogram(aggregation_temporality=1, data_points=points),
+        histogram=metrics_pb2.Histogram(
+            aggregation_temporality=metrics_pb2.AGGREGATION_TEMPORALITY_DELTA, data_points=points
+        ),
     )
     service = KeyValue(key="service.name", value=AnyValue(string_value="many"))
     rm = metrics_pb2.ResourceMetrics(
-        resource={"attributes": [service]},
+        resource=resource_pb2.Resource(attributes=[service]),
         scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[metric])],
     )
-    return ExportMetricsServiceRequest(resource_metrics=[rm]).SerializeToString()
+    body: bytes = ExportMetricsServiceRequest(resource_metrics=[rm]).SerializeToString()
+    return body
 
 
 async def _post(url: str, body: bytes) -> httpx.Response:
@@ -204,8 +208,8 @@ async def _post(url: str, body: bytes) -> httpx.Response:
 async def test_ten_thousand_routes_stay_a_bounded_top_and_one_other_row() -> None:
     cfg = Config(
         otlp=OTLPConfig(http="127.0.0.1:0", grpc=""),
-        refresh=REFRESH,
-        rate_window=REFRESH,
+        refresh=Duration(REFRESH),
+        rate_window=Duration(REFRESH),
         max_series=20_000,
     )
     store = MetricStore(max_series=20_000)

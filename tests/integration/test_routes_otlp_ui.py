@@ -7,8 +7,6 @@ trace_url, and `y` there copies the row's slowest trace id. At 80x24, in the bas
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,6 +18,7 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
+from tests.waits import until
 from tui.config import parse_config
 
 pytestmark = pytest.mark.integration
@@ -37,27 +36,23 @@ services:
 """
 
 
-async def _until(pilot: Any, done: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert time.monotonic() < deadline, "condition not met"
-        await pilot.pause(0.1)
-
-
 def _lines(screen: Any) -> list[str]:
     return [s.text for s in screen._compositor.render_strips()]
 
 
 async def test_trace_ids_in_the_service_tab_and_the_route_view_and_y_copies_them() -> None:
     from tui.ui.app import WarroomApp
+    from tui.ui.screens.dashboard import ServiceDetail
     from tui.ui.screens.help import HelpScreen
     from tui.ui.screens.routes import RoutesScreen
 
     app = WarroomApp(parse_config(CONFIG))
     async with app.run_test(size=(80, 24)) as pilot:
-        await _until(pilot, lambda: app.hub is not None and bool(app.hub.receivers))
-        await _until(pilot, lambda: app.hub.receivers[0].status.state == "listening")
-        host, port = app.hub.receivers[0].bound_address
+        await until(pilot, lambda: app.hub is not None and bool(app.hub.receivers), "the receivers")
+        hub = app.hub
+        assert hub is not None
+        await until(pilot, lambda: hub.receivers[0].status.state == "listening", "listening")
+        host, port = hub.receivers[0].bound_address
         exporter = HttpExporter(endpoint=f"http://{host}:{port}/v1/metrics")
         reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
         meters = MeterProvider(
@@ -77,27 +72,38 @@ async def test_trace_ids_in_the_service_tab_and_the_route_view_and_y_copies_them
                         slow = format(span.get_span_context().trace_id, "032x")
             assert await asyncio.to_thread(meters.force_flush, 10_000)
             table = app.dashboard.table
-            await _until(pilot, lambda: app.dashboard.query_one("#service-detail").slowest())
-            await _until(pilot, lambda: any(slow in ln for ln in _lines(app.screen)))
+            detail = app.dashboard.query_one("#service-detail", ServiceDetail)
+            await until(pilot, detail.slowest, "the slowest request", timeout=20)
+            await until(pilot, lambda: any(slow in ln for ln in _lines(app.screen)), slow, 20)
             trace_line = next(ln for ln in _lines(app.screen) if slow in ln)
             assert trace_line.lstrip().startswith("trace") and "/api/pay" in trace_line
             await pilot.press("y")
             assert app.clipboard == slow
             await pilot.press("question_mark")
-            await _until(pilot, lambda: isinstance(app.screen, HelpScreen))
-            assert ("y", "Copy trace id") in app.screen.rows
+            await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help screen")
+            help_screen = app.screen
+            assert isinstance(help_screen, HelpScreen)
+            assert ("y", "Copy trace id") in help_screen.rows
             await pilot.press("escape")
-            await _until(pilot, lambda: app.screen is app.dashboard)
+            await until(pilot, lambda: app.screen is app.dashboard, "the dashboard")
             table.focus()
             await pilot.press("enter")
-            await _until(pilot, lambda: isinstance(app.screen, RoutesScreen))
+            await until(pilot, lambda: isinstance(app.screen, RoutesScreen), "the routes screen")
             screen = app.screen
             assert isinstance(screen, RoutesScreen)
-            await _until(pilot, lambda: screen.refreshes >= 1 and bool(screen.table.view.rows))
+            await until(
+                pilot,
+                lambda: (
+                    screen.refreshes >= 1 and bool(screen.table.view and screen.table.view.rows)
+                ),
+                "the routes",
+                timeout=20,
+            )
             lines = _lines(screen)
             assert lines[0].startswith("Routes of shop by http.route: 2 routes")
+            assert screen.table.view is not None
             rows = [r.route for r in screen.table.view.rows]
-            while screen.table.selected.route != "/api/pay":
+            while (selected := screen.table.selected) is None or selected.route != "/api/pay":
                 await pilot.press("down")
                 assert screen.table.cursor < len(rows)
             await pilot.pause()
@@ -110,6 +116,6 @@ async def test_trace_ids_in_the_service_tab_and_the_route_view_and_y_copies_them
             assert "y" in lines[-1] and "Copy trace id" in lines[-1]
             assert all(len(ln) <= 80 for ln in lines) and len(lines) == 24
             await pilot.press("escape")
-            await _until(pilot, lambda: app.screen is app.dashboard)
+            await until(pilot, lambda: app.screen is app.dashboard, "the dashboard")
         finally:
             await asyncio.to_thread(meters.shutdown)

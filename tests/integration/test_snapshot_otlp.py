@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
@@ -52,7 +53,7 @@ services:
 class Pusher:
     """A real OTel SDK app pushing `LATENCIES` once per `every` seconds (delta temporality)."""
 
-    def __init__(self, port: int, every: float = 0.5):
+    def __init__(self, port: int, every: float = 0.5) -> None:
         exporter = OTLPMetricExporter(
             endpoint=f"http://127.0.0.1:{port}/v1/metrics",
             preferred_temporality={Histogram: AggregationTemporality.DELTA},
@@ -183,7 +184,7 @@ async def test_hub_runs_prometheus_and_otlp_together(prometheus: str) -> None:
         )
     )
     store = MetricStore()
-    events: list[dict] = []
+    events: list[dict[str, Any]] = []
     hub = Hub(cfg, store, event_sink=lambda e: events.extend(record_lines(e)), emit_points=True)
     async with hub:
         pusher = Pusher(port, every=0.3).__enter__()

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
+from typing import Any
 
 import pytest
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
@@ -66,7 +67,7 @@ class Load:
     factor_at: Callable[[float], float]
 
 
-def _record_sdk_latencies(tmp_path: Path, loads: list[Load]) -> tuple[float, list[dict]]:
+def _record_sdk_latencies(tmp_path: Path, loads: list[Load]) -> tuple[float, list[dict[str, Any]]]:
     """Run one `warroom record` while the real SDK records each load at RATE req/s (one
     MeterProvider per service, as separate processes would); the start time and the lines."""
     port = free_port()
@@ -155,7 +156,7 @@ def _step_factor(since: float) -> float:
 
 
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[float, list[dict]]:
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[float, list[dict[str, Any]]]:
     """One 14 s recording of two services: `checkout` with a 0.4 s 4x burst on fine bounds,
     `api` with a 5.6x step on client_golang's DefBuckets."""
     return _record_sdk_latencies(
@@ -167,7 +168,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[float, list[dict
     )
 
 
-def test_otel_spike_reaches_warroom_record(recorded):
+def test_otel_spike_reaches_warroom_record(recorded: tuple[float, list[dict[str, Any]]]) -> None:
     started, all_lines = recorded
     lines = [e for e in all_lines if e.get("service") == "checkout"]
     spike = (started + SPIKE_AT, started + SPIKE_AT + SPIKE_LEN)
@@ -202,7 +203,9 @@ def test_otel_spike_reaches_warroom_record(recorded):
 DEF_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]  # client_golang's
 
 
-def test_otel_step_on_defbuckets_is_sustained_within_8s(recorded):
+def test_otel_step_on_defbuckets_is_sustained_within_8s(
+    recorded: tuple[float, list[dict[str, Any]]],
+) -> None:
     """The trial's defect through OTLP: P99 about 0.42 s -> 2.4 s on DefBuckets bounds."""
     started, all_lines = recorded
     lines = [e for e in all_lines if e.get("service") == "api"]

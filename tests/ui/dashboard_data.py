@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tui.config import Config, Duration, ServiceConfig, SLOConfig
+from tui.config import Config, Duration, Latency, ServiceConfig, SLOConfig
 from tui.core.metrics.store import FLAG_SATURATED, MetricStore
 from tui.ui.app import WarroomApp
 
@@ -20,9 +20,9 @@ def demo_config(theme: str = "warroom") -> Config:
         refresh=Duration(1),
         theme=theme,
         services=[
-            ServiceConfig(name="checkout", slo=SLOConfig(p99=Duration(0.3), error_ratio=0.01)),
-            ServiceConfig(name="payments", slo=SLOConfig(p99=Duration(0.2))),
-            ServiceConfig(name="search", slo=SLOConfig(p99=Duration(0.5))),
+            ServiceConfig(name="checkout", slo=SLOConfig(p99=Latency(0.3), error_ratio=0.01)),
+            ServiceConfig(name="payments", slo=SLOConfig(p99=Latency(0.2))),
+            ServiceConfig(name="search", slo=SLOConfig(p99=Latency(0.5))),
             ServiceConfig(name="ledger"),  # configured, never reported: "no data"
         ],
     )

@@ -28,12 +28,12 @@ class ActionsApp(App[None]):
         self,
         cfg,
         audit_path,
-        service="checkout",
+        service: str = "checkout",
         labels=None,
         metric_store=None,
         baseline_store=None,
         now=None,
-    ):
+    ) -> None:
         super().__init__()
         self.cfg, self.audit_path, self.service, self.labels = cfg, audit_path, service, labels
         self.metric_store, self.baseline_store, self.now = metric_store, baseline_store, now
@@ -89,11 +89,11 @@ def _cfg(marker: Path, extra: str = "") -> object:
 
 
 @pytest.fixture
-def paths(tmp_path):
+def paths(tmp_path: Path):
     return tmp_path / "runs.txt", tmp_path / "audit.jsonl"
 
 
-async def test_r_shows_exact_command_and_a_stray_enter_runs_nothing(paths):
+async def test_r_shows_exact_command_and_a_stray_enter_runs_nothing(paths) -> None:
     marker, audit = paths
     app = ActionsApp(_cfg(marker), audit)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -118,7 +118,7 @@ async def test_r_shows_exact_command_and_a_stray_enter_runs_nothing(paths):
     assert [r["event"] for r in read_audit(audit).records] == ["cancelled"]
 
 
-async def test_type_name_and_confirm_runs_and_audits(paths):
+async def test_type_name_and_confirm_runs_and_audits(paths) -> None:
     marker, audit = paths
     app = ActionsApp(_cfg(marker), audit)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -139,7 +139,7 @@ async def test_type_name_and_confirm_runs_and_audits(paths):
     assert recs[1]["output_tail"] == ["rolled back deployment/checkout", "now at previous revision"]
 
 
-async def test_wrong_name_cannot_confirm(paths):
+async def test_wrong_name_cannot_confirm(paths) -> None:
     marker, audit = paths
     app = ActionsApp(_cfg(marker), audit)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -162,7 +162,7 @@ async def test_wrong_name_cannot_confirm(paths):
     assert [r["event"] for r in read_audit(audit).records] == ["cancelled"]
 
 
-async def test_r_twice_fast_opens_one_dialog(paths):
+async def test_r_twice_fast_opens_one_dialog(paths) -> None:
     marker, audit = paths
     app = ActionsApp(_cfg(marker), audit)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -172,7 +172,7 @@ async def test_r_twice_fast_opens_one_dialog(paths):
         assert app.screen.query_one("#typed", Input).value == "r"
 
 
-async def test_no_confirm_action_pressed_twice_runs_once(paths):
+async def test_no_confirm_action_pressed_twice_runs_once(paths) -> None:
     marker, audit = paths
     app = ActionsApp(_cfg(marker), audit)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -184,7 +184,7 @@ async def test_no_confirm_action_pressed_twice_runs_once(paths):
     assert [r["event"] for r in read_audit(audit).records] == ["started", "refused", "finished"]
 
 
-async def test_read_only_nothing_dangerous_bound(paths):
+async def test_read_only_nothing_dangerous_bound(paths) -> None:
     marker, audit = paths
     cfg = _cfg(marker)
     cfg.read_only = True
@@ -198,7 +198,7 @@ async def test_read_only_nothing_dangerous_bound(paths):
     assert not marker.exists() and read_audit(audit).records == []
 
 
-async def test_injected_label_refused_without_dialog(paths):
+async def test_injected_label_refused_without_dialog(paths) -> None:
     """A discovered service is named by its series' label (OTLP service.name): a hostile one
     must not reach the command."""
     marker, audit = paths
@@ -214,7 +214,7 @@ async def test_injected_label_refused_without_dialog(paths):
     assert rec["event"] == "refused" and "unsafe value for {service}" in rec["reason"]
 
 
-async def test_disabled_palette_entry_is_refused_and_audited(paths):
+async def test_disabled_palette_entry_is_refused_and_audited(paths) -> None:
     marker, audit = paths
     cfg = _cfg(marker)
     cfg.read_only = True
@@ -237,7 +237,7 @@ async def test_disabled_palette_entry_is_refused_and_audited(paths):
     assert rec["event"] == "refused" and rec["reason"].startswith("read-only mode")
 
 
-async def test_escape_sequences_in_output_are_stripped(paths):
+async def test_escape_sequences_in_output_are_stripped(paths) -> None:
     _, audit = paths
     cfg = parse_config(
         "actions:\n  show:\n    exec: [/usr/bin/printf, '\\033[31mred\\033[0m\\tok\\a\\n']\n"

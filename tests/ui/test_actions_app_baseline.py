@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.waits import until as _until
 from tui.config import AuditConfig, BaselineConfig, parse_config
 from tui.core.actions.audit import read_audit
@@ -25,7 +27,7 @@ def _metrics(version, now=NOW):
     return m
 
 
-async def test_b_refreshes_baseline_and_shows_what_it_replaces(tmp_path):
+async def test_b_refreshes_baseline_and_shows_what_it_replaces(tmp_path: Path) -> None:
     cfg = parse_config(f"baseline: {{dir: {tmp_path / 'bl'}}}\nservices:\n  - name: checkout\n")
     bstore = BaselineStore(cfg.baseline.dir)
     audit = tmp_path / "audit.jsonl"
@@ -57,7 +59,7 @@ async def test_b_refreshes_baseline_and_shows_what_it_replaces(tmp_path):
     assert fin["baseline_versions"]["replaced"] == "v1" and fin["baseline_versions"]["new"] == "v2"
 
 
-async def test_b_with_empty_window_is_refused_and_audited(tmp_path):
+async def test_b_with_empty_window_is_refused_and_audited(tmp_path: Path) -> None:
     cfg = parse_config(f"baseline: {{dir: {tmp_path / 'bl'}}}\nservices:\n  - name: checkout\n")
     audit = tmp_path / "audit.jsonl"
     app = ActionsApp(
@@ -76,7 +78,7 @@ async def test_b_with_empty_window_is_refused_and_audited(tmp_path):
     assert rec["event"] == "refused" and "no samples" in rec["reason"]
 
 
-async def test_b_with_missing_bench_file_is_refused_and_audited(tmp_path):
+async def test_b_with_missing_bench_file_is_refused_and_audited(tmp_path: Path) -> None:
     missing = tmp_path / "bench-not-run.txt"
     cfg = parse_config(
         f"baseline: {{dir: {tmp_path / 'bl'}, bench: {missing}}}\nservices:\n  - name: checkout\n",
@@ -98,7 +100,9 @@ async def test_b_with_missing_bench_file_is_refused_and_audited(tmp_path):
     assert bstore.current("checkout") is None
 
 
-async def test_b_on_the_real_dashboard_takes_the_shown_window_with_saturation(tmp_path):
+async def test_b_on_the_real_dashboard_takes_the_shown_window_with_saturation(
+    tmp_path: Path,
+) -> None:
     """The real WarroomApp (fixed clock): `b` snapshots the window up to the app's clock, not
     wall time, and keeps the saturated-sample counts as `warroom baseline refresh` does."""
     cfg = demo_config()
@@ -126,7 +130,7 @@ async def test_b_on_the_real_dashboard_takes_the_shown_window_with_saturation(tm
     assert fin["action"] == "refresh_baseline" and fin["status"] == "ok"
 
 
-async def test_b_during_a_sustained_spike_warns_in_the_dialog(tmp_path):
+async def test_b_during_a_sustained_spike_warns_in_the_dialog(tmp_path: Path) -> None:
     """Issue 13 item 21: `b` took the incident as the baseline without a word. The real Hub's
     detector is fed a steady P99 and then a 5x step until it says SUSTAINED."""
     from tui.config import OTLPConfig

@@ -4,6 +4,7 @@ it, audited), and says nothing of it when there is none or it is current already
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from tui.config import parse_config
 from tui.core.actions.audit import read_audit
@@ -24,7 +25,7 @@ def _metrics() -> MetricStore:
     return m
 
 
-def _store(tmp_path, versions):
+def _store(tmp_path: Path, versions):
     store = BaselineStore(tmp_path / "bl")
     for i, v in enumerate(versions):
         store.save(
@@ -49,7 +50,7 @@ async def _dialog(app, pilot) -> ConfirmActionScreen:
     return screen
 
 
-async def test_p_uses_the_previous_release_baseline(tmp_path) -> None:
+async def test_p_uses_the_previous_release_baseline(tmp_path: Path) -> None:
     cfg = parse_config(f"baseline: {{dir: {tmp_path / 'bl'}}}\nservices:\n  - name: checkout\n")
     store = _store(tmp_path, ["1.4.2", "1.5.0"])  # a 1.5.0 baseline taken during the incident
     audit = tmp_path / "audit.jsonl"
@@ -78,7 +79,7 @@ async def test_p_uses_the_previous_release_baseline(tmp_path) -> None:
     assert any(r["event"] == "cancelled" and r["action"] == "refresh_baseline" for r in recs)
 
 
-async def test_no_offer_without_an_earlier_release_or_when_it_is_current(tmp_path) -> None:
+async def test_no_offer_without_an_earlier_release_or_when_it_is_current(tmp_path: Path) -> None:
     cfg = parse_config(f"baseline: {{dir: {tmp_path / 'bl'}}}\nservices:\n  - name: checkout\n")
     for versions in (["1.5.0"], ["1.5.0", "1.4.2"]):  # none other / 1.4.2 is current already
         store = _store(tmp_path / "-".join(versions), versions)
@@ -99,7 +100,7 @@ async def test_no_offer_without_an_earlier_release_or_when_it_is_current(tmp_pat
             await pilot.press("n")
 
 
-def test_the_dashboard_keys_b_by_the_detected_release(tmp_path) -> None:
+def test_the_dashboard_keys_b_by_the_detected_release(tmp_path: Path) -> None:
     cfg = parse_config("services:\n  - name: checkout\n")
     app = WarroomApp(cfg, store=MetricStore())
     assert app._running_version("checkout") is None

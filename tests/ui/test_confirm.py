@@ -50,7 +50,7 @@ def _text(screen, sel):
     return str(screen.query_one(sel, Static).render())
 
 
-async def test_shows_exact_redacted_command_and_focuses_the_name():
+async def test_shows_exact_redacted_command_and_focuses_the_name() -> None:
     a = resolve_action(CFG, "payments", "rollback")
     app = Host(ConfirmActionScreen(a, extra_lines=["replaces baseline v1 (2026-01-01)"]))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -67,14 +67,14 @@ async def test_shows_exact_redacted_command_and_focuses_the_name():
         assert s.has_class("-dangerous")
 
 
-async def test_yes_no_dialog_focuses_cancel():
+async def test_yes_no_dialog_focuses_cancel() -> None:
     app = Host(ConfirmActionScreen(resolve_action(CFG, "payments", "deploy_hook")))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert app.focused is app.screen.query_one("#cancel", Button)
 
 
-async def test_keys_in_flight_from_a_button_are_not_lost():
+async def test_keys_in_flight_from_a_button_are_not_lost() -> None:
     """Letters typed on a button go to the name: also those the app forwarded to the button
     before the first letter moved the focus, which reach the screen after it moved."""
     clock = Clock()
@@ -98,7 +98,7 @@ async def test_keys_in_flight_from_a_button_are_not_lost():
         assert app.answers == [True]
 
 
-async def test_http_request_shown_redacted():
+async def test_http_request_shown_redacted() -> None:
     a = resolve_action(CFG, "payments", "deploy_hook")
     app = Host(ConfirmActionScreen(a))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -112,7 +112,7 @@ async def test_http_request_shown_redacted():
         ]
 
 
-async def test_debounce_open_and_held_key():
+async def test_debounce_open_and_held_key() -> None:
     clock = Clock()
     a = resolve_action(CFG, "payments", "deploy_hook")  # confirm: yes
     screen = ConfirmActionScreen(a, clock=clock)
@@ -135,7 +135,7 @@ async def test_debounce_open_and_held_key():
         assert app.answers == [True]
 
 
-async def test_enter_on_confirm_button_also_debounced():
+async def test_enter_on_confirm_button_also_debounced() -> None:
     clock = Clock()
     a = resolve_action(CFG, "payments", "deploy_hook")
     screen = ConfirmActionScreen(a, clock=clock)
@@ -152,7 +152,7 @@ async def test_enter_on_confirm_button_also_debounced():
         assert app.answers == [True]
 
 
-async def test_n_cancels_yes_dialog():
+async def test_n_cancels_yes_dialog() -> None:
     a = resolve_action(CFG, "payments", "deploy_hook")
     app = Host(ConfirmActionScreen(a))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -161,7 +161,7 @@ async def test_n_cancels_yes_dialog():
         assert app.answers == [False]
 
 
-async def test_typing_name_with_n_and_y_never_answers():
+async def test_typing_name_with_n_and_y_never_answers() -> None:
     clock = Clock()
     a = resolve_action(CFG, "payments", "rollback")
     screen = ConfirmActionScreen(a, clock=clock)
@@ -178,7 +178,7 @@ async def test_typing_name_with_n_and_y_never_answers():
         assert app.answers == [True]
 
 
-async def test_escape_cancels_and_only_one_answer():
+async def test_escape_cancels_and_only_one_answer() -> None:
     a = resolve_action(CFG, "payments", "rollback")
     app = Host(ConfirmActionScreen(a))
     async with app.run_test(size=(120, 40)) as pilot:

@@ -60,7 +60,9 @@ def cells(app: Host) -> list[list[str]]:
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
-async def test_lists_the_baseline_then_the_folder_newest_first_and_enter_opens_one(tmp_path):
+async def test_lists_the_baseline_then_the_folder_newest_first_and_enter_opens_one(
+    tmp_path: Path,
+) -> None:
     app, d, baseline = picker(tmp_path)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
@@ -85,7 +87,7 @@ async def test_lists_the_baseline_then_the_folder_newest_first_and_enter_opens_o
     assert app.answers == [ProfileChoice(d / "checkout-cpu-20260101T000200Z.pb.gz")]
 
 
-async def test_b_marks_the_base_and_enter_diffs_against_it(tmp_path):
+async def test_b_marks_the_base_and_enter_diffs_against_it(tmp_path: Path) -> None:
     app, d, baseline = picker(tmp_path)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
@@ -98,7 +100,7 @@ async def test_b_marks_the_base_and_enter_diffs_against_it(tmp_path):
     ]
 
 
-async def test_a_base_of_another_kind_or_the_same_file_is_refused_and_said(tmp_path):
+async def test_a_base_of_another_kind_or_the_same_file_is_refused_and_said(tmp_path: Path) -> None:
     app, d, _ = picker(tmp_path)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
@@ -114,7 +116,7 @@ async def test_a_base_of_another_kind_or_the_same_file_is_refused_and_said(tmp_p
     assert app.answers == [ProfileChoice(d / "checkout-heap-20260101T000100Z.pb.gz")]
 
 
-async def test_escape_cancels_and_an_empty_picker_says_where_it_looked(tmp_path):
+async def test_escape_cancels_and_an_empty_picker_says_where_it_looked(tmp_path: Path) -> None:
     app = Host(ProfilePickerScreen("checkout", [], now=NOW))
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()

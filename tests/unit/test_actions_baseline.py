@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tui.commands.baseline import take_baseline
-from tui.config import parse_config
+from tui.config import Config, parse_config
 from tui.core.actions import resolve_action
 from tui.core.actions.baseline_ops import (
     prepare_builtin,
@@ -27,7 +27,9 @@ from tui.errors import UserError
 NOW = 1_800_000_000.0
 
 
-def _metrics(service="checkout", n=30, p99=0.2, version="v2", now=NOW):
+def _metrics(
+    service: str = "checkout", n: int = 30, p99: float = 0.2, version: str = "v2", now: float = NOW
+) -> MetricStore:
     m = MetricStore()
     for i in range(n):
         t = now - (n - i) * 5
@@ -38,7 +40,7 @@ def _metrics(service="checkout", n=30, p99=0.2, version="v2", now=NOW):
 
 
 @pytest.fixture
-def cfg(tmp_path):
+def cfg(tmp_path: Path) -> Config:
     prof = tmp_path / "profiles"
     prof.mkdir()
     (prof / "checkout-1.pb.gz").write_bytes(b"old")
@@ -54,7 +56,7 @@ def cfg(tmp_path):
     )
 
 
-def test_snapshot_from_current_window_with_profile_and_bench(cfg):
+def test_snapshot_from_current_window_with_profile_and_bench(cfg: Config) -> None:
     snap = snapshot_for_refresh(cfg, _metrics(), "checkout", NOW, taken_by="op@host")
     assert snap.version == "v2" and snap.taken_by == "op@host" and snap.taken_at == NOW
     assert len(snap.signals["p99"]) == 30 and snap.step == 5.0
@@ -62,7 +64,7 @@ def test_snapshot_from_current_window_with_profile_and_bench(cfg):
     assert snap.bench and snap.bench.endswith("bench.txt")
 
 
-def test_refresh_then_restore_previous(cfg):
+def test_refresh_then_restore_previous(cfg: Config) -> None:
     store = BaselineStore(cfg.baseline.dir)
     first = snapshot_for_refresh(
         cfg, _metrics(version="v1", now=NOW - 3600), "checkout", NOW - 3600
@@ -82,26 +84,29 @@ def test_refresh_then_restore_previous(cfg):
         "new": "v2",
         "new_id": out2.baseline_versions["new_id"],
     }
-    assert store.current("checkout").version == "v2"
+    cur = store.current("checkout")
+    assert cur is not None and cur.version == "v2"
 
-    assert previous(store, "checkout").version == "v1"
+    prev = previous(store, "checkout")
+    assert prev is not None and prev.version == "v1"
     rp = restore_plan(store, "checkout")
     assert rp[0].startswith("restore:       v1 taken 2027-01-15 07:00 UTC by ")
     assert rp[0].endswith("(2 signals, 60 points, bench, 1 profile)")
     assert rp[1].startswith("replaces:      v2")
     back = restore_previous(store, "checkout")
     assert back.baseline_versions["replaced"] == "v2" and back.baseline_versions["restored"] == "v1"
-    assert store.current("checkout").version == "v1"
+    cur = store.current("checkout")
+    assert cur is not None and cur.version == "v1"
     with pytest.raises(UserError, match="no earlier baseline"):
         restore_previous(store, "checkout")
 
 
-def test_empty_window_refused(cfg):
+def test_empty_window_refused(cfg: Config) -> None:
     with pytest.raises(UserError, match="no samples"):
         snapshot_for_refresh(cfg, MetricStore(), "checkout", NOW)
 
 
-def test_prepare_builtin(cfg):
+def test_prepare_builtin(cfg: Config) -> None:
     store = BaselineStore(cfg.baseline.dir)
     metrics = _metrics()
     refresh_action = resolve_action(cfg, "checkout", "refresh_baseline")
@@ -124,7 +129,7 @@ def test_prepare_builtin(cfg):
         )
 
 
-def _saturated_metrics(now=NOW):
+def _saturated_metrics(now: float = NOW) -> MetricStore:
     """30 steps of p99 and qps; the last 4 p99 samples sit in the +Inf bucket."""
     m = MetricStore()
     for i in range(30):
@@ -138,7 +143,7 @@ def _saturated_metrics(now=NOW):
     return m
 
 
-def test_dashboard_key_and_cli_take_the_same_snapshot(cfg):
+def test_dashboard_key_and_cli_take_the_same_snapshot(cfg: Config) -> None:
     """Both paths go through baseline_snapshot: same samples, saturation, bench, profile."""
     metrics = _saturated_metrics()
     ui = snapshot_for_refresh(cfg, metrics, "checkout", NOW, taken_by="op@host")
@@ -169,7 +174,7 @@ def test_dashboard_key_and_cli_take_the_same_snapshot(cfg):
     assert [Path(p).name for p in ui.profile_files] == ["checkout-2.pb.gz"]
 
 
-def test_missing_configured_bench_is_an_error_on_both_paths(cfg, tmp_path):
+def test_missing_configured_bench_is_an_error_on_both_paths(cfg: Config, tmp_path: Path) -> None:
     cfg.baseline.bench = str(tmp_path / "not-run-yet.txt")
     cfg.source = "w.yaml"
     want = re.escape(f"w.yaml: baseline.bench: {tmp_path}/not-run-yet.txt: no such file")

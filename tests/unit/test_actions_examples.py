@@ -5,11 +5,12 @@ argo rollouts undo, helm rollback, an HTTP webhook) and keep their secret masked
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tui.config import ServiceConfig, load_config
+from tui.config import Config, ServiceConfig, load_config
 from tui.core.actions import bindable_actions, resolve_action
 from tui.core.actions.spec import action_configs
 from tui.core.actions.templating import TEMPLATE_NAMES
@@ -40,14 +41,14 @@ def readme_yaml_blocks() -> list[str]:
 
 
 @pytest.fixture(params=range(len(readme_yaml_blocks())))
-def cfg(request, monkeypatch, tmp_path):
+def cfg(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Config:
     monkeypatch.setenv("CI_TOKEN", TOKEN)
     path = tmp_path / "warroom.yaml"
     path.write_text(readme_yaml_blocks()[request.param])
     return load_config(path)
 
 
-def _all_actions(cfg):
+def _all_actions(cfg: Config) -> Iterator[tuple[ServiceConfig, str]]:
     """(service config, action name) for every configured service plus one that only has
     the defaults (a service discovered from labels)."""
     bare = ServiceConfig(name="orders", namespace="shop")
@@ -57,7 +58,7 @@ def _all_actions(cfg):
                 yield svc, name
 
 
-def test_every_example_resolves_with_its_values_substituted(cfg):
+def test_every_example_resolves_with_its_values_substituted(cfg: Config) -> None:
     seen = list(_all_actions(cfg))
     assert seen
     for svc, name in seen:
@@ -71,7 +72,7 @@ def test_every_example_resolves_with_its_values_substituted(cfg):
                 assert svc.namespace in a.argv, (svc.name, a.argv)
 
 
-def test_examples_cover_the_four_promised_tools(cfg):
+def test_examples_cover_the_four_promised_tools(cfg: Config) -> None:
     kinds = set()
     for svc, name in _all_actions(cfg):
         a = resolve_action(cfg, svc, name, baseline_version="v1.4.2")
@@ -86,14 +87,14 @@ def test_examples_cover_the_four_promised_tools(cfg):
     assert kinds == {"kubectl rollout undo", "argo rollouts undo", "helm rollback", "webhook"}
 
 
-def test_rollback_defaults_are_the_safe_ones(cfg):
+def test_rollback_defaults_are_the_safe_ones(cfg: Config) -> None:
     for svc, name in _all_actions(cfg):
         a = resolve_action(cfg, svc, name)
         if name == "rollback":
             assert (a.key, a.confirm, a.dangerous) == ("r", "type", True), svc.name
 
 
-def test_read_only_service_has_rollback_disabled(cfg):
+def test_read_only_service_has_rollback_disabled(cfg: Config) -> None:
     ro = [s for s in cfg.services if s.read_only]
     for svc in ro:
         rows = {a.name: (ok, why) for a, ok, why in bindable_actions(cfg, svc)}
@@ -103,7 +104,7 @@ def test_read_only_service_has_rollback_disabled(cfg):
         )
 
 
-def test_webhook_secret_is_sent_but_never_shown(cfg):
+def test_webhook_secret_is_sent_but_never_shown(cfg: Config) -> None:
     hooks = [
         (svc, name)
         for svc, name in _all_actions(cfg)
@@ -119,7 +120,9 @@ def test_webhook_secret_is_sent_but_never_shown(cfg):
         assert a.url is not None and a.url.startswith("https://")
 
 
-def test_without_the_token_the_config_names_the_variable(monkeypatch, tmp_path):
+def test_without_the_token_the_config_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("CI_TOKEN", raising=False)
     from tui.errors import UserError
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.config import parse_config
+from tui.config import Config, parse_config
 from tui.core.actions import SAFE_VALUE, bindable_actions, resolve_action
 
 CFG = """
@@ -34,11 +34,11 @@ services:
 
 
 @pytest.fixture
-def cfg():
+def cfg() -> Config:
     return parse_config(CFG, "test.yaml")
 
 
-def test_rollback_defaults_and_substitution(cfg):
+def test_rollback_defaults_and_substitution(cfg: Config) -> None:
     a = resolve_action(cfg, "checkout", "rollback", user="alice")
     assert a.kind == "exec"
     assert a.argv == ("kubectl", "rollout", "undo", "deployment/checkout", "-n", "shop")
@@ -48,19 +48,19 @@ def test_rollback_defaults_and_substitution(cfg):
     assert a.values == {"service": "checkout", "namespace": "shop"}
 
 
-def test_builtin_refresh_baseline_always_present(cfg):
+def test_builtin_refresh_baseline_always_present(cfg: Config) -> None:
     a = resolve_action(cfg, "checkout", "refresh_baseline")
     assert (a.kind, a.key, a.dangerous, a.confirm) == ("builtin", "b", False, "yes")
     assert a.command_lines() == ["built-in: refresh baseline for checkout"]
 
 
-def test_service_action_replaces_default(cfg):
+def test_service_action_replaces_default(cfg: Config) -> None:
     a = resolve_action(cfg, "payments", "rollback", {"revision": "41"})
     assert a.argv == ("helm", "rollback", "payments", "41")
     assert a.timeout == 30.0
 
 
-def test_missing_value_refuses_and_names_it(cfg):
+def test_missing_value_refuses_and_names_it(cfg: Config) -> None:
     a = resolve_action(cfg, "payments", "rollback")
     assert a.refusal is not None
     assert "{revision}" in a.refusal and "payments" in a.refusal
@@ -70,7 +70,7 @@ def test_missing_value_refuses_and_names_it(cfg):
     "label",
     ["a; rm -rf /", "$(reboot)", "x`id`", "a b", "a\nb", "abc\n", "a" * 254, "ünïcode", "--x|y"],
 )
-def test_injection_from_series_label_refused(cfg, label):
+def test_injection_from_series_label_refused(cfg: Config, label: str) -> None:
     # a label fills {revision}: payments' config gives none
     a = resolve_action(cfg, "payments", "rollback", {"revision": label})
     assert a.refusal is not None
@@ -84,7 +84,7 @@ def test_injection_from_series_label_refused(cfg, label):
     assert repr(label) in d.refusal and d.argv[3] == "deployment/{service}"
 
 
-def test_labels_never_retarget_a_configured_service(cfg):
+def test_labels_never_retarget_a_configured_service(cfg: Config) -> None:
     """The config names the target; a series label (anyone who can write a metric) cannot
     turn `deployment/{service} -n {namespace}` into another deployment or namespace."""
     labels = {"service": "payments", "namespace": "pay", "version": "v9.9.9", "revision": "7"}
@@ -105,7 +105,7 @@ def test_labels_never_retarget_a_configured_service(cfg):
     assert resolve_action(cfg, "checkout", "rollback", {"service": "a; rm -rf /"}).refusal is None
 
 
-def test_labels_fill_only_what_the_config_leaves_out(cfg):
+def test_labels_fill_only_what_the_config_leaves_out(cfg: Config) -> None:
     # payments gives a namespace but no revision: the label fills {revision} only
     a = resolve_action(cfg, "payments", "rollback", {"revision": "41", "service": "checkout"})
     assert a.argv == ("helm", "rollback", "payments", "41")
@@ -119,14 +119,14 @@ def test_labels_fill_only_what_the_config_leaves_out(cfg):
     assert d.argv[3:] == ("deployment/search", "-n", "web") and d.version == "v2"
 
 
-def test_safe_value_pattern_edges():
+def test_safe_value_pattern_edges() -> None:
     for ok in ["checkout", "v1.2.3+build.7", "registry.io/app:1.0", "a@b", "a" * 253, "-x"]:
         assert SAFE_VALUE.fullmatch(ok)
     for bad in ["a b", "a;b", "a" * 254, "a\n", "", "a$b", "a&b", "a'b", 'a"b', "a\\b"]:
         assert not SAFE_VALUE.fullmatch(bad)
 
 
-def test_http_substitution_and_redaction(cfg):
+def test_http_substitution_and_redaction(cfg: Config) -> None:
     a = resolve_action(cfg, "checkout", "notify", user="bob", baseline_version="v1.4.1")
     assert a.kind == "http" and a.key == "n" and a.confirm == "yes" and not a.dangerous
     assert a.url == "https://ci.example/hooks/checkout?token=s3cr3tvalue"
@@ -144,7 +144,7 @@ def test_http_substitution_and_redaction(cfg):
     assert {"s3cr3tvalue", "abcdef123"} <= set(a.secret_values())
 
 
-def test_unknown_placeholder_is_a_disabled_config_error():
+def test_unknown_placeholder_is_a_disabled_config_error() -> None:
     cfg = parse_config("actions:\n  rollback:\n    exec: [x, '{srvice}']\n")
     a = resolve_action(cfg, "svc", "rollback")
     assert a.config_error and "{srvice}" in a.config_error
@@ -153,17 +153,17 @@ def test_unknown_placeholder_is_a_disabled_config_error():
     assert "unknown placeholder" in (rows["rollback"][2] or "")
 
 
-def test_format_spec_in_placeholder_rejected():
+def test_format_spec_in_placeholder_rejected() -> None:
     cfg = parse_config("actions:\n  rollback:\n    exec: [x, '{service!r}']\n")
     assert "takes no format" in (resolve_action(cfg, "svc", "rollback").config_error or "")
 
 
-def test_unknown_action_name_raises_keyerror(cfg):
+def test_unknown_action_name_raises_keyerror(cfg: Config) -> None:
     with pytest.raises(KeyError):
         resolve_action(cfg, "checkout", "nope")
 
 
-def test_bindable_normal_mode(cfg):
+def test_bindable_normal_mode(cfg: Config) -> None:
     rows = bindable_actions(cfg, "checkout")
     assert [(a.name, a.key, ok, why) for a, ok, why in rows] == [
         ("rollback", "r", True, None),
@@ -173,7 +173,7 @@ def test_bindable_normal_mode(cfg):
     ]
 
 
-def test_bindable_global_read_only(cfg):
+def test_bindable_global_read_only(cfg: Config) -> None:
     cfg.read_only = True
     rows = {a.name: (ok, why) for a, ok, why in bindable_actions(cfg, "checkout")}
     assert rows["rollback"] == (False, "read-only mode: rollback is dangerous")
@@ -181,7 +181,7 @@ def test_bindable_global_read_only(cfg):
     assert rows["notify"] == (True, None)
 
 
-def test_bindable_per_service_read_only(cfg):
+def test_bindable_per_service_read_only(cfg: Config) -> None:
     rows = {a.name: (ok, why) for a, ok, why in bindable_actions(cfg, "payments")}
     assert rows["rollback"][0] is False
     assert "payments is read-only" in (rows["rollback"][1] or "")
@@ -189,7 +189,7 @@ def test_bindable_per_service_read_only(cfg):
     assert other["rollback"] is True
 
 
-def test_write_flag_semantics_via_config_fields(cfg):
+def test_write_flag_semantics_via_config_fields(cfg: Config) -> None:
     # `--write` (tui/commands/dashboard.py) clears cfg.read_only and each service's read_only
     cfg.read_only = False
     for s in cfg.services:
@@ -198,19 +198,19 @@ def test_write_flag_semantics_via_config_fields(cfg):
     assert rows["rollback"] == (True, None)
 
 
-def test_key_conflict_disables_the_later_action():
+def test_key_conflict_disables_the_later_action() -> None:
     cfg = parse_config("actions:\n  rollback:\n    exec: [a]\n  zap:\n    exec: [b]\n    key: r\n")
     rows = {a.name: (ok, why) for a, ok, why in bindable_actions(cfg, "svc")}
     assert rows["rollback"] == (True, None)
     assert rows["zap"] == (False, "key 'r' is already bound to rollback")
 
 
-def test_discovered_service_uses_defaults(cfg):
+def test_discovered_service_uses_defaults(cfg: Config) -> None:
     a = resolve_action(cfg, "search", "rollback", {"namespace": "web"})
     assert a.argv[-3:] == ("deployment/search", "-n", "web")
 
 
-def test_env_templates_checked(cfg):
+def test_env_templates_checked(cfg: Config) -> None:
     cfg2 = parse_config(
         "actions:\n  rollback:\n    exec: [x]\n    env: {TARGET: '{service}', API_TOKEN: abcd1234}\n"
     )
@@ -221,7 +221,7 @@ def test_env_templates_checked(cfg):
     assert bad.refusal and "'a b'" in bad.refusal
 
 
-def test_secrets_from_env_are_used_but_never_shown(monkeypatch):
+def test_secrets_from_env_are_used_but_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WR_TEST_TOKEN", "tok-very-secret")
     cfg = parse_config(
         "actions:\n"
@@ -246,7 +246,7 @@ def test_secrets_from_env_are_used_but_never_shown(monkeypatch):
     assert refused.refusal and "tok-very-secret" not in repr(refused.argv)
 
 
-def test_missing_secret_env_is_a_config_error(monkeypatch):
+def test_missing_secret_env_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     from tui.config import ConfigError
 
     monkeypatch.delenv("WR_TEST_NOPE", raising=False)
@@ -254,7 +254,7 @@ def test_missing_secret_env_is_a_config_error(monkeypatch):
         parse_config("actions:\n  rollback:\n    exec: [deploy, {env: WR_TEST_NOPE}]\n")
 
 
-def test_dashboard_keys_are_reserved():
+def test_dashboard_keys_are_reserved() -> None:
     cfg = parse_config("actions:\n  rollback:\n    exec: [a]\n  ping:\n    exec: [b]\n    key: p\n")
     rows = {
         a.name: (ok, why)
@@ -266,7 +266,7 @@ def test_dashboard_keys_are_reserved():
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(min_size=1, max_size=300))
-def test_any_label_is_substituted_only_when_safe(label):
+def test_any_label_is_substituted_only_when_safe(label: str) -> None:
     cfg = parse_config(CFG, "test.yaml")
     # "search" is not configured: the namespace label fills {namespace}
     a = resolve_action(cfg, "search", "rollback", {"namespace": label, "service": label})
@@ -280,7 +280,7 @@ def test_any_label_is_substituted_only_when_safe(label):
     assert c.refusal is None and c.argv[3:] == ("deployment/checkout", "-n", "shop")
 
 
-def test_dangerous_action_always_confirms():
+def test_dangerous_action_always_confirms() -> None:
     cfg = parse_config(
         "actions:\n  rollback:\n    exec: [a]\n    confirm: none\n"
         "  wipe:\n    exec: [b]\n    confirm: none\n    dangerous: true\n"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tui.core.actions.audit import (
+    Event,
     append_record,
     format_text,
     make_record,
@@ -18,7 +21,7 @@ from tui.errors import UserError
 NOW = 1_800_000_000.0
 
 
-def _rec(event="finished", ts=NOW, **kw):
+def _rec(event: Event = "finished", ts: float = NOW, **kw: Any) -> dict[str, Any]:
     return make_record(
         event,
         service="checkout",
@@ -30,7 +33,7 @@ def _rec(event="finished", ts=NOW, **kw):
     )
 
 
-def test_record_fields():
+def test_record_fields() -> None:
     r = _rec(
         status="ok",
         exit=0,
@@ -43,10 +46,10 @@ def test_record_fields():
     assert r["event"] == "finished" and r["user"] == "alice@host"
     assert r["argv"][0] == "kubectl" and "reason" not in r
     with pytest.raises(ValueError):
-        make_record("exploded", service="s", action="a", target={})
+        make_record("exploded", service="s", action="a", target={})  # type: ignore[arg-type]
 
 
-def test_append_and_read_back_in_order(tmp_path):
+def test_append_and_read_back_in_order(tmp_path: Path) -> None:
     p = tmp_path / "sub" / "audit.jsonl"
     for i in range(3):
         append_record(p, _rec(ts=NOW + i, seq=i))
@@ -57,7 +60,7 @@ def test_append_and_read_back_in_order(tmp_path):
     assert oct(p.stat().st_mode & 0o777) == "0o600"
 
 
-def test_since_filter(tmp_path):
+def test_since_filter(tmp_path: Path) -> None:
     p = tmp_path / "a.jsonl"
     for age in (7200, 1800, 60):
         append_record(p, _rec(ts=NOW - age, age=age))
@@ -67,12 +70,12 @@ def test_since_filter(tmp_path):
     assert parse_since("2027-01-15T07:00:00") == NOW - 3600  # naive = UTC
 
 
-def test_bad_since_is_a_user_error():
+def test_bad_since_is_a_user_error() -> None:
     with pytest.raises(UserError, match="--since 'yesterday-ish'"):
         parse_since("yesterday-ish")
 
 
-def test_torn_last_line_skipped_and_reported(tmp_path):
+def test_torn_last_line_skipped_and_reported(tmp_path: Path) -> None:
     p = tmp_path / "a.jsonl"
     append_record(p, _rec(seq=1))
     with p.open("ab") as fh:
@@ -83,7 +86,7 @@ def test_torn_last_line_skipped_and_reported(tmp_path):
     assert "last line is incomplete" in log.warnings(str(p))[0]
 
 
-def test_append_after_torn_line_mends_it_into_an_interrupted_record(tmp_path):
+def test_append_after_torn_line_mends_it_into_an_interrupted_record(tmp_path: Path) -> None:
     """The torn bytes of a killed writer become an `interrupted` record holding them: the
     log has no unreadable line, and what was written is not dropped."""
     p = tmp_path / "a.jsonl"
@@ -99,7 +102,7 @@ def test_append_after_torn_line_mends_it_into_an_interrupted_record(tmp_path):
     assert "interrupted" in format_text(note)
 
 
-def test_a_torn_file_with_no_newline_at_all_is_mended(tmp_path):
+def test_a_torn_file_with_no_newline_at_all_is_mended(tmp_path: Path) -> None:
     p = tmp_path / "a.jsonl"
     p.write_bytes(b'{"ts": 1, "ev')
     append_record(p, _rec(seq=1))
@@ -109,7 +112,7 @@ def test_a_torn_file_with_no_newline_at_all_is_mended(tmp_path):
     assert [r["event"] for r in log.records] == ["interrupted", "finished"]
 
 
-def test_garbage_lines_do_not_stop_reading(tmp_path):
+def test_garbage_lines_do_not_stop_reading(tmp_path: Path) -> None:
     p = tmp_path / "a.jsonl"
     p.write_bytes(
         b'not json\n[1,2]\n{"no_ts": 1}\n\xff\xfe\n' + json.dumps(_rec(seq=9)).encode() + b"\n"
@@ -119,7 +122,7 @@ def test_garbage_lines_do_not_stop_reading(tmp_path):
     assert log.bad_lines == [1, 2, 3, 4]
 
 
-def test_missing_file_is_empty_and_directory_is_an_error(tmp_path):
+def test_missing_file_is_empty_and_directory_is_an_error(tmp_path: Path) -> None:
     assert read_audit(tmp_path / "nope.jsonl").records == []
     with pytest.raises(UserError, match="is a directory"):
         read_audit(tmp_path)
@@ -127,7 +130,7 @@ def test_missing_file_is_empty_and_directory_is_an_error(tmp_path):
         append_record(tmp_path, _rec())
 
 
-def test_format_text():
+def test_format_text() -> None:
     line = format_text(
         _rec(status="failed", exit=3, duration_s=2.25, baseline_versions={"running": "v2"})
     )

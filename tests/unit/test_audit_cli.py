@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
+
+import pytest
 
 from tui.cli import main
-from tui.core.actions.audit import append_record, make_record
+from tui.core.actions.audit import Event, append_record, make_record
 
 
-def _fill(path):
+def _fill(path: Path) -> None:
     now = time.time()
-    for age, ev in ((7200, "started"), (600, "refused"), (60, "finished")):
+    events: tuple[tuple[int, Event], ...] = ((7200, "started"), (600, "refused"), (60, "finished"))
+    for age, ev in events:
         append_record(
             path,
             make_record(
@@ -26,7 +30,7 @@ def _fill(path):
         )
 
 
-def test_text_and_since(tmp_path, capsys):
+def test_text_and_since(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = tmp_path / "a.jsonl"
     _fill(p)
     assert main(["audit", "--file", str(p), "--since", "1h"]) == 0
@@ -36,7 +40,7 @@ def test_text_and_since(tmp_path, capsys):
     assert "finished" in out[1]
 
 
-def test_json_format(tmp_path, capsys):
+def test_json_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = tmp_path / "a.jsonl"
     _fill(p)
     assert main(["audit", "--file", str(p), "--format", "json"]) == 0
@@ -44,7 +48,7 @@ def test_json_format(tmp_path, capsys):
     assert [r["age"] for r in rows] == [7200, 600, 60]
 
 
-def test_path_from_config(tmp_path, capsys):
+def test_path_from_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = tmp_path / "from-config.jsonl"
     _fill(p)
     cfg = tmp_path / "w.yaml"
@@ -53,7 +57,9 @@ def test_path_from_config(tmp_path, capsys):
     assert len(capsys.readouterr().out.splitlines()) == 3
 
 
-def test_torn_last_line_warns_but_prints_the_rest(tmp_path, capsys):
+def test_torn_last_line_warns_but_prints_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     p = tmp_path / "a.jsonl"
     _fill(p)
     with p.open("ab") as fh:
@@ -64,7 +70,7 @@ def test_torn_last_line_warns_but_prints_the_rest(tmp_path, capsys):
     assert "last line is incomplete" in cap.err
 
 
-def test_bad_since_and_missing_file(tmp_path, capsys):
+def test_bad_since_and_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", "--file", str(tmp_path / "a.jsonl"), "--since", "soon"]) == 2
     assert "warroom: --since 'soon'" in capsys.readouterr().err
     assert main(["audit", "--file", str(tmp_path / "none.jsonl")]) == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tui.core.baseline import build_snapshot
 from tui.core.baseline.check import check_from_store, check_service, compare_signals
 from tui.core.metrics.store import MetricStore
@@ -12,7 +14,7 @@ BASE = {
 }
 
 
-def test_check_from_store_regression_and_signal_order():
+def test_check_from_store_regression_and_signal_order() -> None:
     base = build_snapshot("api", BASE, step=1, taken_by="t", version="v1")
     ms = MetricStore()
     for i in range(30):
@@ -31,7 +33,7 @@ def test_check_from_store_regression_and_signal_order():
     assert res.to_json()["regression"] is True
 
 
-def test_no_baseline_and_no_samples():
+def test_no_baseline_and_no_samples() -> None:
     res = check_service("api", None, {"p99": [0.1]})
     assert res.table is None and "no baseline" in res.notes[0] and not res.has_regression()
     base = build_snapshot("api", BASE, step=1, taken_by="t")
@@ -41,7 +43,7 @@ def test_no_baseline_and_no_samples():
     assert res.profile_note == "baseline holds no profile"
 
 
-def test_min_effect_overrides_apply():
+def test_min_effect_overrides_apply() -> None:
     base = build_snapshot("api", BASE, step=1, taken_by="t")
     cur = {"p99": [v * 1.2 for v in BASE["p99"]]}
     assert compare_signals("api", base, cur).rows[0].verdict == "REGRESSION"
@@ -49,7 +51,7 @@ def test_min_effect_overrides_apply():
     assert loose.rows[0].verdict == "EQUIVALENT"
 
 
-def test_saturation_is_noted_from_store_and_snapshot(tmp_path):
+def test_saturation_is_noted_from_store_and_snapshot(tmp_path: Path) -> None:
     from tui.core.baseline import BaselineStore, saturation_from_store
     from tui.core.metrics.store import FLAG_SATURATED
 
@@ -62,11 +64,12 @@ def test_saturation_is_noted_from_store_and_snapshot(tmp_path):
     sid = store.save(base)
     assert store.load("api", sid).saturated == {"p99": 20}  # kept on disk
     res = check_from_store(ms, "api", store.load("api", sid), window=60, now=1019)
+    assert res.table is not None
     row = res.table.rows[0]
     assert row.notes == ["saturated (≥ bound): base 20/20, current 10/20"]
 
 
-def test_thin_keeps_one_sample_per_spacing_newest_kept():
+def test_thin_keeps_one_sample_per_spacing_newest_kept() -> None:
     from tui.core.baseline.check import thin
 
     vals = list(range(10))
@@ -76,12 +79,13 @@ def test_thin_keeps_one_sample_per_spacing_newest_kept():
     assert thin(vals, 5, None) == vals and thin(vals, 0, 60) == vals and thin(vals, 5, 5) == vals
 
 
-def test_thinning_applies_to_both_sides_and_is_noted():
+def test_thinning_applies_to_both_sides_and_is_noted() -> None:
     base = build_snapshot(
         "api", {"p99": [0.1 + 0.001 * (i % 7) for i in range(120)]}, step=5, taken_by="t"
     )
     cur = {"p99": [0.1 + 0.001 * (i % 7) for i in range(120)]}
     res = check_service("api", base, cur, current_step=5, spacing=60)
+    assert res.table is not None
     row = res.table.rows[0]
     assert (row.base.n, row.current.n) == (10, 10)
     assert res.notes == [
@@ -89,7 +93,7 @@ def test_thinning_applies_to_both_sides_and_is_noted():
     ]
 
 
-def test_status_and_verdict_line_name_missing_baselines():
+def test_status_and_verdict_line_name_missing_baselines() -> None:
     """`warroom check` shows each service's status; the last line lists missing baselines."""
     from tui.commands.check import render_checks, service_status
 
@@ -111,7 +115,7 @@ def test_status_and_verdict_line_name_missing_baselines():
     assert render_checks([ok], "text").endswith("check: no regression\n")
 
 
-def test_profiles_are_compared_kind_with_kind(fixtures_dir, tmp_path):
+def test_profiles_are_compared_kind_with_kind(fixtures_dir: Path, tmp_path: Path) -> None:
     """Issue 13 item 2: CPU is gated against the baseline's CPU profile, heap against heap,
     whatever order they were captured in."""
     import shutil
@@ -120,7 +124,7 @@ def test_profiles_are_compared_kind_with_kind(fixtures_dir, tmp_path):
 
     pp = fixtures_dir / "pprof"
 
-    def put(src, name):
+    def put(src: str, name: str) -> str:
         shutil.copyfile(pp / src, tmp_path / name)
         return str(tmp_path / name)
 

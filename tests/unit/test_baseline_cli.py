@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
-def setup(tmp_path):
+def setup(tmp_path: Path) -> tuple[Path, Path, Path]:
     rec = tmp_path / "rec.jsonl"
     with rec.open("w") as f:
         for i in range(100):
@@ -37,7 +37,7 @@ def setup(tmp_path):
     return cfg, rec, tmp_path
 
 
-def test_refresh_list_show_restore(setup):
+def test_refresh_list_show_restore(setup: tuple[Path, Path, Path]) -> None:
     cfg, rec, _ = setup
     r1 = warroom(
         "baseline",
@@ -85,7 +85,7 @@ def test_refresh_list_show_restore(setup):
     assert [r["current"] for r in listing["api"]] == [False, True]
 
 
-def test_errors_exit_2_one_line(setup):
+def test_errors_exit_2_one_line(setup: tuple[Path, Path, Path]) -> None:
     cfg, rec, tmp = setup
     cases = [
         ("baseline", "restore", "api", "nope", "-c", str(cfg)),
@@ -113,7 +113,7 @@ def test_errors_exit_2_one_line(setup):
         assert "Traceback" not in r.stderr
 
 
-def test_corrupt_snapshot_is_a_warning_not_fatal(setup):
+def test_corrupt_snapshot_is_a_warning_not_fatal(setup: tuple[Path, Path, Path]) -> None:
     cfg, rec, tmp = setup
     assert (
         warroom("baseline", "refresh", "api", "-c", str(cfg), "--from-record", str(rec)).returncode
@@ -125,7 +125,7 @@ def test_corrupt_snapshot_is_a_warning_not_fatal(setup):
     assert "corrupt baseline snapshot" in r.stderr and "20000101T000000Z-abcdef" in r.stderr
 
 
-def test_missing_bench_file_exit_2_nothing_saved(setup):
+def test_missing_bench_file_exit_2_nothing_saved(setup: tuple[Path, Path, Path]) -> None:
     cfg, rec, tmp = setup
     missing = tmp / "bench-not-run.txt"
     with_bench = tmp / "bench.yaml"

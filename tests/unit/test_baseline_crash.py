@@ -36,7 +36,7 @@ while True:
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.013, 0.037])
-def test_sigkill_mid_write_loses_nothing(tmp_path, delay):
+def test_sigkill_mid_write_loses_nothing(tmp_path: Path, delay: float) -> None:
     bench = tmp_path / "bench.txt"
     bench.write_text("BenchmarkA 1 1 ns/op\n" * 20000)
     store_dir = tmp_path / "store"
@@ -48,7 +48,7 @@ def test_sigkill_mid_write_loses_nothing(tmp_path, delay):
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert proc.stdout is not None
-    acked = []
+    acked: list[str] = []
     deadline = time.monotonic() + 60
     while len(acked) < 3 and time.monotonic() < deadline:
         line = proc.stdout.readline()

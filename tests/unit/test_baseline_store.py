@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tui.core.baseline import (
     BaselineStore,
+    Snapshot,
     build_snapshot,
     signals_from_record,
     signals_from_store,
@@ -18,7 +20,7 @@ from tui.core.metrics.store import MetricStore
 from tui.errors import UserError
 
 
-def snap(service="api", version="v1", t=1000.0, **kw):
+def snap(service: str = "api", version: str = "v1", t: float = 1000.0, **kw: Any) -> Snapshot:
     return build_snapshot(
         service,
         {"p99": [0.2, 0.21, math.nan, 0.19], "qps": [100, 110]},
@@ -30,7 +32,7 @@ def snap(service="api", version="v1", t=1000.0, **kw):
     )
 
 
-def test_save_load_current_history_restore(tmp_path):
+def test_save_load_current_history_restore(tmp_path: Path) -> None:
     store = BaselineStore(tmp_path)
     assert store.current("api") is None and store.history("api") == []
     a = store.save(snap(t=1000))
@@ -45,13 +47,14 @@ def test_save_load_current_history_restore(tmp_path):
     assert [h.current for h in hist] == [True, False]
     assert hist[0].signals == {"p99": 3, "qps": 2}  # gaps are not samples
     store.restore("api", a)
-    assert store.current("api").id == a
+    cur = store.current("api")
+    assert cur is not None and cur.id == a
     assert [h.id for h in store.history("api")] == [b, a]  # history is kept
     assert store.services() == ["api"]
     assert store.problems == []
 
 
-def test_files_are_copied_in(tmp_path):
+def test_files_are_copied_in(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
     (src / "bench.txt").write_text("BenchmarkA 1 1 ns/op\n")
@@ -68,7 +71,7 @@ def test_files_are_copied_in(tmp_path):
         store.save(snap(bench=str(src / "gone.txt")))
 
 
-def test_corrupt_snapshot_reported_skipped_never_overwritten(tmp_path):
+def test_corrupt_snapshot_reported_skipped_never_overwritten(tmp_path: Path) -> None:
     store = BaselineStore(tmp_path)
     a = store.save(snap(t=1000))
     b = store.save(snap(t=2000))
@@ -81,12 +84,13 @@ def test_corrupt_snapshot_reported_skipped_never_overwritten(tmp_path):
     assert [h.id for h in fresh.history("api")] == [a]
     c = fresh.save(snap(t=3000))
     assert bad.read_bytes() == b'{"format": "warroom-baseline/1", "id": tru'  # untouched
-    assert fresh.current("api").id == c
+    cur = fresh.current("api")
+    assert cur is not None and cur.id == c
     with pytest.raises(UserError, match="no usable baseline"):
         fresh.restore("api", b)
 
 
-def test_wrong_types_are_corrupt(tmp_path):
+def test_wrong_types_are_corrupt(tmp_path: Path) -> None:
     store = BaselineStore(tmp_path)
     a = store.save(snap())
     path = tmp_path / "api" / "snapshots" / f"{a}.json"
@@ -98,13 +102,14 @@ def test_wrong_types_are_corrupt(tmp_path):
     assert any("signals.p99" in p for p in fresh.problems)
 
 
-def test_corrupt_pointer_falls_back_and_is_kept_aside(tmp_path):
+def test_corrupt_pointer_falls_back_and_is_kept_aside(tmp_path: Path) -> None:
     store = BaselineStore(tmp_path)
     a = store.save(snap(t=1000))
     pointer = tmp_path / "api" / "current.json"
     pointer.write_text("garbage")
     fresh = BaselineStore(tmp_path)
-    assert fresh.current("api").id == a
+    cur = fresh.current("api")
+    assert cur is not None and cur.id == a
     assert any("corrupt current pointer" in p for p in fresh.problems)
     b = fresh.save(snap(t=2000))
     kept = list((tmp_path / "api").glob("current.json.corrupt-*"))
@@ -112,7 +117,7 @@ def test_corrupt_pointer_falls_back_and_is_kept_aside(tmp_path):
     assert json.loads(pointer.read_text()) == {"id": b}
 
 
-def test_bad_names_refused(tmp_path):
+def test_bad_names_refused(tmp_path: Path) -> None:
     store = BaselineStore(tmp_path)
     for name in ("../etc", "a/b", "", ".hidden", "x" * 200):
         with pytest.raises(UserError):
@@ -121,12 +126,12 @@ def test_bad_names_refused(tmp_path):
         store.load("api", "../../x")
 
 
-def test_build_snapshot_needs_samples():
+def test_build_snapshot_needs_samples() -> None:
     with pytest.raises(UserError, match="no samples"):
         build_snapshot("api", {"p99": [math.nan]}, step=5, source="record r.jsonl")
 
 
-def test_signals_from_record_and_store():
+def test_signals_from_record_and_store() -> None:
     events = [
         {"t": 100 + 5 * i, "type": "point", "service": s, "signal": "p99", "value": i}
         for i in range(10)

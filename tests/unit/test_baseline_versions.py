@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.baseline import BaselineStore, build_snapshot
+from tui.core.baseline import BaselineStore, Snapshot, build_snapshot
 
 V1_STORE = Path(__file__).resolve().parents[1] / "data" / "baselines" / "v1"
 
 
-def snap(version: str | None, t: float, service: str = "api", **kw: object):
+def snap(version: str | None, t: float, service: str = "api", **kw: object) -> Snapshot:
     s = build_snapshot(
         service, {"p99": [0.2, 0.21]}, step=5, version=version, taken_by="t", taken_at=t
     )
@@ -88,7 +88,8 @@ def test_previous_release_is_the_newest_baseline_of_another_version(tmp_path: Pa
     assert prev is not None and (prev.version, prev.taken_at) == ("1.4.3", 2000)
     prev = store.previous_release("api", running="1.4.3")  # e.g. after a rollback to 1.4.3
     assert prev is not None and (prev.version, prev.taken_at) == ("1.5.0", 4000)
-    assert store.of_version("api", "1.4.2").taken_at == 1000
+    found = store.of_version("api", "1.4.2")
+    assert found is not None and found.taken_at == 1000
     assert store.of_version("api", "9.9") is None
 
 

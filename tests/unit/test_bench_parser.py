@@ -33,7 +33,7 @@ ok  \texample.com/a\t1.2s
 """
 
 
-def test_parse_configuration_results_and_units():
+def test_parse_configuration_results_and_units() -> None:
     f = parse_bench_text(SAMPLE, "s.txt")
     assert f.errors == []
     assert len(f.results) == 4
@@ -55,14 +55,14 @@ def test_parse_configuration_results_and_units():
     assert f.units == {"text-bytes": {"assume": "exact"}, "hits/s": {"better": "higher"}}
 
 
-def test_config_line_rules():
+def test_config_line_rules() -> None:
     f = parse_bench_text(
         "Key: x\nkey with space: y\nkey:novalue\nok-key: 1\nBenchmarkA 1 1 ns/op\n"
     )
     assert f.results[0].config == (("ok-key", "1"),)
 
 
-def test_errors_carry_file_and_line():
+def test_errors_carry_file_and_line() -> None:
     f = read_bench_file(DATA / "bad_lines.txt")
     assert len(f.results) == 1
     where = str(DATA / "bad_lines.txt")
@@ -75,7 +75,7 @@ def test_errors_carry_file_and_line():
         check_clean([f])
 
 
-def test_unit_line_errors_and_conflicts():
+def test_unit_line_errors_and_conflicts() -> None:
     f = parse_bench_text(
         "Unit\nUnit x/op better=sideways\nUnit y/op nokv\n"
         "Unit z/op assume=exact\nUnit z/op assume=nothing\n",
@@ -89,7 +89,7 @@ def test_unit_line_errors_and_conflicts():
     ]
 
 
-def test_missing_measurements_and_empty_file(tmp_path):
+def test_missing_measurements_and_empty_file(tmp_path: Path) -> None:
     f = parse_bench_text(
         "BenchmarkX-8 100\nBenchmarkY 1 NaN ns/op\nBenchmarkZ 1 +Inf ns/op\n"
         "BenchmarkW 1 1.5E-9 sec/op\n",
@@ -107,7 +107,7 @@ def test_missing_measurements_and_empty_file(tmp_path):
         check_clean([read_bench_file(empty)])
 
 
-def test_unreadable_inputs(tmp_path):
+def test_unreadable_inputs(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="no such file"):
         read_bench_file(tmp_path / "missing.txt")
     with pytest.raises(UserError, match="is a directory"):
@@ -118,7 +118,7 @@ def test_unreadable_inputs(tmp_path):
         read_bench_file(binary)
 
 
-def test_fixture_files_parse_fully():
+def test_fixture_files_parse_fully() -> None:
     for name in ("json_gogc100.txt", "json_gogc5.txt"):
         f = read_bench_file(DATA / name)
         assert f.errors == []
@@ -133,7 +133,7 @@ def test_fixture_files_parse_fully():
         assert all(r.config_value("pkg") == "encoding/json" for r in f.results)
 
 
-def test_compare_units_metadata_and_packages():
+def test_compare_units_metadata_and_packages() -> None:
     old = parse_bench_text(SAMPLE, "old")
     new = parse_bench_text(SAMPLE.replace("7.5 hits/s", "9.5 hits/s"), "new")
     cmp = compare_bench(old, new)
@@ -146,7 +146,7 @@ def test_compare_units_metadata_and_packages():
     assert hits.better == "higher"
 
 
-def test_rows_on_one_side_only_are_kept_and_noted():
+def test_rows_on_one_side_only_are_kept_and_noted() -> None:
     old = parse_bench_text(
         "BenchmarkA-8 1 10 ns/op\nBenchmarkA-8 1 11 ns/op\nBenchmarkGone-8 1 5 ns/op\n", "old"
     )

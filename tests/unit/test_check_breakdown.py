@@ -4,8 +4,10 @@ Go runtime rows that never gate."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tui.commands.check import render_checks
-from tui.core.baseline import build_snapshot
+from tui.core.baseline import Snapshot, build_snapshot
 from tui.core.baseline.breakdown import compare_routes, compare_runtime, runtime_now
 from tui.core.baseline.check import check_service
 from tui.core.stats.report import render
@@ -14,7 +16,7 @@ STEADY = [0.050, 0.051, 0.049, 0.050, 0.052, 0.048, 0.050, 0.051, 0.049, 0.050]
 SLOW = [v * 4 for v in STEADY]
 
 
-def base(**routes):
+def base(**routes: dict[str, list[float]]) -> Snapshot:
     snap = build_snapshot("shop", {"p99": STEADY}, step=1, taken_by="t", version="1.4.2")
     snap.id, snap.route_label, snap.routes = "b1", "route", routes
     snap.other_routes = 3
@@ -53,6 +55,7 @@ def test_new_missing_and_other_routes_say_so() -> None:
     assert cmp.notes == [
         "the baseline's routes are by 'route', the current ones by 'handler': routes may not match"
     ]
+    assert cmp.table is not None
     rows = {r.name: r for r in cmp.table.rows}
     assert rows["/old p99"].notes[0] == "no current samples"
     assert rows["/new p99"].notes[0] == "route not in baseline"
@@ -80,6 +83,7 @@ def test_runtime_rows_explain_and_never_gate() -> None:
     gc = compare_runtime(
         "shop", b.runtime, {"go.gc_p99": [0.0012] * 10}, base_step=1, current_step=1
     )
+    assert gc is not None
     assert "1.00ms" in render([gc], "text") and "1.20ms" in render([gc], "text")  # in seconds
     assert table.rows[0].verdict == "REGRESSION"
     res = check_service("shop", b, {"p99": STEADY})
@@ -95,7 +99,7 @@ def test_runtime_rows_explain_and_never_gate() -> None:
     )
 
 
-def test_by_route_from_a_recording_or_for_otlp_says_why_not(tmp_path) -> None:
+def test_by_route_from_a_recording_or_for_otlp_says_why_not(tmp_path: Path) -> None:
     import json
     import subprocess
     import sys

@@ -194,7 +194,7 @@ def test_full_config_values() -> None:
     assert isinstance(token, Secret) and token.reveal() == "tok-123"
     assert "tok-123" not in repr(cfg) and "tok-123" not in str(token)
     assert cfg.prometheus.headers == {"X-Scope-OrgID": "team-payments"}
-    assert cfg.prometheus.timeout == 8 and cfg.rate_window == 120 and cfg.window == 3600
+    assert cfg.prometheus.timeout == 8.0 and cfg.rate_window == 120.0 and cfg.window == 3600.0
     assert cfg.otlp.grpc == "" and cfg.otlp.max_body == 8 * 1024 * 1024
     checkout, cart = cfg.services
     assert checkout.prometheus is not None and checkout.otlp is None
@@ -210,7 +210,7 @@ def test_defaults_and_missing_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cfg = load_config(GOOD / "empty.yaml")
-    assert (cfg.refresh, cfg.rate_window, cfg.window) == (5, 60, 900)
+    assert (cfg.refresh, cfg.rate_window, cfg.window) == (5.0, 60.0, 900.0)
     assert cfg.prometheus is None and cfg.otlp.http == "127.0.0.1:4318"
     monkeypatch.chdir(tmp_path)  # no ./warroom.yaml here
     monkeypatch.setenv("PROMETHEUS_URL", "http://127.0.0.1:9090")
@@ -276,7 +276,7 @@ def test_a_config_duration_without_a_unit_is_refused(yaml_text: str, message: st
 
 
 def test_the_command_line_keeps_unitless_seconds() -> None:
-    assert parse_duration("2") == 2  # `--window 300`: a flag whose help says seconds
+    assert parse_duration("2") == 2.0  # `--window 300`: a flag whose help says seconds
 
 
 @pytest.mark.parametrize("text", ["5 s", "m5", "5x", "-5s", "", "5s3", "1h 30m"])

@@ -292,7 +292,7 @@ def test_durations_with_units_and_a_bare_zero_are_read() -> None:
         "  - name: c\n    detector: {min_delta: 0}\n"
     )
     assert [s.slo.p99 for s in cfg.services[:2]] == [pytest.approx(0.3), pytest.approx(0.3)]
-    assert cfg.services[2].detector is not None and cfg.services[2].detector.min_delta == 0
+    assert cfg.services[2].detector is not None and cfg.services[2].detector.min_delta == 0.0
 
 
 def test_an_endpoint_of_no_configured_service_lists_the_names() -> None:

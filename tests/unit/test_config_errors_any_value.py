@@ -112,7 +112,9 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def tree() -> yaml.Node:
-    return yaml.compose(RICH)
+    node = yaml.compose(RICH)
+    assert node is not None
+    return node
 
 
 def test_the_rich_config_is_valid() -> None:

@@ -31,11 +31,11 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-def test_core_modules_exist():
+def test_core_modules_exist() -> None:
     assert len(list(CORE.rglob("*.py"))) >= 5
 
 
-def test_core_imports_no_ui_or_network():
+def test_core_imports_no_ui_or_network() -> None:
     bad = {}
     for path in CORE.rglob("*.py"):
         hit = _imports(path) & FORBIDDEN
@@ -44,13 +44,13 @@ def test_core_imports_no_ui_or_network():
     assert bad == {}, f"tui/core must stay pure; offending imports: {bad}"
 
 
-def test_the_check_catches_a_forbidden_import(tmp_path):
+def test_the_check_catches_a_forbidden_import(tmp_path: Path) -> None:
     f = tmp_path / "m.py"
     f.write_text("import json\nfrom textual.app import App\n")
     assert _imports(f) & FORBIDDEN == {"textual"}
 
 
-def test_importing_all_of_core_loads_no_ui_or_network_module():
+def test_importing_all_of_core_loads_no_ui_or_network_module() -> None:
     """The static check misses an indirect import (a core module importing tui.sources, which
     imports httpx): import every core module in a fresh interpreter and look at sys.modules."""
     import json

@@ -8,10 +8,12 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tui.config import DetectorConfig
 from tui.core.actions.audit import append_record, make_record
 from tui.core.atomic import write_atomic
 from tui.core.baseline import BaselineStore
@@ -355,7 +357,9 @@ def test_demo_refuses_an_unknown_release_service(capsys: pytest.CaptureFixture[s
 # --- the healthy OTLP services through the demo's detector (issue 13 item 12) ---------------
 
 
-def _demo_p99_series(index: int, seed: int, rate: float, step: float, rate_window: float, n: int):
+def _demo_p99_series(
+    index: int, seed: int, rate: float, step: float, rate_window: float, n: int
+) -> Iterator[tuple[float, float, tuple[float, float] | None, float]]:
     """P99 points of the OTLP demo service `index` as warroom computes them: its route mixture
     (tui.demo.service.routes_for) drawn per step, counted into its semconv buckets, the P99 of
     the last rate window of counts (partial at start, as the first points are)."""
@@ -370,7 +374,7 @@ def _demo_p99_series(index: int, seed: int, rate: float, step: float, rate_windo
     medians = np.log([r.median for r in routes])
     sigmas = np.array([r.sigma for r in routes])
     bounds = [*BUCKETS, float("inf")]
-    per_step = []
+    per_step: list[np.ndarray] = []
     span = round(rate_window / step)
     for i in range(n):
         k = rng.poisson(rate * step)
@@ -382,7 +386,7 @@ def _demo_p99_series(index: int, seed: int, rate: float, step: float, rate_windo
         yield i * step, q, bucket_of(q, BUCKETS), float(window.sum())
 
 
-def _false_sustained(detector, rate_window: float, seeds: range) -> int:
+def _false_sustained(detector: DetectorConfig, rate_window: float, seeds: range) -> int:
     from tui.commands.demo import FAST_RATE, FAST_REFRESH
     from tui.config import parse_duration
     from tui.core.stats.spikes import SUSTAINED, SpikeTracker

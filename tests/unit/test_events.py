@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from tui.core.events import (
     Point,
     PointBatch,
     ProfilesArrived,
+    RecordedEvent,
     RecordLines,
     ReleaseVerdict,
     Reset,
@@ -55,7 +57,7 @@ OLD_LINES = [
 ]
 
 
-def _compact(rec: dict) -> str:
+def _compact(rec: dict[str, Any]) -> str:
     return json.dumps(rec, separators=(",", ":"), allow_nan=False)
 
 
@@ -78,7 +80,7 @@ def test_every_recorded_kind_reads_as_its_type_and_writes_the_same_line() -> Non
 
 
 def test_typed_events_round_trip() -> None:
-    events: list[SourceEvent] = [
+    events: list[RecordedEvent] = [
         Point(5.0, "api", "p95", 0.2, flags=1, source="otlp"),
         SpikeEvent(5.0, "api", "p99", "SUSTAINED", 0.5, 0.1, 5.0),
         Alerts(6.0, ({"labels": {"a": "b"}, "annotations": {}, "status": {}},)),
@@ -108,7 +110,7 @@ def test_typed_events_round_trip() -> None:
         ({"t": 1, "type": "release", "service": "a"}, "a release needs"),
     ],
 )
-def test_a_line_that_does_not_read_says_what_it_lacks(line: dict, message: str) -> None:
+def test_a_line_that_does_not_read_says_what_it_lacks(line: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         event_from_record(line)
     kept = event_or_line(line)  # replay passes it on as it is, never fatal

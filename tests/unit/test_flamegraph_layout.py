@@ -18,6 +18,7 @@ from tui.core.pprof.flamediff import (
     vanished_paths,
 )
 from tui.core.pprof.flamegraph import (
+    FlameLayout,
     color_class,
     format_value,
     layout,
@@ -67,7 +68,7 @@ def regexp_tree(fixtures_dir: Path) -> FlameTree:
     return FlameTree.from_call_tree(p.tree, p.default_index)
 
 
-def check_nesting(tree: FlameTree, lay) -> None:
+def check_nesting(tree: FlameTree, lay: FlameLayout) -> None:
     pos = {int(n): i for i, n in enumerate(lay.node)}
     for i, n in enumerate(lay.node.tolist()):
         assert lay.x1[i] > lay.x0[i]

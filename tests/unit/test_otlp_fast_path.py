@@ -20,6 +20,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from tests.unit.test_otlp_sink import T0, make_sink
 from tui.core.metrics.otlp_view import attribute_signature, columns, histogram_points
@@ -75,15 +76,18 @@ def request(step: int, shuffle: random.Random | None) -> ExportMetricsServiceReq
         m = metrics_pb2.Metric(
             name="http.server.request.duration",
             unit="s",
-            histogram=metrics_pb2.Histogram(aggregation_temporality=temporality, data_points=pts),
+            histogram=metrics_pb2.Histogram(
+                aggregation_temporality=metrics_pb2.AggregationTemporality.ValueType(temporality),
+                data_points=pts,
+            ),
         )
         rms.append(
             metrics_pb2.ResourceMetrics(
-                resource={
-                    "attributes": [
+                resource=Resource(
+                    attributes=[
                         KeyValue(key="service.name", value=AnyValue(string_value=f"svc-{service}"))
                     ]
-                },
+                ),
                 scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[m])],
             )
         )
@@ -119,7 +123,10 @@ def test_whole_request_path_stores_what_point_by_point_stores() -> None:
 
 
 def histogram(pts: list[metrics_pb2.HistogramDataPoint]) -> bytes:
-    return metrics_pb2.Histogram(aggregation_temporality=2, data_points=pts).SerializeToString()
+    body: bytes = metrics_pb2.Histogram(
+        aggregation_temporality=metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE, data_points=pts
+    ).SerializeToString()
+    return body
 
 
 def test_views_read_the_same_keys_counts_and_bounds_as_the_full_message() -> None:
@@ -221,7 +228,10 @@ def test_any_sequence_of_changes_stores_the_same_as_point_by_point(
             pts = mutated(step, changes)
             if shuffle is not None:
                 shuffle.shuffle(pts)
-            hist = metrics_pb2.Histogram(aggregation_temporality=temporality, data_points=pts)
+            hist = metrics_pb2.Histogram(
+                aggregation_temporality=metrics_pb2.AggregationTemporality.ValueType(temporality),
+                data_points=pts,
+            )
             req = ExportMetricsServiceRequest()
             rm = req.resource_metrics.add()
             rm.resource.attributes.add(key="service.name").value.string_value = "svc"

@@ -12,6 +12,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from opentelemetry.proto.metrics.v1 import metrics_pb2
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from tests.fuzz.otlp_cases import check_exact, exact_request, to_json
 from tests.fuzz.strategies import kv
@@ -24,7 +25,7 @@ from tui.core.metrics.store import MetricStore
 
 def one_metric(m: metrics_pb2.Metric, service: str = "svc") -> ExportMetricsServiceRequest:
     rm = metrics_pb2.ResourceMetrics(
-        resource={"attributes": [kv("service.name", service)]},
+        resource=Resource(attributes=[kv("service.name", service)]),
         scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[m])],
     )
     return ExportMetricsServiceRequest(resource_metrics=[rm])
@@ -95,7 +96,9 @@ def test_a_status_code_of_unicode_digits_is_not_a_crash() -> None:
 
 def expo_metric(offsets: list[int], temporality: int, start: int) -> metrics_pb2.Metric:
     m = metrics_pb2.Metric(name="rpc.server.duration", unit="ms")
-    m.exponential_histogram.aggregation_temporality = temporality
+    m.exponential_histogram.aggregation_temporality = metrics_pb2.AggregationTemporality.ValueType(
+        temporality
+    )
     for i, off in enumerate(offsets):
         dp = m.exponential_histogram.data_points.add(
             attributes=[kv("k", i)] if temporality == 1 else [],

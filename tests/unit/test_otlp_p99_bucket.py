@@ -45,6 +45,8 @@ def test_exponential_bucket_follows_the_scale_in_seconds() -> None:
     assert bucket is not None
     lower, upper = bucket
     assert math.log(upper / lower) == pytest.approx(math.log(2.0) * 2.0 ** -min(scale, 8))
-    p99 = store.series("expo", "p99").last()
+    ring = store.series("expo", "p99")
+    assert ring is not None
+    p99 = ring.last()
     assert p99 is not None and lower < p99[1] <= upper * (1 + 1e-12)
     assert 0.1 < lower < 0.2  # seconds, not the metric's milliseconds

@@ -14,9 +14,11 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.sdk.metrics import Histogram, MeterProvider
 from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader
 from opentelemetry.sdk.metrics.view import (
+    Aggregation,
     ExplicitBucketHistogramAggregation,
     ExponentialBucketHistogramAggregation,
 )
@@ -34,7 +36,7 @@ T0 = int(time.time() * 1e9)  # start time of the hand-built series
 def sdk(
     service: str,
     temporality: AggregationTemporality = AggregationTemporality.CUMULATIVE,
-    aggregation: object | None = None,
+    aggregation: Aggregation | None = None,
 ) -> tuple[MeterProvider, InMemoryMetricReader]:
     reader = InMemoryMetricReader(
         preferred_temporality={Histogram: temporality},
@@ -199,10 +201,13 @@ def request(
     m = metrics_pb2.Metric(
         name=name,
         unit="s",
-        histogram=metrics_pb2.Histogram(aggregation_temporality=temporality, data_points=points),
+        histogram=metrics_pb2.Histogram(
+            aggregation_temporality=metrics_pb2.AggregationTemporality.ValueType(temporality),
+            data_points=points,
+        ),
     )
     rm = metrics_pb2.ResourceMetrics(
-        resource={"attributes": [kv("service.name", service)]},
+        resource=resource_pb2.Resource(attributes=[kv("service.name", service)]),
         scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[m])],
     )
     return ExportMetricsServiceRequest(resource_metrics=[rm])
@@ -316,12 +321,12 @@ def test_gauge_and_sum_values_are_kept_per_series() -> None:
     s = metrics_pb2.Metric(
         name="bytes",
         sum=metrics_pb2.Sum(
-            aggregation_temporality=1,
+            aggregation_temporality=metrics_pb2.AGGREGATION_TEMPORALITY_DELTA,
             data_points=[metrics_pb2.NumberDataPoint(as_double=1.5, time_unix_nano=T0)],
         ),
     )
     rm = metrics_pb2.ResourceMetrics(
-        resource={"attributes": [kv("service.name", "svc")]},
+        resource=resource_pb2.Resource(attributes=[kv("service.name", "svc")]),
         scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[g, s, s])],
     )
     res = sink.ingest(ExportMetricsServiceRequest(resource_metrics=[rm]))
@@ -351,7 +356,7 @@ def test_summary_as_latency_metric() -> None:
         ),
     )
     rm = metrics_pb2.ResourceMetrics(
-        resource={"attributes": [kv("service.name", "legacy")]},
+        resource=resource_pb2.Resource(attributes=[kv("service.name", "legacy")]),
         scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[sm])],
     )
     sink.ingest(ExportMetricsServiceRequest(resource_metrics=[rm]))
@@ -422,7 +427,8 @@ def test_different_bucket_layouts_combine_like_sum_by_le() -> None:
     sink.tick(1.0)
     # sum by (le): le=0.1 -> 4, le=0.2 -> 4 (first series only), le=0.4 -> 4 (second only),
     # +Inf -> 8. p50: rank 4 reached at le=0.1 -> 0.1; p99: rank 7.92 only at +Inf -> 0.4.
-    assert value(store, "svc", "p50") == (pytest.approx(0.1), FLAG_LOW_CONFIDENCE)
+    p50, flags = value(store, "svc", "p50")
+    assert p50 == pytest.approx(0.1) and flags == FLAG_LOW_CONFIDENCE
     assert value(store, "svc", "p99") == (0.4, FLAG_SATURATED | FLAG_LOW_CONFIDENCE)
 
 

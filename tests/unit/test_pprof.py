@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 from tui.core.pprof import (
     FilterSpec,
+    Profile,
     apply_filters,
     diff_profiles,
     diff_trees,
@@ -50,7 +52,7 @@ def parse_expected(path: Path) -> tuple[int, list[tuple[str, int, int, str]], li
 
 
 def _cases() -> list[tuple[str, str, str | None, str | None]]:
-    out = []
+    out: list[tuple[str, str, str | None, str | None]] = []
     for f in sorted(EXPECTED.glob("*.top.txt")):
         stem = f.name[: -len(".top.txt")]
         if stem.startswith("diff_"):
@@ -72,7 +74,9 @@ def test_every_expected_file_is_covered() -> None:
 
 
 @pytest.mark.parametrize(("stem", "file", "stype", "base"), CASES, ids=[c[0] for c in CASES])
-def test_top_matches_go_tool_pprof(stem: str, file: str, stype: str | None, base: str | None):
+def test_top_matches_go_tool_pprof(
+    stem: str, file: str, stype: str | None, base: str | None
+) -> None:
     total, expected, _ = parse_expected(EXPECTED / f"{stem}.top.txt")
     prof = load_profile(FIX / file)
     if base is not None:
@@ -126,7 +130,9 @@ def test_tree_totals_match_function_table_and_switch_type() -> None:
 class PB:
     """Build profile.proto bytes by hand with the runtime schema."""
 
-    def __init__(self, types=(("samples", "count"), ("cpu", "nanoseconds"))):
+    def __init__(
+        self, types: Iterable[tuple[str, str]] = (("samples", "count"), ("cpu", "nanoseconds"))
+    ) -> None:
         from tui.core.pprof import schema
 
         self.schema = schema
@@ -164,19 +170,25 @@ class PB:
             loc.line.add(function_id=self.func(n), line=10)
         return lid
 
-    def sample(self, locs, values, labels=None, nums=None) -> None:
+    def sample(
+        self,
+        locs: Iterable[int],
+        values: Iterable[int],
+        labels: Mapping[str, str] | None = None,
+        nums: Mapping[str, tuple[int, str | None]] | None = None,
+    ) -> None:
         smp = self.p.sample.add(location_id=list(locs), value=list(values))
         for k, v in (labels or {}).items():
             smp.label.add(key=self.s(k), str=self.s(v))
-        for k, (v, u) in (nums or {}).items():
-            smp.label.add(key=self.s(k), num=v, num_unit=self.s(u) if u else 0)
+        for k, (num, u) in (nums or {}).items():
+            smp.label.add(key=self.s(k), num=num, num_unit=self.s(u) if u else 0)
 
     def bytes(self, gz: bool = True) -> bytes:
-        raw = self.p.SerializeToString()
+        raw: bytes = self.p.SerializeToString()
         return gzip.compress(raw) if gz else raw
 
 
-def table(prof, t=1):
+def table(prof: Profile, t: int = 1) -> dict[str, tuple[int, int, str]]:
     return {r.name: (r.flat, r.cum, r.inline_label) for r in function_table(prof, t)}
 
 
@@ -432,7 +444,7 @@ def _with_samples(b: PB, samples: list[bytes]) -> bytes:
 
     msg = schema.Profile.FromString(b.bytes(gz=False))
     del msg.sample[:]
-    out = msg.SerializeToString()
+    out: bytes = msg.SerializeToString()
     for sb in samples:
         out += b"\x12" + _varint(len(sb)) + sb
     return out

@@ -61,7 +61,8 @@ def profile(stacks: list[list[int]], values: list[int], nfuncs: int | None = Non
         s = p.sample.add()
         s.location_id.extend(stack)
         s.value.append(v)
-    return p.SerializeToString()
+    body: bytes = p.SerializeToString()
+    return body
 
 
 # ---- folded text --------------------------------------------------------------------------

@@ -155,7 +155,7 @@ def profiles(draw: hs.DrawFn) -> bytes:
                 seen_f.add(f)
                 out.append(funcs[f])
 
-    body = []
+    in_order: list[bytes] = []  # samples after every location and function
     for stack, vals, labels in samples:
         if interleave:
             for lid in stack:
@@ -171,12 +171,12 @@ def profiles(draw: hs.DrawFn) -> bytes:
         parts = [vs, st] if values_first else [st, vs]
         parts.insert(0 if labels_early else 2, lab)
         smp = len_field(2, b"".join(parts))
-        (out if interleave else body).append(smp)
+        (out if interleave else in_order).append(smp)
     for lid in locs:
         if lid not in seen_l:
             emit(lid)
     out.extend(f for fid, f in funcs.items() if fid not in seen_f)
-    return b"".join(out) + b"".join(body) + strings
+    return b"".join(out) + b"".join(in_order) + strings
 
 
 @settings(max_examples=150, deadline=None)

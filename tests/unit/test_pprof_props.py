@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.core.pprof import function_table, parse_folded
+from tui.core.pprof import Profile, function_table, parse_folded
 
 frames = st.sampled_from(["a", "b", "c", "d", "e"])
 stacks = st.lists(
@@ -16,7 +16,7 @@ stacks = st.lists(
 )
 
 
-def _profile(data: list[tuple[list[str], int]]):
+def _profile(data: list[tuple[list[str], int]]) -> Profile:
     return parse_folded("".join(f"{';'.join(s)} {v}\n" for s, v in data))
 
 

@@ -28,6 +28,7 @@ def test_f_skips_a_half_written_file_and_d_needs_a_baseline(
     tmp_path: Path, fixtures_dir: Path
 ) -> None:
     cfg = _config(tmp_path)
+    assert cfg.profiles.dir is not None
     folder = Path(cfg.profiles.dir)
     with pytest.raises(UserError, match=r"no profile for api in profiles.dir \("):
         profile_to_open(cfg, "api", diff=False)
@@ -45,6 +46,7 @@ def test_a_baseline_with_a_missing_profile_still_lists_the_folder(
 ) -> None:
     """F: the picker opens with profiles.dir's files and says the baseline's is missing."""
     cfg = _config(tmp_path)
+    assert cfg.profiles.dir is not None
     current = Path(cfg.profiles.dir) / "api-cpu-1.pb.gz"
     shutil.copy(fixtures_dir / "pprof" / "cpu_regexp.pb.gz", current)
     snap = baseline_snapshot(cfg, "api", {"p99": [0.01] * 10}, 5.0, taken_by="t@h")

@@ -7,6 +7,7 @@ Classic cases mirror prometheus/prometheus promql/promqltest/testdata/histograms
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -217,7 +218,7 @@ Q2 = dict(
         (0.1, Q2, -12.996038341699768),
     ],
 )
-def test_prometheus_native_histogram_testdata(q: float, hist: dict, want: float) -> None:
+def test_prometheus_native_histogram_testdata(q: float, hist: dict[str, Any], want: float) -> None:
     assert exponential_quantile(q, **hist).value == pytest.approx(want, rel=1e-12, abs=1e-18)
 
 

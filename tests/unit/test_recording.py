@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from tui.core.recording import RecordingWriter, read_recording
 from tui.errors import UserError
 
 
-def _points(n: int, t0: float = 1000.0) -> list[dict]:
+def _points(n: int, t0: float = 1000.0) -> list[dict[str, Any]]:
     return [
         {"t": t0 + i, "type": "point", "service": "api", "signal": "p99", "value": 0.1 + i}
         for i in range(n)

@@ -8,10 +8,11 @@ import json
 import math
 from pathlib import Path
 
-from tui.core.events import RELEASE_EVENTS, FlapNotice, OtherLine, SourceEvent
+from tui.core.events import RELEASE_EVENTS, OtherLine, SourceEvent
 from tui.core.metrics.store import MetricStore
 from tui.core.recording import read_recording
 from tui.core.release_timeline import ReleaseHistory
+from tui.core.releases import FlapNotice
 from tui.sources.replay import ReplayDriver
 
 LINES = [

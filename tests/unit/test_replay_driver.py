@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 from tui.core.events import PointBatch, record_lines
 from tui.core.metrics.store import MetricStore
@@ -90,14 +91,14 @@ def _spiky() -> Recording:
 
 
 def test_backward_seek_resets_then_resends_each_event_once() -> None:
-    seen: list[dict] = []
+    seen: list[dict[str, Any]] = []
     d = ReplayDriver(_spiky(), MetricStore(), event_sink=lambda e: seen.extend(record_lines(e)))
     d.seek(150)
     d.seek(125)
     d.seek(150)
     d.seek(105)
     d.seek(130)
-    shown: list[dict] = []  # what a consumer that clears on reset is left with
+    shown: list[dict[str, Any]] = []  # what a consumer that clears on reset is left with
     for e in seen:
         shown = [] if e["type"] == "reset" else [*shown, e]
     assert [(e["t"], e["state"]) for e in shown] == [(110.0, "GLITCH"), (120.0, "SUSTAINED")]
@@ -132,7 +133,7 @@ async def test_events_before_a_listener_are_held_for_it() -> None:
     d = ReplayDriver(rec, MetricStore())
     d.seek(105)
     d.seek(102)  # a scrub before anyone listens: only what is before 102 stays held
-    seen: list[dict] = []
+    seen: list[dict[str, Any]] = []
     d.event_sink = lambda e: seen.extend(record_lines(e))
     await d.start()
     await d.stop()

@@ -8,7 +8,10 @@ histogram buckets. Spikes are then injected at known points.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 import pytest
@@ -48,8 +51,10 @@ def steady_p99(
     return np.array([median_s * math.exp(sigma * _ND.inv_cdf(float(x))) for x in u])
 
 
-def feed(tracker: SpikeTracker, values, service: str = "api", **kw) -> list[tuple[int, SpikeEvent]]:
-    out = []
+def feed(
+    tracker: SpikeTracker, values: Iterable[float], service: str = "api", **kw: Any
+) -> list[tuple[int, SpikeEvent]]:
+    out: list[tuple[int, SpikeEvent]] = []
     for i, v in enumerate(values):
         ev = tracker.observe(service, float(i), float(v), **kw)
         if ev is not None:
@@ -57,7 +62,7 @@ def feed(tracker: SpikeTracker, values, service: str = "api", **kw) -> list[tupl
     return out
 
 
-def test_steady_lognormal_noise_raises_nothing_over_10000_points():
+def test_steady_lognormal_noise_raises_nothing_over_10000_points() -> None:
     tracker = SpikeTracker(DetectorConfig())
     values = steady_p99(10_000, seed=7)
     # the series does move: a few percent point to point, which a stddev detector would flag
@@ -66,7 +71,7 @@ def test_steady_lognormal_noise_raises_nothing_over_10000_points():
     assert tracker.state("api") == OK
 
 
-def test_noisy_iid_lognormal_never_sustains():
+def test_noisy_iid_lognormal_never_sustains() -> None:
     """Much noisier than a real P99 (10% iid in log space): glitches possible, no SUSTAINED."""
     tracker = SpikeTracker(DetectorConfig())
     rng = np.random.default_rng(3)
@@ -76,7 +81,7 @@ def test_noisy_iid_lognormal_never_sustains():
     assert len(events) < 10_000 * 0.005
 
 
-def test_single_3x_glitch_is_a_glitch_on_that_point_only():
+def test_single_3x_glitch_is_a_glitch_on_that_point_only() -> None:
     tracker = SpikeTracker(DetectorConfig())
     values = steady_p99(300, seed=11)
     values[200] *= 3
@@ -93,7 +98,7 @@ def test_single_3x_glitch_is_a_glitch_on_that_point_only():
     assert tracker.state("api") == OK
 
 
-def test_glitch_is_shown_until_five_quiet_points_pass():
+def test_glitch_is_shown_until_five_quiet_points_pass() -> None:
     tracker = SpikeTracker(DetectorConfig())
     values = list(steady_p99(60, seed=5))
     values[40] *= 3
@@ -106,7 +111,7 @@ def test_glitch_is_shown_until_five_quiet_points_pass():
     assert states[45] == OK
 
 
-def test_step_change_sustained_after_3_of_5_then_rebaselined_no_storm():
+def test_step_change_sustained_after_3_of_5_then_rebaselined_no_storm() -> None:
     tracker = SpikeTracker(DetectorConfig())
     values = steady_p99(1200, seed=13)
     values[100:900] *= 2.0  # a level shift lasting 800 points
@@ -125,7 +130,7 @@ def test_step_change_sustained_after_3_of_5_then_rebaselined_no_storm():
     assert recovered.baseline == pytest.approx(sustained.baseline)
 
 
-def test_step_change_is_the_new_normal_while_it_lasts():
+def test_step_change_is_the_new_normal_while_it_lasts() -> None:
     tracker = SpikeTracker(DetectorConfig())
     values = steady_p99(400, seed=17)
     values[100:] *= 2.0
@@ -146,7 +151,7 @@ def test_step_change_is_the_new_normal_while_it_lasts():
     assert ev is not None and ev.baseline == 0.1
 
 
-def test_recovery_needs_three_of_five_points_back():
+def test_recovery_needs_three_of_five_points_back() -> None:
     tracker = SpikeTracker(DetectorConfig())
     level = [0.1] * 40 + [0.3] * 20
     # one point dips back, then the level stays high: not a recovery
@@ -158,7 +163,7 @@ def test_recovery_needs_three_of_five_points_back():
     assert states == [(40, GLITCH), (41, GLITCH), (42, SUSTAINED), (73, RECOVERED)]
 
 
-def test_quantised_series_with_zero_mad_uses_the_noise_floor():
+def test_quantised_series_with_zero_mad_uses_the_noise_floor() -> None:
     """A P99 stuck on a bucket bound has MAD = 0: the floor, not 1/0, sets the scale."""
     tracker = SpikeTracker(DetectorConfig())
     values = [0.25] * 50 + [0.26, 0.28, 0.29] + [0.25] * 10 + [0.31] + [0.25] * 10 + [0.75]
@@ -172,8 +177,10 @@ DEF_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 OTEL_MS = [b / 1000 for b in (0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000)]
 
 
-def feed_bucketed(tracker: SpikeTracker, values, bounds) -> list[tuple[int, SpikeEvent]]:
-    out = []
+def feed_bucketed(
+    tracker: SpikeTracker, values: Iterable[float], bounds: Sequence[float]
+) -> list[tuple[int, SpikeEvent]]:
+    out: list[tuple[int, SpikeEvent]] = []
     for i, v in enumerate(values):
         ev = tracker.observe("api", float(i), float(v), bucket=bucket_of(float(v), bounds))
         if ev is not None:
@@ -181,7 +188,7 @@ def feed_bucketed(tracker: SpikeTracker, values, bounds) -> list[tuple[int, Spik
     return out
 
 
-def test_the_trials_jump_across_two_defbuckets_is_sustained():
+def test_the_trials_jump_across_two_defbuckets_is_sustained() -> None:
     """0.42 s -> 2.4 s, (0.25, 0.5] -> (1, 2.5]: silent when the width multiplied z."""
     values = [0.42 * (1 + 0.01 * (i % 3)) for i in range(40)] + [2.4] * 9
     events = feed_bucketed(SpikeTracker(DetectorConfig()), values, DEF_BUCKETS)
@@ -189,7 +196,7 @@ def test_the_trials_jump_across_two_defbuckets_is_sustained():
     assert events[2][1].ratio == pytest.approx(2.4 / 0.4242, rel=0.01)
 
 
-def test_interpolation_inside_one_bucket_does_not_page():
+def test_interpolation_inside_one_bucket_does_not_page() -> None:
     """(0.25, 0.5] is log 2 wide: a rise under half of it is requests re-spreading inside."""
     steady = [0.26] * 40
     inside = feed_bucketed(SpikeTracker(DetectorConfig()), [*steady, 0.36, 0.36, 0.36], DEF_BUCKETS)
@@ -202,7 +209,7 @@ def test_interpolation_inside_one_bucket_does_not_page():
     assert [ev.state for _, ev in far] == [GLITCH, GLITCH, SUSTAINED]
 
 
-def test_two_buckets_away_is_a_move_however_narrow_the_bucket_between():
+def test_two_buckets_away_is_a_move_however_narrow_the_bucket_between() -> None:
     """OTel ms defaults: 70 ms in (50, 75], 101 ms in (100, 250]; (75, 100] lies between, so
     the P99 certainly rose although 1.44x is under half of the wide (100, 250] bucket."""
     steady = [0.070] * 40
@@ -213,7 +220,7 @@ def test_two_buckets_away_is_a_move_however_narrow_the_bucket_between():
     assert near == []
 
 
-def test_few_requests_cannot_resolve_small_moves():
+def test_few_requests_cannot_resolve_small_moves() -> None:
     """At 1200 requests per window only 12 lie above the P99: 1.3x is within their noise."""
     values = [0.4] * 40 + [0.52] * 5
     low = feed(SpikeTracker(DetectorConfig()), values, observations=1200.0)
@@ -222,7 +229,7 @@ def test_few_requests_cannot_resolve_small_moves():
     assert [ev.state for _, ev in high] == [GLITCH, GLITCH, SUSTAINED]
 
 
-def test_bucket_of_says_nothing_where_the_bucket_says_nothing():
+def test_bucket_of_says_nothing_where_the_bucket_says_nothing() -> None:
     assert bucket_of(0.003, DEF_BUCKETS) == (0.0, 0.005)  # the first bucket starts at 0
     assert bucket_of(2.0, [0.0, 5.0, 10.0]) == (0.0, 5.0)  # also after an explicit 0 bound
     assert bucket_of(11.0, DEF_BUCKETS) is None  # +Inf bucket
@@ -233,7 +240,7 @@ def test_bucket_of_says_nothing_where_the_bucket_says_nothing():
     assert lo < 0.3 <= hi and hi / lo == pytest.approx(2 ** (1 / 8))
 
 
-def test_saturated_point_is_always_a_candidate_and_labelled():
+def test_saturated_point_is_always_a_candidate_and_labelled() -> None:
     tracker = SpikeTracker(DetectorConfig())
     values = [0.1] * 40
     feed(tracker, values)
@@ -244,7 +251,7 @@ def test_saturated_point_is_always_a_candidate_and_labelled():
     assert tracker.observe("api", 41.0, 0.1, flags=FLAG_SATURATED) is None
 
 
-def test_saturation_that_persists_is_one_sustained_not_a_storm():
+def test_saturation_that_persists_is_one_sustained_not_a_storm() -> None:
     tracker = SpikeTracker(DetectorConfig())
     feed(tracker, [0.1] * 40)
     events = []
@@ -259,7 +266,7 @@ def test_saturation_that_persists_is_one_sustained_not_a_storm():
     assert [e.state for e in out if e is not None] == [RECOVERED]
 
 
-def test_few_observations_glitch_but_never_sustain_alone():
+def test_few_observations_glitch_but_never_sustain_alone() -> None:
     tracker = SpikeTracker(DetectorConfig())
     feed(tracker, [0.1] * 40, observations=1000)
     events = []
@@ -275,7 +282,7 @@ def test_few_observations_glitch_but_never_sustain_alone():
     assert ev is not None and ev.state == SUSTAINED and not ev.low_confidence
 
 
-def test_low_confidence_flag_from_the_store_counts_too():
+def test_low_confidence_flag_from_the_store_counts_too() -> None:
     tracker = SpikeTracker(DetectorConfig())
     feed(tracker, [0.1] * 40)
     evs = feed(tracker, [0.3] * 10, flags=FLAG_LOW_CONFIDENCE)
@@ -283,7 +290,7 @@ def test_low_confidence_flag_from_the_store_counts_too():
     assert all(ev.low_confidence for _, ev in evs)
 
 
-def test_warming_up_without_a_stored_baseline_is_silent():
+def test_warming_up_without_a_stored_baseline_is_silent() -> None:
     tracker = SpikeTracker(DetectorConfig())
     assert tracker.state("api") == WARMING_UP
     assert feed(tracker, [0.1, 5.0, 0.1, 9.0]) == []
@@ -294,7 +301,7 @@ def test_warming_up_without_a_stored_baseline_is_silent():
     assert tracker.state("api") == OK
 
 
-def test_warming_up_checks_against_the_stored_baseline():
+def test_warming_up_checks_against_the_stored_baseline() -> None:
     tracker = SpikeTracker(DetectorConfig())
     assert tracker.observe("api", 0.0, 0.1, baseline_p99=0.1) is None
     ev = tracker.observe("api", 1.0, 0.3, baseline_p99=0.1)
@@ -305,7 +312,7 @@ def test_warming_up_checks_against_the_stored_baseline():
     assert tracker.observe("api", 2.0, 0.11, baseline_p99=0.1) is None
 
 
-def test_warming_up_far_above_the_stored_baseline_sustains_once():
+def test_warming_up_far_above_the_stored_baseline_sustains_once() -> None:
     tracker = SpikeTracker(DetectorConfig())
     evs = feed(tracker, [0.5] * 50, baseline_p99=0.1)
     assert [(i, ev.state) for i, ev in evs] == [(0, GLITCH), (1, GLITCH), (2, SUSTAINED)]
@@ -314,7 +321,7 @@ def test_warming_up_far_above_the_stored_baseline_sustains_once():
     assert [ev.state for _, ev in evs] == [RECOVERED]
 
 
-def test_stored_baselines_from_the_baseline_store(tmp_path):
+def test_stored_baselines_from_the_baseline_store(tmp_path: Path) -> None:
     from tui.core.baseline.snapshot import build_snapshot
     from tui.core.baseline.store import BaselineStore
 
@@ -330,14 +337,14 @@ def test_stored_baselines_from_the_baseline_store(tmp_path):
     assert tracker.observe("api", 1.0, 0.35) is None
 
 
-def test_min_delta_keeps_fast_services_quiet():
+def test_min_delta_keeps_fast_services_quiet() -> None:
     """2 ms -> 6 ms is 3x but only 4 ms: under the 5 ms minimum delta."""
     tracker = SpikeTracker(DetectorConfig())
     assert feed(tracker, [0.002] * 40 + [0.006]) == []
     assert [ev.state for _, ev in feed(tracker, [0.008])] == [GLITCH]
 
 
-def test_per_service_thresholds():
+def test_per_service_thresholds() -> None:
     strict = DetectorConfig(min_ratio=3.0)
     tracker = SpikeTracker(DetectorConfig(), {"batch": strict})
     series = [0.1] * 40 + [0.25]
@@ -345,7 +352,7 @@ def test_per_service_thresholds():
     assert [ev.state for _, ev in feed(tracker, series, service="api")] == [GLITCH]
 
 
-def test_from_config_takes_service_overrides():
+def test_from_config_takes_service_overrides() -> None:
     cfg = parse_config(
         "detector:\n  min_delta: 50ms\nservices:\n  - name: api\n    detector:\n      z: 6\n"
     )
@@ -364,7 +371,7 @@ def test_from_config_takes_service_overrides():
         ("min_observations", -1, "min_observations cannot be negative"),
     ],
 )
-def test_impossible_settings_are_a_clear_user_error(field, value, message):
+def test_impossible_settings_are_a_clear_user_error(field: str, value: float, message: str) -> None:
     """Settings changed after loading (the config file itself is checked on load, below)."""
     det = DetectorConfig()
     setattr(det, field, value)
@@ -390,14 +397,16 @@ def test_impossible_settings_are_a_clear_user_error(field, value, message):
         ),
     ],
 )
-def test_impossible_settings_in_the_config_file_name_file_line_and_key(yaml_text, message):
+def test_impossible_settings_in_the_config_file_name_file_line_and_key(
+    yaml_text: str, message: str
+) -> None:
     with pytest.raises(ConfigError) as exc:
         parse_config(yaml_text, "w.yaml")
     assert str(exc.value) == message
 
 
 @pytest.mark.parametrize("bad", [0.0, -1.0, math.nan, math.inf])
-def test_points_without_a_meaningful_p99_are_ignored(bad):
+def test_points_without_a_meaningful_p99_are_ignored(bad: float) -> None:
     tracker = SpikeTracker(DetectorConfig())
     feed(tracker, [0.1] * 40)
     assert tracker.observe("api", 40.0, bad) is None
@@ -405,7 +414,7 @@ def test_points_without_a_meaningful_p99_are_ignored(bad):
     assert tracker.baseline("api") == pytest.approx(0.1)
 
 
-def test_record_line_has_exactly_the_documented_keys():
+def test_record_line_has_exactly_the_documented_keys() -> None:
     ev = SpikeEvent(12.5, "api", "p99", SUSTAINED, 0.3, 0.1, 3.0, saturated=True)
     assert ev.to_record() == {
         "t": 12.5,
@@ -436,7 +445,9 @@ def test_record_line_has_exactly_the_documented_keys():
         max_size=120,
     )
 )
-def test_any_series_keeps_the_detector_consistent(points):
+def test_any_series_keeps_the_detector_consistent(
+    points: list[tuple[float, int, float | None]],
+) -> None:
     tracker = SpikeTracker(DetectorConfig())
     prev_state = None
     for i, (v, flags, obs) in enumerate(points):
@@ -453,7 +464,7 @@ def test_any_series_keeps_the_detector_consistent(points):
             prev_state = (i, ev.state)
 
 
-def test_a_p99_stuck_in_the_first_bucket_is_named_with_the_likely_cause():
+def test_a_p99_stuck_in_the_first_bucket_is_named_with_the_likely_cause() -> None:
     """The OTel SDK's default bounds (meant for ms) on an instrument in seconds: every request
     under 5 s shares the first bucket, so the P99 is interpolated and a 3x step cannot page.
     The tracker says so after RECENT such points, and stops saying so once it moves out."""

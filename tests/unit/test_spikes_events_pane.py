@@ -25,7 +25,7 @@ def cells(pane: EventsPane, row: int) -> list[str]:
     return [str(c) for c in pane.get_row_at(row)]
 
 
-async def test_events_newest_first_with_value_baseline_ratio():
+async def test_events_newest_first_with_value_baseline_ratio() -> None:
     t0 = time.mktime((2026, 11, 22, 5, 41, 2, 0, 0, -1))
     app = PaneApp()
     async with app.run_test() as pilot:
@@ -58,7 +58,7 @@ async def test_events_newest_first_with_value_baseline_ratio():
         assert cells(pane, 2) == ["05:41:02", "api", GLITCH, "312ms", "100ms", "3.12x"]
 
 
-async def test_events_are_bounded():
+async def test_events_are_bounded() -> None:
     app = PaneApp(max_events=5)
     async with app.run_test() as pilot:
         pane = app.query_one(EventsPane)
@@ -70,7 +70,7 @@ async def test_events_are_bounded():
         assert [cells(pane, r)[1] for r in range(5)] == ["s49", "s48", "s47", "s46", "s45"]
 
 
-async def test_events_given_before_the_pane_is_mounted_are_shown():
+async def test_events_given_before_the_pane_is_mounted_are_shown() -> None:
     pane = EventsPane()
     pane.add_event(SpikeEvent(1.0, "early", "p99", GLITCH, 0.3, 0.1, 3.0))
 
@@ -83,16 +83,16 @@ async def test_events_given_before_the_pane_is_mounted_are_shown():
         assert pane.row_count == 1 and cells(pane, 0)[1] == "early"
 
 
-def test_record_line_round_trips_through_the_row():
+def test_record_line_round_trips_through_the_row() -> None:
     ev = SpikeEvent(1.0, "api", "p99", SUSTAINED, 0.3, 0.1, 0.3 / 0.1)  # as the tracker does
     assert EventRow.of(ev.to_record()) == EventRow.of(ev)
 
 
-def test_bad_bound_is_refused():
+def test_bad_bound_is_refused() -> None:
     with pytest.raises(ValueError, match="max_events must be positive"):
         EventsPane(0)
 
 
-def test_events_say_latency_as_the_table_does():
+def test_events_say_latency_as_the_table_does() -> None:
     """Issue 13 item 14: events said `6800 ms` where the table said `6.8s`."""
     assert (latency(0.0123), latency(0.25), latency(6.8)) == ("12.3ms", "250ms", "6.8s")

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,7 +61,7 @@ print(json.dumps({"code": code, "out": out.getvalue(), "modules": sorted(sys.mod
 """
 
 
-def _run_cli(*argv: str) -> dict:
+def _run_cli(*argv: str) -> dict[str, Any]:
     """The CLI in a fresh interpreter: its exit code, its stdout and every module it loaded."""
     env = dict(os.environ)
     env.pop("OPENBLAS_NUM_THREADS", None)
@@ -73,7 +74,8 @@ def _run_cli(*argv: str) -> dict:
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.splitlines()[-1])
+    timings: dict[str, Any] = json.loads(proc.stdout.splitlines()[-1])
+    return timings
 
 
 def _loaded(modules: list[str], prefixes: tuple[str, ...] | list[str]) -> list[str]:

@@ -7,13 +7,13 @@ from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Static
 
 from tui.core.baseline.check import FunctionRegression
-from tui.core.stats.compare import compare_samples, finalize_table
+from tui.core.stats.compare import ComparisonRow, compare_samples, finalize_table
 from tui.ui.widgets.regression_table import RegressionTable
 
 BASE = [0.100, 0.101, 0.099, 0.1005, 0.0995, 0.1002, 0.0998, 0.1001]
 
 
-def rows():
+def rows() -> list[ComparisonRow]:
     return finalize_table(
         [
             compare_samples(BASE, [v * 1.5 for v in BASE], "p99", name="p99"),
@@ -38,7 +38,7 @@ class Host(App[None]):
         yield RegressionTable(id="rt")
 
 
-async def test_rows_colours_and_sorting():
+async def test_rows_colours_and_sorting() -> None:
     app = Host()
     async with app.run_test(size=(140, 30)) as pilot:
         rt = app.query_one(RegressionTable)
@@ -66,7 +66,7 @@ async def test_rows_colours_and_sorting():
         assert rt.sort_state[0] != "metric"
 
 
-async def test_function_section():
+async def test_function_section() -> None:
     app = Host()
     async with app.run_test(size=(140, 30)) as pilot:
         rt = app.query_one(RegressionTable)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import math
 import random
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,11 +21,11 @@ from tui.core.stats.mannwhitney import (
 )
 
 
-def _u_of(x: list[float], y: list[float]) -> float:
+def _u_of(x: Sequence[float], y: Sequence[float]) -> float:
     return sum(1.0 if a > b else 0.5 if a == b else 0.0 for a in x for b in y)
 
 
-def _enumerate(x: list[float], y: list[float]) -> tuple[float, float]:
+def _enumerate(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
     """Independent p-values by relabelling the pooled values in every possible way.
 
     Returns (two-sided p doubling the smaller observed tail, benchstat's 2*P(U1 <= Usmall)).
@@ -57,14 +59,14 @@ CASES = [
 
 
 @pytest.mark.parametrize(("x", "y"), CASES)
-def test_exact_matches_enumeration_with_ties(x, y):
+def test_exact_matches_enumeration_with_ties(x: list[float], y: list[float]) -> None:
     sym, bench = _enumerate(x, y)
     assert mann_whitney_u(x, y).p == pytest.approx(sym, rel=1e-12)
     assert mann_whitney_u(x, y, tie_tails="benchstat").p == pytest.approx(bench, rel=1e-12)
     assert mann_whitney_u(x, y).exact
 
 
-def test_exact_matches_enumeration_random_small_samples():
+def test_exact_matches_enumeration_random_small_samples() -> None:
     rng = random.Random(5)
     for _ in range(40):
         n1, n2 = rng.randint(1, 6), rng.randint(1, 6)
@@ -78,19 +80,19 @@ def test_exact_matches_enumeration_random_small_samples():
         assert mann_whitney_u(x, y, "benchstat").p == pytest.approx(bench, rel=1e-12), (x, y)
 
 
-def test_go_moremath_vectors():
+def test_go_moremath_vectors() -> None:
     """aclements/go-moremath stats/utest_test.go (the exact-with-ties version benchstat uses)."""
     s1, s2, s3 = [2, 1, 3, 5], [12, 11, 13, 15], [0, 4, 6, 7]
     s4, s5 = [2, 2, 2, 2], [1, 1, 1, 1, 1]
     r = mann_whitney_u(s1, s2)
-    assert (r.u, r.p) == (0, pytest.approx(0.028571428571428577, rel=1e-12))
+    assert r.u == 0 and r.p == pytest.approx(0.028571428571428577, rel=1e-12)
     r = mann_whitney_u(s2, s1)
-    assert (r.u, r.p) == (16, pytest.approx(0.028571428571428577, rel=1e-12))
+    assert r.u == 16 and r.p == pytest.approx(0.028571428571428577, rel=1e-12)
     r = mann_whitney_u(s1, s3)
-    assert (r.u, r.p) == (5, pytest.approx(0.485714285714285770, rel=1e-12))
+    assert r.u == 5 and r.p == pytest.approx(0.485714285714285770, rel=1e-12)
     assert mann_whitney_u(s1, s1).p == 1
     r = mann_whitney_u(s1, s4)
-    assert (r.u, r.p) == (10, pytest.approx(0.7142857142857143, rel=1e-12))
+    assert r.u == 10 and r.p == pytest.approx(0.7142857142857143, rel=1e-12)
     # go-moremath: U=2.5, p=0 one way round (an asymmetric tie pattern); benchstat mode keeps
     # that, the default doubles the smaller observed tail and agrees both ways round.
     assert mann_whitney_u(s1, s5, "benchstat").p == 0
@@ -110,7 +112,7 @@ def test_go_moremath_vectors():
     assert r.u == 134845 and r.p == pytest.approx(0.0038703814239617884, rel=1e-9)
 
 
-def test_mann_whitney_1947_tables():
+def test_mann_whitney_1947_tables() -> None:
     """go-moremath udist_test.go: CDF tables from Mann & Whitney (1947), n=3 and n=5."""
     udist3 = [
         [0.25, 0.1, 0.05],
@@ -137,7 +139,7 @@ def test_mann_whitney_1947_tables():
                 assert abs(got - table[u][m - 1]) < 1e-6, (n, m, u)
 
 
-def test_benchstat_published_outputs():
+def test_benchstat_published_outputs() -> None:
     """p-values printed by benchstat in golang/perf's docs (cmd/benchstat README, doc.go)."""
     # golang/perf cmd/benchstat/testdata old.txt / new.txt: "p=0.000 n=10" and "p=0.446 n=10"
     json_old = [1726, 1723, 1707, 1707, 1713, 1729, 1736, 1707, 1705, 1774]
@@ -157,7 +159,7 @@ def test_benchstat_published_outputs():
     assert f"{mann_whitney_u(js_o, js_n).p:.3f}" == "0.286"
 
 
-def test_thresholds_exact_vs_normal():
+def test_thresholds_exact_vs_normal() -> None:
     rng = np.random.default_rng(3)
     x = np.round(rng.normal(size=25), 1)
     y = np.round(rng.normal(size=25), 1)
@@ -169,13 +171,13 @@ def test_thresholds_exact_vs_normal():
     assert not mann_whitney_u(np.append(a, 0.123456789), b).exact
 
 
-def test_all_equal_and_empty():
+def test_all_equal_and_empty() -> None:
     assert mann_whitney_u([3, 3, 3], [3, 3]).p == 1.0
     assert mann_whitney_u([3.0] * 60, [3.0] * 60).p == 1.0
     assert mann_whitney_u([], [1, 2]).p == 1.0
 
 
-def test_min_achievable_p_and_critical_rank():
+def test_min_achievable_p_and_critical_rank() -> None:
     assert min_achievable_p(3, 3) == pytest.approx(0.1)
     assert min_achievable_p(4, 4) == pytest.approx(2 / 70)
     assert min_achievable_p(1, 1) == 1.0
@@ -191,7 +193,7 @@ small = st.lists(st.integers(min_value=0, max_value=8), min_size=1, max_size=7)
 
 @settings(max_examples=150, deadline=None)
 @given(small, small)
-def test_p_in_unit_interval_and_symmetric(x, y):
+def test_p_in_unit_interval_and_symmetric(x: list[float], y: list[float]) -> None:
     p = mann_whitney_u(x, y).p
     assert 0.0 <= p <= 1.0
     assert mann_whitney_u(y, x).p == pytest.approx(p, rel=1e-12)
@@ -199,7 +201,7 @@ def test_p_in_unit_interval_and_symmetric(x, y):
 
 @settings(max_examples=150, deadline=None)
 @given(small, small)
-def test_invariant_to_monotone_transforms(x, y):
+def test_invariant_to_monotone_transforms(x: list[float], y: list[float]) -> None:
     p = mann_whitney_u(x, y).p
     for f in (lambda v: 3 * v + 7, lambda v: math.exp(v / 3), lambda v: v**3 + v):
         assert mann_whitney_u([f(v) for v in x], [f(v) for v in y]).p == pytest.approx(p, rel=1e-12)
@@ -210,21 +212,22 @@ def test_invariant_to_monotone_transforms(x, y):
     st.lists(st.floats(-1e6, 1e6), min_size=20, max_size=70),
     st.lists(st.floats(-1e6, 1e6), min_size=20, max_size=70),
 )
-def test_large_samples_p_in_unit_interval(x, y):
+def test_large_samples_p_in_unit_interval(x: list[float], y: list[float]) -> None:
     r = mann_whitney_u(x, y)
     assert 0.0 <= r.p <= 1.0
     assert mann_whitney_u(y, x).p == pytest.approx(r.p, rel=1e-9, abs=1e-15)
 
 
-def _reference_cases() -> list[dict]:
+def _reference_cases() -> list[dict[str, Any]]:
     import json
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[1] / "data" / "bench" / "gomoremath_reference.json"
-    return json.loads(path.read_text())["cases"]
+    cases: list[dict[str, Any]] = json.loads(path.read_text())["cases"]
+    return cases
 
 
-def test_against_go_moremath_reference_implementation():
+def test_against_go_moremath_reference_implementation() -> None:
     """Every case: benchstat mode equals go-moremath; the default equals it whenever
     go-moremath's answer does not depend on the argument order (always without ties)."""
     cases = _reference_cases()
@@ -242,7 +245,7 @@ def test_against_go_moremath_reference_implementation():
         assert (sym < 0.05) == (ref < 0.05), c["label"]  # never a different decision
 
 
-def test_fixture_rows_match_go_moremath():
+def test_fixture_rows_match_go_moremath() -> None:
     for c in _reference_cases():
         if c["label"].startswith("fixture"):
             assert mann_whitney_u(c["x"], c["y"]).p == pytest.approx(c["p_gomoremath"], rel=1e-9), (

@@ -251,7 +251,8 @@ class OtherLine:
         return dict(self.line)
 
 
-SourceEvent = (
+# what a recording line reads back as (a PointBatch is never written: its points are)
+RecordedEvent = (
     Point
     | SpikeEvent
     | Release
@@ -259,11 +260,11 @@ SourceEvent = (
     | ReleaseVerdict
     | Alerts
     | AuditLine
-    | PointBatch
     | Reset
     | ProfilesArrived
     | OtherLine
 )
+SourceEvent = RecordedEvent | PointBatch
 EventSink = Callable[[SourceEvent], None]
 RELEASE_EVENTS = (Release, FlapNotice, ReleaseVerdict)
 
@@ -301,7 +302,7 @@ _READERS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
 }
 
 
-def event_from_record(rec: Mapping[str, Any]) -> SourceEvent:
+def event_from_record(rec: Mapping[str, Any]) -> RecordedEvent:
     """The typed event of a recording line; ValueError says what the line lacks."""
     t, kind = rec.get("t"), rec.get("type")
     if not _number(t):
@@ -311,7 +312,7 @@ def event_from_record(rec: Mapping[str, Any]) -> SourceEvent:
     reader = _READERS.get(kind)
     if reader is None:
         return OtherLine(float(t), kind, rec)
-    result: SourceEvent = reader(rec)
+    result: RecordedEvent = reader(rec)
     return result
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -132,8 +133,8 @@ def _norm_cdf(z: float) -> float:
 
 
 def mann_whitney_u(
-    x: list[float] | np.ndarray,
-    y: list[float] | np.ndarray,
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
     tie_tails: Literal["symmetric", "benchstat"] = "symmetric",
 ) -> UTestResult:
     """Two-sided U test of x against y (see the module docstring for the exact rules)."""

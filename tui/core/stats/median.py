@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -89,7 +90,7 @@ def median_of_sorted(xs: np.ndarray) -> float:
     return float((xs[mid - 1] + xs[mid]) / 2)
 
 
-def summarize(values: list[float] | np.ndarray, confidence: float = 0.95) -> SampleSummary:
+def summarize(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> SampleSummary:
     """Median, its order-statistic interval and n; NaN (gaps) and Inf are dropped first."""
     xs = np.asarray(values, dtype=float)
     xs = np.sort(xs[np.isfinite(xs)])
