@@ -32,7 +32,7 @@ from textual.app import App, ComposeResult  # noqa: E402
 
 from tui.core.atomic import write_atomic  # noqa: E402
 from tui.core.pprof import load_profile  # noqa: E402
-from tui.core.pprof.flamegraph import FlameTree  # noqa: E402
+from tui.core.pprof.flametree import FlameTree  # noqa: E402
 from tui.ui.screens.profile_viewer import ProfileScreen, ProfileViewerApp  # noqa: E402
 from tui.ui.widgets.flamegraph import FlameGraph  # noqa: E402
 

@@ -6,7 +6,9 @@ request carries 1,000 histogram points; successive requests carry growing counts
 point goes through the delta path (previous counts, reset checks, window accumulation).
 Figures: decode+ingest points/s (the figure, target >= 100,000), and two references measured
 the same way: protobuf decode alone, and decode plus a plain Python walk over every bucket.
-Medians of >= 5 runs.
+Also the tick in steady state (refresh 1 s, a full rate_window of slices), at 20 x 50 series
+and at 100,000 series (100 services x 1,000). Medians of >= 5 runs (steady ticks: of the
+5 ticks after the window filled, median over runs // 2 runs).
 """
 
 from __future__ import annotations
@@ -28,19 +30,24 @@ from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from tui.config import Config
+from tui.config_values import Duration
 from tui.core.metrics.otlp import OTLPSink
 from tui.core.metrics.store import MetricStore
 
 BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0]
 SERVICES, SERIES = 20, 50
 REQUESTS = 30
+# steady-state tick shapes: (services, series per service, services per request, rate_window s)
+STEADY = ((SERVICES, SERIES, SERVICES, 60), (100, 1000, 1, 10))
 
 
-def build(step: int, start_ns: int) -> bytes:
+def build(
+    step: int, start_ns: int, services: range = range(SERVICES), series: int = SERIES
+) -> bytes:
     rms = []
-    for s in range(SERVICES):
+    for s in services:
         pts = []
-        for a in range(SERIES):
+        for a in range(series):
             counts = [(step + 1) * ((a + i) % 7 + 1) for i in range(len(BOUNDS) + 1)]
             pts.append(
                 metrics_pb2.HistogramDataPoint(
@@ -125,6 +132,28 @@ def tick_cost(bodies: list[bytes]) -> float:
     return time.perf_counter() - t0
 
 
+def steady_tick(services: int, series: int, per_request: int, window: int) -> float:
+    """Median seconds of `tick` once the window is full, as the dashboard runs it: refresh 1 s,
+    `rate_window` of `window` s, each second one pass of pushes over every series (growing
+    cumulative counts), then a tick; the 5 ticks after the window filled are timed."""
+    cfg = Config(max_series=200_000, refresh=Duration(1), rate_window=Duration(window))
+    sink = OTLPSink(MetricStore(max_series=200_000), cfg, started_at=0)
+    times = []
+    for step in range(window + 5):
+        for r in range(0, services, per_request):
+            key = (step, r, services, series)
+            if key not in _BODIES:  # built once, outside the timed part, for every run
+                _BODIES[key] = build(step, 0, range(r, min(r + per_request, services)), series)
+            sink.ingest(ExportMetricsServiceRequest.FromString(_BODIES[key]))
+        t0 = time.perf_counter()
+        sink.tick(1000.0 + step)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times[-5:])
+
+
+_BODIES: dict[tuple[int, int, int, int], bytes] = {}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--json", action="store_true")
@@ -137,6 +166,10 @@ def main() -> int:
         for mode in ("decode", "walk", "ingest")
     }
     tick = statistics.median(tick_cost(bodies) for _ in range(args.runs))
+    steady = {
+        shape: statistics.median(steady_tick(*shape) for _ in range(max(1, args.runs // 2)))
+        for shape in STEADY
+    }
     points = REQUESTS * SERVICES * SERIES
     rows = [
         {
@@ -155,6 +188,17 @@ def main() -> int:
             "reference": "once per refresh: quantiles of every service and of its top 20 routes",
         },
     ]
+    for (services, series, _, window), secs in steady.items():
+        rows.append(
+            {
+                "figure": f"OTLP tick in steady state, {services} services x {series} series, "
+                f"refresh 1 s, rate_window {window} s",
+                "value": round(secs * 1000, 2),
+                "unit": "ms",
+                "limit": "",
+                "reference": "median of the ticks once the window is full",
+            }
+        )
     if args.json:
         print(json.dumps(rows))
     else:
@@ -166,6 +210,11 @@ def main() -> int:
         print(f"  decode + plain Python walk{res['walk']:>12,.0f} points/s")
         print(f"  decode + OTLPSink.ingest  {res['ingest']:>12,.0f} points/s  (target >= 100,000)")
         print(f"  tick, {SERVICES} services x {SERIES} routes  {tick * 1000:>9.1f} ms")
+        for (services, series, _, window), secs in steady.items():
+            print(
+                f"  steady tick, {services} x {series} series, {window} slices"
+                f"{secs * 1000:>9.1f} ms"
+            )
     return 0
 
 

@@ -136,7 +136,7 @@ def scenario_big(top: int, tree: bool) -> None:
         gen_big_profile.generate(1_000_000, BIG)
 
     from tui.core.pprof import apply_filters, function_table, load_profile
-    from tui.core.pprof.flamegraph import FlameTree
+    from tui.core.pprof.flametree import FlameTree
 
     profiler = Profiler(interval=0.001, async_mode="disabled")
     t0 = time.perf_counter()

@@ -253,6 +253,27 @@ BAD_EXEMPLARS = json.dumps(
 ).encode()
 
 
+GOOD_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def bad_exemplar_values() -> bytes:
+    """Exemplars of /pay now: two good ones (0.9 s, 0.5 s) among a non-numeric value, a
+    missing timestamp, a wrong-length trace id and a NaN value."""
+    now = time.time()
+    good = {"labels": {"trace_id": GOOD_TRACE}, "value": "0.9", "timestamp": now}
+    exemplars = [
+        good,
+        {"labels": {"trace_id": "a" * 32}, "value": "fast", "timestamp": now},
+        {"labels": {"trace_id": "b" * 32}, "value": "0.7"},
+        {"labels": {"trace_id": "c" * 20}, "value": "0.8", "timestamp": now},
+        {"labels": {"trace_id": "d" * 32}, "value": "NaN", "timestamp": now},
+        {"labels": {"trace_id": "e" * 16}, "value": "0.5", "timestamp": now - 1},
+    ]
+    series = {"__name__": "x_bucket", "route": "/pay", "le": "1"}
+    doc = {"status": "success", "data": [{"seriesLabels": series, "exemplars": exemplars}]}
+    return json.dumps(doc).encode()
+
+
 class FaultyPrometheus(LoopbackServer):
     """A Prometheus API endpoint that misbehaves on demand, then behaves again.
 
@@ -263,7 +284,11 @@ class FaultyPrometheus(LoopbackServer):
     queries (/api/v1/query) as "error" does and forwards range queries, "no-exemplars" answers
     404 to /api/v1/query_exemplars (a Prometheus before 2.26, a proxy without that API) and
     forwards the rest; "bad-exemplars" answers exemplars whose trace ids are malformed or
-    missing, "exemplar-shape" exemplar data of the wrong shape.
+    missing, "exemplar-shape" exemplar data of the wrong shape, "bad-exemplar-values" exemplars
+    some of whose values, timestamps or trace ids are malformed (a non-numeric value, a
+    wrong-length trace id) beside good ones; "fail-matching" answers a plain-text 503 to
+    every query whose PromQL contains `match` and forwards the rest (a backend that fails
+    part way through a command: the route queries after the service's own succeeded).
     """
 
     def __init__(
@@ -273,10 +298,12 @@ class FaultyPrometheus(LoopbackServer):
         delay: float = 5.0,
         port: int | None = None,
         tls: ssl.SSLContext | None = None,
+        match: str = "",
     ) -> None:
         super().__init__(port, tls)
         self.upstream = upstream
         self.mode = mode
+        self.match = match
         self.delay = delay
         self.requests = 0
         self.forms: list[dict[str, list[str]]] = []
@@ -308,6 +335,12 @@ class FaultyPrometheus(LoopbackServer):
             h.send_body(404, b"404 page not found\n", "text/plain")
         elif mode == "bad-exemplars" and h.path.split("?")[0] == "/api/v1/query_exemplars":
             h.send_body(200, BAD_EXEMPLARS, "application/json")
+        elif mode == "bad-exemplar-values" and h.path.split("?")[0] == "/api/v1/query_exemplars":
+            h.send_body(200, bad_exemplar_values(), "application/json")
+        elif (
+            mode == "fail-matching" and self.match in parse_qs(body.decode()).get("query", [""])[0]
+        ):
+            h.send_body(503, b"upstream connect error or disconnect/reset\n", "text/plain")
         elif mode == "exemplar-shape" and h.path.split("?")[0] == "/api/v1/query_exemplars":
             h.send_body(200, b'{"status":"success","data":{"oops":1}}', "application/json")
         elif mode == "garbage":

@@ -342,3 +342,59 @@ def test_a_refused_route_query_is_one_line(stack: Stack, tmp_path: Path) -> None
         assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stdout + r.stderr
         assert r.stderr.startswith(f"warroom: prometheus {faulty.url}: routes: ")
         assert "too many samples" in r.stderr
+
+
+async def test_b_keeps_the_routes_and_runtime_that_baseline_refresh_keeps(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """The real app on the real Prometheus: `b` on shop saves the route breakdown through the
+    same code as `warroom baseline refresh` (each route's samples equal the ones it fetches
+    for the same window) and the Go runtime series the dashboard tails."""
+    from tests.waits import until
+    from tui.commands.live_window import fetch_live_window
+    from tui.config import AuditConfig, BaselineConfig, parse_config
+    from tui.ui.app import WarroomApp
+    from tui.ui.screens.confirm import ConfirmActionScreen
+
+    cfg = parse_config(stack.cfg.read_text())
+    cfg.baseline = BaselineConfig(dir=str(tmp_path / "bl"))
+    cfg.audit = AuditConfig(path=str(tmp_path / "audit.jsonl"))
+    shown = float(int(time.time()) - 3)  # a window Prometheus holds whole
+    app = WarroomApp(cfg, clock=lambda: shown)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: app.store.series("shop", "go.goroutines"), "runtime series")
+        await until(pilot, lambda: app.dashboard.table.selected == "shop", "shop selected")
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmActionScreen), "the dialog")
+        extra = str(app.screen.query_one("#extra").render())
+        assert " routes)" in extra, extra
+        await pilot.pause(0.35)
+        await pilot.press("y")
+        store = BaselineStore(cfg.baseline.dir)
+        await until(pilot, lambda: store.current("shop") is not None, "the saved baseline")
+    snap = store.current("shop")
+    assert snap is not None and snap.taken_at == shown
+    assert snap.route_label == "route" and set(ROUTES) <= set(snap.routes)
+    assert {"go.goroutines", "go.heap_inuse"} <= set(snap.runtime)
+    live = await fetch_live_window(cfg, "shop", WINDOW, shown, routes=True)
+    assert live.breakdown is not None and live.breakdown.error is None
+    assert snap.routes == live.breakdown.routes
+    assert snap.other_routes == live.breakdown.other
+
+
+def test_snapshot_by_route_when_prometheus_fails_part_way(stack: Stack, tmp_path: Path) -> None:
+    """The service's own queries succeed, then the backend fails the route queries (503 on
+    every `topk`): one line naming the server and the service, exit 2, no partial document."""
+    with FaultyPrometheus(stack.prom, mode="fail-matching", match="topk(") as faulty:
+        cfg = tmp_path / "w.yaml"
+        cfg.write_text(stack.cfg.read_text().replace(stack.prom, faulty.url))
+        r = warroom("snapshot", "-c", str(cfg), "--by", "route", "--wait", "0")
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert r.stdout == "" and r.stderr.count("\n") == 1, r.stdout + r.stderr
+        assert r.stderr.startswith(f"warroom: prometheus {faulty.url}: routes of shop: ")
+        assert "503" in r.stderr and "Traceback" not in r.stderr
+        asked = [f.get("query", [""])[0] for f in faulty.forms]
+        assert any("histogram_quantile(0.99" in q and "topk(" not in q for q in asked)
+        # the service level alone still answers
+        r = warroom("snapshot", "-c", str(cfg), "--wait", "0")
+        assert r.returncode == 0, r.stderr

@@ -161,3 +161,35 @@ async def test_malformed_or_missing_trace_ids_and_a_bad_shape_are_one_line_each(
         view = await _views(proxy.url, stack.svc, lambda v: bool(v.rows))
     assert view.error is None and view.rows
     assert view.exemplar_note.startswith("exemplars: unexpected answer shape"), view.exemplar_note
+
+
+async def test_malformed_exemplar_values_are_skipped_and_counted(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A backend answering exemplars with a non-numeric value, a missing timestamp, a NaN
+    value and a 20-digit trace id beside two good ones: the good ones are kept, the four
+    others skipped, counted and said in one warning; nothing raises."""
+    from tests.servers import GOOD_TRACE
+    from tui.sources.exemplars import PrometheusExemplars
+
+    with FaultyPrometheus(stack.with_exemplars, mode="bad-exemplar-values") as proxy:
+        store = MetricStore()
+        source = PrometheusSource(parse_config(_config(proxy.url, stack.svc)), store)
+        try:
+            exemplars = PrometheusExemplars(source, store)
+            with caplog.at_level("WARNING", logger="tui.sources.exemplars"):
+                kept = await exemplars.fetch("shop", time.time())
+        finally:
+            await source.aclose()
+    assert kept == 2
+    slowest = store.exemplars.slowest("shop", time.time() - 60, n=5)
+    assert [(e.trace_id, e.value, e.route) for e in slowest] == [
+        (GOOD_TRACE, 0.9, "/pay"),
+        ("e" * 16, 0.5, "/pay"),
+    ]
+    assert store.exemplars.rejected == 4 and exemplars.skipped == {"shop": 4}
+    assert "shop" not in store.exemplars.notes
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning == (
+        "shop: 4 of 6 exemplars skipped: malformed value, time or trace id (4 so far)"
+    )

@@ -94,3 +94,4 @@ async def test_quitting_while_an_action_runs_is_quiet_and_audited(
     done = [r for r in records if r.get("event") == "finished"]
     assert len(done) == 1 and done[0]["status"] == "cancelled", records
     assert "warroom stopped while the action ran" in done[0]["reason"]
+    assert done[0]["exit"] == -9  # the group was killed and reaped before the audit line

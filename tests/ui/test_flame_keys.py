@@ -185,7 +185,8 @@ def test_heavy_offsets_nest_exactly(fixtures_dir: Path) -> None:
     """Pure layout check (tui.core): children widest first inside their parent, no gap or
     overlap, the parent's self last; the layout at any width nests as with name order."""
     from tui.core.pprof import load_profile
-    from tui.core.pprof.flamegraph import FlameTree, layout
+    from tui.core.pprof.flamegraph import layout
+    from tui.core.pprof.flametree import FlameTree
 
     for name in ("cpu_regexp.pb.gz", "heap_prometheus.pb.gz"):
         prof = load_profile(fixtures_dir / "pprof" / name)

@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from tests.waits import until
-from tui.core.pprof.flamegraph import DIFF_NEW
+from tui.core.pprof.flamediff import DIFF_NEW
 from tui.core.pprof.names import shorten
 from tui.errors import UserError
 from tui.sources.pprof_watch import ProfileArrival
@@ -25,7 +25,7 @@ from tui.ui.screens.profile_viewer import (
     run_profile_viewer,
 )
 from tui.ui.widgets.flamegraph import FlameGraph
-from tui.ui.widgets.function_table import FunctionTable
+from tui.ui.widgets.function_table import FunctionTable, RegressionRanking
 
 
 def P(fixtures_dir: Path, name: str) -> Path:
@@ -168,6 +168,21 @@ async def test_diff_colours_and_width_modes(fixtures_dir: Path) -> None:
         assert "(width: both)" in text(scr, "#title")
         classes = set(g.diff_class.tolist())
         assert DIFF_NEW in classes and 0 in classes and -1 in classes  # new, neutral, better
+
+
+async def test_ranking_row_selects_its_function_in_the_diff_graph(fixtures_dir: Path) -> None:
+    scr = ProfileScreen(
+        P(fixtures_dir, "cpu_json_gogc5.pb.gz"), P(fixtures_dir, "cpu_json_gogc100.pb.gz")
+    )
+    async with app_for(scr).run_test(size=(160, 40)) as pilot:
+        await loaded(pilot, scr)
+        g, ranking = scr.graph, scr.query_one(RegressionRanking)
+        ranking.focus()
+        await pilot.press("down", "down")
+        await pilot.pause()
+        key = ranking.coordinate_to_cell_key(ranking.cursor_coordinate).row_key.value
+        assert g.flame is not None and g.selected is not None
+        assert g.flame.name(g.selected) == key
 
 
 async def test_sample_type_switch(fixtures_dir: Path) -> None:

@@ -8,16 +8,9 @@ from tui.core.metrics.store import FLAG_SATURATED
 from tui.core.units import latency as format_latency
 from tui.core.units import qps as format_qps
 from tui.core.units import ratio as format_ratio
-from tui.ui.widgets.service_table import build_rows
-from tui.ui.widgets.sparkline import (
-    BAR,
-    CLIPPED,
-    SATURATED,
-    bin_max,
-    diff_spans,
-    spark_rows,
-    spikes_in_window,
-)
+from tui.ui.widgets.cell_lines import diff_spans
+from tui.ui.widgets.service_rows import build_rows
+from tui.ui.widgets.sparkline import BAR, CLIPPED, SATURATED, bin_max, spark_rows, spikes_in_window
 
 from .dashboard_data import NOW, filled_store
 

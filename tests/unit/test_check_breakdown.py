@@ -153,4 +153,28 @@ def test_by_route_from_a_recording_or_for_otlp_says_why_not(tmp_path: Path) -> N
     r = warroom("snapshot", "-c", str(cfg), "--by", "route", "--wait", "0")
     assert r.returncode == 0, r.stderr
     (svc,) = json.loads(r.stdout)["services"]
-    assert svc["routes_error"] == "pay: OTLP services are not broken down by route"
+    assert svc["routes_error"] == (
+        "pay: no source breaks it down by route (both OTLP receivers are off)"
+    )
+
+
+def test_runtime_rows_rated_over_a_minute_are_thinned_to_one_a_minute() -> None:
+    """A GC pause P99 is rated over >= GC_WINDOW_MIN: 5 s samples share data with eleven
+    neighbours, so check and the release comparison test one sample a minute, alike."""
+    from tui.core.baseline.breakdown import runtime_rows
+    from tui.core.metrics import go_runtime
+    from tui.core.release_breakdown import runtime_rows as release_rows
+
+    gc_keys = [k for k in go_runtime.KEYS if go_runtime.BY_KEY[k].gc_window]
+    plain = next(k for k in go_runtime.KEYS if not go_runtime.BY_KEY[k].gc_window)
+    assert gc_keys
+    before = {gc_keys[0]: [0.001 + i * 1e-6 for i in range(120)], plain: [50.0] * 120}
+    after = {gc_keys[0]: [0.002 + i * 1e-6 for i in range(120)], plain: [60.0] * 120}
+    rows = {r.name: r for r in runtime_rows(before, after, before_step=5, after_step=5, spacing=5)}
+    per_minute = 120 * 5 // int(go_runtime.GC_WINDOW_MIN)
+    gc_name = gc_keys[0].removeprefix(go_runtime.PREFIX)
+    assert (rows[gc_name].base.n, rows[gc_name].current.n) == (per_minute, per_minute)
+    plain_name = plain.removeprefix(go_runtime.PREFIX)
+    assert (rows[plain_name].base.n, rows[plain_name].current.n) == (120, 120)
+    same = {r.name: (r.base.n, r.current.n) for r in release_rows(before, after, 5, 5)}
+    assert same == {n: (r.base.n, r.current.n) for n, r in rows.items()}

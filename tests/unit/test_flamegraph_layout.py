@@ -9,25 +9,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.core.pprof.flamegraph import (
+from tui.core.pprof.flamecallers import callees_tree, callers_tree
+from tui.core.pprof.flamediff import (
     DIFF_NEW,
     DIFF_VANISHED,
-    FlameLayout,
-    FlameTree,
-    absolute_offsets,
-    callees_tree,
-    callers_tree,
-    color_class,
     diff_classes,
     diff_flame_tree,
+    vanished_paths,
+)
+from tui.core.pprof.flamegraph import (
+    FlameLayout,
+    color_class,
     format_value,
-    function_rows,
     layout,
     matched_share,
     node_matches,
     search_frames,
-    vanished_paths,
 )
+from tui.core.pprof.flametree import FlameTree, absolute_offsets, function_rows
 from tui.core.pprof.load import load_profile
 from tui.core.pprof.names import fit_label, package_of, short_names
 

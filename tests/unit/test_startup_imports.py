@@ -42,6 +42,9 @@ NOT_FOR_TOP = (
     "tui.core.pprof.diff",
     "tui.core.pprof.significance",
     "tui.core.pprof.flamegraph",
+    "tui.core.pprof.flametree",
+    "tui.core.pprof.flamecallers",
+    "tui.core.pprof.flamediff",
 )
 # the other commands' modules; dashboard's holds the top-level options, so every parse loads it
 OTHER_COMMANDS = [

@@ -3,7 +3,8 @@
 Baselines are keyed by the release they were taken on (version, revision, where that was
 found); `show`/`restore --previous-release` pick the baseline of the release before the
 running one (tui.commands.baseline_pick). A Prometheus refresh keeps the per-route breakdown and
-the Go runtime series too (tui.commands.live_window).
+the Go runtime series too (tui.commands.live_window); one from a recording keeps the route
+rows `warroom record` wrote for an OTLP service (tui.core.baseline.route_samples).
 
 `refresh` snapshots a service's current window (from Prometheus, or from a `warroom record`
 file with --from-record), plus an optional benchmark output and the newest profile file, and
@@ -28,6 +29,7 @@ from tui.commands.output import write_out
 if TYPE_CHECKING:
     from tui.commands.live_window import LiveWindow
     from tui.config import Config
+    from tui.core.baseline.route_samples import RouteSamples
     from tui.core.baseline.store import BaselineStore, Snapshot
     from tui.core.metrics.store import MetricStore
 
@@ -150,13 +152,14 @@ def take_baseline(
     revision: str = "",
     version_source: str = "",
     live: LiveWindow | None = None,
+    routes: RouteSamples | None = None,
 ) -> tuple[str, Snapshot]:
     """Build and save a snapshot as the service's current baseline; return (id, snapshot).
 
     Defaults (`baseline_snapshot`): `version` (found where `version_source` says), else the
     service config, else the `version` label the live store holds; bench from `baseline.bench` (missing: UserError); profile: the
     newest file in `profiles.dir` for the service. `live`: its routes and Go runtime series
-    are kept too.
+    are kept too; `routes`: a per-route breakdown from elsewhere (a recording's).
     """
     from tui.core.baseline.snapshot import baseline_snapshot
 
@@ -180,9 +183,10 @@ def take_baseline(
     )
     if live is not None:
         snap.runtime = dict(live.runtime)
-        snap.route_label, snap.routes = live.route_label, dict(live.routes)
-        snap.other_routes = live.other_routes
-        snap.route_saturated = {r: c for r, c in live.route_saturated.items() if c}
+        if live.breakdown is not None:
+            live.breakdown.apply(snap)
+    if routes is not None:
+        routes.apply(snap)
     st = store or open_store(cfg)
     sid = st.save(snap)
     return sid, snap
@@ -352,12 +356,15 @@ def run_refresh(args: argparse.Namespace) -> int:
     detect = args.version_label is None and (svc is None or svc.version is None)
     found: tuple[str, str, str] | None = None
     live: LiveWindow | None = None
+    routes: RouteSamples | None = None
     if args.from_record:
+        from tui.core.baseline import route_samples
         from tui.core.baseline.snapshot import signals_from_record
         from tui.core.recording import read_recording
 
         rec = read_recording(args.from_record)
-        signals, step, start, _ = signals_from_record(rec.events, args.service, window)
+        signals, step, start, end = signals_from_record(rec.events, args.service, window)
+        routes = route_samples.from_record(rec.events, args.service, window, end)
         source = f"record {args.from_record}"
         found = record_version(rec.events, args.service) if detect else None
         if rec.problem:
@@ -391,6 +398,7 @@ def run_refresh(args: argparse.Namespace) -> int:
         store=store,
         saturated=saturated,
         live=live,
+        routes=routes,
     )
     n = max((len(v) for v in snap.signals.values()), default=0)
     print(
@@ -404,8 +412,9 @@ def run_refresh(args: argparse.Namespace) -> int:
         + (f"; Go runtime: {', '.join(snap.runtime)}" if snap.runtime else "")
         + ")"
     )
-    if live is not None and live.route_error:
-        print(f"warroom: warning: no per-route baseline: {live.route_error}", file=sys.stderr)
+    why = live.breakdown.error if live is not None and live.breakdown is not None else None
+    if why:
+        print(f"warroom: warning: no per-route baseline: {why}", file=sys.stderr)
     _warn(store)
     return 0
 

@@ -7,7 +7,9 @@ grew significantly by --function-min-pp points or more), 2 bad input or an unrea
 or no baseline for any selected service (a wrong --dir must not pass a CI gate; --allow-missing
 makes that 0). A service without a baseline is listed as "no baseline" in every format.
 
-`--by route` adds each Prometheus service's routes (tui.core.baseline.breakdown): a REGRESSION
+`--by route` adds each service's routes (tui.core.baseline.breakdown): a Prometheus service's
+from the route view's queries, an OTLP service's from the `http.route` rows `warroom record`
+wrote into the --from-record recording. A REGRESSION
 on any reported route is exit 1 too, and the verdict line names it. A service whose histogram
 has no route label, or whose baseline holds no routes, gets a note; asked for by name
 (--service), that is exit 2, since the gate could not measure what it was asked to.
@@ -213,7 +215,8 @@ def check_one(
     svc = cfg.service(name)
     if baseline is not None:
         if events is not None:
-            current, step, _, _ = signals_from_record(events, name, window)
+            current, step, _, end = signals_from_record(events, name, window)
+            live = recorded_window(events, name, window, end, current, step)
         elif cfg.prometheus is None or svc.prometheus is None:
             unmeasured = (
                 "no Prometheus queries for this service (OTLP only?): give its "
@@ -244,10 +247,26 @@ def check_one(
         res.notes = [unmeasured or why_none]
     if baseline is not None and live is not None:
         add_breakdowns(res, baseline, live, cfg, args, spacing)
-    elif baseline is not None and args.by == "route":
+    if baseline is not None and args.by == "route" and (live is None or live.breakdown is None):
         why = unmeasured or "a recording holds no per-route signals"
         res.notes.append(f"routes not compared: {why}")
     return res
+
+
+def recorded_window(
+    events: list[dict[str, Any]],
+    name: str,
+    window: float,
+    end: float | None,
+    signals: dict[str, list[float]],
+    step: float,
+) -> Any:
+    """A recording's window of `name` as a LiveWindow: the latency signals, and the route
+    rows `warroom record` wrote for an OTLP service (None when it wrote none)."""
+    from tui.commands.live_window import LiveWindow
+    from tui.core.baseline.route_samples import from_record
+
+    return LiveWindow(signals, step, 0.0, {}, breakdown=from_record(events, name, window, end))
 
 
 def pick_baseline(
@@ -305,19 +324,20 @@ def add_breakdowns(
     from tui.errors import UserError
 
     name = res.service
-    if args.by == "route":
-        if live.route_error:
+    routes = live.breakdown
+    if args.by == "route" and routes is not None:
+        if routes.error:
             if args.service:
-                raise UserError(f"{name}: --by route: {live.route_error}")
-            res.routes = RouteComparison(notes=[f"routes not compared: {live.route_error}"])
+                raise UserError(f"{name}: --by route: {routes.error}")
+            res.routes = RouteComparison(notes=[f"routes not compared: {routes.error}"])
         else:
             res.routes = compare_routes(
                 name,
                 baseline,
-                live.routes,
-                live.route_label,
-                current_other=live.other_routes,
-                current_saturated=live.route_saturated,
+                routes.routes,
+                routes.label,
+                current_other=routes.other,
+                current_saturated=routes.saturated,
                 min_effects=cfg.baseline.min_effect,
                 current_step=live.step,
                 spacing=spacing,

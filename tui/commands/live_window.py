@@ -2,20 +2,19 @@
 `check`): the latency signals as the dashboard tails them, and on request the Go runtime
 series and the per-route breakdown the route view shows, all over the same window and step.
 
-Only the latency answer must succeed: a missing route label is `route_error` (the caller
+Only the latency answer must succeed: a missing route label is `breakdown.error` (the caller
 decides whether that fails), and a refused runtime query leaves that signal out.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tui.config import Config
-    from tui.core.metrics.routes import RouteRow
+    from tui.core.baseline.route_samples import RouteSamples
 
 
 @dataclass
@@ -25,26 +24,8 @@ class LiveWindow:
     start: float
     saturated: dict[str, int]
     runtime: dict[str, list[float]] = field(default_factory=dict)  # go.* signal -> samples
-    route_label: str = ""
-    routes: dict[str, dict[str, list[float]]] = field(default_factory=dict)
-    other_routes: int = 0  # routes the "other" entry sums
-    route_saturated: dict[str, dict[str, int]] = field(default_factory=dict)
-    route_error: str | None = None  # why there is no breakdown (no route label, ...)
-
-
-def route_samples(
-    rows: list[RouteRow], start: float, end: float
-) -> dict[str, dict[str, list[float]]]:
-    """{route: {signal: finite values with start <= t <= end}} of a route view's rows."""
-    out: dict[str, dict[str, list[float]]] = {}
-    for row in rows:
-        sigs = {
-            sig: [v for t, v in pts if start <= t <= end and math.isfinite(v)]
-            for sig, pts in row.series.items()
-            if not sig.startswith("_")  # helper series (the `_top` bucket rate)
-        }
-        out[row.route] = {k: v for k, v in sigs.items() if v}
-    return out
+    # the per-route breakdown when asked for (its `error`: why there is none), else None
+    breakdown: RouteSamples | None = None
 
 
 async def fetch_live_window(
@@ -66,11 +47,10 @@ async def fetch_live_window(
         saturation_from_store,
         signals_from_store,
     )
-    from tui.core.metrics.routes import saturated_counts
     from tui.core.metrics.store import MetricStore
     from tui.errors import UserError
     from tui.sources.prometheus import PrometheusError, PrometheusSource
-    from tui.sources.routes import RoutesPoller
+    from tui.sources.route_window import prometheus_route_samples
 
     svc = cfg.service(service)
     if svc is None:
@@ -99,16 +79,9 @@ async def fetch_live_window(
         out.runtime = runtime_from_store(store, service, now - window, now)
         if routes:
             try:
-                view = await RoutesPoller(source, service).fetch(now)
+                out.breakdown = await prometheus_route_samples(source, service, now - window, now)
             except PrometheusError as exc:
                 raise UserError(f"prometheus {cfg.prometheus.url}: routes: {exc.detail}") from None
-            out.route_error = view.error
-            if view.error is None:
-                out.route_label, out.other_routes = view.label, view.other
-                out.routes = route_samples(view.rows, now - window, now)
-                out.route_saturated = {
-                    r.route: saturated_counts(r, now - window, now) for r in view.rows
-                }
     finally:
         await source.aclose()
     return out

@@ -14,15 +14,20 @@ has no delta yet) gets nulls. An unreachable or failing Prometheus is an error (
 
 With `--go-runtime`, a Prometheus service whose processes export Go runtime metrics also gets
 `go_runtime`
-({gc_p99 | gc_max, sched_p99, goroutines, heap_inuse, gc_cpu | gc_life}, the dashboard's
-runtime lines, see tui.core.metrics.go_runtime), best effort: a refused runtime query only
-leaves its signal out.
+({gc_p99 | gc_max, sched_p99, goroutines, heap_inuse, mem_used, gc_cpu | gc_life}, the
+dashboard's runtime lines, see tui.core.metrics.go_runtime), best effort: a refused runtime
+query only leaves its signal out. An OTLP service gets the ones OTel's Go runtime
+instrumentation pushed during `--wait` (tui.core.metrics.otlp_runtime): gauges from one push,
+a P99 from the bucket deltas of two cumulative pushes (or of delta ones).
 
-With `--by route`, each Prometheus service also gets `routes` (the route view's breakdown at
-`time`: label, how many routes, the top 20 by traffic and one "other" row summing the rest),
-each value exactly Prometheus' `histogram_quantile(q, sum by (le, ROUTE) (rate(...)))`; a
-service whose histogram has no route label gets `routes_error` instead (one line saying what
-it has), an OTLP service likewise.
+With `--by route`, each service also gets `routes` (the route view's breakdown at `time`:
+label, how many routes, the top 20 by traffic and one "other" row summing the rest). A
+Prometheus service's values are exactly Prometheus' `histogram_quantile(q, sum by (le, ROUTE)
+(rate(...)))`; an OTLP service's come from the pushes received during `--wait`, grouped by
+`http.route` (else `url.template`) over the last `rate_window`, as the route view computes them.
+A service whose histogram has no route label, or that pushed nothing by route while the
+snapshot listened, gets `routes_error` instead (one line saying why). A Prometheus that fails
+a route query is an error (exit 2, naming the service): a partial breakdown is no answer.
 """
 
 from __future__ import annotations
@@ -69,15 +74,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--go-runtime",
         action="store_true",
-        help="also report each Prometheus service's Go runtime signals (GC pause, scheduler "
+        help="also report each service's Go runtime signals (GC pause, scheduler "
         "latency, goroutines, heap in use, GC CPU) when its processes export them",
     )
     p.add_argument(
         "--by",
         default="service",
         metavar="service|route",
-        help="route: also break each Prometheus service down by route (top 20 by traffic "
-        "and one 'other' row; default: service)",
+        help="route: also break each service down by route (Prometheus: its route label; "
+        "OTLP: http.route of the pushes received during --wait); top 20 by traffic and one "
+        "'other' row (default: service)",
     )
     p.set_defaults(func=run)
 
@@ -128,7 +134,7 @@ async def take_snapshot(
     from tui.sources.prometheus import PrometheusError
 
     store = MetricStore(max_series=cfg.max_series)
-    hub = Hub(cfg, store, start_otlp=wait > 0)
+    hub = Hub(cfg, store, start_otlp=wait > 0, go_runtime=go_runtime)
     try:
         if wait > 0:
             await hub.start(loops=False)
@@ -155,6 +161,11 @@ async def take_snapshot(
                 raise UserError(f"prometheus {url}: {hub.prometheus.status.detail}") from None
         if hub.sink is not None and now is None:
             hub.sink.tick(t)
+            if hub.runtime is not None:
+                hub.runtime.tick(t)
+                runtime.update(otlp_runtime(store, prom, t))
+            if by_route:
+                routes.update(otlp_breakdowns(hub.sink, store, routes, t))
     finally:
         await hub.stop()
 
@@ -169,10 +180,7 @@ async def take_snapshot(
                 for k, v in sorted(runtime[name].items(), key=lambda kv: gr.KEYS.index(kv[0]))
             }
         if by_route:
-            out.update(
-                routes.get(name)
-                or {"routes_error": f"{name}: OTLP services are not broken down by route"}
-            )
+            out.update(routes.get(name) or {"routes_error": _no_routes(cfg, name, now, wait)})
     return {"time": t, "services": services}
 
 
@@ -208,6 +216,68 @@ def _service_row(
         row["p99_saturated"] = bool(p99_flags & FLAG_SATURATED) and row["p99"] is not None
     keys = ("name", "source", "p50", "p95", "p99", "qps", "error_ratio", "p99_saturated")
     return {k: row[k] for k in keys}
+
+
+def _no_routes(cfg: Any, name: str, at: float | None, wait: float) -> str:
+    """Why a service no source broke down has no routes."""
+    if at is not None:
+        return f"{name}: no routes at --at: OTLP pushes cannot be replayed"
+    if not (cfg.otlp.http or cfg.otlp.grpc):
+        return f"{name}: no source breaks it down by route (both OTLP receivers are off)"
+    if wait <= 0:
+        return f"{name}: no routes: the snapshot did not listen for OTLP pushes (--wait 0)"
+    return f"{name}: nothing pushed its latency by route while the snapshot listened"
+
+
+def otlp_breakdowns(
+    sink: Any, store: Any, known: dict[str, Any], t: float
+) -> dict[str, dict[str, Any]]:
+    """{service: {"routes": ...} | {"routes_error": ...}} for the OTLP services the sink
+    computed: each row's values of the tick at `t`, as the route view shows them."""
+    from tui.sources.otlp_routes import breakdown_view
+
+    out: dict[str, dict[str, Any]] = {}
+    for name, info in store.services.items():
+        if info.source != "otlp" or name in known:
+            continue
+        view = breakdown_view(sink, name, t)
+        if view.error:
+            out[name] = {"routes_error": view.error}
+            continue
+        rows = []
+        for row in view.rows:
+            cells: dict[str, Any] = {"route": row.route, "routes": row.routes}
+            for sig in SNAPSHOT_SIGNALS:
+                cells[sig] = _value_at(row.series.get(sig, []), t)
+            cells["p99_saturated"] = False  # OTLP route rows keep no +Inf share (see README)
+            rows.append(cells)
+        out[name] = {
+            "routes": {"label": view.label, "total": view.routes, "other": view.other, "rows": rows}
+        }
+    return out
+
+
+def otlp_runtime(store: Any, prom: dict[str, Any], t: float) -> dict[str, dict[str, float | None]]:
+    """The OTLP services' Go runtime signals stored by the tick at `t` (otlp_runtime)."""
+    from tui.core.metrics.go_runtime import KEYS
+
+    out: dict[str, dict[str, float | None]] = {}
+    for name, info in store.services.items():
+        if info.source != "otlp" or name in prom:
+            continue
+        values = {}
+        for key in KEYS:
+            last = store.latest(name, key)
+            if last is not None and last[0] == t:
+                values[key] = last[1]
+        if values:
+            out[name] = values
+    return out
+
+
+def _value_at(points: list[tuple[float, float]], t: float) -> float | None:
+    """The point of the tick at `t` (None: that tick had no finite value, or none at all)."""
+    return points[-1][1] if points and points[-1][0] == t and math.isfinite(points[-1][1]) else None
 
 
 async def route_breakdowns(prometheus: Any, t: float) -> dict[str, dict[str, Any]]:

@@ -17,6 +17,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tui.core.baseline import breakdown
 from tui.core.baseline.check import thin
 from tui.core.metrics import go_runtime
 from tui.core.metrics.store import MetricStore
@@ -29,7 +30,6 @@ from tui.core.stats.compare import (
     ComparisonRow,
     compare_samples,
     finalize_table,
-    resolve_min_effect,
 )
 
 ROUTE_SIGNALS = ("p99", "p95")
@@ -120,25 +120,8 @@ def runtime_rows(
     step: float,
     spacing: float,
 ) -> list[ComparisonRow]:
-    """Rows for the runtime signals both windows have (named without the `go.` prefix)."""
-    rows = []
-    for key in go_runtime.KEYS:
-        if not (before.get(key) and after.get(key)):
-            continue
-        name = key.removeprefix(go_runtime.PREFIX)
-        # a signal rated over at least GC_WINDOW_MIN shares data with neighbours that close
-        apart = (
-            max(spacing, go_runtime.GC_WINDOW_MIN) if go_runtime.BY_KEY[key].gc_window else spacing
-        )
-        row = compare_samples(
-            thin(before[key], step, apart),
-            thin(after[key], step, apart),
-            name,
-            resolve_min_effect(name),
-            name=name,
-        )
-        row.notes.append(go_runtime.BY_KEY[key].meaning)
-        rows.append(row)
+    """Rows for the runtime signals both windows have, with the regression table's tests."""
+    rows = breakdown.runtime_rows(before, after, before_step=step, after_step=step, spacing=spacing)
     return finalize_table(rows)
 
 

@@ -32,6 +32,7 @@ from tui.sources.webhook import call_webhook
 __all__ = ["ActionOutput", "ActionResult", "ActionRunner", "BuiltinOutcome"]
 
 TAIL_LINE_CHARS = 500  # an audited output line is cut here (the pane shows it whole)
+KILL_REAP_S = 2.0  # after SIGKILL the kernel ends the leader at once; this bounds a stuck reap
 
 
 class ActionRunner:
@@ -354,6 +355,9 @@ class ActionRunner:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(proc.wait()), timeout=self.grace)
             _signal_group(proc.pid, signal.SIGKILL)
+            # the audit names the exit the KILL caused, not "still running" (None)
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(proc.wait()), timeout=KILL_REAP_S)
         elif proc is not None:
             _signal_group(proc.pid, signal.SIGKILL)  # leftover group members
         self._try_audit(

@@ -48,6 +48,7 @@ class PrometheusExemplars:
         self.store = store
         self._since: dict[str, float] = {}  # service -> end of the last good ask
         self._said: set[str] = set()
+        self.skipped: dict[str, int] = {}  # service -> malformed exemplars skipped so far
 
     async def fetch(self, service: str, now: float, route_label: str = "") -> int:
         """Ask for the exemplars of `service` since the last ask; returns how many were new.
@@ -62,7 +63,7 @@ class PrometheusExemplars:
             data = await self.source.client.query_exemplars(
                 series(f"{name}_bucket", inner), start, now
             )
-            found, kept = self._add(service, data, route_label)
+            found, kept, skipped = self._add(service, data, route_label)
         except PrometheusError as exc:
             self._note(service, f"exemplars: {exc.detail}")
             return 0
@@ -70,6 +71,15 @@ class PrometheusExemplars:
             self._note(service, f"exemplars: unexpected answer shape: {exc}")
             return 0
         self._since[service] = now
+        if skipped:
+            self.skipped[service] = self.skipped.get(service, 0) + skipped
+            log.warning(
+                "%s: %d of %d exemplars skipped: malformed value, time or trace id (%d so far)",
+                service,
+                skipped,
+                found,
+                self.skipped[service],
+            )
         if found and not kept and not self.store.exemplars.count(service):
             self._note(service, NO_TRACE_LABEL)
         elif not found and not self.store.exemplars.count(service):
@@ -78,14 +88,18 @@ class PrometheusExemplars:
             self.store.exemplars.notes.pop(service, None)
         return kept
 
-    def _add(self, service: str, data: Any, route_label: str) -> tuple[int, int]:
-        """(exemplars in the answer, of which new) from query_exemplars' data."""
+    def _add(self, service: str, data: Any, route_label: str) -> tuple[int, int, int]:
+        """(exemplars in the answer, of which new, of which malformed) from query_exemplars'
+        data. A malformed exemplar (its value or time not a finite number, its trace id not
+        16 or 32 hex digits) is skipped and counted in `store.exemplars.rejected`; the rest
+        of the answer is kept."""
         if data is None:
-            return 0, 0
+            return 0, 0, 0
         if not isinstance(data, list):
             raise TypeError(f"data is a {type(data).__name__}, not a list")
         found = kept = 0
         book = self.store.exemplars
+        rejected_before = book.rejected
         for entry in data:
             series_labels = entry.get("seriesLabels") or {}
             label = route_label or next((k for k in ROUTE_LABELS if k in series_labels), "")
@@ -97,9 +111,13 @@ class PrometheusExemplars:
                 if not trace:
                     continue
                 span = _first(labels, SPAN_ID_LABELS)
-                t, value = float(ex["timestamp"]), float(ex["value"])
+                try:
+                    t, value = float(ex["timestamp"]), float(ex["value"])
+                except (KeyError, TypeError, ValueError):
+                    book.rejected += 1
+                    continue
                 kept += book.add_raw(service, t, value, trace, span, route)
-        return found, kept
+        return found, kept, book.rejected - rejected_before
 
     def _note(self, service: str, note: str) -> None:
         self.store.exemplars.notes[service] = note

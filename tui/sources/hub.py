@@ -6,11 +6,14 @@
 - OTLP: the receivers (HTTP and gRPC) ingest pushes into an `OTLPSink`; a second loop calls
   `sink.tick(now)` every `refresh` to turn the bucket deltas into p50/p95/p99, qps, error ratio.
 - Go runtime signals (the dashboard and `record` ask for them with `go_runtime=True`): the Prometheus
-  source tails them into the same store under `go.*` names, in the same refresh.
+  source tails them into the same store under `go.*` names, in the same refresh; for OTLP
+  services an `OTLPRuntime` (tui.core.metrics.otlp_runtime) reads every push after the sink
+  and stores the same names at each tick.
 - After each refresh: every new p99 point goes to the spike tracker, and the refresh's typed
   events (tui.core.events) go to the one `event_sink`: releases, spikes, then a closing
   `PointBatch` (carrying the points as record lines when `emit_points=True`, which
-  `warroom record` uses) that tells the UI to redraw.
+  `warroom record` uses; then each OTLP service's route rows go out too, as
+  `{"type": "routes"}` lines) that tells the UI to redraw.
 
 The OTLP and spike modules are imported when present, so the hub works with whatever sources
 are installed.
@@ -29,6 +32,7 @@ from typing import Any
 from tui.config import Config
 from tui.core.events import EventSink, PointBatch, SourceEvent, event_or_line
 from tui.core.events import Point as RecordPoint
+from tui.core.metrics.go_runtime import KEYS as RUNTIME_KEYS
 from tui.core.metrics.store import SIGNALS, MetricStore
 from tui.core.stats.spikes import SpikeTracker
 from tui.sources.base import Backoff, RefreshLoop, SourceStatus
@@ -62,12 +66,14 @@ class Hub:
             PrometheusSource(cfg, store, runtime=go_runtime) if cfg.prometheus is not None else None
         )
         self.sink: Any = None
+        self.runtime: Any = None  # OTLP services' Go runtime signals (with go_runtime)
         self.receivers: list[Any] = []
         if start_otlp:
-            self._make_otlp()
+            self._make_otlp(go_runtime)
         per = {s.name: s.detector for s in cfg.services if s.detector is not None}
         self.spikes = SpikeTracker(cfg.detector, per)
         self._seen: dict[tuple[str, str], float] = {}  # OTLP series -> newest t already seen
+        self._routes_seen: dict[str, float] = {}  # OTLP service -> newest route tick recorded
         self.releases = ReleaseWatcher(cfg, store, self.prometheus, self.sink)
         self.exemplars = (
             PrometheusExemplars(self.prometheus, store) if self.prometheus is not None else None
@@ -75,7 +81,7 @@ class Hub:
         self._loops: list[RefreshLoop] = []
         self._running = False
 
-    def _make_otlp(self) -> None:
+    def _make_otlp(self, go_runtime: bool) -> None:
         """The sink and the receivers of the addresses that are set (each receiver's module,
         aiohttp's or grpc's, is imported only when its address is)."""
         classes: list[Any] = []
@@ -93,6 +99,12 @@ class Hub:
 
         self.sink = OTLPSink(self.store, self.cfg)
         self.receivers = [c(self.cfg.otlp, self.sink) for c in classes]
+        if go_runtime:
+            from tui.core.metrics.otlp_runtime import OTLPRuntime
+
+            self.runtime = OTLPRuntime(self.store, self.cfg)
+            for r in self.receivers:
+                r.add_tap(self.runtime.ingest)
 
     # -- lifecycle
 
@@ -176,9 +188,9 @@ class Hub:
             new.extend(await self.prometheus.refresh(now))
             releases += await self.releases.poll_prometheus(now)
         if self.sink is not None:
-            self.sink.tick(now)
+            self._tick_sinks(now)
             new.extend(self._new_otlp_points())
-            releases += self.releases.poll_otlp(now)
+            releases += self.releases.poll_otlp(now) + self._new_route_lines()
         if self.prometheus is None and self.sink is None:
             releases += self.releases.poll_marks(now)
         self._publish(new, releases)
@@ -206,15 +218,35 @@ class Hub:
     async def _tick_otlp(self) -> None:
         """The OTLP loop's body, every `refresh` (a bug is logged by the loop)."""
         now = time.time()
+        self._tick_sinks(now)
+        extra = self.releases.poll_otlp(now) + self._new_route_lines()
+        self._publish(self._new_otlp_points(), extra)
+
+    def _tick_sinks(self, now: float) -> None:
         self.sink.tick(now)
-        self._publish(self._new_otlp_points(), self.releases.poll_otlp(now))
+        if self.runtime is not None:
+            self.runtime.tick(now)
+
+    def _new_route_lines(self) -> list[dict[str, Any]]:
+        """For `record`: each OTLP service's route rows of a new tick, one line a service
+        (the breakdown `baseline refresh --from-record` and `check --by route` read back)."""
+        if not self.emit_points or self.sink is None:
+            return []
+        from tui.sources.otlp_routes import new_route_lines
+
+        names = [n for n, info in self.store.services.items() if info.source == "otlp"]
+        return new_route_lines(self.sink, names, self._routes_seen)
 
     def _new_otlp_points(self) -> list[Point]:
         """Points the sink stored since the last look (the store is the sink's only output)."""
         out: list[Point] = []
         # Only what someone consumes: every signal for `record`, p99 and p95 (the tail's
         # steepness) for the spike tracker.
-        signals = SIGNALS if self.emit_points else ("p95", "p99") if self.spikes is not None else ()
+        signals: tuple[str, ...] = (
+            SIGNALS if self.emit_points else ("p95", "p99") if self.spikes is not None else ()
+        )
+        if self.emit_points and self.runtime is not None:  # a replay draws their runtime too
+            signals = (*SIGNALS, *RUNTIME_KEYS)
         for name, info in self.store.services.items():
             if info.source != "otlp":
                 continue

@@ -17,6 +17,7 @@ import hmac
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
@@ -49,6 +50,9 @@ class IngestQueue:
     def __init__(self, sink: OTLPSink, size: int, status: SourceStatus) -> None:
         self.sink = sink
         self.status = status
+        # readers of the same requests after the sink (the Go runtime signals); a bug in one
+        # is logged, never answered to the exporter
+        self.taps: list[Callable[[ExportMetricsServiceRequest], None]] = []
         self._queue: asyncio.Queue[tuple[ExportMetricsServiceRequest, asyncio.Future[Any]]] = (
             asyncio.Queue(maxsize=max(1, size))
         )
@@ -100,6 +104,11 @@ class IngestQueue:
                 if not fut.done():
                     fut.set_exception(exc)
                 continue
+            for tap in self.taps:
+                try:
+                    tap(req)
+                except Exception:
+                    log.exception("OTLP tap failed")
             c = self.status.counters
             c["requests"] += 1
             c["accepted"] += res.accepted
@@ -145,6 +154,10 @@ class OTLPReceiver:
         if self._token is None:
             return True
         return hmac.compare_digest(header.encode(), f"Bearer {self._token}".encode())
+
+    def add_tap(self, tap: Callable[[ExportMetricsServiceRequest], None]) -> None:
+        """Hand every stored request to `tap` too (in the ingest worker, after the sink)."""
+        self._queue.taps.append(tap)
 
     def queue_full(self) -> str:
         return f"ingest queue full ({self.cfg.queue_size} requests); retry later"

@@ -10,9 +10,11 @@ Same interface as RoutesPoller: `refresh(now) -> RouteView`, `next_delay()`, `ba
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
+from tui.core.baseline.route_samples import route_line
 from tui.core.metrics.otlp_routes import NO_ROUTE, ROUTE_ATTRIBUTES
 from tui.core.metrics.routes import rank
 from tui.core.stats.route_spikes import RouteSpikes
@@ -53,20 +55,44 @@ class OTLPRoutesPoller:
         return view
 
     def _read(self, now: float) -> RouteView:
-        breakdown = self.sink.route_breakdown(self.service)
-        if breakdown is None or not breakdown.history:
-            why = (
-                f"{self.service}: no per-route data yet (routes come from explicit-bucket "
-                f"latency histograms pushed over OTLP, by {' or '.join(ROUTE_ATTRIBUTES)})"
-            )
-            return RouteView(self.service, error=why, t=now)
-        rows = breakdown.rows()
-        if rows and all(r.route == NO_ROUTE for r in rows):
-            why = (
-                f"{self.service}: its latency histogram's points carry no "
-                f"{' or '.join(ROUTE_ATTRIBUTES)} attribute"
-            )
-            return RouteView(self.service, error=why, t=now)
-        other = breakdown.other_now
-        view = RouteView(self.service, LABEL, rank(rows), breakdown.routes_now, other, breakdown.t)
+        view = breakdown_view(self.sink, self.service, now)
+        if view.error:
+            return view
         return decorate(view, self.spikes, self.sink.store.exemplars, now - self.window)
+
+
+def breakdown_view(sink: Any, service: str, now: float) -> RouteView:
+    """The service's ranked rows as the sink keeps them (the window's history of the top
+    routes and "other"), or a view whose `error` says why there are none."""
+    breakdown = sink.route_breakdown(service)
+    if breakdown is None or not breakdown.history:
+        why = (
+            f"{service}: no per-route data yet (routes come from explicit-bucket "
+            f"latency histograms pushed over OTLP, by {' or '.join(ROUTE_ATTRIBUTES)})"
+        )
+        return RouteView(service, error=why, t=now)
+    rows = breakdown.rows()
+    if rows and all(r.route == NO_ROUTE for r in rows):
+        why = (
+            f"{service}: its latency histogram's points carry no "
+            f"{' or '.join(ROUTE_ATTRIBUTES)} attribute"
+        )
+        return RouteView(service, error=why, t=now)
+    return RouteView(
+        service, LABEL, rank(rows), breakdown.routes_now, breakdown.other_now, breakdown.t
+    )
+
+
+def new_route_lines(sink: Any, services: list[str], seen: dict[str, float]) -> list[dict[str, Any]]:
+    """`{"type": "routes"}` recording lines (tui.core.baseline.route_samples) of the OTLP
+    services whose breakdown has a tick newer than `seen[service]` (updated)."""
+    out = []
+    for name in services:
+        breakdown = sink.route_breakdown(name)
+        if breakdown is None or breakdown.t <= seen.get(name, -math.inf):
+            continue
+        seen[name] = breakdown.t
+        view = breakdown_view(sink, name, breakdown.t)
+        if view.error is None and view.rows:
+            out.append(route_line(view.t, name, view.label, view.routes, view.other, view.rows))
+    return out

@@ -10,7 +10,7 @@ built-ins prepare their work and the dialog's lines first, in the same worker.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from textual.app import App
@@ -18,12 +18,14 @@ from textual.notifications import SeverityLevel
 
 from tui.config import Config
 from tui.core.actions.spec import ResolvedAction
+from tui.core.baseline.route_samples import RouteSamples
 from tui.errors import UserError
 from tui.sources.actions import ActionResult, ActionRunner, BuiltinOutcome
 from tui.ui.screens.confirm import OPEN_DEBOUNCE, ConfirmActionScreen
 from tui.ui.widgets.action_log import ActionLog
 
 Report = Callable[[ActionResult], None]
+RoutesFetch = Callable[[str, float, float], Awaitable[RouteSamples]]
 
 
 def request_action(
@@ -68,11 +70,14 @@ def request_builtin(
     disabled: str | None = None,
     warning: str | None = None,
     running: tuple[str, str] | None = None,
+    fetch_routes: RoutesFetch | None = None,
 ) -> None:
     """`b` (refresh baseline) or the palette's restore: confirm with what it replaces, run.
     `warning` is shown first in the dialog (the window holds an active incident). `running`:
     (version, source) the release detection sees; when the store has the baseline of the
-    release before it, the dialog offers it too (`p`)."""
+    release before it, the dialog offers it too (`p`). `fetch_routes(service, start, end)`:
+    the window's per-route samples (tui.sources.route_window), asked before the dialog so a
+    refresh keeps the routes `warroom baseline refresh` would."""
     if disabled:
         request_action(app, action, runner, log, on_done=on_done, disabled=disabled)
         return
@@ -82,8 +87,11 @@ def request_builtin(
     async def flow() -> None:
         from tui.core.actions.baseline_ops import prepare_builtin
 
+        routes = await _routes_of(action, fetch_routes, when - float(cfg.window), when)
         try:
-            work, lines = prepare_builtin(cfg, action, metric_store, baseline_store, when, running)
+            work, lines = prepare_builtin(
+                cfg, action, metric_store, baseline_store, when, running, routes
+            )
         except UserError as exc:  # nothing to snapshot, or a damaged store: said, audited
             report(runner.refuse(action, str(exc)), "warning")
             return
@@ -98,6 +106,21 @@ def request_builtin(
         )
 
     _start(app, action, flow())
+
+
+async def _routes_of(
+    action: ResolvedAction, fetch: RoutesFetch | None, start: float, end: float
+) -> RouteSamples | None:
+    """The refresh's routes; a source that fails them leaves the baseline without (said)."""
+    from tui.core.actions.spec import REFRESH_BASELINE
+    from tui.sources.prometheus import PrometheusError
+
+    if fetch is None or action.name != REFRESH_BASELINE:
+        return None
+    try:
+        return await fetch(action.service, start, end)
+    except PrometheusError as exc:
+        return RouteSamples(error=f"prometheus: {exc.detail}")
 
 
 async def confirm_and_run(

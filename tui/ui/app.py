@@ -49,7 +49,7 @@ from tui.ui.screens.dashboard import DashboardScreen
 from tui.ui.terminal import prepare_terminal, require_terminal
 from tui.ui.theme import load_themes, spark_height
 from tui.ui.view_keys import ViewKeys
-from tui.ui.widgets.service_table import WINDOWS, build_rows
+from tui.ui.widgets.service_rows import WINDOWS, build_rows
 from tui.ui.widgets.status_bar import StatusBar
 
 COALESCE = 0.05  # seconds: Hub updates closer than this become one redraw

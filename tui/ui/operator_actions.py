@@ -37,6 +37,15 @@ class OperatorActions(WarroomBase):
         notes = self.release_history.of(service)
         return (notes[-1].release.version, notes[-1].release.source) if notes else None
 
+    def _routes_fetch(self) -> Any:
+        """`b`'s per-route samples: the live sources' (Prometheus' route queries, the OTLP
+        sink's breakdown), the same code as `warroom baseline refresh`; none in a replay."""
+        if self.hub is None:
+            return None
+        from tui.sources.route_window import route_samples
+
+        return partial(route_samples, self.hub.prometheus, self.hub.sink)
+
     def _baseline_warning(self, action: Any) -> str | None:
         """A refresh taken during a SUSTAINED spike would make the incident the baseline."""
         from tui.core.actions import REFRESH_BASELINE
@@ -164,6 +173,7 @@ class OperatorActions(WarroomBase):
                 disabled=disabled,
                 warning=self._baseline_warning(action),
                 running=self._running_version(action.service),
+                fetch_routes=self._routes_fetch(),
             )
         else:
             request_action(app, action, self.runner, log, disabled=disabled)

@@ -18,7 +18,7 @@ from tui.errors import UserError
 from tui.ui.operator_actions import OperatorActions
 from tui.ui.screens.help import HelpScreen, binding_rows
 from tui.ui.theme import THEME_ORDER
-from tui.ui.widgets.service_table import SIGNALS
+from tui.ui.widgets.service_rows import SIGNALS
 
 
 class ViewKeys(OperatorActions):

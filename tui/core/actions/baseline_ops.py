@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from tui.core.actions.spec import REFRESH_BASELINE, RESTORE_BASELINE, BuiltinOutcome
+from tui.core.baseline.route_samples import RouteSamples
 from tui.errors import UserError
 
 
@@ -51,6 +52,10 @@ def describe(snap: Any) -> str:
     n_prof = len(profiles) if profiles else int(getattr(snap, "profiles", 0) or 0)
     if n_prof:
         extras.append(f"{n_prof} profile{'s' if n_prof != 1 else ''}")
+    routes = getattr(snap, "routes", None)  # a Snapshot's map, a SnapshotInfo's count
+    n_routes = len(routes) if isinstance(routes, dict) else int(routes or 0)
+    if n_routes:
+        extras.append(f"{n_routes} route{'s' if n_routes != 1 else ''}")
     if extras:
         parts.append(f"({', '.join(extras)})")
     return " ".join(parts)
@@ -191,6 +196,7 @@ def snapshot_for_refresh(
     version: str | None = None,
     taken_by: str | None = None,
     running: tuple[str, str] | None = None,
+    routes: RouteSamples | None = None,
 ) -> Any:
     """The selected service's current window (cfg.window seconds up to `now`) as a Snapshot.
 
@@ -198,6 +204,8 @@ def snapshot_for_refresh(
     profile, the configured bench file. Raises UserError when the window holds no samples
     or the configured bench file is missing: the key refuses, says why, and audits it.
     `running`: (version, source) the release detection sees, used when `version` is None.
+    `routes`: the window's per-route samples (tui.sources.route_window), kept as `baseline
+    refresh` keeps them.
     """
     from tui.core.baseline.snapshot import snapshot_from_store
 
@@ -208,7 +216,7 @@ def snapshot_for_refresh(
         svc = cfg.service(service)
         configured = (svc.version, svc.labels.get("version")) if svc is not None else ()
         source = "config" if version in configured else "label"
-    return snapshot_from_store(
+    snap = snapshot_from_store(
         cfg,
         store,
         service,
@@ -221,6 +229,9 @@ def snapshot_for_refresh(
         source="dashboard window",
         version_source=source,
     )
+    if routes is not None:
+        routes.apply(snap)
+    return snap
 
 
 def prepare_builtin(
@@ -230,8 +241,10 @@ def prepare_builtin(
     baseline_store: BaselineStoreLike,
     now: float,
     running: tuple[str, str] | None = None,
+    routes: RouteSamples | None = None,
 ) -> tuple[Callable[[], BuiltinOutcome], list[str]]:
-    """(work to run, lines for the confirm dialog) for a baseline built-in.
+    """(work to run, lines for the confirm dialog) for a baseline built-in (`routes`: the
+    refresh's per-route samples; their `error` becomes a dialog line).
 
     Raises UserError when there is nothing to do (no samples, no earlier baseline): the
     caller refuses the action with that message, and the refusal is audited.
@@ -239,9 +252,12 @@ def prepare_builtin(
     service = action.service
     if action.name == REFRESH_BASELINE:
         snap = snapshot_for_refresh(
-            cfg, metric_store, service, now, version=action.version, running=running
+            cfg, metric_store, service, now, version=action.version, running=running, routes=routes
         )
-        return (lambda: refresh(baseline_store, snap)), refresh_plan(baseline_store, snap)
+        lines = refresh_plan(baseline_store, snap)
+        if routes is not None and routes.error:
+            lines.append(f"routes:        none kept ({routes.error})")
+        return (lambda: refresh(baseline_store, snap)), lines
     if action.name == RESTORE_BASELINE:
         if previous(baseline_store, service) is None:
             raise UserError(f"{service} has no earlier baseline to restore")

@@ -122,6 +122,39 @@ def compare_routes(
     return out
 
 
+def runtime_rows(
+    before: Mapping[str, Sequence[float]],
+    after: Mapping[str, Sequence[float]],
+    *,
+    before_step: float,
+    after_step: float,
+    spacing: float | None,
+) -> list[ComparisonRow]:
+    """Rows for the Go runtime signals both sides have, named without the `go.` prefix.
+
+    A signal rated over at least GC_WINDOW_MIN (GC pauses: GCs are seconds apart) shares data
+    with neighbours that close, so it is thinned to that spacing before the U test.
+    """
+    rows = []
+    for key in go_runtime.KEYS:
+        if not (before.get(key) and after.get(key)):
+            continue
+        name = key.removeprefix(go_runtime.PREFIX)
+        apart = spacing
+        if go_runtime.BY_KEY[key].gc_window:
+            apart = max(spacing or 0.0, go_runtime.GC_WINDOW_MIN)
+        row = compare_samples(
+            thin(before[key], before_step, apart),
+            thin(after[key], after_step, apart),
+            name,
+            resolve_min_effect(name),
+            name=name,
+        )
+        row.notes.append(go_runtime.BY_KEY[key].meaning)
+        rows.append(row)
+    return rows
+
+
 def compare_runtime(
     service: str,
     baseline: Mapping[str, Sequence[float]],
@@ -132,19 +165,9 @@ def compare_runtime(
     spacing: float | None = None,
 ) -> Table | None:
     """Go runtime rows for the signals both sides have (None when none is common)."""
-    keys = [k for k in go_runtime.KEYS if baseline.get(k) and current.get(k)]
-    rows = []
-    for key in keys:
-        name = key.removeprefix(go_runtime.PREFIX)
-        row = compare_samples(
-            thin(baseline[key], base_step, spacing),
-            thin(current[key], current_step, spacing),
-            name,
-            resolve_min_effect(name),
-            name=name,
-        )
-        row.notes.append(go_runtime.BY_KEY[key].meaning)
-        rows.append(row)
+    rows = runtime_rows(
+        baseline, current, before_step=base_step, after_step=current_step, spacing=spacing
+    )
     return Table(f"{service} Go runtime", finalize_table(rows)) if rows else None
 
 

@@ -2,8 +2,9 @@
 PromQL for each, and how its value is written.
 
 "Is it my code or the runtime?" needs GC pauses, scheduler latency, goroutines, heap and GC CPU
-next to the service's latency. client_golang exports them under different names depending on
-its version and options, so each signal is a list of definitions, best first; a probe tells
+next to the service's latency. (OTLP services get the same `go.*` signals from OTel's Go
+runtime instrumentation: tui.core.metrics.otlp_runtime.) client_golang exports them under
+different names depending on its version and options, so each signal is a list of definitions, best first; a probe tells
 which series the service's processes export and the first definition present is used. A
 signal none of whose series exists is not shown at all (no empty lines for a non-Go backend).
 
@@ -74,6 +75,10 @@ _TABLE: tuple[tuple[str, str, str, str, str, str, bool, str], ...] = (
     ("heap_inuse", "heap_inuse", "heap", "bytes", "go_memstats_heap_inuse_bytes",
      "sum({m} and {ts})", False,
      "heap bytes in in-use spans, summed over the service's processes"),
+    # OTel's Go runtime instrumentation (go.memory.used; Prometheus exporters add _bytes)
+    ("mem_used", "mem_used", "mem", "bytes", "go_memory_used_bytes",
+     "sum({m} and {ts})", False,
+     "memory the Go runtime uses (go.memory.used), summed over the service's processes"),
     ("gc_cpu", "gc_cpu", "gc cpu", "ratio", "go_cpu_classes_gc_total_cpu_seconds_total",
      "sum(rate({m}[{w}]) and {ts})"
      " / sum(rate(go_cpu_classes_total_cpu_seconds_total[{w}]) and {ts})", True,

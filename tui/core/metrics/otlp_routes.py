@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from tui.core.metrics.quantile import bucket_quantile
+from tui.core.metrics.quantile import bucket_quantile, bucket_quantiles
 from tui.core.metrics.routes import OTHER, TOP_ROUTES, RouteRow
 from tui.core.metrics.store import QUANTILE_SIGNALS
 
@@ -72,6 +72,151 @@ class _History:
         }
 
 
+class _Done:
+    """One closed slice: per layout the routes with requests and their bucket deltas (in the
+    smallest dtype that holds them exactly), and the busy routes' counts and errors."""
+
+    __slots__ = ("busy", "count", "errors", "integral", "layouts", "magnitude", "t")
+
+    def __init__(
+        self,
+        t: float,
+        layouts: dict[tuple[float, ...], tuple[np.ndarray, np.ndarray]],
+        busy: np.ndarray,
+        count: np.ndarray,
+        errors: np.ndarray,
+    ) -> None:
+        self.t = t
+        self.layouts = {b: (rows, _compact(acc)) for b, (rows, acc) in layouts.items()}
+        self.busy = busy
+        self.count = count.copy()
+        self.errors = errors.copy()
+        parts = [self.count, self.errors, *(acc for _, acc in layouts.values())]
+        # every value an integer: then sums in any order are exact while below 2**53
+        self.integral = all(_integral(p) for p in parts)
+        # (a slice that is not integral is counted by `_Window.inexact` instead: it may be NaN)
+        self.magnitude = (
+            sum(float(np.abs(p).max(initial=0.0)) for p in parts) if self.integral else 0.0
+        )
+
+
+def _integral(a: np.ndarray) -> bool:
+    return a.dtype.kind in "ui" or bool(np.isfinite(a).all() and (a == np.floor(a)).all())
+
+
+def _compact(a: np.ndarray) -> np.ndarray:
+    """`a` as uint16 / uint32 when it holds only integers that fit, else float64: memory at
+    100,000 series is a window of these slices."""
+    if a.size and _integral(a) and a.min() >= 0:
+        top = a.max()
+        if top <= 0xFFFF:
+            return a.astype(np.uint16)
+        if top <= 0xFFFFFFFF:
+            return a.astype(np.uint32)
+    return a.astype(np.float64, copy=True)
+
+
+class _Window:
+    """Sums of the slices in the window, kept as slices come and go instead of re-summed.
+
+    Exact, as re-summing would be, while every value is an integer and the window's largest
+    values add up to less than 2**52; otherwise `sums` re-sums the slices as they are."""
+
+    def __init__(self) -> None:
+        self.count = np.zeros(0)
+        self.errors = np.zeros(0)
+        self.buckets: dict[tuple[float, ...], np.ndarray] = {}
+        self.live: dict[tuple[float, ...], int] = {}  # slices in the window with the layout
+        self.inexact = 0  # slices in the window with a value that is not an integer
+        self.magnitude = 0.0
+        self.stale = False  # the running sums saw inexact values: rebuild before use
+
+    def add(self, done: _Done, n: int) -> None:
+        self._grow(n)
+        self._apply(done, 1.0)
+
+    def remove(self, done: _Done) -> None:
+        self._apply(done, -1.0)
+
+    def _apply(self, done: _Done, sign: float) -> None:
+        self.count[done.busy] += sign * done.count
+        self.errors[done.busy] += sign * done.errors
+        for b, (rows, acc) in done.layouts.items():
+            total = self.buckets.get(b)
+            if total is None:
+                total = self.buckets[b] = np.zeros((len(self.count), len(b) + 1))
+            if sign > 0:
+                total[rows] += acc
+            else:
+                total[rows] -= acc
+            self.live[b] = self.live.get(b, 0) + (1 if sign > 0 else -1)
+            if not self.live[b]:
+                del self.live[b], self.buckets[b]
+        self.inexact += (0 if done.integral else 1) * (1 if sign > 0 else -1)
+        self.magnitude += sign * done.magnitude
+        if not self.exact:
+            self.stale = True
+
+    @property
+    def exact(self) -> bool:
+        return self.inexact == 0 and self.magnitude < 2.0**52
+
+    def _grow(self, n: int) -> None:
+        if n <= len(self.count):
+            return
+        cap = max(n, 2 * len(self.count), 8)
+        self.count = np.concatenate([self.count, np.zeros(cap - len(self.count))])
+        self.errors = np.concatenate([self.errors, np.zeros(cap - len(self.errors))])
+        for b, total in self.buckets.items():
+            grown = np.zeros((cap, total.shape[1]))
+            grown[: len(total)] = total
+            self.buckets[b] = grown
+
+    def sums(
+        self, slices: deque[_Done], n: int
+    ) -> tuple[np.ndarray, np.ndarray, dict[tuple[float, ...], np.ndarray]]:
+        """(count, errors, layout -> routes x buckets) over `slices`, layouts in the order
+        re-summing the slices oldest first meets them."""
+        self._grow(n)
+        if self.stale and self.exact:  # the values that were not exact have left
+            self._rebuild(slices)
+        if not self.exact:
+            return _resum(slices, n)
+        order: dict[tuple[float, ...], np.ndarray] = {}
+        for done in slices:
+            for b in done.layouts:
+                if b not in order:
+                    order[b] = self.buckets[b]
+        return self.count[:n], self.errors[:n], order
+
+    def _rebuild(self, slices: deque[_Done]) -> None:
+        n = len(self.count)
+        self.count[:], self.errors[:] = 0.0, 0.0
+        self.buckets, self.live = {}, {}
+        self.inexact, self.magnitude = 0, 0.0
+        for done in slices:
+            self._apply(done, 1.0)
+        self._grow(n)
+        self.stale = False
+
+
+def _resum(
+    slices: deque[_Done], n: int
+) -> tuple[np.ndarray, np.ndarray, dict[tuple[float, ...], np.ndarray]]:
+    """The window's sums from its slices, oldest first."""
+    count, errors = np.zeros(n), np.zeros(n)
+    buckets: dict[tuple[float, ...], np.ndarray] = {}
+    for done in slices:
+        count[done.busy] += done.count
+        errors[done.busy] += done.errors
+        for b, (rows, acc) in done.layouts.items():
+            total = buckets.get(b)
+            if total is None:
+                total = buckets[b] = np.zeros((n, len(b) + 1))
+            total[rows] += acc
+    return count, errors, buckets
+
+
 class OTLPRoutes:
     """Route ids, per-tick per-route bucket deltas and the top routes' history of one service."""
 
@@ -84,7 +229,8 @@ class OTLPRoutes:
         self._pending: dict[tuple[float, ...], np.ndarray] = {}
         self._count = np.zeros(0)
         self._errors = np.zeros(0)
-        self._slices: deque[tuple[float, dict[tuple[float, ...], Any], Any, Any, Any]] = deque()
+        self._slices: deque[_Done] = deque()
+        self._window = _Window()
         self.history: dict[str, _History] = {}
         self.routes_now = 0  # routes with requests in the last rate_window
         self.other_now = 0  # of which summed into "other"
@@ -138,44 +284,36 @@ class OTLPRoutes:
             for b, acc in self._pending.items():
                 rows = np.nonzero(acc[: len(self._count)].any(axis=1))[0]
                 if len(rows):
-                    layouts[b] = (rows, acc[rows].copy())
+                    layouts[b] = (rows, acc[rows])
             if len(busy) or layouts:
-                self._slices.append(
-                    (now, layouts, busy, self._count[busy].copy(), self._errors[busy].copy())
-                )
+                done = _Done(now, layouts, busy, self._count[busy], self._errors[busy])
+                self._slices.append(done)
+                self._window.add(done, len(self.names))
             self._pending = {}
             self._count = np.zeros(len(self._count))
             self._errors = np.zeros(len(self._count))
         horizon = now - self.rate_window
-        while self._slices and self._slices[0][0] <= horizon:
-            self._slices.popleft()
+        while self._slices and self._slices[0].t <= horizon:
+            self._window.remove(self._slices.popleft())
         if not self._slices:
             return
         self._record(now, span)
 
     def _record(self, now: float, span: float) -> None:
         n = len(self.names)
-        count, errors = np.zeros(n), np.zeros(n)
-        buckets: dict[tuple[float, ...], np.ndarray] = {}
-        for _, layouts, busy, c, e in self._slices:
-            count[busy] += c
-            errors[busy] += e
-            for b, (rows, acc) in layouts.items():
-                total = buckets.get(b)
-                if total is None:
-                    total = buckets[b] = np.zeros((n, len(b) + 1))
-                total[rows] += acc
+        count, errors, buckets = self._window.sums(self._slices, n)
         active = np.nonzero(count > 0)[0]
         order = active[np.argsort(-count[active], kind="stable")]
         top = order[:TOP_ROUTES]
         rest = order[TOP_ROUTES:]
         self.routes_now, self.other_now = len(active), len(rest)
         self.t = now  # the rows of this tick are the view's until the next one with data
-        for rid in top.tolist():
-            name = self.names[rid]
-            hist = self._history(name, now)
+        for rid, values in zip(
+            top.tolist(), _top_signals(buckets, top, count, errors, span), strict=True
+        ):
+            hist = self._history(self.names[rid], now)
             hist.last_top = now
-            hist.append(now, _signals(buckets, [rid], count[rid], errors[rid], span))
+            hist.append(now, values)
         if len(rest):
             hist = self._history(OTHER, now)
             hist.last_top = now
@@ -199,6 +337,39 @@ class OTLPRoutes:
                 routes = self.other_now if name == OTHER else 1
                 out.append(RouteRow(name, hist.series(), routes=routes))
         return out
+
+
+def _top_signals(
+    buckets: dict[tuple[float, ...], np.ndarray],
+    top: np.ndarray,
+    count: np.ndarray,
+    errors: np.ndarray,
+    span: float,
+) -> list[list[float]]:
+    """`_signals` of each route in `top` alone, the quantiles of all of them at once.
+
+    Each row takes the layout holding most of its requests (the first such layout on a tie,
+    as `_signals`); the rows of one layout go through one `bucket_quantiles` call.
+    """
+    qs = list(QUANTILE_SIGNALS.values())
+    quantiles = np.full((len(top), len(qs)), math.nan)
+    layouts = list(buckets.items())
+    if layouts and len(top):
+        totals = np.stack([total[top].sum(axis=1) for _, total in layouts])
+        best = np.zeros(len(top), dtype=np.intp)
+        for k in range(1, len(layouts)):  # strictly more, as `_signals` compares
+            best[totals[k] > totals[best, np.arange(len(top))]] = k
+        for k, (bounds, total) in enumerate(layouts):
+            rows = np.nonzero((best == k) & (totals[k] > 0))[0]
+            if len(rows):
+                cum = np.cumsum(total[top[rows]], axis=1)
+                quantiles[rows] = bucket_quantiles(qs, [*bounds, math.inf], cum)[0]
+    c, e = count[top], errors[top]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        qps = c / span if span > 0 else np.full(len(top), math.nan)
+        ratio = np.where(c > 0, e / np.where(c > 0, c, 1.0), math.nan)
+    out: list[list[float]] = np.column_stack([quantiles, qps, ratio]).tolist()
+    return out
 
 
 def _signals(

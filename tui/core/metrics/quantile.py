@@ -176,6 +176,92 @@ def bucket_quantile(
     return QuantileResult(start + (end - start) * _div(rank, count), False, forced)
 
 
+def bucket_quantiles(
+    qs: Sequence[float], upper_bounds: Sequence[float], cumulative: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """`bucket_quantile` of every q in `qs` for every row of `cumulative` at once.
+
+    `cumulative` is rows x buckets of cumulative counts, one layout `upper_bounds` for all rows.
+    Returns (values, saturated), each rows x len(qs), bit for bit what `bucket_quantile` gives
+    row by row (tests/unit/test_quantile_vector.py). Vectorised where nothing is left to fix:
+    bounds strictly increasing and finite before a final +Inf, and a row finite, non-decreasing,
+    with no step Prometheus would flatten as a small delta; any other row goes through
+    `bucket_quantile` itself.
+    """
+    cum = np.asarray(cumulative, dtype=np.float64)
+    if cum.ndim != 2 or cum.shape[1] != len(upper_bounds):
+        raise ValueError("cumulative must be rows x len(upper_bounds)")
+    values = np.full((len(cum), len(qs)), math.nan)
+    saturated = np.zeros((len(cum), len(qs)), dtype=bool)
+    bounds = np.asarray(upper_bounds, dtype=np.float64)
+    plain = _plain_rows(cum) if _plain_layout(bounds) else np.zeros(len(cum), dtype=bool)
+    for i in np.nonzero(~plain)[0].tolist():
+        for j, q in enumerate(qs):
+            res = bucket_quantile(q, upper_bounds, cum[i].tolist())
+            values[i, j], saturated[i, j] = res.value, res.saturated
+    rows = np.nonzero(plain)[0]
+    if len(rows):
+        for j, q in enumerate(qs):
+            values[rows, j], saturated[rows, j] = _plain_quantile(float(q), bounds, cum[rows])
+    return values, saturated
+
+
+def _plain_layout(bounds: np.ndarray) -> bool:
+    """At least one finite bound, strictly increasing, then +Inf: nothing to sort or merge."""
+    if len(bounds) < 2 or bounds[-1] != math.inf:
+        return False
+    finite = bounds[:-1]
+    return bool(np.isfinite(finite).all() and (np.diff(finite) > 0).all())
+
+
+def _plain_rows(cum: np.ndarray) -> np.ndarray:
+    """Rows that ensureMonotonicAndIgnoreSmallDeltas leaves as they are."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        a, b = cum[:, :-1], cum[:, 1:]
+        step = b - a
+        abs_sum = np.abs(a) + np.abs(b)
+        diff = np.abs(a - b)
+        tiny = (a == 0) | (b == 0) | (abs_sum < _MIN_NORMAL)
+        rel = diff / np.minimum(abs_sum, 1.7976931348623157e308)
+        almost = np.where(
+            tiny, diff < SMALL_DELTA_TOLERANCE * _MIN_NORMAL, rel < SMALL_DELTA_TOLERANCE
+        )
+        ok = np.isfinite(cum).all(axis=1) & (step >= 0).all(axis=1)
+        return np.asarray(ok & ~(almost & (step != 0)).any(axis=1))
+
+
+def _plain_quantile(
+    q: float, bounds: np.ndarray, cum: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | bool]:
+    """`bucket_quantile` of one q over rows that need no fixing (see bucket_quantiles)."""
+    rows = len(cum)
+    if math.isnan(q):
+        return np.full(rows, math.nan), False
+    if q < 0:
+        return np.full(rows, -math.inf), False
+    if q > 1:
+        return np.full(rows, math.inf), False
+    n = len(bounds) - 1
+    observations = cum[:, -1]
+    rank = q * observations
+    b = (cum[:, :n] < rank[:, None]).sum(axis=1)  # sort.Search on a non-decreasing row
+    at = np.minimum(b, n - 1)
+    below = np.maximum(at - 1, 0)
+    r = np.arange(rows)
+    inside = b > 0
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        start = np.where(inside, bounds[below], 0.0)
+        end = bounds[at]
+        count = np.where(inside, cum[r, at] - cum[r, below], cum[r, at])
+        rank_in = np.where(inside, rank - cum[r, below], rank)
+        value = start + (end - start) * (rank_in / count)
+    saturated = b == n
+    value = np.where(saturated, bounds[n - 1], value)
+    value = np.where((b == 0) & (bounds[0] <= 0), bounds[0], value)
+    value = np.where(observations == 0, math.nan, value)
+    return value, saturated & (observations != 0)
+
+
 def exponential_bound(index: int, schema: int) -> float:
     """Upper bound of Prometheus native bucket `index` at `schema`: 2**(index * 2**-schema).
 

@@ -23,17 +23,10 @@ from tui.core.release_timeline import ReleaseNote
 from tui.core.units import latency as format_latency
 from tui.core.units import qps as format_qps
 from tui.core.units import ratio as format_ratio
+from tui.ui.widgets.cell_lines import Cell, SlicedLines, text_cells
 from tui.ui.widgets.runtime_panel import RuntimePanel
 from tui.ui.widgets.service_table import ServiceTable
-from tui.ui.widgets.sparkline import (
-    Cell,
-    SlicedLines,
-    bin_max,
-    cell_step,
-    release_cells,
-    spark_rows,
-    text_cells,
-)
+from tui.ui.widgets.sparkline import bin_max, cell_step, release_cells, spark_rows
 from tui.ui.widgets.status_bar import StatusBar
 
 

@@ -33,16 +33,8 @@ from tui.core.units import latency, qps, ratio
 from tui.sources.base import RefreshLoop
 from tui.sources.otlp_routes import OTLPRoutesPoller
 from tui.sources.routes import RoutesPoller, RouteView
-from tui.ui.widgets.sparkline import (
-    BAR,
-    EMPTY,
-    Cell,
-    CellLinesWidget,
-    bin_max,
-    scale_top,
-    spark_rows,
-    text_cells,
-)
+from tui.ui.widgets.cell_lines import Cell, CellLinesWidget, text_cells
+from tui.ui.widgets.sparkline import BAR, EMPTY, bin_max, scale_top, spark_rows
 
 SPARK_SIGNALS = ("p50", "p95", "p99")
 VALUE_W = 7  # P99 now, QPS, error ratio, change

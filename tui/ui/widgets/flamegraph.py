@@ -3,22 +3,21 @@
 Like toolong's LogLines, `render_line` returns cached `Strip`s; the layout (which node owns
 which cells) is computed by tui.core.pprof.flamegraph only when the tree, zoom or width
 changes, and a selection change re-renders just the two rows involved. Colours come from
-the app's theme variables, so the 16-colour bastion theme stays within ANSI colours.
+the app's theme variables (tui/ui/widgets/flame_palette.py), so the 16-colour bastion theme
+stays within ANSI colours; a row's blocks, a node's style and the details line are drawn by
+tui/ui/widgets/flame_render.py.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import numpy as np
-from rich.segment import Segment
 from rich.style import Style
 from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.color import Color
 from textual.events import Click, Resize
 from textual.geometry import Size
 from textual.message import Message
@@ -26,117 +25,20 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui.core.pprof.flamegraph import (
-    DIFF_NEW,
-    DIFF_VANISHED,
     FlameLayout,
-    FlameTree,
     color_class,
-    format_value,
     layout,
     matched_share,
     node_matches,
     search_frames,
 )
-from tui.core.pprof.names import fit_label
+from tui.core.pprof.flametree import FlameTree
+from tui.ui.widgets.flame_palette import Palette
+from tui.ui.widgets.flame_render import node_details, node_style, render_row
 
 Orientation = Literal["icicle", "flame"]
 PACKAGE_CLASSES = 8
 LINE_CACHE = 1024  # rendered rows kept: more than any terminal shows of a flame graph
-
-_ANSI_PACKAGES = [
-    "ansi_yellow",
-    "ansi_cyan",
-    "ansi_green",
-    "ansi_magenta",
-    "ansi_bright_yellow",
-    "ansi_bright_cyan",
-    "ansi_bright_green",
-    "ansi_bright_magenta",
-]
-_TRUE_PACKAGES = [
-    "warning",
-    "primary-lighten-1",
-    "success",
-    "accent-darken-1",
-    "secondary-lighten-2",
-    "warning-darken-2",
-    "success-darken-1",
-    "primary-darken-1",
-]
-# Diverging blue (less share: better) / orange (more share: worse); new frames purple.
-_ANSI_DIFF = {
-    -3: "ansi_blue",
-    -2: "ansi_bright_blue",
-    -1: "ansi_cyan",
-    0: "ansi_bright_black",
-    1: "ansi_bright_yellow",
-    2: "ansi_yellow",
-    3: "ansi_red",
-    DIFF_NEW: "ansi_magenta",
-    DIFF_VANISHED: "ansi_white",
-}
-_TRUE_DIFF = {
-    -3: "#2166ac",
-    -2: "#4393c3",
-    -1: "#92c5de",
-    0: "#6e7681",
-    1: "#fdb863",
-    2: "#e66101",
-    3: "#b35806",
-    DIFF_NEW: "#8073ac",
-    DIFF_VANISHED: "#d9d9d9",
-}
-DIFF_VARIABLE = {
-    -3: "diff-better-3",
-    -2: "diff-better-2",
-    -1: "diff-better-1",
-    0: "diff-neutral",
-    1: "diff-worse-1",
-    2: "diff-worse-2",
-    3: "diff-worse-3",
-    DIFF_NEW: "diff-new",
-    DIFF_VANISHED: "diff-vanished",
-}
-
-
-@dataclass
-class Palette:
-    packages: list[Style]
-    muted: Style
-    match: Style
-    diff: dict[int, Style]
-    blank: Style
-
-    @classmethod
-    def from_variables(cls, variables: dict[str, str], ansi: bool) -> Palette:
-        """Styles from theme variables (`flame-0`..`flame-7`, `diff-*` override defaults)."""
-
-        def color(name: str) -> Color:
-            try:
-                return Color.parse(variables.get(name, name))
-            except Exception:
-                return Color.parse("ansi_white" if ansi else "#888888")
-
-        def block(c: Color) -> Style:
-            if ansi:
-                fg = Color.parse("ansi_black")
-            else:
-                fg = Color(0, 0, 0) if c.brightness > 0.5 else Color(255, 255, 255)
-            return Style(color=fg.rich_color, bgcolor=c.rich_color)
-
-        base = _ANSI_PACKAGES if ansi else _TRUE_PACKAGES
-        packages = [block(color(variables.get(f"flame-{i}", base[i]))) for i in range(8)]
-        diff_defaults = _ANSI_DIFF if ansi else _TRUE_DIFF
-        diff = {
-            k: block(color(variables.get(v, diff_defaults[k]))) for k, v in DIFF_VARIABLE.items()
-        }
-        muted_c = color(variables.get("flame-muted", "ansi_bright_black" if ansi else "panel"))
-        muted = Style(
-            color=color("ansi_white" if ansi else "foreground-muted").rich_color,
-            bgcolor=muted_c.rich_color,
-        )
-        match_c = color(variables.get("flame-match", "ansi_bright_magenta" if ansi else "error"))
-        return cls(packages, muted, block(match_c) + Style(bold=True), diff, Style())
 
 
 class FlameGraph(ScrollView, can_focus=True):
@@ -316,49 +218,23 @@ class FlameGraph(ScrollView, can_focus=True):
 
     def _render_row(self, vy: int) -> Strip:
         lay, tree = self.flame_layout, self.flame
-        width = self._width() if lay is None else lay.width
         if lay is None or tree is None:
-            return Strip.blank(width)
+            return Strip.blank(self._width() if lay is None else lay.width)
         row = vy if self.orientation == "icicle" else lay.rows - 1 - vy
-        s = lay.row_slice(row)
         pal = self.palette
-        segs: list[Segment] = []
-        x = 0
-        for i in range(s.start, s.stop):
-            node = int(lay.node[i])
-            a, b = int(lay.x0[i]), int(lay.x1[i])
-            if a > x:
-                segs.append(Segment(" " * (a - x), pal.blank))
-            style = self._style(node, pal)
-            w = b - a
-            frame = int(tree.frame[node])
-            inline = frame >= 0 and bool(tree.inline[frame])
-            if w >= 3:
-                name = tree.name(node)
-                label = ("~" if inline else "") + fit_label(name, w - 1 - inline)
-                text = label.ljust(w - 1)[: w - 1]
-                segs.append(Segment(text, style + Style(italic=inline)))
-                segs.append(Segment(" ", style + Style(dim=True)))
-            else:
-                segs.append(Segment(" " * w, style))
-            x = b
-        if x < width:
-            segs.append(Segment(" " * (width - x), pal.blank))
-        return Strip(segs, width)
+        return render_row(lay, tree, row, lambda node: self._style(node, pal), pal.blank)
 
     def _style(self, node: int, pal: Palette) -> Style:
         assert self.flame is not None
-        if self.diff_class is not None:
-            style = pal.diff.get(int(self.diff_class[node]), pal.muted)
-        else:
-            style = pal.packages[self._class_of(int(self.flame.frame[node]))]
-        if self.match_nodes is not None:
-            style = pal.match if self.match_nodes[node] else pal.muted
-        if self.flame_layout is not None and node < self.zoom_root:
-            style = pal.muted  # context bars above the zoom root
-        if node == self.selected:
-            style = style + Style(reverse=True, bold=True)
-        return style
+        return node_style(
+            node,
+            pal,
+            self._class_of(int(self.flame.frame[node])),
+            diff_class=self.diff_class,
+            match_nodes=self.match_nodes,
+            zoom_root=self.zoom_root,
+            selected=self.selected,
+        )
 
     def _invalidate_node(self, node: int | None) -> None:
         if node is None or self.flame_layout is None:
@@ -500,35 +376,10 @@ class FlameGraph(ScrollView, can_focus=True):
 
     def details(self, node: int | None = None) -> str:
         """One line: full name, file:line, self and total with units, % of all and of zoom."""
-        tree = self.flame
         node = self.selected if node is None else node
-        if tree is None or node is None:
+        if self.flame is None or node is None:
             return ""
-        total_all = int(tree.total[0]) or 1
-        total_zoom = int(tree.total[self.zoom_root]) or 1
-        v = int(tree.total[node])
-        sv = tree.self_value(node)
-        f = int(tree.frame[node])
-        where = ""
-        if f >= 0 and len(tree.files) > f and tree.files[f]:
-            line = tree.lines[f] if len(tree.lines) > f else 0
-            where = f"  {tree.files[f]}" + (f":{line}" if line else "")
-        inline = " (inline)" if tree.is_inline(node) else ""
-        # numbers before the file: on an 80-column terminal they are what must stay visible
-        text = (
-            f"{tree.name(node)}{inline}  total {format_value(v, self.unit)}"
-            f"  {100 * v / total_all:.2f}% of all  {100 * v / total_zoom:.2f}% of zoom"
-            f"  self {format_value(sv, self.unit)}"
-        )
-        if "base" in tree.extra and "cur" in tree.extra:
-            b, c = int(tree.extra["base"][node]), int(tree.extra["cur"][node])
-            bs, cs = int(tree.extra["base"][0]) or 1, int(tree.extra["cur"][0]) or 1
-            text += (
-                f"  base {format_value(b, self.unit)} ({100 * b / bs:.2f}%) -> "
-                f"{format_value(c, self.unit)} ({100 * c / cs:.2f}%)"
-            )
-        text += where
-        return text
+        return node_details(self.flame, node, self.zoom_root, self.unit)
 
 
 def compile_search(pattern: str) -> str | None:

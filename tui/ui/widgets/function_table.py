@@ -41,7 +41,48 @@ def refill(
         table.add_row(*cells, key=key)
 
 
-class FunctionTable(DataTable[Any]):
+class _Chosen(Message):
+    """The cursor moved to a function in a side table: select its widest frame in the graph."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+
+class _FunctionRows(DataTable[Any]):
+    """A table whose rows are keyed by function name and whose cursor follows the graph.
+
+    Moving the cursor from the graph (`show_function`) or refilling must not announce the
+    function back: `_echo` swallows the one highlight event the move causes, `_quiet` the
+    events of a refill.
+    """
+
+    COLUMNS: ClassVar[list[tuple[str, str]]] = []
+    chosen: ClassVar[type[_Chosen]]  # each table posts its own (handler names differ)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", **kwargs)
+        self._quiet = False
+        self._echo: str | None = None
+
+    def on_mount(self) -> None:
+        refill(self, self.COLUMNS, [])
+
+    def _refill(self, rows: Sequence[tuple[list[Any], str]]) -> None:
+        self._quiet = True
+        refill(self, self.COLUMNS, rows)
+        self._quiet = False
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        key = event.row_key.value
+        echo, self._echo = self._echo, None
+        if self._quiet or not self.has_focus or key is None or key == echo:
+            return
+        self.post_message(self.chosen(str(key).removesuffix("#inl")))
+
+
+class FunctionTable(_FunctionRows):
     """Functions of the profile with flat and cum; `f`/`c`/`a` sort by flat, cum, name.
 
     Shows the first `limit` rows of the current order (a big profile has 23k functions and
@@ -54,20 +95,18 @@ class FunctionTable(DataTable[Any]):
         Binding("a", "sort('name')", "by name", show=False, id="functions.by_name"),
     ]
 
-    class FunctionChosen(Message):
-        def __init__(self, name: str) -> None:
-            super().__init__()
-            self.name = name
+    class FunctionChosen(_Chosen):
+        pass
+
+    chosen = FunctionChosen
 
     def __init__(self, limit: int = 400, **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        super().__init__(zebra_stripes=False, **kwargs)
         self.limit = limit
         self.rows_data: list[tuple[str, int, int, str]] = []
         self.total = 0
         self.unit = ""
         self.sort_by = "flat"
-        self._quiet = False
-        self._echo: str | None = None
 
     COLUMNS: ClassVar[list[tuple[str, str]]] = [
         ("flat", "flat"),
@@ -76,9 +115,6 @@ class FunctionTable(DataTable[Any]):
         ("cum%", "cump"),
         ("function", "name"),
     ]
-
-    def on_mount(self) -> None:
-        refill(self, self.COLUMNS, [])
 
     def set_rows(self, rows: Sequence[Any], total: int, unit: str) -> None:
         """`rows`: engine FunctionRow(name, flat, cum, inline, inline_label)."""
@@ -112,9 +148,7 @@ class FunctionTable(DataTable[Any]):
                 title,
             ]
             rows.append((cells, row_key))
-        self._quiet = True
-        refill(self, self.COLUMNS, rows)
-        self._quiet = False
+        self._refill(rows)
 
     def _has(self, key: str) -> bool:
         try:
@@ -149,25 +183,14 @@ class FunctionTable(DataTable[Any]):
                 return True
         return False
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        event.stop()
-        key = event.row_key.value
-        echo, self._echo = self._echo, None
-        if self._quiet or not self.has_focus or key is None or key == echo:
-            return
-        self.post_message(self.FunctionChosen(str(key).removesuffix("#inl")))
 
-
-class RegressionRanking(DataTable[Any]):
+class RegressionRanking(_FunctionRows):
     """The engine's regression ranking (share of cum, base -> current) beside a diff graph."""
 
     class FunctionChosen(FunctionTable.FunctionChosen):
         pass
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", **kwargs)
-        self._quiet = False
-        self._echo: str | None = None
+    chosen = FunctionChosen
 
     COLUMNS: ClassVar[list[tuple[str, str]]] = [
         ("Δ cum", "delta"),
@@ -176,9 +199,6 @@ class RegressionRanking(DataTable[Any]):
         ("p", "p"),
         ("function", "name"),
     ]
-
-    def on_mount(self) -> None:
-        refill(self, self.COLUMNS, [])
 
     def set_report(self, report: Any, limit: int = 200) -> None:
         """`report`: engine RegressionReport; regressions first, then improvements. The tooltip
@@ -197,9 +217,7 @@ class RegressionRanking(DataTable[Any]):
                 Text(mark + shorten(r.name), style=style),
             ]
             rows.append((cells, r.name))
-        self._quiet = True
-        refill(self, self.COLUMNS, rows)
-        self._quiet = False
+        self._refill(rows)
 
     def show_function(self, name: str) -> bool:
         try:
@@ -209,11 +227,3 @@ class RegressionRanking(DataTable[Any]):
         self._echo = name
         self.move_cursor(row=idx, animate=False)
         return True
-
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        event.stop()
-        key = event.row_key.value
-        echo, self._echo = self._echo, None
-        if self._quiet or not self.has_focus or key is None or key == echo:
-            return
-        self.post_message(self.FunctionChosen(str(key)))

@@ -11,7 +11,8 @@ from typing import ClassVar
 
 from tui.core.metrics import go_runtime
 from tui.core.metrics.store import MetricStore
-from tui.ui.widgets.sparkline import Cell, SlicedLines, bin_max, spark_rows, text_cells
+from tui.ui.widgets.cell_lines import Cell, SlicedLines, text_cells
+from tui.ui.widgets.sparkline import bin_max, spark_rows
 
 LABEL_W = 9  # " sch p99 "
 VALUE_W = 10

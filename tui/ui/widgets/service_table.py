@@ -12,82 +12,17 @@ theme; the filter is kept across refreshes until Esc clears it.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import ClassVar
 
-import numpy as np
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 
-from tui.core.metrics.store import FLAG_SATURATED, MetricStore
-from tui.core.units import latency as format_latency
-from tui.core.units import qps as format_qps
-from tui.core.units import ratio as format_ratio
 from tui.ui.messages import ServiceSelected
-from tui.ui.widgets.sparkline import (
-    BAR,
-    EMPTY,
-    RELEASE_GLYPH,
-    SATURATED,
-    SPIKE,
-    Cell,
-    SlicedLines,
-    bin_max,
-    cell_step,
-    release_cells,
-    spark_rows,
-    spikes_in_window,
-    text_cells,
-)
-
-# --- formatting -----------------------------------------------------------------------------
-
-
-# --- the table ------------------------------------------------------------------------------
-
-
-@dataclass
-class RowState:
-    """What one row shows, computed from the store (no widget state)."""
-
-    name: str
-    t: np.ndarray
-    v: np.ndarray
-    f: np.ndarray
-    value: float | None
-    saturated: bool
-    qps: float | None
-    error_ratio: float | None
-    state: str  # "ok", "SLO", "stale", "no data", or the spike detector's state
-    level: str  # "ok" | "warn" | "bad" | "" (no SLO) for the value colour
-    err_level: str
-    spike_times: list[float] = field(default_factory=list)
-    releases: list[tuple[float, str]] = field(default_factory=list)  # (t, version): a │
-    labels: dict[str, str] = field(default_factory=dict)  # the store's, e.g. version
-
-    def matches(self, needle: str, more_labels: dict[str, str] | None = None) -> bool:
-        """`needle` (lower case) in the name or in one `label=value`."""
-        if needle in self.name.lower():
-            return True
-        labels = {**self.labels, **(more_labels or {})}
-        return any(needle in f"{k}={v}".lower() for k, v in labels.items())
-
-
-WINDOWS = (300.0, 900.0, 3600.0, 21600.0)
-SIGNALS = ("p50", "p95", "p99")
-_SLO_WARN = 0.8  # at 80% of the SLO the value turns to the warning colour
-
-
-def _level(value: float | None, limit: float | None) -> str:
-    if value is None or limit is None:
-        return ""
-    if value > limit:
-        return "bad"
-    if value > _SLO_WARN * limit:
-        return "warn"
-    return "ok"
+from tui.ui.widgets.cell_lines import Cell, SlicedLines, text_cells
+from tui.ui.widgets.service_lines import RowGeometry, fit, header_line, row_lines
+from tui.ui.widgets.service_rows import RowState
+from tui.ui.widgets.sparkline import spikes_in_window
 
 
 class ServiceTable(SlicedLines, can_focus=True):
@@ -366,177 +301,24 @@ class ServiceTable(SlicedLines, can_focus=True):
     def build_lines(self) -> list[list[Cell]]:
         width = self.size.width
         name_w, spark_w = self._layout()
-        step = cell_step(self.window, spark_w)
-        win = _window_label(self.window)
-        header: list[Cell] = []
-        header += text_cells(" service", name_w + 1, "header")
-        header += [(" ", "header")]
-        header += text_cells(
-            f"{self.signal.upper()} · {win} · {_window_label(step)}/cell", spark_w, "header"
-        )
-        header += text_cells(self.signal, 8, "header", ">")
-        header += text_cells("qps", 8, "header", ">")
-        header += text_cells("err", 7, "header", ">")
-        header += text_cells("  state", 11, "header")
-        lines = [_fit(header, width, "header")]
+        lines = [header_line(self.signal, self.window, name_w, spark_w, width)]
         if self.filter_shown:
-            lines.insert(0, _fit(text_cells(self.filter_title(), width, "header"), width, "header"))
+            lines.insert(0, fit(text_cells(self.filter_title(), width, "header"), width, "header"))
         heights = self._heights()
         self._scroll(heights)
+        geo = RowGeometry(
+            name_w, spark_w, width, self.now, self.window, self.row_height, self.scale
+        )
         for i in range(self.top, self.top + self._fit_count(heights, self.top)):
             if i >= len(self.rows):  # _fit_count is at least 1, rows may be none
                 break
-            row_lines = self._row_lines(
-                self.rows[i], i == self.cursor, name_w, spark_w, width, heights[i] > self.row_height
-            )
-            lines.extend(row_lines)
+            marker_row = heights[i] > self.row_height
+            lines.extend(row_lines(self.rows[i], i == self.cursor, geo, marker_row))
         if not self.rows:
             empty = (
                 f"  no service matches {self.filter_text!r} (esc clears the filter)"
                 if self.all_rows
                 else "  waiting for data: no service has reported yet"
             )
-            lines.append(_fit(text_cells(empty, width, "muted"), width, "muted"))
+            lines.append(fit(text_cells(empty, width, "muted"), width, "muted"))
         return lines
-
-    def _row_lines(
-        self,
-        row: RowState,
-        selected: bool,
-        name_w: int,
-        spark_w: int,
-        width: int,
-        marker_row: bool = False,
-    ) -> list[list[Cell]]:
-        c = "+c" if selected else ""
-        spikes = np.asarray(row.spike_times, dtype=np.float64) if row.spike_times else None
-        binned = bin_max(row.t, row.v, row.f, self.now, self.window, spark_w, spikes)
-        rows = spark_rows(binned, self.row_height, marker_row=marker_row, scale=self.scale)
-        markers = rows.pop() if marker_row else None
-        kind_key = {EMPTY: "spark", BAR: "spark", SPIKE: "spike", SATURATED: "saturated"}
-        out: list[list[Cell]] = []
-        muted = row.state in ("stale", "no data")
-        for r, spark in enumerate(rows):
-            last = r == len(rows) - 1
-            line: list[Cell] = [("›" if selected and last else " ", "name" + c)]
-            name_key = ("muted" if muted else "name") + c
-            line += text_cells(row.name if last else "", name_w, name_key)
-            line += [(" ", "name" + c)]
-            spark_key_muted = "muted" if muted else None
-            line += [(ch, (spark_key_muted or kind_key[k]) + c) for ch, k in spark]
-            if last:
-                # Within the SLO the numbers stay in the plain colour ("calm until something
-                # is wrong"), so value, qps and err form one segment: one style switch per
-                # row when they change, not three.
-                vkey = ("muted" if muted else _loud(row.level)) + c
-                line += [(" ", "value" + c)]
-                line += text_cells(format_latency(row.value, row.saturated), 7, vkey, ">")
-                line += [(" ", "value" + c)]
-                line += text_cells(format_qps(row.qps), 7, ("muted" if muted else "value") + c, ">")
-                line += [(" ", "value" + c)]
-                ekey = ("muted" if muted else _loud(row.err_level)) + c
-                line += text_cells(format_ratio(row.error_ratio), 6, ekey, ">")
-                skey = {"ok": "ok", "stale": "muted", "no data": "muted"}.get(row.state, "bad")
-                if row.state in ("WARMING UP", "RECOVERED"):
-                    skey = "muted" if row.state == "WARMING UP" else "ok"
-                line += [(" ", "value" + c), (" ", "value" + c)]
-                line += text_cells(row.state, 10, skey + c)
-            out.append(_fit(line, width, "value" + c))
-        if markers is not None:
-            # ▲ under each cell the detector marked, in the spike colour; the rest blank
-            line = [(" ", "name" + c)] * (name_w + 2)
-            line += [(ch, ("spike" if k == SPIKE else "spark") + c) for ch, k in markers]
-            cells = release_cells(row.releases, self.now, self.window, spark_w, "")
-            for i, (ch, _) in enumerate(cells):
-                blank = line[name_w + 2 + i][0] == " "  # a ▲ is not written over
-                if ch == RELEASE_GLYPH or (ch != " " and blank):
-                    line[name_w + 2 + i] = (ch, "release" + c)
-            out.append(_fit(line, width, "value" + c))
-        return out
-
-
-def _loud(level: str) -> str:
-    """Style key of a number at an SLO level: only warn and bad get a colour."""
-    return level if level in ("warn", "bad") else "value"
-
-
-def _fit(line: list[Cell], width: int, pad_key: str) -> list[Cell]:
-    if len(line) >= width:
-        return line[:width]
-    return line + [(" ", pad_key)] * (width - len(line))
-
-
-def _window_label(seconds: float) -> str:
-    if seconds >= 3600 and seconds % 3600 == 0:
-        return f"{seconds / 3600:.0f}h"
-    if seconds >= 60 and seconds % 60 == 0:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds:.0f}s"
-
-
-# --- rows from the store --------------------------------------------------------------------
-
-
-def build_rows(
-    store: MetricStore,
-    services: Iterable[tuple[str, float | None, float | None]],
-    signal: str,
-    window: float,
-    now: float,
-    stale_after: float,
-    states: dict[str, str] | None = None,
-    spikes: dict[str, list[float]] | None = None,
-    releases: dict[str, list[tuple[float, str]]] | None = None,
-) -> list[RowState]:
-    """One RowState per (name, slo_p99, slo_error_ratio), in the given order."""
-    rows = []
-    t0 = now - window - 60  # a little extra so the first cell is full
-    for name, slo_p99, slo_err in services:
-        ring = store.series(name, signal)
-        if ring is not None:
-            t, v, f = ring.since(t0)
-        else:
-            t, v, f = np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.uint8)
-        last = store.latest(name, signal)
-        info = store.services.get(name)
-        value = saturated = None
-        if last is not None:
-            value, saturated = last[1], bool(last[2] & FLAG_SATURATED)
-        q = store.latest(name, "qps")
-        e = store.latest(name, "error_ratio")
-        qps = q[1] if q else None
-        err = e[1] if e else None
-        updated = info.last_update if info else None
-        if last is None:
-            state = "no data"
-        elif updated is not None and now - updated > stale_after:
-            state = "stale"
-        elif states and states.get(name) not in (None, "OK"):
-            state = states[name]
-        elif saturated:
-            state = "SATURATED"  # the quantile is only a lower bound: never "ok"
-        elif (
-            slo_p99 is not None and signal == "p99" and value is not None and value > slo_p99
-        ) or (slo_err is not None and err is not None and err > slo_err):
-            state = "SLO"
-        else:
-            state = "ok"
-        rows.append(
-            RowState(
-                name=name,
-                t=t,
-                v=v,
-                f=f,
-                value=value,
-                saturated=bool(saturated),
-                qps=qps,
-                error_ratio=err,
-                state=state,
-                level=_level(value, slo_p99 if signal == "p99" else None),
-                err_level=_level(err, slo_err),
-                spike_times=(spikes or {}).get(name, []),
-                releases=(releases or {}).get(name, []),
-                labels=dict(info.labels) if info is not None else {},
-            )
-        )
-    return rows

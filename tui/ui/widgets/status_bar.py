@@ -15,7 +15,7 @@ from typing import ClassVar
 from rich.style import Style
 
 from tui.sources.base import SourceStatus
-from tui.ui.widgets.sparkline import Cell, CellLinesWidget, text_cells
+from tui.ui.widgets.cell_lines import Cell, CellLinesWidget, text_cells
 
 
 def _clock(t: float) -> str:

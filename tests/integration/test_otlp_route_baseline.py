@@ -1,0 +1,188 @@
+"""OTLP services per route, end to end: the real OpenTelemetry SDK pushes latencies by
+`http.route` to warroom's real OTLP/HTTP receiver. `snapshot --by route` gives each route's
+values exactly as histogram_quantile over that route's buckets; `warroom record` writes the
+route rows, `baseline refresh --from-record` keeps them, and `check --from-record --by route`
+fails on the route that slowed down and names it (json and md), not on the other one."""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+from opentelemetry.sdk.metrics import Histogram, MeterProvider
+from opentelemetry.sdk.metrics.export import AggregationTemporality, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+
+from tests.cli import warroom
+from tests.servers import free_port
+from tui.commands.snapshot import take_snapshot, to_markdown
+from tui.config import parse_config
+from tui.core.baseline import BaselineStore
+from tui.core.metrics.quantile import bucket_quantile
+
+pytestmark = pytest.mark.integration
+
+BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+CART = [0.004] * 60 + [0.02] * 39 + [0.3]
+PAY = [0.02] * 45 + [0.08] * 4 + [0.2]
+SLOW_PAY = [0.2] * 45 + [0.8] * 4 + [2.0]
+
+
+def p(q: float, values: list[float]) -> float:
+    """What histogram_quantile answers for these observations in BOUNDS."""
+    bounds = [*BOUNDS, math.inf]
+    return bucket_quantile(q, bounds, [float(sum(v <= b for v in values)) for b in bounds]).value
+
+
+def config_text(port: int, store: Path) -> str:
+    return f"""
+otlp: {{http: "127.0.0.1:{port}", grpc: ""}}
+refresh: 500ms
+rate_window: 500ms
+window: 30s
+baseline: {{dir: "{store}"}}
+services:
+  - name: shop
+    otlp: {{service_name: shop-svc}}
+"""
+
+
+class Pusher:
+    """A real SDK app: every `every` seconds, CART on /api/cart and `pay` on /api/pay (every
+    fifth /api/pay request fails), pushed with delta temporality."""
+
+    def __init__(self, port: int, pay: list[float], every: float = 0.2):
+        exporter = OTLPMetricExporter(
+            endpoint=f"http://127.0.0.1:{port}/v1/metrics",
+            preferred_temporality={Histogram: AggregationTemporality.DELTA},
+            timeout=2,
+        )
+        self.reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
+        self.provider = MeterProvider(
+            metric_readers=[self.reader], resource=Resource.create({"service.name": "shop-svc"})
+        )
+        self.hist = self.provider.get_meter("test").create_histogram(
+            "http.server.request.duration", unit="s", explicit_bucket_boundaries_advisory=BOUNDS
+        )
+        self.port, self.pay, self.every = port, pay, every
+        self.stop = threading.Event()
+        self.pushes = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    pass
+            except OSError:
+                self.stop.wait(0.05)  # the receiver is not listening yet
+                continue
+            for v in CART:
+                self.hist.record(v, {"http.route": "/api/cart", "http.response.status_code": 200})
+            for i, v in enumerate(self.pay):
+                code = 500 if i % 5 == 0 else 200
+                self.hist.record(v, {"http.route": "/api/pay", "http.response.status_code": code})
+            if self.provider.force_flush(5_000):
+                self.pushes += 1
+            self.stop.wait(self.every)
+
+    def __enter__(self) -> Pusher:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+        self.provider.shutdown(timeout_millis=2_000)
+
+
+async def test_snapshot_by_route_of_an_otlp_service(tmp_path: Path) -> None:
+    port = free_port()
+    cfg = parse_config(config_text(port, tmp_path / "bl"))
+    with Pusher(port, PAY) as pusher:
+        doc = await take_snapshot(cfg, wait=2.0, by_route=True)
+    assert pusher.pushes >= 2
+    (svc,) = doc["services"]
+    routes = svc["routes"]
+    assert (routes["label"], routes["total"], routes["other"]) == ("http.route", 2, 0)
+    rows = {r["route"]: r for r in routes["rows"]}
+    assert set(rows) == {"/api/cart", "/api/pay"}
+    for route, values in (("/api/cart", CART), ("/api/pay", PAY)):
+        for sig, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
+            assert rows[route][sig] == p(q, values), (route, sig)
+        assert rows[route]["p99_saturated"] is False
+    assert rows["/api/pay"]["error_ratio"] == pytest.approx(10 / 50)
+    assert rows["/api/cart"]["error_ratio"] == 0
+    assert rows["/api/pay"]["qps"] + rows["/api/cart"]["qps"] == pytest.approx(svc["qps"])
+    md = to_markdown(doc)
+    assert "### shop by http.route (2 routes)" in md
+    assert f"| /api/pay | {p(0.5, PAY) * 1000:.1f} ms |" in md
+
+
+def test_snapshot_by_route_without_listening_says_why(tmp_path: Path) -> None:
+    cfg = tmp_path / "w.yaml"
+    cfg.write_text(config_text(free_port(), tmp_path / "bl"))
+    r = warroom("snapshot", "-c", str(cfg), "--by", "route", "--wait", "0")
+    assert r.returncode == 0, r.stderr
+    (svc,) = json.loads(r.stdout)["services"]
+    assert svc["routes_error"] == (
+        "shop: no routes: the snapshot did not listen for OTLP pushes (--wait 0)"
+    )
+
+
+def _record(cfg: Path, out: Path, port: int, pay: list[float]) -> None:
+    with Pusher(port, pay):
+        r = warroom("record", "-c", str(cfg), "--duration", "5s", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+
+
+def test_record_baseline_and_check_by_route_of_an_otlp_service(tmp_path: Path) -> None:
+    port = free_port()
+    cfg, store = tmp_path / "w.yaml", tmp_path / "bl"
+    cfg.write_text(config_text(port, store))
+    calm, slow = tmp_path / "calm.jsonl", tmp_path / "slow.jsonl"
+    _record(cfg, calm, port, PAY)
+    lines = [json.loads(x) for x in calm.read_text().splitlines()]
+    route_lines = [e for e in lines if e["type"] == "routes"]
+    assert len(route_lines) >= 4
+    for e in route_lines:
+        assert (e["service"], e["label"], e["routes"], e["other"]) == ("shop", "http.route", 2, 0)
+        assert e["rows"]["/api/pay"]["p99"] == p(0.99, PAY)
+        assert e["rows"]["/api/cart"]["p50"] == p(0.5, CART)
+
+    r = warroom("baseline", "refresh", "shop", "-c", str(cfg), "--from-record", str(calm))
+    assert r.returncode == 0, r.stderr
+    assert "; 2 routes by http.route" in r.stdout
+    snap = BaselineStore(store).current("shop")
+    assert snap is not None and snap.route_label == "http.route"
+    assert set(snap.routes) == {"/api/cart", "/api/pay"}
+    assert snap.routes["/api/pay"]["p99"] == [p(0.99, PAY)] * len(route_lines)
+    assert snap.routes["/api/pay"]["error_ratio"] == [pytest.approx(0.2)] * len(route_lines)
+    shown = json.loads(
+        warroom("baseline", "show", "shop", "-c", str(cfg), "--format", "json").stdout
+    )
+    assert shown["route_label"] == "http.route"
+    assert shown["routes"]["/api/cart"]["p99"]["median"] == p(0.99, CART)
+
+    _record(cfg, slow, port, SLOW_PAY)
+    args = ["check", "-c", str(cfg), "--from-record", str(slow), "--by", "route"]
+    r = warroom(*args, "--independent", "0", "--format", "json")
+    assert r.returncode == 1, r.stderr
+    (svc,) = json.loads(r.stdout)["services"]
+    verdicts = {row["name"]: row["verdict"] for row in svc["routes"]["rows"]}
+    assert verdicts["/api/pay p99"] == "REGRESSION"
+    assert verdicts["/api/cart p99"] != "REGRESSION"
+    assert svc["routes"]["label"] == "http.route" and svc["routes"]["regression"] is True
+    r = warroom(*args, "--independent", "0", "--format", "md")
+    assert r.returncode == 1, r.stderr
+    assert "/api/pay p99" in r.stdout.splitlines()[-1]
+    # the calm recording against its own baseline: no route regresses
+    r = warroom(*args[:4], str(calm), *args[5:], "--independent", "0", "--format", "json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    (svc,) = json.loads(r.stdout)["services"]
+    assert not svc["routes"]["regression"]
