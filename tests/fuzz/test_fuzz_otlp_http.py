@@ -24,7 +24,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from tests.fuzz.harness import Tracker, cases
 from tests.fuzz.otlp_cases import body, check_exact, exact_request, now_ns
 from tests.fuzz.strategies import otlp_requests
-from tui.config import Config, OTLPConfig
+from tui.config import Config, OTLPConfig, Size
 from tui.core.metrics.otlp import OTLPSink
 from tui.core.metrics.store import MetricStore
 from tui.sources.otlp_http import JSON, PROTOBUF, OTLPHttpReceiver
@@ -59,7 +59,7 @@ def answer(resp: httpx.Response, as_json: bool) -> str:
 
 
 async def test_fuzz_bodies_against_the_real_http_receiver() -> None:
-    otlp = OTLPConfig(http="127.0.0.1:0", grpc="", max_inflated=4 * 2**20)  # type: ignore[arg-type]
+    otlp = OTLPConfig(http="127.0.0.1:0", grpc="", max_inflated=Size(4 * 2**20))
     # fuzzed service names must not fill the service cap before the exact check
     cfg = Config(otlp=otlp, max_series=10**6)
     store = MetricStore()

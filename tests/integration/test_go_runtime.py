@@ -128,8 +128,12 @@ async def test_runtime_signals_equal_prometheus(stack: Stack) -> None:
             assert v == _instant(stack.prom, promql, t), (service, key, t)
     # Prometheus' own goroutines are in the same job: the join kept them out
     prom_goroutines = _instant(stack.prom, 'sum(go_goroutines{job="warroom-test"})', now)
-    assert store.latest("full", "go.goroutines")[1] < prom_goroutines  # type: ignore[index]
-    assert 0 < store.latest("full", "go.sched_p99")[1] < 0.1  # type: ignore[index]
+    goroutines, sched_p99 = (
+        store.latest("full", "go.goroutines"),
+        store.latest("full", "go.sched_p99"),
+    )
+    assert goroutines is not None and goroutines[1] < prom_goroutines
+    assert sched_p99 is not None and 0 < sched_p99[1] < 0.1
 
 
 async def test_dashboard_service_tab_shows_the_runtime_of_the_real_service(stack: Stack) -> None:

@@ -180,7 +180,7 @@ async def test_the_release_comparison_has_the_runtime_rows(tmp_path: Path) -> No
     import random
 
     cfg = _config(tmp_path)
-    cfg.window = 20  # type: ignore[assignment]
+    cfg.window = Duration(20)
     events: list[dict[str, Any]] = []
     hub = await _hub(cfg, MetricStore(), events)
     rng = random.Random(3)

@@ -202,6 +202,7 @@ async def test_hub_runs_prometheus_and_otlp_together(prometheus: str) -> None:
     assert statuses["otlp/http"].detail == f"127.0.0.1:{port}"
     assert store.services["lat"].source == "prometheus"
     assert store.services["checkout"].source == "otlp"
-    assert store.latest("checkout", "p99")[1] == EXPECTED_P99  # type: ignore[index]
+    p99 = store.latest("checkout", "p99")
+    assert p99 is not None and p99[1] == EXPECTED_P99
     sources = {e["service"] for e in events if e["type"] == "point"}
     assert sources == {"lat", "checkout"}

@@ -47,7 +47,9 @@ def parse_expected(path: Path) -> tuple[int, list[tuple[str, int, int, str]], li
         elif ln.strip().startswith("flat"):
             in_body = True
         elif ln.startswith("Showing nodes"):
-            total = int(re.search(r"of (-?\d+)\D* total", ln).group(1))  # type: ignore[union-attr]
+            shown = re.search(r"of (-?\d+)\D* total", ln)
+            assert shown is not None, ln
+            total = int(shown.group(1))
     return total, rows, body
 
 

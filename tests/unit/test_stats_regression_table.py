@@ -29,7 +29,9 @@ def _close(style: Style, colour: str | None) -> bool:
     """The cell colour is the theme's colour (Textual may blend it by a unit or two)."""
     assert colour is not None and style.color is not None
     got = style.color.get_truecolor()
-    want = Style.parse(colour).color.get_truecolor()  # type: ignore[union-attr]
+    theme_colour = Style.parse(colour).color
+    assert theme_colour is not None
+    want = theme_colour.get_truecolor()
     return all(abs(a - b) <= 3 for a, b in zip(got, want, strict=True))
 
 
