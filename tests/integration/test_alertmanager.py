@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from tests.servers import free_port, stop_process, wait_http
+from tests.waits import until
 from tui.config import AlertmanagerConfig, ConfigError, Duration, parse_config
 from tui.core.actions.audit import read_audit
 from tui.core.stats.spikes import GLITCH, RECOVERED, SUSTAINED, SpikeEvent
@@ -594,14 +595,17 @@ services:
     store = MetricStore()
     app = WarroomApp(cfg, store=store, hub=Hub(cfg, store, start_otlp=False))
     async with app.run_test(size=(120, 30)) as pilot:
-        deadline = time.monotonic() + 15
-        while app.alertmanager is None or app.alertmanager.status.state != "up":
-            assert time.monotonic() < deadline, "the alertmanager source to start"
-            await pilot.pause(0.05)
+        await until(
+            pilot,
+            lambda: app.alertmanager is not None and app.alertmanager.status.state == "up",
+            "the alertmanager source to start",
+        )
         app.post_source_event(SpikeEvent(time.time(), service, "p99", SUSTAINED, 0.3, 0.1, 3.0))
-        while not [a for a in app.alerts if a.name == SPIKE_ALERTNAME]:
-            assert time.monotonic() < deadline + 15, "the pushed spike in the alerts list"
-            await pilot.pause(0.05)
+        await until(
+            pilot,
+            lambda: any(a.name == SPIKE_ALERTNAME for a in app.alerts),
+            "the pushed spike in the alerts list",
+        )
     assert [(a.labels["service"], a.labels["severity"]) for a in app.alerts] == [
         (service, "critical")
     ]

@@ -9,6 +9,7 @@ service's own, not summed with Prometheus' (the join on job and instance does th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -23,6 +24,7 @@ import pytest
 
 from tests.gosvc import GoService, start_gosvc
 from tests.servers import FaultyPrometheus, start_prometheus, wait_for_scrape
+from tests.waits import until
 from tui.cli import main
 from tui.config import parse_config
 from tui.core.metrics.store import MetricStore
@@ -146,9 +148,8 @@ async def test_dashboard_service_tab_shows_the_runtime_of_the_real_service(stack
     app = WarroomApp(cfg)
     async with app.run_test(size=(160, 48)) as pilot:
         panel = app.dashboard.query_one(RuntimePanel)
-        deadline = time.monotonic() + 15
-        while len(panel.keys()) < 5 and time.monotonic() < deadline:
-            await pilot.pause(0.1)
+        with contextlib.suppress(AssertionError):  # the assert below shows which are missing
+            await until(pilot, lambda: len(panel.keys()) >= 5, "five runtime lines")
         assert panel.keys() == [
             "go.gc_p99",
             "go.sched_p99",

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers import free_port, wait_http
+from tests.waits import until
 from tui.config import Duration, ProfileEndpoint
 from tui.core.events import ProfilesArrived
 from tui.core.pprof.catalog import ServicePattern
@@ -221,17 +222,25 @@ async def test_capture_key_in_the_profile_screen(
     app = ProfileViewerApp(scr, theme="bastion")
     try:
         async with app.run_test(size=(120, 30)) as pilot:
-            deadline = time.monotonic() + 10
-            while (
-                scr.loaded is None or scr.watcher is None or scr.watcher.status.state != "listening"
-            ) and time.monotonic() < deadline:
-                await pilot.pause(0.05)
+            with contextlib.suppress(AssertionError):  # pressing c anyway says more below
+                await until(
+                    pilot,
+                    lambda: (
+                        scr.loaded is not None
+                        and scr.watcher is not None
+                        and scr.watcher.status.state == "listening"
+                    ),
+                    "the profile and its folder watcher",
+                    timeout=10,
+                )
             await pilot.press("c")
-            deadline = time.monotonic() + 30
-            while (scr.loaded is None or scr.loaded.path == first) and (
-                time.monotonic() < deadline
-            ):
-                await pilot.pause(0.05)
+            with contextlib.suppress(AssertionError):  # the asserts below show the status
+                await until(
+                    pilot,
+                    lambda: scr.loaded is not None and scr.loaded.path != first,
+                    "the captured profile on screen",
+                    timeout=30,
+                )
             status = str(scr.query_one("#status").render())
             assert scr.loaded is not None and scr.loaded.path != first, status
             assert scr.loaded.path.name.startswith("prom-")
