@@ -18,7 +18,7 @@ from opentelemetry.sdk.metrics import Histogram, MeterProvider
 from opentelemetry.sdk.metrics.export import AggregationTemporality, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 
-from tests.waits import until
+from tests.waits import armed_dialog, until
 from tui.config import parse_config
 from tui.core.baseline import BaselineStore
 from tui.core.metrics.quantile import bucket_quantile
@@ -87,7 +87,7 @@ async def test_b_keeps_the_otlp_routes_of_the_window(tmp_path: Path) -> None:
         await until(pilot, lambda: isinstance(app.screen, ConfirmActionScreen), "the dialog")
         extra = str(app.screen.query_one("#extra").render())
         assert "2 routes" in extra, extra
-        await pilot.pause(0.35)  # the dialog ignores keys for its first moment
+        await armed_dialog(pilot)  # the dialog ignores keys for its first moment
         await pilot.press("y")
         store = BaselineStore(cfg.baseline.dir)
         await until(pilot, lambda: store.current("shop") is not None, "the saved baseline")

@@ -21,6 +21,7 @@ import pytest
 from tests.cli import warroom
 from tests.gosvc import GoService, start_gosvc
 from tests.servers import ExpositionServer, FaultyPrometheus, start_prometheus, wait_for_scrape
+from tests.waits import armed_dialog
 from tui.core.baseline import BaselineStore, build_snapshot
 
 pytestmark = pytest.mark.integration
@@ -368,7 +369,7 @@ async def test_b_keeps_the_routes_and_runtime_that_baseline_refresh_keeps(
         await until(pilot, lambda: isinstance(app.screen, ConfirmActionScreen), "the dialog")
         extra = str(app.screen.query_one("#extra").render())
         assert " routes)" in extra, extra
-        await pilot.pause(0.35)
+        await armed_dialog(pilot)
         await pilot.press("y")
         store = BaselineStore(cfg.baseline.dir)
         await until(pilot, lambda: store.current("shop") is not None, "the saved baseline")

@@ -209,9 +209,7 @@ async def test_invert_shows_callers_and_callees(fixtures_dir: Path) -> None:
         g = scr.graph
         await pilot.press("slash", *r"\(\*Regexp\)\.backtrack$", "enter", "i")
         low = scr.query_one("#callees", FlameGraph)
-        deadline = time.monotonic() + 10
-        while scr.inverted_from is None and time.monotonic() < deadline:
-            await pilot.pause(0.02)
+        await until(pilot, lambda: scr.inverted_from is not None, "the inverted view", 10)
         await pilot.pause()
         assert g.flame is not None and low.flame is not None
         assert g.flame.name(0) == low.flame.name(0) == "regexp.(*Regexp).backtrack"
@@ -453,26 +451,28 @@ async def test_screen_follows_new_files_in_its_folder(fixtures_dir: Path, tmp_pa
     scr = ProfileScreen(first)
     async with ProfileViewerApp(scr, theme="bastion").run_test(size=(120, 30)) as pilot:
         await loaded(pilot, scr)
-        deadline = time.monotonic() + 5
-        while (scr.watcher is None or scr.watcher.status.state != "listening") and (
-            time.monotonic() < deadline
-        ):
-            await pilot.pause(0.02)
+        await until(
+            pilot,
+            lambda: scr.watcher is not None and scr.watcher.status.state == "listening",
+            "the folder watcher",
+            timeout=5,
+        )
         assert scr.service == "svc"
         write_atomic(tmp_path / "db-cpu-2.pb.gz", data)  # another service: not followed
         newer = tmp_path / "svc-cpu-3.pb.gz"
         write_atomic(newer, P(fixtures_dir, "cpu_json_gogc5.pb.gz").read_bytes())
-        deadline = time.monotonic() + 10
-        while (scr.loaded is None or scr.loaded.path != newer) and time.monotonic() < deadline:
-            await pilot.pause(0.05)
+        await until(
+            pilot,
+            lambda: scr.loaded is not None and scr.loaded.path == newer,
+            "the newer profile followed",
+            timeout=10,
+        )
         assert scr.loaded is not None and scr.loaded.path == newer
         assert "cpu_json" not in text(scr, "#title") and "svc-cpu-3.pb.gz" in text(scr, "#title")
         assert scr.last_draw_latency is not None and scr.last_draw_latency < 5
         # a heap profile of the same service (its name does not say so) is not followed
         write_atomic(tmp_path / "svc-x-4.pb.gz", P(fixtures_dir, "heap_json.pb.gz").read_bytes())
-        deadline = time.monotonic() + 10
-        while "not shown" not in text(scr, "#status") and time.monotonic() < deadline:
-            await pilot.pause(0.05)
+        await until(pilot, lambda: "not shown" in text(scr, "#status"), "the status", 10)
         assert "svc-x-4.pb.gz not shown: another kind of profile (alloc_objects" in text(
             scr, "#status"
         )
