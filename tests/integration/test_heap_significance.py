@@ -15,14 +15,14 @@ import concurrent.futures
 import functools
 import itertools
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.gosvc import GoService, start_gosvc
+from tests.terminal_harness import wait_until
 from tui.core.baseline.check import function_regressions
 from tui.core.pprof import Profile, RegressionReport, load_profile, rank_regressions
 from tui.sources.pprof_fetch import endpoint_url
@@ -62,19 +62,11 @@ def _served_at_least(svc: GoService, n: int) -> bool:
     return _served(svc) >= n
 
 
-def _wait(what: str, done: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:g}s: {what}")
-        time.sleep(0.05)
-
-
 def _heap(svc: GoService, path: Path, cycles: int = 3) -> Profile:
     """One capture, as warroom's fetcher asks for it, after `cycles` more GC cycles: a heap
     profile shows the heap as of a GC, with a cycle's allocations published two cycles on."""
     gc = _gc_cycles(svc)
-    _wait(f"{cycles} GC cycles", lambda: _gc_cycles(svc) >= gc + cycles)
+    wait_until(lambda: _gc_cycles(svc) >= gc + cycles, 30.0, f"{cycles} GC cycles")
     r = httpx.get(endpoint_url(svc.url, "heap", 0), timeout=10)
     r.raise_for_status()
     path.write_bytes(r.content)
@@ -87,7 +79,9 @@ def _steady_captures(svc: GoService, d: Path, count: int = CAPTURES) -> list[Pro
     out = []
     for i in range(count):
         want = _served(svc) + REQUESTS_BETWEEN
-        _wait(f"{REQUESTS_BETWEEN} requests", functools.partial(_served_at_least, svc, want))
+        wait_until(
+            functools.partial(_served_at_least, svc, want), 30.0, f"{REQUESTS_BETWEEN} requests"
+        )
         out.append(_heap(svc, d / f"heap-{i:02d}.pb.gz", cycles=1))
     return out
 
@@ -117,7 +111,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[GoServic
                 svc.control(route, cpu_ms=0)
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             list(pool.map(_warm_up, (a, b), (d / "a" / "warm", d / "b" / "warm")))
-        _wait("2000 requests", lambda: _served(c) >= 2000)
+        wait_until(lambda: _served(c) >= 2000, 30.0, "2000 requests")
         yield [a, b, c]
         for svc in (a, b, c):  # all at once: each takes a moment to drain its requests
             svc.proc.terminate()
@@ -186,7 +180,7 @@ def test_a_real_heap_change_is_flagged(services: list[GoService], tmp_path: Path
     # /api/pay allocates 512 KiB more per request (garbage at once: alloc_space only)
     svc.control("/api/pay", alloc_kb=16 + 512)
     want = _served(svc, "/api/pay") + 300
-    _wait("300 /api/pay requests", lambda: _served(svc, "/api/pay") >= want)
+    wait_until(lambda: _served(svc, "/api/pay") >= want, 30.0, "300 /api/pay requests")
     more = _heap(svc, tmp_path / "alloc.pb.gz")
     rep = rank_regressions(base, more, base.sample_index("alloc_space"))
     assert "p is conservative" in rep.method  # one process, captured twice
