@@ -68,7 +68,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rf.add_argument(
         "--from-record",
         metavar="FILE",
-        help="take the window from a `warroom record` file instead of Prometheus",
+        help="take the window from a `warroom record` file instead of Prometheus (an OTLP "
+        "service's route rows too, from its routes lines)",
     )
     rf.add_argument("--bench", help="go test -bench output to keep (default: baseline.bench)")
     rf.add_argument(

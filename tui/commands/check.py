@@ -84,8 +84,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--by",
         default="service",
         metavar="service|route",
-        help="route: also compare each route (the route view's breakdown) with the baseline's; "
-        "a REGRESSION on any route fails the gate (default: service)",
+        help="route: also compare each route (the route view's breakdown: a Prometheus "
+        "service's live, an OTLP service's from the --from-record recording's routes lines) "
+        "with the baseline's; a REGRESSION on any route fails the gate (default: service)",
     )
     p.add_argument(
         "--allow-missing",

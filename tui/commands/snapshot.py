@@ -75,7 +75,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--go-runtime",
         action="store_true",
         help="also report each service's Go runtime signals (GC pause, scheduler "
-        "latency, goroutines, heap in use, GC CPU) when its processes export them",
+        "latency, goroutines, heap or memory in use, GC CPU) when its processes export them "
+        "(OTLP: what OTel's Go runtime instrumentation pushed during --wait)",
     )
     p.add_argument(
         "--by",
