@@ -194,3 +194,27 @@ def test_record_baseline_and_check_by_route_of_an_otlp_service(tmp_path: Path) -
     assert r.returncode == 0, r.stdout + r.stderr
     (svc,) = json.loads(r.stdout)["services"]
     assert not svc["routes"]["regression"]
+
+
+def test_baseline_refresh_listening_to_an_otlp_service(tmp_path: Path) -> None:
+    """`baseline refresh --listen 3s`: the receivers open, the SDK pushes, the window with its
+    routes is the new baseline; bad input is one line, exit 2."""
+    port = free_port()
+    cfg, store = tmp_path / "w.yaml", tmp_path / "bl"
+    cfg.write_text(config_text(port, store))
+    with Pusher(port, PAY) as pusher:
+        r = warroom("baseline", "refresh", "shop", "-c", str(cfg), "--listen", "3s")
+    assert r.returncode == 0, r.stderr
+    assert pusher.pushes >= 2 and "; 2 routes by http.route" in r.stdout, r.stdout
+    snap = BaselineStore(store).current("shop")
+    assert snap is not None and snap.source == "otlp receivers (3s)" and snap.window == 3
+    assert set(snap.signals["p99"]) == {p(0.99, CART + PAY)}
+    assert set(snap.routes) == {"/api/cart", "/api/pay"}
+    assert snap.routes["/api/pay"]["p99"] and set(snap.routes["/api/pay"]["p99"]) == {p(0.99, PAY)}
+    for argv, message in (
+        (["--listen", "soon"], "warroom: --listen: "),
+        (["--listen", "0s"], "warroom: --listen: '0s' is not a positive duration"),
+    ):
+        r = warroom("baseline", "refresh", "shop", "-c", str(cfg), *argv)
+        assert r.returncode == 2 and r.stderr.startswith(message), r.stderr
+        assert r.stderr.count("\n") == 1
