@@ -218,3 +218,23 @@ def test_baseline_refresh_listening_to_an_otlp_service(tmp_path: Path) -> None:
         r = warroom("baseline", "refresh", "shop", "-c", str(cfg), *argv)
         assert r.returncode == 2 and r.stderr.startswith(message), r.stderr
         assert r.stderr.count("\n") == 1
+
+
+def test_check_listening_names_the_route_that_slowed(tmp_path: Path) -> None:
+    """A baseline heard live, then `check --listen --by route` while /api/pay is ten times
+    slower: exit 1, the verdict names /api/pay; with --from-record too it is exit 2."""
+    port = free_port()
+    cfg, store = tmp_path / "w.yaml", tmp_path / "bl"
+    cfg.write_text(config_text(port, store))
+    with Pusher(port, PAY):
+        r = warroom("baseline", "refresh", "shop", "-c", str(cfg), "--listen", "4s")
+    assert r.returncode == 0, r.stderr
+    args = ["check", "-c", str(cfg), "--by", "route", "--listen", "4s", "--independent", "0"]
+    with Pusher(port, SLOW_PAY):
+        r = warroom(*args)
+    assert r.returncode == 1, r.stdout + r.stderr
+    verdict = r.stdout.rstrip().splitlines()[-1]
+    assert verdict.startswith("check: REGRESSION (routes: shop /api/pay p"), verdict
+    assert "/api/cart" not in verdict
+    r = warroom(*args, "--from-record", str(tmp_path / "none.jsonl"))
+    assert r.returncode == 2 and r.stderr == "warroom: --listen and --from-record: pick one\n"
