@@ -37,7 +37,9 @@ from tui.core.metrics.store import QUANTILE_SIGNALS
 ROUTE_ATTRIBUTES = ("http.route", "url.template")  # semantic conventions, first present wins
 NO_ROUTE = "(no route)"
 HISTORY_ROUTES = TOP_ROUTES + 12  # rows with a history ring: the top, "other", recent leavers
-SIGNALS = (*QUANTILE_SIGNALS, "qps", "error_ratio")
+# `_top`: the rate of requests in finite buckets, scaled to `qps` (the +Inf bucket's), so
+# `routes.saturated_counts` tells a quantile in the +Inf bucket as for a Prometheus route
+SIGNALS = (*QUANTILE_SIGNALS, "qps", "error_ratio", "_top")
 MAX_ROUTE_NAME = 200  # characters of a route kept (a runaway attribute is not a key)
 
 
@@ -249,10 +251,12 @@ def _signals(
         if best is None or summed.sum() > best.sum():
             best, best_bounds = summed, b
     quantiles = [math.nan] * len(QUANTILE_SIGNALS)
+    qps = count / span if span > 0 else math.nan
+    top = math.nan
     if best is not None and best.sum() > 0:
         bounds = [*best_bounds, math.inf]
         cum = np.cumsum(best).tolist()
         quantiles = [bucket_quantile(q, bounds, cum).value for q in QUANTILE_SIGNALS.values()]
-    qps = count / span if span > 0 else math.nan
+        top = qps * (cum[-2] / cum[-1]) if len(cum) > 1 else math.nan
     ratio = errors / count if count > 0 else math.nan
-    return [*quantiles, qps, ratio]
+    return [*quantiles, qps, ratio, top]
