@@ -107,6 +107,7 @@ def otlp_request(services: int, routes: int, t_ns: int) -> Any:
     )
     from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
     from opentelemetry.proto.metrics.v1 import metrics_pb2
+    from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
     rms = []
     for s in range(services):
@@ -134,12 +135,14 @@ def otlp_request(services: int, routes: int, t_ns: int) -> Any:
         metric = metrics_pb2.Metric(
             name="http.server.request.duration",
             unit="s",
-            histogram=metrics_pb2.Histogram(aggregation_temporality=1, data_points=pts),
+            histogram=metrics_pb2.Histogram(
+                aggregation_temporality=metrics_pb2.AGGREGATION_TEMPORALITY_DELTA, data_points=pts
+            ),
         )
         service = KeyValue(key="service.name", value=AnyValue(string_value=f"svc{s}"))
         rms.append(
             metrics_pb2.ResourceMetrics(
-                resource={"attributes": [service]},
+                resource=Resource(attributes=[service]),
                 scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[metric])],
             )
         )
@@ -150,9 +153,12 @@ async def otlp_costs(services: int, routes: int, runs: int) -> tuple[list[float]
     """(tick seconds, view refresh seconds): a 15 min window of 5 s ticks first, then `runs`
     more ticks and refreshes timed."""
     from tui.config import Config
+    from tui.config_values import Duration
     from tui.core.metrics.otlp import OTLPSink
 
-    cfg = Config(refresh=5, rate_window=10, window=900, max_series=100_000)
+    cfg = Config(
+        refresh=Duration(5), rate_window=Duration(10), window=Duration(900), max_series=100_000
+    )
     sink = OTLPSink(MetricStore(max_series=100_000), cfg, started_at=0)
     poller = OTLPRoutesPoller(sink, "svc0")
     t = 1_800_000_000.0

@@ -73,9 +73,9 @@ def test_running_sums_equal_resumming(
             )
         routes.tick(float(step), 4.0)
         n = len(routes.names)
-        count, errors, buckets = routes._window.sums(routes._slices, n)
+        got_count, got_errors, buckets = routes._window.sums(routes._slices, n)
         want_count, want_errors, want_buckets = resum(routes._slices, n)
-        assert same(count[:n], want_count) and same(errors[:n], want_errors)
+        assert same(got_count[:n], want_count) and same(got_errors[:n], want_errors)
         assert list(buckets) == list(want_buckets)
         for b, total in buckets.items():
             assert same(total[:n], want_buckets[b]), (step, b)

@@ -13,6 +13,7 @@ from tui.core.metrics.store import MetricStore
 from tui.core.recording import read_recording
 from tui.core.release_timeline import ReleaseHistory
 from tui.core.releases import FlapNotice
+from tui.core.stats.spikes import SpikeEvent
 from tui.sources.replay import ReplayDriver
 
 LINES = [
@@ -78,4 +79,4 @@ def test_route_lines_do_not_crowd_the_replayed_events(tmp_path: Path) -> None:
     seen: list[SourceEvent] = []
     ReplayDriver(read_recording(path), MetricStore(), event_sink=seen.append).seek(math.inf)
     assert not [e for e in seen if isinstance(e, OtherLine) and e.type == "routes"]
-    assert [e.state for e in seen if getattr(e, "state", None)] == ["SUSTAINED"]
+    assert [e.state for e in seen if isinstance(e, SpikeEvent)] == ["SUSTAINED"]
