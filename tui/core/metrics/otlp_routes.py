@@ -217,6 +217,7 @@ def _top_signals(
     """
     qs = list(QUANTILE_SIGNALS.values())
     quantiles = np.full((len(top), len(qs)), math.nan)
+    finite = np.full(len(top), math.nan)  # share of the requests in finite buckets
     layouts = list(buckets.items())
     if layouts and len(top):
         totals = np.stack([total[top].sum(axis=1) for _, total in layouts])
@@ -228,11 +229,13 @@ def _top_signals(
             if len(rows):
                 cum = np.cumsum(total[top[rows]], axis=1)
                 quantiles[rows] = bucket_quantiles(qs, [*bounds, math.inf], cum)[0]
+                if cum.shape[1] > 1:
+                    finite[rows] = cum[:, -2] / cum[:, -1]
     c, e = count[top], errors[top]
     with np.errstate(divide="ignore", invalid="ignore"):
         qps = c / span if span > 0 else np.full(len(top), math.nan)
         ratio = np.where(c > 0, e / np.where(c > 0, c, 1.0), math.nan)
-    out: list[list[float]] = np.column_stack([quantiles, qps, ratio]).tolist()
+    out: list[list[float]] = np.column_stack([quantiles, qps, ratio, qps * finite]).tolist()
     return out
 
 
