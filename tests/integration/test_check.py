@@ -67,6 +67,8 @@ def test_live_window_against_prometheus_baseline(prometheus: str, tmp_path: Path
 
 
 def test_live_regression_exits_1(prometheus: str, tmp_path: Path) -> None:
+    # the live window needs enough steps for a verdict, whichever test ran before this one
+    wait_for_scrape(prometheus, "count_over_time(wr_lat_count[20s]) >= 15", timeout=30)
     cfg = write_config(tmp_path, prometheus)
     # a baseline from a faster past: p99 0.1 s with a little noise; live p99 is 0.2 s
     base = build_snapshot(

@@ -399,3 +399,33 @@ def test_snapshot_by_route_when_prometheus_fails_part_way(stack: Stack, tmp_path
         # the service level alone still answers
         r = warroom("snapshot", "-c", str(cfg), "--wait", "0")
         assert r.returncode == 0, r.stderr
+
+
+async def test_b_when_the_route_queries_fail_saves_without_routes_and_says_so(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """The backend fails the route queries (503 on `topk`) while the dashboard's own work
+    passes: `b`'s dialog says no routes are kept and why; the baseline is taken without."""
+    from tests.waits import until
+    from tui.config import AuditConfig, BaselineConfig, parse_config
+    from tui.ui.app import WarroomApp
+    from tui.ui.screens.confirm import ConfirmActionScreen
+
+    with FaultyPrometheus(stack.prom, mode="fail-matching", match="topk(") as faulty:
+        cfg = parse_config(stack.cfg.read_text().replace(stack.prom, faulty.url))
+        cfg.baseline = BaselineConfig(dir=str(tmp_path / "bl"))
+        cfg.audit = AuditConfig(path=str(tmp_path / "audit.jsonl"))
+        app = WarroomApp(cfg)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await until(pilot, lambda: app.store.series("shop", "p99"), "shop's latency")
+            await until(pilot, lambda: app.dashboard.table.selected == "shop", "shop selected")
+            await pilot.press("b")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmActionScreen), "the dialog")
+            extra = str(app.screen.query_one("#extra").render())
+            assert "routes:        none kept (prometheus: " in extra and "503" in extra, extra
+            await pilot.pause(0.35)
+            await pilot.press("y")
+            store = BaselineStore(cfg.baseline.dir)
+            await until(pilot, lambda: store.current("shop") is not None, "the saved baseline")
+    snap = store.current("shop")
+    assert snap is not None and snap.routes == {} and snap.signals["p99"]

@@ -56,7 +56,7 @@ class Pusher:
     """A real SDK app: every `every` seconds, CART on /api/cart and `pay` on /api/pay (every
     fifth /api/pay request fails), pushed with delta temporality."""
 
-    def __init__(self, port: int, pay: list[float], every: float = 0.2):
+    def __init__(self, port: int, pay: list[float], every: float = 0.2, slow: int = 0):
         exporter = OTLPMetricExporter(
             endpoint=f"http://127.0.0.1:{port}/v1/metrics",
             preferred_temporality={Histogram: AggregationTemporality.DELTA},
@@ -69,7 +69,7 @@ class Pusher:
         self.hist = self.provider.get_meter("test").create_histogram(
             "http.server.request.duration", unit="s", explicit_bucket_boundaries_advisory=BOUNDS
         )
-        self.port, self.pay, self.every = port, pay, every
+        self.port, self.pay, self.every, self.slow = port, pay, every, slow
         self.stop = threading.Event()
         self.pushes = 0
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -87,6 +87,8 @@ class Pusher:
             for i, v in enumerate(self.pay):
                 code = 500 if i % 5 == 0 else 200
                 self.hist.record(v, {"http.route": "/api/pay", "http.response.status_code": code})
+            for _ in range(self.slow):  # all beyond the last finite bound (2.5 s)
+                self.hist.record(4.0, {"http.route": "/api/slow"})
             if self.provider.force_flush(5_000):
                 self.pushes += 1
             self.stop.wait(self.every)
@@ -104,23 +106,29 @@ class Pusher:
 async def test_snapshot_by_route_of_an_otlp_service(tmp_path: Path) -> None:
     port = free_port()
     cfg = parse_config(config_text(port, tmp_path / "bl"))
-    with Pusher(port, PAY) as pusher:
+    with Pusher(port, PAY, slow=5) as pusher:
         doc = await take_snapshot(cfg, wait=2.0, by_route=True)
     assert pusher.pushes >= 2
     (svc,) = doc["services"]
     routes = svc["routes"]
-    assert (routes["label"], routes["total"], routes["other"]) == ("http.route", 2, 0)
+    assert (routes["label"], routes["total"], routes["other"]) == ("http.route", 3, 0)
     rows = {r["route"]: r for r in routes["rows"]}
-    assert set(rows) == {"/api/cart", "/api/pay"}
+    assert set(rows) == {"/api/cart", "/api/pay", "/api/slow"}
+    slow = rows.pop("/api/slow")  # its P99 is in the +Inf bucket: the bound, marked
+    assert slow["p99"] == BOUNDS[-1] and slow["p99_saturated"] is True
     for route, values in (("/api/cart", CART), ("/api/pay", PAY)):
         for sig, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
             assert rows[route][sig] == p(q, values), (route, sig)
         assert rows[route]["p99_saturated"] is False
     assert rows["/api/pay"]["error_ratio"] == pytest.approx(10 / 50)
     assert rows["/api/cart"]["error_ratio"] == 0
-    assert rows["/api/pay"]["qps"] + rows["/api/cart"]["qps"] == pytest.approx(svc["qps"])
+    assert rows["/api/pay"]["qps"] + rows["/api/cart"]["qps"] + slow["qps"] == pytest.approx(
+        svc["qps"]
+    )
     md = to_markdown(doc)
-    assert "### shop by http.route (2 routes)" in md
+    assert "### shop by http.route (3 routes)" in md
+    slow_line = next(ln for ln in md.splitlines() if ln.startswith("| /api/slow |"))
+    assert slow_line.split(" | ")[3] == "≥ 2.500 s", slow_line
     assert f"| /api/pay | {p(0.5, PAY) * 1000:.1f} ms |" in md
 
 
@@ -186,3 +194,47 @@ def test_record_baseline_and_check_by_route_of_an_otlp_service(tmp_path: Path) -
     assert r.returncode == 0, r.stdout + r.stderr
     (svc,) = json.loads(r.stdout)["services"]
     assert not svc["routes"]["regression"]
+
+
+def test_baseline_refresh_listening_to_an_otlp_service(tmp_path: Path) -> None:
+    """`baseline refresh --listen 3s`: the receivers open, the SDK pushes, the window with its
+    routes is the new baseline; bad input is one line, exit 2."""
+    port = free_port()
+    cfg, store = tmp_path / "w.yaml", tmp_path / "bl"
+    cfg.write_text(config_text(port, store))
+    with Pusher(port, PAY) as pusher:
+        r = warroom("baseline", "refresh", "shop", "-c", str(cfg), "--listen", "3s")
+    assert r.returncode == 0, r.stderr
+    assert pusher.pushes >= 2 and "; 2 routes by http.route" in r.stdout, r.stdout
+    snap = BaselineStore(store).current("shop")
+    assert snap is not None and snap.source == "otlp receivers (3s)" and snap.window == 3
+    assert set(snap.signals["p99"]) == {p(0.99, CART + PAY)}
+    assert set(snap.routes) == {"/api/cart", "/api/pay"}
+    assert snap.routes["/api/pay"]["p99"] and set(snap.routes["/api/pay"]["p99"]) == {p(0.99, PAY)}
+    for argv, message in (
+        (["--listen", "soon"], "warroom: --listen: "),
+        (["--listen", "0s"], "warroom: --listen: '0s' is not a positive duration"),
+    ):
+        r = warroom("baseline", "refresh", "shop", "-c", str(cfg), *argv)
+        assert r.returncode == 2 and r.stderr.startswith(message), r.stderr
+        assert r.stderr.count("\n") == 1
+
+
+def test_check_listening_names_the_route_that_slowed(tmp_path: Path) -> None:
+    """A baseline heard live, then `check --listen --by route` while /api/pay is ten times
+    slower: exit 1, the verdict names /api/pay; with --from-record too it is exit 2."""
+    port = free_port()
+    cfg, store = tmp_path / "w.yaml", tmp_path / "bl"
+    cfg.write_text(config_text(port, store))
+    with Pusher(port, PAY):
+        r = warroom("baseline", "refresh", "shop", "-c", str(cfg), "--listen", "4s")
+    assert r.returncode == 0, r.stderr
+    args = ["check", "-c", str(cfg), "--by", "route", "--listen", "4s", "--independent", "0"]
+    with Pusher(port, SLOW_PAY):
+        r = warroom(*args)
+    assert r.returncode == 1, r.stdout + r.stderr
+    verdict = r.stdout.rstrip().splitlines()[-1]
+    assert verdict.startswith("check: REGRESSION (routes: shop /api/pay p"), verdict
+    assert "/api/cart" not in verdict
+    r = warroom(*args, "--from-record", str(tmp_path / "none.jsonl"))
+    assert r.returncode == 2 and r.stderr == "warroom: --listen and --from-record: pick one\n"

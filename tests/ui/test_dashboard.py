@@ -465,7 +465,7 @@ async def test_the_crosshair_readout_is_on_screen_at_80x24() -> None:
 async def test_cpu_captures_are_marked_under_the_lines() -> None:
     """Issue 13 item 6: warroom's own CPU captures make the target work; mark when."""
     from tui.ui.screens.dashboard import ServiceDetail
-    from tui.ui.widgets.sparkline import cell_step
+    from tui.ui.widgets.sparkline import cell_step, newest_index
 
     from .dashboard_data import NOW, demo_config, filled_store
 
@@ -484,7 +484,8 @@ async def test_cpu_captures_are_marked_under_the_lines() -> None:
             if "".join(c for c, _ in ln).startswith(" pprof")
         )
         marks = line[8 : 8 + w]
-        assert marks.count("━") == 2 and marks.index("━") == w - 11  # the old one is not drawn
+        newest = newest_index(NOW, detail.window, w)  # a line turns a page at a time
+        assert marks.count("━") == 2 and marks.index("━") == newest - 10  # the old one is not drawn
 
 
 async def test_source_events_from_another_thread_arrive_in_order_and_coalesce() -> None:

@@ -580,3 +580,48 @@ def test_run_profile_viewer_bad_filters(fixtures_dir: Path, tmp_path: Path) -> N
     with pytest.raises(UserError, match=r"junk\.pb: not a pprof profile \(") as info:
         run_profile_viewer(args)
     assert "FastProfile" not in str(info.value)
+
+
+async def test_prepared_view_is_the_first_one_drawn(fixtures_dir: Path) -> None:
+    """`warroom profile FILE` builds the view before Textual starts (`prepare`): the screen
+    shows that very view when it mounts, with the graph, its details line and the status,
+    and no load worker; the side table follows, the same rows as the worker fills."""
+    from tui.core.pprof import function_table, load_profile
+    from tui.core.pprof.table import PPROF_EDGE_FRACTION
+
+    path = P(fixtures_dir, "cpu_regexp.pb.gz")
+    for base in (None, P(fixtures_dir, "cpu_json_gogc5.pb.gz")):
+        scr = ProfileScreen(path, base)
+        scr.preload(path, load_profile(path))
+        scr.prepare()
+        prepared = scr.prepared
+        assert prepared is not None
+        async with app_for(scr).run_test(size=(160, 40)) as pilot:
+            await until(pilot, lambda: scr.loaded is not None, "the prepared view")  # noqa: B023
+            assert scr.loaded is prepared and scr.prepared is None
+            assert scr._generation == 1  # no reload was started
+            assert rows(scr.graph, 1)[0].startswith("root")
+            assert "% of all" in text(scr, "#details")
+            assert "nodes, total" in text(scr, "#status")
+            if base is None:
+                table = scr.query_one(FunctionTable)
+                await until(pilot, lambda: table.row_count > 0, "the side table")  # noqa: B023
+                t = prepared.sample_index
+                assert prepared.rows == function_table(
+                    prepared.cur, t, edge_fraction=PPROF_EDGE_FRACTION
+                )
+            else:
+                await until(pilot, lambda: prepared.report is not None, "the ranking")  # noqa: B023
+
+
+async def test_profile_over_the_prepare_limit_loads_in_the_worker(fixtures_dir: Path) -> None:
+    """Over `max_locations` nothing is built before the UI: the worker loads it as the
+    dashboard's screens do, behind the progress bar."""
+    path = P(fixtures_dir, "cpu_regexp.pb.gz")
+    scr = ProfileScreen(path)
+    scr.prepare(max_locations=10)
+    assert scr.prepared is None
+    async with app_for(scr).run_test(size=(160, 40)) as pilot:
+        await loaded(pilot, scr)
+        assert scr._generation == 1 and scr.loaded is not None
+        assert rows(scr.graph, 1)[0].startswith("root")

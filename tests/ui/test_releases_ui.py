@@ -13,7 +13,7 @@ from tui.ui.app import WarroomApp
 from tui.ui.screens.dashboard import ServiceDetail
 from tui.ui.widgets.events_pane import EventsPane, NoteRow
 from tui.ui.widgets.service_table import ServiceTable
-from tui.ui.widgets.sparkline import RELEASE_GLYPH, cell_step, release_cells
+from tui.ui.widgets.sparkline import RELEASE_GLYPH, cell_step, newest_index, release_cells
 
 from .dashboard_data import NOW, make_app, wait_for_panes
 
@@ -53,10 +53,14 @@ async def test_release_marker_list_and_events(theme: str) -> None:
         detail = app.screen.query_one(ServiceDetail)
         text = screen_text(app)
         line = next(x for x in text.splitlines() if x.lstrip().startswith("release"))
-        # the glyph sits in the cell of NOW - 120: the sparkline's own cell arithmetic
+        # the glyph sits in the cell of NOW - 120, counted back from the newest cell (a line
+        # turns a page at a time, so the newest is not always the last): the sparkline's own
+        # cell arithmetic
         spark_w = detail._spark_width()
         step = cell_step(app.window, spark_w)
-        cell = spark_w - 1 - (int(NOW // step) - int((NOW - 120) // step))
+        cell = newest_index(NOW, app.window, spark_w) - (
+            int(NOW // step) - int((NOW - 120) // step)
+        )
         start = line.index("release") - 1  # the label column is 8 wide from here
         assert line[start + 8 + cell] == RELEASE_GLYPH and line.count(RELEASE_GLYPH) == 1
         assert line[start + 8 + cell + 1 :].startswith("1.4.3")
@@ -66,7 +70,9 @@ async def test_release_marker_list_and_events(theme: str) -> None:
         table = app.screen.query_one(ServiceTable)
         name_w, table_w = table._layout()
         tstep = cell_step(app.window, table_w)
-        tcell = table_w - 1 - (int(NOW // tstep) - int((NOW - 120) // tstep))
+        tcell = newest_index(NOW, app.window, table_w) - (
+            int(NOW // tstep) - int((NOW - 120) // tstep)
+        )
         lines = table.build_lines()
         joined = ["".join(ch for ch, _ in line) for line in lines]
         row = next(i for i, x in enumerate(joined) if x[1:].startswith("checkout "))

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from tui.core.metrics.otlp_expo import ExpoAcc
-from tui.core.metrics.otlp_routes import OTLPRoutes, _resum
+from tui.core.metrics.otlp_route_window import resum
+from tui.core.metrics.otlp_routes import OTLPRoutes
 from tui.core.metrics.otlp_window import Slice, Window, window_quantile, window_quantiles
 
 LAYOUTS = ((0.1, 0.5), (0.01, 0.1, 1.0))
@@ -73,7 +74,7 @@ def test_running_sums_equal_resumming(
         routes.tick(float(step), 4.0)
         n = len(routes.names)
         got_count, got_errors, buckets = routes._window.sums(routes._slices, n)
-        want_count, want_errors, want_buckets = _resum(routes._slices, n)
+        want_count, want_errors, want_buckets = resum(routes._slices, n)
         assert same(got_count[:n], want_count) and same(got_errors[:n], want_errors)
         assert list(buckets) == list(want_buckets)
         for b, total in buckets.items():

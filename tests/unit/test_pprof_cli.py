@@ -142,6 +142,9 @@ def test_folded_output(capsys: pytest.CaptureFixture[str]) -> None:
         (["{fix}/cpu_regexp.pb.gz", "--base", "{fix}/heap_json.pb.gz", "--top"], "do not match"),
         (["{fix}/NOTICE", "--top"], "not a pprof profile"),
         (["{fix}/cpu_regexp.pb.gz", "--top", "--edgefraction", "2"], "not between 0 and 1"),
+        (["{fix}/cpu_regexp.pb.gz", "--top", "--unit", "bogus"], "--unit: unknown unit 'bogus'"),
+        (["{fix}/heap_json.pb.gz", "--folded", "--unit", "parsecs"], "unknown unit"),
+        (["{fix}/cpu_regexp.pb.gz", "--unit", "furlongs"], "--unit: unknown unit"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args: list[str], msg: str) -> None:
@@ -248,3 +251,22 @@ def test_garbage_file_message_names_the_file_only(tmp_path: Path) -> None:
     r = run_cli(str(FIX / "cpu_regexp.pb.gz"), "--base", str(bad), "--top")
     assert r.returncode == 2 and f"{bad}: not a pprof profile (" in r.stderr
     assert "FastProfile" not in r.stderr
+
+
+def test_unit_names_the_error_lists_are_all_accepted() -> None:
+    """`--unit bogus` lists the known units; each of them, and pprof's aliases in any case
+    and plural, is accepted."""
+    import re
+
+    from tui.core.pprof.measurement import unit_problem
+
+    problem = unit_problem("bogus")
+    assert problem is not None
+    listed = re.search(r"known: (.*)\)$", problem)
+    assert listed is not None
+    names = listed.group(1).split(", ")
+    assert {"minimum", "auto", "ns", "ms", "s", "B", "kB", "MB"} <= set(names)
+    for name in [*names, "seconds", "MS", "kilobytes", "count", "nanogcu"]:
+        assert unit_problem(name) is None, name
+    for bad in ("", "furlong", "msec2", "KiB"):
+        assert unit_problem(bad) is not None, bad

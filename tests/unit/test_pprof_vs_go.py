@@ -100,7 +100,15 @@ def test_default_units_equal_go_tool_pprof_for_every_sample_type(
 
 @pytest.mark.parametrize(
     ("file", "unit"),
-    [("cpu_regexp.pb.gz", "auto"), ("cpu_regexp.pb.gz", "ms"), ("heap_json.pb.gz", "kB")],
+    [
+        ("cpu_regexp.pb.gz", "auto"),
+        ("cpu_regexp.pb.gz", "ms"),
+        ("heap_json.pb.gz", "kB"),
+        # a unit of another kind falls back to the profile's, as pprof does
+        ("heap_json.pb.gz", "ms"),
+        ("cpu_regexp.pb.gz", "MB"),
+        ("cpu_regexp.pb.gz", "Seconds"),
+    ],
 )
 def test_forced_units_equal_go_tool_pprof(
     file: str, unit: str, capsys: pytest.CaptureFixture[str]

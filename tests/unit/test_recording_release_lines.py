@@ -13,6 +13,7 @@ from tui.core.metrics.store import MetricStore
 from tui.core.recording import read_recording
 from tui.core.release_timeline import ReleaseHistory
 from tui.core.releases import FlapNotice
+from tui.core.stats.spikes import SpikeEvent
 from tui.sources.replay import ReplayDriver
 
 LINES = [
@@ -59,3 +60,23 @@ def test_damaged_release_lines_are_named_and_nothing_is_lost(tmp_path: Path) -> 
     assert [f.versions for f in flaps] == [("2.0", "2.1")]
     assert history.flapping == {"pay": "version flapping: 2.0 / 2.1"}
     assert len(store.series("shop", "p99") or ()) == 2
+
+
+def test_route_lines_do_not_crowd_the_replayed_events(tmp_path: Path) -> None:
+    """A long recording of an OTLP service has a routes line per refresh: a replay leaves them
+    to `baseline refresh`/`check` and hands the UI only what it shows."""
+    from tui.core.baseline.route_samples import route_line
+    from tui.core.metrics.routes import RouteRow
+
+    lines = [*LINES]
+    for i in range(600):
+        t = 110.0 + i
+        lines.append(route_line(t, "shop", "http.route", 1, 0, [RouteRow("/pay", {})]))
+    lines.append({"t": 800.0, "type": "spike", "service": "shop", "signal": "p99",
+                  "state": "SUSTAINED", "value": 0.5, "baseline": 0.05})  # fmt: skip
+    path = tmp_path / "rec.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    seen: list[SourceEvent] = []
+    ReplayDriver(read_recording(path), MetricStore(), event_sink=seen.append).seek(math.inf)
+    assert not [e for e in seen if isinstance(e, OtherLine) and e.type == "routes"]
+    assert [e.state for e in seen if isinstance(e, SpikeEvent)] == ["SUSTAINED"]

@@ -6,8 +6,8 @@ running one (tui.commands.baseline_pick). A Prometheus refresh keeps the per-rou
 the Go runtime series too (tui.commands.live_window); one from a recording keeps the route
 rows `warroom record` wrote for an OTLP service (tui.core.baseline.route_samples).
 
-`refresh` snapshots a service's current window (from Prometheus, or from a `warroom record`
-file with --from-record), plus an optional benchmark output and the newest profile file, and
+`refresh` snapshots a service's current window (from Prometheus, from a `warroom record`
+file with --from-record, or an OTLP service's pushes heard with --listen DURATION), plus an optional benchmark output and the newest profile file, and
 makes it current. The snapshot comes from `tui.core.baseline.snapshot.baseline_snapshot`,
 the same function behind the dashboard's `b` key, so both keep saturation counts and both
 refuse a configured bench file that is missing.
@@ -68,7 +68,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rf.add_argument(
         "--from-record",
         metavar="FILE",
-        help="take the window from a `warroom record` file instead of Prometheus",
+        help="take the window from a `warroom record` file instead of Prometheus (an OTLP "
+        "service's route rows too, from its routes lines)",
+    )
+    rf.add_argument(
+        "--listen",
+        metavar="DURATION",
+        help="an OTLP service: open the OTLP receivers, take what is pushed during DURATION "
+        "(e.g. 5m) as the window, with its routes (http.route) and Go runtime signals",
     )
     rf.add_argument("--bench", help="go test -bench output to keep (default: baseline.bench)")
     rf.add_argument(
@@ -341,54 +348,24 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_refresh(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from tui.config import parse_duration
-    from tui.errors import UserError
+    from tui.commands.baseline_window import duration, refresh_window
 
     cfg = _cfg(args)
-    try:
-        window = float(parse_duration(args.window)) if args.window else float(cfg.window)
-    except ValueError as exc:
-        raise UserError(f"--window: {exc}") from None
-    saturated: dict[str, int] = {}
+    window = duration("--window", args.window) if args.window else float(cfg.window)
     svc = cfg.service(args.service)
     detect = args.version_label is None and (svc is None or svc.version is None)
-    found: tuple[str, str, str] | None = None
-    live: LiveWindow | None = None
-    routes: RouteSamples | None = None
-    if args.from_record:
-        from tui.core.baseline import route_samples
-        from tui.core.baseline.snapshot import signals_from_record
-        from tui.core.recording import read_recording
-
-        rec = read_recording(args.from_record)
-        signals, step, start, end = signals_from_record(rec.events, args.service, window)
-        routes = route_samples.from_record(rec.events, args.service, window, end)
-        source = f"record {args.from_record}"
-        found = record_version(rec.events, args.service) if detect else None
-        if rec.problem:
-            print(f"warroom: warning: {args.from_record}: {rec.problem}", file=sys.stderr)
-    else:
-        from tui.commands.live_window import fetch_live_window
-
-        live = asyncio.run(fetch_live_window(cfg, args.service, window, routes=True, runtime=True))
-        signals, step, start, saturated = live.signals, live.step, live.start, live.saturated
-        source = f"prometheus {cfg.prometheus.url if cfg.prometheus else ''}"
-        if detect:
-            from tui.sources.releases import running_version
-
-            found = asyncio.run(running_version(cfg, args.service, time.time()))
+    w = refresh_window(cfg, args, window, detect)
+    found = w.found
     profiles = [] if args.no_profile else args.profile
     store = open_store(cfg, args.dir)
     sid, snap = take_baseline(
         cfg,
         args.service,
-        signals,
-        step,
-        start=start,
-        window=window,
-        source=source,
+        w.signals,
+        w.step,
+        start=w.start,
+        window=w.window,
+        source=w.source,
         version=found[0] if found else args.version_label,
         revision=found[1] if found else "",
         version_source=found[2] if found else "",
@@ -396,9 +373,9 @@ def run_refresh(args: argparse.Namespace) -> int:
         bench=args.bench,
         profile_files=profiles,
         store=store,
-        saturated=saturated,
-        live=live,
-        routes=routes,
+        saturated=w.saturated,
+        live=w.live,
+        routes=w.routes,
     )
     n = max((len(v) for v in snap.signals.values()), default=0)
     print(
@@ -412,6 +389,7 @@ def run_refresh(args: argparse.Namespace) -> int:
         + (f"; Go runtime: {', '.join(snap.runtime)}" if snap.runtime else "")
         + ")"
     )
+    live = w.live
     why = live.breakdown.error if live is not None and live.breakdown is not None else None
     if why:
         print(f"warroom: warning: no per-route baseline: {why}", file=sys.stderr)

@@ -9,7 +9,8 @@ makes that 0). A service without a baseline is listed as "no baseline" in every 
 
 `--by route` adds each service's routes (tui.core.baseline.breakdown): a Prometheus service's
 from the route view's queries, an OTLP service's from the `http.route` rows `warroom record`
-wrote into the --from-record recording. A REGRESSION
+wrote into the --from-record recording, or from what it pushes during `--listen DURATION`
+(OTLP services have no live window otherwise). A REGRESSION
 on any reported route is exit 1 too, and the verdict line names it. A service whose histogram
 has no route label, or whose baseline holds no routes, gets a note; asked for by name
 (--service), that is exit 2, since the gate could not measure what it was asked to.
@@ -84,8 +85,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--by",
         default="service",
         metavar="service|route",
-        help="route: also compare each route (the route view's breakdown) with the baseline's; "
-        "a REGRESSION on any route fails the gate (default: service)",
+        help="route: also compare each route (the route view's breakdown: a Prometheus "
+        "service's live, an OTLP service's from the --from-record recording's routes lines) "
+        "with the baseline's; a REGRESSION on any route fails the gate (default: service)",
+    )
+    p.add_argument(
+        "--listen",
+        metavar="DURATION",
+        help="OTLP services: open the OTLP receivers and judge what is pushed during DURATION "
+        "(e.g. 2m) as their current window, routes included (default: they need --from-record)",
     )
     p.add_argument(
         "--allow-missing",
@@ -152,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if not wanted:
         raise UserError(f"{args.config}: no services configured")
+    if args.listen and args.from_record:
+        raise UserError("--listen and --from-record: pick one")
     store = open_store(cfg, args.dir)
     events = None
     if args.from_record:
@@ -161,11 +171,15 @@ def run(args: argparse.Namespace) -> int:
         events = rec.events
         if rec.problem:
             print(f"warroom: warning: {args.from_record}: {rec.problem}", file=sys.stderr)
+    heard = listen_for(cfg, args, wanted) if args.listen else {}
     now = time.time()
     # independent samples: one per rate window (0 turns thinning off, e.g. for record files
     # whose points are already independent)
     spacing = float(cfg.rate_window) if args.independent is None else args.independent
-    results = [check_one(cfg, args, store, name, window, now, spacing, events) for name in wanted]
+    results = [
+        check_one(cfg, args, store, name, window, now, spacing, events, heard.get(name))
+        for name in wanted
+    ]
     for p in store.problems:
         print(f"warroom: warning: {p}", file=sys.stderr)
     missing = [r.service for r in results if r.baseline is None]
@@ -197,8 +211,10 @@ def check_one(
     now: float,
     spacing: float,
     events: list[dict[str, Any]] | None,
+    heard: Any = None,
 ) -> ServiceCheck:
-    """One service against its baseline: signals, profiles, routes (--by route), runtime."""
+    """One service against its baseline: signals, profiles, routes (--by route), runtime.
+    `heard`: its LiveWindow from --listen (an OTLP service)."""
     import asyncio
 
     from tui.commands.live_window import LiveWindow, fetch_live_window
@@ -217,10 +233,12 @@ def check_one(
         if events is not None:
             current, step, _, end = signals_from_record(events, name, window)
             live = recorded_window(events, name, window, end, current, step)
+        elif heard is not None:
+            live, current, step = heard, heard.signals, heard.step
         elif cfg.prometheus is None or svc.prometheus is None:
             unmeasured = (
                 "no Prometheus queries for this service (OTLP only?): give its "
-                "window with --from-record FILE"
+                "window with --from-record FILE, or --listen DURATION"
             )
             if args.service:  # asked for by name: a gate that cannot measure must not pass
                 raise UserError(f"{name}: {unmeasured}")
@@ -267,6 +285,18 @@ def recorded_window(
     from tui.core.baseline.route_samples import from_record
 
     return LiveWindow(signals, step, 0.0, {}, breakdown=from_record(events, name, window, end))
+
+
+def listen_for(cfg: Any, args: argparse.Namespace, wanted: list[str]) -> dict[str, Any]:
+    """--listen: one listen for every wanted service that Prometheus does not serve."""
+    import asyncio
+
+    from tui.commands.baseline_window import duration
+    from tui.commands.live_window import listen_windows
+
+    seconds = duration("--listen", args.listen)
+    otlp = [n for n in wanted if cfg.prometheus is None or cfg.service(n).prometheus is None]
+    return asyncio.run(listen_windows(cfg, otlp, seconds)) if otlp else {}
 
 
 def pick_baseline(

@@ -85,3 +85,66 @@ async def fetch_live_window(
     finally:
         await source.aclose()
     return out
+
+
+async def listen_window(cfg: Config, service: str, seconds: float) -> LiveWindow:
+    """An OTLP service's window, live: open the configured receivers, tick as the dashboard
+    does for `seconds`, then take the latency signals, the per-route breakdown (the sink's
+    `http.route` history) and the Go runtime series that arrived. UserError when a receiver
+    cannot listen, or the service is not one pushes can name."""
+    from tui.errors import UserError
+
+    svc = cfg.service(service)
+    if svc is None and cfg.services:
+        known = ", ".join(s.name for s in cfg.services)
+        raise UserError(f"unknown service {service!r} (configured: {known})")
+    if svc is not None and svc.otlp is None and svc.prometheus is not None:
+        raise UserError(f"{service}: --listen is for OTLP services; this one is Prometheus'")
+    return (await listen_windows(cfg, [service], seconds))[service]
+
+
+async def listen_windows(cfg: Config, services: list[str], seconds: float) -> dict[str, LiveWindow]:
+    """`listen_window` of several OTLP services at once: one listen, each service's window."""
+    import asyncio
+    import dataclasses
+
+    from tui.config import Duration
+    from tui.core.baseline.snapshot import (
+        runtime_from_store,
+        saturation_from_store,
+        signals_from_store,
+    )
+    from tui.core.metrics.store import MetricStore
+    from tui.errors import UserError
+    from tui.sources.hub import Hub
+    from tui.sources.route_window import otlp_route_samples
+
+    if not (cfg.otlp.http or cfg.otlp.grpc):
+        raise UserError("--listen: both OTLP receivers are off (otlp.http and otlp.grpc)")
+    configured = [s for s in cfg.services if s.name in services]
+    sub = dataclasses.replace(cfg, prometheus=None, services=configured, window=Duration(seconds))
+    store = MetricStore()
+    hub = Hub(sub, store, go_runtime=True)
+    try:
+        await hub.start()
+        for problem in hub.receiver_errors():
+            raise UserError(problem)
+        start = time.time()
+        await asyncio.sleep(seconds)
+        now = time.time()
+        await hub.refresh_once(now)  # the last pushes count too
+    finally:
+        await hub.stop()
+    out = {}
+    for name in services:
+        signals, step = signals_from_store(store, name, start, now)
+        w = LiveWindow(
+            signals,
+            step or float(cfg.refresh),
+            start,
+            saturation_from_store(store, name, start, now),
+        )
+        w.runtime = runtime_from_store(store, name, start, now)
+        w.breakdown = otlp_route_samples(hub.sink, name, start, now)
+        out[name] = w
+    return out

@@ -57,8 +57,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--unit",
         default="minimum",
         metavar="UNIT",
-        help="text and md values in UNIT (ns, ms, s, B, kB, MB, ...), as go tool pprof -unit: "
-        "'minimum' (default) one unit for the whole report, 'auto' each value its own",
+        help="text and md values in UNIT (ns, us, ms, s, hrs, B, kB, MB, GB, ...), as go tool "
+        "pprof -unit: 'minimum' (default) one unit for the whole report, 'auto' each value "
+        "its own; a unit of another kind (ms for a heap profile) falls back to the profile's, "
+        "as in pprof; a name pprof does not know is an error (exit 2)",
     )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--top", action="store_true", help="print the function table")
@@ -127,6 +129,11 @@ def check_options(args: argparse.Namespace) -> None:
 
     if args.limit is not None and args.limit < 0:
         raise UserError("--limit: must be >= 0")
+    from tui.core.pprof.measurement import unit_problem
+
+    problem = unit_problem(args.unit)
+    if problem is not None:
+        raise UserError(f"--unit: {problem}")
     edges = getattr(args, "edgefraction", None)
     if edges is not None and not 0 <= edges <= 1:
         raise UserError(f"--edgefraction: {edges} is not between 0 and 1")

@@ -1,9 +1,12 @@
 """`warroom record -c FILE --duration 30s --out FILE.jsonl`: run the sources headless, log JSON lines.
 
 Lines: `{"t", "type": "point", "service", "signal", "value"}` for every new observation
-(Prometheus steps and OTLP refreshes from the start of the recording on; a Prometheus Go
-service's runtime signals too, as `go.*` signals), plus
-`{"t", "type": "spike", ...}` from the spike detector, and with `alertmanager` configured
+(Prometheus steps and OTLP refreshes from the start of the recording on; a Go service's
+runtime signals too, as `go.*` signals), plus
+`{"t", "type": "spike", ...}` from the spike detector, `{"t", "type": "routes", "service",
+"label", "routes", "other", "rows": {route: {signal: value}}}` once per refresh for each OTLP
+service that had requests (the route view's rows; `baseline refresh --from-record` and
+`check --from-record --by route` read them), and with `alertmanager` configured
 `{"t", "type": "alerts", "alerts": [...]}` (API v2 alert objects) whenever the set of alerts
 changes, and `{"t", "type": "action", "record": {...}}` for each line appended to the audit log
 (`audit.path`) while recording.

@@ -75,7 +75,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--go-runtime",
         action="store_true",
         help="also report each service's Go runtime signals (GC pause, scheduler "
-        "latency, goroutines, heap in use, GC CPU) when its processes export them",
+        "latency, goroutines, heap or memory in use, GC CPU) when its processes export them "
+        "(OTLP: what OTel's Go runtime instrumentation pushed during --wait)",
     )
     p.add_argument(
         "--by",
@@ -234,6 +235,7 @@ def otlp_breakdowns(
 ) -> dict[str, dict[str, Any]]:
     """{service: {"routes": ...} | {"routes_error": ...}} for the OTLP services the sink
     computed: each row's values of the tick at `t`, as the route view shows them."""
+    from tui.core.metrics.routes import RouteRow, saturated_counts
     from tui.sources.otlp_routes import breakdown_view
 
     out: dict[str, dict[str, Any]] = {}
@@ -249,7 +251,10 @@ def otlp_breakdowns(
             cells: dict[str, Any] = {"route": row.route, "routes": row.routes}
             for sig in SNAPSHOT_SIGNALS:
                 cells[sig] = _value_at(row.series.get(sig, []), t)
-            cells["p99_saturated"] = False  # OTLP route rows keep no +Inf share (see README)
+            at_t = {sig: [p for p in pts if p[0] == t] for sig, pts in row.series.items()}
+            cells["p99_saturated"] = cells["p99"] is not None and "p99" in saturated_counts(
+                RouteRow(row.route, at_t)
+            )
             rows.append(cells)
         out[name] = {
             "routes": {"label": view.label, "total": view.routes, "other": view.other, "rows": rows}

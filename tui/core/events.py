@@ -15,6 +15,8 @@ screen is drawn from the very objects the live one was.
 - `ProfilesArrived`: new profile files, one batch per capture round.
 - `AuditLine`: an operator action from the audit log (recorded; replay lists it).
 - `OtherLine`: any other line (`truncated`, kinds a newer warroom writes), kept as it is.
+  `routes` lines (an OTLP service's route rows, read by tui.core.baseline.route_samples)
+  are skipped by replay.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tui.core.baseline.route_samples import ROUTE_LINE
 from tui.core.events import Alerts, EventSink, PointBatch, Reset, SourceEvent, event_or_line
 from tui.core.metrics.store import MetricStore
 from tui.core.recording import Recording, ReplayedStates
@@ -108,6 +109,8 @@ class ReplayDriver:
                     int(e.get("flags", 0)),
                     source=e.get("source", "replay"),
                 )
+            elif e["type"] == ROUTE_LINE:
+                continue  # the route rows `record` keeps for baselines: nothing to show
             elif self.event_sink:
                 self.event_sink(event_or_line(e))
             else:

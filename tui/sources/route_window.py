@@ -2,10 +2,10 @@
 rows cut to [start, end] (tui.core.baseline.route_samples). The same code serves `warroom
 baseline refresh`, `check --by route` and the dashboard's `b`, so all three store the same.
 
-Prometheus: the route view's range queries (`RoutesPoller.fetch`), which also carry each
-route's highest finite bucket rate, so saturated samples are counted; a fault raises
+Prometheus: the route view's range queries (`RoutesPoller.fetch`); a fault raises
 PrometheusError, a histogram without a route label is `error`. OTLP: the sink's own history
-of the service's `http.route` breakdown (one window of ticks), nothing fetched.
+of the service's `http.route` breakdown (one window of ticks), nothing fetched. Both carry
+each route's finite-bucket rate (`_top`), so saturated samples are counted.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ async def prometheus_route_samples(
 ) -> RouteSamples:
     """The route view of `service` fetched at `end`, cut to [start, end]."""
     view = await RoutesPoller(source, service).fetch(end)
-    return _samples(view, start, end, saturation=True)
+    return _samples(view, start, end)
 
 
 def otlp_route_samples(sink: Any, service: str, start: float, end: float) -> RouteSamples:
     """The sink's breakdown of `service` (its top routes and "other"), cut to [start, end]."""
-    return _samples(breakdown_view(sink, service, end), start, end, saturation=False)
+    return _samples(breakdown_view(sink, service, end), start, end)
 
 
 async def route_samples(
@@ -43,14 +43,14 @@ async def route_samples(
     return RouteSamples(error=f"{service}: no live source to break down by route")
 
 
-def _samples(view: RouteView, start: float, end: float, saturation: bool) -> RouteSamples:
+def _samples(view: RouteView, start: float, end: float) -> RouteSamples:
+    """The rows cut to [start, end], with their saturated-sample counts (both sources' rows
+    carry the `_top` series those need)."""
     if view.error is not None:
         return RouteSamples(error=view.error)
     return RouteSamples(
         label=view.label,
         routes=samples_of_rows(view.rows, start, end),
         other=view.other,
-        saturated={r.route: saturated_counts(r, start, end) for r in view.rows}
-        if saturation
-        else {},
+        saturated={r.route: saturated_counts(r, start, end) for r in view.rows},
     )

@@ -9,6 +9,7 @@ built-ins prepare their work and the dialog's lines first, in the same worker.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -24,6 +25,7 @@ from tui.sources.actions import ActionResult, ActionRunner, BuiltinOutcome
 from tui.ui.screens.confirm import OPEN_DEBOUNCE, ConfirmActionScreen
 from tui.ui.widgets.action_log import ActionLog
 
+log = logging.getLogger(__name__)
 Report = Callable[[ActionResult], None]
 RoutesFetch = Callable[[str, float, float], Awaitable[RouteSamples]]
 
@@ -121,6 +123,9 @@ async def _routes_of(
         return await fetch(action.service, start, end)
     except PrometheusError as exc:
         return RouteSamples(error=f"prometheus: {exc.detail}")
+    except Exception:  # a bug must not take `b` away: the baseline is taken without routes
+        log.exception("routes of %s for the baseline", action.service)
+        return RouteSamples(error="the routes could not be read (see the log)")
 
 
 async def confirm_and_run(

@@ -38,7 +38,8 @@ class RouteSamples:
         if self.error is None and self.routes:
             snap.route_label, snap.routes = self.label, dict(self.routes)
             snap.other_routes = self.other
-            snap.route_saturated = {r: c for r, c in self.saturated.items() if c}
+            counts = {r: {k: n for k, n in c.items() if n} for r, c in self.saturated.items()}
+            snap.route_saturated = {r: c for r, c in counts.items() if c}
 
 
 def samples_of_rows(

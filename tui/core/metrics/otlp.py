@@ -14,8 +14,9 @@ displayed service, which metric is its latency); the work lives beside it:
 - `otlp_points`: temporality (cumulative -> delta, resets) and every other kind of point;
 - `otlp_expo`: exponential histograms, their deltas and accumulators;
 - `otlp_window`: slices, windows and the quantiles read from them;
-- `otlp_routes`: the per-`http.route` breakdown (the route view), `otlp_view`: flat views of
-  the serialized protobuf, `otlp_exemplars`: exemplars into the store's log.
+- `otlp_routes`: the per-`http.route` breakdown (the route view), with its window's running
+  sums in `otlp_route_window`; `otlp_view`: flat views of the serialized protobuf;
+  `otlp_exemplars`: exemplars into the store's log.
 
 Not thread-safe by design: the receivers call `ingest` and the hub calls `tick` from one
 asyncio loop, and both run to completion without awaiting, so they never interleave.

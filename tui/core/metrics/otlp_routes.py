@@ -13,6 +13,12 @@ cap), a slice holds only the routes that had requests in it, and history is kept
 HISTORY_ROUTES rows (the top routes now, "other", and a few that just left the top), each
 ring holding one window of points. Quantiles use the route's own bucket layout; a route whose
 series disagree on their layout is judged by the layout holding most of its requests.
+
+Cost per tick (the dashboard pays it every refresh): the window's sums are kept as slices
+come and go (`otlp_route_window`, exact for integer counts, else re-summed), and the busiest routes'
+quantiles are computed in one `bucket_quantiles` call per layout. Memory: a window of slices,
+each holding its deltas in the smallest exact type (counts of one refresh fit uint16 mostly)
+and a run of busy routes as a slice, not an index array.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from tui.core.metrics.otlp_route_window import ClosedSlice, RouteWindow
 from tui.core.metrics.quantile import bucket_quantile, bucket_quantiles
 from tui.core.metrics.routes import OTHER, TOP_ROUTES, RouteRow
 from tui.core.metrics.store import QUANTILE_SIGNALS
@@ -30,7 +37,9 @@ from tui.core.metrics.store import QUANTILE_SIGNALS
 ROUTE_ATTRIBUTES = ("http.route", "url.template")  # semantic conventions, first present wins
 NO_ROUTE = "(no route)"
 HISTORY_ROUTES = TOP_ROUTES + 12  # rows with a history ring: the top, "other", recent leavers
-SIGNALS = (*QUANTILE_SIGNALS, "qps", "error_ratio")
+# `_top`: the rate of requests in finite buckets, scaled to `qps` (the +Inf bucket's), so
+# `routes.saturated_counts` tells a quantile in the +Inf bucket as for a Prometheus route
+SIGNALS = (*QUANTILE_SIGNALS, "qps", "error_ratio", "_top")
 MAX_ROUTE_NAME = 200  # characters of a route kept (a runaway attribute is not a key)
 
 
@@ -72,151 +81,6 @@ class _History:
         }
 
 
-class _Done:
-    """One closed slice: per layout the routes with requests and their bucket deltas (in the
-    smallest dtype that holds them exactly), and the busy routes' counts and errors."""
-
-    __slots__ = ("busy", "count", "errors", "integral", "layouts", "magnitude", "t")
-
-    def __init__(
-        self,
-        t: float,
-        layouts: dict[tuple[float, ...], tuple[np.ndarray, np.ndarray]],
-        busy: np.ndarray,
-        count: np.ndarray,
-        errors: np.ndarray,
-    ) -> None:
-        self.t = t
-        self.layouts = {b: (rows, _compact(acc)) for b, (rows, acc) in layouts.items()}
-        self.busy = busy
-        self.count = count.copy()
-        self.errors = errors.copy()
-        parts = [self.count, self.errors, *(acc for _, acc in layouts.values())]
-        # every value an integer: then sums in any order are exact while below 2**53
-        self.integral = all(_integral(p) for p in parts)
-        # (a slice that is not integral is counted by `_Window.inexact` instead: it may be NaN)
-        self.magnitude = (
-            sum(float(np.abs(p).max(initial=0.0)) for p in parts) if self.integral else 0.0
-        )
-
-
-def _integral(a: np.ndarray) -> bool:
-    return a.dtype.kind in "ui" or bool(np.isfinite(a).all() and (a == np.floor(a)).all())
-
-
-def _compact(a: np.ndarray) -> np.ndarray:
-    """`a` as uint16 / uint32 when it holds only integers that fit, else float64: memory at
-    100,000 series is a window of these slices."""
-    if a.size and _integral(a) and a.min() >= 0:
-        top = a.max()
-        if top <= 0xFFFF:
-            return a.astype(np.uint16)
-        if top <= 0xFFFFFFFF:
-            return a.astype(np.uint32)
-    return a.astype(np.float64, copy=True)
-
-
-class _Window:
-    """Sums of the slices in the window, kept as slices come and go instead of re-summed.
-
-    Exact, as re-summing would be, while every value is an integer and the window's largest
-    values add up to less than 2**52; otherwise `sums` re-sums the slices as they are."""
-
-    def __init__(self) -> None:
-        self.count = np.zeros(0)
-        self.errors = np.zeros(0)
-        self.buckets: dict[tuple[float, ...], np.ndarray] = {}
-        self.live: dict[tuple[float, ...], int] = {}  # slices in the window with the layout
-        self.inexact = 0  # slices in the window with a value that is not an integer
-        self.magnitude = 0.0
-        self.stale = False  # the running sums saw inexact values: rebuild before use
-
-    def add(self, done: _Done, n: int) -> None:
-        self._grow(n)
-        self._apply(done, 1.0)
-
-    def remove(self, done: _Done) -> None:
-        self._apply(done, -1.0)
-
-    def _apply(self, done: _Done, sign: float) -> None:
-        self.count[done.busy] += sign * done.count
-        self.errors[done.busy] += sign * done.errors
-        for b, (rows, acc) in done.layouts.items():
-            total = self.buckets.get(b)
-            if total is None:
-                total = self.buckets[b] = np.zeros((len(self.count), len(b) + 1))
-            if sign > 0:
-                total[rows] += acc
-            else:
-                total[rows] -= acc
-            self.live[b] = self.live.get(b, 0) + (1 if sign > 0 else -1)
-            if not self.live[b]:
-                del self.live[b], self.buckets[b]
-        self.inexact += (0 if done.integral else 1) * (1 if sign > 0 else -1)
-        self.magnitude += sign * done.magnitude
-        if not self.exact:
-            self.stale = True
-
-    @property
-    def exact(self) -> bool:
-        return self.inexact == 0 and self.magnitude < 2.0**52
-
-    def _grow(self, n: int) -> None:
-        if n <= len(self.count):
-            return
-        cap = max(n, 2 * len(self.count), 8)
-        self.count = np.concatenate([self.count, np.zeros(cap - len(self.count))])
-        self.errors = np.concatenate([self.errors, np.zeros(cap - len(self.errors))])
-        for b, total in self.buckets.items():
-            grown = np.zeros((cap, total.shape[1]))
-            grown[: len(total)] = total
-            self.buckets[b] = grown
-
-    def sums(
-        self, slices: deque[_Done], n: int
-    ) -> tuple[np.ndarray, np.ndarray, dict[tuple[float, ...], np.ndarray]]:
-        """(count, errors, layout -> routes x buckets) over `slices`, layouts in the order
-        re-summing the slices oldest first meets them."""
-        self._grow(n)
-        if self.stale and self.exact:  # the values that were not exact have left
-            self._rebuild(slices)
-        if not self.exact:
-            return _resum(slices, n)
-        order: dict[tuple[float, ...], np.ndarray] = {}
-        for done in slices:
-            for b in done.layouts:
-                if b not in order:
-                    order[b] = self.buckets[b]
-        return self.count[:n], self.errors[:n], order
-
-    def _rebuild(self, slices: deque[_Done]) -> None:
-        n = len(self.count)
-        self.count[:], self.errors[:] = 0.0, 0.0
-        self.buckets, self.live = {}, {}
-        self.inexact, self.magnitude = 0, 0.0
-        for done in slices:
-            self._apply(done, 1.0)
-        self._grow(n)
-        self.stale = False
-
-
-def _resum(
-    slices: deque[_Done], n: int
-) -> tuple[np.ndarray, np.ndarray, dict[tuple[float, ...], np.ndarray]]:
-    """The window's sums from its slices, oldest first."""
-    count, errors = np.zeros(n), np.zeros(n)
-    buckets: dict[tuple[float, ...], np.ndarray] = {}
-    for done in slices:
-        count[done.busy] += done.count
-        errors[done.busy] += done.errors
-        for b, (rows, acc) in done.layouts.items():
-            total = buckets.get(b)
-            if total is None:
-                total = buckets[b] = np.zeros((n, len(b) + 1))
-            total[rows] += acc
-    return count, errors, buckets
-
-
 class OTLPRoutes:
     """Route ids, per-tick per-route bucket deltas and the top routes' history of one service."""
 
@@ -229,8 +93,8 @@ class OTLPRoutes:
         self._pending: dict[tuple[float, ...], np.ndarray] = {}
         self._count = np.zeros(0)
         self._errors = np.zeros(0)
-        self._slices: deque[_Done] = deque()
-        self._window = _Window()
+        self._slices: deque[ClosedSlice] = deque()
+        self._window = RouteWindow()
         self.history: dict[str, _History] = {}
         self.routes_now = 0  # routes with requests in the last rate_window
         self.other_now = 0  # of which summed into "other"
@@ -286,7 +150,7 @@ class OTLPRoutes:
                 if len(rows):
                     layouts[b] = (rows, acc[rows])
             if len(busy) or layouts:
-                done = _Done(now, layouts, busy, self._count[busy], self._errors[busy])
+                done = ClosedSlice(now, layouts, busy, self._count[busy], self._errors[busy])
                 self._slices.append(done)
                 self._window.add(done, len(self.names))
             self._pending = {}
@@ -353,6 +217,7 @@ def _top_signals(
     """
     qs = list(QUANTILE_SIGNALS.values())
     quantiles = np.full((len(top), len(qs)), math.nan)
+    finite = np.full(len(top), math.nan)  # share of the requests in finite buckets
     layouts = list(buckets.items())
     if layouts and len(top):
         totals = np.stack([total[top].sum(axis=1) for _, total in layouts])
@@ -364,11 +229,13 @@ def _top_signals(
             if len(rows):
                 cum = np.cumsum(total[top[rows]], axis=1)
                 quantiles[rows] = bucket_quantiles(qs, [*bounds, math.inf], cum)[0]
+                if cum.shape[1] > 1:
+                    finite[rows] = cum[:, -2] / cum[:, -1]
     c, e = count[top], errors[top]
     with np.errstate(divide="ignore", invalid="ignore"):
         qps = c / span if span > 0 else np.full(len(top), math.nan)
         ratio = np.where(c > 0, e / np.where(c > 0, c, 1.0), math.nan)
-    out: list[list[float]] = np.column_stack([quantiles, qps, ratio]).tolist()
+    out: list[list[float]] = np.column_stack([quantiles, qps, ratio, qps * finite]).tolist()
     return out
 
 
@@ -387,10 +254,12 @@ def _signals(
         if best is None or summed.sum() > best.sum():
             best, best_bounds = summed, b
     quantiles = [math.nan] * len(QUANTILE_SIGNALS)
+    qps = count / span if span > 0 else math.nan
+    top = math.nan
     if best is not None and best.sum() > 0:
         bounds = [*best_bounds, math.inf]
         cum = np.cumsum(best).tolist()
         quantiles = [bucket_quantile(q, bounds, cum).value for q in QUANTILE_SIGNALS.values()]
-    qps = count / span if span > 0 else math.nan
+        top = qps * (cum[-2] / cum[-1]) if len(cum) > 1 else math.nan
     ratio = errors / count if count > 0 else math.nan
-    return [*quantiles, qps, ratio]
+    return [*quantiles, qps, ratio, top]

@@ -79,6 +79,18 @@ _UNIT_TYPES = (_BYTES, _TIME, _GCU)
 _BARE = ("count", "sample", "unit", "minimum", "auto")
 
 
+def unit_problem(unit: str) -> str | None:
+    """Why `unit` cannot be a report unit, or None: it must be "minimum", "auto", a bare
+    count unit, or one pprof's unit types sniff (its aliases, any case, plural "s" allowed).
+    pprof itself falls back to the profile's unit on a name it does not know; warroom says so.
+    A known unit of another type (ms for a heap profile) is pprof's fallback, not an error."""
+    if unit in _BARE or any(ut.sniff(unit) is not None for ut in _UNIT_TYPES):
+        return None
+    names = [u.name if ut.sniff(u.name) else u.aliases[0] for ut in _UNIT_TYPES for u in ut.units]
+    known = ", ".join(dict.fromkeys(["minimum", "auto", *names]))
+    return f"unknown unit {unit!r} (known: {known})"
+
+
 def scale(value: int, from_unit: str, to_unit: str) -> tuple[float, str]:
     """pprof measurement.Scale: `value` in `from_unit` as (number, unit name) in `to_unit`,
     which may be "minimum"/"auto" (the largest unit the value is at least 1 of)."""

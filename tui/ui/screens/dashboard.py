@@ -26,7 +26,16 @@ from tui.core.units import ratio as format_ratio
 from tui.ui.widgets.cell_lines import Cell, SlicedLines, text_cells
 from tui.ui.widgets.runtime_panel import RuntimePanel
 from tui.ui.widgets.service_table import ServiceTable
-from tui.ui.widgets.sparkline import bin_max, cell_step, release_cells, spark_rows
+from tui.ui.widgets.sparkline import (
+    SPARK_CHUNKS,
+    cell_step,
+    newest_index,
+    page_first_cell,
+    paged_bins,
+    paged_release_cells,
+    spark_edges,
+    spark_rows,
+)
 from tui.ui.widgets.status_bar import StatusBar
 
 
@@ -75,7 +84,7 @@ class ServiceDetail(SlicedLines):
     SIGNALS = ("p50", "p95", "p99", "qps", "error_ratio")
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(4, id=id)
+        super().__init__(SPARK_CHUNKS + 3, id=id)
         self.store: MetricStore | None = None
         self.service: str | None = None
         self.now = 0.0
@@ -88,7 +97,7 @@ class ServiceDetail(SlicedLines):
         self.release_flap = ""  # the flap notice while its version flaps
 
     def action_crosshair(self, step: int) -> None:
-        last = self._spark_width() - 1
+        last = newest_index(self.now, self.window, self._spark_width())
         at = (0 if step > 0 else last) if self.crosshair is None else self.crosshair + step
         self.crosshair = min(max(at, 0), last)
         self.redraw()
@@ -96,7 +105,7 @@ class ServiceDetail(SlicedLines):
     def _capture_cells(self, width: int) -> list[Cell]:
         """'━' in each cell a CPU capture overlapped; [] when none is in view."""
         step = cell_step(self.window, width)
-        first = (int(self.now // step) - width + 1) * step
+        first = page_first_cell(self.now, step, width) * step
         seen = [(a, b) for a, b in self.captures if b >= first and a <= self.now]
         if not seen:
             return []
@@ -117,9 +126,9 @@ class ServiceDetail(SlicedLines):
         return max(4, self.size.width - 8 - 10)
 
     def column_edges(self) -> list[int]:
-        """label | sparkline history | newest cell | value."""
+        """label | sparkline (its last page in a few widgets: spark_edges) | value."""
         w = self._spark_width()
-        return [0, 8, 8 + w - 1, 8 + w, max(8 + w, self.size.width)]
+        return [0, *spark_edges(8, w), max(8 + w, self.size.width)]
 
     def build_lines(self) -> list[list[Cell]]:
         width = self.size.width
@@ -127,7 +136,8 @@ class ServiceDetail(SlicedLines):
             return [text_cells(" no service selected", width, "muted")]  # padded by text_cells
         lines = []
         spark_w = self._spark_width()
-        at = None if self.crosshair is None else spark_w - 1 - min(self.crosshair, spark_w - 1)
+        newest = newest_index(self.now, self.window, spark_w)
+        at = None if self.crosshair is None else newest - min(self.crosshair, newest)
         readout: list[str] = []
         for sig in self.SIGNALS:
             ring = self.store.series(self.service, sig)
@@ -137,7 +147,7 @@ class ServiceDetail(SlicedLines):
                 lines.append(line + text_cells("no data", width - 8, "muted"))
                 continue
             t, v, f = ring.since(self.now - self.window - 60)
-            binned = bin_max(t, v, f, self.now, self.window, spark_w)
+            binned = paged_bins(t, v, f, self.now, self.window, spark_w)
             row = spark_rows(binned, 1, scale=self.scale)[0]
             cells = [(ch, "spike" if k >= 2 else "spark") for ch, k in row]
             if at is not None:
@@ -156,7 +166,7 @@ class ServiceDetail(SlicedLines):
         lines += self._trace_lines(width)
         if at is not None:  # first, so that a short pane (80x24) still shows it
             step = cell_step(self.window, spark_w)
-            start = (int(self.now // step) - (spark_w - 1 - at)) * step
+            start = (page_first_cell(self.now, step, spark_w) + at) * step
             clock = time.strftime("%H:%M:%S", time.localtime(start))
             ago = _ago(self.now - start)
             text = f" ⌖ {clock} ({ago}): " + "  ".join(readout)
@@ -191,7 +201,7 @@ class ServiceDetail(SlicedLines):
         """A `release` line of │ under the sparklines' release cells, then the newest three
         releases with their time and before/after verdict."""
         at = [(n.release.t, n.release.version) for n in self.releases]
-        marks = release_cells(at, self.now, self.window, spark_w, "release")
+        marks = paged_release_cells(at, self.now, self.window, spark_w, "release")
         out = [text_cells(" release", 8, "label") + marks] if marks else []
         for n in self.releases[-3:][::-1]:
             r = n.release

@@ -40,8 +40,8 @@ class ProfileFollow(ProfileLoading):
     watcher: Any
 
     def start_watch(self) -> None:
-        """After the first frame: the watcher's imports and its first scan are not needed
-        to draw the profile."""
+        """At mount, with the load: a file written once the profile shows is then a new one
+        (what the watcher finds in its first scan it takes as existing, not to be shown)."""
         if self.watch_folder:
             self.run_worker(self._watch(), exclusive=True, group="profile-watch")
 

@@ -177,14 +177,14 @@ class ProfileLoading(Screen[None]):
         st = path.stat()
         self._raw[path] = ((st.st_size, st.st_mtime), prof)
 
-    def prepare(self) -> None:
-        """Build the view now, before the UI starts, for a profile of at most
-        PREPARE_LOCATIONS locations; on_mount then draws it in the first frame. A problem
-        is left to the worker, which reports it in the status line as before."""
+    def prepare(self, max_locations: int = PREPARE_LOCATIONS) -> None:
+        """Build the view now, before the UI starts, for profiles of at most `max_locations`
+        locations; on_mount then draws it in the first frame. Bigger ones, and any problem,
+        are left to the load worker (progress bar, the problem in the status line)."""
         try:
             cur = self._read(self.profile_path)
             base = self._read(self.base_path) if self.base_path is not None else None
-            if max(cur.n_locations, base.n_locations if base else 0) > PREPARE_LOCATIONS:
+            if max(cur.n_locations, base.n_locations if base else 0) > max_locations:
                 return
             self.prepared = prepare_view(self.profile_path, cur, base, self.view_options())
         except (UserError, ValueError, re.error):

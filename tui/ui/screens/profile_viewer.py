@@ -185,7 +185,7 @@ class ProfileScreen(ProfileActions, ProfileExports, ProfileFollow):
         self._set_title()
         if not self.show_prepared():
             self.reload()
-        self.call_after_refresh(self.start_watch)
+        self.start_watch()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "export-path":
@@ -210,7 +210,7 @@ class ProfileScreen(ProfileActions, ProfileExports, ProfileFollow):
         self.action_close()
 
     def action_close(self) -> None:
-        if len(self.app.screen_stack) > 2 or not isinstance(self.app, ProfileViewerApp):
+        if not (isinstance(self.app, ProfileViewerApp) and self.app.profile_screen is self):
             self.app.pop_screen()
         else:
             self.app.exit(0)
@@ -238,8 +238,10 @@ class ProfileViewerApp(App[int]):
 
         prepare_terminal(self)  # no animations, NO_COLOR honoured, clean exit on SIGHUP
 
-    def on_mount(self) -> None:
-        self.push_screen(self.profile_screen)
+    def get_default_screen(self) -> ProfileScreen:
+        """The profile screen is the first screen: no blank default screen is composed and
+        painted before it."""
+        return self.profile_screen
 
 
 def screen_from_args(args: argparse.Namespace) -> ProfileScreen:
@@ -288,6 +290,7 @@ def run_profile_viewer(args: argparse.Namespace) -> int:
     from tui.ui.terminal import require_terminal
 
     require_terminal("for output to a pipe use --top, --regressions or --folded")
+    screen.prepare()  # the graph in the first frame, not after a worker's round trip
     app = ProfileViewerApp(screen, theme=getattr(args, "theme", None) or "warroom")
     app.run()
     return int(app.return_code or 0)

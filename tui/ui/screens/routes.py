@@ -33,8 +33,16 @@ from tui.core.units import latency, qps, ratio
 from tui.sources.base import RefreshLoop
 from tui.sources.otlp_routes import OTLPRoutesPoller
 from tui.sources.routes import RoutesPoller, RouteView
-from tui.ui.widgets.cell_lines import Cell, CellLinesWidget, text_cells
-from tui.ui.widgets.sparkline import BAR, EMPTY, bin_max, scale_top, spark_rows
+from tui.ui.widgets.cell_lines import Cell, SlicedLines, text_cells
+from tui.ui.widgets.sparkline import (
+    BAR,
+    EMPTY,
+    SPARK_CHUNKS,
+    paged_bins,
+    scale_top,
+    spark_edges,
+    spark_rows,
+)
 
 SPARK_SIGNALS = ("p50", "p95", "p99")
 VALUE_W = 7  # P99 now, QPS, error ratio, change
@@ -48,8 +56,9 @@ def change_text(change: float | None) -> str:
     return f"{change * 100:+.0f}%"
 
 
-class RouteTable(CellLinesWidget):
-    """The route rows, drawn with the Line API (only changed cells are resent)."""
+class RouteTable(SlicedLines):
+    """The route rows, drawn with the Line API by column widgets (only changed cells are
+    resent, from the left edge of their widget: see column_edges)."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "route-table--title",
@@ -63,7 +72,7 @@ class RouteTable(CellLinesWidget):
         "route-table--cursor",
     }
     DEFAULT_CSS = """
-    RouteTable { height: 1fr; background: $surface; }
+    RouteTable { height: 1fr; background: $surface; layout: horizontal; }
     RouteTable > .route-table--title { color: $foreground; text-style: bold; }
     RouteTable > .route-table--header { color: $text-muted; text-style: bold; background: $panel; }
     RouteTable > .route-table--name { color: $foreground; }
@@ -76,7 +85,7 @@ class RouteTable(CellLinesWidget):
     """
 
     def __init__(self, service: str, window: float, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(len(SPARK_SIGNALS) * (SPARK_CHUNKS + 1) + 5, id=id)
         self.service = service
         self.window = window
         self.view: RouteView | None = None
@@ -115,6 +124,17 @@ class RouteTable(CellLinesWidget):
         name_w = max(12, min(28, width // 4))
         fixed = name_w + 4 * VALUE_W + 7  # one space before each of the 7 columns after it
         return name_w, max(4, (width - fixed) // 3)
+
+    def column_edges(self) -> list[int]:
+        """route | each sparkline (its last page in a few widgets: spark_edges) | each
+        number: what changes on a refresh is the newest cells and the numbers."""
+        name_w, spark_w = self.columns()
+        edges, x = [0], name_w
+        for _ in SPARK_SIGNALS:  # the space before a sparkline ends the widget before it
+            edges += spark_edges(x + 1, spark_w)[:-1]
+            x += spark_w + 1
+        edges += [x + k * (VALUE_W + 1) for k in range(4)]
+        return [*edges, max(x + 4 * (VALUE_W + 1), self.size.width)]
 
     def build_lines(self) -> list[list[Cell]]:
         width = self.size.width
@@ -201,7 +221,7 @@ class RouteTable(CellLinesWidget):
         pts = row.series.get(signal, [])
         t = np.array([p[0] for p in pts], dtype=np.float64)
         v = np.array([p[1] for p in pts], dtype=np.float64)
-        binned = bin_max(t, v, np.zeros(len(pts), dtype=np.uint8), now, self.window, width)
+        binned = paged_bins(t, v, np.zeros(len(pts), dtype=np.uint8), now, self.window, width)
         (cells,) = spark_rows(binned, 1, top=top if top > 0 else None)
         kinds = {EMPTY: "blank", BAR: "spark"}
         return [(ch, kinds.get(kind, "spike")) for ch, kind in cells]

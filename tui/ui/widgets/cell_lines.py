@@ -174,7 +174,8 @@ class _Slice(CellLinesWidget):
 
     def set_lines(self, lines: list[list[Cell]]) -> None:
         self._src = lines
-        self.redraw()
+        if not self.redraw():  # unchanged, or not drawn (no width): keep them all the same
+            self._lines = lines
 
     def build_lines(self) -> list[list[Cell]]:
         return self._src
@@ -199,7 +200,8 @@ class SlicedLines(Widget):
     Textual 8 resends a dirty span from the left edge of the widget that owns it (the
     compositor's "chop"). Cutting a table into column widgets at the places that change on
     their own (the newest sparkline cell, each number) makes a one-cell change cost one cell.
-    Subclasses give `build_lines()`, `column_edges()` (n + 1 x positions) and
+    Subclasses give `build_lines()`, `column_edges()` (at most n + 1 x positions for the n
+    column widgets made at start; the ones left over get no width) and
     `component_style(key)`; `redraw()` after the data changed.
     """
 
@@ -209,6 +211,7 @@ class SlicedLines(Widget):
         super().__init__(id=id)
         self._slices = [_Slice(self) for _ in range(slices)]
         self._style_cache: dict[str, Style] = {}
+        self._lines: list[list[Cell]] = []  # the whole lines of the last redraw
 
     @abstractmethod
     def build_lines(self) -> list[list[Cell]]:
@@ -216,7 +219,7 @@ class SlicedLines(Widget):
 
     @abstractmethod
     def column_edges(self) -> list[int]:
-        """The n + 1 x positions that cut the lines into the n column widgets."""
+        """Up to n + 1 ascending x positions that cut the lines into column widgets."""
 
     COMPONENT_PREFIX = ""  # "service-detail": key "spark" is the service-detail--spark class
 
@@ -248,6 +251,8 @@ class SlicedLines(Widget):
             return 0
         lines = self.build_lines()
         edges = self.column_edges()
+        edges += [edges[-1]] * (len(self._slices) + 1 - len(edges))
+        self._lines = lines
         for sl, x0, x1 in zip(self._slices, edges[:-1], edges[1:], strict=True):
             if sl.styles.width is None or sl.styles.width.value != x1 - x0:
                 sl.styles.width = x1 - x0

@@ -12,7 +12,7 @@ from typing import ClassVar
 from tui.core.metrics import go_runtime
 from tui.core.metrics.store import MetricStore
 from tui.ui.widgets.cell_lines import Cell, SlicedLines, text_cells
-from tui.ui.widgets.sparkline import bin_max, spark_rows
+from tui.ui.widgets.sparkline import SPARK_CHUNKS, paged_bins, spark_edges, spark_rows
 
 LABEL_W = 9  # " sch p99 "
 VALUE_W = 10
@@ -35,7 +35,7 @@ class RuntimePanel(SlicedLines):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(4, id=id)
+        super().__init__(SPARK_CHUNKS + 3, id=id)
         self.store: MetricStore | None = None
         self.service: str | None = None
         self.now = 0.0
@@ -63,10 +63,9 @@ class RuntimePanel(SlicedLines):
         return max(4, self.size.width - LABEL_W - VALUE_W)
 
     def column_edges(self) -> list[int]:
-        """label | sparkline history | newest cell | value."""
+        """label | sparkline (its last page in a few widgets: spark_edges) | value."""
         w = self._spark_width()
-        x = LABEL_W + w
-        return [0, LABEL_W, x - 1, x, max(x, self.size.width)]
+        return [0, *spark_edges(LABEL_W, w), max(LABEL_W + w, self.size.width)]
 
     def build_lines(self) -> list[list[Cell]]:
         width = self.size.width
@@ -78,7 +77,7 @@ class RuntimePanel(SlicedLines):
             assert ring is not None
             line = text_cells(f" {go_runtime.BY_KEY[key].label}", LABEL_W, "label")
             t, v, f = ring.since(self.now - self.window - 60)
-            binned = bin_max(t, v, f, self.now, self.window, spark_w)
+            binned = paged_bins(t, v, f, self.now, self.window, spark_w)
             row = spark_rows(binned, 1, scale=self.scale)[0]
             line += [(ch, "spark") for ch, _ in row]
             last = ring.last()

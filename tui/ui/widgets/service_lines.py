@@ -22,9 +22,9 @@ from tui.ui.widgets.sparkline import (
     RELEASE_GLYPH,
     SATURATED,
     SPIKE,
-    bin_max,
     cell_step,
-    release_cells,
+    paged_bins,
+    paged_release_cells,
     spark_rows,
 )
 
@@ -69,7 +69,7 @@ def row_lines(
     marker line when `marker_row`."""
     c = "+c" if selected else ""
     spikes = np.asarray(row.spike_times, dtype=np.float64) if row.spike_times else None
-    binned = bin_max(row.t, row.v, row.f, geo.now, geo.window, geo.spark_w, spikes)
+    binned = paged_bins(row.t, row.v, row.f, geo.now, geo.window, geo.spark_w, spikes)
     rows = spark_rows(binned, geo.row_height, marker_row=marker_row, scale=geo.scale)
     markers = rows.pop() if marker_row else None
     out: list[list[Cell]] = []
@@ -118,7 +118,7 @@ def _marker_line(
     name_w = geo.name_w
     line: list[Cell] = [(" ", "name" + c)] * (name_w + 2)
     line += [(ch, ("spike" if k == SPIKE else "spark") + c) for ch, k in markers]
-    cells = release_cells(row.releases, geo.now, geo.window, geo.spark_w, "")
+    cells = paged_release_cells(row.releases, geo.now, geo.window, geo.spark_w, "")
     for i, (ch, _) in enumerate(cells):
         blank = line[name_w + 2 + i][0] == " "  # a ▲ is not written over
         if ch == RELEASE_GLYPH or (ch != " " and blank):

@@ -22,7 +22,7 @@ from tui.ui.messages import ServiceSelected
 from tui.ui.widgets.cell_lines import Cell, SlicedLines, text_cells
 from tui.ui.widgets.service_lines import RowGeometry, fit, header_line, row_lines
 from tui.ui.widgets.service_rows import RowState
-from tui.ui.widgets.sparkline import spikes_in_window
+from tui.ui.widgets.sparkline import SPARK_CHUNKS, paged_spikes_in_window, spark_edges
 
 
 class ServiceTable(SlicedLines, can_focus=True):
@@ -72,7 +72,7 @@ class ServiceTable(SlicedLines, can_focus=True):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(5, id=id)
+        super().__init__(SPARK_CHUNKS + 4, id=id)
         self.rows: list[RowState] = []  # the rows shown: all_rows narrowed by the filter
         self.all_rows: list[RowState] = []
         self.filter_text = ""
@@ -191,7 +191,7 @@ class ServiceTable(SlicedLines, can_focus=True):
         return [
             self.row_height
             + int(
-                spikes_in_window(
+                paged_spikes_in_window(
                     [*r.spike_times, *(t for t, _ in r.releases)], now, window, spark_w
                 )
             )
@@ -268,10 +268,11 @@ class ServiceTable(SlicedLines, can_focus=True):
 
     # drawing
     def column_edges(self) -> list[int]:
-        """name | sparkline history | newest cell | value qps err | state: the newest cell
-        and the numbers change every refresh, so each starts a widget (a chop) of its own."""
+        """name | sparkline (its last page in a few widgets: spark_edges) | value qps err |
+        state: the newest cell and the numbers change every refresh, so each is in a
+        widget (a chop) of its own."""
         name_w, spark_w = self._layout()
-        edges = [0, name_w + 2, name_w + 1 + spark_w, name_w + 2 + spark_w]
+        edges = [0, *spark_edges(name_w + 2, spark_w)]
         edges.append(edges[-1] + 8 + 8 + 7)
         edges.append(max(edges[-1], self.size.width))
         return edges

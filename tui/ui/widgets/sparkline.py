@@ -1,8 +1,11 @@
 """Sparklines drawn with the Line API: the max of each cell, so a one-second spike stays visible.
 
-Cells are aligned to absolute time (cell k covers [k*step, (k+1)*step)), so between two cell
-boundaries only the newest cell can change: a refresh redraws one cell, not the whole line.
-That is what keeps the dashboard inside its terminal output budget. The line machinery
+Cells are aligned to absolute time (cell k covers [k*step, (k+1)*step)), and a line turns a
+page (a quarter of its width) at a time instead of shifting one cell per step: the newest
+cell stays in the line's last quarter (the cells after it, still to come, are blank), so
+between two page turns a refresh redraws the newest cell only, and the cells before it keep
+their place on screen. That is what keeps the dashboard inside its terminal output budget:
+a line shifted by one cell costs every cell of it, each step, on every row. The line machinery
 (cells, diffing, column widgets) is tui/ui/widgets/cell_lines.py.
 """
 
@@ -38,6 +41,81 @@ class Binned:
 def cell_step(window: float, width: int) -> float:
     """Seconds per cell; whole seconds so cell edges fall on round times."""
     return max(1.0, math.ceil(window / max(1, width)))
+
+
+PAGES = 4  # a line turns a quarter of its width at a time
+
+
+def page_cells(width: int) -> int:
+    """Cells a line moves on at a page turn; the newest cell is always among the last ones."""
+    return max(1, width // PAGES)
+
+
+SPARK_CHUNKS = 8  # column widgets over a sparkline's last page (see spark_edges)
+
+
+def spark_edges(x0: int, width: int) -> list[int]:
+    """Column-widget edges for a sparkline of `width` cells at `x0`: the cells before the
+    last page (they change only at a page turn) in one widget, the last page, where the
+    newest cell moves along, in SPARK_CHUNKS widgets of a few cells each, so a change of
+    the newest cell resends at most a few cells (a dirty span is resent from its widget's
+    left edge). `x0` first, `x0 + width` last; at most SPARK_CHUNKS + 2 edges."""
+    head = x0 + width - page_cells(width)
+    chunk = max(1, math.ceil((x0 + width - head) / SPARK_CHUNKS))
+    edges = [x0] if head == x0 else [x0, head]
+    edges += list(range(head + chunk, x0 + width, chunk))
+    return [*edges, x0 + width]
+
+
+def page_first_cell(now: float, step: float, width: int) -> int:
+    """The absolute index of a line's first cell: the oldest cell a line of `width` cells
+    ending at `now` would show, rounded up to a whole page, so it changes once a page."""
+    page = page_cells(width)
+    oldest = math.floor(now / step) - width + 1
+    return -((-oldest) // page) * page
+
+
+def newest_index(now: float, window: float, width: int) -> int:
+    """The position in the line of the cell holding `now` (width - 1 right after a turn)."""
+    step = cell_step(window, width)
+    return math.floor(now / step) - page_first_cell(now, step, width)
+
+
+def drawn_part(now: float, window: float, width: int) -> tuple[float, int]:
+    """(window, cells) of the drawn part of a paged line of `width` cells: from its first
+    cell to the newest, the same step. The `bin_max`, `spikes_in_window` and
+    `release_cells` of that part, padded to `width`, are the paged line's."""
+    step = cell_step(window, width)
+    cells = newest_index(now, window, width) + 1
+    return step * cells, cells
+
+
+def paged_bins(
+    t: np.ndarray,
+    v: np.ndarray,
+    f: np.ndarray,
+    now: float,
+    window: float,
+    width: int,
+    spike_times: np.ndarray | None = None,
+) -> Binned:
+    """`bin_max` of a paged line: the cells still to come (after the newest) are empty."""
+    part, cells = drawn_part(now, window, width)
+    b = bin_max(t, v, f, now, part, cells, spike_times)
+    pad = width - cells
+    return Binned(
+        np.concatenate([b.values, np.full(pad, np.nan)]),
+        np.concatenate([b.flags, np.zeros(pad, dtype=np.uint8)]),
+        np.concatenate([b.spikes, np.zeros(pad, dtype=bool)]),
+    )
+
+
+def paged_spikes_in_window(
+    spike_times: Iterable[float], now: float, window: float, width: int
+) -> bool:
+    """`spikes_in_window` of a paged line (the cells `paged_bins` draws)."""
+    part, cells = drawn_part(now, window, width)
+    return spikes_in_window(spike_times, now, part, cells)
 
 
 def bin_max(
@@ -221,7 +299,7 @@ class Sparkline(CellLinesWidget):
         width = max(1, self.size.width)
         height = max(1, self.size.height - (1 if self.marker_row else 0))
         t, v, f = self._data
-        binned = bin_max(t, v, f, self._now, self._window, width, self._spikes)
+        binned = paged_bins(t, v, f, self._now, self._window, width, self._spikes)
         return [
             [(ch, self._KEYS[k]) for ch, k in row]
             for row in spark_rows(binned, height, marker_row=self.marker_row, scale=self.scale)
@@ -253,3 +331,12 @@ def release_cells(
         for k, ch in enumerate(label[: max(0, end - i - 1)]):
             cells[i + 1 + k] = (ch, key)
     return cells
+
+
+def paged_release_cells(
+    releases: Iterable[tuple[float, str]], now: float, window: float, width: int, key: str
+) -> list[Cell]:
+    """`release_cells` of a paged line (the cells `paged_bins` draws), `width` long."""
+    part, cells = drawn_part(now, window, width)
+    marks = release_cells(releases, now, part, cells, key)
+    return marks + [(" ", "blank")] * (width - cells) if marks else []

@@ -15,7 +15,7 @@ from typing import ClassVar
 from rich.style import Style
 
 from tui.sources.base import SourceStatus
-from tui.ui.widgets.cell_lines import Cell, CellLinesWidget, text_cells
+from tui.ui.widgets.cell_lines import Cell, SlicedLines, text_cells
 
 
 def _clock(t: float) -> str:
@@ -164,7 +164,15 @@ def _lengthen(group: list[_Part], parts: list[_Part], width: int) -> None:
                     grown = True
 
 
-class StatusBar(CellLinesWidget):
+STATUS_CHUNKS = 24  # column widgets across the line (see StatusBar.column_edges)
+STATUS_CHUNK_W = 12
+
+
+class StatusBar(SlicedLines):
+    """The status line, drawn by column widgets a dozen cells wide: a dirty span is resent
+    from its widget's left edge, so a points/s counter that ticks resends a few cells, not
+    the line up to it."""
+
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "status-bar--ok",
         "status-bar--warn",
@@ -173,7 +181,7 @@ class StatusBar(CellLinesWidget):
         "status-bar--paused",
     }
     DEFAULT_CSS = """
-    StatusBar { height: 1; background: $panel; }
+    StatusBar { height: 1; background: $panel; layout: horizontal; }
     StatusBar > .status-bar--text { color: $foreground; }
     StatusBar > .status-bar--ok { color: $success; }
     StatusBar > .status-bar--warn { color: $warning; }
@@ -182,7 +190,7 @@ class StatusBar(CellLinesWidget):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(STATUS_CHUNKS, id=id)
         self.statuses: list[SourceStatus] = []
         self.dropped = 0
         self.paused = False
@@ -232,6 +240,11 @@ class StatusBar(CellLinesWidget):
         if self.extra:
             healthy.append(_Part([self.extra], "text", False))
         return bad + warn + healthy
+
+    def column_edges(self) -> list[int]:
+        width = self.size.width
+        chunk = max(STATUS_CHUNK_W, -(-width // STATUS_CHUNKS))
+        return [*range(0, width, chunk), width]
 
     def build_lines(self) -> list[list[Cell]]:
         width = self.size.width
