@@ -423,7 +423,7 @@ async def test_b_when_the_route_queries_fail_saves_without_routes_and_says_so(
             await until(pilot, lambda: isinstance(app.screen, ConfirmActionScreen), "the dialog")
             extra = str(app.screen.query_one("#extra").render())
             assert "routes:        none kept (prometheus: " in extra and "503" in extra, extra
-            await pilot.pause(0.35)
+            await armed_dialog(pilot)
             await pilot.press("y")
             store = BaselineStore(cfg.baseline.dir)
             await until(pilot, lambda: store.current("shop") is not None, "the saved baseline")
