@@ -8,11 +8,13 @@ with its stale-since time in full, and both receivers in their short form.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
 import pytest
 
+from tests.waits import until
 from tui.config import (
     Config,
     Duration,
@@ -58,11 +60,14 @@ async def test_80_columns_dead_prometheus_dropped_series_and_two_receivers() -> 
     app = WarroomApp(cfg, store=store, hub=hub)
     async with app.run_test(size=(80, 24)) as pilot:
         assert hub.prometheus is not None
-        for _ in range(100):
-            await pilot.pause(0.1)
-            listening = [r.status for r in hub.receivers if r.status.state == "listening"]
-            if hub.prometheus.status.state == "down" and len(listening) == 2:
-                break
+        prometheus = hub.prometheus
+
+        def settled() -> bool:
+            listening = [r for r in hub.receivers if r.status.state == "listening"]
+            return prometheus.status.state == "down" and len(listening) == 2
+
+        with contextlib.suppress(AssertionError):  # the asserts below say which did not
+            await until(pilot, settled, "prometheus down and both receivers listening", 10)
         prom = hub.prometheus.status
         assert prom.state == "down" and prom.stale_since is not None, prom
         app.redraw_now()
