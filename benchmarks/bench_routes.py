@@ -101,8 +101,11 @@ def output_rate(cfg: Path, cols: int, rows: int, warmup: float, seconds: float) 
         os.write(fd, b"\r")  # Enter: the first service's routes
         start = time.monotonic() + warmup
         end = start + seconds
-        seen, opened = b"", False
+        seen, opened, pressed = b"", False, time.monotonic()
         while (now := time.monotonic()) < end:
+            if not opened and now - pressed > 2:  # the sources were not up yet: again
+                os.write(fd, b"\r")
+                pressed = now
             data = _drain(fd, 0.2)
             seen = (seen + data)[-4000:]
             opened = opened or b"Routes of svc" in seen
