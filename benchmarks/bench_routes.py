@@ -107,7 +107,7 @@ def output_rate(cfg: Path, cols: int, rows: int, warmup: float, seconds: float) 
                 os.write(fd, b"\r")
                 pressed = now
             data = _drain(fd, 0.2)
-            seen = (seen + data)[-4000:]
+            seen = seen[-100:] + data  # the title may come first in a chunk of 4 KB
             opened = opened or b"Routes of svc" in seen
             if now >= start:
                 counted += len(data)
