@@ -13,11 +13,10 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui.core.atomic import append_json_line
 from tui.core.metrics.store import MetricStore
-from tui.core.release_breakdown import RouteSeries
 from tui.core.releases import (
     FlapNotice,
     Release,
@@ -27,6 +26,9 @@ from tui.core.releases import (
     due_at,
     release_windows,
 )
+
+if TYPE_CHECKING:
+    from tui.core.release_breakdown import RouteSeries
 
 MAX_PENDING = 200  # comparisons waiting for their after window
 MAX_MARK_BYTES = 1 << 20  # read at most this much of the marks file per refresh

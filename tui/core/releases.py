@@ -20,14 +20,19 @@ import math
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tui.core import release_breakdown as breakdown
-from tui.core.baseline.check import thin
 from tui.core.metrics.store import MetricStore
-from tui.core.stats.compare import ComparisonRow, compare_samples, finalize_table
+
+if TYPE_CHECKING:
+    from tui.core.release_breakdown import RouteSeries
+    from tui.core.stats.compare import ComparisonRow
+
+# The statistics (tui.core.stats, tui.core.baseline.check, tui.core.release_breakdown) are
+# imported by the functions that compare: the release types are part of every source
+# event, and the dashboard's first frame should not wait for the comparison machinery.
 
 SOURCES = ("build_info", "query", "otlp", "mark", "config")  # "query": a version_query
 FLAP_WITHIN = 3  # observations: a version back (or changed again) sooner than this flaps
@@ -232,6 +237,8 @@ class ReleaseComparison:
     def message(self) -> str:
         """`checkout 1.4.3: P99 +240% [+180%, +310%] (REGRESSION), P95 ...; P99 +400%
         (REGRESSION) on /pay; runtime: gc_p99 +250%`"""
+        from tui.core import release_breakdown as breakdown
+
         parts = [_row_text(r) for r in self.rows]
         head = f"{self.release.service} {self.release.version}"
         text = f"{head}: {', '.join(parts)}" if parts else f"{head}: no samples to compare"
@@ -239,6 +246,8 @@ class ReleaseComparison:
         return "; ".join([text, *(e for e in extra if e)])
 
     def to_record(self) -> dict[str, Any]:
+        from tui.core import release_breakdown as breakdown
+
         rec: dict[str, Any] = {
             "t": self.after[1],
             "type": "release_compare",
@@ -258,10 +267,9 @@ class ReleaseComparison:
         return rec
 
 
-_pct = breakdown.pct
-
-
 def _row_text(r: ComparisonRow) -> str:
+    from tui.core.release_breakdown import pct as _pct
+
     name = r.name.upper()
     if not r.base.n or not r.current.n:
         return f"{name} ({'no samples before' if not r.base.n else 'no samples after'})"
@@ -281,6 +289,9 @@ def compare_windows(
     windows: tuple[tuple[float, float], tuple[float, float]],
 ) -> ReleaseComparison:
     """Rows for P99 and P95 with the regression table's statistics, BH across the two."""
+    from tui.core.baseline.check import thin
+    from tui.core.stats.compare import compare_samples, finalize_table
+
     rows = [
         compare_samples(
             thin(before.get(sig, []), step, spacing),
@@ -314,13 +325,14 @@ def compare_release(
     window: float,
     rate_window: float,
     guard: float = 0.0,
-    routes: breakdown.RouteSeries | None = None,
+    routes: RouteSeries | None = None,
     route_step: float = 0.0,
 ) -> ReleaseComparison:
     """`window` seconds before the release against `window` seconds after it (see
     `release_windows`): the service's P99/P95 from the store, the routes' from `routes`
     (route -> signal -> [(t, v)] over both windows, when the source has a breakdown), and
     the Go runtime signals the store holds."""
+    from tui.core import release_breakdown as breakdown
     from tui.core.baseline.snapshot import infer_step, signals_from_store
 
     (b0, b1), (a0, a1) = release_windows(release, window, rate_window, guard)

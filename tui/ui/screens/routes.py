@@ -38,6 +38,8 @@ from tui.ui.widgets.sparkline import (
     BAR,
     EMPTY,
     SPARK_CHUNKS,
+    cell_step,
+    page_first_cell,
     paged_bins,
     scale_top,
     spark_edges,
@@ -162,8 +164,10 @@ class RouteTable(SlicedLines):
         for h in ("P99", "QPS", "err", "Δ P99"):
             header += text_cells(h, VALUE_W + 1, "header", ">")
         lines.append(header + text_cells("", width - len(header), "header"))
+        step = cell_step(self.window, spark_w)
+        since = page_first_cell(view.t, step, spark_w) * step
         tops = {
-            sig: max((scale_top(_values(r, sig)) for r in view.rows), default=0.0)
+            sig: max((scale_top(_values(r, sig, since)) for r in view.rows), default=0.0)
             for sig in SPARK_SIGNALS
         }
         detail = self._detail_lines(width)
@@ -227,8 +231,10 @@ class RouteTable(SlicedLines):
         return [(ch, kinds.get(kind, "spike")) for ch, kind in cells]
 
 
-def _values(row: RouteRow, signal: str) -> np.ndarray:
-    return np.array([v for _, v in row.series.get(signal, [])], dtype=np.float64)
+def _values(row: RouteRow, signal: str, since: float) -> np.ndarray:
+    """The row's values from `since` (the first drawn cell's start) on: a point on a page
+    already turned sets no scale."""
+    return np.array([v for t, v in row.series.get(signal, []) if t >= since], dtype=np.float64)
 
 
 class RoutesScreen(Screen[None]):

@@ -51,7 +51,7 @@ def page_cells(width: int) -> int:
     return max(1, width // PAGES)
 
 
-SPARK_CHUNKS = 8  # column widgets over a sparkline's last page (see spark_edges)
+SPARK_CHUNKS = 4  # column widgets over a sparkline's last page (see spark_edges)
 
 
 def spark_edges(x0: int, width: int) -> list[int]:

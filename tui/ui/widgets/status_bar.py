@@ -164,14 +164,14 @@ def _lengthen(group: list[_Part], parts: list[_Part], width: int) -> None:
                     grown = True
 
 
-STATUS_CHUNKS = 24  # column widgets across the line (see StatusBar.column_edges)
-STATUS_CHUNK_W = 12
+STATUS_CHUNKS = 8  # column widgets across the line (see StatusBar.column_edges)
+STATUS_CHUNK_W = 20
 
 
 class StatusBar(SlicedLines):
-    """The status line, drawn by column widgets a dozen cells wide: a dirty span is resent
-    from its widget's left edge, so a points/s counter that ticks resends a few cells, not
-    the line up to it."""
+    """The status line, drawn by eight column widgets (20 cells or more each): a dirty span
+    is resent from its widget's left edge, so a points/s counter that ticks resends a few
+    cells, not the line up to it."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "status-bar--ok",
