@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.waits import until
-from tui.commands.demo import demo_config_text, start_demo_service, stop_child
+from tui.commands.demo import start_demo_service, stop_child
 from tui.config import load_config
+from tui.demo.config_text import demo_config_text
 from tui.ui.app import WarroomApp
 from tui.ui.widgets.service_table import ServiceTable
 from tui.ui.widgets.status_bar import StatusBar

@@ -16,10 +16,11 @@ import pytest
 
 from tests.servers import free_port
 from tui.cli import main
-from tui.commands.demo import demo_config_text, start_demo_service, stop_child
+from tui.commands.demo import start_demo_service, stop_child
 from tui.config import load_config
 from tui.core.events import PointBatch
 from tui.core.metrics.store import MetricStore
+from tui.demo.config_text import demo_config_text
 from tui.sources.hub import Hub
 
 pytestmark = pytest.mark.integration

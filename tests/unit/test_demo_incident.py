@@ -290,9 +290,9 @@ def test_rollback_command_fails_clearly(tmp_path: Path) -> None:
 def test_demo_config_wires_go_prometheus_otlp_and_the_rollback(tmp_path: Path) -> None:
     """checkout (the Go service) comes from Prometheus and is profiled over pprof; payments
     over OTLP; r runs the real rollback command."""
-    from tui.commands.demo import demo_config_text
     from tui.config import load_config
     from tui.core.actions import resolve_action
+    from tui.demo.config_text import demo_config_text
 
     path = tmp_path / "warroom.yaml"
     path.write_text(
@@ -415,8 +415,9 @@ def test_healthy_otlp_services_are_never_sustained_in_the_first_20s(tmp_path: Pa
     (the default z and 3 s windows) give none over the same draws; the old ones did."""
     from dataclasses import replace
 
-    from tui.commands.demo import FAST_DETECTOR_WINDOW, INCIDENT_RATE_WINDOW, demo_config_text
+    from tui.commands.demo import FAST_DETECTOR_WINDOW, INCIDENT_RATE_WINDOW
     from tui.config import load_config, parse_duration
+    from tui.demo.config_text import demo_config_text
 
     path = tmp_path / "warroom.yaml"
     path.write_text(

@@ -8,27 +8,31 @@
 - The other services are the OTLP demo service (tui/demo/service.py, OpenTelemetry SDK),
   pushing to warroom's embedded receiver and writing CPU profiles of itself.
 
-It writes a config for all of that (in a temporary directory, or `--dir`), opens the
-dashboard, and stops every child on every exit path. The incident it plays (baseline, slow
-release, rollback, recovery) is tui/demo/incident.py; `--fast` shortens its timeline. A
-missing `go` or `prometheus` is one line saying what to install (exit 2).
+It writes a config for all of that (tui/demo/config_text.py; in a temporary directory, or
+`--dir`), opens the dashboard, and stops every child on every exit path. The incident it
+plays (baseline, slow release, rollback, recovery) is tui/demo/incident.py; `--fast`
+shortens its timeline. A missing `go` or `prometheus` is one line saying what to install
+(exit 2).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tui.demo.config_text import demo_config_text
 from tui.errors import UserError
 
 if TYPE_CHECKING:
     import subprocess
+
+    from tui.config import Config
 
 DEFAULT_RELEASE = "checkout"  # the first of the demo's default services: selected at start
 # The incident's settings (`--fast`): P99 over 2 s (two Prometheus scrapes at 1 s, ~300
@@ -90,108 +94,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def demo_config_text(
-    port: int,
-    names: list[str],
-    refresh: str,
-    profiles: Path,
-    baselines: Path,
-    theme: str | None,
-    *,
-    rate_window: str = "30s",
-    window: str = "15m",
-    state: Path | None = None,
-    detector_window: int | None = None,
-    go_service: str = "",
-    prometheus_url: str = "",
-    pprof_url: str = "",
-    capture: tuple[str, str] = ("5s", "10s"),
-) -> str:
-    """The YAML the demo runs with (also a worked example of a config). With `state`, the
-    rollback action runs the demo's real rollback command, audited in that directory; with
-    `detector_window`, the detector is tuned for the incident's short rate windows. With
-    `go_service`, that service is read from Prometheus at `prometheus_url` and profiled from
-    `pprof_url` (`capture`: CPU profile seconds, and how often), the others come over OTLP."""
-    lines = [
-        "# written by `warroom demo`",
-        f"refresh: {refresh}",
-        f"rate_window: {rate_window}",
-        f"window: {window}",
-    ]
-    if go_service:
-        lines += ["prometheus:", f'  url: "{prometheus_url}"']
-    lines += [
-        "otlp:",
-        f'  http: "127.0.0.1:{port}"',
-        '  grpc: ""',
-        "profiles:",
-        f'  dir: "{profiles}"',
-    ]
-    if go_service and pprof_url:
-        lines += [
-            "  endpoints:",
-            f"    - service: {go_service}",
-            f'      url: "{pprof_url}"',
-            "      kinds: [profile, heap]",
-            f"      seconds: {capture[0]}",
-            f"      every: {capture[1]}",
-        ]
-    lines += ["baseline:", f'  dir: "{baselines}"']
-    if state is not None:
-        lines += _rollback_lines(state)
-    if detector_window is not None:
-        lines += [
-            "detector:",
-            f"  window: {detector_window}",
-            "  min_ratio: 2  # the release is 4x slower; P99 sampling noise stays under 2x",
-        ]
-    if theme:
-        lines.append(f"theme: {theme}")
-    lines.append("services:")
-    for i, n in enumerate(names):
-        lines.append(f"  - name: {n}")
-        if n == go_service:
-            lines += _go_service_lines(rate_window)
-            continue
-        slo_ms = 250 + 50 * (i % 5)  # about twice the demo's normal P99
-        lines += ["    slo:", f"      p99: {slo_ms}ms", "      error_ratio: 0.02"]
-    return "\n".join(lines) + "\n"
-
-
-def _rollback_lines(state: Path) -> list[str]:
-    """The audit log and the rollback action: the demo's real rollback command."""
-    argv = [sys.executable, "-m", "tui.demo.rollback", "--state", str(state)]
-    return [
-        "audit:",
-        f"  path: {json.dumps(str(state / 'audit.jsonl'))}",
-        "actions:",
-        "  rollback:",
-        f"    exec: {json.dumps([*argv, '--service', '{service}'])}",
-        "    timeout: 30s",
-        '    description: "demo: put the previous release back, wait for the service"',
-    ]
-
-
-def _go_service_lines(rate_window: str) -> list[str]:
-    """The Go service's entry: read from Prometheus, every route but pprof's (left out by
-    exclude_debug), the error ratio the 5xx share of the same requests."""
-    from tui.demo.prometheus import JOB
-
-    sel = f'job="{JOB}",route!~"/debug/.*"'
-    errors = (
-        f'(sum(rate(http_requests_total{{{sel},code=~"5.."}}[{rate_window}])) '
-        f"or vector(0)) / sum(rate(http_requests_total{{{sel}}}[{rate_window}]))"
-    )
-    return [
-        "    prometheus:",
-        f"      latency_histogram: 'http_request_duration_seconds{{job=\"{JOB}\"}}'",
-        f"      error_ratio: '{errors}'",
-        "    slo:",
-        "      p99: 120ms  # about twice the P99 of gosvc 1.4.2",
-        "      error_ratio: 0.02",
-    ]
 
 
 def start_demo_service(
@@ -324,59 +226,112 @@ def _run_stack(
     `stack`, wait for the first scrape, then run the dashboard (the incident's, with a
     release)."""
     from tui.config import load_config
-    from tui.demo.deploy import GoDeployer
-    from tui.demo.prometheus import start_prometheus, wait_scraped
-    from tui.demo.release_file import release_path
+    from tui.demo.prometheus import wait_scraped
 
-    fast = args.fast
-    otlp_names = [n for n in names if n != go_service]
     tmp.mkdir(parents=True, exist_ok=True)
-    port, go_port, prom_port = free_port(), free_port(), free_port()
+    ports = _Ports(otlp=free_port(), go=free_port(), prom=free_port())
+    short = bool(release) or args.fast
+    cfg = load_config(_write_config(args, tmp, names, go_service, ports, short))
+    _start_services(args, tmp, stack, cfg, names, go_service, ports, short, prom_bin, binary)
+    wait_scraped(f"http://127.0.0.1:{ports.prom}")
+    if not release:
+        from tui.ui.app import run_dashboard
+
+        return run_dashboard(cfg)
+    from tui.demo.incident import Scenario, Timeline, run_demo_dashboard
+
+    timeline = Timeline.fast() if args.fast else Timeline.normal()
+    scenario = Scenario(release, timeline, audit_path=cfg.audit.path)
+    return run_demo_dashboard(cfg, scenario, tmp, names)
+
+
+@dataclass(frozen=True)
+class _Ports:
+    """Loopback ports of one demo run: warroom's OTLP receiver, the Go service, Prometheus."""
+
+    otlp: int
+    go: int
+    prom: int
+
+    @property
+    def go_addr(self) -> str:
+        return f"127.0.0.1:{self.go}"
+
+
+def _write_config(
+    args: argparse.Namespace,
+    tmp: Path,
+    names: list[str],
+    go_service: str,
+    ports: _Ports,
+    short: bool,
+) -> Path:
+    """The demo's warroom.yaml.
+
+    With the incident (or --fast, `short`): short rate windows with many requests, so P99
+    moves within a second or two of the release and its sampling noise stays well under the
+    detector's min_ratio. Without: the demo's earlier steady settings. Prometheus scrapes
+    once per dashboard refresh (so no refresh reads the same scrape twice, which the detector
+    would count as two agreeing points), and its rate windows hold at least three scrapes.
+    """
+    fast = args.fast
     profiles, baselines = tmp / "profiles", tmp / "baselines"
     profiles.mkdir(exist_ok=True)
     cfg_path = tmp / "warroom.yaml"
-    # With the incident (or --fast): short rate windows with many requests, so P99 moves
-    # within a second or two of the release and its sampling noise stays well under the
-    # detector's min_ratio. Without: the demo's earlier steady settings. Prometheus
-    # scrapes once per dashboard refresh (so no refresh reads the same scrape twice, which
-    # the detector would count as two agreeing points), and its rate windows hold at
-    # least three scrapes.
-    short = bool(release) or fast
-    rate = args.rate or ((FAST_RATE if fast else 100.0) if short else 40.0)
-    rate_window = INCIDENT_RATE_WINDOW if short else "30s"
-    go_addr = f"127.0.0.1:{go_port}"
     cfg_path.write_text(
         demo_config_text(
-            port,
+            ports.otlp,
             names,
             args.refresh or (FAST_REFRESH if fast else "1s"),
             profiles,
             baselines,
             args.theme,
-            rate_window=rate_window,
-            window=("30s" if fast else "5m")
-            if short
-            else "15m",  # the regression pane compares this window
+            rate_window=INCIDENT_RATE_WINDOW if short else "30s",
+            # the regression pane compares this window
+            window=("30s" if fast else "5m") if short else "15m",
             state=tmp,
             detector_window=(FAST_DETECTOR_WINDOW if fast else 20) if short else None,
             go_service=go_service,
-            prometheus_url=f"http://127.0.0.1:{prom_port}",
-            pprof_url=f"http://{go_addr}",
+            prometheus_url=f"http://127.0.0.1:{ports.prom}",
+            pprof_url=f"http://{ports.go_addr}",
             capture=("2s", "3s") if fast else ("5s", "10s"),
         )
     )
-    cfg = load_config(cfg_path)
+    return cfg_path
+
+
+def _start_services(
+    args: argparse.Namespace,
+    tmp: Path,
+    stack: DemoStack,
+    cfg: Config,
+    names: list[str],
+    go_service: str,
+    ports: _Ports,
+    short: bool,
+    prom_bin: str,
+    binary: Path,
+) -> None:
+    """Prometheus, the OTLP demo service (for the other names) and the Go service, into
+    `stack` so that every exit path stops them."""
+    from tui.demo.deploy import GoDeployer
+    from tui.demo.prometheus import start_prometheus
+    from tui.demo.release_file import release_path
+
+    fast = args.fast
+    rate = args.rate or ((FAST_RATE if fast else 100.0) if short else 40.0)
     # Prometheus first: it scrapes a new target only after its 5 s discovery throttle.
     scrape = f"{round(cfg.refresh * 1000)}ms"  # Prometheus durations take no decimals
-    stack.children.append(start_prometheus(prom_bin, tmp, prom_port, [go_addr], scrape))
+    stack.children.append(start_prometheus(prom_bin, tmp, ports.prom, [ports.go_addr], scrape))
+    otlp_names = [n for n in names if n != go_service]
     if otlp_names:
         stack.children.append(
             start_demo_service(
-                f"http://127.0.0.1:{port}",
+                f"http://127.0.0.1:{ports.otlp}",
                 ",".join(otlp_names),
                 rate,
                 args.incident,
-                profiles,
+                tmp / "profiles",
                 tmp / "demo-service.log",
                 interval=0.5 if fast else 1.0,
                 profile_every=(2.0 if fast else 5.0) if short else 10.0,
@@ -384,24 +339,14 @@ def _run_stack(
         )
     # every run starts on 1.4.2, whatever an earlier run in the same --dir left behind
     release_path(tmp, go_service).unlink(missing_ok=True)
-    stack.deployer = GoDeployer(binary, tmp, go_service, go_addr, rate)
+    stack.deployer = GoDeployer(binary, tmp, go_service, ports.go_addr, rate)
     stack.deployer.start()
     print(
-        f"warroom demo: {go_service} (Go, {go_addr}) is up; waiting for Prometheus' "
+        f"warroom demo: {go_service} (Go, {ports.go_addr}) is up; waiting for Prometheus' "
         "first scrape of it (about 5 s)",
         file=sys.stderr,
         flush=True,
     )
-    wait_scraped(f"http://127.0.0.1:{prom_port}")
-    if not release:
-        from tui.ui.app import run_dashboard
-
-        return run_dashboard(cfg)
-    from tui.demo.incident import Scenario, Timeline, run_demo_dashboard
-
-    timeline = Timeline.fast() if fast else Timeline.normal()
-    scenario = Scenario(release, timeline, audit_path=cfg.audit.path)
-    return run_demo_dashboard(cfg, scenario, tmp, names)
 
 
 class DemoStack:
