@@ -10,7 +10,7 @@ does the same.)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from textual.pilot import Pilot
@@ -25,24 +25,28 @@ async def until(
     timeout: float = 15.0,
 ) -> None:
     """Let the app run until `cond()` is truthy; AssertionError after `timeout` seconds."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond():
-        if loop.time() > end:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        await pilot.pause(0.02)
+    await _poll(cond, what, timeout, lambda: pilot.pause(0.02))
 
 
 async def eventually(
     cond: Callable[[], object], what: str = "the condition", timeout: float = 15.0
 ) -> None:
     """Let the event loop run until `cond()` is truthy; AssertionError after `timeout` s."""
+    await _poll(cond, what, timeout, lambda: asyncio.sleep(0.02))
+
+
+async def _poll(
+    cond: Callable[[], object],
+    what: str,
+    timeout: float,
+    step: Callable[[], Awaitable[object]],
+) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while not cond():
         if loop.time() > end:
             raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        await asyncio.sleep(0.02)
+        await step()
 
 
 async def armed_dialog(pilot: Pilot[Any], timeout: float = 15.0) -> ConfirmActionScreen:

@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import json
 import math
-import socket
-import threading
 from pathlib import Path
 
 import pytest
-from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-from opentelemetry.sdk.metrics import Histogram, MeterProvider
-from opentelemetry.sdk.metrics.export import AggregationTemporality, PeriodicExportingMetricReader
-from opentelemetry.sdk.resources import Resource
+from opentelemetry.metrics import Histogram as HistogramInstrument
 
 from tests.cli import warroom
+from tests.otel_push import SdkPusher
 from tests.servers import free_port
 from tui.commands.snapshot import take_snapshot, to_markdown
 from tui.config import parse_config
@@ -52,61 +48,26 @@ services:
 """
 
 
-class Pusher:
+def shop_pusher(port: int, pay: list[float], every: float = 0.2, slow: int = 0) -> SdkPusher:
     """A real SDK app: every `every` seconds, CART on /api/cart and `pay` on /api/pay (every
     fifth /api/pay request fails), pushed with delta temporality."""
 
-    def __init__(self, port: int, pay: list[float], every: float = 0.2, slow: int = 0):
-        exporter = OTLPMetricExporter(
-            endpoint=f"http://127.0.0.1:{port}/v1/metrics",
-            preferred_temporality={Histogram: AggregationTemporality.DELTA},
-            timeout=2,
-        )
-        self.reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
-        self.provider = MeterProvider(
-            metric_readers=[self.reader], resource=Resource.create({"service.name": "shop-svc"})
-        )
-        self.hist = self.provider.get_meter("test").create_histogram(
-            "http.server.request.duration", unit="s", explicit_bucket_boundaries_advisory=BOUNDS
-        )
-        self.port, self.pay, self.every, self.slow = port, pay, every, slow
-        self.stop = threading.Event()
-        self.pushes = 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
+    def observe(hist: HistogramInstrument) -> None:
+        for v in CART:
+            hist.record(v, {"http.route": "/api/cart", "http.response.status_code": 200})
+        for i, v in enumerate(pay):
+            code = 500 if i % 5 == 0 else 200
+            hist.record(v, {"http.route": "/api/pay", "http.response.status_code": code})
+        for _ in range(slow):  # all beyond the last finite bound (2.5 s)
+            hist.record(4.0, {"http.route": "/api/slow"})
 
-    def _run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    pass
-            except OSError:
-                self.stop.wait(0.05)  # the receiver is not listening yet
-                continue
-            for v in CART:
-                self.hist.record(v, {"http.route": "/api/cart", "http.response.status_code": 200})
-            for i, v in enumerate(self.pay):
-                code = 500 if i % 5 == 0 else 200
-                self.hist.record(v, {"http.route": "/api/pay", "http.response.status_code": code})
-            for _ in range(self.slow):  # all beyond the last finite bound (2.5 s)
-                self.hist.record(4.0, {"http.route": "/api/slow"})
-            if self.provider.force_flush(5_000):
-                self.pushes += 1
-            self.stop.wait(self.every)
-
-    def __enter__(self) -> Pusher:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join(timeout=10)
-        self.provider.shutdown(timeout_millis=2_000)
+    return SdkPusher(port, "shop-svc", BOUNDS, observe, every)
 
 
 async def test_snapshot_by_route_of_an_otlp_service(tmp_path: Path) -> None:
     port = free_port()
     cfg = parse_config(config_text(port, tmp_path / "bl"))
-    with Pusher(port, PAY, slow=5) as pusher:
+    with shop_pusher(port, PAY, slow=5) as pusher:
         doc = await take_snapshot(cfg, wait=2.0, by_route=True)
     assert pusher.pushes >= 2
     (svc,) = doc["services"]
@@ -144,7 +105,7 @@ def test_snapshot_by_route_without_listening_says_why(tmp_path: Path) -> None:
 
 
 def _record(cfg: Path, out: Path, port: int, pay: list[float]) -> None:
-    with Pusher(port, pay):
+    with shop_pusher(port, pay):
         r = warroom("record", "-c", str(cfg), "--duration", "5s", "--out", str(out))
     assert r.returncode == 0, r.stderr
 
@@ -202,7 +163,7 @@ def test_baseline_refresh_listening_to_an_otlp_service(tmp_path: Path) -> None:
     port = free_port()
     cfg, store = tmp_path / "w.yaml", tmp_path / "bl"
     cfg.write_text(config_text(port, store))
-    with Pusher(port, PAY) as pusher:
+    with shop_pusher(port, PAY) as pusher:
         r = warroom("baseline", "refresh", "shop", "-c", str(cfg), "--listen", "3s")
     assert r.returncode == 0, r.stderr
     assert pusher.pushes >= 2 and "; 2 routes by http.route" in r.stdout, r.stdout
@@ -226,11 +187,11 @@ def test_check_listening_names_the_route_that_slowed(tmp_path: Path) -> None:
     port = free_port()
     cfg, store = tmp_path / "w.yaml", tmp_path / "bl"
     cfg.write_text(config_text(port, store))
-    with Pusher(port, PAY):
+    with shop_pusher(port, PAY):
         r = warroom("baseline", "refresh", "shop", "-c", str(cfg), "--listen", "4s")
     assert r.returncode == 0, r.stderr
     args = ["check", "-c", str(cfg), "--by", "route", "--listen", "4s", "--independent", "0"]
-    with Pusher(port, SLOW_PAY):
+    with shop_pusher(port, SLOW_PAY):
         r = warroom(*args)
     assert r.returncode == 1, r.stdout + r.stderr
     verdict = r.stdout.rstrip().splitlines()[-1]

@@ -6,18 +6,13 @@ import asyncio
 import json
 import math
 import socket
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-from opentelemetry.sdk.metrics import Histogram, MeterProvider
-from opentelemetry.sdk.metrics.export import AggregationTemporality, PeriodicExportingMetricReader
-from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
-from opentelemetry.sdk.resources import Resource
+from opentelemetry.metrics import Histogram as HistogramInstrument
 
+from tests.otel_push import SdkPusher
 from tests.servers import free_port
 from tests.waits import eventually
 from tui.cli import main
@@ -51,62 +46,20 @@ services:
 """
 
 
-class Pusher:
+def checkout_pusher(port: int, every: float = 0.5) -> SdkPusher:
     """A real OTel SDK app pushing `LATENCIES` once per `every` seconds (delta temporality)."""
 
-    def __init__(self, port: int, every: float = 0.5) -> None:
-        exporter = OTLPMetricExporter(
-            endpoint=f"http://127.0.0.1:{port}/v1/metrics",
-            preferred_temporality={Histogram: AggregationTemporality.DELTA},
-            timeout=2,  # a final export to a stopped receiver must not retry for a minute
-        )
-        self.reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
-        self.provider = MeterProvider(
-            metric_readers=[self.reader],
-            resource=Resource.create({"service.name": "checkout-svc"}),
-            views=[
-                View(
-                    instrument_name="http.server.request.duration",
-                    aggregation=ExplicitBucketHistogramAggregation(BOUNDS),
-                )
-            ],
-        )
-        self.hist = self.provider.get_meter("test").create_histogram(
-            "http.server.request.duration", unit="s"
-        )
-        self.port, self.every = port, every
-        self.stop = threading.Event()
-        self.pushes = 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
+    def observe(hist: HistogramInstrument) -> None:
+        for i, v in enumerate(LATENCIES):
+            hist.record(v, {"http.response.status_code": 500 if i % 20 == 0 else 200})
 
-    def _run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    pass
-            except OSError:
-                time.sleep(0.05)  # receiver not listening yet
-                continue
-            for i, v in enumerate(LATENCIES):
-                self.hist.record(v, {"http.response.status_code": 500 if i % 20 == 0 else 200})
-            if self.provider.force_flush(5_000):
-                self.pushes += 1
-            self.stop.wait(self.every)
-
-    def __enter__(self) -> Pusher:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join(timeout=10)
-        self.provider.shutdown(timeout_millis=2_000)
+    return SdkPusher(port, "checkout-svc", BOUNDS, observe, every)
 
 
 async def test_snapshot_waits_for_pushes() -> None:
     port = free_port()
     cfg = parse_config(config_text(port))
-    with Pusher(port) as pusher:
+    with checkout_pusher(port) as pusher:
         doc = await take_snapshot(cfg, wait=2.5)
     assert pusher.pushes >= 2
     (row,) = doc["services"]
@@ -153,7 +106,7 @@ def test_record_otlp_service(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     port = free_port()
     path, out = tmp_path / "w.yaml", tmp_path / "rec.jsonl"
     path.write_text(config_text(port))
-    with Pusher(port, every=0.3):
+    with checkout_pusher(port, every=0.3):
         code = main(["record", "-c", str(path), "--duration", "3500ms", "--out", str(out)])
     _, err = capsys.readouterr()
     assert code == 0, err
@@ -188,7 +141,7 @@ async def test_hub_runs_prometheus_and_otlp_together(prometheus: str) -> None:
     hub = Hub(cfg, store, event_sink=lambda e: events.extend(record_lines(e)), emit_points=True)
     async with hub:
         _, port = hub.receivers[0].bound_address
-        pusher = Pusher(port, every=0.3).__enter__()
+        pusher = checkout_pusher(port, every=0.3).__enter__()
         try:
             await eventually(
                 lambda: store.latest("checkout", "p99") is not None, "checkout's P99", timeout=10
