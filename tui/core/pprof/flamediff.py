@@ -58,23 +58,8 @@ def diff_flame_tree(diff: Any, mode: str = "current") -> FlameTree:
     base = np.asarray(diff.base_total, dtype=np.int64)
     cur = np.asarray(diff.cur_total, dtype=np.int64)
     width = {"current": cur, "base": base, "both": base + cur}[mode]
-    fr = diff.frames
-    return FlameTree(
-        frame=diff.frame,
-        parent=diff.parent,
-        depth=diff.depth,
-        end=diff.end,
-        total=width,
-        names=fr.names,
-        inline=fr.inlines,
-        files=fr.files,
-        lines=fr.lines,
-        extra={
-            "base": base,
-            "cur": cur,
-            "class": diff_classes(base, cur, int(base[0]), int(cur[0])),
-        },
-    )
+    classes = diff_classes(base, cur, int(base[0]), int(cur[0]))
+    return FlameTree.from_preorder(diff, width, {"base": base, "cur": cur, "class": classes})
 
 
 def vanished_paths(tree: FlameTree, limit: int = 50) -> list[tuple[int, int]]:

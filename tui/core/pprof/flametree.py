@@ -49,17 +49,26 @@ class FlameTree:
     @classmethod
     def from_call_tree(cls, tree: Any, sample_index: int) -> FlameTree:
         """Adapter for the engine's `CallTree` (tui.core.pprof.model)."""
+        return cls.from_preorder(tree, np.asarray(tree.total(sample_index), dtype=np.int64))
+
+    @classmethod
+    def from_preorder(
+        cls, tree: Any, total: np.ndarray, extra: dict[str, Any] | None = None
+    ) -> FlameTree:
+        """Any engine tree of preorder arrays (`frame`, `parent`, `depth`, `end`) and `frames`
+        (a CallTree, a DiffTree), drawn with widths `total`."""
         fr = tree.frames
         return cls(
             frame=tree.frame,
             parent=tree.parent,
             depth=tree.depth,
             end=tree.end,
-            total=np.asarray(tree.total(sample_index), dtype=np.int64),
+            total=total,
             names=fr.names,
             inline=fr.inlines,
             files=fr.files,
             lines=fr.lines,
+            extra=extra or {},
         )
 
     def name(self, node: int) -> str:
