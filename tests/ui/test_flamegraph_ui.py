@@ -625,3 +625,25 @@ async def test_profile_over_the_prepare_limit_loads_in_the_worker(fixtures_dir: 
         await loaded(pilot, scr)
         assert scr._generation == 1 and scr.loaded is not None
         assert rows(scr.graph, 1)[0].startswith("root")
+
+
+async def test_title_fits_an_80_column_terminal(fixtures_dir: Path, tmp_path: Path) -> None:
+    """Capture names are long: at 80 columns they are shortened from the middle so the sample
+    type and following/frozen stay on the one title line; wider, the names are whole."""
+    cur = tmp_path / "checkout-cpu-20261208T021908.193Z.pb.gz"
+    base = tmp_path / "checkout-cpu-20261208T021835.040Z.pb.gz"
+    cur.write_bytes(P(fixtures_dir, "cpu_json_gogc5.pb.gz").read_bytes())
+    base.write_bytes(P(fixtures_dir, "cpu_json_gogc100.pb.gz").read_bytes())
+    scr = ProfileScreen(cur, base)
+    async with app_for(scr).run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, scr)
+        title = text(scr, "#title")
+        assert len(title) <= 80, title
+        assert "(width: current)" in title and "cpu (nanoseconds)" in title
+        assert title.endswith(("following", "frozen")), title
+        # each name keeps its start and its capture's time, an ellipsis between
+        assert title.count("…") == 2 and title.startswith("che"), title
+        assert ".193Z · vs che" in title and ".040Z (width" in title, title
+        await pilot.resize_terminal(200, 40)
+        await until(pilot, lambda: cur.name in text(scr, "#title"))
+        assert f"vs {base.name} (width: current)" in text(scr, "#title")

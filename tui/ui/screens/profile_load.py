@@ -368,9 +368,24 @@ class ProfileLoading(Screen[None]):
         st.set_class(error, "error")
 
     def _set_title(self) -> None:
-        parts = [f"profile {self.profile_path.name}"]
-        if self.base_path is not None:
-            parts.append(f"vs {self.base_path.name} (width: {self.width_mode})")
+        """One line: on a narrow terminal it is compact (no "profile", no ".pb.gz", names
+        shortened from the middle) so the sample type and following/frozen stay in view."""
+        cur = self.profile_path.name
+        base = self.base_path.name if self.base_path is not None else None
+        width = self.app.size.width
+        title = self._title(cur, base)
+        if len(title) > width:
+            cur, base = _stem(cur), None if base is None else _stem(base)
+            over = len(self._title(cur, base, " · ")) - width
+            cut = max(0, -(-over // (1 if base is None else 2)))
+            base = None if base is None else _middle(base, cut)
+            title = self._title(_middle(cur, cut), base, " · ")
+        self.query_one("#title", Static).update(title)
+
+    def _title(self, cur: str, base: str | None, sep: str = "  ·  ") -> str:
+        parts = [f"profile {cur}" if sep == "  ·  " else cur]
+        if base is not None:
+            parts.append(f"vs {base} (width: {self.width_mode})")
         if self.loaded is not None:
             name, unit = self.loaded.cur.sample_types[self.loaded.sample_index]
             parts.append(f"{name} ({unit})")
@@ -384,7 +399,7 @@ class ProfileLoading(Screen[None]):
         parts.append("following" if self.follow else "frozen")
         if self.pending is not None:
             parts.append(f"newer: {Path(self.pending.path).name} (z)")
-        self.query_one("#title", Static).update("  ·  ".join(parts))
+        return sep.join(parts)
 
     def _search_status(self) -> None:
         got, total = self.graph.search_share()
@@ -394,3 +409,17 @@ class ProfileLoading(Screen[None]):
             f"/{self.graph.search_pattern}/ matches {share:.2f}% of the zoom "
             f"({format_value(got, unit)} of {format_value(total, unit)}); n/N to step"
         )
+
+
+def _stem(name: str) -> str:
+    return name.removesuffix(".gz").removesuffix(".pb")
+
+
+def _middle(name: str, cut: int) -> str:
+    """`name` shorter by `cut` characters (down to 12), an ellipsis in the middle: the start
+    says which service, the end which capture (its timestamp)."""
+    room = max(12, len(name) - cut)
+    if len(name) <= room:
+        return name
+    head = (room - 1) // 3
+    return name[:head] + "…" + name[len(name) - (room - 1 - head) :]

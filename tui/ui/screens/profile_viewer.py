@@ -187,6 +187,9 @@ class ProfileScreen(ProfileActions, ProfileExports, ProfileFollow):
             self.reload()
         self.start_watch()
 
+    def on_resize(self) -> None:
+        self._set_title()  # the names are shortened to the width
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "export-path":
             self.export_submitted(event.input, event.value)
