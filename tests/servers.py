@@ -23,7 +23,9 @@ def free_port() -> int:
     """A loopback port nothing listens on now: for an endpoint that must be dead, or a server
     that only takes a port number (Prometheus, a deploy restarted on its address). Another
     process can take it before it is used: a server that can bind port 0 and report the port
-    it got (LoopbackServer, the OTLP receivers' `bound_address`, gosvc's -addr-file) does that."""
+    it got (LoopbackServer, the OTLP receivers' `bound_address`, the headless commands'
+    "listening on" line read by tests.cli's `Listening`/`reported_port`, gosvc's -addr-file)
+    does that."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

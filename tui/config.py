@@ -25,7 +25,7 @@ from typing import Literal
 
 import yaml
 
-from tui.config_checks import http_url_problem, known_themes, trace_url_problem
+from tui.config_checks import known_themes, trace_url_problem, url_problems
 from tui.config_keys import check_keys
 from tui.config_operations import ActionConfig as ActionConfig
 from tui.config_operations import AlertmanagerConfig as AlertmanagerConfig
@@ -134,10 +134,7 @@ class PrometheusConfig:
         refuse(self._problems())
 
     def _problems(self, failed: frozenset[str] = frozenset()) -> list[str]:
-        out = []
-        problem = http_url_problem(self.url)
-        if problem:
-            out.append(f"url: {problem}")
+        out = url_problems(self.url)
         if self.bearer_token is not None and self.basic_auth is not None:
             out.append("basic_auth: set bearer_token or basic_auth, not both")
         return out + version_query_problems(self.version_query, self.version_label)

@@ -28,6 +28,12 @@ def http_url_problem(url: str) -> str | None:
     return None
 
 
+def url_problems(url: str) -> list[str]:
+    """`url: why` when `url` is no http(s) base URL: the first of a section's problems."""
+    problem = http_url_problem(url)
+    return [f"url: {problem}"] if problem else []
+
+
 # Known names for baseline.min_effect keys. Signals are matched exactly by the regression
 # check (tui/core/metrics/store.py SIGNALS); bench units are whatever `go test -bench` prints,
 # custom units from b.ReportMetric included, so any UNIT/UNIT key is a unit. These mirror

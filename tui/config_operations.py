@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tui.config_checks import http_url_problem, min_effect_key_problem
+from tui.config_checks import min_effect_key_problem, url_problems
 from tui.config_values import Duration, Secret
 from tui.config_yaml import refuse
 
@@ -117,10 +117,7 @@ class AlertmanagerConfig:
         refuse(self._problems())
 
     def _problems(self, failed: frozenset[str] = frozenset()) -> list[str]:
-        out = []
-        problem = http_url_problem(self.url)
-        if problem:
-            out.append(f"url {problem}")
+        out = url_problems(self.url)
         for f in self.filters:
             if not re.match(r'^\s*[A-Za-z_]\w*\s*(=~|!~|!=|=)\s*(".*"|[^"\s]\S*)\s*$', f):
                 out.append(f'{f!r} is not a matcher (examples: severity="page", env!=dev)')

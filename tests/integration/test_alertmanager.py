@@ -543,7 +543,7 @@ def test_bad_filter_in_the_config_file_names_file_and_line(bad: str) -> None:
 
 
 def test_alertmanager_url_must_be_http() -> None:
-    with pytest.raises(ConfigError, match=r"w.yaml:2: alertmanager: url must start with http"):
+    with pytest.raises(ConfigError, match=r"w.yaml:2: alertmanager\.url: must start with http"):
         parse_config("alertmanager:\n  url: 127.0.0.1:9093\n", "w.yaml")
 
 

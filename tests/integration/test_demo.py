@@ -3,7 +3,7 @@ pushing into the Hub's embedded receiver, and the command's bad input."""
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port
+from tests.waits import eventually
 from tui.cli import main
 from tui.commands.demo import start_demo_service, stop_child
 from tui.config import load_config
@@ -27,11 +27,10 @@ pytestmark = pytest.mark.integration
 
 
 async def test_demo_service_data_reaches_the_dashboard_store(tmp_path: Path) -> None:
-    port = free_port()
     cfg_path = tmp_path / "warroom.yaml"
     cfg_path.write_text(
         demo_config_text(
-            port,
+            0,  # the receiver binds a port the OS gives and reports it
             ["checkout", "payments"],
             "1s",
             tmp_path / "profiles",
@@ -46,17 +45,25 @@ async def test_demo_service_data_reaches_the_dashboard_store(tmp_path: Path) -> 
         cfg, store, lambda e: updates.append(time.time()) if isinstance(e, PointBatch) else None
     )
     await hub.start()
+    (receiver,) = hub.receivers
     child = start_demo_service(
-        f"http://127.0.0.1:{port}", "checkout,payments", 60.0, "", None, tmp_path / "demo.log"
+        f"http://127.0.0.1:{receiver.bound_address[1]}",
+        "checkout,payments",
+        60.0,
+        "",
+        None,
+        tmp_path / "demo.log",
     )
     try:
-        deadline = time.monotonic() + 25
-        while time.monotonic() < deadline:
-            await asyncio.sleep(0.5)
-            if all(
-                store.latest(n, "p99") and store.latest(n, "qps") for n in ("checkout", "payments")
-            ):
-                break
+        with contextlib.suppress(AssertionError):  # what is missing is asserted below
+            await eventually(
+                lambda: all(
+                    store.latest(n, "p99") and store.latest(n, "qps")
+                    for n in ("checkout", "payments")
+                ),
+                "both demo services' p99 and qps",
+                timeout=25,
+            )
         assert child.poll() is None, (tmp_path / "demo.log").read_text()
         for name in ("checkout", "payments"):
             p99 = store.latest(name, "p99")

@@ -19,7 +19,12 @@ import pytest
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import (
+    MetricExporter,
+    MetricExportResult,
+    MetricsData,
+    PeriodicExportingMetricReader,
+)
 from opentelemetry.sdk.resources import Resource
 
 from tui.config import AuditConfig, Config, Duration, OTLPConfig
@@ -42,18 +47,47 @@ def p99(values: list[float], bounds: tuple[float, ...]) -> float:
     return bucket_quantile(0.99, edges, cum).value
 
 
+class LateExporter(MetricExporter):
+    """The real OTLP exporter, made once the receiver's port is known (`aim`): the process
+    and its cumulative series exist before warroom listens, on a port the OS gives it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.target: OTLPMetricExporter | None = None
+
+    def aim(self, endpoint: str) -> None:
+        self.target = OTLPMetricExporter(endpoint=endpoint, timeout=2)
+
+    def export(
+        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
+    ) -> MetricExportResult:
+        if self.target is None:
+            return MetricExportResult.FAILURE
+        return self.target.export(metrics_data, timeout_millis, **kwargs)
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        if self.target is not None:
+            self.target.shutdown(timeout_millis, **kwargs)
+
+
 class GoProcess:
     """One SDK 'process' of `pay`: its latency histogram and the Go runtime metrics."""
 
-    def __init__(self, endpoint: str, instance: str, version: str = "1.0.0") -> None:
+    def __init__(self, endpoint: str | LateExporter, instance: str, version: str = "1.0.0") -> None:
         self.goroutines = 0
         self.memory = {"stack": 0, "other": 0}
         resource = Resource.create(
             {"service.name": "pay", "service.instance.id": instance, "service.version": version}
         )
-        reader = PeriodicExportingMetricReader(
-            OTLPMetricExporter(endpoint=endpoint, timeout=2), export_interval_millis=3_600_000
+        exporter = (
+            endpoint
+            if isinstance(endpoint, LateExporter)
+            else OTLPMetricExporter(endpoint=endpoint, timeout=2)
         )
+        reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
         self.provider = MeterProvider(metric_readers=[reader], resource=resource)
         meter = self.provider.get_meter("go.opentelemetry.io/contrib/instrumentation/runtime")
         self.latency = meter.create_histogram("http.server.request.duration", unit="s")
@@ -235,22 +269,21 @@ async def test_the_service_tab_draws_the_runtime_of_an_sdk_service(tmp_path: Pat
         assert sched_line.endswith(f" {shown}"), (sched_line, shown)
 
 
-async def test_snapshot_go_runtime_of_an_otlp_service() -> None:
+async def test_snapshot_go_runtime_of_an_otlp_service(capsys: pytest.CaptureFixture[str]) -> None:
     """`snapshot --go-runtime` listens: a process that started before it pushes twice (its
     cumulative counts from before are not the window's); the second push's delta is."""
-    import socket
     import threading
 
-    from tests.servers import free_port
+    from tests.cli import reported_port
     from tui.commands.snapshot import take_snapshot, to_markdown
     from tui.config import parse_config
 
-    port = free_port()
-    cfg = parse_config(
-        f'otlp: {{http: "127.0.0.1:{port}", grpc: ""}}\nrefresh: 1s\nrate_window: 5s\n'
+    cfg = parse_config(  # port 0: the snapshot reports the one it got
+        'otlp: {http: "127.0.0.1:0", grpc: ""}\nrefresh: 1s\nrate_window: 5s\n'
         "services:\n  - name: pay\n"
     )
-    proc = GoProcess(f"http://127.0.0.1:{port}/v1/metrics", "a")
+    exporter = LateExporter()
+    proc = GoProcess(exporter, "a")
     proc.goroutines = 33
     before, during = [3e-6] * 100, [50e-6] * 90 + [2e-3] * 10
     for v in before:  # counted before warroom listened
@@ -258,12 +291,6 @@ async def test_snapshot_go_runtime_of_an_otlp_service() -> None:
     done = threading.Event()
 
     def push_twice() -> None:
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                done.wait(0.05)
         for batch in ([], during):
             for v in batch:
                 proc.sched.record(v)
@@ -272,9 +299,11 @@ async def test_snapshot_go_runtime_of_an_otlp_service() -> None:
         done.set()
 
     thread = threading.Thread(target=push_twice, daemon=True)
-    thread.start()
+    snapshot = asyncio.create_task(take_snapshot(cfg, wait=4.0, go_runtime=True))
     try:
-        doc = await take_snapshot(cfg, wait=4.0, go_runtime=True)
+        exporter.aim(f"http://127.0.0.1:{await reported_port(capsys)}/v1/metrics")
+        thread.start()
+        doc = await snapshot
     finally:
         thread.join(timeout=10)
         await proc.stop()

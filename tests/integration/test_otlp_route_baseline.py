@@ -6,6 +6,7 @@ fails on the route that slowed down and names it (json and md), not on the other
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from pathlib import Path
@@ -13,9 +14,8 @@ from pathlib import Path
 import pytest
 from opentelemetry.metrics import Histogram as HistogramInstrument
 
-from tests.cli import warroom
+from tests.cli import Listening, reported_port, warroom
 from tests.otel_push import SdkPusher
-from tests.servers import free_port
 from tui.commands.snapshot import take_snapshot, to_markdown
 from tui.config import parse_config
 from tui.core.baseline import BaselineStore
@@ -64,11 +64,13 @@ def shop_pusher(port: int, pay: list[float], every: float = 0.2, slow: int = 0) 
     return SdkPusher(port, "shop-svc", BOUNDS, observe, every)
 
 
-async def test_snapshot_by_route_of_an_otlp_service(tmp_path: Path) -> None:
-    port = free_port()
-    cfg = parse_config(config_text(port, tmp_path / "bl"))
-    with shop_pusher(port, PAY, slow=5) as pusher:
-        doc = await take_snapshot(cfg, wait=2.0, by_route=True)
+async def test_snapshot_by_route_of_an_otlp_service(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = parse_config(config_text(0, tmp_path / "bl"))  # the receiver reports its port
+    snapshot = asyncio.create_task(take_snapshot(cfg, wait=2.0, by_route=True))
+    with shop_pusher(await reported_port(capsys), PAY, slow=5) as pusher:
+        doc = await snapshot
     assert pusher.pushes >= 2
     (svc,) = doc["services"]
     routes = svc["routes"]
@@ -95,7 +97,7 @@ async def test_snapshot_by_route_of_an_otlp_service(tmp_path: Path) -> None:
 
 def test_snapshot_by_route_without_listening_says_why(tmp_path: Path) -> None:
     cfg = tmp_path / "w.yaml"
-    cfg.write_text(config_text(free_port(), tmp_path / "bl"))
+    cfg.write_text(config_text(0, tmp_path / "bl"))
     r = warroom("snapshot", "-c", str(cfg), "--by", "route", "--wait", "0")
     assert r.returncode == 0, r.stderr
     (svc,) = json.loads(r.stdout)["services"]
@@ -104,18 +106,20 @@ def test_snapshot_by_route_without_listening_says_why(tmp_path: Path) -> None:
     )
 
 
-def _record(cfg: Path, out: Path, port: int, pay: list[float]) -> None:
-    with shop_pusher(port, pay):
-        r = warroom("record", "-c", str(cfg), "--duration", "5s", "--out", str(out))
+def _record(cfg: Path, out: Path, pay: list[float]) -> None:
+    with (
+        Listening("record", "-c", str(cfg), "--duration", "5s", "--out", str(out)) as run,
+        shop_pusher(run.port, pay),
+    ):
+        r = run.result()
     assert r.returncode == 0, r.stderr
 
 
 def test_record_baseline_and_check_by_route_of_an_otlp_service(tmp_path: Path) -> None:
-    port = free_port()
     cfg, store = tmp_path / "w.yaml", tmp_path / "bl"
-    cfg.write_text(config_text(port, store))
+    cfg.write_text(config_text(0, store))  # each record reports the port it got
     calm, slow = tmp_path / "calm.jsonl", tmp_path / "slow.jsonl"
-    _record(cfg, calm, port, PAY)
+    _record(cfg, calm, PAY)
     lines = [json.loads(x) for x in calm.read_text().splitlines()]
     route_lines = [e for e in lines if e["type"] == "routes"]
     assert len(route_lines) >= 4
@@ -138,7 +142,7 @@ def test_record_baseline_and_check_by_route_of_an_otlp_service(tmp_path: Path) -
     assert shown["route_label"] == "http.route"
     assert shown["routes"]["/api/cart"]["p99"]["median"] == p(0.99, CART)
 
-    _record(cfg, slow, port, SLOW_PAY)
+    _record(cfg, slow, SLOW_PAY)
     args = ["check", "-c", str(cfg), "--from-record", str(slow), "--by", "route"]
     r = warroom(*args, "--independent", "0", "--format", "json")
     assert r.returncode == 1, r.stderr
@@ -160,11 +164,11 @@ def test_record_baseline_and_check_by_route_of_an_otlp_service(tmp_path: Path) -
 def test_baseline_refresh_listening_to_an_otlp_service(tmp_path: Path) -> None:
     """`baseline refresh --listen 3s`: the receivers open, the SDK pushes, the window with its
     routes is the new baseline; bad input is one line, exit 2."""
-    port = free_port()
     cfg, store = tmp_path / "w.yaml", tmp_path / "bl"
-    cfg.write_text(config_text(port, store))
-    with shop_pusher(port, PAY) as pusher:
-        r = warroom("baseline", "refresh", "shop", "-c", str(cfg), "--listen", "3s")
+    cfg.write_text(config_text(0, store))
+    listen = Listening("baseline", "refresh", "shop", "-c", str(cfg), "--listen", "3s")
+    with listen, shop_pusher(listen.port, PAY) as pusher:
+        r = listen.result()
     assert r.returncode == 0, r.stderr
     assert pusher.pushes >= 2 and "; 2 routes by http.route" in r.stdout, r.stdout
     snap = BaselineStore(store).current("shop")
@@ -184,15 +188,15 @@ def test_baseline_refresh_listening_to_an_otlp_service(tmp_path: Path) -> None:
 def test_check_listening_names_the_route_that_slowed(tmp_path: Path) -> None:
     """A baseline heard live, then `check --listen --by route` while /api/pay is ten times
     slower: exit 1, the verdict names /api/pay; with --from-record too it is exit 2."""
-    port = free_port()
     cfg, store = tmp_path / "w.yaml", tmp_path / "bl"
-    cfg.write_text(config_text(port, store))
-    with shop_pusher(port, PAY):
-        r = warroom("baseline", "refresh", "shop", "-c", str(cfg), "--listen", "4s")
+    cfg.write_text(config_text(0, store))
+    listen = Listening("baseline", "refresh", "shop", "-c", str(cfg), "--listen", "4s")
+    with listen, shop_pusher(listen.port, PAY):
+        r = listen.result()
     assert r.returncode == 0, r.stderr
     args = ["check", "-c", str(cfg), "--by", "route", "--listen", "4s", "--independent", "0"]
-    with shop_pusher(port, SLOW_PAY):
-        r = warroom(*args)
+    with Listening(*args) as listen, shop_pusher(listen.port, SLOW_PAY):
+        r = listen.result()
     assert r.returncode == 1, r.stdout + r.stderr
     verdict = r.stdout.rstrip().splitlines()[-1]
     assert verdict.startswith("check: REGRESSION (routes: shop /api/pay p"), verdict

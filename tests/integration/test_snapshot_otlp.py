@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from opentelemetry.metrics import Histogram as HistogramInstrument
 
+from tests.cli import Listening, reported_port
 from tests.otel_push import SdkPusher
 from tests.servers import free_port
 from tests.waits import eventually
@@ -56,11 +57,11 @@ def checkout_pusher(port: int, every: float = 0.5) -> SdkPusher:
     return SdkPusher(port, "checkout-svc", BOUNDS, observe, every)
 
 
-async def test_snapshot_waits_for_pushes() -> None:
-    port = free_port()
-    cfg = parse_config(config_text(port))
-    with checkout_pusher(port) as pusher:
-        doc = await take_snapshot(cfg, wait=2.5)
+async def test_snapshot_waits_for_pushes(capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = parse_config(config_text(0))  # the receiver reports the port the OS gave
+    snapshot = asyncio.create_task(take_snapshot(cfg, wait=2.5))
+    with checkout_pusher(await reported_port(capsys)) as pusher:
+        doc = await snapshot
     assert pusher.pushes >= 2
     (row,) = doc["services"]
     assert row["name"] == "checkout" and row["source"] == "otlp"
@@ -102,14 +103,16 @@ def test_snapshot_port_taken_is_a_clear_error(
     assert err == f"warroom: otlp/http: cannot listen on 127.0.0.1:{port}: address in use\n"
 
 
-def test_record_otlp_service(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    port = free_port()
+def test_record_otlp_service(tmp_path: Path) -> None:
     path, out = tmp_path / "w.yaml", tmp_path / "rec.jsonl"
-    path.write_text(config_text(port))
-    with checkout_pusher(port, every=0.3):
-        code = main(["record", "-c", str(path), "--duration", "3500ms", "--out", str(out)])
-    _, err = capsys.readouterr()
-    assert code == 0, err
+    path.write_text(config_text(0))
+    args = ["record", "-c", str(path), "--duration", "3500ms", "--out", str(out)]
+    with Listening(*args) as run, checkout_pusher(run.port, every=0.3):
+        r = run.result()
+    assert r.returncode == 0, r.stderr
+    listening, recorded = r.stderr.splitlines()  # where it listened, then what it wrote
+    assert listening == f"warroom: otlp/http: listening on 127.0.0.1:{run.port}"
+    assert recorded.startswith("warroom: recorded ")
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     p99 = [e for e in lines if e["type"] == "point" and e["signal"] == "p99"]
     assert len(p99) >= 2

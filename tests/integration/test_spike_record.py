@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -27,27 +24,16 @@ from opentelemetry.sdk.metrics.export import AggregationTemporality, PeriodicExp
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation
 from opentelemetry.sdk.resources import Resource
 
-from tests.servers import free_port
+from tests.cli import Listening
 
 pytestmark = pytest.mark.integration
 
-WARROOM = Path(sys.executable).parent / "warroom"
 BOUNDS = [0.001 * 1.1**i for i in range(100)]  # 1 ms .. 12.5 s, 10% apart
 RECORD_S = 14.0
 SPIKE_AT = 8.0  # seconds after the first export: 7+ steady points first (warm-up is 5)
 SPIKE_LEN = 0.4
 RATE = 400  # requests per second
 MEDIAN, SIGMA, FACTOR = 0.040, 0.3, 4.0
-
-
-def _wait_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port}")
 
 
 def _latency(i: int, median: float = MEDIAN, sigma: float = SIGMA) -> float:
@@ -70,29 +56,22 @@ class Load:
 def _record_sdk_latencies(tmp_path: Path, loads: list[Load]) -> tuple[float, list[dict[str, Any]]]:
     """Run one `warroom record` while the real SDK records each load at RATE req/s (one
     MeterProvider per service, as separate processes would); the start time and the lines."""
-    port = free_port()
     cfg = tmp_path / "warroom.yaml"
     cfg.write_text(
-        f"otlp:\n  http: 127.0.0.1:{port}\n  grpc: ''\n"
+        "otlp:\n  http: 127.0.0.1:0\n  grpc: ''\n"  # record reports the port the OS gave
         "refresh: 1s\nrate_window: 1s\nservices:\n"
         + "".join(f"  - name: {ld.service}\n    otlp: {{}}\n" for ld in loads)
         + "detector:\n  min_observations: 50\n"
     )
     out = tmp_path / "rec.jsonl"
-    proc = subprocess.Popen(
-        [str(WARROOM), "record", "-c", str(cfg), "--duration", f"{RECORD_S}s", "--out", str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    run = Listening("record", "-c", str(cfg), "--duration", f"{RECORD_S}s", "--out", str(out))
     providers: list[MeterProvider] = []
     exporters: list[OTLPMetricExporter] = []
     try:
-        _wait_port(port)
         hists = []
         for ld in loads:
             exporter = OTLPMetricExporter(
-                endpoint=f"http://127.0.0.1:{port}/v1/metrics",
+                endpoint=f"http://127.0.0.1:{run.port}/v1/metrics",
                 preferred_temporality={Histogram: AggregationTemporality.CUMULATIVE},
                 preferred_aggregation={Histogram: ExplicitBucketHistogramAggregation(ld.bounds)},
             )
@@ -123,19 +102,17 @@ def _record_sdk_latencies(tmp_path: Path, loads: list[Load]) -> tuple[float, lis
         worker = threading.Thread(target=load, daemon=True)
         worker.start()
         try:
-            proc.wait(timeout=RECORD_S + 20)
+            done = run.result()
         finally:
             stop.set()
             worker.join(5)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        run.close()  # a recorder still running (a failed test) is killed
         for exp in exporters:  # the receiver is gone: no final export retried for seconds
             exp.shutdown()
         for provider in providers:
             provider.shutdown()
-    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    assert done.returncode == 0, done.stderr
     return started, [json.loads(line) for line in out.read_text().splitlines()]
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.commands.baseline import take_baseline
+from tui.commands.baseline import save_baseline
 from tui.config import Config, parse_config
 from tui.core.actions import resolve_action
 from tui.core.actions.baseline_ops import (
@@ -19,7 +19,11 @@ from tui.core.actions.baseline_ops import (
     restore_previous,
     snapshot_for_refresh,
 )
-from tui.core.baseline.snapshot import saturation_from_store, signals_from_store
+from tui.core.baseline.snapshot import (
+    baseline_snapshot,
+    saturation_from_store,
+    signals_from_store,
+)
 from tui.core.baseline.store import BaselineStore
 from tui.core.metrics.store import FLAG_SATURATED, MetricStore
 from tui.errors import UserError
@@ -151,18 +155,18 @@ def test_dashboard_key_and_cli_take_the_same_snapshot(cfg: Config) -> None:
     # what `warroom baseline refresh` gets from fetch_prometheus_window for the same window
     signals, step = signals_from_store(metrics, "checkout", start, NOW)
     saturated = saturation_from_store(metrics, "checkout", start, NOW)
-    _, cli = take_baseline(
+    cli = baseline_snapshot(
         cfg,
         "checkout",
         signals,
         step,
+        labels=metrics.services["checkout"].labels,
         start=start,
         window=float(cfg.window),
         taken_by="op@host",
-        store=BaselineStore(cfg.baseline.dir),
-        metric_store=metrics,
         saturated=saturated,
     )
+    save_baseline(cfg, cli, store=BaselineStore(cfg.baseline.dir))
     assert ui.saturated == {"p99": 4}
     assert cli.saturated == ui.saturated
     assert len(ui.signals["p99"]) == 30 and ui.signals["p99"][-1] == 2.5
@@ -189,8 +193,10 @@ def test_missing_configured_bench_is_an_error_on_both_paths(cfg: Config, tmp_pat
             NOW,
         )
     with pytest.raises(UserError, match=want):
-        take_baseline(
-            cfg, "checkout", {"p99": [0.2] * 5}, 5.0, store=BaselineStore(cfg.baseline.dir)
+        save_baseline(
+            cfg,
+            baseline_snapshot(cfg, "checkout", {"p99": [0.2] * 5}, 5.0),
+            store=BaselineStore(cfg.baseline.dir),
         )
     assert BaselineStore(cfg.baseline.dir).current("checkout") is None  # nothing half-saved
     cfg.baseline.bench = str(tmp_path)  # a directory is not a bench output either

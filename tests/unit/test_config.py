@@ -356,7 +356,7 @@ def test_otlp_port_edges_and_custom_bench_units() -> None:
     for bad in (".inf", ".nan"):
         with pytest.raises(ConfigError, match=r"baseline\.min_effect\.p50: must be a non-negative"):
             parse_config(f"baseline:\n  min_effect:\n    p50: {bad}\n")
-    with pytest.raises(ConfigError, match=r":2: alertmanager: url has no host"):
+    with pytest.raises(ConfigError, match=r":2: alertmanager\.url: has no host"):
         parse_config("refresh: 5s\nalertmanager: {url: 'https://'}\n")
 
 

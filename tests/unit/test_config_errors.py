@@ -193,7 +193,7 @@ def test_no_error_that_only_follows_from_another(text: str, expected: list[str])
         (
             "alertmanager:\n  url: 'https://'\n  filters: ['sev', 'env!=dev', '=x']\n",
             [
-                "e.yaml:2: alertmanager: url has no host",
+                "e.yaml:2: alertmanager.url: has no host",
                 "e.yaml:2: alertmanager: 'sev' is not a matcher",
                 "e.yaml:2: alertmanager: '=x' is not a matcher",
             ],

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from tui.config import Config
     from tui.core.baseline.route_samples import RouteSamples
     from tui.core.baseline.store import BaselineStore, Snapshot
-    from tui.core.metrics.store import MetricStore
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -140,63 +139,24 @@ def record_version(events: list[dict[str, Any]], service: str) -> tuple[str, str
     return (rel.version, rel.revision, "record") if rel is not None else None
 
 
-def take_baseline(
+def save_baseline(
     cfg: Config,
-    service: str,
-    signals: dict[str, list[float]],
-    step: float,
+    snap: Snapshot,
     *,
-    start: float | None = None,
-    window: float | None = None,
-    source: str = "",
-    version: str | None = None,
-    taken_by: str | None = None,
-    bench: str | None = None,
-    profile_files: list[str] | None = None,
     store: BaselineStore | None = None,
-    metric_store: MetricStore | None = None,
-    saturated: dict[str, int] | None = None,
-    revision: str = "",
-    version_source: str = "",
     live: LiveWindow | None = None,
     routes: RouteSamples | None = None,
-) -> tuple[str, Snapshot]:
-    """Build and save a snapshot as the service's current baseline; return (id, snapshot).
-
-    Defaults (`baseline_snapshot`): `version` (found where `version_source` says), else the
-    service config, else the `version` label the live store holds; bench from `baseline.bench` (missing: UserError); profile: the
-    newest file in `profiles.dir` for the service. `live`: its routes and Go runtime series
-    are kept too; `routes`: a per-route breakdown from elsewhere (a recording's).
-    """
-    from tui.core.baseline.snapshot import baseline_snapshot
-
-    info = metric_store.services.get(service) if metric_store is not None else None
-    snap = baseline_snapshot(
-        cfg,
-        service,
-        signals,
-        step,
-        labels=info.labels if info is not None else None,
-        version=version,
-        taken_by=taken_by,
-        bench=bench,
-        profile_files=profile_files,
-        window=window,
-        start=start,
-        source=source,
-        saturated=saturated,
-        revision=revision,
-        version_source=version_source,
-    )
+) -> str:
+    """Save `snap` (made by `baseline_snapshot`, the dashboard key's path too) as its
+    service's current baseline; its id. `live`: its routes and Go runtime series are kept
+    too; `routes`: a per-route breakdown from elsewhere (a recording's)."""
     if live is not None:
         snap.runtime = dict(live.runtime)
         if live.breakdown is not None:
             live.breakdown.apply(snap)
     if routes is not None:
         routes.apply(snap)
-    st = store or open_store(cfg)
-    sid = st.save(snap)
-    return sid, snap
+    return (store or open_store(cfg)).save(snap)
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -349,6 +309,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 def run_refresh(args: argparse.Namespace) -> int:
     from tui.commands.baseline_window import duration, refresh_window
+    from tui.core.baseline.snapshot import baseline_snapshot
 
     cfg = _cfg(args)
     window = duration("--window", args.window) if args.window else float(cfg.window)
@@ -358,7 +319,7 @@ def run_refresh(args: argparse.Namespace) -> int:
     found = w.found
     profiles = [] if args.no_profile else args.profile
     store = open_store(cfg, args.dir)
-    sid, snap = take_baseline(
+    snap = baseline_snapshot(
         cfg,
         args.service,
         w.signals,
@@ -372,11 +333,9 @@ def run_refresh(args: argparse.Namespace) -> int:
         taken_by=args.by,
         bench=args.bench,
         profile_files=profiles,
-        store=store,
         saturated=w.saturated,
-        live=w.live,
-        routes=w.routes,
     )
+    sid = save_baseline(cfg, snap, store=store, live=w.live, routes=w.routes)
     n = max((len(v) for v in snap.signals.values()), default=0)
     print(
         f"{args.service}: baseline {sid} saved and current ({n} steps of "

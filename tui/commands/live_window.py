@@ -108,6 +108,7 @@ async def listen_windows(cfg: Config, services: list[str], seconds: float) -> di
     import asyncio
     import dataclasses
 
+    from tui.commands.receivers import start_hub
     from tui.config import Duration
     from tui.core.baseline.snapshot import (
         runtime_from_store,
@@ -126,9 +127,7 @@ async def listen_windows(cfg: Config, services: list[str], seconds: float) -> di
     store = MetricStore()
     hub = Hub(sub, store, go_runtime=True)
     try:
-        await hub.start()
-        for problem in hub.receiver_errors():
-            raise UserError(problem)
+        await start_hub(hub)
         start = time.time()
         await asyncio.sleep(seconds)
         now = time.time()

@@ -206,6 +206,7 @@ async def record(cfg: Any, duration: float, writer: Any, audit: AuditTail | None
     import signal
     import time
 
+    from tui.commands.receivers import start_hub
     from tui.core.events import RecordLines
     from tui.core.metrics.store import MetricStore, retention_capacity
     from tui.errors import UserError
@@ -255,9 +256,7 @@ async def record(cfg: Any, duration: float, writer: Any, audit: AuditTail | None
     at_end: list[tuple[str, str, str]] = []
     never: str | None = None
     try:
-        await hub.start()
-        for problem in hub.receiver_errors():
-            raise UserError(problem)
+        await start_hub(hub)
         if alerts is not None:
             await alerts.start()
         with contextlib.suppress(TimeoutError):

@@ -128,6 +128,7 @@ async def take_snapshot(
     """The snapshot document (see module docstring); raises UserError when a source fails."""
     import asyncio
 
+    from tui.commands.receivers import start_hub
     from tui.core.metrics import go_runtime as gr
     from tui.core.metrics.store import MetricStore
     from tui.errors import UserError
@@ -138,9 +139,7 @@ async def take_snapshot(
     hub = Hub(cfg, store, start_otlp=wait > 0, go_runtime=go_runtime)
     try:
         if wait > 0:
-            await hub.start(loops=False)
-            for problem in hub.receiver_errors():
-                raise UserError(problem)
+            await start_hub(hub, loops=False)
             if hub.receivers:  # nothing can arrive with both receivers disabled
                 await asyncio.sleep(wait)
         t = round(time.time() if now is None else now, 3)

@@ -172,6 +172,16 @@ class Hub:
             if r.status.state == "error"
         ]
 
+    def listening(self) -> list[str]:
+        """`name: listening on host:port` of every receiver bound: the port the OS gave
+        when the config says 0, which the headless commands print for whoever pushes."""
+        return [
+            f"{r.status.name}: listening on {host}:{port}"
+            for r in self.receivers
+            if r.status.state == "listening"
+            for host, port in [r.bound_address]
+        ]
+
     def statuses(self) -> list[SourceStatus]:
         out = [self.prometheus.status] if self.prometheus is not None else []
         out.extend(r.status for r in self.receivers if isinstance(r.status, SourceStatus))

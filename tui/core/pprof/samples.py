@@ -23,9 +23,11 @@ from tui.core.pprof import schema
 from tui.core.pprof.arrays import intern_sequences, interner, last_before
 from tui.core.pprof.model import LabelSets, sorted_unique, unique_inverse
 from tui.core.pprof.wire import (
+    LABEL_MARK,
     LOC_SENTINEL,
     SAMPLE_SEP,
     SENT_VARINT,
+    SENTINEL_TAIL,
     VAL_SENTINEL,
     varint,
     why,
@@ -33,18 +35,7 @@ from tui.core.pprof.wire import (
 from tui.errors import UserError
 
 _PACK_MARK = b"\xff"  # a truncated varint: never a real packed location run
-_PSEP = (
-    b"\x0a\x01"
-    + _PACK_MARK
-    + b"\x10"
-    + b"\x80" * 9
-    + b"\x01"
-    + b"\x1a\x0b\x08"
-    + b"\x81"
-    + b"\x80" * 8
-    + b"\x01"
-)
-_LAB_MARK = b"\x08\x81" + b"\x80" * 8 + b"\x01"
+_PSEP = b"\x0a\x01" + _PACK_MARK + SENTINEL_TAIL  # the sentinel sample, packed
 
 
 # (stack of each sample, location ids, stack offsets, values, label sets, label set of each
@@ -142,7 +133,7 @@ def _packed_labels(
         empty = LabelSets(st, np.zeros(2, dtype=np.int64), z, z, z, z)
         return empty, np.zeros(n, dtype=np.int32)
     lab_ids = interner()
-    lab_ids[_LAB_MARK]  # id 0
+    lab_ids[LABEL_MARK]  # id 0
     lids = np.fromiter(map(lab_ids.__getitem__, lab_items), dtype=np.int64, count=len(lab_items))
     lmarks = np.flatnonzero(lids == 0)
     if lmarks.shape[0] != n:

@@ -16,25 +16,6 @@ from google.protobuf.message import DecodeError
 U_MAX = 2**64 - 1
 I_MIN = -(2**63)
 
-# sentinel sample placed after every sample: location_id = 2**64-1, value = INT64_MIN, and a
-# marker label whose key is INT64_MIN + 1
-LOC_SENTINEL = np.uint64(U_MAX)
-VAL_SENTINEL = np.int64(I_MIN)
-SAMPLE_SEP = (
-    b"\x08"
-    + b"\xff" * 9
-    + b"\x01"
-    + b"\x10"
-    + b"\x80" * 9
-    + b"\x01"
-    + b"\x1a\x0b\x08"
-    + b"\x81"
-    + b"\x80" * 8
-    + b"\x01"
-)
-# 2**64 - 1 as a varint: packed location runs joined with it form one run
-SENT_VARINT = b"\xff" * 9 + b"\x01"
-
 # upb names the internal message type in its decode errors ("Error parsing message with
 # type 'warroom.pprof.FastProfile': ..."); a user needs only what is wrong and where.
 _UPB_PREFIX = re.compile(r"Error parsing message with type '[^']*': ?")
@@ -57,6 +38,18 @@ def varint(v: int) -> bytes:
 def record(fields: list[tuple[int, int]]) -> bytes:
     """Varint fields (number, value) as one message's bytes."""
     return b"".join(varint(num << 3) + varint(v) for num, v in fields)
+
+
+# sentinel sample placed after every sample: location_id = 2**64-1, value = INT64_MIN, and a
+# marker label whose key is INT64_MIN + 1 (`SENTINEL_TAIL`: the value and label, which the
+# packed decoder's sentinel shares, after its own location field)
+LOC_SENTINEL = np.uint64(U_MAX)
+VAL_SENTINEL = np.int64(I_MIN)
+LABEL_MARK = record([(1, I_MIN + 1)])
+SENTINEL_TAIL = record([(2, I_MIN)]) + b"\x1a" + varint(len(LABEL_MARK)) + LABEL_MARK
+SAMPLE_SEP = record([(1, U_MAX)]) + SENTINEL_TAIL
+# 2**64 - 1 as a varint: packed location runs joined with it form one run
+SENT_VARINT = varint(U_MAX)
 
 
 def len_field(num: int, payload: bytes) -> bytes:
