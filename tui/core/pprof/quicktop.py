@@ -23,9 +23,10 @@ from tui.core.pprof.protowire import Decline, RawProfile, read_profile
 from tui.core.pprof.rows import FunctionRow, address_name, line_name
 from tui.core.pprof.sniff import looks_folded
 
-# Inflated bytes; measured with benchmarks/bench_startup.py (BENCHMARKS.md): the quick path
-# costs ~0.1 us per byte, the full engine ~70 ms of imports, then ~0.03 us per byte.
-QUICK_MAX_BYTES = 512 * 2**10
+# Inflated bytes (and file bytes). The quick path costs ~0.3 us per inflated byte, the full
+# engine ~0.06 us per byte after ~100 ms more of imports: they break even near 300-500 KiB
+# (BENCHMARKS.md, start-up); under this the quick path is clearly the faster.
+QUICK_MAX_BYTES = 256 * 2**10
 
 _LABELS = ("", "(inline)", "(partial-inline)")
 # bit 1: an inlined incoming edge, bit 2: a call; only inlined -> (inline), both -> partial
