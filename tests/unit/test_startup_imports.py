@@ -2,7 +2,8 @@
 
 `warroom profile F --top` is compared with `go tool pprof -top` as a whole process, so its
 imports are its start-up time. These tests pin what it must not load (the UI, the network
-stack, asyncio, YAML, the OTLP protobufs, diff and significance testing) and that the reduced
+stack, asyncio, YAML, the OTLP protobufs, diff and significance testing; on a small profile
+numpy and protobuf too: the quick path reads it) and that the reduced
 parser the CLI builds for a named command parses exactly as the whole parser does. They run
 the real CLI in a fresh interpreter; the figures are in benchmarks/bench_startup.py.
 """
@@ -82,15 +83,42 @@ def _loaded(modules: list[str], prefixes: tuple[str, ...] | list[str]) -> list[s
     return [m for m in modules if any(m == p or m.startswith(p + ".") for p in prefixes)]
 
 
-@pytest.mark.parametrize("fixture", ["heap_json.pb.gz", "cpu_regexp.pb.gz"])
-def test_profile_top_imports_only_what_it_needs(fixture: str) -> None:
+# what the full engine loads: a small --top (the quick path, tui/core/pprof/quicktop.py)
+# must load none of it, a large one all of it
+FULL_ENGINE = ("numpy", "google.protobuf", "tui.core.pprof.decode", "tui.core.pprof.table")
+SMALL_FIXTURES = sorted(p.name for p in FIXTURES.glob("*.pb.gz"))
+
+
+@pytest.mark.parametrize("fixture", SMALL_FIXTURES)
+def test_small_profile_top_imports_neither_numpy_nor_protobuf(fixture: str) -> None:
     got = _run_cli("profile", str(FIXTURES / fixture), "--top")
     assert got["code"] == 0
     assert got["out"].startswith("Type: ")  # it did the work, not just the imports
     assert _loaded(got["modules"], NOT_FOR_TOP) == []
     assert _loaded(got["modules"], OTHER_COMMANDS) == []
-    # what it does need, so that the list above is not passing by accident
-    for needed in ("numpy", "tui.core.pprof.decode", "tui.core.pprof.table"):
+    assert _loaded(got["modules"], FULL_ENGINE) == []
+    assert "tui.core.pprof.quicktop" in got["modules"]  # not passing by accident
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["large.cpu", "--top"],  # over the quick path's size: the numpy engine is faster
+        ["heap_json.pb.gz", "--top", "--focus", "json"],  # filters are the full engine's
+        ["heap_json.pb.gz", "--top", "--tagignore", "bytes=:2kb"],
+    ],
+)
+def test_what_the_quick_path_declines_runs_the_numpy_engine(argv: list[str]) -> None:
+    got = _run_cli(
+        "profile",
+        str(FIXTURES / argv[0]),
+        *[str(FIXTURES / a) if a.endswith(".gz") else a for a in argv[1:]],
+    )
+    assert got["code"] == 0
+    assert got["out"].startswith("Type: ")
+    assert _loaded(got["modules"], NOT_FOR_TOP) == []
+    assert _loaded(got["modules"], OTHER_COMMANDS) == []
+    for needed in FULL_ENGINE:
         assert needed in got["modules"]
 
 

@@ -180,10 +180,12 @@ def run(args: argparse.Namespace) -> int:
     from tui.errors import UserError
 
     check_options(args)
-    import_numpy()
     headless = getattr(args, "list", None) is not None or getattr(args, "speedscope", None)
     if not (args.top or args.regressions or args.folded or headless) and args.format != "text":
         args.top = True  # `--format json|md` is a table's format: the viewer has none
+    if args.top and _quick_top(args):
+        return 0
+    import_numpy()
     if not (args.top or args.regressions or args.folded or headless):
         from tui.ui.screens.profile_viewer import run_profile_viewer
 
@@ -233,15 +235,63 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+# options the quick path (tui.core.pprof.quicktop) leaves to the full engine: a diff, and
+# FilterSpec's fields (tests/unit/test_pprof_quicktop.py pins that this lists them all)
+FULL_ENGINE_OPTIONS = (
+    "base",
+    "normalize",
+    "focus",
+    "ignore",
+    "hide",
+    "show",
+    "show_from",
+    "prune_from",
+    "tagfocus",
+    "tagignore",
+)
+
+
+def _quick_top(args: argparse.Namespace) -> bool:
+    """--top on a small profile without numpy or protobuf (quicktop.py); False when it
+    declines, and the full engine reads the file and answers or names what is wrong."""
+    if any(getattr(args, name, None) for name in FULL_ENGINE_OPTIONS):
+        return False
+    from tui.core.pprof.quicktop import quick_top
+
+    got = quick_top(
+        args.file,
+        args.sample_type,
+        getattr(args, "granularity", "function"),
+        _edge_fraction(args),
+        max_inflated(args),
+    )
+    if got is None:
+        return False
+    _write_top(got.sample_type, got.unit, got.rows, got.total, args)
+    return True
+
+
+def _edge_fraction(args: argparse.Namespace) -> float:
+    from tui.core.pprof.rows import PPROF_EDGE_FRACTION
+
+    edges = getattr(args, "edgefraction", None)
+    return PPROF_EDGE_FRACTION if edges is None else float(edges)
+
+
 def _print_top(prof: Any, args: argparse.Namespace, t: int) -> None:
     """--top: the function table as go tool pprof -top prints it, or as json / md."""
-    from tui.core.pprof.table import PPROF_EDGE_FRACTION, function_table
+    from tui.core.pprof.table import function_table
 
     stype, unit = prof.sample_types[t]
-    edges = getattr(args, "edgefraction", None)
-    edges = PPROF_EDGE_FRACTION if edges is None else edges
-    rows = function_table(prof, t, getattr(args, "granularity", "function"), edges)
-    total = prof.total(t)
+    granularity = getattr(args, "granularity", "function")
+    rows = function_table(prof, t, granularity, _edge_fraction(args))
+    _write_top(stype, unit, rows, prof.total(t), args)
+
+
+def _write_top(
+    stype: str, unit: str, rows: list[Any], total: int, args: argparse.Namespace
+) -> None:
+    """The rows of either engine as text (pprof's -top), json or md."""
     if args.limit is not None:
         rows = rows[: args.limit]
     if args.format == "json":

@@ -7,9 +7,12 @@ would wrap) are refused.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from tui.errors import UserError
+
+if TYPE_CHECKING:  # numpy inside the checks: the quick path (quicktop.py) needs only the bounds
+    import numpy as np
 
 INT64_MAX = 2**63 - 1  # pprof values are int64; sums of them too
 MAX_STACK_DEPTH = 8192  # frames per stack, inlined ones included (see check_depth)
@@ -21,6 +24,8 @@ def check_depth(
     """Refuse stacks deeper than MAX_STACK_DEPTH frames (inlined frames counted): the call tree
     is built a level at a time, and a few deep stacks in a small hostile file would cost
     seconds; Go itself records at most 1024 frames per stack."""
+    import numpy as np
+
     nlines = np.diff(line_start)
     longest = int(np.diff(stack_start).max()) if stack_start.shape[0] > 1 else 0
     if longest * (int(nlines.max()) if nlines.shape[0] else 1) <= MAX_STACK_DEPTH:
@@ -39,6 +44,8 @@ def check_depth(
 
 def check_sums(values: np.ndarray, sample_types: list[tuple[str, str]], label: str) -> None:
     """Refuse a sample type whose values add up past int64 (totals would wrap)."""
+    import numpy as np
+
     if values.shape[0] == 0:
         return
     approx = np.abs(values.astype(np.float64)).sum(axis=0)

@@ -18,6 +18,7 @@ from tui.core.pprof.decode import decode_proto
 from tui.core.pprof.filters import prune_frames
 from tui.core.pprof.inflate import MAX_INFLATED, InflateError, inflate_gzip
 from tui.core.pprof.model import Profile
+from tui.core.pprof.sniff import looks_folded
 from tui.errors import UserError
 
 
@@ -53,7 +54,7 @@ def decode_bytes(data: bytes, label: str, max_inflated: int | None = None) -> Pr
         data = gunzip_single(data, label, max_inflated)
         if not data:
             raise UserError(f"{label}: gzip holds no data, not a profile")
-    elif _looks_folded(data):
+    elif looks_folded(data):
         from tui.core.pprof.folded import parse_folded  # here: `profile --top` never needs it
 
         return parse_folded(_utf8(data, label), label)
@@ -92,29 +93,3 @@ def gunzip_single(data: bytes, label: str, max_inflated: int | None = None) -> b
         if rest.strip(b"\x00"):
             raise UserError(f"{label}: trailing garbage after the gzip stream")
     return out
-
-
-def _looks_folded(data: bytes) -> bool:
-    head = data[:4096]
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        # a multi-byte character cut at 4096 is fine
-        try:
-            text = head[:-4].decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-    lines = [ln for ln in text.splitlines()[:-1] or text.splitlines() if ln.strip()]
-    if not lines:
-        return False
-    for ln in lines[:20]:
-        if ln.startswith("#"):
-            continue
-        parts = ln.rstrip().rsplit(" ", 1)
-        if len(parts) != 2 or not parts[0]:
-            return False
-        try:
-            int(parts[1])
-        except ValueError:
-            return False
-    return True

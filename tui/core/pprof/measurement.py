@@ -10,19 +10,21 @@ not know (count, objects) prints bare numbers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
-@dataclass(frozen=True, slots=True)
-class _Unit:
+# NamedTuples, not dataclasses: every `warroom profile` checks --unit, and dataclasses would
+# import inspect (start-up, issue 16)
+class _Unit(NamedTuple):
     name: str
     aliases: tuple[str, ...]
     factor: float
 
 
-@dataclass(frozen=True, slots=True)
-class _UnitType:
+class _UnitType(NamedTuple):
     default: _Unit
     units: tuple[_Unit, ...]
 

@@ -22,28 +22,20 @@ shown as their address in hex (%016x), one node per address.
 
 from __future__ import annotations
 
-import os
 from itertools import repeat
-from typing import NamedTuple
 
 import numpy as np
 
 from tui.core.pprof.model import CallTree, Profile
+from tui.core.pprof.rows import (
+    GRANULARITIES,
+    PPROF_EDGE_FRACTION,
+    FunctionRow,
+    address_name,
+    line_name,
+)
 
-GRANULARITIES = ("function", "file", "line")
-PPROF_EDGE_FRACTION = 0.001  # go tool pprof's -edgefraction default: what its labels show
-
-
-class FunctionRow(NamedTuple):
-    name: str
-    flat: int
-    cum: int
-    inline: bool
-    inline_label: str = ""  # "", "(inline)" or "(partial-inline)"
-
-
-def _clean(path: str) -> str:
-    return os.path.normpath(path) if path else ""
+__all__ = ["GRANULARITIES", "PPROF_EDGE_FRACTION", "FunctionRow", "function_table", "line_keys"]
 
 
 def line_keys(p: Profile, granularity: str) -> tuple[np.ndarray, list[str]]:
@@ -60,32 +52,17 @@ def line_keys(p: Profile, granularity: str) -> tuple[np.ndarray, list[str]]:
         lineno = ln[e] if ln is not None else 0
         if f < 0:
             loc = line_loc[e]
-            name = f"{int(p.loc_address[loc]):016x}"
-            if granularity == "file":
-                m = int(p.loc_mapping[loc])
-                name = (
-                    f"[{os.path.basename(p.mapping_file[m])}]"
-                    if m >= 0 and p.mapping_file[m]
-                    else name
-                )
+            m = int(p.loc_mapping[loc])
+            mfile = p.mapping_file[m] if m >= 0 else None
+            name = address_name(granularity, int(p.loc_address[loc]), mfile)
             out[e] = names.setdefault(name, len(names))
             continue
         ck = (f, lineno)
         k = cache.get(ck)
         if k is None:
-            fname = p.func_name[f] if granularity != "file" else ""
-            file = _clean(p.func_file[f]) if granularity != "function" else ""
-            parts = [fname] if fname else []
-            if lineno != 0:
-                parts.append(f"{file}:{lineno}")
-            elif file:
-                parts.append(file)
-            elif not fname:
-                loc = line_loc[e]
-                m = int(p.loc_mapping[loc])
-                obj = os.path.basename(p.mapping_file[m]) if m >= 0 else ""
-                parts.append(f"[{obj}]" if obj else "<unknown>")
-            name = " ".join(parts)
+            m = int(p.loc_mapping[line_loc[e]])
+            mfile = p.mapping_file[m] if m >= 0 else None
+            name = line_name(granularity, p.func_name[f], p.func_file[f], lineno, mfile)
             k = names.setdefault(name, len(names))
             cache[ck] = k
         out[e] = k
