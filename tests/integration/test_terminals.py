@@ -147,8 +147,11 @@ SCREENS: dict[str, ScreenCase] = {
     "profile": ScreenCase(
         lambda d: [str(WARROOM), "profile", str(CUR), "--base", str(BASE)],
         (
-            "profile cpu_json_gogc5.pb.gz",
-            "vs cpu_json_gogc100.pb.gz",
+            # the title's names are shortened at 80 columns (profile_load._set_title)
+            "cpu_json_gogc5",
+            "vs cpu_",
+            "gogc100",
+            "(width: current)",
             "root",
             "total 19.9s",
             "zoom",
